@@ -1,0 +1,643 @@
+/* graph.c — the forward pass (recipe in graph.h).
+ *
+ * Data layout: every activation buffer holds one row per token of the
+ * batch, rows contiguous ([n_tok][width]). Ops that cost little (norms,
+ * rope, residual adds, SwiGLU) run on the calling thread; matmuls and
+ * attention run on the thread pool.
+ */
+#include "graph.h"
+
+#include "cpu/threadpool.h"
+#include "types.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_QTYPES 8   /* distinct activation types one model may need */
+#define ROW_TILE 16    /* weight rows kept hot in cache while every token passes */
+
+typedef struct {
+  uint32_t type;
+  void *data; /* [n_batch] rows of the widest input, quantized */
+  still_quantize_row_fn quantize;
+} qbuf;
+
+struct still_graph {
+  const still_model *m;
+  still_kv_cache *kv;
+  still_threadpool *tp;
+  int n_threads;
+  int32_t n_batch;
+
+  /* activations, [n_batch][width] */
+  float *x;    /* residual stream [n_embd] */
+  float *xb;   /* normed input of a matmul [n_embd] */
+  float *xb2;  /* matmul output added to the residual [n_embd] */
+  float *q;    /* [n_head * head_dim_k] */
+  float *k;    /* [n_head_kv * head_dim_k] */
+  float *v;    /* [n_head_kv * head_dim_v] */
+  float *att;  /* attention output [n_head * head_dim_v] */
+  float *hb;   /* [n_ff] gate, then silu(gate) * up */
+  float *hb2;  /* [n_ff] up */
+  float *rope_cos, *rope_sin; /* [n_batch][n_rot/2] */
+
+  qbuf qb[MAX_QTYPES];
+  int n_qb;
+
+  /* rope: frequency of pair i (radians per position) and magnitude */
+  double *rope_freq; /* [n_rot/2] */
+  float rope_mscale;
+
+  /* attention kernels for the cache type */
+  still_vec_dot_fn kq_dot;        /* key row · query (query converted to the cache type) */
+  still_quantize_row_fn q_conv;   /* float query → cache type (NULL for F32) */
+  still_vec_dot_fn v_dot;         /* transposed V: row · probabilities (F32/F16) */
+
+  /* per-thread scratch */
+  float *scores;     /* [n_threads][n_ctx] */
+  uint16_t *p16;     /* [n_threads][n_ctx] probabilities as F16 */
+  void *qconv;       /* [n_threads][q_conv_bytes] */
+  size_t qconv_bytes;
+  float *vrow;       /* [n_threads][max(head_dim_v, max matmul input)] dequantized rows */
+  size_t vrow_len;
+};
+
+/* ---- small ops (calling thread) ------------------------------------------------ */
+
+/* out = x / sqrt(mean(x²) + eps) · w, as llama.cpp: sum of squares in double,
+ * scale in float, then the weight multiply. */
+static void rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps)
+{
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; i++) sum += (double)x[i] * (double)x[i];
+  float scale = 1.0f / sqrtf((float)(sum / (double)n) + eps);
+  for (int64_t i = 0; i < n; i++) out[i] = (x[i] * scale) * w[i];
+}
+
+static void add_inplace(float *x, const float *y, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+static void add_bias(float *y, const still_vector *b, int n_tok, int64_t width)
+{
+  if (!b->data) return;
+  for (int t = 0; t < n_tok; t++) add_inplace(y + (int64_t)t * width, b->data, width);
+}
+
+/* h = silu(h) * u, silu(x) = x / (1 + e^-x) */
+static void swiglu(float *h, const float *u, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++) h[i] = h[i] / (1.0f + expf(-h[i])) * u[i];
+}
+
+/* Rotate the first n_rot dims of each of n_heads heads of one token. */
+static void rope_token(float *vec, int n_heads, int head_dim, int n_rot, still_rope_mode mode, const float *cs,
+                       const float *sn)
+{
+  const int half = n_rot / 2;
+  for (int h = 0; h < n_heads; h++) {
+    float *p = vec + (int64_t)h * head_dim;
+    for (int i = 0; i < half; i++) {
+      int a = mode == STILL_ROPE_NEOX ? i : 2 * i;
+      int b = mode == STILL_ROPE_NEOX ? i + half : 2 * i + 1;
+      float x0 = p[a], x1 = p[b];
+      p[a] = x0 * cs[i] - x1 * sn[i];
+      p[b] = x0 * sn[i] + x1 * cs[i];
+    }
+  }
+}
+
+/* ---- rope setup ------------------------------------------------------------------ */
+
+/* YaRN (Peng et al. 2023), in the form llama.cpp uses for GGUF models:
+ * pair i has base frequency f_i = base^(-2i/n_rot); extrapolated theta = pos·f_i,
+ * interpolated theta = pos·f_i/factor; a linear ramp over the "correction
+ * dims" mixes them (high frequencies keep extrapolation, low ones
+ * interpolate), and both cos and sin are scaled by
+ * attn_factor · (1 + 0.1·ln(factor)). */
+static double yarn_corr_dim(int n_rot, int orig_ctx, double beta, double base)
+{
+  const double pi = 3.14159265358979323846;
+  return n_rot * log(orig_ctx / (beta * 2.0 * pi)) / (2.0 * log(base));
+}
+
+static void setup_rope(still_graph *g, int32_t n_ctx)
+{
+  const still_hparams *hp = &g->m->hp;
+  const int half = hp->n_rot / 2;
+  bool yarn = hp->rope_scaling == STILL_ROPE_SCALING_YARN && n_ctx > hp->rope_orig_ctx;
+  double lo = 0, hi = 0;
+  if (yarn) {
+    lo = floor(yarn_corr_dim(hp->n_rot, hp->rope_orig_ctx, hp->yarn_beta_fast, hp->rope_base));
+    hi = ceil(yarn_corr_dim(hp->n_rot, hp->rope_orig_ctx, hp->yarn_beta_slow, hp->rope_base));
+    if (lo < 0) lo = 0;
+    if (hi > hp->n_rot - 1) hi = hp->n_rot - 1;
+  }
+  g->rope_mscale = 1.0f;
+  for (int i = 0; i < half; i++) {
+    double f = pow((double)hp->rope_base, -2.0 * i / hp->n_rot);
+    if (g->m->rope_freqs.data) f /= g->m->rope_freqs.data[i]; /* llama3 */
+    if (yarn) {
+      double y = (i - lo) / fmax(0.001, hi - lo);
+      double ramp = 1.0 - fmin(1.0, fmax(0.0, y)); /* 1: extrapolate, 0: interpolate */
+      double scale = 1.0 / hp->rope_factor;
+      f *= scale * (1.0 - ramp) + ramp;
+    }
+    g->rope_freq[i] = f;
+  }
+  if (yarn) g->rope_mscale = (float)(hp->yarn_attn_factor * (1.0 + 0.1 * log(hp->rope_factor)));
+}
+
+static void rope_tables(still_graph *g, int32_t pos0, int n_tok)
+{
+  const int half = g->m->hp.n_rot / 2;
+  for (int t = 0; t < n_tok; t++) {
+    double pos = (double)(pos0 + t);
+    for (int i = 0; i < half; i++) {
+      double th = pos * g->rope_freq[i];
+      g->rope_cos[t * half + i] = (float)cos(th) * g->rope_mscale;
+      g->rope_sin[t * half + i] = (float)sin(th) * g->rope_mscale;
+    }
+  }
+}
+
+/* ---- matmul ---------------------------------------------------------------------- */
+
+typedef struct {
+  const still_tensor *w;
+  float *y;              /* [n_tok][w->n_out] */
+} mm_job;
+
+typedef struct {
+  still_graph *g;
+  const float *x;        /* [n_tok][n_in] */
+  int64_t n_in;
+  int n_tok;
+  const mm_job *jobs;
+  int n_jobs;
+  int64_t total_rows;
+} mm_task;
+
+static qbuf *find_qbuf(still_graph *g, uint32_t type)
+{
+  for (int i = 0; i < g->n_qb; i++)
+    if (g->qb[i].type == type) return &g->qb[i];
+  return NULL;
+}
+
+static bool uses_kernel(const still_tensor *w)
+{
+  return w->vec_dot != NULL;
+}
+
+/* The activations of job j as the kernel wants them: row t at the returned
+ * pointer + t * row_bytes. */
+static const void *mm_input(const mm_task *mt, const still_tensor *w, size_t *row_bytes)
+{
+  if (w->vec_dot_type == STILL_TYPE_F32) {
+    *row_bytes = (size_t)mt->n_in * sizeof(float);
+    return mt->x;
+  }
+  uint64_t rb = 0;
+  still_type_bytes(w->vec_dot_type, (uint64_t)mt->n_in, &rb);
+  *row_bytes = (size_t)rb;
+  return find_qbuf(mt->g, w->vec_dot_type)->data;
+}
+
+/* Phase 1: quantize the activations into every type the jobs need (tokens
+ * split across threads). */
+static void mm_quantize_fn(int ith, int nth, void *user)
+{
+  const mm_task *mt = user;
+  for (int i = 0; i < mt->g->n_qb; i++) {
+    const qbuf *qb = &mt->g->qb[i];
+    bool needed = false;
+    for (int j = 0; j < mt->n_jobs; j++)
+      if (uses_kernel(mt->jobs[j].w) && mt->jobs[j].w->vec_dot_type == qb->type) needed = true;
+    if (!needed) continue;
+    uint64_t rb = 0;
+    still_type_bytes(qb->type, (uint64_t)mt->n_in, &rb);
+    for (int t = ith; t < mt->n_tok; t += nth)
+      qb->quantize(mt->x + (int64_t)t * mt->n_in, (char *)qb->data + (size_t)t * rb, mt->n_in);
+  }
+}
+
+/* Rows [r0, r1) of one job. */
+static void mm_rows(const mm_task *mt, const mm_job *job, int64_t r0, int64_t r1, int ith)
+{
+  const still_tensor *w = job->w;
+  const int64_t n_out = w->n_out;
+  if (uses_kernel(w)) {
+    size_t rb;
+    const char *in = mm_input(mt, w, &rb);
+    for (int64_t r = r0; r < r1; r += ROW_TILE) {
+      int64_t re = r + ROW_TILE < r1 ? r + ROW_TILE : r1;
+      for (int t = 0; t < mt->n_tok; t++) {
+        const void *xt = in + (size_t)t * rb;
+        float *yt = job->y + (int64_t)t * n_out;
+        for (int64_t i = r; i < re; i++)
+          w->vec_dot(w->n_in, &yt[i], (const char *)w->data + (size_t)i * w->row_bytes, xt);
+      }
+    }
+    return;
+  }
+  /* No kernel for this type: dequantize each row once, dot in F32. */
+  const still_type_traits *tr = still_type_get(w->type);
+  float *row = mt->g->vrow + (size_t)ith * mt->g->vrow_len;
+  for (int64_t i = r0; i < r1; i++) {
+    tr->to_float((const char *)w->data + (size_t)i * w->row_bytes, row, w->n_in);
+    for (int t = 0; t < mt->n_tok; t++) {
+      const float *xt = mt->x + (int64_t)t * mt->n_in;
+      float s = 0.0f;
+      for (int64_t k = 0; k < w->n_in; k++) s += row[k] * xt[k];
+      job->y[(int64_t)t * n_out + i] = s;
+    }
+  }
+}
+
+/* Phase 2: the rows of all jobs, as one range split evenly across threads. */
+static void mm_dot_fn(int ith, int nth, void *user)
+{
+  const mm_task *mt = user;
+  int64_t per = (mt->total_rows + nth - 1) / nth;
+  int64_t begin = per * ith, end = begin + per < mt->total_rows ? begin + per : mt->total_rows;
+  int64_t base = 0;
+  for (int j = 0; j < mt->n_jobs && begin < end; j++) {
+    int64_t n = mt->jobs[j].w->n_out;
+    int64_t lo = begin > base ? begin : base, hi = end < base + n ? end : base + n;
+    if (lo < hi) mm_rows(mt, &mt->jobs[j], lo - base, hi - base, ith);
+    base += n;
+  }
+}
+
+/* y_j = W_j · x for every job (all W_j take the same input x of n_tok rows). */
+static void matmul(still_graph *g, const float *x, int n_tok, const mm_job *jobs, int n_jobs)
+{
+  mm_task mt = {.g = g, .x = x, .n_in = jobs[0].w->n_in, .n_tok = n_tok, .jobs = jobs, .n_jobs = n_jobs};
+  bool quantize = false;
+  for (int j = 0; j < n_jobs; j++) {
+    mt.total_rows += jobs[j].w->n_out;
+    if (uses_kernel(jobs[j].w) && jobs[j].w->vec_dot_type != STILL_TYPE_F32) quantize = true;
+  }
+  if (quantize) {
+    if (n_tok == 1 || g->n_threads == 1) mm_quantize_fn(0, 1, &mt);
+    else still_threadpool_run(g->tp, mm_quantize_fn, &mt);
+  }
+  still_threadpool_run(g->tp, mm_dot_fn, &mt);
+}
+
+/* ---- attention --------------------------------------------------------------------- */
+
+typedef struct {
+  still_graph *g;
+  int layer;
+  int32_t pos0;
+  int n_tok;
+} att_task;
+
+/* Dot of n floats, the fallback when the cache type has no kernel. */
+static float dot_f32(const float *a, const float *b, int64_t n)
+{
+  float s = 0.0f;
+  for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+static void attention_one(still_graph *g, int ith, int layer, int t, int h, int32_t pos0)
+{
+  const still_hparams *hp = &g->m->hp;
+  const still_kv_cache *kv = g->kv;
+  const int hd_k = hp->head_dim_k, hd_v = hp->head_dim_v;
+  const int kvh = h / (hp->n_head / hp->n_head_kv);
+  const int32_t n_kv = pos0 + t + 1; /* causal: this token sees positions 0..pos */
+  const float *q = g->q + (int64_t)t * hp->n_head * hd_k + (int64_t)h * hd_k;
+  float *out = g->att + (int64_t)t * hp->n_head * hd_v + (int64_t)h * hd_v;
+  float *sc = g->scores + (size_t)ith * kv->n_ctx;
+  const float scale = 1.0f / sqrtf((float)hd_k);
+
+  /* scores = K·q · scale; the query is converted to the cache type first,
+   * as llama.cpp's matmul does for an F16/Q8_0 K */
+  const void *qk = q;
+  if (g->q_conv) {
+    void *buf = (char *)g->qconv + (size_t)ith * g->qconv_bytes;
+    g->q_conv(q, buf, hd_k);
+    qk = buf;
+  }
+  float *deq = g->vrow + (size_t)ith * g->vrow_len;
+  const still_type_traits *tr = still_type_get(kv->type);
+  for (int32_t j = 0; j < n_kv; j++) {
+    const void *krow = still_kv_k_row(kv, layer, j, kvh);
+    float s;
+    if (g->kq_dot) g->kq_dot(hd_k, &s, krow, qk);
+    else {
+      tr->to_float(krow, deq, hd_k);
+      s = dot_f32(deq, q, hd_k);
+    }
+    sc[j] = s * scale;
+  }
+
+  /* softmax in F32 (sum in double) */
+  float max = sc[0];
+  for (int32_t j = 1; j < n_kv; j++)
+    if (sc[j] > max) max = sc[j];
+  double sum = 0.0;
+  for (int32_t j = 0; j < n_kv; j++) {
+    float e = expf(sc[j] - max);
+    sc[j] = e;
+    sum += e;
+  }
+  const float inv = (float)(1.0 / sum);
+  for (int32_t j = 0; j < n_kv; j++) sc[j] *= inv;
+
+  /* out = Σ_j p_j · V_j */
+  if (kv->v_trans) {
+    const void *p = sc;
+    if (kv->type == STILL_TYPE_F16) {
+      uint16_t *p16 = g->p16 + (size_t)ith * kv->n_ctx;
+      for (int32_t j = 0; j < n_kv; j++) p16[j] = still_fp32_to_fp16(sc[j]);
+      p = p16;
+    }
+    for (int d = 0; d < hd_v; d++) {
+      const void *vr = still_kv_v_trans_row(kv, layer, kvh, d);
+      if (g->v_dot) g->v_dot(n_kv, &out[d], vr, p);
+      else {
+        float s = 0.0f;
+        for (int32_t j = 0; j < n_kv; j++) {
+          float vv = kv->type == STILL_TYPE_F32 ? ((const float *)vr)[j] : still_fp16_to_fp32(((const uint16_t *)vr)[j]);
+          float pj = kv->type == STILL_TYPE_F32 ? sc[j] : still_fp16_to_fp32(((const uint16_t *)p)[j]);
+          s += vv * pj;
+        }
+        out[d] = s;
+      }
+    }
+  } else {
+    for (int d = 0; d < hd_v; d++) out[d] = 0.0f;
+    for (int32_t j = 0; j < n_kv; j++) {
+      tr->to_float(still_kv_v_row(kv, layer, j, kvh), deq, hd_v);
+      const float pj = sc[j];
+      for (int d = 0; d < hd_v; d++) out[d] += pj * deq[d];
+    }
+  }
+}
+
+static void attention_fn(int ith, int nth, void *user)
+{
+  const att_task *at = user;
+  const int n_head = at->g->m->hp.n_head;
+  /* interleaved: later tokens see more keys, so contiguous ranges would
+   * give the last thread most of the prompt's work */
+  for (int item = ith; item < at->n_tok * n_head; item += nth)
+    attention_one(at->g, ith, at->layer, item / n_head, item % n_head, at->pos0);
+}
+
+/* ---- the layer recipe --------------------------------------------------------------- */
+
+static void embed_tokens(still_graph *g, const int32_t *tokens, int n_tok)
+{
+  const still_tensor *te = &g->m->tok_embd;
+  const still_type_traits *tr = still_type_get(te->type);
+  for (int t = 0; t < n_tok; t++)
+    tr->to_float((const char *)te->data + (size_t)tokens[t] * te->row_bytes, g->x + (int64_t)t * te->n_in, te->n_in);
+}
+
+static void layer_forward(still_graph *g, int il, int32_t pos0, int n_tok)
+{
+  const still_model *m = g->m;
+  const still_hparams *hp = &m->hp;
+  const still_layer *L = &m->layers[il];
+  const int64_t n_embd = hp->n_embd, n_q = (int64_t)hp->n_head * hp->head_dim_k,
+                n_k = (int64_t)hp->n_head_kv * hp->head_dim_k, n_v = (int64_t)hp->n_head_kv * hp->head_dim_v;
+  const int half = hp->n_rot / 2;
+
+  /* attention block */
+  for (int t = 0; t < n_tok; t++)
+    rmsnorm(g->xb + t * n_embd, g->x + t * n_embd, L->attn_norm.data, n_embd, hp->rms_eps);
+  mm_job qkv[3] = {{&L->wq, g->q}, {&L->wk, g->k}, {&L->wv, g->v}};
+  matmul(g, g->xb, n_tok, qkv, 3);
+  add_bias(g->q, &L->bq, n_tok, n_q);
+  add_bias(g->k, &L->bk, n_tok, n_k);
+  add_bias(g->v, &L->bv, n_tok, n_v);
+  for (int t = 0; t < n_tok; t++) {
+    float *qt = g->q + t * n_q, *kt = g->k + t * n_k;
+    if (m->arch->qk_norm) {
+      for (int h = 0; h < hp->n_head; h++)
+        rmsnorm(qt + h * hp->head_dim_k, qt + h * hp->head_dim_k, L->q_norm.data, hp->head_dim_k, hp->rms_eps);
+      for (int h = 0; h < hp->n_head_kv; h++)
+        rmsnorm(kt + h * hp->head_dim_k, kt + h * hp->head_dim_k, L->k_norm.data, hp->head_dim_k, hp->rms_eps);
+    }
+    const float *cs = g->rope_cos + t * half, *sn = g->rope_sin + t * half;
+    rope_token(qt, hp->n_head, hp->head_dim_k, hp->n_rot, m->arch->rope, cs, sn);
+    rope_token(kt, hp->n_head_kv, hp->head_dim_k, hp->n_rot, m->arch->rope, cs, sn);
+  }
+  still_kv_cache_store(g->kv, il, pos0, n_tok, g->k, g->v);
+  att_task at = {.g = g, .layer = il, .pos0 = pos0, .n_tok = n_tok};
+  still_threadpool_run(g->tp, attention_fn, &at);
+  mm_job o = {&L->wo, g->xb2};
+  matmul(g, g->att, n_tok, &o, 1);
+  add_inplace(g->x, g->xb2, n_tok * n_embd);
+
+  /* feed-forward block */
+  for (int t = 0; t < n_tok; t++)
+    rmsnorm(g->xb + t * n_embd, g->x + t * n_embd, L->ffn_norm.data, n_embd, hp->rms_eps);
+  mm_job gu[2] = {{&L->w_gate, g->hb}, {&L->w_up, g->hb2}};
+  matmul(g, g->xb, n_tok, gu, 2);
+  swiglu(g->hb, g->hb2, (int64_t)n_tok * hp->n_ff);
+  mm_job down = {&L->w_down, g->xb2};
+  matmul(g, g->hb, n_tok, &down, 1);
+  add_inplace(g->x, g->xb2, n_tok * n_embd);
+}
+
+/* One batch of at most n_batch tokens. out: logits rows for tokens
+ * [first_out, n_tok) (NULL: none). */
+static still_status forward_batch(still_graph *g, const int32_t *tokens, int n_tok, int first_out, float *out,
+                                  const atomic_bool *cancel, still_error *err)
+{
+  const still_model *m = g->m;
+  const still_hparams *hp = &m->hp;
+  const int32_t pos0 = g->kv->n_past;
+  embed_tokens(g, tokens, n_tok);
+  rope_tables(g, pos0, n_tok);
+  for (int il = 0; il < hp->n_layer; il++) {
+    if (cancel && atomic_load_explicit(cancel, memory_order_relaxed))
+      return still_set_error(err, STILL_ERR_CANCELLED, "cancelled");
+    layer_forward(g, il, pos0, n_tok);
+  }
+  if (out && first_out < n_tok) {
+    const int64_t n_embd = hp->n_embd;
+    int n_out = n_tok - first_out;
+    for (int t = 0; t < n_out; t++)
+      rmsnorm(g->xb + t * n_embd, g->x + (first_out + t) * n_embd, m->output_norm.data, n_embd, hp->rms_eps);
+    mm_job lo = {&m->output, out};
+    matmul(g, g->xb, n_out, &lo, 1);
+  }
+  memcpy(g->kv->tokens + pos0, tokens, (size_t)n_tok * sizeof *tokens);
+  g->kv->n_past = pos0 + n_tok;
+  return STILL_OK;
+}
+
+still_status still_graph_eval(still_graph *g, const int32_t *tokens, int32_t n, bool all_logits, float *logits,
+                              const atomic_bool *cancel, still_error *err)
+{
+  const int32_t n_vocab = g->m->hp.n_vocab;
+  if (n <= 0) return still_set_error(err, STILL_ERR_INVALID_ARG, "no tokens to evaluate");
+  for (int32_t i = 0; i < n; i++)
+    if (tokens[i] < 0 || tokens[i] >= n_vocab)
+      return still_set_error(err, STILL_ERR_INVALID_ARG, "token id %d is out of range (the vocabulary has %d tokens)",
+                             tokens[i], n_vocab);
+  if ((int64_t)g->kv->n_past + n > g->kv->n_ctx)
+    return still_set_error(err, STILL_ERR_CONTEXT_FULL,
+                           "the context window is full: %d tokens are cached and %d more do not fit in %d",
+                           g->kv->n_past, n, g->kv->n_ctx);
+  for (int32_t off = 0; off < n; off += g->n_batch) {
+    int nb = n - off < g->n_batch ? n - off : g->n_batch;
+    bool last = off + nb == n;
+    float *out = NULL;
+    int first_out = nb;
+    if (logits && all_logits) {
+      out = logits + (size_t)off * n_vocab;
+      first_out = 0;
+    } else if (logits && last) {
+      out = logits;
+      first_out = nb - 1;
+    }
+    still_status st = forward_batch(g, tokens + off, nb, first_out, out, cancel, err);
+    if (st != STILL_OK) return st;
+  }
+  return STILL_OK;
+}
+
+/* ---- build / free ------------------------------------------------------------------- */
+
+static bool add_qtype(still_graph *g, const still_tensor *w, size_t max_in_bytes_per_value_unused)
+{
+  (void)max_in_bytes_per_value_unused;
+  if (!w->data || !w->vec_dot || w->vec_dot_type == STILL_TYPE_F32 || find_qbuf(g, w->vec_dot_type)) return true;
+  if (g->n_qb == MAX_QTYPES) return false;
+  g->qb[g->n_qb++] = (qbuf){.type = w->vec_dot_type, .quantize = still_get_quantize_row(w->vec_dot_type, g->m->isa)};
+  return true;
+}
+
+still_status still_graph_new(const still_model *m, still_kv_cache *kv, int32_t n_batch, int32_t n_threads,
+                             still_graph **out, still_error *err)
+{
+  *out = NULL;
+  const still_hparams *hp = &m->hp;
+  if (n_batch < 1) n_batch = 512;
+  if (n_batch > kv->n_ctx) n_batch = kv->n_ctx;
+  still_graph *g = calloc(1, sizeof *g);
+  if (!g) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  g->m = m;
+  g->kv = kv;
+  g->n_batch = n_batch;
+  g->tp = still_threadpool_new(n_threads);
+  if (!g->tp) {
+    free(g);
+    return still_set_error(err, STILL_ERR_NOMEM, "could not start the worker threads");
+  }
+  g->n_threads = still_threadpool_n_threads(g->tp);
+
+  const size_t nb = (size_t)n_batch;
+  const int64_t n_q = (int64_t)hp->n_head * hp->head_dim_k, n_k = (int64_t)hp->n_head_kv * hp->head_dim_k,
+                n_v = (int64_t)hp->n_head_kv * hp->head_dim_v, n_att = (int64_t)hp->n_head * hp->head_dim_v;
+  int64_t max_in = hp->n_embd;
+  if (n_att > max_in) max_in = n_att;
+  if (hp->n_ff > max_in) max_in = hp->n_ff;
+  g->x = malloc(nb * hp->n_embd * sizeof(float));
+  g->xb = malloc(nb * hp->n_embd * sizeof(float));
+  g->xb2 = malloc(nb * hp->n_embd * sizeof(float));
+  g->q = malloc(nb * n_q * sizeof(float));
+  g->k = malloc(nb * n_k * sizeof(float));
+  g->v = malloc(nb * n_v * sizeof(float));
+  g->att = malloc(nb * n_att * sizeof(float));
+  g->hb = malloc(nb * hp->n_ff * sizeof(float));
+  g->hb2 = malloc(nb * hp->n_ff * sizeof(float));
+  g->rope_cos = malloc(nb * (hp->n_rot / 2) * sizeof(float));
+  g->rope_sin = malloc(nb * (hp->n_rot / 2) * sizeof(float));
+  g->rope_freq = malloc((size_t)(hp->n_rot / 2) * sizeof(double));
+  const size_t nt = (size_t)g->n_threads;
+  g->scores = malloc(nt * kv->n_ctx * sizeof(float));
+  g->p16 = malloc(nt * kv->n_ctx * sizeof(uint16_t));
+  g->vrow_len = (size_t)(max_in > hp->head_dim_v ? max_in : hp->head_dim_v);
+  if (hp->head_dim_k > (int64_t)g->vrow_len) g->vrow_len = hp->head_dim_k;
+  g->vrow = malloc(nt * g->vrow_len * sizeof(float));
+  if (!g->x || !g->xb || !g->xb2 || !g->q || !g->k || !g->v || !g->att || !g->hb || !g->hb2 || !g->rope_cos ||
+      !g->rope_sin || !g->rope_freq || !g->scores || !g->p16 || !g->vrow)
+    goto nomem;
+
+  /* one quantized-activation buffer per vec_dot_type the weights use */
+  bool ok = add_qtype(g, &m->output, 0);
+  for (int il = 0; il < hp->n_layer && ok; il++) {
+    const still_layer *L = &m->layers[il];
+    const still_tensor *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    for (size_t i = 0; i < sizeof ws / sizeof ws[0] && ok; i++) ok = add_qtype(g, ws[i], 0);
+  }
+  if (!ok) {
+    still_graph_free(g);
+    return still_set_error(err, STILL_ERR_UNSUPPORTED, "this model mixes too many weight types");
+  }
+  for (int i = 0; i < g->n_qb; i++) {
+    uint64_t rb;
+    if (!still_type_bytes(g->qb[i].type, (uint64_t)max_in, &rb)) {
+      /* the widest input is not a whole number of blocks of this type: the
+       * tensors that need it were checked at load, so this input is never
+       * quantized to it; size by the model width rows instead */
+      rb = (uint64_t)max_in * 4;
+    }
+    g->qb[i].data = malloc(nb * (size_t)rb + 64);
+    if (!g->qb[i].data) goto nomem;
+  }
+
+  /* attention kernels for the cache type */
+  g->kq_dot = still_get_vec_dot(kv->type, m->isa);
+  if (kv->type != STILL_TYPE_F32) {
+    g->q_conv = still_get_quantize_row(kv->type, m->isa);
+    if (!g->q_conv) g->kq_dot = NULL; /* without the converter use the fallback */
+    uint64_t b = 0;
+    still_type_bytes(kv->type, (uint64_t)hp->head_dim_k, &b);
+    g->qconv_bytes = (size_t)b;
+    g->qconv = malloc(nt * g->qconv_bytes + 64);
+    if (!g->qconv) goto nomem;
+  }
+  if (!g->kq_dot) g->q_conv = NULL;
+  g->v_dot = kv->v_trans ? still_get_vec_dot(kv->type, m->isa) : NULL;
+
+  setup_rope(g, kv->n_ctx);
+  *out = g;
+  return STILL_OK;
+
+nomem:
+  still_graph_free(g);
+  return still_set_error(err, STILL_ERR_NOMEM, "out of memory for the compute buffers (batch of %d tokens)", n_batch);
+}
+
+void still_graph_free(still_graph *g)
+{
+  if (!g) return;
+  if (g->tp) still_threadpool_free(g->tp);
+  free(g->x);
+  free(g->xb);
+  free(g->xb2);
+  free(g->q);
+  free(g->k);
+  free(g->v);
+  free(g->att);
+  free(g->hb);
+  free(g->hb2);
+  free(g->rope_cos);
+  free(g->rope_sin);
+  free(g->rope_freq);
+  free(g->scores);
+  free(g->p16);
+  free(g->vrow);
+  free(g->qconv);
+  for (int i = 0; i < g->n_qb; i++) free(g->qb[i].data);
+  free(g);
+}
+
+int still_graph_n_threads(const still_graph *g)
+{
+  return g->n_threads;
+}

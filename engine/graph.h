@@ -1,0 +1,46 @@
+/* graph.h — the forward pass on the CPU.
+ *
+ * One recipe for the three architectures (flags from arch.c):
+ *   x = token_embd[id]
+ *   per layer:  h = rmsnorm(x)·attn_norm
+ *               q, k, v = Wq·h (+bq), Wk·h (+bk), Wv·h (+bv)
+ *               [qwen3] q, k = per-head rmsnorm(q)·q_norm, rmsnorm(k)·k_norm
+ *               q, k = rope(q), rope(k);  store k, v in the KV cache
+ *               a = softmax(q·Kᵀ/√d + causal mask)·V   (GQA: kv head = head / (n_head/n_head_kv))
+ *               x += Wo·a
+ *               h = rmsnorm(x)·ffn_norm;  x += Wdown·(silu(Wgate·h) ⊙ Wup·h)
+ *   logits = Woutput·(rmsnorm(x)·output_norm)
+ * Matmuls quantize their input once to the weight's vec_dot_type (as
+ * llama.cpp does) and split the weight rows across the thread pool;
+ * attention splits (token, head) pairs. Every value is computed the same way
+ * whatever the thread count, so results do not depend on it.
+ */
+#ifndef STILL_GRAPH_H
+#define STILL_GRAPH_H
+
+#include "kv-cache.h"
+#include "model.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+typedef struct still_graph still_graph;
+
+/* n_batch: most tokens per forward pass; n_threads <= 0: physical cores.
+ * n_ctx: the context the session runs at (decides YaRN: applied only when
+ * n_ctx exceeds the model's original context). */
+still_status still_graph_new(const still_model *m, still_kv_cache *kv, int32_t n_batch, int32_t n_threads,
+                             still_graph **out, still_error *err);
+void still_graph_free(still_graph *g);
+int still_graph_n_threads(const still_graph *g);
+
+/* Evaluate tokens[0..n) at positions kv->n_past … and append them to the
+ * cache. logits: with all_logits, n × n_vocab floats (one row per token);
+ * otherwise n_vocab floats of the last token; may be NULL when no logits
+ * are wanted. Checks *cancel (may be NULL) between layers: on cancel the
+ * batch in progress is dropped (the cache keeps what came before it) and
+ * STILL_ERR_CANCELLED is returned. */
+still_status still_graph_eval(still_graph *g, const int32_t *tokens, int32_t n, bool all_logits, float *logits,
+                              const atomic_bool *cancel, still_error *err);
+
+#endif /* STILL_GRAPH_H */

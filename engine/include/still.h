@@ -1,0 +1,200 @@
+/* still.h — the public interface of the "still" inference engine.
+ *
+ * Plain C11, no GLib. This is the only engine header the app includes.
+ * Every function that can fail returns a still_status and, where it takes
+ * one, fills a still_error with a message in plain words.
+ */
+#ifndef STILL_H
+#define STILL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define STILL_VERSION "0.1.0"
+
+typedef enum {
+  STILL_OK = 0,
+  STILL_ERR_IO,          /* a file could not be opened, read or written */
+  STILL_ERR_FORMAT,      /* the bytes are not what they should be (bad magic, bad value) */
+  STILL_ERR_TRUNCATED,   /* the data ends early (or, for a header buffer: more bytes needed) */
+  STILL_ERR_UNSUPPORTED, /* a version, tensor type, architecture … we do not handle */
+  STILL_ERR_NOMEM,       /* out of memory */
+  STILL_ERR_INVALID_ARG, /* a caller passed something impossible */
+  STILL_ERR_CANCELLED,   /* still_session_cancel() was called */
+  STILL_ERR_CONTEXT_FULL,/* the context window is full */
+  STILL_ERR_BACKEND,     /* a compute backend failed (driver error, device lost …) */
+} still_status;
+
+/* A message in plain words, filled by functions that fail. */
+typedef struct {
+  still_status status;
+  char message[512];
+} still_error;
+
+const char *still_status_name(still_status s);
+
+/* ==== models and sessions ====================================================
+ * A still_model holds the mmap'd weights, the hyper-parameters, the tokenizer
+ * and the chat template; it is read-only once loaded and may be shared by
+ * several sessions (one thread per session). A still_session owns a KV cache,
+ * a thread pool and the sampler state of one conversation.
+ */
+typedef struct still_model still_model;
+typedef struct still_session still_session;
+
+/* Progress of a long operation, fraction in [0, 1]. Return false to cancel. */
+typedef bool (*still_progress_fn)(float fraction, void *user);
+
+typedef struct {
+  bool prefetch; /* read every weight page once while loading (reports progress); default false */
+  bool no_vocab; /* skip the tokenizer (evaluation from token ids only); default false */
+} still_load_params;
+
+still_load_params still_load_params_default(void);
+
+/* Open a GGUF model (architectures qwen2, llama, qwen3). The weights stay
+ * mmap'd. cb may be NULL. On failure *out is NULL and err says why in plain
+ * words ("architecture 'gemma2' is not supported; supported: qwen2, llama, qwen3"). */
+still_status still_model_load(const char *path, const still_load_params *p, still_progress_fn cb, void *user,
+                              still_model **out, still_error *err);
+void still_model_free(still_model *m);
+
+typedef struct {
+  const char *arch;            /* "qwen2", "llama", "qwen3" */
+  const char *name;            /* general.name, else the file name */
+  const char *file_type;       /* "Q4_K_M", … from general.file_type; "unknown" when absent */
+  const char *template_family; /* "r1-distill", "r1-0528", "qwen3", "llama3", "chatml" */
+  bool template_known;         /* the GGUF template was recognised */
+  bool is_r1;                  /* template family r1-distill or r1-0528: use still_sampling_r1() */
+  bool has_vocab;
+  uint64_t n_params;           /* weights (element count of every tensor) */
+  uint64_t file_size;          /* bytes, all shards */
+  uint64_t weight_bytes;       /* bytes of tensor data */
+  int32_t n_vocab;             /* logits per position */
+  int32_t n_ctx_train;
+  int32_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff;
+  float rope_base;
+  const char *rope_scaling;    /* "none", "llama3", "yarn" */
+} still_model_info;
+
+const still_model_info *still_model_get_info(const still_model *m);
+
+/* ---- tokens (need the vocab) ---- */
+/* Tokenize len bytes. Writes at most cap ids and returns how many the text needs
+ * (call again with a bigger buffer when larger than cap); -1 on error. */
+int64_t still_tokenize(const still_model *m, const char *text, size_t len, bool add_bos, bool parse_special,
+                       int32_t *out, int64_t cap, still_error *err);
+/* Whole sequence to malloc'd UTF-8 (invalid bytes → U+FFFD); NULL without vocab. */
+char *still_detokenize(const still_model *m, const int32_t *ids, size_t n, bool render_special);
+int32_t still_token_bos(const still_model *m); /* -1 when none */
+int32_t still_token_eos(const still_model *m);
+bool still_token_is_eog(const still_model *m, int32_t id);
+/* The raw chat template text from the GGUF (NUL-terminated), NULL when absent. */
+const char *still_model_chat_template(const still_model *m);
+
+/* ---- sessions ---- */
+typedef enum {
+  STILL_KV_F16 = 0, /* default: half the memory of F32, like llama.cpp's default */
+  STILL_KV_F32 = 1,
+  STILL_KV_Q8_0 = 2, /* needs a head size that is a multiple of 32 */
+} still_kv_type;
+
+typedef struct {
+  int32_t n_ctx;     /* context window in tokens; 0: min(training context, 4096) */
+  int32_t n_threads; /* 0: physical cores */
+  int32_t n_batch;   /* prompt tokens per forward pass; 0: 512 */
+  still_kv_type kv_type;
+} still_session_params;
+
+still_session_params still_session_params_default(void);
+
+#define STILL_SEED_RANDOM UINT64_MAX
+
+typedef struct {
+  float temperature;     /* <= 0: greedy (argmax, lowest id wins ties) */
+  int32_t top_k;         /* <= 0: off */
+  float top_p;           /* >= 1: off */
+  float min_p;           /* <= 0: off */
+  float repeat_penalty;  /* 1: off; > 1 penalises tokens of the last repeat_last_n */
+  int32_t repeat_last_n; /* tokens of history the penalty looks at (prompt included) */
+  uint64_t seed;         /* STILL_SEED_RANDOM: from the clock */
+  int32_t max_tokens;    /* <= 0: until end of generation, cancel or a full context */
+  bool ignore_eog;       /* keep going after end-of-generation tokens (tests, benchmarks) */
+} still_sampling;
+
+/* temperature 0.8, top_k 40, top_p 0.95, min_p 0.05, no penalty, random seed, no limit. */
+still_sampling still_sampling_default(void);
+/* Greedy decoding (temperature 0), everything else off. */
+still_sampling still_sampling_greedy(void);
+/* DeepSeek-R1 recommendations: temperature 0.6, top_p 0.95 (top_k and min_p off). */
+still_sampling still_sampling_r1(void);
+/* still_sampling_r1() when the model's template is an R1 distill, else still_sampling_default(). */
+still_sampling still_sampling_for_model(const still_model *m);
+
+typedef enum {
+  STILL_STOP_NONE = 0,
+  STILL_STOP_EOG,          /* the model produced an end-of-generation token (not streamed) */
+  STILL_STOP_MAX_TOKENS,   /* sampling.max_tokens reached */
+  STILL_STOP_CALLBACK,     /* the token callback returned false */
+  STILL_STOP_CANCELLED,    /* still_session_cancel() */
+  STILL_STOP_CONTEXT_FULL, /* no room for another token */
+  STILL_STOP_ERROR,
+} still_stop_reason;
+
+typedef struct {
+  int32_t prompt_tokens; /* prompt tokens evaluated by this call */
+  int32_t prompt_cached; /* prompt tokens reused from the KV cache (common prefix) */
+  double prompt_s;       /* seconds spent evaluating the prompt */
+  int32_t gen_tokens;    /* tokens generated and streamed */
+  int32_t gen_evals;     /* single-token forward passes after the prompt */
+  double gen_s;          /* seconds from the end of the prompt to the end (sampling + decode) */
+  double ttft_s;         /* seconds from the call to the first streamed token */
+  int32_t n_past;        /* tokens in the KV cache afterwards */
+  still_stop_reason stop;
+} still_stats;
+
+/* Called on the generating thread for every new token: its id and its text
+ * (complete UTF-8; a partial character waits for the next token, so len may
+ * be 0; text is NULL without vocab). Return false to stop. When generation
+ * stops in the middle of a character, one last call with token -1 carries
+ * the held-back bytes as U+FFFD (its return value is ignored). */
+typedef bool (*still_token_fn)(int32_t token, const char *text, size_t len, void *user);
+
+still_status still_session_new(still_model *m, const still_session_params *p, still_session **out, still_error *err);
+void still_session_free(still_session *s);
+int32_t still_session_n_ctx(const still_session *s);
+int32_t still_session_n_past(const still_session *s);
+/* Forget the cached tokens (the next call evaluates its whole prompt). */
+void still_session_reset(still_session *s);
+
+/* Evaluate prompt[0..n) (ids as given: nothing is added) and generate.
+ * The cache keeps the longest common prefix of the previous tokens and the
+ * new prompt, so a chat only evaluates the new turn. Returns STILL_OK for the
+ * stops EOG / MAX_TOKENS / CALLBACK, STILL_ERR_CANCELLED after
+ * still_session_cancel(), STILL_ERR_CONTEXT_FULL when the prompt does not fit
+ * or the context fills up (the tokens generated so far were streamed).
+ * stats and err may be NULL. */
+still_status still_session_generate(still_session *s, const int32_t *prompt, size_t n, const still_sampling *sp,
+                                    still_token_fn on_token, void *user, still_stats *stats, still_error *err);
+
+/* Stop a running still_session_generate/still_session_logits from any thread:
+ * within one token, or between layers during a prompt. The flag is cleared when
+ * the next call starts. */
+void still_session_cancel(still_session *s);
+
+/* Evaluate ids[0..n) and copy logits: of the last position (n_vocab floats)
+ * or, with all_positions, of every position (n * n_vocab floats; the whole
+ * sequence is evaluated again, no prefix reuse). */
+still_status still_session_logits(still_session *s, const int32_t *ids, size_t n, bool all_positions, float *out,
+                                  still_stats *stats, still_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STILL_H */

@@ -1,0 +1,245 @@
+/* session.c — one conversation: KV cache + compute buffers + thread pool,
+ * prompt prefix reuse, the generation loop with streaming and cancel. */
+#include "graph.h"
+#include "kv-cache.h"
+#include "model.h"
+#include "sampler.h"
+#include "types.h"
+#include "util.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CTX 4096
+#define MAX_SESSION_CTX (1 << 24)
+
+struct still_session {
+  still_model *m;
+  still_kv_cache kv;
+  still_graph *g;
+  atomic_bool cancel;
+  float *logits; /* [n_vocab] of the last evaluated position */
+};
+
+still_session_params still_session_params_default(void)
+{
+  return (still_session_params){.n_ctx = 0, .n_threads = 0, .n_batch = 0, .kv_type = STILL_KV_F16};
+}
+
+still_sampling still_sampling_for_model(const still_model *m)
+{
+  const still_model_info *in = still_model_get_info(m);
+  return in && in->is_r1 ? still_sampling_r1() : still_sampling_default();
+}
+
+still_status still_session_new(still_model *m, const still_session_params *p, still_session **out, still_error *err)
+{
+  if (out) *out = NULL;
+  if (!m || !out) return still_set_error(err, STILL_ERR_INVALID_ARG, "no model given");
+  still_session_params def = still_session_params_default();
+  if (!p) p = &def;
+  const still_hparams *hp = &m->hp;
+
+  int32_t n_ctx = p->n_ctx > 0 ? p->n_ctx : (hp->n_ctx_train < DEFAULT_CTX ? hp->n_ctx_train : DEFAULT_CTX);
+  if (n_ctx > MAX_SESSION_CTX)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "a context of %d tokens is too large (at most %d)", n_ctx,
+                           MAX_SESSION_CTX);
+  uint32_t kv_type;
+  switch (p->kv_type) {
+  case STILL_KV_F16: kv_type = STILL_TYPE_F16; break;
+  case STILL_KV_F32: kv_type = STILL_TYPE_F32; break;
+  case STILL_KV_Q8_0: kv_type = STILL_TYPE_Q8_0; break;
+  default: return still_set_error(err, STILL_ERR_INVALID_ARG, "unknown KV cache type %d", (int)p->kv_type);
+  }
+  if (p->n_threads < 0 || p->n_threads > 1024)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "%d threads is not a usable thread count", p->n_threads);
+  if (p->n_batch < 0) return still_set_error(err, STILL_ERR_INVALID_ARG, "the batch size cannot be negative");
+
+  still_session *s = calloc(1, sizeof *s);
+  if (!s) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  s->m = m;
+  atomic_init(&s->cancel, false);
+  still_status st = still_kv_cache_init(&s->kv, kv_type, hp->n_layer, n_ctx, hp->n_head_kv, hp->head_dim_k,
+                                        hp->head_dim_v, err);
+  if (st != STILL_OK) {
+    free(s);
+    return st;
+  }
+  st = still_graph_new(m, &s->kv, p->n_batch > 0 ? p->n_batch : 512, p->n_threads, &s->g, err);
+  if (st == STILL_OK && !(s->logits = malloc((size_t)hp->n_vocab * sizeof(float))))
+    st = still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  if (st != STILL_OK) {
+    still_session_free(s);
+    return st;
+  }
+  *out = s;
+  return STILL_OK;
+}
+
+void still_session_free(still_session *s)
+{
+  if (!s) return;
+  still_graph_free(s->g);
+  still_kv_cache_free(&s->kv);
+  free(s->logits);
+  free(s);
+}
+
+int32_t still_session_n_ctx(const still_session *s)
+{
+  return s ? s->kv.n_ctx : 0;
+}
+
+int32_t still_session_n_past(const still_session *s)
+{
+  return s ? s->kv.n_past : 0;
+}
+
+void still_session_reset(still_session *s)
+{
+  if (s) s->kv.n_past = 0;
+}
+
+void still_session_cancel(still_session *s)
+{
+  if (s) atomic_store(&s->cancel, true);
+}
+
+/* Keep the longest common prefix of the cached ids and the prompt, but
+ * always evaluate at least the last prompt token (its logits are needed).
+ * Returns how many prompt tokens are reused. */
+static int32_t reuse_prefix(still_session *s, const int32_t *ids, int32_t n)
+{
+  int32_t common = 0;
+  while (common < s->kv.n_past && common < n && s->kv.tokens[common] == ids[common]) common++;
+  if (common >= n) common = n - 1;
+  s->kv.n_past = common;
+  return common;
+}
+
+static still_status check_prompt(still_session *s, const int32_t *ids, size_t n, still_error *err)
+{
+  if (!ids || n == 0) return still_set_error(err, STILL_ERR_INVALID_ARG, "the prompt is empty");
+  if (n > (size_t)s->kv.n_ctx)
+    return still_set_error(err, STILL_ERR_CONTEXT_FULL,
+                           "the prompt has %zu tokens but the context window holds only %d", n, s->kv.n_ctx);
+  return STILL_OK;
+}
+
+/* Evaluate the prompt (after prefix reuse) into s->logits. */
+static still_status eval_prompt(still_session *s, const int32_t *ids, int32_t n, still_stats *st, still_error *err)
+{
+  double t0 = still_time_s();
+  int32_t keep = reuse_prefix(s, ids, n);
+  st->prompt_cached = keep;
+  st->prompt_tokens = n - keep;
+  still_status rc = still_graph_eval(s->g, ids + keep, n - keep, false, s->logits, &s->cancel, err);
+  st->prompt_s = still_time_s() - t0;
+  st->n_past = s->kv.n_past;
+  return rc;
+}
+
+still_status still_session_logits(still_session *s, const int32_t *ids, size_t n, bool all_positions, float *out,
+                                  still_stats *stats, still_error *err)
+{
+  still_stats local;
+  if (!stats) stats = &local;
+  memset(stats, 0, sizeof *stats);
+  if (!s || !out) return still_set_error(err, STILL_ERR_INVALID_ARG, "no session or output buffer given");
+  atomic_store(&s->cancel, false);
+  still_status rc = check_prompt(s, ids, n, err);
+  if (rc != STILL_OK) return rc;
+  if (all_positions) {
+    double t0 = still_time_s();
+    s->kv.n_past = 0;
+    rc = still_graph_eval(s->g, ids, (int32_t)n, true, out, &s->cancel, err);
+    stats->prompt_tokens = (int32_t)n;
+    stats->prompt_s = still_time_s() - t0;
+    stats->n_past = s->kv.n_past;
+  } else {
+    rc = eval_prompt(s, ids, (int32_t)n, stats, err);
+    if (rc == STILL_OK) memcpy(out, s->logits, (size_t)s->m->hp.n_vocab * sizeof(float));
+  }
+  stats->stop = rc == STILL_OK ? STILL_STOP_NONE : rc == STILL_ERR_CANCELLED ? STILL_STOP_CANCELLED : STILL_STOP_ERROR;
+  return rc;
+}
+
+still_status still_session_generate(still_session *s, const int32_t *prompt, size_t n, const still_sampling *sp,
+                                    still_token_fn on_token, void *user, still_stats *stats, still_error *err)
+{
+  still_stats local;
+  if (!stats) stats = &local;
+  memset(stats, 0, sizeof *stats);
+  if (!s) return still_set_error(err, STILL_ERR_INVALID_ARG, "no session given");
+  atomic_store(&s->cancel, false);
+  const double t_start = still_time_s();
+  still_sampling greedy = still_sampling_greedy();
+  if (!sp) sp = &greedy;
+  still_status rc = check_prompt(s, prompt, n, err);
+  if (rc != STILL_OK) {
+    stats->stop = STILL_STOP_CONTEXT_FULL;
+    return rc;
+  }
+
+  const still_model *m = s->m;
+  still_sampler *smp = still_sampler_new(sp, m->hp.n_vocab);
+  still_detok *dt = m->vocab ? still_detok_new(m->vocab, false) : NULL;
+  if (!smp || (m->vocab && !dt)) {
+    still_sampler_free(smp);
+    if (dt) still_detok_free(dt);
+    return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  }
+  size_t hist0 = sp->repeat_last_n > 0 && n > (size_t)sp->repeat_last_n ? n - (size_t)sp->repeat_last_n : 0;
+  for (size_t i = hist0; i < n; i++) still_sampler_accept(smp, prompt[i]);
+
+  rc = eval_prompt(s, prompt, (int32_t)n, stats, err);
+  const double t_gen = still_time_s();
+  stats->stop = STILL_STOP_NONE;
+  while (rc == STILL_OK) {
+    int32_t tok = still_sampler_sample(smp, s->logits);
+    if (!sp->ignore_eog && still_token_is_eog(m, tok)) {
+      stats->stop = STILL_STOP_EOG;
+      break;
+    }
+    still_sampler_accept(smp, tok);
+    size_t len = 0;
+    const char *text = dt ? still_detok_push(dt, tok, &len) : NULL;
+    if (stats->gen_tokens == 0) stats->ttft_s = still_time_s() - t_start;
+    stats->gen_tokens++;
+    if (on_token && !on_token(tok, text, len, user)) {
+      stats->stop = STILL_STOP_CALLBACK;
+      break;
+    }
+    if (sp->max_tokens > 0 && stats->gen_tokens >= sp->max_tokens) {
+      stats->stop = STILL_STOP_MAX_TOKENS;
+      break;
+    }
+    if (atomic_load(&s->cancel)) {
+      rc = still_set_error(err, STILL_ERR_CANCELLED, "cancelled");
+      break;
+    }
+    if (s->kv.n_past >= s->kv.n_ctx) {
+      rc = still_set_error(err, STILL_ERR_CONTEXT_FULL,
+                           "the context window (%d tokens) is full after %d generated tokens", s->kv.n_ctx,
+                           stats->gen_tokens);
+      break;
+    }
+    rc = still_graph_eval(s->g, &tok, 1, false, s->logits, &s->cancel, err);
+    if (rc == STILL_OK) stats->gen_evals++;
+  }
+  /* a character cut in the middle by the stop: flush it (as U+FFFD) */
+  if (dt && stats->gen_tokens > 0) {
+    size_t len = 0;
+    const char *rest = still_detok_flush(dt, &len);
+    if (len > 0 && on_token) on_token(-1, rest, len, user);
+  }
+  stats->gen_s = still_time_s() - t_gen;
+  stats->n_past = s->kv.n_past;
+  if (rc == STILL_ERR_CANCELLED) stats->stop = STILL_STOP_CANCELLED;
+  else if (rc == STILL_ERR_CONTEXT_FULL) stats->stop = STILL_STOP_CONTEXT_FULL;
+  else if (rc != STILL_OK) stats->stop = STILL_STOP_ERROR;
+  still_sampler_free(smp);
+  if (dt) still_detok_free(dt);
+  return rc;
+}

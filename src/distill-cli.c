@@ -1,0 +1,214 @@
+/* distill-cli.c — `distill pull ORG/REPO FILE [--dir DIR] [--revision REV] [--restart]`.
+ *
+ * Downloads one file with DistillDownload on a plain GMainLoop (no display needed), shows
+ * progress (one updating line on a terminal, a plain line every few seconds otherwise) and
+ * exits 0 only when the file is complete and its size and SHA-256 match the hub's.
+ * Exit status: 0 verified, 1 failed (the part is kept: run again to resume), 2 usage,
+ * 3 failed verification (the part is kept), 130 interrupted (Ctrl+C; run again to resume). */
+#include "config.h"
+
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "distill-cli.h"
+#include "distill-download.h"
+#include "distill-hub.h"
+
+#define TTY_REFRESH_US (100 * 1000)
+#define PLAIN_REFRESH_US (3 * G_USEC_PER_SEC)
+
+typedef struct {
+  GMainLoop *loop;
+  GCancellable *cancellable;
+  DistillDownload *download;
+  gboolean tty;
+  gboolean line_open; /* a progress line without newline is on the terminal */
+  gint64 last_print;
+  int status;
+  gboolean interrupted;
+} PullRun;
+
+gboolean distill_cli_handles(const char *command)
+{
+  return g_strcmp0(command, "pull") == 0 || g_strcmp0(command, "fit") == 0;
+}
+
+static char *format_eta(gint64 seconds)
+{
+  if (seconds < 0) return g_strdup("--:--");
+  if (seconds >= 3600)
+    return g_strdup_printf("%" G_GINT64_FORMAT ":%02d:%02d", seconds / 3600, (int)(seconds / 60 % 60),
+                           (int)(seconds % 60));
+  return g_strdup_printf("%d:%02d", (int)(seconds / 60), (int)(seconds % 60));
+}
+
+static char *progress_line(DistillDownload *d)
+{
+  gint64 done = distill_download_get_bytes_done(d), total = distill_download_get_total(d);
+  g_autofree char *done_s = g_format_size((guint64)done);
+  g_autofree char *speed_s = g_format_size((guint64)distill_download_get_speed(d));
+  g_autofree char *eta_s = format_eta(distill_download_get_eta(d));
+  if (total <= 0)
+    return g_strdup_printf("%s  %s/s", done_s, speed_s);
+  g_autofree char *total_s = g_format_size((guint64)total);
+  double pct = 100.0 * (double)done / (double)total;
+  /* Translators: progress line: bytes done / total, percent, speed, time left */
+  return g_strdup_printf(_("%s / %s  %5.1f%%  %s/s  ETA %s"), done_s, total_s, pct, speed_s, eta_s);
+}
+
+static void end_line(PullRun *run)
+{
+  if (run->line_open) {
+    fputs("\n", stdout);
+    fflush(stdout);
+    run->line_open = FALSE;
+  }
+}
+
+static void print_progress(PullRun *run, gboolean force)
+{
+  gint64 now = g_get_monotonic_time();
+  if (!force && now - run->last_print < (run->tty ? TTY_REFRESH_US : PLAIN_REFRESH_US)) return;
+  if (distill_download_get_state(run->download) != DISTILL_DOWNLOAD_RUNNING && !force) return;
+  run->last_print = now;
+  g_autofree char *line = progress_line(run->download);
+  if (run->tty) {
+    fprintf(stdout, "\r\033[K%s", line);
+    run->line_open = TRUE;
+  } else {
+    fprintf(stdout, "%s\n", line);
+  }
+  fflush(stdout);
+}
+
+static void on_progress(GObject *object, GParamSpec *pspec, PullRun *run)
+{
+  print_progress(run, FALSE);
+}
+
+static void on_message(GObject *object, GParamSpec *pspec, PullRun *run)
+{
+  const char *message = distill_download_get_message(run->download);
+  DistillDownloadState state = distill_download_get_state(run->download);
+  /* the final message is printed by the caller; here only what happens along the way */
+  if (message == NULL || state == DISTILL_DOWNLOAD_FAILED || state == DISTILL_DOWNLOAD_FAILED_VERIFICATION ||
+      state == DISTILL_DOWNLOAD_DONE)
+    return;
+  end_line(run);
+  fprintf(stderr, "%s\n", message);
+  fflush(stderr);
+}
+
+static void pull_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PullRun *run = user_data;
+  DistillDownload *d = DISTILL_DOWNLOAD(source);
+  g_autoptr(GError) error = NULL;
+  gboolean ok = distill_download_run_finish(d, result, &error);
+  if (ok) print_progress(run, TRUE);
+  end_line(run);
+  if (ok) {
+    g_autofree char *size = g_format_size((guint64)distill_download_get_bytes_done(d));
+    const char *sha = distill_download_get_sha256(d);
+    fprintf(stdout, _("%s: %s (%s), verified%s%s\n"), distill_download_get_message(d),
+            distill_download_get_destination(d), size, sha ? _(", SHA-256 ") : "", sha ? sha : "");
+    run->status = 0;
+  } else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    fprintf(stderr, _("Stopped; %s is kept. Run the same command again to resume.\n"),
+            distill_download_get_partial_path(d));
+    run->status = 130;
+  } else {
+    fprintf(stderr, "distill pull: %s\n", error->message);
+    run->status = g_error_matches(error, DISTILL_DOWNLOAD_ERROR, DISTILL_DOWNLOAD_ERROR_VERIFICATION) ? 3 : 1;
+  }
+  fflush(stdout);
+  g_main_loop_quit(run->loop);
+}
+
+static gboolean on_signal(gpointer user_data)
+{
+  PullRun *run = user_data;
+  if (run->interrupted) return G_SOURCE_CONTINUE;
+  run->interrupted = TRUE;
+  /* Stop cleanly: the download fsyncs the part and saves its state before run_async returns. */
+  g_cancellable_cancel(run->cancellable);
+  return G_SOURCE_CONTINUE;
+}
+
+static int pull_main(int argc, char **argv)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *revision = NULL;
+  gboolean restart = FALSE;
+  GOptionEntry entries[] = {
+    {"dir", 'd', 0, G_OPTION_ARG_FILENAME, &dir, N_("Folder to save the file in (default: the model library)"),
+     N_("DIR")},
+    {"revision", 'r', 0, G_OPTION_ARG_STRING, &revision, N_("Branch, tag or commit (default: main)"), N_("REV")},
+    {"restart", 0, 0, G_OPTION_ARG_NONE, &restart, N_("Throw away a partial download and start over"), NULL},
+    {NULL},
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new(_("ORGANIZATION/REPO FILE"));
+  g_option_context_set_summary(context, _("Download one file of a Hugging Face model repository, resuming a "
+                                          "partial download, and verify its SHA-256."));
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  g_autoptr(GError) error = NULL;
+  if (!g_option_context_parse(context, &argc, &argv, &error)) {
+    fprintf(stderr, "distill pull: %s\n", error->message);
+    return 2;
+  }
+  if (argc != 3) {
+    fprintf(stderr, _("Usage: distill pull ORGANIZATION/REPO FILE [--dir DIR] [--revision REV] [--restart]\n"));
+    return 2;
+  }
+  const char *repo = argv[1], *file = argv[2];
+  if (!distill_hub_check_repo_id(repo, &error) || !distill_hub_check_file_name(file, &error)) {
+    fprintf(stderr, "distill pull: %s\n", error->message);
+    return 2;
+  }
+  if (dir == NULL) dir = distill_download_default_directory();
+  g_autofree char *dest = g_build_filename(dir, file, NULL);
+
+  g_autoptr(DistillHub) hub = distill_hub_new();
+  g_autoptr(DistillDownload) download = distill_download_new(hub, repo, file, revision, dest);
+  if (restart && !distill_download_discard_partial(download, &error)) {
+    fprintf(stderr, "distill pull: %s\n", error->message);
+    return 1;
+  }
+
+  PullRun run = {0};
+  run.loop = g_main_loop_new(NULL, FALSE);
+  run.cancellable = g_cancellable_new();
+  run.download = download;
+  run.tty = isatty(STDOUT_FILENO);
+  run.status = 1;
+  g_signal_connect(download, "notify::bytes-done", G_CALLBACK(on_progress), &run);
+  g_signal_connect(download, "notify::message", G_CALLBACK(on_message), &run);
+  guint sigint = g_unix_signal_add(SIGINT, on_signal, &run);
+  guint sigterm = g_unix_signal_add(SIGTERM, on_signal, &run);
+
+  fprintf(stdout, _("Downloading %s from %s to %s\n"), file, repo, dest);
+  fflush(stdout);
+  distill_download_run_async(download, run.cancellable, pull_done, &run);
+  g_main_loop_run(run.loop);
+
+  g_source_remove(sigint);
+  g_source_remove(sigterm);
+  g_signal_handlers_disconnect_by_data(download, &run);
+  g_main_loop_unref(run.loop);
+  g_object_unref(run.cancellable);
+  return run.status;
+}
+
+int distill_cli_main(int argc, char **argv)
+{
+  if (g_strcmp0(argv[1], "pull") == 0) return pull_main(argc - 1, argv + 1);
+  if (g_strcmp0(argv[1], "fit") == 0) {
+    fprintf(stderr, _("distill fit: not available yet\n"));
+    return 2;
+  }
+  return 2;
+}

@@ -1,0 +1,160 @@
+/* test-window.c — the main window opens and closes without warnings, keeps
+ * its size and view in GSettings, and its actions work. */
+#include "config.h"
+
+#include <gtk/gtk.h>
+
+#include "distill-application.h"
+#include "distill-window.h"
+
+static void iterate(void)
+{
+  while (g_main_context_pending(NULL)) g_main_context_iteration(NULL, FALSE);
+}
+
+/* Wait until cond(data) is true or timeout_ms passes. */
+static gboolean wait_for(gboolean (*cond)(gpointer), gpointer data, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  while (!cond(data)) {
+    if (g_get_monotonic_time() > end) return FALSE;
+    g_main_context_iteration(NULL, FALSE);
+    g_usleep(1000);
+  }
+  return TRUE;
+}
+
+static gboolean is_mapped(gpointer w) { return gtk_widget_get_mapped(GTK_WIDGET(w)); }
+
+static void count_paint(GdkFrameClock *clock, guint *n) { (*n)++; }
+static gboolean painted(gpointer n) { return *(guint *)n > 0; }
+
+/* Wait until the window has been drawn once: icons, CSS and templates are
+ * only loaded when drawing, and any warning they raise is fatal here. */
+static void wait_painted(GtkWidget *widget)
+{
+  guint n = 0;
+  GdkFrameClock *clock = gtk_widget_get_frame_clock(widget);
+  gulong id = g_signal_connect(clock, "after-paint", G_CALLBACK(count_paint), &n);
+  gtk_widget_queue_draw(widget);
+  g_assert_true(wait_for(painted, &n, 5000));
+  g_signal_handler_disconnect(clock, id);
+}
+
+static DistillApplication *app;
+
+static DistillWindow *open_window(void)
+{
+  DistillWindow *win = distill_window_new(app);
+  gtk_window_present(GTK_WINDOW(win));
+  g_assert_true(wait_for(is_mapped, win, 5000));
+  wait_painted(GTK_WIDGET(win));
+  return win;
+}
+
+static gboolean window_gone(gpointer weak) { return *(gpointer *)weak == NULL; }
+
+static void close_window(DistillWindow *win)
+{
+  gpointer weak = win;
+  g_object_add_weak_pointer(G_OBJECT(win), &weak);
+  gtk_window_close(GTK_WINDOW(win));
+  g_assert_true(wait_for(window_gone, &weak, 5000));
+}
+
+static void test_open_close(void)
+{
+  DistillWindow *win = open_window();
+  g_assert_cmpstr(gtk_window_get_title(GTK_WINDOW(win)), ==, "Distill");
+  g_assert_true(ADW_IS_APPLICATION_WINDOW(win));
+  iterate();
+  close_window(win);
+}
+
+static void test_views(void)
+{
+  DistillWindow *win = open_window();
+  const char *views[] = {"library", "benchmark", "chat"};
+  for (guint i = 0; i < G_N_ELEMENTS(views); i++) {
+    g_assert_true(gtk_widget_activate_action(GTK_WIDGET(win), "win.view", "s", views[i]));
+    wait_painted(GTK_WIDGET(win));
+    g_assert_cmpstr(distill_window_get_view(win), ==, views[i]);
+  }
+  /* an unknown view name changes nothing */
+  distill_window_set_view(win, "nonsense");
+  g_assert_cmpstr(distill_window_get_view(win), ==, "chat");
+  close_window(win);
+}
+
+static void test_state_persisted(void)
+{
+  g_autoptr(GSettings) settings = g_settings_new(APP_ID);
+
+  DistillWindow *win = open_window();
+  gtk_window_set_default_size(GTK_WINDOW(win), 812, 633);
+  distill_window_set_view(win, "benchmark");
+  iterate();
+  close_window(win);
+
+  g_assert_cmpint(g_settings_get_int(settings, "window-width"), ==, 812);
+  g_assert_cmpint(g_settings_get_int(settings, "window-height"), ==, 633);
+  g_assert_cmpstr(g_settings_get_string(settings, "last-view"), ==, "benchmark");
+
+  /* a new window comes back the same */
+  win = open_window();
+  int w, h;
+  gtk_window_get_default_size(GTK_WINDOW(win), &w, &h);
+  g_assert_cmpint(w, ==, 812);
+  g_assert_cmpint(h, ==, 633);
+  g_assert_cmpstr(distill_window_get_view(win), ==, "benchmark");
+  distill_window_set_view(win, "chat");
+  close_window(win);
+}
+
+static void test_actions_registered(void)
+{
+  g_assert_true(g_action_map_lookup_action(G_ACTION_MAP(app), "about") != NULL);
+  g_assert_true(g_action_map_lookup_action(G_ACTION_MAP(app), "quit") != NULL);
+  g_auto(GStrv) accels = gtk_application_get_accels_for_action(GTK_APPLICATION(app), "app.quit");
+  g_assert_cmpstr(accels[0], ==, "<Control>q");
+
+  DistillWindow *win = open_window();
+  /* the shortcuts window comes from gtk/help-overlay.ui in the resources */
+  g_assert_true(gtk_application_window_get_help_overlay(GTK_APPLICATION_WINDOW(win)) != NULL);
+  /* the about window opens and closes cleanly */
+  g_action_group_activate_action(G_ACTION_GROUP(app), "about", NULL);
+  iterate();
+  GListModel *toplevels = gtk_window_get_toplevels();
+  GtkWindow *about = NULL;
+  for (guint i = 0; i < g_list_model_get_n_items(toplevels); i++) {
+    g_autoptr(GtkWindow) t = g_list_model_get_item(toplevels, i);
+    if (ADW_IS_ABOUT_WINDOW(t)) about = t;
+  }
+  g_assert_nonnull(about);
+  g_assert_cmpstr(adw_about_window_get_application_name(ADW_ABOUT_WINDOW(about)), ==, "Distill");
+  gtk_window_destroy(about);
+  iterate();
+  close_window(win);
+}
+
+int main(int argc, char **argv)
+{
+  gtk_test_init(&argc, &argv, NULL);
+  adw_init();
+
+  app = distill_application_new();
+  g_application_set_flags(G_APPLICATION(app), G_APPLICATION_NON_UNIQUE);
+  g_assert_true(g_application_register(G_APPLICATION(app), NULL, NULL));
+  /* keep the app alive while windows come and go */
+  g_application_hold(G_APPLICATION(app));
+
+  g_test_add_func("/window/open-close", test_open_close);
+  g_test_add_func("/window/views", test_views);
+  g_test_add_func("/window/state-persisted", test_state_persisted);
+  g_test_add_func("/window/actions", test_actions_registered);
+  int rc = g_test_run();
+
+  g_application_release(G_APPLICATION(app));
+  g_object_unref(app);
+  return rc;
+}
