@@ -23,7 +23,7 @@
  *  Q8_K  float d, 256 int8 codes, bsums[j] = sum of codes 16j..16j+15.
  *        x = d*q. Used for activations only.
  *
- * The quantizers use the searches of fit.c. */
+ * The quantizers use the searches of scale-search.c. */
 #include "quants.h"
 
 #include "quant-utils.h"

@@ -45,7 +45,7 @@ static inline float quant_signed_absmax(const float *x, int n)
   return max;
 }
 
-/* ---- scale searches (fit.c) ------------------------------------------------
+/* ---- scale searches (scale-search.c) ------------------------------------------------
  * A "grid" is the set of values a code can stand for: either the integers
  * lo..hi (table == NULL) or a sorted table of n integers (IQ4's non-linear
  * values). Codes are indexes 0..n-1 into the grid. */

@@ -15,7 +15,7 @@
  *                      CPU code does (Q8_0/Q8_1: x * 127 / amax rounded to even,
  *                      Q8_1 s = d * sum(q); Q8_K: the largest magnitude maps to
  *                      -128, d = 1 / iscale kept as float, bsums filled)
- *   K-quants, IQ4_*    a least-squares scale search (fit.c); not bit-identical
+ *   K-quants, IQ4_*    a least-squares scale search (scale-search.c); not bit-identical
  *                      to llama.cpp, lower RMS error than its default
  * All-zero input gives all-zero output; NaN/Inf input never crashes (the
  * codes are then meaningless). */
