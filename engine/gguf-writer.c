@@ -566,3 +566,21 @@ still_status gguf_writer_write_header(gguf_writer *w, const char *path, still_er
 {
   return write_impl(w, path, true, err);
 }
+
+/* Header bytes (metadata + tensor infos, no padding, no data) into a malloc'd
+ * buffer: what a Range request for the start of a file would return. */
+still_status gguf_writer_write_header_mem(gguf_writer *w, void **out, size_t *len, still_error *err)
+{
+  if (!w || !out || !len) return still_set_error(err, STILL_ERR_INVALID_ARG, "gguf writer: no writer or no output");
+  *out = NULL;
+  *len = 0;
+  if (w->failed != STILL_OK) return still_set_error(err, w->failed, "%s", w->failed_msg);
+  bytes h = {0};
+  if (!build_header(w, &h)) {
+    free(h.p);
+    return still_set_error(err, STILL_ERR_NOMEM, "out of memory while building a GGUF header");
+  }
+  *out = h.p;
+  *len = h.len;
+  return STILL_OK;
+}

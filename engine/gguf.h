@@ -206,5 +206,7 @@ void gguf_writer_add_tensor_fn(gguf_writer *w, const char *name, uint32_t type, 
 still_status gguf_writer_write_file(gguf_writer *w, const char *path, still_error *err);
 /* Header only (metadata + tensor infos, no padding, no data): for tests of header-bytes parsing. */
 still_status gguf_writer_write_header(gguf_writer *w, const char *path, still_error *err);
+/* The same header bytes into a malloc'd buffer (*out, *len; caller frees). */
+still_status gguf_writer_write_header_mem(gguf_writer *w, void **out, size_t *len, still_error *err);
 
 #endif /* STILL_GGUF_H */

@@ -511,9 +511,9 @@ still_status still_graph_eval(still_graph *g, const int32_t *tokens, int32_t n, 
 
 /* ---- build / free ------------------------------------------------------------------- */
 
-static bool add_qtype(still_graph *g, const still_tensor *w, size_t max_in_bytes_per_value_unused)
+/* Register the activation type a weight needs (one buffer per type). */
+static bool add_qtype(still_graph *g, const still_tensor *w)
 {
-  (void)max_in_bytes_per_value_unused;
   if (!w->data || !w->vec_dot || w->vec_dot_type == STILL_TYPE_F32 || find_qbuf(g, w->vec_dot_type)) return true;
   if (g->n_qb == MAX_QTYPES) return false;
   g->qb[g->n_qb++] = (qbuf){.type = w->vec_dot_type, .quantize = still_get_quantize_row(w->vec_dot_type, g->m->isa)};
@@ -568,24 +568,22 @@ still_status still_graph_new(const still_model *m, still_kv_cache *kv, int32_t n
     goto nomem;
 
   /* one quantized-activation buffer per vec_dot_type the weights use */
-  bool ok = add_qtype(g, &m->output, 0);
+  bool ok = add_qtype(g, &m->output);
   for (int il = 0; il < hp->n_layer && ok; il++) {
     const still_layer *L = &m->layers[il];
     const still_tensor *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-    for (size_t i = 0; i < sizeof ws / sizeof ws[0] && ok; i++) ok = add_qtype(g, ws[i], 0);
+    for (size_t i = 0; i < sizeof ws / sizeof ws[0] && ok; i++) ok = add_qtype(g, ws[i]);
   }
   if (!ok) {
     still_graph_free(g);
     return still_set_error(err, STILL_ERR_UNSUPPORTED, "this model mixes too many weight types");
   }
+  /* rows of the widest input, rounded up to whole 256-value blocks (every
+   * block size divides 256) */
+  const uint64_t max_in_blocks = ((uint64_t)max_in + 255) / 256 * 256;
   for (int i = 0; i < g->n_qb; i++) {
-    uint64_t rb;
-    if (!still_type_bytes(g->qb[i].type, (uint64_t)max_in, &rb)) {
-      /* the widest input is not a whole number of blocks of this type: the
-       * tensors that need it were checked at load, so this input is never
-       * quantized to it; size by the model width rows instead */
-      rb = (uint64_t)max_in * 4;
-    }
+    uint64_t rb = 0;
+    still_type_bytes(g->qb[i].type, max_in_blocks, &rb);
     g->qb[i].data = malloc(nb * (size_t)rb + 64);
     if (!g->qb[i].data) goto nomem;
   }

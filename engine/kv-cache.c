@@ -65,6 +65,7 @@ still_status still_kv_cache_init(still_kv_cache *kv, uint32_t type, int32_t n_la
   kv->v_head_bytes = vh;
   kv->k_pos_bytes = kh * (size_t)n_head_kv;
   kv->v_pos_bytes = vh * (size_t)n_head_kv;
+  kv->v_elem_bytes = type == STILL_TYPE_F32 ? 4 : 2;
   kv->k = calloc((size_t)n_layer, sizeof *kv->k);
   kv->v = calloc((size_t)n_layer, sizeof *kv->v);
   kv->tokens = malloc((size_t)n_ctx * sizeof *kv->tokens);

@@ -29,6 +29,7 @@ typedef struct {
   size_t v_head_bytes; /* bytes of one head's value row (row-wise layout only) */
   size_t k_pos_bytes;  /* bytes of all heads at one position */
   size_t v_pos_bytes;
+  size_t v_elem_bytes; /* transposed layout: bytes of one value (4 or 2) */
   void **k;            /* [n_layer] */
   void **v;            /* [n_layer] */
   int32_t *tokens;     /* [n_ctx] ids stored so far */
@@ -57,8 +58,8 @@ static inline const void *still_kv_k_row(const still_kv_cache *kv, int layer, in
 /* Transposed layout: the values of dim d of a head over positions 0..n_ctx-1. */
 static inline const void *still_kv_v_trans_row(const still_kv_cache *kv, int layer, int head, int d)
 {
-  size_t elem = kv->type == 0 /* F32 */ ? 4 : 2;
-  return (const char *)kv->v[layer] + ((size_t)head * kv->head_dim_v + (size_t)d) * (size_t)kv->n_ctx * elem;
+  return (const char *)kv->v[layer] +
+         ((size_t)head * kv->head_dim_v + (size_t)d) * (size_t)kv->n_ctx * kv->v_elem_bytes;
 }
 
 /* Row-wise layout: the value row of one head at one position. */

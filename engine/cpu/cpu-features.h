@@ -37,4 +37,10 @@ const still_cpu_features *still_cpu_get_features(void);
  * CLI; "none" when nothing of interest is usable. Static storage. */
 const char *still_cpu_feature_string(void);
 
+/* The guarded AMX trial on its own (tests use it to prove the SIGILL guard
+ * works on machines without AMX): optionally asks for the Linux
+ * permission, then runs ldtilecfg/tilezero/tilerelease with SIGILL and
+ * SIGSEGV caught. True when the instructions ran. */
+bool still_cpu_amx_trial(bool request_permission);
+
 #endif /* STILL_CPU_FEATURES_H */

@@ -66,20 +66,25 @@ static bool cpuid_count(unsigned leaf, unsigned sub, unsigned r[4])
 #define XFEATURE_XTILEDATA 18
 
 static sigjmp_buf amx_jmp;
+static _Thread_local volatile sig_atomic_t amx_in_trial;
+static struct sigaction amx_old_ill, amx_old_segv;
 
+/* Only the probing thread jumps back; a fault in any other thread during
+ * the short trial window gets its old handler back and re-executes the
+ * faulting instruction, so it is handled as if we had never been here. */
 static void amx_trap(int sig)
 {
-  (void)sig;
-  siglongjmp(amx_jmp, 1);
+  if (amx_in_trial) siglongjmp(amx_jmp, 1);
+  sigaction(sig, sig == SIGILL ? &amx_old_ill : &amx_old_segv, NULL);
 }
 
 /* Ask Linux for permission to use AMX tile data, then execute ldtilecfg,
  * tilezero and tilerelease with SIGILL/SIGSEGV caught: some hypervisors
  * advertise AMX in cpuid and even grant the permission, yet fault on use.
  * The instructions are emitted as bytes so the file needs no -mamx flags. */
-static bool amx_trial(void)
+static bool amx_trial(bool request_permission)
 {
-  if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0) return false;
+  if (request_permission && syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0) return false;
 
   /* palette 1, tile 0 = 1 row of 4 bytes: the smallest valid configuration */
   static _Alignas(64) uint8_t cfg[64];
@@ -88,16 +93,17 @@ static bool amx_trial(void)
   cfg[16] = 4; /* colsb[0] (uint16, little endian) */
   cfg[48] = 1; /* rows[0] */
 
-  struct sigaction sa, old_ill, old_segv;
+  struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = amx_trap;
   sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGILL, &sa, &old_ill) != 0) return false;
-  if (sigaction(SIGSEGV, &sa, &old_segv) != 0) {
-    sigaction(SIGILL, &old_ill, NULL);
+  if (sigaction(SIGILL, &sa, &amx_old_ill) != 0) return false;
+  if (sigaction(SIGSEGV, &sa, &amx_old_segv) != 0) {
+    sigaction(SIGILL, &amx_old_ill, NULL);
     return false;
   }
   volatile bool ok = false;
+  amx_in_trial = 1;
   if (sigsetjmp(amx_jmp, 1) == 0) {
     __asm__ volatile(".byte 0xc4, 0xe2, 0x78, 0x49, 0x00\n\t" /* ldtilecfg (%rax) */
                      ".byte 0xc4, 0xe2, 0x7b, 0x49, 0xc0\n\t" /* tilezero %tmm0 */
@@ -107,12 +113,17 @@ static bool amx_trial(void)
                      : "memory");
     ok = true;
   }
-  sigaction(SIGSEGV, &old_segv, NULL);
-  sigaction(SIGILL, &old_ill, NULL);
+  amx_in_trial = 0;
+  sigaction(SIGSEGV, &amx_old_segv, NULL);
+  sigaction(SIGILL, &amx_old_ill, NULL);
   return ok;
 }
 #else
-static bool amx_trial(void) { return false; }
+static bool amx_trial(bool request_permission)
+{
+  (void)request_permission;
+  return false;
+}
 #endif
 
 static void detect_x86(still_cpu_features *f)
@@ -148,7 +159,7 @@ static void detect_x86(still_cpu_features *f)
 
   f->amx_cpuid = edx7 & (1u << 24);
   if (f->amx_cpuid) {
-    const bool perm = amx_trial();
+    const bool perm = still_cpu_amx_trial(true);
     /* after the permission call the kernel keeps tile state in XCR0 */
     const uint64_t xcr0_now = perm ? read_xcr0() : 0;
     const uint64_t tile_bits = XCR0_TILECFG | XCR0_TILEDATA;
@@ -158,6 +169,21 @@ static void detect_x86(still_cpu_features *f)
   }
 }
 #endif /* STILL_X86 */
+
+bool still_cpu_amx_trial(bool request_permission)
+{
+#ifdef STILL_X86
+  /* the trial uses process-wide state (signal handlers, the jump buffer) */
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&lock);
+  const bool ok = amx_trial(request_permission);
+  pthread_mutex_unlock(&lock);
+  return ok;
+#else
+  (void)request_permission;
+  return false;
+#endif
+}
 
 static still_isa isa_from_env(const char *v, still_isa dflt)
 {

@@ -1,8 +1,12 @@
-/* vec-avx512.c — AVX-512 (F/BW/VL/DQ) kernels, with AVX512-VNNI variants
- * (vpdpbusd: u8 × s8, four products summed straight into int32) where it
- * saves instructions. Built with -mavx512f -mavx512bw -mavx512vl
- * -mavx512dq -mavx512vnni -mavx2 -mfma -mf16c; the VNNI variants are only
- * handed out when features.c found VNNI, the others need F/BW/VL/DQ.
+/* vec-avx512.c — AVX-512 (F/BW/VL/DQ) kernels, plus AVX512-VNNI ones
+ * (vpdpbusd: u8 × s8, four products summed straight into int32) where that
+ * saves instructions: Q8_0 and Q4_0. Built with -mavx512f -mavx512bw
+ * -mavx512vl -mavx512dq -mavx512vnni -mavx2 -mfma -mf16c; the VNNI kernels
+ * are only handed out when features.c found VNNI, the others need
+ * F/BW/VL/DQ. Types without a kernel here use the AVX2 ones (vec.c falls
+ * back level by level); for Q4_K/Q5_K the scale multiply needs a madd
+ * anyway, so dpbusd would not save an instruction and one kernel serves
+ * both levels.
  *
  * Layout trick for the K-quants: one 512-bit register holds 64 consecutive
  * activations, and the weight nibbles are rearranged to match (the low
@@ -289,11 +293,14 @@ static void vec_dot_q4_0_vnni(int64_t n, float *s, const void *vx, const void *v
  * ====================================================================== */
 
 /* 32 bytes of nibbles → 64 bytes: low nibbles then high nibbles, i.e.
- * values 64c .. 64c+63 of a Q4_K/Q5_K chunk in order. */
+ * values 64c .. 64c+63 of a Q4_K/Q5_K chunk in order. The bytes are
+ * broadcast to both halves by the load itself and shifted by 0 or 4 per
+ * half: no cross-lane shuffle (port 5 is the bottleneck of these loops). */
 STILL_INLINE __m512i unpack_nibbles32(const uint8_t *qs)
 {
-  const __m256i q = _mm256_loadu_si256((const __m256i *)qs);
-  return _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), _mm512_set1_epi8(0x0f));
+  const __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qs));
+  const __m512i shift = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+  return _mm512_and_si512(_mm512_srlv_epi16(q, shift), _mm512_set1_epi8(0x0f));
 }
 
 /* int16 lane k ← scale (k / 16) + first: the per-chunk scale vector for
@@ -303,8 +310,8 @@ STILL_INLINE __m512i idx_halves(int first)
   return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)first)), _mm256_set1_epi16((short)(first + 1)), 1);
 }
 
-/* The shared body of Q4_K and Q5_K: `hbits` (the fifth bit, already at
- * bit 4) is zero for Q4_K. */
+/* The shared body of Q4_K and Q5_K: 64 unsigned quants (≤ 31) times 64
+ * activations, each half scaled by its sub-block's scale (scv). */
 STILL_INLINE __m512i q45k_chunk(__m512i q, const int8_t *a, __m512i scv)
 {
   const __m512i p = _mm512_maddubs_epi16(q, _mm512_loadu_si512((const void *)a));
@@ -351,6 +358,7 @@ static void vec_dot_q5_K_q8_K(int64_t n, float *s, const void *vx, const void *v
     const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x[b].qh));
     const int8_t *a = y[b].qs;
     __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
       const __m512i shifts = idx_halves(2 * c);
       const __m512i h = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, shifts), one), 4);
@@ -385,6 +393,7 @@ static void vec_dot_q6_K_q8_K(int64_t n, float *s, const void *vx, const void *v
     const __m512i sc = _mm512_castsi256_si512(sc16);
     const int8_t *a = y[b].qs;
     __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 2
     for (int h = 0; h < 2; h++) {
       const __m512i ql = _mm512_loadu_si512((const void *)(x[b].ql + 64 * h));
       const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[b].qh + 32 * h)));

@@ -86,7 +86,7 @@ static inline void still_q3k_unpack_scales64(const uint8_t s[12], uint64_t *lo8,
   const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
   const uint32_t g0 = (a0 & m4) | ((a2 & m2) << 4);
   const uint32_t g1 = (a1 & m4) | (((a2 >> 2) & m2) << 4);
-  const uint32_t g2 = ((a0 >> 4) & m4) | (((a2 >> 6) & m2) << 4);
+  const uint32_t g2 = ((a0 >> 4) & m4) | (((a2 >> 4) & m2) << 4);
   const uint32_t g3 = ((a1 >> 4) & m4) | (((a2 >> 6) & m2) << 4);
   *lo8 = (uint64_t)g0 | (uint64_t)g1 << 32;
   *hi8 = (uint64_t)g2 | (uint64_t)g3 << 32;

@@ -193,6 +193,156 @@ void still_session_cancel(still_session *s);
 still_status still_session_logits(still_session *s, const int32_t *ids, size_t n, bool all_positions, float *out,
                                   still_stats *stats, still_error *err);
 
+/* ==== hardware, "will it fit", recommendation =================================
+ * still_hardware_probe() looks at this machine (GPUs through Vulkan, RAM,
+ * cgroup limits, CPU, free disk). still_fit_estimate() predicts from a GGUF
+ * header alone (no tensor data needed: a file's first bytes fetched with an
+ * HTTP Range request are enough) how a model would run on a machine: fully
+ * on the GPU, partly offloaded, on the CPU, or not at all. still_recommend()
+ * ranks the built-in catalog of R1 distills × quantizations for a machine.
+ * All speeds are rough estimates from memory bandwidth (see engine/fit.c).
+ */
+#define STILL_MAX_GPUS 8
+#define STILL_DEFAULT_CPU_BANDWIDTH_GBS 40.0 /* assumed RAM bandwidth when not measured */
+
+typedef enum {
+  STILL_GPU_OTHER = 0,
+  STILL_GPU_DISCRETE,
+  STILL_GPU_INTEGRATED,
+  STILL_GPU_VIRTUAL,
+  STILL_GPU_CPU, /* a Vulkan driver running on the CPU (lavapipe, SwiftShader) */
+} still_gpu_kind;
+
+typedef struct {
+  char name[256];
+  still_gpu_kind kind;
+  bool cpu_emulated;     /* software device (kind CPU): listed, never used to place layers */
+  bool unified;          /* shares system RAM with the CPU (integrated GPUs, Apple silicon) */
+  uint32_t vendor_id, device_id;
+  char api_version[24];  /* "1.3.239" */
+  uint64_t total_bytes;  /* device-local memory heaps together */
+  uint64_t free_bytes;   /* budget − usage of those heaps (VK_EXT_memory_budget), else total_bytes */
+  bool free_known;       /* false: the driver has no memory budget, only totals are known */
+  double bandwidth_gbs;  /* memory bandwidth in GB/s: a table of known cards, else a default by kind */
+  bool bandwidth_known;  /* true when the card was found in the table */
+} still_gpu;
+
+typedef struct {
+  /* memory, bytes */
+  uint64_t ram_total;      /* MemTotal */
+  uint64_t ram_available;  /* MemAvailable */
+  uint64_t swap_total, swap_free;
+  bool cgroup_limited;     /* a cgroup memory limit applies (container, flatpak, systemd slice) */
+  uint64_t cgroup_max, cgroup_current;
+  uint64_t ram_free;       /* what a model may use: min(MemAvailable, cgroup max − current) */
+  /* CPU */
+  char cpu_name[128];
+  int32_t cpu_cores;       /* physical cores (>= 1) */
+  int32_t cpu_threads;     /* logical CPUs online (>= 1) */
+  bool avx2, avx512, vnni; /* usable (cpuid and OS agree); vnni: AVX512-VNNI or AVX-VNNI */
+  double cpu_bandwidth_gbs;/* RAM bandwidth used by the speed estimate (assumed unless set) */
+  bool cpu_bandwidth_measured;
+  /* disk */
+  bool disk_known;
+  uint64_t disk_free;      /* bytes an unprivileged user may still write at the models folder */
+  /* GPUs, in Vulkan enumeration order */
+  int32_t n_gpus;
+  still_gpu gpus[STILL_MAX_GPUS];
+  bool vulkan;             /* built with Vulkan and an instance could be created */
+  char gpu_note[192];      /* why no GPU is listed, or a caveat ("free memory unknown: …"); "" if none */
+} still_hardware;
+
+/* Probe this machine. models_dir may be NULL (disk_known false). A machine
+ * without a GPU or without Vulkan is not an error (n_gpus 0, gpu_note says why). */
+still_status still_hardware_probe(still_hardware *hw, const char *models_dir, still_error *err);
+
+/* A made-up machine for "what if" estimates and tests: ram_free bytes of RAM,
+ * n_gpus GPUs with vram_free[i] bytes free each (bandwidth gpu_bandwidth_gbs,
+ * <= 0: default for the kind). unified: one GPU that shares the RAM (its
+ * vram_free[0] is the shared pool; ram_free 0 means the same pool).
+ * cpu_bandwidth_gbs <= 0: STILL_DEFAULT_CPU_BANDWIDTH_GBS. */
+void still_hardware_simulated(still_hardware *hw, uint64_t ram_free, int n_gpus, const uint64_t *vram_free,
+                              bool unified, double gpu_bandwidth_gbs, double cpu_bandwidth_gbs);
+
+typedef struct {
+  int32_t n_ctx;         /* context in tokens; 0: min(trained context, 4096) */
+  still_kv_type kv_type; /* default F16 */
+  int32_t n_batch;       /* prompt tokens per pass; 0: 512 (the session default) */
+} still_fit_params;
+
+still_fit_params still_fit_params_default(void);
+
+typedef enum {
+  STILL_FIT_GPU = 0, /* every layer on the GPU(s) */
+  STILL_FIT_PARTIAL, /* some layers on the GPU(s), the rest on the CPU */
+  STILL_FIT_CPU,     /* everything on the CPU */
+  STILL_FIT_NO,      /* does not fit in free memory */
+} still_fit_verdict;
+
+const char *still_fit_verdict_name(still_fit_verdict v); /* "gpu", "partial", "cpu", "no" */
+
+typedef struct {
+  still_fit_verdict verdict;
+  int32_t n_layers;
+  int32_t gpu_layers;                    /* on all GPUs together; the output layer goes with the last one */
+  int32_t gpu_layers_per[STILL_MAX_GPUS];/* per entry of still_hardware.gpus */
+  bool output_on_gpu;
+  int32_t n_ctx;                         /* the context estimated for */
+  int32_t n_ctx_train;                   /* 0 when the header does not say */
+  int32_t n_vocab;
+  uint64_t n_params;
+  uint64_t weights_bytes;  /* every tensor of the file, wherever it goes */
+  uint64_t kv_bytes;       /* KV cache at n_ctx, all layers */
+  uint64_t compute_bytes;  /* compute buffers (CPU + GPUs) of this placement */
+  uint64_t overhead_bytes; /* runtime + per-GPU driver overhead of this placement */
+  uint64_t total_bytes;    /* memory needed, CPU + GPUs (weights as resident: see fit.c) */
+  uint64_t cpu_bytes;      /* of which in RAM */
+  uint64_t gpu_bytes[STILL_MAX_GPUS];
+  uint64_t ram_free;       /* free memory considered (before the safety margin) */
+  uint64_t gpu_free;       /* all usable GPUs together (unified: the shared pool) */
+  int32_t max_ctx_gpu;     /* largest context (multiple of 256, <= trained) that runs fully on the GPU(s); 0: none */
+  bool tight;              /* runs fully on the GPU only with under half the trained context */
+  double tok_s_estimate;   /* decode speed, a rough estimate from memory bandwidth */
+  char message[256];       /* "Runs with 30 of 48 layers on the GPU (expect ~4 tok/s)" */
+} still_fit;
+
+/* Estimate from a parsed GGUF header (gguf.h; tensor data not needed). */
+struct gguf_file;
+still_status still_fit_estimate(const struct gguf_file *header, const still_hardware *hw, const still_fit_params *p,
+                                still_fit *out, still_error *err);
+/* The same for a local file (only its header is read). */
+still_status still_fit_estimate_file(const char *path, const still_hardware *hw, const still_fit_params *p,
+                                     still_fit *out, still_error *err);
+/* The same for the first len bytes of a file (file_size 0 if unknown). When
+ * the header does not fit in len bytes: STILL_ERR_TRUNCATED with *need_bytes
+ * (may be NULL) set to how many bytes to fetch (0: more will not help). */
+still_status still_fit_estimate_buffer(const void *buf, size_t len, uint64_t file_size, const still_hardware *hw,
+                                       const still_fit_params *p, still_fit *out, size_t *need_bytes,
+                                       still_error *err);
+
+typedef struct {
+  char model_id[24];    /* "qwen-14b" */
+  char model_name[64];  /* "DeepSeek-R1-Distill-Qwen-14B" */
+  char quant[12];       /* "Q4_K_M" */
+  double quality;       /* expected benchmark mean in points (see engine/fit.c) */
+  uint64_t file_bytes;  /* tensor bytes of this model + quant */
+  still_fit fit;        /* at the recommendation's context */
+} still_pick;
+
+typedef struct {
+  bool found;
+  still_pick pick;
+  bool has_runner_up;
+  still_pick runner_up;
+  int32_t n_ctx;        /* context the candidates were checked at */
+  char reason[384];     /* one sentence */
+} still_recommendation;
+
+/* Pick the model + quantization with the best expected quality that runs
+ * fully on the GPU(s) with n_ctx tokens (0: 8192), else the best whose speed
+ * estimate is at least 5 tok/s, else the fastest that fits. */
+still_status still_recommend(const still_hardware *hw, int32_t n_ctx, still_recommendation *out, still_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,4 @@
-/* fit.c — scale searches shared by the K-quant and IQ4 quantizers.
+/* scale-search.c — scale searches shared by the K-quant and IQ4 quantizers.
  *
  * All of these formats store, per super-block of 256 values, one or two
  * fp16 factors and small integer scales per sub-block, and per value a code

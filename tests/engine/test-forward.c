@@ -374,6 +374,16 @@ static void test_prefix_reuse(void)
   g_assert_cmpint(still_session_logits(s, turn2, 33, false, b, &st, &err), ==, STILL_OK);
   g_assert_cmpint(st.prompt_cached, ==, 31);
   g_assert_cmpint(st.prompt_tokens, ==, 2);
+
+  /* a prompt split into batches of 5 gives the same logits at every position */
+  float *all1 = g_new(float, (size_t)nv * 24), *all5 = g_new(float, (size_t)nv * 24);
+  still_session *s5 = new_session(m, 1, STILL_KV_F32, 0, 5);
+  g_assert_cmpint(still_session_logits(s, r->prompt, 24, true, all1, NULL, &err), ==, STILL_OK);
+  g_assert_cmpint(still_session_logits(s5, r->prompt, 24, true, all5, NULL, &err), ==, STILL_OK);
+  g_assert_cmpmem(all1, sizeof(float) * nv * 24, all5, sizeof(float) * nv * 24);
+  still_session_free(s5);
+  g_free(all1);
+  g_free(all5);
   g_free(a);
   g_free(b);
   still_session_free(s);
@@ -386,20 +396,41 @@ typedef struct {
   atomic_int tokens;
   atomic_bool done;
   int cancel_after; /* -1: cancel continuously until done */
+  GMutex lock;
+  GCond cond;
+  bool asked, cancelled;
 } cancel_ctx;
 
+/* At the cancel_after-th token, ask the other thread to cancel and wait
+ * until it did: the generation must then stop before the next token. */
 static bool count_token(int32_t token, const char *text, size_t len, void *user)
 {
   cancel_ctx *c = user;
-  atomic_fetch_add(&c->tokens, 1);
+  int n = atomic_fetch_add(&c->tokens, 1) + 1;
+  if (n == c->cancel_after) {
+    g_mutex_lock(&c->lock);
+    c->asked = true;
+    g_cond_broadcast(&c->cond);
+    while (!c->cancelled) g_cond_wait(&c->cond, &c->lock);
+    g_mutex_unlock(&c->lock);
+  }
   return true;
 }
 
 static gpointer canceller(gpointer data)
 {
   cancel_ctx *c = data;
+  if (c->cancel_after > 0) {
+    g_mutex_lock(&c->lock);
+    while (!c->asked) g_cond_wait(&c->cond, &c->lock);
+    still_session_cancel(c->s);
+    c->cancelled = true;
+    g_cond_broadcast(&c->cond);
+    g_mutex_unlock(&c->lock);
+    return NULL;
+  }
   while (!atomic_load(&c->done)) {
-    if (c->cancel_after < 0 || atomic_load(&c->tokens) >= c->cancel_after) still_session_cancel(c->s);
+    still_session_cancel(c->s);
     g_usleep(50);
   }
   return NULL;
@@ -415,33 +446,37 @@ static void test_cancel(void)
   still_stats st;
   still_error err = {0};
 
-  /* during generation: stops within a token or two of the request */
+  /* during generation: the request made while token 5 is streamed stops
+   * the loop before token 6 */
   cancel_ctx c = {.s = s, .cancel_after = 5};
+  g_mutex_init(&c.lock);
+  g_cond_init(&c.cond);
   GThread *t = g_thread_new("cancel", canceller, &c);
   int32_t bos = 1;
   still_status rc = still_session_generate(s, &bos, 1, &sp, count_token, &c, &st, &err);
-  atomic_store(&c.done, true);
   g_thread_join(t);
   g_assert_cmpint(rc, ==, STILL_ERR_CANCELLED);
   g_assert_cmpint(st.stop, ==, STILL_STOP_CANCELLED);
-  g_assert_cmpint(st.gen_tokens, >=, 5);
-  g_assert_cmpint(st.gen_tokens, <=, 8);
-  g_assert_cmpint(st.gen_tokens, ==, atomic_load(&c.tokens));
+  g_assert_cmpint(st.gen_tokens, ==, 5);
+  g_assert_cmpint(atomic_load(&c.tokens), ==, 5);
+  g_mutex_clear(&c.lock);
+  g_cond_clear(&c.cond);
 
-  /* during a long prompt (one batch): stopped between layers, nothing of
-   * the batch is kept */
+  /* during a long prompt (one batch, ~0.5 s): stopped between layers,
+   * nothing of the batch is kept */
   enum { N = 1800 };
   int32_t *prompt = g_new(int32_t, N);
   for (int i = 0; i < N; i++) prompt[i] = 1 + (i * 37) % 500;
   still_session_reset(s);
   cancel_ctx c2 = {.s = s, .cancel_after = -1};
-  atomic_init(&c2.tokens, 0);
-  atomic_init(&c2.done, false);
   t = g_thread_new("cancel", canceller, &c2);
-  g_usleep(2000); /* let the canceller start first: the call clears the flag only at its start */
+  g_usleep(2000); /* let the canceller start first: a call clears the flag only at its start */
+  double t0 = g_get_monotonic_time() / 1e6;
   rc = still_session_generate(s, prompt, N, &sp, count_token, &c2, &st, &err);
+  double took = g_get_monotonic_time() / 1e6 - t0;
   atomic_store(&c2.done, true);
   g_thread_join(t);
+  g_test_message("prompt cancelled after %.3f s", took);
   g_assert_cmpint(rc, ==, STILL_ERR_CANCELLED);
   g_assert_cmpint(st.gen_tokens, ==, 0);
   g_assert_cmpint(still_session_n_past(s), ==, 0);
@@ -775,6 +810,78 @@ static void test_yarn(void)
   ref_free(r);
 }
 
+typedef struct {
+  int calls;
+  float last;
+  bool monotonic;
+  int stop_at; /* return false on this call (0: never) */
+} progress_log;
+
+static bool on_progress(float fraction, void *user)
+{
+  progress_log *p = user;
+  if (fraction < p->last || fraction < 0.0f || fraction > 1.0f) p->monotonic = false;
+  p->last = fraction;
+  p->calls++;
+  return p->stop_at == 0 || p->calls < p->stop_at;
+}
+
+/* Model info, and loading with prefetch: progress rises to 1, cancel works. */
+static void test_model_info(void)
+{
+  char *path = model_path("tiny-qwen3-Q8_0");
+  if (!path) return;
+  still_load_params lp = still_load_params_default();
+  lp.prefetch = true;
+  progress_log pl = {.monotonic = true};
+  still_model *m = NULL;
+  still_error err = {0};
+  g_assert_cmpint(still_model_load(path, &lp, on_progress, &pl, &m, &err), ==, STILL_OK);
+  g_assert_true(pl.monotonic);
+  g_assert_cmpint(pl.calls, >=, 2);
+  g_assert_cmpfloat(pl.last, ==, 1.0f);
+  const still_model_info *in = still_model_get_info(m);
+  g_assert_cmpstr(in->arch, ==, "qwen3");
+  g_assert_cmpstr(in->file_type, ==, "Q8_0");
+  g_assert_cmpstr(in->template_family, ==, "qwen3");
+  g_assert_false(in->is_r1);
+  g_assert_cmpint(in->n_vocab, ==, 8000);
+  g_assert_cmpint(in->n_embd, ==, 256);
+  g_assert_cmpint(in->n_layer, ==, 2);
+  g_assert_cmpint(in->n_head, ==, 4);
+  g_assert_cmpint(in->n_head_kv, ==, 2);
+  g_assert_cmpint(in->head_dim, ==, 64);
+  g_assert_cmpint(in->n_ff, ==, 768);
+  g_assert_cmpint(in->n_ctx_train, ==, 4096);
+  g_assert_cmpfloat(in->rope_base, ==, 1000000.0f);
+  g_assert_cmpstr(in->rope_scaling, ==, "none");
+  g_assert_cmpuint(in->weight_bytes, >, 0);
+  g_assert_cmpuint(in->weight_bytes, <, in->file_size);
+  g_assert_nonnull(still_model_chat_template(m));
+  g_assert_cmpint(still_token_eos(m), ==, 7902);
+  g_assert_true(still_token_is_eog(m, 7902));
+  /* non-R1 models get the general defaults */
+  still_sampling sp = still_sampling_for_model(m);
+  g_assert_cmpfloat(sp.temperature, ==, still_sampling_default().temperature);
+  still_model_free(m);
+
+  /* a progress callback that says stop cancels the load */
+  progress_log stop = {.monotonic = true, .stop_at = 1};
+  g_assert_cmpint(still_model_load(path, &lp, on_progress, &stop, &m, &err), ==, STILL_ERR_CANCELLED);
+  g_assert_null(m);
+  g_free(path);
+
+  m = load_model("tiny-llama-Q4_K_M", true);
+  in = still_model_get_info(m);
+  g_assert_cmpstr(in->arch, ==, "llama");
+  g_assert_cmpstr(in->template_family, ==, "r1-distill");
+  g_assert_true(in->is_r1);
+  g_assert_cmpint(still_token_bos(m), ==, 7900);
+  /* tied embeddings: the output is the token embedding */
+  g_assert_true(m->output.data == m->tok_embd.data);
+  still_model_free(m);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -803,6 +910,7 @@ int main(int argc, char **argv)
   g_test_add_func("/forward/kv-types", test_kv_types);
   g_test_add_func("/forward/stream-text", test_stream_text);
   g_test_add_func("/forward/load-errors", test_load_errors);
+  g_test_add_func("/forward/model-info", test_model_info);
   g_test_add_func("/forward/llama3-rope", test_llama3_rope);
   g_test_add_func("/forward/yarn", test_yarn);
   int rc = g_test_run();

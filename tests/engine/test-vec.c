@@ -17,6 +17,7 @@
 
 #include "cpu/cpu-features.h"
 #include "cpu/vec.h"
+#include "gguf.h"
 #include "quants/blocks.h"
 #include "types.h"
 #include "util.h"
@@ -261,6 +262,13 @@ static void test_dispatch(void)
   if (best >= STILL_ISA_AVX512) g_assert_true(f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq);
   if (best >= STILL_ISA_AVX512_VNNI) g_assert_true(f->avx512_vnni);
   if (f->amx_tile) g_assert_true(f->amx_cpuid);
+  /* the guarded trial never crashes: without AMX (or without the Linux
+   * permission) the instructions fault and the guard returns false */
+  const bool trial = still_cpu_amx_trial(false);
+  g_test_message("AMX: cpuid %s, usable %s, trial without permission request %s", f->amx_cpuid ? "yes" : "no",
+                 f->amx_tile ? "yes" : "no", trial ? "ran" : "faulted (caught)");
+  if (!f->amx_cpuid) g_assert_false(trial);
+  if (f->amx_tile) g_assert_true(still_cpu_amx_trial(true));
 
   g_assert_cmpuint(still_vec_dot_type(STILL_TYPE_Q4_0), ==, STILL_TYPE_Q8_0);
   g_assert_cmpuint(still_vec_dot_type(STILL_TYPE_IQ4_NL), ==, STILL_TYPE_Q8_0);
@@ -485,12 +493,64 @@ static void test_quantize_edge_cases(void)
   g_free(big);
 }
 
+/* ---- real weights: rows of llama.cpp-quantized fixture models ---------- */
+
+static void test_fixture_rows(void)
+{
+  const char *files[] = {
+    "models/tiny-qwen2-F32.gguf",   "models/tiny-qwen2-F16.gguf",    "models/tiny-qwen2-BF16.gguf",
+    "models/tiny-qwen2-Q8_0.gguf",  "models/tiny-qwen2-Q4_0.gguf",   "models/tiny-qwen2-Q4_1.gguf",
+    "models/tiny-qwen2-Q5_0.gguf",  "models/tiny-qwen2-Q5_1.gguf",   "models/tiny-qwen2-Q2_K.gguf",
+    "models/tiny-qwen2-Q3_K_M.gguf", "models/tiny-qwen2-Q4_K_M.gguf", "models/tiny-qwen2-Q5_K_M.gguf",
+    "models/tiny-qwen2-Q6_K.gguf",  "models/tiny-llama-Q4_K_M.gguf",
+  };
+  bool seen[STILL_TYPE_COUNT] = {false};
+  int n_rows = 0;
+  error_stats st = {0};
+  for (size_t fi = 0; fi < G_N_ELEMENTS(files); fi++) {
+    char *path = test_fixture_path(files[fi]);
+    if (!path) return; /* skipped (or failed under CI) */
+    gguf_file *gf = NULL;
+    still_error err;
+    if (gguf_open(path, &gf, &err) != STILL_OK) g_error("%s: %s", path, err.message);
+    for (uint64_t ti = 0; ti < gguf_n_tensors(gf); ti++) {
+      const gguf_tensor *t = gguf_tensor_at(gf, ti);
+      if (t->n_dims != 2 || still_vec_dot_type(t->type) == STILL_TYPE_COUNT || !t->data) continue;
+      const int64_t n = t->ne[0];
+      const size_t rb = row_bytes(t->type, n);
+      float *act = g_new(float, n);
+      /* first, a middle and the last row */
+      const int64_t rows[3] = {0, t->ne[1] / 2, t->ne[1] - 1};
+      for (int r = 0; r < 3; r++) {
+        random_activations(act, n);
+        check_row(t->type, (const uint8_t *)t->data + (size_t)rows[r] * rb, act, n, &st);
+        n_rows++;
+      }
+      seen[t->type] = true;
+      g_free(act);
+    }
+    gguf_close(gf);
+    g_free(path);
+  }
+  GString *types = g_string_new("");
+  for (int t = 0; t < STILL_TYPE_COUNT; t++)
+    if (seen[t]) g_string_append_printf(types, " %s", still_type_name((uint32_t)t));
+  g_test_message("%d fixture rows checked, types:%s; worst |simd-scalar|/sum|wa| = %.2e, |scalar-dequant| = %.2e",
+                 n_rows, types->str, st.worst_simd, st.worst_ref);
+  /* the files hold at least these (llama-quantize's mixes) */
+  const uint32_t must[] = {STILL_TYPE_F32, STILL_TYPE_F16, STILL_TYPE_BF16, STILL_TYPE_Q8_0, STILL_TYPE_Q4_0, STILL_TYPE_Q4_K,
+                           STILL_TYPE_Q6_K, STILL_TYPE_Q5_K, STILL_TYPE_Q3_K, STILL_TYPE_Q2_K};
+  for (size_t i = 0; i < G_N_ELEMENTS(must); i++) g_assert_true(seen[must[i]]);
+  g_string_free(types, TRUE);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/vec/dispatch", test_dispatch);
   g_test_add_func("/vec/known-values", test_known_values);
   g_test_add_func("/vec/quantize-activations", test_quantize_edge_cases);
+  g_test_add_func("/vec/fixture-rows", test_fixture_rows);
   for (size_t i = 0; i < G_N_ELEMENTS(weight_types); i++) {
     char *path = g_strdup_printf("/vec/dot/%s", still_type_name(weight_types[i]));
     g_test_add_data_func(path, GUINT_TO_POINTER(weight_types[i]), test_vec_dot_type);
