@@ -52,10 +52,12 @@ static char *progress_line(DistillDownload *d)
   g_autofree char *done_s = g_format_size((guint64)done);
   g_autofree char *speed_s = g_format_size((guint64)distill_download_get_speed(d));
   g_autofree char *eta_s = format_eta(distill_download_get_eta(d));
+  gboolean moving = distill_download_get_state(d) == DISTILL_DOWNLOAD_RUNNING && distill_download_get_speed(d) > 0;
   if (total <= 0)
-    return g_strdup_printf("%s  %s/s", done_s, speed_s);
+    return moving ? g_strdup_printf("%s  %s/s", done_s, speed_s) : g_strdup(done_s);
   g_autofree char *total_s = g_format_size((guint64)total);
   double pct = 100.0 * (double)done / (double)total;
+  if (!moving) return g_strdup_printf("%s / %s  %5.1f%%", done_s, total_s, pct);
   /* Translators: progress line: bytes done / total, percent, speed, time left */
   return g_strdup_printf(_("%s / %s  %5.1f%%  %s/s  ETA %s"), done_s, total_s, pct, speed_s, eta_s);
 }
@@ -73,7 +75,9 @@ static void print_progress(PullRun *run, gboolean force)
 {
   gint64 now = g_get_monotonic_time();
   if (!force && now - run->last_print < (run->tty ? TTY_REFRESH_US : PLAIN_REFRESH_US)) return;
-  if (distill_download_get_state(run->download) != DISTILL_DOWNLOAD_RUNNING && !force) return;
+  if (!force && (distill_download_get_state(run->download) != DISTILL_DOWNLOAD_RUNNING ||
+                 (distill_download_get_bytes_done(run->download) == 0 && distill_download_get_total(run->download) < 0)))
+    return;
   run->last_print = now;
   g_autofree char *line = progress_line(run->download);
   if (run->tty) {
@@ -94,10 +98,8 @@ static void on_message(GObject *object, GParamSpec *pspec, PullRun *run)
 {
   const char *message = distill_download_get_message(run->download);
   DistillDownloadState state = distill_download_get_state(run->download);
-  /* the final message is printed by the caller; here only what happens along the way */
-  if (message == NULL || state == DISTILL_DOWNLOAD_FAILED || state == DISTILL_DOWNLOAD_FAILED_VERIFICATION ||
-      state == DISTILL_DOWNLOAD_DONE)
-    return;
+  /* the outcome is printed by pull_done; here only what happens along the way (retries …) */
+  if (message == NULL || (state != DISTILL_DOWNLOAD_RUNNING && state != DISTILL_DOWNLOAD_VERIFYING)) return;
   end_line(run);
   fprintf(stderr, "%s\n", message);
   fflush(stderr);
@@ -114,8 +116,11 @@ static void pull_done(GObject *source, GAsyncResult *result, gpointer user_data)
   if (ok) {
     g_autofree char *size = g_format_size((guint64)distill_download_get_bytes_done(d));
     const char *sha = distill_download_get_sha256(d);
-    fprintf(stdout, _("%s: %s (%s), verified%s%s\n"), distill_download_get_message(d),
-            distill_download_get_destination(d), size, sha ? _(", SHA-256 ") : "", sha ? sha : "");
+    fprintf(stdout, "%s\n", distill_download_get_message(d));
+    if (sha)
+      fprintf(stdout, _("Saved %s (%s), SHA-256 verified: %s\n"), distill_download_get_destination(d), size, sha);
+    else
+      fprintf(stdout, _("Saved %s (%s), verified.\n"), distill_download_get_destination(d), size);
     run->status = 0;
   } else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     fprintf(stderr, _("Stopped; %s is kept. Run the same command again to resume.\n"),

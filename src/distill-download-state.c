@@ -61,7 +61,7 @@ DistillDownloadStateFile *distill_download_state_file_load(const char *path, GEr
   }
   g_autoptr(JsonParser) parser = json_parser_new();
   if (len > 1024 * 1024 || !json_parser_load_from_data(parser, data, (gssize)len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+      json_parser_get_root(parser) == NULL || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s is not a download state file", path);
     return NULL;
   }

@@ -32,7 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "distill-download-state.h"
+#include "distill-download-io.h"
 #include "distill-download.h"
 
 #define CHECKPOINT_INTERVAL_US (2 * G_USEC_PER_SEC)
@@ -42,7 +42,6 @@
 #define BACKOFF_BASE_MS 1000.0
 #define BACKOFF_MAX_MS 30000.0
 #define MAX_REDIRECTS 10
-#define HASH_BLOCK (1024 * 1024)
 
 typedef enum { STOP_NONE, STOP_PAUSE, STOP_CANCEL } StopRequest;
 
@@ -98,6 +97,7 @@ struct _DistillDownload {
   guint busy; /* async operations in flight (0 or 1) */
   StopRequest stop_request;
   GSource *retry_source;
+  GSource *tick_source; /* while RUNNING: refreshes speed/ETA once a second */
   SoupMessage *msg;
   GInputStream *body;
 };
@@ -171,10 +171,27 @@ static void set_message(DistillDownload *self, const char *message)
   g_object_notify_by_pspec(G_OBJECT(self), props[PROP_MESSAGE]);
 }
 
+static void update_progress(DistillDownload *self, gboolean force);
+
+static gboolean tick_cb(gpointer data)
+{
+  /* keeps speed and ETA honest while no byte arrives (a stall, a retry wait) */
+  update_progress(data, FALSE);
+  return G_SOURCE_CONTINUE;
+}
+
 static void set_state(DistillDownload *self, DistillDownloadState state)
 {
   if (self->state == state) return;
   self->state = state;
+  if (state == DISTILL_DOWNLOAD_RUNNING && self->tick_source == NULL) {
+    self->tick_source = g_timeout_source_new_seconds(1);
+    g_source_set_callback(self->tick_source, tick_cb, self, NULL);
+    g_source_attach(self->tick_source, self->context);
+  } else if (state != DISTILL_DOWNLOAD_RUNNING && self->tick_source) {
+    g_source_destroy(self->tick_source);
+    g_clear_pointer(&self->tick_source, g_source_unref);
+  }
   if (state != DISTILL_DOWNLOAD_RUNNING) {
     self->speed = 0;
     self->eta = -1;
@@ -182,6 +199,15 @@ static void set_state(DistillDownload *self, DistillDownloadState state)
     g_object_notify_by_pspec(G_OBJECT(self), props[PROP_ETA]);
   }
   g_object_notify_by_pspec(G_OBJECT(self), props[PROP_STATE]);
+}
+
+/* Both at once: listeners of either notification see the new state and its message. */
+static void set_state_message(DistillDownload *self, DistillDownloadState state, const char *message)
+{
+  g_object_freeze_notify(G_OBJECT(self));
+  set_state(self, state);
+  set_message(self, message);
+  g_object_thaw_notify(G_OBJECT(self));
 }
 
 static void set_total(DistillDownload *self, gint64 total)
@@ -305,6 +331,10 @@ static void distill_download_dispose(GObject *object)
     g_source_destroy(self->retry_source);
     g_clear_pointer(&self->retry_source, g_source_unref);
   }
+  if (self->tick_source) {
+    g_source_destroy(self->tick_source);
+    g_clear_pointer(&self->tick_source, g_source_unref);
+  }
   clear_request(self);
   G_OBJECT_CLASS(distill_download_parent_class)->dispose(object);
 }
@@ -312,11 +342,9 @@ static void distill_download_dispose(GObject *object)
 static void distill_download_finalize(GObject *object)
 {
   DistillDownload *self = DISTILL_DOWNLOAD(object);
-  /* Every async step holds a reference, so nothing is in flight here. */
-  if (self->fd >= 0) {
-    fsync(self->fd);
-    close(self->fd);
-  }
+  /* Every async step holds a reference, so nothing is in flight here, and a stop has already
+   * fsync'd the part. */
+  if (self->fd >= 0) close(self->fd);
   g_clear_object(&self->hub);
   g_free(self->repo);
   g_free(self->file);
@@ -444,355 +472,6 @@ DistillDownload *distill_download_new(DistillHub *hub, const char *repo, const c
                       "revision", revision && *revision ? revision : "main", "destination", dest_path, NULL);
 }
 
-/* ---- worker-thread jobs ------------------------------------------------------------------ */
-
-/* Hash the first `length` bytes of fd into checksum; returns how many could be read. */
-static gint64 hash_prefix(int fd, gint64 length, GChecksum *checksum, GCancellable *cancellable)
-{
-  g_autofree guchar *buf = g_malloc(HASH_BLOCK);
-  gint64 done = 0;
-  while (done < length) {
-    if (g_cancellable_is_cancelled(cancellable)) break;
-    size_t want = (size_t)MIN((gint64)HASH_BLOCK, length - done);
-    ssize_t n = pread(fd, buf, want, done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    g_checksum_update(checksum, buf, n);
-    done += n;
-  }
-  return done;
-}
-
-static gboolean fsync_ok(int fd)
-{
-  /* EINVAL/EROFS: the file cannot be synced at all (a special file); nothing to wait for. */
-  return fsync(fd) == 0 || errno == EINVAL || errno == EROFS;
-}
-
-static GError *io_error(int saved_errno, const char *format, const char *path)
-{
-  GError *error = g_error_new(G_IO_ERROR, g_io_error_from_errno(saved_errno), format, path,
-                              g_strerror(saved_errno));
-  return error;
-}
-
-typedef struct {
-  char *part_path, *state_path, *dest_path, *repo, *file, *revision;
-  int fd;
-  gint64 offset;
-  GChecksum *checksum;
-  DistillDownloadStateFile *record;
-  gboolean dest_exists;
-  gboolean complete; /* the whole kept part was hashed (not cut short by a pause) */
-  char *note;
-} PrepareJob;
-
-static void prepare_job_free(PrepareJob *j)
-{
-  if (j->fd >= 0) close(j->fd);
-  g_free(j->part_path);
-  g_free(j->state_path);
-  g_free(j->dest_path);
-  g_free(j->repo);
-  g_free(j->file);
-  g_free(j->revision);
-  g_clear_pointer(&j->checksum, g_checksum_free);
-  distill_download_state_file_free(j->record);
-  g_free(j->note);
-  g_free(j);
-}
-
-static void prepare_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  PrepareJob *j = data;
-  g_autofree char *dir = g_path_get_dirname(j->dest_path);
-  if (g_mkdir_with_parents(dir, 0755) != 0) {
-    int e = errno;
-    g_task_return_error(task, io_error(e, _("Could not create the folder %s: %s"), dir));
-    return;
-  }
-  if (g_file_test(j->dest_path, G_FILE_TEST_EXISTS) && !g_file_test(j->part_path, G_FILE_TEST_EXISTS)) {
-    j->dest_exists = TRUE;
-    g_task_return_boolean(task, TRUE);
-    return;
-  }
-
-  j->record = distill_download_state_file_load(j->state_path, NULL);
-  gboolean stale = FALSE;
-  if (j->record && (g_strcmp0(j->record->repo, j->repo) != 0 || g_strcmp0(j->record->file, j->file) != 0 ||
-                    g_strcmp0(j->record->revision, j->revision) != 0)) {
-    /* The part belongs to another request for the same destination (another revision). */
-    g_clear_pointer(&j->record, distill_download_state_file_free);
-    stale = TRUE;
-  }
-
-  j->fd = g_open(j->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (j->fd < 0) {
-    int e = errno;
-    g_task_return_error(task, io_error(e, _("Could not open %s: %s"), j->part_path));
-    return;
-  }
-  struct stat st;
-  if (fstat(j->fd, &st) != 0) {
-    int e = errno;
-    g_task_return_error(task, io_error(e, _("Could not read %s: %s"), j->part_path));
-    return;
-  }
-  gint64 size = S_ISREG(st.st_mode) ? st.st_size : 0;
-  gint64 keep = size;
-  if (stale && size > 0) {
-    keep = 0;
-    j->note = g_strdup(_("The partial download was for another revision; starting over."));
-  }
-  const char *boot_id = distill_download_state_boot_id();
-  if (j->record && j->record->boot_id && boot_id && strcmp(j->record->boot_id, boot_id) != 0 &&
-      keep > j->record->checkpoint) {
-    /* Rebooted since: only the fsync'd prefix is known to be on disk. */
-    keep = j->record->checkpoint;
-  }
-  if (j->record && j->record->size >= 0 && keep > j->record->size) keep = 0; /* cannot be right */
-  if (keep < size && ftruncate(j->fd, keep) != 0) {
-    int e = errno;
-    g_task_return_error(task, io_error(e, _("Could not shorten %s: %s"), j->part_path));
-    return;
-  }
-
-  j->checksum = g_checksum_new(G_CHECKSUM_SHA256);
-  j->offset = hash_prefix(j->fd, keep, j->checksum, cancellable);
-  if (g_cancellable_is_cancelled(cancellable)) {
-    g_task_return_boolean(task, TRUE); /* paused: j->complete stays FALSE, the part is left as it is */
-    return;
-  }
-  if (j->offset < keep && ftruncate(j->fd, j->offset) != 0) {
-    int e = errno;
-    g_task_return_error(task, io_error(e, _("Could not shorten %s: %s"), j->part_path));
-    return;
-  }
-  j->complete = TRUE;
-  g_task_return_boolean(task, TRUE);
-}
-
-typedef struct {
-  int fd;
-  GBytes *bytes;
-  gint64 offset;
-  GChecksum *checksum; /* the download's; nobody else touches it while the job runs */
-  DistillDownloadStateFile *record; /* non-NULL: checkpoint after the write */
-  char *state_path, *part_path;
-  gint64 written;
-} WriteJob;
-
-static void write_job_free(WriteJob *j)
-{
-  g_bytes_unref(j->bytes);
-  distill_download_state_file_free(j->record);
-  g_free(j->state_path);
-  g_free(j->part_path);
-  g_free(j);
-}
-
-static gboolean checkpoint(int fd, DistillDownloadStateFile *record, const char *state_path,
-                           const char *part_path, GError **error)
-{
-  if (fd >= 0 && !fsync_ok(fd)) {
-    int e = errno;
-    g_propagate_error(error, io_error(e, _("Could not write %s: %s"), part_path));
-    return FALSE;
-  }
-  if (record == NULL) return TRUE;
-  g_autofree char *json = distill_download_state_file_to_json(record);
-  return distill_download_state_file_save_json(json, state_path, error);
-}
-
-static void write_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  WriteJob *j = data;
-  gsize len = 0;
-  const guchar *buf = g_bytes_get_data(j->bytes, &len);
-  while ((gsize)j->written < len) {
-    ssize_t n = pwrite(j->fd, buf + j->written, len - j->written, j->offset + j->written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int e = n < 0 ? errno : ENOSPC;
-      /* keep the hash in step with what did reach the file */
-      g_checksum_update(j->checksum, buf, j->written);
-      g_task_return_error(task, io_error(e, _("Could not write %s: %s"), j->part_path));
-      return;
-    }
-    j->written += n;
-  }
-  g_checksum_update(j->checksum, buf, len);
-  GError *error = NULL;
-  if (j->record && !checkpoint(j->fd, j->record, j->state_path, j->part_path, &error)) {
-    g_task_return_error(task, error);
-    return;
-  }
-  g_task_return_boolean(task, TRUE);
-}
-
-typedef struct {
-  int fd;
-  gboolean close_fd;
-  gboolean remove_empty;
-  DistillDownloadStateFile *record;
-  char *state_path, *part_path;
-} CheckpointJob;
-
-static void checkpoint_job_free(CheckpointJob *j)
-{
-  distill_download_state_file_free(j->record);
-  g_free(j->state_path);
-  g_free(j->part_path);
-  g_free(j);
-}
-
-static void checkpoint_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  CheckpointJob *j = data;
-  GError *error = NULL;
-  gboolean ok = checkpoint(j->fd, j->record, j->state_path, j->part_path, &error);
-  if (j->close_fd && j->fd >= 0) close(j->fd);
-  if (j->remove_empty) {
-    struct stat st;
-    if (g_lstat(j->part_path, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_size == 0)) {
-      g_unlink(j->part_path);
-      g_unlink(j->state_path);
-    }
-  }
-  if (ok) g_task_return_boolean(task, TRUE);
-  else g_task_return_error(task, error);
-}
-
-typedef struct {
-  int fd;
-  char *part_path, *dest_path, *state_path;
-  GChecksum *checksum; /* borrowed */
-  gint64 offset, expected_size;
-  char *expected_sha256, *expected_sha1;
-  DistillDownloadStateFile *record;
-  /* out */
-  gboolean verified;
-  char *actual;
-  char *problem;
-} FinishJob;
-
-static void finish_job_free(FinishJob *j)
-{
-  g_free(j->part_path);
-  g_free(j->dest_path);
-  g_free(j->state_path);
-  g_free(j->expected_sha256);
-  g_free(j->expected_sha1);
-  distill_download_state_file_free(j->record);
-  g_free(j->actual);
-  g_free(j->problem);
-  g_free(j);
-}
-
-static void finish_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  FinishJob *j = data;
-  GError *error = NULL;
-  if (!fsync_ok(j->fd)) {
-    int e = errno;
-    g_task_return_error(task, io_error(e, _("Could not write %s: %s"), j->part_path));
-    return;
-  }
-  g_autofree char *size_str = g_format_size_full((guint64)j->offset, G_FORMAT_SIZE_LONG_FORMAT);
-  if (j->expected_size >= 0 && j->offset != j->expected_size) {
-    g_autofree char *want = g_format_size_full((guint64)j->expected_size, G_FORMAT_SIZE_LONG_FORMAT);
-    j->problem = g_strdup_printf(_("the file has %s but should have %s"), size_str, want);
-  } else if (j->expected_sha256) {
-    g_autoptr(GChecksum) copy = g_checksum_copy(j->checksum);
-    j->actual = g_strdup(g_checksum_get_string(copy));
-    if (g_ascii_strcasecmp(j->actual, j->expected_sha256) != 0)
-      j->problem = g_strdup_printf(_("its SHA-256 is %s but Hugging Face lists %s"), j->actual, j->expected_sha256);
-  } else if (j->expected_sha1) {
-    /* Small non-LFS files are identified by their git blob id: sha1("blob SIZE\0" + content). */
-    g_autoptr(GChecksum) sha1 = g_checksum_new(G_CHECKSUM_SHA1);
-    g_autofree char *header = g_strdup_printf("blob %" G_GINT64_FORMAT, j->offset);
-    g_checksum_update(sha1, (const guchar *)header, strlen(header) + 1);
-    if (hash_prefix(j->fd, j->offset, sha1, NULL) != j->offset) {
-      j->problem = g_strdup(_("the file could not be read back"));
-    } else {
-      j->actual = g_strdup(g_checksum_get_string(sha1));
-      if (g_ascii_strcasecmp(j->actual, j->expected_sha1) != 0)
-        j->problem = g_strdup_printf(_("its git id is %s but Hugging Face lists %s"), j->actual, j->expected_sha1);
-    }
-  } else {
-    j->problem = g_strdup(_("Hugging Face did not say which checksum the file should have"));
-  }
-
-  if (j->problem) {
-    j->record->verification_failed = TRUE;
-    g_free(j->record->actual_sha256);
-    j->record->actual_sha256 = g_strdup(j->actual);
-    j->record->checkpoint = j->offset;
-    g_autofree char *json = distill_download_state_file_to_json(j->record);
-    if (!distill_download_state_file_save_json(json, j->state_path, &error)) {
-      g_task_return_error(task, error);
-      return;
-    }
-    g_task_return_boolean(task, TRUE);
-    return;
-  }
-
-  if (g_rename(j->part_path, j->dest_path) != 0) {
-    int e = errno;
-    g_task_return_error(task, io_error(e, _("Could not rename the finished download to %s: %s"), j->dest_path));
-    return;
-  }
-  /* make the rename itself durable before forgetting the state */
-  g_autofree char *dir = g_path_get_dirname(j->dest_path);
-  int dfd = g_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
-  g_unlink(j->state_path);
-  j->verified = TRUE;
-  g_task_return_boolean(task, TRUE);
-}
-
-typedef struct {
-  char *path;
-  gboolean sha1_git;
-  char *actual;
-} HashFileJob;
-
-static void hash_file_job_free(HashFileJob *j)
-{
-  g_free(j->path);
-  g_free(j->actual);
-  g_free(j);
-}
-
-static void hash_file_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  HashFileJob *j = data;
-  int fd = g_open(j->path, O_RDONLY | O_CLOEXEC, 0);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    int e = errno;
-    if (fd >= 0) close(fd);
-    g_task_return_error(task, io_error(e, _("Could not read %s: %s"), j->path));
-    return;
-  }
-  g_autoptr(GChecksum) sum = g_checksum_new(j->sha1_git ? G_CHECKSUM_SHA1 : G_CHECKSUM_SHA256);
-  if (j->sha1_git) {
-    g_autofree char *header = g_strdup_printf("blob %" G_GINT64_FORMAT, (gint64)st.st_size);
-    g_checksum_update(sum, (const guchar *)header, strlen(header) + 1);
-  }
-  gint64 n = hash_prefix(fd, st.st_size, sum, cancellable);
-  close(fd);
-  if (n != st.st_size) {
-    g_task_return_error(task, g_error_new(G_IO_ERROR, G_IO_ERROR_FAILED, _("Could not read %s"), j->path));
-    return;
-  }
-  j->actual = g_strdup(g_checksum_get_string(sum));
-  g_task_return_boolean(task, TRUE);
-}
-
 /* ---- finishing the run --------------------------------------------------------------------- */
 
 static void complete_run(DistillDownload *self, GError *error)
@@ -836,15 +515,13 @@ static void checkpoint_done(GObject *source, GAsyncResult *result, gpointer user
     self->fd = -1;
     self->part_ready = FALSE;
     g_clear_pointer(&self->checksum, g_checksum_free);
-    set_message(self, after->error->message);
-    set_state(self, after->state);
+    set_state_message(self, after->state, after->error->message);
     complete_run(self, after->error);
   } else {
     g_autofree char *progress = format_progress(self);
     g_autofree char *text = g_strdup_printf(after->after == AFTER_PAUSE ? _("Paused: %s") : _("Stopped: %s"),
                                             progress);
-    set_message(self, text);
-    set_state(self, DISTILL_DOWNLOAD_PAUSED);
+    set_state_message(self, DISTILL_DOWNLOAD_PAUSED, text);
     if (after->after == AFTER_CANCEL)
       complete_run(self, g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The download was stopped.")));
     else
@@ -861,7 +538,7 @@ static void run_checkpoint(DistillDownload *self, AfterCheckpoint after, Distill
   ad->after = after;
   ad->state = state;
   ad->error = error;
-  CheckpointJob *j = g_new0(CheckpointJob, 1);
+  DistillPartCheckpoint *j = g_new0(DistillPartCheckpoint, 1);
   j->fd = self->part_ready ? self->fd : -1;
   j->close_fd = after == AFTER_FAIL;
   /* A failed run that got no byte leaves nothing behind: an empty part holds no data to keep. */
@@ -873,8 +550,8 @@ static void run_checkpoint(DistillDownload *self, AfterCheckpoint after, Distill
   self->busy++;
   g_object_ref(self);
   GTask *task = g_task_new(self, NULL, checkpoint_done, ad);
-  g_task_set_task_data(task, j, (GDestroyNotify)checkpoint_job_free);
-  g_task_run_in_thread(task, checkpoint_thread);
+  g_task_set_task_data(task, j, (GDestroyNotify)distill_part_checkpoint_free);
+  g_task_run_in_thread(task, distill_part_checkpoint_thread);
   g_object_unref(task);
 }
 
@@ -936,11 +613,15 @@ static void attempt_failed(DistillDownload *self, GError *error, gint64 retry_af
   }
   gint64 delay_us = scaled_us(self, delay_ms);
   gint64 budget_us = (gint64)(self->give_up_seconds * (double)G_USEC_PER_SEC * self->time_scale);
-  if (now - self->failing_since + delay_us > budget_us) {
+  gint64 elapsed = now - self->failing_since;
+  /* the last wait is shortened to end at the budget, so the last try happens at the deadline;
+   * a server asking us to wait past it is taken at its word */
+  if (retry_after < 0 && elapsed < budget_us) delay_us = MIN(delay_us, budget_us - elapsed);
+  if (elapsed >= budget_us || elapsed + delay_us > budget_us) {
     g_autofree char *progress = format_progress(self);
     guint minutes = MAX(1u, (self->give_up_seconds + 30) / 60);
     GError *fatal;
-    if (retry_after >= 0 && now - self->failing_since < budget_us)
+    if (retry_after >= 0 && elapsed < budget_us)
       fatal = g_error_new(DISTILL_DOWNLOAD_ERROR, DISTILL_DOWNLOAD_ERROR_GAVE_UP,
                           _("Could not download %s: %s The server asked to wait %" G_GINT64_FORMAT
                             " seconds. %s downloaded; the partial download is kept, resume later."),
@@ -980,7 +661,7 @@ static gboolean restart_from_zero(DistillDownload *self)
 {
   if (self->offset > 0 && ftruncate(self->fd, 0) != 0) {
     int e = errno;
-    fail_run(self, DISTILL_DOWNLOAD_FAILED, io_error(e, _("Could not shorten %s: %s"), self->part_path));
+    fail_run(self, DISTILL_DOWNLOAD_FAILED, distill_part_io_error(e, _("Could not shorten %s: %s"), self->part_path));
     return FALSE;
   }
   self->offset = 0;
@@ -996,7 +677,7 @@ static gboolean restart_from_zero(DistillDownload *self)
 static void write_done(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   DistillDownload *self = DISTILL_DOWNLOAD(source);
-  WriteJob *j = g_task_get_task_data(G_TASK(result));
+  DistillPartWrite *j = g_task_get_task_data(G_TASK(result));
   GError *error = NULL;
   self->busy--;
   gboolean ok = g_task_propagate_boolean(G_TASK(result), &error);
@@ -1068,7 +749,7 @@ static void read_done(GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   }
 
-  WriteJob *j = g_new0(WriteJob, 1);
+  DistillPartWrite *j = g_new0(DistillPartWrite, 1);
   j->fd = self->fd;
   j->bytes = bytes;
   j->offset = self->offset;
@@ -1081,8 +762,8 @@ static void read_done(GObject *source, GAsyncResult *result, gpointer user_data)
     j->record = record_snapshot(self, end);
   self->busy++;
   GTask *task = g_task_new(self, NULL, write_done, NULL); /* write_done gets the ref we hold */
-  g_task_set_task_data(task, j, (GDestroyNotify)write_job_free);
-  g_task_run_in_thread(task, write_thread);
+  g_task_set_task_data(task, j, (GDestroyNotify)distill_part_write_free);
+  g_task_run_in_thread(task, distill_part_write_thread);
   g_object_unref(task);
 }
 
@@ -1156,13 +837,13 @@ static void record_saved(GObject *source, GAsyncResult *result, gpointer user_da
 static void begin_body(DistillDownload *self)
 {
   set_message(self, NULL);
-  CheckpointJob *j = g_new0(CheckpointJob, 1);
+  DistillPartCheckpoint *j = g_new0(DistillPartCheckpoint, 1);
   j->fd = -1; /* nothing new to sync in the part; only the state file */
   j->record = record_snapshot(self, self->checkpoint_offset);
   j->state_path = g_strdup(self->state_path);
   j->part_path = g_strdup(self->part_path);
   if (!self->record_dirty) {
-    checkpoint_job_free(j);
+    distill_part_checkpoint_free(j);
     self->busy++;
     GTask *task = g_task_new(self, NULL, record_saved, g_object_ref(self));
     g_task_return_boolean(task, TRUE);
@@ -1171,8 +852,8 @@ static void begin_body(DistillDownload *self)
   }
   self->busy++;
   GTask *task = g_task_new(self, NULL, record_saved, g_object_ref(self));
-  g_task_set_task_data(task, j, (GDestroyNotify)checkpoint_job_free);
-  g_task_run_in_thread(task, checkpoint_thread);
+  g_task_set_task_data(task, j, (GDestroyNotify)distill_part_checkpoint_free);
+  g_task_run_in_thread(task, distill_part_checkpoint_thread);
   g_object_unref(task);
 }
 
@@ -1399,7 +1080,7 @@ static void send_first_request(DistillDownload *self)
 static void existing_hashed(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   DistillDownload *self = DISTILL_DOWNLOAD(source);
-  HashFileJob *j = g_task_get_task_data(G_TASK(result));
+  DistillPartHashFile *j = g_task_get_task_data(G_TASK(result));
   GError *error = NULL;
   self->busy--;
   if (handle_stop(self)) {
@@ -1411,8 +1092,7 @@ static void existing_hashed(GObject *source, GAsyncResult *result, gpointer user
              g_error_new(DISTILL_DOWNLOAD_ERROR, DISTILL_DOWNLOAD_ERROR_IO, "%s", error->message));
     g_error_free(error);
   } else if (g_ascii_strcasecmp(j->actual, self->sha256 ? self->sha256 : self->etag) == 0) {
-    set_message(self, _("Already downloaded and verified."));
-    set_state(self, DISTILL_DOWNLOAD_DONE);
+    set_state_message(self, DISTILL_DOWNLOAD_DONE, _("Already downloaded and verified."));
     complete_run(self, NULL);
   } else {
     fail_run(self, DISTILL_DOWNLOAD_FAILED,
@@ -1455,15 +1135,14 @@ static void existing_queried(GObject *source, GAsyncResult *result, gpointer use
     g_object_unref(self);
     return;
   }
-  set_state(self, DISTILL_DOWNLOAD_VERIFYING);
-  set_message(self, _("Checking the file that is already there…"));
-  HashFileJob *j = g_new0(HashFileJob, 1);
+  set_state_message(self, DISTILL_DOWNLOAD_VERIFYING, _("Checking the file that is already there…"));
+  DistillPartHashFile *j = g_new0(DistillPartHashFile, 1);
   j->path = g_strdup(self->dest_path);
   j->sha1_git = self->sha256 == NULL && is_hex(self->etag, 40);
   self->busy++;
   GTask *task = g_task_new(self, self->attempt_cancellable, existing_hashed, NULL);
-  g_task_set_task_data(task, j, (GDestroyNotify)hash_file_job_free);
-  g_task_run_in_thread(task, hash_file_thread);
+  g_task_set_task_data(task, j, (GDestroyNotify)distill_part_hash_file_free);
+  g_task_run_in_thread(task, distill_part_hash_file_thread);
   g_object_unref(task);
   /* existing_hashed unrefs the reference we hold */
 }
@@ -1473,7 +1152,7 @@ static void existing_queried(GObject *source, GAsyncResult *result, gpointer use
 static void finish_done(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   DistillDownload *self = DISTILL_DOWNLOAD(source);
-  FinishJob *j = g_task_get_task_data(G_TASK(result));
+  DistillPartFinish *j = g_task_get_task_data(G_TASK(result));
   GError *error = NULL;
   self->busy--;
   if (!g_task_propagate_boolean(G_TASK(result), &error)) {
@@ -1490,8 +1169,7 @@ static void finish_done(GObject *source, GAsyncResult *result, gpointer user_dat
     g_clear_pointer(&self->checksum, g_checksum_free);
     g_clear_pointer(&self->record, distill_download_state_file_free);
     update_progress(self, TRUE);
-    set_message(self, _("Downloaded and verified."));
-    set_state(self, DISTILL_DOWNLOAD_DONE);
+    set_state_message(self, DISTILL_DOWNLOAD_DONE, _("Downloaded and verified."));
     complete_run(self, NULL);
   } else {
     distill_download_state_file_free(self->record);
@@ -1509,10 +1187,9 @@ static void finish_done(GObject *source, GAsyncResult *result, gpointer user_dat
 
 static void run_finish_job(DistillDownload *self)
 {
-  set_state(self, DISTILL_DOWNLOAD_VERIFYING);
-  set_message(self, _("Verifying…"));
+  set_state_message(self, DISTILL_DOWNLOAD_VERIFYING, _("Verifying…"));
   update_progress(self, TRUE);
-  FinishJob *j = g_new0(FinishJob, 1);
+  DistillPartFinish *j = g_new0(DistillPartFinish, 1);
   j->fd = self->fd;
   j->part_path = g_strdup(self->part_path);
   j->dest_path = g_strdup(self->dest_path);
@@ -1526,8 +1203,8 @@ static void run_finish_job(DistillDownload *self)
   self->busy++;
   g_object_ref(self); /* dropped by finish_done */
   GTask *task = g_task_new(self, NULL, finish_done, NULL);
-  g_task_set_task_data(task, j, (GDestroyNotify)finish_job_free);
-  g_task_run_in_thread(task, finish_thread);
+  g_task_set_task_data(task, j, (GDestroyNotify)distill_part_finish_free);
+  g_task_run_in_thread(task, distill_part_finish_thread);
   g_object_unref(task);
 }
 
@@ -1568,12 +1245,14 @@ static void begin_finish(DistillDownload *self)
 static void prepared(GObject *source, GAsyncResult *result, gpointer user_data)
 {
   DistillDownload *self = DISTILL_DOWNLOAD(source);
-  PrepareJob *j = g_task_get_task_data(G_TASK(result));
+  DistillPartPrepare *j = g_task_get_task_data(G_TASK(result));
   GError *error = NULL;
   self->busy--;
   if (!g_task_propagate_boolean(G_TASK(result), &error)) {
+    gboolean busy = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_BUSY);
     fail_run(self, DISTILL_DOWNLOAD_FAILED,
-             g_error_new(DISTILL_DOWNLOAD_ERROR, DISTILL_DOWNLOAD_ERROR_IO, "%s", error->message));
+             g_error_new(DISTILL_DOWNLOAD_ERROR, busy ? DISTILL_DOWNLOAD_ERROR_BUSY : DISTILL_DOWNLOAD_ERROR_IO, "%s",
+                         error->message));
     g_error_free(error);
     g_object_unref(self);
     return;
@@ -1642,7 +1321,7 @@ static void start_attempt(DistillDownload *self)
     send_first_request(self);
     return;
   }
-  PrepareJob *j = g_new0(PrepareJob, 1);
+  DistillPartPrepare *j = g_new0(DistillPartPrepare, 1);
   j->fd = -1;
   j->part_path = g_strdup(self->part_path);
   j->state_path = g_strdup(self->state_path);
@@ -1650,13 +1329,14 @@ static void start_attempt(DistillDownload *self)
   j->repo = g_strdup(self->repo);
   j->file = g_strdup(self->file);
   j->revision = g_strdup(self->revision);
-  set_message(self, _("Checking the part already downloaded…"));
+  if (g_file_test(self->part_path, G_FILE_TEST_EXISTS))
+    set_message(self, _("Checking the part already downloaded…"));
   self->busy++;
   g_object_ref(self);
   GTask *task = g_task_new(self, self->attempt_cancellable, prepared, NULL);
   g_task_set_check_cancellable(task, FALSE); /* the job reports how far it got */
-  g_task_set_task_data(task, j, (GDestroyNotify)prepare_job_free);
-  g_task_run_in_thread(task, prepare_thread);
+  g_task_set_task_data(task, j, (GDestroyNotify)distill_part_prepare_free);
+  g_task_run_in_thread(task, distill_part_prepare_thread);
   g_object_unref(task);
 }
 
@@ -1692,8 +1372,7 @@ void distill_download_run_async(DistillDownload *self, GCancellable *cancellable
   }
   GError *error = NULL;
   if (!distill_hub_check_repo_id(self->repo, &error) || !distill_hub_check_file_name(self->file, &error)) {
-    set_message(self, error->message);
-    set_state(self, DISTILL_DOWNLOAD_FAILED);
+    set_state_message(self, DISTILL_DOWNLOAD_FAILED, error->message);
     g_task_return_error(task, error);
     g_object_unref(task);
     return;
@@ -1758,8 +1437,7 @@ void distill_download_resume(DistillDownload *self)
   self->failures = 0;
   self->failing_since = 0;
   self->reresolved = FALSE;
-  set_message(self, NULL);
-  set_state(self, DISTILL_DOWNLOAD_RUNNING);
+  set_state_message(self, DISTILL_DOWNLOAD_RUNNING, NULL);
   start_attempt(self);
 }
 
@@ -1773,13 +1451,12 @@ gboolean distill_download_keep_unverified(DistillDownload *self, GError **error)
   }
   if (g_rename(self->part_path, self->dest_path) != 0) {
     int e = errno;
-    g_propagate_error(error, io_error(e, _("Could not rename the download to %s: %s"), self->dest_path));
+    g_propagate_error(error, distill_part_io_error(e, _("Could not rename the download to %s: %s"), self->dest_path));
     return FALSE;
   }
   g_unlink(self->state_path);
   g_clear_pointer(&self->record, distill_download_state_file_free);
-  set_message(self, _("Kept without verification."));
-  set_state(self, DISTILL_DOWNLOAD_DONE);
+  set_state_message(self, DISTILL_DOWNLOAD_DONE, _("Kept without verification."));
   return TRUE;
 }
 
@@ -1793,7 +1470,7 @@ gboolean distill_download_discard_partial(DistillDownload *self, GError **error)
   }
   if (g_unlink(self->part_path) != 0 && errno != ENOENT) {
     int e = errno;
-    g_propagate_error(error, io_error(e, _("Could not delete %s: %s"), self->part_path));
+    g_propagate_error(error, distill_part_io_error(e, _("Could not delete %s: %s"), self->part_path));
     return FALSE;
   }
   g_unlink(self->state_path);
@@ -1805,8 +1482,7 @@ gboolean distill_download_discard_partial(DistillDownload *self, GError **error)
   set_total(self, -1);
   self->offset = 0;
   update_progress(self, TRUE);
-  set_message(self, NULL);
-  set_state(self, DISTILL_DOWNLOAD_QUEUED);
+  set_state_message(self, DISTILL_DOWNLOAD_QUEUED, NULL);
   return TRUE;
 }
 

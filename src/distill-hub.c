@@ -502,7 +502,7 @@ static gboolean parse_tree_page(GBytes *body, GPtrArray *entries, GError **error
   gsize len = 0;
   const char *data = g_bytes_get_data(body, &len);
   if (!json_parser_load_from_data(parser, data ? data : "", (gssize)len, NULL) ||
-      !JSON_NODE_HOLDS_ARRAY(json_parser_get_root(parser))) {
+      json_parser_get_root(parser) == NULL || !JSON_NODE_HOLDS_ARRAY(json_parser_get_root(parser))) {
     g_set_error(error, DISTILL_HUB_ERROR, DISTILL_HUB_ERROR_PROTOCOL,
                 _("Hugging Face sent a file list we could not read."));
     return FALSE;

@@ -4,6 +4,9 @@
 
 #include <glib/gi18n.h>
 
+#include "distill-benchmark-page.h"
+#include "distill-chat-page.h"
+#include "distill-library-page.h"
 #include "distill-window.h"
 
 struct _DistillWindow {
@@ -101,6 +104,10 @@ static void distill_window_class_init(DistillWindowClass *klass)
 
   object_class->dispose = distill_window_dispose;
   window_class->close_request = distill_window_close_request;
+
+  g_type_ensure(DISTILL_TYPE_CHAT_PAGE);
+  g_type_ensure(DISTILL_TYPE_LIBRARY_PAGE);
+  g_type_ensure(DISTILL_TYPE_BENCHMARK_PAGE);
 
   gtk_widget_class_set_template_from_resource(widget_class, "/io/github/distillapp/Distill/distill-window.ui");
   gtk_widget_class_bind_template_child(widget_class, DistillWindow, toast_overlay);

@@ -28,6 +28,7 @@ struct _FakeHub {
   guint sig_valid;  /* URLs with a smaller number have expired */
   GArray *requests; /* FakeHubRequest */
   guint resolves;
+  guint trees;
   gboolean saw_auth_on_hub;
   GList *jobs;
   guint restart_source;
@@ -110,6 +111,7 @@ const char *fake_hub_endpoint(FakeHub *hub) { return hub->endpoint; }
 FakeHubFaults *fake_hub_faults(FakeHub *hub) { return &hub->faults; }
 GArray *fake_hub_requests(FakeHub *hub) { return hub->requests; }
 guint fake_hub_resolve_count(FakeHub *hub) { return hub->resolves; }
+guint fake_hub_tree_count(FakeHub *hub) { return hub->trees; }
 gboolean fake_hub_saw_auth_on_hub(FakeHub *hub) { return hub->saw_auth_on_hub; }
 
 gint64 fake_hub_last_sent(FakeHub *hub)
@@ -122,6 +124,7 @@ void fake_hub_clear_log(FakeHub *hub)
 {
   g_array_set_size(hub->requests, 0);
   hub->resolves = 0;
+  hub->trees = 0;
   hub->saw_auth_on_hub = FALSE;
 }
 
@@ -389,11 +392,17 @@ static void serve_body(FakeHub *hub, SoupServerMessage *msg, FakeFile *f)
 
 /* ---- endpoints ---------------------------------------------------------------------------- */
 
+static int compare_paths(gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0(*(char *const *)a, *(char *const *)b);
+}
+
 static void serve_tree(FakeHub *hub, SoupServerMessage *msg, const char *repo, GHashTable *query)
 {
+  hub->trees++;
   /* every file plus the folders above it, sorted by path */
   g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; i < hub->files->len; i++) {
     FakeFile *f = g_ptr_array_index(hub->files, i);
     if (g_strcmp0(f->repo, repo) != 0) continue;
@@ -413,7 +422,7 @@ static void serve_tree(FakeHub *hub, SoupServerMessage *msg, const char *repo, G
     set_text(msg, 401, "Repository not found");
     return;
   }
-  g_ptr_array_sort(paths, (GCompareFunc)g_strcmp0);
+  g_ptr_array_sort(paths, compare_paths);
   guint cursor = 0;
   const char *c = query ? g_hash_table_lookup(query, "cursor") : NULL;
   if (c) cursor = (guint)g_ascii_strtoull(c, NULL, 10);
@@ -499,9 +508,11 @@ static void serve_resolve(FakeHub *hub, SoupServerMessage *msg, const char *repo
     g_autofree char *size = g_strdup_printf("%" G_GSIZE_FORMAT, g_bytes_get_size(f->content));
     g_autofree char *location = g_strdup_printf("http://localhost:%u/cdn/%s?sig=%u&Expires=1", hub->port,
                                                 f->sha256, hub->sig_next++);
-    soup_message_headers_replace(resp, "X-Linked-Etag", etag);
+    if (!hub->faults.no_etag) {
+      soup_message_headers_replace(resp, "X-Linked-Etag", etag);
+      soup_message_headers_replace(resp, "ETag", "W/\"0000000000000000000000000000000000000000\"");
+    }
     soup_message_headers_replace(resp, "X-Linked-Size", size);
-    soup_message_headers_replace(resp, "ETag", "W/\"0000000000000000000000000000000000000000\"");
     soup_message_headers_replace(resp, "Location", location);
     set_text(msg, 302, "Found. Redirecting");
     return;

@@ -31,6 +31,7 @@ typedef struct {
   gint64 corrupt_at;       /* >=0: serve a wrong byte at this offset */
   gboolean short_body_once;   /* next body: full Content-Length, but closes after half */
   gboolean ignore_range_once; /* next Range request: answer 200 with the whole file */
+  gboolean no_etag;           /* resolve answers carry no X-Linked-Etag/ETag: ask the tree API */
 } FakeHubFaults;
 
 typedef struct {
@@ -62,6 +63,7 @@ void fake_hub_add_rename(FakeHub *hub, const char *old_repo, const char *new_rep
 /* Body requests so far (FakeHubRequest), and how many resolve requests the hub answered. */
 GArray *fake_hub_requests(FakeHub *hub);
 guint fake_hub_resolve_count(FakeHub *hub);
+guint fake_hub_tree_count(FakeHub *hub);
 /* Bytes written by the body request in progress or last finished. */
 gint64 fake_hub_last_sent(FakeHub *hub);
 void fake_hub_clear_log(FakeHub *hub);
