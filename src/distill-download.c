@@ -390,6 +390,16 @@ static void distill_download_get_property(GObject *object, guint id, GValue *val
   }
 }
 
+/* settings are G_PARAM_EXPLICIT_NOTIFY: notify only on a change */
+#define SET_AND_NOTIFY(field, get)                                                                   \
+  do {                                                                                               \
+    __typeof__(self->field) v_ = get(value);                                                         \
+    if (self->field != v_) {                                                                         \
+      self->field = v_;                                                                              \
+      g_object_notify_by_pspec(object, pspec);                                                       \
+    }                                                                                                \
+  } while (0)
+
 static void distill_download_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec)
 {
   DistillDownload *self = DISTILL_DOWNLOAD(object);
@@ -399,30 +409,10 @@ static void distill_download_set_property(GObject *object, guint id, const GValu
   case PROP_FILE: self->file = g_value_dup_string(value); break;
   case PROP_REVISION: self->revision = g_value_dup_string(value); break;
   case PROP_DESTINATION: self->dest_path = g_value_dup_string(value); break;
-  case PROP_GIVE_UP_SECONDS:
-    if (self->give_up_seconds != g_value_get_uint(value)) {
-      self->give_up_seconds = g_value_get_uint(value);
-      g_object_notify_by_pspec(object, pspec);
-    }
-    break;
-  case PROP_TIME_SCALE:
-    if (self->time_scale != g_value_get_double(value)) {
-      self->time_scale = g_value_get_double(value);
-      g_object_notify_by_pspec(object, pspec);
-    }
-    break;
-  case PROP_RESERVE_BYTES:
-    if (self->reserve_bytes != g_value_get_int64(value)) {
-      self->reserve_bytes = g_value_get_int64(value);
-      g_object_notify_by_pspec(object, pspec);
-    }
-    break;
-  case PROP_CHECKPOINT_BYTES:
-    if (self->checkpoint_bytes != g_value_get_int64(value)) {
-      self->checkpoint_bytes = g_value_get_int64(value);
-      g_object_notify_by_pspec(object, pspec);
-    }
-    break;
+  case PROP_GIVE_UP_SECONDS: SET_AND_NOTIFY(give_up_seconds, g_value_get_uint); break;
+  case PROP_TIME_SCALE: SET_AND_NOTIFY(time_scale, g_value_get_double); break;
+  case PROP_RESERVE_BYTES: SET_AND_NOTIFY(reserve_bytes, g_value_get_int64); break;
+  case PROP_CHECKPOINT_BYTES: SET_AND_NOTIFY(checkpoint_bytes, g_value_get_int64); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }

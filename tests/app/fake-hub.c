@@ -177,6 +177,7 @@ FakeHub *fake_hub_new(void)
   hub->renames = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   hub->requests = g_array_new(FALSE, TRUE, sizeof(FakeHubRequest));
   hub->faults.corrupt_at = -1;
+  hub->faults.stall_at = -1;
   hub->sig_next = 1;
   hub->sig_valid = 1;
   hub->server = soup_server_new("server-header", "FakeHub", NULL);
@@ -365,6 +366,8 @@ static void serve_body(FakeHub *hub, SoupServerMessage *msg, FakeFile *f)
     faults->short_body_once = FALSE;
     job->limit = job->start + (job->end - job->start) / 2;
     job->cut = TRUE;
+  } else if (faults->stall_at > job->start && faults->stall_at < job->end) {
+    job->limit = faults->stall_at; /* and then nothing: the client waits on an open connection */
   }
 
   soup_server_message_set_status(msg, r.status, NULL);

@@ -32,6 +32,7 @@ typedef struct {
   gboolean short_body_once;   /* next body: full Content-Length, but closes after half */
   gboolean ignore_range_once; /* next Range request: answer 200 with the whole file */
   gboolean no_etag;           /* resolve answers carry no X-Linked-Etag/ETag: ask the tree API */
+  gint64 stall_at;            /* >=0: stop sending at this offset, keeping the connection open */
 } FakeHubFaults;
 
 typedef struct {
