@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "still.h"
+
 typedef enum {
   STILL_TEMPLATE_CHATML = 0,     /* <|im_start|>role\n…<|im_end|>\n (also the fallback) */
   STILL_TEMPLATE_R1_DISTILL = 1, /* DeepSeek-R1-Distill (Qwen and Llama variants) */
@@ -18,11 +20,7 @@ typedef enum {
   STILL_TEMPLATE_LLAMA3 = 4,     /* <|start_header_id|>role<|end_header_id|>\n\n…<|eot_id|> */
 } still_template_family;
 
-typedef struct {
-  const char *role;    /* "system", "user", "assistant"; others ("tool", …) rendered as the
-                        * template does (rendered, or skipped). NULL is treated as "". */
-  const char *content; /* UTF-8, NUL-terminated; NULL is treated as "" */
-} still_message;
+/* still_message is declared in still.h (the app renders chats through still_chat_render). */
 
 /* Recognise the family from the template text by its distinctive markers, so
  * edited copies (llama.cpp, Ollama, unsloth, …) map to the same family.

@@ -7,6 +7,7 @@
  */
 #include "graph.h"
 
+#include "cpu/gemm.h"
 #include "cpu/threadpool.h"
 #include "types.h"
 #include "util.h"
@@ -16,7 +17,7 @@
 #include <string.h>
 
 #define MAX_QTYPES 8   /* distinct activation types one model may need */
-#define ROW_TILE 16    /* weight rows kept hot in cache while every token passes */
+#define TOKEN_CHUNK_BYTES (256 * 1024) /* quantized activations kept in L2 while the rows pass */
 
 typedef struct {
   uint32_t type;
@@ -225,7 +226,11 @@ static void mm_quantize_fn(int ith, int nth, void *user)
   }
 }
 
-/* Rows [r0, r1) of one job. */
+/* Rows [r0, r1) of one job. The multi-token kernel keeps one weight row in
+ * L1 while it passes over a chunk of tokens whose activations stay in L2
+ * (TOKEN_CHUNK_BYTES); the chunks then stream the rows again from memory,
+ * which costs little next to the arithmetic of a prompt. Per element the
+ * kernel computes exactly vec_dot, so the split changes no bits. */
 static void mm_rows(const mm_task *mt, const mm_job *job, int64_t r0, int64_t r1, int ith)
 {
   const still_tensor *w = job->w;
@@ -233,14 +238,13 @@ static void mm_rows(const mm_task *mt, const mm_job *job, int64_t r0, int64_t r1
   if (uses_kernel(w)) {
     size_t rb;
     const char *in = mm_input(mt, w, &rb);
-    for (int64_t r = r0; r < r1; r += ROW_TILE) {
-      int64_t re = r + ROW_TILE < r1 ? r + ROW_TILE : r1;
-      for (int t = 0; t < mt->n_tok; t++) {
-        const void *xt = in + (size_t)t * rb;
-        float *yt = job->y + (int64_t)t * n_out;
-        for (int64_t i = r; i < re; i++)
-          w->vec_dot(w->n_in, &yt[i], (const char *)w->data + (size_t)i * w->row_bytes, xt);
-      }
+    const still_gemm_fn gemm = still_get_gemm(w->type, mt->g->m->isa);
+    int chunk = (int)(TOKEN_CHUNK_BYTES / rb) & ~3;
+    if (chunk < 4) chunk = 4;
+    for (int t0 = 0; t0 < mt->n_tok; t0 += chunk) {
+      const int nt = mt->n_tok - t0 < chunk ? mt->n_tok - t0 : chunk;
+      still_gemm_run(gemm, w->vec_dot, w->n_in, r1 - r0, nt, (const char *)w->data + (size_t)r0 * w->row_bytes,
+                     w->row_bytes, in + (size_t)t0 * rb, rb, job->y + (int64_t)t0 * n_out + r0, n_out);
     }
     return;
   }

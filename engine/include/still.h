@@ -97,6 +97,23 @@ bool still_token_is_eog(const still_model *m, int32_t id);
 /* The raw chat template text from the GGUF (NUL-terminated), NULL when absent. */
 const char *still_model_chat_template(const still_model *m);
 
+/* ---- chat ---- */
+typedef struct {
+  const char *role;    /* "system", "user", "assistant"; others ("tool", …) rendered as the
+                        * template does (rendered, or skipped). NULL is treated as "". */
+  const char *content; /* UTF-8, NUL-terminated; NULL is treated as "" */
+} still_message;
+
+/* Render a conversation with the model's chat template (recognised from the
+ * GGUF; ChatML when absent or unknown), the model's BOS/EOS texts passed to
+ * it. Tokenize the result with parse_special = true; the R1 templates write
+ * the BOS text themselves, so drop a second BOS if add_bos doubled it.
+ * Returns a malloc'd string (caller frees), NULL when m is NULL or out of memory. */
+char *still_chat_render(const still_model *m, const still_message *msgs, size_t n, bool add_generation_prompt);
+/* True when the rendered generation prompt already opens the reasoning block
+ * (R1 distills end it with "<think>\n"): the streamed text starts inside it. */
+bool still_chat_starts_in_think(const still_model *m);
+
 /* ---- sessions ---- */
 typedef enum {
   STILL_KV_F16 = 0, /* default: half the memory of F32, like llama.cpp's default */

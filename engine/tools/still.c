@@ -20,6 +20,14 @@ static const still_command commands[] = {
   {"tokenize", still_cmd_tokenize, "turn text into token ids"},
   {"detokenize", still_cmd_detokenize, "turn token ids into text"},
   {"template", still_cmd_template, "render chat messages with the model's chat template"},
+  {"run", still_cmd_run, "generate text after a prompt"},
+  {"chat", still_cmd_chat, "chat with a model in the terminal"},
+  {"logits", still_cmd_logits, "write the logits of token ids as float32 (for checks)"},
+  {"bench", still_cmd_bench, "measure prompt and generation speed (like llama-bench)"},
+  {"make-model", still_cmd_make_model, "write a random-weight model of a real R1 shape"},
+  {"fit", still_cmd_fit, "estimate whether a model runs on this (or a simulated) machine"},
+  {"hw", still_cmd_hw, "show the hardware the engine sees (GPUs, RAM, CPU, disk)"},
+  {"recommend", still_cmd_recommend, "pick the best R1 model + quantization for this machine"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

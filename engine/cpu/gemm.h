@@ -1,0 +1,48 @@
+/* gemm.h — multi-token matrix products (prompt processing, batched
+ * attention) that give exactly the vec_dot results.
+ *
+ * A prompt of T tokens multiplies every weight row with T activation rows.
+ * Calling vec_dot T times per row decodes each quantized weight block T
+ * times; these kernels decode a block once (nibbles unpacked, scales
+ * expanded: the part of the work that depends only on the weights) and dot
+ * it with the activations of several tokens while it sits in registers.
+ *
+ * Contract: for every row r < n_rows and token t < n_tok
+ *     y[t * y_stride + r] = vec_dot(n, w + r * w_stride, x + t * x_stride)
+ * BIT-IDENTICAL to still_get_vec_dot(wtype, isa) for the same (wtype, isa):
+ * each output element goes through the same integer sums (exact) and the
+ * same float operations in the same order as the one-token kernel, whatever
+ * the tile it falls in. So a prompt evaluated in one batch, in batches of 5
+ * or token by token, on 1 or 16 threads, gives the same bits, and the tests
+ * can compare with memcmp. The activations are in still_vec_dot_type(wtype)
+ * as for vec_dot (quantized once per matmul by still_get_quantize_row).
+ *
+ * Not every (type, ISA) has a multi-token kernel: still_get_gemm returns
+ * NULL then, and still_gemm_run falls back to one vec_dot per element.
+ * Cache blocking over tokens and rows is the caller's job (graph.c): the
+ * kernels walk their rows in order and, for each row, the tokens in groups
+ * of a few; keep the activations of the tokens passed in one call within
+ * L2 and the rows passed together within L1/L2.
+ */
+#ifndef STILL_CPU_GEMM_H
+#define STILL_CPU_GEMM_H
+
+#include "cpu/vec.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* n: values per row (a multiple of the block size); w_stride / x_stride in
+ * bytes; y_stride in floats. */
+typedef void (*still_gemm_fn)(int64_t n, int64_t n_rows, int n_tok, const void *w, size_t w_stride, const void *x,
+                              size_t x_stride, float *y, int64_t y_stride);
+
+/* The multi-token kernel matching still_get_vec_dot(wtype, isa) bit for
+ * bit, or NULL when there is none for the ISA that vec_dot resolves to. */
+still_gemm_fn still_get_gemm(uint32_t wtype, still_isa isa);
+
+/* Run fn, or (fn NULL) dot once per element: the same contract either way. */
+void still_gemm_run(still_gemm_fn fn, still_vec_dot_fn dot, int64_t n, int64_t n_rows, int n_tok, const void *w,
+                    size_t w_stride, const void *x, size_t x_stride, float *y, int64_t y_stride);
+
+#endif /* STILL_CPU_GEMM_H */

@@ -1,0 +1,893 @@
+/* fit.c — "will it fit": memory and speed of a model on a machine, from the
+ * GGUF header alone; and the catalog recommendation.
+ *
+ * ---- What memory a run needs -----------------------------------------------------
+ * weights   exact bytes of every tensor from the tensor infos. Tensors named
+ *           blk.N.* belong to layer N. token_embd stays on the CPU (each token
+ *           reads one row, as in llama.cpp); output.weight + output_norm (and
+ *           any other tensor outside the blocks, e.g. rope_freqs) go with the
+ *           last layer: on the GPU as soon as one layer is there. With tied
+ *           embeddings (no output.weight) the output matmul reads token_embd,
+ *           so an offloaded output needs a GPU copy of token_embd as well.
+ *           RAM counts the weights as *resident*: the file is mmap'd, so the
+ *           CPU-side embedding table only needs the pages of the rows a
+ *           context can touch (at most n_ctx distinct tokens, a row touching
+ *           1 + row_bytes/4096 pages on average), unless the CPU also runs
+ *           the tied output (then all of it). The kernel's fault-around maps
+ *           up to 64 KiB per touched row on top, but those are clean file
+ *           pages it drops under pressure at no cost to speed. Page tables of
+ *           the mapping add 8 bytes per 4 KiB page (weights / 512).
+ * KV cache  2 × n_layer × n_ctx × n_head_kv × head_dim × bytes(kv type)
+ *           (f16 2, f32 4, q8_0 34/32), exactly what kv-cache.c allocates;
+ *           each layer's part lives with that layer.
+ * compute   CPU: the buffers engine/graph.c allocates for a batch of
+ *           nb = min(n_batch, n_ctx) tokens (session default n_batch 512):
+ *             activations nb·4·(3·n_embd + n_q + n_k + n_v + n_att + 2·n_ff + n_rot)
+ *               (x, xb, xb2, q, k, v, att, hb, hb2, rope cos/sin)
+ *             quantized activations, one buffer per activation type the
+ *               weights use (Q8_K for K-quants, Q8_0, …): nb·bytes(type, max_in)
+ *             attention scratch per thread: n_ctx·(4 + 2) scores/probabilities
+ *               + a dequantized row of max_in floats (+ a converted query)
+ *             logits n_vocab·4 (session) and the cached token ids n_ctx·4.
+ *           When every layer runs on a GPU the CPU keeps only the embedding
+ *           rows of a batch and the logits: nb·n_embd·4 + n_vocab·4.
+ *           GPU (per GPU holding layers): the same activations for a micro-
+ *           batch of min(512, n_ctx) tokens, plus attention scores for that
+ *           micro-batch over blocks of at most STILL_FIT_GPU_KQ_BLOCK keys
+ *           (n_head·nb·min(n_ctx, 1024)·4: the GPU kernels must not
+ *           materialise the whole n_ctx × n_ctx score matrix, which would be
+ *           gigabytes at long contexts), 8-bit activations nb·max_in·34/32 and
+ *           the logits n_vocab·4.
+ * overhead  CPU: 32 MiB runtime (code, libraries, thread stacks, allocator
+ *           slack) + the tokenizer: 192 bytes per vocabulary entry (measured:
+ *           the Qwen2 vocab-only GGUF costs 23 MB with its header, 151,936
+ *           tokens; Llama-3's 29 MB for 128,256 tokens with more merges).
+ *           GPU: 256 MiB per GPU used (Vulkan device, pipelines, staging
+ *           buffers).
+ *           Check against the engine: a random-weight file of the real
+ *           Qwen-1.5B Q4_K_M shape run by still (ctx 2048, 512-token prompt +
+ *           16 tokens, no tokenizer) peaked at 1.038 GiB RSS (970 MiB file
+ *           pages: 935 MiB of weights without token_embd + 35 MiB of
+ *           fault-around for 528 embedding rows; 92 MiB anonymous: compute
+ *           57 MiB + the touched part of the KV cache); this model says
+ *           1.09 GiB for the full context with the tokenizer.
+ * margin    every pool keeps 5 % of its free memory + 256 MiB unused (other
+ *           programs, fragmentation, estimate error).
+ *
+ * ---- Placement -------------------------------------------------------------------
+ * The first n_layer − g layers run on the CPU, the last g on the GPU(s); we
+ * take the largest g whose GPU and RAM needs fit (needs are monotonic in g,
+ * so the first fit counting down is the best). Several GPUs share the g
+ * layers in proportion to their usable free memory; the last one holds the
+ * output. Integrated GPUs are skipped when a discrete one exists; software
+ * (CPU) Vulkan devices are never used. A unified GPU shares RAM: its layers
+ * and the CPU's part must fit in one pool together.
+ *
+ * ---- Speed (an estimate) ---------------------------------------------------------
+ * Decoding is memory-bound: each token reads every weight once (token_embd:
+ * one row) plus the KV cache (counted at half the context). Time per token =
+ * Σ_devices bytes_read / (bandwidth × efficiency), with efficiency 0.55 on
+ * GPUs and 0.5 on the CPU (what llama.cpp-class engines reach in published
+ * numbers: 7B Q4_K_M ≈ 100 tok/s on an RTX 4090, 1.5B ≈ 15 tok/s on a
+ * dual-channel DDR4 i3). GPU bandwidth comes from a table of known cards
+ * (hw.c), else a default per device kind; CPU bandwidth is assumed
+ * (STILL_DEFAULT_CPU_BANDWIDTH_GBS) unless measured or given.
+ */
+#include "fit.h"
+
+#include "catalog.h"
+#include "cpu/vec.h"
+#include "fit-shapes.h"
+#include "kv-cache.h"
+#include "types.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GPU_UBATCH 512
+#define CTX_STEP 256
+
+/* ---- model facts ------------------------------------------------------------------ */
+
+static bool get_dim(const gguf_file *f, const char *arch, const char *suffix, int32_t *out)
+{
+  char key[128];
+  snprintf(key, sizeof key, "%s.%s", arch, suffix);
+  uint32_t v;
+  if (!gguf_get_u32(f, key, &v) || v > INT32_MAX) return false;
+  *out = (int32_t)v;
+  return true;
+}
+
+/* "blk.17.attn_q.weight" → 17; -1 when the name is not a block tensor. */
+static int64_t block_index(gguf_str name)
+{
+  if (name.len < 6 || memcmp(name.ptr, "blk.", 4) != 0) return -1;
+  int64_t n = 0;
+  uint64_t i = 4;
+  for (; i < name.len && name.ptr[i] >= '0' && name.ptr[i] <= '9'; i++) {
+    n = n * 10 + (name.ptr[i] - '0');
+    if (n > INT32_MAX) return -1;
+  }
+  if (i == 4 || i >= name.len || name.ptr[i] != '.') return -1;
+  return n;
+}
+
+static void note_act_type(still_fit_model *m, uint32_t wtype)
+{
+  uint32_t a = still_vec_dot_type(wtype);
+  if (a == STILL_TYPE_F32 || a == STILL_TYPE_COUNT) return;
+  for (int i = 0; i < m->n_act_types; i++)
+    if (m->act_types[i] == a) return;
+  if (m->n_act_types < (int)(sizeof m->act_types / sizeof m->act_types[0])) m->act_types[m->n_act_types++] = a;
+}
+
+void still_fit_model_free(still_fit_model *m)
+{
+  if (!m) return;
+  free(m->layer_bytes);
+  m->layer_bytes = NULL;
+}
+
+still_status still_fit_model_from_header(const gguf_file *f, still_fit_model *m, still_error *err)
+{
+  memset(m, 0, sizeof *m);
+  if (!f) return still_set_error(err, STILL_ERR_INVALID_ARG, "no header to estimate from");
+  gguf_str arch;
+  if (!gguf_get_str(f, "general.architecture", &arch) || arch.len == 0 || arch.len >= sizeof m->arch)
+    return still_set_error(err, STILL_ERR_FORMAT, "this GGUF file does not say which architecture it is "
+                                                  "(general.architecture is missing): it is not a model");
+  memcpy(m->arch, arch.ptr, arch.len);
+  m->arch[arch.len] = '\0';
+  for (char *p = m->arch; *p; p++)
+    if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) *p = '?';
+
+  static const struct {
+    const char *key;
+    size_t off;
+  } required[] = {
+    {"block_count", offsetof(still_fit_model, n_layer)},
+    {"embedding_length", offsetof(still_fit_model, n_embd)},
+    {"feed_forward_length", offsetof(still_fit_model, n_ff)},
+    {"attention.head_count", offsetof(still_fit_model, n_head)},
+  };
+  for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+    int32_t *dst = (int32_t *)((char *)m + required[i].off);
+    if (!get_dim(f, m->arch, required[i].key, dst) || *dst <= 0)
+      return still_set_error(err, STILL_ERR_FORMAT, "the model header has no usable %s.%s", m->arch,
+                             required[i].key);
+  }
+  if (m->n_layer > 4096 || m->n_head > 65536 || m->n_embd > (1 << 24) || m->n_ff > (1 << 26))
+    return still_set_error(err, STILL_ERR_FORMAT, "the model header has impossible sizes (%d layers, width %d)",
+                           m->n_layer, m->n_embd);
+  if (!get_dim(f, m->arch, "attention.head_count_kv", &m->n_head_kv)) m->n_head_kv = m->n_head;
+  if (m->n_head_kv <= 0 || m->n_head_kv > m->n_head)
+    return still_set_error(err, STILL_ERR_FORMAT, "the model header has %d key/value heads for %d heads",
+                           m->n_head_kv, m->n_head);
+  int32_t def_hd = m->n_embd / m->n_head;
+  if (!get_dim(f, m->arch, "attention.key_length", &m->head_dim_k)) m->head_dim_k = def_hd;
+  if (!get_dim(f, m->arch, "attention.value_length", &m->head_dim_v)) m->head_dim_v = def_hd;
+  if (m->head_dim_k <= 0 || m->head_dim_v <= 0 || m->head_dim_k > 65536 || m->head_dim_v > 65536)
+    return still_set_error(err, STILL_ERR_FORMAT, "the model header has an impossible head size");
+  if (!get_dim(f, m->arch, "rope.dimension_count", &m->n_rot) || m->n_rot <= 0 || m->n_rot > m->head_dim_k)
+    m->n_rot = m->head_dim_k;
+  if (!get_dim(f, m->arch, "context_length", &m->n_ctx_train)) m->n_ctx_train = 0;
+
+  /* vocabulary: the tokenizer's token count, else the embedding's rows */
+  const gguf_value *tokens = gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_COUNT);
+  if (tokens && tokens->v.arr.n > 0 && tokens->v.arr.n <= INT32_MAX) m->n_vocab = (int32_t)tokens->v.arr.n;
+
+  m->layer_bytes = calloc((size_t)m->n_layer, sizeof *m->layer_bytes);
+  if (!m->layer_bytes) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  bool has_output = false, has_embd = false;
+  for (uint64_t i = 0; i < gguf_n_tensors(f); i++) {
+    const gguf_tensor *t = gguf_tensor_at(f, i);
+    uint64_t n = 1;
+    for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++)
+      if (!still_mul_u64(n, (uint64_t)(t->ne[d] > 0 ? t->ne[d] : 1), &n)) n = UINT64_MAX;
+    m->n_params += n;
+    if (!still_add_u64(m->weights_bytes, t->size, &m->weights_bytes)) {
+      still_fit_model_free(m);
+      return still_set_error(err, STILL_ERR_FORMAT, "the tensors of this header add up to an impossible size");
+    }
+    int64_t layer = block_index(t->name);
+    if (layer >= 0) {
+      if (layer >= m->n_layer) {
+        still_fit_model_free(m);
+        return still_set_error(err, STILL_ERR_FORMAT,
+                               "the header has a tensor of layer %" PRId64 " but the model has only %d layers",
+                               layer, m->n_layer);
+      }
+      m->layer_bytes[layer] += t->size;
+      if (t->n_dims >= 2) note_act_type(m, t->type);
+    } else if (gguf_str_eq(t->name, "token_embd.weight")) {
+      has_embd = true;
+      m->embd_bytes = t->size;
+      m->embd_row_bytes = t->ne[1] > 0 ? t->size / (uint64_t)t->ne[1] : t->size;
+      if (m->n_vocab == 0 && t->ne[1] > 0 && t->ne[1] <= INT32_MAX) m->n_vocab = (int32_t)t->ne[1];
+    } else {
+      if (gguf_str_eq(t->name, "output.weight")) {
+        has_output = true;
+        note_act_type(m, t->type);
+      }
+      m->output_bytes += t->size;
+    }
+  }
+  if (m->n_vocab == 0) get_dim(f, m->arch, "vocab_size", &m->n_vocab);
+  if (m->n_vocab <= 0) {
+    still_fit_model_free(m);
+    return still_set_error(err, STILL_ERR_FORMAT,
+                           "the vocabulary size is unknown: the header has neither tokenizer.ggml.tokens nor "
+                           "a token_embd.weight tensor");
+  }
+  m->tied = !has_output && has_embd;
+  if (m->tied) {
+    const gguf_tensor *e = gguf_find_tensor(f, "token_embd.weight");
+    note_act_type(m, e->type);
+  }
+  return STILL_OK;
+}
+
+/* ---- formulas ---------------------------------------------------------------------- */
+
+static uint32_t kv_ggml_type(still_kv_type t)
+{
+  return t == STILL_KV_F32 ? STILL_TYPE_F32 : t == STILL_KV_Q8_0 ? STILL_TYPE_Q8_0 : STILL_TYPE_F16;
+}
+
+uint64_t still_fit_kv_bytes(const still_fit_model *m, int32_t n_ctx, still_kv_type kv_type)
+{
+  if (n_ctx <= 0) return 0;
+  return still_kv_cache_bytes(kv_ggml_type(kv_type), m->n_layer, n_ctx, m->n_head_kv, m->head_dim_k, m->head_dim_v);
+}
+
+static uint64_t kv_layer_bytes(const still_fit_model *m, int32_t n_ctx, still_kv_type kv_type)
+{
+  if (n_ctx <= 0) return 0;
+  return still_kv_cache_bytes(kv_ggml_type(kv_type), 1, n_ctx, m->n_head_kv, m->head_dim_k, m->head_dim_v);
+}
+
+static int64_t max_matmul_in(const still_fit_model *m)
+{
+  int64_t n_att = (int64_t)m->n_head * m->head_dim_v, max_in = m->n_embd;
+  if (n_att > max_in) max_in = n_att;
+  if (m->n_ff > max_in) max_in = m->n_ff;
+  return max_in;
+}
+
+/* x, xb, xb2, q, k, v, att, hb, hb2, rope cos/sin: floats per token. */
+static uint64_t activation_floats_per_token(const still_fit_model *m)
+{
+  uint64_t n_q = (uint64_t)m->n_head * m->head_dim_k, n_k = (uint64_t)m->n_head_kv * m->head_dim_k,
+           n_v = (uint64_t)m->n_head_kv * m->head_dim_v, n_att = (uint64_t)m->n_head * m->head_dim_v;
+  return 3 * (uint64_t)m->n_embd + n_q + n_k + n_v + n_att + 2 * (uint64_t)m->n_ff + 2 * (uint64_t)(m->n_rot / 2);
+}
+
+uint64_t still_fit_cpu_compute_bytes(const still_fit_model *m, int32_t n_ctx, int32_t n_batch, int n_threads,
+                                     still_kv_type kv_type)
+{
+  if (n_batch <= 0) n_batch = 512;
+  if (n_ctx > 0 && n_batch > n_ctx) n_batch = n_ctx;
+  if (n_threads < 1) n_threads = 1;
+  const uint64_t nb = (uint64_t)n_batch, nt = (uint64_t)n_threads, ctx = (uint64_t)(n_ctx > 0 ? n_ctx : 0);
+  const int64_t max_in = max_matmul_in(m);
+  uint64_t total = nb * 4 * activation_floats_per_token(m) + (uint64_t)(m->n_rot / 2) * 8;
+  for (int i = 0; i < m->n_act_types; i++) {
+    uint64_t rb;
+    if (!still_type_bytes(m->act_types[i], (uint64_t)max_in, &rb)) rb = (uint64_t)max_in * 4;
+    total += nb * rb + 64;
+  }
+  uint64_t vrow = (uint64_t)max_in;
+  if ((uint64_t)m->head_dim_v > vrow) vrow = (uint64_t)m->head_dim_v;
+  if ((uint64_t)m->head_dim_k > vrow) vrow = (uint64_t)m->head_dim_k;
+  total += nt * ctx * (4 + 2) + nt * vrow * 4;
+  if (kv_type != STILL_KV_F32) {
+    uint64_t qc = 0;
+    still_type_bytes(kv_ggml_type(kv_type), (uint64_t)m->head_dim_k, &qc);
+    total += nt * qc + 64;
+  }
+  total += (uint64_t)m->n_vocab * 4 + ctx * 4;
+  return total;
+}
+
+uint64_t still_fit_gpu_compute_bytes(const still_fit_model *m, int32_t n_ctx, int32_t n_ubatch)
+{
+  if (n_ubatch <= 0) n_ubatch = GPU_UBATCH;
+  if (n_ctx > 0 && n_ubatch > n_ctx) n_ubatch = n_ctx;
+  const uint64_t nb = (uint64_t)n_ubatch;
+  const uint64_t keys = (uint64_t)(n_ctx < STILL_FIT_GPU_KQ_BLOCK ? (n_ctx > 0 ? n_ctx : 1) : STILL_FIT_GPU_KQ_BLOCK);
+  uint64_t total = nb * 4 * activation_floats_per_token(m);
+  total += (uint64_t)m->n_head * nb * keys * 4;
+  total += nb * (uint64_t)max_matmul_in(m) * 34 / 32;
+  total += (uint64_t)m->n_vocab * 4;
+  return total;
+}
+
+uint64_t still_fit_usable(uint64_t free_bytes)
+{
+  uint64_t margin = free_bytes / 100 * STILL_FIT_MARGIN_PERCENT + STILL_FIT_MARGIN_BYTES;
+  return free_bytes > margin ? free_bytes - margin : 0;
+}
+
+static uint64_t cpu_runtime_bytes(const still_fit_model *m)
+{
+  return STILL_FIT_CPU_RUNTIME_BYTES + (uint64_t)m->n_vocab * STILL_FIT_TOKENIZER_BYTES_PER_TOKEN;
+}
+
+/* ---- placement --------------------------------------------------------------------- */
+
+typedef struct {
+  int n;                        /* GPUs used for placement */
+  int index[STILL_MAX_GPUS];    /* into hw->gpus */
+  uint64_t usable[STILL_MAX_GPUS];
+  double bw[STILL_MAX_GPUS];
+  bool unified;                 /* one GPU sharing the RAM pool */
+  uint64_t pool_free;           /* unified: the shared pool before the margin */
+  uint64_t ram_usable;
+  double cpu_bw;
+  int n_threads;
+} machine;
+
+typedef struct {
+  int g;                        /* layers on GPUs */
+  int per[STILL_MAX_GPUS];      /* per machine.index entry */
+  uint64_t gpu_need[STILL_MAX_GPUS];
+  uint64_t cpu_need;
+  uint64_t kv, compute, overhead, resident_weights;
+  bool fits;
+  double tok_s;
+} placement;
+
+static void machine_from_hw(const still_hardware *hw, machine *mc)
+{
+  memset(mc, 0, sizeof *mc);
+  bool any_discrete = false;
+  for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++)
+    if (!hw->gpus[i].cpu_emulated && hw->gpus[i].free_bytes > 0 && !hw->gpus[i].unified) any_discrete = true;
+  for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++) {
+    const still_gpu *g = &hw->gpus[i];
+    if (g->cpu_emulated || g->free_bytes == 0) continue;
+    if (g->unified && any_discrete) continue; /* an iGPU next to a real card only slows it down */
+    if (g->unified) {
+      /* one shared pool: the GPU's view and the RAM's, whichever is smaller */
+      mc->n = 1;
+      mc->index[0] = i;
+      mc->unified = true;
+      mc->pool_free = hw->ram_free && hw->ram_free < g->free_bytes ? hw->ram_free : g->free_bytes;
+      mc->usable[0] = still_fit_usable(mc->pool_free);
+      mc->bw[0] = g->bandwidth_gbs > 0 ? g->bandwidth_gbs : 70.0;
+      break;
+    }
+    mc->index[mc->n] = i;
+    mc->usable[mc->n] = still_fit_usable(g->free_bytes);
+    mc->bw[mc->n] = g->bandwidth_gbs > 0 ? g->bandwidth_gbs : 250.0;
+    mc->n++;
+  }
+  mc->ram_usable = mc->unified ? mc->usable[0] : still_fit_usable(hw->ram_free);
+  mc->cpu_bw = hw->cpu_bandwidth_gbs > 0 ? hw->cpu_bandwidth_gbs : STILL_DEFAULT_CPU_BANDWIDTH_GBS;
+  mc->n_threads = hw->cpu_cores > 0 ? hw->cpu_cores : 1;
+}
+
+/* Split g layers over the GPUs in proportion to their usable memory (largest remainder). */
+static void split_layers(const machine *mc, int g, int *per)
+{
+  uint64_t sum = 0;
+  for (int i = 0; i < mc->n; i++) sum += mc->usable[i];
+  int given = 0;
+  double rem[STILL_MAX_GPUS];
+  for (int i = 0; i < mc->n; i++) {
+    double share = sum ? (double)g * (double)mc->usable[i] / (double)sum : (double)g / mc->n;
+    per[i] = (int)floor(share);
+    rem[i] = share - per[i];
+    given += per[i];
+  }
+  while (given < g) {
+    int best = 0;
+    for (int i = 1; i < mc->n; i++)
+      if (rem[i] > rem[best]) best = i;
+    per[best]++;
+    rem[best] = -1.0;
+    given++;
+  }
+}
+
+/* Needs of one placement: g layers on the GPUs, per[i] on GPU i (NULL: in
+ * proportion to their usable memory). */
+static void place_split(const still_fit_model *m, const machine *mc, const still_fit_params *p, int g,
+                        const int *per, placement *pl)
+{
+  memset(pl, 0, sizeof *pl);
+  const int L = m->n_layer;
+  const int32_t n_ctx = p->n_ctx;
+  if (mc->n == 0) g = 0;
+  pl->g = g;
+  if (g > 0 && per) memcpy(pl->per, per, sizeof pl->per);
+  else if (g > 0) split_layers(mc, g, pl->per);
+
+  const uint64_t kvl = kv_layer_bytes(m, n_ctx, p->kv_type);
+  const uint64_t kv_half = kv_layer_bytes(m, n_ctx / 2 > 0 ? n_ctx / 2 : 1, p->kv_type);
+  const uint64_t gpu_compute = still_fit_gpu_compute_bytes(m, n_ctx, GPU_UBATCH);
+  const bool output_on_gpu = g > 0;
+
+  /* CPU part: layers [0, L-g) */
+  uint64_t cpu_w = 0;
+  for (int il = 0; il < L - g; il++) cpu_w += m->layer_bytes[il];
+  uint64_t rows = (uint64_t)(n_ctx < m->n_vocab ? n_ctx : m->n_vocab);
+  uint64_t embd_res = rows * (m->embd_row_bytes + 4096);
+  if (embd_res > m->embd_bytes || (m->tied && !output_on_gpu)) embd_res = m->embd_bytes;
+  uint64_t cpu_weights = cpu_w + embd_res + (output_on_gpu ? 0 : m->output_bytes);
+  cpu_weights += cpu_weights / 512; /* page tables of the mapping */
+  uint64_t cpu_compute = g < L ? still_fit_cpu_compute_bytes(m, n_ctx, p->n_batch, mc->n_threads, p->kv_type)
+                               : (uint64_t)(p->n_batch < n_ctx ? p->n_batch : n_ctx) * (uint64_t)m->n_embd * 4 +
+                                   (uint64_t)m->n_vocab * 4;
+  uint64_t cpu_over = cpu_runtime_bytes(m);
+  pl->cpu_need = cpu_weights + kvl * (uint64_t)(L - g) + cpu_compute + cpu_over;
+  pl->kv = kvl * (uint64_t)L;
+  pl->compute = cpu_compute;
+  pl->overhead = cpu_over;
+  pl->resident_weights = cpu_weights;
+  double t = (double)(cpu_w + (output_on_gpu ? 0 : m->output_bytes) + m->embd_row_bytes +
+                      kv_half * (uint64_t)(L - g)) /
+             (mc->cpu_bw * 1e9 * STILL_FIT_CPU_EFFICIENCY);
+
+  /* GPU parts: the next layers in order, the last GPU with layers takes the output */
+  int next = L - g, last = -1;
+  for (int i = 0; i < mc->n; i++)
+    if (pl->per[i] > 0) last = i;
+  for (int i = 0; i < mc->n; i++) {
+    if (pl->per[i] == 0) continue;
+    uint64_t w = 0;
+    for (int k = 0; k < pl->per[i]; k++) w += m->layer_bytes[next++];
+    if (i == last) w += m->output_bytes + (m->tied ? m->embd_bytes : 0);
+    uint64_t need = w + kvl * (uint64_t)pl->per[i] + gpu_compute + STILL_FIT_GPU_DRIVER_BYTES;
+    pl->gpu_need[i] = need;
+    pl->compute += gpu_compute;
+    pl->overhead += STILL_FIT_GPU_DRIVER_BYTES;
+    pl->resident_weights += w;
+    t += (double)(w - (i == last && m->tied ? m->embd_bytes - m->embd_row_bytes : 0) +
+                  kv_half * (uint64_t)pl->per[i]) /
+         (mc->bw[i] * 1e9 * STILL_FIT_GPU_EFFICIENCY);
+  }
+  pl->tok_s = t > 0 ? 1.0 / t : 0.0;
+
+  if (mc->unified) {
+    uint64_t all = pl->cpu_need + pl->gpu_need[0];
+    pl->fits = all <= mc->usable[0];
+  } else {
+    pl->fits = pl->cpu_need <= mc->ram_usable;
+    for (int i = 0; i < mc->n; i++)
+      if (pl->per[i] > 0 && pl->gpu_need[i] > mc->usable[i]) pl->fits = false;
+  }
+}
+
+/* Place g layers: in proportion to free memory first; when that overfills
+ * one GPU (the last one also holds the output layer) move layers one at a
+ * time to the GPU with the most room left. */
+static void place(const still_fit_model *m, const machine *mc, const still_fit_params *p, int g, placement *pl)
+{
+  place_split(m, mc, p, g, NULL, pl);
+  if (pl->fits || mc->n < 2 || mc->unified || g == 0) return;
+  const uint64_t layer = m->weights_bytes / (uint64_t)m->n_layer + kv_layer_bytes(m, p->n_ctx, p->kv_type);
+  int per[STILL_MAX_GPUS];
+  for (int moves = 0; moves < g * mc->n && !pl->fits; moves++) {
+    int over = -1, room = -1;
+    int64_t worst = 0, best = INT64_MIN;
+    for (int i = 0; i < mc->n; i++) {
+      int64_t spare = (int64_t)mc->usable[i] - (int64_t)pl->gpu_need[i];
+      if (pl->per[i] > 0 && spare < worst) {
+        worst = spare;
+        over = i;
+      }
+      /* a GPU without layers would also pay its driver overhead and compute buffers */
+      if (pl->per[i] == 0) spare -= (int64_t)(STILL_FIT_GPU_DRIVER_BYTES + still_fit_gpu_compute_bytes(m, p->n_ctx, GPU_UBATCH));
+      if (spare > best) {
+        best = spare;
+        room = i;
+      }
+    }
+    if (over < 0 || room < 0 || room == over || best < (int64_t)layer) return;
+    memcpy(per, pl->per, sizeof per);
+    per[over]--;
+    per[room]++;
+    place_split(m, mc, p, g, per, pl);
+  }
+}
+
+/* The most layers on the GPU(s) that fit; pl->fits false when nothing does. */
+static void best_placement(const still_fit_model *m, const machine *mc, const still_fit_params *p, placement *pl)
+{
+  for (int g = mc->n ? m->n_layer : 0; g >= 0; g--) {
+    place(m, mc, p, g, pl);
+    if (pl->fits) return;
+  }
+  place(m, mc, p, 0, pl); /* report the CPU-only need */
+}
+
+static bool runs_fully_on_gpu(const still_fit_model *m, const machine *mc, const still_fit_params *p, int32_t n_ctx)
+{
+  still_fit_params q = *p;
+  q.n_ctx = n_ctx;
+  placement pl;
+  place(m, mc, &q, m->n_layer, &pl);
+  return pl.fits;
+}
+
+static int32_t max_ctx_on_gpu(const still_fit_model *m, const machine *mc, const still_fit_params *p)
+{
+  if (mc->n == 0) return 0;
+  int32_t cap = m->n_ctx_train > 0 ? m->n_ctx_train : 131072;
+  if (runs_fully_on_gpu(m, mc, p, cap)) return cap;
+  /* invariant: lo steps fit (0: none does), hi steps do not (hi·256 >= cap, which failed) */
+  int32_t lo = 0, hi = cap % CTX_STEP == 0 ? cap / CTX_STEP : cap / CTX_STEP + 1;
+  while (hi - lo > 1) {
+    int32_t mid = lo + (hi - lo) / 2;
+    if (runs_fully_on_gpu(m, mc, p, mid * CTX_STEP)) lo = mid;
+    else hi = mid;
+  }
+  return lo * CTX_STEP;
+}
+
+/* ---- messages ---------------------------------------------------------------------- */
+
+static const char *fmt_speed(double tok_s, char *buf, size_t size)
+{
+  if (tok_s < 0.95) snprintf(buf, size, "%.1f", tok_s);
+  else snprintf(buf, size, "%.0f", tok_s);
+  return buf;
+}
+
+static const char *fmt_tokens(int32_t n, char *buf, size_t size)
+{
+  if (n >= 1000000) snprintf(buf, size, "%d,%03d,%03d", n / 1000000, n / 1000 % 1000, n % 1000);
+  else if (n >= 1000) snprintf(buf, size, "%d,%03d", n / 1000, n % 1000);
+  else snprintf(buf, size, "%d", n);
+  return buf;
+}
+
+const char *still_fit_verdict_name(still_fit_verdict v)
+{
+  switch (v) {
+  case STILL_FIT_GPU: return "gpu";
+  case STILL_FIT_PARTIAL: return "partial";
+  case STILL_FIT_CPU: return "cpu";
+  default: return "no";
+  }
+}
+
+still_fit_params still_fit_params_default(void)
+{
+  return (still_fit_params){.n_ctx = 0, .kv_type = STILL_KV_F16, .n_batch = 512};
+}
+
+/* ---- the estimate ------------------------------------------------------------------ */
+
+static still_status estimate_model(const still_fit_model *m, const still_hardware *hw, const still_fit_params *p_in,
+                                   still_fit *out, still_error *err)
+{
+  still_fit_params p = p_in ? *p_in : still_fit_params_default();
+  if (p.n_ctx < 0 || p.n_batch < 0)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "the context and batch sizes cannot be negative");
+  if ((unsigned)p.kv_type > STILL_KV_Q8_0) return still_set_error(err, STILL_ERR_INVALID_ARG, "unknown KV cache type");
+  if (p.n_ctx == 0) p.n_ctx = m->n_ctx_train > 0 && m->n_ctx_train < 4096 ? m->n_ctx_train : 4096;
+  if (p.n_batch == 0) p.n_batch = 512;
+  if (p.n_ctx > (1 << 24)) return still_set_error(err, STILL_ERR_INVALID_ARG, "a context of %d tokens is too large", p.n_ctx);
+  if (still_fit_kv_bytes(m, p.n_ctx, p.kv_type) == UINT64_MAX)
+    return still_set_error(err, STILL_ERR_UNSUPPORTED,
+                           "a Q8_0 KV cache needs head sizes that are multiples of 32; this model's are %d and %d",
+                           m->head_dim_k, m->head_dim_v);
+
+  machine mc;
+  machine_from_hw(hw, &mc);
+  placement pl;
+  best_placement(m, &mc, &p, &pl);
+
+  memset(out, 0, sizeof *out);
+  out->n_layers = m->n_layer;
+  out->n_ctx = p.n_ctx;
+  out->n_ctx_train = m->n_ctx_train;
+  out->n_vocab = m->n_vocab;
+  out->n_params = m->n_params;
+  out->weights_bytes = m->weights_bytes;
+  out->kv_bytes = pl.kv;
+  out->compute_bytes = pl.compute;
+  out->overhead_bytes = pl.overhead;
+  out->cpu_bytes = pl.cpu_need;
+  out->total_bytes = pl.cpu_need;
+  for (int i = 0; i < mc.n; i++) {
+    out->gpu_layers_per[mc.index[i]] = pl.per[i];
+    out->gpu_bytes[mc.index[i]] = pl.gpu_need[i];
+    out->total_bytes += pl.gpu_need[i];
+    out->gpu_free += mc.unified ? mc.pool_free : hw->gpus[mc.index[i]].free_bytes;
+  }
+  out->ram_free = mc.unified ? mc.pool_free : hw->ram_free;
+  out->gpu_layers = pl.g;
+  out->output_on_gpu = pl.g > 0;
+  out->tok_s_estimate = pl.fits ? pl.tok_s : 0.0;
+  out->max_ctx_gpu = max_ctx_on_gpu(m, &mc, &p);
+  int32_t train = m->n_ctx_train > 0 ? m->n_ctx_train : p.n_ctx;
+  out->tight = out->max_ctx_gpu > 0 && out->max_ctx_gpu < train / 2;
+
+  char sp[32], a[32], b[32], c[32];
+  const char *gpu_word = mc.n > 1 ? "GPUs" : "GPU";
+  if (!pl.fits) {
+    out->verdict = STILL_FIT_NO;
+    out->gpu_layers = 0;
+    for (int i = 0; i < STILL_MAX_GPUS; i++) out->gpu_layers_per[i] = 0;
+    uint64_t free_all = mc.unified ? mc.pool_free : hw->ram_free + out->gpu_free;
+    snprintf(out->message, sizeof out->message, "Does not fit: needs %s, %s free",
+             still_format_bytes(out->total_bytes, a, sizeof a), still_format_bytes(free_all, b, sizeof b));
+  } else if (pl.g == m->n_layer && mc.n > 0) {
+    out->verdict = STILL_FIT_GPU;
+    if (out->tight)
+      snprintf(out->message, sizeof out->message,
+               "Runs fully on your %s (expect ~%s tok/s), but only up to %s tokens of context", gpu_word,
+               fmt_speed(pl.tok_s, sp, sizeof sp), fmt_tokens(out->max_ctx_gpu, c, sizeof c));
+    else
+      snprintf(out->message, sizeof out->message, "Runs fully on your %s (expect ~%s tok/s)", gpu_word,
+               fmt_speed(pl.tok_s, sp, sizeof sp));
+  } else if (pl.g > 0) {
+    out->verdict = STILL_FIT_PARTIAL;
+    snprintf(out->message, sizeof out->message, "Runs with %d of %d layers on the %s (expect ~%s tok/s)", pl.g,
+             m->n_layer, gpu_word, fmt_speed(pl.tok_s, sp, sizeof sp));
+  } else {
+    out->verdict = STILL_FIT_CPU;
+    snprintf(out->message, sizeof out->message, "Runs on the CPU only (~%s tok/s)", fmt_speed(pl.tok_s, sp, sizeof sp));
+  }
+  return STILL_OK;
+}
+
+still_status still_fit_estimate(const struct gguf_file *header, const still_hardware *hw, const still_fit_params *p,
+                                still_fit *out, still_error *err)
+{
+  if (!header || !hw || !out) return still_set_error(err, STILL_ERR_INVALID_ARG, "no header, hardware or result");
+  still_fit_model m;
+  still_status st = still_fit_model_from_header(header, &m, err);
+  if (st != STILL_OK) return st;
+  st = estimate_model(&m, hw, p, out, err);
+  still_fit_model_free(&m);
+  return st;
+}
+
+/* A file that ends early (a download in progress, or only the header was
+ * saved): its header is all the estimate needs. Read the first bytes,
+ * growing the read as the parser asks, up to 256 MiB. */
+static still_status estimate_partial_file(const char *path, const still_hardware *hw, const still_fit_params *p,
+                                          still_fit *out, still_error *err)
+{
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return still_set_error(err, STILL_ERR_IO, "cannot open %s", path);
+  size_t want = 1 << 20, have = 0;
+  char *buf = NULL;
+  still_status st = STILL_ERR_TRUNCATED;
+  for (;;) {
+    char *nb = realloc(buf, want);
+    if (!nb) {
+      st = still_set_error(err, STILL_ERR_NOMEM, "out of memory reading the header of %s", path);
+      break;
+    }
+    buf = nb;
+    have += fread(buf + have, 1, want - have, fp);
+    size_t need = 0;
+    st = still_fit_estimate_buffer(buf, have, 0, hw, p, out, &need, err);
+    if (st != STILL_ERR_TRUNCATED || have < want || need <= have) break; /* done, other error, or end of file */
+    if (need > (256u << 20)) {
+      st = still_set_error(err, STILL_ERR_FORMAT, "the header of %s claims to be larger than 256 MB", path);
+      break;
+    }
+    want = need;
+  }
+  if (st == STILL_ERR_TRUNCATED) still_set_error(err, st, "%s ends inside its header: it is not a usable GGUF file", path);
+  free(buf);
+  fclose(fp);
+  return st;
+}
+
+still_status still_fit_estimate_file(const char *path, const still_hardware *hw, const still_fit_params *p,
+                                     still_fit *out, still_error *err)
+{
+  if (!path) return still_set_error(err, STILL_ERR_INVALID_ARG, "no file given");
+  gguf_file *f = NULL;
+  still_status st = gguf_open(path, &f, err);
+  if (st == STILL_ERR_TRUNCATED) return estimate_partial_file(path, hw, p, out, err);
+  if (st != STILL_OK) return st;
+  st = still_fit_estimate(f, hw, p, out, err);
+  gguf_close(f);
+  return st;
+}
+
+still_status still_fit_estimate_buffer(const void *buf, size_t len, uint64_t file_size, const still_hardware *hw,
+                                       const still_fit_params *p, still_fit *out, size_t *need_bytes,
+                                       still_error *err)
+{
+  size_t need = 0;
+  if (need_bytes) *need_bytes = 0;
+  if (!buf) return still_set_error(err, STILL_ERR_INVALID_ARG, "no header bytes given");
+  gguf_file *f = NULL;
+  still_status st = gguf_parse_buffer(buf, len, file_size, &f, &need, err);
+  if (st != STILL_OK) {
+    if (need_bytes) *need_bytes = need;
+    return st;
+  }
+  st = still_fit_estimate(f, hw, p, out, err);
+  gguf_close(f);
+  return st;
+}
+
+/* ---- recommendation ---------------------------------------------------------------
+ * Candidates: every catalog model × quantization, sized from synthetic
+ * headers of the real shapes (fit-shapes.c), checked at n_ctx (8192: R1
+ * models think at length, so a short context is not useful).
+ * Tier 1: runs fully on the GPU(s) at n_ctx. Tier 2 (no tier-1 candidate):
+ * fits and its speed estimate is at least 5 tok/s. Tier 3: whatever fits,
+ * fastest first. Within tier 1 and 2: the best expected quality
+ * (catalog.c: benchmark mean / sqrt(1 + perplexity increase)); among the
+ * candidates within 0.5 points of the best, the fastest wins (half a point
+ * is below what the benchmarks can resolve, speed is not). The runner-up is
+ * the best candidate of another model in the same tier (else another quant). */
+
+#define MIN_TOK_S 5.0
+#define QUALITY_SLACK 0.5
+
+typedef struct {
+  const still_catalog_model *cm;
+  const still_model_shape *shape;
+  still_quant_mix mix;
+  double quality;
+  uint64_t bytes;
+  still_fit fit;
+  int tier; /* 1, 2, 3; 0: does not fit */
+} candidate;
+
+static void fill_pick(const candidate *c, still_pick *p)
+{
+  memset(p, 0, sizeof *p);
+  snprintf(p->model_id, sizeof p->model_id, "%s", c->shape->id);
+  snprintf(p->model_name, sizeof p->model_name, "%s", c->shape->name);
+  snprintf(p->quant, sizeof p->quant, "%s", still_mix_name(c->mix));
+  p->quality = c->quality;
+  p->file_bytes = c->bytes;
+  p->fit = c->fit;
+}
+
+/* Index of the best candidate of a tier (quality, then speed within the slack); -1 if none.
+ * skip_model: ignore candidates of this model (NULL: none). */
+static int best_of_tier(const candidate *c, int n, int tier, const still_catalog_model *skip_model, bool use_slack)
+{
+  int best = -1;
+  for (int i = 0; i < n; i++) {
+    if (c[i].tier != tier || c[i].cm == skip_model) continue;
+    if (tier == 3) {
+      if (best < 0 || c[i].fit.tok_s_estimate > c[best].fit.tok_s_estimate) best = i;
+    } else if (best < 0 || c[i].quality > c[best].quality) {
+      best = i;
+    }
+  }
+  if (best < 0 || tier == 3 || !use_slack) return best;
+  int pick = best;
+  for (int i = 0; i < n; i++) {
+    if (c[i].tier != tier || c[i].cm == skip_model) continue;
+    if (c[i].quality >= c[best].quality - QUALITY_SLACK && c[i].fit.tok_s_estimate > c[pick].fit.tok_s_estimate)
+      pick = i;
+  }
+  return pick;
+}
+
+still_status still_recommend(const still_hardware *hw, int32_t n_ctx, still_recommendation *out, still_error *err)
+{
+  if (!hw || !out) return still_set_error(err, STILL_ERR_INVALID_ARG, "no hardware or result");
+  memset(out, 0, sizeof *out);
+  if (n_ctx <= 0) n_ctx = 8192;
+  out->n_ctx = n_ctx;
+  const size_t n_models = still_catalog_n_models(), n_quants = still_catalog_n_quants();
+  candidate *c = calloc(n_models * n_quants, sizeof *c);
+  if (!c) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  int n = 0;
+  still_fit_params p = still_fit_params_default();
+  p.n_ctx = n_ctx;
+  still_status st = STILL_OK;
+  for (size_t i = 0; i < n_models && st == STILL_OK; i++) {
+    const still_catalog_model *cm = still_catalog_model_at(i);
+    const still_model_shape *shape = still_shape_find(cm->shape_id);
+    if (!shape) continue;
+    for (size_t q = 0; q < n_quants && st == STILL_OK; q++) {
+      still_quant_mix mix = still_catalog_quant_at(q)->mix;
+      void *buf = NULL;
+      size_t len = 0;
+      st = still_shape_build_header(shape, mix, false, &buf, &len, err);
+      if (st != STILL_OK) break;
+      candidate *x = &c[n];
+      st = still_fit_estimate_buffer(buf, len, 0, hw, &p, &x->fit, NULL, err);
+      free(buf);
+      if (st != STILL_OK) break;
+      x->cm = cm;
+      x->shape = shape;
+      x->mix = mix;
+      x->quality = still_catalog_quality(cm, mix);
+      x->bytes = x->fit.weights_bytes;
+      if (x->fit.verdict == STILL_FIT_NO) x->tier = 0;
+      else if (x->fit.verdict == STILL_FIT_GPU) x->tier = 1;
+      else if (x->fit.tok_s_estimate >= MIN_TOK_S) x->tier = 2;
+      else x->tier = 3;
+      n++;
+    }
+  }
+  if (st != STILL_OK) {
+    free(c);
+    return st;
+  }
+
+  int tier = 0, pick = -1;
+  for (int t = 1; t <= 3 && pick < 0; t++) {
+    pick = best_of_tier(c, n, t, NULL, true);
+    if (pick >= 0) tier = t;
+  }
+  char sp[32], a[32], b[32];
+  if (pick < 0) {
+    /* nothing fits: name the smallest need */
+    int small = 0;
+    for (int i = 1; i < n; i++)
+      if (c[i].fit.total_bytes < c[small].fit.total_bytes) small = i;
+    machine mc;
+    machine_from_hw(hw, &mc);
+    uint64_t free_all = mc.unified ? mc.pool_free : hw->ram_free;
+    for (int i = 0; i < mc.n && !mc.unified; i++) free_all += hw->gpus[mc.index[i]].free_bytes;
+    if (n > 0)
+      snprintf(out->reason, sizeof out->reason,
+               "No model of the catalog fits in this machine's free memory: the smallest, %s %s, needs %s with "
+               "%d tokens of context and %s is free.",
+               c[small].shape->name, still_mix_name(c[small].mix),
+               still_format_bytes(c[small].fit.total_bytes, a, sizeof a), n_ctx,
+               still_format_bytes(free_all, b, sizeof b));
+    free(c);
+    return STILL_OK;
+  }
+  out->found = true;
+  fill_pick(&c[pick], &out->pick);
+  int ru = best_of_tier(c, n, tier, c[pick].cm, true);
+  if (ru < 0) {
+    /* no other model in this tier: the best other quantization of the same model */
+    for (int i = 0; i < n; i++)
+      if (i != pick && c[i].tier == tier && (ru < 0 || c[i].quality > c[ru].quality)) ru = i;
+  }
+  if (ru >= 0) {
+    out->has_runner_up = true;
+    fill_pick(&c[ru], &out->runner_up);
+  }
+  const candidate *x = &c[pick];
+  int top = best_of_tier(c, n, tier, NULL, false);
+  const bool for_speed = top >= 0 && top != pick;
+  switch (tier) {
+  case 1:
+    if (for_speed)
+      snprintf(out->reason, sizeof out->reason,
+               "%s %s runs fully on your GPU with %d tokens of context (~%s tok/s) and is the fastest model within "
+               "half a point of the best expected quality that does.",
+               x->shape->name, still_mix_name(x->mix), n_ctx, fmt_speed(x->fit.tok_s_estimate, sp, sizeof sp));
+    else
+      snprintf(out->reason, sizeof out->reason,
+               "%s %s has the best expected quality of the models that run fully on your GPU with %d tokens of "
+               "context (~%s tok/s).",
+               x->shape->name, still_mix_name(x->mix), n_ctx, fmt_speed(x->fit.tok_s_estimate, sp, sizeof sp));
+    break;
+  case 2:
+    snprintf(out->reason, sizeof out->reason,
+             "No model runs fully on a GPU here with %d tokens of context; %s %s %s of those reaching at least "
+             "5 tok/s (~%s tok/s).",
+             n_ctx, x->shape->name, still_mix_name(x->mix),
+             for_speed ? "is the fastest within half a point of the best expected quality"
+                       : "has the best expected quality",
+             fmt_speed(x->fit.tok_s_estimate, sp, sizeof sp));
+    break;
+  default:
+    snprintf(out->reason, sizeof out->reason,
+             "Nothing reaches 5 tok/s on this machine; %s %s is the fastest model that fits (~%s tok/s).",
+             x->shape->name, still_mix_name(x->mix), fmt_speed(x->fit.tok_s_estimate, sp, sizeof sp));
+    break;
+  }
+  free(c);
+  return STILL_OK;
+}

@@ -1,0 +1,42 @@
+/* cli-run.h — helpers shared by the subcommands that load a model and run
+ * it (run, chat, logits in cli-run.c; bench in cli-bench.c; make-model in
+ * cli-make-model.c): number and option value parsing with one-line errors,
+ * token id lists, KV cache types, model loading.
+ *
+ * Every int-returning helper returns 0 on success or 1 after printing one
+ * line with cli_fail(), so callers can `if (helper(...)) return 1;`.
+ */
+#ifndef STILL_CLI_RUN_H
+#define STILL_CLI_RUN_H
+
+#include "still.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* An integer option value in [min, max]; opt names the option in the message.
+ * text NULL leaves *out unchanged (option not given). */
+int cli_run_int(const char *opt, const char *text, int64_t min, int64_t max, int64_t *out);
+/* The same into an int32_t. */
+int cli_run_i32(const char *opt, const char *text, int32_t min, int32_t max, int32_t *out);
+/* A finite number in [min, max]. */
+int cli_run_float(const char *opt, const char *text, double min, double max, float *out);
+/* An unsigned 64-bit integer (decimal). */
+int cli_run_u64(const char *opt, const char *text, uint64_t *out);
+
+/* "f16", "f32", "q8_0" (case-insensitive). */
+int cli_run_kv_type(const char *text, still_kv_type *out);
+const char *cli_run_kv_type_name(still_kv_type t);
+
+/* Token ids separated by spaces or commas (brackets allowed), each in
+ * [0, n_vocab). *ids malloc'd (free it), *n their count (0 allowed). */
+int cli_run_parse_ids(const char *text, int32_t n_vocab, int32_t **ids, size_t *n);
+
+/* Load a model; no_vocab skips the tokenizer. */
+int cli_run_load_model(const char *path, bool no_vocab, still_model **out);
+
+/* Print generation statistics as one line on stderr (prefix may be NULL). */
+void cli_run_print_stats(const char *prefix, const still_stats *st);
+
+#endif /* STILL_CLI_RUN_H */

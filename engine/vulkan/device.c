@@ -1,0 +1,180 @@
+/* vulkan/device.c — enumerate Vulkan physical devices for the hardware
+ * probe (see device.h). Only reads properties: no logical device is
+ * created, so this is cheap and safe to call from the app's UI code.
+ *
+ * Free memory: VK_EXT_memory_budget gives, per heap, a budget (what this
+ * process may allocate, the driver's view of the heap minus other
+ * processes' use) and our own usage; free = budget − usage summed over the
+ * device-local heaps. Without the extension only the heap sizes are known,
+ * and a card that already drives a desktop has less free than that: the
+ * note says so and free_known stays false.
+ */
+#include "vulkan/device.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void add_note(char *note, size_t size, const char *fmt, const char *arg)
+{
+  if (!note || size == 0) return;
+  size_t used = strlen(note);
+  if (used + 3 >= size) return;
+  if (used) {
+    snprintf(note + used, size - used, "; ");
+    used += 2;
+  }
+  snprintf(note + used, size - used, fmt, arg);
+}
+
+#ifndef STILL_HAVE_VULKAN
+
+int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, size_t note_size)
+{
+  (void)gpus;
+  (void)cap;
+  if (vulkan_ok) *vulkan_ok = false;
+  if (note && note_size) {
+    note[0] = '\0';
+    add_note(note, note_size, "%s", "built without Vulkan: no GPU is used");
+  }
+  return 0;
+}
+
+#else
+
+#include <vulkan/vulkan.h>
+
+#ifndef VK_API_VERSION_MAJOR
+#define VK_API_VERSION_MAJOR(v) VK_VERSION_MAJOR(v)
+#define VK_API_VERSION_MINOR(v) VK_VERSION_MINOR(v)
+#define VK_API_VERSION_PATCH(v) VK_VERSION_PATCH(v)
+#endif
+
+static const char *vk_result_name(VkResult r)
+{
+  switch (r) {
+  case VK_ERROR_INCOMPATIBLE_DRIVER: return "no compatible Vulkan driver";
+  case VK_ERROR_INITIALIZATION_FAILED: return "the Vulkan driver failed to start";
+  case VK_ERROR_OUT_OF_HOST_MEMORY: return "out of memory";
+  case VK_ERROR_OUT_OF_DEVICE_MEMORY: return "out of device memory";
+  case VK_ERROR_LAYER_NOT_PRESENT: return "a Vulkan layer is missing";
+  case VK_ERROR_EXTENSION_NOT_PRESENT: return "a Vulkan extension is missing";
+  default: return "Vulkan error";
+  }
+}
+
+static bool has_device_extension(VkPhysicalDevice pd, const char *name)
+{
+  uint32_t n = 0;
+  if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || n == 0) return false;
+  VkExtensionProperties *ext = calloc(n, sizeof *ext);
+  if (!ext) return false;
+  bool found = false;
+  if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, ext) >= 0) /* VK_SUCCESS or VK_INCOMPLETE */
+    for (uint32_t i = 0; i < n && !found; i++) found = strcmp(ext[i].extensionName, name) == 0;
+  free(ext);
+  return found;
+}
+
+static still_gpu_kind kind_of(VkPhysicalDeviceType t)
+{
+  switch (t) {
+  case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return STILL_GPU_DISCRETE;
+  case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return STILL_GPU_INTEGRATED;
+  case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return STILL_GPU_VIRTUAL;
+  case VK_PHYSICAL_DEVICE_TYPE_CPU: return STILL_GPU_CPU;
+  default: return STILL_GPU_OTHER;
+  }
+}
+
+int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, size_t note_size)
+{
+  if (vulkan_ok) *vulkan_ok = false;
+  if (note && note_size) note[0] = '\0';
+
+  /* vkEnumerateInstanceVersion exists from loader 1.1 on; ask for it by name */
+  uint32_t loader_version = VK_API_VERSION_1_0;
+  PFN_vkEnumerateInstanceVersion enum_version =
+    (PFN_vkEnumerateInstanceVersion)vkGetInstanceProcAddr(NULL, "vkEnumerateInstanceVersion");
+  if (enum_version && enum_version(&loader_version) != VK_SUCCESS) loader_version = VK_API_VERSION_1_0;
+  const bool v11 = loader_version >= VK_API_VERSION_1_1;
+
+  VkApplicationInfo app = {
+    .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+    .pApplicationName = "still",
+    .applicationVersion = 1,
+    .pEngineName = "still",
+    .engineVersion = 1,
+    .apiVersion = v11 ? VK_API_VERSION_1_1 : VK_API_VERSION_1_0,
+  };
+  VkInstanceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
+  VkInstance inst = VK_NULL_HANDLE;
+  VkResult r = vkCreateInstance(&ci, NULL, &inst);
+  if (r != VK_SUCCESS) {
+    add_note(note, note_size, "no GPU found through Vulkan (%s)", vk_result_name(r));
+    return 0;
+  }
+  if (vulkan_ok) *vulkan_ok = true;
+
+  PFN_vkGetPhysicalDeviceMemoryProperties2 get_mem2 =
+    v11 ? (PFN_vkGetPhysicalDeviceMemoryProperties2)vkGetInstanceProcAddr(inst, "vkGetPhysicalDeviceMemoryProperties2")
+        : NULL;
+
+  uint32_t n_pd = 0;
+  VkPhysicalDevice *pds = NULL;
+  r = vkEnumeratePhysicalDevices(inst, &n_pd, NULL);
+  if (r == VK_SUCCESS && n_pd > 0) {
+    pds = calloc(n_pd, sizeof *pds);
+    if (!pds || (r = vkEnumeratePhysicalDevices(inst, &n_pd, pds)) < 0) n_pd = 0;
+  }
+  if (n_pd == 0) add_note(note, note_size, "%s", "Vulkan works but lists no device");
+
+  int n = 0;
+  for (uint32_t i = 0; i < n_pd && n < cap; i++) {
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(pds[i], &props);
+    still_gpu *g = &gpus[n++];
+    memset(g, 0, sizeof *g);
+    snprintf(g->name, sizeof g->name, "%s", props.deviceName);
+    g->kind = kind_of(props.deviceType);
+    g->cpu_emulated = g->kind == STILL_GPU_CPU;
+    g->unified = g->kind == STILL_GPU_INTEGRATED || g->kind == STILL_GPU_CPU;
+    g->vendor_id = props.vendorID;
+    g->device_id = props.deviceID;
+    snprintf(g->api_version, sizeof g->api_version, "%u.%u.%u", VK_API_VERSION_MAJOR(props.apiVersion),
+             VK_API_VERSION_MINOR(props.apiVersion), VK_API_VERSION_PATCH(props.apiVersion));
+
+    const bool budget = get_mem2 && props.apiVersion >= VK_API_VERSION_1_1 &&
+                        has_device_extension(pds[i], VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+    VkPhysicalDeviceMemoryBudgetPropertiesEXT mb = {.sType =
+                                                      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+    VkPhysicalDeviceMemoryProperties2 mp2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2,
+                                             .pNext = budget ? &mb : NULL};
+    VkPhysicalDeviceMemoryProperties *mp = &mp2.memoryProperties;
+    if (get_mem2 && props.apiVersion >= VK_API_VERSION_1_1) get_mem2(pds[i], &mp2);
+    else vkGetPhysicalDeviceMemoryProperties(pds[i], mp);
+
+    uint64_t total = 0, free_bytes = 0;
+    uint32_t n_heaps = mp->memoryHeapCount < VK_MAX_MEMORY_HEAPS ? mp->memoryHeapCount : VK_MAX_MEMORY_HEAPS;
+    for (uint32_t h = 0; h < n_heaps; h++) {
+      if (!(mp->memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)) continue;
+      uint64_t size = mp->memoryHeaps[h].size;
+      total += size;
+      if (budget) {
+        uint64_t b = mb.heapBudget[h] < size ? mb.heapBudget[h] : size;
+        free_bytes += b > mb.heapUsage[h] ? b - mb.heapUsage[h] : 0;
+      }
+    }
+    g->total_bytes = total;
+    g->free_known = budget;
+    g->free_bytes = budget ? free_bytes : total;
+    if (!budget) add_note(note, note_size, "free memory unknown for %s: only totals are known", g->name);
+  }
+  if ((uint32_t)n < n_pd) add_note(note, note_size, "%s", "more GPUs than this build lists");
+  free(pds);
+  vkDestroyInstance(inst, NULL);
+  return n;
+}
+
+#endif /* STILL_HAVE_VULKAN */

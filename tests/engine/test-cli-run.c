@@ -1,0 +1,829 @@
+/* test-cli-run.c — `still run`, `chat`, `logits`, `bench` and `make-model`,
+ * run as a person would: the built binary ($STILL_CLI) is spawned on the
+ * fixtures and its output compared with llama.cpp's reference outputs
+ * (greedy ids and text, logits), the rendered chat templates, and the shapes
+ * of the real R1 distills. Small models and short runs only (fast under
+ * ASan too). */
+#include "gguf.h"
+#include "test-common.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char *tmp_dir;
+
+/* ---- running the CLI ------------------------------------------------------ */
+
+typedef struct {
+  char *out, *err;
+  int exit_code; /* -1 when killed by a signal */
+} cli_result;
+
+static void result_clear(cli_result *r)
+{
+  g_free(r->out);
+  g_free(r->err);
+  memset(r, 0, sizeof *r);
+}
+
+static void redirect_stdin(gpointer user_data)
+{
+  int fd = open((const char *)user_data, O_RDONLY);
+  if (fd >= 0) {
+    dup2(fd, 0);
+    close(fd);
+  }
+}
+
+static const char *cli_path(void)
+{
+  const char *cli = g_getenv("STILL_CLI");
+  if (!cli || !*cli) g_test_skip("STILL_CLI is not set (run through meson test)");
+  return cli && *cli ? cli : NULL;
+}
+
+/* Run the CLI with args (NULL-terminated) and stdin_data (NULL: empty). */
+static gboolean run_cli_v(cli_result *r, const char *stdin_data, const char *const *args)
+{
+  memset(r, 0, sizeof *r);
+  const char *cli = cli_path();
+  if (!cli) return FALSE;
+  GPtrArray *argv = g_ptr_array_new();
+  g_ptr_array_add(argv, (gpointer)cli);
+  for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (gpointer)*a);
+  g_ptr_array_add(argv, NULL);
+  char *stdin_path = g_build_filename(tmp_dir, "stdin.txt", NULL);
+  GError *error = NULL;
+  g_assert_true(g_file_set_contents(stdin_path, stdin_data ? stdin_data : "", -1, &error));
+  int status = 0;
+  gboolean ok = g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, redirect_stdin, stdin_path, &r->out,
+                             &r->err, &status, &error);
+  g_assert_no_error(error);
+  g_assert_true(ok);
+  r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  g_ptr_array_free(argv, TRUE);
+  g_free(stdin_path);
+  return TRUE;
+}
+
+#define run_cli(r, ...) run_cli_v((r), NULL, (const char *const[]){__VA_ARGS__, NULL})
+#define run_cli_stdin(r, data, ...) run_cli_v((r), (data), (const char *const[]){__VA_ARGS__, NULL})
+
+static void assert_ok(const cli_result *r)
+{
+  if (r->exit_code != 0) g_test_message("exit %d, stderr: %s", r->exit_code, r->err);
+  g_assert_cmpint(r->exit_code, ==, 0);
+}
+
+/* Failure as promised: exit 1 (not a crash), nothing on stdout, one line on stderr. */
+static void assert_fails(const cli_result *r, const char *what)
+{
+  if (r->exit_code != 1 || r->out[0])
+    g_test_message("%s: exit %d, stdout '%s', stderr: %s", what, r->exit_code, r->out, r->err);
+  g_assert_cmpint(r->exit_code, ==, 1);
+  g_assert_cmpstr(r->out, ==, "");
+  gsize n = strlen(r->err);
+  g_assert_cmpuint(n, >, 8);
+  g_assert_cmpint(r->err[n - 1], ==, '\n');
+  if (memchr(r->err, '\n', n - 1)) g_test_message("%s: more than one line: %s", what, r->err);
+  g_assert_null(memchr(r->err, '\n', n - 1));
+  g_assert_true(g_str_has_prefix(r->err, "still: "));
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static cJSON *load_json(const char *relative)
+{
+  char *path = test_fixture_path(relative);
+  if (!path) return NULL;
+  gsize len;
+  char *text = test_read_file(path, &len);
+  g_free(path);
+  if (!text) return NULL;
+  cJSON *j = cJSON_ParseWithLength(text, len);
+  g_free(text);
+  g_assert_nonnull(j);
+  return j;
+}
+
+static GArray *parse_ids(const char *line)
+{
+  GArray *a = g_array_new(FALSE, FALSE, sizeof(int));
+  char **parts = g_strsplit_set(line, " \n", -1);
+  for (char **p = parts; *p; p++) {
+    if (!**p) continue;
+    char *end;
+    long v = strtol(*p, &end, 10);
+    g_assert_cmpint(*end, ==, '\0');
+    int iv = (int)v;
+    g_array_append_val(a, iv);
+  }
+  g_strfreev(parts);
+  return a;
+}
+
+static GArray *json_ids(const cJSON *arr)
+{
+  g_assert_true(cJSON_IsArray(arr));
+  GArray *a = g_array_new(FALSE, FALSE, sizeof(int));
+  const cJSON *it;
+  cJSON_ArrayForEach(it, arr)
+  {
+    int v = it->valueint;
+    g_array_append_val(a, v);
+  }
+  return a;
+}
+
+static char *ids_text(GArray *ids)
+{
+  GString *s = g_string_new(NULL);
+  for (guint i = 0; i < ids->len; i++) g_string_append_printf(s, i ? " %d" : "%d", g_array_index(ids, int, i));
+  return g_string_free(s, FALSE);
+}
+
+static void assert_same_ids(GArray *got, GArray *want, const char *what)
+{
+  gboolean same = got->len == want->len;
+  for (guint i = 0; same && i < got->len; i++) same = g_array_index(got, int, i) == g_array_index(want, int, i);
+  if (!same) {
+    char *g = ids_text(got), *w = ids_text(want);
+    g_test_message("%s:\n got  %s\n want %s", what, g, w);
+    g_free(g);
+    g_free(w);
+  }
+  g_assert_true(same);
+}
+
+static double num(const cJSON *obj, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!cJSON_IsNumber(v)) g_error("key %s is not a number", key);
+  return v->valuedouble;
+}
+
+static const char *str(const cJSON *obj, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!cJSON_IsString(v)) g_error("key %s is not a string", key);
+  return v->valuestring;
+}
+
+/* The line of stderr that starts with prefix (g_free), or NULL. */
+static char *find_line(const char *text, const char *prefix)
+{
+  char **lines = g_strsplit(text, "\n", -1);
+  char *found = NULL;
+  for (char **l = lines; *l && !found; l++)
+    if (g_str_has_prefix(*l, prefix)) found = g_strdup(*l);
+  g_strfreev(lines);
+  return found;
+}
+
+/* "(N cached)" of a stats line. */
+static int cached_of(const char *line)
+{
+  const char *p = strchr(line, '(');
+  g_assert_nonnull(p);
+  return atoi(p + 1);
+}
+
+static float *read_floats(const char *path, gsize *n)
+{
+  gsize len = 0;
+  char *data = test_read_file(path, &len);
+  g_assert_nonnull(data);
+  g_assert_cmpuint(len % 4, ==, 0);
+  *n = len / 4;
+  return (float *)data;
+}
+
+static char *tmp_path(const char *name)
+{
+  return g_build_filename(tmp_dir, name, NULL);
+}
+
+/* ---- help ------------------------------------------------------------------- */
+
+static void test_help(void)
+{
+  static const char *const cmds[] = {"run", "chat", "logits", "bench", "make-model"};
+  for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
+    cli_result r;
+    if (!run_cli(&r, cmds[i], "--help")) return;
+    assert_ok(&r);
+    char *want = g_strdup_printf("Usage: still %s", cmds[i]);
+    g_assert_true(g_str_has_prefix(r.out, want));
+    g_free(want);
+    g_assert_cmpstr(r.err, ==, "");
+    result_clear(&r);
+  }
+  cli_result r;
+  if (!run_cli(&r, "--help")) return;
+  for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) g_assert_nonnull(strstr(r.out, cmds[i]));
+  result_clear(&r);
+}
+
+/* ---- run: greedy output of stories260K equals llama.cpp's ----------------- */
+
+static void test_run_greedy(void)
+{
+  char *model = test_fixture_path("models/stories260K.gguf");
+  cJSON *ref = load_json("reference/stories260K.json");
+  if (!model || !ref) {
+    g_free(model);
+    cJSON_Delete(ref);
+    return;
+  }
+  const cJSON *from_bos = cJSON_GetObjectItemCaseSensitive(ref, "from_bos");
+  GArray *want = json_ids(cJSON_GetObjectItemCaseSensitive(from_bos, "greedy_200_ids"));
+  g_assert_cmpuint(want->len, ==, 200);
+
+  /* the BOS id as given */
+  cli_result r;
+  if (!run_cli(&r, "run", "-m", model, "--prompt-ids", "1", "-n", "200", "--temp", "0", "--ids", "-t", "1")) goto out;
+  assert_ok(&r);
+  GArray *got = parse_ids(r.out);
+  assert_same_ids(got, want, "run --prompt-ids 1");
+  g_array_free(got, TRUE);
+  /* the timing line: 1 prompt token, 200 generated */
+  char *stats = find_line(r.err, "prompt: ");
+  g_assert_nonnull(stats);
+  g_assert_true(g_str_has_prefix(stats, "prompt: 1 tokens (0 cached), "));
+  g_assert_nonnull(strstr(stats, "generated: 200 tokens, "));
+  g_assert_nonnull(strstr(stats, "TTFT: "));
+  g_free(stats);
+  result_clear(&r);
+
+  /* -p "": the tokenizer adds BOS (SentencePiece default) and nothing else */
+  if (!run_cli(&r, "run", "-m", model, "-p", "", "-n", "200", "--temp", "0", "--ids", "--quiet")) goto out;
+  assert_ok(&r);
+  g_assert_cmpstr(r.err, ==, "");
+  got = parse_ids(r.out);
+  assert_same_ids(got, want, "run -p \"\"");
+  g_array_free(got, TRUE);
+  result_clear(&r);
+
+  /* streamed text equals llama.cpp's concatenated pieces */
+  if (!run_cli(&r, "run", "-m", model, "-p", "", "-n", "200", "--temp", "0", "-q")) goto out;
+  assert_ok(&r);
+  g_assert_cmpstr(r.out, ==, str(from_bos, "greedy_200_text"));
+  result_clear(&r);
+
+  /* -n limits, --verbose-prompt shows the BOS */
+  if (!run_cli(&r, "run", "-m", model, "-p", "", "-n", "5", "--temp", "0", "--ids", "--verbose-prompt", "-q")) goto out;
+  assert_ok(&r);
+  got = parse_ids(r.out);
+  g_assert_cmpuint(got->len, ==, 5);
+  for (guint i = 0; i < 5; i++) g_assert_cmpint(g_array_index(got, int, i), ==, g_array_index(want, int, i));
+  g_array_free(got, TRUE);
+  g_assert_cmpstr(r.err, ==, "prompt ids: 1\n");
+  result_clear(&r);
+
+  /* sampling with a seed is reproducible */
+  cli_result r2;
+  if (!run_cli(&r, "run", "-m", model, "-p", "Once", "-n", "30", "--temp", "1.0", "--seed", "7", "--ids", "-q"))
+    goto out;
+  if (!run_cli(&r2, "run", "-m", model, "-p", "Once", "-n", "30", "--temp", "1.0", "--seed", "7", "--ids", "-q"))
+    goto out;
+  assert_ok(&r);
+  assert_ok(&r2);
+  g_assert_cmpstr(r.out, ==, r2.out);
+  result_clear(&r2);
+  result_clear(&r);
+out:
+  g_array_free(want, TRUE);
+  cJSON_Delete(ref);
+  g_free(model);
+}
+
+/* ---- logits: tiny-qwen2-F32 against the reference --------------------------- */
+
+static void test_logits(void)
+{
+  char *model = test_fixture_path("models/tiny-qwen2-F32.gguf");
+  char *last = test_fixture_path("reference/tiny-qwen2-F32.last.f32");
+  cJSON *ref = load_json("reference/tiny-qwen2-F32.json");
+  if (!model || !last || !ref) goto out;
+  GArray *ids = json_ids(cJSON_GetObjectItemCaseSensitive(ref, "prompt_ids"));
+  g_assert_cmpuint(ids->len, ==, 24);
+  char *ids_arg = ids_text(ids);
+  g_array_free(ids, TRUE);
+  char *out_last = tmp_path("last.f32"), *out_all = tmp_path("all.f32");
+  gsize n_ref = 0, n_last = 0, n_all = 0;
+  float *want = read_floats(last, &n_ref);
+  g_assert_cmpuint(n_ref, ==, 8000);
+
+  cli_result r;
+  if (run_cli(&r, "logits", "-m", model, "--prompt-ids", ids_arg, "--out", out_last, "--kv-type", "f32")) {
+    assert_ok(&r);
+    result_clear(&r);
+    float *got = read_floats(out_last, &n_last);
+    g_assert_cmpuint(n_last, ==, 8000);
+    double max_diff = 0;
+    for (gsize i = 0; i < n_ref; i++) max_diff = fmax(max_diff, fabs((double)got[i] - want[i]));
+    g_test_message("last position: max |diff| %.3g", max_diff);
+    g_assert_cmpfloat(max_diff, <, 1e-4);
+    g_free(got);
+  }
+  if (run_cli(&r, "logits", "-m", model, "--prompt-ids", ids_arg, "-o", out_all, "--all", "--kv-type", "f32",
+              "-t", "2")) {
+    assert_ok(&r);
+    result_clear(&r);
+    float *got = read_floats(out_all, &n_all);
+    g_assert_cmpuint(n_all, ==, 24 * 8000);
+    double max_diff = 0;
+    for (gsize i = 0; i < n_ref; i++) max_diff = fmax(max_diff, fabs((double)got[23 * 8000 + i] - want[i]));
+    g_assert_cmpfloat(max_diff, <, 1e-4);
+    /* earlier positions: the reference top-16 logits */
+    const cJSON *tops = cJSON_GetObjectItemCaseSensitive(ref, "top_logits"), *t;
+    int checked = 0;
+    cJSON_ArrayForEach(t, tops)
+    {
+      int pos = (int)num(t, "pos");
+      const cJSON *pair;
+      cJSON_ArrayForEach(pair, cJSON_GetObjectItemCaseSensitive(t, "top16"))
+      {
+        int id = cJSON_GetArrayItem(pair, 0)->valueint;
+        double v = cJSON_GetArrayItem(pair, 1)->valuedouble;
+        g_assert_cmpfloat(fabs(got[(gsize)pos * 8000 + (gsize)id] - v), <, 1e-4);
+        checked++;
+      }
+    }
+    g_assert_cmpint(checked, ==, 64);
+    g_free(got);
+  }
+  g_free(want);
+  g_free(out_last);
+  g_free(out_all);
+  g_free(ids_arg);
+out:
+  cJSON_Delete(ref);
+  g_free(model);
+  g_free(last);
+}
+
+/* ---- run --chat renders the template ---------------------------------------- */
+
+static void check_chat_case(const char *model, const cJSON *cases, const char *name)
+{
+  const cJSON *c = NULL, *it;
+  cJSON_ArrayForEach(it, cases)
+  if (strcmp(str(it, "name"), name) == 0) c = it;
+  g_assert_nonnull(c);
+  const char *system = NULL, *user = NULL;
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(c, "messages"))
+  {
+    if (strcmp(str(it, "role"), "system") == 0) system = str(it, "content");
+    if (strcmp(str(it, "role"), "user") == 0) user = str(it, "content");
+  }
+  g_assert_nonnull(user);
+  /* the expected rendering, tokenized with special tokens parsed */
+  cli_result tok;
+  if (!run_cli_stdin(&tok, str(c, "expected"), "tokenize", "-m", model, "--parse-special", "-")) return;
+  assert_ok(&tok);
+  GArray *want = parse_ids(tok.out);
+  result_clear(&tok);
+
+  cli_result r;
+  gboolean ran = system ? run_cli(&r, "run", "-m", model, "--chat", "--system", system, "-p", user, "-n", "2",
+                                  "--temp", "0", "--verbose-prompt", "-q")
+                        : run_cli(&r, "run", "-m", model, "--chat", "-p", user, "-n", "2", "--temp", "0",
+                                  "--verbose-prompt", "-q");
+  if (ran) {
+    assert_ok(&r);
+    char *line = find_line(r.err, "prompt ids: ");
+    g_assert_nonnull(line);
+    GArray *got = parse_ids(line + strlen("prompt ids: "));
+    assert_same_ids(got, want, name);
+    /* exactly one BOS (7903), first */
+    g_assert_cmpint(g_array_index(got, int, 0), ==, 7903);
+    for (guint i = 1; i < got->len; i++) g_assert_cmpint(g_array_index(got, int, i), !=, 7903);
+    g_array_free(got, TRUE);
+    g_free(line);
+    result_clear(&r);
+  }
+  g_array_free(want, TRUE);
+}
+
+static void test_run_chat(void)
+{
+  char *model = test_fixture_path("models/tiny-qwen2-Q8_0.gguf");
+  cJSON *tmpl = load_json("chat-templates/deepseek-r1-distill-qwen.json");
+  if (model && tmpl) {
+    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(tmpl, "cases");
+    check_chat_case(model, cases, "single_user");
+    check_chat_case(model, cases, "system_user");
+    check_chat_case(model, cases, "non_ascii_user");
+  }
+  cJSON_Delete(tmpl);
+  g_free(model);
+}
+
+/* ---- chat: piped turns, prefix reuse, /reset ------------------------------- */
+
+static void test_chat_pipe(void)
+{
+  char *model = test_fixture_path("models/tiny-qwen2-Q8_0.gguf");
+  if (!model) return;
+  cli_result r;
+  if (run_cli_stdin(&r, "Hello there\nAnd a second question?\n/reset\nStart again\n", "chat", "-m", model, "-n",
+                    "6", "--temp", "0", "--stats", "-t", "1")) {
+    assert_ok(&r);
+    char *t1 = find_line(r.err, "turn 1: prompt: "), *t2 = find_line(r.err, "turn 2: prompt: ");
+    char *t3 = find_line(r.err, "turn 3: prompt: ");
+    g_assert_nonnull(t1);
+    g_assert_nonnull(t2);
+    g_assert_nonnull(t3);
+    g_test_message("%s\n%s\n%s", t1, t2, t3);
+    g_assert_cmpint(cached_of(t1 + 8), ==, 0);
+    /* the second turn reuses the first turn's cache (template prefix + turn 1) */
+    g_assert_cmpint(cached_of(t2 + 8), >=, 8);
+    g_assert_nonnull(strstr(t2, "generated: 6 tokens"));
+    /* after /reset nothing is reused */
+    g_assert_cmpint(cached_of(t3 + 8), ==, 0);
+    /* three replies, each starting inside the R1 reasoning block */
+    int replies = 0;
+    for (const char *p = r.out; (p = strstr(p, "<think>\n")); p++) replies++;
+    g_assert_cmpint(replies, ==, 3);
+    g_free(t1);
+    g_free(t2);
+    g_free(t3);
+    result_clear(&r);
+  }
+  /* /exit stops before the rest; empty input exits cleanly */
+  if (run_cli_stdin(&r, "/exit\nnot read\n", "chat", "-m", model, "-n", "2", "--stats")) {
+    assert_ok(&r);
+    g_assert_null(strstr(r.err, "turn 1"));
+    result_clear(&r);
+  }
+  if (run_cli_stdin(&r, "", "chat", "-m", model)) {
+    assert_ok(&r);
+    result_clear(&r);
+  }
+  g_free(model);
+}
+
+/* Read from fd (non-blocking poll) until needle appears in acc or timeout. */
+static gboolean wait_for(int fd, GString *acc, const char *needle, int timeout_ms)
+{
+  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  while (!strstr(acc->str, needle)) {
+    gint64 left = (end - g_get_monotonic_time()) / 1000;
+    if (left <= 0) return FALSE;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int k = poll(&p, 1, (int)left);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return FALSE;
+    char buf[4096];
+    ssize_t got = read(fd, buf, sizeof buf);
+    if (got <= 0) return FALSE;
+    g_string_append_len(acc, buf, got);
+  }
+  return TRUE;
+}
+
+static int wait_exit(GPid pid, int timeout_ms)
+{
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    int status;
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    g_usleep(20000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  return -2;
+}
+
+/* Ctrl+C stops a reply; two at the prompt quit. */
+static void test_chat_sigint(void)
+{
+  char *model = test_fixture_path("models/tiny-qwen2-Q8_0.gguf");
+  const char *cli = cli_path();
+  if (!model || !cli) {
+    g_free(model);
+    return;
+  }
+  const char *argv[] = {cli, "chat", "-m", model, "--ignore-eos", "-c", "4096", "-t", "1", "--stats", NULL};
+  GPid pid;
+  int in_fd, out_fd, err_fd;
+  GError *error = NULL;
+  g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                                         &in_fd, &out_fd, &err_fd, &error));
+  g_assert_no_error(error);
+  GString *out = g_string_new(NULL), *err = g_string_new(NULL);
+  g_assert_cmpint(write(in_fd, "Tell me a long story\n", 21), ==, 21);
+  /* the reply is streaming (it would run until the context is full) */
+  gboolean streaming = wait_for(out_fd, out, "<think>\n", 60000);
+  g_assert_true(streaming);
+  g_usleep(100000);
+  kill(pid, SIGINT);
+  gboolean stopped = wait_for(err_fd, err, "turn 1: ", 60000);
+  if (!stopped) g_test_message("stderr: %s", err->str);
+  g_assert_true(stopped);
+  g_assert_nonnull(strstr(err->str, "(stopped)"));
+  g_assert_true(wait_for(err_fd, err, "stop: cancelled", 5000));
+  /* at the prompt: the first Ctrl+C only warns, the second quits */
+  g_usleep(100000);
+  kill(pid, SIGINT);
+  g_assert_true(wait_for(err_fd, err, "Ctrl+C again", 10000));
+  kill(pid, SIGINT);
+  int code = wait_exit(pid, 20000);
+  g_assert_cmpint(code, ==, 0);
+  g_spawn_close_pid(pid);
+  close(in_fd);
+  close(out_fd);
+  close(err_fd);
+  g_string_free(out, TRUE);
+  g_string_free(err, TRUE);
+  g_free(model);
+}
+
+/* ---- bench -------------------------------------------------------------------- */
+
+static void test_bench(void)
+{
+  char *model = test_fixture_path("models/tiny-qwen2-Q4_K_M.gguf");
+  if (!model) return;
+  cli_result r;
+  if (run_cli(&r, "bench", "-m", model, "-p", "16", "-n", "8", "-r", "2", "--json", "-t", "2", "--membw-size",
+              "32M")) {
+    assert_ok(&r);
+    cJSON *j = cJSON_Parse(r.out);
+    g_assert_nonnull(j);
+    for (int k = 0; k < 2; k++) {
+      const cJSON *o = cJSON_GetObjectItemCaseSensitive(j, k ? "tg_tok_s" : "pp_tok_s");
+      g_assert_true(cJSON_IsObject(o));
+      g_assert_cmpfloat(num(o, "mean"), >, 0);
+      g_assert_cmpfloat(num(o, "sd"), >=, 0);
+      g_assert_cmpint(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "samples")), ==, 2);
+    }
+    g_assert_cmpfloat(num(j, "threads"), ==, 2);
+    g_assert_cmpstr(str(j, "backend"), ==, "cpu");
+    const char *isa = str(j, "isa");
+    g_assert_true(g_str_has_prefix(isa, "scalar") || g_str_has_prefix(isa, "avx2") || g_str_has_prefix(isa, "avx512"));
+    g_assert_cmpfloat(num(j, "model_bytes"), >, 1e6);
+    g_assert_cmpfloat(num(j, "n_params"), ==, 5671168); /* the manifest's tensor sizes summed */
+    g_assert_cmpstr(str(j, "model"), ==, model);
+    g_assert_cmpstr(str(j, "type"), ==, "Q4_K_M");
+    g_assert_cmpfloat(num(j, "membw_gb_s"), >, 0);
+    double eff = num(j, "decode_efficiency");
+    g_assert_cmpfloat(eff, >, 0);
+    /* weights per token: everything but token_embd (8000 x 256 Q4_K = 1152000 bytes) */
+    g_assert_cmpfloat(num(j, "weight_bytes_per_token"), ==, num(j, "model_bytes") - 1152000);
+    cJSON_Delete(j);
+    result_clear(&r);
+  }
+  /* the human table */
+  if (run_cli(&r, "bench", "-m", model, "-p", "8", "-n", "4", "-r", "1")) {
+    assert_ok(&r);
+    g_assert_true(g_str_has_prefix(r.out, "| model"));
+    g_assert_nonnull(strstr(r.out, " pp8 |"));
+    g_assert_nonnull(strstr(r.out, " tg4 |"));
+    result_clear(&r);
+  }
+  g_free(model);
+}
+
+/* ---- make-model ------------------------------------------------------------------ */
+
+static void test_make_model(void)
+{
+  /* the tiny model's vocabulary: 8000 tokens padded to 151936, R1 template */
+  char *vocab = test_fixture_path("models/tiny-qwen2-F32.gguf");
+  if (!vocab) return;
+  char *out = tmp_path("qwen-1.5b-1layer.gguf");
+  cli_result r;
+  if (!run_cli(&r, "make-model", "--shape", "r1-qwen-1.5b", "--layers", "1", "--type", "Q4_K_M", "--vocab", vocab,
+               "-o", out, "--seed", "3"))
+    goto out;
+  assert_ok(&r);
+  result_clear(&r);
+
+  if (run_cli(&r, "info", out, "--json")) {
+    assert_ok(&r);
+    cJSON *j = cJSON_Parse(r.out);
+    g_assert_nonnull(j);
+    g_assert_cmpstr(str(j, "arch"), ==, "qwen2");
+    g_assert_cmpfloat(num(j, "n_embd"), ==, 1536);
+    g_assert_cmpfloat(num(j, "n_head"), ==, 12);
+    g_assert_cmpfloat(num(j, "n_head_kv"), ==, 2);
+    g_assert_cmpfloat(num(j, "n_ff"), ==, 8960);
+    g_assert_cmpfloat(num(j, "n_layers"), ==, 1);
+    g_assert_cmpfloat(num(j, "vocab_size"), ==, 151936);
+    g_assert_cmpstr(str(j, "file_type"), ==, "Q4_K_M");
+    g_assert_cmpstr(str(j, "template_family"), ==, "r1-distill");
+    /* Q4_K_M of one layer (a "more bits" layer): attn_v, ffn_down and output Q6_K */
+    const cJSON *types = cJSON_GetObjectItemCaseSensitive(j, "types");
+    g_assert_cmpfloat(num(types, "F32"), ==, 6);  /* norms x3, q/k/v biases */
+    g_assert_cmpfloat(num(types, "Q4_K"), ==, 6); /* token_embd, q, k, o, gate, up */
+    g_assert_cmpfloat(num(types, "Q6_K"), ==, 3);
+    g_assert_cmpint(cJSON_GetArraySize(types), ==, 3);
+    cJSON_Delete(j);
+    result_clear(&r);
+  }
+
+  /* the vocabulary: copied, then padded with UNUSED [PADn] tokens */
+  gguf_file *f = NULL;
+  still_error err = {0};
+  g_assert_cmpint(gguf_open(out, &f, &err), ==, STILL_OK);
+  const gguf_value *tokens = gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_STRING);
+  const gguf_value *types = gguf_get_arr(f, "tokenizer.ggml.token_type", GGUF_TYPE_COUNT);
+  g_assert_nonnull(tokens);
+  g_assert_nonnull(types);
+  g_assert_cmpuint(tokens->v.arr.n, ==, 151936);
+  g_assert_cmpuint(types->v.arr.n, ==, 151936);
+  g_assert_true(gguf_str_eq(tokens->v.arr.strs[7901], "<｜User｜>"));
+  g_assert_true(gguf_str_eq(tokens->v.arr.strs[8000], "[PAD8000]"));
+  g_assert_true(gguf_str_eq(tokens->v.arr.strs[151935], "[PAD151935]"));
+  int64_t t;
+  g_assert_true(gguf_arr_i64(types, 151935, &t));
+  g_assert_cmpint(t, ==, 5);
+  g_assert_true(gguf_arr_i64(types, 7901, &t));
+  g_assert_cmpint(t, ==, 3);
+  uint32_t bos;
+  g_assert_true(gguf_get_u32(f, "tokenizer.ggml.bos_token_id", &bos));
+  g_assert_cmpuint(bos, ==, 7903);
+  const gguf_tensor *emb = gguf_find_tensor(f, "token_embd.weight");
+  g_assert_nonnull(emb);
+  g_assert_cmpint(emb->ne[0], ==, 1536);
+  g_assert_cmpint(emb->ne[1], ==, 151936);
+  gguf_close(f);
+
+  /* it runs, with finite logits */
+  if (run_cli(&r, "run", "-m", out, "-p", "Hello", "-n", "4", "--temp", "0", "--ids", "-q", "-t", "2")) {
+    assert_ok(&r);
+    GArray *ids = parse_ids(r.out);
+    g_assert_cmpuint(ids->len, ==, 4);
+    for (guint i = 0; i < ids->len; i++) g_assert_cmpint(g_array_index(ids, int, i), <, 151936);
+    g_array_free(ids, TRUE);
+    result_clear(&r);
+  }
+  char *lpath = tmp_path("mm.f32");
+  if (run_cli(&r, "logits", "-m", out, "--prompt-ids", "7903 100 200 300", "-o", lpath)) {
+    assert_ok(&r);
+    result_clear(&r);
+    gsize n = 0;
+    float *l = read_floats(lpath, &n);
+    g_assert_cmpuint(n, ==, 151936);
+    double ss = 0;
+    for (gsize i = 0; i < n; i++) {
+      g_assert_true(isfinite(l[i]));
+      ss += (double)l[i] * l[i];
+    }
+    /* not degenerate: logits spread like a real model's (rms of order 1) */
+    double rms = sqrt(ss / (double)n);
+    g_test_message("logit rms %.3f", rms);
+    g_assert_cmpfloat(rms, >, 0.05);
+    g_assert_cmpfloat(rms, <, 20);
+    g_free(l);
+  }
+  g_remove(lpath);
+  g_free(lpath);
+
+  /* the same seed gives the same file; another seed another one */
+  char *out2 = tmp_path("again.gguf");
+  if (run_cli(&r, "make-model", "--shape", "qwen-1.5b", "--layers", "1", "--type", "Q4_K_M", "--vocab", vocab, "-o",
+              out2, "--seed", "3")) {
+    assert_ok(&r);
+    result_clear(&r);
+    gsize la, lb;
+    char *a = test_read_file(out, &la), *b = test_read_file(out2, &lb);
+    g_assert_cmpuint(la, ==, lb);
+    g_assert_true(memcmp(a, b, la) == 0);
+    g_free(a);
+    g_free(b);
+  }
+  g_remove(out2);
+  g_free(out2);
+out:
+  g_remove(out);
+  g_free(out);
+  g_free(vocab);
+}
+
+/* ---- bad input -------------------------------------------------------------------- */
+
+static void test_bad_input(void)
+{
+  char *model = test_fixture_path("models/stories260K.gguf");
+  char *qwen = test_fixture_path("models/tiny-qwen2-Q8_0.gguf");
+  char *json = test_fixture_path("reference/stories260K.json");
+  char *llama_vocab = test_fixture_path("vocab/ggml-vocab-qwen2.gguf");
+  if (!model || !qwen || !json || !llama_vocab) goto out;
+  char *nowhere = g_build_filename(tmp_dir, "no", "such", "dir", "x.f32", NULL);
+  char *mm_out = tmp_path("bad.gguf");
+  const char *const cases[][16] = {
+    {"run", NULL},
+    {"run", "-m", model, NULL},
+    {"run", "-m", "/nonexistent/model.gguf", "-p", "x", NULL},
+    {"run", "-m", json, "-p", "x", NULL},
+    {"run", "-m", model, "-p", "x", "--prompt-ids", "1", NULL},
+    {"run", "-m", model, "--prompt-ids", "1 x", NULL},
+    {"run", "-m", model, "--prompt-ids", "1 512", NULL},
+    {"run", "-m", model, "--prompt-ids", "-1", NULL},
+    {"run", "-m", model, "--prompt-ids", " , ", NULL},
+    {"run", "-m", model, "-p", "x", "--temp", "abc", NULL},
+    {"run", "-m", model, "-p", "x", "--temp", "nan", NULL},
+    {"run", "-m", model, "-p", "x", "--top-p", "2", NULL},
+    {"run", "-m", model, "-p", "x", "-n", "0", NULL},
+    {"run", "-m", model, "-p", "x", "-t", "0", NULL},
+    {"run", "-m", model, "-p", "x", "--kv-type", "q4", NULL},
+    {"run", "-m", model, "-p", "x", "--seed", "-3", NULL},
+    {"run", "-m", model, "-p", "x", "--system", "s", NULL},
+    {"run", "-m", model, "--prompt-ids", "1", "--chat", NULL},
+    {"run", "-m", model, "-p", "x", "extra", NULL},
+    {"run", "-m", model, "-p", "x", "--bogus", NULL},
+    {"run", "-m", model, "--prompt-ids", "1 2 3 4 5 6 7 8 9 10", "-c", "4", NULL},
+    {"logits", "-m", model, "--prompt-ids", "1", NULL},
+    {"logits", "-m", model, "--out", nowhere, NULL},
+    {"logits", "-m", model, "--prompt-ids", "1 2", "--out", nowhere, NULL},
+    {"logits", "-m", model, "--prompt-ids", "", "--out", nowhere, NULL},
+    {"chat", NULL},
+    {"chat", "-m", qwen, "--temp", "-1", NULL},
+    {"chat", "-m", qwen, "stray", NULL},
+    {"bench", NULL},
+    {"bench", "-m", model, "-p", "0", "-n", "0", NULL},
+    {"bench", "-m", model, "-r", "0", NULL},
+    {"bench", "-m", model, "--membw-size", "12Q", NULL},
+    {"bench", "-m", json, NULL},
+    {"make-model", NULL},
+    {"make-model", "--shape", "r1-qwen-2b", "--type", "Q4_K_M", "--vocab", llama_vocab, "-o", mm_out, NULL},
+    {"make-model", "--shape", "r1-qwen-1.5b", "--type", "Q9_K", "--vocab", llama_vocab, "-o", mm_out, NULL},
+    {"make-model", "--shape", "r1-qwen-1.5b", "--type", "Q8_K", "--vocab", llama_vocab, "-o", mm_out, NULL},
+    {"make-model", "--shape", "r1-qwen-1.5b", "--type", "Q4_K_M", "--vocab", "/nonexistent.gguf", "-o", mm_out, NULL},
+    {"make-model", "--shape", "r1-qwen-1.5b", "--type", "Q4_K_M", "--vocab", llama_vocab, "-o", mm_out, "--layers",
+     "0", NULL},
+    {"make-model", "--shape", "r1-qwen-1.5b", "--type", "Q4_K_M", "--vocab", llama_vocab, "-o", mm_out, "--layers",
+     "29", NULL},
+    {"make-model", "--shape", "r1-qwen-1.5b", "--type", "Q4_K_M", "--vocab", llama_vocab, NULL},
+    /* the Qwen vocabulary (151936 tokens) does not fit the Llama shape (128256) */
+    {"make-model", "--shape", "r1-llama-8b", "--type", "Q4_K_M", "--vocab", llama_vocab, "-o", mm_out, "--layers",
+     "1", NULL},
+    {"make-model", "--shape", "r1-qwen-1.5b", "--type", "Q4_K_M", "--vocab", llama_vocab, "-o", nowhere, "--layers",
+     "1", NULL},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    cli_result r;
+    if (!run_cli_v(&r, NULL, cases[i])) break;
+    char *what = g_strjoinv(" ", (char **)cases[i]);
+    assert_fails(&r, what);
+    g_free(what);
+    result_clear(&r);
+  }
+  /* nothing is left behind by a failed make-model */
+  g_assert_false(g_file_test(mm_out, G_FILE_TEST_EXISTS));
+  g_free(nowhere);
+  g_free(mm_out);
+out:
+  g_free(model);
+  g_free(qwen);
+  g_free(json);
+  g_free(llama_vocab);
+}
+
+static void remove_tmp_dir(void)
+{
+  GDir *d = g_dir_open(tmp_dir, 0, NULL);
+  if (d) {
+    const char *name;
+    while ((name = g_dir_read_name(d))) {
+      char *p = g_build_filename(tmp_dir, name, NULL);
+      g_remove(p);
+      g_free(p);
+    }
+    g_dir_close(d);
+  }
+  g_rmdir(tmp_dir);
+  g_free(tmp_dir);
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  GError *error = NULL;
+  tmp_dir = g_dir_make_tmp("still-cli-run-XXXXXX", &error);
+  g_assert_no_error(error);
+
+  g_test_add_func("/cli-run/help", test_help);
+  g_test_add_func("/cli-run/run/greedy", test_run_greedy);
+  g_test_add_func("/cli-run/run/chat-template", test_run_chat);
+  g_test_add_func("/cli-run/logits", test_logits);
+  g_test_add_func("/cli-run/chat/pipe", test_chat_pipe);
+  g_test_add_func("/cli-run/chat/sigint", test_chat_sigint);
+  g_test_add_func("/cli-run/bench", test_bench);
+  g_test_add_func("/cli-run/make-model", test_make_model);
+  g_test_add_func("/cli-run/bad-input", test_bad_input);
+  int rc = g_test_run();
+  remove_tmp_dir();
+  return rc;
+}

@@ -1,0 +1,858 @@
+/* test-fit.c — the "will it fit" estimator and the recommendation.
+ *
+ * Models are synthetic GGUF headers of the real R1-distill shapes built
+ * with the writer (engine/fit-shapes.c); machines are simulated. Expected
+ * values come from public figures (../shared/published-figures.md,
+ * catalog-facts.md), from llama-quantize's own mixtures (the fixture
+ * manifest) and from what the engine really allocates (mallinfo2 around
+ * still_session_new on a fixture model). */
+#include "catalog.h"
+#include "fit-shapes.h"
+#include "fit.h"
+#include "gguf.h"
+#include "test-common.h"
+#include "types.h"
+
+#include <cJSON.h>
+#include <glib/gstdio.h>
+#include <malloc.h>
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define GB 1000000000ull
+#define GiB (1024.0 * 1024.0 * 1024.0)
+
+static char *tmp_dir;
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static void *header_of(const char *id, still_quant_mix mix, bool with_vocab, size_t *len)
+{
+  const still_model_shape *s = still_shape_find(id);
+  g_assert_nonnull(s);
+  void *buf = NULL;
+  still_error err = {0};
+  g_assert_cmpint(still_shape_build_header(s, mix, with_vocab, &buf, len, &err), ==, STILL_OK);
+  return buf;
+}
+
+static still_fit estimate(const char *id, still_quant_mix mix, const still_hardware *hw, int32_t n_ctx)
+{
+  size_t len;
+  void *buf = header_of(id, mix, false, &len);
+  still_fit f;
+  still_fit_params p = still_fit_params_default();
+  p.n_ctx = n_ctx;
+  still_error err = {0};
+  size_t need = 1;
+  still_status st = still_fit_estimate_buffer(buf, len, 0, hw, &p, &f, &need, &err);
+  if (st != STILL_OK) g_test_message("%s", err.message);
+  g_assert_cmpint(st, ==, STILL_OK);
+  g_free(buf);
+  g_test_message("%s %s ctx %d: %s (gpu layers %d/%d, total %.3f GiB, max_ctx_gpu %d)", id, still_mix_name(mix),
+                 n_ctx, f.message, f.gpu_layers, f.n_layers, f.total_bytes / GiB, f.max_ctx_gpu);
+  return f;
+}
+
+static void sim(still_hardware *hw, uint64_t ram, uint64_t vram, bool unified, double gbw, double cbw)
+{
+  still_hardware_simulated(hw, ram, vram ? 1 : 0, &vram, unified, gbw, cbw);
+}
+
+static void assert_within(double got, double want, double rel)
+{
+  if (fabs(got - want) > rel * want) g_test_message("got %.4g, want %.4g ± %.0f%%", got, want, rel * 100);
+  g_assert_cmpfloat(fabs(got - want), <=, rel * want);
+}
+
+/* ---- shapes and sizes ---------------------------------------------------------------- */
+
+static void test_q4km_sizes(void)
+{
+  /* published Q4_K_M downloads (Ollama / Hugging Face), decimal GB */
+  const struct {
+    const char *id;
+    double gb;
+  } want[] = {
+    {"qwen-1.5b", 1.1}, {"qwen-7b", 4.7}, {"llama-8b", 4.9}, {"qwen-14b", 9.0}, {"qwen-32b", 19.9}, {"llama-70b", 42.0},
+  };
+  still_hardware hw;
+  sim(&hw, 64 * GB, 0, false, 0, 0);
+  for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+    still_fit f = estimate(want[i].id, STILL_MIX_Q4_K_M, &hw, 2048);
+    assert_within(f.weights_bytes / 1e9, want[i].gb, 0.05);
+  }
+}
+
+/* Every quantization against the published file sizes (header ≈ 0.1–0.6 % of a file). */
+static void test_all_published_sizes(void)
+{
+  int checked = 0;
+  for (size_t i = 0; i < still_catalog_n_models(); i++) {
+    const still_catalog_model *m = still_catalog_model_at(i);
+    const still_model_shape *s = still_shape_find(m->shape_id);
+    g_assert_nonnull(s);
+    for (int mix = 0; mix < STILL_MIX_F32; mix++) {
+      if (!m->file_bytes[mix]) continue;
+      uint64_t b = still_shape_tensor_bytes(s, mix);
+      g_test_message("%s %s: %.3f GB, published %.3f GB", s->id, still_mix_name(mix), b / 1e9,
+                     m->file_bytes[mix] / 1e9);
+      assert_within((double)b, (double)m->file_bytes[mix], 0.03);
+      checked++;
+    }
+  }
+  g_assert_cmpint(checked, ==, 41);
+}
+
+typedef struct {
+  cJSON *types; /* name → type name, from the manifest */
+  int compared;
+  int mismatches;
+} mix_check;
+
+static bool compare_tensor(const still_shape_tensor *t, void *user)
+{
+  mix_check *c = user;
+  const cJSON *want = cJSON_GetObjectItemCaseSensitive(c->types, t->name);
+  if (!want) {
+    g_test_message("tensor %s is not in the fixture", t->name);
+    c->mismatches++;
+    return true;
+  }
+  if (strcmp(want->valuestring, still_type_name(t->type)) != 0) {
+    g_test_message("%s: llama-quantize made %s, our rule says %s", t->name, want->valuestring,
+                   still_type_name(t->type));
+    c->mismatches++;
+  }
+  c->compared++;
+  return true;
+}
+
+/* The mixture rules against llama-quantize's output on the tiny fixture models. */
+static void test_mixtures_match_llama_quantize(void)
+{
+  char *path = test_fixture_path("models/manifest.json");
+  if (!path) return;
+  gsize len;
+  char *text = test_read_file(path, &len);
+  g_free(path);
+  cJSON *man = cJSON_Parse(text);
+  g_free(text);
+  g_assert_nonnull(man);
+  /* the fixtures' common shape (README: n_embd 256, 2 layers, 4 heads of 64, 2 KV heads, FFN 768, vocab 8000) */
+  const still_model_shape qwen2 = {.id = "tiny-qwen2", .name = "tiny", .arch = "qwen2", .n_embd = 256, .n_layer = 2,
+                                   .n_head = 4, .n_head_kv = 2, .head_dim = 64, .n_ff = 768, .n_vocab = 8000,
+                                   .n_ctx_train = 4096, .qkv_bias = true};
+  still_model_shape llama = qwen2;
+  llama.arch = "llama";
+  llama.qkv_bias = false;
+  llama.rope_freqs = true;
+  llama.tied_embeddings = true;
+  still_model_shape qwen3 = qwen2;
+  qwen3.arch = "qwen3";
+  qwen3.qkv_bias = false;
+  qwen3.qk_norm = true;
+  const struct {
+    const char *file;
+    const still_model_shape *shape;
+    still_quant_mix mix;
+  } files[] = {
+    {"tiny-qwen2-Q2_K.gguf", &qwen2, STILL_MIX_Q2_K},     {"tiny-qwen2-Q3_K_M.gguf", &qwen2, STILL_MIX_Q3_K_M},
+    {"tiny-qwen2-Q4_K_M.gguf", &qwen2, STILL_MIX_Q4_K_M}, {"tiny-qwen2-Q5_K_M.gguf", &qwen2, STILL_MIX_Q5_K_M},
+    {"tiny-qwen2-Q6_K.gguf", &qwen2, STILL_MIX_Q6_K},     {"tiny-qwen2-Q8_0.gguf", &qwen2, STILL_MIX_Q8_0},
+    {"tiny-qwen2-F16.gguf", &qwen2, STILL_MIX_F16},       {"tiny-qwen2-F32.gguf", &qwen2, STILL_MIX_F32},
+    {"tiny-llama-Q4_K_M.gguf", &llama, STILL_MIX_Q4_K_M}, {"tiny-llama-Q8_0.gguf", &llama, STILL_MIX_Q8_0},
+    {"tiny-qwen3-Q8_0.gguf", &qwen3, STILL_MIX_Q8_0},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+    const cJSON *entry = cJSON_GetObjectItemCaseSensitive(man, files[i].file);
+    g_assert_nonnull(entry);
+    const cJSON *tensors = cJSON_GetObjectItemCaseSensitive(entry, "tensors");
+    mix_check c = {.types = cJSON_CreateObject()};
+    int n_fixture = 0;
+    const cJSON *t;
+    g_assert_true(cJSON_IsObject(tensors)); /* name → {type, ne} */
+    cJSON_ArrayForEach(t, tensors)
+    {
+      const cJSON *type = cJSON_GetObjectItemCaseSensitive(t, "type");
+      g_assert_true(t->string && cJSON_IsString(type));
+      cJSON_AddStringToObject(c.types, t->string, type->valuestring);
+      n_fixture++;
+    }
+    g_assert_true(still_shape_for_each_tensor(files[i].shape, files[i].mix, compare_tensor, &c));
+    g_test_message("%s: %d tensors compared, %d differ", files[i].file, c.compared, c.mismatches);
+    g_assert_cmpint(c.mismatches, ==, 0);
+    g_assert_cmpint(c.compared, ==, n_fixture);
+    cJSON_Delete(c.types);
+  }
+  cJSON_Delete(man);
+}
+
+/* KV bytes per token: catalog-facts §3 table (f16). */
+static void test_kv_formula(void)
+{
+  const struct {
+    const char *id;
+    uint64_t per_token;
+  } want[] = {
+    {"qwen-1.5b", 28672}, {"qwen-7b", 57344},   {"llama-8b", 131072}, {"qwen-14b", 196608},
+    {"qwen-32b", 262144}, {"llama-70b", 327680}, {"qwen3-8b", 147456},
+  };
+  still_hardware hw;
+  sim(&hw, 512 * GB, 0, false, 0, 0);
+  for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+    size_t len;
+    void *buf = header_of(want[i].id, STILL_MIX_Q4_K_M, false, &len);
+    still_fit f;
+    still_fit_params p = still_fit_params_default();
+    p.n_ctx = 4096;
+    g_assert_cmpint(still_fit_estimate_buffer(buf, len, 0, &hw, &p, &f, NULL, NULL), ==, STILL_OK);
+    g_assert_cmpuint(f.kv_bytes, ==, want[i].per_token * 4096);
+    p.kv_type = STILL_KV_F32;
+    g_assert_cmpint(still_fit_estimate_buffer(buf, len, 0, &hw, &p, &f, NULL, NULL), ==, STILL_OK);
+    g_assert_cmpuint(f.kv_bytes, ==, want[i].per_token * 2 * 4096);
+    p.kv_type = STILL_KV_Q8_0; /* 34 bytes per 32 values */
+    g_assert_cmpint(still_fit_estimate_buffer(buf, len, 0, &hw, &p, &f, NULL, NULL), ==, STILL_OK);
+    g_assert_cmpuint(f.kv_bytes, ==, want[i].per_token / 2 * 34 / 32 * 4096);
+    g_free(buf);
+  }
+}
+
+/* ---- machines ------------------------------------------------------------------------- */
+
+/* RTX 4090: 24 GB free, 64 GB RAM, context 4096 (published fit table). */
+static void test_rtx4090(void)
+{
+  still_hardware hw;
+  sim(&hw, 64 * GB, 24 * GB, false, 1008, 0);
+  still_fit f = estimate("qwen-7b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpstr(still_fit_verdict_name(f.verdict), ==, "gpu");
+  g_assert_cmpint(f.gpu_layers, ==, 28);
+  g_assert_false(f.tight);
+  g_assert_cmpstr(f.message, ==, "Runs fully on your GPU (expect ~124 tok/s)");
+  f = estimate("qwen-7b", STILL_MIX_Q8_0, &hw, 4096);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
+  still_fit q4 = estimate("qwen-14b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(q4.verdict, ==, STILL_FIT_GPU);
+  g_assert_false(q4.tight);
+  g_assert_cmpint(q4.max_ctx_gpu, >=, 131072 / 2);
+  /* "Marginal (little room for context)" */
+  still_fit q8 = estimate("qwen-14b", STILL_MIX_Q8_0, &hw, 4096);
+  g_assert_cmpint(q8.verdict, ==, STILL_FIT_GPU);
+  g_assert_true(q8.tight);
+  g_assert_cmpint(q8.max_ctx_gpu, <, 131072 / 2);
+  g_assert_cmpint(q8.max_ctx_gpu, >=, 4096);
+  g_assert_nonnull(strstr(q8.message, "but only up to"));
+  /* 70B: "offload ~60 % of layers to CPU" */
+  f = estimate("llama-70b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_PARTIAL);
+  g_assert_cmpint(f.n_layers, ==, 80);
+  g_assert_cmpint(f.gpu_layers, >=, 28); /* 35 % */
+  g_assert_cmpint(f.gpu_layers, <=, 44); /* 55 % */
+  g_assert_true(f.output_on_gpu);
+  g_assert_cmpint(f.max_ctx_gpu, ==, 0);
+  g_assert_cmpfloat(f.tok_s_estimate, <, 3.0); /* "collapses" */
+  char want[96];
+  snprintf(want, sizeof want, "Runs with %d of 80 layers on the GPU (expect ~", f.gpu_layers);
+  g_assert_true(g_str_has_prefix(f.message, want));
+}
+
+/* M3 Max 48 GB unified: 70B Q4_K_M fits. */
+static void test_unified_48(void)
+{
+  still_hardware hw;
+  sim(&hw, 0, 48 * GB, true, 400, 0);
+  still_fit f = estimate("llama-70b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
+  /* one pool: RAM and GPU parts together within it, nothing counted twice */
+  g_assert_cmpuint(f.cpu_bytes + f.gpu_bytes[0], ==, f.total_bytes);
+  g_assert_cmpuint(f.total_bytes, <=, still_fit_usable(48 * GB));
+  g_assert_cmpuint(f.ram_free, ==, 48 * GB);
+  /* the same model does not fit in a 40 GB pool */
+  sim(&hw, 0, 40 * GB, true, 400, 0);
+  f = estimate("llama-70b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_NO);
+  g_assert_true(g_str_has_prefix(f.message, "Does not fit: needs 4"));
+}
+
+/* CPU only, context 2048: Ollama's memory_required (published) 1.0 GiB for
+ * 1.5B and 20.9 GiB for 32B; within 10 %. (Ollama's figures come from its
+ * own accounting; ours from the engine's allocations: the two bounds leave
+ * little room, see engine/fit.c.) */
+static void test_cpu_only(void)
+{
+  still_hardware hw;
+  sim(&hw, 64 * GB, 0, false, 0, 0);
+  still_fit f = estimate("qwen-1.5b", STILL_MIX_Q4_K_M, &hw, 2048);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_CPU);
+  g_assert_cmpint(f.gpu_layers, ==, 0);
+  assert_within(f.total_bytes / GiB, 1.0, 0.10);
+  g_assert_cmpuint(f.cpu_bytes, ==, f.total_bytes);
+  g_assert_true(g_str_has_prefix(f.message, "Runs on the CPU only (~"));
+  f = estimate("qwen-32b", STILL_MIX_Q4_K_M, &hw, 2048);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_CPU);
+  assert_within(f.total_bytes / GiB, 20.9, 0.10);
+  /* published CPU speeds: 14B 2.1 tok/s, 32B 0.92 tok/s (machine unknown): same order */
+  g_assert_cmpfloat(f.tok_s_estimate, >, 0.5);
+  g_assert_cmpfloat(f.tok_s_estimate, <, 2.0);
+  /* and with too little RAM it does not fit */
+  sim(&hw, 16 * GB, 0, false, 0, 0);
+  f = estimate("qwen-32b", STILL_MIX_Q4_K_M, &hw, 2048);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_NO);
+  g_assert_cmpfloat(f.tok_s_estimate, ==, 0.0);
+  g_assert_true(g_str_has_prefix(f.message, "Does not fit: needs 20"));
+  g_assert_nonnull(strstr(f.message, ", 16 GB free"));
+}
+
+/* A 2 GB card with 1.2 GB free could not hold all layers of 1.5B (published). */
+static void test_small_card(void)
+{
+  still_hardware hw;
+  sim(&hw, 8 * GB, 1200000000ull, false, 112, 0);
+  still_fit f = estimate("qwen-1.5b", STILL_MIX_Q4_K_M, &hw, 2048);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_PARTIAL);
+  g_assert_cmpint(f.gpu_layers, >, 0);
+  g_assert_cmpint(f.gpu_layers, <, 28);
+  g_assert_cmpuint(f.gpu_bytes[0], <=, still_fit_usable(1200000000ull));
+}
+
+/* More free VRAM never means fewer GPU layers; max_ctx_gpu is the boundary. */
+static void test_monotonic_and_max_ctx(void)
+{
+  int prev = -1;
+  for (uint64_t v = 0; v <= 48 * GB; v += 2 * GB) {
+    still_hardware hw;
+    sim(&hw, 64 * GB, v, false, 500, 0);
+    still_fit f = estimate("qwen-32b", STILL_MIX_Q4_K_M, &hw, 8192);
+    g_assert_cmpint(f.gpu_layers, >=, prev);
+    prev = f.gpu_layers;
+    if (f.max_ctx_gpu > 0 && f.max_ctx_gpu < 131072) {
+      g_assert_cmpint(f.max_ctx_gpu % 256, ==, 0);
+      still_fit at = estimate("qwen-32b", STILL_MIX_Q4_K_M, &hw, f.max_ctx_gpu);
+      g_assert_cmpint(at.verdict, ==, STILL_FIT_GPU);
+      still_fit past = estimate("qwen-32b", STILL_MIX_Q4_K_M, &hw, f.max_ctx_gpu + 256);
+      g_assert_cmpint(past.verdict, !=, STILL_FIT_GPU);
+    }
+  }
+  g_assert_cmpint(prev, ==, 64);
+}
+
+/* Two GPUs share the layers in proportion to their free memory. */
+static void test_multi_gpu(void)
+{
+  still_hardware hw;
+  uint64_t v[2] = {12 * GB, 12 * GB};
+  still_hardware_simulated(&hw, 64 * GB, 2, v, false, 360, 0);
+  still_fit f = estimate("qwen-32b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
+  g_assert_cmpint(f.gpu_layers_per[0], ==, 32);
+  g_assert_cmpint(f.gpu_layers_per[1], ==, 32);
+  g_assert_cmpuint(f.gpu_bytes[1], >, f.gpu_bytes[0]); /* the output layer is on the last one */
+  g_assert_true(g_str_has_prefix(f.message, "Runs fully on your GPUs"));
+  uint64_t w[2] = {16 * GB, 8 * GB};
+  still_hardware_simulated(&hw, 64 * GB, 2, w, false, 360, 0);
+  f = estimate("qwen-14b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
+  g_assert_cmpint(f.gpu_layers_per[0] + f.gpu_layers_per[1], ==, 48);
+  g_assert_cmpint(abs(f.gpu_layers_per[0] - 2 * f.gpu_layers_per[1]), <=, 2);
+  /* the output layer lives on the last GPU: when the proportional split
+   * overfills a small last card, layers move to the one with room */
+  uint64_t x[2] = {8ull << 30, 4ull << 30};
+  still_hardware_simulated(&hw, 32ull << 30, 2, x, false, 360, 0);
+  f = estimate("qwen-14b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
+  g_assert_cmpint(f.gpu_layers_per[0], >, 2 * f.gpu_layers_per[1]);
+  g_assert_cmpuint(f.gpu_bytes[0], <=, still_fit_usable(x[0]));
+  g_assert_cmpuint(f.gpu_bytes[1], <=, still_fit_usable(x[1]));
+  /* a software (lavapipe) device is never used */
+  still_hardware_simulated(&hw, 64 * GB, 1, w, false, 360, 0);
+  hw.gpus[0].cpu_emulated = true;
+  hw.gpus[0].kind = STILL_GPU_CPU;
+  f = estimate("qwen-7b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_CPU);
+}
+
+/* Tied embeddings: an offloaded output needs token_embd on the GPU too. */
+static void test_tied_embeddings(void)
+{
+  still_model_shape s = *still_shape_find("qwen-1.5b");
+  still_hardware hw;
+  sim(&hw, 64 * GB, 24 * GB, false, 500, 0);
+  still_fit f[2];
+  for (int tied = 0; tied < 2; tied++) {
+    s.tied_embeddings = tied;
+    void *buf;
+    size_t len;
+    g_assert_cmpint(still_shape_build_header(&s, STILL_MIX_Q8_0, false, &buf, &len, NULL), ==, STILL_OK);
+    still_fit_params p = still_fit_params_default();
+    g_assert_cmpint(still_fit_estimate_buffer(buf, len, 0, &hw, &p, &f[tied], NULL, NULL), ==, STILL_OK);
+    g_free(buf);
+    g_assert_cmpint(f[tied].verdict, ==, STILL_FIT_GPU);
+  }
+  /* Q8_0: the output matrix (151936 × 1536 × 34/32) is gone from the file but the GPU still holds one */
+  uint64_t out_bytes = 151936ull * 1536 / 32 * 34;
+  g_assert_cmpuint(f[0].weights_bytes - f[1].weights_bytes, ==, out_bytes);
+  g_assert_cmpuint(f[0].gpu_bytes[0], ==, f[1].gpu_bytes[0]);
+}
+
+/* ---- header bytes ---------------------------------------------------------------------- */
+
+static void test_header_bytes(void)
+{
+  still_hardware hw;
+  sim(&hw, 64 * GB, 24 * GB, false, 1008, 0);
+  still_fit_params p = still_fit_params_default();
+  p.n_ctx = 4096;
+  /* a header with a tokenizer, ending right after the tensor infos (no padding, no data) */
+  size_t len;
+  void *full = header_of("qwen-14b", STILL_MIX_Q4_K_M, true, &len);
+  g_assert_cmpuint(len, >, 1000000); /* the vocabulary makes it megabytes, like a real one */
+  still_fit a, b;
+  still_error err = {0};
+  size_t need = 7;
+  g_assert_cmpint(still_fit_estimate_buffer(full, len, 0, &hw, &p, &a, &need, &err), ==, STILL_OK);
+  g_assert_cmpuint(need, ==, 0);
+  g_assert_cmpint(a.n_vocab, ==, 152064);
+  g_assert_cmpint(a.n_layers, ==, 48);
+  g_assert_cmpint(a.n_ctx_train, ==, 131072);
+  /* without tokenizer keys: the vocabulary comes from token_embd's rows, same estimate */
+  size_t len2;
+  void *bare = header_of("qwen-14b", STILL_MIX_Q4_K_M, false, &len2);
+  g_assert_cmpuint(len2, <, 100000);
+  g_assert_cmpint(still_fit_estimate_buffer(bare, len2, 0, &hw, &p, &b, NULL, &err), ==, STILL_OK);
+  g_assert_cmpint(b.n_vocab, ==, 152064);
+  g_assert_cmpuint(a.weights_bytes, ==, b.weights_bytes);
+  g_assert_cmpuint(a.total_bytes, ==, b.total_bytes);
+  g_assert_cmpint(a.max_ctx_gpu, ==, b.max_ctx_gpu);
+  g_assert_cmpstr(a.message, ==, b.message);
+  /* the same from a file on disk through gguf_open */
+  char *path = g_build_filename(tmp_dir, "h.gguf", NULL);
+  g_assert_true(g_file_set_contents(path, full, (gssize)len, NULL));
+  still_fit c;
+  g_assert_cmpint(still_fit_estimate_file(path, &hw, &p, &c, &err), ==, STILL_OK);
+  g_assert_cmpuint(c.total_bytes, ==, a.total_bytes);
+  /* a local file that ends inside its header */
+  g_assert_true(g_file_set_contents(path, full, 1000, NULL));
+  g_assert_cmpint(still_fit_estimate_file(path, &hw, &p, &c, &err), ==, STILL_ERR_TRUNCATED);
+  g_assert_nonnull(strstr(err.message, "ends inside its header"));
+  g_assert_cmpint(still_fit_estimate_file("/nonexistent/model.gguf", &hw, &p, &c, &err), ==, STILL_ERR_IO);
+  g_free(path);
+  /* cut inside the tensor infos, and inside the vocabulary: more bytes are asked for */
+  size_t cuts[] = {len - 100, len - 20000, len / 2, 16, 3};
+  for (size_t i = 0; i < G_N_ELEMENTS(cuts); i++) {
+    need = 0;
+    still_status st = still_fit_estimate_buffer(full, cuts[i], 0, &hw, &p, &c, &need, &err);
+    g_assert_cmpint(st, ==, STILL_ERR_TRUNCATED);
+    g_assert_cmpuint(need, >, cuts[i]);
+  }
+  g_free(full);
+  g_free(bare);
+}
+
+static void test_bad_headers(void)
+{
+  still_hardware hw;
+  sim(&hw, 64 * GB, 0, false, 0, 0);
+  still_fit_params p = still_fit_params_default();
+  still_fit f;
+  still_error err = {0};
+  void *buf;
+  size_t len;
+  /* no architecture */
+  gguf_writer *w = gguf_writer_new();
+  gguf_writer_add_str(w, "general.name", "x");
+  g_assert_cmpint(gguf_writer_write_header_mem(w, &buf, &len, NULL), ==, STILL_OK);
+  gguf_writer_free(w);
+  g_assert_cmpint(still_fit_estimate_buffer(buf, len, 0, &hw, &p, &f, NULL, &err), ==, STILL_ERR_FORMAT);
+  g_assert_nonnull(strstr(err.message, "general.architecture"));
+  g_free(buf);
+  /* a tensor of a layer the model does not have */
+  const still_model_shape *s = still_shape_find("qwen-1.5b");
+  w = gguf_writer_new();
+  still_shape_add_metadata(w, s, STILL_MIX_F16, false);
+  int64_t ne[2] = {1536, 1536};
+  static const uint8_t dummy[1];
+  (void)dummy;
+  gguf_writer_add_tensor(w, "blk.28.attn_q.weight", STILL_TYPE_F16, 2, ne, dummy);
+  g_assert_cmpint(gguf_writer_write_header_mem(w, &buf, &len, NULL), ==, STILL_OK);
+  gguf_writer_free(w);
+  g_assert_cmpint(still_fit_estimate_buffer(buf, len, 0, &hw, &p, &f, NULL, &err), ==, STILL_ERR_FORMAT);
+  g_assert_nonnull(strstr(err.message, "layer 28"));
+  g_free(buf);
+  /* no tokenizer and no token_embd: vocabulary unknown */
+  w = gguf_writer_new();
+  still_shape_add_metadata(w, still_shape_find("qwen-7b"), STILL_MIX_F16, false);
+  g_assert_cmpint(gguf_writer_write_header_mem(w, &buf, &len, NULL), ==, STILL_OK);
+  gguf_writer_free(w);
+  g_assert_cmpint(still_fit_estimate_buffer(buf, len, 0, &hw, &p, &f, NULL, &err), ==, STILL_ERR_FORMAT);
+  g_assert_nonnull(strstr(err.message, "vocabulary"));
+  g_free(buf);
+  /* Q8_0 KV cache with heads of 48 */
+  still_model_shape odd = *s;
+  odd.head_dim = 48;
+  odd.n_head = 32;
+  g_assert_cmpint(still_shape_build_header(&odd, STILL_MIX_F16, false, &buf, &len, NULL), ==, STILL_OK);
+  p.kv_type = STILL_KV_Q8_0;
+  g_assert_cmpint(still_fit_estimate_buffer(buf, len, 0, &hw, &p, &f, NULL, &err), ==, STILL_ERR_UNSUPPORTED);
+  p.kv_type = STILL_KV_F16;
+  g_assert_cmpint(still_fit_estimate_buffer(buf, len, 0, &hw, &p, &f, NULL, &err), ==, STILL_OK);
+  g_free(buf);
+  /* garbage and every short prefix of a valid header: an error, never a crash */
+  void *good = header_of("qwen-1.5b", STILL_MIX_Q4_K_M, false, &len);
+  for (size_t cut = 0; cut < len; cut += 97) {
+    size_t need = 0;
+    still_status st = still_fit_estimate_buffer(good, cut, 0, &hw, &p, &f, &need, &err);
+    g_assert_cmpint(st, !=, STILL_OK);
+  }
+  uint8_t *bytes = good;
+  for (size_t i = 24; i < len; i += 131) {
+    uint8_t saved = bytes[i];
+    bytes[i] ^= 0x5a;
+    still_status st = still_fit_estimate_buffer(good, len, 0, &hw, &p, &f, NULL, &err);
+    if (st == STILL_OK) g_assert_cmpint(f.n_layers, >, 0);
+    bytes[i] = saved;
+  }
+  g_free(good);
+}
+
+/* ---- the compute formula against what the engine allocates ----------------------------- */
+
+static void test_compute_matches_engine(void)
+{
+  char *path = test_fixture_path("models/tiny-qwen2-Q4_K_M.gguf");
+  if (!path) return;
+  struct mallinfo2 probe = mallinfo2();
+  if (probe.uordblks == 0 && probe.arena == 0) {
+    g_test_skip("mallinfo2 is not available (sanitizer allocator)");
+    g_free(path);
+    return;
+  }
+  still_load_params lp = still_load_params_default();
+  lp.no_vocab = true;
+  still_model *m = NULL;
+  still_error err = {0};
+  if (still_model_load(path, &lp, NULL, NULL, &m, &err) != STILL_OK) {
+    g_test_message("%s", err.message);
+    g_test_fail();
+    g_free(path);
+    return;
+  }
+  gguf_file *f = NULL;
+  g_assert_cmpint(gguf_open(path, &f, &err), ==, STILL_OK);
+  still_fit_model fm;
+  g_assert_cmpint(still_fit_model_from_header(f, &fm, &err), ==, STILL_OK);
+  const struct {
+    int32_t n_ctx, n_batch;
+    still_kv_type kv;
+  } cases[] = {{4096, 512, STILL_KV_F16}, {2048, 64, STILL_KV_F32}, {1024, 256, STILL_KV_Q8_0}, {300, 512, STILL_KV_F16}};
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    still_session_params sp = still_session_params_default();
+    sp.n_ctx = cases[i].n_ctx;
+    sp.n_batch = cases[i].n_batch;
+    sp.n_threads = 2;
+    sp.kv_type = cases[i].kv;
+    struct mallinfo2 before = mallinfo2();
+    still_session *s = NULL;
+    g_assert_cmpint(still_session_new(m, &sp, &s, &err), ==, STILL_OK);
+    struct mallinfo2 after = mallinfo2();
+    /* heap in use (small blocks) + mmap'd big blocks */
+    double got = (double)(after.uordblks + after.hblkhd) - (double)(before.uordblks + before.hblkhd);
+    double want = (double)(still_fit_kv_bytes(&fm, sp.n_ctx, sp.kv_type) +
+                           still_fit_cpu_compute_bytes(&fm, sp.n_ctx, sp.n_batch, 2, sp.kv_type));
+    g_test_message("ctx %d batch %d kv %d: engine allocated %.0f bytes, estimate %.0f", sp.n_ctx, sp.n_batch,
+                   (int)sp.kv_type, got, want);
+    /* the thread pool and malloc's own headers are not in the formula */
+    g_assert_cmpfloat(fabs(got - want), <=, 0.005 * want + 16 * 1024);
+    still_session_free(s);
+  }
+  still_fit_model_free(&fm);
+  gguf_close(f);
+  still_model_free(m);
+  g_free(path);
+}
+
+/* ---- recommendation -------------------------------------------------------------------- */
+
+/* The picks for simulated machines: changing any of these must be deliberate.
+ * Bandwidths (GB/s): GPU as its class of card (24 GB ~ RTX 4090, 12 GB ~ RTX
+ * 3060, 8 GB ~ RTX 4060, 2 GB ~ GTX 960, 48 GB unified ~ M3 Max), CPU as
+ * dual-channel DDR5 desktop (60), DDR4 laptop (40), older DDR4 (30). */
+static const struct {
+  const char *machine;
+  uint64_t ram, vram;
+  bool unified;
+  double gpu_bw, cpu_bw;
+  const char *pick, *quant, *verdict;
+  const char *runner_up, *runner_quant;
+} rec_table[] = {
+  /* machine                  RAM      VRAM     unif   GPU bw CPU bw  pick          quant     verdict    runner-up     quant */
+  {"24 GB GPU + 64 GB RAM", 64 * GB, 24 * GB, false, 1008, 60, "qwen-32b", "Q4_K_M", "gpu", "qwen-14b", "Q5_K_M"},
+  {"12 GB GPU + 32 GB RAM", 32 * GB, 12 * GB, false, 360, 50, "qwen-14b", "Q4_K_M", "gpu", "qwen-7b", "Q5_K_M"},
+  {"8 GB GPU + 16 GB RAM", 16 * GB, 8 * GB, false, 272, 40, "qwen-7b", "Q5_K_M", "gpu", "llama-8b", "Q5_K_M"},
+  {"48 GB unified", 0, 48 * GB, true, 400, 0, "qwen-32b", "Q5_K_M", "gpu", "qwen-14b", "Q5_K_M"},
+  {"CPU only, 16 GB", 16 * GB, 0, false, 0, 60, "qwen-7b", "Q5_K_M", "cpu", "llama-8b", "Q5_K_M"},
+  {"CPU only, 8 GB", 8 * GB, 0, false, 0, 40, "qwen-7b", "Q3_K_M", "cpu", "llama-8b", "Q2_K"},
+  {"2 GB GPU + 8 GB RAM", 8 * GB, 2 * GB, false, 112, 30, "qwen-1.5b", "Q4_K_M", "gpu", "qwen-1.5b", "Q3_K_M"},
+};
+
+static void test_recommend_table(void)
+{
+  for (size_t i = 0; i < G_N_ELEMENTS(rec_table); i++) {
+    still_hardware hw;
+    sim(&hw, rec_table[i].ram, rec_table[i].vram, rec_table[i].unified, rec_table[i].gpu_bw, rec_table[i].cpu_bw);
+    still_recommendation r;
+    still_error err = {0};
+    g_assert_cmpint(still_recommend(&hw, 0, &r, &err), ==, STILL_OK);
+    g_test_message("%s: %s %s (%s, %.1f tok/s, quality %.2f); runner-up %s %s. %s", rec_table[i].machine,
+                   r.pick.model_id, r.pick.quant, still_fit_verdict_name(r.pick.fit.verdict),
+                   r.pick.fit.tok_s_estimate, r.pick.quality, r.runner_up.model_id, r.runner_up.quant, r.reason);
+    g_assert_true(r.found);
+    g_assert_cmpint(r.n_ctx, ==, 8192);
+    g_assert_cmpstr(r.pick.model_id, ==, rec_table[i].pick);
+    g_assert_cmpstr(r.pick.quant, ==, rec_table[i].quant);
+    g_assert_cmpstr(still_fit_verdict_name(r.pick.fit.verdict), ==, rec_table[i].verdict);
+    g_assert_true(r.has_runner_up);
+    g_assert_cmpstr(r.runner_up.model_id, ==, rec_table[i].runner_up);
+    g_assert_cmpstr(r.runner_up.quant, ==, rec_table[i].runner_quant);
+    /* the rules themselves */
+    if (r.pick.fit.verdict == STILL_FIT_GPU) {
+      g_assert_cmpint(r.pick.fit.max_ctx_gpu, >=, 8192);
+      g_assert_true(g_str_has_suffix(r.reason, "tok/s).") || strstr(r.reason, "fastest"));
+    } else {
+      g_assert_cmpfloat(r.pick.fit.tok_s_estimate, >=, 5.0);
+    }
+    g_assert_cmpint(r.pick.fit.verdict, !=, STILL_FIT_NO);
+    g_assert_nonnull(strstr(r.reason, "DeepSeek-R1-Distill-"));
+    g_assert_null(strchr(r.reason, '\n'));
+  }
+  /* sensible classes, as the published fit table suggests */
+  g_assert_true(g_str_equal(rec_table[0].pick, "qwen-32b") || g_str_equal(rec_table[0].pick, "qwen-14b"));
+  g_assert_true(g_str_equal(rec_table[5].pick, "qwen-1.5b") || g_str_equal(rec_table[5].pick, "qwen-7b"));
+
+  /* nothing fits */
+  still_hardware hw;
+  sim(&hw, 1 * GB, 0, false, 0, 40);
+  still_recommendation r;
+  g_assert_cmpint(still_recommend(&hw, 0, &r, NULL), ==, STILL_OK);
+  g_assert_false(r.found);
+  g_assert_true(g_str_has_prefix(r.reason, "No model of the catalog fits"));
+  /* nothing reaches 5 tok/s: the fastest that fits */
+  sim(&hw, 16 * GB, 0, false, 0, 4);
+  g_assert_cmpint(still_recommend(&hw, 0, &r, NULL), ==, STILL_OK);
+  g_assert_true(r.found);
+  g_assert_cmpstr(r.pick.model_id, ==, "qwen-1.5b");
+  g_assert_true(g_str_has_prefix(r.reason, "Nothing reaches 5 tok/s"));
+}
+
+static void test_quality(void)
+{
+  const still_catalog_model *m14 = still_catalog_find("qwen-14b");
+  g_assert_nonnull(m14);
+  assert_within(still_catalog_benchmark_mean(m14), (69.7 + 93.9 + 59.1 + 53.1) / 4, 1e-9);
+  double prev = 1e9;
+  /* F16 > Q8_0 > Q6_K > … > Q2_K */
+  const still_quant_mix order[] = {STILL_MIX_F16, STILL_MIX_Q8_0, STILL_MIX_Q6_K, STILL_MIX_Q5_K_M,
+                                   STILL_MIX_Q4_K_M, STILL_MIX_Q3_K_M, STILL_MIX_Q2_K};
+  for (size_t i = 0; i < G_N_ELEMENTS(order); i++) {
+    double q = still_catalog_quality(m14, order[i]);
+    g_assert_cmpfloat(q, <, prev + 1e-12);
+    prev = q;
+  }
+  assert_within(still_catalog_quality(m14, STILL_MIX_Q4_K_M), 68.95 / sqrt(1.0483), 1e-6);
+}
+
+/* ---- CLI -------------------------------------------------------------------------------- */
+
+typedef struct {
+  char *out, *err;
+  int code;
+} run_result;
+
+static gboolean run_cli(run_result *r, const char *const *args)
+{
+  memset(r, 0, sizeof *r);
+  const char *cli = g_getenv("STILL_CLI");
+  if (!cli || !*cli) {
+    g_test_skip("STILL_CLI is not set (run through meson test)");
+    return FALSE;
+  }
+  GPtrArray *argv = g_ptr_array_new();
+  g_ptr_array_add(argv, (gpointer)cli);
+  for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (gpointer)*a);
+  g_ptr_array_add(argv, NULL);
+  int status = 0;
+  GError *error = NULL;
+  g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r->out, &r->err,
+                             &status, &error));
+  g_assert_no_error(error);
+  r->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  g_ptr_array_free(argv, TRUE);
+  return TRUE;
+}
+
+#define RUN(r, ...) run_cli((r), (const char *const[]){__VA_ARGS__, NULL})
+
+static void result_clear(run_result *r)
+{
+  g_free(r->out);
+  g_free(r->err);
+}
+
+static void assert_one_line_failure(const run_result *r)
+{
+  g_assert_cmpint(r->code, ==, 1);
+  g_assert_cmpstr(r->out, ==, "");
+  size_t n = strlen(r->err);
+  g_assert_cmpuint(n, >, 8);
+  g_assert_true(g_str_has_prefix(r->err, "still: "));
+  g_assert_null(memchr(r->err, '\n', n - 1));
+}
+
+static void test_cli_fit(void)
+{
+  size_t len;
+  void *hdr = header_of("qwen-14b", STILL_MIX_Q4_K_M, false, &len);
+  char *path = g_build_filename(tmp_dir, "14b.hdr", NULL);
+  g_assert_true(g_file_set_contents(path, hdr, (gssize)len, NULL));
+  run_result r;
+  if (!RUN(&r, "fit", "--header-bytes", path, "--vram-free", "24GB", "--ram-free", "64GB", "--gpu-bw", "1008",
+           "--ctx", "4096", "--json"))
+    goto out;
+  if (r.code != 0) g_test_message("%s", r.err);
+  g_assert_cmpint(r.code, ==, 0);
+  cJSON *j = cJSON_Parse(r.out);
+  g_assert_nonnull(j);
+  static const char *const keys[] = {"verdict", "gpu_layers", "n_layers", "weights_bytes", "kv_bytes",
+                                     "compute_bytes", "total_bytes", "max_ctx_gpu", "tight", "tok_s_estimate",
+                                     "message"};
+  for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) g_assert_nonnull(cJSON_GetObjectItemCaseSensitive(j, keys[i]));
+  g_assert_cmpstr(cJSON_GetObjectItemCaseSensitive(j, "verdict")->valuestring, ==, "gpu");
+  g_assert_cmpint(cJSON_GetObjectItemCaseSensitive(j, "gpu_layers")->valueint, ==, 48);
+  g_assert_cmpint(cJSON_GetObjectItemCaseSensitive(j, "n_layers")->valueint, ==, 48);
+  g_assert_cmpfloat(cJSON_GetObjectItemCaseSensitive(j, "kv_bytes")->valuedouble, ==, 196608.0 * 4096);
+  g_assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "tight")));
+  still_hardware hw;
+  sim(&hw, 64 * GB, 24 * GB, false, 1008, 0);
+  still_fit f = estimate("qwen-14b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpfloat(cJSON_GetObjectItemCaseSensitive(j, "weights_bytes")->valuedouble, ==, (double)f.weights_bytes);
+  g_assert_cmpint(cJSON_GetObjectItemCaseSensitive(j, "max_ctx_gpu")->valueint, ==, f.max_ctx_gpu);
+  cJSON_Delete(j);
+  result_clear(&r);
+
+  /* no GPU, q8_0 cache */
+  RUN(&r, "fit", "--header-bytes", path, "--vram-free", "0", "--ram-free", "64G", "--kv-type", "q8_0", "--json");
+  g_assert_cmpint(r.code, ==, 0);
+  j = cJSON_Parse(r.out);
+  g_assert_cmpstr(cJSON_GetObjectItemCaseSensitive(j, "verdict")->valuestring, ==, "cpu");
+  g_assert_cmpint(cJSON_GetObjectItemCaseSensitive(j, "max_ctx_gpu")->valueint, ==, 0);
+  g_assert_cmpfloat(cJSON_GetObjectItemCaseSensitive(j, "kv_bytes")->valuedouble, ==, 196608.0 / 2 * 34 / 32 * 4096);
+  cJSON_Delete(j);
+  result_clear(&r);
+
+  /* human output */
+  RUN(&r, "fit", "--header-bytes", path, "--vram-free", "8G", "--ram-free", "32G");
+  g_assert_cmpint(r.code, ==, 0);
+  g_assert_true(g_str_has_prefix(r.out, "Runs with "));
+  result_clear(&r);
+
+  /* a header cut inside the tensor infos */
+  char *cut = g_build_filename(tmp_dir, "cut.hdr", NULL);
+  g_assert_true(g_file_set_contents(cut, hdr, (gssize)(len - 50), NULL));
+  RUN(&r, "fit", "--header-bytes", cut, "--json");
+  assert_one_line_failure(&r);
+  g_assert_true(g_str_has_prefix(r.err, "still: the header is incomplete: need "));
+  g_assert_true(g_str_has_suffix(r.err, " more bytes\n"));
+  result_clear(&r);
+  g_free(cut);
+
+  /* bad input */
+  const char *const *bad[] = {
+    (const char *const[]){"fit", NULL},
+    (const char *const[]){"fit", "-m", "/nonexistent/x.gguf", NULL},
+    (const char *const[]){"fit", "--header-bytes", "/nonexistent/x.bin", NULL},
+    (const char *const[]){"fit", "--ctx", "-5", "-m", "x", NULL},
+    (const char *const[]){"fit", "--kv-type", "q4_0", "-m", "x", NULL},
+    (const char *const[]){"fit", "--vram-free", "lots", "-m", "x", NULL},
+    (const char *const[]){"fit", "--vram-free", "8G,8G", "--unified", "-m", "x", NULL},
+    (const char *const[]){"recommend", "--membw", "fast", NULL},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+    run_cli(&r, bad[i]);
+    assert_one_line_failure(&r);
+    result_clear(&r);
+  }
+  /* a real (fixture) file with -m */
+  char *model = test_fixture_path("models/tiny-qwen2-Q8_0.gguf");
+  if (model) {
+    RUN(&r, "fit", "-m", model, "--vram-free", "1G", "--ram-free", "1G", "--json");
+    g_assert_cmpint(r.code, ==, 0);
+    j = cJSON_Parse(r.out);
+    g_assert_cmpstr(cJSON_GetObjectItemCaseSensitive(j, "verdict")->valuestring, ==, "gpu");
+    g_assert_cmpint(cJSON_GetObjectItemCaseSensitive(j, "n_ctx")->valueint, ==, 4096);
+    cJSON_Delete(j);
+    result_clear(&r);
+    g_free(model);
+  }
+out:
+  g_free(path);
+  g_free(hdr);
+}
+
+static void test_cli_recommend(void)
+{
+  run_result r;
+  if (!RUN(&r, "recommend", "--vram-free", "24GB", "--ram-free", "64GB", "--gpu-bw", "1008", "--membw", "60",
+           "--json"))
+    return;
+  g_assert_cmpint(r.code, ==, 0);
+  cJSON *j = cJSON_Parse(r.out);
+  g_assert_nonnull(j);
+  g_assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "found")));
+  const cJSON *pick = cJSON_GetObjectItemCaseSensitive(j, "pick");
+  g_assert_cmpstr(cJSON_GetObjectItemCaseSensitive(pick, "model_id")->valuestring, ==, rec_table[0].pick);
+  g_assert_cmpstr(cJSON_GetObjectItemCaseSensitive(pick, "quant")->valuestring, ==, rec_table[0].quant);
+  g_assert_nonnull(cJSON_GetObjectItemCaseSensitive(j, "runner_up"));
+  g_assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "reason")));
+  cJSON_Delete(j);
+  result_clear(&r);
+  RUN(&r, "recommend", "--unified", "--vram-free", "48GB", "--gpu-bw", "400");
+  g_assert_cmpint(r.code, ==, 0);
+  g_assert_true(g_str_has_prefix(r.out, "Recommended: DeepSeek-R1-Distill-Qwen-32B Q5_K_M"));
+  result_clear(&r);
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  tmp_dir = g_dir_make_tmp("test-fit-XXXXXX", NULL);
+  g_assert_nonnull(tmp_dir);
+  g_test_add_func("/fit/shapes/q4km-sizes", test_q4km_sizes);
+  g_test_add_func("/fit/shapes/published-sizes", test_all_published_sizes);
+  g_test_add_func("/fit/shapes/llama-quantize-mixtures", test_mixtures_match_llama_quantize);
+  g_test_add_func("/fit/kv-formula", test_kv_formula);
+  g_test_add_func("/fit/machine/rtx4090", test_rtx4090);
+  g_test_add_func("/fit/machine/unified-48gb", test_unified_48);
+  g_test_add_func("/fit/machine/cpu-only", test_cpu_only);
+  g_test_add_func("/fit/machine/small-card", test_small_card);
+  g_test_add_func("/fit/machine/monotonic", test_monotonic_and_max_ctx);
+  g_test_add_func("/fit/machine/multi-gpu", test_multi_gpu);
+  g_test_add_func("/fit/tied-embeddings", test_tied_embeddings);
+  g_test_add_func("/fit/header-bytes", test_header_bytes);
+  g_test_add_func("/fit/bad-headers", test_bad_headers);
+  g_test_add_func("/fit/compute-matches-engine", test_compute_matches_engine);
+  g_test_add_func("/fit/quality", test_quality);
+  g_test_add_func("/fit/recommend", test_recommend_table);
+  g_test_add_func("/fit/cli/fit", test_cli_fit);
+  g_test_add_func("/fit/cli/recommend", test_cli_recommend);
+  int rc = g_test_run();
+  char *cmd_files[] = {"h.gguf", "14b.hdr", "cut.hdr"};
+  for (size_t i = 0; i < G_N_ELEMENTS(cmd_files); i++) {
+    char *p = g_build_filename(tmp_dir, cmd_files[i], NULL);
+    g_unlink(p);
+    g_free(p);
+  }
+  g_rmdir(tmp_dir);
+  g_free(tmp_dir);
+  return rc;
+}
