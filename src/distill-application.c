@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "distill-application.h"
+#include "distill-preferences.h"
 #include "distill-resources.h"
 #include "distill-window.h"
 
@@ -53,6 +54,14 @@ static void about_action(GSimpleAction *action, GVariant *parameter, gpointer us
   gtk_window_present(GTK_WINDOW(about));
 }
 
+static void preferences_action(GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  (void)action;
+  (void)parameter;
+  GtkWindow *window = gtk_application_get_active_window(GTK_APPLICATION(user_data));
+  gtk_window_present(GTK_WINDOW(distill_preferences_new(window, NULL, NULL)));
+}
+
 static void quit_action(GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   DistillApplication *self = user_data;
@@ -63,6 +72,7 @@ static void quit_action(GSimpleAction *action, GVariant *parameter, gpointer use
 
 static const GActionEntry app_actions[] = {
   {"about", about_action, NULL, NULL, NULL, {0}},
+  {"preferences", preferences_action, NULL, NULL, NULL, {0}},
   {"quit", quit_action, NULL, NULL, NULL, {0}},
 };
 
@@ -73,6 +83,8 @@ static void distill_application_startup(GApplication *app)
   g_action_map_add_action_entries(G_ACTION_MAP(app), app_actions, G_N_ELEMENTS(app_actions), app);
 
   static const char *quit_accels[] = {"<primary>q", NULL};
+  static const char *preferences_accels[] = {"<primary>comma", NULL};
+  gtk_application_set_accels_for_action(GTK_APPLICATION(app), "app.preferences", preferences_accels);
   static const char *close_accels[] = {"<primary>w", NULL};
   static const char *chat_accels[] = {"<alt>1", NULL};
   static const char *library_accels[] = {"<alt>2", NULL};

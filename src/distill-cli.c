@@ -1,4 +1,5 @@
-/* distill-cli.c — `distill pull ORG/REPO FILE [--dir DIR] [--revision REV] [--restart]`.
+/* distill-cli.c — `distill pull ORG/REPO FILE [--dir DIR] [--revision REV] [--restart]` and
+ * `distill fit ORG/REPO FILE [--ctx N]` (see fit_main below).
  *
  * Downloads one file with DistillDownload on a plain GMainLoop (no display needed), shows
  * progress (one updating line on a terminal, a plain line every few seconds otherwise) and
@@ -16,7 +17,9 @@
 
 #include "distill-cli.h"
 #include "distill-download.h"
+#include "distill-hardware.h"
 #include "distill-hub.h"
+#include "distill-remote-fit.h"
 
 #define TTY_REFRESH_US (100 * 1000)
 #define PLAIN_REFRESH_US (3 * G_USEC_PER_SEC)
@@ -208,12 +211,131 @@ static int pull_main(int argc, char **argv)
   return run.status;
 }
 
+/* ==== distill fit ORG/REPO FILE [--ctx N] ====
+ * Reads only the remote file's GGUF header (Range requests, cached), estimates how it would run
+ * on this computer and prints the verdict. Exit 0 when the header was read (whatever the
+ * verdict), 1 when it could not be, 2 usage. DISTILL_SIMULATE_HARDWARE="RAM_GB[,VRAM_GB…]"
+ * replaces the probe (tests, "what if"). */
+typedef struct {
+  GMainLoop *loop;
+  GBytes *header;
+  guint64 file_size, fetched;
+  GError *error;
+} FitRun;
+
+static void fit_fetched(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  (void)src;
+  FitRun *run = user_data;
+  run->header = distill_remote_header_fetch_finish(res, &run->file_size, &run->fetched, &run->error);
+  g_main_loop_quit(run->loop);
+}
+
+static gboolean fit_hardware(still_hardware *hw, GError **error)
+{
+  const char *sim = g_getenv("DISTILL_SIMULATE_HARDWARE");
+  if (sim != NULL && *sim) {
+    g_auto(GStrv) parts = g_strsplit(sim, ",", STILL_MAX_GPUS + 1);
+    uint64_t vram[STILL_MAX_GPUS] = {0};
+    int n = 0;
+    for (int i = 1; parts[i] != NULL && n < STILL_MAX_GPUS; i++) vram[n++] = (uint64_t)(g_ascii_strtod(parts[i], NULL) * 1e9);
+    still_hardware_simulated(hw, (uint64_t)(g_ascii_strtod(parts[0], NULL) * 1e9), n, vram, false, 0, 0);
+    return TRUE;
+  }
+  g_autofree char *dir = distill_download_default_directory();
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default();
+  g_autoptr(GSettingsSchema) schema = source ? g_settings_schema_source_lookup(source, APP_ID, TRUE) : NULL;
+  still_error err = {0};
+  if (schema == NULL) { /* not installed (run from a build folder): no user corrections */
+    if (still_hardware_probe(hw, NULL, &err) == STILL_OK) return TRUE;
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+    return FALSE;
+  }
+  g_autoptr(DistillHardware) service = distill_hardware_new(NULL, NULL);
+  still_hardware probed;
+  if (still_hardware_probe(&probed, NULL, &err) != STILL_OK) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+    return FALSE;
+  }
+  distill_hardware_set_simulated(service, &probed);
+  return distill_hardware_get_effective(service, hw);
+}
+
+static int fit_main(int argc, char **argv)
+{
+  const char *repo = NULL, *file = NULL;
+  int ctx = 0;
+  for (int i = 1; i < argc; i++) {
+    if (g_strcmp0(argv[i], "--ctx") == 0 && i + 1 < argc) {
+      char *end = NULL;
+      gint64 v = g_ascii_strtoll(argv[++i], &end, 10);
+      if (end == NULL || *end != '\0' || v < 0 || v > 1 << 24) {
+        fprintf(stderr, _("distill fit: --ctx wants a number of tokens\n"));
+        return 2;
+      }
+      ctx = (int)v;
+    } else if (repo == NULL && argv[i][0] != '-') {
+      repo = argv[i];
+    } else if (file == NULL && argv[i][0] != '-') {
+      file = argv[i];
+    } else {
+      repo = NULL;
+      break;
+    }
+  }
+  if (repo == NULL || file == NULL) {
+    fprintf(stderr, _("Usage: distill fit ORG/REPO FILE [--ctx N]\n"));
+    return 2;
+  }
+  g_autoptr(GError) error = NULL;
+  still_hardware hw;
+  if (!fit_hardware(&hw, &error)) {
+    fprintf(stderr, _("distill fit: could not look at this computer: %s\n"), error->message);
+    return 1;
+  }
+  g_autoptr(DistillHub) hub = distill_hub_new();
+  FitRun run = {0};
+  run.loop = g_main_loop_new(NULL, FALSE);
+  distill_remote_header_fetch_async(hub, repo, file, TRUE, NULL, fit_fetched, &run);
+  g_main_loop_run(run.loop);
+  g_main_loop_unref(run.loop);
+  if (run.header == NULL) {
+    fprintf(stderr, "distill fit: %s\n", run.error->message);
+    g_error_free(run.error);
+    return 1;
+  }
+  gsize len = 0;
+  const void *data = g_bytes_get_data(run.header, &len);
+  still_fit_params params = still_fit_params_default();
+  params.n_ctx = ctx;
+  still_fit fit;
+  still_error err = {0};
+  still_status st = still_fit_estimate_buffer(data, len, run.file_size, &hw, &params, &fit, NULL, &err);
+  g_autofree char *hdr = g_format_size(len);
+  g_autofree char *total = g_format_size(run.file_size);
+  g_autofree char *fetched = g_format_size(run.fetched);
+  if (run.fetched > 0)
+    printf(_("Header: %s of %s (%s fetched)\n"), hdr, total, fetched);
+  else
+    printf(_("Header: %s of %s (from the cache)\n"), hdr, total);
+  g_bytes_unref(run.header);
+  if (st != STILL_OK) {
+    fprintf(stderr, "distill fit: %s\n", err.message);
+    return 1;
+  }
+  g_autofree char *need = g_format_size(fit.total_bytes);
+  printf(_("Verdict: %s\n"), still_fit_verdict_name(fit.verdict));
+  printf("%s\n", fit.message);
+  printf(_("Context: %d tokens; memory needed: %s; GPU layers: %d of %d\n"), fit.n_ctx, need, fit.gpu_layers,
+         fit.n_layers);
+  if (fit.max_ctx_gpu > 0) printf(_("Largest context fully on the GPU: %d tokens\n"), fit.max_ctx_gpu);
+  if (fit.verdict != STILL_FIT_NO) printf(_("Speed: about %.0f tokens/s\n"), fit.tok_s_estimate);
+  return 0;
+}
+
 int distill_cli_main(int argc, char **argv)
 {
   if (g_strcmp0(argv[1], "pull") == 0) return pull_main(argc - 1, argv + 1);
-  if (g_strcmp0(argv[1], "fit") == 0) {
-    fprintf(stderr, _("distill fit: not available yet\n"));
-    return 2;
-  }
+  if (g_strcmp0(argv[1], "fit") == 0) return fit_main(argc - 1, argv + 1);
   return 2;
 }

@@ -297,6 +297,20 @@ static void job_finished(SoupServerMessage *msg, BodyJob *job)
   job_free(job);
 }
 
+/* "bytes=A-" or "bytes=A-B"; *last is B, or -1 when open-ended. */
+static gboolean parse_range_end(SoupServerMessage *msg, gint64 *start, gint64 *last)
+{
+  const char *range = soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Range");
+  *start = 0;
+  *last = -1;
+  if (range == NULL || !g_str_has_prefix(range, "bytes=")) return FALSE;
+  char *end;
+  *start = g_ascii_strtoll(range + 6, &end, 10);
+  if (*end != '-') return FALSE;
+  if (g_ascii_isdigit(end[1])) *last = g_ascii_strtoll(end + 1, NULL, 10);
+  return TRUE;
+}
+
 static gboolean parse_range(SoupServerMessage *msg, gint64 *start)
 {
   const char *range = soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Range");
@@ -316,7 +330,8 @@ static void serve_body(FakeHub *hub, SoupServerMessage *msg, FakeFile *f)
   FakeHubFaults *faults = &hub->faults;
   gint64 size = (gint64)g_bytes_get_size(f->content);
   FakeHubRequest r = {0};
-  r.ranged = parse_range(msg, &r.start);
+  gint64 range_last = -1;
+  r.ranged = parse_range_end(msg, &r.start, &range_last);
   r.had_auth = soup_message_headers_get_one(req, "Authorization") != NULL;
   guint index = hub->requests->len;
 
@@ -356,7 +371,7 @@ static void serve_body(FakeHub *hub, SoupServerMessage *msg, FakeFile *f)
   job->msg = g_object_ref(msg);
   job->content = g_bytes_ref(f->content);
   job->start = job->pos = r.start;
-  job->end = job->limit = size;
+  job->end = job->limit = r.ranged && range_last >= r.start && range_last < size ? range_last + 1 : size;
   job->req_index = index;
   while (hub->next_drop < faults->n_drops && faults->drop_at[hub->next_drop] <= job->start) hub->next_drop++;
   if (hub->next_drop < faults->n_drops && faults->drop_at[hub->next_drop] < job->end) {

@@ -1197,7 +1197,7 @@ static void test_pull_errors(Fixture *fx, gconstpointer data)
     {{"pull", NULL}, 2, "Usage"},
     {{"pull", "not-a-repo", "x.gguf", NULL}, 2, "not a Hugging Face model name"},
     {{"pull", REPO, "../x", NULL}, 2, "not a file name"},
-    {{"fit", NULL}, 2, "not available yet"},
+    {{"fit", NULL}, 2, "Usage: distill fit"},
     {{"pull", GATED_REPO, GATED_FILE, "--dir", fx->dir, NULL}, 1, "gated or private"},
     {{"pull", REPO, "nothing.gguf", "--dir", fx->dir, NULL}, 1, "no file"},
   };

@@ -1,0 +1,122 @@
+/* test-hardware.c — DistillHardware with simulated values: the user's corrections from
+ * GSettings (reserved VRAM, RAM limit), "changed" notifications, the description, and a real
+ * probe off the main thread. */
+#include <gio/gio.h>
+#include <string.h>
+
+#include "distill-hardware.h"
+
+#define GB 1000000000ULL
+
+static int changed_count;
+static void on_changed(DistillHardware *hw, gpointer data)
+{
+  (void)hw;
+  (void)data;
+  changed_count++;
+}
+
+static void test_simulated_corrections(void)
+{
+  g_autoptr(GSettings) settings = g_settings_new("io.github.distillapp.Distill");
+  g_settings_set_double(settings, "reserve-vram-gb", 0);
+  g_settings_set_double(settings, "ram-limit-gb", 0);
+  g_autoptr(DistillHardware) hw = distill_hardware_new(settings, "/tmp");
+  g_assert_cmpstr(distill_hardware_get_models_dir(hw), ==, "/tmp");
+  g_signal_connect(hw, "changed", G_CALLBACK(on_changed), NULL);
+  changed_count = 0;
+
+  still_hardware eff;
+  g_assert_false(distill_hardware_is_ready(hw));
+  g_assert_false(distill_hardware_get_effective(hw, &eff));
+  g_assert_null(distill_hardware_get_detected(hw));
+
+  still_hardware sim;
+  uint64_t vram[2] = {8 * GB, 12 * GB};
+  still_hardware_simulated(&sim, 32 * GB, 2, vram, false, 0, 0);
+  distill_hardware_set_simulated(hw, &sim);
+  g_assert_cmpint(changed_count, ==, 1);
+  g_assert_true(distill_hardware_is_ready(hw));
+  g_assert_true(distill_hardware_get_effective(hw, &eff));
+  g_assert_cmpuint(eff.gpus[0].free_bytes, ==, 8 * GB);
+  g_assert_cmpuint(eff.ram_free, ==, 32 * GB);
+
+  /* reserve 2 GB on every GPU; a reserve larger than free leaves 0, never wraps around */
+  g_settings_set_double(settings, "reserve-vram-gb", 2.0);
+  g_assert_cmpint(changed_count, ==, 2);
+  distill_hardware_get_effective(hw, &eff);
+  g_assert_cmpuint(eff.gpus[0].free_bytes, ==, 6 * GB);
+  g_assert_cmpuint(eff.gpus[1].free_bytes, ==, 10 * GB);
+  g_assert_cmpuint(distill_hardware_get_detected(hw)->gpus[0].free_bytes, ==, 8 * GB); /* untouched */
+  g_settings_set_double(settings, "reserve-vram-gb", 9.0);
+  distill_hardware_get_effective(hw, &eff);
+  g_assert_cmpuint(eff.gpus[0].free_bytes, ==, 0);
+  g_assert_cmpuint(eff.gpus[1].free_bytes, ==, 3 * GB);
+
+  /* cap the RAM models may use */
+  g_settings_set_double(settings, "ram-limit-gb", 16.0);
+  g_assert_cmpint(changed_count, ==, 4);
+  distill_hardware_get_effective(hw, &eff);
+  g_assert_cmpuint(eff.ram_free, ==, 16 * GB);
+  g_settings_set_double(settings, "ram-limit-gb", 0);
+  distill_hardware_get_effective(hw, &eff);
+  g_assert_cmpuint(eff.ram_free, ==, 32 * GB);
+
+  /* the corrections change the fit verdict of a model */
+  g_settings_set_double(settings, "reserve-vram-gb", 0);
+  g_autofree char *text = distill_hardware_describe(&eff);
+  g_assert_nonnull(strstr(text, "GPU:"));
+  g_assert_nonnull(strstr(text, "Memory:"));
+  g_settings_reset(settings, "reserve-vram-gb");
+  g_settings_reset(settings, "ram-limit-gb");
+}
+
+static void test_describe_totals_only(void)
+{
+  still_hardware sim;
+  uint64_t vram[1] = {4 * GB};
+  still_hardware_simulated(&sim, 8 * GB, 1, vram, false, 0, 0);
+  sim.gpus[0].free_known = false;
+  g_strlcpy(sim.gpus[0].name, "Test GPU", sizeof sim.gpus[0].name);
+  g_autofree char *text = distill_hardware_describe(&sim);
+  g_assert_nonnull(strstr(text, "Test GPU"));
+  g_assert_nonnull(strstr(text, "only the total is known"));
+  sim.n_gpus = 0;
+  g_strlcpy(sim.gpu_note, "no Vulkan driver", sizeof sim.gpu_note);
+  g_autofree char *text2 = distill_hardware_describe(&sim);
+  g_assert_nonnull(strstr(text2, "no Vulkan driver"));
+}
+
+static void probe_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = distill_hardware_probe_finish(DISTILL_HARDWARE(src), res, &error);
+  g_assert_no_error(error);
+  g_assert_true(ok);
+  *(gboolean *)data = TRUE;
+}
+
+static void test_probe(void)
+{
+  g_autoptr(GSettings) settings = g_settings_new("io.github.distillapp.Distill");
+  /* a folder that does not exist yet: the disk check uses its nearest parent */
+  g_autofree char *dir = g_build_filename(g_get_tmp_dir(), "distill-hw-missing", "models", NULL);
+  g_autoptr(DistillHardware) hw = distill_hardware_new(settings, dir);
+  gboolean done = FALSE;
+  distill_hardware_probe_async(hw, NULL, probe_done, &done);
+  while (!done) g_main_context_iteration(NULL, TRUE);
+  const still_hardware *d = distill_hardware_get_detected(hw);
+  g_assert_nonnull(d);
+  g_assert_cmpuint(d->ram_total, >, 0);
+  g_assert_cmpint(d->cpu_threads, >=, 1);
+  g_assert_true(d->disk_known);
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/hardware/simulated-corrections", test_simulated_corrections);
+  g_test_add_func("/hardware/describe-totals-only", test_describe_totals_only);
+  g_test_add_func("/hardware/probe", test_probe);
+  return g_test_run();
+}
