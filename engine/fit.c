@@ -26,8 +26,10 @@
  *               (x, xb, xb2, q, k, v, att, hb, hb2, rope cos/sin)
  *             quantized activations, one buffer per activation type the
  *               weights use (Q8_K for K-quants, Q8_0, …): nb·bytes(type, max_in)
- *             attention scratch per thread: n_ctx·(4 + 2) scores/probabilities
- *               + a dequantized row of max_in floats (+ a converted query)
+ *             attention scratch per thread: scores, probabilities and
+ *               converted queries of a tile of query tokens
+ *               (still_graph_attention_scratch_bytes, graph.c) + a
+ *               dequantized row of max_in floats
  *             logits n_vocab·4 (session) and the cached token ids n_ctx·4.
  *           When every layer runs on a GPU the CPU keeps only the embedding
  *           rows of a batch and the logits: nb·n_embd·4 + n_vocab·4.
@@ -78,6 +80,7 @@
 #include "catalog.h"
 #include "cpu/vec.h"
 #include "fit-shapes.h"
+#include "graph.h"
 #include "kv-cache.h"
 #include "types.h"
 #include "util.h"
@@ -284,12 +287,8 @@ uint64_t still_fit_cpu_compute_bytes(const still_fit_model *m, int32_t n_ctx, in
   uint64_t vrow = (uint64_t)max_in;
   if ((uint64_t)m->head_dim_v > vrow) vrow = (uint64_t)m->head_dim_v;
   if ((uint64_t)m->head_dim_k > vrow) vrow = (uint64_t)m->head_dim_k;
-  total += nt * ctx * (4 + 2) + nt * vrow * 4;
-  if (kv_type != STILL_KV_F32) {
-    uint64_t qc = 0;
-    still_type_bytes(kv_ggml_type(kv_type), (uint64_t)m->head_dim_k, &qc);
-    total += nt * qc + 64;
-  }
+  total += nt * vrow * 4 + still_graph_attention_scratch_bytes(m->n_head, m->n_head_kv, m->head_dim_k, n_ctx, n_batch,
+                                                                  n_threads, kv_ggml_type(kv_type));
   total += (uint64_t)m->n_vocab * 4 + ctx * 4;
   return total;
 }

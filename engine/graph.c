@@ -11,13 +11,17 @@
 #include "cpu/threadpool.h"
 #include "types.h"
 #include "util.h"
+#include "vulkan/vk-forward.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_QTYPES 8   /* distinct activation types one model may need */
-#define TOKEN_CHUNK_BYTES (256 * 1024) /* quantized activations kept in L2 while the rows pass */
+#define ROW_TILE_BYTES (256 * 1024) /* weight rows kept in L2 while the tokens pass */
+#define ATT_TILE_MAX 8                  /* query tokens per attention item */
+#define ATT_SCORES_BYTES (1024 * 1024)  /* scores of one attention item, at most */
 
 typedef struct {
   uint32_t type;
@@ -53,16 +57,28 @@ struct still_graph {
 
   /* attention kernels for the cache type */
   still_vec_dot_fn kq_dot;        /* key row · query (query converted to the cache type) */
-  still_quantize_row_fn q_conv;   /* float query → cache type (NULL for F32) */
+  still_gemm_fn kq_gemm;          /* the same for many keys × queries (NULL: per element) */
+  still_quantize_row_fn q_conv;   /* float query → cache type (NULL for F32: copied) */
+  size_t q_row_bytes;             /* one converted query */
   still_vec_dot_fn v_dot;         /* transposed V: row · probabilities (F32/F16) */
+  still_gemm_fn v_gemm;
+  still_quantize_row_fn p_conv;   /* probabilities → F16 for an F16 cache */
+  int att_tile;                   /* query tokens per attention item */
 
   /* per-thread scratch */
-  float *scores;     /* [n_threads][n_ctx] */
-  uint16_t *p16;     /* [n_threads][n_ctx] probabilities as F16 */
-  void *qconv;       /* [n_threads][q_conv_bytes] */
+  float *scores;     /* [n_threads][att_tile * heads per kv head][n_ctx] */
+  size_t scores_len;
+  uint16_t *p16;     /* [n_threads][heads per kv head][n_ctx] probabilities as F16 */
+  void *qconv;       /* [n_threads][att_tile * heads per kv head][q_row_bytes] */
   size_t qconv_bytes;
   float *vrow;       /* [n_threads][max(head_dim_v, max matmul input)] dequantized rows */
   size_t vrow_len;
+
+  /* GPU placement (still_graph_set_gpu_layers): layers [gpu_first, n_layer)
+   * and the output layer run on the device; NULL: all on the CPU */
+  still_vk_forward *gpu;
+  int gpu_first;
+  char offload[768];
 };
 
 /* ---- small ops (calling thread) ------------------------------------------------ */
@@ -226,11 +242,11 @@ static void mm_quantize_fn(int ith, int nth, void *user)
   }
 }
 
-/* Rows [r0, r1) of one job. The multi-token kernel keeps one weight row in
- * L1 while it passes over a chunk of tokens whose activations stay in L2
- * (TOKEN_CHUNK_BYTES); the chunks then stream the rows again from memory,
- * which costs little next to the arithmetic of a prompt. Per element the
- * kernel computes exactly vec_dot, so the split changes no bits. */
+/* Rows [r0, r1) of one job, in tiles of rows that stay in L2 while the
+ * kernel passes every token over them (it takes the tokens a few at a time,
+ * their activations in L1). Decode is the same call with one token. Per
+ * element the kernel's result does not depend on the tiling (gemm.h), so
+ * neither the split across threads nor the batch size changes any bit. */
 static void mm_rows(const mm_task *mt, const mm_job *job, int64_t r0, int64_t r1, int ith)
 {
   const still_tensor *w = job->w;
@@ -239,12 +255,13 @@ static void mm_rows(const mm_task *mt, const mm_job *job, int64_t r0, int64_t r1
     size_t rb;
     const char *in = mm_input(mt, w, &rb);
     const still_gemm_fn gemm = still_get_gemm(w->type, mt->g->m->isa);
-    int chunk = (int)(TOKEN_CHUNK_BYTES / rb) & ~3;
-    if (chunk < 4) chunk = 4;
-    for (int t0 = 0; t0 < mt->n_tok; t0 += chunk) {
-      const int nt = mt->n_tok - t0 < chunk ? mt->n_tok - t0 : chunk;
-      still_gemm_run(gemm, w->vec_dot, w->n_in, r1 - r0, nt, (const char *)w->data + (size_t)r0 * w->row_bytes,
-                     w->row_bytes, in + (size_t)t0 * rb, rb, job->y + (int64_t)t0 * n_out + r0, n_out);
+    int64_t tile = (int64_t)(ROW_TILE_BYTES / w->row_bytes);
+    if (tile < 8) tile = 8;
+    if (mt->n_tok == 1) tile = r1 - r0; /* decode: every row is read once anyway */
+    for (int64_t r = r0; r < r1; r += tile) {
+      const int64_t nr = r1 - r < tile ? r1 - r : tile;
+      still_gemm_run(gemm, w->vec_dot, w->n_in, nr, mt->n_tok, (const char *)w->data + (size_t)r * w->row_bytes,
+                     w->row_bytes, in, rb, job->y + r, n_out);
     }
     return;
   }
@@ -293,13 +310,24 @@ static void matmul(still_graph *g, const float *x, int n_tok, const mm_job *jobs
   still_threadpool_run(g->tp, mm_dot_fn, &mt);
 }
 
-/* ---- attention --------------------------------------------------------------------- */
+/* ---- attention ---------------------------------------------------------------------
+ *
+ * One item is a KV head and a tile of query tokens: the queries of every
+ * head sharing that KV head (GQA) for those tokens are scored against the
+ * keys in one multi-token kernel call (keys as rows, queries as tokens; the
+ * tile's last token sees the most keys, the earlier ones ignore the extra
+ * scores), then each query gets its softmax over its own causal range, and
+ * per token the values are weighted for all its heads in one call
+ * (transposed V rows × probability rows). Decode is the same with a tile of
+ * one token; every score and output is computed by the same code whatever
+ * the tile, so batch size and thread count change no bit. */
 
 typedef struct {
   still_graph *g;
   int layer;
   int32_t pos0;
   int n_tok;
+  int n_items;
 } att_task;
 
 /* Dot of n floats, the fallback when the cache type has no kernel. */
@@ -310,79 +338,87 @@ static float dot_f32(const float *a, const float *b, int64_t n)
   return s;
 }
 
-static void attention_one(still_graph *g, int ith, int layer, int t, int h, int32_t pos0)
+/* sc[0..n) = softmax(sc · scale) in F32, the sum in double */
+static void softmax_scaled(float *sc, int32_t n, float scale)
 {
-  const still_hparams *hp = &g->m->hp;
-  const still_kv_cache *kv = g->kv;
-  const int hd_k = hp->head_dim_k, hd_v = hp->head_dim_v;
-  const int kvh = h / (hp->n_head / hp->n_head_kv);
-  const int32_t n_kv = pos0 + t + 1; /* causal: this token sees positions 0..pos */
-  const float *q = g->q + (int64_t)t * hp->n_head * hd_k + (int64_t)h * hd_k;
-  float *out = g->att + (int64_t)t * hp->n_head * hd_v + (int64_t)h * hd_v;
-  float *sc = g->scores + (size_t)ith * kv->n_ctx;
-  const float scale = 1.0f / sqrtf((float)hd_k);
-
-  /* scores = K·q · scale; the query is converted to the cache type first,
-   * as llama.cpp's matmul does for an F16/Q8_0 K */
-  const void *qk = q;
-  if (g->q_conv) {
-    void *buf = (char *)g->qconv + (size_t)ith * g->qconv_bytes;
-    g->q_conv(q, buf, hd_k);
-    qk = buf;
-  }
-  float *deq = g->vrow + (size_t)ith * g->vrow_len;
-  const still_type_traits *tr = still_type_get(kv->type);
-  for (int32_t j = 0; j < n_kv; j++) {
-    const void *krow = still_kv_k_row(kv, layer, j, kvh);
-    float s;
-    if (g->kq_dot) g->kq_dot(hd_k, &s, krow, qk);
-    else {
-      tr->to_float(krow, deq, hd_k);
-      s = dot_f32(deq, q, hd_k);
-    }
-    sc[j] = s * scale;
-  }
-
-  /* softmax in F32 (sum in double) */
+  for (int32_t j = 0; j < n; j++) sc[j] *= scale;
   float max = sc[0];
-  for (int32_t j = 1; j < n_kv; j++)
+  for (int32_t j = 1; j < n; j++)
     if (sc[j] > max) max = sc[j];
   double sum = 0.0;
-  for (int32_t j = 0; j < n_kv; j++) {
+  for (int32_t j = 0; j < n; j++) {
     float e = expf(sc[j] - max);
     sc[j] = e;
     sum += e;
   }
   const float inv = (float)(1.0 / sum);
-  for (int32_t j = 0; j < n_kv; j++) sc[j] *= inv;
+  for (int32_t j = 0; j < n; j++) sc[j] *= inv;
+}
 
-  /* out = Σ_j p_j · V_j */
-  if (kv->v_trans) {
-    const void *p = sc;
-    if (kv->type == STILL_TYPE_F16) {
-      uint16_t *p16 = g->p16 + (size_t)ith * kv->n_ctx;
-      for (int32_t j = 0; j < n_kv; j++) p16[j] = still_fp32_to_fp16(sc[j]);
-      p = p16;
+/* KV head kvh, query tokens [t0, t0 + nt) of the batch. */
+static void attention_tile(still_graph *g, int ith, int layer, int kvh, int t0, int nt, int32_t pos0)
+{
+  const still_hparams *hp = &g->m->hp;
+  const still_kv_cache *kv = g->kv;
+  const int hd_k = hp->head_dim_k, hd_v = hp->head_dim_v;
+  const int G = hp->n_head / hp->n_head_kv;
+  const int64_t n_q = (int64_t)hp->n_head * hd_k, n_att = (int64_t)hp->n_head * hd_v;
+  const size_t n_ctx = (size_t)kv->n_ctx;
+  const int nq = nt * G; /* query i: token t0 + i / G, head kvh·G + i % G */
+  char *qb = (char *)g->qconv + (size_t)ith * g->qconv_bytes;
+  float *sc = g->scores + (size_t)ith * g->scores_len; /* row i: scores of query i */
+  float *deq = g->vrow + (size_t)ith * g->vrow_len;
+  const float scale = 1.0f / sqrtf((float)hd_k);
+  const int32_t n_kv_max = pos0 + t0 + nt;
+
+  /* scores = K·q; the query is converted to the cache type first, as
+   * llama.cpp's matmul does for an F16/Q8_0 K */
+  if (g->kq_dot) {
+    for (int i = 0; i < nq; i++) {
+      const float *q = g->q + (int64_t)(t0 + i / G) * n_q + (int64_t)(kvh * G + i % G) * hd_k;
+      if (g->q_conv) g->q_conv(q, qb + (size_t)i * g->q_row_bytes, hd_k);
+      else memcpy(qb + (size_t)i * g->q_row_bytes, q, (size_t)hd_k * sizeof(float));
     }
-    for (int d = 0; d < hd_v; d++) {
-      const void *vr = still_kv_v_trans_row(kv, layer, kvh, d);
-      if (g->v_dot) g->v_dot(n_kv, &out[d], vr, p);
-      else {
-        float s = 0.0f;
-        for (int32_t j = 0; j < n_kv; j++) {
-          float vv = kv->type == STILL_TYPE_F32 ? ((const float *)vr)[j] : still_fp16_to_fp32(((const uint16_t *)vr)[j]);
-          float pj = kv->type == STILL_TYPE_F32 ? sc[j] : still_fp16_to_fp32(((const uint16_t *)p)[j]);
-          s += vv * pj;
-        }
-        out[d] = s;
-      }
-    }
+    still_gemm_run(g->kq_gemm, g->kq_dot, hd_k, n_kv_max, nq, still_kv_k_row(kv, layer, 0, kvh), kv->k_pos_bytes, qb,
+                   g->q_row_bytes, sc, (int64_t)n_ctx);
   } else {
-    for (int d = 0; d < hd_v; d++) out[d] = 0.0f;
-    for (int32_t j = 0; j < n_kv; j++) {
-      tr->to_float(still_kv_v_row(kv, layer, j, kvh), deq, hd_v);
-      const float pj = sc[j];
-      for (int d = 0; d < hd_v; d++) out[d] += pj * deq[d];
+    const still_type_traits *tr = still_type_get(kv->type);
+    for (int32_t j = 0; j < n_kv_max; j++) {
+      tr->to_float(still_kv_k_row(kv, layer, j, kvh), deq, hd_k);
+      for (int i = 0; i < nq; i++)
+        sc[(size_t)i * n_ctx + j] =
+            dot_f32(deq, g->q + (int64_t)(t0 + i / G) * n_q + (int64_t)(kvh * G + i % G) * hd_k, hd_k);
+    }
+  }
+
+  for (int t = 0; t < nt; t++) {
+    const int32_t n_kv = pos0 + t0 + t + 1; /* causal: this token sees positions 0..pos */
+    float *st = sc + (size_t)t * G * n_ctx;
+    for (int h = 0; h < G; h++) softmax_scaled(st + (size_t)h * n_ctx, n_kv, scale);
+    float *out = g->att + (int64_t)(t0 + t) * n_att + (int64_t)kvh * G * hd_v; /* its G heads, contiguous */
+
+    /* out[h][d] = Σ_j p_h[j] · V_j[d] */
+    if (kv->v_trans) {
+      const void *p = st;
+      size_t p_stride = n_ctx * sizeof(float);
+      if (kv->type == STILL_TYPE_F16) {
+        uint16_t *p16 = g->p16 + (size_t)ith * G * n_ctx;
+        for (int h = 0; h < G; h++) g->p_conv(st + (size_t)h * n_ctx, p16 + (size_t)h * n_ctx, n_kv);
+        p = p16;
+        p_stride = n_ctx * sizeof(uint16_t);
+      }
+      still_gemm_run(g->v_gemm, g->v_dot, n_kv, hd_v, G, still_kv_v_trans_row(kv, layer, kvh, 0),
+                     n_ctx * kv->v_elem_bytes, p, p_stride, out, hd_v);
+    } else {
+      const still_type_traits *tr = still_type_get(kv->type);
+      for (int i = 0; i < G * hd_v; i++) out[i] = 0.0f;
+      for (int32_t j = 0; j < n_kv; j++) {
+        tr->to_float(still_kv_v_row(kv, layer, j, kvh), deq, hd_v);
+        for (int h = 0; h < G; h++) {
+          const float pj = st[(size_t)h * n_ctx + j];
+          for (int d = 0; d < hd_v; d++) out[h * hd_v + d] += pj * deq[d];
+        }
+      }
     }
   }
 }
@@ -390,11 +426,14 @@ static void attention_one(still_graph *g, int ith, int layer, int t, int h, int3
 static void attention_fn(int ith, int nth, void *user)
 {
   const att_task *at = user;
-  const int n_head = at->g->m->hp.n_head;
+  const int n_kv_head = at->g->m->hp.n_head_kv, tile = at->g->att_tile;
   /* interleaved: later tokens see more keys, so contiguous ranges would
    * give the last thread most of the prompt's work */
-  for (int item = ith; item < at->n_tok * n_head; item += nth)
-    attention_one(at->g, ith, at->layer, item / n_head, item % n_head, at->pos0);
+  for (int item = ith; item < at->n_items; item += nth) {
+    const int t0 = item / n_kv_head * tile;
+    const int nt = at->n_tok - t0 < tile ? at->n_tok - t0 : tile;
+    attention_tile(at->g, ith, at->layer, item % n_kv_head, t0, nt, at->pos0);
+  }
 }
 
 /* ---- the layer recipe --------------------------------------------------------------- */
@@ -437,7 +476,8 @@ static void layer_forward(still_graph *g, int il, int32_t pos0, int n_tok)
     rope_token(kt, hp->n_head_kv, hp->head_dim_k, hp->n_rot, m->arch->rope, cs, sn);
   }
   still_kv_cache_store(g->kv, il, pos0, n_tok, g->k, g->v);
-  att_task at = {.g = g, .layer = il, .pos0 = pos0, .n_tok = n_tok};
+  att_task at = {.g = g, .layer = il, .pos0 = pos0, .n_tok = n_tok,
+                 .n_items = (n_tok + g->att_tile - 1) / g->att_tile * hp->n_head_kv};
   still_threadpool_run(g->tp, attention_fn, &at);
   mm_job o = {&L->wo, g->xb2};
   matmul(g, g->att, n_tok, &o, 1);
@@ -464,12 +504,16 @@ static still_status forward_batch(still_graph *g, const int32_t *tokens, int n_t
   const int32_t pos0 = g->kv->n_past;
   embed_tokens(g, tokens, n_tok);
   rope_tables(g, pos0, n_tok);
-  for (int il = 0; il < hp->n_layer; il++) {
+  const int n_cpu = g->gpu ? g->gpu_first : hp->n_layer;
+  for (int il = 0; il < n_cpu; il++) {
     if (cancel && atomic_load_explicit(cancel, memory_order_relaxed))
       return still_set_error(err, STILL_ERR_CANCELLED, "cancelled");
     layer_forward(g, il, pos0, n_tok);
   }
-  if (out && first_out < n_tok) {
+  if (g->gpu) { /* the remaining layers and the output layer */
+    still_status st = still_vk_forward_run(g->gpu, g->x, n_tok, pos0, g->rope_cos, g->rope_sin, first_out, out, err);
+    if (st != STILL_OK) return st;
+  } else if (out && first_out < n_tok) {
     const int64_t n_embd = hp->n_embd;
     int n_out = n_tok - first_out;
     for (int t = 0; t < n_out; t++)
@@ -514,6 +558,37 @@ still_status still_graph_eval(still_graph *g, const int32_t *tokens, int32_t n, 
 }
 
 /* ---- build / free ------------------------------------------------------------------- */
+
+/* Query tokens per attention item: as many as keep one item's scores
+ * within ATT_SCORES_BYTES, 1..ATT_TILE_MAX, at most a batch. */
+static int att_tile_for(int G, int32_t n_ctx, int32_t n_batch)
+{
+  int64_t tile = (int64_t)(ATT_SCORES_BYTES / ((size_t)G * (size_t)n_ctx * sizeof(float)));
+  if (tile > ATT_TILE_MAX) tile = ATT_TILE_MAX;
+  if (tile > n_batch) tile = n_batch;
+  return tile < 1 ? 1 : (int)tile;
+}
+
+/* Bytes of one converted query (the cache type, or F32 floats). */
+static uint64_t att_query_bytes(uint32_t kv_type, int32_t head_dim_k)
+{
+  uint64_t b = (uint64_t)head_dim_k * sizeof(float);
+  if (kv_type != STILL_TYPE_F32 && still_get_quantize_row(kv_type, STILL_ISA_SCALAR))
+    still_type_bytes(kv_type, (uint64_t)head_dim_k, &b);
+  return b;
+}
+
+uint64_t still_graph_attention_scratch_bytes(int32_t n_head, int32_t n_head_kv, int32_t head_dim_k, int32_t n_ctx,
+                                             int32_t n_batch, int32_t n_threads, uint32_t kv_type)
+{
+  if (n_head_kv < 1 || n_head < n_head_kv || n_ctx < 1 || n_threads < 1) return 0;
+  if (n_batch < 1) n_batch = 512;
+  if (n_batch > n_ctx) n_batch = n_ctx;
+  const uint64_t G = (uint64_t)(n_head / n_head_kv), nt = (uint64_t)n_threads, ctx = (uint64_t)n_ctx;
+  const uint64_t tile = (uint64_t)att_tile_for((int)G, n_ctx, n_batch);
+  return nt * tile * G * ctx * sizeof(float) + nt * G * ctx * sizeof(uint16_t) +
+         nt * tile * G * att_query_bytes(kv_type, head_dim_k) + 64;
+}
 
 /* Register the activation type a weight needs (one buffer per type). */
 static bool add_qtype(still_graph *g, const still_tensor *w)
@@ -562,8 +637,14 @@ still_status still_graph_new(const still_model *m, still_kv_cache *kv, int32_t n
   g->rope_sin = malloc(nb * (hp->n_rot / 2) * sizeof(float));
   g->rope_freq = malloc((size_t)(hp->n_rot / 2) * sizeof(double));
   const size_t nt = (size_t)g->n_threads;
-  g->scores = malloc(nt * kv->n_ctx * sizeof(float));
-  g->p16 = malloc(nt * kv->n_ctx * sizeof(uint16_t));
+  /* attention items: a KV head × a tile of query tokens, whose scores
+   * (ATT_SCORES_BYTES at most) sit in one thread's scratch; the sizes are
+   * still_graph_attention_scratch_bytes()'s */
+  const int G = hp->n_head / hp->n_head_kv;
+  g->att_tile = att_tile_for(G, kv->n_ctx, n_batch);
+  g->scores_len = (size_t)g->att_tile * G * kv->n_ctx;
+  g->scores = malloc(nt * g->scores_len * sizeof(float));
+  g->p16 = malloc(nt * G * kv->n_ctx * sizeof(uint16_t));
   g->vrow_len = (size_t)(max_in > hp->head_dim_v ? max_in : hp->head_dim_v);
   if (hp->head_dim_k > (int64_t)g->vrow_len) g->vrow_len = hp->head_dim_k;
   g->vrow = malloc(nt * g->vrow_len * sizeof(float));
@@ -597,16 +678,25 @@ still_status still_graph_new(const still_model *m, still_kv_cache *kv, int32_t n
   if (kv->type != STILL_TYPE_F32) {
     g->q_conv = still_get_quantize_row(kv->type, m->isa);
     if (!g->q_conv) g->kq_dot = NULL; /* without the converter use the fallback */
-    uint64_t b = 0;
-    still_type_bytes(kv->type, (uint64_t)hp->head_dim_k, &b);
-    g->qconv_bytes = (size_t)b;
-    g->qconv = malloc(nt * g->qconv_bytes + 64);
-    if (!g->qconv) goto nomem;
   }
   if (!g->kq_dot) g->q_conv = NULL;
-  g->v_dot = kv->v_trans ? still_get_vec_dot(kv->type, m->isa) : NULL;
+  g->kq_gemm = g->kq_dot ? still_get_gemm(kv->type, m->isa) : NULL;
+  g->q_row_bytes = (size_t)att_query_bytes(kv->type, hp->head_dim_k);
+  g->qconv_bytes = (size_t)g->att_tile * G * g->q_row_bytes;
+  g->qconv = malloc(nt * g->qconv_bytes + 64);
+  if (!g->qconv) goto nomem;
+  if (kv->v_trans) {
+    g->v_dot = still_get_vec_dot(kv->type, m->isa);
+    g->v_gemm = still_get_gemm(kv->type, m->isa);
+    g->p_conv = kv->type == STILL_TYPE_F16 ? still_get_quantize_row(STILL_TYPE_F16, m->isa) : NULL;
+    if (!g->v_dot || (kv->type == STILL_TYPE_F16 && !g->p_conv)) {
+      still_graph_free(g);
+      return still_set_error(err, STILL_ERR_UNSUPPORTED, "no CPU kernel for this KV cache type");
+    }
+  }
 
   setup_rope(g, kv->n_ctx);
+  snprintf(g->offload, sizeof g->offload, "offload: 0/%d layers on a GPU (CPU only)", hp->n_layer);
   *out = g;
   return STILL_OK;
 
@@ -619,6 +709,7 @@ void still_graph_free(still_graph *g)
 {
   if (!g) return;
   if (g->tp) still_threadpool_free(g->tp);
+  still_vk_forward_free(g->gpu);
   free(g->x);
   free(g->xb);
   free(g->xb2);
@@ -642,4 +733,43 @@ void still_graph_free(still_graph *g)
 int still_graph_n_threads(const still_graph *g)
 {
   return g->n_threads;
+}
+
+/* ---- GPU placement ---------------------------------------------------------------- */
+
+still_status still_graph_set_gpu_layers(still_graph *g, int n_gpu_layers, const char *device, still_error *err)
+{
+  const int n_layer = g->m->hp.n_layer;
+  still_vk_forward_free(g->gpu);
+  g->gpu = NULL;
+  if (n_gpu_layers < 0 || n_gpu_layers > n_layer) n_gpu_layers = n_layer;
+  snprintf(g->offload, sizeof g->offload, "offload: 0/%d layers on a GPU (CPU only)", n_layer);
+  if (n_gpu_layers == 0) return STILL_OK;
+  /* on failure (out of device memory …) try half as many layers, then give up to the CPU */
+  still_error first = {0};
+  for (int n = n_gpu_layers; n > 0; n /= 2) {
+    still_error e = {0};
+    still_status st = still_vk_forward_new(g->m, device, n_layer - n, g->kv->n_ctx, g->n_batch, g->kv->type, &g->gpu,
+                                           &e);
+    if (st == STILL_OK) {
+      g->gpu_first = n_layer - n;
+      snprintf(g->offload, sizeof g->offload, "offload: %d/%d layers on %.300s%s%.300s", n, n_layer,
+               still_vk_forward_device(g->gpu), n < n_gpu_layers ? " (fewer than asked: " : "",
+               n < n_gpu_layers ? first.message : "");
+      if (n < n_gpu_layers) strncat(g->offload, ")", sizeof g->offload - strlen(g->offload) - 1);
+      return STILL_OK;
+    }
+    if (!first.message[0]) first = e;
+    /* only memory shortage gets better with fewer layers */
+    if (st != STILL_ERR_NOMEM) break;
+  }
+  snprintf(g->offload, sizeof g->offload, "offload: 0/%d layers on a GPU (%.500s; running on the CPU)", n_layer,
+           first.message);
+  if (err) *err = first;
+  return first.status ? first.status : STILL_ERR_BACKEND;
+}
+
+const char *still_graph_offload(const still_graph *g)
+{
+  return g->offload;
 }

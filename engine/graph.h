@@ -11,8 +11,9 @@
  *               h = rmsnorm(x)·ffn_norm;  x += Wdown·(silu(Wgate·h) ⊙ Wup·h)
  *   logits = Woutput·(rmsnorm(x)·output_norm)
  * Matmuls quantize their input once to the weight's vec_dot_type (as
- * llama.cpp does) and split the weight rows across the thread pool;
- * attention splits (token, head) pairs. Every value is computed the same way
+ * llama.cpp does) and split the weight rows across the thread pool
+ * (multi-token kernels, cpu/gemm.h); attention splits (KV head, tile of
+ * query tokens) items. Every value is computed the same way
  * whatever the thread count, so results do not depend on it.
  */
 #ifndef STILL_GRAPH_H
@@ -34,6 +35,12 @@ still_status still_graph_new(const still_model *m, still_kv_cache *kv, int32_t n
 void still_graph_free(still_graph *g);
 int still_graph_n_threads(const still_graph *g);
 
+/* Bytes of the per-thread attention scratch still_graph_new allocates for
+ * these shapes (scores, F16 probabilities, converted queries), for the
+ * memory estimates of fit.c. kv_type: a still_type id (F16, F32, Q8_0). */
+uint64_t still_graph_attention_scratch_bytes(int32_t n_head, int32_t n_head_kv, int32_t head_dim_k, int32_t n_ctx,
+                                             int32_t n_batch, int32_t n_threads, uint32_t kv_type);
+
 /* Evaluate tokens[0..n) at positions kv->n_past … and append them to the
  * cache. logits: with all_logits, n × n_vocab floats (one row per token);
  * otherwise n_vocab floats of the last token; may be NULL when no logits
@@ -42,5 +49,15 @@ int still_graph_n_threads(const still_graph *g);
  * STILL_ERR_CANCELLED is returned. */
 still_status still_graph_eval(still_graph *g, const int32_t *tokens, int32_t n, bool all_logits, float *logits,
                               const atomic_bool *cancel, still_error *err);
+
+/* Run the last n_gpu_layers layers and the output layer on a Vulkan device
+ * (device: NULL/"" the default choice, an index or a name part; < 0 or more
+ * than n_layer: all). On failure it retries with half as many layers while
+ * the device is short of memory; when nothing can go on the GPU the graph
+ * stays on the CPU and the error is returned (the graph still works).
+ * 0 layers: CPU only. */
+still_status still_graph_set_gpu_layers(still_graph *g, int n_gpu_layers, const char *device, still_error *err);
+/* One line saying where the layers went: "offload: 28/28 layers on Vulkan0 (…)". */
+const char *still_graph_offload(const still_graph *g);
 
 #endif /* STILL_GRAPH_H */

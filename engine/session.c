@@ -67,6 +67,11 @@ still_status still_session_new(still_model *m, const still_session_params *p, st
     return st;
   }
   st = still_graph_new(m, &s->kv, p->n_batch > 0 ? p->n_batch : 512, p->n_threads, &s->g, err);
+  if (st == STILL_OK && p->n_gpu_layers != 0) {
+    /* a GPU failure is not fatal: the graph falls back and says so in its offload line */
+    still_error gpu_err = {0};
+    (void)still_graph_set_gpu_layers(s->g, p->n_gpu_layers, p->device, &gpu_err);
+  }
   if (st == STILL_OK && !(s->logits = malloc((size_t)hp->n_vocab * sizeof(float))))
     st = still_set_error(err, STILL_ERR_NOMEM, "out of memory");
   if (st != STILL_OK) {
@@ -75,6 +80,11 @@ still_status still_session_new(still_model *m, const still_session_params *p, st
   }
   *out = s;
   return STILL_OK;
+}
+
+const char *still_session_offload(const still_session *s)
+{
+  return s ? still_graph_offload(s->g) : "";
 }
 
 void still_session_free(still_session *s)

@@ -12,22 +12,11 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "distill-chat-page.h"
+#include "distill-chat-settings.h"
 #include "distill-message-row.h"
-
-/* ---- per-chat settings (stored as JSON in the chat) ---- */
-typedef struct {
-  double temperature;
-  double top_p;
-  int max_tokens;
-  int n_ctx;
-  int reasoning_budget;
-  char *system_prompt;
-  int context_used; /* tokens in the context after the last answer (for the meter) */
-} ChatSettings;
 
 struct _DistillChatPage {
   AdwBin parent_instance;
@@ -38,7 +27,7 @@ struct _DistillChatPage {
   GError *history_error; /* why the history file could not be used (an in-memory one is) */
 
   gint64 chat_id;        /* 0: a new chat, saved with its first question */
-  ChatSettings cs;
+  DistillChatSettings cs;
   gboolean filling_settings;
   int announced_dropped; /* messages left out that the chat was already told about */
   gint64 editing_id;     /* the question being edited, 0: none */
@@ -111,61 +100,9 @@ static void rebuild_chat_list(DistillChatPage *self);
 
 /* ==== settings ================================================================ */
 
-static void settings_defaults(DistillChatPage *self, ChatSettings *cs)
+static void settings_defaults(DistillChatPage *self, DistillChatSettings *cs)
 {
-  g_free(cs->system_prompt);
-  cs->temperature = 0.6; /* DeepSeek's recommendation for R1 and its distills */
-  cs->top_p = 0.95;
-  cs->max_tokens = 0;
-  cs->n_ctx = g_settings_get_int(self->settings, "default-context-size");
-  cs->reasoning_budget = 0;
-  cs->system_prompt = g_strdup("");
-  cs->context_used = 0;
-}
-
-static void settings_from_json(DistillChatPage *self, ChatSettings *cs, const char *json)
-{
-  settings_defaults(self, cs);
-  if (!json) return;
-  g_autoptr(JsonParser) p = json_parser_new();
-  if (!json_parser_load_from_data(p, json, -1, NULL)) return;
-  JsonNode *root = json_parser_get_root(p);
-  if (!root || !JSON_NODE_HOLDS_OBJECT(root)) return;
-  JsonObject *o = json_node_get_object(root);
-  cs->temperature = json_object_get_double_member_with_default(o, "temperature", cs->temperature);
-  cs->top_p = json_object_get_double_member_with_default(o, "top_p", cs->top_p);
-  cs->max_tokens = (int)json_object_get_int_member_with_default(o, "max_tokens", cs->max_tokens);
-  cs->n_ctx = (int)json_object_get_int_member_with_default(o, "context_size", cs->n_ctx);
-  cs->reasoning_budget = (int)json_object_get_int_member_with_default(o, "reasoning_budget", cs->reasoning_budget);
-  cs->context_used = (int)json_object_get_int_member_with_default(o, "context_used", 0);
-  const char *sys = json_object_get_string_member_with_default(o, "system_prompt", "");
-  g_free(cs->system_prompt);
-  cs->system_prompt = g_strdup(sys ? sys : "");
-}
-
-static char *settings_to_json(const ChatSettings *cs)
-{
-  g_autoptr(JsonBuilder) b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "temperature");
-  json_builder_add_double_value(b, cs->temperature);
-  json_builder_set_member_name(b, "top_p");
-  json_builder_add_double_value(b, cs->top_p);
-  json_builder_set_member_name(b, "max_tokens");
-  json_builder_add_int_value(b, cs->max_tokens);
-  json_builder_set_member_name(b, "context_size");
-  json_builder_add_int_value(b, cs->n_ctx);
-  json_builder_set_member_name(b, "reasoning_budget");
-  json_builder_add_int_value(b, cs->reasoning_budget);
-  json_builder_set_member_name(b, "system_prompt");
-  json_builder_add_string_value(b, cs->system_prompt ? cs->system_prompt : "");
-  json_builder_set_member_name(b, "context_used");
-  json_builder_add_int_value(b, cs->context_used);
-  json_builder_end_object(b);
-  g_autoptr(JsonGenerator) gen = json_generator_new();
-  g_autoptr(JsonNode) root = json_builder_get_root(b);
-  json_generator_set_root(gen, root);
-  return json_generator_to_data(gen, NULL);
+  distill_chat_settings_reset(cs, g_settings_get_int(self->settings, "default-context-size"));
 }
 
 static void settings_to_ui(DistillChatPage *self)
@@ -206,7 +143,7 @@ static void toast(DistillChatPage *self, const char *text)
 static void save_settings(DistillChatPage *self)
 {
   if (!self->chat_id) return;
-  g_autofree char *json = settings_to_json(&self->cs);
+  g_autofree char *json = distill_chat_settings_to_json(&self->cs);
   g_autoptr(GError) error = NULL;
   if (!distill_history_set_chat_settings(self->history, self->chat_id, json, &error)) toast(self, error->message);
 }
@@ -509,7 +446,7 @@ void distill_chat_page_open_chat(DistillChatPage *self, gint64 chat_id)
   cancel_edit(self);
   self->chat_id = chat_id;
   self->announced_dropped = 0;
-  settings_from_json(self, &self->cs, info->settings);
+  distill_chat_settings_load(&self->cs, info->settings, g_settings_get_int(self->settings, "default-context-size"));
   settings_to_ui(self);
   set_title(self, info->title);
   clear_rows(self);
@@ -541,53 +478,13 @@ static void on_chat_selected(GtkListBox *list, GtkListBoxRow *row, DistillChatPa
 
 /* ==== models ======================================================================== */
 
-static gboolean is_first_shard_or_single(const char *name)
-{
-  /* "model-00002-of-00003.gguf": only the first part stands for the model */
-  const char *of = strstr(name, "-of-");
-  if (!of || of - name < 6) return TRUE;
-  return strncmp(of - 6, "-00001", 6) == 0;
-}
-
-static void scan_models(const char *dir, int depth, GPtrArray *out)
-{
-  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-  if (!d) return;
-  const char *name;
-  while ((name = g_dir_read_name(d))) {
-    if (name[0] == '.') continue;
-    g_autofree char *path = g_build_filename(dir, name, NULL);
-    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-      if (depth < 3) scan_models(path, depth + 1, out);
-    } else if (g_str_has_suffix(name, ".gguf") && is_first_shard_or_single(name)) {
-      g_ptr_array_add(out, g_steal_pointer(&path));
-    }
-  }
-}
-
-static int compare_basenames(gconstpointer a, gconstpointer b)
-{
-  g_autofree char *x = g_path_get_basename(*(char *const *)a);
-  g_autofree char *y = g_path_get_basename(*(char *const *)b);
-  return g_utf8_collate(x, y);
-}
-
-/* GGUF files in the models folder (and its subfolders), sorted by name. */
+/* GGUF files in the models folder, sorted by name. */
 static GPtrArray *find_models(DistillChatPage *self)
 {
-  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
   g_autofree char *dir = models_folder(self);
-  scan_models(dir, 0, out);
-  g_ptr_array_sort(out, compare_basenames);
+  GPtrArray *out = distill_find_model_files(dir);
   self->has_local_models = out->len > 0;
   return out;
-}
-
-static char *model_display_name(const char *path)
-{
-  g_autofree char *base = g_path_get_basename(path);
-  if (g_str_has_suffix(base, ".gguf")) base[strlen(base) - 5] = '\0';
-  return g_steal_pointer(&base);
 }
 
 static void on_model_row_activated(AdwActionRow *row, DistillChatPage *self)
@@ -616,7 +513,7 @@ static void fill_model_list(DistillChatPage *self)
   for (guint i = 0; i < models->len; i++) {
     const char *path = models->pdata[i];
     AdwActionRow *row = ADW_ACTION_ROW(adw_action_row_new());
-    g_autofree char *name = model_display_name(path);
+    g_autofree char *name = distill_model_display_name(path);
     adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), name);
     adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
     g_autoptr(GFile) f = g_file_new_for_path(path);
@@ -720,7 +617,7 @@ static void update_state(DistillChatPage *self)
   if (st == DISTILL_ENGINE_LOADING) {
     gtk_label_set_label(self->model_label, _("Loading…"));
   } else if (st == DISTILL_ENGINE_READY && name) {
-    g_autofree char *shown = model_display_name(distill_engine_get_model_path(self->engine));
+    g_autofree char *shown = distill_model_display_name(distill_engine_get_model_path(self->engine));
     gtk_label_set_label(self->model_label, shown);
     gtk_widget_set_tooltip_text(GTK_WIDGET(self->model_button), name);
   } else {
@@ -743,7 +640,7 @@ static void on_load_progress(DistillEngine *engine, GParamSpec *pspec, DistillCh
 {
   double f = distill_engine_get_load_progress(engine);
   gtk_progress_bar_set_fraction(self->load_bar, f);
-  g_autofree char *name = self->loading_path ? model_display_name(self->loading_path) : g_strdup("");
+  g_autofree char *name = self->loading_path ? distill_model_display_name(self->loading_path) : g_strdup("");
   /* Translators: loading a model: name, percentage */
   g_autofree char *text = g_strdup_printf(_("Loading %s… %.0f%%"), name, f * 100);
   gtk_progress_bar_set_text(self->load_bar, text);
@@ -1210,7 +1107,8 @@ static gboolean shortcut_new_chat(GtkWidget *widget, GVariant *args, gpointer da
 static gboolean shortcut_search(GtkWidget *widget, GVariant *args, gpointer data)
 {
   DistillChatPage *self = data;
-  if (!gtk_widget_get_mapped(GTK_WIDGET(self)) || gtk_stack_get_visible_child(self->main_stack) != GTK_WIDGET(self->toast_overlay))
+  if (!gtk_widget_get_mapped(GTK_WIDGET(self)) ||
+      gtk_stack_get_visible_child(self->main_stack) != GTK_WIDGET(self->toast_overlay))
     return FALSE;
   gtk_widget_activate_action(GTK_WIDGET(self), "chat.search", NULL);
   return TRUE;
@@ -1333,7 +1231,7 @@ static void distill_chat_page_dispose(GObject *object)
 static void distill_chat_page_finalize(GObject *object)
 {
   DistillChatPage *self = DISTILL_CHAT_PAGE(object);
-  g_free(self->cs.system_prompt);
+  distill_chat_settings_clear(&self->cs);
   g_free(self->loading_path);
   g_string_free(self->stream_text, TRUE);
   g_clear_error(&self->history_error);
@@ -1472,12 +1370,12 @@ static void distill_chat_page_init(DistillChatPage *self)
   /* Ctrl+N and Ctrl+F work anywhere in the window (managed by it) */
   GtkEventController *shortcuts = gtk_shortcut_controller_new();
   gtk_shortcut_controller_set_scope(GTK_SHORTCUT_CONTROLLER(shortcuts), GTK_SHORTCUT_SCOPE_MANAGED);
-  gtk_shortcut_controller_add_shortcut(
-    GTK_SHORTCUT_CONTROLLER(shortcuts),
-    gtk_shortcut_new(gtk_shortcut_trigger_parse_string("<Control>n"), gtk_callback_action_new(shortcut_new_chat, self, NULL)));
-  gtk_shortcut_controller_add_shortcut(
-    GTK_SHORTCUT_CONTROLLER(shortcuts),
-    gtk_shortcut_new(gtk_shortcut_trigger_parse_string("<Control>f"), gtk_callback_action_new(shortcut_search, self, NULL)));
+  gtk_shortcut_controller_add_shortcut(GTK_SHORTCUT_CONTROLLER(shortcuts),
+                                       gtk_shortcut_new(gtk_shortcut_trigger_parse_string("<Control>n"),
+                                                        gtk_callback_action_new(shortcut_new_chat, self, NULL)));
+  gtk_shortcut_controller_add_shortcut(GTK_SHORTCUT_CONTROLLER(shortcuts),
+                                       gtk_shortcut_new(gtk_shortcut_trigger_parse_string("<Control>f"),
+                                                        gtk_callback_action_new(shortcut_search, self, NULL)));
   gtk_widget_add_controller(GTK_WIDGET(self), shortcuts);
 
   g_signal_connect_swapped(self->back_button, "clicked", G_CALLBACK(back_clicked), self);

@@ -153,6 +153,8 @@ static void update_footer(DistillMessageRow *self)
     g_autofree char *stats = format_stats(self->msg, self->reasoning_s);
     gtk_label_set_label(self->stats_label, stats);
     if (self->msg->model) gtk_widget_set_tooltip_text(GTK_WIDGET(self->stats_label), self->msg->model);
+  } else if (self->streaming) {
+    gtk_label_set_label(self->stats_label, _("Writing…"));
   } else {
     gtk_label_set_label(self->stats_label, "");
   }
@@ -283,7 +285,8 @@ void distill_message_row_begin_stream(DistillMessageRow *self, gboolean starts_i
   self->reasoning_s = 0;
   self->has_reasoning = FALSE;
   gtk_text_buffer_set_text(gtk_text_view_get_buffer(self->reasoning_view), "", 0);
-  gtk_widget_set_visible(GTK_WIDGET(self->reasoning_expander), FALSE);
+  /* an R1 prompt opened the reasoning: show "Thinking…" before the first word comes */
+  gtk_widget_set_visible(GTK_WIDGET(self->reasoning_expander), starts_in_think);
   answer_view_set_text(self->answer_view, "");
   set_reasoning_title(self);
   update_footer(self);
@@ -329,6 +332,8 @@ void distill_message_row_finish(DistillMessageRow *self, const DistillMessage *f
       self->reasoning_s = (double)(g_get_monotonic_time() - self->stream_start_us) / G_USEC_PER_SEC;
     self->streaming = FALSE;
     g_clear_pointer(&self->split, distill_reasoning_split_free);
+    /* the model skipped its reasoning ("<think>\n\n</think>"): nothing to fold */
+    gtk_widget_set_visible(GTK_WIDGET(self->reasoning_expander), self->has_reasoning);
   }
   if (final) {
     DistillMessage *copy = distill_message_copy(final);

@@ -1,11 +1,12 @@
-/* gemm.c — picks the multi-token kernel that matches the vec_dot kernel of
- * a (type, ISA) pair, and the per-element fallback. */
+/* gemm.c — picks the multi-token kernel of a (type, ISA) pair, and the
+ * per-element fallback. */
 #include "cpu/gemm-internal.h"
 
 still_gemm_fn still_get_gemm(uint32_t wtype, still_isa isa)
 {
-  /* the level vec_dot really uses (it falls back per type): the multi-token
-   * kernel must come from that same level to give the same bits */
+  /* the level vec_dot really uses (it falls back per type, e.g. Q4_0 has no
+   * AVX-512 kernel without VNNI): the multi-token kernel comes from that
+   * same level, whose integer sums it shares */
   switch (still_vec_dot_isa(wtype, isa)) {
   case STILL_ISA_AVX512_VNNI: return still_gemm_avx512(wtype, true);
   case STILL_ISA_AVX512: return still_gemm_avx512(wtype, false);
@@ -17,7 +18,7 @@ still_gemm_fn still_get_gemm(uint32_t wtype, still_isa isa)
 void still_gemm_run(still_gemm_fn fn, still_vec_dot_fn dot, int64_t n, int64_t n_rows, int n_tok, const void *w,
                     size_t w_stride, const void *x, size_t x_stride, float *y, int64_t y_stride)
 {
-  if (fn) {
+  if (fn && n <= STILL_GEMM_MAX_N) {
     fn(n, n_rows, n_tok, w, w_stride, x, x_stride, y, y_stride);
     return;
   }

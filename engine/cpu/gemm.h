@@ -8,17 +8,24 @@
  * it with the activations of several tokens while it sits in registers.
  *
  * Contract: for every row r < n_rows and token t < n_tok
- *     y[t * y_stride + r] = vec_dot(n, w + r * w_stride, x + t * x_stride)
- * BIT-IDENTICAL to still_get_vec_dot(wtype, isa) for the same (wtype, isa):
- * each output element goes through the same integer sums (exact) and the
- * same float operations in the same order as the one-token kernel, whatever
- * the tile it falls in. So a prompt evaluated in one batch, in batches of 5
- * or token by token, on 1 or 16 threads, gives the same bits, and the tests
- * can compare with memcmp. The activations are in still_vec_dot_type(wtype)
- * as for vec_dot (quantized once per matmul by still_get_quantize_row).
+ *     y[t * y_stride + r] = dot(n, w + r * w_stride, x + t * x_stride)
+ * where the value of each element depends only on (wtype, isa, n, that row,
+ * that token): not on the tile it falls in, the number of rows or tokens of
+ * the call, or the strides — bit for bit. So a prompt evaluated in one
+ * batch, in batches of 5 or token by token (decode uses the same kernels
+ * with one token), on 1 or 16 threads, gives the same bits, and the tests
+ * compare with memcmp. The integer sums are those of vec_dot; the float
+ * scaling may be grouped differently (the K-quants apply their mins/offset
+ * term after the block loop), so results are within float rounding of
+ * still_get_vec_dot(wtype, isa) — for Q8_0 and Q4_0 with AVX512-VNNI they
+ * are identical.
+ * The activations are in still_vec_dot_type(wtype), as for vec_dot
+ * (quantized once per matmul by still_get_quantize_row).
  *
  * Not every (type, ISA) has a multi-token kernel: still_get_gemm returns
- * NULL then, and still_gemm_run falls back to one vec_dot per element.
+ * NULL then, and still_gemm_run falls back to one vec_dot per element (also
+ * for rows longer than STILL_GEMM_MAX_N values; the decision depends on n
+ * only, so it is the same for every call of a matrix).
  * Cache blocking over tokens and rows is the caller's job (graph.c): the
  * kernels walk their rows in order and, for each row, the tokens in groups
  * of a few; keep the activations of the tokens passed in one call within
@@ -32,13 +39,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Longest row the kernels take (they keep per-block vectors on the stack). */
+#define STILL_GEMM_MAX_N 32768
+
 /* n: values per row (a multiple of the block size); w_stride / x_stride in
  * bytes; y_stride in floats. */
 typedef void (*still_gemm_fn)(int64_t n, int64_t n_rows, int n_tok, const void *w, size_t w_stride, const void *x,
                               size_t x_stride, float *y, int64_t y_stride);
 
-/* The multi-token kernel matching still_get_vec_dot(wtype, isa) bit for
- * bit, or NULL when there is none for the ISA that vec_dot resolves to. */
+/* The multi-token kernel for the ISA level that still_get_vec_dot(wtype,
+ * isa) resolves to, or NULL when that level has none. */
 still_gemm_fn still_get_gemm(uint32_t wtype, still_isa isa);
 
 /* Run fn, or (fn NULL) dot once per element: the same contract either way. */

@@ -126,6 +126,10 @@ typedef struct {
   int32_t n_threads; /* 0: physical cores */
   int32_t n_batch;   /* prompt tokens per forward pass; 0: 512 */
   still_kv_type kv_type;
+  int32_t n_gpu_layers; /* the last N layers (and the output layer) on a Vulkan GPU; 0: none (default); -1: all.
+                         * When the GPU cannot take them: fewer layers, then the CPU (see still_session_offload) */
+  const char *device;   /* Vulkan device: NULL/"" the default choice (discrete, then integrated), an index
+                         * ("1", "Vulkan1") or part of its name; copied, may be freed after still_session_new */
 } still_session_params;
 
 still_session_params still_session_params_default(void);
@@ -184,6 +188,9 @@ typedef bool (*still_token_fn)(int32_t token, const char *text, size_t len, void
 
 still_status still_session_new(still_model *m, const still_session_params *p, still_session **out, still_error *err);
 void still_session_free(still_session *s);
+/* One line saying where the layers went, e.g. "offload: 28/28 layers on Vulkan0 (llvmpipe …)" or
+ * "offload: 0/28 layers on a GPU (CPU only)"; with the reason when the GPU was asked for and failed. */
+const char *still_session_offload(const still_session *s);
 int32_t still_session_n_ctx(const still_session *s);
 int32_t still_session_n_past(const still_session *s);
 /* Forget the cached tokens (the next call evaluates its whole prompt). */

@@ -49,6 +49,8 @@ static const char bench_usage[] =
   "  -t, --threads N      threads (default: physical cores)\n"
   "  -b, --batch-size N   prompt tokens per forward pass (default 512)\n"
   "  --kv-type T          KV cache type: f16 (default), f32, q8_0\n"
+  "  -ngl, --gpu-layers N run the last N layers on the GPU (-1: all; default 0)\n"
+  "  --device D           Vulkan device: index or part of its name (see 'still hw')\n"
   "  --membw              also measure the memory read bandwidth and print the\n"
   "                       decode efficiency (weight bytes per token x tg tok/s\n"
   "                       / bandwidth)\n"
@@ -257,7 +259,7 @@ static void print_row(const char *const *cells)
 int still_cmd_bench(int argc, char **argv)
 {
   const char *model = NULL, *p_text = NULL, *n_text = NULL, *r_text = NULL, *t_text = NULL, *b_text = NULL;
-  const char *kv_text = NULL, *membw_size_text = NULL;
+  const char *kv_text = NULL, *membw_size_text = NULL, *ngl_text = NULL, *device = NULL;
   bool json = false, membw = false;
   const cli_option opts[] = {
     {.long_name = "--model", .short_name = "-m", .kind = CLI_OPT_VALUE, .value = &model},
@@ -270,6 +272,8 @@ int still_cmd_bench(int argc, char **argv)
     {.long_name = "--json", .kind = CLI_OPT_FLAG, .flag = &json},
     {.long_name = "--membw", .kind = CLI_OPT_FLAG, .flag = &membw},
     {.long_name = "--membw-size", .kind = CLI_OPT_VALUE, .value = &membw_size_text},
+    {.long_name = "--gpu-layers", .short_name = "-ngl", .kind = CLI_OPT_VALUE, .value = &ngl_text},
+    {.long_name = "--device", .kind = CLI_OPT_VALUE, .value = &device},
   };
   char **pos = NULL;
   int n_pos = 0;
@@ -287,6 +291,9 @@ int still_cmd_bench(int argc, char **argv)
   if (cli_run_i32("--threads", t_text, 1, STILL_MAX_THREADS, &sp.n_threads)) return 1;
   if (cli_run_i32("--batch-size", b_text, 1, 1 << 16, &sp.n_batch)) return 1;
   if (cli_run_kv_type(kv_text, &sp.kv_type)) return 1;
+  if (cli_run_i32("--gpu-layers", ngl_text, -1, 1 << 20, &sp.n_gpu_layers)) return 1;
+  sp.device = device;
+  if (device && !ngl_text) sp.n_gpu_layers = -1;
   uint64_t membw_size = (uint64_t)1 << 30;
   if (membw_size_text) {
     char why[200];
@@ -322,6 +329,7 @@ int still_cmd_bench(int argc, char **argv)
   if (rc == 0) {
     still_error err = {0};
     if (still_session_new(m, &sp, &s, &err) != STILL_OK) rc = cli_fail("cannot start a session: %s", err.message);
+    else if (sp.n_gpu_layers != 0) fprintf(stderr, "%s\n", still_session_offload(s)); /* where the layers went */
   }
   bench_result pp = {.v = samples, .n = 0}, tg = {.v = samples ? samples + reps : NULL, .n = 0};
   bench_ctx b = {.s = s, .tokens = tokens, .logits = logits, .n_prompt = n_prompt, .n_gen = n_gen};
@@ -361,7 +369,12 @@ int still_cmd_bench(int argc, char **argv)
       cli_json_add_u64(root, "model_bytes", info->weight_bytes);
       cli_json_add_u64(root, "file_bytes", info->file_size);
       cli_json_add_u64(root, "n_params", info->n_params);
-      cJSON_AddStringToObject(root, "backend", "cpu");
+      /* "offload: N/M layers on DEVICE…": N > 0 means the Vulkan backend ran them */
+      const char *off = still_session_offload(s), *on = strstr(off, " layers on ");
+      const bool gpu = strncmp(off, "offload: 0/", 11) != 0 && on;
+      cJSON_AddStringToObject(root, "backend", gpu ? "vulkan" : "cpu");
+      cJSON_AddStringToObject(root, "device", gpu ? on + strlen(" layers on ") : "cpu");
+      cJSON_AddStringToObject(root, "offload", off);
       cJSON_AddStringToObject(root, "isa", isa);
       cJSON_AddNumberToObject(root, "threads", threads);
       cJSON_AddStringToObject(root, "kv_type", cli_run_kv_type_name(sp.kv_type));

@@ -31,6 +31,7 @@ int still_cmd_chat(int argc, char **argv);       /* cli-run.c */
 int still_cmd_logits(int argc, char **argv);     /* cli-run.c */
 int still_cmd_bench(int argc, char **argv);      /* cli-bench.c */
 int still_cmd_make_model(int argc, char **argv); /* cli-make-model.c */
+int still_cmd_devices(int argc, char **argv);    /* cli-devices.c */
 int still_cmd_fit(int argc, char **argv);
 int still_cmd_hw(int argc, char **argv);
 int still_cmd_recommend(int argc, char **argv);

@@ -20,8 +20,10 @@
 #include "tokenizer/vocab.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -197,6 +199,7 @@ void cli_run_print_stats(const char *prefix, const still_stats *st)
 typedef struct {
   const char *temp, *top_p, *top_k, *min_p, *repeat_penalty, *repeat_last_n, *seed, *n_predict;
   const char *threads, *ctx, *kv_type, *batch;
+  const char *gpu_layers, *device;
   bool ignore_eos;
 } gen_opts;
 
@@ -213,7 +216,15 @@ typedef struct {
     {.long_name = "--ctx-size", .short_name = "-c", .kind = CLI_OPT_VALUE, .value = &(g).ctx},        \
     {.long_name = "--batch-size", .short_name = "-b", .kind = CLI_OPT_VALUE, .value = &(g).batch},    \
     {.long_name = "--kv-type", .kind = CLI_OPT_VALUE, .value = &(g).kv_type},                         \
-    {.long_name = "--ignore-eos", .kind = CLI_OPT_FLAG, .flag = &(g).ignore_eos}
+    {.long_name = "--ignore-eos", .kind = CLI_OPT_FLAG, .flag = &(g).ignore_eos},                    \
+    {.long_name = "--gpu-layers", .short_name = "-ngl", .kind = CLI_OPT_VALUE, .value = &(g).gpu_layers}, \
+    {.long_name = "--device", .kind = CLI_OPT_VALUE, .value = &(g).device}
+
+/* options of the Vulkan backend (run, chat, logits; bench has its own copy) */
+#define GPU_USAGE                                                                            \
+  "  -ngl, --gpu-layers N   run the last N layers on the GPU (-1: all; default 0)\n"         \
+  "  --device D             Vulkan device: index or part of its name (see 'still hw');\n"   \
+  "                         naming one without --gpu-layers puts all layers on it\n"
 
 #define GEN_USAGE                                                                            \
   "  -n, --n-predict N      generate at most N tokens (default: until the end of\n"          \
@@ -230,7 +241,8 @@ typedef struct {
   "  -t, --threads N        threads (default: physical cores)\n"                             \
   "  -c, --ctx-size N       context window in tokens (default: min(trained, 4096))\n"        \
   "  -b, --batch-size N     prompt tokens per forward pass (default 512)\n"                  \
-  "  --kv-type T            KV cache type: f16 (default), f32, q8_0\n"
+  "  --kv-type T            KV cache type: f16 (default), f32, q8_0\n"                    \
+  GPU_USAGE
 
 /* Turn the option strings into session and sampling parameters. */
 static int apply_gen_opts(const gen_opts *g, const still_model *m, still_session_params *sp, still_sampling *smp)
@@ -254,6 +266,9 @@ static int apply_gen_opts(const gen_opts *g, const still_model *m, still_session
   if (cli_run_i32("--ctx-size", g->ctx, 0, 1 << 24, &sp->n_ctx)) return 1;
   if (cli_run_i32("--batch-size", g->batch, 1, 1 << 16, &sp->n_batch)) return 1;
   if (cli_run_kv_type(g->kv_type, &sp->kv_type)) return 1;
+  if (cli_run_i32("--gpu-layers", g->gpu_layers, -1, 1 << 20, &sp->n_gpu_layers)) return 1;
+  sp->device = g->device;
+  if (g->device && !g->gpu_layers) sp->n_gpu_layers = -1; /* naming a device means using it */
   return 0;
 }
 
@@ -262,6 +277,8 @@ static int new_session(still_model *m, const still_session_params *p, still_sess
   still_error err = {0};
   if (still_session_new(m, p, s, &err) != STILL_OK)
     return cli_fail("cannot start a session: %s", err.message[0] ? err.message : "unknown error");
+  /* where the layers went (only when a GPU was asked for: CPU-only output stays as it was) */
+  if (p->n_gpu_layers != 0) fprintf(stderr, "%s\n", still_session_offload(*s));
   return 0;
 }
 
@@ -485,11 +502,13 @@ static const char logits_usage[] =
   "  --all                logits of every position\n"
   "  -t, --threads N      threads (default: physical cores)\n"
   "  --kv-type T          KV cache type: f16 (default), f32, q8_0\n"
+  GPU_USAGE
   "  -h, --help           show this help\n";
 
 int still_cmd_logits(int argc, char **argv)
 {
   const char *model = NULL, *prompt_ids = NULL, *out_path = NULL, *threads = NULL, *kv_type = NULL;
+  const char *gpu_layers = NULL, *device = NULL;
   bool all = false;
   const cli_option opts[] = {
     {.long_name = "--model", .short_name = "-m", .kind = CLI_OPT_VALUE, .value = &model},
@@ -498,6 +517,8 @@ int still_cmd_logits(int argc, char **argv)
     {.long_name = "--all", .kind = CLI_OPT_FLAG, .flag = &all},
     {.long_name = "--threads", .short_name = "-t", .kind = CLI_OPT_VALUE, .value = &threads},
     {.long_name = "--kv-type", .kind = CLI_OPT_VALUE, .value = &kv_type},
+    {.long_name = "--gpu-layers", .short_name = "-ngl", .kind = CLI_OPT_VALUE, .value = &gpu_layers},
+    {.long_name = "--device", .kind = CLI_OPT_VALUE, .value = &device},
   };
   char **pos = NULL;
   int n_pos = 0;
@@ -512,6 +533,9 @@ int still_cmd_logits(int argc, char **argv)
   still_session_params sp = still_session_params_default();
   if (cli_run_i32("--threads", threads, 1, 1024, &sp.n_threads)) return 1;
   if (cli_run_kv_type(kv_type, &sp.kv_type)) return 1;
+  if (cli_run_i32("--gpu-layers", gpu_layers, -1, 1 << 20, &sp.n_gpu_layers)) return 1;
+  sp.device = device;
+  if (device && !gpu_layers) sp.n_gpu_layers = -1;
 
   still_model *m = NULL;
   if (cli_run_load_model(model, true, &m)) return 1;
@@ -585,19 +609,94 @@ static const char chat_usage[] =
   "                         standard error\n" GEN_USAGE
   "  -h, --help             show this help\n";
 
-/* SIGINT → a semaphore post (async-signal-safe); a watcher thread turns it
- * into still_session_cancel() while a reply is being generated. At the
- * prompt the interrupted read (no SA_RESTART) tells the main loop. */
+/* SIGINT does two async-signal-safe things: a semaphore post, which a
+ * watcher thread turns into still_session_cancel() while a reply is being
+ * generated, and a byte into a self-pipe, which the prompt's poll() sees
+ * (no race between checking a flag and blocking in read). */
 static sem_t chat_sigsem;
-static volatile sig_atomic_t chat_sigints;
+static int chat_sigpipe[2] = {-1, -1};
 
 static void chat_on_sigint(int sig)
 {
   (void)sig;
-  chat_sigints++;
   int e = errno;
   sem_post(&chat_sigsem);
+  if (chat_sigpipe[1] >= 0) {
+    char b = 1;
+    ssize_t w = write(chat_sigpipe[1], &b, 1);
+    (void)w; /* a full pipe already says "interrupted" */
+  }
   errno = e;
+}
+
+static void drain_fd(int fd)
+{
+  char buf[64];
+  while (fd >= 0 && read(fd, buf, sizeof buf) > 0) {
+  }
+}
+
+/* Lines of standard input, read with read() so that poll() on the fd tells
+ * the truth (no stdio buffer in between). */
+typedef struct {
+  char *buf;
+  size_t len, cap;
+  bool eof;
+  char *line; /* the last line returned (NUL-terminated, no newline) */
+} line_reader;
+
+typedef enum { LINE_OK, LINE_EOF, LINE_ERROR, LINE_INTERRUPTED } line_result;
+
+static line_result read_line(line_reader *lr, int sigfd)
+{
+  for (;;) {
+    char *nl = lr->len ? memchr(lr->buf, '\n', lr->len) : NULL;
+    if (nl || (lr->eof && lr->len > 0)) {
+      size_t n = nl ? (size_t)(nl - lr->buf) : lr->len;
+      char *l = malloc(n + 1);
+      if (!l) {
+        errno = ENOMEM;
+        return LINE_ERROR;
+      }
+      memcpy(l, lr->buf, n);
+      l[n] = '\0';
+      size_t used = n + (nl ? 1 : 0);
+      memmove(lr->buf, lr->buf + used, lr->len - used);
+      lr->len -= used;
+      free(lr->line);
+      lr->line = l;
+      return LINE_OK;
+    }
+    if (lr->eof) return LINE_EOF;
+    struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
+    int k = poll(p, sigfd >= 0 ? 2 : 1, -1);
+    if (k < 0) {
+      if (errno == EINTR) continue; /* the pipe says whether it was Ctrl+C */
+      return LINE_ERROR;
+    }
+    if (sigfd >= 0 && (p[1].revents & POLLIN)) {
+      drain_fd(sigfd);
+      return LINE_INTERRUPTED;
+    }
+    if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    if (lr->cap - lr->len < 4096) {
+      size_t nc = lr->cap ? lr->cap * 2 : 8192;
+      char *b = realloc(lr->buf, nc);
+      if (!b) {
+        errno = ENOMEM;
+        return LINE_ERROR;
+      }
+      lr->buf = b;
+      lr->cap = nc;
+    }
+    ssize_t got = read(STDIN_FILENO, lr->buf + lr->len, lr->cap - lr->len);
+    if (got < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return LINE_ERROR;
+    }
+    if (got == 0) lr->eof = true;
+    else lr->len += (size_t)got;
+  }
 }
 
 typedef struct {
@@ -729,8 +828,8 @@ int still_cmd_chat(int argc, char **argv)
   bool stdin_tty = isatty(STDIN_FILENO), stdout_tty = isatty(STDOUT_FILENO);
 
   /* SIGINT is blocked while the engine's worker threads and the watcher are
-   * created, so that it is delivered to the main thread (interrupting a read
-   * at the prompt) and never to a worker. */
+   * created, so that the handler only ever runs on the main thread (it would
+   * work anywhere, but a worker spinning in a barrier is no place for it). */
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGINT);
@@ -743,15 +842,23 @@ int still_cmd_chat(int argc, char **argv)
   pthread_t watcher;
   bool have_watcher = false;
   struct sigaction sa_old;
-  if (rc == 0 && sem_init(&chat_sigsem, 0, 0) == 0) {
-    have_watcher = pthread_create(&watcher, NULL, chat_watcher, &watch) == 0;
-    if (!have_watcher) sem_destroy(&chat_sigsem);
+  if (rc == 0 && pipe(chat_sigpipe) == 0) {
+    for (int i = 0; i < 2; i++) fcntl(chat_sigpipe[i], F_SETFL, fcntl(chat_sigpipe[i], F_GETFL) | O_NONBLOCK);
+    if (sem_init(&chat_sigsem, 0, 0) == 0) {
+      have_watcher = pthread_create(&watcher, NULL, chat_watcher, &watch) == 0;
+      if (!have_watcher) sem_destroy(&chat_sigsem);
+    }
+    if (!have_watcher) {
+      close(chat_sigpipe[0]);
+      close(chat_sigpipe[1]);
+      chat_sigpipe[0] = chat_sigpipe[1] = -1;
+    }
   }
   if (have_watcher) {
     struct sigaction sa = {0};
     sa.sa_handler = chat_on_sigint;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: a Ctrl+C interrupts the read at the prompt */
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, &sa_old);
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -766,8 +873,7 @@ int still_cmd_chat(int argc, char **argv)
     fprintf(stderr, "Chatting with %s. Ctrl+C stops a reply; /reset starts over; /exit or Ctrl+D quits.\n",
             info->name);
 
-  char *line = NULL;
-  size_t line_cap = 0;
+  line_reader lr = {0};
   int prompt_sigints = 0;
   int turn = 0;
   while (rc == 0) {
@@ -775,20 +881,20 @@ int still_cmd_chat(int argc, char **argv)
       fputs(stdout_tty ? "\n\033[1m> \033[0m" : "> ", stdout);
       fflush(stdout);
     }
-    int before = chat_sigints;
-    errno = 0;
-    ssize_t got = getline(&line, &line_cap, stdin);
-    if (got < 0) {
-      if (errno == EINTR || chat_sigints != before) {
-        clearerr(stdin);
-        if (++prompt_sigints >= 2) break;
-        fputs("\n(press Ctrl+C again or type /exit to quit)\n", stderr);
-        continue;
-      }
-      if (ferror(stdin)) rc = cli_fail("cannot read standard input: %s", strerror(errno));
-      break; /* end of input */
+    line_result lres = read_line(&lr, chat_sigpipe[0]);
+    if (lres == LINE_INTERRUPTED) {
+      if (++prompt_sigints >= 2) break;
+      fputs("\n(press Ctrl+C again or type /exit to quit)\n", stderr);
+      continue;
     }
+    if (lres == LINE_ERROR) {
+      rc = cli_fail("cannot read standard input: %s", strerror(errno));
+      break;
+    }
+    if (lres == LINE_EOF) break;
     prompt_sigints = 0;
+    char *line = lr.line;
+    size_t got = strlen(line);
     while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = '\0';
     if (got == 0) continue;
     if (strcmp(line, "/exit") == 0 || strcmp(line, "/quit") == 0) break;
@@ -822,6 +928,7 @@ int still_cmd_chat(int argc, char **argv)
     atomic_store(&watch.generating, true);
     still_status gs = still_session_generate(s, ids, n, &smp, chat_on_token, &out, &st, &err);
     atomic_store(&watch.generating, false);
+    drain_fd(chat_sigpipe[0]); /* a Ctrl+C during the reply was for the reply */
     free(ids);
     if (out.in_think && out.tty) fputs(UNDIM, stdout);
     if (!out.ends_newline || st.gen_tokens == 0) putchar('\n');
@@ -849,7 +956,8 @@ int still_cmd_chat(int argc, char **argv)
       cli_run_print_stats(prefix, &st);
     }
   }
-  free(line);
+  free(lr.buf);
+  free(lr.line);
   free(out.reply);
   history_truncate(&hist, 0);
   free(hist.msgs);
@@ -859,6 +967,9 @@ int still_cmd_chat(int argc, char **argv)
     sem_post(&chat_sigsem);
     pthread_join(watcher, NULL);
     sem_destroy(&chat_sigsem);
+    close(chat_sigpipe[0]);
+    close(chat_sigpipe[1]);
+    chat_sigpipe[0] = chat_sigpipe[1] = -1;
   }
   still_session_free(s);
   still_model_free(m);

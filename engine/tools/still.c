@@ -26,6 +26,7 @@ static const still_command commands[] = {
   {"bench", still_cmd_bench, "measure prompt and generation speed (like llama-bench)"},
   {"make-model", still_cmd_make_model, "write a random-weight model of a real R1 shape"},
   {"fit", still_cmd_fit, "estimate whether a model runs on this (or a simulated) machine"},
+  {"devices", still_cmd_devices, "list the Vulkan devices (for --device)"},
   {"hw", still_cmd_hw, "show the hardware the engine sees (GPUs, RAM, CPU, disk)"},
   {"recommend", still_cmd_recommend, "pick the best R1 model + quantization for this machine"},
 };

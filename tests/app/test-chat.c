@@ -13,6 +13,7 @@
 
 #include "distill-application.h"
 #include "distill-chat-page.h"
+#include "distill-chat-settings.h"
 #include "distill-message-row.h"
 #include "distill-resources.h"
 #include "distill-window.h"
@@ -91,6 +92,7 @@ static DistillMessageRow *last_row(GtkWidget *page)
 
 /* ---- screenshots ---- */
 
+/* window: a GtkNative (a window, or a popover: those are surfaces of their own) */
 static void screenshot(GtkWidget *window, const char *name)
 {
   const char *dir = g_getenv("DISTILL_SCREENSHOTS");
@@ -325,6 +327,28 @@ static void test_conversation(void)
   g_assert_true(wait_for(engine_ready, NULL, 30000));
   g_assert_cmpstr(main_view(page), ==, "chat");
   screenshot(win, "empty-chat");
+
+  /* the model picker lists the model in use; the settings open and close */
+  GtkMenuButton *model_button = GTK_MENU_BUTTON(find_type(page, GTK_TYPE_MENU_BUTTON));
+  gtk_menu_button_popup(model_button);
+  spin(200);
+  GtkPopover *popover = gtk_menu_button_get_popover(model_button);
+  g_assert_true(gtk_widget_get_visible(GTK_WIDGET(popover)));
+  GtkWidget *model_row = find_type(GTK_WIDGET(popover), ADW_TYPE_ACTION_ROW);
+  g_assert_nonnull(model_row);
+  g_autofree char *stories_name = g_path_get_basename(stories);
+  g_assert_true(g_str_has_prefix(stories_name, adw_preferences_row_get_title(ADW_PREFERENCES_ROW(model_row))));
+  screenshot(GTK_WIDGET(popover), "model-picker");
+  gtk_menu_button_popdown(model_button);
+  GtkWidget *settings_spin = find_named(page, "max-tokens");
+  GtkMenuButton *settings_button = GTK_MENU_BUTTON(gtk_widget_get_ancestor(settings_spin, GTK_TYPE_POPOVER) ?
+    gtk_widget_get_parent(gtk_widget_get_ancestor(settings_spin, GTK_TYPE_POPOVER)) : NULL);
+  g_assert_true(GTK_IS_MENU_BUTTON(settings_button));
+  gtk_menu_button_popup(settings_button);
+  spin(200);
+  screenshot(GTK_WIDGET(gtk_menu_button_get_popover(settings_button)), "settings");
+  gtk_menu_button_popdown(settings_button);
+  spin(100);
 
   /* Shift+Enter is a new line, not a send */
   type_text(page, "Once upon a time");
@@ -687,6 +711,62 @@ static void test_reasoning(void)
   close_window(win);
 }
 
+
+/* Settings survive a JSON round trip; bad or missing values fall back. */
+static void test_settings_json(void)
+{
+  DistillChatSettings cs = {0};
+  distill_chat_settings_load(&cs, NULL, 4096);
+  g_assert_cmpfloat(cs.temperature, ==, 0.6);
+  g_assert_cmpfloat(cs.top_p, ==, 0.95);
+  g_assert_cmpint(cs.n_ctx, ==, 4096);
+  g_assert_cmpstr(cs.system_prompt, ==, "");
+  cs.temperature = 0.3;
+  cs.max_tokens = 900;
+  cs.reasoning_budget = 1024;
+  g_free(cs.system_prompt);
+  cs.system_prompt = g_strdup("Answer in \"French\".");
+  g_autofree char *json = distill_chat_settings_to_json(&cs);
+  DistillChatSettings back = {0};
+  distill_chat_settings_load(&back, json, 2048);
+  g_assert_cmpfloat(back.temperature, ==, 0.3);
+  g_assert_cmpint(back.max_tokens, ==, 900);
+  g_assert_cmpint(back.reasoning_budget, ==, 1024);
+  g_assert_cmpint(back.n_ctx, ==, 4096);
+  g_assert_cmpstr(back.system_prompt, ==, "Answer in \"French\".");
+  distill_chat_settings_load(&back, "{not json", 2048);
+  g_assert_cmpint(back.n_ctx, ==, 2048);
+  distill_chat_settings_load(&back, "{\"temperature\": 99, \"context_size\": -5}", 2048);
+  g_assert_cmpfloat(back.temperature, ==, 2);
+  g_assert_cmpint(back.n_ctx, ==, 256);
+  distill_chat_settings_clear(&cs);
+  distill_chat_settings_clear(&back);
+}
+
+/* The model picker lists GGUF files, in subfolders too, one entry per split model. */
+static void test_model_files(void)
+{
+  g_autofree char *dir = g_build_filename(tmp_dir, "models", NULL);
+  g_autofree char *sub = g_build_filename(dir, "org", "repo", NULL);
+  g_mkdir_with_parents(sub, 0755);
+  const char *files[] = {"b-Q4_K_M.gguf", "org/repo/a-Q8_0.gguf", "big-00001-of-00002.gguf", "big-00002-of-00002.gguf",
+                         "notes.txt", "c.gguf.part", ".hidden.gguf"};
+  for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+    g_autofree char *p = g_build_filename(dir, files[i], NULL);
+    g_assert_true(g_file_set_contents(p, "x", 1, NULL));
+  }
+  g_autoptr(GPtrArray) found = distill_find_model_files(dir);
+  g_assert_cmpuint(found->len, ==, 3);
+  g_autofree char *n0 = distill_model_display_name(found->pdata[0]);
+  g_autofree char *n1 = distill_model_display_name(found->pdata[1]);
+  g_autofree char *n2 = distill_model_display_name(found->pdata[2]);
+  g_assert_cmpstr(n0, ==, "a-Q8_0");
+  g_assert_cmpstr(n1, ==, "b-Q4_K_M");
+  g_assert_cmpstr(n2, ==, "big-00001-of-00002");
+  g_autoptr(GPtrArray) none = distill_find_model_files("/nonexistent/folder");
+  g_assert_cmpuint(none->len, ==, 0);
+}
+
 static void remove_tree(const char *dir)
 {
   g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
@@ -720,6 +800,8 @@ int main(int argc, char **argv)
   if (!stories && g_strcmp0(g_getenv("CI"), "true") == 0) g_error("the stories260K fixture is missing");
   engine = distill_engine_new();
 
+  g_test_add_func("/chat/settings-json", test_settings_json);
+  g_test_add_func("/chat/model-files", test_model_files);
   g_test_add_func("/chat/welcome", test_welcome);
   g_test_add_func("/chat/welcome-in-window", test_welcome_in_window);
   g_test_add_func("/chat/conversation", test_conversation);

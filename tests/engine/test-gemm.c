@@ -1,9 +1,10 @@
 /* test-gemm.c — the multi-token kernels (cpu/gemm.h) against vec_dot.
  *
- * Contract under test: y[t][r] equals vec_dot(row r, token t) of the same
- * ISA bit for bit (graph.c relies on it: a prompt gives the same logits in
- * one batch, in batches of 5 or token by token), and therefore stays within
- * 1e-5·Σ|w·a| of the scalar oracle. Every type, every ISA up to
+ * Contract under test (gemm.h): y[t][r] does not depend on the tile — the
+ * whole call equals one call per element, bit for bit (graph.c relies on
+ * it: a prompt gives the same logits in one batch, in batches of 5 or token
+ * by token, on any number of threads) — and stays within 1e-5·Σ|w·a| of the
+ * scalar vec_dot oracle; with VNNI, Q8_0/Q4_0 equal their vec_dot exactly. Every type, every ISA up to
  * still_cpu_best_isa() (cap it with STILL_ISA=avx2 … to test lower levels
  * on a bigger machine), tokens 1..9 (full tiles and every tail), row counts
  * that are not multiples of anything, strided rows and outputs, random bit
@@ -129,7 +130,13 @@ static double abs_dot(uint32_t wtype, const void *w, const void *x, int64_t n)
   return s;
 }
 
-static void check_shape(uint32_t wtype, const shape *sh, bool real, int *n_kernels)
+/* gemm.h: Q8_0 and Q4_0 keep vec_dot's float steps exactly with VNNI. */
+static bool same_as_vec_dot(uint32_t wtype, still_isa isa)
+{
+  return (wtype == STILL_TYPE_Q8_0 || wtype == STILL_TYPE_Q4_0) && still_vec_dot_isa(wtype, isa) == STILL_ISA_AVX512_VNNI;
+}
+
+static void check_shape(uint32_t wtype, const shape *sh, bool real, int *n_kernels, double *worst)
 {
   const uint32_t vtype = still_vec_dot_type(wtype);
   const size_t wb = row_bytes(wtype, sh->n), xb = row_bytes(vtype, sh->n);
@@ -162,23 +169,34 @@ static void check_shape(uint32_t wtype, const shape *sh, bool real, int *n_kerne
     const still_gemm_fn fn = still_get_gemm(wtype, (still_isa)isa);
     if (fn) (*n_kernels)++;
     for (size_t i = 0; i < ny; i++) got[i] = want[i] = -12345.0f; /* the gaps must stay untouched */
+    /* one call per element: the value the whole call must reproduce */
     for (int t = 0; t < sh->tok; t++)
       for (int64_t r = 0; r < sh->rows; r++)
-        dot(sh->n, &want[t * sh->y_stride + r], w + (size_t)r * sh->w_stride, x + (size_t)t * sh->x_stride);
+        still_gemm_run(fn, dot, sh->n, 1, 1, w + (size_t)r * sh->w_stride, 0, x + (size_t)t * sh->x_stride, 0,
+                       &want[t * sh->y_stride + r], 0);
     still_gemm_run(fn, dot, sh->n, sh->rows, sh->tok, w, sh->w_stride, x, sh->x_stride, got, sh->y_stride);
     for (int t = 0; t < sh->tok; t++)
       for (int64_t r = 0; r < sh->y_stride; r++) {
         const size_t i = (size_t)t * sh->y_stride + r;
         if (memcmp(&got[i], &want[i], sizeof(float)) != 0)
           g_error("%s %s n=%" G_GINT64_FORMAT " rows=%" G_GINT64_FORMAT " tokens=%d: y[%d][%" G_GINT64_FORMAT
-                  "] = %.9g, vec_dot %.9g (must be bit-identical)",
+                  "] = %.9g, alone %.9g (must be bit-identical whatever the tile)",
                   still_type_name(wtype), still_isa_name((still_isa)isa), sh->n, sh->rows, sh->tok, t, r, got[i],
                   want[i]);
         if (r >= sh->rows) continue;
-        const double tol = 1e-5 * abs_dot(wtype, w + (size_t)r * sh->w_stride, x + (size_t)t * sh->x_stride, sh->n) + 1e-30;
+        const void *wr = w + (size_t)r * sh->w_stride, *xt = x + (size_t)t * sh->x_stride;
+        if (same_as_vec_dot(wtype, (still_isa)isa)) {
+          float v;
+          dot(sh->n, &v, wr, xt);
+          if (memcmp(&v, &got[i], sizeof v) != 0)
+            g_error("%s %s: y[%d][%" G_GINT64_FORMAT "] = %.9g, vec_dot %.9g (documented identical)",
+                    still_type_name(wtype), still_isa_name((still_isa)isa), t, r, got[i], v);
+        }
+        const double mag = abs_dot(wtype, wr, xt, sh->n), tol = 1e-5 * mag + 1e-30;
         if (!(fabs((double)got[i] - ref[i]) <= tol))
           g_error("%s %s: y[%d][%" G_GINT64_FORMAT "] = %.9g, scalar %.9g (tolerance %.3g)", still_type_name(wtype),
                   still_isa_name((still_isa)isa), t, r, got[i], ref[i], tol);
+        if (mag > 0) *worst = MAX(*worst, fabs((double)got[i] - ref[i]) / mag);
       }
   }
   g_free(ref);
@@ -195,8 +213,11 @@ static void test_gemm_type(gconstpointer data)
   const int bs = wt->block_size == 1 ? 32 : wt->block_size;
   const uint32_t vtype = still_vec_dot_type(wtype);
   int n_kernels = 0;
+  double worst = 0;
   /* lengths: one block, odd block counts (the paired loops' tails), a
-   * real width; float types also ragged lengths (masked tails) */
+   * real width; float types also ragged lengths (masked tails); rows long
+   * enough that the kernels take fewer tokens per tile (K-quants past 40 KB
+   * of activations per 8 tokens, Q8_0/Q4_0 past 128 KB of prepared pairs) */
   int64_t lengths[8];
   int nl = 0;
   lengths[nl++] = bs;
@@ -208,6 +229,10 @@ static void test_gemm_type(gconstpointer data)
     lengths[nl++] = 129;
   } else if (bs == 32) {
     lengths[nl++] = 17 * bs;
+    lengths[nl++] = 181 * bs;
+    lengths[nl++] = 257 * bs;
+  } else {
+    lengths[nl++] = 19 * bs;
   }
   for (int li = 0; li < nl; li++) {
     const int64_t n = lengths[li];
@@ -215,25 +240,27 @@ static void test_gemm_type(gconstpointer data)
       const int64_t rows = 1 + (tok * 3 + li) % 7; /* 1..7 */
       shape sh = {.n = n, .rows = rows, .tok = tok, .w_stride = row_bytes(wtype, n), .x_stride = row_bytes(vtype, n),
                   .y_stride = rows};
-      check_shape(wtype, &sh, tok % 2 == 0, &n_kernels);
+      check_shape(wtype, &sh, tok % 2 == 0, &n_kernels, &worst);
       /* strided: gaps after every weight row, activation row and output row */
-      sh.w_stride += 64 + (size_t)tok;
+      sh.w_stride += 64 + 16 * (size_t)tok; /* rows stay aligned as in a file */
       sh.x_stride += 32;
       sh.y_stride += 3;
-      check_shape(wtype, &sh, tok % 2 == 1, &n_kernels);
+      check_shape(wtype, &sh, tok % 2 == 1, &n_kernels, &worst);
     }
   }
-  g_test_message("%s: multi-token kernel at %d of the checks (best isa %s, used %s)", wt->name, n_kernels,
-                 still_isa_name(still_cpu_best_isa()),
-                 still_get_gemm(wtype, still_cpu_best_isa()) ? still_isa_name(still_vec_dot_isa(wtype, still_cpu_best_isa()))
-                                                               : "vec_dot fallback");
+  const still_isa best = still_cpu_best_isa();
+  g_test_message("%s: multi-token kernel in %d of the checks, worst |gemm-scalar|/sum|wa| = %.2e (best isa %s, used %s)",
+                 wt->name, n_kernels, worst, still_isa_name(best),
+                 still_get_gemm(wtype, best) ? still_isa_name(still_vec_dot_isa(wtype, best)) : "vec_dot fallback");
 }
 
-/* The types of the R1 files have a kernel at every SIMD level. */
+/* The types of the R1 files (and the F16/F32 KV caches) have a kernel at
+ * every SIMD level. */
 static void test_gemm_coverage(void)
 {
   const still_isa best = still_cpu_best_isa();
-  const uint32_t core[] = {STILL_TYPE_Q4_K, STILL_TYPE_Q6_K, STILL_TYPE_Q5_K, STILL_TYPE_Q8_0, STILL_TYPE_Q4_0};
+  const uint32_t core[] = {STILL_TYPE_Q4_K, STILL_TYPE_Q6_K, STILL_TYPE_Q5_K, STILL_TYPE_Q8_0,
+                           STILL_TYPE_Q4_0, STILL_TYPE_F16,  STILL_TYPE_F32};
   for (size_t i = 0; i < G_N_ELEMENTS(core); i++)
     for (int isa = STILL_ISA_SCALAR; isa <= (int)best; isa++) {
       if (isa == STILL_ISA_SCALAR) g_assert_null(still_get_gemm(core[i], (still_isa)isa));

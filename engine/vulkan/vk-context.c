@@ -1,0 +1,720 @@
+/* vulkan/vk-context.c — the Vulkan context: instance, device choice, compute
+ * queue, buffers, one recording command buffer, pipelines from the embedded
+ * SPIR-V with specialization constants, descriptor sets and the on-disk
+ * pipeline cache. See vk.h. Ops are in vk-ops.c.
+ */
+#include "vulkan/vk-internal.h"
+
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *result_words(VkResult r)
+{
+  switch (r) {
+  case VK_ERROR_OUT_OF_HOST_MEMORY: return "out of memory";
+  case VK_ERROR_OUT_OF_DEVICE_MEMORY: return "out of device memory";
+  case VK_ERROR_INITIALIZATION_FAILED: return "the driver failed to start";
+  case VK_ERROR_DEVICE_LOST: return "the device was lost (driver reset or crash)";
+  case VK_ERROR_INCOMPATIBLE_DRIVER: return "no compatible Vulkan driver";
+  case VK_ERROR_EXTENSION_NOT_PRESENT: return "a Vulkan extension is missing";
+  case VK_ERROR_FEATURE_NOT_PRESENT: return "a Vulkan feature is missing";
+  case VK_ERROR_TOO_MANY_OBJECTS: return "too many Vulkan objects";
+  case VK_ERROR_OUT_OF_POOL_MEMORY: return "out of descriptor pool memory";
+  default: return "Vulkan driver error";
+  }
+}
+
+still_status still_vk_fail(still_error *err, VkResult r, const char *what)
+{
+  still_status st = (r == VK_ERROR_OUT_OF_HOST_MEMORY || r == VK_ERROR_OUT_OF_DEVICE_MEMORY) ? STILL_ERR_NOMEM
+                                                                                         : STILL_ERR_BACKEND;
+  return still_set_error(err, st, "Vulkan: %s failed: %s (VkResult %d)", what, result_words(r), (int)r);
+}
+
+/* ---- device choice ------------------------------------------------------ */
+
+static int type_rank(VkPhysicalDeviceType t)
+{
+  switch (t) {
+  case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
+  case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
+  case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+  case VK_PHYSICAL_DEVICE_TYPE_OTHER: return 1;
+  default: return 0; /* CPU (lavapipe): only when nothing else */
+  }
+}
+
+static bool name_matches(const char *want, const char *name)
+{
+  /* case-insensitive substring */
+  size_t n = strlen(want), m = strlen(name);
+  for (size_t i = 0; i + n <= m; i++) {
+    size_t k = 0;
+    while (k < n && tolower((unsigned char)name[i + k]) == tolower((unsigned char)want[k])) k++;
+    if (k == n) return true;
+  }
+  return false;
+}
+
+static bool parse_index(const char *s, int *out)
+{
+  if (strncasecmp(s, "vulkan", 6) == 0) s += 6;
+  if (!*s) return false;
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || *end || v < 0 || v > 1000) return false;
+  *out = (int)v;
+  return true;
+}
+
+static still_status choose_device(still_vk *vk, const char *want, still_error *err)
+{
+  uint32_t n = 0;
+  VkResult r = vkEnumeratePhysicalDevices(vk->instance, &n, NULL);
+  if (r != VK_SUCCESS) return still_vk_fail(err, r, "listing devices");
+  if (n == 0) return still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no device found");
+  VkPhysicalDevice *pds = calloc(n, sizeof *pds);
+  if (!pds) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  r = vkEnumeratePhysicalDevices(vk->instance, &n, pds);
+  if (r < 0) {
+    free(pds);
+    return still_vk_fail(err, r, "listing devices");
+  }
+  int chosen = -1;
+  if (want && *want) {
+    int idx;
+    if (parse_index(want, &idx)) {
+      if ((uint32_t)idx < n) chosen = idx;
+    } else {
+      for (uint32_t i = 0; i < n && chosen < 0; i++) {
+        VkPhysicalDeviceProperties p;
+        vkGetPhysicalDeviceProperties(pds[i], &p);
+        if (name_matches(want, p.deviceName)) chosen = (int)i;
+      }
+    }
+    if (chosen < 0) {
+      free(pds);
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "Vulkan: no device \"%s\" (%u device%s; see `still devices`)", want, n,
+                             n == 1 ? "" : "s");
+    }
+  } else {
+    int best_rank = -1;
+    for (uint32_t i = 0; i < n; i++) {
+      VkPhysicalDeviceProperties p;
+      vkGetPhysicalDeviceProperties(pds[i], &p);
+      int rank = type_rank(p.deviceType);
+      if (rank > best_rank) best_rank = rank, chosen = (int)i;
+    }
+    /* a CPU-emulated device only when it is the only one */
+    if (best_rank == 0 && n > 1) {
+      free(pds);
+      return still_set_error(err, STILL_ERR_BACKEND,
+                             "Vulkan: only CPU-emulated devices found; name one with --device to use it");
+    }
+  }
+  vk->physical = pds[chosen];
+  vk->device_index = chosen;
+  free(pds);
+  return STILL_OK;
+}
+
+/* ---- pipeline cache on disk ------------------------------------------- */
+
+static void cache_path(still_vk *vk)
+{
+  vk->cache_path[0] = '\0';
+  const char *xdg = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME");
+  if (xdg && *xdg) snprintf(vk->cache_path, sizeof vk->cache_path, "%s/distill/vk-pipeline-cache.bin", xdg);
+  else if (home && *home)
+    snprintf(vk->cache_path, sizeof vk->cache_path, "%s/.cache/distill/vk-pipeline-cache.bin", home);
+}
+
+/* The data is only given to the driver when its header names this device
+ * and driver (a stale or foreign file is ignored, never trusted). */
+static void *load_cache(still_vk *vk, size_t *len)
+{
+  *len = 0;
+  if (!vk->cache_path[0]) return NULL;
+  FILE *f = fopen(vk->cache_path, "rb");
+  if (!f) return NULL;
+  void *data = NULL;
+  if (fseek(f, 0, SEEK_END) == 0) {
+    long size = ftell(f);
+    if (size >= 32 && size < (64L << 20) && fseek(f, 0, SEEK_SET) == 0) {
+      data = malloc((size_t)size);
+      if (data && fread(data, 1, (size_t)size, f) == (size_t)size) *len = (size_t)size;
+    }
+  }
+  fclose(f);
+  if (*len) {
+    const uint8_t *b = data;
+    uint32_t hdr_size, version, vendor, device;
+    memcpy(&hdr_size, b, 4);
+    memcpy(&version, b + 4, 4);
+    memcpy(&vendor, b + 8, 4);
+    memcpy(&device, b + 12, 4);
+    if (hdr_size < 32 || hdr_size > *len || version != VK_PIPELINE_CACHE_HEADER_VERSION_ONE ||
+        vendor != vk->props.vendorID || device != vk->props.deviceID ||
+        memcmp(b + 16, vk->props.pipelineCacheUUID, VK_UUID_SIZE) != 0)
+      *len = 0;
+  }
+  if (!*len) {
+    free(data);
+    return NULL;
+  }
+  return data;
+}
+
+static void save_cache(still_vk *vk)
+{
+  if (!vk->cache_path[0] || !vk->pipeline_cache || !vk->cache_dirty) return;
+  size_t len = 0;
+  if (vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &len, NULL) != VK_SUCCESS || len == 0) return;
+  void *data = malloc(len);
+  if (!data) return;
+  if (vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &len, data) == VK_SUCCESS) {
+    /* mkdir -p of the folder, then write to a temp name and rename, so a
+     * crash never leaves half a file */
+    char dir[sizeof vk->cache_path];
+    snprintf(dir, sizeof dir, "%s", vk->cache_path);
+    for (char *s = dir + 1; *s; s++)
+      if (*s == '/') {
+        *s = '\0';
+        mkdir(dir, 0755);
+        *s = '/';
+      }
+    char tmp[sizeof vk->cache_path + 16];
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", vk->cache_path, (int)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (f) {
+      bool ok = fwrite(data, 1, len, f) == len;
+      ok = (fclose(f) == 0) && ok;
+      if (!ok || rename(tmp, vk->cache_path) != 0) remove(tmp);
+    }
+  }
+  free(data);
+}
+
+/* ---- open / close ----------------------------------------------------- */
+
+static int32_t find_memory_type(const still_vk *vk, uint32_t bits, VkMemoryPropertyFlags want)
+{
+  for (uint32_t i = 0; i < vk->mem.memoryTypeCount; i++)
+    if ((bits & (1u << i)) && (vk->mem.memoryTypes[i].propertyFlags & want) == want) return (int32_t)i;
+  return -1;
+}
+
+still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error *err)
+{
+  *out = NULL;
+  still_vk_params def = {0};
+  if (!p) p = &def;
+  still_vk *vk = calloc(1, sizeof *vk);
+  if (!vk) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  vk->force_staging = p->force_staging;
+  const char *lim = getenv("STILL_VK_MEMORY_LIMIT");
+  if (lim && *lim) vk->mem_limit = strtoull(lim, NULL, 10);
+  still_status st = STILL_OK;
+  VkResult r;
+
+  VkApplicationInfo app = {
+    .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+    .pApplicationName = "still",
+    .pEngineName = "still",
+    .apiVersion = VK_API_VERSION_1_2,
+  };
+  VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
+  r = vkCreateInstance(&ici, NULL, &vk->instance);
+  if (r != VK_SUCCESS) {
+    vk->instance = VK_NULL_HANDLE;
+    st = still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no usable driver (%s)", result_words(r));
+    goto fail;
+  }
+  if ((st = choose_device(vk, p->device, err)) != STILL_OK) goto fail;
+
+  vkGetPhysicalDeviceProperties(vk->physical, &vk->props);
+  vkGetPhysicalDeviceMemoryProperties(vk->physical, &vk->mem);
+  if (vk->props.apiVersion < VK_API_VERSION_1_2) {
+    st = still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: %s supports only Vulkan %u.%u (1.2 needed)",
+                         vk->props.deviceName, VK_API_VERSION_MAJOR(vk->props.apiVersion),
+                         VK_API_VERSION_MINOR(vk->props.apiVersion));
+    goto fail;
+  }
+  VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
+  vkGetPhysicalDeviceProperties2(vk->physical, &p2);
+  const VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+  if (!(sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) || (sg.supportedOperations & need) != need ||
+      sg.subgroupSize < 4) {
+    st = still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: %s lacks subgroup arithmetic in compute shaders",
+                         vk->props.deviceName);
+    goto fail;
+  }
+  vk->subgroup_size = sg.subgroupSize;
+  /* 64 threads, at least one subgroup, at most what the device allows */
+  vk->wg_size = vk->subgroup_size > 64 ? vk->subgroup_size : 64;
+  if (vk->wg_size > vk->props.limits.maxComputeWorkGroupSize[0]) vk->wg_size = vk->props.limits.maxComputeWorkGroupSize[0];
+
+  uint32_t nq = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(vk->physical, &nq, NULL);
+  VkQueueFamilyProperties qf[16];
+  if (nq > 16) nq = 16;
+  vkGetPhysicalDeviceQueueFamilyProperties(vk->physical, &nq, qf);
+  int family = -1;
+  /* prefer a compute queue without graphics (async compute), else any */
+  for (uint32_t i = 0; i < nq && family < 0; i++)
+    if ((qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && !(qf[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)) family = (int)i;
+  for (uint32_t i = 0; i < nq && family < 0; i++)
+    if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) family = (int)i;
+  if (family < 0) {
+    st = still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: %s has no compute queue", vk->props.deviceName);
+    goto fail;
+  }
+  vk->queue_family = (uint32_t)family;
+
+  float prio = 1.0f;
+  VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+                                 .queueFamilyIndex = vk->queue_family,
+                                 .queueCount = 1,
+                                 .pQueuePriorities = &prio};
+  VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .queueCreateInfoCount = 1,
+                            .pQueueCreateInfos = &qci};
+  r = vkCreateDevice(vk->physical, &dci, NULL, &vk->device);
+  if (r != VK_SUCCESS) {
+    vk->device = VK_NULL_HANDLE;
+    st = still_vk_fail(err, r, "creating the device");
+    goto fail;
+  }
+  vkGetDeviceQueue(vk->device, vk->queue_family, 0, &vk->queue);
+
+  VkCommandPoolCreateInfo cpi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                 .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+                                 .queueFamilyIndex = vk->queue_family};
+  if ((r = vkCreateCommandPool(vk->device, &cpi, NULL, &vk->cmd_pool)) != VK_SUCCESS) {
+    st = still_vk_fail(err, r, "creating a command pool");
+    goto fail;
+  }
+  VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                     .commandPool = vk->cmd_pool,
+                                     .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                     .commandBufferCount = 1};
+  if ((r = vkAllocateCommandBuffers(vk->device, &cai, &vk->cmd)) != VK_SUCCESS) {
+    st = still_vk_fail(err, r, "allocating a command buffer");
+    goto fail;
+  }
+  VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  if ((r = vkCreateFence(vk->device, &fci, NULL, &vk->fence)) != VK_SUCCESS) {
+    st = still_vk_fail(err, r, "creating a fence");
+    goto fail;
+  }
+
+  /* one layout for every shader: 4 storage buffers + 128 bytes of push constants */
+  VkDescriptorSetLayoutBinding binds[STILL_VK_BINDINGS];
+  for (uint32_t i = 0; i < STILL_VK_BINDINGS; i++)
+    binds[i] = (VkDescriptorSetLayoutBinding){.binding = i,
+                                              .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                              .descriptorCount = 1,
+                                              .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
+  VkDescriptorSetLayoutCreateInfo dli = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+                                         .bindingCount = STILL_VK_BINDINGS,
+                                         .pBindings = binds};
+  if ((r = vkCreateDescriptorSetLayout(vk->device, &dli, NULL, &vk->set_layout)) != VK_SUCCESS) {
+    st = still_vk_fail(err, r, "creating a descriptor set layout");
+    goto fail;
+  }
+  VkPushConstantRange pcr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = STILL_VK_PUSH_MAX};
+  VkPipelineLayoutCreateInfo pli = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+                                    .setLayoutCount = 1,
+                                    .pSetLayouts = &vk->set_layout,
+                                    .pushConstantRangeCount = 1,
+                                    .pPushConstantRanges = &pcr};
+  if ((r = vkCreatePipelineLayout(vk->device, &pli, NULL, &vk->pipe_layout)) != VK_SUCCESS) {
+    st = still_vk_fail(err, r, "creating a pipeline layout");
+    goto fail;
+  }
+  VkDescriptorPoolSize ps = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                             .descriptorCount = STILL_VK_MAX_SETS * STILL_VK_BINDINGS};
+  VkDescriptorPoolCreateInfo dpi = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+                                    .maxSets = STILL_VK_MAX_SETS,
+                                    .poolSizeCount = 1,
+                                    .pPoolSizes = &ps};
+  if ((r = vkCreateDescriptorPool(vk->device, &dpi, NULL, &vk->desc_pool)) != VK_SUCCESS) {
+    st = still_vk_fail(err, r, "creating a descriptor pool");
+    goto fail;
+  }
+
+  if (!p->no_pipeline_cache) cache_path(vk);
+  size_t cache_len = 0;
+  void *cache_data = load_cache(vk, &cache_len);
+  vk->cache_loaded = cache_len > 0;
+  VkPipelineCacheCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
+                                   .initialDataSize = cache_len,
+                                   .pInitialData = cache_data};
+  r = vkCreatePipelineCache(vk->device, &pci, NULL, &vk->pipeline_cache);
+  if (r != VK_SUCCESS && cache_len) { /* the driver refused the data: start empty */
+    pci.initialDataSize = 0;
+    pci.pInitialData = NULL;
+    vk->cache_loaded = false;
+    r = vkCreatePipelineCache(vk->device, &pci, NULL, &vk->pipeline_cache);
+  }
+  free(cache_data);
+  if (r != VK_SUCCESS) vk->pipeline_cache = VK_NULL_HANDLE; /* work without one */
+
+  *out = vk;
+  return STILL_OK;
+
+fail:
+  still_vk_close(vk);
+  return st;
+}
+
+void still_vk_close(still_vk *vk)
+{
+  if (!vk) return;
+  if (vk->device) {
+    vkDeviceWaitIdle(vk->device);
+    save_cache(vk);
+    for (int i = 0; i < VK_SHADER_COUNT; i++)
+      if (vk->pipelines[i]) vkDestroyPipeline(vk->device, vk->pipelines[i], NULL);
+    for (int i = 0; i < VK_SHADER_COUNT; i++)
+      if (vk->modules[i]) vkDestroyShaderModule(vk->device, vk->modules[i], NULL);
+    if (vk->pipeline_cache) vkDestroyPipelineCache(vk->device, vk->pipeline_cache, NULL);
+    if (vk->desc_pool) vkDestroyDescriptorPool(vk->device, vk->desc_pool, NULL);
+    if (vk->pipe_layout) vkDestroyPipelineLayout(vk->device, vk->pipe_layout, NULL);
+    if (vk->set_layout) vkDestroyDescriptorSetLayout(vk->device, vk->set_layout, NULL);
+    if (vk->staging.handle) still_vk_buffer_free(vk, &vk->staging);
+    if (vk->fence) vkDestroyFence(vk->device, vk->fence, NULL);
+    if (vk->cmd_pool) vkDestroyCommandPool(vk->device, vk->cmd_pool, NULL);
+    vkDestroyDevice(vk->device, NULL);
+  }
+  if (vk->instance) vkDestroyInstance(vk->instance, NULL);
+  free(vk);
+}
+
+const char *still_vk_device_name(const still_vk *vk) { return vk->props.deviceName; }
+int still_vk_device_index(const still_vk *vk) { return vk->device_index; }
+bool still_vk_cpu_emulated(const still_vk *vk) { return vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU; }
+uint32_t still_vk_subgroup_size(const still_vk *vk) { return vk->subgroup_size; }
+const char *still_vk_pipeline_cache_path(const still_vk *vk) { return vk->cache_path; }
+bool still_vk_pipeline_cache_loaded(const still_vk *vk) { return vk->cache_loaded; }
+
+/* ---- buffers ------------------------------------------------------------ */
+
+static still_status buffer_alloc(still_vk *vk, size_t size, bool host, still_vk_buffer *out, still_error *err)
+{
+  memset(out, 0, sizeof *out);
+  size = (size + 3) & ~(size_t)3;
+  if (size == 0) size = 4;
+  VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                            .size = size,
+                            .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                     VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                            .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+  VkBuffer buf;
+  VkResult r = vkCreateBuffer(vk->device, &bci, NULL, &buf);
+  if (r != VK_SUCCESS) return still_vk_fail(err, r, "creating a buffer");
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(vk->device, buf, &req);
+  const VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  const VkMemoryPropertyFlags dl = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  /* Candidates in order. Unified memory (integrated GPUs, lavapipe) is
+   * device-local and host-visible: mapped and written directly. A discrete
+   * card's host-visible device memory is the PCI BAR (often only 256 MiB
+   * without resizable BAR), so there plain device-local memory comes first
+   * and copies go through the staging buffer; when one kind runs out the
+   * next is tried. */
+  typedef struct {
+    VkMemoryPropertyFlags flags;
+    bool mapped;
+  } mem_choice;
+  mem_choice cand[3];
+  int n_cand = 0;
+  const bool discrete = vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+  if (host) cand[n_cand++] = (mem_choice){hv, true};
+  else {
+    if (!vk->force_staging && !discrete) cand[n_cand++] = (mem_choice){dl | hv, true};
+    cand[n_cand++] = (mem_choice){dl, false};
+    if (!vk->force_staging && discrete) cand[n_cand++] = (mem_choice){dl | hv, true};
+    if (n_cand < 3) cand[n_cand++] = (mem_choice){hv, !vk->force_staging}; /* no device-local type at all */
+  }
+  int32_t type = -1;
+  bool mapped = false;
+  int ci = 0;
+  for (; ci < n_cand && type < 0; ci++) {
+    type = find_memory_type(vk, req.memoryTypeBits, cand[ci].flags);
+    mapped = cand[ci].mapped;
+  }
+  if (type < 0) {
+    vkDestroyBuffer(vk->device, buf, NULL);
+    return still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no suitable memory type for a buffer");
+  }
+  if (!host && vk->mem_limit && vk->mem_used + req.size > vk->mem_limit) {
+    vkDestroyBuffer(vk->device, buf, NULL);
+    char sz[32];
+    still_format_bytes((uint64_t)size, sz, sizeof sz);
+    return still_set_error(err, STILL_ERR_NOMEM, "Vulkan: out of device memory allocating %s on %s (test limit)", sz,
+                           vk->props.deviceName);
+  }
+  VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                              .allocationSize = req.size,
+                              .memoryTypeIndex = (uint32_t)type};
+  VkDeviceMemory mem;
+  r = vkAllocateMemory(vk->device, &mai, NULL, &mem);
+  while (r == VK_ERROR_OUT_OF_DEVICE_MEMORY && ci < n_cand) { /* this kind is full: the next one */
+    int32_t t = find_memory_type(vk, req.memoryTypeBits, cand[ci].flags);
+    mapped = cand[ci++].mapped;
+    if (t < 0 || t == (int32_t)mai.memoryTypeIndex) continue;
+    mai.memoryTypeIndex = (uint32_t)t;
+    r = vkAllocateMemory(vk->device, &mai, NULL, &mem);
+  }
+  if (r != VK_SUCCESS) {
+    vkDestroyBuffer(vk->device, buf, NULL);
+    if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY) {
+      char sz[32];
+      still_format_bytes((uint64_t)size, sz, sizeof sz);
+      return still_set_error(err, STILL_ERR_NOMEM, "Vulkan: out of %s memory allocating %s on %s",
+                             r == VK_ERROR_OUT_OF_DEVICE_MEMORY ? "device" : "host", sz, vk->props.deviceName);
+    }
+    return still_vk_fail(err, r, "allocating device memory");
+  }
+  r = vkBindBufferMemory(vk->device, buf, mem, 0);
+  void *map = NULL;
+  if (r == VK_SUCCESS && mapped) r = vkMapMemory(vk->device, mem, 0, VK_WHOLE_SIZE, 0, &map);
+  if (r != VK_SUCCESS) {
+    vkDestroyBuffer(vk->device, buf, NULL);
+    vkFreeMemory(vk->device, mem, NULL);
+    return still_vk_fail(err, r, "binding buffer memory");
+  }
+  if (!host) vk->mem_used += req.size;
+  out->alloc_size = req.size;
+  out->handle = (uint64_t)(uintptr_t)buf;
+  out->memory = (uint64_t)(uintptr_t)mem;
+  out->map = map;
+  out->size = size;
+  return STILL_OK;
+}
+
+still_status still_vk_buffer_new(still_vk *vk, size_t size, still_vk_buffer *out, still_error *err)
+{
+  return buffer_alloc(vk, size, false, out, err);
+}
+
+void still_vk_buffer_free(still_vk *vk, still_vk_buffer *b)
+{
+  if (!vk || !b || !b->handle) return;
+  if (vk->mem_used >= b->alloc_size && b != &vk->staging) vk->mem_used -= b->alloc_size;
+  if (b->map) vkUnmapMemory(vk->device, VKMEM(b));
+  vkDestroyBuffer(vk->device, VKBUF(b), NULL);
+  vkFreeMemory(vk->device, VKMEM(b), NULL);
+  memset(b, 0, sizeof *b);
+}
+
+#define STAGING_SIZE ((size_t)16 << 20)
+
+static still_status staging_copy(still_vk *vk, const still_vk_buffer *b, size_t offset, void *host, size_t n,
+                                 bool to_device, still_error *err)
+{
+  if (vk->recording)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: buffer copy while recording commands");
+  if (!vk->staging.handle) {
+    still_status st = buffer_alloc(vk, STAGING_SIZE, true, &vk->staging, err);
+    if (st != STILL_OK) return st;
+  }
+  for (size_t done = 0; done < n;) {
+    size_t chunk = n - done < STAGING_SIZE ? n - done : STAGING_SIZE;
+    if (to_device) memcpy(vk->staging.map, (char *)host + done, chunk);
+    still_status st = still_vk_begin(vk, err);
+    if (st != STILL_OK) return st;
+    VkBufferCopy c = {.srcOffset = to_device ? 0 : offset + done,
+                      .dstOffset = to_device ? offset + done : 0,
+                      .size = chunk};
+    if (to_device) {
+      vkCmdCopyBuffer(vk->cmd, VKBUF(&vk->staging), VKBUF(b), 1, &c);
+      /* later submits' shaders read what the copy wrote */
+      VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                            .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+                            .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
+      vkCmdPipelineBarrier(vk->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb,
+                           0, NULL, 0, NULL);
+    } else vkCmdCopyBuffer(vk->cmd, VKBUF(b), VKBUF(&vk->staging), 1, &c);
+    if ((st = still_vk_submit(vk, err)) != STILL_OK) return st;
+    if (!to_device) memcpy((char *)host + done, vk->staging.map, chunk);
+    done += chunk;
+  }
+  return STILL_OK;
+}
+
+static still_status check_range(const still_vk_buffer *b, size_t offset, size_t n, still_error *err)
+{
+  if (!b || !b->handle || offset > b->size || n > b->size - offset)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: copy of %zu bytes at %zu outside a %zu-byte buffer",
+                           n, offset, b ? b->size : 0);
+  return STILL_OK;
+}
+
+still_status still_vk_upload(still_vk *vk, still_vk_buffer *b, size_t offset, const void *src, size_t n,
+                             still_error *err)
+{
+  still_status st = check_range(b, offset, n, err);
+  if (st != STILL_OK || n == 0) return st;
+  if (b->map) {
+    memcpy((char *)b->map + offset, src, n);
+    return STILL_OK;
+  }
+  /* vkCmdCopyBuffer wants 4-byte multiples only for fill; copies are any size */
+  return staging_copy(vk, b, offset, (void *)src, n, true, err);
+}
+
+still_status still_vk_download(still_vk *vk, const still_vk_buffer *b, size_t offset, void *dst, size_t n,
+                               still_error *err)
+{
+  still_status st = check_range(b, offset, n, err);
+  if (st != STILL_OK || n == 0) return st;
+  if (b->map) {
+    memcpy(dst, (const char *)b->map + offset, n);
+    return STILL_OK;
+  }
+  return staging_copy(vk, b, offset, dst, n, false, err);
+}
+
+/* ---- recording ------------------------------------------------------------ */
+
+still_status still_vk_begin(still_vk *vk, still_error *err)
+{
+  if (vk->recording) return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: already recording");
+  VkResult r = vkResetCommandBuffer(vk->cmd, 0);
+  VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                                 .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+  if (r == VK_SUCCESS) r = vkBeginCommandBuffer(vk->cmd, &bi);
+  if (r != VK_SUCCESS) return still_vk_fail(err, r, "starting a command buffer");
+  vk->recording = true;
+  vk->n_dispatch = 0;
+  return STILL_OK;
+}
+
+still_status still_vk_submit(still_vk *vk, still_error *err)
+{
+  if (!vk->recording) return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: submit without begin");
+  vk->recording = false;
+  /* make shader writes visible to the host (mapped reads) and to copies */
+  VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                        .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
+  vkCmdPipelineBarrier(vk->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                       VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+  VkResult r = vkEndCommandBuffer(vk->cmd);
+  if (r != VK_SUCCESS) return still_vk_fail(err, r, "ending a command buffer");
+  VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &vk->cmd};
+  r = vkQueueSubmit(vk->queue, 1, &si, vk->fence);
+  if (r != VK_SUCCESS) return still_vk_fail(err, r, "submitting work");
+  r = vkWaitForFences(vk->device, 1, &vk->fence, VK_TRUE, UINT64_MAX);
+  VkResult r2 = vkResetFences(vk->device, 1, &vk->fence);
+  vkResetDescriptorPool(vk->device, vk->desc_pool, 0);
+  vk->n_sets = 0;
+  if (r != VK_SUCCESS) return still_vk_fail(err, r, "waiting for the device");
+  if (r2 != VK_SUCCESS) return still_vk_fail(err, r2, "resetting a fence");
+  return STILL_OK;
+}
+
+/* ---- pipelines and dispatch -------------------------------------------- */
+
+static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline *out, still_error *err)
+{
+  if (vk->pipelines[id]) {
+    *out = vk->pipelines[id];
+    return STILL_OK;
+  }
+  const still_vk_shader *sh = &still_vk_shaders[id];
+  VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+                                  .codeSize = sh->size,
+                                  .pCode = sh->code};
+  VkResult r = vkCreateShaderModule(vk->device, &mci, NULL, &vk->modules[id]);
+  if (r != VK_SUCCESS) {
+    vk->modules[id] = VK_NULL_HANDLE;
+    return still_vk_fail(err, r, "loading a shader");
+  }
+  const uint32_t spec[2] = {vk->wg_size, vk->subgroup_size};
+  const VkSpecializationMapEntry entries[2] = {{0, 0, 4}, {1, 4, 4}};
+  VkSpecializationInfo si = {.mapEntryCount = 2, .pMapEntries = entries, .dataSize = sizeof spec, .pData = spec};
+  VkComputePipelineCreateInfo ci = {
+    .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+    .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+              .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+              .module = vk->modules[id],
+              .pName = "main",
+              .pSpecializationInfo = &si},
+    .layout = vk->pipe_layout,
+  };
+  r = vkCreateComputePipelines(vk->device, vk->pipeline_cache, 1, &ci, NULL, &vk->pipelines[id]);
+  if (r != VK_SUCCESS) {
+    vk->pipelines[id] = VK_NULL_HANDLE;
+    return still_vk_fail(err, r, "building a compute pipeline");
+  }
+  vk->cache_dirty = true;
+  *out = vk->pipelines[id];
+  return STILL_OK;
+}
+
+still_status still_vk_dispatch(still_vk *vk, still_vk_shader_id id, const still_vk_buffer *const *bufs, int n_bufs,
+                               const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz,
+                               still_error *err)
+{
+  if (!vk->recording) return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: op outside begin/submit");
+  if (n_bufs > STILL_VK_BINDINGS || push_size > STILL_VK_PUSH_MAX)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: too many op arguments");
+  if (gx == 0 || gy == 0 || gz == 0) return STILL_OK;
+  if (gx > 65535 || gy > 65535 || gz > 65535)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: op too large (%u×%u×%u workgroups)", gx, gy, gz);
+  VkPipeline pipe = VK_NULL_HANDLE;
+  still_status st = get_pipeline(vk, id, &pipe, err);
+  if (st != STILL_OK) return st;
+  if (vk->n_sets >= STILL_VK_MAX_SETS)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: more than %d ops in one submit", STILL_VK_MAX_SETS);
+  VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+                                    .descriptorPool = vk->desc_pool,
+                                    .descriptorSetCount = 1,
+                                    .pSetLayouts = &vk->set_layout};
+  VkDescriptorSet set;
+  VkResult r = vkAllocateDescriptorSets(vk->device, &ai, &set);
+  if (r != VK_SUCCESS) return still_vk_fail(err, r, "allocating a descriptor set");
+  vk->n_sets++;
+  VkDescriptorBufferInfo info[STILL_VK_BINDINGS];
+  VkWriteDescriptorSet wr[STILL_VK_BINDINGS];
+  for (int i = 0; i < STILL_VK_BINDINGS; i++) {
+    /* unused bindings get the first buffer: every binding must be valid */
+    const still_vk_buffer *b = bufs[i < n_bufs ? i : 0];
+    info[i] = (VkDescriptorBufferInfo){.buffer = VKBUF(b), .offset = 0, .range = VK_WHOLE_SIZE};
+    wr[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+                                   .dstSet = set,
+                                   .dstBinding = (uint32_t)i,
+                                   .descriptorCount = 1,
+                                   .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                   .pBufferInfo = &info[i]};
+  }
+  vkUpdateDescriptorSets(vk->device, STILL_VK_BINDINGS, wr, 0, NULL);
+  if (vk->n_dispatch > 0) { /* ops run in order: each sees the previous one's writes */
+    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+                          .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
+    vkCmdPipelineBarrier(vk->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
+                         &mb, 0, NULL, 0, NULL);
+  }
+  vkCmdBindPipeline(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
+  vkCmdBindDescriptorSets(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->pipe_layout, 0, 1, &set, 0, NULL);
+  uint8_t pc[STILL_VK_PUSH_MAX] = {0};
+  memcpy(pc, push, push_size);
+  vkCmdPushConstants(vk->cmd, vk->pipe_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, STILL_VK_PUSH_MAX, pc);
+  vkCmdDispatch(vk->cmd, gx, gy, gz);
+  vk->n_dispatch++;
+  return STILL_OK;
+}

@@ -1,0 +1,103 @@
+/* vulkan/vk-shaders.c — embeds the generated SPIR-V (see vk-shaders.h). */
+#include "vulkan/vk-shaders.h"
+
+static const uint32_t spv_matvec_f32[] =
+#include "vulkan/matvec_f32.spv.h"
+;
+static const uint32_t spv_matvec_f16[] =
+#include "vulkan/matvec_f16.spv.h"
+;
+static const uint32_t spv_matvec_bf16[] =
+#include "vulkan/matvec_bf16.spv.h"
+;
+static const uint32_t spv_matvec_q8_0[] =
+#include "vulkan/matvec_q8_0.spv.h"
+;
+static const uint32_t spv_matvec_q4_0[] =
+#include "vulkan/matvec_q4_0.spv.h"
+;
+static const uint32_t spv_matvec_q4_1[] =
+#include "vulkan/matvec_q4_1.spv.h"
+;
+static const uint32_t spv_matvec_q5_0[] =
+#include "vulkan/matvec_q5_0.spv.h"
+;
+static const uint32_t spv_matvec_q5_1[] =
+#include "vulkan/matvec_q5_1.spv.h"
+;
+static const uint32_t spv_matvec_iq4_nl[] =
+#include "vulkan/matvec_iq4_nl.spv.h"
+;
+static const uint32_t spv_matvec_q4_k[] =
+#include "vulkan/matvec_q4_k.spv.h"
+;
+static const uint32_t spv_matvec_q5_k[] =
+#include "vulkan/matvec_q5_k.spv.h"
+;
+static const uint32_t spv_matvec_q6_k[] =
+#include "vulkan/matvec_q6_k.spv.h"
+;
+static const uint32_t spv_rms_norm[] =
+#include "vulkan/rms_norm.spv.h"
+;
+static const uint32_t spv_add[] =
+#include "vulkan/add.spv.h"
+;
+static const uint32_t spv_mul[] =
+#include "vulkan/mul.spv.h"
+;
+static const uint32_t spv_swiglu[] =
+#include "vulkan/swiglu.spv.h"
+;
+static const uint32_t spv_copy[] =
+#include "vulkan/copy.spv.h"
+;
+static const uint32_t spv_rope[] =
+#include "vulkan/rope.spv.h"
+;
+static const uint32_t spv_attention_f32[] =
+#include "vulkan/attention_f32.spv.h"
+;
+static const uint32_t spv_attention_f16[] =
+#include "vulkan/attention_f16.spv.h"
+;
+static const uint32_t spv_kv_store_f16[] =
+#include "vulkan/kv_store_f16.spv.h"
+;
+static const uint32_t spv_matvec_iq4_xs[] =
+#include "vulkan/matvec_iq4_xs.spv.h"
+;
+static const uint32_t spv_matvec_q2_k[] =
+#include "vulkan/matvec_q2_k.spv.h"
+;
+static const uint32_t spv_matvec_q3_k[] =
+#include "vulkan/matvec_q3_k.spv.h"
+;
+
+#define ENTRY(id, var, push) [id] = {#var, var, sizeof var, push}
+const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
+  ENTRY(VK_SHADER_MATVEC_F32, spv_matvec_f32, 36),
+  ENTRY(VK_SHADER_MATVEC_F16, spv_matvec_f16, 36),
+  ENTRY(VK_SHADER_MATVEC_BF16, spv_matvec_bf16, 36),
+  ENTRY(VK_SHADER_MATVEC_Q8_0, spv_matvec_q8_0, 36),
+  ENTRY(VK_SHADER_MATVEC_Q4_0, spv_matvec_q4_0, 36),
+  ENTRY(VK_SHADER_MATVEC_Q4_1, spv_matvec_q4_1, 36),
+  ENTRY(VK_SHADER_MATVEC_Q5_0, spv_matvec_q5_0, 36),
+  ENTRY(VK_SHADER_MATVEC_Q5_1, spv_matvec_q5_1, 36),
+  ENTRY(VK_SHADER_MATVEC_IQ4_NL, spv_matvec_iq4_nl, 36),
+  ENTRY(VK_SHADER_MATVEC_Q4_K, spv_matvec_q4_k, 36),
+  ENTRY(VK_SHADER_MATVEC_Q5_K, spv_matvec_q5_k, 36),
+  ENTRY(VK_SHADER_MATVEC_Q6_K, spv_matvec_q6_k, 36),
+  ENTRY(VK_SHADER_MATVEC_IQ4_XS, spv_matvec_iq4_xs, 36),
+  ENTRY(VK_SHADER_MATVEC_Q2_K, spv_matvec_q2_k, 36),
+  ENTRY(VK_SHADER_MATVEC_Q3_K, spv_matvec_q3_k, 36),
+  ENTRY(VK_SHADER_RMS_NORM, spv_rms_norm, 36),
+  ENTRY(VK_SHADER_ADD, spv_add, 20),
+  ENTRY(VK_SHADER_MUL, spv_mul, 20),
+  ENTRY(VK_SHADER_SWIGLU, spv_swiglu, 20),
+  ENTRY(VK_SHADER_COPY, spv_copy, 20),
+  ENTRY(VK_SHADER_ROPE, spv_rope, 36),
+  ENTRY(VK_SHADER_ATTENTION_F32, spv_attention_f32, 52),
+  ENTRY(VK_SHADER_ATTENTION_F16, spv_attention_f16, 52),
+  ENTRY(VK_SHADER_KV_STORE_F16, spv_kv_store_f16, 12),
+};

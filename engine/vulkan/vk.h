@@ -1,0 +1,122 @@
+/* vulkan/vk.h — the Vulkan compute backend (internal to the engine).
+ *
+ * A still_vk is one logical device with one compute queue. Work is recorded
+ * into one command buffer (still_vk_begin … ops … still_vk_submit) and the
+ * submit waits on a fence; ops are separated by full compute barriers.
+ * Buffers are device-local; when that memory is also host-visible
+ * (integrated GPUs, lavapipe) they are mapped and written directly, else
+ * uploads and downloads go through a host-visible staging buffer.
+ * Offsets and sizes given to ops are in floats (activations) or bytes
+ * (weights, multiple of 4).
+ *
+ * Only compiled with STILL_HAVE_VULKAN; every failure is a still_status with
+ * a plain message, never an abort.
+ */
+#ifndef STILL_VULKAN_VK_H
+#define STILL_VULKAN_VK_H
+
+#include "still.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct still_vk still_vk;
+
+typedef struct {
+  uint64_t handle; /* VkBuffer */
+  uint64_t memory; /* VkDeviceMemory */
+  void *map;       /* host pointer when the memory is host-visible, else NULL */
+  size_t size;
+  uint64_t alloc_size; /* bytes of device memory behind it */
+} still_vk_buffer;
+
+typedef struct {
+  /* NULL or "": choose (discrete, then integrated, then others; a
+   * CPU-emulated device such as lavapipe only when it is the only one).
+   * Else a Vulkan index ("0"), "Vulkan1", or a part of the device name. */
+  const char *device;
+  bool force_staging;   /* never map device memory (tests the staging path) */
+  bool no_pipeline_cache; /* neither read nor write the on-disk pipeline cache */
+} still_vk_params;
+
+still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error *err);
+void still_vk_close(still_vk *vk);
+
+const char *still_vk_device_name(const still_vk *vk);
+int still_vk_device_index(const still_vk *vk);
+bool still_vk_cpu_emulated(const still_vk *vk);
+uint32_t still_vk_subgroup_size(const still_vk *vk);
+/* Path of the on-disk pipeline cache ("" when none is used). */
+const char *still_vk_pipeline_cache_path(const still_vk *vk);
+
+/* Buffers (size rounded up to 4 bytes; contents undefined). */
+still_status still_vk_buffer_new(still_vk *vk, size_t size, still_vk_buffer *out, still_error *err);
+void still_vk_buffer_free(still_vk *vk, still_vk_buffer *b);
+/* Copy to / from a buffer now (waits; not inside begin/submit). */
+still_status still_vk_upload(still_vk *vk, still_vk_buffer *b, size_t offset, const void *src, size_t n,
+                             still_error *err);
+still_status still_vk_download(still_vk *vk, const still_vk_buffer *b, size_t offset, void *dst, size_t n,
+                               still_error *err);
+
+/* Recording. */
+still_status still_vk_begin(still_vk *vk, still_error *err);
+still_status still_vk_submit(still_vk *vk, still_error *err); /* submit and wait */
+
+/* True when matvec supports the weight type. */
+bool still_vk_matvec_supported(uint32_t type);
+
+/* y[v][r] = sum_c W[r][c] · x[v][c] for r < nrows, v < n_vec. W rows are
+ * row_bytes apart from byte w_off; x vectors x_stride floats apart from
+ * x_off; y vectors y_stride floats apart from y_off. */
+typedef struct {
+  uint32_t type;
+  uint32_t ncols, nrows, n_vec;
+  size_t w_off, row_bytes;
+  uint32_t x_off, x_stride, y_off, y_stride;
+} still_vk_matvec_args;
+still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
+                             const still_vk_matvec_args *a, still_error *err);
+
+/* RMSNorm of nrows rows of n floats; g may be NULL (no weight). */
+still_status still_vk_rms_norm(still_vk *vk, const still_vk_buffer *x, uint32_t x_off, uint32_t x_stride,
+                               const still_vk_buffer *g, uint32_t g_off, still_vk_buffer *y, uint32_t y_off,
+                               uint32_t y_stride, uint32_t n, uint32_t nrows, float eps, still_error *err);
+
+typedef enum { STILL_VK_ADD, STILL_VK_MUL, STILL_VK_SWIGLU, STILL_VK_COPY } still_vk_binary_op;
+/* y = a op b over n floats; b_mod > 0 broadcasts b (index i % b_mod); COPY ignores b. */
+still_status still_vk_binary(still_vk *vk, still_vk_binary_op op, const still_vk_buffer *a, uint32_t a_off,
+                             const still_vk_buffer *b, uint32_t b_off, uint32_t b_mod, still_vk_buffer *y,
+                             uint32_t y_off, uint32_t n, still_error *err);
+
+/* Rope in place on x: n_tok tokens x_stride floats apart from x_off, each
+ * n_heads heads of head_dim; tables cs: cos [n_tok][n_rot/2] from cs_off,
+ * sin the same shape from cs_off + n_tok * n_rot/2 (computed on the CPU). */
+typedef struct {
+  uint32_t n_tok, n_heads, head_dim, n_rot;
+  bool neox;
+  uint32_t x_off, x_stride, cs_off;
+} still_vk_rope_args;
+still_status still_vk_rope(still_vk *vk, still_vk_buffer *x, const still_vk_buffer *cs, const still_vk_rope_args *a,
+                           still_error *err);
+
+/* Store n floats from a (at a_off) into a KV cache buffer of type kv_type
+ * (F32 or F16) at element offset y_off (even for F16, n even). */
+still_status still_vk_kv_store(still_vk *vk, uint32_t kv_type, const still_vk_buffer *a, uint32_t a_off,
+                               still_vk_buffer *cache, uint32_t y_off, uint32_t n, still_error *err);
+
+/* Causal attention with GQA for n_tok query tokens at positions pos0.. over
+ * a cache of kv_type (F32 or F16); k_off/v_off: element offsets of position
+ * 0 of this layer; rows of n_head_kv * head_dim per position. Head dims at
+ * most 256. out[t][h * head_dim_v + d]. */
+typedef struct {
+  uint32_t kv_type;
+  uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, pos0;
+  uint32_t q_off, q_stride, k_off, v_off, o_off, o_stride;
+  float scale;
+} still_vk_attention_args;
+still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
+                                const still_vk_buffer *v, still_vk_buffer *out, const still_vk_attention_args *a,
+                                still_error *err);
+
+#endif /* STILL_VULKAN_VK_H */

@@ -1,0 +1,323 @@
+/* test-vk-forward.c — whole layers on the Vulkan device (lavapipe in the
+ * 'vulkan' suite) against llama.cpp's reference logits of every fixture
+ * model (fixtures README, "Expected tolerances": the GPU keeps activations
+ * in F32, like the CPU engine's oracle), with all layers on the GPU and
+ * with half of them; stories260K's 200 greedy ids from BOS; the offload
+ * line; the fallback to fewer layers and to the CPU.
+ */
+#include "still.h"
+
+#include "../engine/test-common.h"
+
+#include <cjson/cJSON.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+  char *name, *type;
+  int n_vocab, n_prompt;
+  int32_t *prompt;
+  float *last;
+  int32_t *bos_greedy;
+  int n_bos_greedy;
+} reference;
+
+static int32_t *int_array(const cJSON *a, int *n)
+{
+  *n = cJSON_GetArraySize(a);
+  int32_t *v = g_new(int32_t, *n > 0 ? *n : 1);
+  for (int i = 0; i < *n; i++) v[i] = (int32_t)cJSON_GetArrayItem(a, i)->valuedouble;
+  return v;
+}
+
+static reference *ref_load(const char *name)
+{
+  char *rel = g_strdup_printf("reference/%s.json", name);
+  char *path = test_fixture_path(rel);
+  g_free(rel);
+  if (!path) return NULL;
+  gsize len;
+  char *text = test_read_file(path, &len);
+  cJSON *j = cJSON_ParseWithLength(text, len);
+  g_free(text);
+  g_assert_nonnull(j);
+  reference *r = g_new0(reference, 1);
+  r->name = g_strdup(name);
+  r->type = g_strdup(cJSON_GetObjectItem(j, "type")->valuestring);
+  r->n_vocab = cJSON_GetObjectItem(j, "n_vocab")->valueint;
+  r->prompt = int_array(cJSON_GetObjectItem(j, "prompt_ids"), &r->n_prompt);
+  const cJSON *fb = cJSON_GetObjectItem(j, "from_bos");
+  if (fb) r->bos_greedy = int_array(cJSON_GetObjectItem(fb, "greedy_200_ids"), &r->n_bos_greedy);
+  char *dir = g_path_get_dirname(path);
+  char *lf = g_build_filename(dir, cJSON_GetObjectItem(j, "last_logits_file")->valuestring, NULL);
+  gsize flen;
+  r->last = (float *)test_read_file(lf, &flen);
+  g_assert_cmpuint(flen, ==, (gsize)r->n_vocab * 4);
+  g_free(lf), g_free(dir), g_free(path);
+  cJSON_Delete(j);
+  return r;
+}
+
+static void ref_free(reference *r)
+{
+  if (!r) return;
+  g_free(r->name), g_free(r->type), g_free(r->prompt), g_free(r->last), g_free(r->bos_greedy);
+  g_free(r);
+}
+
+/* the same table as tests/engine/test-forward.c */
+static double tolerance_for(const char *type)
+{
+  if (strcmp(type, "F32") == 0) return 1e-4;
+  if (strcmp(type, "F16") == 0) return 0.006;
+  if (strcmp(type, "BF16") == 0) return 0.051;
+  if (strstr(type, "_K")) return 0.25;
+  return 0.19;
+}
+
+static still_model *load_model(const char *name)
+{
+  char *rel = g_strdup_printf("models/%s.gguf", name);
+  char *path = test_fixture_path(rel);
+  g_free(rel);
+  if (!path) return NULL;
+  still_load_params lp = still_load_params_default();
+  lp.no_vocab = true;
+  still_model *m = NULL;
+  still_error err = {0};
+  still_status st = still_model_load(path, &lp, NULL, NULL, &m, &err);
+  if (st != STILL_OK) g_test_message("loading %s: %s", path, err.message);
+  g_assert_cmpint(st, ==, STILL_OK);
+  g_free(path);
+  return m;
+}
+
+static still_session *new_session(still_model *m, int n_gpu_layers, int n_batch)
+{
+  still_session_params sp = still_session_params_default();
+  sp.n_threads = 2;
+  sp.kv_type = STILL_KV_F32; /* as the references */
+  sp.n_ctx = 256;
+  sp.n_batch = n_batch;
+  sp.n_gpu_layers = n_gpu_layers;
+  still_session *s = NULL;
+  still_error err = {0};
+  still_status st = still_session_new(m, &sp, &s, &err);
+  if (st != STILL_OK) g_test_message("session: %s", err.message);
+  g_assert_cmpint(st, ==, STILL_OK);
+  return s;
+}
+
+static double max_abs_diff(const float *a, const float *b, int n)
+{
+  double d = 0;
+  for (int i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - b[i]));
+  return d;
+}
+
+static int n_layers_of(const char *offload)
+{
+  /* "offload: N/M layers …" → M */
+  const char *slash = strchr(offload, '/');
+  g_assert_nonnull(slash);
+  return atoi(slash + 1);
+}
+
+static bool collect(int32_t token, const char *text, size_t len, void *user)
+{
+  (void)text, (void)len;
+  if (token >= 0) g_array_append_val((GArray *)user, token);
+  return true;
+}
+
+static void check_model(gconstpointer data)
+{
+  const char *name = data;
+  reference *r = ref_load(name);
+  if (!r) return;
+  still_model *m = load_model(name);
+  const double tol = tolerance_for(r->type);
+  float *lg = g_new(float, r->n_vocab);
+
+  /* n_gpu_layers -1 (all), then half; a batch of 7 so that later batches
+   * attend to keys cached by earlier ones (pos0 > 0) */
+  still_session *probe = new_session(m, 0, 7);
+  const int n_layer = n_layers_of(still_session_offload(probe));
+  g_assert_nonnull(strstr(still_session_offload(probe), "CPU only"));
+  still_session_free(probe);
+  const int splits[2] = {-1, n_layer / 2};
+  for (int k = 0; k < 2; k++) {
+    still_session *s = new_session(m, splits[k], 7);
+    const char *off = still_session_offload(s);
+    g_test_message("%s, n_gpu_layers %d: %s", name, splits[k], off);
+    /* every fixture type has a shader: all the asked layers go to the GPU */
+    char *want = g_strdup_printf("offload: %d/%d layers on Vulkan", splits[k] < 0 ? n_layer : splits[k], n_layer);
+    g_assert_true(g_str_has_prefix(off, want));
+    g_free(want);
+    still_error err = {0};
+    g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, &err), ==, STILL_OK);
+    double d = max_abs_diff(lg, r->last, r->n_vocab);
+    g_test_message("%s (%s), n_gpu_layers %d: max |diff| %.3g (tolerance %.3g)", name, r->type, splits[k], d, tol);
+    g_assert_cmpfloat(d, <=, tol);
+
+    /* decode one more token on top of the cached prompt (the GPU cache holds
+     * it) and compare with the CPU engine; once, with all layers on the GPU */
+    if (k == 0) {
+      int32_t next = 0;
+      for (int i = 1; i < r->n_vocab; i++)
+        if (lg[i] > lg[next]) next = i;
+      int32_t ids2[64];
+      g_assert_cmpint(r->n_prompt, <, 63);
+      memcpy(ids2, r->prompt, sizeof(int32_t) * (size_t)r->n_prompt);
+      ids2[r->n_prompt] = next;
+      float *a = g_new(float, r->n_vocab), *b = g_new(float, r->n_vocab);
+      g_assert_cmpint(still_session_logits(s, ids2, (size_t)r->n_prompt + 1, false, a, NULL, &err), ==, STILL_OK);
+      still_session *cpu = new_session(m, 0, 7);
+      g_assert_cmpint(still_session_logits(cpu, ids2, (size_t)r->n_prompt + 1, false, b, NULL, &err), ==, STILL_OK);
+      double dc = max_abs_diff(a, b, r->n_vocab);
+      g_test_message("%s: next token vs the CPU engine: max |diff| %.3g", name, dc);
+      g_assert_cmpfloat(dc, <=, 2 * tol);
+      still_session_free(cpu);
+      g_free(a), g_free(b);
+    }
+    still_session_free(s);
+  }
+
+  /* stories260K: 200 greedy ids from BOS, all layers on the GPU */
+  if (r->bos_greedy) {
+    still_session *s = new_session(m, -1, 7);
+    still_sampling sp = still_sampling_greedy();
+    sp.max_tokens = r->n_bos_greedy;
+    sp.ignore_eog = true;
+    GArray *ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+    const int32_t bos = 1;
+    still_error err = {0};
+    g_assert_cmpint(still_session_generate(s, &bos, 1, &sp, collect, ids, NULL, &err), ==, STILL_OK);
+    g_assert_cmpint((int)ids->len, ==, r->n_bos_greedy);
+    g_assert_cmpmem(ids->data, sizeof(int32_t) * ids->len, r->bos_greedy, sizeof(int32_t) * r->n_bos_greedy);
+    g_array_free(ids, TRUE);
+    still_session_free(s);
+  }
+  g_free(lg);
+  still_model_free(m);
+  ref_free(r);
+}
+
+/* The CLI: `still devices --json` marks lavapipe CPU-emulated; `still logits
+ * -ngl -1` says where the layers went and writes the same logits as the CPU
+ * within the F32 tolerance. */
+static void test_cli(void)
+{
+  const char *cli = g_getenv("STILL_CLI");
+  if (!cli) {
+    g_test_skip("STILL_CLI not set");
+    return;
+  }
+  char *out = NULL, *errs = NULL;
+  int status = 0;
+  char *argv1[] = {(char *)cli, "devices", "--json", NULL};
+  g_assert_true(g_spawn_sync(NULL, argv1, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  cJSON *j = cJSON_Parse(out);
+  g_assert_nonnull(j);
+  const cJSON *devs = cJSON_GetObjectItem(j, "devices");
+  g_assert_cmpint(cJSON_GetArraySize(devs), >=, 1);
+  bool lavapipe = false;
+  for (int i = 0; i < cJSON_GetArraySize(devs); i++) {
+    const cJSON *d = cJSON_GetArrayItem(devs, i);
+    if (strstr(cJSON_GetObjectItem(d, "name")->valuestring, "llvmpipe"))
+      lavapipe = cJSON_IsTrue(cJSON_GetObjectItem(d, "cpu_emulated"));
+  }
+  g_assert_true(lavapipe);
+  cJSON_Delete(j);
+  g_free(out), g_free(errs);
+
+  reference *r = ref_load("stories260K");
+  if (!r) return;
+  char *model = test_fixture_path("models/stories260K.gguf");
+  GString *ids = g_string_new(NULL);
+  for (int i = 0; i < r->n_prompt; i++) g_string_append_printf(ids, "%s%d", i ? "," : "", r->prompt[i]);
+  char *tmp = g_build_filename(g_get_tmp_dir(), "still-vk-logits-XXXXXX.f32", NULL);
+  int fd = g_mkstemp(tmp);
+  g_assert_cmpint(fd, >=, 0);
+  close(fd);
+  char *argv2[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32",
+                   "-ngl", "-1", NULL};
+  g_assert_true(g_spawn_sync(NULL, argv2, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  g_test_message("stderr: %s", errs);
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  g_assert_nonnull(strstr(errs, "offload: 5/5 layers on Vulkan"));
+  gsize len;
+  float *lg = (float *)test_read_file(tmp, &len);
+  g_assert_cmpuint(len, ==, (gsize)r->n_vocab * 4);
+  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+  g_free(out), g_free(errs), g_free(lg);
+  /* a device that does not exist: the run goes on on the CPU and says why */
+  char *argv3[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--device", "nosuchgpu",
+                   NULL};
+  g_assert_true(g_spawn_sync(NULL, argv3, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  g_assert_nonnull(strstr(errs, "offload: 0/5 layers on a GPU (Vulkan: no device \"nosuchgpu\""));
+  g_free(out), g_free(errs);
+  g_remove(tmp);
+  g_free(tmp), g_free(model);
+  g_string_free(ids, TRUE);
+  ref_free(r);
+}
+
+/* Too little device memory for every layer: fewer layers go to the GPU, the
+ * offload line says so, and the logits are still right. */
+static void test_fallback(void)
+{
+  reference *r = ref_load("stories260K");
+  if (!r) return;
+  still_model *m = load_model("stories260K");
+  g_setenv("STILL_VK_MEMORY_LIMIT", "1200000", TRUE); /* ~2 of the 5 layers */
+  still_session *s = new_session(m, -1, 7);
+  g_unsetenv("STILL_VK_MEMORY_LIMIT");
+  const char *off = still_session_offload(s);
+  g_test_message("%s", off);
+  g_assert_true(g_str_has_prefix(off, "offload: 2/5 layers on Vulkan"));
+  g_assert_nonnull(strstr(off, "fewer than asked"));
+  g_assert_nonnull(strstr(off, "out of device memory"));
+  float *lg = g_new(float, r->n_vocab);
+  still_error err = {0};
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, &err), ==, STILL_OK);
+  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+  still_session_free(s);
+  /* not even one layer fits: the CPU runs everything */
+  g_setenv("STILL_VK_MEMORY_LIMIT", "1000", TRUE);
+  s = new_session(m, -1, 7);
+  g_unsetenv("STILL_VK_MEMORY_LIMIT");
+  off = still_session_offload(s);
+  g_test_message("%s", off);
+  g_assert_true(g_str_has_prefix(off, "offload: 0/5 layers on a GPU (Vulkan: out of device memory"));
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, &err), ==, STILL_OK);
+  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+  still_session_free(s);
+  g_free(lg);
+  still_model_free(m);
+  ref_free(r);
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  static const char *models[] = {
+    "stories260K",        "tiny-qwen2-F32",  "tiny-qwen2-F16",  "tiny-qwen2-BF16",    "tiny-qwen2-Q8_0",
+    "tiny-qwen2-Q4_0",    "tiny-qwen2-Q4_1", "tiny-qwen2-Q5_0", "tiny-qwen2-Q5_1",    "tiny-qwen2-Q4_K_M",
+    "tiny-qwen2-Q5_K_M",  "tiny-qwen2-Q6_K", "tiny-qwen2-Q2_K", "tiny-qwen2-Q3_K_M",  "tiny-llama-Q8_0",
+    "tiny-llama-Q4_K_M",  "tiny-qwen3-Q8_0",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
+    char *path = g_strdup_printf("/vk-forward/%s", models[i]);
+    g_test_add_data_func(path, models[i], check_model);
+    g_free(path);
+  }
+  g_test_add_func("/vk-forward/cli", test_cli);
+  g_test_add_func("/vk-forward/fallback", test_fallback);
+  return g_test_run();
+}

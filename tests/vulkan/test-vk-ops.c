@@ -1,0 +1,549 @@
+/* test-vk-ops.c — the Vulkan context and every compute op against the CPU
+ * result on random data (runs on lavapipe in the 'vulkan' suite).
+ *
+ * Matrix × vector: the reference is the dot product in double of the
+ * *dequantized* weights (the CPU's scalar to_float), so the only difference
+ * left is float summation order: the NMSE bound is tight (1e-9) and a wrong
+ * bit in any dequant function fails it by orders of magnitude.
+ */
+#include "types.h"
+#include "util.h"
+#include "vulkan/vk.h"
+#include "vulkan/vk-internal.h"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static still_vk *open_or_skip(const still_vk_params *p)
+{
+  still_error err = {0};
+  still_vk *vk = NULL;
+  if (still_vk_open(p, &vk, &err) != STILL_OK) {
+    if (g_getenv("STILL_TEST_REQUIRE_VULKAN") || g_strcmp0(g_getenv("CI"), "true") == 0)
+      g_error("no Vulkan device: %s", err.message);
+    g_test_skip(err.message);
+    return NULL;
+  }
+  return vk;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static float frand(void) /* uniform in [-1, 1) */
+{
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (float)((rng_state >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
+}
+
+static double nmse(const float *got, const double *want, size_t n)
+{
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = (double)got[i] - want[i];
+    num += d * d;
+    den += want[i] * want[i];
+  }
+  return den > 0 ? num / den : num;
+}
+
+static void test_open(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  g_test_message("device %d: %s, subgroup size %u", still_vk_device_index(vk), still_vk_device_name(vk),
+                 still_vk_subgroup_size(vk));
+  g_assert_cmpuint(still_vk_subgroup_size(vk), >=, 4);
+  g_assert_true(still_vk_device_name(vk)[0] != '\0');
+  still_vk_close(vk);
+
+  /* a device that does not exist: a plain error, no crash */
+  still_error err = {0};
+  still_vk *none = NULL;
+  still_vk_params bad = {.device = "no-such-gpu-xyz", .no_pipeline_cache = true};
+  g_assert_cmpint(still_vk_open(&bad, &none, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_null(none);
+  g_assert_nonnull(strstr(err.message, "no-such-gpu-xyz"));
+  bad.device = "Vulkan57";
+  g_assert_cmpint(still_vk_open(&bad, &none, &err), ==, STILL_ERR_INVALID_ARG);
+  /* by index and by name */
+  still_vk_params by_index = {.device = "0", .no_pipeline_cache = true};
+  vk = open_or_skip(&by_index);
+  g_assert_nonnull(vk);
+  char name[64];
+  snprintf(name, sizeof name, "%.5s", still_vk_device_name(vk));
+  still_vk_close(vk);
+  still_vk_params by_name = {.device = name, .no_pipeline_cache = true};
+  vk = open_or_skip(&by_name);
+  g_assert_nonnull(vk);
+  g_assert_cmpint(still_vk_device_index(vk), ==, 0);
+  still_vk_close(vk);
+}
+
+/* upload/download through mapped memory and through the staging buffer */
+static void test_buffers(gconstpointer data)
+{
+  const bool staging = GPOINTER_TO_INT(data);
+  still_vk_params p = {.force_staging = staging, .no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  still_error err = {0};
+  still_vk_buffer b;
+  const size_t n = 100003; /* odd size: rounded up inside */
+  g_assert_cmpint(still_vk_buffer_new(vk, n, &b, &err), ==, STILL_OK);
+  g_assert_true(staging ? b.map == NULL : true);
+  uint8_t *src = g_malloc(n), *dst = g_malloc0(n);
+  for (size_t i = 0; i < n; i++) src[i] = (uint8_t)(i * 7 + 3);
+  g_assert_cmpint(still_vk_upload(vk, &b, 0, src, n, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &b, 0, dst, n, &err), ==, STILL_OK);
+  g_assert_cmpmem(src, n, dst, n);
+  g_assert_cmpint(still_vk_download(vk, &b, 5, dst, 11, &err), ==, STILL_OK);
+  g_assert_cmpmem(src + 5, 11, dst, 11);
+  /* out of range: refused with a message */
+  g_assert_cmpint(still_vk_upload(vk, &b, n, src, 16, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_nonnull(strstr(err.message, "outside"));
+  still_vk_buffer_free(vk, &b);
+  g_free(src);
+  g_free(dst);
+  still_vk_close(vk);
+}
+
+static void test_out_of_memory(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  still_error err = {0};
+  still_vk_buffer b;
+  /* far beyond any device: a status and a message, never a crash */
+  still_status st = still_vk_buffer_new(vk, (size_t)1 << 46, &b, &err);
+  g_assert_cmpint(st, ==, STILL_ERR_NOMEM); /* what the fallback to fewer layers looks for */
+  g_assert_true(err.message[0] != '\0');
+  g_test_message("64 TiB buffer: %s", err.message);
+  still_vk_close(vk);
+}
+
+typedef struct {
+  uint32_t type;
+  int ncols, nrows, n_vec;
+} matvec_case;
+
+static void test_matvec(gconstpointer data)
+{
+  const matvec_case *c = data;
+  still_vk_params p = {.no_pipeline_cache = true, .force_staging = c->n_vec > 1};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const still_type_traits *tt = still_type_get(c->type);
+  g_assert_nonnull(tt);
+  const int nc = c->ncols, nr = c->nrows, nv = c->n_vec;
+  uint64_t row_bytes;
+  g_assert_true(still_type_bytes(c->type, (uint64_t)nc, &row_bytes));
+  const size_t w_off = 8; /* a non-zero weight offset is part of the test */
+  float *wf = g_new(float, (size_t)nc * nr);
+  float *wdq = g_new(float, (size_t)nc * nr);
+  uint8_t *wq = g_malloc0(w_off + row_bytes * nr);
+  for (size_t i = 0; i < (size_t)nc * nr; i++) wf[i] = frand() * (1.0f + (i % 7));
+  for (int r = 0; r < nr; r++) {
+    tt->from_float(wf + (size_t)r * nc, wq + w_off + row_bytes * r, nc);
+    tt->to_float(wq + w_off + row_bytes * r, wdq + (size_t)r * nc, nc);
+  }
+  const uint32_t x_off = 3, x_stride = (uint32_t)nc + 5, y_off = 1, y_stride = (uint32_t)nr + 2;
+  float *x = g_new0(float, x_off + (size_t)x_stride * nv);
+  for (int v = 0; v < nv; v++)
+    for (int i = 0; i < nc; i++) x[x_off + (size_t)v * x_stride + i] = frand();
+  double *want = g_new(double, (size_t)nr * nv);
+  for (int v = 0; v < nv; v++)
+    for (int r = 0; r < nr; r++) {
+      double s = 0;
+      for (int i = 0; i < nc; i++) s += (double)wdq[(size_t)r * nc + i] * x[x_off + (size_t)v * x_stride + i];
+      want[(size_t)v * nr + r] = s;
+    }
+
+  still_error err = {0};
+  still_vk_buffer bw, bx, by;
+  const size_t y_len = y_off + (size_t)y_stride * nv;
+  g_assert_cmpint(still_vk_buffer_new(vk, w_off + row_bytes * nr, &bw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (x_off + (size_t)x_stride * nv), &bx, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * y_len, &by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bw, 0, wq, w_off + row_bytes * nr, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4 * (x_off + (size_t)x_stride * nv), &err), ==, STILL_OK);
+  float *y = g_new(float, y_len);
+  for (size_t i = 0; i < y_len; i++) y[i] = 1234.5f; /* gaps must stay untouched */
+  g_assert_cmpint(still_vk_upload(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
+
+  still_vk_matvec_args a = {.type = c->type, .ncols = (uint32_t)nc, .nrows = (uint32_t)nr, .n_vec = (uint32_t)nv,
+                            .w_off = w_off, .row_bytes = row_bytes, .x_off = x_off, .x_stride = x_stride,
+                            .y_off = y_off, .y_stride = y_stride};
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_matvec(vk, &bw, &bx, &by, &a, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
+
+  float *got = g_new(float, (size_t)nr * nv);
+  for (int v = 0; v < nv; v++) {
+    memcpy(got + (size_t)v * nr, y + y_off + (size_t)v * y_stride, 4 * (size_t)nr);
+    g_assert_cmpfloat(y[y_off + (size_t)v * y_stride + nr], ==, 1234.5f);
+  }
+  g_assert_cmpfloat(y[0], ==, 1234.5f);
+  double e = nmse(got, want, (size_t)nr * nv);
+  g_test_message("matvec %s %dx%d x%d: NMSE %.3g", tt->name, nr, nc, nv, e);
+  g_assert_cmpfloat(e, <, 1e-9);
+
+  /* a shape that overruns the weights is refused before recording */
+  a.nrows = (uint32_t)nr + 1;
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_matvec(vk, &bw, &bx, &by, &a, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+
+  still_vk_buffer_free(vk, &bw);
+  still_vk_buffer_free(vk, &bx);
+  still_vk_buffer_free(vk, &by);
+  g_free(wf), g_free(wdq), g_free(wq), g_free(x), g_free(want), g_free(y), g_free(got);
+  still_vk_close(vk);
+}
+
+static void test_matvec_unsupported(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  still_error err = {0};
+  still_vk_buffer b;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4096, &b, &err), ==, STILL_OK);
+  still_vk_matvec_args a = {.type = STILL_TYPE_Q8_K, .ncols = 256, .nrows = 1, .n_vec = 1, .row_bytes = 292};
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_matvec(vk, &b, &b, &b, &a, &err), ==, STILL_ERR_UNSUPPORTED);
+  g_assert_nonnull(strstr(err.message, "Q8_K"));
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  still_vk_buffer_free(vk, &b);
+  still_vk_close(vk);
+}
+
+static void test_rms_norm(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const int n = 1000, rows = 5;
+  const float eps = 1e-5f;
+  float *x = g_new(float, (size_t)n * rows), *g = g_new(float, n), *y = g_new(float, (size_t)n * rows * 2);
+  for (int i = 0; i < n * rows; i++) x[i] = frand() * 3;
+  for (int i = 0; i < n; i++) g[i] = frand();
+  still_error err = {0};
+  still_vk_buffer bx, bg, by;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n * rows, &bx, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n, &bg, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 8 * (size_t)n * rows, &by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4 * (size_t)n * rows, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bg, 0, g, 4 * (size_t)n, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  /* with the weight into the first half, without into the second */
+  g_assert_cmpint(still_vk_rms_norm(vk, &bx, 0, n, &bg, 0, &by, 0, n, n, rows, eps, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_rms_norm(vk, &bx, 0, n, NULL, 0, &by, n * rows, n, n, rows, eps, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &by, 0, y, 8 * (size_t)n * rows, &err), ==, STILL_OK);
+  double *want = g_new(double, (size_t)n * rows * 2);
+  for (int r = 0; r < rows; r++) {
+    double ss = 0;
+    for (int i = 0; i < n; i++) ss += (double)x[r * n + i] * x[r * n + i];
+    double s = 1.0 / sqrt(ss / n + eps);
+    for (int i = 0; i < n; i++) {
+      want[r * n + i] = x[r * n + i] * s * g[i];
+      want[n * rows + r * n + i] = x[r * n + i] * s;
+    }
+  }
+  double e = nmse(y, want, (size_t)n * rows * 2);
+  g_test_message("rms_norm NMSE %.3g", e);
+  g_assert_cmpfloat(e, <, 1e-10);
+  still_vk_buffer_free(vk, &bx), still_vk_buffer_free(vk, &bg), still_vk_buffer_free(vk, &by);
+  g_free(x), g_free(g), g_free(y), g_free(want);
+  still_vk_close(vk);
+}
+
+static void test_binary(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const int n = 70001, bm = 96; /* not a multiple of the workgroup size */
+  float *a = g_new(float, n), *b = g_new(float, n), *y = g_new(float, 4 * (size_t)n);
+  for (int i = 0; i < n; i++) a[i] = frand() * 6, b[i] = frand() * 2;
+  still_error err = {0};
+  still_vk_buffer ba, bb, by;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n, &ba, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n, &bb, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 16 * (size_t)n, &by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &ba, 0, a, 4 * (size_t)n, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bb, 0, b, 4 * (size_t)n, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_binary(vk, STILL_VK_ADD, &ba, 0, &bb, 0, 0, &by, 0, n, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_binary(vk, STILL_VK_MUL, &ba, 0, &bb, 0, 0, &by, n, n, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_binary(vk, STILL_VK_SWIGLU, &ba, 0, &bb, 0, 0, &by, 2 * n, n, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_binary(vk, STILL_VK_ADD, &ba, 0, &bb, 5, bm, &by, 3 * n, n, &err), ==, STILL_OK);
+  /* in place, after the ops that read a: y = a + a reads the updated a */
+  g_assert_cmpint(still_vk_binary(vk, STILL_VK_ADD, &ba, 0, &ba, 0, 0, &ba, 0, n, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &by, 0, y, 16 * (size_t)n, &err), ==, STILL_OK);
+  double *want = g_new(double, 4 * (size_t)n);
+  for (int i = 0; i < n; i++) {
+    want[i] = (double)a[i] + b[i];
+    want[n + i] = (double)a[i] * b[i];
+    want[2 * n + i] = a[i] / (1.0 + exp(-(double)a[i])) * b[i];
+    want[3 * n + i] = (double)a[i] + b[5 + i % bm];
+  }
+  for (int k = 0; k < 4; k++) {
+    double e = nmse(y + (size_t)k * n, want + (size_t)k * n, n);
+    g_test_message("binary op %d NMSE %.3g", k, e);
+    g_assert_cmpfloat(e, <, 1e-12);
+  }
+  float *a2 = g_new(float, n);
+  g_assert_cmpint(still_vk_download(vk, &ba, 0, a2, 4 * (size_t)n, &err), ==, STILL_OK);
+  for (int i = 0; i < n; i++) g_assert_cmpfloat(a2[i], ==, a[i] + a[i]);
+  still_vk_buffer_free(vk, &ba), still_vk_buffer_free(vk, &bb), still_vk_buffer_free(vk, &by);
+  g_free(a), g_free(b), g_free(y), g_free(want), g_free(a2);
+  still_vk_close(vk);
+}
+
+/* the CPU's rope (graph.c rope_token) */
+static void rope_ref(float *vec, int n_heads, int head_dim, int n_rot, bool neox, const float *cs, const float *sn)
+{
+  const int half = n_rot / 2;
+  for (int h = 0; h < n_heads; h++) {
+    float *p = vec + (int64_t)h * head_dim;
+    for (int i = 0; i < half; i++) {
+      int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+      float x0 = p[a], x1 = p[b];
+      p[a] = x0 * cs[i] - x1 * sn[i];
+      p[b] = x0 * sn[i] + x1 * cs[i];
+    }
+  }
+}
+
+static void test_rope(gconstpointer data)
+{
+  const bool neox = GPOINTER_TO_INT(data);
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const int n_tok = 3, n_heads = 5, head_dim = 64, n_rot = 48, stride = n_heads * head_dim + 7, half = n_rot / 2;
+  const int pos0 = 1000;
+  float *x = g_new(float, (size_t)n_tok * stride), *ref = g_new(float, (size_t)n_tok * stride);
+  float *tab = g_new(float, 2 * (size_t)n_tok * half);
+  for (int i = 0; i < n_tok * stride; i++) x[i] = ref[i] = frand();
+  for (int t = 0; t < n_tok; t++)
+    for (int i = 0; i < half; i++) {
+      /* rope_freqs-style factor on some pairs, as llama3 */
+      double f = pow(10000.0, -2.0 * i / n_rot) / (i % 3 == 0 ? 4.0 : 1.0);
+      tab[t * half + i] = (float)cos((pos0 + t) * f);
+      tab[n_tok * half + t * half + i] = (float)sin((pos0 + t) * f);
+    }
+  for (int t = 0; t < n_tok; t++)
+    rope_ref(ref + (size_t)t * stride, n_heads, head_dim, n_rot, neox, tab + t * half, tab + n_tok * half + t * half);
+  still_error err = {0};
+  still_vk_buffer bx, bc;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_tok * stride, &bx, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 8 * (size_t)n_tok * half, &bc, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4 * (size_t)n_tok * stride, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bc, 0, tab, 8 * (size_t)n_tok * half, &err), ==, STILL_OK);
+  still_vk_rope_args a = {.n_tok = n_tok, .n_heads = n_heads, .head_dim = head_dim, .n_rot = n_rot, .neox = neox,
+                          .x_off = 0, .x_stride = stride, .cs_off = 0};
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_rope(vk, &bx, &bc, &a, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &bx, 0, x, 4 * (size_t)n_tok * stride, &err), ==, STILL_OK);
+  double *want = g_new(double, (size_t)n_tok * stride);
+  for (int i = 0; i < n_tok * stride; i++) want[i] = ref[i];
+  double e = nmse(x, want, (size_t)n_tok * stride);
+  g_test_message("rope %s NMSE %.3g", neox ? "neox" : "normal", e);
+  g_assert_cmpfloat(e, <, 1e-12);
+  still_vk_buffer_free(vk, &bx), still_vk_buffer_free(vk, &bc);
+  g_free(x), g_free(ref), g_free(tab), g_free(want);
+  still_vk_close(vk);
+}
+
+typedef struct {
+  uint32_t kv_type;
+  int n_tok, pos0;
+} att_case;
+
+static float round_f16(float v) { return still_fp16_to_fp32(still_fp32_to_fp16(v)); }
+
+/* Attention with GQA over a cache filled through kv_store, against softmax in double. */
+static void test_attention(gconstpointer data)
+{
+  const att_case *c = data;
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const bool f16 = c->kv_type == STILL_TYPE_F16;
+  const int n_head = 6, n_head_kv = 2, hd_k = 64, hd_v = 48, n_tok = c->n_tok, pos0 = c->pos0;
+  const int n_kv = pos0 + n_tok, kw = n_head_kv * hd_k, vw = n_head_kv * hd_v, qw = n_head * hd_k, ow = n_head * hd_v;
+  const uint32_t layer_off = 64; /* the cache of "layer 1" starts after some other data */
+  float *q = g_new(float, (size_t)n_tok * qw), *k = g_new(float, (size_t)n_kv * kw), *v = g_new(float, (size_t)n_kv * vw);
+  for (size_t i = 0; i < (size_t)n_tok * qw; i++) q[i] = frand() * 2;
+  for (size_t i = 0; i < (size_t)n_kv * kw; i++) k[i] = frand() * 2;
+  for (size_t i = 0; i < (size_t)n_kv * vw; i++) v[i] = frand();
+  const float scale = 1.0f / sqrtf((float)hd_k);
+
+  still_error err = {0};
+  still_vk_buffer bq, bk, bv, bo, bsrc;
+  const size_t es = f16 ? 2 : 4;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_tok * qw, &bq, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, es * (layer_off + (size_t)n_kv * kw), &bk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, es * (layer_off + (size_t)n_kv * vw), &bv, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_tok * ow, &bo, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * ((size_t)n_kv * (kw + vw)), &bsrc, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bq, 0, q, 4 * (size_t)n_tok * qw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bsrc, 0, k, 4 * (size_t)n_kv * kw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bsrc, 4 * (size_t)n_kv * kw, v, 4 * (size_t)n_kv * vw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_kv_store(vk, c->kv_type, &bsrc, 0, &bk, layer_off, n_kv * kw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_kv_store(vk, c->kv_type, &bsrc, n_kv * kw, &bv, layer_off, n_kv * vw, &err), ==, STILL_OK);
+  still_vk_attention_args a = {.kv_type = c->kv_type, .n_tok = n_tok, .n_head = n_head, .n_head_kv = n_head_kv,
+                               .head_dim_k = hd_k, .head_dim_v = hd_v, .pos0 = pos0, .q_off = 0, .q_stride = qw,
+                               .k_off = layer_off, .v_off = layer_off, .o_off = 0, .o_stride = ow, .scale = scale};
+  g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &a, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  float *o = g_new(float, (size_t)n_tok * ow);
+  g_assert_cmpint(still_vk_download(vk, &bo, 0, o, 4 * (size_t)n_tok * ow, &err), ==, STILL_OK);
+
+  double *want = g_new0(double, (size_t)n_tok * ow), *sc = g_new(double, n_kv);
+  for (int t = 0; t < n_tok; t++)
+    for (int h = 0; h < n_head; h++) {
+      const int kvh = h / (n_head / n_head_kv), nk = pos0 + t + 1;
+      double mx = -INFINITY, sum = 0;
+      for (int j = 0; j < nk; j++) {
+        double s = 0;
+        for (int d = 0; d < hd_k; d++) {
+          float kk = k[(size_t)j * kw + kvh * hd_k + d];
+          s += (double)q[(size_t)t * qw + h * hd_k + d] * (f16 ? round_f16(kk) : kk);
+        }
+        sc[j] = s * scale;
+        if (sc[j] > mx) mx = sc[j];
+      }
+      for (int j = 0; j < nk; j++) sum += (sc[j] = exp(sc[j] - mx));
+      for (int j = 0; j < nk; j++)
+        for (int d = 0; d < hd_v; d++) {
+          float vv = v[(size_t)j * vw + kvh * hd_v + d];
+          want[(size_t)t * ow + h * hd_v + d] += sc[j] / sum * (f16 ? round_f16(vv) : vv);
+        }
+    }
+  double e = nmse(o, want, (size_t)n_tok * ow);
+  g_test_message("attention %s n_tok %d pos0 %d NMSE %.3g", f16 ? "F16" : "F32", n_tok, pos0, e);
+  g_assert_cmpfloat(e, <, 1e-10);
+
+  /* a query that would read past the cache is refused */
+  a.pos0 = pos0 + 1;
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &a, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  still_vk_buffer_free(vk, &bq), still_vk_buffer_free(vk, &bk), still_vk_buffer_free(vk, &bv);
+  still_vk_buffer_free(vk, &bo), still_vk_buffer_free(vk, &bsrc);
+  g_free(q), g_free(k), g_free(v), g_free(o), g_free(want), g_free(sc);
+  still_vk_close(vk);
+}
+
+/* The pipeline cache is written on close and read back (validated) on the next open. */
+static void test_pipeline_cache(void)
+{
+  char *dir = g_dir_make_tmp("still-vk-cache-XXXXXX", NULL);
+  g_assert_nonnull(dir);
+  char *old = g_strdup(g_getenv("XDG_CACHE_HOME"));
+  g_setenv("XDG_CACHE_HOME", dir, TRUE);
+  char *path = g_build_filename(dir, "distill", "vk-pipeline-cache.bin", NULL);
+
+  still_vk *vk = open_or_skip(NULL);
+  if (!vk) goto out;
+  g_assert_cmpstr(still_vk_pipeline_cache_path(vk), ==, path);
+  g_assert_false(still_vk_pipeline_cache_loaded(vk));
+  still_error err = {0};
+  still_vk_buffer b;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4096, &b, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_binary(vk, STILL_VK_ADD, &b, 0, &b, 0, 0, &b, 0, 16, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  still_vk_buffer_free(vk, &b);
+  still_vk_close(vk);
+  g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+
+  vk = open_or_skip(NULL);
+  g_assert_true(still_vk_pipeline_cache_loaded(vk));
+  still_vk_close(vk);
+
+  /* a corrupt file (wrong header) is ignored, not handed to the driver */
+  gchar *bytes;
+  gsize len;
+  g_assert_true(g_file_get_contents(path, &bytes, &len, NULL));
+  g_assert_cmpuint(len, >=, 32);
+  bytes[16] ^= 0x5a; /* pipelineCacheUUID */
+  g_assert_true(g_file_set_contents(path, bytes, (gssize)len, NULL));
+  g_free(bytes);
+  vk = open_or_skip(NULL);
+  g_assert_false(still_vk_pipeline_cache_loaded(vk));
+  still_vk_close(vk);
+  g_assert_true(g_file_set_contents(path, "short", 5, NULL));
+  vk = open_or_skip(NULL);
+  g_assert_false(still_vk_pipeline_cache_loaded(vk));
+  still_vk_close(vk);
+
+out:
+  g_remove(path);
+  char *sub = g_build_filename(dir, "distill", NULL);
+  g_rmdir(sub);
+  g_rmdir(dir);
+  g_free(sub);
+  if (old) g_setenv("XDG_CACHE_HOME", old, TRUE);
+  else g_unsetenv("XDG_CACHE_HOME");
+  g_free(old);
+  g_free(path);
+  g_free(dir);
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/vk/open", test_open);
+  g_test_add_data_func("/vk/buffers/mapped", GINT_TO_POINTER(0), test_buffers);
+  g_test_add_data_func("/vk/buffers/staging", GINT_TO_POINTER(1), test_buffers);
+  g_test_add_func("/vk/out-of-memory", test_out_of_memory);
+  g_test_add_func("/vk/pipeline-cache", test_pipeline_cache);
+  static const uint32_t types[] = {STILL_TYPE_F32,  STILL_TYPE_F16,  STILL_TYPE_BF16, STILL_TYPE_Q8_0,
+                                   STILL_TYPE_Q4_0, STILL_TYPE_Q4_1, STILL_TYPE_Q5_0, STILL_TYPE_Q5_1,
+                                   STILL_TYPE_IQ4_NL, STILL_TYPE_Q4_K, STILL_TYPE_Q5_K, STILL_TYPE_Q6_K,
+                                   STILL_TYPE_IQ4_XS, STILL_TYPE_Q2_K, STILL_TYPE_Q3_K};
+  static matvec_case cases[G_N_ELEMENTS(types) * 2];
+  for (size_t i = 0; i < G_N_ELEMENTS(types); i++) {
+    /* one vector, and six vectors through the staging path with more rows */
+    cases[2 * i] = (matvec_case){types[i], 512, 37, 1};
+    cases[2 * i + 1] = (matvec_case){types[i], 768, 70, 6}; /* 4 + 2 vectors per workgroup */
+    char *p1 = g_strdup_printf("/vk/matvec/%s", still_type_name(types[i]));
+    char *p2 = g_strdup_printf("/vk/matvec/%s/batch", still_type_name(types[i]));
+    g_test_add_data_func(p1, &cases[2 * i], test_matvec);
+    g_test_add_data_func(p2, &cases[2 * i + 1], test_matvec);
+    g_free(p1), g_free(p2);
+  }
+  g_test_add_func("/vk/matvec/unsupported", test_matvec_unsupported);
+  g_test_add_func("/vk/rms-norm", test_rms_norm);
+  g_test_add_func("/vk/binary", test_binary);
+  g_test_add_data_func("/vk/rope/normal", GINT_TO_POINTER(0), test_rope);
+  g_test_add_data_func("/vk/rope/neox", GINT_TO_POINTER(1), test_rope);
+  static const att_case att[] = {
+    {STILL_TYPE_F32, 1, 0},    /* one key */
+    {STILL_TYPE_F32, 7, 150},  /* a prefill batch across key blocks */
+    {STILL_TYPE_F32, 1, 1500}, /* a long context: many blocks */
+    {STILL_TYPE_F16, 5, 70},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(att); i++) {
+    char *path = g_strdup_printf("/vk/attention/%s/%d-at-%d", still_type_name(att[i].kv_type), att[i].n_tok,
+                                 att[i].pos0);
+    g_test_add_data_func(path, &att[i], test_attention);
+    g_free(path);
+  }
+  return g_test_run();
+}
