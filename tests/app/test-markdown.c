@@ -496,8 +496,8 @@ static void test_fixture_boxed(void)
     {"md-paragraph", "The first part takes 120/60 = 2 hours and the second 180/90 = 2 hours, so t = 4 h."},
     {"md-paragraph", "Step 3: Average speed"},
     {"md-math-display", "vavg = d/t = (300 km)/(4 h) = 75 km/h"},
-    {"md-paragraph", "Note that this is not the mean of 60 and 90 (which would be 75 only by coincidence here: "
-                     "the times are equal, t₁ = t₂)."},
+    {"md-paragraph", "Note that this is not the harmonic mean of 60 and 90, which is 72 km/h: the average speed "
+                     "weights each part by its time, and here the times are equal, t₁ = t₂."},
     {"md-paragraph", "Final Answer"},
   };
   g_assert_cmpuint(n_children(w), ==, G_N_ELEMENTS(expected) + 1);
