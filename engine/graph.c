@@ -22,6 +22,7 @@
 #define ROW_TILE_BYTES (256 * 1024) /* weight rows kept in L2 while the tokens pass */
 #define ATT_TILE_MAX 8                  /* query tokens per attention item */
 #define ATT_SCORES_BYTES (1024 * 1024)  /* scores of one attention item, at most */
+#define SWIGLU_PARALLEL_MIN (64 * 1024) /* values worth a pool run */
 
 typedef struct {
   uint32_t type;
@@ -436,6 +437,32 @@ static void attention_fn(int ith, int nth, void *user)
   }
 }
 
+/* ---- SwiGLU on the pool --------------------------------------------------------------
+ * With a prompt, silu's expf over n_tok × n_ff values is a few % of the
+ * time and would run on one thread; elements are independent, so any split
+ * gives the same bits. */
+
+typedef struct {
+  still_graph *g;
+  int64_t n;
+} swiglu_task;
+
+static void swiglu_fn(int ith, int nth, void *user)
+{
+  const swiglu_task *st = user;
+  int64_t begin, end;
+  still_split_range(st->n, ith, nth, &begin, &end);
+  swiglu(st->g->hb + begin, st->g->hb2 + begin, end - begin);
+}
+
+/* hb = silu(hb) * hb2 over n values */
+static void swiglu_all(still_graph *g, int64_t n)
+{
+  swiglu_task st = {.g = g, .n = n};
+  if (n < SWIGLU_PARALLEL_MIN || g->n_threads == 1) swiglu_fn(0, 1, &st);
+  else still_threadpool_run(g->tp, swiglu_fn, &st);
+}
+
 /* ---- the layer recipe --------------------------------------------------------------- */
 
 static void embed_tokens(still_graph *g, const int32_t *tokens, int n_tok)
@@ -488,7 +515,7 @@ static void layer_forward(still_graph *g, int il, int32_t pos0, int n_tok)
     rmsnorm(g->xb + t * n_embd, g->x + t * n_embd, L->ffn_norm.data, n_embd, hp->rms_eps);
   mm_job gu[2] = {{&L->w_gate, g->hb}, {&L->w_up, g->hb2}};
   matmul(g, g->xb, n_tok, gu, 2);
-  swiglu(g->hb, g->hb2, (int64_t)n_tok * hp->n_ff);
+  swiglu_all(g, (int64_t)n_tok * hp->n_ff);
   mm_job down = {&L->w_down, g->xb2};
   matmul(g, g->hb, n_tok, &down, 1);
   add_inplace(g->x, g->xb2, n_tok * n_embd);
