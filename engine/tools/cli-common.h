@@ -88,6 +88,12 @@ bool cli_parse_size(const char *text, uint64_t *out, char *why, size_t why_size)
 /* Read the whole file (path "-" = standard input, binary-safe) into a malloc'd
  * buffer with a NUL after the last byte. On failure returns NULL and writes a
  * plain-words message (naming the path) into why. */
+/* Token ids out of text: numbers separated by whitespace or commas (brackets
+ * allowed), each in [0, n_vocab). Appends to *ids (*n used, *cap allocated;
+ * the caller frees *ids, also after an error). Returns 0, or 1 with the
+ * message printed. */
+int cli_parse_ids(const char *text, int32_t n_vocab, int32_t **ids, size_t *n, size_t *cap);
+
 char *cli_read_all(const char *path, size_t *len, char *why, size_t why_size);
 
 /* ---- output --------------------------------------------------------------- */

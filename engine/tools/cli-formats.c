@@ -620,44 +620,6 @@ static const char detokenize_usage[] =
   "  --no-render-special   leave control tokens out\n"
   "  -h, --help            show this help\n";
 
-/* Parse ids out of text: numbers separated by whitespace, commas, brackets.
- * Appends to *ids. Returns 0 or 1 (message printed). */
-static int parse_ids(const char *text, int32_t n_vocab, int32_t **ids, size_t *n, size_t *cap)
-{
-  const char *p = text;
-  for (;;) {
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',' || *p == '[' || *p == ']') p++;
-    if (!*p) return 0;
-    const char *start = p;
-    bool neg = *p == '-';
-    if (neg || *p == '+') p++;
-    uint64_t v = 0;
-    bool digits = false, big = false;
-    while (*p >= '0' && *p <= '9') {
-      digits = true;
-      if (v > 100000000000ull) big = true;
-      else v = v * 10 + (uint64_t)(*p - '0');
-      p++;
-    }
-    bool ends = !*p || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',' || *p == ']';
-    if (!digits || !ends) {
-      size_t l = strcspn(start, " \t\r\n,]");
-      return cli_fail("'%.*s' is not a token id", (int)(l > 40 ? 40 : l), start);
-    }
-    if (neg || big || v >= (uint64_t)n_vocab)
-      return cli_fail("token id %.*s is out of range: the vocabulary has %" PRId32 " tokens (ids 0 to %" PRId32 ")",
-                      (int)(p - start > 40 ? 40 : p - start), start, n_vocab, n_vocab - 1);
-    if (*n == *cap) {
-      size_t nc = *cap ? *cap * 2 : 64;
-      int32_t *bigger = realloc(*ids, nc * sizeof **ids);
-      if (!bigger) return cli_fail("out of memory");
-      *ids = bigger;
-      *cap = nc;
-    }
-    (*ids)[(*n)++] = (int32_t)v;
-  }
-}
-
 int still_cmd_detokenize(int argc, char **argv)
 {
   const char *model = NULL;
@@ -694,10 +656,10 @@ int still_cmd_detokenize(int argc, char **argv)
     char *text = cli_read_all("-", &len, why, sizeof why);
     if (!text) rc = cli_fail("%s", why);
     else if (strlen(text) != len) rc = cli_fail("standard input holds a NUL byte: expected token ids");
-    else rc = parse_ids(text, n_vocab, &ids, &n, &cap);
+    else rc = cli_parse_ids(text, n_vocab, &ids, &n, &cap);
     free(text);
   } else {
-    for (int i = 0; i < n_pos && rc == 0; i++) rc = parse_ids(pos[i], n_vocab, &ids, &n, &cap);
+    for (int i = 0; i < n_pos && rc == 0; i++) rc = cli_parse_ids(pos[i], n_vocab, &ids, &n, &cap);
   }
   free(pos);
   if (rc == 0) {

@@ -104,53 +104,6 @@ const char *cli_run_kv_type_name(still_kv_type t)
   }
 }
 
-int cli_run_parse_ids(const char *text, int32_t n_vocab, int32_t **ids, size_t *n)
-{
-  *ids = NULL;
-  *n = 0;
-  size_t cap = 0;
-  const char *p = text;
-  for (;;) {
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',' || *p == '[' || *p == ']') p++;
-    if (!*p) return 0;
-    const char *start = p;
-    bool neg = *p == '-';
-    if (neg || *p == '+') p++;
-    uint64_t v = 0;
-    bool digits = false, big = false;
-    while (*p >= '0' && *p <= '9') {
-      digits = true;
-      if (v > 100000000000ull) big = true;
-      else v = v * 10 + (uint64_t)(*p - '0');
-      p++;
-    }
-    bool ends = !*p || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',' || *p == ']';
-    int rc = 0;
-    if (!digits || !ends) {
-      size_t l = strcspn(start, " \t\r\n,]");
-      rc = cli_fail("'%.*s' is not a token id", (int)(l > 40 ? 40 : l), start);
-    } else if (neg || big || v >= (uint64_t)n_vocab) {
-      rc = cli_fail("token id %.*s is out of range: the model has %" PRId32 " tokens (ids 0 to %" PRId32 ")",
-                    (int)(p - start > 40 ? 40 : p - start), start, n_vocab, n_vocab - 1);
-    } else if (*n == cap) {
-      size_t nc = cap ? cap * 2 : 64;
-      int32_t *bigger = realloc(*ids, nc * sizeof **ids);
-      if (!bigger) rc = cli_fail("out of memory");
-      else {
-        *ids = bigger;
-        cap = nc;
-      }
-    }
-    if (rc) {
-      free(*ids);
-      *ids = NULL;
-      *n = 0;
-      return rc;
-    }
-    (*ids)[(*n)++] = (int32_t)v;
-  }
-}
-
 int cli_run_load_model(const char *path, bool no_vocab, still_model **out)
 {
   *out = NULL;
@@ -447,7 +400,8 @@ int still_cmd_run(int argc, char **argv)
     rc = cli_fail("this model has no tokenizer: pass the prompt as --prompt-ids");
   if (rc == 0) {
     if (prompt_ids) {
-      rc = cli_run_parse_ids(prompt_ids, info->n_vocab, &ids, &n);
+      size_t cap = 0;
+      rc = cli_parse_ids(prompt_ids, info->n_vocab, &ids, &n, &cap);
     } else if (chat) {
       still_message msgs[2];
       size_t nm = 0;
@@ -542,7 +496,8 @@ int still_cmd_logits(int argc, char **argv)
   const still_model_info *info = still_model_get_info(m);
   int32_t *ids = NULL;
   size_t n = 0;
-  int rc = cli_run_parse_ids(prompt_ids, info->n_vocab, &ids, &n);
+  size_t cap = 0;
+  int rc = cli_parse_ids(prompt_ids, info->n_vocab, &ids, &n, &cap);
   if (rc == 0 && n == 0) rc = cli_fail("--prompt-ids holds no token ids");
   /* the context holds exactly the ids (nothing is generated) */
   if (rc == 0 && n > (1u << 24)) rc = cli_fail("too many token ids (%zu; at most %u)", n, 1u << 24);

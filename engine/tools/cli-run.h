@@ -29,10 +29,6 @@ int cli_run_u64(const char *opt, const char *text, uint64_t *out);
 int cli_run_kv_type(const char *text, still_kv_type *out);
 const char *cli_run_kv_type_name(still_kv_type t);
 
-/* Token ids separated by spaces or commas (brackets allowed), each in
- * [0, n_vocab). *ids malloc'd (free it), *n their count (0 allowed). */
-int cli_run_parse_ids(const char *text, int32_t n_vocab, int32_t **ids, size_t *n);
-
 /* Load a model; no_vocab skips the tokenizer. */
 int cli_run_load_model(const char *path, bool no_vocab, still_model **out);
 

@@ -4,6 +4,7 @@
  * (greedy ids and text, logits), the rendered chat templates, and the shapes
  * of the real R1 distills. Small models and short runs only (fast under
  * ASan too). */
+#include "cli-harness.h"
 #include "gguf.h"
 #include "test-common.h"
 
@@ -18,30 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char *tmp_dir;
+static const char *tmp_dir; /* cli_harness_tmp_dir() */
 
 /* ---- running the CLI ------------------------------------------------------ */
-
-typedef struct {
-  char *out, *err;
-  int exit_code; /* -1 when killed by a signal */
-} cli_result;
-
-static void result_clear(cli_result *r)
-{
-  g_free(r->out);
-  g_free(r->err);
-  memset(r, 0, sizeof *r);
-}
-
-static void redirect_stdin(gpointer user_data)
-{
-  int fd = open((const char *)user_data, O_RDONLY);
-  if (fd >= 0) {
-    dup2(fd, 0);
-    close(fd);
-  }
-}
 
 static const char *cli_path(void)
 {
@@ -49,33 +29,6 @@ static const char *cli_path(void)
   if (!cli || !*cli) g_test_skip("STILL_CLI is not set (run through meson test)");
   return cli && *cli ? cli : NULL;
 }
-
-/* Run the CLI with args (NULL-terminated) and stdin_data (NULL: empty). */
-static gboolean run_cli_v(cli_result *r, const char *stdin_data, const char *const *args)
-{
-  memset(r, 0, sizeof *r);
-  const char *cli = cli_path();
-  if (!cli) return FALSE;
-  GPtrArray *argv = g_ptr_array_new();
-  g_ptr_array_add(argv, (gpointer)cli);
-  for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (gpointer)*a);
-  g_ptr_array_add(argv, NULL);
-  char *stdin_path = g_build_filename(tmp_dir, "stdin.txt", NULL);
-  GError *error = NULL;
-  g_assert_true(g_file_set_contents(stdin_path, stdin_data ? stdin_data : "", -1, &error));
-  int status = 0;
-  gboolean ok = g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, redirect_stdin, stdin_path, &r->out,
-                             &r->err, &status, &error);
-  g_assert_no_error(error);
-  g_assert_true(ok);
-  r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  g_ptr_array_free(argv, TRUE);
-  g_free(stdin_path);
-  return TRUE;
-}
-
-#define run_cli(r, ...) run_cli_v((r), NULL, (const char *const[]){__VA_ARGS__, NULL})
-#define run_cli_stdin(r, data, ...) run_cli_v((r), (data), (const char *const[]){__VA_ARGS__, NULL})
 
 static void assert_ok(const cli_result *r)
 {
@@ -100,81 +53,11 @@ static void assert_fails(const cli_result *r, const char *what)
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static cJSON *load_json(const char *relative)
-{
-  char *path = test_fixture_path(relative);
-  if (!path) return NULL;
-  gsize len;
-  char *text = test_read_file(path, &len);
-  g_free(path);
-  if (!text) return NULL;
-  cJSON *j = cJSON_ParseWithLength(text, len);
-  g_free(text);
-  g_assert_nonnull(j);
-  return j;
-}
-
-static GArray *parse_ids(const char *line)
-{
-  GArray *a = g_array_new(FALSE, FALSE, sizeof(int));
-  char **parts = g_strsplit_set(line, " \n", -1);
-  for (char **p = parts; *p; p++) {
-    if (!**p) continue;
-    char *end;
-    long v = strtol(*p, &end, 10);
-    g_assert_cmpint(*end, ==, '\0');
-    int iv = (int)v;
-    g_array_append_val(a, iv);
-  }
-  g_strfreev(parts);
-  return a;
-}
-
-static GArray *json_ids(const cJSON *arr)
-{
-  g_assert_true(cJSON_IsArray(arr));
-  GArray *a = g_array_new(FALSE, FALSE, sizeof(int));
-  const cJSON *it;
-  cJSON_ArrayForEach(it, arr)
-  {
-    int v = it->valueint;
-    g_array_append_val(a, v);
-  }
-  return a;
-}
-
 static char *ids_text(GArray *ids)
 {
   GString *s = g_string_new(NULL);
   for (guint i = 0; i < ids->len; i++) g_string_append_printf(s, i ? " %d" : "%d", g_array_index(ids, int, i));
   return g_string_free(s, FALSE);
-}
-
-static void assert_same_ids(GArray *got, GArray *want, const char *what)
-{
-  gboolean same = got->len == want->len;
-  for (guint i = 0; same && i < got->len; i++) same = g_array_index(got, int, i) == g_array_index(want, int, i);
-  if (!same) {
-    char *g = ids_text(got), *w = ids_text(want);
-    g_test_message("%s:\n got  %s\n want %s", what, g, w);
-    g_free(g);
-    g_free(w);
-  }
-  g_assert_true(same);
-}
-
-static double num(const cJSON *obj, const char *key)
-{
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-  if (!cJSON_IsNumber(v)) g_error("key %s is not a number", key);
-  return v->valuedouble;
-}
-
-static const char *str(const cJSON *obj, const char *key)
-{
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-  if (!cJSON_IsString(v)) g_error("key %s is not a string", key);
-  return v->valuestring;
 }
 
 /* The line of stderr that starts with prefix (g_free), or NULL. */
@@ -224,12 +107,12 @@ static void test_help(void)
     g_assert_true(g_str_has_prefix(r.out, want));
     g_free(want);
     g_assert_cmpstr(r.err, ==, "");
-    result_clear(&r);
+    cli_result_clear(&r);
   }
   cli_result r;
   if (!run_cli(&r, "--help")) return;
   for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) g_assert_nonnull(strstr(r.out, cmds[i]));
-  result_clear(&r);
+  cli_result_clear(&r);
 }
 
 /* ---- run: greedy output of stories260K equals llama.cpp's ----------------- */
@@ -237,21 +120,21 @@ static void test_help(void)
 static void test_run_greedy(void)
 {
   char *model = test_fixture_path("models/stories260K.gguf");
-  cJSON *ref = load_json("reference/stories260K.json");
+  cJSON *ref = fixture_json("reference/stories260K.json");
   if (!model || !ref) {
     g_free(model);
     cJSON_Delete(ref);
     return;
   }
   const cJSON *from_bos = cJSON_GetObjectItemCaseSensitive(ref, "from_bos");
-  GArray *want = json_ids(cJSON_GetObjectItemCaseSensitive(from_bos, "greedy_200_ids"));
+  GArray *want = ids_from_json(cJSON_GetObjectItemCaseSensitive(from_bos, "greedy_200_ids"));
   g_assert_cmpuint(want->len, ==, 200);
 
   /* the BOS id as given */
   cli_result r;
   if (!run_cli(&r, "run", "-m", model, "--prompt-ids", "1", "-n", "200", "--temp", "0", "--ids", "-t", "1")) goto out;
   assert_ok(&r);
-  GArray *got = parse_ids(r.out);
+  GArray *got = ids_from_line(r.out);
   assert_same_ids(got, want, "run --prompt-ids 1");
   g_array_free(got, TRUE);
   /* the timing line: 1 prompt token, 200 generated */
@@ -261,32 +144,32 @@ static void test_run_greedy(void)
   g_assert_nonnull(strstr(stats, "generated: 200 tokens, "));
   g_assert_nonnull(strstr(stats, "TTFT: "));
   g_free(stats);
-  result_clear(&r);
+  cli_result_clear(&r);
 
   /* -p "": the tokenizer adds BOS (SentencePiece default) and nothing else */
   if (!run_cli(&r, "run", "-m", model, "-p", "", "-n", "200", "--temp", "0", "--ids", "--quiet")) goto out;
   assert_ok(&r);
   g_assert_cmpstr(r.err, ==, "");
-  got = parse_ids(r.out);
+  got = ids_from_line(r.out);
   assert_same_ids(got, want, "run -p \"\"");
   g_array_free(got, TRUE);
-  result_clear(&r);
+  cli_result_clear(&r);
 
   /* streamed text equals llama.cpp's concatenated pieces */
   if (!run_cli(&r, "run", "-m", model, "-p", "", "-n", "200", "--temp", "0", "-q")) goto out;
   assert_ok(&r);
-  g_assert_cmpstr(r.out, ==, str(from_bos, "greedy_200_text"));
-  result_clear(&r);
+  g_assert_cmpstr(r.out, ==, json_str(from_bos, "greedy_200_text"));
+  cli_result_clear(&r);
 
   /* -n limits, --verbose-prompt shows the BOS */
   if (!run_cli(&r, "run", "-m", model, "-p", "", "-n", "5", "--temp", "0", "--ids", "--verbose-prompt", "-q")) goto out;
   assert_ok(&r);
-  got = parse_ids(r.out);
+  got = ids_from_line(r.out);
   g_assert_cmpuint(got->len, ==, 5);
   for (guint i = 0; i < 5; i++) g_assert_cmpint(g_array_index(got, int, i), ==, g_array_index(want, int, i));
   g_array_free(got, TRUE);
   g_assert_cmpstr(r.err, ==, "prompt ids: 1\n");
-  result_clear(&r);
+  cli_result_clear(&r);
 
   /* sampling with a seed is reproducible */
   cli_result r2;
@@ -297,8 +180,8 @@ static void test_run_greedy(void)
   assert_ok(&r);
   assert_ok(&r2);
   g_assert_cmpstr(r.out, ==, r2.out);
-  result_clear(&r2);
-  result_clear(&r);
+  cli_result_clear(&r2);
+  cli_result_clear(&r);
 out:
   g_array_free(want, TRUE);
   cJSON_Delete(ref);
@@ -311,9 +194,9 @@ static void test_logits(void)
 {
   char *model = test_fixture_path("models/tiny-qwen2-F32.gguf");
   char *last = test_fixture_path("reference/tiny-qwen2-F32.last.f32");
-  cJSON *ref = load_json("reference/tiny-qwen2-F32.json");
+  cJSON *ref = fixture_json("reference/tiny-qwen2-F32.json");
   if (!model || !last || !ref) goto out;
-  GArray *ids = json_ids(cJSON_GetObjectItemCaseSensitive(ref, "prompt_ids"));
+  GArray *ids = ids_from_json(cJSON_GetObjectItemCaseSensitive(ref, "prompt_ids"));
   g_assert_cmpuint(ids->len, ==, 24);
   char *ids_arg = ids_text(ids);
   g_array_free(ids, TRUE);
@@ -325,7 +208,7 @@ static void test_logits(void)
   cli_result r;
   if (run_cli(&r, "logits", "-m", model, "--prompt-ids", ids_arg, "--out", out_last, "--kv-type", "f32")) {
     assert_ok(&r);
-    result_clear(&r);
+    cli_result_clear(&r);
     float *got = read_floats(out_last, &n_last);
     g_assert_cmpuint(n_last, ==, 8000);
     double max_diff = 0;
@@ -337,7 +220,7 @@ static void test_logits(void)
   if (run_cli(&r, "logits", "-m", model, "--prompt-ids", ids_arg, "-o", out_all, "--all", "--kv-type", "f32",
               "-t", "2")) {
     assert_ok(&r);
-    result_clear(&r);
+    cli_result_clear(&r);
     float *got = read_floats(out_all, &n_all);
     g_assert_cmpuint(n_all, ==, 24 * 8000);
     double max_diff = 0;
@@ -348,7 +231,7 @@ static void test_logits(void)
     int checked = 0;
     cJSON_ArrayForEach(t, tops)
     {
-      int pos = (int)num(t, "pos");
+      int pos = (int)json_num(t, "pos");
       const cJSON *pair;
       cJSON_ArrayForEach(pair, cJSON_GetObjectItemCaseSensitive(t, "top16"))
       {
@@ -377,21 +260,21 @@ static void check_chat_case(const char *model, const cJSON *cases, const char *n
 {
   const cJSON *c = NULL, *it;
   cJSON_ArrayForEach(it, cases)
-  if (strcmp(str(it, "name"), name) == 0) c = it;
+  if (strcmp(json_str(it, "name"), name) == 0) c = it;
   g_assert_nonnull(c);
   const char *system = NULL, *user = NULL;
   cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(c, "messages"))
   {
-    if (strcmp(str(it, "role"), "system") == 0) system = str(it, "content");
-    if (strcmp(str(it, "role"), "user") == 0) user = str(it, "content");
+    if (strcmp(json_str(it, "role"), "system") == 0) system = json_str(it, "content");
+    if (strcmp(json_str(it, "role"), "user") == 0) user = json_str(it, "content");
   }
   g_assert_nonnull(user);
   /* the expected rendering, tokenized with special tokens parsed */
   cli_result tok;
-  if (!run_cli_stdin(&tok, str(c, "expected"), "tokenize", "-m", model, "--parse-special", "-")) return;
+  if (!run_cli_stdin(&tok, json_str(c, "expected"), -1, "tokenize", "-m", model, "--parse-special", "-")) return;
   assert_ok(&tok);
-  GArray *want = parse_ids(tok.out);
-  result_clear(&tok);
+  GArray *want = ids_from_line(tok.out);
+  cli_result_clear(&tok);
 
   cli_result r;
   gboolean ran = system ? run_cli(&r, "run", "-m", model, "--chat", "--system", system, "-p", user, "-n", "2",
@@ -402,14 +285,14 @@ static void check_chat_case(const char *model, const cJSON *cases, const char *n
     assert_ok(&r);
     char *line = find_line(r.err, "prompt ids: ");
     g_assert_nonnull(line);
-    GArray *got = parse_ids(line + strlen("prompt ids: "));
+    GArray *got = ids_from_line(line + strlen("prompt ids: "));
     assert_same_ids(got, want, name);
     /* exactly one BOS (7903), first */
     g_assert_cmpint(g_array_index(got, int, 0), ==, 7903);
     for (guint i = 1; i < got->len; i++) g_assert_cmpint(g_array_index(got, int, i), !=, 7903);
     g_array_free(got, TRUE);
     g_free(line);
-    result_clear(&r);
+    cli_result_clear(&r);
   }
   g_array_free(want, TRUE);
 }
@@ -417,7 +300,7 @@ static void check_chat_case(const char *model, const cJSON *cases, const char *n
 static void test_run_chat(void)
 {
   char *model = test_fixture_path("models/tiny-qwen2-Q8_0.gguf");
-  cJSON *tmpl = load_json("chat-templates/deepseek-r1-distill-qwen.json");
+  cJSON *tmpl = fixture_json("chat-templates/deepseek-r1-distill-qwen.json");
   if (model && tmpl) {
     const cJSON *cases = cJSON_GetObjectItemCaseSensitive(tmpl, "cases");
     check_chat_case(model, cases, "single_user");
@@ -435,7 +318,7 @@ static void test_chat_pipe(void)
   char *model = test_fixture_path("models/tiny-qwen2-Q8_0.gguf");
   if (!model) return;
   cli_result r;
-  if (run_cli_stdin(&r, "Hello there\nAnd a second question?\n/reset\nStart again\n", "chat", "-m", model, "-n",
+  if (run_cli_stdin(&r, "Hello there\nAnd a second question?\n/reset\nStart again\n", -1, "chat", "-m", model, "-n",
                     "6", "--temp", "0", "--stats", "-t", "1")) {
     assert_ok(&r);
     char *t1 = find_line(r.err, "turn 1: prompt: "), *t2 = find_line(r.err, "turn 2: prompt: ");
@@ -457,17 +340,17 @@ static void test_chat_pipe(void)
     g_free(t1);
     g_free(t2);
     g_free(t3);
-    result_clear(&r);
+    cli_result_clear(&r);
   }
   /* /exit stops before the rest; empty input exits cleanly */
-  if (run_cli_stdin(&r, "/exit\nnot read\n", "chat", "-m", model, "-n", "2", "--stats")) {
+  if (run_cli_stdin(&r, "/exit\nnot read\n", -1, "chat", "-m", model, "-n", "2", "--stats")) {
     assert_ok(&r);
     g_assert_null(strstr(r.err, "turn 1"));
-    result_clear(&r);
+    cli_result_clear(&r);
   }
-  if (run_cli_stdin(&r, "", "chat", "-m", model)) {
+  if (run_cli_stdin(&r, "", -1, "chat", "-m", model)) {
     assert_ok(&r);
-    result_clear(&r);
+    cli_result_clear(&r);
   }
   g_free(model);
 }
@@ -563,25 +446,25 @@ static void test_bench(void)
     for (int k = 0; k < 2; k++) {
       const cJSON *o = cJSON_GetObjectItemCaseSensitive(j, k ? "tg_tok_s" : "pp_tok_s");
       g_assert_true(cJSON_IsObject(o));
-      g_assert_cmpfloat(num(o, "mean"), >, 0);
-      g_assert_cmpfloat(num(o, "sd"), >=, 0);
+      g_assert_cmpfloat(json_num(o, "mean"), >, 0);
+      g_assert_cmpfloat(json_num(o, "sd"), >=, 0);
       g_assert_cmpint(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "samples")), ==, 2);
     }
-    g_assert_cmpfloat(num(j, "threads"), ==, 2);
-    g_assert_cmpstr(str(j, "backend"), ==, "cpu");
-    const char *isa = str(j, "isa");
+    g_assert_cmpfloat(json_num(j, "threads"), ==, 2);
+    g_assert_cmpstr(json_str(j, "backend"), ==, "cpu");
+    const char *isa = json_str(j, "isa");
     g_assert_true(g_str_has_prefix(isa, "scalar") || g_str_has_prefix(isa, "avx2") || g_str_has_prefix(isa, "avx512"));
-    g_assert_cmpfloat(num(j, "model_bytes"), >, 1e6);
-    g_assert_cmpfloat(num(j, "n_params"), ==, 5671168); /* the manifest's tensor sizes summed */
-    g_assert_cmpstr(str(j, "model"), ==, model);
-    g_assert_cmpstr(str(j, "type"), ==, "Q4_K_M");
-    g_assert_cmpfloat(num(j, "membw_gb_s"), >, 0);
-    double eff = num(j, "decode_efficiency");
+    g_assert_cmpfloat(json_num(j, "model_bytes"), >, 1e6);
+    g_assert_cmpfloat(json_num(j, "n_params"), ==, 5671168); /* the manifest's tensor sizes summed */
+    g_assert_cmpstr(json_str(j, "model"), ==, model);
+    g_assert_cmpstr(json_str(j, "type"), ==, "Q4_K_M");
+    g_assert_cmpfloat(json_num(j, "membw_gb_s"), >, 0);
+    double eff = json_num(j, "decode_efficiency");
     g_assert_cmpfloat(eff, >, 0);
     /* weights per token: everything but token_embd (8000 x 256 Q4_K = 1152000 bytes) */
-    g_assert_cmpfloat(num(j, "weight_bytes_per_token"), ==, num(j, "model_bytes") - 1152000);
+    g_assert_cmpfloat(json_num(j, "weight_bytes_per_token"), ==, json_num(j, "model_bytes") - 1152000);
     cJSON_Delete(j);
-    result_clear(&r);
+    cli_result_clear(&r);
   }
   /* the human table */
   if (run_cli(&r, "bench", "-m", model, "-p", "8", "-n", "4", "-r", "1")) {
@@ -589,7 +472,7 @@ static void test_bench(void)
     g_assert_true(g_str_has_prefix(r.out, "| model"));
     g_assert_nonnull(strstr(r.out, " pp8 |"));
     g_assert_nonnull(strstr(r.out, " tg4 |"));
-    result_clear(&r);
+    cli_result_clear(&r);
   }
   g_free(model);
 }
@@ -607,29 +490,29 @@ static void test_make_model(void)
                "-o", out, "--seed", "3"))
     goto out;
   assert_ok(&r);
-  result_clear(&r);
+  cli_result_clear(&r);
 
   if (run_cli(&r, "info", out, "--json")) {
     assert_ok(&r);
     cJSON *j = cJSON_Parse(r.out);
     g_assert_nonnull(j);
-    g_assert_cmpstr(str(j, "arch"), ==, "qwen2");
-    g_assert_cmpfloat(num(j, "n_embd"), ==, 1536);
-    g_assert_cmpfloat(num(j, "n_head"), ==, 12);
-    g_assert_cmpfloat(num(j, "n_head_kv"), ==, 2);
-    g_assert_cmpfloat(num(j, "n_ff"), ==, 8960);
-    g_assert_cmpfloat(num(j, "n_layers"), ==, 1);
-    g_assert_cmpfloat(num(j, "vocab_size"), ==, 151936);
-    g_assert_cmpstr(str(j, "file_type"), ==, "Q4_K_M");
-    g_assert_cmpstr(str(j, "template_family"), ==, "r1-distill");
+    g_assert_cmpstr(json_str(j, "arch"), ==, "qwen2");
+    g_assert_cmpfloat(json_num(j, "n_embd"), ==, 1536);
+    g_assert_cmpfloat(json_num(j, "n_head"), ==, 12);
+    g_assert_cmpfloat(json_num(j, "n_head_kv"), ==, 2);
+    g_assert_cmpfloat(json_num(j, "n_ff"), ==, 8960);
+    g_assert_cmpfloat(json_num(j, "n_layers"), ==, 1);
+    g_assert_cmpfloat(json_num(j, "vocab_size"), ==, 151936);
+    g_assert_cmpstr(json_str(j, "file_type"), ==, "Q4_K_M");
+    g_assert_cmpstr(json_str(j, "template_family"), ==, "r1-distill");
     /* Q4_K_M of one layer (a "more bits" layer): attn_v, ffn_down and output Q6_K */
     const cJSON *types = cJSON_GetObjectItemCaseSensitive(j, "types");
-    g_assert_cmpfloat(num(types, "F32"), ==, 6);  /* norms x3, q/k/v biases */
-    g_assert_cmpfloat(num(types, "Q4_K"), ==, 6); /* token_embd, q, k, o, gate, up */
-    g_assert_cmpfloat(num(types, "Q6_K"), ==, 3);
+    g_assert_cmpfloat(json_num(types, "F32"), ==, 6);  /* norms x3, q/k/v biases */
+    g_assert_cmpfloat(json_num(types, "Q4_K"), ==, 6); /* token_embd, q, k, o, gate, up */
+    g_assert_cmpfloat(json_num(types, "Q6_K"), ==, 3);
     g_assert_cmpint(cJSON_GetArraySize(types), ==, 3);
     cJSON_Delete(j);
-    result_clear(&r);
+    cli_result_clear(&r);
   }
 
   /* the vocabulary: copied, then padded with UNUSED [PADn] tokens */
@@ -662,16 +545,16 @@ static void test_make_model(void)
   /* it runs, with finite logits */
   if (run_cli(&r, "run", "-m", out, "-p", "Hello", "-n", "4", "--temp", "0", "--ids", "-q", "-t", "2")) {
     assert_ok(&r);
-    GArray *ids = parse_ids(r.out);
+    GArray *ids = ids_from_line(r.out);
     g_assert_cmpuint(ids->len, ==, 4);
     for (guint i = 0; i < ids->len; i++) g_assert_cmpint(g_array_index(ids, int, i), <, 151936);
     g_array_free(ids, TRUE);
-    result_clear(&r);
+    cli_result_clear(&r);
   }
   char *lpath = tmp_path("mm.f32");
   if (run_cli(&r, "logits", "-m", out, "--prompt-ids", "7903 100 200 300", "-o", lpath)) {
     assert_ok(&r);
-    result_clear(&r);
+    cli_result_clear(&r);
     gsize n = 0;
     float *l = read_floats(lpath, &n);
     g_assert_cmpuint(n, ==, 151936);
@@ -695,7 +578,7 @@ static void test_make_model(void)
   if (run_cli(&r, "make-model", "--shape", "qwen-1.5b", "--layers", "1", "--type", "Q4_K_M", "--vocab", vocab, "-o",
               out2, "--seed", "3")) {
     assert_ok(&r);
-    result_clear(&r);
+    cli_result_clear(&r);
     gsize la, lb;
     char *a = test_read_file(out, &la), *b = test_read_file(out2, &lb);
     g_assert_cmpuint(la, ==, lb);
@@ -774,11 +657,11 @@ static void test_bad_input(void)
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     cli_result r;
-    if (!run_cli_v(&r, NULL, cases[i])) break;
+    if (!run_cli_v(&r, NULL, 0, cases[i])) break;
     char *what = g_strjoinv(" ", (char **)cases[i]);
     assert_fails(&r, what);
     g_free(what);
-    result_clear(&r);
+    cli_result_clear(&r);
   }
   /* nothing is left behind by a failed make-model */
   g_assert_false(g_file_test(mm_out, G_FILE_TEST_EXISTS));
@@ -791,28 +674,10 @@ out:
   g_free(llama_vocab);
 }
 
-static void remove_tmp_dir(void)
-{
-  GDir *d = g_dir_open(tmp_dir, 0, NULL);
-  if (d) {
-    const char *name;
-    while ((name = g_dir_read_name(d))) {
-      char *p = g_build_filename(tmp_dir, name, NULL);
-      g_remove(p);
-      g_free(p);
-    }
-    g_dir_close(d);
-  }
-  g_rmdir(tmp_dir);
-  g_free(tmp_dir);
-}
-
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  GError *error = NULL;
-  tmp_dir = g_dir_make_tmp("still-cli-run-XXXXXX", &error);
-  g_assert_no_error(error);
+  tmp_dir = cli_harness_tmp_dir("still-cli-run-XXXXXX");
 
   g_test_add_func("/cli-run/help", test_help);
   g_test_add_func("/cli-run/run/greedy", test_run_greedy);
@@ -824,6 +689,6 @@ int main(int argc, char **argv)
   g_test_add_func("/cli-run/make-model", test_make_model);
   g_test_add_func("/cli-run/bad-input", test_bad_input);
   int rc = g_test_run();
-  remove_tmp_dir();
+  cli_harness_cleanup();
   return rc;
 }

@@ -3,6 +3,7 @@
  * with the fixture facts (models/manifest.json, reference JSONs, vocab test
  * pairs, rendered chat templates). Also unit tests of the SIZE parser. */
 #include "cli-common.h"
+#include "cli-harness.h"
 #include "gguf.h"
 #include "test-common.h"
 #include "types.h"
@@ -14,66 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char *tmp_dir;
+static const char *tmp_dir; /* cli_harness_tmp_dir() */
 
 /* ---- running the CLI ------------------------------------------------------ */
-
-typedef struct {
-  char *out, *err;
-  gsize out_len;
-  int exit_code; /* -1 when killed by a signal */
-} cli_result;
-
-static void result_clear(cli_result *r)
-{
-  g_free(r->out);
-  g_free(r->err);
-  memset(r, 0, sizeof *r);
-}
-
-/* child_setup: make the file named by user_data the child's standard input. */
-static void redirect_stdin(gpointer user_data)
-{
-  int fd = open((const char *)user_data, O_RDONLY);
-  if (fd >= 0) {
-    dup2(fd, 0);
-    close(fd);
-  }
-}
-
-/* Run the CLI with args (NULL-terminated); stdin_data (may be NULL: empty
- * standard input) is fed through a temporary file. */
-static gboolean run_cli_v(cli_result *r, const char *stdin_data, gsize stdin_len, const char *const *args)
-{
-  memset(r, 0, sizeof *r);
-  const char *cli = g_getenv("STILL_CLI");
-  if (!cli || !*cli) {
-    g_test_skip("STILL_CLI is not set (run through meson test)");
-    return FALSE;
-  }
-  GPtrArray *argv = g_ptr_array_new();
-  g_ptr_array_add(argv, (gpointer)cli);
-  for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (gpointer)*a);
-  g_ptr_array_add(argv, NULL);
-
-  char *stdin_path = g_build_filename(tmp_dir, "stdin.bin", NULL);
-  GError *error = NULL;
-  g_assert_true(g_file_set_contents(stdin_path, stdin_data ? stdin_data : "", stdin_data ? (gssize)stdin_len : 0,
-                                    &error));
-  int status = 0;
-  gboolean ok = g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, redirect_stdin, stdin_path,
-                             &r->out, &r->err, &status, &error);
-  g_assert_no_error(error);
-  g_assert_true(ok);
-  r->out_len = strlen(r->out); /* binary-safe enough: our outputs never hold NUL */
-  r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  g_ptr_array_free(argv, TRUE);
-  g_free(stdin_path);
-  return TRUE;
-}
-
-#define run_cli(r, ...) run_cli_v((r), NULL, 0, (const char *const[]){__VA_ARGS__, NULL})
-#define run_cli_stdin(r, data, len, ...) run_cli_v((r), (data), (len), (const char *const[]){__VA_ARGS__, NULL})
 
 /* Success: exit 0, and nothing on stderr unless allowed. */
 static void assert_ok(const cli_result *r, gboolean stderr_allowed)
@@ -100,20 +44,6 @@ static const char *assert_fails(const cli_result *r)
 
 /* ---- fixture helpers ------------------------------------------------------ */
 
-static cJSON *load_json(const char *relative)
-{
-  char *path = test_fixture_path(relative);
-  if (!path) return NULL;
-  gsize len;
-  char *text = test_read_file(path, &len);
-  g_free(path);
-  if (!text) return NULL;
-  cJSON *j = cJSON_ParseWithLength(text, len);
-  g_free(text);
-  g_assert_nonnull(j);
-  return j;
-}
-
 static cJSON *info_json(const char *path, cli_result *r)
 {
   if (!run_cli(r, "info", path, "--json")) return NULL;
@@ -121,20 +51,6 @@ static cJSON *info_json(const char *path, cli_result *r)
   cJSON *j = cJSON_Parse(r->out);
   g_assert_nonnull(j);
   return j;
-}
-
-static double num(const cJSON *obj, const char *key)
-{
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-  if (!cJSON_IsNumber(v)) g_error("key %s is not a number", key);
-  return v->valuedouble;
-}
-
-static const char *str(const cJSON *obj, const char *key)
-{
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-  if (!cJSON_IsString(v)) g_error("key %s is not a string", key);
-  return v->valuestring;
 }
 
 static void assert_special(const cJSON *info, const char *which, int id, const char *text)
@@ -147,53 +63,8 @@ static void assert_special(const cJSON *info, const char *which, int id, const c
     return;
   }
   g_assert_true(cJSON_IsObject(t));
-  g_assert_cmpint((int)num(t, "id"), ==, id);
-  if (text) g_assert_cmpstr(str(t, "text"), ==, text);
-}
-
-/* Parse "1 2 3" (leading/trailing spaces allowed) into an array of ints. */
-static GArray *parse_id_line(const char *line)
-{
-  GArray *a = g_array_new(FALSE, FALSE, sizeof(int));
-  char **parts = g_strsplit(line, " ", -1);
-  for (char **p = parts; *p; p++) {
-    if (!**p) continue;
-    char *end;
-    long v = strtol(*p, &end, 10);
-    g_assert_cmpint(*end, ==, '\0');
-    int iv = (int)v;
-    g_array_append_val(a, iv);
-  }
-  g_strfreev(parts);
-  return a;
-}
-
-static GArray *json_int_array(const cJSON *arr)
-{
-  GArray *a = g_array_new(FALSE, FALSE, sizeof(int));
-  const cJSON *it;
-  cJSON_ArrayForEach(it, arr)
-  {
-    int v = it->valueint;
-    g_array_append_val(a, v);
-  }
-  return a;
-}
-
-static void assert_same_ids(GArray *got, GArray *want, const char *what)
-{
-  gboolean same = got->len == want->len;
-  for (guint i = 0; same && i < got->len; i++) same = g_array_index(got, int, i) == g_array_index(want, int, i);
-  if (!same) {
-    GString *s = g_string_new(NULL);
-    g_string_append_printf(s, "%s: got %u ids, want %u:", what, got->len, want->len);
-    for (guint i = 0; i < got->len && i < 40; i++) g_string_append_printf(s, " %d", g_array_index(got, int, i));
-    g_string_append(s, " / want");
-    for (guint i = 0; i < want->len && i < 40; i++) g_string_append_printf(s, " %d", g_array_index(want, int, i));
-    g_test_message("%s", s->str);
-    g_string_free(s, TRUE);
-  }
-  g_assert_true(same);
+  g_assert_cmpint((int)json_num(t, "id"), ==, id);
+  if (text) g_assert_cmpstr(json_str(t, "text"), ==, text);
 }
 
 static char *write_tmp(const char *name, const char *data, gssize len)
@@ -218,12 +89,12 @@ static void test_help(void)
     g_assert_nonnull(strstr(r.out, needle));
     g_free(needle);
   }
-  result_clear(&r);
+  cli_result_clear(&r);
 
   run_cli(&r, "--version");
   assert_ok(&r, FALSE);
   g_assert_cmpstr(r.out, ==, "still " STILL_VERSION "\n");
-  result_clear(&r);
+  cli_result_clear(&r);
 
   for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
     run_cli(&r, cmds[i], "--help");
@@ -231,7 +102,7 @@ static void test_help(void)
     char *prefix = g_strdup_printf("Usage: still %s ", cmds[i]);
     g_assert_true(g_str_has_prefix(r.out, prefix));
     g_free(prefix);
-    result_clear(&r);
+    cli_result_clear(&r);
   }
 }
 
@@ -321,7 +192,7 @@ static const model_facts models[] = {
 
 static void test_info_models(void)
 {
-  cJSON *manifest = load_json("models/manifest.json");
+  cJSON *manifest = fixture_json("models/manifest.json");
   if (!manifest) return;
   for (guint i = 0; i < G_N_ELEMENTS(models); i++) {
     const model_facts *m = &models[i];
@@ -342,13 +213,13 @@ static void test_info_models(void)
 
     const cJSON *man = cJSON_GetObjectItemCaseSensitive(manifest, m->file);
     g_assert_nonnull(man);
-    g_assert_cmpstr(str(info, "file"), ==, path);
-    g_assert_cmpstr(str(info, "arch"), ==, str(man, "architecture"));
-    g_assert_cmpstr(str(info, "arch"), ==, m->arch);
-    g_assert_true(g_str_has_prefix(str(info, "name"), m->name_prefix));
-    g_assert_cmpfloat(num(info, "file_bytes"), ==, num(man, "bytes"));
-    g_assert_cmpint((int)num(info, "gguf_version"), ==, 3);
-    g_assert_cmpint((int)num(info, "shards"), ==, 1);
+    g_assert_cmpstr(json_str(info, "file"), ==, path);
+    g_assert_cmpstr(json_str(info, "arch"), ==, json_str(man, "architecture"));
+    g_assert_cmpstr(json_str(info, "arch"), ==, m->arch);
+    g_assert_true(g_str_has_prefix(json_str(info, "name"), m->name_prefix));
+    g_assert_cmpfloat(json_num(info, "file_bytes"), ==, json_num(man, "bytes"));
+    g_assert_cmpint((int)json_num(info, "gguf_version"), ==, 3);
+    g_assert_cmpint((int)json_num(info, "shards"), ==, 1);
 
     /* parameter count and type mix from the manifest's tensor list */
     const cJSON *tensors = cJSON_GetObjectItemCaseSensitive(man, "tensors");
@@ -363,19 +234,19 @@ static void test_info_models(void)
       cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(t, "ne")) n *= d->valuedouble;
       n_params += n;
       n_tensors++;
-      const char *type = str(t, "type");
+      const char *type = json_str(t, "type");
       g_hash_table_insert(counts, (gpointer)type,
                           GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(counts, type)) + 1));
     }
-    g_assert_cmpfloat(num(info, "n_params"), ==, n_params);
-    g_assert_cmpint((int)num(info, "n_tensors"), ==, n_tensors);
+    g_assert_cmpfloat(json_num(info, "n_params"), ==, n_params);
+    g_assert_cmpint((int)json_num(info, "n_tensors"), ==, n_tensors);
     const cJSON *types = cJSON_GetObjectItemCaseSensitive(info, "types");
     g_assert_true(cJSON_IsObject(types));
     g_assert_cmpint(cJSON_GetArraySize(types), ==, (int)g_hash_table_size(counts));
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, counts);
-    while (g_hash_table_iter_next(&it, &k, &v)) g_assert_cmpint((int)num(types, k), ==, GPOINTER_TO_INT(v));
+    while (g_hash_table_iter_next(&it, &k, &v)) g_assert_cmpint((int)json_num(types, k), ==, GPOINTER_TO_INT(v));
     g_hash_table_destroy(counts);
 
     const cJSON *ft = cJSON_GetObjectItemCaseSensitive(info, "file_type");
@@ -383,13 +254,13 @@ static void test_info_models(void)
     else g_assert_true(cJSON_IsNull(ft));
     g_assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(man, "general.file_type")) == (m->file_type == NULL));
 
-    g_assert_cmpint((int)num(info, "n_layers"), ==, m->n_layers);
-    g_assert_cmpint((int)num(info, "n_embd"), ==, m->n_embd);
-    g_assert_cmpint((int)num(info, "n_head"), ==, m->n_head);
-    g_assert_cmpint((int)num(info, "n_head_kv"), ==, m->n_head_kv);
-    g_assert_cmpint((int)num(info, "n_ctx_train"), ==, m->n_ctx);
-    g_assert_cmpint((int)num(info, "vocab_size"), ==, m->n_vocab);
-    g_assert_cmpstr(str(info, "template_family"), ==, m->family);
+    g_assert_cmpint((int)json_num(info, "n_layers"), ==, m->n_layers);
+    g_assert_cmpint((int)json_num(info, "n_embd"), ==, m->n_embd);
+    g_assert_cmpint((int)json_num(info, "n_head"), ==, m->n_head);
+    g_assert_cmpint((int)json_num(info, "n_head_kv"), ==, m->n_head_kv);
+    g_assert_cmpint((int)json_num(info, "n_ctx_train"), ==, m->n_ctx);
+    g_assert_cmpint((int)json_num(info, "vocab_size"), ==, m->n_vocab);
+    g_assert_cmpstr(json_str(info, "template_family"), ==, m->family);
     g_assert_true(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(info, "template_known")));
     g_assert_cmpint(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "template_known")), ==, m->known);
     g_assert_cmpint(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "add_bos")), ==, m->add_bos);
@@ -397,7 +268,7 @@ static void test_info_models(void)
     assert_special(info, "eos", m->eos, m->eos_text);
     if (g_str_has_prefix(m->file, "tiny-qwen3")) assert_special(info, "eot", 7902, "<|im_end|>");
     cJSON_Delete(info);
-    result_clear(&r);
+    cli_result_clear(&r);
     g_free(path);
   }
   cJSON_Delete(manifest);
@@ -421,18 +292,18 @@ static void test_info_vocab(void)
     cJSON *info = info_json(path, &r);
     if (!info) return;
     g_assert_cmpstr(r.err, ==, "still: warning: no known chat template: using ChatML\n");
-    g_assert_cmpstr(str(info, "arch"), ==, vocabs[i].arch);
-    g_assert_cmpstr(str(info, "tokenizer"), ==, vocabs[i].tokenizer);
-    g_assert_cmpint((int)num(info, "vocab_size"), ==, vocabs[i].n_vocab);
-    g_assert_cmpfloat(num(info, "n_params"), ==, 0);
-    g_assert_cmpint((int)num(info, "n_tensors"), ==, 0);
+    g_assert_cmpstr(json_str(info, "arch"), ==, vocabs[i].arch);
+    g_assert_cmpstr(json_str(info, "tokenizer"), ==, vocabs[i].tokenizer);
+    g_assert_cmpint((int)json_num(info, "vocab_size"), ==, vocabs[i].n_vocab);
+    g_assert_cmpfloat(json_num(info, "n_params"), ==, 0);
+    g_assert_cmpint((int)json_num(info, "n_tensors"), ==, 0);
     g_assert_cmpint(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(info, "types")), ==, 0);
-    g_assert_cmpstr(str(info, "template_family"), ==, "chatml");
+    g_assert_cmpstr(json_str(info, "template_family"), ==, "chatml");
     g_assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(info, "template_known")));
     assert_special(info, "bos", vocabs[i].bos, vocabs[i].bos_text);
     assert_special(info, "eos", vocabs[i].eos, NULL);
     cJSON_Delete(info);
-    result_clear(&r);
+    cli_result_clear(&r);
     g_free(path);
   }
 }
@@ -464,7 +335,7 @@ static void test_info_human(void)
   g_assert_nonnull(strstr(r.out, " r1-distill\n"));
   g_assert_nonnull(strstr(r.out, " 4.0 MB (4039328 bytes)\n"));
   g_assert_nonnull(strstr(r.out, " 7903 '<｜begin▁of▁sentence｜>'\n"));
-  result_clear(&r);
+  cli_result_clear(&r);
   g_free(path);
 
   /* parameter count for people: stories260K has 292,800 parameters (sum of the manifest shapes) */
@@ -475,7 +346,7 @@ static void test_info_human(void)
   g_assert_nonnull(strstr(r.out, " 292.80 K\n"));
   g_assert_nonnull(strstr(r.out, " chatml (fallback)\n"));
   g_assert_cmpstr(r.err, ==, "still: warning: no known chat template: using ChatML\n");
-  result_clear(&r);
+  cli_result_clear(&r);
   g_free(path);
 }
 
@@ -501,23 +372,23 @@ static void test_info_no_tokenizer(void)
   cli_result r;
   cJSON *info = info_json(path, &r);
   if (!info) return;
-  g_assert_cmpint((int)num(info, "vocab_size"), ==, 3);
-  g_assert_cmpint((int)num(info, "n_params"), ==, 24);
-  g_assert_cmpint((int)num(info, "n_layers"), ==, 1);
-  g_assert_cmpint((int)num(info, "n_head_kv"), ==, 2); /* defaults to n_head */
+  g_assert_cmpint((int)json_num(info, "vocab_size"), ==, 3);
+  g_assert_cmpint((int)json_num(info, "n_params"), ==, 24);
+  g_assert_cmpint((int)json_num(info, "n_layers"), ==, 1);
+  g_assert_cmpint((int)json_num(info, "n_head_kv"), ==, 2); /* defaults to n_head */
   g_assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(info, "n_ctx_train")));
   g_assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(info, "tokenizer")));
   g_assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(info, "file_type")));
   assert_special(info, "bos", -1, NULL);
   cJSON_Delete(info);
-  result_clear(&r);
+  cli_result_clear(&r);
 
   run_cli(&r, "tokenize", "-m", path, "hello");
   g_assert_nonnull(strstr(assert_fails(&r), "no tokenizer"));
-  result_clear(&r);
+  cli_result_clear(&r);
   run_cli(&r, "detokenize", "-m", path, "1");
   assert_fails(&r);
-  result_clear(&r);
+  cli_result_clear(&r);
   g_free(path);
 
   /* a tokenizer kind we cannot load: info still works from the raw metadata
@@ -535,15 +406,15 @@ static void test_info_no_tokenizer(void)
   info = info_json(path, &r);
   if (!info) return;
   g_assert_nonnull(strstr(r.err, "still: warning: cannot load the tokenizer"));
-  g_assert_cmpint((int)num(info, "vocab_size"), ==, 3);
-  g_assert_cmpstr(str(info, "tokenizer"), ==, "no-such-tokenizer");
+  g_assert_cmpint((int)json_num(info, "vocab_size"), ==, 3);
+  g_assert_cmpstr(json_str(info, "tokenizer"), ==, "no-such-tokenizer");
   assert_special(info, "bos", 1, "<bos>");
   assert_special(info, "eos", -1, NULL);
   cJSON_Delete(info);
-  result_clear(&r);
+  cli_result_clear(&r);
   run_cli(&r, "tokenize", "-m", path, "x");
   assert_fails(&r);
-  result_clear(&r);
+  cli_result_clear(&r);
   g_free(path);
 }
 
@@ -579,22 +450,22 @@ static void test_info_split(void)
     cli_result r;
     cJSON *info = info_json(paths[part], &r);
     if (!info) return;
-    g_assert_cmpint((int)num(info, "shards"), ==, 2);
-    g_assert_cmpint((int)num(info, "n_tensors"), ==, 2);
-    g_assert_cmpint((int)num(info, "n_params"), ==, 32 * 4 + 32 * 2);
-    g_assert_cmpfloat(num(info, "file_bytes"), ==, (double)total_bytes);
-    g_assert_cmpstr(str(info, "arch"), ==, "qwen2");
-    g_assert_cmpint((int)num(info, "n_layers"), ==, 2);
-    g_assert_cmpint((int)num(info, "vocab_size"), ==, 4); /* no tokenizer: ne[1] of token_embd */
+    g_assert_cmpint((int)json_num(info, "shards"), ==, 2);
+    g_assert_cmpint((int)json_num(info, "n_tensors"), ==, 2);
+    g_assert_cmpint((int)json_num(info, "n_params"), ==, 32 * 4 + 32 * 2);
+    g_assert_cmpfloat(json_num(info, "file_bytes"), ==, (double)total_bytes);
+    g_assert_cmpstr(json_str(info, "arch"), ==, "qwen2");
+    g_assert_cmpint((int)json_num(info, "n_layers"), ==, 2);
+    g_assert_cmpint((int)json_num(info, "vocab_size"), ==, 4); /* no tokenizer: ne[1] of token_embd */
     cJSON_Delete(info);
-    result_clear(&r);
+    cli_result_clear(&r);
   }
   /* one part missing: a plain error */
   g_remove(paths[1]);
   cli_result r;
   run_cli(&r, "info", paths[0]);
   assert_fails(&r);
-  result_clear(&r);
+  cli_result_clear(&r);
   g_free(paths[0]);
   g_free(paths[1]);
 }
@@ -626,13 +497,13 @@ static void check_vocab_cases(const char *vocab, guint stride)
     g_assert_true(g_str_has_suffix(r.out, "\n"));
     g_assert_null(memchr(r.out, '\n', r.out_len - 1));
     r.out[r.out_len - 1] = '\0';
-    GArray *got = parse_id_line(r.out), *want = parse_id_line(lines[i]);
+    GArray *got = ids_from_line(r.out), *want = ids_from_line(lines[i]);
     char *what = g_strdup_printf("%s case %u", vocab, i);
     assert_same_ids(got, want, what);
     g_free(what);
     g_array_free(got, TRUE);
     g_array_free(want, TRUE);
-    result_clear(&r);
+    cli_result_clear(&r);
     checked++;
   }
   g_test_message("%s: %u cases checked", vocab, checked);
@@ -668,19 +539,19 @@ static const model_ref refs[] = {
 static void test_tokenize_reference(void)
 {
   for (guint i = 0; i < G_N_ELEMENTS(refs); i++) {
-    cJSON *ref = load_json(refs[i].reference);
+    cJSON *ref = fixture_json(refs[i].reference);
     char *path = test_fixture_path(refs[i].model);
     if (!ref || !path) return;
-    const char *text = str(ref, "prompt_text");
-    GArray *want = json_int_array(cJSON_GetObjectItemCaseSensitive(ref, "prompt_text_token_ids"));
+    const char *text = json_str(ref, "prompt_text");
+    GArray *want = ids_from_json(cJSON_GetObjectItemCaseSensitive(ref, "prompt_text_token_ids"));
     cli_result r;
     if (refs[i].add_bos) run_cli(&r, "tokenize", "-m", path, "--add-bos", text);
     else run_cli(&r, "tokenize", "-m", path, text);
     assert_ok(&r, FALSE);
-    GArray *got = parse_id_line(g_strchomp(r.out));
+    GArray *got = ids_from_line(g_strchomp(r.out));
     assert_same_ids(got, want, refs[i].model);
     g_array_free(got, TRUE);
-    result_clear(&r);
+    cli_result_clear(&r);
 
     /* --pieces: one "ID='PIECE'" line per token, same ids */
     if (refs[i].add_bos) run_cli(&r, "tokenize", "--pieces", "--add-bos", "-m", path, text);
@@ -695,7 +566,7 @@ static void test_tokenize_reference(void)
       g_free(prefix);
     }
     g_strfreev(lines);
-    result_clear(&r);
+    cli_result_clear(&r);
     g_array_free(want, TRUE);
     cJSON_Delete(ref);
     g_free(path);
@@ -710,50 +581,50 @@ static void test_tokenize_special(void)
   cli_result r;
   if (!run_cli(&r, "tokenize", "-m", path, "<｜User｜>hi<think>")) return;
   assert_ok(&r, FALSE);
-  GArray *ids = parse_id_line(g_strchomp(r.out));
+  GArray *ids = ids_from_line(g_strchomp(r.out));
   g_assert_cmpuint(ids->len, >, 3);
   g_assert_cmpint(g_array_index(ids, int, 0), !=, 7901);
   g_assert_cmpint(g_array_index(ids, int, ids->len - 1), ==, 7905);
   g_array_free(ids, TRUE);
-  result_clear(&r);
+  cli_result_clear(&r);
 
   run_cli(&r, "tokenize", "-m", path, "--parse-special", "<｜User｜>hi<think>");
   assert_ok(&r, FALSE);
-  ids = parse_id_line(g_strchomp(r.out));
+  ids = ids_from_line(g_strchomp(r.out));
   g_assert_cmpint(g_array_index(ids, int, 0), ==, 7901);
   g_assert_cmpint(g_array_index(ids, int, ids->len - 1), ==, 7905);
   g_array_free(ids, TRUE);
-  result_clear(&r);
+  cli_result_clear(&r);
 
   /* several TEXT arguments are joined with one space */
   char *joined_out;
   run_cli(&r, "tokenize", "-m", path, "hello world");
   assert_ok(&r, FALSE);
   joined_out = g_strdup(r.out);
-  result_clear(&r);
+  cli_result_clear(&r);
   run_cli(&r, "tokenize", "-m", path, "hello", "world");
   assert_ok(&r, FALSE);
   g_assert_cmpstr(r.out, ==, joined_out);
   g_free(joined_out);
-  result_clear(&r);
+  cli_result_clear(&r);
 
   /* empty text from stdin: no tokens, just the newline; with BOS: the BOS alone */
   run_cli_stdin(&r, "", 0, "tokenize", "-m", path, "-");
   assert_ok(&r, FALSE);
   g_assert_cmpstr(r.out, ==, "\n");
-  result_clear(&r);
+  cli_result_clear(&r);
   run_cli_stdin(&r, "", 0, "tokenize", "-m", path, "--add-bos", "-");
   assert_ok(&r, FALSE);
   g_assert_cmpstr(r.out, ==, "7903\n");
-  result_clear(&r);
+  cli_result_clear(&r);
 
   /* stdin keeps the trailing newline (binary-safe): "a\n" is not "a" */
   run_cli_stdin(&r, "a\n", 2, "tokenize", "-m", path, "-");
   assert_ok(&r, FALSE);
-  ids = parse_id_line(g_strchomp(r.out));
+  ids = ids_from_line(g_strchomp(r.out));
   g_assert_cmpuint(ids->len, ==, 2);
   g_array_free(ids, TRUE);
-  result_clear(&r);
+  cli_result_clear(&r);
   g_free(path);
 }
 
@@ -762,12 +633,12 @@ static void test_tokenize_special(void)
 static void test_detokenize(void)
 {
   for (guint i = 0; i < G_N_ELEMENTS(refs); i++) {
-    cJSON *ref = load_json(refs[i].reference);
+    cJSON *ref = fixture_json(refs[i].reference);
     char *path = test_fixture_path(refs[i].model);
     if (!ref || !path) return;
-    const char *text = str(ref, "prompt_text");
+    const char *text = json_str(ref, "prompt_text");
     /* the reference ids (BOS first where the model adds it) */
-    GArray *ids = json_int_array(cJSON_GetObjectItemCaseSensitive(ref, "prompt_text_token_ids"));
+    GArray *ids = ids_from_json(cJSON_GetObjectItemCaseSensitive(ref, "prompt_text_token_ids"));
     guint first = refs[i].add_bos ? 1 : 0;
     GString *list = g_string_new(NULL);
     GPtrArray *args = g_ptr_array_new_with_free_func(g_free);
@@ -785,12 +656,12 @@ static void test_detokenize(void)
     run_cli(&r, "detokenize", "-m", path, list->str);
     assert_ok(&r, FALSE);
     g_assert_cmpstr(r.out, ==, text);
-    result_clear(&r);
+    cli_result_clear(&r);
     /* separate arguments */
     run_cli_v(&r, NULL, 0, (const char *const *)args->pdata);
     assert_ok(&r, FALSE);
     g_assert_cmpstr(r.out, ==, text);
-    result_clear(&r);
+    cli_result_clear(&r);
     /* standard input, as a JSON-like list */
     char *bracketed = g_strdup_printf("[%s]\n", list->str);
     for (char *c = bracketed; *c; c++)
@@ -798,7 +669,7 @@ static void test_detokenize(void)
     run_cli_stdin(&r, bracketed, strlen(bracketed), "detokenize", "-m", path, "-");
     assert_ok(&r, FALSE);
     g_assert_cmpstr(r.out, ==, text);
-    result_clear(&r);
+    cli_result_clear(&r);
     g_free(bracketed);
 
     /* with BOS: rendered by default, left out with --no-render-special */
@@ -813,15 +684,15 @@ static void test_detokenize(void)
       assert_ok(&r, FALSE);
       g_assert_true(g_str_has_prefix(r.out, bos_text->valuestring));
       g_assert_true(g_str_has_suffix(r.out, text));
-      result_clear(&r);
+      cli_result_clear(&r);
       run_cli(&r, "detokenize", "-m", path, "--no-render-special", with_bos);
       assert_ok(&r, FALSE);
       /* (SentencePiece may keep the space after a hidden BOS, as llama.cpp does) */
       g_assert_null(strstr(r.out, bos_text->valuestring));
       g_assert_true(g_str_has_suffix(r.out, text));
-      result_clear(&r);
+      cli_result_clear(&r);
       cJSON_Delete(j);
-      result_clear(&info);
+      cli_result_clear(&info);
       g_free(with_bos);
     }
     g_ptr_array_free(args, TRUE);
@@ -841,15 +712,15 @@ static void test_detokenize(void)
     {"models/tiny-qwen2-Q8_0.gguf", "reference/tiny-qwen2-Q8_0.json"},
   };
   for (guint i = 0; i < G_N_ELEMENTS(greedy); i++) {
-    cJSON *ref = load_json(greedy[i][1]);
+    cJSON *ref = fixture_json(greedy[i][1]);
     char *model = test_fixture_path(greedy[i][0]);
     if (!ref || !model) return;
     char *list = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(ref, "greedy_ids"));
     cli_result r;
     run_cli(&r, "detokenize", "-m", model, "--no-render-special", list);
     assert_ok(&r, FALSE);
-    g_assert_cmpstr(r.out, ==, str(ref, "greedy_text"));
-    result_clear(&r);
+    g_assert_cmpstr(r.out, ==, json_str(ref, "greedy_text"));
+    cli_result_clear(&r);
     cJSON_free(list);
     cJSON_Delete(ref);
     g_free(model);
@@ -863,23 +734,23 @@ static void test_detokenize(void)
   const char *msg = assert_fails(&r);
   g_assert_nonnull(strstr(msg, "8000"));
   g_assert_nonnull(strstr(msg, "8000 tokens"));
-  result_clear(&r);
+  cli_result_clear(&r);
   static const char *const bad[] = {"-1", "12abc", "abc", "99999999999999999999", "1.5", "0x10"};
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
     run_cli(&r, "detokenize", "-m", path, "1", bad[i]);
     assert_fails(&r);
-    result_clear(&r);
+    cli_result_clear(&r);
   }
   /* the tiny vocab round-trips its own tokenization of non-ASCII text */
   const char *text = "Ünïcödé 你好 🙂 tabs\tand\nnewlines";
   run_cli(&r, "tokenize", "-m", path, text);
   assert_ok(&r, FALSE);
   char *ids = g_strdup(g_strchomp(r.out));
-  result_clear(&r);
+  cli_result_clear(&r);
   run_cli(&r, "detokenize", "-m", path, ids);
   assert_ok(&r, FALSE);
   g_assert_cmpstr(r.out, ==, text);
-  result_clear(&r);
+  cli_result_clear(&r);
   g_free(ids);
   g_free(path);
 }
@@ -888,7 +759,7 @@ static void test_detokenize(void)
 
 static void check_template_cases(const char *json_file, const char *model)
 {
-  cJSON *spec = load_json(json_file);
+  cJSON *spec = fixture_json(json_file);
   char *path = test_fixture_path(model);
   if (!spec || !path) return;
   const cJSON *cases = cJSON_GetObjectItemCaseSensitive(spec, "cases");
@@ -900,21 +771,21 @@ static void check_template_cases(const char *json_file, const char *model)
     char *messages = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c, "messages"));
     char *msg_path = write_tmp("messages.json", messages, -1);
     gboolean gen = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "add_generation_prompt"));
-    const char *expected = str(c, "expected");
+    const char *expected = json_str(c, "expected");
     cli_result r;
     if (gen) run_cli(&r, "template", "-m", path, "--messages", msg_path);
     else run_cli(&r, "template", "-m", path, "--messages", msg_path, "--no-generation-prompt");
     assert_ok(&r, FALSE);
-    if (strcmp(r.out, expected) != 0) g_test_message("%s / %s: got\n%s\nwant\n%s", json_file, str(c, "name"), r.out, expected);
+    if (strcmp(r.out, expected) != 0) g_test_message("%s / %s: got\n%s\nwant\n%s", json_file, json_str(c, "name"), r.out, expected);
     g_assert_cmpstr(r.out, ==, expected);
-    result_clear(&r);
+    cli_result_clear(&r);
     /* the same through standard input */
     run_cli_stdin(&r, messages, strlen(messages), "template", "-m", path, "--messages", "-",
                   gen ? "--template-family" : "--no-generation-prompt",
                   gen ? (strstr(json_file, "qwen3") ? "qwen3" : "r1-distill") : NULL);
     assert_ok(&r, FALSE);
     g_assert_cmpstr(r.out, ==, expected);
-    result_clear(&r);
+    cli_result_clear(&r);
     cJSON_free(messages);
     g_free(msg_path);
     n++;
@@ -932,27 +803,27 @@ static void test_template(void)
 
   /* --template-family chatml on an R1 model: the plain ChatML rendering,
    * which for one user turn equals the Qwen3 template's expected string */
-  cJSON *q3 = load_json("chat-templates/qwen3.json");
+  cJSON *q3 = fixture_json("chat-templates/qwen3.json");
   char *path = test_fixture_path("models/tiny-qwen2-Q4_K_M.gguf");
   if (!q3 || !path) return;
   const cJSON *c0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(q3, "cases"), 0);
-  g_assert_cmpstr(str(c0, "name"), ==, "single_user");
+  g_assert_cmpstr(json_str(c0, "name"), ==, "single_user");
   char *messages = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c0, "messages"));
   cli_result r;
   run_cli_stdin(&r, messages, strlen(messages), "template", "-m", path, "--messages", "-", "--template-family",
                 "chatml");
   assert_ok(&r, FALSE);
-  g_assert_cmpstr(r.out, ==, str(c0, "expected"));
-  result_clear(&r);
+  g_assert_cmpstr(r.out, ==, json_str(c0, "expected"));
+  cli_result_clear(&r);
 
   /* a vocab file has no template: ChatML with the warning */
   char *vocab = test_fixture_path("vocab/ggml-vocab-qwen2.gguf");
   if (vocab) {
     run_cli_stdin(&r, messages, strlen(messages), "template", "-m", vocab, "--messages", "-");
     assert_ok(&r, TRUE);
-    g_assert_cmpstr(r.out, ==, str(c0, "expected"));
+    g_assert_cmpstr(r.out, ==, json_str(c0, "expected"));
     g_assert_cmpstr(r.err, ==, "still: warning: no known chat template: using ChatML\n");
-    result_clear(&r);
+    cli_result_clear(&r);
     g_free(vocab);
   }
   cJSON_free(messages);
@@ -999,10 +870,10 @@ static void test_bad_input(void)
     g_test_message("bad messages #%u", i);
     run_cli(&r, "template", "-m", model, "--messages", p);
     assert_fails(&r);
-    result_clear(&r);
+    cli_result_clear(&r);
     run_cli_stdin(&r, bad_json[i], strlen(bad_json[i]), "template", "-m", model, "--messages", "-");
     assert_fails(&r);
-    result_clear(&r);
+    cli_result_clear(&r);
     g_free(p);
   }
 
@@ -1045,20 +916,20 @@ static void test_bad_input(void)
     run_cli_v(&r, NULL, 0, cases[i]);
     const char *line = assert_fails(&r);
     g_test_message("  -> %s", line);
-    result_clear(&r);
+    cli_result_clear(&r);
     g_string_free(cmd, TRUE);
   }
 
   /* the messages name what is wrong */
   run_cli(&r, "info", missing);
   g_assert_nonnull(strstr(assert_fails(&r), missing));
-  result_clear(&r);
+  cli_result_clear(&r);
   run_cli(&r, "frobnicate");
   g_assert_nonnull(strstr(assert_fails(&r), "frobnicate"));
-  result_clear(&r);
+  cli_result_clear(&r);
   run_cli(&r, "info", model, "--bogus");
   g_assert_nonnull(strstr(assert_fails(&r), "--bogus"));
-  result_clear(&r);
+  cli_result_clear(&r);
 
   g_free(trunc_header);
   g_free(trunc_data);
@@ -1072,28 +943,10 @@ static void test_bad_input(void)
 
 /* ---- main ------------------------------------------------------------------- */
 
-static void remove_tmp_dir(void)
-{
-  GDir *d = g_dir_open(tmp_dir, 0, NULL);
-  if (d) {
-    const char *name;
-    while ((name = g_dir_read_name(d))) {
-      char *p = g_build_filename(tmp_dir, name, NULL);
-      g_remove(p);
-      g_free(p);
-    }
-    g_dir_close(d);
-  }
-  g_rmdir(tmp_dir);
-  g_free(tmp_dir);
-}
-
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  GError *error = NULL;
-  tmp_dir = g_dir_make_tmp("still-cli-XXXXXX", &error);
-  g_assert_no_error(error);
+  tmp_dir = cli_harness_tmp_dir("still-cli-XXXXXX");
 
   g_test_add_func("/cli/help", test_help);
   g_test_add_func("/cli/size", test_size);
@@ -1109,6 +962,6 @@ int main(int argc, char **argv)
   g_test_add_func("/cli/template", test_template);
   g_test_add_func("/cli/bad-input", test_bad_input);
   int rc = g_test_run();
-  remove_tmp_dir();
+  cli_harness_cleanup();
   return rc;
 }
