@@ -77,6 +77,7 @@ void distill_generate_request_free(DistillGenerateRequest *req)
   if (!req) return;
   g_ptr_array_unref(req->roles);
   g_ptr_array_unref(req->contents);
+  g_free(req->raw_prompt);
   g_free(req);
 }
 
@@ -98,6 +99,9 @@ struct _DistillGeneration {
   gint64 created_us;
   gboolean ignore_eog;
   int n_threads;
+  int n_gpu_layers;
+  int kv_type; /* still_kv_type */
+  char *device;
 
   gint stop; /* atomic: distill_generation_stop() was called */
 
@@ -126,6 +130,7 @@ static void distill_generation_finalize(GObject *object)
   DistillGeneration *self = DISTILL_GENERATION(object);
   g_main_context_unref(self->context);
   distill_generate_request_free(self->req);
+  g_free(self->device);
   g_string_free(self->pending, TRUE);
   g_clear_error(&self->error);
   g_mutex_clear(&self->lock);
@@ -274,10 +279,15 @@ typedef struct {
   still_model *model;
   still_session *session;
   int session_ctx;      /* the n_ctx asked for when the session was made */
+  int session_threads;  /* and the other settings it was made with */
+  int session_gpu_layers;
+  int session_kv_type;
+  char *session_device;
 } Worker;
 
 static void worker_clear(Worker *w)
 {
+  g_free(w->session_device);
   g_async_queue_unref(w->queue);
   g_weak_ref_clear(&w->engine);
   g_main_context_unref(w->context);
@@ -307,6 +317,9 @@ struct _DistillEngine {
   int n_ctx_train;
   gboolean ignore_eog;
   int n_threads;
+  int n_gpu_layers;
+  int kv_type;
+  char *device;
 };
 
 G_DEFINE_FINAL_TYPE(DistillEngine, distill_engine, G_TYPE_OBJECT)
@@ -320,6 +333,9 @@ enum {
   PROP_BUSY,
   PROP_IGNORE_EOG,
   PROP_N_THREADS,
+  PROP_GPU_LAYERS,
+  PROP_KV_TYPE,
+  PROP_DEVICE,
   N_PROPS
 };
 static GParamSpec *props[N_PROPS];
@@ -615,15 +631,26 @@ static void finish_generation(Worker *w, DistillGeneration *gen);
 
 static gboolean ensure_session(Worker *w, DistillGeneration *gen, int n_ctx)
 {
-  if (w->session && w->session_ctx == n_ctx) return TRUE;
+  if (w->session && w->session_ctx == n_ctx && w->session_threads == gen->n_threads &&
+      w->session_gpu_layers == gen->n_gpu_layers && w->session_kv_type == gen->kv_type &&
+      g_strcmp0(w->session_device, gen->device) == 0)
+    return TRUE;
   g_clear_pointer(&w->session, still_session_free);
   still_session_params sp = still_session_params_default();
   sp.n_ctx = n_ctx;
   sp.n_threads = gen->n_threads;
+  sp.n_gpu_layers = gen->n_gpu_layers;
+  sp.kv_type = (still_kv_type)gen->kv_type;
+  sp.device = gen->device;
   still_error err = {0};
   still_status rc = still_session_new(w->model, &sp, &w->session, &err);
   if (rc == STILL_OK) {
     w->session_ctx = n_ctx;
+    w->session_threads = gen->n_threads;
+    w->session_gpu_layers = gen->n_gpu_layers;
+    w->session_kv_type = gen->kv_type;
+    g_free(w->session_device);
+    w->session_device = g_strdup(gen->device);
     return TRUE;
   }
   gen->stop_reason = DISTILL_STOP_ERROR;
@@ -673,14 +700,23 @@ static void worker_generate(Worker *w, DistillGeneration *gen)
   gen->starts_in_think = still_chat_starts_in_think(w->model);
   const int n_ctx = still_session_n_ctx(w->session);
   stats->n_ctx = n_ctx;
+  stats->n_threads = gen->n_threads;
+  g_strlcpy(stats->offload, still_session_offload(w->session), sizeof stats->offload);
+  if (req->fresh) still_session_reset(w->session);
 
   /* Fit the history: leave out the oldest turns until the prompt and the
    * reserve for the answer fit in the context. */
   const int reserve = req->reserve > 0 ? MIN(req->reserve, n_ctx / 2) : distill_generate_default_reserve(n_ctx, req->max_tokens);
   still_error err = {0};
   guint first = 0;
-  g_autoptr(GArray) prompt = render_from(w->model, req, first, &err);
-  while (prompt && (int)prompt->len + reserve > n_ctx) {
+  g_autoptr(GArray) prompt = NULL;
+  if (req->raw_prompt) {
+    gen->starts_in_think = FALSE;
+    prompt = tokenize(w->model, req->raw_prompt, TRUE, &err);
+  } else {
+    prompt = render_from(w->model, req, first, &err);
+  }
+  while (!req->raw_prompt && prompt && (int)prompt->len + reserve > n_ctx) {
     int next = next_turn(req, first);
     if (next < 0) break;
     first = (guint)next;
@@ -953,6 +989,9 @@ DistillGeneration *distill_engine_generate(DistillEngine *self, DistillGenerateR
   gen->created_us = g_get_monotonic_time();
   gen->ignore_eog = self->ignore_eog;
   gen->n_threads = self->n_threads;
+  gen->n_gpu_layers = self->n_gpu_layers;
+  gen->kv_type = self->kv_type;
+  gen->device = g_strdup(self->device);
   if (self->active++ == 0) g_object_notify_by_pspec(G_OBJECT(self), props[PROP_BUSY]);
   Command *c = g_new0(Command, 1);
   c->kind = CMD_GENERATE;
@@ -1009,6 +1048,23 @@ gboolean distill_engine_is_busy(DistillEngine *self)
   return self->active > 0;
 }
 
+static const char *kv_type_name(int kv)
+{
+  switch (kv) {
+  case STILL_KV_F32: return "f32";
+  case STILL_KV_Q8_0: return "q8_0";
+  default: return "f16";
+  }
+}
+
+static int kv_type_from_name(const char *name)
+{
+  if (!name || !*name || g_ascii_strcasecmp(name, "f16") == 0) return STILL_KV_F16;
+  if (g_ascii_strcasecmp(name, "f32") == 0) return STILL_KV_F32;
+  if (g_ascii_strcasecmp(name, "q8_0") == 0) return STILL_KV_Q8_0;
+  return -1;
+}
+
 static void distill_engine_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   DistillEngine *self = DISTILL_ENGINE(object);
@@ -1020,6 +1076,9 @@ static void distill_engine_get_property(GObject *object, guint prop_id, GValue *
   case PROP_BUSY: g_value_set_boolean(value, self->active > 0); break;
   case PROP_IGNORE_EOG: g_value_set_boolean(value, self->ignore_eog); break;
   case PROP_N_THREADS: g_value_set_int(value, self->n_threads); break;
+  case PROP_GPU_LAYERS: g_value_set_int(value, self->n_gpu_layers); break;
+  case PROP_KV_TYPE: g_value_set_string(value, kv_type_name(self->kv_type)); break;
+  case PROP_DEVICE: g_value_set_string(value, self->device); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
@@ -1040,6 +1099,32 @@ static void distill_engine_set_property(GObject *object, guint prop_id, const GV
       g_object_notify_by_pspec(object, pspec);
     }
     break;
+  case PROP_GPU_LAYERS:
+    if (self->n_gpu_layers != g_value_get_int(value)) {
+      self->n_gpu_layers = g_value_get_int(value);
+      g_object_notify_by_pspec(object, pspec);
+    }
+    break;
+  case PROP_KV_TYPE: {
+    int kv = kv_type_from_name(g_value_get_string(value));
+    if (kv < 0) {
+      g_warning("unknown KV cache type \"%s\" (f16, f32 or q8_0)", g_value_get_string(value));
+    } else if (self->kv_type != kv) {
+      self->kv_type = kv;
+      g_object_notify_by_pspec(object, pspec);
+    }
+    break;
+  }
+  case PROP_DEVICE: {
+    const char *dev = g_value_get_string(value);
+    if (dev && !*dev) dev = NULL;
+    if (g_strcmp0(self->device, dev) != 0) {
+      g_free(self->device);
+      self->device = g_strdup(dev);
+      g_object_notify_by_pspec(object, pspec);
+    }
+    break;
+  }
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
@@ -1066,6 +1151,7 @@ static void distill_engine_finalize(GObject *object)
   g_free(self->model_path);
   g_free(self->model_name);
   g_free(self->template_family);
+  g_free(self->device);
   G_OBJECT_CLASS(distill_engine_parent_class)->finalize(object);
 }
 
@@ -1091,6 +1177,15 @@ static void distill_engine_class_init(DistillEngineClass *klass)
                                                 G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /* Threads for new sessions; 0: the physical cores. */
   props[PROP_N_THREADS] = g_param_spec_int("n-threads", NULL, NULL, 0, 1024, 0,
+                                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The last N layers on a Vulkan GPU for new sessions; 0: none, -1: all that fit. */
+  props[PROP_GPU_LAYERS] = g_param_spec_int("gpu-layers", NULL, NULL, -1, 4096, 0,
+                                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* KV cache type of new sessions: "f16", "f32" or "q8_0". */
+  props[PROP_KV_TYPE] = g_param_spec_string("kv-type", NULL, NULL, "f16",
+                                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* Vulkan device of new sessions (index or part of its name); NULL: the default choice. */
+  props[PROP_DEVICE] = g_param_spec_string("device", NULL, NULL, NULL,
                                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
 }

@@ -49,6 +49,10 @@ typedef struct {
   int reasoning_budget; /* > 0: after this many reasoning tokens, close the reasoning so the model answers */
   int reserve;          /* tokens kept free for the answer when fitting the history; 0: automatic */
   guint64 seed;         /* G_MAXUINT64: random */
+  gboolean fresh;       /* evaluate the whole prompt from an empty cache (benchmarks: no prefix reuse) */
+  char *raw_prompt;     /* when set: this text is the whole prompt (tokenized as-is, special tokens parsed,
+                         * BOS added when the model wants one; no chat template, no history fitting);
+                         * roles/contents are ignored. Freed with the request. */
 } DistillGenerateRequest;
 
 DistillGenerateRequest *distill_generate_request_new(void);
@@ -87,6 +91,8 @@ typedef struct {
   int n_ctx;
   int dropped_messages;
   gboolean budget_closed; /* the reasoning budget closed the reasoning */
+  char offload[192];      /* where the layers ran, e.g. "offload: 0/28 layers on a GPU (CPU only)" */
+  int n_threads;          /* CPU threads of the session */
 } DistillGenerationStats;
 
 void distill_generation_stop(DistillGeneration *self);
@@ -98,7 +104,15 @@ const GError *distill_generation_get_error(DistillGeneration *self);
 /* Does the streamed text start inside the reasoning block (R1 distills)? */
 gboolean distill_generation_starts_in_think(DistillGeneration *self);
 
-/* ---- the engine ------------------------------------------------------------ */
+/* ---- the engine ------------------------------------------------------------
+ * Properties that say how sessions are made (read when a generation is
+ * queued; when they differ from the current session's, the worker makes a new
+ * session, so the cached prefix is lost):
+ *   "n-threads"  int, 0: the physical cores
+ *   "gpu-layers" int, the last N layers on a Vulkan GPU; 0: none (default); -1: all that fit
+ *   "kv-type"    string, "f16" (default), "f32" or "q8_0"
+ *   "device"     string, Vulkan device (index or part of its name); NULL: the default choice
+ */
 #define DISTILL_TYPE_ENGINE (distill_engine_get_type())
 G_DECLARE_FINAL_TYPE(DistillEngine, distill_engine, DISTILL, ENGINE, GObject)
 

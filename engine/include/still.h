@@ -367,6 +367,36 @@ typedef struct {
  * estimate is at least 5 tok/s, else the fastest that fits. */
 still_status still_recommend(const still_hardware *hw, int32_t n_ctx, still_recommendation *out, still_error *err);
 
+/* ==== the standard benchmark ==================================================
+ * The published two-prompt method (engine/bench-standard.c): the model loaded
+ * first, one untimed 1-token warm-up, then `runs` timed runs of each prompt
+ * with at most 512 generated tokens in a 2048-token context, each from an
+ * empty cache. Used by `still bench --standard` and the app's Benchmark view.
+ */
+#define STILL_BENCH_N_PROMPTS 2
+#define STILL_BENCH_MAX_TOKENS 512
+#define STILL_BENCH_N_CTX 2048
+
+/* The i-th standard prompt (the user message, rendered with the model's chat
+ * template), and a short stable name ("average-speed", "binary-search");
+ * NULL when i is out of range. */
+const char *still_bench_prompt(int i);
+const char *still_bench_prompt_name(int i);
+/* Prompt 0 only: does the final answer (the text after the reasoning when
+ * there is a "</think>") say the average speed is 75 km/h? False for the
+ * tempting 72 km/h, for no answer, and for i != 0. */
+bool still_bench_answer_ok(int i, const char *text);
+
+/* Peak resident memory of this process (VmHWM, bytes; 0 when unknown), and a
+ * reset of that high-water mark to the current RSS (Linux: /proc/self/clear_refs;
+ * false when the kernel does not allow it, then the peak covers the process's life). */
+uint64_t still_peak_rss_bytes(void);
+bool still_peak_rss_reset(void);
+/* Device (GPU) memory the session holds now and the most it has held: weights,
+ * KV cache and scratch buffers on Vulkan devices; 0 on CPU-only sessions. */
+uint64_t still_session_device_bytes(const still_session *s);
+uint64_t still_session_peak_device_bytes(const still_session *s);
+
 #ifdef __cplusplus
 }
 #endif
