@@ -613,9 +613,13 @@ static void attempt_failed(DistillDownload *self, GError *error, gint64 retry_af
     GError *fatal;
     if (retry_after >= 0 && elapsed < budget_us)
       fatal = g_error_new(DISTILL_DOWNLOAD_ERROR, DISTILL_DOWNLOAD_ERROR_GAVE_UP,
-                          _("Could not download %s: %s The server asked to wait %" G_GINT64_FORMAT
-                            " seconds. %s downloaded; the partial download is kept, resume later."),
-                          self->file, error->message, retry_after, progress);
+                          g_dngettext(GETTEXT_PACKAGE,
+                                      "Could not download %s: %s The server asked to wait %d second. %s "
+                                      "downloaded; the partial download is kept, resume later.",
+                                      "Could not download %s: %s The server asked to wait %d seconds. %s "
+                                      "downloaded; the partial download is kept, resume later.",
+                                      (gulong)MIN(retry_after, G_MAXINT)),
+                          self->file, error->message, (int)MIN(retry_after, G_MAXINT), progress);
     else
       fatal = g_error_new(DISTILL_DOWNLOAD_ERROR, DISTILL_DOWNLOAD_ERROR_GAVE_UP,
                           g_dngettext(GETTEXT_PACKAGE,

@@ -84,15 +84,16 @@ G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == DISTILL_HISTORY_SCHEMA_VERSION);
 
 /* ---- small helpers ---------------------------------------------------------- */
 
+/* what: a whole translated sentence ("Could not save the message."); the reason is added after it. */
 static gboolean fail(DistillHistory *self, GError **error, const char *what)
 {
   int code = sqlite3_errcode(self->db);
   DistillHistoryError e = DISTILL_HISTORY_ERROR_FAILED;
   if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) e = DISTILL_HISTORY_ERROR_CORRUPT;
   if (code == SQLITE_FULL)
-    g_set_error(error, DISTILL_HISTORY_ERROR, e, _("Could not %s: the disk is full."), what);
+    g_set_error(error, DISTILL_HISTORY_ERROR, e, "%s %s", what, _("The disk is full."));
   else
-    g_set_error(error, DISTILL_HISTORY_ERROR, e, _("Could not %s: %s."), what, sqlite3_errmsg(self->db));
+    g_set_error(error, DISTILL_HISTORY_ERROR, e, "%s (%s)", what, sqlite3_errmsg(self->db));
   return FALSE;
 }
 
@@ -181,10 +182,10 @@ char *distill_history_default_path(void)
 static int read_version(DistillHistory *self, GError **error)
 {
   g_autoptr(sqlite3_stmt) st = prepare(self, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", error,
-                                       "read the history version");
+                                       _("Could not read the history version."));
   if (!st) return -1;
   if (sqlite3_step(st) != SQLITE_ROW) {
-    fail(self, error, "read the history version");
+    fail(self, error, _("Could not read the history version."));
     return -1;
   }
   return sqlite3_column_int(st, 0);
@@ -194,7 +195,7 @@ static gboolean migrate(DistillHistory *self, GError **error)
 {
   if (!exec(self, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                   "  version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-            error, "prepare the history"))
+            error, _("Could not prepare the history.")))
     return FALSE;
   int version = read_version(self, error);
   if (version < 0) return FALSE;
@@ -206,17 +207,17 @@ static gboolean migrate(DistillHistory *self, GError **error)
     return FALSE;
   }
   for (int v = version + 1; v <= DISTILL_HISTORY_SCHEMA_VERSION; v++) {
-    if (!exec(self, "BEGIN IMMEDIATE", error, "update the history")) return FALSE;
+    if (!exec(self, "BEGIN IMMEDIATE", error, _("Could not update the history."))) return FALSE;
     g_autofree char *record =
       g_strdup_printf("INSERT INTO schema_migrations(version, applied_at) VALUES (%d, %" G_GINT64_FORMAT ")", v,
                       g_get_real_time());
     if (sqlite3_exec(self->db, migrations[v - 1], NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(self->db, record, NULL, NULL, NULL) != SQLITE_OK) {
-      fail(self, error, "update the history to the current format");
+      fail(self, error, _("Could not update the history to the current format."));
       sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
       return FALSE;
     }
-    if (!exec(self, "COMMIT", error, "update the history")) return FALSE;
+    if (!exec(self, "COMMIT", error, _("Could not update the history."))) return FALSE;
   }
   self->schema_version = DISTILL_HISTORY_SCHEMA_VERSION;
   return TRUE;
@@ -252,7 +253,7 @@ DistillHistory *distill_history_open(const char *path, GError **error)
                   _("Could not open the chat history “%s”: %s."), path, sqlite3_errmsg(self->db));
     return NULL;
   }
-  if (!exec(self, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", error, "open the history")) return NULL;
+  if (!exec(self, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", error, _("Could not open the history."))) return NULL;
   if (!migrate(self, error)) return NULL;
   return g_steal_pointer(&self);
 }
@@ -280,13 +281,13 @@ gint64 distill_history_create_chat(DistillHistory *self, const char *title, GErr
 {
   g_return_val_if_fail(DISTILL_IS_HISTORY(self), 0);
   g_autoptr(sqlite3_stmt) st =
-    prepare(self, "INSERT INTO chats(title, created_at, updated_at) VALUES (?, ?, ?)", error, "create the chat");
+    prepare(self, "INSERT INTO chats(title, created_at, updated_at) VALUES (?, ?, ?)", error, _("Could not create the chat."));
   if (!st) return 0;
   gint64 now = g_get_real_time();
   sqlite3_bind_text(st, 1, title ? title : "", -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 2, now);
   sqlite3_bind_int64(st, 3, now);
-  if (sqlite3_step(st) != SQLITE_DONE) return fail(self, error, "create the chat");
+  if (sqlite3_step(st) != SQLITE_DONE) return fail(self, error, _("Could not create the chat."));
   gint64 id = sqlite3_last_insert_rowid(self->db);
   chats_changed(self);
   return id;
@@ -295,20 +296,20 @@ gint64 distill_history_create_chat(DistillHistory *self, const char *title, GErr
 static gboolean check_changed(DistillHistory *self, GError **error, const char *what)
 {
   if (sqlite3_changes(self->db) > 0) return TRUE;
-  g_set_error(error, DISTILL_HISTORY_ERROR, DISTILL_HISTORY_ERROR_NOT_FOUND, _("Could not %s: it no longer exists."),
-              what);
+  g_set_error(error, DISTILL_HISTORY_ERROR, DISTILL_HISTORY_ERROR_NOT_FOUND, "%s %s", what,
+              _("It no longer exists."));
   return FALSE;
 }
 
 gboolean distill_history_rename_chat(DistillHistory *self, gint64 chat_id, const char *title, GError **error)
 {
   g_return_val_if_fail(DISTILL_IS_HISTORY(self), FALSE);
-  g_autoptr(sqlite3_stmt) st = prepare(self, "UPDATE chats SET title = ? WHERE id = ?", error, "rename the chat");
+  g_autoptr(sqlite3_stmt) st = prepare(self, "UPDATE chats SET title = ? WHERE id = ?", error, _("Could not rename the chat."));
   if (!st) return FALSE;
   sqlite3_bind_text(st, 1, title ? title : "", -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 2, chat_id);
-  if (sqlite3_step(st) != SQLITE_DONE) return fail(self, error, "rename the chat");
-  if (!check_changed(self, error, "rename the chat")) return FALSE;
+  if (sqlite3_step(st) != SQLITE_DONE) return fail(self, error, _("Could not rename the chat."));
+  if (!check_changed(self, error, _("Could not rename the chat."))) return FALSE;
   chats_changed(self);
   return TRUE;
 }
@@ -316,23 +317,23 @@ gboolean distill_history_rename_chat(DistillHistory *self, gint64 chat_id, const
 gboolean distill_history_delete_chat(DistillHistory *self, gint64 chat_id, GError **error)
 {
   g_return_val_if_fail(DISTILL_IS_HISTORY(self), FALSE);
-  if (!exec(self, "BEGIN", error, "delete the chat")) return FALSE;
+  if (!exec(self, "BEGIN", error, _("Could not delete the chat."))) return FALSE;
   /* messages first and explicitly, so the FTS triggers see every row */
-  g_autoptr(sqlite3_stmt) msgs = prepare(self, "DELETE FROM messages WHERE chat_id = ?", error, "delete the chat");
-  g_autoptr(sqlite3_stmt) chat = prepare(self, "DELETE FROM chats WHERE id = ?", error, "delete the chat");
+  g_autoptr(sqlite3_stmt) msgs = prepare(self, "DELETE FROM messages WHERE chat_id = ?", error, _("Could not delete the chat."));
+  g_autoptr(sqlite3_stmt) chat = prepare(self, "DELETE FROM chats WHERE id = ?", error, _("Could not delete the chat."));
   gboolean ok = msgs && chat;
   if (ok) {
     sqlite3_bind_int64(msgs, 1, chat_id);
     sqlite3_bind_int64(chat, 1, chat_id);
-    ok = sqlite3_step(msgs) == SQLITE_DONE || fail(self, error, "delete the chat");
-    ok = ok && (sqlite3_step(chat) == SQLITE_DONE || fail(self, error, "delete the chat"));
-    ok = ok && check_changed(self, error, "delete the chat");
+    ok = sqlite3_step(msgs) == SQLITE_DONE || fail(self, error, _("Could not delete the chat."));
+    ok = ok && (sqlite3_step(chat) == SQLITE_DONE || fail(self, error, _("Could not delete the chat.")));
+    ok = ok && check_changed(self, error, _("Could not delete the chat."));
   }
   if (!ok) {
     sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
     return FALSE;
   }
-  if (!exec(self, "COMMIT", error, "delete the chat")) return FALSE;
+  if (!exec(self, "COMMIT", error, _("Could not delete the chat."))) return FALSE;
   chats_changed(self);
   return TRUE;
 }
@@ -341,13 +342,13 @@ gboolean distill_history_set_chat_settings(DistillHistory *self, gint64 chat_id,
 {
   g_return_val_if_fail(DISTILL_IS_HISTORY(self), FALSE);
   g_autoptr(sqlite3_stmt) st =
-    prepare(self, "UPDATE chats SET settings = ? WHERE id = ?", error, "save the chat settings");
+    prepare(self, "UPDATE chats SET settings = ? WHERE id = ?", error, _("Could not save the chat settings."));
   if (!st) return FALSE;
   if (json) sqlite3_bind_text(st, 1, json, -1, SQLITE_TRANSIENT);
   else sqlite3_bind_null(st, 1);
   sqlite3_bind_int64(st, 2, chat_id);
-  if (sqlite3_step(st) != SQLITE_DONE) return fail(self, error, "save the chat settings");
-  return check_changed(self, error, "save the chat settings");
+  if (sqlite3_step(st) != SQLITE_DONE) return fail(self, error, _("Could not save the chat settings."));
+  return check_changed(self, error, _("Could not save the chat settings."));
 }
 
 #define CHAT_COLUMNS "c.id, c.title, c.created_at, c.updated_at, c.settings"
@@ -368,7 +369,7 @@ DistillChatInfo *distill_history_get_chat(DistillHistory *self, gint64 chat_id, 
 {
   g_return_val_if_fail(DISTILL_IS_HISTORY(self), NULL);
   g_autoptr(sqlite3_stmt) st =
-    prepare(self, "SELECT " CHAT_COLUMNS " FROM chats c WHERE c.id = ?", error, "read the chat");
+    prepare(self, "SELECT " CHAT_COLUMNS " FROM chats c WHERE c.id = ?", error, _("Could not read the chat."));
   if (!st) return NULL;
   sqlite3_bind_int64(st, 1, chat_id);
   int rc = sqlite3_step(st);
@@ -376,7 +377,7 @@ DistillChatInfo *distill_history_get_chat(DistillHistory *self, gint64 chat_id, 
   if (rc == SQLITE_DONE)
     g_set_error(error, DISTILL_HISTORY_ERROR, DISTILL_HISTORY_ERROR_NOT_FOUND, _("This chat no longer exists."));
   else
-    fail(self, error, "read the chat");
+    fail(self, error, _("Could not read the chat."));
   return NULL;
 }
 
@@ -384,13 +385,13 @@ GPtrArray *distill_history_list_chats(DistillHistory *self, GError **error)
 {
   g_return_val_if_fail(DISTILL_IS_HISTORY(self), NULL);
   g_autoptr(sqlite3_stmt) st = prepare(
-    self, "SELECT " CHAT_COLUMNS " FROM chats c ORDER BY c.updated_at DESC, c.id DESC", error, "list the chats");
+    self, "SELECT " CHAT_COLUMNS " FROM chats c ORDER BY c.updated_at DESC, c.id DESC", error, _("Could not list the chats."));
   if (!st) return NULL;
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)distill_chat_info_free);
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) g_ptr_array_add(out, read_chat(st));
   if (rc != SQLITE_DONE) {
-    fail(self, error, "list the chats");
+    fail(self, error, _("Could not list the chats."));
     return NULL;
   }
   return g_steal_pointer(&out);
@@ -402,14 +403,14 @@ gboolean distill_history_add_message(DistillHistory *self, gint64 chat_id, Disti
 {
   g_return_val_if_fail(DISTILL_IS_HISTORY(self), FALSE);
   g_return_val_if_fail(msg != NULL && msg->role != NULL, FALSE);
-  if (!exec(self, "BEGIN", error, "save the message")) return FALSE;
+  if (!exec(self, "BEGIN", error, _("Could not save the message."))) return FALSE;
   g_autoptr(sqlite3_stmt) st = prepare(self,
                                        "INSERT INTO messages(chat_id, role, content, created_at, state, "
                                        "starts_in_think, model, note, gen_tokens, tok_s, ttft_s, reasoning_s) "
                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                       error, "save the message");
+                                       error, _("Could not save the message."));
   g_autoptr(sqlite3_stmt) touch =
-    prepare(self, "UPDATE chats SET updated_at = ? WHERE id = ?", error, "save the message");
+    prepare(self, "UPDATE chats SET updated_at = ? WHERE id = ?", error, _("Could not save the message."));
   gboolean ok = st && touch;
   gint64 now = g_get_real_time();
   if (ok) {
@@ -430,20 +431,20 @@ gboolean distill_history_add_message(DistillHistory *self, gint64 chat_id, Disti
     if (!ok && sqlite3_errcode(self->db) == SQLITE_CONSTRAINT) {
       g_set_error(error, DISTILL_HISTORY_ERROR, DISTILL_HISTORY_ERROR_NOT_FOUND, _("This chat no longer exists."));
     } else if (!ok) {
-      fail(self, error, "save the message");
+      fail(self, error, _("Could not save the message."));
     }
   }
   if (ok) {
     msg->id = sqlite3_last_insert_rowid(self->db);
     sqlite3_bind_int64(touch, 1, now);
     sqlite3_bind_int64(touch, 2, chat_id);
-    ok = sqlite3_step(touch) == SQLITE_DONE || fail(self, error, "save the message");
+    ok = sqlite3_step(touch) == SQLITE_DONE || fail(self, error, _("Could not save the message."));
   }
   if (!ok) {
     sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
     return FALSE;
   }
-  if (!exec(self, "COMMIT", error, "save the message")) return FALSE;
+  if (!exec(self, "COMMIT", error, _("Could not save the message."))) return FALSE;
   msg->chat_id = chat_id;
   msg->created = now;
   chats_changed(self);
@@ -457,7 +458,7 @@ gboolean distill_history_update_message(DistillHistory *self, const DistillMessa
   g_autoptr(sqlite3_stmt) st = prepare(self,
                                        "UPDATE messages SET content = ?, state = ?, model = ?, note = ?, "
                                        "gen_tokens = ?, tok_s = ?, ttft_s = ?, reasoning_s = ? WHERE id = ?",
-                                       error, "save the message");
+                                       error, _("Could not save the message."));
   if (!st) return FALSE;
   sqlite3_bind_text(st, 1, msg->content ? msg->content : "", -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(st, 2, msg->state);
@@ -468,8 +469,8 @@ gboolean distill_history_update_message(DistillHistory *self, const DistillMessa
   sqlite3_bind_double(st, 7, msg->ttft_s);
   sqlite3_bind_double(st, 8, msg->reasoning_s);
   sqlite3_bind_int64(st, 9, msg->id);
-  if (sqlite3_step(st) != SQLITE_DONE) return fail(self, error, "save the message");
-  return check_changed(self, error, "save the message");
+  if (sqlite3_step(st) != SQLITE_DONE) return fail(self, error, _("Could not save the message."));
+  return check_changed(self, error, _("Could not save the message."));
 }
 
 GPtrArray *distill_history_get_messages(DistillHistory *self, gint64 chat_id, GError **error)
@@ -479,7 +480,7 @@ GPtrArray *distill_history_get_messages(DistillHistory *self, gint64 chat_id, GE
                                        "SELECT id, chat_id, role, content, created_at, state, starts_in_think, "
                                        "model, note, gen_tokens, tok_s, ttft_s, reasoning_s "
                                        "FROM messages WHERE chat_id = ? ORDER BY id",
-                                       error, "read the chat");
+                                       error, _("Could not read the chat."));
   if (!st) return NULL;
   sqlite3_bind_int64(st, 1, chat_id);
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)distill_message_free);
@@ -503,7 +504,7 @@ GPtrArray *distill_history_get_messages(DistillHistory *self, gint64 chat_id, GE
     g_ptr_array_add(out, m);
   }
   if (rc != SQLITE_DONE) {
-    fail(self, error, "read the chat");
+    fail(self, error, _("Could not read the chat."));
     return NULL;
   }
   return g_steal_pointer(&out);
@@ -514,11 +515,11 @@ gboolean distill_history_delete_messages_from(DistillHistory *self, gint64 messa
   g_return_val_if_fail(DISTILL_IS_HISTORY(self), FALSE);
   g_autoptr(sqlite3_stmt) st =
     prepare(self, "DELETE FROM messages WHERE chat_id = (SELECT chat_id FROM messages WHERE id = ?1) AND id >= ?1",
-            error, "delete the messages");
+            error, _("Could not delete the messages."));
   if (!st) return FALSE;
   sqlite3_bind_int64(st, 1, message_id);
-  if (sqlite3_step(st) != SQLITE_DONE) return fail(self, error, "delete the messages");
-  return check_changed(self, error, "delete the messages");
+  if (sqlite3_step(st) != SQLITE_DONE) return fail(self, error, _("Could not delete the messages."));
+  return check_changed(self, error, _("Could not delete the messages."));
 }
 
 /* ---- search ------------------------------------------------------------------------ */
@@ -599,7 +600,7 @@ GPtrArray *distill_history_search(DistillHistory *self, const char *query, GErro
   if (match->len) g_string_append(sql, " AND messages_fts MATCH ?");
   g_string_append(sql, " ORDER BY c.updated_at DESC, c.id DESC, m.id");
 
-  g_autoptr(sqlite3_stmt) st = prepare(self, sql->str, error, "search the chats");
+  g_autoptr(sqlite3_stmt) st = prepare(self, sql->str, error, _("Could not search the chats."));
   g_string_free(sql, TRUE);
   if (!st) {
     g_string_free(match, TRUE);
@@ -622,7 +623,7 @@ GPtrArray *distill_history_search(DistillHistory *self, const char *query, GErro
     g_ptr_array_add(out, c);
   }
   if (rc != SQLITE_DONE) {
-    fail(self, error, "search the chats");
+    fail(self, error, _("Could not search the chats."));
     return NULL;
   }
 
