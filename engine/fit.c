@@ -68,12 +68,20 @@
  * ---- Speed (an estimate) ---------------------------------------------------------
  * Decoding is memory-bound: each token reads every weight once (token_embd:
  * one row) plus the KV cache (counted at half the context). Time per token =
- * Σ_devices bytes_read / (bandwidth × efficiency), with efficiency 0.55 on
- * GPUs and 0.5 on the CPU (what llama.cpp-class engines reach in published
- * numbers: 7B Q4_K_M ≈ 100 tok/s on an RTX 4090, 1.5B ≈ 15 tok/s on a
- * dual-channel DDR4 i3). GPU bandwidth comes from a table of known cards
- * (hw.c), else a default per device kind; CPU bandwidth is assumed
- * (STILL_DEFAULT_CPU_BANDWIDTH_GBS) unless measured or given.
+ * Σ_devices bytes_read / (bandwidth × efficiency) + a fixed time per layer on
+ * a GPU (kernel launches and synchronisation: about ten kernels per layer),
+ * STILL_FIT_GPU_LAYER_LATENCY_MS / sqrt(bandwidth) ms — faster cards are
+ * newer and launch faster. Efficiency 0.9 on GPUs and 0.5 on the CPU. The GPU
+ * constants were fitted to the 24 published single-user speeds of
+ * llama.cpp-class engines in published-figures.md (1.5B on a GTX 1060 up to
+ * 70B on an RTX 6000 Ada and Apple M3/M4 Max): every estimate is within a
+ * factor of 1.42 of its published figure and their geometric mean ratio is
+ * about 1.06 (test_speed_published). Bandwidth alone (no per-layer time)
+ * overestimated small models by 2.4× and underestimated 70B by 2×. The CPU
+ * figure matches 1.5B ≈ 15 tok/s on a dual-channel DDR4 i3. GPU bandwidth
+ * comes from a table of known cards (hw.c), else a default per device kind;
+ * CPU bandwidth is assumed (STILL_DEFAULT_CPU_BANDWIDTH_GBS) unless measured
+ * or given.
  */
 #include "fit.h"
 
@@ -450,6 +458,7 @@ static void place_split(const still_fit_model *m, const machine *mc, const still
     t += (double)(w - (i == last && m->tied ? m->embd_bytes - m->embd_row_bytes : 0) +
                   kv_half * (uint64_t)pl->per[i]) /
          (mc->bw[i] * 1e9 * STILL_FIT_GPU_EFFICIENCY);
+    t += pl->per[i] * STILL_FIT_GPU_LAYER_LATENCY_MS * 1e-3 / sqrt(mc->bw[i]);
   }
   pl->tok_s = t > 0 ? 1.0 / t : 0.0;
 

@@ -414,7 +414,9 @@ static const struct {
   {"RX 6600 XT", 256}, {"RX 6600", 224}, {"RX 5700 XT", 448}, {"RX 580", 256}, {"Radeon VII", 1024},
   {"Arc A770", 560},  {"Arc A750", 512}, {"Arc B580", 456}, {"Arc B570", 380},
   {"Apple M1 Max", 400}, {"Apple M1 Pro", 200}, {"Apple M1", 68}, {"Apple M2 Max", 400}, {"Apple M2 Pro", 200},
-  {"Apple M2", 100},
+  {"Apple M2", 100},   {"Apple M1 Ultra", 800}, {"Apple M2 Ultra", 800}, {"Apple M3 Max", 400},
+  {"Apple M3 Pro", 150}, {"Apple M3 Ultra", 819}, {"Apple M3", 100}, {"Apple M4 Max", 546},
+  {"Apple M4 Pro", 273}, {"Apple M4", 120},
 };
 
 static bool contains_ci(const char *hay, const char *needle)

@@ -10,6 +10,7 @@
 #include "fit-shapes.h"
 #include "fit.h"
 #include "gguf.h"
+#include "hw.h"
 #include "test-common.h"
 #include "types.h"
 
@@ -64,6 +65,85 @@ static void assert_within(double got, double want, double rel)
 {
   if (fabs(got - want) > rel * want) g_test_message("got %.4g, want %.4g ± %.0f%%", got, want, rel * 100);
   g_assert_cmpfloat(fabs(got - want), <=, rel * want);
+}
+
+/* ---- speed estimates against published figures ------------------------------------------
+ * /work/shared/published-figures.md "Generation speed" (single user, llama.cpp-class engines:
+ * Ollama / GGUF). The card's bandwidth comes from the engine's table, as a probe would find it.
+ * The estimate is rough by design; each must land within a factor of 1.5 of the published figure
+ * (the midpoint of a published range), and the whole table must not lean one way: the geometric
+ * mean of estimate/published stays within 0.8–1.25. */
+static void test_speed_published(void)
+{
+  const struct {
+    const char *card; /* name for the bandwidth table; NULL: bandwidth given */
+    double gbs;       /* bandwidth when card is NULL */
+    double vram_gb;
+    bool unified;
+    const char *id;
+    still_quant_mix mix;
+    double lo, hi; /* published tok/s (a single figure: lo == hi) */
+  } rows[] = {
+    {"GTX 1060", 0, 6, false, "qwen-1.5b", STILL_MIX_Q4_K_M, 61.21, 61.21},
+    {"RTX 3060 Ti", 0, 8, false, "qwen-1.5b", STILL_MIX_Q4_K_M, 119.33, 119.33},
+    {"RTX 3070 Ti", 0, 8, false, "qwen-1.5b", STILL_MIX_Q4_K_M, 145.45, 145.45},
+    {"RTX 6000 Ada", 0, 48, false, "qwen-1.5b", STILL_MIX_Q4_K_M, 218.42, 218.42},
+    {"RTX 4090", 0, 24, false, "qwen-7b", STILL_MIX_Q4_K_M, 90, 110},
+    {"RTX 4090", 0, 24, false, "qwen-7b", STILL_MIX_Q8_0, 60, 75},
+    {"RTX 4090", 0, 24, false, "qwen-14b", STILL_MIX_Q4_K_M, 50, 65},
+    {"RTX 4090", 0, 24, false, "qwen-14b", STILL_MIX_Q8_0, 35, 45},
+    {"RTX 3090", 0, 24, false, "qwen-14b", STILL_MIX_Q4_K_M, 58, 58},
+    {"RTX 4070 Ti SUPER", 0, 16, false, "qwen-14b", STILL_MIX_Q4_K_M, 52, 52},
+    {"TITAN RTX", 0, 24, false, "qwen-14b", STILL_MIX_Q4_K_M, 44, 44},
+    {"RTX 4090", 0, 24, false, "qwen-32b", STILL_MIX_Q4_K_M, 36, 36},
+    {"RTX 6000 Ada", 0, 48, false, "qwen-32b", STILL_MIX_Q4_K_M, 36, 36},
+    {"RTX 3090", 0, 24, false, "qwen-32b", STILL_MIX_Q4_K_M, 31, 31},
+    {"RTX A6000", 0, 48, false, "qwen-32b", STILL_MIX_Q4_K_M, 23, 23},
+    {"RTX 6000 Ada", 0, 48, false, "llama-70b", STILL_MIX_Q4_K_M, 19, 19},
+    {"RTX A6000", 0, 48, false, "llama-70b", STILL_MIX_Q4_K_M, 12, 12},
+    {"Quadro RTX 8000", 0, 48, false, "llama-70b", STILL_MIX_Q4_K_M, 10, 10},
+    {"Apple M3 Max", 0, 48, true, "qwen-7b", STILL_MIX_Q4_K_M, 35, 45},
+    {"Apple M3 Max", 0, 48, true, "qwen-14b", STILL_MIX_Q4_K_M, 20, 30},
+    {"Apple M3 Max", 0, 128, true, "qwen-32b", STILL_MIX_Q4_K_M, 15.93, 15.93},
+    {"Apple M3 Max", 0, 128, true, "qwen-32b", STILL_MIX_Q8_0, 7.50, 7.50},
+    {"Apple M4 Max", 0, 128, true, "qwen-32b", STILL_MIX_Q4_K_M, 18.44, 18.44},
+    {"Apple M3 Max", 0, 48, true, "llama-70b", STILL_MIX_Q4_K_M, 8, 14},
+    /* CPU only: an i3-6100 with dual-channel DDR4-2133 (34 GB/s peak) */
+    {NULL, 0, 0, false, "qwen-1.5b", STILL_MIX_Q4_K_M, 15.53, 15.53},
+  };
+  double log_sum = 0;
+  int off = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+    still_hardware hw;
+    uint64_t vram = (uint64_t)(rows[i].vram_gb * GB);
+    if (rows[i].card) {
+      bool known = false;
+      double gbs = still_gpu_bandwidth_gbs(rows[i].card, rows[i].unified ? STILL_GPU_INTEGRATED : STILL_GPU_DISCRETE,
+                                           &known);
+      g_assert_true(known);
+      sim(&hw, rows[i].unified ? 0 : 64 * GB, vram, rows[i].unified, gbs, 0);
+    } else {
+      sim(&hw, 16 * GB, 0, false, 0, 34.1);
+      hw.cpu_cores = 2;
+    }
+    still_fit f = estimate(rows[i].id, rows[i].mix, &hw, 2048);
+    g_assert_cmpint(f.verdict, ==, rows[i].card ? STILL_FIT_GPU : STILL_FIT_CPU);
+    double published = sqrt(rows[i].lo * rows[i].hi);
+    double ratio = f.tok_s_estimate / published;
+    g_test_message("speed: %-18s %-10s %-7s estimate %6.1f tok/s, published %6.1f (x%.2f)",
+                   rows[i].card ? rows[i].card : "i3-6100 (CPU)", rows[i].id, still_mix_name(rows[i].mix),
+                   f.tok_s_estimate, published, ratio);
+    if (ratio < 1 / 1.5 || ratio > 1.5) {
+      g_test_message("speed: ^ off by more than a factor of 1.5");
+      off++;
+    }
+    log_sum += log(ratio);
+  }
+  double gmean = exp(log_sum / G_N_ELEMENTS(rows));
+  g_test_message("speed: geometric mean of estimate/published %.3f", gmean);
+  g_assert_cmpint(off, ==, 0);
+  g_assert_cmpfloat(gmean, >, 0.8);
+  g_assert_cmpfloat(gmean, <, 1.25);
 }
 
 /* ---- shapes and sizes ---------------------------------------------------------------- */
@@ -230,7 +310,7 @@ static void test_rtx4090(void)
   g_assert_cmpstr(still_fit_verdict_name(f.verdict), ==, "gpu");
   g_assert_cmpint(f.gpu_layers, ==, 28);
   g_assert_false(f.tight);
-  g_assert_cmpstr(f.message, ==, "Runs fully on your GPU (expect ~124 tok/s)");
+  g_assert_cmpstr(f.message, ==, "Runs fully on your GPU (expect ~118 tok/s)");
   f = estimate("qwen-7b", STILL_MIX_Q8_0, &hw, 4096);
   g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
   still_fit q4 = estimate("qwen-14b", STILL_MIX_Q4_K_M, &hw, 4096);
@@ -837,6 +917,7 @@ int main(int argc, char **argv)
   g_test_add_func("/fit/machine/small-card", test_small_card);
   g_test_add_func("/fit/machine/monotonic", test_monotonic_and_max_ctx);
   g_test_add_func("/fit/machine/multi-gpu", test_multi_gpu);
+  g_test_add_func("/fit/speed/published", test_speed_published);
   g_test_add_func("/fit/tied-embeddings", test_tied_embeddings);
   g_test_add_func("/fit/header-bytes", test_header_bytes);
   g_test_add_func("/fit/bad-headers", test_bad_headers);
