@@ -271,12 +271,90 @@ STILL_INLINE void q6k_micro(int64_t nb, const void *vw, const char *x, size_t xs
   kq_finish(woff, a, nbp, 16, acc, y, ys, nt);
 }
 
+/* Q2_K / Q3_K (their vec_dot is AVX2 only; these kernels are the AVX-512
+ * multi-token path, gemm.c hands them out above vec_dot's level). Register
+ * c holds values 64c .. 64c+63: half h = c/2 of the block, the chunks j and
+ * j+1 (j = 2·(c%2)), i.e. bits 2j, 2j+2 of qs[32h ..] in its two 256-bit
+ * halves (Q3_K: + 4 where bit 4h+j, 4h+j+1 of hmask is set; the quants are
+ * used unsigned). Its four sub-blocks of 16 take scales 4c .. 4c+3. The
+ * offset terms go after the block loop as for Q6_K: Q2_K's dmin·min_k,
+ * Q3_K's 4·d·sc_k, against dy·bsum_k. */
+STILL_INLINE void k23_regs(const uint8_t *qs, const uint8_t *hmask, __m256i sc16, __m512i q[4], __m512i s[4])
+{
+  const __m512i m2 = _mm512_set1_epi8(0x03), one = _mm512_set1_epi8(1);
+  const __m512i sc = _mm512_castsi256_si512(sc16);
+  const __m512i sidx = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i hm = hmask ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)hmask)) : _mm512_setzero_si512();
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; c++) {
+    const int h = c / 2, j = 2 * (c % 2);
+    const __m512i qq = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qs + 32 * h)));
+    const __m512i sh = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * j))), _mm256_set1_epi16((short)(2 * j + 2)), 1);
+    __m512i v = _mm512_and_si512(_mm512_srlv_epi16(qq, sh), m2);
+    if (hmask) {
+      const __m512i hs = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(4 * h + j))), _mm256_set1_epi16((short)(4 * h + j + 1)), 1);
+      v = _mm512_or_si512(v, _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hm, hs), one), 2));
+    }
+    q[c] = v;
+    s[c] = _mm512_permutexvar_epi16(_mm512_add_epi16(sidx, _mm512_set1_epi16((short)(4 * c))), sc);
+  }
+}
+
+STILL_INLINE void q2k_micro(int64_t nb, const void *vw, const char *x, size_t xs, const float *a, float *y, int64_t ys,
+                            const int nt, const bool vnni)
+{
+  const block_q2_K *w = vw;
+  const int64_t nbp = (nb + 1) & ~(int64_t)1;
+  const __m128i m4 = _mm_set1_epi8(0x0f);
+  float wmin[KQ_MAX_BLOCKS * 16] __attribute__((aligned(64)));
+  __m512 acc[NT_MAX];
+  for (int t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    prefetch_weights(w + b, sizeof *w);
+    const __m128i raw = _mm_loadu_si128((const __m128i *)w[b].scales);
+    const __m512 mn = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(raw, 4), m4)));
+    _mm512_store_ps(wmin + 16 * b, _mm512_mul_ps(_mm512_set1_ps(x86_h2f(w[b].dmin)), mn));
+    __m512i q[4], s[4];
+    k23_regs(w[b].qs, NULL, _mm256_cvtepu8_epi16(_mm_and_si128(raw, m4)), q, s);
+    kq_tokens(q, s, _mm512_set1_ps(x86_h2f(w[b].d)), x, xs, b, acc, nt, vnni);
+  }
+  if (nb & 1) _mm512_store_ps(wmin + 16 * nb, _mm512_setzero_ps());
+  kq_finish(wmin, a, nbp, 16, acc, y, ys, nt);
+}
+
+STILL_INLINE void q3k_micro(int64_t nb, const void *vw, const char *x, size_t xs, const float *a, float *y, int64_t ys,
+                            const int nt, const bool vnni)
+{
+  const block_q3_K *w = vw;
+  const int64_t nbp = (nb + 1) & ~(int64_t)1;
+  float woff[KQ_MAX_BLOCKS * 16] __attribute__((aligned(64)));
+  __m512 acc[NT_MAX];
+  for (int t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    prefetch_weights(w + b, sizeof *w);
+    uint64_t lo8, hi8;
+    still_q3k_unpack_scales64(w[b].scales, &lo8, &hi8);
+    const __m128i sc8 = _mm_sub_epi8(_mm_set_epi64x((long long)hi8, (long long)lo8), _mm_set1_epi8(32));
+    const float d = x86_h2f(w[b].d);
+    _mm512_store_ps(woff + 16 * b, _mm512_mul_ps(_mm512_set1_ps(4.0f * d), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(sc8))));
+    __m512i q[4], s[4];
+    k23_regs(w[b].qs, w[b].hmask, _mm256_cvtepi8_epi16(sc8), q, s);
+    kq_tokens(q, s, _mm512_set1_ps(d), x, xs, b, acc, nt, vnni);
+  }
+  if (nb & 1) _mm512_store_ps(woff + 16 * nb, _mm512_setzero_ps());
+  kq_finish(woff, a, nbp, 16, acc, y, ys, nt);
+}
+
 KQ_DRIVER(gemm_q4_K, q4k_micro, prep_pairs, 8, false)
 KQ_DRIVER(gemm_q4_K_vnni, q4k_micro, prep_pairs, 8, true)
 KQ_DRIVER(gemm_q5_K, q5k_micro, prep_pairs, 8, false)
 KQ_DRIVER(gemm_q5_K_vnni, q5k_micro, prep_pairs, 8, true)
 KQ_DRIVER(gemm_q6_K, q6k_micro, prep_sums, 16, false)
 KQ_DRIVER(gemm_q6_K_vnni, q6k_micro, prep_sums, 16, true)
+KQ_DRIVER(gemm_q2_K, q2k_micro, prep_sums, 16, false)
+KQ_DRIVER(gemm_q2_K_vnni, q2k_micro, prep_sums, 16, true)
+KQ_DRIVER(gemm_q3_K, q3k_micro, prep_sums, 16, false)
+KQ_DRIVER(gemm_q3_K_vnni, q3k_micro, prep_sums, 16, true)
 
 /* ======================================================================
  * Q8_0 / Q4_0 × Q8_0 with VNNI, the same bits as vec_dot_q8_0_vnni /
@@ -431,26 +509,246 @@ PAIR_DRIVER(gemm_q4_0_vnni, q4_0_micro, prep_q4_0, pair_q4)
 _Static_assert(PAIR_TILE_BYTES / sizeof(pair_q4) >= (STILL_GEMM_MAX_N / QK8_0 + 1) / 2, "a token of the longest row fits");
 
 /* ======================================================================
- * F32 / F16 × the same type (matrices of float weights, and attention:
+ * Q4_1, Q5_0, Q5_1, IQ4_NL × Q8_0/Q8_1 with VNNI, built like Q4_0/Q8_0
+ * above (a pair of blocks per register, the halves summed at the end).
+ * Their vec_dot is AVX2 only, so these are not vec_dot's bits; gemm.c
+ * hands them out above vec_dot's level. The weights of a pair are decoded
+ * once per row: nibbles (+ fifth bits) unsigned for Q4_1/Q5_x — Q5_0's −16
+ * is −16·Σa per lane, prepared with the activations as Q4_0's −8 —, and
+ * for IQ4_NL signed grid values against activations + 128 as Q8_0. Q4_1 and
+ * Q5_1 add m·s (Q8_1's s = dy·Σa) in lanes 0 and 8.
+ * ====================================================================== */
+
+enum { LEG_Q4_1, LEG_Q5_0, LEG_Q5_1, LEG_IQ4_NL };
+
+/* Q8_1 activations per pair: quants, dy lanes, s0 in lane 0 and s1 in lane 8. */
+typedef struct {
+  int8_t q[64];
+  float d[16];
+  float s[16];
+} pair_q81;
+
+static void prep_q81(const block_q8_1 *y, pair_q81 *out, int64_t nb)
+{
+  for (int64_t b = 0, p = 0; b < nb; b += 2, p++) {
+    const bool two = b + 1 < nb;
+    const __m256i lo = _mm256_loadu_si256((const __m256i *)y[b].qs);
+    const __m256i hi = two ? _mm256_loadu_si256((const __m256i *)y[b + 1].qs) : _mm256_setzero_si256();
+    _mm512_storeu_si512(out[p].q, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+    _mm512_storeu_ps(out[p].d, pair_scales(y[b].d, two ? y[b + 1].d : 0, two));
+    float sv[16] = {0};
+    sv[0] = x86_h2f(y[b].s);
+    sv[8] = two ? x86_h2f(y[b + 1].s) : 0.0f;
+    _mm512_storeu_ps(out[p].s, _mm512_loadu_ps(sv));
+  }
+}
+
+/* As prep_q4_0 with the −16 of Q5_0. */
+static void prep_q5_0(const block_q8_0 *y, pair_q4 *out, int64_t nb)
+{
+  for (int64_t b = 0, p = 0; b < nb; b += 2, p++) {
+    const __m512i a = load_pair_q(y, b, nb);
+    _mm512_storeu_si512(out[p].q, a);
+    _mm512_storeu_ps(out[p].d, pair_scales(y[b].d, b + 1 < nb ? y[b + 1].d : 0, b + 1 < nb));
+    const __m512i s16 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(16), a);
+    _mm512_storeu_si512(out[p].off, _mm512_sub_epi32(_mm512_setzero_si512(), s16));
+  }
+}
+
+/* Bit k of the little-endian 32-bit qh → 0x10 in byte k. */
+STILL_INLINE __m256i fifth_bits(const uint8_t qh[4])
+{
+  uint32_t bits;
+  memcpy(&bits, qh, 4);
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
+                                             _mm256_setr_epi64x(0x0000000000000000ll, 0x0101010101010101ll,
+                                                                0x0202020202020202ll, 0x0303030303030303ll));
+  const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+}
+
+/* Two blocks' 32 nibbles each, in value order (low nibbles first). */
+STILL_INLINE __m512i nibble_pair(const uint8_t *qs0, const uint8_t *qs1)
+{
+  const __m128i q0 = _mm_loadu_si128((const __m128i *)qs0);
+  const __m128i q1 = qs1 ? _mm_loadu_si128((const __m128i *)qs1) : _mm_setzero_si128();
+  const __m512i qq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(_mm_srli_epi16(q0, 4), q0)),
+                                        _mm256_set_m128i(_mm_srli_epi16(q1, 4), q1), 1);
+  return _mm512_and_si512(qq, _mm512_set1_epi8(0x0f));
+}
+
+STILL_INLINE void leg_micro(int64_t nb, const void *vw, const void *va, int64_t np, float *y, int64_t ys, const int nt,
+                            const int k)
+{
+  const size_t wsize = k == LEG_Q4_1 ? sizeof(block_q4_1)
+                       : k == LEG_Q5_0 ? sizeof(block_q5_0)
+                       : k == LEG_Q5_1 ? sizeof(block_q5_1)
+                                       : sizeof(block_iq4_nl);
+  const __m512i grid = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)still_iq4nl_grid));
+  __m512 acc[NT_MAX];
+  for (int t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0, p = 0; b < nb; b += 2, p++) {
+    const bool two = b + 1 < nb;
+    prefetch_weights((const char *)vw + (size_t)b * wsize, 2 * wsize);
+    __m512i u, corr = _mm512_setzero_si512();
+    __m512 dw, mw = _mm512_setzero_ps();
+    if (k == LEG_Q4_1 || k == LEG_Q5_1) {
+      still_half d0, d1, m0, m1;
+      const uint8_t *qs0, *qs1;
+      if (k == LEG_Q4_1) {
+        const block_q4_1 *w = (const block_q4_1 *)vw + b;
+        d0 = w[0].d, m0 = w[0].m, qs0 = w[0].qs;
+        d1 = two ? w[1].d : 0, m1 = two ? w[1].m : 0, qs1 = two ? w[1].qs : NULL;
+        u = nibble_pair(qs0, qs1);
+      } else {
+        const block_q5_1 *w = (const block_q5_1 *)vw + b;
+        d0 = w[0].d, m0 = w[0].m, qs0 = w[0].qs;
+        d1 = two ? w[1].d : 0, m1 = two ? w[1].m : 0, qs1 = two ? w[1].qs : NULL;
+        const __m256i h1 = two ? fifth_bits(w[1].qh) : _mm256_setzero_si256();
+        u = _mm512_or_si512(nibble_pair(qs0, qs1), _mm512_inserti64x4(_mm512_castsi256_si512(fifth_bits(w[0].qh)), h1, 1));
+      }
+      dw = pair_scales(d0, d1, two);
+      mw = pair_scales(m0, m1, two);
+    } else if (k == LEG_Q5_0) {
+      const block_q5_0 *w = (const block_q5_0 *)vw + b;
+      const __m256i h1 = two ? fifth_bits(w[1].qh) : _mm256_setzero_si256();
+      u = _mm512_or_si512(nibble_pair(w[0].qs, two ? w[1].qs : NULL),
+                          _mm512_inserti64x4(_mm512_castsi256_si512(fifth_bits(w[0].qh)), h1, 1));
+      dw = pair_scales(w[0].d, two ? w[1].d : 0, two);
+    } else {
+      const block_iq4_nl *w = (const block_iq4_nl *)vw + b;
+      u = _mm512_shuffle_epi8(grid, nibble_pair(w[0].qs, two ? w[1].qs : NULL)); /* signed; 0 past the end */
+      if (!two) u = _mm512_maskz_mov_epi8((__mmask64)0xffffffffull, u);
+      corr = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), u));
+      dw = pair_scales(w[0].d, two ? w[1].d : 0, two);
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < nt; t++) {
+      if (k == LEG_Q4_1 || k == LEG_Q5_1) {
+        const pair_q81 *ap = (const pair_q81 *)va + t * np + p;
+        const __m512i isum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, _mm512_loadu_si512(ap->q));
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_loadu_ps(ap->d)), _mm512_cvtepi32_ps(isum), acc[t]);
+        acc[t] = _mm512_fmadd_ps(mw, _mm512_loadu_ps(ap->s), acc[t]);
+      } else if (k == LEG_Q5_0) {
+        const pair_q4 *ap = (const pair_q4 *)va + t * np + p;
+        const __m512i isum = _mm512_dpbusd_epi32(_mm512_loadu_si512(ap->off), u, _mm512_loadu_si512(ap->q));
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_loadu_ps(ap->d)), _mm512_cvtepi32_ps(isum), acc[t]);
+      } else {
+        const pair_q8 *ap = (const pair_q8 *)va + t * np + p;
+        const __m512i isum = _mm512_dpbusd_epi32(corr, _mm512_loadu_si512(ap->q), u);
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_loadu_ps(ap->d)), _mm512_cvtepi32_ps(isum), acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < nt; t++) y[t * ys] = pair_result(acc[t]);
+}
+
+#define LEG_MICRO(name, kind)                                                                                     \
+  STILL_INLINE void name(int64_t nb, const void *vw, const void *a, int64_t np, float *y, int64_t ys, const int nt) \
+  {                                                                                                               \
+    leg_micro(nb, vw, a, np, y, ys, nt, kind);                                                                    \
+  }
+LEG_MICRO(q4_1_micro, LEG_Q4_1)
+LEG_MICRO(q5_0_micro, LEG_Q5_0)
+LEG_MICRO(q5_1_micro, LEG_Q5_1)
+LEG_MICRO(iq4_nl_micro, LEG_IQ4_NL)
+
+/* the activation rows of Q4_1/Q5_1 are Q8_1 */
+static void prep_q81_rows(const block_q8_0 *y, pair_q81 *out, int64_t nb)
+{
+  prep_q81((const block_q8_1 *)(const void *)y, out, nb);
+}
+
+PAIR_DRIVER(gemm_q4_1_vnni, q4_1_micro, prep_q81_rows, pair_q81)
+PAIR_DRIVER(gemm_q5_0_vnni, q5_0_micro, prep_q5_0, pair_q4)
+PAIR_DRIVER(gemm_q5_1_vnni, q5_1_micro, prep_q81_rows, pair_q81)
+PAIR_DRIVER(gemm_iq4_nl_vnni, iq4_nl_micro, prep_q8_0, pair_q8)
+
+/* ======================================================================
+ * IQ4_XS × Q8_K with VNNI (its vec_dot is AVX2 only; gemm.c hands this
+ * out above vec_dot's level). Register c holds sub-blocks 2c, 2c+1 (64
+ * grid values, signed); as for Q8_0 the activations go in as a + 128 and
+ * each int32 lane starts at −128·Σw (computed once per row block), so
+ * vpdpbusd gives each lane its exact Σ w·a. The sub-block scales are
+ * applied in float (d·scale per half register), then dy per token.
+ * ====================================================================== */
+
+STILL_INLINE void iq4xs_micro(int64_t nb, const void *vw, const char *x, size_t xs, const float *unused, float *y,
+                              int64_t ys, const int nt, const bool vnni)
+{
+  (void)unused;
+  (void)vnni;
+  const block_iq4_xs *w = vw;
+  const __m512i grid = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)still_iq4nl_grid));
+  const __m512i x80 = _mm512_set1_epi8((char)0x80);
+  __m512 acc[NT_MAX];
+  for (int t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    prefetch_weights(w + b, sizeof *w);
+    const float d = x86_h2f(w[b].d);
+    __m512i wq[4], corr[4];
+    __m512 scf[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+      wq[c] = _mm512_shuffle_epi8(grid, nibble_pair(w[b].qs + 32 * c, w[b].qs + 32 * c + 16));
+      corr[c] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), x80, wq[c]));
+      scf[c] = _mm512_insertf32x8(_mm512_set1_ps(d * (float)still_iq4xs_scale(&w[b], 2 * c)),
+                                  _mm256_set1_ps(d * (float)still_iq4xs_scale(&w[b], 2 * c + 1)), 1);
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < nt; t++) {
+      const block_q8_K *yb = (const block_q8_K *)(x + (size_t)t * xs) + b;
+      for (int l = 0; l < 5; l++) _mm_prefetch((const char *)(yb + 2) + 64 * l, _MM_HINT_T0);
+      __m512 sum = _mm512_setzero_ps();
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; c++) {
+        const __m512i a = _mm512_xor_si512(_mm512_loadu_si512((const void *)(yb->qs + 64 * c)), x80);
+        sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(corr[c], a, wq[c])), scf[c], sum);
+      }
+      acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(yb->d), sum, acc[t]);
+    }
+  }
+  for (int t = 0; t < nt; t++) y[t * ys] = _mm512_reduce_add_ps(acc[t]);
+}
+
+static void prep_none(const block_q8_K *y, float *a, int64_t nb)
+{
+  (void)y;
+  (void)a;
+  (void)nb;
+}
+
+KQ_DRIVER(gemm_iq4_xs_vnni, iq4xs_micro, prep_none, 1, true)
+
+/* ======================================================================
+ * F32 / F16 / BF16 × the same type (matrices of float weights, and attention:
  * keys × queries, transposed values × probabilities). Tiles of 4 rows × 4
  * tokens, one accumulator per element over 16-value steps and a masked
  * tail, reduced at the end: the same per element whatever the tile.
  * ====================================================================== */
 
-STILL_INLINE __m512 load16(const void *p, int64_t k, const bool half)
+enum { FP_F32, FP_F16, FP_BF16 }; /* fmt: a constant in every inlined copy */
+
+STILL_INLINE __m512 widen16(__m256i h, const int fmt)
 {
-  return half ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + k)))
-              : _mm512_loadu_ps((const float *)p + k);
+  if (fmt == FP_F16) return _mm512_cvtph_ps(h);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); /* bf16: a float's top half */
 }
 
-STILL_INLINE __m512 load16_tail(const void *p, int64_t k, __mmask16 m, const bool half)
+STILL_INLINE __m512 load16(const void *p, int64_t k, const int fmt)
 {
-  return half ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + k))
-              : _mm512_maskz_loadu_ps(m, (const float *)p + k);
+  if (fmt == FP_F32) return _mm512_loadu_ps((const float *)p + k);
+  return widen16(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + k)), fmt);
+}
+
+STILL_INLINE __m512 load16_tail(const void *p, int64_t k, __mmask16 m, const int fmt)
+{
+  if (fmt == FP_F32) return _mm512_maskz_loadu_ps(m, (const float *)p + k);
+  return widen16(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + k), fmt);
 }
 
 STILL_INLINE void fp_micro(int64_t n, const char *w, size_t ws, const char *x, size_t xs, float *y, int64_t ys,
-                           const int nr, const int nt, const bool half)
+                           const int nr, const int nt, const int fmt)
 {
   __m512 acc[4][4];
   #pragma GCC unroll 4
@@ -461,10 +759,10 @@ STILL_INLINE void fp_micro(int64_t n, const char *w, size_t ws, const char *x, s
   for (; k + 16 <= n; k += 16) {
     __m512 xv[4];
     #pragma GCC unroll 4
-    for (int t = 0; t < nt; t++) xv[t] = load16(x + (size_t)t * xs, k, half);
+    for (int t = 0; t < nt; t++) xv[t] = load16(x + (size_t)t * xs, k, fmt);
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++) {
-      const __m512 wv = load16(w + (size_t)r * ws, k, half);
+      const __m512 wv = load16(w + (size_t)r * ws, k, fmt);
       #pragma GCC unroll 4
       for (int t = 0; t < nt; t++) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
     }
@@ -473,10 +771,10 @@ STILL_INLINE void fp_micro(int64_t n, const char *w, size_t ws, const char *x, s
     const __mmask16 m = (__mmask16)((1u << (n - k)) - 1);
     __m512 xv[4];
     #pragma GCC unroll 4
-    for (int t = 0; t < nt; t++) xv[t] = load16_tail(x + (size_t)t * xs, k, m, half);
+    for (int t = 0; t < nt; t++) xv[t] = load16_tail(x + (size_t)t * xs, k, m, fmt);
     #pragma GCC unroll 4
     for (int r = 0; r < nr; r++) {
-      const __m512 wv = load16_tail(w + (size_t)r * ws, k, m, half);
+      const __m512 wv = load16_tail(w + (size_t)r * ws, k, m, fmt);
       #pragma GCC unroll 4
       for (int t = 0; t < nt; t++) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
     }
@@ -489,7 +787,7 @@ STILL_INLINE void fp_micro(int64_t n, const char *w, size_t ws, const char *x, s
 
 /* Token tiles of 4 outer, rows in fours (the last ones one by one) inner. */
 STILL_INLINE void fp_gemm(int64_t n, int64_t n_rows, int n_tok, const void *w, size_t ws, const void *x, size_t xs,
-                          float *y, int64_t ys, const bool half)
+                          float *y, int64_t ys, const int fmt)
 {
   for (int t0 = 0; t0 < n_tok; t0 += 4) {
     const int nt = n_tok - t0 < 4 ? n_tok - t0 : 4;
@@ -499,19 +797,19 @@ STILL_INLINE void fp_gemm(int64_t n, int64_t n_rows, int n_tok, const void *w, s
     for (; r + 4 <= n_rows; r += 4) {
       const char *wr = (const char *)w + (size_t)r * ws;
       switch (nt) {
-      case 4: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 4, 4, half); break;
-      case 3: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 4, 3, half); break;
-      case 2: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 4, 2, half); break;
-      default: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 4, 1, half); break;
+      case 4: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 4, 4, fmt); break;
+      case 3: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 4, 3, fmt); break;
+      case 2: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 4, 2, fmt); break;
+      default: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 4, 1, fmt); break;
       }
     }
     for (; r < n_rows; r++) {
       const char *wr = (const char *)w + (size_t)r * ws;
       switch (nt) {
-      case 4: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 1, 4, half); break;
-      case 3: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 1, 3, half); break;
-      case 2: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 1, 2, half); break;
-      default: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 1, 1, half); break;
+      case 4: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 1, 4, fmt); break;
+      case 3: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 1, 3, fmt); break;
+      case 2: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 1, 2, fmt); break;
+      default: fp_micro(n, wr, ws, xt, xs, yt + r, ys, 1, 1, fmt); break;
       }
     }
   }
@@ -520,13 +818,19 @@ STILL_INLINE void fp_gemm(int64_t n, int64_t n_rows, int n_tok, const void *w, s
 static void gemm_f32(int64_t n, int64_t n_rows, int n_tok, const void *w, size_t ws, const void *x, size_t xs, float *y,
                      int64_t ys)
 {
-  fp_gemm(n, n_rows, n_tok, w, ws, x, xs, y, ys, false);
+  fp_gemm(n, n_rows, n_tok, w, ws, x, xs, y, ys, FP_F32);
 }
 
 static void gemm_f16(int64_t n, int64_t n_rows, int n_tok, const void *w, size_t ws, const void *x, size_t xs, float *y,
                      int64_t ys)
 {
-  fp_gemm(n, n_rows, n_tok, w, ws, x, xs, y, ys, true);
+  fp_gemm(n, n_rows, n_tok, w, ws, x, xs, y, ys, FP_F16);
+}
+
+static void gemm_bf16(int64_t n, int64_t n_rows, int n_tok, const void *w, size_t ws, const void *x, size_t xs,
+                      float *y, int64_t ys)
+{
+  fp_gemm(n, n_rows, n_tok, w, ws, x, xs, y, ys, FP_BF16);
 }
 
 still_gemm_fn still_gemm_avx512(uint32_t wtype, bool vnni)
@@ -534,11 +838,19 @@ still_gemm_fn still_gemm_avx512(uint32_t wtype, bool vnni)
   switch (wtype) {
   case STILL_TYPE_F32: return gemm_f32;
   case STILL_TYPE_F16: return gemm_f16;
+  case STILL_TYPE_BF16: return gemm_bf16;
   case STILL_TYPE_Q4_K: return vnni ? gemm_q4_K_vnni : gemm_q4_K;
   case STILL_TYPE_Q5_K: return vnni ? gemm_q5_K_vnni : gemm_q5_K;
   case STILL_TYPE_Q6_K: return vnni ? gemm_q6_K_vnni : gemm_q6_K;
+  case STILL_TYPE_Q2_K: return vnni ? gemm_q2_K_vnni : gemm_q2_K;
+  case STILL_TYPE_Q3_K: return vnni ? gemm_q3_K_vnni : gemm_q3_K;
   case STILL_TYPE_Q8_0: return vnni ? gemm_q8_0_vnni : NULL;
   case STILL_TYPE_Q4_0: return vnni ? gemm_q4_0_vnni : NULL;
+  case STILL_TYPE_Q4_1: return vnni ? gemm_q4_1_vnni : NULL;
+  case STILL_TYPE_Q5_0: return vnni ? gemm_q5_0_vnni : NULL;
+  case STILL_TYPE_Q5_1: return vnni ? gemm_q5_1_vnni : NULL;
+  case STILL_TYPE_IQ4_NL: return vnni ? gemm_iq4_nl_vnni : NULL;
+  case STILL_TYPE_IQ4_XS: return vnni ? gemm_iq4_xs_vnni : NULL;
   default: return NULL;
   }
 }

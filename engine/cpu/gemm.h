@@ -48,7 +48,11 @@ typedef void (*still_gemm_fn)(int64_t n, int64_t n_rows, int n_tok, const void *
                               size_t x_stride, float *y, int64_t y_stride);
 
 /* The multi-token kernel for the ISA level that still_get_vec_dot(wtype,
- * isa) resolves to, or NULL when that level has none. */
+ * isa) resolves to, or NULL when that level has none — except that the
+ * types whose vec_dot stops at AVX2 (Q2_K, Q3_K, and with VNNI Q4_1, Q5_0,
+ * Q5_1, IQ4_NL, IQ4_XS) get an AVX-512 kernel when isa allows it; those are within
+ * float rounding of vec_dot, not its bits. Every type with a vec_dot has a
+ * kernel at every SIMD level (scalar: NULL). */
 still_gemm_fn still_get_gemm(uint32_t wtype, still_isa isa);
 
 /* Run fn, or (fn NULL) dot once per element: the same contract either way. */

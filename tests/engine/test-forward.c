@@ -324,6 +324,55 @@ static reference *load_ref(const char *name)
   return r;
 }
 
+/* ---- thread splits ------------------------------------------------------------------------ */
+
+/* More threads than KV heads (the tiny models have 2, with 2 query heads
+ * each): decode splits a KV head's query heads over threads, and a prompt
+ * runs its per-token steps (norms, biases, rope, residual adds) on the pool.
+ * Every value must still come out bit for bit as on one thread: all-position
+ * logits of the prompt (one batch, and in batches of 5) and 24 greedy
+ * tokens, with the default F16 cache (probabilities converted per head). */
+static void test_thread_splits(void)
+{
+  const char *names[] = {"tiny-qwen2-Q4_K_M", "tiny-qwen3-Q8_0"};
+  for (size_t k = 0; k < G_N_ELEMENTS(names); k++) {
+    char *json = g_strdup_printf("%s", names[k]);
+    reference *r = load_ref(json);
+    g_free(json);
+    if (!r) return;
+    still_model *m = load_model(r->name, false);
+    const int nv = r->n_vocab, np = r->n_prompt;
+    const int threads[] = {1, 3, 5, 3};
+    const int batches[] = {0, 0, 0, 5};
+    float *first = NULL;
+    collected c0 = {0};
+    for (size_t i = 0; i < G_N_ELEMENTS(threads); i++) {
+      still_session *s = new_session(m, threads[i], STILL_KV_F16, 0, batches[i]);
+      still_error err = {0};
+      float *all = g_new(float, (size_t)nv * np);
+      g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)np, true, all, NULL, &err), ==, STILL_OK);
+      still_session_free(s);
+      s = new_session(m, threads[i], STILL_KV_F16, 0, batches[i]);
+      collected c = {0};
+      g_assert_cmpint(greedy(s, r->prompt, np, 24, &c, NULL), ==, STILL_OK);
+      g_assert_cmpint(c.n, ==, 24);
+      still_session_free(s);
+      if (i == 0) {
+        first = all;
+        c0 = c;
+        continue;
+      }
+      g_test_message("%s: %d threads, batch %d", r->name, threads[i], batches[i]);
+      g_assert_cmpmem(all, sizeof(float) * (size_t)nv * np, first, sizeof(float) * (size_t)nv * np);
+      g_assert_cmpmem(c.ids, sizeof(int32_t) * c.n, c0.ids, sizeof(int32_t) * c0.n);
+      g_free(all);
+    }
+    g_free(first);
+    still_model_free(m);
+    ref_free(r);
+  }
+}
+
 static void test_prefix_reuse(void)
 {
   reference *r = load_ref("tiny-qwen2-F32");
@@ -905,6 +954,7 @@ int main(int argc, char **argv)
     g_free(path);
   }
   g_test_add_func("/forward/prefix-reuse", test_prefix_reuse);
+  g_test_add_func("/forward/thread-splits", test_thread_splits);
   g_test_add_func("/forward/cancel", test_cancel);
   g_test_add_func("/forward/context-full", test_context_full);
   g_test_add_func("/forward/kv-types", test_kv_types);

@@ -6,7 +6,7 @@
  * by token, on any number of threads) — and stays within 1e-5·Σ|w·a| of the
  * scalar vec_dot oracle; with VNNI, Q8_0/Q4_0 equal their vec_dot exactly. Every type, every ISA up to
  * still_cpu_best_isa() (cap it with STILL_ISA=avx2 … to test lower levels
- * on a bigger machine), tokens 1..9 (full tiles and every tail), row counts
+ * on a bigger machine), tokens 1..9 (full tiles and every tail) and 17, 64, row counts
  * that are not multiples of anything, strided rows and outputs, random bit
  * patterns and real quantizer output.
  */
@@ -249,22 +249,46 @@ static void test_gemm_type(gconstpointer data)
     }
   }
   const still_isa best = still_cpu_best_isa();
-  g_test_message("%s: multi-token kernel in %d of the checks, worst |gemm-scalar|/sum|wa| = %.2e (best isa %s, used %s)",
+  g_test_message("%s: multi-token kernel in %d of the checks, worst |gemm-scalar|/sum|wa| = %.2e (best isa %s: %s, "
+                 "vec_dot at %s)",
                  wt->name, n_kernels, worst, still_isa_name(best),
-                 still_get_gemm(wtype, best) ? still_isa_name(still_vec_dot_isa(wtype, best)) : "vec_dot fallback");
+                 still_get_gemm(wtype, best) ? "multi-token kernel" : "vec_dot fallback",
+                 still_isa_name(still_vec_dot_isa(wtype, best)));
 }
 
-/* The types of the R1 files (and the F16/F32 KV caches) have a kernel at
- * every SIMD level. */
+/* Prompt-sized calls: 17 and 64 tokens (several full tiles and a ragged
+ * last one, for every tile size of the kernels), row counts that are not
+ * multiples of any row tile, against one call per element (bit for bit)
+ * and the scalar oracle, as check_shape does. */
+static void test_gemm_many_tokens(gconstpointer data)
+{
+  const uint32_t wtype = GPOINTER_TO_UINT(data);
+  const still_type_traits *wt = still_type_get(wtype);
+  const int bs = wt->block_size == 1 ? 32 : wt->block_size;
+  const uint32_t vtype = still_vec_dot_type(wtype);
+  const int toks[] = {17, 64};
+  const int64_t rows[] = {13, 5};
+  const int64_t lengths[] = {3 * (int64_t)bs, wt->block_size == 1 ? 161 : 2 * (int64_t)bs};
+  int n_kernels = 0;
+  double worst = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(toks); i++) {
+    const int64_t n = lengths[i];
+    shape sh = {.n = n, .rows = rows[i], .tok = toks[i], .w_stride = row_bytes(wtype, n) + 64,
+                .x_stride = row_bytes(vtype, n) + 32, .y_stride = rows[i] + 1};
+    check_shape(wtype, &sh, i == 0, &n_kernels, &worst);
+  }
+  g_test_message("%s: %d checks with a kernel, worst %.2e", wt->name, n_kernels, worst);
+}
+
+/* Every weight type has a multi-token kernel at every SIMD level (the
+ * rarer types through the AVX2 kernels, as their vec_dot). */
 static void test_gemm_coverage(void)
 {
   const still_isa best = still_cpu_best_isa();
-  const uint32_t core[] = {STILL_TYPE_Q4_K, STILL_TYPE_Q6_K, STILL_TYPE_Q5_K, STILL_TYPE_Q8_0,
-                           STILL_TYPE_Q4_0, STILL_TYPE_F16,  STILL_TYPE_F32};
-  for (size_t i = 0; i < G_N_ELEMENTS(core); i++)
+  for (size_t i = 0; i < G_N_ELEMENTS(weight_types); i++)
     for (int isa = STILL_ISA_SCALAR; isa <= (int)best; isa++) {
-      if (isa == STILL_ISA_SCALAR) g_assert_null(still_get_gemm(core[i], (still_isa)isa));
-      else g_assert_nonnull(still_get_gemm(core[i], (still_isa)isa));
+      if (isa == STILL_ISA_SCALAR) g_assert_null(still_get_gemm(weight_types[i], (still_isa)isa));
+      else g_assert_nonnull(still_get_gemm(weight_types[i], (still_isa)isa));
     }
   g_assert_null(still_get_gemm(STILL_TYPE_Q8_K, best));
   g_assert_null(still_get_gemm(1000, best));
@@ -277,6 +301,9 @@ int main(int argc, char **argv)
   for (size_t i = 0; i < G_N_ELEMENTS(weight_types); i++) {
     char *path = g_strdup_printf("/gemm/%s", still_type_name(weight_types[i]));
     g_test_add_data_func(path, GUINT_TO_POINTER(weight_types[i]), test_gemm_type);
+    g_free(path);
+    path = g_strdup_printf("/gemm/many-tokens/%s", still_type_name(weight_types[i]));
+    g_test_add_data_func(path, GUINT_TO_POINTER(weight_types[i]), test_gemm_many_tokens);
     g_free(path);
   }
   return g_test_run();
