@@ -1,9 +1,11 @@
 /* graph.c — the forward pass (recipe in graph.h).
  *
  * Data layout: every activation buffer holds one row per token of the
- * batch, rows contiguous ([n_tok][width]). Ops that cost little (norms,
- * rope, residual adds, SwiGLU) run on the calling thread; matmuls and
- * attention run on the thread pool.
+ * batch, rows contiguous ([n_tok][width]). Matmuls and attention run on
+ * the thread pool; so do, for a prompt, the per-token steps (norms, biases,
+ * rope, residual adds: tokens split across threads) and SwiGLU. Every value
+ * is computed by exactly one thread with the same code whatever the split,
+ * so the thread count changes no bit.
  */
 #include "graph.h"
 
@@ -22,7 +24,8 @@
 #define ROW_TILE_BYTES (256 * 1024) /* weight rows kept in L2 while the tokens pass */
 #define ATT_TILE_MAX 8                  /* query tokens per attention item */
 #define ATT_SCORES_BYTES (1024 * 1024)  /* scores of one attention item, at most */
-#define SWIGLU_PARALLEL_MIN (64 * 1024) /* values worth a pool run */
+#define SWIGLU_PARALLEL_MIN 4096 /* values worth a pool run (decode's n_ff is 8960 on a 1.5B) */
+#define TOKENS_PARALLEL_MIN 4    /* tokens worth a pool run for the per-token steps */
 
 typedef struct {
   uint32_t type;
@@ -97,12 +100,6 @@ static void rmsnorm(float *out, const float *x, const float *w, int64_t n, float
 static void add_inplace(float *x, const float *y, int64_t n)
 {
   for (int64_t i = 0; i < n; i++) x[i] += y[i];
-}
-
-static void add_bias(float *y, const still_vector *b, int n_tok, int64_t width)
-{
-  if (!b->data) return;
-  for (int t = 0; t < n_tok; t++) add_inplace(y + (int64_t)t * width, b->data, width);
 }
 
 /* h = silu(h) * u, silu(x) = x / (1 + e^-x) */
@@ -329,6 +326,7 @@ typedef struct {
   int32_t pos0;
   int n_tok;
   int n_items;
+  int n_parts; /* the query heads of a KV head split into this many items */
 } att_task;
 
 /* Dot of n floats, the fallback when the cache type has no kernel. */
@@ -356,8 +354,9 @@ static void softmax_scaled(float *sc, int32_t n, float scale)
   for (int32_t j = 0; j < n; j++) sc[j] *= inv;
 }
 
-/* KV head kvh, query tokens [t0, t0 + nt) of the batch. */
-static void attention_tile(still_graph *g, int ith, int layer, int kvh, int t0, int nt, int32_t pos0)
+/* KV head kvh, its query heads [h0, h0 + nh) of the G sharing it, query
+ * tokens [t0, t0 + nt) of the batch. */
+static void attention_tile(still_graph *g, int ith, int layer, int kvh, int h0, int nh, int t0, int nt, int32_t pos0)
 {
   const still_hparams *hp = &g->m->hp;
   const still_kv_cache *kv = g->kv;
@@ -365,7 +364,7 @@ static void attention_tile(still_graph *g, int ith, int layer, int kvh, int t0, 
   const int G = hp->n_head / hp->n_head_kv;
   const int64_t n_q = (int64_t)hp->n_head * hd_k, n_att = (int64_t)hp->n_head * hd_v;
   const size_t n_ctx = (size_t)kv->n_ctx;
-  const int nq = nt * G; /* query i: token t0 + i / G, head kvh·G + i % G */
+  const int nq = nt * nh; /* query i: token t0 + i / nh, head kvh·G + h0 + i % nh */
   char *qb = (char *)g->qconv + (size_t)ith * g->qconv_bytes;
   float *sc = g->scores + (size_t)ith * g->scores_len; /* row i: scores of query i */
   float *deq = g->vrow + (size_t)ith * g->vrow_len;
@@ -376,7 +375,7 @@ static void attention_tile(still_graph *g, int ith, int layer, int kvh, int t0, 
    * llama.cpp's matmul does for an F16/Q8_0 K */
   if (g->kq_dot) {
     for (int i = 0; i < nq; i++) {
-      const float *q = g->q + (int64_t)(t0 + i / G) * n_q + (int64_t)(kvh * G + i % G) * hd_k;
+      const float *q = g->q + (int64_t)(t0 + i / nh) * n_q + (int64_t)(kvh * G + h0 + i % nh) * hd_k;
       if (g->q_conv) g->q_conv(q, qb + (size_t)i * g->q_row_bytes, hd_k);
       else memcpy(qb + (size_t)i * g->q_row_bytes, q, (size_t)hd_k * sizeof(float));
     }
@@ -388,15 +387,15 @@ static void attention_tile(still_graph *g, int ith, int layer, int kvh, int t0, 
       tr->to_float(still_kv_k_row(kv, layer, j, kvh), deq, hd_k);
       for (int i = 0; i < nq; i++)
         sc[(size_t)i * n_ctx + j] =
-            dot_f32(deq, g->q + (int64_t)(t0 + i / G) * n_q + (int64_t)(kvh * G + i % G) * hd_k, hd_k);
+            dot_f32(deq, g->q + (int64_t)(t0 + i / nh) * n_q + (int64_t)(kvh * G + h0 + i % nh) * hd_k, hd_k);
     }
   }
 
   for (int t = 0; t < nt; t++) {
     const int32_t n_kv = pos0 + t0 + t + 1; /* causal: this token sees positions 0..pos */
-    float *st = sc + (size_t)t * G * n_ctx;
-    for (int h = 0; h < G; h++) softmax_scaled(st + (size_t)h * n_ctx, n_kv, scale);
-    float *out = g->att + (int64_t)(t0 + t) * n_att + (int64_t)kvh * G * hd_v; /* its G heads, contiguous */
+    float *st = sc + (size_t)t * nh * n_ctx;
+    for (int h = 0; h < nh; h++) softmax_scaled(st + (size_t)h * n_ctx, n_kv, scale);
+    float *out = g->att + (int64_t)(t0 + t) * n_att + (int64_t)(kvh * G + h0) * hd_v; /* its nh heads, contiguous */
 
     /* out[h][d] = Σ_j p_h[j] · V_j[d] */
     if (kv->v_trans) {
@@ -404,18 +403,18 @@ static void attention_tile(still_graph *g, int ith, int layer, int kvh, int t0, 
       size_t p_stride = n_ctx * sizeof(float);
       if (kv->type == STILL_TYPE_F16) {
         uint16_t *p16 = g->p16 + (size_t)ith * G * n_ctx;
-        for (int h = 0; h < G; h++) g->p_conv(st + (size_t)h * n_ctx, p16 + (size_t)h * n_ctx, n_kv);
+        for (int h = 0; h < nh; h++) g->p_conv(st + (size_t)h * n_ctx, p16 + (size_t)h * n_ctx, n_kv);
         p = p16;
         p_stride = n_ctx * sizeof(uint16_t);
       }
-      still_gemm_run(g->v_gemm, g->v_dot, n_kv, hd_v, G, still_kv_v_trans_row(kv, layer, kvh, 0),
+      still_gemm_run(g->v_gemm, g->v_dot, n_kv, hd_v, nh, still_kv_v_trans_row(kv, layer, kvh, 0),
                      n_ctx * kv->v_elem_bytes, p, p_stride, out, hd_v);
     } else {
       const still_type_traits *tr = still_type_get(kv->type);
-      for (int i = 0; i < G * hd_v; i++) out[i] = 0.0f;
+      for (int i = 0; i < nh * hd_v; i++) out[i] = 0.0f;
       for (int32_t j = 0; j < n_kv; j++) {
         tr->to_float(still_kv_v_row(kv, layer, j, kvh), deq, hd_v);
-        for (int h = 0; h < G; h++) {
+        for (int h = 0; h < nh; h++) {
           const float pj = st[(size_t)h * n_ctx + j];
           for (int d = 0; d < hd_v; d++) out[h * hd_v + d] += pj * deq[d];
         }
@@ -427,14 +426,38 @@ static void attention_tile(still_graph *g, int ith, int layer, int kvh, int t0, 
 static void attention_fn(int ith, int nth, void *user)
 {
   const att_task *at = user;
-  const int n_kv_head = at->g->m->hp.n_head_kv, tile = at->g->att_tile;
+  const still_hparams *hp = &at->g->m->hp;
+  const int n_kv_head = hp->n_head_kv, G = hp->n_head / hp->n_head_kv, tile = at->g->att_tile;
+  const int per_tile = n_kv_head * at->n_parts;
   /* interleaved: later tokens see more keys, so contiguous ranges would
    * give the last thread most of the prompt's work */
   for (int item = ith; item < at->n_items; item += nth) {
-    const int t0 = item / n_kv_head * tile;
+    const int t0 = item / per_tile * tile;
     const int nt = at->n_tok - t0 < tile ? at->n_tok - t0 : tile;
-    attention_tile(at->g, ith, at->layer, item % n_kv_head, t0, nt, at->pos0);
+    const int kvh = item % per_tile / at->n_parts, part = item % at->n_parts;
+    int64_t h0, h1;
+    still_split_range(G, part, at->n_parts, &h0, &h1);
+    attention_tile(at->g, ith, at->layer, kvh, (int)h0, (int)(h1 - h0), t0, nt, at->pos0);
   }
+}
+
+/* Attention of the batch's tokens. Items are a tile of query tokens × a KV
+ * head; when that gives fewer items than threads (decode, few KV heads:
+ * a 1.5B has 2) each KV head's query heads are split over several items,
+ * which read the same keys and values. A score, a softmax and an output
+ * value are each computed by one item with the same code (the kernels'
+ * results do not depend on how many queries a call takes, gemm.h), so the
+ * split changes no bit. */
+static void attention_all(still_graph *g, int il, int32_t pos0, int n_tok)
+{
+  const still_hparams *hp = &g->m->hp;
+  const int G = hp->n_head / hp->n_head_kv;
+  const int base = (n_tok + g->att_tile - 1) / g->att_tile * hp->n_head_kv;
+  int parts = 1;
+  if (base < g->n_threads) parts = (g->n_threads + base - 1) / base;
+  if (parts > G) parts = G;
+  att_task at = {.g = g, .layer = il, .pos0 = pos0, .n_tok = n_tok, .n_items = base * parts, .n_parts = parts};
+  still_threadpool_run(g->tp, attention_fn, &at);
 }
 
 /* ---- SwiGLU on the pool --------------------------------------------------------------
@@ -463,6 +486,78 @@ static void swiglu_all(still_graph *g, int64_t n)
   else still_threadpool_run(g->tp, swiglu_fn, &st);
 }
 
+/* ---- per-token steps on the pool ------------------------------------------------------
+ * Norms, biases, rope and residual adds work on one token's row at a time;
+ * with a prompt they would run on one thread for n_tok rows (a few % of
+ * the prefill time). Each token's row is handled by one thread with the
+ * same code as alone, so any split gives the same bits. */
+
+typedef struct tok_task tok_task;
+struct tok_task {
+  still_graph *g;
+  int il;
+  int n_tok;
+  const float *norm_w;  /* residual_step: xb = rmsnorm(x)·norm_w after the add (NULL: no norm) */
+  bool add;             /* residual_step: x += xb2 first */
+  void (*step)(const tok_task *tt, int t);
+};
+
+static void tokens_fn(int ith, int nth, void *user)
+{
+  const tok_task *tt = user;
+  int64_t begin, end;
+  still_split_range(tt->n_tok, ith, nth, &begin, &end);
+  for (int64_t t = begin; t < end; t++) tt->step(tt, (int)t);
+}
+
+static void run_tokens(tok_task *tt)
+{
+  if (tt->n_tok < TOKENS_PARALLEL_MIN || tt->g->n_threads == 1) tokens_fn(0, 1, tt);
+  else still_threadpool_run(tt->g->tp, tokens_fn, tt);
+}
+
+/* x_t += xb2_t (add), then xb_t = rmsnorm(x_t) · norm_w (norm_w set). */
+static void residual_step(const tok_task *tt, int t)
+{
+  still_graph *g = tt->g;
+  const still_hparams *hp = &g->m->hp;
+  const int64_t n_embd = hp->n_embd;
+  float *xt = g->x + (int64_t)t * n_embd;
+  if (tt->add) add_inplace(xt, g->xb2 + (int64_t)t * n_embd, n_embd);
+  if (tt->norm_w) rmsnorm(g->xb + (int64_t)t * n_embd, xt, tt->norm_w, n_embd, hp->rms_eps);
+}
+
+static void residual_norm(still_graph *g, int n_tok, bool add, const float *norm_w)
+{
+  tok_task tt = {.g = g, .n_tok = n_tok, .norm_w = norm_w, .add = add, .step = residual_step};
+  run_tokens(&tt);
+}
+
+/* After the Q/K/V matmuls: biases, qwen3's per-head q/k norms, rope. */
+static void qkv_post_step(const tok_task *tt, int t)
+{
+  still_graph *g = tt->g;
+  const still_model *m = g->m;
+  const still_hparams *hp = &m->hp;
+  const still_layer *L = &m->layers[tt->il];
+  const int64_t n_q = (int64_t)hp->n_head * hp->head_dim_k, n_k = (int64_t)hp->n_head_kv * hp->head_dim_k,
+                n_v = (int64_t)hp->n_head_kv * hp->head_dim_v;
+  const int half = hp->n_rot / 2;
+  float *qt = g->q + t * n_q, *kt = g->k + t * n_k;
+  if (L->bq.data) add_inplace(qt, L->bq.data, n_q);
+  if (L->bk.data) add_inplace(kt, L->bk.data, n_k);
+  if (L->bv.data) add_inplace(g->v + t * n_v, L->bv.data, n_v);
+  if (m->arch->qk_norm) {
+    for (int h = 0; h < hp->n_head; h++)
+      rmsnorm(qt + h * hp->head_dim_k, qt + h * hp->head_dim_k, L->q_norm.data, hp->head_dim_k, hp->rms_eps);
+    for (int h = 0; h < hp->n_head_kv; h++)
+      rmsnorm(kt + h * hp->head_dim_k, kt + h * hp->head_dim_k, L->k_norm.data, hp->head_dim_k, hp->rms_eps);
+  }
+  const float *cs = g->rope_cos + t * half, *sn = g->rope_sin + t * half;
+  rope_token(qt, hp->n_head, hp->head_dim_k, hp->n_rot, m->arch->rope, cs, sn);
+  rope_token(kt, hp->n_head_kv, hp->head_dim_k, hp->n_rot, m->arch->rope, cs, sn);
+}
+
 /* ---- the layer recipe --------------------------------------------------------------- */
 
 static void embed_tokens(still_graph *g, const int32_t *tokens, int n_tok)
@@ -478,47 +573,26 @@ static void layer_forward(still_graph *g, int il, int32_t pos0, int n_tok)
   const still_model *m = g->m;
   const still_hparams *hp = &m->hp;
   const still_layer *L = &m->layers[il];
-  const int64_t n_embd = hp->n_embd, n_q = (int64_t)hp->n_head * hp->head_dim_k,
-                n_k = (int64_t)hp->n_head_kv * hp->head_dim_k, n_v = (int64_t)hp->n_head_kv * hp->head_dim_v;
-  const int half = hp->n_rot / 2;
 
   /* attention block */
-  for (int t = 0; t < n_tok; t++)
-    rmsnorm(g->xb + t * n_embd, g->x + t * n_embd, L->attn_norm.data, n_embd, hp->rms_eps);
+  residual_norm(g, n_tok, false, L->attn_norm.data);
   mm_job qkv[3] = {{&L->wq, g->q}, {&L->wk, g->k}, {&L->wv, g->v}};
   matmul(g, g->xb, n_tok, qkv, 3);
-  add_bias(g->q, &L->bq, n_tok, n_q);
-  add_bias(g->k, &L->bk, n_tok, n_k);
-  add_bias(g->v, &L->bv, n_tok, n_v);
-  for (int t = 0; t < n_tok; t++) {
-    float *qt = g->q + t * n_q, *kt = g->k + t * n_k;
-    if (m->arch->qk_norm) {
-      for (int h = 0; h < hp->n_head; h++)
-        rmsnorm(qt + h * hp->head_dim_k, qt + h * hp->head_dim_k, L->q_norm.data, hp->head_dim_k, hp->rms_eps);
-      for (int h = 0; h < hp->n_head_kv; h++)
-        rmsnorm(kt + h * hp->head_dim_k, kt + h * hp->head_dim_k, L->k_norm.data, hp->head_dim_k, hp->rms_eps);
-    }
-    const float *cs = g->rope_cos + t * half, *sn = g->rope_sin + t * half;
-    rope_token(qt, hp->n_head, hp->head_dim_k, hp->n_rot, m->arch->rope, cs, sn);
-    rope_token(kt, hp->n_head_kv, hp->head_dim_k, hp->n_rot, m->arch->rope, cs, sn);
-  }
+  tok_task post = {.g = g, .il = il, .n_tok = n_tok, .step = qkv_post_step};
+  run_tokens(&post);
   still_kv_cache_store(g->kv, il, pos0, n_tok, g->k, g->v);
-  att_task at = {.g = g, .layer = il, .pos0 = pos0, .n_tok = n_tok,
-                 .n_items = (n_tok + g->att_tile - 1) / g->att_tile * hp->n_head_kv};
-  still_threadpool_run(g->tp, attention_fn, &at);
+  attention_all(g, il, pos0, n_tok);
   mm_job o = {&L->wo, g->xb2};
   matmul(g, g->att, n_tok, &o, 1);
-  add_inplace(g->x, g->xb2, n_tok * n_embd);
 
-  /* feed-forward block */
-  for (int t = 0; t < n_tok; t++)
-    rmsnorm(g->xb + t * n_embd, g->x + t * n_embd, L->ffn_norm.data, n_embd, hp->rms_eps);
+  /* feed-forward block: the residual add and its norm in one pass */
+  residual_norm(g, n_tok, true, L->ffn_norm.data);
   mm_job gu[2] = {{&L->w_gate, g->hb}, {&L->w_up, g->hb2}};
   matmul(g, g->xb, n_tok, gu, 2);
   swiglu_all(g, (int64_t)n_tok * hp->n_ff);
   mm_job down = {&L->w_down, g->xb2};
   matmul(g, g->hb, n_tok, &down, 1);
-  add_inplace(g->x, g->xb2, n_tok * n_embd);
+  residual_norm(g, n_tok, true, NULL);
 }
 
 /* One batch of at most n_batch tokens. out: logits rows for tokens
@@ -529,7 +603,9 @@ static still_status forward_batch(still_graph *g, const int32_t *tokens, int n_t
   const still_model *m = g->m;
   const still_hparams *hp = &m->hp;
   const int32_t pos0 = g->kv->n_past;
-  embed_tokens(g, tokens, n_tok);
+  /* all layers on a device that holds the (tied) embedding table: the lookup runs there */
+  const bool gpu_embd = g->gpu && g->gpu_first == 0 && still_vk_forward_embeds(g->gpu);
+  if (!gpu_embd) embed_tokens(g, tokens, n_tok);
   rope_tables(g, pos0, n_tok);
   const int n_cpu = g->gpu ? g->gpu_first : hp->n_layer;
   for (int il = 0; il < n_cpu; il++) {
@@ -538,7 +614,8 @@ static still_status forward_batch(still_graph *g, const int32_t *tokens, int n_t
     layer_forward(g, il, pos0, n_tok);
   }
   if (g->gpu) { /* the remaining layers and the output layer */
-    still_status st = still_vk_forward_run(g->gpu, g->x, n_tok, pos0, g->rope_cos, g->rope_sin, first_out, out, err);
+    still_status st = still_vk_forward_run(g->gpu, gpu_embd ? NULL : g->x, tokens, n_tok, pos0, g->rope_cos,
+                                           g->rope_sin, first_out, out, err);
     if (st != STILL_OK) return st;
   } else if (out && first_out < n_tok) {
     const int64_t n_embd = hp->n_embd;
@@ -766,6 +843,12 @@ int still_graph_n_threads(const still_graph *g)
 
 still_status still_graph_set_gpu_layers(still_graph *g, int n_gpu_layers, const char *device, still_error *err)
 {
+  return still_graph_set_gpu_split(g, n_gpu_layers, device, NULL, err);
+}
+
+still_status still_graph_set_gpu_split(still_graph *g, int n_gpu_layers, const char *device, const char *split,
+                                       still_error *err)
+{
   const int n_layer = g->m->hp.n_layer;
   still_vk_forward_free(g->gpu);
   g->gpu = NULL;
@@ -776,11 +859,11 @@ still_status still_graph_set_gpu_layers(still_graph *g, int n_gpu_layers, const 
   still_error first = {0};
   for (int n = n_gpu_layers; n > 0; n /= 2) {
     still_error e = {0};
-    still_status st = still_vk_forward_new(g->m, device, n_layer - n, g->kv->n_ctx, g->n_batch, g->kv->type, &g->gpu,
-                                           &e);
+    still_status st =
+      still_vk_forward_new(g->m, device, split, n_layer - n, g->kv->n_ctx, g->n_batch, g->kv->type, &g->gpu, &e);
     if (st == STILL_OK) {
       g->gpu_first = n_layer - n;
-      snprintf(g->offload, sizeof g->offload, "offload: %d/%d layers on %.300s%s%.300s", n, n_layer,
+      snprintf(g->offload, sizeof g->offload, "offload: %d/%d layers on %.500s%s%.200s", n, n_layer,
                still_vk_forward_device(g->gpu), n < n_gpu_layers ? " (fewer than asked: " : "",
                n < n_gpu_layers ? first.message : "");
       if (n < n_gpu_layers) strncat(g->offload, ")", sizeof g->offload - strlen(g->offload) - 1);
@@ -799,4 +882,9 @@ still_status still_graph_set_gpu_layers(still_graph *g, int n_gpu_layers, const 
 const char *still_graph_offload(const still_graph *g)
 {
   return g->offload;
+}
+
+uint64_t still_graph_device_bytes(const still_graph *g, uint64_t *peak)
+{
+  return still_vk_forward_device_bytes(g ? g->gpu : NULL, peak);
 }

@@ -57,7 +57,14 @@ still_status still_graph_eval(still_graph *g, const int32_t *tokens, int32_t n, 
  * stays on the CPU and the error is returned (the graph still works).
  * 0 layers: CPU only. */
 still_status still_graph_set_gpu_layers(still_graph *g, int n_gpu_layers, const char *device, still_error *err);
+/* The same across several devices: device a comma-separated list and/or
+ * split their shares ("1,1"), see still_vk_forward_new. A bad list is an
+ * error like a missing device (the graph stays on the CPU). */
+still_status still_graph_set_gpu_split(still_graph *g, int n_gpu_layers, const char *device, const char *split,
+                                       still_error *err);
 /* One line saying where the layers went: "offload: 28/28 layers on Vulkan0 (…)". */
 const char *still_graph_offload(const still_graph *g);
+/* Device memory of the GPU layers now and at most (*peak, may be NULL); 0 on the CPU. */
+uint64_t still_graph_device_bytes(const still_graph *g, uint64_t *peak);
 
 #endif /* STILL_GRAPH_H */

@@ -70,7 +70,7 @@ still_status still_session_new(still_model *m, const still_session_params *p, st
   if (st == STILL_OK && p->n_gpu_layers != 0) {
     /* a GPU failure is not fatal: the graph falls back and says so in its offload line */
     still_error gpu_err = {0};
-    (void)still_graph_set_gpu_layers(s->g, p->n_gpu_layers, p->device, &gpu_err);
+    (void)still_graph_set_gpu_split(s->g, p->n_gpu_layers, p->device, p->split, &gpu_err);
   }
   if (st == STILL_OK && !(s->logits = malloc((size_t)hp->n_vocab * sizeof(float))))
     st = still_set_error(err, STILL_ERR_NOMEM, "out of memory");
@@ -94,6 +94,18 @@ void still_session_free(still_session *s)
   still_kv_cache_free(&s->kv);
   free(s->logits);
   free(s);
+}
+
+uint64_t still_session_device_bytes(const still_session *s)
+{
+  return s ? still_graph_device_bytes(s->g, NULL) : 0;
+}
+
+uint64_t still_session_peak_device_bytes(const still_session *s)
+{
+  uint64_t peak = 0;
+  if (s) still_graph_device_bytes(s->g, &peak);
+  return peak;
 }
 
 int32_t still_session_n_ctx(const still_session *s)

@@ -129,7 +129,11 @@ typedef struct {
   int32_t n_gpu_layers; /* the last N layers (and the output layer) on a Vulkan GPU; 0: none (default); -1: all.
                          * When the GPU cannot take them: fewer layers, then the CPU (see still_session_offload) */
   const char *device;   /* Vulkan device: NULL/"" the default choice (discrete, then integrated), an index
-                         * ("1", "Vulkan1") or part of its name; copied, may be freed after still_session_new */
+                         * ("1", "Vulkan1") or part of its name; copied, may be freed after still_session_new.
+                         * Several devices: a comma-separated list ("0,1"; the same one twice opens it twice) */
+  const char *split;    /* shares of the GPU layers per device, like llama.cpp's --tensor-split ("3,1");
+                         * NULL/"": one device, or equal shares for a device list. Without a device list the
+                         * Vulkan devices are taken in order. Each device holds its layers and their KV cache */
 } still_session_params;
 
 still_session_params still_session_params_default(void);
@@ -366,6 +370,13 @@ typedef struct {
  * fully on the GPU(s) with n_ctx tokens (0: 8192), else the best whose speed
  * estimate is at least 5 tok/s, else the fastest that fits. */
 still_status still_recommend(const still_hardware *hw, int32_t n_ctx, still_recommendation *out, still_error *err);
+
+/* Measure this machine's memory read bandwidth in GB/s (1e9 bytes/s): the
+ * best of five streaming reads of a buffer of `bytes` (0: 1 GiB; halved while
+ * it cannot be allocated; it must be far larger than the CPU caches) with
+ * n_threads threads (0: the physical cores). Takes about a second and touches
+ * the whole buffer. 0 on failure. *bytes_used (may be NULL): the buffer size used. */
+double still_measure_memory_bandwidth(int n_threads, uint64_t bytes, uint64_t *bytes_used);
 
 /* ==== the standard benchmark ==================================================
  * The published two-prompt method (engine/bench-standard.c): the model loaded

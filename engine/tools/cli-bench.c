@@ -50,13 +50,18 @@ static const char bench_usage[] =
   "  -b, --batch-size N   prompt tokens per forward pass (default 512)\n"
   "  --kv-type T          KV cache type: f16 (default), f32, q8_0\n"
   "  -ngl, --gpu-layers N run the last N layers on the GPU (-1: all; default 0)\n"
-  "  --device D           Vulkan device: index or part of its name (see 'still hw')\n"
+  "  --device D           Vulkan device: index or part of its name (see 'still hw');\n"
+  "                       several: 0,1 (with --split, or equal shares)\n"
+  "  --split A,B[,...]    spread the GPU layers over several devices in these\n"
+  "                       proportions\n"
   "  --membw              also measure the memory read bandwidth and print the\n"
   "                       decode efficiency (weight bytes per token x tg tok/s\n"
   "                       / bandwidth)\n"
   "  --membw-size SIZE    buffer of the bandwidth test (default 1G; it must be\n"
   "                       much larger than the CPU caches)\n"
   "  --json               print one JSON object instead of a table\n"
+  "  --standard           the published two-prompt benchmark instead (see\n"
+  "                       'still bench --standard --help')\n"
   "  -h, --help           show this help\n";
 
 typedef struct {
@@ -120,90 +125,6 @@ static int run_tg(bench_ctx *b, int32_t n, double *tok_s)
   return 0;
 }
 
-/* ---- memory bandwidth ---------------------------------------------------- */
-
-typedef struct {
-  const uint64_t *buf;
-  size_t n; /* uint64 words */
-  uint64_t sums[STILL_MAX_THREADS];
-} membw_job;
-
-/* The streaming sum. Compiled for the widest vector ISA of the machine where
- * the compiler can (the loop is auto-vectorised), so the loads, not the
- * instruction count, are the limit. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default"), optimize("O3")))
-#endif
-static uint64_t stream_sum(const uint64_t *p, size_t n)
-{
-  /* independent accumulators: no add waits for the previous one */
-  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-  for (size_t i = 0; i + 8 <= n; i += 8) {
-    s0 += p[i];
-    s1 += p[i + 1];
-    s2 += p[i + 2];
-    s3 += p[i + 3];
-    s4 += p[i + 4];
-    s5 += p[i + 5];
-    s6 += p[i + 6];
-    s7 += p[i + 7];
-  }
-  return s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
-}
-
-static void membw_sum(int ith, int nth, void *user)
-{
-  membw_job *j = user;
-  int64_t b, e;
-  still_split_range((int64_t)(j->n / 8), ith, nth, &b, &e);
-  j->sums[ith] = stream_sum(j->buf + b * 8, (size_t)(e - b) * 8);
-}
-
-/* Best of a few streaming reads of a buffer of want_bytes (1 GiB by default,
- * halved while it cannot be allocated), in GB/s (1e9 bytes). 0 on failure. */
-static double measure_membw(int n_threads, uint64_t want_bytes, uint64_t *bytes_used)
-{
-  size_t size = (size_t)want_bytes;
-  *bytes_used = 0;
-  void *mem = MAP_FAILED;
-  while (size >= ((size_t)1 << 20)) {
-    mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem != MAP_FAILED) break;
-    size /= 2;
-  }
-  if (mem == MAP_FAILED) return 0;
-  /* real pages with non-zero data (the zero page would read from cache) */
-  uint64_t *words = mem;
-  size_t n = size / sizeof *words;
-  for (size_t i = 0; i < n; i++) words[i] = i * 0x9E3779B97F4A7C15ull;
-  still_threadpool *tp = still_threadpool_new(n_threads);
-  if (!tp) {
-    munmap(mem, size);
-    return 0;
-  }
-  membw_job *job = calloc(1, sizeof *job);
-  double best = 0;
-  if (job) {
-    job->buf = words;
-    job->n = n;
-    for (int run = 0; run < 5; run++) {
-      double t0 = still_time_s();
-      still_threadpool_run(tp, membw_sum, job);
-      double dt = still_time_s() - t0;
-      double gbs = dt > 0 ? (double)size / dt / 1e9 : 0;
-      if (gbs > best) best = gbs;
-    }
-    uint64_t total = 0;
-    for (int i = 0; i < still_threadpool_n_threads(tp); i++) total += job->sums[i];
-    if (total == 42) fputc(' ', stderr); /* keep the sums observable */
-  }
-  free(job);
-  still_threadpool_free(tp);
-  munmap(mem, size);
-  *bytes_used = size;
-  return best;
-}
-
 /* Bytes of weights one decode step reads: every tensor except the token
  * embedding (one row is looked up), unless it is also the output matrix. */
 static uint64_t decode_weight_bytes(const still_model *m)
@@ -258,8 +179,11 @@ static void print_row(const char *const *cells)
 
 int still_cmd_bench(int argc, char **argv)
 {
+  /* --standard: the published two-prompt method (cli-bench-standard.c) */
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--standard") == 0) return still_cmd_bench_standard(argc, argv);
   const char *model = NULL, *p_text = NULL, *n_text = NULL, *r_text = NULL, *t_text = NULL, *b_text = NULL;
-  const char *kv_text = NULL, *membw_size_text = NULL, *ngl_text = NULL, *device = NULL;
+  const char *kv_text = NULL, *membw_size_text = NULL, *ngl_text = NULL, *device = NULL, *split = NULL;
   bool json = false, membw = false;
   const cli_option opts[] = {
     {.long_name = "--model", .short_name = "-m", .kind = CLI_OPT_VALUE, .value = &model},
@@ -274,6 +198,7 @@ int still_cmd_bench(int argc, char **argv)
     {.long_name = "--membw-size", .kind = CLI_OPT_VALUE, .value = &membw_size_text},
     {.long_name = "--gpu-layers", .short_name = "-ngl", .kind = CLI_OPT_VALUE, .value = &ngl_text},
     {.long_name = "--device", .kind = CLI_OPT_VALUE, .value = &device},
+    {.long_name = "--split", .kind = CLI_OPT_VALUE, .value = &split},
   };
   char **pos = NULL;
   int n_pos = 0;
@@ -292,8 +217,10 @@ int still_cmd_bench(int argc, char **argv)
   if (cli_run_i32("--batch-size", b_text, 1, 1 << 16, &sp.n_batch)) return 1;
   if (cli_run_kv_type(kv_text, &sp.kv_type)) return 1;
   if (cli_run_i32("--gpu-layers", ngl_text, -1, 1 << 20, &sp.n_gpu_layers)) return 1;
+  if (cli_check_split(split)) return 1;
   sp.device = device;
-  if (device && !ngl_text) sp.n_gpu_layers = -1;
+  sp.split = split;
+  if ((device || split) && !ngl_text) sp.n_gpu_layers = -1; /* naming a device means using it */
   uint64_t membw_size = (uint64_t)1 << 30;
   if (membw_size_text) {
     char why[200];
@@ -329,7 +256,7 @@ int still_cmd_bench(int argc, char **argv)
   if (rc == 0) {
     still_error err = {0};
     if (still_session_new(m, &sp, &s, &err) != STILL_OK) rc = cli_fail("cannot start a session: %s", err.message);
-    else if (sp.n_gpu_layers != 0) fprintf(stderr, "%s\n", still_session_offload(s)); /* where the layers went */
+    else fprintf(stderr, "%s\n", still_session_offload(s)); /* where the layers went (CPU only too) */
   }
   bench_result pp = {.v = samples, .n = 0}, tg = {.v = samples ? samples + reps : NULL, .n = 0};
   bench_ctx b = {.s = s, .tokens = tokens, .logits = logits, .n_prompt = n_prompt, .n_gen = n_gen};
@@ -350,7 +277,7 @@ int still_cmd_bench(int argc, char **argv)
   if (rc == 0 && membw) {
     still_session_free(s); /* give its memory back before the 1 GiB buffer */
     s = NULL;
-    bw = measure_membw(threads, membw_size, &bw_bytes);
+    bw = still_measure_memory_bandwidth(threads, membw_size, &bw_bytes);
     if (bw <= 0) rc = cli_fail("cannot measure the memory bandwidth: out of memory");
     else if (n_gen > 0) efficiency = (double)per_token * tg.mean / (bw * 1e9);
   }
@@ -396,6 +323,8 @@ int still_cmd_bench(int argc, char **argv)
   } else if (rc == 0) {
     char size[32];
     snprintf(size, sizeof size, "%.2f GiB", (double)info->weight_bytes / (1024.0 * 1024.0 * 1024.0));
+    /* "offload: N/M layers on …": N > 0 means the Vulkan backend ran them */
+    const char *backend = strncmp(still_session_offload(s), "offload: 0/", 11) != 0 ? "vulkan" : "cpu";
     print_row((const char *[]){"model", "size", "params", "backend", "threads", "isa", "test", "t/s"});
     print_row(NULL);
     for (int k = 0; k < 2; k++) {
@@ -406,7 +335,7 @@ int still_cmd_bench(int argc, char **argv)
       snprintf(test, sizeof test, "%s%" PRId32, k == 0 ? "pp" : "tg", count);
       snprintf(ts, sizeof ts, "%.2f \u00b1 %.2f", r->mean, r->sd);
       snprintf(th, sizeof th, "%" PRId32, threads);
-      print_row((const char *[]){type_label, size, params, "cpu", th, isa, test, ts});
+      print_row((const char *[]){type_label, size, params, backend, th, isa, test, ts});
     }
     if (membw) {
       printf("\nmemory read bandwidth: %.2f GB/s (%" PRId32 " threads, best of 5 over %.0f MiB)\n", bw, threads,

@@ -122,6 +122,27 @@ static bool size_fail(char *why, size_t why_size, const char *fmt, const char *t
   return false;
 }
 
+int cli_check_split(const char *text)
+{
+  if (!text) return 0;
+  int n = 0;
+  double total = 0;
+  const char *p = text;
+  for (;;) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(p, &end);
+    if (end == p || errno || !(v >= 0) || v > 1e9 || (*end && *end != ','))
+      return cli_fail("option --split wants shares separated by commas, like 3,1 (not '%.60s')", text);
+    total += v;
+    if (++n > 8) return cli_fail("option --split takes at most 8 devices");
+    if (!*end) break;
+    p = end + 1;
+  }
+  if (!(total > 0)) return cli_fail("option --split '%.60s' gives no layers to any device", text);
+  return 0;
+}
+
 bool cli_parse_size(const char *text, uint64_t *out, char *why, size_t why_size)
 {
   static const char *bad = "'%s' is not a size (examples: 4096, 512M, 24G, 1.2GB)";

@@ -30,6 +30,7 @@ int still_cmd_run(int argc, char **argv);        /* cli-run.c */
 int still_cmd_chat(int argc, char **argv);       /* cli-run.c */
 int still_cmd_logits(int argc, char **argv);     /* cli-run.c */
 int still_cmd_bench(int argc, char **argv);      /* cli-bench.c */
+int still_cmd_bench_standard(int argc, char **argv); /* cli-bench-standard.c (bench --standard) */
 int still_cmd_make_model(int argc, char **argv); /* cli-make-model.c */
 int still_cmd_devices(int argc, char **argv);    /* cli-devices.c */
 int still_cmd_fit(int argc, char **argv);
@@ -73,6 +74,10 @@ typedef enum {
  * `--help`/`-h` prints usage on stdout and gives CLI_ARGS_HELP. */
 cli_args_result cli_parse_args(int argc, char **argv, const cli_option *opts, size_t n_opts, const char *usage,
                                char ***positional, int *n_positional);
+
+/* --split A,B[,C…]: up to 8 shares (numbers >= 0, not all 0). Returns 0, or
+ * 1 with the message printed. NULL is fine (no split). */
+int cli_check_split(const char *text);
 
 /* ---- sizes ---------------------------------------------------------------- */
 

@@ -90,7 +90,16 @@ static bool parse_gbps(const char *text, const char *opt, double *out)
 static bool get_machine(const machine_opts *o, still_hardware *hw)
 {
   double membw = 0, gpubw = 0;
-  if (o->membw && !parse_gbps(o->membw, "--membw", &membw)) return false;
+  if (o->membw && strcmp(o->membw, "measure") == 0) {
+    fprintf(stderr, "measuring the memory bandwidth…\n");
+    membw = still_measure_memory_bandwidth(0, 0, NULL);
+    if (!(membw > 0)) {
+      cli_fail("could not measure the memory bandwidth (not enough memory for the test buffer?)");
+      return false;
+    }
+  } else if (o->membw && !parse_gbps(o->membw, "--membw", &membw)) {
+    return false;
+  }
   if (o->gpu_bw && !parse_gbps(o->gpu_bw, "--gpu-bw", &gpubw)) return false;
   uint64_t ram = 0;
   char why[256];
@@ -158,6 +167,7 @@ static bool get_machine(const machine_opts *o, still_hardware *hw)
       hw->ram_total = probed.ram_total;
       hw->ram_available = probed.ram_available;
     }
+    hw->cpu_bandwidth_measured = membw > 0;
     return true;
   }
   still_error err = {0};
@@ -169,6 +179,9 @@ static bool get_machine(const machine_opts *o, still_hardware *hw)
   if (membw > 0) {
     hw->cpu_bandwidth_gbs = membw;
     hw->cpu_bandwidth_measured = true;
+    /* a Vulkan driver on the CPU reads the same memory */
+    for (int i = 0; i < hw->n_gpus; i++)
+      if (hw->gpus[i].cpu_emulated) hw->gpus[i].bandwidth_gbs = membw;
   }
   return true;
 }
@@ -185,7 +198,8 @@ static bool get_machine(const machine_opts *o, still_hardware *hw)
   "  --vram-free SIZE[,SIZE...]  free memory of each GPU (24G, 8G,8G; 0 = no GPU)\n"                   \
   "  --unified               the GPU shares the RAM (Apple silicon, iGPUs): one pool\n"                \
   "  --ram-free SIZE         free RAM\n"                                                               \
-  "  --membw GBPS            CPU memory bandwidth in GB/s (default: assumed 40)\n"                     \
+  "  --membw GBPS|measure    CPU memory bandwidth in GB/s, or measure it now (about a\n"                \
+  "                          second, 1 GiB buffer); default: assumed 40\n"                           \
   "  --gpu-bw GBPS           memory bandwidth of the simulated GPUs in GB/s\n"
 
 static const char *fmt(uint64_t b, char *buf)
@@ -358,7 +372,7 @@ int still_cmd_fit(int argc, char **argv)
 /* ---- still hw ----------------------------------------------------------------------- */
 
 static const char hw_usage[] =
-  "Usage: still hw [--json] [--models-dir DIR]\n"
+  "Usage: still hw [--json] [--models-dir DIR] [--measure-membw]\n"
   "\n"
   "Show what the engine sees: GPUs (through Vulkan) with their free memory,\n"
   "RAM (and a container's memory limit), CPU and free disk space.\n"
@@ -366,6 +380,8 @@ static const char hw_usage[] =
   "Options:\n"
   "  --models-dir DIR   where models are kept, for the free disk space\n"
   "                     (default: $XDG_DATA_HOME/distill/models)\n"
+  "  --measure-membw    measure the memory read bandwidth (about a second, a\n"
+  "                     1 GiB buffer) instead of assuming it\n"
   "  --json             print JSON\n"
   "  -h, --help         show this help\n";
 
@@ -439,6 +455,8 @@ static int hw_human(const still_hardware *hw, const char *dir)
   if (hw->cgroup_limited) printf(" (container limit %s, %s used)", fmt(hw->cgroup_max, a), fmt(hw->cgroup_current, b));
   printf("\n");
   printf("swap    %s total, %s free (not counted as free memory)\n", fmt(hw->swap_total, a), fmt(hw->swap_free, b));
+  printf("memory  ~%.1f GB/s read bandwidth (%s)\n", hw->cpu_bandwidth_gbs,
+         hw->cpu_bandwidth_measured ? "measured" : "assumed; --measure-membw measures it");
   if (hw->disk_known) printf("disk    %s free at %s\n", fmt(hw->disk_free, a), dir ? dir : "?");
   else printf("disk    unknown%s%s\n", dir ? " at " : "", dir ? dir : "");
   if (hw->n_gpus == 0) printf("GPU     none\n");
@@ -458,17 +476,18 @@ static int hw_human(const still_hardware *hw, const char *dir)
 int still_cmd_hw(int argc, char **argv)
 {
   const char *dir = NULL;
-  bool json = false;
+  bool json = false, measure = false;
   const cli_option opts[] = {
     {.long_name = "--models-dir", .kind = CLI_OPT_VALUE, .value = &dir},
     {.long_name = "--json", .kind = CLI_OPT_FLAG, .flag = &json},
+    {.long_name = "--measure-membw", .kind = CLI_OPT_FLAG, .flag = &measure},
   };
   char **pos = NULL;
   int n_pos = 0;
   cli_args_result r = cli_parse_args(argc, argv, opts, sizeof opts / sizeof opts[0], hw_usage, &pos, &n_pos);
   if (r != CLI_ARGS_OK) return r == CLI_ARGS_HELP ? 0 : 1;
   free(pos);
-  if (n_pos > 0) return cli_fail("unexpected argument (usage: still hw [--json] [--models-dir DIR])");
+  if (n_pos > 0) return cli_fail("unexpected argument (usage: still hw [--json] [--models-dir DIR] [--measure-membw])");
   char *def = dir ? NULL : default_models_dir();
   if (!dir) dir = def;
   still_hardware hw;
@@ -476,6 +495,17 @@ int still_cmd_hw(int argc, char **argv)
   if (still_hardware_probe(&hw, dir, &err) != STILL_OK) {
     free(def);
     return cli_fail("%s", err.message);
+  }
+  if (measure) {
+    double gbs = still_measure_memory_bandwidth(0, 0, NULL);
+    if (!(gbs > 0)) {
+      free(def);
+      return cli_fail("could not measure the memory bandwidth (not enough memory for the test buffer?)");
+    }
+    hw.cpu_bandwidth_gbs = gbs;
+    hw.cpu_bandwidth_measured = true;
+    for (int i = 0; i < hw.n_gpus; i++)
+      if (hw.gpus[i].cpu_emulated) hw.gpus[i].bandwidth_gbs = gbs;
   }
   int rc = json ? hw_json(&hw, dir) : hw_human(&hw, dir);
   free(def);

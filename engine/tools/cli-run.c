@@ -152,7 +152,7 @@ void cli_run_print_stats(const char *prefix, const still_stats *st)
 typedef struct {
   const char *temp, *top_p, *top_k, *min_p, *repeat_penalty, *repeat_last_n, *seed, *n_predict;
   const char *threads, *ctx, *kv_type, *batch;
-  const char *gpu_layers, *device;
+  const char *gpu_layers, *device, *split;
   bool ignore_eos;
 } gen_opts;
 
@@ -171,13 +171,17 @@ typedef struct {
     {.long_name = "--kv-type", .kind = CLI_OPT_VALUE, .value = &(g).kv_type},                         \
     {.long_name = "--ignore-eos", .kind = CLI_OPT_FLAG, .flag = &(g).ignore_eos},                    \
     {.long_name = "--gpu-layers", .short_name = "-ngl", .kind = CLI_OPT_VALUE, .value = &(g).gpu_layers}, \
-    {.long_name = "--device", .kind = CLI_OPT_VALUE, .value = &(g).device}
+    {.long_name = "--device", .kind = CLI_OPT_VALUE, .value = &(g).device},                      \
+    {.long_name = "--split", .kind = CLI_OPT_VALUE, .value = &(g).split}
 
 /* options of the Vulkan backend (run, chat, logits; bench has its own copy) */
 #define GPU_USAGE                                                                            \
   "  -ngl, --gpu-layers N   run the last N layers on the GPU (-1: all; default 0)\n"         \
   "  --device D             Vulkan device: index or part of its name (see 'still hw');\n"   \
-  "                         naming one without --gpu-layers puts all layers on it\n"
+  "                         naming one without --gpu-layers puts all layers on it;\n"  \
+  "                         several: 0,1 (with --split, or equal shares)\n"             \
+  "  --split A,B[,...]      spread the GPU layers over several devices in these\n"    \
+  "                         proportions (e.g. 3,1; default devices: 0, 1, ...)\n"
 
 #define GEN_USAGE                                                                            \
   "  -n, --n-predict N      generate at most N tokens (default: until the end of\n"          \
@@ -220,8 +224,10 @@ static int apply_gen_opts(const gen_opts *g, const still_model *m, still_session
   if (cli_run_i32("--batch-size", g->batch, 1, 1 << 16, &sp->n_batch)) return 1;
   if (cli_run_kv_type(g->kv_type, &sp->kv_type)) return 1;
   if (cli_run_i32("--gpu-layers", g->gpu_layers, -1, 1 << 20, &sp->n_gpu_layers)) return 1;
+  if (cli_check_split(g->split)) return 1;
   sp->device = g->device;
-  if (g->device && !g->gpu_layers) sp->n_gpu_layers = -1; /* naming a device means using it */
+  sp->split = g->split;
+  if ((g->device || g->split) && !g->gpu_layers) sp->n_gpu_layers = -1; /* naming a device means using it */
   return 0;
 }
 
@@ -230,9 +236,17 @@ static int new_session(still_model *m, const still_session_params *p, still_sess
   still_error err = {0};
   if (still_session_new(m, p, s, &err) != STILL_OK)
     return cli_fail("cannot start a session: %s", err.message[0] ? err.message : "unknown error");
-  /* where the layers went (only when a GPU was asked for: CPU-only output stays as it was) */
+  /* where the layers went: at once when a GPU was asked for (a fallback is
+   * news before a long run); CPU-only runs say it with their results
+   * (print_cpu_offload), so a run that fails still prints one line */
   if (p->n_gpu_layers != 0) fprintf(stderr, "%s\n", still_session_offload(*s));
   return 0;
+}
+
+/* "offload: 0/28 layers on a GPU (CPU only)" on stderr, for CPU-only sessions. */
+static void print_cpu_offload(const still_session_params *p, const still_session *s)
+{
+  if (p->n_gpu_layers == 0) fprintf(stderr, "%s\n", still_session_offload(s));
 }
 
 /* Tokenize with a retry when the first guess of the size is too small. */
@@ -333,7 +347,7 @@ static const char run_usage[] =
   "Output:\n"
   "  --ids                  print the generated token ids on one line instead\n"
   "  --verbose-prompt       print the prompt's token ids to standard error\n"
-  "  --quiet                no timing line\n"
+  "  --quiet                no timing line (nor the CPU-only offload line)\n"
   "  -h, --help             show this help\n";
 
 typedef struct {
@@ -431,6 +445,7 @@ int still_cmd_run(int argc, char **argv)
       rc = cli_fail("generation failed: %s", err.message[0] ? err.message : still_status_name(gs));
     else {
       if (gs == STILL_ERR_CONTEXT_FULL) cli_warn("%s", err.message);
+      if (!quiet) print_cpu_offload(&sp, s);
       if (!quiet) cli_run_print_stats(NULL, &st);
     }
   }
@@ -462,7 +477,7 @@ static const char logits_usage[] =
 int still_cmd_logits(int argc, char **argv)
 {
   const char *model = NULL, *prompt_ids = NULL, *out_path = NULL, *threads = NULL, *kv_type = NULL;
-  const char *gpu_layers = NULL, *device = NULL;
+  const char *gpu_layers = NULL, *device = NULL, *split = NULL;
   bool all = false;
   const cli_option opts[] = {
     {.long_name = "--model", .short_name = "-m", .kind = CLI_OPT_VALUE, .value = &model},
@@ -473,6 +488,7 @@ int still_cmd_logits(int argc, char **argv)
     {.long_name = "--kv-type", .kind = CLI_OPT_VALUE, .value = &kv_type},
     {.long_name = "--gpu-layers", .short_name = "-ngl", .kind = CLI_OPT_VALUE, .value = &gpu_layers},
     {.long_name = "--device", .kind = CLI_OPT_VALUE, .value = &device},
+    {.long_name = "--split", .kind = CLI_OPT_VALUE, .value = &split},
   };
   char **pos = NULL;
   int n_pos = 0;
@@ -488,8 +504,10 @@ int still_cmd_logits(int argc, char **argv)
   if (cli_run_i32("--threads", threads, 1, 1024, &sp.n_threads)) return 1;
   if (cli_run_kv_type(kv_type, &sp.kv_type)) return 1;
   if (cli_run_i32("--gpu-layers", gpu_layers, -1, 1 << 20, &sp.n_gpu_layers)) return 1;
+  if (cli_check_split(split)) return 1;
   sp.device = device;
-  if (device && !gpu_layers) sp.n_gpu_layers = -1;
+  sp.split = split;
+  if ((device || split) && !gpu_layers) sp.n_gpu_layers = -1;
 
   still_model *m = NULL;
   if (cli_run_load_model(model, true, &m)) return 1;
@@ -536,6 +554,7 @@ int still_cmd_logits(int argc, char **argv)
       }
     }
   }
+  if (rc == 0) print_cpu_offload(&sp, s);
   still_session_free(s);
   free(logits);
   free(ids);
@@ -791,6 +810,7 @@ int still_cmd_chat(int argc, char **argv)
   pthread_sigmask(SIG_BLOCK, &block, &old);
   still_session *s = NULL;
   rc = new_session(m, &sp, &s);
+  if (rc == 0) print_cpu_offload(&sp, s);
   chat_watch watch = {.s = s};
   atomic_init(&watch.generating, false);
   atomic_init(&watch.quit, false);

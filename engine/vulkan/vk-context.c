@@ -408,6 +408,12 @@ uint32_t still_vk_subgroup_size(const still_vk *vk) { return vk->subgroup_size; 
 const char *still_vk_pipeline_cache_path(const still_vk *vk) { return vk->cache_path; }
 bool still_vk_pipeline_cache_loaded(const still_vk *vk) { return vk->cache_loaded; }
 
+uint64_t still_vk_memory_usage(const still_vk *vk, uint64_t *peak)
+{
+  if (peak) *peak = vk ? vk->mem_peak : 0;
+  return vk ? vk->mem_used : 0;
+}
+
 /* ---- buffers ------------------------------------------------------------ */
 
 static still_status buffer_alloc(still_vk *vk, size_t size, bool host, still_vk_buffer *out, still_error *err)
@@ -496,6 +502,7 @@ static still_status buffer_alloc(still_vk *vk, size_t size, bool host, still_vk_
     return still_vk_fail(err, r, "binding buffer memory");
   }
   if (!host) vk->mem_used += req.size;
+  if (vk->mem_used > vk->mem_peak) vk->mem_peak = vk->mem_used;
   out->alloc_size = req.size;
   out->handle = (uint64_t)(uintptr_t)buf;
   out->memory = (uint64_t)(uintptr_t)mem;

@@ -14,10 +14,11 @@
 
 #ifndef STILL_HAVE_VULKAN
 
-still_status still_vk_forward_new(const still_model *m, const char *device, int first_layer, int32_t n_ctx,
-                                  int32_t n_batch, uint32_t kv_type, still_vk_forward **out, still_error *err)
+still_status still_vk_forward_new(const still_model *m, const char *device, const char *split, int first_layer,
+                                  int32_t n_ctx, int32_t n_batch, uint32_t kv_type, still_vk_forward **out,
+                                  still_error *err)
 {
-  (void)m, (void)device, (void)first_layer, (void)n_ctx, (void)n_batch, (void)kv_type;
+  (void)m, (void)device, (void)split, (void)first_layer, (void)n_ctx, (void)n_batch, (void)kv_type;
   *out = NULL;
   return still_set_error(err, STILL_ERR_UNSUPPORTED, "this build has no Vulkan support");
 }
@@ -27,16 +28,36 @@ const char *still_vk_forward_device(const still_vk_forward *f)
   (void)f;
   return "";
 }
-still_status still_vk_forward_run(still_vk_forward *f, const float *x, int n_tok, int32_t pos0, const float *rope_cos,
-                                  const float *rope_sin, int first_out, float *out, still_error *err)
+uint64_t still_vk_forward_device_bytes(const still_vk_forward *f, uint64_t *peak)
 {
-  (void)f, (void)x, (void)n_tok, (void)pos0, (void)rope_cos, (void)rope_sin, (void)first_out, (void)out;
+  (void)f;
+  if (peak) *peak = 0;
+  return 0;
+}
+int still_vk_forward_n_devices(const still_vk_forward *f)
+{
+  (void)f;
+  return 0;
+}
+bool still_vk_forward_embeds(const still_vk_forward *f)
+{
+  (void)f;
+  return false;
+}
+still_status still_vk_forward_run(still_vk_forward *f, const float *x, const int32_t *tokens, int n_tok, int32_t pos0,
+                                  const float *rope_cos, const float *rope_sin, int first_out, float *out,
+                                  still_error *err)
+{
+  (void)f, (void)x, (void)tokens, (void)n_tok, (void)pos0, (void)rope_cos, (void)rope_sin, (void)first_out, (void)out;
   return still_set_error(err, STILL_ERR_UNSUPPORTED, "this build has no Vulkan support");
 }
 
 #else
 
 #include "vulkan/vk.h"
+#include "vulkan/device.h"
+
+#include <errno.h>
 
 typedef struct {
   still_vk_buffer buf;
@@ -55,18 +76,30 @@ typedef struct {
   still_vk_buffer k_cache, v_cache;
 } gpu_layer;
 
-struct still_vk_forward {
-  const still_model *m;
+/* One device of a split: its own context, its layers' weights and KV cache,
+ * and its own activation buffers. The residual stream goes from one part to
+ * the next through host memory. */
+typedef struct {
   still_vk *vk;
-  int first;
-  int32_t n_ctx, n_batch;
-  uint32_t kv_type; /* device cache: F32 or F16 */
-  gpu_layer *layers; /* [n_layer - first] */
+  int first, end;    /* layers [first, end) */
+  gpu_layer *layers; /* [end - first] */
+  bool has_output;   /* the output layer (the last part) */
+  bool embeds;       /* token embeddings looked up here (the tied output matrix) */
   gpu_vector output_norm;
   gpu_weight output;
   /* activations [n_batch][width] */
-  still_vk_buffer x, xb, xb2, q, k, v, att, hb, hb2, rope, logits;
-  char device[320];
+  still_vk_buffer x, xb, xb2, q, k, v, att, hb, hb2, rope, logits, ids;
+} vk_part;
+
+struct still_vk_forward {
+  const still_model *m;
+  int first;
+  int32_t n_ctx, n_batch;
+  uint32_t kv_type; /* device cache: F32 or F16 */
+  int n_parts;
+  vk_part parts[STILL_VK_MAX_SPLIT];
+  float *xhost; /* [n_batch][n_embd]: the residual stream between parts */
+  char device[1024];
 };
 
 static still_status upload_weight(still_vk *vk, const still_tensor *t, gpu_weight *w, still_error *err)
@@ -113,36 +146,204 @@ static still_status upload_vector(still_vk *vk, const still_vector *v, gpu_vecto
 static void free_weight(still_vk *vk, gpu_weight *w) { still_vk_buffer_free(vk, &w->buf); }
 static void free_vector(still_vk *vk, gpu_vector *v) { still_vk_buffer_free(vk, &v->buf); }
 
+static void free_part(vk_part *P)
+{
+  if (!P->vk) return;
+  if (P->layers)
+    for (int i = 0; i < P->end - P->first; i++) {
+      gpu_layer *L = &P->layers[i];
+      free_vector(P->vk, &L->attn_norm), free_vector(P->vk, &L->bq), free_vector(P->vk, &L->bk);
+      free_vector(P->vk, &L->bv), free_vector(P->vk, &L->q_norm), free_vector(P->vk, &L->k_norm);
+      free_vector(P->vk, &L->ffn_norm);
+      free_weight(P->vk, &L->wq), free_weight(P->vk, &L->wk), free_weight(P->vk, &L->wv);
+      free_weight(P->vk, &L->wo), free_weight(P->vk, &L->w_gate), free_weight(P->vk, &L->w_up);
+      free_weight(P->vk, &L->w_down);
+      still_vk_buffer_free(P->vk, &L->k_cache), still_vk_buffer_free(P->vk, &L->v_cache);
+    }
+  free_vector(P->vk, &P->output_norm);
+  free_weight(P->vk, &P->output);
+  still_vk_buffer *acts[] = {&P->x,  &P->xb,  &P->xb2,  &P->q,      &P->k,  &P->v,
+                             &P->att, &P->hb, &P->hb2, &P->rope, &P->logits, &P->ids};
+  for (size_t i = 0; i < sizeof acts / sizeof *acts; i++) still_vk_buffer_free(P->vk, acts[i]);
+  still_vk_close(P->vk);
+  free(P->layers);
+  memset(P, 0, sizeof *P);
+}
+
 void still_vk_forward_free(still_vk_forward *f)
 {
   if (!f) return;
-  if (f->vk) {
-    if (f->layers)
-      for (int i = 0; i < f->m->hp.n_layer - f->first; i++) {
-        gpu_layer *L = &f->layers[i];
-        free_vector(f->vk, &L->attn_norm), free_vector(f->vk, &L->bq), free_vector(f->vk, &L->bk);
-        free_vector(f->vk, &L->bv), free_vector(f->vk, &L->q_norm), free_vector(f->vk, &L->k_norm);
-        free_vector(f->vk, &L->ffn_norm);
-        free_weight(f->vk, &L->wq), free_weight(f->vk, &L->wk), free_weight(f->vk, &L->wv);
-        free_weight(f->vk, &L->wo), free_weight(f->vk, &L->w_gate), free_weight(f->vk, &L->w_up);
-        free_weight(f->vk, &L->w_down);
-        still_vk_buffer_free(f->vk, &L->k_cache), still_vk_buffer_free(f->vk, &L->v_cache);
-      }
-    free_vector(f->vk, &f->output_norm);
-    free_weight(f->vk, &f->output);
-    still_vk_buffer *acts[] = {&f->x, &f->xb, &f->xb2, &f->q, &f->k, &f->v, &f->att, &f->hb, &f->hb2, &f->rope,
-                               &f->logits};
-    for (size_t i = 0; i < sizeof acts / sizeof *acts; i++) still_vk_buffer_free(f->vk, acts[i]);
-    still_vk_close(f->vk);
-  }
-  free(f->layers);
+  for (int i = 0; i < f->n_parts; i++) free_part(&f->parts[i]);
+  free(f->xhost);
   free(f);
 }
 
 const char *still_vk_forward_device(const still_vk_forward *f) { return f->device; }
 
-still_status still_vk_forward_new(const still_model *m, const char *device, int first_layer, int32_t n_ctx,
-                                  int32_t n_batch, uint32_t kv_type, still_vk_forward **out, still_error *err)
+int still_vk_forward_n_devices(const still_vk_forward *f) { return f ? f->n_parts : 0; }
+
+bool still_vk_forward_embeds(const still_vk_forward *f) { return f && f->n_parts > 0 && f->parts[0].embeds; }
+
+uint64_t still_vk_forward_device_bytes(const still_vk_forward *f, uint64_t *peak)
+{
+  if (peak) *peak = 0;
+  if (!f) return 0;
+  /* every part allocates everything at setup, so the sum of the peaks is
+   * what the devices held together at most */
+  uint64_t used = 0;
+  for (int i = 0; i < f->n_parts; i++) {
+    uint64_t pk = 0;
+    used += still_vk_memory_usage(f->parts[i].vk, &pk);
+    if (peak) *peak += pk;
+  }
+  return used;
+}
+
+/* ---- the split: which devices, how many layers each ------------------------------ */
+
+/* Comma-separated items of s (NULL/"": none) into items[cap][64]; -1 when
+ * there are more than cap or an item is empty or too long. */
+static int split_items(const char *s, char items[][64], int cap)
+{
+  if (!s || !*s) return 0;
+  int n = 0;
+  for (const char *p = s;;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    while (len && (*p == ' ')) p++, len--;
+    while (len && p[len - 1] == ' ') len--;
+    if (n >= cap || len == 0 || len >= 64) return -1;
+    memcpy(items[n], p, len);
+    items[n++][len] = '\0';
+    if (!e) break;
+    p = e + 1;
+  }
+  return n;
+}
+
+/* The devices and their shares: --device "A,B" and/or --split "a,b". */
+static still_status plan_split(const char *device, const char *split, char devs[][64], double *share, int *n_out,
+                               still_error *err)
+{
+  char shares[STILL_VK_MAX_SPLIT][64];
+  int nd = split_items(device, devs, STILL_VK_MAX_SPLIT);
+  int ns = split_items(split, shares, STILL_VK_MAX_SPLIT);
+  if (nd < 0)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "the device list \"%s\" is not a comma-separated list of at most %d devices",
+                           device, STILL_VK_MAX_SPLIT);
+  if (ns < 0)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%s\" is not a comma-separated list of at most %d numbers",
+                           split, STILL_VK_MAX_SPLIT);
+  double total = 0;
+  for (int i = 0; i < ns; i++) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(shares[i], &end);
+    if (errno || *end || !(v >= 0) || v > 1e9)
+      return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%s\": \"%s\" is not a share (a number, 0 or more)",
+                             split, shares[i]);
+    share[i] = v;
+    total += v;
+  }
+  if (ns > 0 && !(total > 0))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%s\" gives no layers to any device", split);
+  if (ns > 0 && nd > 1 && nd != ns)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "%d devices but %d shares in the split \"%s\"", nd, ns, split);
+  if (ns > 1 && nd <= 1) {
+    if (nd == 1) /* one device named, several shares: that device is the first */
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "the split \"%s\" has %d shares: name as many devices with --device (e.g. 0,1)", split, ns);
+    /* no device named: the usable devices in Vulkan order (GPUs; CPU-emulated
+     * ones only when there is nothing else) */
+    still_gpu gpus[16];
+    bool ok = false;
+    int n = still_vk_enumerate(gpus, 16, &ok, NULL, 0);
+    if (n > 16) n = 16;
+    int usable[16], nu = 0;
+    for (int i = 0; i < n; i++)
+      if (!gpus[i].cpu_emulated) usable[nu++] = i;
+    if (nu == 0)
+      for (int i = 0; i < n; i++) usable[nu++] = i;
+    if (nu < ns)
+      return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%s\" needs %d Vulkan devices, %d found", split, ns,
+                             nu);
+    for (int i = 0; i < ns; i++) snprintf(devs[i], 64, "%d", usable[i]);
+    nd = ns;
+  }
+  if (nd == 0) { /* the default choice */
+    devs[0][0] = '\0';
+    nd = 1;
+  }
+  if (ns == 0)
+    for (int i = 0; i < nd; i++) share[i] = 1.0; /* a device list alone: equal shares */
+  *n_out = nd;
+  return STILL_OK;
+}
+
+static still_status open_part(still_vk_forward *f, vk_part *P, const char *device, still_error *err)
+{
+  const still_model *m = f->m;
+  const still_hparams *hp = &m->hp;
+  still_vk_params vp = {.device = device};
+  still_status st = still_vk_open(&vp, &P->vk, err);
+  if (st != STILL_OK) return st;
+  const int n = P->end - P->first;
+  P->layers = calloc(n > 0 ? (size_t)n : 1, sizeof *P->layers);
+  if (!P->layers) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  const size_t kw = (size_t)hp->n_head_kv * hp->head_dim_k, vw = (size_t)hp->n_head_kv * hp->head_dim_v;
+  const size_t es = f->kv_type == STILL_TYPE_F32 ? 4 : 2;
+  for (int i = 0; i < n && st == STILL_OK; i++) {
+    const still_layer *S = &m->layers[P->first + i];
+    gpu_layer *L = &P->layers[i];
+    if ((st = upload_vector(P->vk, &S->attn_norm, &L->attn_norm, err)) ||
+        (st = upload_vector(P->vk, &S->bq, &L->bq, err)) || (st = upload_vector(P->vk, &S->bk, &L->bk, err)) ||
+        (st = upload_vector(P->vk, &S->bv, &L->bv, err)) ||
+        (st = upload_vector(P->vk, &S->q_norm, &L->q_norm, err)) ||
+        (st = upload_vector(P->vk, &S->k_norm, &L->k_norm, err)) ||
+        (st = upload_vector(P->vk, &S->ffn_norm, &L->ffn_norm, err)) ||
+        (st = upload_weight(P->vk, &S->wq, &L->wq, err)) || (st = upload_weight(P->vk, &S->wk, &L->wk, err)) ||
+        (st = upload_weight(P->vk, &S->wv, &L->wv, err)) || (st = upload_weight(P->vk, &S->wo, &L->wo, err)) ||
+        (st = upload_weight(P->vk, &S->w_gate, &L->w_gate, err)) ||
+        (st = upload_weight(P->vk, &S->w_up, &L->w_up, err)) ||
+        (st = upload_weight(P->vk, &S->w_down, &L->w_down, err)) ||
+        (st = still_vk_buffer_new(P->vk, es * kw * (size_t)f->n_ctx, &L->k_cache, err)) ||
+        (st = still_vk_buffer_new(P->vk, es * vw * (size_t)f->n_ctx, &L->v_cache, err)))
+      break;
+  }
+  if (st == STILL_OK && P->has_output) st = upload_vector(P->vk, &m->output_norm, &P->output_norm, err);
+  if (st == STILL_OK && P->has_output) st = upload_weight(P->vk, &m->output, &P->output, err);
+  /* a tied output matrix is the embedding table: when it is on the device
+   * that runs the first layer, the lookup happens there too */
+  P->embeds = st == STILL_OK && P->has_output && P->first == 0 && m->output.data == m->tok_embd.data &&
+              m->output.type == m->tok_embd.type && m->output.n_out == m->tok_embd.n_out;
+  const size_t nb = (size_t)f->n_batch * 4;
+  size_t max_in = (size_t)hp->n_embd;
+  if ((size_t)hp->n_head * hp->head_dim_v > max_in) max_in = (size_t)hp->n_head * hp->head_dim_v;
+  struct {
+    still_vk_buffer *b;
+    size_t n;
+  } acts[] = {
+    {&P->x, nb * hp->n_embd},
+    {&P->xb, nb * max_in},
+    {&P->xb2, nb * hp->n_embd},
+    {&P->q, nb * hp->n_head * hp->head_dim_k},
+    {&P->k, nb * kw},
+    {&P->v, nb * vw},
+    {&P->att, nb * hp->n_head * hp->head_dim_v},
+    {&P->hb, nb * hp->n_ff},
+    {&P->hb2, nb * hp->n_ff},
+    {&P->rope, nb * (size_t)(hp->n_rot > 0 ? hp->n_rot : 2)},
+    {&P->logits, P->has_output ? nb * hp->n_vocab : 4},
+    {&P->ids, P->embeds ? nb : 4},
+  };
+  for (size_t i = 0; i < sizeof acts / sizeof *acts && st == STILL_OK; i++)
+    st = still_vk_buffer_new(P->vk, acts[i].n, acts[i].b, err);
+  return st;
+}
+
+still_status still_vk_forward_new(const still_model *m, const char *device, const char *split, int first_layer,
+                                  int32_t n_ctx, int32_t n_batch, uint32_t kv_type, still_vk_forward **out,
+                                  still_error *err)
 {
   *out = NULL;
   const still_hparams *hp = &m->hp;
@@ -151,6 +352,12 @@ still_status still_vk_forward_new(const still_model *m, const char *device, int 
   if (hp->head_dim_k > 256 || hp->head_dim_v > 256)
     return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: head size %d is above the shader's 256",
                            hp->head_dim_k);
+  char devs[STILL_VK_MAX_SPLIT][64];
+  double share[STILL_VK_MAX_SPLIT];
+  int n_dev = 0;
+  still_status st = plan_split(device, split, devs, share, &n_dev, err);
+  if (st != STILL_OK) return st;
+
   still_vk_forward *f = calloc(1, sizeof *f);
   if (!f) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
   f->m = m;
@@ -158,82 +365,66 @@ still_status still_vk_forward_new(const still_model *m, const char *device, int 
   f->n_ctx = n_ctx;
   f->n_batch = n_batch;
   f->kv_type = kv_type == STILL_TYPE_F32 ? STILL_TYPE_F32 : STILL_TYPE_F16;
-  still_vk_params vp = {.device = device};
-  still_status st = still_vk_open(&vp, &f->vk, err);
-  if (st != STILL_OK) goto fail;
-  snprintf(f->device, sizeof f->device, "Vulkan%d (%s)", still_vk_device_index(f->vk), still_vk_device_name(f->vk));
 
+  /* layers by cumulative share, like llama.cpp's --tensor-split by layers:
+   * device i takes [first + n·s(<i)/S, first + n·s(<=i)/S), rounded; a
+   * device with no layers is not opened; the output layer goes with the last */
   const int n_gpu = hp->n_layer - first_layer;
-  f->layers = calloc(n_gpu > 0 ? (size_t)n_gpu : 1, sizeof *f->layers);
-  if (!f->layers) {
+  double total = 0, cum = 0;
+  for (int i = 0; i < n_dev; i++) total += share[i];
+  int bounds[STILL_VK_MAX_SPLIT + 1], last_used = -1;
+  bounds[0] = first_layer;
+  for (int i = 0; i < n_dev; i++) {
+    cum += share[i];
+    bounds[i + 1] = i == n_dev - 1 ? hp->n_layer : first_layer + (int)floor(n_gpu * cum / total + 0.5);
+    if (bounds[i + 1] > bounds[i] || (n_gpu == 0 && share[i] > 0)) last_used = i;
+  }
+  for (int i = 0; i < n_dev && st == STILL_OK; i++) {
+    if (bounds[i + 1] == bounds[i] && i != last_used) continue;
+    vk_part *P = &f->parts[f->n_parts++];
+    P->first = bounds[i];
+    P->end = bounds[i + 1];
+    P->has_output = i == last_used;
+    st = open_part(f, P, devs[i], err);
+  }
+  if (st == STILL_OK && f->n_parts > 1 &&
+      !(f->xhost = malloc((size_t)n_batch * hp->n_embd * sizeof *f->xhost)))
     st = still_set_error(err, STILL_ERR_NOMEM, "out of memory");
-    goto fail;
+  if (st != STILL_OK) {
+    still_vk_forward_free(f);
+    return st;
   }
-  const size_t kw = (size_t)hp->n_head_kv * hp->head_dim_k, vw = (size_t)hp->n_head_kv * hp->head_dim_v;
-  const size_t es = f->kv_type == STILL_TYPE_F32 ? 4 : 2;
-  for (int i = 0; i < n_gpu && st == STILL_OK; i++) {
-    const still_layer *S = &m->layers[first_layer + i];
-    gpu_layer *L = &f->layers[i];
-    if ((st = upload_vector(f->vk, &S->attn_norm, &L->attn_norm, err)) ||
-        (st = upload_vector(f->vk, &S->bq, &L->bq, err)) || (st = upload_vector(f->vk, &S->bk, &L->bk, err)) ||
-        (st = upload_vector(f->vk, &S->bv, &L->bv, err)) ||
-        (st = upload_vector(f->vk, &S->q_norm, &L->q_norm, err)) ||
-        (st = upload_vector(f->vk, &S->k_norm, &L->k_norm, err)) ||
-        (st = upload_vector(f->vk, &S->ffn_norm, &L->ffn_norm, err)) ||
-        (st = upload_weight(f->vk, &S->wq, &L->wq, err)) || (st = upload_weight(f->vk, &S->wk, &L->wk, err)) ||
-        (st = upload_weight(f->vk, &S->wv, &L->wv, err)) || (st = upload_weight(f->vk, &S->wo, &L->wo, err)) ||
-        (st = upload_weight(f->vk, &S->w_gate, &L->w_gate, err)) ||
-        (st = upload_weight(f->vk, &S->w_up, &L->w_up, err)) ||
-        (st = upload_weight(f->vk, &S->w_down, &L->w_down, err)) ||
-        (st = still_vk_buffer_new(f->vk, es * kw * (size_t)n_ctx, &L->k_cache, err)) ||
-        (st = still_vk_buffer_new(f->vk, es * vw * (size_t)n_ctx, &L->v_cache, err)))
-      break;
+  /* "Vulkan0 (name)" for one device; "Vulkan0 (name) 14 + Vulkan1 (name) 14" for a split */
+  size_t len = 0;
+  for (int i = 0; i < f->n_parts; i++) {
+    const vk_part *P = &f->parts[i];
+    int w = snprintf(f->device + len, sizeof f->device - len, "%sVulkan%d (%s)", i ? " + " : "",
+                     still_vk_device_index(P->vk), still_vk_device_name(P->vk));
+    if (w > 0 && (size_t)w < sizeof f->device - len) len += (size_t)w;
+    if (f->n_parts > 1) {
+      w = snprintf(f->device + len, sizeof f->device - len, " %d", P->end - P->first);
+      if (w > 0 && (size_t)w < sizeof f->device - len) len += (size_t)w;
+    }
   }
-  if (st == STILL_OK) st = upload_vector(f->vk, &m->output_norm, &f->output_norm, err);
-  if (st == STILL_OK) st = upload_weight(f->vk, &m->output, &f->output, err);
-  const size_t nb = (size_t)n_batch * 4;
-  size_t max_in = (size_t)hp->n_embd;
-  if ((size_t)hp->n_head * hp->head_dim_v > max_in) max_in = (size_t)hp->n_head * hp->head_dim_v;
-  struct {
-    still_vk_buffer *b;
-    size_t n;
-  } acts[] = {
-    {&f->x, nb * hp->n_embd},
-    {&f->xb, nb * max_in},
-    {&f->xb2, nb * hp->n_embd},
-    {&f->q, nb * hp->n_head * hp->head_dim_k},
-    {&f->k, nb * kw},
-    {&f->v, nb * vw},
-    {&f->att, nb * hp->n_head * hp->head_dim_v},
-    {&f->hb, nb * hp->n_ff},
-    {&f->hb2, nb * hp->n_ff},
-    {&f->rope, nb * (size_t)(hp->n_rot > 0 ? hp->n_rot : 2)},
-    {&f->logits, nb * hp->n_vocab},
-  };
-  for (size_t i = 0; i < sizeof acts / sizeof *acts && st == STILL_OK; i++)
-    st = still_vk_buffer_new(f->vk, acts[i].n, acts[i].b, err);
-  if (st != STILL_OK) goto fail;
   *out = f;
   return STILL_OK;
-
-fail:
-  still_vk_forward_free(f);
-  return st;
 }
 
-static still_status mv(still_vk_forward *f, const gpu_weight *w, const still_vk_buffer *x, still_vk_buffer *y,
-                       int n_tok, uint32_t x_off, still_error *err)
+/* ---- recording -------------------------------------------------------------------- */
+
+static still_status mv(vk_part *P, const gpu_weight *w, const still_vk_buffer *x, still_vk_buffer *y, int n_tok,
+                       uint32_t x_off, still_error *err)
 {
   still_vk_matvec_args a = {.type = w->type, .ncols = w->n_in, .nrows = w->n_out, .n_vec = (uint32_t)n_tok,
                             .w_off = 0, .row_bytes = w->row_bytes, .x_off = x_off, .x_stride = w->n_in,
                             .y_off = 0, .y_stride = w->n_out};
-  return still_vk_matvec(f->vk, &w->buf, x, y, &a, err);
+  return still_vk_mul_mat(P->vk, &w->buf, x, y, &a, err); /* tiled matrix × matrix from 8 tokens on */
 }
 
-static still_status bias(still_vk_forward *f, const gpu_vector *b, still_vk_buffer *y, int n_tok, still_error *err)
+static still_status bias(vk_part *P, const gpu_vector *b, still_vk_buffer *y, int n_tok, still_error *err)
 {
   if (!b->buf.handle) return STILL_OK;
-  return still_vk_binary(f->vk, STILL_VK_ADD, y, 0, &b->buf, 0, b->n, y, 0, (uint32_t)n_tok * b->n, err);
+  return still_vk_binary(P->vk, STILL_VK_ADD, y, 0, &b->buf, 0, b->n, y, 0, (uint32_t)n_tok * b->n, err);
 }
 
 #define TRY(expr)                                                                                                     \
@@ -241,86 +432,118 @@ static still_status bias(still_vk_forward *f, const gpu_vector *b, still_vk_buff
     if ((st = (expr)) != STILL_OK) goto done;                                                                         \
   } while (0)
 
-static still_status record_layer(still_vk_forward *f, int il, int n_tok, int32_t pos0, still_error *err)
+static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_tok, int32_t pos0, still_error *err)
 {
   const still_model *m = f->m;
   const still_hparams *hp = &m->hp;
-  gpu_layer *L = &f->layers[il - f->first];
-  still_vk *vk = f->vk;
+  gpu_layer *L = &P->layers[il - P->first];
+  still_vk *vk = P->vk;
   const uint32_t n_embd = (uint32_t)hp->n_embd, hdk = (uint32_t)hp->head_dim_k, hdv = (uint32_t)hp->head_dim_v;
   const uint32_t n_q = (uint32_t)hp->n_head * hdk, n_k = (uint32_t)hp->n_head_kv * hdk,
                  n_v = (uint32_t)hp->n_head_kv * hdv, n_att = (uint32_t)hp->n_head * hdv;
   const uint32_t nt = (uint32_t)n_tok;
   still_status st = STILL_OK;
 
-  TRY(still_vk_rms_norm(vk, &f->x, 0, n_embd, &L->attn_norm.buf, 0, &f->xb, 0, n_embd, n_embd, nt, hp->rms_eps, err));
-  TRY(mv(f, &L->wq, &f->xb, &f->q, n_tok, 0, err));
-  TRY(mv(f, &L->wk, &f->xb, &f->k, n_tok, 0, err));
-  TRY(mv(f, &L->wv, &f->xb, &f->v, n_tok, 0, err));
-  TRY(bias(f, &L->bq, &f->q, n_tok, err));
-  TRY(bias(f, &L->bk, &f->k, n_tok, err));
-  TRY(bias(f, &L->bv, &f->v, n_tok, err));
+  TRY(still_vk_rms_norm(vk, &P->x, 0, n_embd, &L->attn_norm.buf, 0, &P->xb, 0, n_embd, n_embd, nt, hp->rms_eps, err));
+  TRY(mv(P, &L->wq, &P->xb, &P->q, n_tok, 0, err));
+  TRY(mv(P, &L->wk, &P->xb, &P->k, n_tok, 0, err));
+  TRY(mv(P, &L->wv, &P->xb, &P->v, n_tok, 0, err));
+  TRY(bias(P, &L->bq, &P->q, n_tok, err));
+  TRY(bias(P, &L->bk, &P->k, n_tok, err));
+  TRY(bias(P, &L->bv, &P->v, n_tok, err));
   if (m->arch->qk_norm) {
-    TRY(still_vk_rms_norm(vk, &f->q, 0, hdk, &L->q_norm.buf, 0, &f->q, 0, hdk, hdk, nt * hp->n_head, hp->rms_eps, err));
-    TRY(still_vk_rms_norm(vk, &f->k, 0, hdk, &L->k_norm.buf, 0, &f->k, 0, hdk, hdk, nt * hp->n_head_kv, hp->rms_eps,
+    TRY(still_vk_rms_norm(vk, &P->q, 0, hdk, &L->q_norm.buf, 0, &P->q, 0, hdk, hdk, nt * hp->n_head, hp->rms_eps, err));
+    TRY(still_vk_rms_norm(vk, &P->k, 0, hdk, &L->k_norm.buf, 0, &P->k, 0, hdk, hdk, nt * hp->n_head_kv, hp->rms_eps,
                           err));
   }
   if (hp->n_rot > 0) {
     still_vk_rope_args ra = {.n_tok = nt, .n_heads = (uint32_t)hp->n_head, .head_dim = hdk,
                              .n_rot = (uint32_t)hp->n_rot, .neox = m->arch->rope == STILL_ROPE_NEOX,
                              .x_off = 0, .x_stride = n_q, .cs_off = 0};
-    TRY(still_vk_rope(vk, &f->q, &f->rope, &ra, err));
+    TRY(still_vk_rope(vk, &P->q, &P->rope, &ra, err));
     ra.n_heads = (uint32_t)hp->n_head_kv;
     ra.x_stride = n_k;
-    TRY(still_vk_rope(vk, &f->k, &f->rope, &ra, err));
+    TRY(still_vk_rope(vk, &P->k, &P->rope, &ra, err));
   }
-  TRY(still_vk_kv_store(vk, f->kv_type, &f->k, 0, &L->k_cache, (uint32_t)pos0 * n_k, nt * n_k, err));
-  TRY(still_vk_kv_store(vk, f->kv_type, &f->v, 0, &L->v_cache, (uint32_t)pos0 * n_v, nt * n_v, err));
+  TRY(still_vk_kv_store(vk, f->kv_type, &P->k, 0, &L->k_cache, (uint32_t)pos0 * n_k, nt * n_k, err));
+  TRY(still_vk_kv_store(vk, f->kv_type, &P->v, 0, &L->v_cache, (uint32_t)pos0 * n_v, nt * n_v, err));
   still_vk_attention_args aa = {.kv_type = f->kv_type, .n_tok = nt, .n_head = (uint32_t)hp->n_head,
                                 .n_head_kv = (uint32_t)hp->n_head_kv, .head_dim_k = hdk, .head_dim_v = hdv,
                                 .pos0 = (uint32_t)pos0, .q_off = 0, .q_stride = n_q, .k_off = 0, .v_off = 0,
                                 .o_off = 0, .o_stride = n_att, .scale = 1.0f / sqrtf((float)hdk)};
-  TRY(still_vk_attention(vk, &f->q, &L->k_cache, &L->v_cache, &f->att, &aa, err));
-  TRY(mv(f, &L->wo, &f->att, &f->xb2, n_tok, 0, err));
-  TRY(still_vk_binary(vk, STILL_VK_ADD, &f->x, 0, &f->xb2, 0, 0, &f->x, 0, nt * n_embd, err));
+  TRY(still_vk_attention(vk, &P->q, &L->k_cache, &L->v_cache, &P->att, &aa, err));
+  TRY(mv(P, &L->wo, &P->att, &P->xb2, n_tok, 0, err));
+  TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
 
-  TRY(still_vk_rms_norm(vk, &f->x, 0, n_embd, &L->ffn_norm.buf, 0, &f->xb, 0, n_embd, n_embd, nt, hp->rms_eps, err));
-  TRY(mv(f, &L->w_gate, &f->xb, &f->hb, n_tok, 0, err));
-  TRY(mv(f, &L->w_up, &f->xb, &f->hb2, n_tok, 0, err));
-  TRY(still_vk_binary(vk, STILL_VK_SWIGLU, &f->hb, 0, &f->hb2, 0, 0, &f->hb, 0, nt * (uint32_t)hp->n_ff, err));
-  TRY(mv(f, &L->w_down, &f->hb, &f->xb2, n_tok, 0, err));
-  TRY(still_vk_binary(vk, STILL_VK_ADD, &f->x, 0, &f->xb2, 0, 0, &f->x, 0, nt * n_embd, err));
+  TRY(still_vk_rms_norm(vk, &P->x, 0, n_embd, &L->ffn_norm.buf, 0, &P->xb, 0, n_embd, n_embd, nt, hp->rms_eps, err));
+  TRY(mv(P, &L->w_gate, &P->xb, &P->hb, n_tok, 0, err));
+  TRY(mv(P, &L->w_up, &P->xb, &P->hb2, n_tok, 0, err));
+  TRY(still_vk_binary(vk, STILL_VK_SWIGLU, &P->hb, 0, &P->hb2, 0, 0, &P->hb, 0, nt * (uint32_t)hp->n_ff, err));
+  TRY(mv(P, &L->w_down, &P->hb, &P->xb2, n_tok, 0, err));
+  TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
 done:
   return st;
 }
 
-still_status still_vk_forward_run(still_vk_forward *f, const float *x, int n_tok, int32_t pos0, const float *rope_cos,
-                                  const float *rope_sin, int first_out, float *out, still_error *err)
+/* One part's layers (and the output layer on the last): one submit. */
+static still_status run_part(still_vk_forward *f, vk_part *P, const float *x, const int32_t *tokens, int n_tok,
+                             int32_t pos0, const float *rope_cos, const float *rope_sin, int first_out, float *out,
+                             still_error *err)
+{
+  const still_hparams *hp = &f->m->hp;
+  const size_t half = (size_t)(hp->n_rot / 2);
+  still_status st = STILL_OK;
+  if (x) st = still_vk_upload(P->vk, &P->x, 0, x, (size_t)n_tok * hp->n_embd * 4, err);
+  else st = still_vk_upload(P->vk, &P->ids, 0, tokens, (size_t)n_tok * 4, err); /* ids are >= 0: as uint32 */
+  if (st == STILL_OK && half > 0) st = still_vk_upload(P->vk, &P->rope, 0, rope_cos, (size_t)n_tok * half * 4, err);
+  if (st == STILL_OK && half > 0)
+    st = still_vk_upload(P->vk, &P->rope, (size_t)n_tok * half * 4, rope_sin, (size_t)n_tok * half * 4, err);
+  if (st != STILL_OK) return st;
+  if ((st = still_vk_begin(P->vk, err)) != STILL_OK) return st;
+  if (!x) {
+    still_vk_get_rows_args ga = {.type = P->output.type, .ncols = P->output.n_in, .nrows = P->output.n_out,
+                                 .n_tok = (uint32_t)n_tok, .w_off = 0, .row_bytes = P->output.row_bytes,
+                                 .ids_off = 0, .y_off = 0, .y_stride = (uint32_t)hp->n_embd};
+    st = still_vk_get_rows(P->vk, &P->output.buf, &P->ids, &P->x, &ga, err);
+  }
+  for (int il = P->first; il < P->end && st == STILL_OK; il++) st = record_layer(f, P, il, n_tok, pos0, err);
+  const bool want = P->has_output && out && first_out < n_tok;
+  const uint32_t n_embd = (uint32_t)hp->n_embd, n_out = (uint32_t)(n_tok - first_out);
+  if (st == STILL_OK && want) {
+    st = still_vk_rms_norm(P->vk, &P->x, (uint32_t)first_out * n_embd, n_embd, &P->output_norm.buf, 0, &P->xb, 0,
+                           n_embd, n_embd, n_out, hp->rms_eps, err);
+    if (st == STILL_OK) st = mv(P, &P->output, &P->xb, &P->logits, (int)n_out, 0, err);
+  }
+  /* always submit what was recorded, so the context is ready for the next batch */
+  still_error err2 = {0};
+  still_status st2 = still_vk_submit(P->vk, st == STILL_OK ? err : &err2);
+  if (st == STILL_OK) st = st2;
+  if (st == STILL_OK && want)
+    st = still_vk_download(P->vk, &P->logits, 0, out, (size_t)n_out * hp->n_vocab * 4, err);
+  return st;
+}
+
+still_status still_vk_forward_run(still_vk_forward *f, const float *x, const int32_t *tokens, int n_tok, int32_t pos0,
+                                  const float *rope_cos, const float *rope_sin, int first_out, float *out,
+                                  still_error *err)
 {
   const still_hparams *hp = &f->m->hp;
   if (n_tok < 1 || n_tok > f->n_batch || pos0 < 0 || pos0 + n_tok > f->n_ctx)
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: batch of %d tokens at %d does not fit", n_tok, pos0);
-  const size_t half = (size_t)(hp->n_rot / 2);
-  still_status st = still_vk_upload(f->vk, &f->x, 0, x, (size_t)n_tok * hp->n_embd * 4, err);
-  if (st == STILL_OK && half > 0) st = still_vk_upload(f->vk, &f->rope, 0, rope_cos, (size_t)n_tok * half * 4, err);
-  if (st == STILL_OK && half > 0)
-    st = still_vk_upload(f->vk, &f->rope, (size_t)n_tok * half * 4, rope_sin, (size_t)n_tok * half * 4, err);
-  if (st != STILL_OK) return st;
-  if ((st = still_vk_begin(f->vk, err)) != STILL_OK) return st;
-  for (int il = f->first; il < hp->n_layer && st == STILL_OK; il++) st = record_layer(f, il, n_tok, pos0, err);
-  const bool want = out && first_out < n_tok;
-  const uint32_t n_embd = (uint32_t)hp->n_embd, n_out = (uint32_t)(n_tok - first_out);
-  if (st == STILL_OK && want) {
-    st = still_vk_rms_norm(f->vk, &f->x, (uint32_t)first_out * n_embd, n_embd, &f->output_norm.buf, 0, &f->xb, 0,
-                           n_embd, n_embd, n_out, hp->rms_eps, err);
-    if (st == STILL_OK) st = mv(f, &f->output, &f->xb, &f->logits, (int)n_out, 0, err);
+  if (!x && (!tokens || !still_vk_forward_embeds(f)))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: no input for the GPU layers");
+  if (!x)
+    for (int t = 0; t < n_tok; t++)
+      if (tokens[t] < 0 || tokens[t] >= hp->n_vocab)
+        return still_set_error(err, STILL_ERR_INVALID_ARG, "token id %d is outside the vocabulary", (int)tokens[t]);
+  still_status st = STILL_OK;
+  for (int i = 0; i < f->n_parts && st == STILL_OK; i++) {
+    vk_part *P = &f->parts[i];
+    /* the residual stream enters the next device through host memory */
+    st = run_part(f, P, i == 0 ? x : f->xhost, tokens, n_tok, pos0, rope_cos, rope_sin, first_out, out, err);
+    if (st == STILL_OK && i + 1 < f->n_parts)
+      st = still_vk_download(P->vk, &P->x, 0, f->xhost, (size_t)n_tok * hp->n_embd * 4, err);
   }
-  /* always submit what was recorded, so the context is ready for the next batch */
-  still_error err2 = {0};
-  still_status st2 = still_vk_submit(f->vk, st == STILL_OK ? err : &err2);
-  if (st == STILL_OK) st = st2;
-  if (st == STILL_OK && want)
-    st = still_vk_download(f->vk, &f->logits, 0, out, (size_t)n_out * hp->n_vocab * 4, err);
   return st;
 }
 

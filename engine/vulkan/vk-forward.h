@@ -11,22 +11,49 @@
 #include "model.h"
 #include "still.h"
 
+#include <stdbool.h>
+
 typedef struct still_vk_forward still_vk_forward;
+
+/* Most devices one model is split across. */
+#define STILL_VK_MAX_SPLIT 8
 
 /* Layers [first_layer, n_layer) and the output layer on device (NULL/"":
  * the default choice, see vk.h). kv_type: the session's cache type; the
- * device cache is F32 for F32, else F16. */
-still_status still_vk_forward_new(const still_model *m, const char *device, int first_layer, int32_t n_ctx,
-                                  int32_t n_batch, uint32_t kv_type, still_vk_forward **out, still_error *err);
+ * device cache is F32 for F32, else F16.
+ *
+ * Several devices: device is a comma-separated list ("0,1"; the same device
+ * twice opens it as two logical devices) and/or split gives their shares
+ * ("3,1"; NULL/"": equal shares). A split without a device list takes the
+ * Vulkan devices in order (GPUs; CPU-emulated ones only when there is
+ * nothing else). The layers are cut into consecutive runs by cumulative
+ * share, like llama.cpp's --tensor-split by layers; each device holds its
+ * layers' weights and KV cache, the output layer goes with the last, and
+ * the residual stream passes between devices through host memory. */
+still_status still_vk_forward_new(const still_model *m, const char *device, const char *split, int first_layer,
+                                  int32_t n_ctx, int32_t n_batch, uint32_t kv_type, still_vk_forward **out,
+                                  still_error *err);
 void still_vk_forward_free(still_vk_forward *f);
 
-/* "Vulkan0 (llvmpipe (LLVM 15.0.6, 256 bits))" */
+/* "Vulkan0 (llvmpipe (LLVM 15.0.6, 256 bits))"; split: "Vulkan0 (…) 14 + Vulkan1 (…) 14" */
 const char *still_vk_forward_device(const still_vk_forward *f);
+/* Devices (logical) in use: 1, or more for a split. */
+int still_vk_forward_n_devices(const still_vk_forward *f);
+/* True when the token embeddings are looked up on the device (the output
+ * matrix is tied to them and the first layer is on the device that holds
+ * it): then still_vk_forward_run can take token ids instead of x. */
+bool still_vk_forward_embeds(const still_vk_forward *f);
+/* Device memory held now (weights, KV cache, activations) and the most held
+ * at once (*peak, may be NULL); 0 for NULL or without Vulkan. */
+uint64_t still_vk_forward_device_bytes(const still_vk_forward *f, uint64_t *peak);
 
 /* x: the residual stream [n_tok][n_embd] after the CPU layers, tokens at
- * positions pos0…; rope_cos/rope_sin: [n_tok][n_rot/2] (graph.c's tables).
+ * positions pos0…; or x NULL and tokens (ids in [0, n_vocab)) when
+ * still_vk_forward_embeds: the lookup runs on the device.
+ * rope_cos/rope_sin: [n_tok][n_rot/2] (graph.c's tables).
  * out (may be NULL): logits of tokens [first_out, n_tok), n_vocab each. */
-still_status still_vk_forward_run(still_vk_forward *f, const float *x, int n_tok, int32_t pos0, const float *rope_cos,
-                                  const float *rope_sin, int first_out, float *out, still_error *err);
+still_status still_vk_forward_run(still_vk_forward *f, const float *x, const int32_t *tokens, int n_tok, int32_t pos0,
+                                  const float *rope_cos, const float *rope_sin, int first_out, float *out,
+                                  still_error *err);
 
 #endif

@@ -42,6 +42,7 @@ struct still_vk {
   /* test hook: STILL_VK_MEMORY_LIMIT=BYTES makes allocations beyond it fail as
    * out of device memory (to test the fallback to fewer layers) */
   uint64_t mem_limit, mem_used;
+  uint64_t mem_peak; /* the most mem_used has been (still_vk_memory_usage) */
 };
 
 still_status still_vk_fail(still_error *err, VkResult r, const char *what);

@@ -41,24 +41,40 @@ static int matvec_shader(uint32_t type)
 
 bool still_vk_matvec_supported(uint32_t type) { return matvec_shader(type) >= 0; }
 
-still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
-                             const still_vk_matvec_args *a, still_error *err)
+/* The matmul and get_rows variants are listed in the same type order as the
+ * matvec ones (vk-shaders.h). */
+static int family_shader(uint32_t type, still_vk_shader_id first)
 {
-  int sh = matvec_shader(a->type);
-  if (sh < 0)
-    return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no matrix×vector shader for %s weights",
+  int mv = matvec_shader(type);
+  return mv < 0 ? -1 : (int)first + (mv - (int)VK_SHADER_MATVEC_F32);
+}
+
+static still_status check_matvec(const still_vk_buffer *w, const still_vk_buffer *x, const still_vk_buffer *y,
+                                 const still_vk_matvec_args *a, const char *what, still_error *err)
+{
+  if (matvec_shader(a->type) < 0)
+    return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no %s shader for %s weights", what,
                            still_type_name(a->type));
   const still_type_traits *tt = still_type_get(a->type);
   uint64_t row_need;
   if (!still_type_bytes(a->type, a->ncols, &row_need) || row_need > a->row_bytes || (a->w_off & 3) ||
       a->n_vec == 0)
-    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bad matrix×vector shape (%u columns of %s)",
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bad %s shape (%u columns of %s)", what,
                            a->ncols, tt ? tt->name : "?");
   if (!fits(w, a->w_off + (uint64_t)a->row_bytes * a->nrows) ||
       !fits(x, 4 * ((uint64_t)a->x_off + (uint64_t)a->x_stride * (a->n_vec - 1) + a->ncols)) ||
       !fits(y, 4 * ((uint64_t)a->y_off + (uint64_t)a->y_stride * (a->n_vec - 1) + a->nrows)) ||
       a->w_off + (uint64_t)a->row_bytes * a->nrows > UINT32_MAX)
-    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: matrix×vector outside its buffers");
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: %s outside its buffers", what);
+  return STILL_OK;
+}
+
+still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
+                             const still_vk_matvec_args *a, still_error *err)
+{
+  still_status st = check_matvec(w, x, y, a, "matrix×vector", err);
+  if (st != STILL_OK) return st;
+  const int sh = matvec_shader(a->type);
   const uint32_t push[9] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes,
                             a->x_off, a->x_stride, a->y_off, a->y_stride, a->n_vec};
   const still_vk_buffer *bufs[3] = {w, x, y};
@@ -66,6 +82,53 @@ still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still
   grid_2d(a->nrows, &gx, &gy);
   /* 4 vectors per workgroup (NV in matvec.comp) */
   return still_vk_dispatch(vk, (still_vk_shader_id)sh, bufs, 3, push, sizeof push, gx, gy, (a->n_vec + 3) / 4, err);
+}
+
+/* Tiles of 64 rows × 32 vectors (TILE_M, TILE_N in matmul.comp). */
+still_status still_vk_matmul(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
+                             const still_vk_matvec_args *a, still_error *err)
+{
+  still_status st = check_matvec(w, x, y, a, "matrix×matrix", err);
+  if (st != STILL_OK) return st;
+  /* the tile needs 64 threads (4 × 8 outputs each); every device allows
+   * 128, but a smaller workgroup would leave outputs unwritten */
+  if (vk->wg_size < 64) return still_vk_matvec(vk, w, x, y, a, err);
+  const uint32_t push[9] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes,
+                            a->x_off, a->x_stride, a->y_off, a->y_stride, a->n_vec};
+  const still_vk_buffer *bufs[3] = {w, x, y};
+  return still_vk_dispatch(vk, (still_vk_shader_id)family_shader(a->type, VK_SHADER_MATMUL_F32), bufs, 3, push,
+                           sizeof push, (a->nrows + 63) / 64, (a->n_vec + 31) / 32, 1, err);
+}
+
+still_status still_vk_mul_mat(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
+                              const still_vk_matvec_args *a, still_error *err)
+{
+  return a->n_vec >= STILL_VK_MATMUL_MIN_VECS ? still_vk_matmul(vk, w, x, y, a, err)
+                                              : still_vk_matvec(vk, w, x, y, a, err);
+}
+
+still_status still_vk_get_rows(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *ids, still_vk_buffer *y,
+                               const still_vk_get_rows_args *a, still_error *err)
+{
+  const int sh = family_shader(a->type, VK_SHADER_GET_ROWS_F32);
+  if (sh < 0)
+    return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no embedding lookup shader for %s weights",
+                           still_type_name(a->type));
+  if (a->n_tok == 0) return STILL_OK;
+  uint64_t row_need;
+  if (!still_type_bytes(a->type, a->ncols, &row_need) || row_need > a->row_bytes || (a->w_off & 3) || a->ncols == 0)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bad embedding lookup shape (%u columns of %s)",
+                           a->ncols, still_type_name(a->type));
+  if (!fits(w, a->w_off + (uint64_t)a->row_bytes * a->nrows) || !fits(ids, 4 * ((uint64_t)a->ids_off + a->n_tok)) ||
+      !fits(y, 4 * ((uint64_t)a->y_off + (uint64_t)a->y_stride * (a->n_tok - 1) + a->ncols)) ||
+      a->w_off + (uint64_t)a->row_bytes * a->nrows > UINT32_MAX)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: embedding lookup outside its buffers");
+  const uint32_t push[8] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes,
+                            a->ids_off, a->y_off, a->y_stride, a->n_tok};
+  const still_vk_buffer *bufs[3] = {w, ids, y};
+  uint32_t gx, gy;
+  grid_2d(a->n_tok, &gx, &gy);
+  return still_vk_dispatch(vk, (still_vk_shader_id)sh, bufs, 3, push, sizeof push, gx, gy, 1, err);
 }
 
 still_status still_vk_rms_norm(still_vk *vk, const still_vk_buffer *x, uint32_t x_off, uint32_t x_stride,

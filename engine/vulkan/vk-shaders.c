@@ -74,6 +74,97 @@ static const uint32_t spv_matvec_q3_k[] =
 #include "vulkan/matvec_q3_k.spv.h"
 ;
 
+static const uint32_t spv_matmul_f32[] =
+#include "vulkan/matmul_f32.spv.h"
+;
+static const uint32_t spv_matmul_f16[] =
+#include "vulkan/matmul_f16.spv.h"
+;
+static const uint32_t spv_matmul_bf16[] =
+#include "vulkan/matmul_bf16.spv.h"
+;
+static const uint32_t spv_matmul_q8_0[] =
+#include "vulkan/matmul_q8_0.spv.h"
+;
+static const uint32_t spv_matmul_q4_0[] =
+#include "vulkan/matmul_q4_0.spv.h"
+;
+static const uint32_t spv_matmul_q4_1[] =
+#include "vulkan/matmul_q4_1.spv.h"
+;
+static const uint32_t spv_matmul_q5_0[] =
+#include "vulkan/matmul_q5_0.spv.h"
+;
+static const uint32_t spv_matmul_q5_1[] =
+#include "vulkan/matmul_q5_1.spv.h"
+;
+static const uint32_t spv_matmul_iq4_nl[] =
+#include "vulkan/matmul_iq4_nl.spv.h"
+;
+static const uint32_t spv_matmul_q4_k[] =
+#include "vulkan/matmul_q4_k.spv.h"
+;
+static const uint32_t spv_matmul_q5_k[] =
+#include "vulkan/matmul_q5_k.spv.h"
+;
+static const uint32_t spv_matmul_q6_k[] =
+#include "vulkan/matmul_q6_k.spv.h"
+;
+static const uint32_t spv_matmul_iq4_xs[] =
+#include "vulkan/matmul_iq4_xs.spv.h"
+;
+static const uint32_t spv_matmul_q2_k[] =
+#include "vulkan/matmul_q2_k.spv.h"
+;
+static const uint32_t spv_matmul_q3_k[] =
+#include "vulkan/matmul_q3_k.spv.h"
+;
+static const uint32_t spv_get_rows_f32[] =
+#include "vulkan/get_rows_f32.spv.h"
+;
+static const uint32_t spv_get_rows_f16[] =
+#include "vulkan/get_rows_f16.spv.h"
+;
+static const uint32_t spv_get_rows_bf16[] =
+#include "vulkan/get_rows_bf16.spv.h"
+;
+static const uint32_t spv_get_rows_q8_0[] =
+#include "vulkan/get_rows_q8_0.spv.h"
+;
+static const uint32_t spv_get_rows_q4_0[] =
+#include "vulkan/get_rows_q4_0.spv.h"
+;
+static const uint32_t spv_get_rows_q4_1[] =
+#include "vulkan/get_rows_q4_1.spv.h"
+;
+static const uint32_t spv_get_rows_q5_0[] =
+#include "vulkan/get_rows_q5_0.spv.h"
+;
+static const uint32_t spv_get_rows_q5_1[] =
+#include "vulkan/get_rows_q5_1.spv.h"
+;
+static const uint32_t spv_get_rows_iq4_nl[] =
+#include "vulkan/get_rows_iq4_nl.spv.h"
+;
+static const uint32_t spv_get_rows_q4_k[] =
+#include "vulkan/get_rows_q4_k.spv.h"
+;
+static const uint32_t spv_get_rows_q5_k[] =
+#include "vulkan/get_rows_q5_k.spv.h"
+;
+static const uint32_t spv_get_rows_q6_k[] =
+#include "vulkan/get_rows_q6_k.spv.h"
+;
+static const uint32_t spv_get_rows_iq4_xs[] =
+#include "vulkan/get_rows_iq4_xs.spv.h"
+;
+static const uint32_t spv_get_rows_q2_k[] =
+#include "vulkan/get_rows_q2_k.spv.h"
+;
+static const uint32_t spv_get_rows_q3_k[] =
+#include "vulkan/get_rows_q3_k.spv.h"
+;
+
 #define ENTRY(id, var, push) [id] = {#var, var, sizeof var, push}
 const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATVEC_F32, spv_matvec_f32, 36),
@@ -100,4 +191,34 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_ATTENTION_F32, spv_attention_f32, 52),
   ENTRY(VK_SHADER_ATTENTION_F16, spv_attention_f16, 52),
   ENTRY(VK_SHADER_KV_STORE_F16, spv_kv_store_f16, 12),
+  ENTRY(VK_SHADER_MATMUL_F32, spv_matmul_f32, 36),
+  ENTRY(VK_SHADER_MATMUL_F16, spv_matmul_f16, 36),
+  ENTRY(VK_SHADER_MATMUL_BF16, spv_matmul_bf16, 36),
+  ENTRY(VK_SHADER_MATMUL_Q8_0, spv_matmul_q8_0, 36),
+  ENTRY(VK_SHADER_MATMUL_Q4_0, spv_matmul_q4_0, 36),
+  ENTRY(VK_SHADER_MATMUL_Q4_1, spv_matmul_q4_1, 36),
+  ENTRY(VK_SHADER_MATMUL_Q5_0, spv_matmul_q5_0, 36),
+  ENTRY(VK_SHADER_MATMUL_Q5_1, spv_matmul_q5_1, 36),
+  ENTRY(VK_SHADER_MATMUL_IQ4_NL, spv_matmul_iq4_nl, 36),
+  ENTRY(VK_SHADER_MATMUL_Q4_K, spv_matmul_q4_k, 36),
+  ENTRY(VK_SHADER_MATMUL_Q5_K, spv_matmul_q5_k, 36),
+  ENTRY(VK_SHADER_MATMUL_Q6_K, spv_matmul_q6_k, 36),
+  ENTRY(VK_SHADER_MATMUL_IQ4_XS, spv_matmul_iq4_xs, 36),
+  ENTRY(VK_SHADER_MATMUL_Q2_K, spv_matmul_q2_k, 36),
+  ENTRY(VK_SHADER_MATMUL_Q3_K, spv_matmul_q3_k, 36),
+  ENTRY(VK_SHADER_GET_ROWS_F32, spv_get_rows_f32, 32),
+  ENTRY(VK_SHADER_GET_ROWS_F16, spv_get_rows_f16, 32),
+  ENTRY(VK_SHADER_GET_ROWS_BF16, spv_get_rows_bf16, 32),
+  ENTRY(VK_SHADER_GET_ROWS_Q8_0, spv_get_rows_q8_0, 32),
+  ENTRY(VK_SHADER_GET_ROWS_Q4_0, spv_get_rows_q4_0, 32),
+  ENTRY(VK_SHADER_GET_ROWS_Q4_1, spv_get_rows_q4_1, 32),
+  ENTRY(VK_SHADER_GET_ROWS_Q5_0, spv_get_rows_q5_0, 32),
+  ENTRY(VK_SHADER_GET_ROWS_Q5_1, spv_get_rows_q5_1, 32),
+  ENTRY(VK_SHADER_GET_ROWS_IQ4_NL, spv_get_rows_iq4_nl, 32),
+  ENTRY(VK_SHADER_GET_ROWS_Q4_K, spv_get_rows_q4_k, 32),
+  ENTRY(VK_SHADER_GET_ROWS_Q5_K, spv_get_rows_q5_k, 32),
+  ENTRY(VK_SHADER_GET_ROWS_Q6_K, spv_get_rows_q6_k, 32),
+  ENTRY(VK_SHADER_GET_ROWS_IQ4_XS, spv_get_rows_iq4_xs, 32),
+  ENTRY(VK_SHADER_GET_ROWS_Q2_K, spv_get_rows_q2_k, 32),
+  ENTRY(VK_SHADER_GET_ROWS_Q3_K, spv_get_rows_q3_k, 32),
 };

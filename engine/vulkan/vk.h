@@ -50,6 +50,12 @@ uint32_t still_vk_subgroup_size(const still_vk *vk);
 /* Path of the on-disk pipeline cache ("" when none is used). */
 const char *still_vk_pipeline_cache_path(const still_vk *vk);
 
+/* Device memory of the buffers made by still_vk_buffer_new that are alive
+ * now (bytes the driver allocated, alignment included; the host-visible
+ * staging buffer of copies is not device memory and is not counted), and the
+ * most that has been alive at once since still_vk_open (*peak, may be NULL). */
+uint64_t still_vk_memory_usage(const still_vk *vk, uint64_t *peak);
+
 /* Buffers (size rounded up to 4 bytes; contents undefined). */
 still_status still_vk_buffer_new(still_vk *vk, size_t size, still_vk_buffer *out, still_error *err);
 void still_vk_buffer_free(still_vk *vk, still_vk_buffer *b);
@@ -77,6 +83,28 @@ typedef struct {
 } still_vk_matvec_args;
 still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
                              const still_vk_matvec_args *a, still_error *err);
+
+/* The same product with a tiled matrix × matrix shader (tiles of 64 rows ×
+ * 32 vectors in shared memory): each weight is dequantized once per 32
+ * vectors instead of once per 4. Same arguments and result as matvec. */
+still_status still_vk_matmul(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
+                             const still_vk_matvec_args *a, still_error *err);
+/* matmul from this many vectors on (prefill), else matvec (decode). */
+#define STILL_VK_MATMUL_MIN_VECS 8u
+still_status still_vk_mul_mat(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
+                              const still_vk_matvec_args *a, still_error *err);
+
+/* Embedding lookup: y[t][c] = W[ids[ids_off + t]][c] dequantized, for t <
+ * n_tok (rows y_stride floats apart from y_off). Ids are uint32; an id of
+ * nrows or more gives zeros. Same weight types as matvec. */
+typedef struct {
+  uint32_t type;
+  uint32_t ncols, nrows, n_tok;
+  size_t w_off, row_bytes;
+  uint32_t ids_off, y_off, y_stride;
+} still_vk_get_rows_args;
+still_status still_vk_get_rows(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *ids, still_vk_buffer *y,
+                               const still_vk_get_rows_args *a, still_error *err);
 
 /* RMSNorm of nrows rows of n floats; g may be NULL (no weight). */
 still_status still_vk_rms_norm(still_vk *vk, const still_vk_buffer *x, uint32_t x_off, uint32_t x_stride,

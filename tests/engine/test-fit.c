@@ -146,6 +146,20 @@ static void test_speed_published(void)
   g_assert_cmpfloat(gmean, <, 1.25);
 }
 
+/* The measurement: a positive figure from a buffer of the size asked for, and the same
+ * function gives the same order of magnitude twice (no cache-resident nonsense). */
+static void test_measure_bandwidth(void)
+{
+  uint64_t used = 0;
+  double a = still_measure_memory_bandwidth(1, 64u << 20, &used);
+  g_assert_cmpuint(used, ==, 64u << 20);
+  g_assert_cmpfloat(a, >, 0.1);
+  g_assert_cmpfloat(a, <, 10000);
+  double b = still_measure_memory_bandwidth(2, 64u << 20, NULL);
+  g_assert_cmpfloat(b, >, 0.1);
+  g_test_message("bandwidth: %.1f GB/s (1 thread), %.1f GB/s (2 threads)", a, b);
+}
+
 /* ---- shapes and sizes ---------------------------------------------------------------- */
 
 static void test_q4km_sizes(void)
@@ -830,6 +844,32 @@ static void test_cli_fit(void)
   cJSON_Delete(j);
   result_clear(&r);
 
+  /* a measured bandwidth: reported as measured, and the CPU speed estimate follows it
+   * (the estimate is proportional to the bandwidth on the CPU) */
+  RUN(&r, "fit", "--header-bytes", path, "--vram-free", "0", "--ram-free", "64G", "--membw", "measure", "--json");
+  g_assert_cmpint(r.code, ==, 0);
+  j = cJSON_Parse(r.out);
+  g_assert_nonnull(j);
+  g_assert_cmpstr(cJSON_GetObjectItemCaseSensitive(j, "verdict")->valuestring, ==, "cpu");
+  double measured_tok_s = cJSON_GetObjectItemCaseSensitive(j, "tok_s_estimate")->valuedouble;
+  cJSON_Delete(j);
+  result_clear(&r);
+  RUN(&r, "fit", "--header-bytes", path, "--vram-free", "0", "--ram-free", "64G", "--membw", "80", "--json");
+  j = cJSON_Parse(r.out);
+  double tok_s_80 = cJSON_GetObjectItemCaseSensitive(j, "tok_s_estimate")->valuedouble;
+  cJSON_Delete(j);
+  result_clear(&r);
+  g_assert_cmpfloat(measured_tok_s, >, 0);
+  g_assert_cmpfloat(measured_tok_s, !=, tok_s_80);
+  RUN(&r, "hw", "--measure-membw", "--json");
+  g_assert_cmpint(r.code, ==, 0);
+  j = cJSON_Parse(r.out);
+  g_assert_nonnull(j);
+  g_assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "cpu_bandwidth_measured")));
+  g_assert_cmpfloat(cJSON_GetObjectItemCaseSensitive(j, "cpu_bandwidth_gbs")->valuedouble, >, 0.1);
+  cJSON_Delete(j);
+  result_clear(&r);
+
   /* human output */
   RUN(&r, "fit", "--header-bytes", path, "--vram-free", "8G", "--ram-free", "32G");
   g_assert_cmpint(r.code, ==, 0);
@@ -856,6 +896,7 @@ static void test_cli_fit(void)
     (const char *const[]){"fit", "--vram-free", "lots", "-m", "x", NULL},
     (const char *const[]){"fit", "--vram-free", "8G,8G", "--unified", "-m", "x", NULL},
     (const char *const[]){"recommend", "--membw", "fast", NULL},
+    (const char *const[]){"fit", "--membw", "measured", "-m", "x", NULL},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     run_cli(&r, bad[i]);
@@ -918,6 +959,7 @@ int main(int argc, char **argv)
   g_test_add_func("/fit/machine/monotonic", test_monotonic_and_max_ctx);
   g_test_add_func("/fit/machine/multi-gpu", test_multi_gpu);
   g_test_add_func("/fit/speed/published", test_speed_published);
+  g_test_add_func("/fit/speed/measure-bandwidth", test_measure_bandwidth);
   g_test_add_func("/fit/tied-embeddings", test_tied_embeddings);
   g_test_add_func("/fit/header-bytes", test_header_bytes);
   g_test_add_func("/fit/bad-headers", test_bad_headers);

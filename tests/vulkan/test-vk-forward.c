@@ -7,6 +7,11 @@
  */
 #include "still.h"
 
+#include "gguf.h"
+#include "model.h"
+#include "types.h"
+#include "vulkan/vk-forward.h"
+
 #include "../engine/test-common.h"
 
 #include <cjson/cJSON.h>
@@ -95,9 +100,12 @@ static still_model *load_model(const char *name)
   return m;
 }
 
-static still_session *new_session(still_model *m, int n_gpu_layers, int n_batch)
+static still_session *new_session_on(still_model *m, int n_gpu_layers, int n_batch, const char *device,
+                                     const char *split)
 {
   still_session_params sp = still_session_params_default();
+  sp.device = device;
+  sp.split = split;
   sp.n_threads = 2;
   sp.kv_type = STILL_KV_F32; /* as the references */
   sp.n_ctx = 256;
@@ -109,6 +117,11 @@ static still_session *new_session(still_model *m, int n_gpu_layers, int n_batch)
   if (st != STILL_OK) g_test_message("session: %s", err.message);
   g_assert_cmpint(st, ==, STILL_OK);
   return s;
+}
+
+static still_session *new_session(still_model *m, int n_gpu_layers, int n_batch)
+{
+  return new_session_on(m, n_gpu_layers, n_batch, NULL, NULL);
 }
 
 static double max_abs_diff(const float *a, const float *b, int n)
@@ -148,9 +161,12 @@ static void check_model(gconstpointer data)
   const int n_layer = n_layers_of(still_session_offload(probe));
   g_assert_nonnull(strstr(still_session_offload(probe), "CPU only"));
   still_session_free(probe);
-  const int splits[2] = {-1, n_layer / 2};
-  for (int k = 0; k < 2; k++) {
-    still_session *s = new_session(m, splits[k], 7);
+  /* third: all layers with the whole prompt in one batch, so the GPU takes
+   * the tiled matrix × matrix path (8 tokens or more) */
+  const int splits[3] = {-1, n_layer / 2, -1};
+  g_assert_cmpint(r->n_prompt, >=, 8);
+  for (int k = 0; k < 3; k++) {
+    still_session *s = new_session(m, splits[k], k == 2 ? 64 : 7);
     const char *off = still_session_offload(s);
     g_test_message("%s, n_gpu_layers %d: %s", name, splits[k], off);
     /* every fixture type has a shader: all the asked layers go to the GPU */
@@ -204,6 +220,175 @@ static void check_model(gconstpointer data)
   g_free(lg);
   still_model_free(m);
   ref_free(r);
+}
+
+/* --split: the layers over two logical devices (lavapipe opened twice:
+ * "--device 0,0"), two VkDevice objects with the residual stream copied
+ * between them through host memory; the same logits as one device. Also a
+ * split with some layers on the CPU, and bad lists. */
+static void check_split(gconstpointer data)
+{
+  const char *name = data;
+  reference *r = ref_load(name);
+  if (!r) return;
+  still_model *m = load_model(name);
+  const double tol = tolerance_for(r->type);
+  float *one = g_new(float, r->n_vocab), *two = g_new(float, r->n_vocab);
+  still_error err = {0};
+  const char *off;
+  for (int batch = 7; batch <= 64; batch += 57) { /* matrix × vector and tiled matrix × matrix */
+    still_session *s1 = new_session(m, -1, batch);
+    g_assert_cmpint(still_session_logits(s1, r->prompt, (size_t)r->n_prompt, false, one, NULL, &err), ==, STILL_OK);
+    const int n_layer = n_layers_of(still_session_offload(s1));
+    still_session_free(s1);
+    still_session *s2 = new_session_on(m, -1, batch, "0,0", "1,1");
+    off = still_session_offload(s2);
+    g_test_message("%s, batch %d: %s", name, batch, off);
+    /* "offload: 5/5 layers on Vulkan0 (llvmpipe …) 3 + Vulkan0 (llvmpipe …) 2" */
+    char *want = g_strdup_printf("offload: %d/%d layers on Vulkan0 (", n_layer, n_layer);
+    g_assert_true(g_str_has_prefix(off, want));
+    g_free(want);
+    want = g_strdup_printf(") %d + Vulkan0 (", (n_layer + 1) / 2);
+    g_assert_nonnull(strstr(off, want));
+    g_free(want);
+    want = g_strdup_printf(") %d", n_layer / 2);
+    g_assert_true(g_str_has_suffix(off, want));
+    g_free(want);
+    g_assert_cmpint(still_session_logits(s2, r->prompt, (size_t)r->n_prompt, false, two, NULL, &err), ==, STILL_OK);
+    double d = max_abs_diff(one, two, r->n_vocab);
+    g_test_message("%s, batch %d: split vs one device: max |diff| %.3g", name, batch, d);
+    g_assert_cmpfloat(d, <=, 1e-5); /* the same ops in the same order: only the boundary copy differs */
+    g_assert_cmpfloat(max_abs_diff(two, r->last, r->n_vocab), <=, tol);
+    /* decode on top: both devices' KV caches hold their layers' keys */
+    int32_t ids2[64];
+    memcpy(ids2, r->prompt, sizeof(int32_t) * (size_t)r->n_prompt);
+    ids2[r->n_prompt] = 1;
+    g_assert_cmpint(still_session_logits(s2, ids2, (size_t)r->n_prompt + 1, false, two, NULL, &err), ==, STILL_OK);
+    still_session *cpu = new_session(m, 0, batch);
+    g_assert_cmpint(still_session_logits(cpu, ids2, (size_t)r->n_prompt + 1, false, one, NULL, &err), ==, STILL_OK);
+    g_assert_cmpfloat(max_abs_diff(one, two, r->n_vocab), <=, 2 * tol);
+    still_session_free(cpu);
+    still_session_free(s2);
+
+    /* the first layer on the CPU, the rest 2:1 over two devices */
+    still_session *s3 = new_session_on(m, n_layer - 1, batch, "0,0", "2,1");
+    off = still_session_offload(s3);
+    g_test_message("%s: %s", name, off);
+    want = g_strdup_printf("offload: %d/%d layers on Vulkan0 (", n_layer - 1, n_layer);
+    g_assert_true(g_str_has_prefix(off, want));
+    g_free(want);
+    if (n_layer - 1 >= 2) g_assert_nonnull(strstr(off, " + Vulkan0 (")); /* 2 of 3 layers or more: both devices */
+    g_assert_cmpint(still_session_logits(s3, r->prompt, (size_t)r->n_prompt, false, two, NULL, &err), ==, STILL_OK);
+    g_assert_cmpfloat(max_abs_diff(two, r->last, r->n_vocab), <=, tol);
+    still_session_free(s3);
+  }
+  /* a share of 0: that device gets no layers and is not opened */
+  still_session *s4 = new_session_on(m, -1, 7, "0,0", "0,1");
+  g_assert_null(strstr(still_session_offload(s4), " + "));
+  g_assert_nonnull(strstr(still_session_offload(s4), "layers on Vulkan0 ("));
+  still_session_free(s4);
+  /* bad lists: the session runs on the CPU and the offload line says why */
+  static const char *const bad[][2] = {{"0,0", "1,x"}, {"0,0,0", "1,1"}, {"0", "1,1"}, {"0,0", "0,0"}};
+  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+    still_session *s = new_session_on(m, -1, 7, bad[i][0], bad[i][1]);
+    off = still_session_offload(s);
+    g_test_message("--device %s --split %s: %s", bad[i][0], bad[i][1], off);
+    g_assert_true(g_str_has_prefix(off, "offload: 0/"));
+    g_assert_nonnull(strstr(off, "running on the CPU"));
+    still_session_free(s);
+  }
+  g_free(one), g_free(two);
+  still_model_free(m);
+  ref_free(r);
+}
+
+/* A copy of a fixture model without output.weight: the output layer is then
+ * tied to token_embd (arch.c), as in Qwen3-0.6B or Llama-3.2-1B. */
+static char *write_tied_copy(const char *name)
+{
+  char *rel = g_strdup_printf("models/%s.gguf", name);
+  char *path = test_fixture_path(rel);
+  g_free(rel);
+  if (!path) return NULL;
+  gguf_file *f = NULL;
+  still_error err = {0};
+  g_assert_cmpint(gguf_open(path, &f, &err), ==, STILL_OK);
+  gguf_writer *w = gguf_writer_new();
+  for (uint64_t i = 0; i < gguf_n_kv(f); i++) {
+    const gguf_kv *kv = gguf_kv_at(f, i);
+    char *key = g_strndup(kv->key.ptr, kv->key.len);
+    gguf_writer_add_value(w, key, &kv->value);
+    g_free(key);
+  }
+  int copied = 0;
+  for (uint64_t i = 0; i < gguf_n_tensors(f); i++) {
+    const gguf_tensor *t = gguf_tensor_at(f, i);
+    if (gguf_str_eq(t->name, "output.weight")) continue;
+    char *tn = g_strndup(t->name.ptr, t->name.len);
+    gguf_writer_add_tensor(w, tn, t->type, t->n_dims, t->ne, t->data);
+    g_free(tn);
+    copied++;
+  }
+  g_assert_cmpint(copied, >=, (int)gguf_n_tensors(f) - 1); /* some fixtures are tied already */
+  char *out = g_build_filename(g_get_tmp_dir(), "still-vk-tied-XXXXXX.gguf", NULL);
+  int fd = g_mkstemp(out);
+  g_assert_cmpint(fd, >=, 0);
+  close(fd);
+  g_assert_cmpint(gguf_writer_write_file(w, out, &err), ==, STILL_OK);
+  gguf_writer_free(w);
+  gguf_close(f);
+  g_free(path);
+  return out;
+}
+
+/* Tied embeddings with every layer on the GPU: the token lookup runs on the
+ * device (get_rows from the output matrix it already holds) and the logits
+ * match the CPU engine on the same model. */
+static void test_tied_embeddings(gconstpointer data)
+{
+  const char *name = data;
+  char *path = write_tied_copy(name);
+  if (!path) return;
+  still_load_params lp = still_load_params_default();
+  lp.no_vocab = true;
+  still_model *m = NULL;
+  still_error err = {0};
+  g_assert_cmpint(still_model_load(path, &lp, NULL, NULL, &m, &err), ==, STILL_OK);
+  g_assert_true(m->output.data == m->tok_embd.data); /* really tied */
+  reference *r = ref_load(name);
+  g_assert_nonnull(r);
+  const double tol = tolerance_for(r->type);
+
+  /* the lookup is on the device only when the first layer is there too */
+  still_vk_forward *f = NULL;
+  g_assert_cmpint(still_vk_forward_new(m, NULL, NULL, 0, 64, 8, STILL_TYPE_F32, &f, &err), ==, STILL_OK);
+  g_assert_true(still_vk_forward_embeds(f));
+  still_vk_forward_free(f);
+  g_assert_cmpint(still_vk_forward_new(m, NULL, NULL, 1, 64, 8, STILL_TYPE_F32, &f, &err), ==, STILL_OK);
+  g_assert_false(still_vk_forward_embeds(f));
+  still_vk_forward_free(f);
+  g_assert_cmpint(still_vk_forward_new(m, "0,0", "1,1", 0, 64, 8, STILL_TYPE_F32, &f, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_forward_n_devices(f), ==, 2);
+  g_assert_false(still_vk_forward_embeds(f)); /* the table sits on the last device, the first layer on the first */
+  still_vk_forward_free(f);
+
+  float *gpu = g_new(float, r->n_vocab), *cpu = g_new(float, r->n_vocab);
+  for (int batch = 7; batch <= 64; batch += 57) {
+    still_session *s = new_session(m, -1, batch);
+    g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, gpu, NULL, &err), ==, STILL_OK);
+    still_session_free(s);
+    s = new_session(m, 0, batch);
+    g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, cpu, NULL, &err), ==, STILL_OK);
+    still_session_free(s);
+    double d = max_abs_diff(gpu, cpu, r->n_vocab);
+    g_test_message("%s tied, batch %d: GPU (lookup on the device) vs CPU: max |diff| %.3g", name, batch, d);
+    g_assert_cmpfloat(d, <=, tol);
+  }
+  g_free(gpu), g_free(cpu);
+  still_model_free(m);
+  ref_free(r);
+  g_remove(path);
+  g_free(path);
 }
 
 /* The CLI: `still devices --json` marks lavapipe CPU-emulated; `still logits
@@ -262,6 +447,47 @@ static void test_cli(void)
   g_assert_true(g_spawn_check_wait_status(status, NULL));
   g_assert_nonnull(strstr(errs, "offload: 0/5 layers on a GPU (Vulkan: no device \"nosuchgpu\""));
   g_free(out), g_free(errs);
+  /* CPU only: the offload line is there too */
+  char *argv4[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, NULL};
+  g_assert_true(g_spawn_sync(NULL, argv4, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  g_assert_nonnull(strstr(errs, "offload: 0/5 layers on a GPU (CPU only)\n"));
+  g_free(out), g_free(errs);
+  /* two physical devices: lavapipe listed twice through two ICD files with
+   * different paths; --split alone takes devices 0 and 1 */
+  const char *icd = g_getenv("VK_ICD_FILENAMES");
+  if (icd && *icd && !strchr(icd, ':') && g_file_test(icd, G_FILE_TEST_EXISTS)) {
+    char *dir = g_dir_make_tmp("still-vk-icd-XXXXXX", NULL);
+    g_assert_nonnull(dir);
+    char *icd2 = g_build_filename(dir, "second-lavapipe.json", NULL);
+    gsize icd_len;
+    char *icd_text = test_read_file(icd, &icd_len);
+    g_assert_true(g_file_set_contents(icd2, icd_text, (gssize)icd_len, NULL));
+    char *both = g_strdup_printf("%s:%s", icd, icd2);
+    char **env = g_environ_setenv(g_get_environ(), "VK_ICD_FILENAMES", both, TRUE);
+    char *argv5[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32",
+                     "--split", "1,1", NULL};
+    g_assert_true(g_spawn_sync(NULL, argv5, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+    g_test_message("two ICDs: %s", errs);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    g_assert_nonnull(strstr(errs, "offload: 5/5 layers on Vulkan0 (llvmpipe"));
+    g_assert_nonnull(strstr(errs, ") 3 + Vulkan1 (llvmpipe"));
+    g_free(out), g_free(errs);
+    lg = (float *)test_read_file(tmp, &len);
+    g_assert_cmpuint(len, ==, (gsize)r->n_vocab * 4);
+    g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+    g_free(lg);
+    g_strfreev(env);
+    g_remove(icd2);
+    g_rmdir(dir);
+    g_free(both), g_free(icd_text), g_free(icd2), g_free(dir);
+  }
+  /* a bad split is refused by the CLI: exit 1, one line */
+  char *argv6[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--split", "1,,2", NULL};
+  g_assert_true(g_spawn_sync(NULL, argv6, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  g_assert_false(g_spawn_check_wait_status(status, NULL));
+  g_assert_nonnull(strstr(errs, "--split"));
+  g_free(out), g_free(errs);
   g_remove(tmp);
   g_free(tmp), g_free(model);
   g_string_free(ids, TRUE);
@@ -317,6 +543,14 @@ int main(int argc, char **argv)
     g_test_add_data_func(path, models[i], check_model);
     g_free(path);
   }
+  static const char *split_models[] = {"stories260K", "tiny-qwen2-Q4_K_M", "tiny-llama-Q8_0", "tiny-qwen3-Q8_0"};
+  for (size_t i = 0; i < G_N_ELEMENTS(split_models); i++) {
+    char *path = g_strdup_printf("/vk-forward/split/%s", split_models[i]);
+    g_test_add_data_func(path, split_models[i], check_split);
+    g_free(path);
+  }
+  g_test_add_data_func("/vk-forward/tied-embeddings/tiny-qwen2-Q8_0", "tiny-qwen2-Q8_0", test_tied_embeddings);
+  g_test_add_data_func("/vk-forward/tied-embeddings/tiny-llama-Q4_K_M", "tiny-llama-Q4_K_M", test_tied_embeddings);
   g_test_add_func("/vk-forward/cli", test_cli);
   g_test_add_func("/vk-forward/fallback", test_fallback);
   return g_test_run();

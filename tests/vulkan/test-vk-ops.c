@@ -131,6 +131,7 @@ static void test_out_of_memory(void)
 typedef struct {
   uint32_t type;
   int ncols, nrows, n_vec;
+  bool matmul; /* the tiled matrix × matrix shader instead of matrix × vector */
 } matvec_case;
 
 static void test_matvec(gconstpointer data)
@@ -181,7 +182,8 @@ static void test_matvec(gconstpointer data)
                             .w_off = w_off, .row_bytes = row_bytes, .x_off = x_off, .x_stride = x_stride,
                             .y_off = y_off, .y_stride = y_stride};
   g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_matvec(vk, &bw, &bx, &by, &a, &err), ==, STILL_OK);
+  if (c->matmul) g_assert_cmpint(still_vk_matmul(vk, &bw, &bx, &by, &a, &err), ==, STILL_OK);
+  else g_assert_cmpint(still_vk_matvec(vk, &bw, &bx, &by, &a, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_download(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
 
@@ -192,19 +194,147 @@ static void test_matvec(gconstpointer data)
   }
   g_assert_cmpfloat(y[0], ==, 1234.5f);
   double e = nmse(got, want, (size_t)nr * nv);
-  g_test_message("matvec %s %dx%d x%d: NMSE %.3g", tt->name, nr, nc, nv, e);
+  g_test_message("%s %s %dx%d x%d: NMSE %.3g", c->matmul ? "matmul" : "matvec", tt->name, nr, nc, nv, e);
   g_assert_cmpfloat(e, <, 1e-9);
 
   /* a shape that overruns the weights is refused before recording */
   a.nrows = (uint32_t)nr + 1;
   g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_matvec(vk, &bw, &bx, &by, &a, &err), ==, STILL_ERR_INVALID_ARG);
+  if (c->matmul) g_assert_cmpint(still_vk_matmul(vk, &bw, &bx, &by, &a, &err), ==, STILL_ERR_INVALID_ARG);
+  else g_assert_cmpint(still_vk_matvec(vk, &bw, &bx, &by, &a, &err), ==, STILL_ERR_INVALID_ARG);
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
 
   still_vk_buffer_free(vk, &bw);
   still_vk_buffer_free(vk, &bx);
   still_vk_buffer_free(vk, &by);
   g_free(wf), g_free(wdq), g_free(wq), g_free(x), g_free(want), g_free(y), g_free(got);
+  still_vk_close(vk);
+}
+
+/* Embedding lookup: every row id picked (repeats, the last row, an id out
+ * of range) must equal the CPU's scalar dequantization of that row. */
+static void test_get_rows(gconstpointer data)
+{
+  const uint32_t type = GPOINTER_TO_UINT(data);
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const still_type_traits *tt = still_type_get(type);
+  g_assert_nonnull(tt);
+  const int nc = 512, nr = 29, n_tok = 9;
+  uint64_t row_bytes;
+  g_assert_true(still_type_bytes(type, (uint64_t)nc, &row_bytes));
+  const size_t w_off = 4;
+  float *wf = g_new(float, (size_t)nc * nr);
+  float *wdq = g_new(float, (size_t)nc * nr);
+  uint8_t *wq = g_malloc0(w_off + row_bytes * nr);
+  for (size_t i = 0; i < (size_t)nc * nr; i++) wf[i] = frand() * (1.0f + (i % 5));
+  for (int r = 0; r < nr; r++) {
+    tt->from_float(wf + (size_t)r * nc, wq + w_off + row_bytes * r, nc);
+    tt->to_float(wq + w_off + row_bytes * r, wdq + (size_t)r * nc, nc);
+  }
+  const uint32_t ids[1 + 9] = {777, 3, 0, 28, 3, 17, 28, 1, 5, (uint32_t)nr}; /* [0] skipped by ids_off; last: out of range */
+  const uint32_t y_off = 2, y_stride = (uint32_t)nc + 3;
+  const size_t y_len = y_off + (size_t)y_stride * n_tok;
+  still_error err = {0};
+  still_vk_buffer bw, bi, by;
+  g_assert_cmpint(still_vk_buffer_new(vk, w_off + row_bytes * nr, &bw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, sizeof ids, &bi, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * y_len, &by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bw, 0, wq, w_off + row_bytes * nr, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bi, 0, ids, sizeof ids, &err), ==, STILL_OK);
+  float *y = g_new(float, y_len);
+  for (size_t i = 0; i < y_len; i++) y[i] = 1234.5f;
+  g_assert_cmpint(still_vk_upload(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
+  still_vk_get_rows_args a = {.type = type, .ncols = (uint32_t)nc, .nrows = (uint32_t)nr, .n_tok = (uint32_t)n_tok,
+                              .w_off = w_off, .row_bytes = row_bytes, .ids_off = 1, .y_off = y_off,
+                              .y_stride = y_stride};
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_get_rows(vk, &bw, &bi, &by, &a, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
+  g_assert_cmpfloat(y[0], ==, 1234.5f);
+  double worst = 0;
+  for (int t = 0; t < n_tok; t++) {
+    const float *got = y + y_off + (size_t)t * y_stride;
+    g_assert_cmpfloat(got[nc], ==, 1234.5f); /* the gap after a row stays untouched */
+    if (ids[1 + t] >= (uint32_t)nr) {
+      for (int i = 0; i < nc; i++) g_assert_cmpfloat(got[i], ==, 0.0f);
+      continue;
+    }
+    const float *want = wdq + (size_t)ids[1 + t] * nc;
+    double num = 0, den = 0;
+    for (int i = 0; i < nc; i++) {
+      num += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
+      den += (double)want[i] * want[i];
+    }
+    if (num / den > worst) worst = num / den;
+  }
+  g_test_message("get_rows %s: worst row NMSE %.3g", tt->name, worst);
+  g_assert_cmpfloat(worst, <, 1e-12); /* the same float arithmetic, up to fused multiply-adds */
+
+  /* ids beyond the id buffer are refused before recording */
+  a.ids_off = 2;
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_get_rows(vk, &bw, &bi, &by, &a, &err), ==, STILL_ERR_INVALID_ARG);
+  a.ids_off = 1, a.type = STILL_TYPE_Q8_K;
+  g_assert_cmpint(still_vk_get_rows(vk, &bw, &bi, &by, &a, &err), ==, STILL_ERR_UNSUPPORTED);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  still_vk_buffer_free(vk, &bw);
+  still_vk_buffer_free(vk, &bi);
+  still_vk_buffer_free(vk, &by);
+  g_free(wf), g_free(wdq), g_free(wq), g_free(y);
+  still_vk_close(vk);
+}
+
+/* Relative speed of the two product shaders on one prefill-sized product
+ * (1536 × 8960 Q4_K, 128 vectors: the FFN up matrix of a 1.5B model). Only
+ * with STILL_VK_BENCH=1: timings on lavapipe say little about a GPU. */
+static void bench_matmul(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const uint32_t type = STILL_TYPE_Q4_K, nc = 1536, nr = 8960, nv = 128;
+  const still_type_traits *tt = still_type_get(type);
+  uint64_t row_bytes;
+  g_assert_true(still_type_bytes(type, nc, &row_bytes));
+  float *row = g_new(float, nc);
+  uint8_t *wq = g_malloc0(row_bytes * nr);
+  for (uint32_t r = 0; r < nr; r++) {
+    for (uint32_t i = 0; i < nc; i++) row[i] = frand();
+    tt->from_float(row, wq + row_bytes * r, nc);
+  }
+  float *x = g_new(float, (size_t)nc * nv);
+  for (size_t i = 0; i < (size_t)nc * nv; i++) x[i] = frand();
+  still_error err = {0};
+  still_vk_buffer bw, bx, by;
+  g_assert_cmpint(still_vk_buffer_new(vk, row_bytes * nr, &bw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4ull * nc * nv, &bx, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4ull * nr * nv, &by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bw, 0, wq, row_bytes * nr, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4ull * nc * nv, &err), ==, STILL_OK);
+  still_vk_matvec_args a = {.type = type, .ncols = nc, .nrows = nr, .n_vec = nv, .row_bytes = row_bytes,
+                            .x_stride = nc, .y_stride = nr};
+  double secs[2];
+  for (int k = 0; k < 2; k++) {
+    for (int rep = 0; rep < 2; rep++) { /* the first builds the pipeline */
+      gint64 t0 = g_get_monotonic_time();
+      g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+      if (k) g_assert_cmpint(still_vk_matmul(vk, &bw, &bx, &by, &a, &err), ==, STILL_OK);
+      else g_assert_cmpint(still_vk_matvec(vk, &bw, &bx, &by, &a, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+      secs[k] = (g_get_monotonic_time() - t0) / 1e6;
+    }
+  }
+  g_test_message("%s %ux%u x%u vectors: matvec %.3f s, matmul %.3f s (%.2fx)", tt->name, nr, nc, nv, secs[0],
+                 secs[1], secs[0] / secs[1]);
+  printf("# %s %ux%u x%u vectors: matvec %.3f s, matmul %.3f s (%.2fx)\n", tt->name, nr, nc, nv, secs[0], secs[1],
+         secs[0] / secs[1]);
+  still_vk_buffer_free(vk, &bw);
+  still_vk_buffer_free(vk, &bx);
+  still_vk_buffer_free(vk, &by);
+  g_free(row), g_free(wq), g_free(x);
   still_vk_close(vk);
 }
 
@@ -528,6 +658,31 @@ int main(int argc, char **argv)
     g_test_add_data_func(p2, &cases[2 * i + 1], test_matvec);
     g_free(p1), g_free(p2);
   }
+  /* the tiled matrix × matrix: ragged shapes (vectors 1, 7, 33, 130 across
+   * the 32-vector tiles; rows not a multiple of the 64-row tiles) */
+  static matvec_case mm_cases[G_N_ELEMENTS(types) * 4];
+  static const int mm_vecs[4] = {1, 7, 33, 130}, mm_rows[4] = {37, 70, 129, 64};
+  for (size_t i = 0; i < G_N_ELEMENTS(types); i++)
+    for (int k = 0; k < 4; k++) {
+      /* K-quants need 256 columns per block; 768 = 3 blocks, 24 steps of 32 */
+      mm_cases[4 * i + k] = (matvec_case){types[i], k == 3 ? 1024 : 768, mm_rows[k], mm_vecs[k], true};
+      char *path = g_strdup_printf("/vk/matmul/%s/%dx%d", still_type_name(types[i]), mm_rows[k], mm_vecs[k]);
+      g_test_add_data_func(path, &mm_cases[4 * i + k], test_matvec);
+      g_free(path);
+    }
+  /* scalar types: a width that ends inside a 32-column step */
+  static const matvec_case mm_odd[] = {{STILL_TYPE_F32, 100, 65, 40, true}, {STILL_TYPE_F16, 46, 3, 9, true}};
+  for (size_t i = 0; i < G_N_ELEMENTS(mm_odd); i++) {
+    char *path = g_strdup_printf("/vk/matmul/%s/%d-columns", still_type_name(mm_odd[i].type), mm_odd[i].ncols);
+    g_test_add_data_func(path, &mm_odd[i], test_matvec);
+    g_free(path);
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS(types); i++) {
+    char *path = g_strdup_printf("/vk/get-rows/%s", still_type_name(types[i]));
+    g_test_add_data_func(path, GUINT_TO_POINTER(types[i]), test_get_rows);
+    g_free(path);
+  }
+  if (g_getenv("STILL_VK_BENCH")) g_test_add_func("/vk/bench/matmul", bench_matmul);
   g_test_add_func("/vk/matvec/unsupported", test_matvec_unsupported);
   g_test_add_func("/vk/rms-norm", test_rms_norm);
   g_test_add_func("/vk/binary", test_binary);
