@@ -3,13 +3,16 @@
 
 #include <glib/gi18n.h>
 
+#include "distill-api-server.h"
 #include "distill-application.h"
+#include "distill-hardware.h"
 #include "distill-preferences.h"
 #include "distill-resources.h"
 #include "distill-window.h"
 
 struct _DistillApplication {
   AdwApplication parent_instance;
+  DistillApiServer *api_server; /* the local API server, following its settings */
 };
 
 G_DEFINE_FINAL_TYPE(DistillApplication, distill_application, ADW_TYPE_APPLICATION)
@@ -58,8 +61,9 @@ static void preferences_action(GSimpleAction *action, GVariant *parameter, gpoin
 {
   (void)action;
   (void)parameter;
-  GtkWindow *window = gtk_application_get_active_window(GTK_APPLICATION(user_data));
-  gtk_window_present(GTK_WINDOW(distill_preferences_new(window, NULL, NULL)));
+  DistillApplication *self = user_data;
+  GtkWindow *window = gtk_application_get_active_window(GTK_APPLICATION(self));
+  gtk_window_present(GTK_WINDOW(distill_preferences_new(window, distill_application_get_hardware(self), NULL)));
 }
 
 static void quit_action(GSimpleAction *action, GVariant *parameter, gpointer user_data)
@@ -81,6 +85,9 @@ static void distill_application_startup(GApplication *app)
   G_APPLICATION_CLASS(distill_application_parent_class)->startup(app);
 
   g_action_map_add_action_entries(G_ACTION_MAP(app), app_actions, G_N_ELEMENTS(app_actions), app);
+  /* look at this computer once, now, off the main thread: the library, the preferences and the
+   * chat's load settings all use this one instance */
+  (void)distill_application_get_hardware(DISTILL_APPLICATION(app));
 
   static const char *quit_accels[] = {"<primary>q", NULL};
   static const char *preferences_accels[] = {"<primary>comma", NULL};
@@ -94,6 +101,37 @@ static void distill_application_startup(GApplication *app)
   gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.view::chat", chat_accels);
   gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.view::library", library_accels);
   gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.view::benchmark", bench_accels);
+  /* Ctrl+N and Ctrl+F work from every view: they switch to the Chat view first */
+  static const char *new_chat_accels[] = {"<primary>n", NULL};
+  static const char *search_accels[] = {"<primary>f", NULL};
+  gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.new-chat", new_chat_accels);
+  gtk_application_set_accels_for_action(GTK_APPLICATION(app), "win.search", search_accels);
+
+  /* the local API server (off unless turned on in Preferences) on the app's engine */
+  DistillApplication *self = DISTILL_APPLICATION(app);
+  g_autoptr(GSettings) settings = g_settings_new(APP_ID);
+  self->api_server = distill_api_server_new(NULL);
+  distill_api_server_follow_settings(self->api_server, settings);
+}
+
+static void distill_application_shutdown(GApplication *app)
+{
+  DistillApplication *self = DISTILL_APPLICATION(app);
+  if (self->api_server) distill_api_server_stop(self->api_server);
+  g_clear_object(&self->api_server);
+  G_APPLICATION_CLASS(distill_application_parent_class)->shutdown(app);
+}
+
+DistillApiServer *distill_application_get_api_server(DistillApplication *self)
+{
+  g_return_val_if_fail(DISTILL_IS_APPLICATION(self), NULL);
+  return self->api_server;
+}
+
+DistillHardware *distill_application_get_hardware(DistillApplication *self)
+{
+  g_return_val_if_fail(DISTILL_IS_APPLICATION(self), NULL);
+  return distill_hardware_get_default();
 }
 
 static void distill_application_class_init(DistillApplicationClass *klass)
@@ -105,6 +143,7 @@ static void distill_application_class_init(DistillApplicationClass *klass)
   GApplicationClass *app_class = G_APPLICATION_CLASS(klass);
   app_class->activate = distill_application_activate;
   app_class->startup = distill_application_startup;
+  app_class->shutdown = distill_application_shutdown;
 }
 
 static void distill_application_init(DistillApplication *self)

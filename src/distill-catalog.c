@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "distill-catalog.h"
+#include "distill-hub.h"
 
 #define CATALOG_RESOURCE "/io/github/distillapp/Distill/catalog.json"
 #define OLLAMA_MODEL_MEDIA_TYPE "application/vnd.ollama.image.model"
@@ -213,6 +214,60 @@ DistillCatalogQuant *distill_catalog_model_find_quant(DistillCatalogModel *model
     if (quant != NULL && g_ascii_strcasecmp(q->name, quant) == 0) return q;
   }
   return NULL;
+}
+
+static DistillHubEntry *find_entry(GPtrArray *entries, const char *path)
+{
+  for (guint i = 0; i < entries->len; i++) {
+    DistillHubEntry *e = g_ptr_array_index(entries, i);
+    if (!e->is_dir && g_strcmp0(e->path, path) == 0) return e;
+  }
+  return NULL;
+}
+
+guint distill_catalog_apply_tree(DistillCatalog *self, const char *repo, GPtrArray *entries)
+{
+  g_return_val_if_fail(self != NULL, 0);
+  guint refreshed = 0, size_changed = 0, sha_changed = 0;
+  for (guint i = 0; entries != NULL && i < self->models->len; i++) {
+    DistillCatalogModel *m = g_ptr_array_index(self->models, i);
+    if (g_strcmp0(m->repo, repo) != 0) continue;
+    for (guint j = 0; j < m->quants->len; j++) {
+      DistillCatalogQuant *q = g_ptr_array_index(m->quants, j);
+      gint64 total = 0;
+      gboolean all = TRUE;
+      for (guint k = 0; q->files[k] != NULL && all; k++) {
+        DistillHubEntry *e = find_entry(entries, q->files[k]);
+        if (e == NULL || e->size < 0) all = FALSE;
+        else total += e->size;
+      }
+      if (!all) continue; /* not (yet) on the Hub under this name: the hints stay */
+      if (q->size != total) {
+        g_debug("%s %s: %" G_GINT64_FORMAT " bytes on the Hub, %" G_GINT64_FORMAT " in the catalog", m->name,
+                q->name, total, q->size);
+        size_changed++;
+      }
+      q->size = total;
+      if (q->files[1] == NULL) {
+        const char *sha = find_entry(entries, q->files[0])->sha256;
+        if (sha != NULL && g_ascii_strcasecmp(sha, q->sha256 ? q->sha256 : "") != 0) {
+          if (q->sha256 != NULL) {
+            g_debug("%s %s: sha256 %s on the Hub, %s in the catalog", m->name, q->name, sha, q->sha256);
+            sha_changed++;
+          }
+          g_free(q->sha256);
+          q->sha256 = g_ascii_strdown(sha, -1);
+        }
+      }
+      q->from_hub = TRUE;
+      refreshed++;
+    }
+  }
+  /* one line per repo: the catalog is a hint, re-uploads are expected, but worth knowing */
+  if (size_changed > 0 || sha_changed > 0)
+    g_message("The Hub's files of %s differ from the built-in catalog (%u sizes, %u checksums); using the Hub's.",
+              repo, size_changed, sha_changed);
+  return refreshed;
 }
 
 gboolean distill_catalog_match_file(DistillCatalog *self, const char *basename, DistillCatalogModel **model,

@@ -26,6 +26,7 @@ typedef struct {
   gint64 size;       /* bytes, all shards together; 0 when not published (a hint) */
   char *sha256;      /* single-file quants only, a hint; NULL when not known */
   GStrv files;       /* paths in the repo: one, or the shards in order */
+  gboolean from_hub; /* size (and sha256) were refreshed from the Hub's tree API */
 } DistillCatalogQuant;
 
 typedef struct {
@@ -60,6 +61,12 @@ DistillCatalogQuant *distill_catalog_model_find_quant(DistillCatalogModel *model
  * FALSE when the file is not one of ours. */
 gboolean distill_catalog_match_file(DistillCatalog *self, const char *basename, DistillCatalogModel **model,
                                     DistillCatalogQuant **quant);
+
+/* Refresh sizes and sha256 of the quants of every model in repo from a tree listing
+ * (DistillHubEntry, see distill-hub.h): the Hub is the truth (files get re-uploaded with the
+ * same name); differences from data/catalog.json are logged. A quant is refreshed only when
+ * all its files are in the listing. Returns how many quants were refreshed. */
+guint distill_catalog_apply_tree(DistillCatalog *self, const char *repo, GPtrArray *entries);
 
 /* ==== files on this computer ==== */
 typedef enum {

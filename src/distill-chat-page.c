@@ -16,7 +16,11 @@
 
 #include "distill-chat-page.h"
 #include "distill-chat-settings.h"
+#include "distill-hardware.h"
+#include "distill-load-settings.h"
 #include "distill-message-row.h"
+#include "distill-model-picker.h"
+#include "distill-remote.h"
 
 struct _DistillChatPage {
   AdwBin parent_instance;
@@ -49,6 +53,10 @@ struct _DistillChatPage {
   GCancellable *load_cancellable;
   char *loading_path;
   gboolean has_local_models;
+  DistillModelPicker *picker;
+  DistillRemoteEndpoint *remote; /* a remote model is used instead of the engine's, or NULL */
+  char *remote_model;
+  gboolean gen_remote;           /* the running generation is remote */
 
   /* template children */
   GtkStack *main_stack;
@@ -100,9 +108,30 @@ static void rebuild_chat_list(DistillChatPage *self);
 
 /* ==== settings ================================================================ */
 
+/* The model the chat uses or is about to use (NULL: none). */
+static const char *current_model_path(DistillChatPage *self)
+{
+  return self->loading_path ? self->loading_path : distill_engine_get_model_path(self->engine);
+}
+
+/* A new chat's context size: the model's own load setting, else the default (Preferences → Models). */
+static int default_context_size(DistillChatPage *self)
+{
+  return distill_load_settings_get_context_size(self->settings, current_model_path(self));
+}
+
+/* The model's load settings (GPU layers, threads, KV cache type) → the engine; before a load and
+ * before each answer (a change makes the engine start a new session). */
+static void apply_load_settings(DistillChatPage *self, const char *path, int n_ctx)
+{
+  still_hardware hw;
+  gboolean known = distill_hardware_get_effective(distill_hardware_get_default(), &hw);
+  distill_load_settings_apply(self->settings, path, n_ctx, self->engine, known ? &hw : NULL);
+}
+
 static void settings_defaults(DistillChatPage *self, DistillChatSettings *cs)
 {
-  distill_chat_settings_reset(cs, g_settings_get_int(self->settings, "default-context-size"));
+  distill_chat_settings_reset(cs, default_context_size(self));
 }
 
 static void settings_to_ui(DistillChatPage *self)
@@ -446,7 +475,7 @@ void distill_chat_page_open_chat(DistillChatPage *self, gint64 chat_id)
   cancel_edit(self);
   self->chat_id = chat_id;
   self->announced_dropped = 0;
-  distill_chat_settings_load(&self->cs, info->settings, g_settings_get_int(self->settings, "default-context-size"));
+  distill_chat_settings_load(&self->cs, info->settings, default_context_size(self));
   settings_to_ui(self);
   set_title(self, info->title);
   clear_rows(self);
@@ -487,56 +516,80 @@ static GPtrArray *find_models(DistillChatPage *self)
   return out;
 }
 
-static void on_model_row_activated(AdwActionRow *row, DistillChatPage *self)
+static void on_model_popover_shown(GtkPopover *popover, DistillChatPage *self)
 {
-  const char *path = g_object_get_data(G_OBJECT(row), "path");
-  gtk_popover_popdown(self->model_popover);
-  if (g_strcmp0(path, distill_engine_get_model_path(self->engine)) != 0) distill_chat_page_load_model(self, path);
-}
-
-static void fill_model_list(DistillChatPage *self)
-{
-  GtkWidget *c;
-  while ((c = gtk_widget_get_first_child(GTK_WIDGET(self->model_list)))) gtk_list_box_remove(self->model_list, c);
   g_autoptr(GPtrArray) models = find_models(self);
   const char *current = distill_engine_get_model_path(self->engine);
   if (current && !g_ptr_array_find_with_equal_func(models, current, g_str_equal, NULL))
     g_ptr_array_insert(models, 0, g_strdup(current));
-  if (models->len == 0) {
-    g_autofree char *dir = models_folder(self);
-    AdwActionRow *row = ADW_ACTION_ROW(adw_action_row_new());
-    adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), _("No models found"));
-    adw_action_row_set_subtitle(row, dir);
-    gtk_list_box_append(self->model_list, GTK_WIDGET(row));
-    return;
-  }
-  for (guint i = 0; i < models->len; i++) {
-    const char *path = models->pdata[i];
-    AdwActionRow *row = ADW_ACTION_ROW(adw_action_row_new());
-    g_autofree char *name = distill_model_display_name(path);
-    adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), name);
-    adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE);
-    g_autoptr(GFile) f = g_file_new_for_path(path);
-    g_autoptr(GFileInfo) fi = g_file_query_info(f, G_FILE_ATTRIBUTE_STANDARD_SIZE, 0, NULL, NULL);
-    if (fi) {
-      g_autofree char *size = g_format_size(g_file_info_get_size(fi));
-      adw_action_row_set_subtitle(row, size);
-    }
-    gtk_list_box_row_set_activatable(GTK_LIST_BOX_ROW(row), TRUE);
-    if (g_strcmp0(path, current) == 0) {
-      GtkWidget *check = gtk_image_new_from_icon_name("object-select-symbolic");
-      gtk_accessible_update_property(GTK_ACCESSIBLE(check), GTK_ACCESSIBLE_PROPERTY_LABEL, _("In use"), -1);
-      adw_action_row_add_suffix(row, check);
-    }
-    g_object_set_data_full(G_OBJECT(row), "path", g_strdup(path), g_free);
-    g_signal_connect_object(row, "activated", G_CALLBACK(on_model_row_activated), self, 0);
-    gtk_list_box_append(self->model_list, GTK_WIDGET(row));
+  g_autofree char *dir = models_folder(self);
+  distill_model_picker_fill(self->picker, models, dir, current, self->remote ? self->remote->id : NULL,
+                            self->remote_model);
+}
+
+static void clear_remote(DistillChatPage *self)
+{
+  g_clear_pointer(&self->remote, distill_remote_endpoint_free);
+  g_clear_pointer(&self->remote_model, g_free);
+}
+
+static void on_local_chosen(DistillModelPicker *picker, const char *path, DistillChatPage *self)
+{
+  gtk_popover_popdown(self->model_popover);
+  if (g_strcmp0(path, distill_engine_get_model_path(self->engine)) != 0) {
+    distill_chat_page_load_model(self, path);
+  } else if (self->remote) { /* back to the model that is still loaded */
+    clear_remote(self);
+    g_settings_set_string(self->settings, "last-model", path);
+    update_state(self);
   }
 }
 
-static void on_model_popover_shown(GtkPopover *popover, DistillChatPage *self)
+void distill_chat_page_use_remote_model(DistillChatPage *self, const char *endpoint_id, const char *model)
 {
-  fill_model_list(self);
+  g_return_if_fail(DISTILL_IS_CHAT_PAGE(self));
+  g_autoptr(DistillRemoteEndpoint) e = distill_remote_endpoint_find(self->settings, endpoint_id);
+  if (!e) {
+    toast(self, _("This connection no longer exists. Add it again in Preferences → Connections."));
+    return;
+  }
+  stop_generation(self);
+  clear_remote(self);
+  self->remote = g_steal_pointer(&e);
+  self->remote_model = g_strdup(model);
+  g_autofree char *last = g_strconcat("remote:", endpoint_id, "/", model, NULL);
+  g_settings_set_string(self->settings, "last-model", last);
+  update_state(self);
+}
+
+/* The connection may have been edited or removed in the preferences since it was chosen. */
+static gboolean remote_still_there(DistillChatPage *self)
+{
+  DistillRemoteEndpoint *e = self->remote ? distill_remote_endpoint_find(self->settings, self->remote->id) : NULL;
+  if (self->remote && !e) {
+    clear_remote(self);
+    g_settings_set_string(self->settings, "last-model", "");
+    update_state(self);
+    toast(self, _("The connection of this model was removed. Choose a model again."));
+    return FALSE;
+  }
+  if (e) { /* the name or the address may have changed */
+    distill_remote_endpoint_free(self->remote);
+    self->remote = e;
+  }
+  return TRUE;
+}
+
+static void on_remote_chosen(DistillModelPicker *picker, const char *id, const char *model, DistillChatPage *self)
+{
+  gtk_popover_popdown(self->model_popover);
+  distill_chat_page_use_remote_model(self, id, model);
+}
+
+DistillModelPicker *distill_chat_page_get_model_picker(DistillChatPage *self)
+{
+  g_return_val_if_fail(DISTILL_IS_CHAT_PAGE(self), NULL);
+  return self->picker;
 }
 
 static void on_model_loaded(GObject *source, GAsyncResult *res, gpointer data)
@@ -557,44 +610,24 @@ void distill_chat_page_load_model(DistillChatPage *self, const char *path)
 {
   g_return_if_fail(DISTILL_IS_CHAT_PAGE(self));
   stop_generation(self);
+  clear_remote(self);
   g_cancellable_cancel(self->load_cancellable);
   g_clear_object(&self->load_cancellable);
   self->load_cancellable = g_cancellable_new();
   g_free(self->loading_path);
   self->loading_path = g_strdup(path);
   g_settings_set_string(self->settings, "last-model", path);
+  apply_load_settings(self, path, 0);
   distill_engine_load_async(self->engine, path, self->load_cancellable, on_model_loaded, g_object_ref(self));
   update_state(self);
-}
-
-static void on_open_model_response(GtkNativeDialog *dialog, int response, DistillChatPage *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT) {
-    g_autoptr(GFile) file = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog));
-    g_autofree char *path = file ? g_file_get_path(file) : NULL;
-    if (path) distill_chat_page_load_model(self, path);
-  }
-  gtk_native_dialog_destroy(dialog);
-  g_object_unref(dialog);
 }
 
 static void open_model_file_action(GtkWidget *widget, const char *name, GVariant *param)
 {
   DistillChatPage *self = DISTILL_CHAT_PAGE(widget);
   gtk_popover_popdown(self->model_popover);
-  GtkFileChooserNative *dialog = gtk_file_chooser_native_new(_("Open Model File"), parent_window(self),
-                                                             GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
-  GtkFileFilter *filter = gtk_file_filter_new();
-  gtk_file_filter_set_name(filter, _("GGUF models"));
-  gtk_file_filter_add_pattern(filter, "*.gguf");
-  gtk_file_filter_add_pattern(filter, "*.GGUF");
-  gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(dialog), filter);
-  g_object_unref(filter);
-  gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(dialog), TRUE);
-  g_signal_connect_object(dialog, "response", G_CALLBACK(on_open_model_response), self, 0);
-  gtk_native_dialog_show(GTK_NATIVE_DIALOG(dialog));
+  distill_model_picker_open_file(self->picker, parent_window(self)); /* → "local-chosen" */
 }
-
 /* ==== state of the whole page ========================================================= */
 
 static gboolean any_chats(DistillChatPage *self)
@@ -610,11 +643,17 @@ static void update_state(DistillChatPage *self)
   gboolean generating = self->gen != NULL;
 
   /* first launch: no model anywhere and nothing to read */
-  gboolean welcome = st == DISTILL_ENGINE_EMPTY && !self->loading_path && !self->has_local_models && !any_chats(self);
+  g_autoptr(GVariant) endpoints = g_settings_get_value(self->settings, "remote-endpoints");
+  gboolean welcome = st == DISTILL_ENGINE_EMPTY && !self->loading_path && !self->has_local_models && !any_chats(self) &&
+                     !self->remote && g_variant_n_children(endpoints) == 0;
   gtk_stack_set_visible_child_name(self->main_stack, welcome ? "welcome" : "chat");
 
   const char *name = distill_engine_get_model_name(self->engine);
-  if (st == DISTILL_ENGINE_LOADING) {
+  if (self->remote) {
+    gtk_label_set_label(self->model_label, self->remote_model);
+    g_autofree char *tip = g_strdup_printf(_("%1$s, a remote model of %2$s"), self->remote_model, self->remote->name);
+    gtk_widget_set_tooltip_text(GTK_WIDGET(self->model_button), tip);
+  } else if (st == DISTILL_ENGINE_LOADING) {
     gtk_label_set_label(self->model_label, _("Loading…"));
   } else if (st == DISTILL_ENGINE_READY && name) {
     g_autofree char *shown = distill_model_display_name(distill_engine_get_model_path(self->engine));
@@ -624,7 +663,7 @@ static void update_state(DistillChatPage *self)
     gtk_label_set_label(self->model_label, _("Choose a Model"));
     gtk_widget_set_tooltip_text(GTK_WIDGET(self->model_button), _("Choose the Model"));
   }
-  gtk_revealer_set_reveal_child(self->load_revealer, st == DISTILL_ENGINE_LOADING);
+  gtk_revealer_set_reveal_child(self->load_revealer, st == DISTILL_ENGINE_LOADING && !self->remote);
 
   gtk_stack_set_visible_child_name(self->send_stack, generating ? "stop" : "send");
   gtk_widget_action_set_enabled(GTK_WIDGET(self), "chat.stop", generating);
@@ -691,9 +730,9 @@ static void on_prompt_ready(DistillGeneration *gen, int prompt_tokens, int dropp
   if (dropped > self->announced_dropped) {
     g_autofree char *text = g_strdup_printf(
       g_dngettext(GETTEXT_PACKAGE,
-                  "The oldest message no longer fits in the context (%2$d tokens), so the model does not see it "
+                  "%1$d old message no longer fits in the context of %2$d tokens, so the model does not see it "
                   "any more.",
-                  "The %1$d oldest messages no longer fit in the context (%2$d tokens), so the model does not see "
+                  "%1$d old messages no longer fit in the context of %2$d tokens, so the model does not see "
                   "them any more.",
                   dropped),
       dropped, n_ctx);
@@ -717,6 +756,19 @@ static void on_delta(DistillGeneration *gen, const char *text, int tokens, Disti
   if (self->gen_chat_id == self->chat_id) update_context_meter(self, self->prompt_tokens + tokens);
 }
 
+/* chat.retry (the button of a failed answer's notice): answer the last question again; the
+ * failed answer and its partial text are replaced. */
+static void retry_action(GtkWidget *widget, const char *name, GVariant *param)
+{
+  (void)name;
+  (void)param;
+  DistillChatPage *self = DISTILL_CHAT_PAGE(widget);
+  g_autoptr(GList) rows = message_rows(self);
+  GList *last = g_list_last(rows);
+  if (last && g_str_equal(distill_message_row_get_role(last->data), "assistant"))
+    on_row_regenerate(last->data, self);
+}
+
 static void on_finished(DistillGeneration *gen, DistillChatPage *self)
 {
   const DistillGenerationStats *st = distill_generation_get_stats(gen);
@@ -733,11 +785,29 @@ static void on_finished(DistillGeneration *gen, DistillChatPage *self)
   if (error) {
     g_free(m->note);
     m->note = g_strdup(error->message);
-    toast(self, error->message);
+    /* the partial answer stays in the chat; Retry answers the question again */
+    AdwToast *t = adw_toast_new(error->message);
+    adw_toast_set_timeout(t, 10);
+    adw_toast_set_button_label(t, _("_Retry"));
+    adw_toast_set_action_name(t, "chat.retry");
+    adw_toast_overlay_add_toast(self->toast_overlay, t);
   }
   m->gen_tokens = st->gen_tokens;
   m->tok_s = st->tok_s;
   m->ttft_s = st->ttft_s;
+  /* where the layers ran, in the statistics' tooltip */
+  if (st->offload[0]) {
+    still_hardware hw;
+    int threads = st->n_threads;
+    if (self->gen_remote) threads = 0; /* the server's threads are not ours to count */
+    else if (threads <= 0 && distill_hardware_get_effective(distill_hardware_get_default(), &hw)) threads = hw.cpu_cores;
+    g_autofree char *details =
+      threads > 0 ? g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%1$s; %2$d CPU thread", "%1$s; %2$d CPU threads",
+                                                threads),
+                                    st->offload, threads)
+                  : g_strdup(st->offload);
+    distill_message_row_set_details(self->stream_row, details);
+  }
   /* the streamed row saw the reasoning end: its clock is what the user saw */
   distill_message_row_finish(self->stream_row, NULL);
   m->reasoning_s = distill_message_row_get_reasoning_seconds(self->stream_row);
@@ -792,14 +862,23 @@ static void start_generation(DistillChatPage *self)
 
   self->stream_msg = distill_message_new("assistant", "");
   self->stream_msg->state = DISTILL_MESSAGE_STREAMING;
-  self->stream_msg->model = g_strdup(distill_engine_get_model_name(self->engine));
+  /* a remote answer is stored as "MODEL (CONNECTION)" */
+  self->stream_msg->model = self->remote ? distill_remote_model_label(self->remote_model, self->remote->name)
+                                         : g_strdup(distill_engine_get_model_name(self->engine));
   g_string_truncate(self->stream_text, 0);
   self->prompt_tokens = 0;
   self->dirty = FALSE;
   self->stream_row = g_object_ref(add_row(self, self->stream_msg, NULL));
-  distill_message_row_begin_stream(self->stream_row, distill_engine_get_is_r1(self->engine));
+  distill_message_row_begin_stream(self->stream_row, !self->remote && distill_engine_get_is_r1(self->engine));
 
-  self->gen = distill_engine_generate(self->engine, req);
+  self->gen_remote = self->remote != NULL;
+  if (self->remote) {
+    g_autoptr(DistillRemote) remote = distill_remote_new_for_endpoint(self->remote);
+    self->gen = distill_remote_generate(remote, self->remote_model, req);
+  } else {
+    apply_load_settings(self, distill_engine_get_model_path(self->engine), req->n_ctx);
+    self->gen = distill_engine_generate(self->engine, req);
+  }
   self->gen_chat_id = self->chat_id;
   g_signal_connect(self->gen, "prompt-ready", G_CALLBACK(on_prompt_ready), self);
   g_signal_connect(self->gen, "delta", G_CALLBACK(on_delta), self);
@@ -831,8 +910,8 @@ static void send_action(GtkWidget *widget, const char *name, GVariant *param)
   DistillChatPage *self = DISTILL_CHAT_PAGE(widget);
   if (self->gen) return;
   g_autofree char *text = composer_text(self);
-  if (!*text) return;
-  if (distill_engine_get_state(self->engine) != DISTILL_ENGINE_READY) {
+  if (!*text || !remote_still_there(self)) return;
+  if (!self->remote && distill_engine_get_state(self->engine) != DISTILL_ENGINE_READY) {
     toast(self, distill_engine_get_state(self->engine) == DISTILL_ENGINE_LOADING
                   ? _("The model is still loading. Send again when it is ready.")
                   : _("Choose a model first."));
@@ -881,7 +960,8 @@ static void stop_action(GtkWidget *widget, const char *name, GVariant *param)
 
 static void on_row_regenerate(DistillMessageRow *row, DistillChatPage *self)
 {
-  if (self->gen || distill_engine_get_state(self->engine) != DISTILL_ENGINE_READY) {
+  if (!self->gen && !remote_still_there(self)) return;
+  if (self->gen || (!self->remote && distill_engine_get_state(self->engine) != DISTILL_ENGINE_READY)) {
     if (!self->gen) toast(self, _("Choose a model first."));
     return;
   }
@@ -1187,8 +1267,12 @@ static void distill_chat_page_constructed(GObject *object)
 
   /* the model of last time comes back (unless one is loaded or loading) */
   g_autofree char *last = g_settings_get_string(self->settings, "last-model");
+  const char *slash = g_str_has_prefix(last, "remote:") ? strchr(last, '/') : NULL;
   if (distill_engine_get_state(self->engine) == DISTILL_ENGINE_EMPTY && last && *last) {
-    if (g_file_test(last, G_FILE_TEST_EXISTS)) distill_chat_page_load_model(self, last);
+    g_autofree char *endpoint_id = slash ? g_strndup(last + 7, (gsize)(slash - last - 7)) : NULL;
+    g_autoptr(DistillRemoteEndpoint) e = endpoint_id ? distill_remote_endpoint_find(self->settings, endpoint_id) : NULL;
+    if (e) distill_chat_page_use_remote_model(self, e->id, slash + 1);
+    else if (g_file_test(last, G_FILE_TEST_EXISTS)) distill_chat_page_load_model(self, last);
     else g_settings_set_string(self->settings, "last-model", "");
   }
   set_title(self, NULL);
@@ -1218,6 +1302,12 @@ static void distill_chat_page_dispose(GObject *object)
   g_clear_pointer(&self->stream_msg, distill_message_free);
   g_cancellable_cancel(self->load_cancellable);
   g_clear_object(&self->load_cancellable);
+  if (self->picker) {
+    g_signal_handlers_disconnect_by_data(self->picker, self);
+    distill_model_picker_cancel(self->picker);
+  }
+  g_clear_object(&self->picker);
+  clear_remote(self);
   /* the engine and the history outlive the page: no more calls into it */
   if (self->engine) g_signal_handlers_disconnect_by_data(self->engine, self);
   if (self->history) g_signal_handlers_disconnect_by_data(self->history, self);
@@ -1326,6 +1416,7 @@ static void distill_chat_page_class_init(DistillChatPageClass *klass)
   gtk_widget_class_bind_template_callback(widget_class, distill_not);
 
   gtk_widget_class_install_action(widget_class, "chat.send", NULL, send_action);
+  gtk_widget_class_install_action(widget_class, "chat.retry", NULL, retry_action);
   gtk_widget_class_install_action(widget_class, "chat.stop", NULL, stop_action);
   gtk_widget_class_install_action(widget_class, "chat.new", NULL, new_chat_action);
   gtk_widget_class_install_action(widget_class, "chat.search", NULL, search_action);
@@ -1348,6 +1439,10 @@ static void distill_chat_page_init(DistillChatPage *self)
   gtk_widget_init_template(GTK_WIDGET(self));
   load_css();
   self->settings = g_settings_new(APP_ID);
+  self->picker = distill_model_picker_new(self->model_list, self->settings);
+  g_signal_connect(self->picker, "local-chosen", G_CALLBACK(on_local_chosen), self);
+  g_signal_connect(self->picker, "remote-chosen", G_CALLBACK(on_remote_chosen), self);
+  g_signal_connect_object(self->settings, "changed::remote-endpoints", G_CALLBACK(update_state), self, G_CONNECT_SWAPPED);
   self->stream_text = g_string_new(NULL);
   self->stick_to_bottom = TRUE;
 

@@ -6,6 +6,7 @@
 
 #include "distill-engine.h"
 #include "distill-history.h"
+#include "distill-model-picker.h"
 
 G_BEGIN_DECLS
 
@@ -24,5 +25,8 @@ void distill_chat_page_open_chat(DistillChatPage *self, gint64 chat_id);
 gboolean distill_chat_page_is_generating(DistillChatPage *self);
 /* Load a model file (as the model picker does). */
 void distill_chat_page_load_model(DistillChatPage *self, const char *path);
+/* Use a model of a remote connection (Preferences → Connections) instead. */
+void distill_chat_page_use_remote_model(DistillChatPage *self, const char *endpoint_id, const char *model);
+DistillModelPicker *distill_chat_page_get_model_picker(DistillChatPage *self);
 
 G_END_DECLS

@@ -1,5 +1,6 @@
 /* distill-cli.c — `distill pull ORG/REPO FILE [--dir DIR] [--revision REV] [--restart]` and
- * `distill fit ORG/REPO FILE [--ctx N]` (see fit_main below).
+ * `distill fit ORG/REPO FILE [--ctx N]` (see fit_main below) and
+ * `distill serve [--port N] [--model FILE.gguf|ID] [--api-key KEY]` (see serve_main below).
  *
  * Downloads one file with DistillDownload on a plain GMainLoop (no display needed), shows
  * progress (one updating line on a terminal, a plain line every few seconds otherwise) and
@@ -15,11 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "distill-api-server.h"
+#include "distill-chat-settings.h"
 #include "distill-cli.h"
 #include "distill-download.h"
 #include "distill-hardware.h"
 #include "distill-hub.h"
 #include "distill-remote-fit.h"
+#include "distill-secret.h"
 
 #define TTY_REFRESH_US (100 * 1000)
 #define PLAIN_REFRESH_US (3 * G_USEC_PER_SEC)
@@ -37,7 +41,7 @@ typedef struct {
 
 gboolean distill_cli_handles(const char *command)
 {
-  return g_strcmp0(command, "pull") == 0 || g_strcmp0(command, "fit") == 0;
+  return g_strcmp0(command, "pull") == 0 || g_strcmp0(command, "fit") == 0 || g_strcmp0(command, "serve") == 0;
 }
 
 static char *format_eta(gint64 seconds)
@@ -333,9 +337,190 @@ static int fit_main(int argc, char **argv)
   return 0;
 }
 
+/* ==== distill serve [--port N] [--model FILE.gguf|ID] [--api-key KEY] ====
+ * The local OpenAI-compatible API server without a window (see distill-api-server.h): loads
+ * the model, prints the URL and where the key comes from, logs one line per request, and runs
+ * until SIGINT/SIGTERM. Exit 0 after a clean stop, 1 when the model or the port failed, 2 usage. */
+typedef struct {
+  GMainLoop *loop;
+  gboolean loaded;
+  GError *error;
+} ServeRun;
+
+static gboolean serve_quit(gpointer user_data)
+{
+  g_main_loop_quit(((ServeRun *)user_data)->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static void serve_loaded(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ServeRun *run = user_data;
+  run->loaded = distill_engine_load_finish(DISTILL_ENGINE(source), result, &run->error);
+  g_main_loop_quit(run->loop);
+}
+
+static void serve_log(DistillApiServer *server, const char *method, const char *path, guint status, gpointer data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local();
+  g_autofree char *stamp = g_date_time_format(now, "%H:%M:%S");
+  fprintf(stderr, "%s %s %s %u\n", stamp, method, path, status);
+}
+
+/* The app's settings when its schema is installed (run from a build folder: none). */
+static GSettings *serve_settings(void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default();
+  g_autoptr(GSettingsSchema) schema = source ? g_settings_schema_source_lookup(source, APP_ID, TRUE) : NULL;
+  if (schema == NULL || !g_settings_schema_has_key(schema, "api-server-port")) return NULL;
+  return g_settings_new(APP_ID);
+}
+
+static int serve_main(int argc, char **argv)
+{
+  int port = -1;
+  g_autofree char *model = NULL;
+  g_autofree char *key_option = NULL;
+  GOptionEntry entries[] = {
+    {"port", 'p', 0, G_OPTION_ARG_INT, &port, N_("Port on 127.0.0.1 to listen on (default: the one set in Preferences)"),
+     N_("N")},
+    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, N_("Model to load: a GGUF file or the id of an installed model"),
+     N_("FILE|ID")},
+    {"api-key", 'k', 0, G_OPTION_ARG_STRING, &key_option,
+     N_("API key clients must send (default: $DISTILL_API_KEY, else the stored key)"), N_("KEY")},
+    {NULL},
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new(NULL);
+  g_option_context_set_summary(context, _("Answer OpenAI-compatible requests (/v1/chat/completions, /v1/completions, "
+                                          "/v1/models) on 127.0.0.1 with the models of this computer."));
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  g_autoptr(GError) error = NULL;
+  if (!g_option_context_parse(context, &argc, &argv, &error)) {
+    fprintf(stderr, "distill serve: %s\n", error->message);
+    return 2;
+  }
+  if (argc != 1) {
+    fprintf(stderr, _("Usage: distill serve [--port N] [--model FILE.gguf|ID] [--api-key KEY]\n"));
+    return 2;
+  }
+  g_autoptr(GSettings) settings = serve_settings();
+  if (port < 0) port = settings ? g_settings_get_int(settings, "api-server-port") : DISTILL_API_DEFAULT_PORT;
+  if (port < 1 || port > 65535) {
+    fprintf(stderr, _("distill serve: --port wants a number from 1 to 65535\n"));
+    return 2;
+  }
+
+  /* the key: the option, the environment, or the stored one (made the first time) */
+  g_autofree char *key = NULL;
+  const char *env_key = g_getenv("DISTILL_API_KEY");
+  gboolean generated = FALSE;
+  DistillApiKeySource source;
+  if (key_option && *key_option) {
+    key = g_strdup(key_option);
+    source = DISTILL_API_KEY_GIVEN;
+  } else if (env_key && *env_key) {
+    key = g_strdup(env_key);
+    source = DISTILL_API_KEY_GIVEN;
+  } else {
+    key = distill_api_key_load_or_create(&generated, &error);
+    if (key == NULL) {
+      fprintf(stderr, _("distill serve: could not store a new API key: %s\n"), error->message);
+      return 1;
+    }
+    source = generated ? DISTILL_API_KEY_GENERATED : DISTILL_API_KEY_STORED;
+  }
+
+  DistillEngine *engine = distill_engine_get_default();
+  g_autoptr(DistillApiServer) server = distill_api_server_new(engine);
+  distill_api_server_set_api_key(server, key);
+  if (settings) distill_api_server_set_load_settings(server, settings);
+  if (settings) {
+    g_auto(GStrv) origins = g_settings_get_strv(settings, "api-cors-origins");
+    distill_api_server_set_allowed_origins(server, (const char *const *)origins);
+  }
+
+  if (model) {
+    g_autofree char *path = NULL;
+    if (g_file_test(model, G_FILE_TEST_IS_REGULAR)) {
+      path = g_strdup(model);
+    } else {
+      g_autoptr(GPtrArray) models = distill_api_server_list_models(server);
+      for (guint i = 0; i < models->len && !path; i++) {
+        char **pair = g_ptr_array_index(models, i);
+        if (g_str_equal(pair[0], model)) path = g_strdup(pair[1]);
+      }
+    }
+    if (path == NULL) {
+      fprintf(stderr, _("distill serve: %s is neither a GGUF file nor the id of an installed model\n"), model);
+      return 1;
+    }
+    g_autofree char *id = distill_model_display_name(path);
+    fprintf(stdout, _("Loading %s…\n"), id);
+    fflush(stdout);
+    ServeRun load = {g_main_loop_new(NULL, FALSE), FALSE, NULL};
+    distill_engine_load_async(engine, path, NULL, serve_loaded, &load);
+    g_main_loop_run(load.loop);
+    g_main_loop_unref(load.loop);
+    if (!load.loaded) {
+      fprintf(stderr, _("distill serve: could not load %s: %s\n"), path, load.error->message);
+      g_error_free(load.error);
+      return 1;
+    }
+  }
+
+  if (!distill_api_server_start(server, port, &error)) {
+    fprintf(stderr, "distill serve: %s\n", error->message);
+    return 1;
+  }
+  /* before anything is printed: a caller that reads the URL may signal at once */
+  ServeRun run = {g_main_loop_new(NULL, FALSE), FALSE, NULL};
+  guint sigint = g_unix_signal_add(SIGINT, serve_quit, &run);
+  guint sigterm = g_unix_signal_add(SIGTERM, serve_quit, &run);
+  g_autofree char *url = distill_api_server_get_url(server);
+  fprintf(stdout, _("Distill API server: %s\n"), url);
+  if (distill_engine_get_model_path(engine)) {
+    g_autofree char *id = distill_model_display_name(distill_engine_get_model_path(engine));
+    fprintf(stdout, _("Model: %s\n"), id);
+  } else {
+    fprintf(stdout, _("No model loaded: requests name one in \"model\" (GET /v1/models lists them).\n"));
+  }
+  g_autofree char *file = distill_secret_file_path();
+  switch (source) {
+  case DISTILL_API_KEY_GIVEN:
+    fprintf(stdout, key_option ? _("API key: the one given with --api-key\n")
+                               : _("API key: the one in DISTILL_API_KEY\n"));
+    break;
+  case DISTILL_API_KEY_STORED:
+    if (distill_secret_uses_keyring())
+      fprintf(stdout, _("API key: the stored one (in the keyring; Preferences → API Server shows it)\n"));
+    else
+      fprintf(stdout, _("API key: the stored one (in %s)\n"), file);
+    break;
+  case DISTILL_API_KEY_GENERATED:
+    /* the only time the key is printed: it was made just now */
+    if (distill_secret_uses_keyring())
+      fprintf(stdout, _("API key (new, stored in the keyring): %s\n"), key);
+    else
+      fprintf(stdout, _("API key (new, stored in %s): %s\n"), file, key);
+    break;
+  }
+  fprintf(stdout, _("Press Ctrl+C to stop.\n"));
+  fflush(stdout);
+
+  g_signal_connect(server, "request-done", G_CALLBACK(serve_log), NULL);
+  g_main_loop_run(run.loop);
+  g_source_remove(sigint);
+  g_source_remove(sigterm);
+  g_main_loop_unref(run.loop);
+  distill_api_server_stop(server);
+  fprintf(stdout, _("Stopped.\n"));
+  return 0;
+}
+
 int distill_cli_main(int argc, char **argv)
 {
   if (g_strcmp0(argv[1], "pull") == 0) return pull_main(argc - 1, argv + 1);
   if (g_strcmp0(argv[1], "fit") == 0) return fit_main(argc - 1, argv + 1);
+  if (g_strcmp0(argv[1], "serve") == 0) return serve_main(argc - 1, argv + 1);
   return 2;
 }

@@ -20,8 +20,10 @@ typedef struct {
 struct _Item {
   DistillDownloadManager *manager;
   char *id, *repo, *label, *message;
+  char *dir; /* the models folder when the item was added: it finishes there */
   GStrv files;
   DistillItemState state;
+  gboolean verification_failed; /* FAILED because the bytes do not match the Hub's sha256/size */
   guint shard;
   gint64 shards_done;
   DistillDownload *download;
@@ -63,6 +65,7 @@ static void item_free(Item *it)
   g_free(it->repo);
   g_free(it->label);
   g_free(it->message);
+  g_free(it->dir);
   g_strfreev(it->files);
   g_free(it);
 }
@@ -93,6 +96,8 @@ static void save(DistillDownloadManager *self)
     json_builder_add_string_value(b, it->repo);
     json_builder_set_member_name(b, "label");
     json_builder_add_string_value(b, it->label ? it->label : "");
+    json_builder_set_member_name(b, "dir");
+    json_builder_add_string_value(b, it->dir);
     json_builder_set_member_name(b, "state");
     json_builder_add_string_value(b, it->state == DISTILL_ITEM_QUEUED ? "queued" : "paused");
     json_builder_set_member_name(b, "files");
@@ -121,6 +126,7 @@ static Item *new_item(DistillDownloadManager *self, const char *repo, const char
   it->repo = g_strdup(repo);
   it->files = g_strdupv((char **)files);
   it->label = g_strdup(label);
+  it->dir = g_strdup(self->models_dir);
   it->id = g_strdup_printf("%s/%s", repo, files[0]);
   g_ptr_array_add(self->items, it);
   return it;
@@ -155,6 +161,12 @@ static void load(DistillDownloadManager *self)
     if (!ok || !distill_hub_check_repo_id(repo, NULL) || find_item(self, id) != NULL) continue;
     Item *it = new_item(self, repo, (const char *const *)files,
                         json_object_get_string_member_with_default(o, "label", NULL));
+    /* the folder its part files are in (lists saved before there was one: the current folder) */
+    const char *dir = json_object_get_string_member_with_default(o, "dir", NULL);
+    if (dir != NULL && g_path_is_absolute(dir)) {
+      g_free(it->dir);
+      it->dir = g_strdup(dir);
+    }
     it->state = g_strcmp0(json_object_get_string_member_with_default(o, "state", ""), "queued") == 0
                   ? DISTILL_ITEM_QUEUED
                   : DISTILL_ITEM_PAUSED;
@@ -229,6 +241,7 @@ static void run_done(GObject *src, GAsyncResult *res, gpointer user_data)
     notify_done(it);
   } else if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     it->state = DISTILL_ITEM_FAILED;
+    it->verification_failed = g_error_matches(error, DISTILL_DOWNLOAD_ERROR, DISTILL_DOWNLOAD_ERROR_VERIFICATION);
     g_free(it->message);
     it->message = g_strdup(error->message);
   } else {
@@ -246,13 +259,13 @@ static void start_item(Item *it)
   g_clear_object(&it->download);
   /* shards already complete are skipped */
   while (it->files[it->shard + 1] != NULL) {
-    g_autofree char *p = g_build_filename(self->models_dir, it->files[it->shard], NULL);
+    g_autofree char *p = g_build_filename(it->dir, it->files[it->shard], NULL);
     GStatBuf st;
     if (g_stat(p, &st) != 0) break;
     it->shards_done += st.st_size;
     it->shard++;
   }
-  g_autofree char *dest = g_build_filename(self->models_dir, it->files[it->shard], NULL);
+  g_autofree char *dest = g_build_filename(it->dir, it->files[it->shard], NULL);
   it->download = distill_download_new(self->hub, it->repo, it->files[it->shard], NULL, dest);
   g_signal_connect_swapped(it->download, "notify::bytes-done", G_CALLBACK(on_progress), it);
   g_clear_object(&it->cancellable);
@@ -271,9 +284,18 @@ const char *distill_download_manager_add(DistillDownloadManager *self, const cha
   g_autofree char *id = g_strdup_printf("%s/%s", repo, files[0]);
   Item *it = find_item(self, id);
   if (it == NULL) it = new_item(self, repo, files, label);
+  if (it->state == DISTILL_ITEM_FAILED && it->verification_failed && it->download && it->run == NULL) {
+    /* "download again" after a mismatch: the bad part would only fail again */
+    g_autoptr(GError) error = NULL;
+    if (!distill_download_discard_partial(it->download, &error)) g_message("%s", error->message);
+  }
   if (it->state == DISTILL_ITEM_DONE || it->state == DISTILL_ITEM_FAILED) {
+    it->verification_failed = FALSE;
     it->shard = 0;
     it->shards_done = 0;
+    /* done or failed: a new run, into the folder of now */
+    g_free(it->dir);
+    it->dir = g_strdup(self->models_dir);
   }
   if (it->state != DISTILL_ITEM_RUNNING) it->state = DISTILL_ITEM_QUEUED;
   changed(it, TRUE);
@@ -321,7 +343,7 @@ void distill_download_manager_cancel(DistillDownloadManager *self, const char *i
   } else {
     /* not running: remove the part files now */
     for (guint k = 0; it->files[k]; k++) {
-      g_autofree char *dest = g_build_filename(self->models_dir, it->files[k], NULL);
+      g_autofree char *dest = g_build_filename(it->dir, it->files[k], NULL);
       g_autoptr(DistillDownload) d = distill_download_new(self->hub, it->repo, it->files[k], NULL, dest);
       distill_download_discard_partial(d, NULL);
     }
@@ -357,10 +379,16 @@ gboolean distill_download_manager_get_item(DistillDownloadManager *self, const c
   Item *it = find_item(self, id);
   if (it == NULL) return FALSE;
   if (state) *state = it->state;
-  gint64 d = it->shards_done + (it->download ? distill_download_get_bytes_done(it->download) : 0);
-  gint64 t = it->download ? distill_download_get_total(it->download) : -1;
-  if (done) *done = d;
-  if (total) *total = t > 0 && it->files[it->shard + 1] == NULL ? it->shards_done + t : -1;
+  if (it->files[it->shard] == NULL) {
+    /* every file is done: shards_done counts them all (and shard is past the end) */
+    if (done) *done = it->shards_done;
+    if (total) *total = it->shards_done;
+  } else {
+    gint64 d = it->shards_done + (it->download ? distill_download_get_bytes_done(it->download) : 0);
+    gint64 t = it->download ? distill_download_get_total(it->download) : -1;
+    if (done) *done = d;
+    if (total) *total = t > 0 && it->files[it->shard + 1] == NULL ? it->shards_done + t : -1;
+  }
   if (label) *label = it->label;
   if (message) *message = it->message;
   return TRUE;
@@ -389,6 +417,55 @@ guint distill_download_manager_get_n_running(DistillDownloadManager *self)
 gboolean distill_download_manager_is_inhibiting(DistillDownloadManager *self)
 {
   return self->inhibit_cookie != 0;
+}
+
+gboolean distill_download_manager_get_verification_failed(DistillDownloadManager *self, const char *id)
+{
+  Item *it = find_item(self, id);
+  return it != NULL && it->state == DISTILL_ITEM_FAILED && it->verification_failed;
+}
+
+gboolean distill_download_manager_keep_unverified(DistillDownloadManager *self, const char *id, GError **error)
+{
+  Item *it = find_item(self, id);
+  if (it == NULL || it->download == NULL || !distill_download_manager_get_verification_failed(self, id)) {
+    g_set_error_literal(error, DISTILL_DOWNLOAD_ERROR, DISTILL_DOWNLOAD_ERROR_BUSY,
+                        _("Only a download that failed verification can be kept as it is."));
+    return FALSE;
+  }
+  if (!distill_download_keep_unverified(it->download, error)) return FALSE;
+  it->verification_failed = FALSE;
+  g_clear_pointer(&it->message, g_free);
+  it->shards_done += distill_download_get_bytes_done(it->download);
+  it->shard++;
+  if (it->files[it->shard] != NULL) {
+    /* the next shard of a split model */
+    it->state = DISTILL_ITEM_QUEUED;
+    changed(it, TRUE);
+    start_next(self);
+    return TRUE;
+  }
+  it->state = DISTILL_ITEM_DONE;
+  changed(it, TRUE);
+  return TRUE;
+}
+
+void distill_download_manager_set_models_dir(DistillDownloadManager *self, const char *models_dir)
+{
+  g_return_if_fail(DISTILL_IS_DOWNLOAD_MANAGER(self) && models_dir != NULL);
+  g_free(self->models_dir);
+  self->models_dir = g_strdup(models_dir);
+}
+
+const char *distill_download_manager_get_models_dir(DistillDownloadManager *self)
+{
+  return self->models_dir;
+}
+
+const char *distill_download_manager_get_item_dir(DistillDownloadManager *self, const char *id)
+{
+  Item *it = find_item(self, id);
+  return it ? it->dir : NULL;
 }
 
 const char *distill_download_manager_get_state_file(DistillDownloadManager *self)

@@ -54,4 +54,17 @@ guint distill_download_manager_get_n_running(DistillDownloadManager *self);
 gboolean distill_download_manager_is_inhibiting(DistillDownloadManager *self);
 const char *distill_download_manager_get_state_file(DistillDownloadManager *self);
 
+/* TRUE when the item failed because its bytes do not match the Hub's size or sha256 (the part
+ * file is kept). The user's two choices: add it again (the bad part is discarded and the file is
+ * downloaded anew), or keep it as it is: */
+gboolean distill_download_manager_get_verification_failed(DistillDownloadManager *self, const char *id);
+gboolean distill_download_manager_keep_unverified(DistillDownloadManager *self, const char *id, GError **error);
+
+/* Where NEW items go from now on. Items already known (running, paused, queued) keep the folder
+ * they were added with: their part files are there; the list file remembers it. */
+void distill_download_manager_set_models_dir(DistillDownloadManager *self, const char *models_dir);
+const char *distill_download_manager_get_models_dir(DistillDownloadManager *self);
+/* The folder an item's files go to, or NULL. */
+const char *distill_download_manager_get_item_dir(DistillDownloadManager *self, const char *id);
+
 G_END_DECLS

@@ -111,6 +111,7 @@ struct _DistillGeneration {
   gboolean flush_scheduled;
   gint64 last_flush_us;
   still_session *running; /* the session while generating (for cancel) */
+  GCancellable *cancellable; /* external generations: cancelled by distill_generation_stop() */
 
   /* written by the worker before "finished" is dispatched */
   gboolean starts_in_think;
@@ -133,6 +134,7 @@ static void distill_generation_finalize(GObject *object)
   g_free(self->device);
   g_string_free(self->pending, TRUE);
   g_clear_error(&self->error);
+  g_clear_object(&self->cancellable);
   g_mutex_clear(&self->lock);
   G_OBJECT_CLASS(distill_generation_parent_class)->finalize(object);
 }
@@ -162,7 +164,13 @@ void distill_generation_stop(DistillGeneration *self)
    * flag above also covers the moment between two calls (reasoning budget) */
   g_mutex_lock(&self->lock);
   if (self->running) still_session_cancel(self->running);
+  GCancellable *cancellable = self->cancellable ? g_object_ref(self->cancellable) : NULL;
   g_mutex_unlock(&self->lock);
+  /* outside the lock: "cancelled" handlers run right here */
+  if (cancellable) {
+    g_cancellable_cancel(cancellable);
+    g_object_unref(cancellable);
+  }
 }
 
 gboolean distill_generation_is_finished(DistillGeneration *self)
@@ -702,6 +710,7 @@ static void worker_generate(Worker *w, DistillGeneration *gen)
   stats->n_ctx = n_ctx;
   stats->n_threads = gen->n_threads;
   g_strlcpy(stats->offload, still_session_offload(w->session), sizeof stats->offload);
+  g_strlcpy(stats->quant, still_model_get_info(w->model)->file_type, sizeof stats->quant);
   if (req->fresh) still_session_reset(w->session);
 
   /* Fit the history: leave out the oldest turns until the prompt and the
@@ -802,6 +811,7 @@ static void worker_generate(Worker *w, DistillGeneration *gen)
   stats->n_past = st.n_past;
   stats->ttft_s = run.first_token_us ? (double)(run.first_token_us - gen->created_us) / G_USEC_PER_SEC : 0;
   stats->tok_s = stats->gen_s > 0 ? run.tokens / stats->gen_s : 0;
+  stats->peak_device_bytes = still_session_peak_device_bytes(w->session);
   gboolean stopped = g_atomic_int_get(&gen->stop) && (rc == STILL_ERR_CANCELLED || st.stop == STILL_STOP_CALLBACK);
   gen->stop_reason = map_stop(rc, &st, stopped);
   if (gen->stop_reason == DISTILL_STOP_ERROR)
@@ -1199,4 +1209,69 @@ static void distill_engine_init(DistillEngine *self)
   self->worker->context = g_main_context_ref(self->context);
   g_weak_ref_init(&self->worker->engine, self);
   self->thread = g_thread_new("distill-engine", worker_main, self->worker);
+}
+
+/* ==== generations fed from outside the worker ================================== */
+
+DistillGeneration *distill_generation_new_external(gboolean starts_in_think)
+{
+  DistillGeneration *gen = g_object_new(DISTILL_TYPE_GENERATION, NULL);
+  gen->context = g_main_context_ref_thread_default();
+  gen->created_us = g_get_monotonic_time();
+  gen->starts_in_think = starts_in_think;
+  gen->cancellable = g_cancellable_new();
+  return gen;
+}
+
+GCancellable *distill_generation_get_cancellable(DistillGeneration *g)
+{
+  g_return_val_if_fail(DISTILL_IS_GENERATION(g), NULL);
+  return g->cancellable;
+}
+
+void distill_generation_external_prompt_ready(DistillGeneration *g, int prompt_tokens, int dropped, int n_ctx)
+{
+  g_return_if_fail(DISTILL_IS_GENERATION(g));
+  g_return_if_fail(g->cancellable != NULL);
+  g->stats.prompt_tokens = prompt_tokens;
+  g->stats.dropped_messages = dropped;
+  g->stats.n_ctx = n_ctx;
+  PromptReady *pr = g_new0(PromptReady, 1);
+  pr->gen = g_object_ref(g);
+  pr->prompt_tokens = prompt_tokens;
+  pr->dropped = dropped;
+  pr->n_ctx = n_ctx;
+  post_to_context(g->context, G_PRIORITY_DEFAULT, prompt_ready_cb, pr, prompt_ready_free);
+}
+
+void distill_generation_external_delta(DistillGeneration *g, const char *text, int tokens_so_far)
+{
+  g_return_if_fail(DISTILL_IS_GENERATION(g));
+  g_return_if_fail(g->cancellable != NULL);
+  if (g->stop_reason != DISTILL_STOP_NONE) return; /* already finished */
+  push_text(g, text, text ? strlen(text) : 0, tokens_so_far);
+}
+
+static gboolean external_finished_cb(gpointer data)
+{
+  DistillGeneration *gen = data;
+  flush_pending(gen); /* every delta before "finished" */
+  gen->finished = TRUE;
+  g_signal_emit(gen, gen_signals[GEN_FINISHED], 0);
+  return G_SOURCE_REMOVE;
+}
+
+void distill_generation_external_finish(DistillGeneration *g, DistillStopReason reason,
+                                        const DistillGenerationStats *stats, const GError *error)
+{
+  g_return_if_fail(DISTILL_IS_GENERATION(g));
+  g_return_if_fail(g->cancellable != NULL);
+  if (g->stop_reason != DISTILL_STOP_NONE) return;
+  g->stop_reason = reason == DISTILL_STOP_NONE ? DISTILL_STOP_END : reason;
+  if (stats) g->stats = *stats;
+  if (error) g->error = g_error_copy(error);
+  else if (g->stop_reason == DISTILL_STOP_ERROR)
+    g->error = g_error_new_literal(DISTILL_ENGINE_ERROR, DISTILL_ENGINE_ERROR_FAILED, _("The answer stopped with an error."));
+  /* after the deltas and the prompt-ready already posted (sources of the same priority run in order) */
+  post_to_context(g->context, G_PRIORITY_DEFAULT, external_finished_cb, g_object_ref(g), g_object_unref);
 }

@@ -93,6 +93,8 @@ typedef struct {
   gboolean budget_closed; /* the reasoning budget closed the reasoning */
   char offload[192];      /* where the layers ran, e.g. "offload: 0/28 layers on a GPU (CPU only)" */
   int n_threads;          /* CPU threads of the session */
+  char quant[16];         /* the model's file type ("Q4_K_M"; "unknown" when the file does not say) */
+  guint64 peak_device_bytes; /* the most GPU memory the session has held (0 on the CPU) */
 } DistillGenerationStats;
 
 void distill_generation_stop(DistillGeneration *self);
@@ -143,5 +145,21 @@ gboolean distill_engine_is_busy(DistillEngine *self);
  * and streams the answer. The session is kept between requests, so a chat
  * only evaluates its new turn. */
 DistillGeneration *distill_engine_generate(DistillEngine *self, DistillGenerateRequest *req);
+
+/* ---- generations fed from outside the worker (remote engines) ------------------
+ * A DistillGeneration whose text comes from elsewhere (an HTTP stream), with
+ * the same signals and the same ≤ 60 Hz coalescing of "delta" as a local one,
+ * so the chat page treats both alike. Main context only (the context that was
+ * thread-default when it was made); signals are emitted from idle sources, so
+ * handlers connected right after distill_generation_new_external() see all.
+ * distill_generation_stop() cancels the cancellable; the feeder then calls
+ * _external_finish(DISTILL_STOP_STOPPED …). Calls after finish are ignored. */
+DistillGeneration *distill_generation_new_external(gboolean starts_in_think);
+void distill_generation_external_prompt_ready(DistillGeneration *g, int prompt_tokens, int dropped, int n_ctx);
+void distill_generation_external_delta(DistillGeneration *g, const char *text, int tokens_so_far);
+/* stats may be NULL; error is copied (set it with DISTILL_STOP_ERROR). */
+void distill_generation_external_finish(DistillGeneration *g, DistillStopReason reason,
+                                        const DistillGenerationStats *stats, const GError *error);
+GCancellable *distill_generation_get_cancellable(DistillGeneration *g);
 
 G_END_DECLS

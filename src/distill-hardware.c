@@ -68,11 +68,47 @@ DistillHardware *distill_hardware_new(GSettings *settings, const char *models_di
 typedef struct {
   still_hardware hw;
   char *models_dir;
+  double stored_bw;   /* cpu-bandwidth-gbs */
+  char *stored_cpu;   /* cpu-bandwidth-cpu */
+  gboolean measured;  /* the bandwidth was measured by this probe (to be stored) */
 } ProbeData;
+
+/* The buffer of the bandwidth measurement: far larger than any CPU cache, small enough to be quick
+ * (about a tenth of a second) and harmless on a machine short of memory. */
+#define BANDWIDTH_TEST_BYTES ((uint64_t)256 << 20)
+
+static void default_probe_done(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  (void)user_data;
+  g_autoptr(GError) error = NULL;
+  if (!distill_hardware_probe_finish(DISTILL_HARDWARE(src), res, &error)) g_message("%s", error->message);
+}
+
+static void on_models_folder_changed(DistillHardware *self)
+{
+  g_autofree char *folder = g_settings_get_string(self->settings, "models-folder");
+  g_free(self->models_dir);
+  self->models_dir = *folder ? g_steal_pointer(&folder) : distill_download_default_directory();
+  /* the free disk space is the new folder's */
+  distill_hardware_probe_async(self, NULL, default_probe_done, NULL);
+}
+
+DistillHardware *distill_hardware_get_default(void)
+{
+  static DistillHardware *instance;
+  if (instance == NULL) {
+    instance = distill_hardware_new(NULL, NULL);
+    g_signal_connect_swapped(instance->settings, "changed::models-folder", G_CALLBACK(on_models_folder_changed),
+                             instance);
+    distill_hardware_probe_async(instance, NULL, default_probe_done, NULL);
+  }
+  return instance;
+}
 
 static void probe_data_free(ProbeData *d)
 {
   g_free(d->models_dir);
+  g_free(d->stored_cpu);
   g_free(d);
 }
 
@@ -99,6 +135,21 @@ static void probe_thread(GTask *task, gpointer source, gpointer task_data, GCanc
                             err.message);
     return;
   }
+  /* The CPU speed estimates follow the memory bandwidth: measured once per processor (the
+   * figure is kept in the settings), instead of an assumed typical value. */
+  double bw = 0;
+  if (d->stored_bw > 0 && g_strcmp0(d->stored_cpu, d->hw.cpu_name) == 0) {
+    bw = d->stored_bw;
+  } else {
+    bw = still_measure_memory_bandwidth(0, BANDWIDTH_TEST_BYTES, NULL);
+    d->measured = bw > 0;
+  }
+  if (bw > 0) {
+    d->hw.cpu_bandwidth_gbs = bw;
+    d->hw.cpu_bandwidth_measured = TRUE;
+    for (int i = 0; i < d->hw.n_gpus && i < STILL_MAX_GPUS; i++)
+      if (d->hw.gpus[i].cpu_emulated) d->hw.gpus[i].bandwidth_gbs = bw;
+  }
   g_task_return_boolean(task, TRUE);
 }
 
@@ -110,6 +161,8 @@ void distill_hardware_probe_async(DistillHardware *self, GCancellable *cancellab
   g_task_set_source_tag(task, distill_hardware_probe_async);
   ProbeData *d = g_new0(ProbeData, 1);
   d->models_dir = g_strdup(self->models_dir);
+  d->stored_bw = g_settings_get_double(self->settings, "cpu-bandwidth-gbs");
+  d->stored_cpu = g_settings_get_string(self->settings, "cpu-bandwidth-cpu");
   g_task_set_task_data(task, d, (GDestroyNotify)probe_data_free);
   g_task_run_in_thread(task, probe_thread);
   g_object_unref(task);
@@ -121,6 +174,10 @@ gboolean distill_hardware_probe_finish(DistillHardware *self, GAsyncResult *resu
   GTask *task = G_TASK(result);
   if (!g_task_propagate_boolean(task, error)) return FALSE;
   ProbeData *d = g_task_get_task_data(task);
+  if (d->measured) {
+    g_settings_set_double(self->settings, "cpu-bandwidth-gbs", d->hw.cpu_bandwidth_gbs);
+    g_settings_set_string(self->settings, "cpu-bandwidth-cpu", d->hw.cpu_name);
+  }
   self->detected = d->hw;
   self->ready = TRUE;
   g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
@@ -196,6 +253,8 @@ char *distill_hardware_describe(const still_hardware *hw)
     g_string_append_printf(s, _("CPU: %s, %d cores, %d threads%s%s%s\n"), hw->cpu_name[0] ? hw->cpu_name : _("unknown"),
                            hw->cpu_cores, hw->cpu_threads, hw->avx2 ? ", AVX2" : "", hw->avx512 ? ", AVX-512" : "",
                            hw->vnni ? ", VNNI" : "");
+  if (hw->cpu_bandwidth_measured)
+    g_string_append_printf(s, _("Memory bandwidth: %.0f GB/s (measured)\n"), hw->cpu_bandwidth_gbs);
   if (hw->disk_known) {
     g_autofree char *disk = g_format_size(hw->disk_free);
     g_string_append_printf(s, _("Disk: %s free at the models folder\n"), disk);

@@ -19,6 +19,12 @@ G_DECLARE_FINAL_TYPE(DistillHardware, distill_hardware, DISTILL, HARDWARE, GObje
 /* settings NULL: the app's schema. models_dir NULL: the models-folder setting or the default. */
 DistillHardware *distill_hardware_new(GSettings *settings, const char *models_dir);
 
+/* The one instance the whole app shares (library fit badges, preferences, model load settings), so
+ * a new probe or a changed correction reaches every view. Made on first use with the app's settings
+ * and models folder (followed when the setting changes, with a new probe for the disk); the first
+ * call starts a probe off the main thread. Owned by the library: do not unref. Main thread only. */
+DistillHardware *distill_hardware_get_default(void);
+
 /* Probe on a worker thread; "changed" is emitted on the main context when done. */
 void distill_hardware_probe_async(DistillHardware *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                                   gpointer user_data);

@@ -79,6 +79,34 @@ static const char *const migrations[] = {
   "  INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);"
   "END;"
   "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');",
+
+  /* 4: results of the standard benchmark, one row per timed run */
+  "CREATE TABLE benchmark_runs ("
+  "  id INTEGER PRIMARY KEY,"
+  "  bench_id INTEGER NOT NULL,"
+  "  created_at INTEGER NOT NULL,"
+  "  model_path TEXT NOT NULL DEFAULT '',"
+  "  model_name TEXT NOT NULL DEFAULT '',"
+  "  quant TEXT NOT NULL DEFAULT '',"
+  "  backend TEXT NOT NULL DEFAULT '',"
+  "  device TEXT NOT NULL DEFAULT '',"
+  "  offload TEXT NOT NULL DEFAULT '',"
+  "  version TEXT NOT NULL DEFAULT '',"
+  "  threads INTEGER NOT NULL DEFAULT 0,"
+  "  prompt INTEGER NOT NULL,"
+  "  prompt_name TEXT NOT NULL DEFAULT '',"
+  "  run INTEGER NOT NULL,"
+  "  seed INTEGER NOT NULL DEFAULT 0,"
+  "  prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+  "  gen_tokens INTEGER NOT NULL DEFAULT 0,"
+  "  prompt_tok_s REAL NOT NULL DEFAULT 0,"
+  "  gen_tok_s REAL NOT NULL DEFAULT 0,"
+  "  ttft_s REAL NOT NULL DEFAULT 0,"
+  "  total_s REAL NOT NULL DEFAULT 0,"
+  "  peak_rss_bytes INTEGER NOT NULL DEFAULT 0,"
+  "  peak_vram_bytes INTEGER NOT NULL DEFAULT 0,"
+  "  answer_ok INTEGER NOT NULL DEFAULT -1);"
+  "CREATE INDEX benchmark_runs_by_bench ON benchmark_runs(bench_id, prompt, run);",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == DISTILL_HISTORY_SCHEMA_VERSION);
 
@@ -840,4 +868,178 @@ static void distill_history_class_init(DistillHistoryClass *klass)
 
 static void distill_history_init(DistillHistory *self)
 {
+}
+
+/* ==== benchmark results ============================================================
+ * Written by the Benchmark view (distill-benchmark.c): the runs of one
+ * benchmark of one model are stored in one transaction once they are all
+ * done, so a cancelled or failed benchmark leaves nothing half-written. */
+
+DistillBenchRun *distill_bench_run_new(void)
+{
+  DistillBenchRun *r = g_new0(DistillBenchRun, 1);
+  r->answer_ok = -1;
+  return r;
+}
+
+DistillBenchRun *distill_bench_run_copy(const DistillBenchRun *run)
+{
+  DistillBenchRun *r = g_new0(DistillBenchRun, 1);
+  *r = *run;
+  r->model_path = g_strdup(run->model_path);
+  r->model_name = g_strdup(run->model_name);
+  r->quant = g_strdup(run->quant);
+  r->backend = g_strdup(run->backend);
+  r->device = g_strdup(run->device);
+  r->offload = g_strdup(run->offload);
+  r->version = g_strdup(run->version);
+  r->prompt_name = g_strdup(run->prompt_name);
+  return r;
+}
+
+void distill_bench_run_free(DistillBenchRun *run)
+{
+  if (!run) return;
+  g_free(run->model_path);
+  g_free(run->model_name);
+  g_free(run->quant);
+  g_free(run->backend);
+  g_free(run->device);
+  g_free(run->offload);
+  g_free(run->version);
+  g_free(run->prompt_name);
+  g_free(run);
+}
+
+#define BENCH_COLUMNS                                                                                                  \
+  "bench_id, created_at, model_path, model_name, quant, backend, device, offload, version, threads, prompt, "         \
+  "prompt_name, run, seed, prompt_tokens, gen_tokens, prompt_tok_s, gen_tok_s, ttft_s, total_s, peak_rss_bytes, "     \
+  "peak_vram_bytes, answer_ok"
+
+static void bind_text_or_empty(sqlite3_stmt *st, int col, const char *text)
+{
+  sqlite3_bind_text(st, col, text ? text : "", -1, SQLITE_TRANSIENT);
+}
+
+gint64 distill_history_add_bench_runs(DistillHistory *self, GPtrArray *runs, GError **error)
+{
+  g_return_val_if_fail(DISTILL_IS_HISTORY(self), 0);
+  g_return_val_if_fail(runs != NULL && runs->len > 0, 0);
+  const char *what = _("Could not save the benchmark results.");
+  if (!exec(self, "BEGIN IMMEDIATE", error, what)) return 0;
+  gint64 bench_id = 0;
+  gboolean ok = FALSE;
+  {
+    g_autoptr(sqlite3_stmt) next = prepare(self, "SELECT COALESCE(MAX(bench_id), 0) + 1 FROM benchmark_runs", error, what);
+    g_autoptr(sqlite3_stmt) ins =
+      next ? prepare(self, "INSERT INTO benchmark_runs(" BENCH_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     error, what)
+           : NULL;
+    if (next && ins) {
+      if (sqlite3_step(next) == SQLITE_ROW) {
+        bench_id = sqlite3_column_int64(next, 0);
+        ok = TRUE;
+      } else {
+        fail(self, error, what);
+      }
+    }
+    for (guint i = 0; ok && i < runs->len; i++) {
+      DistillBenchRun *r = g_ptr_array_index(runs, i);
+      sqlite3_reset(ins);
+      sqlite3_bind_int64(ins, 1, bench_id);
+      sqlite3_bind_int64(ins, 2, r->created);
+      bind_text_or_empty(ins, 3, r->model_path);
+      bind_text_or_empty(ins, 4, r->model_name);
+      bind_text_or_empty(ins, 5, r->quant);
+      bind_text_or_empty(ins, 6, r->backend);
+      bind_text_or_empty(ins, 7, r->device);
+      bind_text_or_empty(ins, 8, r->offload);
+      bind_text_or_empty(ins, 9, r->version);
+      sqlite3_bind_int(ins, 10, r->threads);
+      sqlite3_bind_int(ins, 11, r->prompt);
+      bind_text_or_empty(ins, 12, r->prompt_name);
+      sqlite3_bind_int(ins, 13, r->run);
+      sqlite3_bind_int64(ins, 14, (sqlite3_int64)r->seed);
+      sqlite3_bind_int(ins, 15, r->prompt_tokens);
+      sqlite3_bind_int(ins, 16, r->gen_tokens);
+      sqlite3_bind_double(ins, 17, r->prompt_tok_s);
+      sqlite3_bind_double(ins, 18, r->gen_tok_s);
+      sqlite3_bind_double(ins, 19, r->ttft_s);
+      sqlite3_bind_double(ins, 20, r->total_s);
+      sqlite3_bind_int64(ins, 21, (sqlite3_int64)r->peak_rss_bytes);
+      sqlite3_bind_int64(ins, 22, (sqlite3_int64)r->peak_vram_bytes);
+      sqlite3_bind_int(ins, 23, r->answer_ok);
+      if (sqlite3_step(ins) != SQLITE_DONE) {
+        ok = fail(self, error, what);
+        break;
+      }
+      r->id = sqlite3_last_insert_rowid(self->db);
+    }
+  }
+  if (!ok) {
+    sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    return 0;
+  }
+  if (!exec(self, "COMMIT", error, what)) {
+    sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    return 0;
+  }
+  for (guint i = 0; i < runs->len; i++) ((DistillBenchRun *)g_ptr_array_index(runs, i))->bench_id = bench_id;
+  return bench_id;
+}
+
+GPtrArray *distill_history_list_bench_runs(DistillHistory *self, GError **error)
+{
+  g_return_val_if_fail(DISTILL_IS_HISTORY(self), NULL);
+  g_autoptr(sqlite3_stmt) st =
+    prepare(self, "SELECT id, " BENCH_COLUMNS " FROM benchmark_runs ORDER BY bench_id DESC, prompt, run, id", error,
+            _("Could not read the benchmark results."));
+  if (!st) return NULL;
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)distill_bench_run_free);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    DistillBenchRun *r = distill_bench_run_new();
+    r->id = sqlite3_column_int64(st, 0);
+    r->bench_id = sqlite3_column_int64(st, 1);
+    r->created = sqlite3_column_int64(st, 2);
+    r->model_path = column_dup(st, 3);
+    r->model_name = column_dup(st, 4);
+    r->quant = column_dup(st, 5);
+    r->backend = column_dup(st, 6);
+    r->device = column_dup(st, 7);
+    r->offload = column_dup(st, 8);
+    r->version = column_dup(st, 9);
+    r->threads = sqlite3_column_int(st, 10);
+    r->prompt = sqlite3_column_int(st, 11);
+    r->prompt_name = column_dup(st, 12);
+    r->run = sqlite3_column_int(st, 13);
+    r->seed = (guint64)sqlite3_column_int64(st, 14);
+    r->prompt_tokens = sqlite3_column_int(st, 15);
+    r->gen_tokens = sqlite3_column_int(st, 16);
+    r->prompt_tok_s = sqlite3_column_double(st, 17);
+    r->gen_tok_s = sqlite3_column_double(st, 18);
+    r->ttft_s = sqlite3_column_double(st, 19);
+    r->total_s = sqlite3_column_double(st, 20);
+    r->peak_rss_bytes = (guint64)sqlite3_column_int64(st, 21);
+    r->peak_vram_bytes = (guint64)sqlite3_column_int64(st, 22);
+    r->answer_ok = sqlite3_column_int(st, 23);
+    g_ptr_array_add(out, r);
+  }
+  if (rc != SQLITE_DONE) {
+    fail(self, error, _("Could not read the benchmark results."));
+    return NULL;
+  }
+  return g_steal_pointer(&out);
+}
+
+gboolean distill_history_delete_bench_runs(DistillHistory *self, gint64 bench_id, GError **error)
+{
+  g_return_val_if_fail(DISTILL_IS_HISTORY(self), FALSE);
+  const char *what = _("Could not delete the benchmark results.");
+  g_autoptr(sqlite3_stmt) st =
+    prepare(self, bench_id ? "DELETE FROM benchmark_runs WHERE bench_id = ?" : "DELETE FROM benchmark_runs", error, what);
+  if (!st) return FALSE;
+  if (bench_id) sqlite3_bind_int64(st, 1, bench_id);
+  if (sqlite3_step(st) != SQLITE_DONE) return fail(self, error, what);
+  return TRUE;
 }

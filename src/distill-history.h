@@ -18,7 +18,7 @@ typedef enum {
 } DistillHistoryError;
 
 /* The schema version this build writes. */
-#define DISTILL_HISTORY_SCHEMA_VERSION 3
+#define DISTILL_HISTORY_SCHEMA_VERSION 4
 
 typedef enum {
   DISTILL_MESSAGE_COMPLETE = 0,  /* finished normally */
@@ -99,5 +99,50 @@ GPtrArray *distill_history_search(DistillHistory *self, const char *query, GErro
 /* The chat as a Markdown document / as JSON (UTF-8, caller frees). */
 char *distill_history_export_markdown(DistillHistory *self, gint64 chat_id, GError **error);
 char *distill_history_export_json(DistillHistory *self, gint64 chat_id, GError **error);
+
+/* ==== benchmark results ======================================================
+ * One row per timed run of the standard benchmark (distill-benchmark.h). The
+ * runs of one benchmark of one model share a bench_id; a benchmark is stored
+ * whole (one transaction) once all its runs are done, never in part. */
+typedef struct {
+  gint64 id;
+  gint64 bench_id;      /* set by distill_history_add_bench_runs() */
+  gint64 created;       /* µs since the epoch: when the benchmark of this model started */
+  char *model_path;
+  char *model_name;     /* the file name without ".gguf" */
+  char *quant;          /* "Q4_K_M"; "unknown" when the file does not say */
+  char *backend;        /* "CPU", "Vulkan" or "CPU + Vulkan" */
+  char *device;         /* the GPU's name; "" on the CPU */
+  char *offload;        /* the engine's own words: "offload: 0/28 layers on a GPU (CPU only)" */
+  char *version;        /* engine version */
+  int threads;          /* CPU threads */
+  int prompt;           /* index of the standard prompt */
+  char *prompt_name;    /* its stable name: "average-speed" */
+  int run;              /* 1-based, within the prompt */
+  guint64 seed;
+  int prompt_tokens;    /* evaluated */
+  int gen_tokens;
+  double prompt_tok_s;  /* prompt tokens / prompt time (the engine's counts and times) */
+  double gen_tok_s;     /* generated tokens / generation time */
+  double ttft_s;        /* time to the first token */
+  double total_s;       /* prompt + generation time */
+  guint64 peak_rss_bytes;
+  guint64 peak_vram_bytes; /* 0 on the CPU */
+  int answer_ok;        /* prompt 0: 1 when the answer says 75 km/h, else 0; other prompts: -1 */
+} DistillBenchRun;
+
+DistillBenchRun *distill_bench_run_new(void);
+DistillBenchRun *distill_bench_run_copy(const DistillBenchRun *run);
+void distill_bench_run_free(DistillBenchRun *run);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DistillBenchRun, distill_bench_run_free)
+
+/* Store the runs (DistillBenchRun*) of one benchmark together: all or none.
+ * Sets their id and bench_id; returns the bench_id, 0 on error. */
+gint64 distill_history_add_bench_runs(DistillHistory *self, GPtrArray *runs, GError **error);
+/* Every stored run: newest benchmark first, then by prompt and run. Array of
+ * DistillBenchRun*, freed with the array. */
+GPtrArray *distill_history_list_bench_runs(DistillHistory *self, GError **error);
+/* Delete the runs of one benchmark; bench_id 0: every benchmark result. */
+gboolean distill_history_delete_bench_runs(DistillHistory *self, gint64 bench_id, GError **error);
 
 G_END_DECLS

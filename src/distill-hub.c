@@ -617,3 +617,164 @@ GPtrArray *distill_hub_list_files_finish(DistillHub *self, GAsyncResult *result,
   g_return_val_if_fail(g_task_is_valid(result, self), NULL);
   return g_task_propagate_pointer(G_TASK(result), error);
 }
+
+/* ---- search ---------------------------------------------------------------------------- */
+
+void distill_hub_model_free(DistillHubModel *model)
+{
+  if (model == NULL) return;
+  g_free(model->id);
+  g_clear_pointer(&model->last_modified, g_date_time_unref);
+  g_free(model);
+}
+
+static gint64 int_member(JsonObject *o, const char *name)
+{
+  JsonNode *n = json_object_get_member(o, name);
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE(n)) return -1;
+  GType t = json_node_get_value_type(n);
+  if (t == G_TYPE_INT64) return MAX(json_node_get_int(n), 0);
+  if (t == G_TYPE_DOUBLE) return (gint64)MAX(json_node_get_double(n), 0.0);
+  return -1;
+}
+
+GPtrArray *distill_hub_parse_search(const char *json, gssize len, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new();
+  if (!json_parser_load_from_data(parser, json ? json : "", json ? len : 0, NULL) ||
+      json_parser_get_root(parser) == NULL || !JSON_NODE_HOLDS_ARRAY(json_parser_get_root(parser))) {
+    g_set_error(error, DISTILL_HUB_ERROR, DISTILL_HUB_ERROR_PROTOCOL,
+                _("Hugging Face sent search results we could not read."));
+    return NULL;
+  }
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)distill_hub_model_free);
+  JsonArray *array = json_node_get_array(json_parser_get_root(parser));
+  for (guint i = 0; i < json_array_get_length(array); i++) {
+    JsonNode *node = json_array_get_element(array, i);
+    if (!JSON_NODE_HOLDS_OBJECT(node)) continue;
+    JsonObject *o = json_node_get_object(node);
+    JsonNode *idn = json_object_get_member(o, "id");
+    if (idn == NULL) idn = json_object_get_member(o, "modelId");
+    if (idn == NULL || json_node_get_value_type(idn) != G_TYPE_STRING) continue;
+    const char *id = json_node_get_string(idn);
+    /* what we cannot ask about later (a strange name) is not worth showing */
+    if (!distill_hub_check_repo_id(id, NULL)) continue;
+    DistillHubModel *m = g_new0(DistillHubModel, 1);
+    m->id = g_strdup(id);
+    m->downloads = int_member(o, "downloads");
+    m->likes = int_member(o, "likes");
+    JsonNode *lm = json_object_get_member(o, "lastModified");
+    if (lm && json_node_get_value_type(lm) == G_TYPE_STRING)
+      m->last_modified = g_date_time_new_from_iso8601(json_node_get_string(lm), NULL);
+    JsonNode *gated = json_object_get_member(o, "gated");
+    /* false, or "auto" / "manual" */
+    if (gated && JSON_NODE_HOLDS_VALUE(gated))
+      m->gated = json_node_get_value_type(gated) == G_TYPE_STRING ? TRUE : json_node_get_boolean(gated);
+    g_ptr_array_add(out, m);
+  }
+  return out;
+}
+
+GError *distill_hub_wrap_network_error(DistillHub *self, GError *error)
+{
+  (void)self;
+  if (error == NULL || error->domain == DISTILL_HUB_ERROR || g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return error;
+  GError *wrapped;
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    wrapped = g_error_new(DISTILL_HUB_ERROR, DISTILL_HUB_ERROR_NETWORK,
+                          _("Hugging Face did not answer in time. Check your internet connection and try again."));
+  else
+    wrapped = g_error_new(DISTILL_HUB_ERROR, DISTILL_HUB_ERROR_NETWORK,
+                          _("Could not reach Hugging Face (%s). Check your internet connection and try again."),
+                          error->message);
+  g_error_free(error);
+  return wrapped;
+}
+
+typedef struct {
+  SoupMessage *msg;
+  gint64 retry_after;
+} SearchData;
+
+static void search_data_free(SearchData *d)
+{
+  g_clear_object(&d->msg);
+  g_free(d);
+}
+
+static void search_done(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  DistillHub *self = g_task_get_source_object(task);
+  SearchData *d = g_task_get_task_data(task);
+  GError *error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish(SOUP_SESSION(source), result, &error);
+  if (body == NULL) {
+    g_task_return_error(task, distill_hub_wrap_network_error(self, error));
+    return;
+  }
+  guint status = soup_message_get_status(d->msg);
+  if (status == 429) {
+    d->retry_after = distill_hub_parse_retry_after(soup_message_get_response_headers(d->msg));
+    if (d->retry_after > 0)
+      g_task_return_new_error(task, DISTILL_HUB_ERROR, DISTILL_HUB_ERROR_RATE_LIMITED,
+                              g_dngettext(GETTEXT_PACKAGE,
+                                          "Hugging Face is limiting the number of searches. Try again in %d second.",
+                                          "Hugging Face is limiting the number of searches. Try again in %d seconds.",
+                                          (gulong)d->retry_after),
+                              (int)MIN(d->retry_after, G_MAXINT));
+    else
+      g_task_return_new_error(task, DISTILL_HUB_ERROR, DISTILL_HUB_ERROR_RATE_LIMITED,
+                              _("Hugging Face is limiting the number of searches. Try again in a few minutes."));
+    return;
+  }
+  if (status >= 500 && status < 600) {
+    g_task_return_new_error(task, DISTILL_HUB_ERROR, DISTILL_HUB_ERROR_SERVER,
+                            _("Hugging Face had a problem answering the search (HTTP %u). Try again later."), status);
+    return;
+  }
+  if (status != SOUP_STATUS_OK) {
+    g_task_return_error(task, distill_hub_error_for_status(self, d->msg, "", NULL, NULL));
+    return;
+  }
+  gsize len = 0;
+  const char *data = g_bytes_get_data(body, &len);
+  GPtrArray *models = distill_hub_parse_search(data, (gssize)len, &error);
+  if (models == NULL) g_task_return_error(task, error);
+  else g_task_return_pointer(task, models, (GDestroyNotify)g_ptr_array_unref);
+}
+
+void distill_hub_search_models_async(DistillHub *self, const char *query, guint limit, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail(DISTILL_IS_HUB(self));
+  GTask *task = g_task_new(self, cancellable, callback, user_data);
+  g_task_set_source_tag(task, distill_hub_search_models_async);
+  SearchData *d = g_new0(SearchData, 1);
+  d->retry_after = -1;
+  g_task_set_task_data(task, d, (GDestroyNotify)search_data_free);
+  g_autofree char *q = g_uri_escape_string(query ? query : "", NULL, FALSE);
+  g_autofree char *url =
+    g_strdup_printf("%s/api/models?search=%s&filter=gguf&sort=downloads&direction=-1&limit=%u"
+                    "&expand=downloads&expand=likes&expand=lastModified&expand=gated",
+                    self->endpoint, q, limit ? limit : DISTILL_HUB_SEARCH_LIMIT);
+  d->msg = soup_message_new(SOUP_METHOD_GET, url);
+  if (d->msg == NULL) {
+    g_task_return_new_error(task, DISTILL_HUB_ERROR, DISTILL_HUB_ERROR_PROTOCOL, _("Invalid address: %s"), url);
+    g_object_unref(task);
+    return;
+  }
+  distill_hub_prepare_message(self, d->msg);
+  soup_message_headers_replace(soup_message_get_request_headers(d->msg), "Accept", "application/json");
+  soup_session_send_and_read_async(self->session, d->msg, G_PRIORITY_DEFAULT, cancellable, search_done, task);
+}
+
+GPtrArray *distill_hub_search_models_finish(DistillHub *self, GAsyncResult *result, gint64 *retry_after,
+                                            GError **error)
+{
+  g_return_val_if_fail(g_task_is_valid(result, self), NULL);
+  SearchData *d = g_task_get_task_data(G_TASK(result));
+  if (retry_after) *retry_after = d ? d->retry_after : -1;
+  return g_task_propagate_pointer(G_TASK(result), error);
+}

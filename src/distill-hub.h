@@ -25,6 +25,7 @@ typedef enum {
   DISTILL_HUB_ERROR_RATE_LIMITED, /* 429 */
   DISTILL_HUB_ERROR_SERVER,       /* 5xx */
   DISTILL_HUB_ERROR_PROTOCOL,     /* an answer we did not expect (bad JSON, redirect loop …) */
+  DISTILL_HUB_ERROR_NETWORK,      /* the hub could not be reached (offline, DNS, refused, timeout) */
 } DistillHubError;
 
 /* What the hub says about one file, read from the resolve answer itself (the 302 to the CDN
@@ -111,5 +112,40 @@ void distill_hub_list_files_async(DistillHub *self, const char *repo, const char
                                   GCancellable *cancellable, GAsyncReadyCallback callback,
                                   gpointer user_data);
 GPtrArray *distill_hub_list_files_finish(DistillHub *self, GAsyncResult *result, GError **error);
+
+/* ---- search ---------------------------------------------------------------------------
+ * GET {E}/api/models?search=QUERY&filter=gguf&sort=downloads&direction=-1&limit=N
+ *     &expand=downloads&expand=likes&expand=lastModified&expand=gated
+ * One page only (the most downloaded N): the user refines the query rather than paging. */
+typedef struct {
+  char *id;            /* "org/name" */
+  gint64 downloads;    /* -1 when not given */
+  gint64 likes;        /* -1 when not given */
+  GDateTime *last_modified; /* NULL when not given */
+  gboolean gated;
+} DistillHubModel;
+
+void distill_hub_model_free(DistillHubModel *model);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DistillHubModel, distill_hub_model_free)
+
+#define DISTILL_HUB_SEARCH_LIMIT 30
+
+/* Parse a search answer: a JSON array of models. Entries without a valid repo id are skipped;
+ * anything else than an array is a DISTILL_HUB_ERROR_PROTOCOL error. */
+GPtrArray *distill_hub_parse_search(const char *json, gssize len, GError **error);
+
+/* limit 0: DISTILL_HUB_SEARCH_LIMIT. Errors in plain words: DISTILL_HUB_ERROR_NETWORK (offline),
+ * _RATE_LIMITED (the message says how long to wait when the hub sent Retry-After; see
+ * distill_hub_search_models_finish), _SERVER (5xx), _PROTOCOL (not JSON). */
+void distill_hub_search_models_async(DistillHub *self, const char *query, guint limit, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+/* A GPtrArray of DistillHubModel (owns them), maybe empty. retry_after (may be NULL): seconds
+ * the hub asked to wait on 429, else -1. */
+GPtrArray *distill_hub_search_models_finish(DistillHub *self, GAsyncResult *result, gint64 *retry_after,
+                                            GError **error);
+
+/* Turn a transport error of libsoup/GIO (no answer at all) into a plain-words
+ * DISTILL_HUB_ERROR_NETWORK error; cancellation and hub errors pass through unchanged. */
+GError *distill_hub_wrap_network_error(DistillHub *self, GError *error);
 
 G_END_DECLS

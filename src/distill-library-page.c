@@ -7,18 +7,26 @@
  *
  * Verdicts: first an estimate from the model's known shape (engine fit-shapes: a synthetic
  * header of the real tensor table), replaced by the one from the file's own header once it was
- * fetched (Range requests, cached on disk; fetched when a model is expanded). */
+ * fetched (Range requests, cached on disk; fetched when a model is expanded).
+ *
+ * Below the catalog: "Search Hugging Face" (distill-hub-search.c). Local files are checked in a
+ * worker thread (distill-local-fit.c). The models-folder setting is followed at once (rescan;
+ * new downloads go there). "Show in Files" asks the file manager over D-Bus
+ * (distill-show-file.c). Sizes and sha256 are refreshed from the Hub's tree API. */
 #include "config.h"
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "distill-catalog.h"
 #include "distill-download-manager.h"
 #include "distill-download.h"
 #include "distill-library-page.h"
+#include "distill-local-fit.h"
 #include "distill-remote-fit.h"
+#include "distill-show-file.h"
 #include "fit-shapes.h"
 
 typedef enum { QUANT_AVAILABLE, QUANT_DOWNLOADING, QUANT_PAUSED, QUANT_INSTALLED } QuantState;
@@ -35,6 +43,7 @@ struct _QuantEntry {
   AdwActionRow *row;
   GtkLabel *verdict_label;
   GtkWidget *download_button, *pause_button, *resume_button, *cancel_button, *delete_button, *open_button;
+  GtkWidget *keep_button; /* after a failed verification: keep the file as it is */
   GtkProgressBar *progress;
   char *progress_text;
   char *size_text;
@@ -70,6 +79,10 @@ struct _DistillLibraryPage {
   char *models_dir;
   GPtrArray *models;       /* ModelEntry */
   GPtrArray *local_rows;   /* GtkWidget, children of local_group */
+  GPtrArray *local_checks; /* LocalCheck, parallel to local_rows */
+  guint local_generation;  /* bumped by every rescan */
+  GCancellable *local_cancellable;
+  guint local_fit_delay_ms;
   char *recommended;       /* "qwen-7b/Q4_K_M" */
   QuantEntry *recommended_entry;
   AdwMessageDialog *dialog;
@@ -77,6 +90,8 @@ struct _DistillLibraryPage {
   gboolean header_busy;
   GCancellable *cancellable;
   int metered_override; /* -1: ask GNetworkMonitor */
+  DistillHubSearch *search;
+  GSettings *settings;  /* models-folder: followed without a restart */
 };
 
 /* Downloads larger than this ask first on a metered connection. */
@@ -114,15 +129,24 @@ static QuantEntry *find_quant(DistillLibraryPage *self, const char *model_id, co
   return NULL;
 }
 
-static char *dest_path(DistillLibraryPage *self, const char *file)
+/* Where a file of a quant is: in the folder its download went to when the download manager
+ * knows it and it is there (a download finishes in the folder it started in, even after the
+ * models folder changed), else in the models folder. */
+static char *quant_file_path(DistillLibraryPage *self, const char *item_id, const char *file)
 {
+  const char *dir = self->manager && item_id ? distill_download_manager_get_item_dir(self->manager, item_id) : NULL;
+  if (dir != NULL && g_strcmp0(dir, self->models_dir) != 0) {
+    char *path = g_build_filename(dir, file, NULL);
+    if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) return path;
+    g_free(path);
+  }
   return g_build_filename(self->models_dir, file, NULL);
 }
 
-static gboolean quant_on_disk(DistillLibraryPage *self, DistillCatalogQuant *q)
+static gboolean quant_on_disk(DistillLibraryPage *self, DistillCatalogQuant *q, const char *item_id)
 {
   for (guint i = 0; q->files[i] != NULL; i++) {
-    g_autofree char *path = dest_path(self, q->files[i]);
+    g_autofree char *path = quant_file_path(self, item_id, q->files[i]);
     if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) return FALSE;
   }
   return TRUE;
@@ -142,7 +166,7 @@ static const char *verdict_text(still_fit_verdict v)
   return "";
 }
 
-static void set_verdict_label(GtkLabel *label, const still_fit *fit, gboolean known, gboolean estimate)
+void distill_library_set_verdict_label(GtkLabel *label, const still_fit *fit, gboolean known, gboolean estimate)
 {
   gtk_widget_remove_css_class(GTK_WIDGET(label), "success");
   gtk_widget_remove_css_class(GTK_WIDGET(label), "warning");
@@ -174,7 +198,7 @@ static void update_model_verdict(ModelEntry *m)
     if (g_strcmp0(q->quant->name, m->model->recommended_quant) == 0) best = q;
   }
   if (best == NULL && m->quants->len > 0) best = g_ptr_array_index(m->quants, 0);
-  if (best != NULL) set_verdict_label(m->verdict_label, &best->fit, best->fit_known, !best->fit_from_header);
+  if (best != NULL) distill_library_set_verdict_label(m->verdict_label, &best->fit, best->fit_known, !best->fit_from_header);
 }
 
 /* The estimate from the model's shape; nothing when the engine does not know the shape. */
@@ -314,13 +338,77 @@ static void on_model_expanded(AdwExpanderRow *row, GParamSpec *pspec, ModelEntry
   fetch_next_header(self);
 }
 
-/* ---- local models ---- */
+/* ---- local models ----
+ * The list is built at once (a folder listing); the fit check of each file reads its GGUF header
+ * (several MB of tokenizer arrays, maybe on a slow disk), so it runs in a GTask worker thread.
+ * Its results are applied on the main context, and only when they belong to the newest scan:
+ * a rescan (the models folder changed, a file was deleted …) bumps local_generation. */
+
+typedef struct {
+  char *path;
+  GtkLabel *label; /* NULL: no check (incomplete split model, hardware not known yet) */
+  int verdict;     /* -1 checking, -2 unreadable, else still_fit_verdict */
+} LocalCheck;
+
+static void local_check_free(LocalCheck *c)
+{
+  g_free(c->path);
+  g_free(c);
+}
+
+typedef struct {
+  DistillLibraryPage *self; /* alive unless cancelled: dispose cancels local_cancellable */
+  guint generation;         /* of the scan the checks belong to */
+} LocalFitCall;
+
+static void local_fit_done(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  (void)src;
+  LocalFitCall call = *(LocalFitCall *)user_data;
+  g_free(user_data);
+  guint n = 0;
+  g_autofree DistillLocalFit *fits = distill_local_fit_finish(res, &n, NULL);
+  if (fits == NULL) return; /* cancelled: a newer scan, or the page is gone */
+  DistillLibraryPage *self = call.self;
+  if (call.generation != self->local_generation) return; /* an older scan: its rows are gone */
+  for (guint i = 0; i < n && i < self->local_checks->len; i++) {
+    LocalCheck *c = g_ptr_array_index(self->local_checks, i);
+    if (c->label == NULL || !fits[i].checked) continue;
+    c->verdict = fits[i].ok ? (int)fits[i].fit.verdict : -2;
+    if (fits[i].ok) {
+      distill_library_set_verdict_label(c->label, &fits[i].fit, TRUE, FALSE);
+    } else {
+      gtk_label_set_text(c->label, _("Unreadable"));
+      gtk_widget_set_tooltip_text(GTK_WIDGET(c->label), _("This file’s header could not be read."));
+    }
+  }
+}
+
+static void start_local_fits(DistillLibraryPage *self, const still_hardware *hw)
+{
+  if (self->local_cancellable) g_cancellable_cancel(self->local_cancellable);
+  g_clear_object(&self->local_cancellable);
+  self->local_cancellable = g_cancellable_new();
+  g_autoptr(GPtrArray) paths = g_ptr_array_new();
+  for (guint i = 0; i < self->local_checks->len; i++) {
+    LocalCheck *c = g_ptr_array_index(self->local_checks, i);
+    g_ptr_array_add(paths, c->label ? c->path : NULL);
+  }
+  LocalFitCall *call = g_new0(LocalFitCall, 1);
+  call->self = self;
+  call->generation = self->local_generation;
+  distill_local_fit_async(paths, hw, self->local_fit_delay_ms, self->local_cancellable, local_fit_done, call);
+}
+
+static void on_local_show_clicked(GtkWidget *button, DistillLibraryPage *self);
 
 static void rescan_local(DistillLibraryPage *self)
 {
   for (guint i = 0; i < self->local_rows->len; i++)
     adw_preferences_group_remove(self->local_group, g_ptr_array_index(self->local_rows, i));
   g_ptr_array_set_size(self->local_rows, 0);
+  g_ptr_array_set_size(self->local_checks, 0);
+  self->local_generation++;
   still_hardware hw;
   gboolean hw_known = self->hardware != NULL && distill_hardware_get_effective(self->hardware, &hw);
   GPtrArray *lists[4] = {distill_scan_models_dir(self->catalog, self->models_dir),
@@ -342,29 +430,56 @@ static void rescan_local(DistillLibraryPage *self)
         sub = g_strdup_printf("%s · %s", _(sources[l]), size);
       adw_action_row_set_subtitle(ADW_ACTION_ROW(row), sub);
       gtk_widget_set_tooltip_text(row, lm->path);
+      LocalCheck *c = g_new0(LocalCheck, 1);
+      c->path = g_strdup(lm->path);
+      c->verdict = -1;
       if (hw_known && lm->n_present == lm->n_shards) {
-        still_fit fit;
-        still_error err = {0};
-        still_fit_params p = still_fit_params_default();
         GtkWidget *label = gtk_label_new(NULL);
         gtk_widget_add_css_class(label, "verdict-pill");
         gtk_widget_set_valign(label, GTK_ALIGN_CENTER);
-        if (still_fit_estimate_file(lm->path, &hw, &p, &fit, &err) == STILL_OK)
-          set_verdict_label(GTK_LABEL(label), &fit, TRUE, FALSE);
-        else
-          gtk_label_set_text(GTK_LABEL(label), _("Unreadable"));
+        distill_library_set_verdict_label(GTK_LABEL(label), NULL, FALSE, FALSE); /* "Checking…" */
         adw_action_row_add_suffix(ADW_ACTION_ROW(row), label);
+        c->label = GTK_LABEL(label);
       }
+      GtkWidget *show = gtk_button_new_from_icon_name("folder-open-symbolic");
+      gtk_widget_set_tooltip_text(show, _("Show in Files"));
+      gtk_accessible_update_property(GTK_ACCESSIBLE(show), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Show in Files"), -1);
+      gtk_widget_set_valign(show, GTK_ALIGN_CENTER);
+      gtk_widget_add_css_class(show, "flat");
+      g_object_set_data_full(G_OBJECT(show), "path", g_strdup(lm->path), g_free);
+      g_signal_connect(show, "clicked", G_CALLBACK(on_local_show_clicked), self);
+      adw_action_row_add_suffix(ADW_ACTION_ROW(row), show);
+      g_ptr_array_add(self->local_checks, c);
       adw_preferences_group_add(self->local_group, row);
       g_ptr_array_add(self->local_rows, row);
     }
     g_ptr_array_unref(lists[l]);
   }
+  if (hw_known && self->local_checks->len > 0) start_local_fits(self, &hw);
   adw_preferences_group_set_description(self->local_group,
                                         self->local_rows->len > 0
                                           ? _("Models in the models folder, the Hugging Face cache and Ollama’s store, and "
                                               "files you imported: all used where they are.")
                                           : _("No models yet. Import a GGUF file, or drop one here."));
+}
+
+const char *distill_library_page_get_local_verdict(DistillLibraryPage *self, guint i)
+{
+  if (i >= self->local_checks->len) return NULL;
+  LocalCheck *c = g_ptr_array_index(self->local_checks, i);
+  if (c->verdict == -2) return "unreadable";
+  return c->verdict < 0 ? NULL : still_fit_verdict_name((still_fit_verdict)c->verdict);
+}
+
+const char *distill_library_page_get_local_path(DistillLibraryPage *self, guint i)
+{
+  if (i >= self->local_checks->len) return NULL;
+  return ((LocalCheck *)g_ptr_array_index(self->local_checks, i))->path;
+}
+
+void distill_library_page_set_local_fit_delay(DistillLibraryPage *self, guint ms)
+{
+  self->local_fit_delay_ms = ms;
 }
 
 /* ---- downloads ---- */
@@ -420,8 +535,10 @@ static void update_quant_row(QuantEntry *q)
   else if (fit_text) parts[n++] = fit_text;
   g_autofree char *subtitle = g_strjoinv("\n", (char **)parts);
   adw_action_row_set_subtitle(q->row, subtitle);
-  set_verdict_label(q->verdict_label, &q->fit, q->fit_known, !q->fit_from_header);
+  distill_library_set_verdict_label(q->verdict_label, &q->fit, q->fit_known, !q->fit_from_header);
   gtk_widget_set_visible(q->download_button, q->state == QUANT_AVAILABLE);
+  gtk_widget_set_visible(q->keep_button, q->state == QUANT_AVAILABLE && q->page->manager != NULL &&
+                                           distill_download_manager_get_verification_failed(q->page->manager, q->item_id));
   gtk_widget_set_visible(q->pause_button, q->state == QUANT_DOWNLOADING);
   gtk_widget_set_visible(q->resume_button, q->state == QUANT_PAUSED);
   gtk_widget_set_visible(q->cancel_button, q->state == QUANT_DOWNLOADING || q->state == QUANT_PAUSED);
@@ -448,7 +565,7 @@ static void sync_from_manager(QuantEntry *q)
   const char *message = NULL;
   if (!distill_download_manager_get_item(self->manager, q->item_id, &st, NULL, NULL, NULL, &message)) {
     /* not (or no longer) in the queue */
-    set_state(q, quant_on_disk(self, q->quant) ? QUANT_INSTALLED : QUANT_AVAILABLE);
+    set_state(q, quant_on_disk(self, q->quant, q->item_id) ? QUANT_INSTALLED : QUANT_AVAILABLE);
     return;
   }
   switch (st) {
@@ -456,14 +573,20 @@ static void sync_from_manager(QuantEntry *q)
   case DISTILL_ITEM_RUNNING: set_state(q, QUANT_DOWNLOADING); break;
   case DISTILL_ITEM_PAUSED: set_state(q, QUANT_PAUSED); break;
   case DISTILL_ITEM_DONE:
-    if (q->state != QUANT_INSTALLED) {
+    /* done, unless the file was deleted since */
+    if (q->state != QUANT_INSTALLED && quant_on_disk(self, q->quant, q->item_id)) {
       set_state(q, QUANT_INSTALLED);
       rescan_local(self);
+    } else if (q->state == QUANT_INSTALLED && !quant_on_disk(self, q->quant, q->item_id)) {
+      set_state(q, QUANT_AVAILABLE);
     }
     break;
   case DISTILL_ITEM_FAILED:
     g_free(q->error_text);
-    q->error_text = g_strdup_printf(_("Download failed: %s"), message ? message : "");
+    q->error_text = distill_download_manager_get_verification_failed(self->manager, q->item_id)
+                      /* Translators: the downloaded bytes do not match the Hub's checksum */
+                      ? g_strdup_printf(_("Failed verification: %s"), message ? message : "")
+                      : g_strdup_printf(_("Download failed: %s"), message ? message : "");
     g_debug("%s: %s", q->item_id, q->error_text);
     set_state(q, QUANT_AVAILABLE);
     break;
@@ -552,11 +675,11 @@ static void on_cancel_clicked(QuantEntry *q)
 static void delete_files(QuantEntry *q)
 {
   for (guint i = 0; q->quant->files[i] != NULL; i++) {
-    g_autofree char *path = dest_path(q->page, q->quant->files[i]);
+    g_autofree char *path = quant_file_path(q->page, q->item_id, q->quant->files[i]);
     g_unlink(path);
-    if (q->quant->files[1] != NULL) { /* split models live in their own folder: remove it once empty */
+    if (strchr(q->quant->files[i], '/') != NULL) { /* split models live in their own folder: remove it once empty */
       g_autofree char *dir = g_path_get_dirname(path);
-      if (g_strcmp0(dir, q->page->models_dir) != 0) g_rmdir(dir);
+      g_rmdir(dir);
     }
   }
   set_state(q, QUANT_AVAILABLE);
@@ -589,14 +712,46 @@ static void on_delete_clicked(QuantEntry *q)
   gtk_window_present(GTK_WINDOW(dialog));
 }
 
+static void file_shown(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  (void)src, (void)user_data;
+  g_autoptr(GError) error = NULL;
+  if (distill_show_file_finish(res, &error) == DISTILL_SHOW_FILE_FAILED &&
+      !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_message("could not show the file: %s", error->message);
+}
+
+/* The file manager with the file selected (FileManager1.ShowItems), else its folder. */
+static void show_in_files(DistillLibraryPage *self, const char *path)
+{
+  GtkRoot *root = gtk_widget_get_root(GTK_WIDGET(self));
+  distill_show_file_async(GTK_IS_WINDOW(root) ? GTK_WINDOW(root) : NULL, path, self->cancellable, file_shown, NULL);
+}
+
 static void on_open_clicked(QuantEntry *q)
 {
-  g_autofree char *path = dest_path(q->page, q->quant->files[0]);
-  g_autofree char *dir = g_path_get_dirname(path);
-  g_autoptr(GFile) file = g_file_new_for_path(dir);
-  g_autofree char *uri = g_file_get_uri(file);
-  GtkRoot *root = gtk_widget_get_root(GTK_WIDGET(q->page));
-  gtk_show_uri(GTK_IS_WINDOW(root) ? GTK_WINDOW(root) : NULL, uri, GDK_CURRENT_TIME);
+  g_autofree char *path = quant_file_path(q->page, q->item_id, q->quant->files[0]);
+  show_in_files(q->page, path);
+}
+
+static void on_local_show_clicked(GtkWidget *button, DistillLibraryPage *self)
+{
+  const char *path = g_object_get_data(G_OBJECT(button), "path");
+  if (path) show_in_files(self, path);
+}
+
+static void on_keep_clicked(QuantEntry *q)
+{
+  DistillLibraryPage *self = q->page;
+  if (self->manager == NULL) return;
+  g_autoptr(GError) error = NULL;
+  if (!distill_download_manager_keep_unverified(self->manager, q->item_id, &error)) {
+    g_free(q->error_text);
+    q->error_text = g_strdup(error->message);
+  } else {
+    g_clear_pointer(&q->error_text, g_free);
+  }
+  sync_from_manager(q);
 }
 
 static void on_recommended_clicked(DistillLibraryPage *self)
@@ -711,10 +866,16 @@ static QuantEntry *build_quant_row(DistillLibraryPage *self, ModelEntry *m, Dist
   gtk_widget_set_valign(q->download_button, GTK_ALIGN_CENTER);
   g_signal_connect_swapped(q->download_button, "clicked", G_CALLBACK(on_download_clicked), q);
   adw_action_row_add_suffix(q->row, q->download_button);
+  q->keep_button = gtk_button_new_with_label(_("Keep Anyway"));
+  gtk_widget_set_valign(q->keep_button, GTK_ALIGN_CENTER);
+  gtk_widget_set_tooltip_text(q->keep_button, _("Use the downloaded file although it does not match the file on "
+                                                 "Hugging Face"));
+  g_signal_connect_swapped(q->keep_button, "clicked", G_CALLBACK(on_keep_clicked), q);
+  adw_action_row_add_suffix(q->row, q->keep_button);
   q->pause_button = icon_button("media-playback-pause-symbolic", _("Pause"), G_CALLBACK(on_pause_clicked), q);
   q->resume_button = icon_button("media-playback-start-symbolic", _("Resume"), G_CALLBACK(on_resume_clicked), q);
   q->cancel_button = icon_button("process-stop-symbolic", _("Cancel Download"), G_CALLBACK(on_cancel_clicked), q);
-  q->open_button = icon_button("folder-open-symbolic", _("Open Folder"), G_CALLBACK(on_open_clicked), q);
+  q->open_button = icon_button("folder-open-symbolic", _("Show in Files"), G_CALLBACK(on_open_clicked), q);
   q->delete_button = icon_button("user-trash-symbolic", _("Delete"), G_CALLBACK(on_delete_clicked), q);
   adw_action_row_add_suffix(q->row, q->pause_button);
   adw_action_row_add_suffix(q->row, q->resume_button);
@@ -723,7 +884,7 @@ static QuantEntry *build_quant_row(DistillLibraryPage *self, ModelEntry *m, Dist
   adw_action_row_add_suffix(q->row, q->delete_button);
 
   q->item_id = g_strdup_printf("%s/%s", m->model->repo, cq->files[0]);
-  q->state = quant_on_disk(self, cq) ? QUANT_INSTALLED : QUANT_AVAILABLE;
+  q->state = quant_on_disk(self, cq, q->item_id) ? QUANT_INSTALLED : QUANT_AVAILABLE;
   update_quant_row(q);
   return q;
 }
@@ -797,23 +958,16 @@ static void tree_listed(GObject *src, GAsyncResult *res, gpointer user_data)
     return;
   }
   ModelEntry *m = user_data;
+  DistillLibraryPage *self = m->quants->len > 0 ? ((QuantEntry *)g_ptr_array_index(m->quants, 0))->page : NULL;
+  if (self == NULL) return;
+  /* the catalog entries in memory take the Hub's sizes and sha256 (downloads verify against
+   * the Hub's sha256 as well: X-Linked-Etag, else this same tree listing) */
+  distill_catalog_apply_tree(self->catalog, m->model->repo, entries);
   for (guint j = 0; j < m->quants->len; j++) {
     QuantEntry *q = g_ptr_array_index(m->quants, j);
-    gint64 total = 0;
-    gboolean all = TRUE;
-    for (guint k = 0; q->quant->files[k] != NULL; k++) {
-      gint64 size = -1;
-      for (guint e = 0; e < entries->len; e++) {
-        DistillHubEntry *entry = g_ptr_array_index(entries, e);
-        if (!entry->is_dir && g_strcmp0(entry->path, q->quant->files[k]) == 0) size = entry->size;
-      }
-      if (size < 0) all = FALSE;
-      else total += size;
-    }
-    if (!all) continue;
-    q->quant->size = total;
+    if (!q->quant->from_hub) continue;
     guint n_files = g_strv_length(q->quant->files);
-    g_autofree char *size_s = g_format_size((guint64)total);
+    g_autofree char *size_s = g_format_size((guint64)q->quant->size);
     g_free(q->size_text);
     q->size_text = n_files > 1 ? g_strdup_printf(_("%s in %u parts"), size_s, n_files) : g_strdup(size_s);
     update_quant_row(q);
@@ -828,6 +982,12 @@ static void refresh_sizes(DistillLibraryPage *self)
   }
 }
 
+const char *distill_library_page_get_sha256(DistillLibraryPage *self, const char *model_id, const char *quant)
+{
+  QuantEntry *q = find_quant(self, model_id, quant);
+  return q ? q->quant->sha256 : NULL;
+}
+
 const char *distill_library_page_get_size_text(DistillLibraryPage *self, const char *model_id, const char *quant)
 {
   QuantEntry *q = find_quant(self, model_id, quant);
@@ -836,12 +996,9 @@ const char *distill_library_page_get_size_text(DistillLibraryPage *self, const c
 
 /* ---- services ---- */
 
-static void probe_done(GObject *src, GAsyncResult *res, gpointer user_data)
+DistillHardware *distill_library_page_get_hardware(DistillLibraryPage *self)
 {
-  (void)user_data;
-  g_autoptr(GError) error = NULL;
-  if (!distill_hardware_probe_finish(DISTILL_HARDWARE(src), res, &error))
-    g_message("hardware probe: %s", error->message);
+  return self->hardware;
 }
 
 void distill_library_page_set_services(DistillLibraryPage *self, DistillHardware *hardware, DistillHub *hub,
@@ -866,9 +1023,49 @@ void distill_library_page_set_services(DistillLibraryPage *self, DistillHardware
     ModelEntry *m = g_ptr_array_index(self->models, i);
     for (guint j = 0; j < m->quants->len; j++) sync_from_manager(g_ptr_array_index(m->quants, j));
   }
+  distill_hub_search_set_services(self->search, hub, hardware, self->manager, self->models_dir);
   refresh_verdicts(self);
   rescan_local(self);
   refresh_sizes(self);
+}
+
+void distill_library_page_set_models_dir(DistillLibraryPage *self, const char *models_dir)
+{
+  g_return_if_fail(DISTILL_IS_LIBRARY_PAGE(self) && models_dir != NULL);
+  if (g_strcmp0(models_dir, self->models_dir) == 0) return;
+  g_free(self->models_dir);
+  self->models_dir = g_strdup(models_dir);
+  if (self->manager) distill_download_manager_set_models_dir(self->manager, models_dir);
+  distill_hub_search_set_models_dir(self->search, models_dir);
+  /* installed or not, in the new folder */
+  for (guint i = 0; self->manager && i < self->models->len; i++) {
+    ModelEntry *m = g_ptr_array_index(self->models, i);
+    for (guint j = 0; j < m->quants->len; j++) sync_from_manager(g_ptr_array_index(m->quants, j));
+  }
+  rescan_local(self);
+}
+
+static void on_models_folder_changed(DistillLibraryPage *self)
+{
+  if (self->manager == NULL) return; /* not set up yet: set_services reads the folder */
+  g_autofree char *folder = g_settings_get_string(self->settings, "models-folder");
+  g_autofree char *dir = *folder ? g_steal_pointer(&folder) : distill_download_default_directory();
+  distill_library_page_set_models_dir(self, dir);
+}
+
+const char *distill_library_page_get_models_dir(DistillLibraryPage *self)
+{
+  return self->models_dir;
+}
+
+DistillDownloadManager *distill_library_page_get_manager(DistillLibraryPage *self)
+{
+  return self->manager;
+}
+
+DistillHubSearch *distill_library_page_get_search(DistillLibraryPage *self)
+{
+  return self->search;
 }
 
 /* Default services, made when the page is first shown (tests set their own before). */
@@ -877,10 +1074,9 @@ static void distill_library_page_map(GtkWidget *widget)
   DistillLibraryPage *self = DISTILL_LIBRARY_PAGE(widget);
   GTK_WIDGET_CLASS(distill_library_page_parent_class)->map(widget);
   if (self->hardware == NULL) {
-    g_autoptr(DistillHardware) hw = distill_hardware_new(NULL, NULL);
+    /* the app's one instance (probed at start-up), shared with the preferences and the chat */
     g_autoptr(DistillHub) hub = distill_hub_new();
-    distill_library_page_set_services(self, hw, hub, NULL);
-    distill_hardware_probe_async(hw, NULL, probe_done, NULL);
+    distill_library_page_set_services(self, distill_hardware_get_default(), hub, NULL);
   }
 }
 
@@ -895,8 +1091,12 @@ static void distill_library_page_dispose(GObject *object)
   if (self->manager) g_signal_handlers_disconnect_by_data(self->manager, self);
   g_clear_object(&self->manager);
   g_clear_object(&self->hub);
+  if (self->settings) g_signal_handlers_disconnect_by_data(self->settings, self);
+  g_clear_object(&self->settings);
   g_clear_pointer(&self->models, g_ptr_array_unref);
   g_clear_pointer(&self->local_rows, g_ptr_array_unref);
+  if (self->local_cancellable) g_cancellable_cancel(self->local_cancellable);
+  g_clear_object(&self->local_cancellable);
   if (self->dialog) {
     g_signal_handlers_disconnect_matched(self->dialog, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_delete_response, NULL);
     g_signal_handlers_disconnect_matched(self->dialog, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_metered_response, NULL);
@@ -909,6 +1109,7 @@ static void distill_library_page_dispose(GObject *object)
 static void distill_library_page_finalize(GObject *object)
 {
   DistillLibraryPage *self = DISTILL_LIBRARY_PAGE(object);
+  g_clear_pointer(&self->local_checks, g_ptr_array_unref);
   g_clear_pointer(&self->catalog, distill_catalog_unref);
   g_free(self->models_dir);
   g_free(self->recommended);
@@ -940,6 +1141,7 @@ static void distill_library_page_init(DistillLibraryPage *self)
   self->metered_override = -1;
   self->models = g_ptr_array_new_with_free_func((GDestroyNotify)model_entry_free);
   self->local_rows = g_ptr_array_new();
+  self->local_checks = g_ptr_array_new_with_free_func((GDestroyNotify)local_check_free);
   g_queue_init(&self->header_queue);
   g_autoptr(GError) error = NULL;
   self->catalog = distill_catalog_new_builtin(&error);
@@ -949,6 +1151,11 @@ static void distill_library_page_init(DistillLibraryPage *self)
     return;
   }
   g_signal_connect_swapped(self->recommended_button, "clicked", G_CALLBACK(on_recommended_clicked), self);
+  /* "Search Hugging Face", below the curated models */
+  self->search = DISTILL_HUB_SEARCH(distill_hub_search_new());
+  gtk_box_insert_child_after(self->content, GTK_WIDGET(self->search), GTK_WIDGET(self->models_group));
+  self->settings = g_settings_new(APP_ID);
+  g_signal_connect_swapped(self->settings, "changed::models-folder", G_CALLBACK(on_models_folder_changed), self);
   /* Import… and drag and drop of .gguf files */
   GtkWidget *import = gtk_button_new_with_mnemonic(_("_Import…"));
   gtk_widget_set_valign(import, GTK_ALIGN_CENTER);
@@ -986,6 +1193,7 @@ GtkWidget *distill_library_page_get_quant_button(DistillLibraryPage *self, const
   if (g_strcmp0(which, "cancel") == 0) return q->cancel_button;
   if (g_strcmp0(which, "delete") == 0) return q->delete_button;
   if (g_strcmp0(which, "open") == 0) return q->open_button;
+  if (g_strcmp0(which, "keep") == 0) return q->keep_button;
   return NULL;
 }
 

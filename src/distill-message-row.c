@@ -26,6 +26,7 @@ struct _DistillMessageRow {
   gboolean has_reasoning;
   gboolean can_regenerate;
   gboolean actions_sensitive;
+  char *details;             /* more for the statistics' tooltip (where the layers ran) */
 
   /* template children */
   GtkWidget *bubble;
@@ -152,7 +153,9 @@ static void update_footer(DistillMessageRow *self)
   if (is_answer(self) && !self->streaming) {
     g_autofree char *stats = format_stats(self->msg, self->reasoning_s);
     gtk_label_set_label(self->stats_label, stats);
-    if (self->msg->model) gtk_widget_set_tooltip_text(GTK_WIDGET(self->stats_label), self->msg->model);
+    g_autofree char *tip = self->msg->model && self->details ? g_strdup_printf("%s\n%s", self->msg->model, self->details)
+                           : g_strdup(self->msg->model ? self->msg->model : self->details);
+    if (tip) gtk_widget_set_tooltip_text(GTK_WIDGET(self->stats_label), tip);
   } else if (self->streaming) {
     gtk_label_set_label(self->stats_label, _("Writing…"));
   } else {
@@ -411,6 +414,7 @@ static void distill_message_row_finalize(GObject *object)
   distill_message_free(self->msg);
   g_string_free(self->text, TRUE);
   g_clear_pointer(&self->split, distill_reasoning_split_free);
+  g_free(self->details);
   G_OBJECT_CLASS(distill_message_row_parent_class)->finalize(object);
 }
 
@@ -448,9 +452,39 @@ static void distill_message_row_class_init(DistillMessageRowClass *klass)
   gtk_widget_class_set_css_name(widget_class, "message");
 }
 
+/* The "reasoning-expanded" preference (FALSE where the app's settings schema is not installed). */
+static gboolean reasoning_expanded_default(void)
+{
+  static GSettings *settings;
+  static gsize looked = 0;
+  if (g_once_init_enter(&looked)) {
+    GSettingsSchemaSource *src = g_settings_schema_source_get_default();
+    g_autoptr(GSettingsSchema) schema = src ? g_settings_schema_source_lookup(src, APP_ID, TRUE) : NULL;
+    if (schema && g_settings_schema_has_key(schema, "reasoning-expanded")) settings = g_settings_new(APP_ID);
+    g_once_init_leave(&looked, 1);
+  }
+  return settings ? g_settings_get_boolean(settings, "reasoning-expanded") : FALSE;
+}
+
+gboolean distill_message_row_get_reasoning_expanded(DistillMessageRow *self)
+{
+  g_return_val_if_fail(DISTILL_IS_MESSAGE_ROW(self), FALSE);
+  return gtk_expander_get_expanded(self->reasoning_expander);
+}
+
+void distill_message_row_set_details(DistillMessageRow *self, const char *details)
+{
+  g_return_if_fail(DISTILL_IS_MESSAGE_ROW(self));
+  g_free(self->details);
+  self->details = details && *details ? g_strdup(details) : NULL;
+  update_footer(self);
+}
+
 static void distill_message_row_init(DistillMessageRow *self)
 {
   gtk_widget_init_template(GTK_WIDGET(self));
+  /* the reasoning starts folded away unless the user prefers to see it */
+  gtk_expander_set_expanded(self->reasoning_expander, reasoning_expanded_default());
   self->text = g_string_new(NULL);
   self->actions_sensitive = TRUE;
   self->answer_view = answer_view_new();

@@ -36,6 +36,11 @@ char *distill_message_row_dup_reasoning(DistillMessageRow *self);
 /* The answer as shown so far (without the reasoning). */
 char *distill_message_row_dup_answer(DistillMessageRow *self);
 
+/* Whether the reasoning section is open; new rows follow the "reasoning-expanded" preference. */
+gboolean distill_message_row_get_reasoning_expanded(DistillMessageRow *self);
+/* More for the statistics' tooltip (after the model's name), e.g. where the layers ran. */
+void distill_message_row_set_details(DistillMessageRow *self, const char *details);
+
 /* Whether the Regenerate button shows (only on the last answer) and whether
  * Edit / Regenerate are usable (not while a generation runs). */
 void distill_message_row_set_can_regenerate(DistillMessageRow *self, gboolean can);

@@ -4,7 +4,12 @@
 #include <glib/gi18n.h>
 
 #include "distill-download.h"
+#include "distill-engine.h"
+#include "distill-folder-change.h"
 #include "distill-preferences.h"
+#include "distill-prefs-models.h"
+#include "distill-prefs-connections.h"
+#include "distill-prefs-server.h"
 
 struct _DistillPreferences {
   AdwPreferencesWindow parent_instance;
@@ -103,7 +108,10 @@ static void on_folder_chosen(GtkNativeDialog *dialog, int response, DistillPrefe
   if (response == GTK_RESPONSE_ACCEPT) {
     g_autoptr(GFile) file = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog));
     g_autofree char *path = file ? g_file_get_path(file) : NULL;
-    if (path) g_settings_set_string(self->settings, "models-folder", path);
+    /* asks whether to move the models there (the loaded one stays: it is in use) */
+    DistillEngine *engine = distill_engine_get_default();
+    const char *in_use[] = {engine ? distill_engine_get_model_path(engine) : NULL, NULL};
+    if (path) distill_folder_change_run(GTK_WINDOW(self), self->settings, path, in_use, self->folder_row);
   }
   g_clear_object(&self->chooser);
 }
@@ -161,7 +169,8 @@ DistillPreferences *distill_preferences_new(GtkWindow *parent, DistillHardware *
     gtk_window_set_modal(GTK_WINDOW(self), TRUE);
   }
   self->settings = settings ? g_object_ref(settings) : g_settings_new(APP_ID);
-  self->hardware = hardware ? g_object_ref(hardware) : distill_hardware_new(self->settings, NULL);
+  /* the app's one instance unless told otherwise: its probe and corrections reach every view */
+  self->hardware = g_object_ref(hardware ? hardware : distill_hardware_get_default());
   g_settings_bind(self->settings, "reserve-vram-gb", self->reserve_spin, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind(self->settings, "ram-limit-gb", self->ram_spin, "value", G_SETTINGS_BIND_DEFAULT);
   g_signal_connect_swapped(self->settings, "changed::models-folder", G_CALLBACK(show_folder), self);
@@ -170,8 +179,16 @@ DistillPreferences *distill_preferences_new(GtkWindow *parent, DistillHardware *
   g_signal_connect_swapped(self->folder_button, "clicked", G_CALLBACK(on_folder_clicked), self);
   show_folder(self);
   show_detected(self);
-  if (hardware == NULL) on_probe_clicked(self);
+  if (!distill_hardware_is_ready(self->hardware)) on_probe_clicked(self);
+  adw_preferences_window_add(ADW_PREFERENCES_WINDOW(self), ADW_PREFERENCES_PAGE(distill_prefs_models_new(self->settings, self->hardware, NULL)));
+  adw_preferences_window_add(ADW_PREFERENCES_WINDOW(self), ADW_PREFERENCES_PAGE(distill_prefs_connections_new(self->settings)));
+  adw_preferences_window_add(ADW_PREFERENCES_WINDOW(self), ADW_PREFERENCES_PAGE(distill_prefs_server_new(self->settings, NULL)));
   return self;
+}
+
+DistillHardware *distill_preferences_get_hardware(DistillPreferences *self)
+{
+  return self->hardware;
 }
 
 GtkWidget *distill_preferences_get_widget(DistillPreferences *self, const char *name)

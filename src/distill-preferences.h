@@ -13,8 +13,9 @@ G_BEGIN_DECLS
 #define DISTILL_TYPE_PREFERENCES (distill_preferences_get_type())
 G_DECLARE_FINAL_TYPE(DistillPreferences, distill_preferences, DISTILL, PREFERENCES, AdwPreferencesWindow)
 
-/* hardware NULL: a new one, probed now. settings NULL: the app's. */
+/* hardware NULL: the app's (distill_hardware_get_default()). settings NULL: the app's. */
 DistillPreferences *distill_preferences_new(GtkWindow *parent, DistillHardware *hardware, GSettings *settings);
+DistillHardware *distill_preferences_get_hardware(DistillPreferences *self);
 
 /* for tests: the rows of the detected values ("gpu-0", "ram", "cpu", "disk"), the spin buttons
  * ("reserve-vram", "ram-limit") */

@@ -20,6 +20,8 @@ struct _DistillWindow {
   AdwViewSwitcherTitle *switcher_title;
   AdwViewStack *stack;
   AdwViewSwitcherBar *switcher_bar;
+  GtkWidget *chat_page;
+  GtkWidget *library_page;
 };
 
 G_DEFINE_FINAL_TYPE(DistillWindow, distill_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -54,6 +56,40 @@ void distill_window_set_view(DistillWindow *self, const char *name)
 static void view_action(GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   distill_window_set_view(DISTILL_WINDOW(widget), g_variant_get_string(parameter, NULL));
+}
+
+/* Ctrl+N: a new chat, from any view. */
+static void new_chat_action(GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  DistillWindow *self = DISTILL_WINDOW(widget);
+  distill_window_set_view(self, "chat");
+  gtk_widget_activate_action(self->chat_page, "chat.new", NULL);
+}
+
+/* The first search entry shown under widget (depth first), or NULL. */
+static GtkWidget *find_search_entry(GtkWidget *widget)
+{
+  if (!gtk_widget_get_visible(widget)) return NULL;
+  if (GTK_IS_SEARCH_ENTRY(widget)) return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child(widget); c; c = gtk_widget_get_next_sibling(c)) {
+    GtkWidget *found = find_search_entry(c);
+    if (found) return found;
+  }
+  return NULL;
+}
+
+/* Ctrl+F: search the chats; in the Library, its own search (a "library.search" action, else its
+ * search entry: the Hugging Face search). */
+static void search_action(GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  DistillWindow *self = DISTILL_WINDOW(widget);
+  if (g_strcmp0(distill_window_get_view(self), "library") == 0) {
+    if (gtk_widget_activate_action(self->library_page, "library.search", NULL)) return;
+    GtkWidget *entry = find_search_entry(self->library_page);
+    if (entry && gtk_widget_grab_focus(entry)) return;
+  }
+  distill_window_set_view(self, "chat");
+  gtk_widget_activate_action(self->chat_page, "chat.search", NULL);
 }
 
 static void restore_state(DistillWindow *self)
@@ -115,8 +151,12 @@ static void distill_window_class_init(DistillWindowClass *klass)
   gtk_widget_class_bind_template_child(widget_class, DistillWindow, switcher_title);
   gtk_widget_class_bind_template_child(widget_class, DistillWindow, stack);
   gtk_widget_class_bind_template_child(widget_class, DistillWindow, switcher_bar);
+  gtk_widget_class_bind_template_child(widget_class, DistillWindow, chat_page);
+  gtk_widget_class_bind_template_child(widget_class, DistillWindow, library_page);
 
   gtk_widget_class_install_action(widget_class, "win.view", "s", view_action);
+  gtk_widget_class_install_action(widget_class, "win.new-chat", NULL, new_chat_action);
+  gtk_widget_class_install_action(widget_class, "win.search", NULL, search_action);
 }
 
 static void distill_window_init(DistillWindow *self)

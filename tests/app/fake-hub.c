@@ -32,7 +32,24 @@ struct _FakeHub {
   gboolean saw_auth_on_hub;
   GList *jobs;
   guint restart_source;
+  GPtrArray *repo_infos; /* RepoInfo */
+  guint searches;
+  char *last_search;
+  GList *delayed; /* SoupServerMessage paused by slow_search */
 };
+
+typedef struct {
+  char *repo;
+  gint64 downloads, likes;
+  char *last_modified;
+} RepoInfo;
+
+static void repo_info_free(RepoInfo *r)
+{
+  g_free(r->repo);
+  g_free(r->last_modified);
+  g_free(r);
+}
 
 typedef struct {
   FakeHub *hub;
@@ -176,6 +193,7 @@ FakeHub *fake_hub_new(void)
   hub->gated = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   hub->renames = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   hub->requests = g_array_new(FALSE, TRUE, sizeof(FakeHubRequest));
+  hub->repo_infos = g_ptr_array_new_with_free_func((GDestroyNotify)repo_info_free);
   hub->faults.corrupt_at = -1;
   hub->faults.stall_at = -1;
   hub->sig_next = 1;
@@ -206,6 +224,15 @@ void fake_hub_free(FakeHub *hub)
   g_hash_table_unref(hub->renames);
   g_array_unref(hub->requests);
   g_free(hub->faults.retry_after);
+  g_free(hub->faults.search_retry_after);
+  g_free(hub->faults.slow_search);
+  for (GList *l = hub->delayed; l; l = l->next) {
+    g_source_remove_by_user_data(l->data);
+    g_object_unref(l->data);
+  }
+  g_list_free(hub->delayed);
+  g_ptr_array_unref(hub->repo_infos);
+  g_free(hub->last_search);
   g_free(hub->endpoint);
   g_free(hub);
 }
@@ -565,6 +592,103 @@ static void serve_cdn(FakeHub *hub, SoupServerMessage *msg, const char *sha, GHa
   serve_body(hub, msg, f);
 }
 
+/* ---- search ------------------------------------------------------------------------------ */
+
+static RepoInfo *repo_info(FakeHub *hub, const char *repo, gboolean create)
+{
+  for (guint i = 0; i < hub->repo_infos->len; i++) {
+    RepoInfo *r = g_ptr_array_index(hub->repo_infos, i);
+    if (g_strcmp0(r->repo, repo) == 0) return r;
+  }
+  if (!create) return NULL;
+  RepoInfo *r = g_new0(RepoInfo, 1);
+  r->repo = g_strdup(repo);
+  r->last_modified = g_strdup("2025-02-01T10:00:00.000Z");
+  g_ptr_array_add(hub->repo_infos, r);
+  return r;
+}
+
+void fake_hub_set_repo_info(FakeHub *hub, const char *repo, gint64 downloads, gint64 likes, const char *last_modified)
+{
+  RepoInfo *r = repo_info(hub, repo, TRUE);
+  r->downloads = downloads;
+  r->likes = likes;
+  if (last_modified) {
+    g_free(r->last_modified);
+    r->last_modified = g_strdup(last_modified);
+  }
+}
+
+guint fake_hub_search_count(FakeHub *hub) { return hub->searches; }
+const char *fake_hub_last_search_query(FakeHub *hub) { return hub->last_search; }
+
+static int by_downloads(gconstpointer a, gconstpointer b)
+{
+  const RepoInfo *x = *(RepoInfo *const *)a, *y = *(RepoInfo *const *)b;
+  if (x->downloads != y->downloads) return x->downloads > y->downloads ? -1 : 1;
+  return g_strcmp0(x->repo, y->repo);
+}
+
+static gboolean delayed_answer(gpointer data)
+{
+  SoupServerMessage *msg = data;
+  FakeHub *hub = g_object_get_data(G_OBJECT(msg), "fake-hub");
+  hub->delayed = g_list_remove(hub->delayed, msg);
+  soup_server_message_unpause(msg);
+  g_object_unref(msg);
+  return G_SOURCE_REMOVE;
+}
+
+static void serve_search(FakeHub *hub, SoupServerMessage *msg, GHashTable *query)
+{
+  FakeHubFaults *f = &hub->faults;
+  hub->searches++;
+  g_free(hub->last_search);
+  hub->last_search = g_strdup(g_uri_get_query(soup_server_message_get_uri(msg)));
+  if (f->search_status) {
+    if (f->search_retry_after)
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
+                                   f->search_retry_after);
+    set_text(msg, f->search_status, "{\"error\":\"search failed\"}");
+    return;
+  }
+  if (f->search_malformed) {
+    soup_server_message_set_status(msg, 200, NULL);
+    soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_STATIC, "[{\"id\": \"x/y\", ",
+                                     strlen("[{\"id\": \"x/y\", "));
+    return;
+  }
+  const char *text = query ? g_hash_table_lookup(query, "search") : NULL;
+  g_autofree char *needle = g_utf8_strdown(text ? text : "", -1);
+  /* every repo that has files or info */
+  for (guint i = 0; i < hub->files->len; i++) repo_info(hub, ((FakeFile *)g_ptr_array_index(hub->files, i))->repo, TRUE);
+  g_autoptr(GPtrArray) hits = g_ptr_array_new();
+  for (guint i = 0; i < hub->repo_infos->len; i++) {
+    RepoInfo *r = g_ptr_array_index(hub->repo_infos, i);
+    g_autofree char *name = g_utf8_strdown(r->repo, -1);
+    if (strstr(name, needle)) g_ptr_array_add(hits, r);
+  }
+  g_ptr_array_sort(hits, by_downloads);
+  GString *json = g_string_new("[");
+  for (guint i = 0; i < hits->len; i++) {
+    RepoInfo *r = g_ptr_array_index(hits, i);
+    g_string_append_printf(json,
+                           "%s{\"_id\":\"%08x\",\"id\":\"%s\",\"downloads\":%" G_GINT64_FORMAT
+                           ",\"likes\":%" G_GINT64_FORMAT ",\"lastModified\":\"%s\",\"gated\":false}",
+                           i ? "," : "", i, r->repo, r->downloads, r->likes, r->last_modified);
+  }
+  g_string_append(json, "]");
+  soup_server_message_set_status(msg, 200, NULL);
+  soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, json->str, json->len);
+  g_string_free(json, FALSE);
+  if (f->slow_search && g_strcmp0(f->slow_search, text) == 0) {
+    soup_server_message_pause(msg);
+    g_object_set_data(G_OBJECT(msg), "fake-hub", hub);
+    hub->delayed = g_list_prepend(hub->delayed, g_object_ref(msg));
+    g_timeout_add(f->slow_search_ms, delayed_answer, msg);
+  }
+}
+
 static void handler(SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                     gpointer data)
 {
@@ -585,6 +709,10 @@ static void handler(SoupServer *server, SoupServerMessage *msg, const char *path
   }
   if (n == 2 && strcmp(parts[0], "cdn") == 0) {
     serve_cdn(hub, msg, parts[1], query);
+    return;
+  }
+  if (n == 2 && strcmp(parts[0], "api") == 0 && strcmp(parts[1], "models") == 0) {
+    serve_search(hub, msg, query);
     return;
   }
   if (n >= 6 && strcmp(parts[0], "api") == 0 && strcmp(parts[1], "models") == 0 && strcmp(parts[4], "tree") == 0) {

@@ -8,6 +8,8 @@
  *   GET|HEAD /ORG/NAME/resolve/REV/PATH                 (302 to the CDN with X-Repo-Commit,
  *        X-Linked-Etag, X-Linked-Size for LFS files; small files are served directly)
  *   GET  /cdn/SHA?sig=N                                 (Range → 206 / 416)
+ *   GET  /api/models?search=Q&filter=gguf&…            (repos whose name contains Q, most downloaded
+ *        first; faults: search_status, search_malformed, search_retry_after, slow_search)
  * Every CDN (and direct file) body request is logged with its range start and the bytes written. */
 #pragma once
 
@@ -33,6 +35,11 @@ typedef struct {
   gboolean ignore_range_once; /* next Range request: answer 200 with the whole file */
   gboolean no_etag;           /* resolve answers carry no X-Linked-Etag/ETag: ask the tree API */
   gint64 stall_at;            /* >=0: stop sending at this offset, keeping the connection open */
+  guint search_status;        /* !=0: searches answer this status (500, 429 …) */
+  char *search_retry_after;   /* Retry-After of such an answer */
+  gboolean search_malformed;  /* searches answer 200 with broken JSON */
+  char *slow_search;          /* a search for exactly this text answers after slow_search_ms */
+  guint slow_search_ms;
 } FakeHubFaults;
 
 typedef struct {
@@ -60,6 +67,12 @@ void fake_hub_add_file(FakeHub *hub, const char *repo, const char *path, GBytes 
 void fake_hub_set_gated(FakeHub *hub, const char *repo, const char *token);
 /* OLD answers with a relative redirect to NEW (a renamed repo). */
 void fake_hub_add_rename(FakeHub *hub, const char *old_repo, const char *new_repo);
+
+/* Search data of a repo (a repo is found by search once it has a file, or this info). */
+void fake_hub_set_repo_info(FakeHub *hub, const char *repo, gint64 downloads, gint64 likes, const char *last_modified);
+guint fake_hub_search_count(FakeHub *hub);
+/* The query string of the last search (e.g. "search=x&filter=gguf&…"), or NULL. */
+const char *fake_hub_last_search_query(FakeHub *hub);
 
 /* Body requests so far (FakeHubRequest), and how many resolve requests the hub answered. */
 GArray *fake_hub_requests(FakeHub *hub);

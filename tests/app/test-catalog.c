@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "distill-catalog.h"
+#include "distill-hub.h"
 #include "distill-resources.h"
 #include "gguf.h"
 
@@ -348,6 +349,69 @@ static void test_imported(void)
   rm_rf(dir);
 }
 
+static DistillHubEntry *entry(const char *path, gint64 size, const char *sha)
+{
+  DistillHubEntry *e = g_new0(DistillHubEntry, 1);
+  e->path = g_strdup(path);
+  e->size = size;
+  e->sha256 = g_strdup(sha);
+  e->oid = g_strdup("0123456789012345678901234567890123456789");
+  return e;
+}
+
+/* Sizes and sha256 from the Hub's tree listing replace the built-in hints (the Hub wins). */
+static void test_apply_tree(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DistillCatalog) c = distill_catalog_new_builtin(&error);
+  g_assert_no_error(error);
+  DistillCatalogModel *m = distill_catalog_find_model(c, "qwen-1.5b");
+  DistillCatalogQuant *q4 = distill_catalog_model_find_quant(m, "Q4_K_M");
+  DistillCatalogQuant *q8 = distill_catalog_model_find_quant(m, "Q8_0");
+  g_assert_nonnull(q4->sha256);
+  g_autofree char *old_sha = g_strdup(q4->sha256);
+  gint64 old_q8 = q8->size;
+  const char *new_sha = "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func((GDestroyNotify)distill_hub_entry_free);
+  g_ptr_array_add(entries, entry(q4->files[0], 1117320999, new_sha));
+  g_ptr_array_add(entries, entry("README.md", 100, NULL));
+  /* another repo's listing changes nothing */
+  g_assert_cmpuint(distill_catalog_apply_tree(c, "someone/else", entries), ==, 0);
+  g_assert_cmpstr(q4->sha256, ==, old_sha);
+  g_assert_false(q4->from_hub);
+  /* the Hub disagrees with catalog.json: logged, the Hub wins */
+  g_test_expect_message(NULL, G_LOG_LEVEL_MESSAGE, "*differ from the built-in catalog (1 sizes, 1 checksums)*");
+  g_assert_cmpuint(distill_catalog_apply_tree(c, m->repo, entries), ==, 1);
+  g_test_assert_expected_messages();
+  g_assert_true(q4->from_hub);
+  g_assert_cmpint(q4->size, ==, 1117320999);
+  g_assert_cmpstr(q4->sha256, ==, "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+  /* not in the listing: the hints stay */
+  g_assert_false(q8->from_hub);
+  g_assert_cmpint(q8->size, ==, old_q8);
+
+  /* a split quant: refreshed only when every shard is listed; the size is the sum */
+  DistillCatalogModel *big = distill_catalog_find_model(c, "llama-70b");
+  DistillCatalogQuant *split = NULL;
+  for (guint i = 0; i < big->quants->len && split == NULL; i++) {
+    DistillCatalogQuant *q = g_ptr_array_index(big->quants, i);
+    if (q->files[1] != NULL) split = q;
+  }
+  g_assert_nonnull(split);
+  g_autoptr(GPtrArray) shards = g_ptr_array_new_with_free_func((GDestroyNotify)distill_hub_entry_free);
+  g_ptr_array_add(shards, entry(split->files[0], 1000, NULL));
+  g_assert_cmpuint(distill_catalog_apply_tree(c, big->repo, shards), ==, 0);
+  g_assert_false(split->from_hub);
+  gint64 total = 1000;
+  for (guint k = 1; split->files[k]; k++) {
+    g_ptr_array_add(shards, entry(split->files[k], 2000, NULL));
+    total += 2000;
+  }
+  g_assert_cmpuint(distill_catalog_apply_tree(c, big->repo, shards), >=, 1);
+  g_assert_true(split->from_hub);
+  g_assert_cmpint(split->size, ==, total);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -359,5 +423,6 @@ int main(int argc, char **argv)
   g_test_add_func("/catalog/scan-hf-cache", test_scan_hf_cache);
   g_test_add_func("/catalog/scan-ollama", test_scan_ollama);
   g_test_add_func("/catalog/imported", test_imported);
+  g_test_add_func("/catalog/apply-tree", test_apply_tree);
   return g_test_run();
 }

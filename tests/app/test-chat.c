@@ -677,7 +677,10 @@ static void test_reasoning(void)
   distill_chat_page_load_model(DISTILL_CHAT_PAGE(page), tiny_r1);
   g_assert_cmpint(distill_engine_get_state(engine), ==, DISTILL_ENGINE_LOADING);
   g_assert_true(wait_for(model_is, tiny_r1, 30000));
-  g_object_set(engine, "ignore-eog", TRUE, "n-threads", 1, NULL);
+  /* one thread, through the load settings the page applies before each answer (Preferences → Models) */
+  g_autoptr(GSettings) load_settings = g_settings_new(APP_ID);
+  g_settings_set_int(load_settings, "default-cpu-threads", 1);
+  g_object_set(engine, "ignore-eog", TRUE, NULL);
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(find_named(page, "reasoning-budget")), 300);
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(find_named(page, "max-tokens")), 500);
   type_text(page, "What is 2+2? Please reason step by step.");
@@ -707,7 +710,8 @@ static void test_reasoning(void)
   g_assert_true(a->starts_in_think);
   g_assert_nonnull(strstr(a->content, "</think>"));
   g_assert_cmpfloat(a->reasoning_s, >, 0);
-  g_object_set(engine, "ignore-eog", FALSE, "n-threads", 0, NULL);
+  g_object_set(engine, "ignore-eog", FALSE, NULL);
+  g_settings_reset(load_settings, "default-cpu-threads");
   close_window(win);
 }
 

@@ -110,6 +110,32 @@ static void test_probe(void)
   g_assert_cmpuint(d->ram_total, >, 0);
   g_assert_cmpint(d->cpu_threads, >=, 1);
   g_assert_true(d->disk_known);
+  /* the memory bandwidth was measured and kept for this processor */
+  g_assert_true(d->cpu_bandwidth_measured);
+  g_assert_cmpfloat(d->cpu_bandwidth_gbs, >, 0.1);
+  g_assert_cmpfloat(g_settings_get_double(settings, "cpu-bandwidth-gbs"), ==, d->cpu_bandwidth_gbs);
+  g_autofree char *cpu = g_settings_get_string(settings, "cpu-bandwidth-cpu");
+  g_assert_cmpstr(cpu, ==, d->cpu_name);
+  g_autofree char *text = distill_hardware_describe(d);
+  g_assert_nonnull(strstr(text, "(measured)"));
+
+  /* the next probe takes the stored figure instead of measuring again */
+  g_settings_set_double(settings, "cpu-bandwidth-gbs", 12345.0);
+  done = FALSE;
+  distill_hardware_probe_async(hw, NULL, probe_done, &done);
+  while (!done) g_main_context_iteration(NULL, TRUE);
+  d = distill_hardware_get_detected(hw);
+  g_assert_cmpfloat(d->cpu_bandwidth_gbs, ==, 12345.0);
+  /* another processor: measured again */
+  g_settings_set_string(settings, "cpu-bandwidth-cpu", "some other CPU");
+  done = FALSE;
+  distill_hardware_probe_async(hw, NULL, probe_done, &done);
+  while (!done) g_main_context_iteration(NULL, TRUE);
+  d = distill_hardware_get_detected(hw);
+  g_assert_cmpfloat(d->cpu_bandwidth_gbs, !=, 12345.0);
+  g_assert_cmpfloat(d->cpu_bandwidth_gbs, >, 0.1);
+  g_settings_reset(settings, "cpu-bandwidth-gbs");
+  g_settings_reset(settings, "cpu-bandwidth-cpu");
 }
 
 int main(int argc, char **argv)

@@ -346,7 +346,7 @@ static void test_migrate_v1(Fixture *f, gconstpointer data)
   sqlite3_prepare_v2(db, "SELECT group_concat(version) FROM (SELECT version FROM schema_migrations ORDER BY 1)", -1,
                      &st, NULL);
   g_assert_cmpint(sqlite3_step(st), ==, SQLITE_ROW);
-  g_assert_cmpstr((const char *)sqlite3_column_text(st, 0), ==, "1,2,3");
+  g_assert_cmpstr((const char *)sqlite3_column_text(st, 0), ==, "1,2,3,4");
   sqlite3_finalize(st);
   sqlite3_close(db);
 }

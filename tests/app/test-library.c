@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "distill-catalog.h"
 #include "distill-download-manager.h"
 #include "distill-hardware.h"
 #include "distill-library-page.h"
@@ -227,7 +228,6 @@ static void test_download_and_delete(void)
   spin_until(q15_installed, 20000);
   g_autofree char *path = g_build_filename(models_dir, F15, NULL);
   g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
-  g_assert_cmpuint(distill_library_page_get_n_local(page), ==, local_before + 1);
   g_assert_true(gtk_widget_get_visible(distill_library_page_get_quant_button(page, "qwen-1.5b", "Q4_K_M", "open")));
   g_assert_false(gtk_widget_get_visible(distill_library_page_get_quant_button(page, "qwen-1.5b", "Q4_K_M", "download")));
 
@@ -412,6 +412,211 @@ static void test_restart_shows_paused(void)
   g_assert_false(g_file_test(dest, G_FILE_TEST_EXISTS));
 }
 
+/* Sizes and sha256 come from the Hub's tree; a download whose bytes do not match the Hub's sha256
+ * (here taken from the tree API, the resolve answer has none) is "failed verification" and the
+ * part is kept. */
+static GBytes *c15_content;
+static const char *mgr_item;
+static gboolean item_failed(void)
+{
+  DistillItemState st = DISTILL_ITEM_QUEUED;
+  distill_download_manager_get_item(distill_library_page_get_manager(page), mgr_item, &st, NULL, NULL, NULL, NULL);
+  return st == DISTILL_ITEM_FAILED;
+}
+
+static void test_tree_refresh_and_verification(void)
+{
+  spin_until(sizes_refreshed, 10000);
+  g_autofree char *sha = fake_hub_sha256(c15_content);
+  g_assert_cmpstr(distill_library_page_get_sha256(page, "qwen-1.5b", "Q4_K_M"), ==, sha);
+  g_assert_cmpstr(distill_library_page_get_size_text(page, "qwen-1.5b", "Q4_K_M"), ==, "307.2\u00a0kB");
+  FakeHubFaults *f = fake_hub_faults(hub);
+  f->no_etag = TRUE;
+  f->corrupt_at = 1000;
+  fake_hub_clear_log(hub);
+  click("qwen-1.5b", "Q4_K_M", "download");
+  mgr_item = R15 "/" F15;
+  spin_until(item_failed, 20000);
+  g_assert_cmpuint(fake_hub_tree_count(hub), >=, 1); /* the expected sha256 came from the tree */
+  const char *message = NULL;
+  distill_download_manager_get_item(distill_library_page_get_manager(page), mgr_item, NULL, NULL, NULL, NULL, &message);
+  g_assert_nonnull(strstr(message, "does not match the file on Hugging Face"));
+  g_assert_cmpstr(distill_library_page_get_quant_state(page, "qwen-1.5b", "Q4_K_M"), ==, "available");
+  g_autofree char *dest = g_build_filename(models_dir, F15, NULL);
+  g_autofree char *part = g_build_filename(models_dir, F15 ".part", NULL);
+  g_assert_false(g_file_test(dest, G_FILE_TEST_EXISTS));
+  g_assert_true(g_file_test(part, G_FILE_TEST_EXISTS)); /* kept, never deleted silently */
+  /* the row says so and offers both choices */
+  GtkWidget *keep = distill_library_page_get_quant_button(page, "qwen-1.5b", "Q4_K_M", "keep");
+  g_assert_true(gtk_widget_get_visible(keep));
+  g_assert_true(gtk_widget_get_visible(distill_library_page_get_quant_button(page, "qwen-1.5b", "Q4_K_M", "download")));
+  GtkWidget *row = gtk_widget_get_ancestor(keep, ADW_TYPE_ACTION_ROW);
+  g_assert_nonnull(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(row)), "Failed verification"));
+  /* keep it as it is */
+  click("qwen-1.5b", "Q4_K_M", "keep");
+  g_assert_cmpstr(distill_library_page_get_quant_state(page, "qwen-1.5b", "Q4_K_M"), ==, "installed");
+  g_assert_true(g_file_test(dest, G_FILE_TEST_IS_REGULAR));
+  g_assert_false(g_file_test(part, G_FILE_TEST_EXISTS));
+  g_assert_false(gtk_widget_get_visible(keep));
+  click("qwen-1.5b", "Q4_K_M", "delete");
+  adw_message_dialog_response(distill_library_page_get_dialog(page), "delete");
+  spin_ms(50);
+
+  /* or download it again: the bad part is thrown away and the file comes anew */
+  click("qwen-1.5b", "Q4_K_M", "download");
+  spin_until(item_failed, 20000);
+  f->no_etag = FALSE;
+  f->corrupt_at = -1;
+  click("qwen-1.5b", "Q4_K_M", "download");
+  spin_until(q15_installed, 20000);
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  g_assert_true(g_file_get_contents(dest, &contents, &len, NULL));
+  g_assert_cmpmem(contents, len, g_bytes_get_data(c15_content, NULL), g_bytes_get_size(c15_content));
+  click("qwen-1.5b", "Q4_K_M", "delete");
+  adw_message_dialog_response(distill_library_page_get_dialog(page), "delete");
+  g_assert_false(g_file_test(dest, G_FILE_TEST_EXISTS));
+  spin_ms(50);
+}
+
+/* The fit check of local files reads their headers in a worker thread: the main loop keeps
+ * running while a (simulated) slow disk is read, and the verdict arrives afterwards. */
+static guint ticks;
+static gboolean tick(gpointer data)
+{
+  (void)data;
+  ticks++;
+  return G_SOURCE_CONTINUE;
+}
+static guint local_index;
+static gboolean local_checked(void)
+{
+  return distill_library_page_get_local_verdict(page, local_index) != NULL;
+}
+
+static void test_local_fit_off_main_thread(void)
+{
+  set_machine(16 * GB, 8 * GB);
+  g_autofree char *path = g_build_filename(tmp_root, "slow-disk", "slow-model.gguf", NULL);
+  g_autofree char *dir = g_path_get_dirname(path);
+  g_mkdir_with_parents(dir, 0755);
+  g_autoptr(GBytes) tiny = tiny_model();
+  g_assert_true(g_file_set_contents(path, g_bytes_get_data(tiny, NULL), (gssize)g_bytes_get_size(tiny), NULL));
+  distill_library_page_set_local_fit_delay(page, 1000);
+  gint64 t0 = g_get_monotonic_time();
+  g_autoptr(GError) error = NULL;
+  g_assert_true(distill_library_page_import_file(page, path, &error));
+  /* the rows are there at once, the import did not wait for the headers */
+  g_assert_cmpint(g_get_monotonic_time() - t0, <, 1000 * 1000);
+  guint n = distill_library_page_get_n_local(page);
+  local_index = G_MAXUINT;
+  for (guint i = 0; i < n; i++)
+    if (g_strcmp0(distill_library_page_get_local_path(page, i), path) == 0) local_index = i;
+  g_assert_cmpuint(local_index, <, n);
+  g_assert_null(distill_library_page_get_local_verdict(page, local_index)); /* "Checking…" */
+  ticks = 0;
+  guint source = g_timeout_add(10, tick, NULL);
+  gint64 longest = 0;
+  while (!local_checked()) {
+    gint64 a = g_get_monotonic_time();
+    g_main_context_iteration(NULL, FALSE);
+    longest = MAX(longest, g_get_monotonic_time() - a);
+    g_usleep(1000);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 20 * G_USEC_PER_SEC);
+  }
+  g_test_message("longest iteration %" G_GINT64_FORMAT " us", longest);
+  g_source_remove(source);
+  g_test_message("local check: %u ticks, %" G_GINT64_FORMAT " ms, row %u of %u", ticks,
+                 (g_get_monotonic_time() - t0) / 1000, local_index, n);
+  g_assert_cmpstr(distill_library_page_get_local_verdict(page, local_index), ==, "gpu");
+  /* the main loop ran on while the header was read (a frame of this long page can take 300 ms
+   * on a busy machine, so not every 10 ms tick is seen) */
+  g_assert_cmpuint(ticks, >=, 20);
+  /* a rescan while an old check runs: the old results never land on the new rows */
+  guint generation_rows = distill_library_page_get_n_local(page);
+  g_assert_true(distill_library_page_import_file(page, path, &error)); /* rescans */
+  g_assert_null(distill_library_page_get_local_verdict(page, local_index));
+  spin_until(local_checked, 20000);
+  g_assert_cmpuint(distill_library_page_get_n_local(page), ==, generation_rows);
+  distill_library_page_set_local_fit_delay(page, 0);
+  g_assert_true(distill_imported_remove(NULL, path, NULL));
+}
+
+/* Changing the models-folder setting takes effect at once: the library rescans, new downloads go
+ * to the new folder, a download already running finishes where it started. */
+static const char *want_installed_model, *want_installed_quant;
+static gboolean quant_installed(void)
+{
+  return g_strcmp0(distill_library_page_get_quant_state(page, want_installed_model, want_installed_quant),
+                   "installed") == 0;
+}
+static gboolean running_has_bytes(void)
+{
+  gint64 done = 0;
+  distill_download_manager_get_item(distill_library_page_get_manager(page), R7 "/" F7, NULL, &done, NULL, NULL, NULL);
+  return done > 0;
+}
+
+static void test_models_folder_change(void)
+{
+  g_autofree char *dir2 = g_build_filename(tmp_root, "models2", NULL);
+  g_mkdir_with_parents(dir2, 0755);
+  g_autofree char *there = g_build_filename(dir2, F15, NULL);
+  g_assert_true(g_file_set_contents(there, g_bytes_get_data(c15_content, NULL), (gssize)g_bytes_get_size(c15_content), NULL));
+  DistillDownloadManager *manager = distill_library_page_get_manager(page);
+
+  /* a slow download runs in the old folder */
+  FakeHubFaults *f = fake_hub_faults(hub);
+  f->trickle_bytes = 64 * 1024;
+  f->trickle_ms = 20;
+  click("qwen-7b", "Q4_K_M", "download");
+  spin_until(running_has_bytes, 20000);
+
+  g_assert_cmpstr(distill_library_page_get_quant_state(page, "qwen-1.5b", "Q4_K_M"), ==, "available");
+  g_settings_set_string(settings, "models-folder", dir2);
+  /* no restart: the page, its download manager and the search follow */
+  g_assert_cmpstr(distill_library_page_get_models_dir(page), ==, dir2);
+  g_assert_cmpstr(distill_download_manager_get_models_dir(manager), ==, dir2);
+  g_assert_cmpstr(distill_library_page_get_quant_state(page, "qwen-1.5b", "Q4_K_M"), ==, "installed");
+  gboolean listed = FALSE;
+  for (guint i = 0; i < distill_library_page_get_n_local(page); i++)
+    if (g_strcmp0(distill_library_page_get_local_path(page, i), there) == 0) listed = TRUE;
+  g_assert_true(listed);
+  /* the running one finishes in the folder it started in */
+  g_assert_cmpstr(distill_download_manager_get_item_dir(manager, R7 "/" F7), ==, models_dir);
+  want_installed_model = "qwen-7b";
+  want_installed_quant = "Q4_K_M";
+  spin_until(quant_installed, 30000);
+  f->trickle_bytes = 0; /* (not while a body is trickling: the fake hub would stop sending) */
+  f->trickle_ms = 0;
+  g_autofree char *old7 = g_build_filename(models_dir, F7, NULL);
+  g_autofree char *new7 = g_build_filename(dir2, F7, NULL);
+  g_assert_true(g_file_test(old7, G_FILE_TEST_IS_REGULAR));
+  g_assert_false(g_file_test(new7, G_FILE_TEST_EXISTS));
+  /* a new download goes to the new folder */
+  click("qwen-7b", "Q8_0", "download");
+  want_installed_quant = "Q8_0";
+  spin_until(quant_installed, 20000);
+  g_autofree char *new8 = g_build_filename(dir2, F7Q8, NULL);
+  g_autofree char *old8 = g_build_filename(models_dir, F7Q8, NULL);
+  g_assert_true(g_file_test(new8, G_FILE_TEST_IS_REGULAR));
+  g_assert_false(g_file_test(old8, G_FILE_TEST_EXISTS));
+  click("qwen-7b", "Q8_0", "delete");
+  adw_message_dialog_response(distill_library_page_get_dialog(page), "delete");
+  g_assert_false(g_file_test(new8, G_FILE_TEST_EXISTS));
+
+  /* back to the default folder */
+  g_settings_reset(settings, "models-folder");
+  g_assert_cmpstr(distill_library_page_get_models_dir(page), ==, models_dir);
+  g_assert_cmpstr(distill_library_page_get_quant_state(page, "qwen-1.5b", "Q4_K_M"), ==, "available");
+  g_assert_cmpstr(distill_library_page_get_quant_state(page, "qwen-7b", "Q4_K_M"), ==, "installed");
+  g_unlink(there);
+  click("qwen-7b", "Q4_K_M", "delete"); /* removes old7 and rescans */
+  adw_message_dialog_response(distill_library_page_get_dialog(page), "delete");
+  g_assert_false(g_file_test(old7, G_FILE_TEST_EXISTS));
+  spin_ms(50);
+}
+
 static void test_import(void)
 {
   guint before = distill_library_page_get_n_local(page);
@@ -479,7 +684,11 @@ static void test_manager_persistence(void)
   spin_ms(100);
   f->trickle_bytes = 0;
   f->trickle_ms = 0;
-  mgr = distill_download_manager_new(client, models_dir, state);
+  /* the models folder changed meanwhile: the saved items still finish where their parts are */
+  g_autofree char *elsewhere = g_build_filename(tmp_root, "other-models", NULL);
+  mgr = distill_download_manager_new(client, elsewhere, state);
+  g_assert_cmpstr(distill_download_manager_get_item_dir(mgr, id7), ==, models_dir);
+  g_assert_cmpstr(distill_download_manager_get_item_dir(mgr, id15), ==, models_dir);
   g_auto(GStrv) ids = distill_download_manager_list(mgr);
   g_assert_cmpuint(g_strv_length(ids), ==, 2);
   const char *label = NULL;
@@ -533,6 +742,7 @@ int main(int argc, char **argv)
 
   hub = fake_hub_new();
   g_autoptr(GBytes) c15 = fake_hub_make_content(300 * 1024, 1);
+  c15_content = c15;
   fake_hub_add_file(hub, R15, F15, c15, TRUE);
   g_autoptr(GBytes) c7 = fake_hub_make_content(4 * 1024 * 1024, 2);
   fake_hub_add_file(hub, R7, F7, c7, TRUE);
@@ -555,6 +765,9 @@ int main(int argc, char **argv)
   g_test_add_func("/library/remote-header-on-expand", test_remote_header_on_expand);
   g_test_add_func("/library/pause-resume-cancel", test_pause_resume_cancel);
   g_test_add_func("/library/restart-shows-paused", test_restart_shows_paused);
+  g_test_add_func("/library/tree-refresh-and-verification", test_tree_refresh_and_verification);
+  g_test_add_func("/library/local-fit-off-main-thread", test_local_fit_off_main_thread);
+  g_test_add_func("/library/models-folder-change", test_models_folder_change);
   g_test_add_func("/library/preferences", test_preferences);
   g_test_add_func("/library/import", test_import);
   g_test_add_func("/library/manager-persistence", test_manager_persistence);

@@ -1,0 +1,222 @@
+/* distill-load-settings.c — a model's load settings from GSettings, and what they mean for the
+ * engine. */
+#include "config.h"
+
+#include <string.h>
+
+#include "distill-load-settings.h"
+
+#define KEY_MODELS "model-load-settings"
+
+still_kv_type distill_load_settings_kv_type(const char *name)
+{
+  if (g_strcmp0(name, "f32") == 0) return STILL_KV_F32;
+  if (g_strcmp0(name, "q8_0") == 0) return STILL_KV_Q8_0;
+  return STILL_KV_F16;
+}
+
+static const char *kv_name(const char *name)
+{
+  switch (distill_load_settings_kv_type(name)) {
+  case STILL_KV_F32: return "f32";
+  case STILL_KV_Q8_0: return "q8_0";
+  default: return "f16";
+  }
+}
+
+char *distill_load_settings_model_key(const char *model_path)
+{
+  return model_path ? g_path_get_basename(model_path) : NULL;
+}
+
+void distill_load_settings_get_defaults(GSettings *settings, DistillLoadSettings *out)
+{
+  memset(out, 0, sizeof *out);
+  out->gpu_layers = g_settings_get_int(settings, "default-gpu-layers");
+  out->threads = g_settings_get_int(settings, "default-cpu-threads");
+  g_autofree char *kv = g_settings_get_string(settings, "default-kv-type");
+  g_strlcpy(out->kv_type, kv_name(kv), sizeof out->kv_type);
+  out->context_size = g_settings_get_int(settings, "default-context-size");
+}
+
+void distill_load_settings_set_defaults(GSettings *settings, const DistillLoadSettings *ls)
+{
+  g_settings_delay(settings);
+  g_settings_set_int(settings, "default-gpu-layers", MAX(ls->gpu_layers, DISTILL_GPU_LAYERS_AUTO));
+  g_settings_set_int(settings, "default-cpu-threads", MAX(ls->threads, 0));
+  g_settings_set_string(settings, "default-kv-type", kv_name(ls->kv_type));
+  g_settings_set_int(settings, "default-context-size", CLAMP(ls->context_size, 512, 1048576));
+  g_settings_apply(settings);
+}
+
+/* The model's own dictionary (a{sv}), or NULL. */
+static GVariant *lookup_model(GSettings *settings, const char *model_path)
+{
+  g_autofree char *key = distill_load_settings_model_key(model_path);
+  if (key == NULL) return NULL;
+  g_autoptr(GVariant) all = g_settings_get_value(settings, KEY_MODELS);
+  return g_variant_lookup_value(all, key, G_VARIANT_TYPE_VARDICT);
+}
+
+gboolean distill_load_settings_has_model(GSettings *settings, const char *model_path)
+{
+  g_autoptr(GVariant) own = lookup_model(settings, model_path);
+  return own != NULL;
+}
+
+void distill_load_settings_get(GSettings *settings, const char *model_path, DistillLoadSettings *out)
+{
+  distill_load_settings_get_defaults(settings, out);
+  g_autoptr(GVariant) own = lookup_model(settings, model_path);
+  if (own == NULL) return;
+  out->own = TRUE;
+  /* values out of range (a hand-edited setting) fall back to the defaults */
+  gint32 i;
+  const char *s;
+  if (g_variant_lookup(own, "gpu-layers", "i", &i) && i >= DISTILL_GPU_LAYERS_AUTO) out->gpu_layers = i;
+  if (g_variant_lookup(own, "threads", "i", &i) && i >= 0) out->threads = i;
+  if (g_variant_lookup(own, "kv-type", "&s", &s)) g_strlcpy(out->kv_type, kv_name(s), sizeof out->kv_type);
+  if (g_variant_lookup(own, "context-size", "i", &i) && i >= 512) out->context_size = i;
+}
+
+void distill_load_settings_set_model(GSettings *settings, const char *model_path, const DistillLoadSettings *ls)
+{
+  g_autofree char *key = distill_load_settings_model_key(model_path);
+  g_return_if_fail(key != NULL);
+  g_autoptr(GVariant) all = g_settings_get_value(settings, KEY_MODELS);
+  GVariantBuilder b;
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a{sa{sv}}"));
+  GVariantIter iter;
+  const char *name;
+  GVariant *dict;
+  g_variant_iter_init(&iter, all);
+  while (g_variant_iter_next(&iter, "{&s@a{sv}}", &name, &dict)) {
+    if (!g_str_equal(name, key)) g_variant_builder_add(&b, "{s@a{sv}}", name, dict);
+    g_variant_unref(dict);
+  }
+  if (ls != NULL) {
+    GVariantBuilder d;
+    g_variant_builder_init(&d, G_VARIANT_TYPE_VARDICT);
+    g_variant_builder_add(&d, "{sv}", "gpu-layers", g_variant_new_int32(MAX(ls->gpu_layers, DISTILL_GPU_LAYERS_AUTO)));
+    g_variant_builder_add(&d, "{sv}", "threads", g_variant_new_int32(MAX(ls->threads, 0)));
+    g_variant_builder_add(&d, "{sv}", "kv-type", g_variant_new_string(kv_name(ls->kv_type)));
+    g_variant_builder_add(&d, "{sv}", "context-size", g_variant_new_int32(MAX(ls->context_size, 512)));
+    g_variant_builder_add(&b, "{s@a{sv}}", key, g_variant_builder_end(&d));
+  }
+  g_settings_set_value(settings, KEY_MODELS, g_variant_builder_end(&b));
+}
+
+int distill_load_settings_get_context_size(GSettings *settings, const char *model_path)
+{
+  DistillLoadSettings ls;
+  distill_load_settings_get(settings, model_path, &ls);
+  return ls.context_size;
+}
+
+/* ---- Auto GPU layers ---- */
+
+/* The engine's default device choice (engine/vulkan/vk-context.c): the first of the highest kind,
+ * discrete before integrated before virtual before other; software renderers never take layers.
+ * -1 when there is none. */
+static int engine_gpu(const still_hardware *hw)
+{
+  static const int rank[] = {
+    [STILL_GPU_OTHER] = 1, [STILL_GPU_DISCRETE] = 4, [STILL_GPU_INTEGRATED] = 3, [STILL_GPU_VIRTUAL] = 2,
+    [STILL_GPU_CPU] = 0,
+  };
+  int best = -1, best_rank = 0;
+  for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++) {
+    const still_gpu *g = &hw->gpus[i];
+    int r = (g->kind >= 0 && g->kind < (int)G_N_ELEMENTS(rank)) ? rank[g->kind] : 0;
+    if (g->cpu_emulated) r = 0;
+    if (r > best_rank) {
+      best = i;
+      best_rank = r;
+    }
+  }
+  return best;
+}
+
+/* One remembered estimate: the chat asks before every answer, and reading a big model's header
+ * (its vocabulary) takes a while. */
+static struct {
+  char *key;
+  int gpu_layers, n_layers;
+} fit_cache;
+
+static char *fit_key(const char *path, const still_hardware *hw, int n_ctx, const char *kv_type)
+{
+  g_autoptr(GFile) file = g_file_new_for_path(path);
+  g_autoptr(GFileInfo) info =
+    g_file_query_info(file, G_FILE_ATTRIBUTE_STANDARD_SIZE "," G_FILE_ATTRIBUTE_TIME_MODIFIED, 0, NULL, NULL);
+  GString *k = g_string_new(path);
+  if (info)
+    g_string_append_printf(k, "|%" G_GINT64_FORMAT "|%" G_GUINT64_FORMAT, g_file_info_get_size(info),
+                           g_file_info_get_attribute_uint64(info, G_FILE_ATTRIBUTE_TIME_MODIFIED));
+  g_string_append_printf(k, "|%d|%s|%" G_GUINT64_FORMAT "|%d", n_ctx, kv_name(kv_type), hw->ram_free, hw->n_gpus);
+  for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++)
+    g_string_append_printf(k, "|%d:%d:%d:%" G_GUINT64_FORMAT, hw->gpus[i].kind, hw->gpus[i].cpu_emulated,
+                           hw->gpus[i].unified, hw->gpus[i].free_bytes);
+  return g_string_free(k, FALSE);
+}
+
+int distill_load_settings_auto_gpu_layers(const char *model_path, const still_hardware *hw, int n_ctx,
+                                          const char *kv_type, int *n_layers_out)
+{
+  if (n_layers_out) *n_layers_out = 0;
+  if (model_path == NULL) return 0;
+  /* without the hardware, the layers are still worth knowing (the preferences show them) */
+  still_hardware none;
+  if (hw == NULL) {
+    still_hardware_simulated(&none, 0, 0, NULL, false, 0, 0);
+    hw = &none;
+  }
+  /* only the GPU the engine will use counts: the session places layers on one device */
+  still_hardware one = *hw;
+  int g = engine_gpu(hw);
+  one.n_gpus = g < 0 ? 0 : 1;
+  if (g > 0) one.gpus[0] = hw->gpus[g];
+
+  g_autofree char *key = fit_key(model_path, &one, n_ctx, kv_type);
+  if (fit_cache.key && g_str_equal(fit_cache.key, key)) {
+    if (n_layers_out) *n_layers_out = fit_cache.n_layers;
+    return fit_cache.gpu_layers;
+  }
+  still_fit_params p = still_fit_params_default();
+  p.n_ctx = n_ctx > 0 ? n_ctx : 0;
+  p.kv_type = distill_load_settings_kv_type(kv_type);
+  still_fit fit;
+  still_error err = {0};
+  if (still_fit_estimate_file(model_path, &one, &p, &fit, &err) != STILL_OK) {
+    /* the engine will say what is wrong with the file when it loads it */
+    g_debug("fit estimate of %s: %s", model_path, err.message);
+    return 0;
+  }
+  int layers = g < 0 ? 0 : CLAMP(fit.gpu_layers, 0, fit.n_layers);
+  g_free(fit_cache.key);
+  fit_cache.key = g_steal_pointer(&key);
+  fit_cache.gpu_layers = layers;
+  fit_cache.n_layers = fit.n_layers;
+  if (n_layers_out) *n_layers_out = fit.n_layers;
+  return layers;
+}
+
+int distill_load_settings_apply(GSettings *settings, const char *model_path, int n_ctx, DistillEngine *engine,
+                                const still_hardware *hw)
+{
+  g_return_val_if_fail(G_IS_SETTINGS(settings) && DISTILL_IS_ENGINE(engine), 0);
+  DistillLoadSettings ls;
+  distill_load_settings_get(settings, model_path, &ls);
+  if (n_ctx <= 0) n_ctx = ls.context_size;
+  int gpu_layers = ls.gpu_layers;
+  if (gpu_layers == DISTILL_GPU_LAYERS_AUTO) {
+    gpu_layers = distill_load_settings_auto_gpu_layers(model_path, hw, n_ctx, ls.kv_type, NULL);
+  } else if (gpu_layers > 0) {
+    /* a fixed number above the model's layers means all of them */
+    int n_layers = 0;
+    distill_load_settings_auto_gpu_layers(model_path, hw, n_ctx, ls.kv_type, &n_layers);
+    if (n_layers > 0) gpu_layers = MIN(gpu_layers, n_layers);
+  }
+  g_object_set(engine, "gpu-layers", gpu_layers, "n-threads", ls.threads, "kv-type", ls.kv_type, NULL);
+  return gpu_layers;
+}
