@@ -144,10 +144,15 @@ void still_fit_model_free(still_fit_model *m)
   m->layer_bytes = NULL;
 }
 
-still_status still_fit_model_from_header(const gguf_file *f, still_fit_model *m, still_error *err)
+/* Metadata from the first header (a split model's first part holds all of
+ * it), tensors from every header in turn: shards[0..n_shards) in part order. */
+static still_status model_from_shards(const gguf_file *const *shards, int n_shards, still_fit_model *m,
+                                     still_error *err)
 {
   memset(m, 0, sizeof *m);
-  if (!f) return still_set_error(err, STILL_ERR_INVALID_ARG, "no header to estimate from");
+  if (!shards || n_shards <= 0 || !shards[0])
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "no header to estimate from");
+  const gguf_file *f = shards[0];
   gguf_str arch;
   if (!gguf_get_str(f, "general.architecture", &arch) || arch.len == 0 || arch.len >= sizeof m->arch)
     return still_set_error(err, STILL_ERR_FORMAT, "this GGUF file does not say which architecture it is "
@@ -195,8 +200,10 @@ still_status still_fit_model_from_header(const gguf_file *f, still_fit_model *m,
   m->layer_bytes = calloc((size_t)m->n_layer, sizeof *m->layer_bytes);
   if (!m->layer_bytes) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
   bool has_output = false, has_embd = false;
-  for (uint64_t i = 0; i < gguf_n_tensors(f); i++) {
-    const gguf_tensor *t = gguf_tensor_at(f, i);
+  uint32_t embd_type = 0;
+  for (int sh = 0; sh < n_shards; sh++)
+  for (uint64_t i = 0; i < gguf_n_tensors(shards[sh]); i++) {
+    const gguf_tensor *t = gguf_tensor_at(shards[sh], i);
     uint64_t n = 1;
     for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++)
       if (!still_mul_u64(n, (uint64_t)(t->ne[d] > 0 ? t->ne[d] : 1), &n)) n = UINT64_MAX;
@@ -216,6 +223,7 @@ still_status still_fit_model_from_header(const gguf_file *f, still_fit_model *m,
       m->layer_bytes[layer] += t->size;
       if (t->n_dims >= 2) note_act_type(m, t->type);
     } else if (gguf_str_eq(t->name, "token_embd.weight")) {
+      if (!has_embd) embd_type = t->type;
       has_embd = true;
       m->embd_bytes = t->size;
       m->embd_row_bytes = t->ne[1] > 0 ? t->size / (uint64_t)t->ne[1] : t->size;
@@ -236,11 +244,13 @@ still_status still_fit_model_from_header(const gguf_file *f, still_fit_model *m,
                            "a token_embd.weight tensor");
   }
   m->tied = !has_output && has_embd;
-  if (m->tied) {
-    const gguf_tensor *e = gguf_find_tensor(f, "token_embd.weight");
-    note_act_type(m, e->type);
-  }
+  if (m->tied) note_act_type(m, embd_type);
   return STILL_OK;
+}
+
+still_status still_fit_model_from_header(const gguf_file *f, still_fit_model *m, still_error *err)
+{
+  return model_from_shards(&f, 1, m, err);
 }
 
 /* ---- formulas ---------------------------------------------------------------------- */
@@ -694,13 +704,24 @@ static still_status estimate_partial_file(const char *path, const still_hardware
   return st;
 }
 
+static bool split_file_name(const char *path, size_t *prefix_len, unsigned *part, unsigned *count);
+static still_status estimate_split_headers(const char *path, size_t prefix_len, unsigned count,
+                                           const still_hardware *hw, const still_fit_params *p, still_fit *out,
+                                           still_error *err);
+
 still_status still_fit_estimate_file(const char *path, const still_hardware *hw, const still_fit_params *p,
                                      still_fit *out, still_error *err)
 {
   if (!path) return still_set_error(err, STILL_ERR_INVALID_ARG, "no file given");
   gguf_file *f = NULL;
   still_status st = gguf_open(path, &f, err);
-  if (st == STILL_ERR_TRUNCATED) return estimate_partial_file(path, hw, p, out, err);
+  if (st == STILL_ERR_TRUNCATED) {
+    size_t prefix_len;
+    unsigned part, count;
+    if (split_file_name(path, &prefix_len, &part, &count) && count > 1)
+      return estimate_split_headers(path, prefix_len, count, hw, p, out, err);
+    return estimate_partial_file(path, hw, p, out, err);
+  }
   if (st != STILL_OK) return st;
   st = still_fit_estimate(f, hw, p, out, err);
   gguf_close(f);
@@ -722,6 +743,257 @@ still_status still_fit_estimate_buffer(const void *buf, size_t len, uint64_t fil
   }
   st = still_fit_estimate(f, hw, p, out, err);
   gguf_close(f);
+  return st;
+}
+
+/* ---- split models ------------------------------------------------------------------
+ * A split model (NAME-00001-of-00003.gguf …, written by llama.cpp's gguf-split)
+ * has one header per part: each lists the tensors stored in that part, with
+ * split.no (0-based), split.count and, in the first, split.tensors.count; the
+ * first part also holds all the model's metadata. The estimate merges the
+ * tensor infos of every part and then runs exactly as for one file. */
+
+static bool header_u64(const gguf_file *f, const char *key, bool *present, uint64_t *out)
+{
+  *present = gguf_find(f, key) != NULL;
+  return *present && gguf_get_u64(f, key, out);
+}
+
+/* split.count and split.no of one parsed header (1 and 0 for a file that is not split). */
+static still_status split_numbers(const gguf_file *f, int given, int n_given, uint64_t *count, uint64_t *no,
+                                  still_error *err)
+{
+  bool present;
+  *count = 1;
+  *no = 0;
+  if (!header_u64(f, "split.count", &present, count)) {
+    if (present) return still_set_error(err, STILL_ERR_FORMAT, "header %d of the %d given has a split.count that is not a number", given + 1, n_given);
+    *count = 1;
+  }
+  if (*count == 0 || *count > 99999)
+    return still_set_error(err, STILL_ERR_FORMAT, "header %d of the %d given says the model has %" PRIu64 " parts",
+                           given + 1, n_given, *count);
+  if (*count == 1) return STILL_OK;
+  if (!header_u64(f, "split.no", &present, no))
+    return still_set_error(err, STILL_ERR_FORMAT,
+                           "header %d of the %d given belongs to a model split in %" PRIu64
+                           " parts but does not say which part it is (split.no is %s)",
+                           given + 1, n_given, *count, present ? "not a number" : "missing");
+  if (*no >= *count)
+    return still_set_error(err, STILL_ERR_FORMAT, "header %d of the %d given says it is part %" PRIu64 " of %" PRIu64,
+                           given + 1, n_given, *no + 1, *count);
+  return STILL_OK;
+}
+
+/* The parsed headers of every part, in part order, checked to be one model. */
+static still_status order_shards(gguf_file **parsed, int n, const gguf_file **ordered, int *n_parts, still_error *err)
+{
+  uint64_t count0 = 0;
+  for (int i = 0; i < n; i++) {
+    uint64_t count, no;
+    still_status st = split_numbers(parsed[i], i, n, &count, &no, err);
+    if (st != STILL_OK) return st;
+    if (i == 0) {
+      count0 = count;
+    } else if (count != count0) {
+      if (count0 == 1 || count == 1)
+        return still_set_error(err, STILL_ERR_FORMAT,
+                               "these headers belong to different models: one is a whole model, another a part of "
+                               "a model split in %" PRIu64 " parts",
+                               count0 == 1 ? count : count0);
+      return still_set_error(err, STILL_ERR_FORMAT,
+                             "these headers belong to different models: one is split in %" PRIu64
+                             " parts, another in %" PRIu64 " (split.count differs)",
+                             count0, count);
+    }
+    if (no < (uint64_t)n) {
+      if (ordered[no]) {
+        if (count0 == 1) return still_set_error(err, STILL_ERR_INVALID_ARG, "%d headers were given for a model that is not split", n);
+        return still_set_error(err, STILL_ERR_INVALID_ARG, "part %" PRIu64 " of %" PRIu64 " was given twice", no + 1, count0);
+      }
+      ordered[no] = parsed[i];
+    }
+  }
+  /* n headers, count0 parts, no duplicates: a part numbered >= n means one below n is missing */
+  for (uint64_t k = 0; k < count0; k++)
+    if (k >= (uint64_t)n || !ordered[k])
+      return still_set_error(err, STILL_ERR_INVALID_ARG, "shard %" PRIu64 " of %" PRIu64 " is missing", k + 1,
+                             count0);
+  if ((uint64_t)n > count0)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "%d headers were given for a model split in %" PRIu64 " parts",
+                           n, count0);
+  *n_parts = (int)count0;
+
+  /* every tensor listed once, and as many as the first part announces */
+  uint64_t total = 0, announced;
+  bool present;
+  char name[256];
+  for (int k = 0; k < *n_parts; k++) {
+    total += gguf_n_tensors(ordered[k]);
+    for (int j = 0; j < k; j++) /* names within one part are already unique (the parser checks) */
+      for (uint64_t i = 0; i < gguf_n_tensors(ordered[k]); i++) {
+        gguf_str nm = gguf_tensor_at(ordered[k], i)->name;
+        if (nm.len >= sizeof name) continue;
+        memcpy(name, nm.ptr, nm.len);
+        name[nm.len] = '\0';
+        if (gguf_find_tensor(ordered[j], name))
+          return still_set_error(err, STILL_ERR_FORMAT, "the tensor %.120s is in part %d and in part %d", name, j + 1,
+                                 k + 1);
+      }
+  }
+  if (*n_parts > 1 && header_u64(ordered[0], "split.tensors.count", &present, &announced) && announced != total)
+    return still_set_error(err, STILL_ERR_FORMAT,
+                           "the split model should have %" PRIu64 " tensors, but its %d parts hold %" PRIu64,
+                           announced, *n_parts, total);
+  return STILL_OK;
+}
+
+still_status still_fit_estimate_buffers(const void *const *bufs, const size_t *lens, const uint64_t *file_sizes,
+                                        int n, const still_hardware *hw, const still_fit_params *p, still_fit *out,
+                                        size_t *need_bytes, still_error *err)
+{
+  if (need_bytes && n > 0)
+    for (int i = 0; i < n; i++) need_bytes[i] = 0;
+  if (!bufs || !lens || n <= 0) return still_set_error(err, STILL_ERR_INVALID_ARG, "no header bytes given");
+  if (n > 99999) return still_set_error(err, STILL_ERR_INVALID_ARG, "too many headers given (%d)", n);
+  if (!hw || !out) return still_set_error(err, STILL_ERR_INVALID_ARG, "no hardware or result");
+  gguf_file **parsed = calloc((size_t)n, sizeof *parsed);
+  const gguf_file **ordered = calloc((size_t)n, sizeof *ordered);
+  if (!parsed || !ordered) {
+    free(parsed);
+    free(ordered);
+    return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  }
+  still_status st = STILL_OK;
+  int n_truncated = 0, first_truncated = -1;
+  still_error first_e = {0};
+  for (int i = 0; i < n && st == STILL_OK; i++) {
+    if (!bufs[i]) {
+      st = still_set_error(err, STILL_ERR_INVALID_ARG, "header %d of the %d given has no bytes", i + 1, n);
+      break;
+    }
+    size_t need = 0;
+    still_error e = {0};
+    still_status s = gguf_parse_buffer(bufs[i], lens[i], file_sizes ? file_sizes[i] : 0, &parsed[i], &need, &e);
+    if (s == STILL_ERR_TRUNCATED) {
+      /* keep going: the caller may fetch the missing bytes of every part at once */
+      if (need_bytes) need_bytes[i] = need;
+      if (n_truncated++ == 0) {
+        first_truncated = i;
+        first_e = e;
+      }
+    } else if (s != STILL_OK) {
+      if (n == 1) st = still_set_error(err, s, "%s", e.message);
+      else st = still_set_error(err, s, "header %d of the %d given: %s", i + 1, n, e.message);
+    }
+  }
+  if (st == STILL_OK && n_truncated > 0) {
+    if (n == 1) st = still_set_error(err, STILL_ERR_TRUNCATED, "%s", first_e.message);
+    else if (n_truncated == 1)
+      st = still_set_error(err, STILL_ERR_TRUNCATED, "header %d of the %d given is incomplete: %s", first_truncated + 1,
+                           n, first_e.message);
+    else
+      st = still_set_error(err, STILL_ERR_TRUNCATED, "%d of the %d headers given are incomplete (header %d: %s)",
+                           n_truncated, n, first_truncated + 1, first_e.message);
+  }
+  int n_parts = 0;
+  if (st == STILL_OK) st = order_shards(parsed, n, ordered, &n_parts, err);
+  if (st == STILL_OK) {
+    still_fit_model m;
+    st = model_from_shards(ordered, n_parts, &m, err);
+    if (st == STILL_OK) st = estimate_model(&m, hw, p, out, err);
+    still_fit_model_free(&m);
+  }
+  for (int i = 0; i < n; i++) gguf_close(parsed[i]);
+  free(parsed);
+  free(ordered);
+  return st;
+}
+
+/* A part's name: the naming gguf_open uses to find a split model's parts. */
+static bool split_file_name(const char *path, size_t *prefix_len, unsigned *part, unsigned *count)
+{
+  return gguf_split_name_parse(path, prefix_len, part, count) && *part >= 1 && *part <= *count;
+}
+
+/* The first bytes of a file, grown as the parser asks until its header parses
+ * (up to 256 MiB). STILL_OK also when the file ends inside its header: the
+ * estimate then says what is missing. */
+static still_status read_header_prefix(const char *path, char **out, size_t *out_len, still_error *err)
+{
+  *out = NULL;
+  *out_len = 0;
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return still_set_error(err, STILL_ERR_IO, "cannot open %s", path);
+  size_t want = 1 << 20, have = 0;
+  char *buf = NULL;
+  still_status st = STILL_OK;
+  for (;;) {
+    char *nb = realloc(buf, want);
+    if (!nb) {
+      st = still_set_error(err, STILL_ERR_NOMEM, "out of memory reading the header of %s", path);
+      break;
+    }
+    buf = nb;
+    have += fread(buf + have, 1, want - have, fp);
+    size_t need = 0;
+    gguf_file *f = NULL;
+    still_error e = {0};
+    still_status s = gguf_parse_buffer(buf, have, 0, &f, &need, &e);
+    gguf_close(f);
+    if (s != STILL_ERR_TRUNCATED || have < want || need <= have) break;
+    if (need > (256u << 20)) {
+      st = still_set_error(err, STILL_ERR_FORMAT, "the header of %s claims to be larger than 256 MB", path);
+      break;
+    }
+    want = need;
+  }
+  fclose(fp);
+  if (st != STILL_OK) {
+    free(buf);
+    return st;
+  }
+  *out = buf;
+  *out_len = have;
+  return STILL_OK;
+}
+
+/* A split model whose parts hold only their headers (or are still being
+ * downloaded): read every part's header beside path and merge them. */
+static still_status estimate_split_headers(const char *path, size_t prefix_len, unsigned count,
+                                           const still_hardware *hw, const still_fit_params *p, still_fit *out,
+                                           still_error *err)
+{
+  char **bufs = calloc(count, sizeof *bufs);
+  size_t *lens = calloc(count, sizeof *lens);
+  size_t plen = prefix_len + 32;
+  char *part = malloc(plen);
+  still_status st = STILL_OK;
+  if (!bufs || !lens || !part) st = still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  for (unsigned i = 0; i < count && st == STILL_OK; i++) {
+    snprintf(part, plen, "%.*s-%05u-of-%05u.gguf", (int)prefix_len, path, i + 1, count);
+    FILE *probe = fopen(part, "rb");
+    if (!probe) {
+      const char *base = strrchr(part, '/');
+      st = still_set_error(err, STILL_ERR_IO, "shard %u of %u is missing: %s", i + 1, count, base ? base + 1 : part);
+      break;
+    }
+    fclose(probe);
+    st = read_header_prefix(part, &bufs[i], &lens[i], err);
+  }
+  if (st == STILL_OK) {
+    st = still_fit_estimate_buffers((const void *const *)bufs, lens, NULL, (int)count, hw, p, out, NULL, err);
+    if (st == STILL_ERR_TRUNCATED && err) {
+      char why[sizeof err->message];
+      snprintf(why, sizeof why, "%s", err->message);
+      still_set_error(err, st, "a part of %s ends inside its header: %s", path, why);
+    }
+  }
+  if (bufs)
+    for (unsigned i = 0; i < count; i++) free(bufs[i]);
+  free(bufs);
+  free(lens);
+  free(part);
   return st;
 }
 

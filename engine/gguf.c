@@ -964,8 +964,7 @@ still_status gguf_parse_buffer(const void *buf, size_t len, uint64_t file_size, 
   return STILL_OK;
 }
 
-/* NAME-00001-of-00003.gguf → prefix length, part (1-based), count. */
-static bool parse_split_name(const char *path, size_t *prefix_len, unsigned *part, unsigned *count)
+bool gguf_split_name_parse(const char *path, size_t *prefix_len, unsigned *part, unsigned *count)
 {
   static const char tail[] = "-00000-of-00000.gguf";
   size_t n = strlen(path), tl = sizeof tail - 1;
@@ -1097,7 +1096,7 @@ still_status gguf_open(const char *path, gguf_file **out, still_error *err)
   gguf_close(f);
   size_t prefix_len;
   unsigned part, n;
-  if (count > 99999 || !parse_split_name(path, &prefix_len, &part, &n) || n != count || part != no + 1)
+  if (count > 99999 || !gguf_split_name_parse(path, &prefix_len, &part, &n) || n != count || part != no + 1)
     return still_set_error(err, STILL_ERR_FORMAT,
                            "this file is part %llu of %llu of a split model, but its name does not end in "
                            "-%05llu-of-%05llu.gguf, so the other parts cannot be found",

@@ -93,6 +93,9 @@ typedef struct gguf_file gguf_file;
  *   STILL_ERR_UNSUPPORTED  GGUF v1, big-endian, newer version, unknown tensor type
  * Errors inside another part start with "part N of M (file name): ". */
 still_status gguf_open(const char *path, gguf_file **out, still_error *err);
+/* The part naming of split models: NAME-00001-of-00003.gguf → the length of NAME (with its
+ * folder), the part (1-based) and the count. False when path is not named like a part. */
+bool gguf_split_name_parse(const char *path, size_t *prefix_len, unsigned *part, unsigned *count);
 
 /* Parse a buffer holding the first `len` bytes of a GGUF file whose total
  * size is `file_size` (0 if unknown). The buffer must stay alive as long as

@@ -222,8 +222,9 @@ static int pull_main(int argc, char **argv)
  * replaces the probe (tests, "what if"). */
 typedef struct {
   GMainLoop *loop;
-  GBytes *header;
-  guint64 file_size, fetched;
+  GPtrArray *headers; /* GBytes, one per part */
+  GArray *file_sizes; /* guint64 */
+  guint64 fetched;
   GError *error;
 } FitRun;
 
@@ -231,8 +232,33 @@ static void fit_fetched(GObject *src, GAsyncResult *res, gpointer user_data)
 {
   (void)src;
   FitRun *run = user_data;
-  run->header = distill_remote_header_fetch_finish(res, &run->file_size, &run->fetched, &run->error);
+  run->headers = distill_remote_headers_fetch_finish(res, &run->file_sizes, &run->fetched, &run->error);
   g_main_loop_quit(run->loop);
+}
+
+/* The files of a model: every part of a split one (NAME-00001-of-00003.gguf → its 3 parts), else the file. */
+static GStrv model_parts(const char *file)
+{
+  g_autoptr(GRegex) re = g_regex_new("^(.*)-([0-9]{5})-of-([0-9]{5})\\.gguf$", 0, 0, NULL);
+  g_autoptr(GMatchInfo) mi = NULL;
+  GStrvBuilder *b = g_strv_builder_new();
+  if (g_regex_match(re, file, 0, &mi)) {
+    g_autofree char *prefix = g_match_info_fetch(mi, 1);
+    g_autofree char *count_s = g_match_info_fetch(mi, 3);
+    guint count = (guint)g_ascii_strtoull(count_s, NULL, 10);
+    for (guint i = 1; i <= count && count <= 999; i++) {
+      g_autofree char *part = g_strdup_printf("%s-%05u-of-%05u.gguf", prefix, i, count);
+      g_strv_builder_add(b, part);
+    }
+  }
+  GStrv out = g_strv_builder_end(b);
+  g_strv_builder_unref(b);
+  if (out[0] == NULL) {
+    g_strfreev(out);
+    out = g_new0(char *, 2);
+    out[0] = g_strdup(file);
+  }
+  return out;
 }
 
 static gboolean fit_hardware(still_hardware *hw, GError **error)
@@ -300,30 +326,36 @@ static int fit_main(int argc, char **argv)
   g_autoptr(DistillHub) hub = distill_hub_new();
   FitRun run = {0};
   run.loop = g_main_loop_new(NULL, FALSE);
-  distill_remote_header_fetch_async(hub, repo, file, TRUE, NULL, fit_fetched, &run);
+  g_auto(GStrv) parts = model_parts(file);
+  distill_remote_headers_fetch_async(hub, repo, (const char *const *)parts, TRUE, NULL, fit_fetched, &run);
   g_main_loop_run(run.loop);
   g_main_loop_unref(run.loop);
-  if (run.header == NULL) {
+  if (run.headers == NULL) {
     fprintf(stderr, "distill fit: %s\n", run.error->message);
     g_error_free(run.error);
     return 1;
   }
-  gsize len = 0;
-  const void *data = g_bytes_get_data(run.header, &len);
   still_fit_params params = still_fit_params_default();
   params.n_ctx = ctx;
   still_fit fit;
   still_error err = {0};
-  still_status st = still_fit_estimate_buffer(data, len, run.file_size, &hw, &params, &fit, NULL, &err);
-  g_autofree char *hdr = g_format_size(len);
-  g_autofree char *total = g_format_size(run.file_size);
+  gboolean ok = distill_remote_fit_estimate_parts(run.headers, run.file_sizes, &hw, &params, &fit, &err);
+  guint64 header_bytes = 0, file_bytes = 0;
+  for (guint i = 0; i < run.headers->len; i++) header_bytes += g_bytes_get_size(run.headers->pdata[i]);
+  for (guint i = 0; run.file_sizes && i < run.file_sizes->len; i++) file_bytes += g_array_index(run.file_sizes, guint64, i);
+  g_autofree char *hdr = g_format_size(header_bytes);
+  g_autofree char *total = g_format_size(file_bytes);
   g_autofree char *fetched = g_format_size(run.fetched);
   if (run.fetched > 0)
     printf(_("Header: %s of %s (%s fetched)\n"), hdr, total, fetched);
   else
     printf(_("Header: %s of %s (from the cache)\n"), hdr, total);
-  g_bytes_unref(run.header);
-  if (st != STILL_OK) {
+  if (run.headers->len > 1)
+    printf(g_dngettext(GETTEXT_PACKAGE, "A split model: %u part\n", "A split model: %u parts\n", run.headers->len),
+           run.headers->len);
+  g_ptr_array_unref(run.headers);
+  if (run.file_sizes) g_array_unref(run.file_sizes);
+  if (!ok) {
     fprintf(stderr, "distill fit: %s\n", err.message);
     return 1;
   }

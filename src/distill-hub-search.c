@@ -32,6 +32,9 @@ typedef struct {
   gboolean incomplete; /* a split model with parts missing on the Hub: not offered */
   GBytes *header;
   guint64 header_file_size;
+  GPtrArray *part_headers; /* split models: every part's header (GBytes), in part order */
+  GArray *part_sizes;      /* guint64, the parts' sizes */
+  char *parts_error;       /* split models: why a part's header could not be read */
   still_fit fit;
   gboolean fit_known;
 } FileItem;
@@ -78,6 +81,9 @@ static void file_item_free(FileItem *f)
   g_strfreev(f->files);
   g_free(f->item_id);
   g_clear_pointer(&f->header, g_bytes_unref);
+  g_clear_pointer(&f->part_headers, g_ptr_array_unref);
+  g_clear_pointer(&f->part_sizes, g_array_unref);
+  g_free(f->parts_error);
   g_free(f);
 }
 
@@ -179,11 +185,26 @@ static void update_item_fit(DistillHubSearch *self, FileItem *f)
     still_error err = {0};
     f->fit_known = still_fit_estimate_buffer(data, len, f->header_file_size, &hw, &p, &f->fit, NULL, &err) == STILL_OK;
     if (!f->fit_known) f->header_failed = TRUE;
+  } else if (f->part_headers != NULL && self->hardware != NULL && distill_hardware_get_effective(self->hardware, &hw)) {
+    /* a split model: the tensors of every part together, as for one file */
+    still_fit_params p = still_fit_params_default();
+    still_error err = {0};
+    f->fit_known = distill_remote_fit_estimate_parts(f->part_headers, f->part_sizes, &hw, &p, &f->fit, &err);
+    if (f->fit_known) {
+      g_clear_pointer(&f->parts_error, g_free);
+    } else {
+      g_debug("split model %s not checked: %s", f->files[0], err.message);
+      g_free(f->parts_error);
+      f->parts_error = g_strdup(err.message);
+    }
   }
   GtkWidget *label = GTK_WIDGET(f->verdict_label);
-  if (f->split) {
+  if (f->split && (f->incomplete || f->parts_error != NULL)) {
+    /* no verdict: a part is missing on the Hub, or a part's header could not be read */
     gtk_label_set_text(f->verdict_label, C_("verdict", "Split"));
-    gtk_widget_set_tooltip_text(label, _("A model in several parts: it is checked once downloaded."));
+    gtk_widget_set_tooltip_text(label, f->incomplete
+                                         ? _("Parts of this model are missing on Hugging Face, so it was not checked.")
+                                         : _("A part of this model could not be read, so it is checked once downloaded."));
   } else if (f->header_failed) {
     gtk_label_set_text(f->verdict_label, _("Unreadable"));
     gtk_widget_set_tooltip_text(label, _("This file’s header could not be read, so it was not checked."));
@@ -302,14 +323,41 @@ static void header_fetched(GObject *src, GAsyncResult *res, gpointer user_data)
   fetch_next_header(self);
 }
 
+static void part_headers_fetched(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  (void)src;
+  g_autoptr(GError) error = NULL;
+  GArray *sizes = NULL;
+  GPtrArray *headers = distill_remote_headers_fetch_finish(res, &sizes, NULL, &error);
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) return; /* the item is gone */
+  FileItem *f = user_data;
+  DistillHubSearch *self = f->repo->self;
+  self->header_busy = FALSE;
+  if (headers != NULL) {
+    f->part_headers = headers;
+    f->part_sizes = sizes;
+  } else {
+    g_debug("headers of %s not read: %s", f->files[0], error->message);
+    f->parts_error = g_strdup(error->message);
+  }
+  update_item_fit(self, f);
+  fetch_next_header(self);
+}
+
 static void fetch_next_header(DistillHubSearch *self)
 {
   if (self->header_busy || self->hub == NULL) return;
-  FileItem *f = g_queue_pop_head(&self->header_queue);
+  FileItem *f;
+  do f = g_queue_pop_head(&self->header_queue);
+  while (f != NULL && f->incomplete); /* a split model with parts missing on the Hub: nothing to check */
   if (f == NULL) return;
   self->header_busy = TRUE;
-  distill_remote_header_fetch_async(self->hub, f->repo->model->id, f->files[0], TRUE, self->results_cancellable,
-                                    header_fetched, f);
+  if (f->split)
+    distill_remote_headers_fetch_async(self->hub, f->repo->model->id, (const char *const *)f->files, TRUE,
+                                       self->results_cancellable, part_headers_fetched, f);
+  else
+    distill_remote_header_fetch_async(self->hub, f->repo->model->id, f->files[0], TRUE, self->results_cancellable,
+                                      header_fetched, f);
 }
 
 /* ---- the files of a repo ---- */
@@ -345,7 +393,7 @@ static FileItem *add_item(RepoEntry *r, const char *name, GStrv files, gint64 si
   adw_expander_row_add_row(r->row, GTK_WIDGET(f->row));
   update_item_fit(self, f);
   update_item_button(self, f);
-  if (!f->split) g_queue_push_tail(&self->header_queue, f);
+  g_queue_push_tail(&self->header_queue, f); /* split models too: every part's header */
   return f;
 }
 
@@ -416,6 +464,7 @@ static void build_items(RepoEntry *r, GPtrArray *entries)
       g_autofree char *label = g_strdup_printf(_("%s (incomplete on Hugging Face: %u of %u parts)"), name, g->len, count);
       FileItem *f = add_item(r, label, files, total);
       f->incomplete = TRUE;
+      update_item_fit(r->self, f);
       update_item_button(r->self, f);
       continue;
     }
@@ -627,7 +676,7 @@ char *distill_hub_search_get_file_verdict(DistillHubSearch *self, const char *re
 {
   FileItem *f = find_item(self, repo, i);
   if (f == NULL) return NULL;
-  if (f->split) return g_strdup("split");
+  if (f->split && (f->incomplete || f->parts_error != NULL)) return g_strdup("split");
   if (f->header_failed) return g_strdup("unreadable");
   return f->fit_known ? g_strdup(still_fit_verdict_name(f->fit.verdict)) : NULL;
 }

@@ -50,7 +50,8 @@ int distill_hub_search_get_n_files(DistillHubSearch *self, const char *repo);
  * widget, NULL-terminated), total size; NULL when out of range. */
 const char *distill_hub_search_get_file_name(DistillHubSearch *self, const char *repo, guint i,
                                              const char *const **files, gint64 *size);
-/* "gpu", "partial", "cpu", "no"; "split" for split models (not checked before download);
+/* "gpu", "partial", "cpu", "no" (split models too, from every part's header); "split" for a
+ * split model that could not be checked (parts missing on the Hub, or a part's header unreadable);
  * "unreadable" when the header could not be read; NULL while checking. Free with g_free. */
 char *distill_hub_search_get_file_verdict(DistillHubSearch *self, const char *repo, guint i);
 GtkWidget *distill_hub_search_get_file_button(DistillHubSearch *self, const char *repo, guint i);

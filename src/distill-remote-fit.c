@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "distill-remote-fit.h"
+#include "gguf.h"
 #include "still.h"
+#include "util.h" /* still_set_error */
 
 #define CACHE_MAGIC "DSTLHDR1"
 #define GROW_MIN (256u * 1024)
@@ -48,15 +50,15 @@ static char *cache_path(const char *repo, const char *file)
   return g_build_filename(dir, name, NULL);
 }
 
-/* TRUE when the bytes hold a whole GGUF header. */
+/* TRUE when the bytes hold a whole GGUF header. Only parsed, not estimated: a later part of a
+ * split model has tensor infos but no model metadata (that is in the first part). */
 static gboolean header_complete(const guint8 *data, gsize len, guint64 file_size, gsize *need, GError **error)
 {
-  still_hardware hw;
-  still_hardware_simulated(&hw, 64ull << 30, 0, NULL, false, 0, 0);
-  still_fit fit;
   still_error err = {0};
   size_t n = 0;
-  still_status st = still_fit_estimate_buffer(data, len, file_size, &hw, NULL, &fit, &n, &err);
+  gguf_file *f = NULL;
+  still_status st = gguf_parse_buffer(data, len, file_size, &f, &n, &err);
+  gguf_close(f);
   *need = n;
   if (st == STILL_OK) return TRUE;
   if (st == STILL_ERR_TRUNCATED && n > len) return FALSE;
@@ -253,4 +255,123 @@ GBytes *distill_remote_header_fetch_finish(GAsyncResult *result, guint64 *file_s
   if (file_size) *file_size = bytes ? d->file_size : 0;
   if (fetched) *fetched = d->fetched;
   return bytes;
+}
+
+/* ---- split models: the header of every part ---- */
+
+typedef struct {
+  DistillHub *hub;
+  char *repo;
+  GStrv files;
+  gboolean use_cache;
+  guint next;          /* the part being fetched */
+  GPtrArray *headers;  /* GBytes, in part order */
+  GArray *sizes;       /* guint64 file sizes, in part order */
+  guint64 fetched;
+} PartsData;
+
+static void parts_data_free(PartsData *d)
+{
+  g_clear_object(&d->hub);
+  g_free(d->repo);
+  g_strfreev(d->files);
+  g_ptr_array_unref(d->headers);
+  g_array_unref(d->sizes);
+  g_free(d);
+}
+
+static void fetch_next_part(GTask *task);
+
+static void part_fetched(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  (void)src;
+  GTask *task = user_data;
+  PartsData *d = g_task_get_task_data(task);
+  GError *error = NULL;
+  guint64 size = 0, fetched = 0;
+  GBytes *bytes = distill_remote_header_fetch_finish(res, &size, &fetched, &error);
+  d->fetched += fetched;
+  if (bytes == NULL) {
+    guint n = g_strv_length(d->files);
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+      g_task_return_error(task, error);
+    } else {
+      /* Translators: the first two values are numbers ("part 2 of 3"), the last is why */
+      g_task_return_new_error(task, error->domain, error->code, _("Part %u of %u could not be read: %s"),
+                              d->next + 1, n, error->message);
+      g_error_free(error);
+    }
+    g_object_unref(task);
+    return;
+  }
+  g_ptr_array_add(d->headers, bytes);
+  g_array_append_val(d->sizes, size);
+  d->next++;
+  fetch_next_part(task);
+}
+
+static void fetch_next_part(GTask *task)
+{
+  PartsData *d = g_task_get_task_data(task);
+  if (d->files[d->next] == NULL) {
+    g_task_return_pointer(task, g_ptr_array_ref(d->headers), (GDestroyNotify)g_ptr_array_unref);
+    g_object_unref(task);
+    return;
+  }
+  /* one part after another: each grows its own Range until its header parses, and is cached */
+  distill_remote_header_fetch_async(d->hub, d->repo, d->files[d->next], d->use_cache, g_task_get_cancellable(task),
+                                    part_fetched, task);
+}
+
+void distill_remote_headers_fetch_async(DistillHub *hub, const char *repo, const char *const *files,
+                                        gboolean use_cache, GCancellable *cancellable, GAsyncReadyCallback callback,
+                                        gpointer user_data)
+{
+  GTask *task = g_task_new(NULL, cancellable, callback, user_data);
+  g_task_set_source_tag(task, distill_remote_headers_fetch_async);
+  PartsData *d = g_new0(PartsData, 1);
+  d->hub = g_object_ref(hub);
+  d->repo = g_strdup(repo);
+  d->files = g_strdupv((char **)files);
+  d->use_cache = use_cache;
+  d->headers = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+  d->sizes = g_array_new(FALSE, TRUE, sizeof(guint64));
+  g_task_set_task_data(task, d, (GDestroyNotify)parts_data_free);
+  if (d->files == NULL || d->files[0] == NULL) {
+    g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("No files to read"));
+    g_object_unref(task);
+    return;
+  }
+  fetch_next_part(task);
+}
+
+GPtrArray *distill_remote_headers_fetch_finish(GAsyncResult *result, GArray **file_sizes, guint64 *fetched,
+                                               GError **error)
+{
+  g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+  GTask *task = G_TASK(result);
+  PartsData *d = g_task_get_task_data(task);
+  GPtrArray *headers = g_task_propagate_pointer(task, error);
+  if (file_sizes) *file_sizes = headers ? g_array_ref(d->sizes) : NULL;
+  if (fetched) *fetched = d->fetched;
+  return headers;
+}
+
+gboolean distill_remote_fit_estimate_parts(GPtrArray *headers, GArray *file_sizes, const still_hardware *hw,
+                                           const still_fit_params *p, still_fit *out, still_error *err)
+{
+  if (headers == NULL || headers->len == 0) {
+    still_set_error(err, STILL_ERR_INVALID_ARG, "no headers");
+    return FALSE;
+  }
+  g_autofree const void **bufs = g_new0(const void *, headers->len);
+  g_autofree size_t *lens = g_new0(size_t, headers->len);
+  g_autofree uint64_t *sizes = g_new0(uint64_t, headers->len);
+  for (guint i = 0; i < headers->len; i++) {
+    gsize len = 0;
+    bufs[i] = g_bytes_get_data(g_ptr_array_index(headers, i), &len);
+    lens[i] = len;
+    if (file_sizes != NULL && i < file_sizes->len) sizes[i] = g_array_index(file_sizes, guint64, i);
+  }
+  return still_fit_estimate_buffers(bufs, lens, sizes, (int)headers->len, hw, p, out, NULL, err) == STILL_OK;
 }

@@ -347,6 +347,21 @@ still_status still_fit_estimate_file(const char *path, const still_hardware *hw,
 still_status still_fit_estimate_buffer(const void *buf, size_t len, uint64_t file_size, const still_hardware *hw,
                                        const still_fit_params *p, still_fit *out, size_t *need_bytes,
                                        still_error *err);
+/* The same for a split model (NAME-00001-of-0000N.gguf …): bufs[i] holds the
+ * first lens[i] bytes of one part (any order; each may end right after its
+ * tensor infos), file_sizes[i] its size (file_sizes NULL or 0: unknown). The
+ * tensor infos of all parts are merged and the estimate is exactly that of
+ * the whole model as one file; metadata comes from the first part. n 1 with a
+ * file that is not split is still_fit_estimate_buffer. Errors in plain words:
+ * "shard 3 of 5 is missing", headers of different models (split.count
+ * differs), a part given twice. When some headers do not fit their bytes:
+ * STILL_ERR_TRUNCATED with need_bytes[i] (an array of n, may be NULL) set to
+ * how many bytes to fetch of each such part (0 for the others, or when more
+ * will not help). (still_fit_estimate_buffer given one part of a split model
+ * estimates that part's tensors only.) */
+still_status still_fit_estimate_buffers(const void *const *bufs, const size_t *lens, const uint64_t *file_sizes,
+                                        int n, const still_hardware *hw, const still_fit_params *p, still_fit *out,
+                                        size_t *need_bytes, still_error *err);
 
 typedef struct {
   char model_id[24];    /* "qwen-14b" */

@@ -210,16 +210,18 @@ static const char *fmt(uint64_t b, char *buf)
 /* ---- still fit ---------------------------------------------------------------------- */
 
 static const char fit_usage[] =
-  "Usage: still fit (-m FILE | --header-bytes FILE) [--ctx N] [--kv-type f16|f32|q8_0]\n"
+  "Usage: still fit (-m FILE | --header-bytes FILE...) [--ctx N] [--kv-type f16|f32|q8_0]\n"
   "                 [--vram-free SIZE[,SIZE...]] [--unified] [--ram-free SIZE] [--json]\n"
   "\n"
   "Estimate, from the GGUF header alone, whether a model runs fully on the GPU,\n"
   "partly, on the CPU only, or not at all, and how fast (a rough estimate).\n"
   "\n"
   "Options:\n"
-  "  -m, --model FILE       a local GGUF file (only its header is read)\n"
+  "  -m, --model FILE       a local GGUF file (only its header is read); for a split\n"
+  "                         model (NAME-00001-of-0000N.gguf) the other parts beside it\n"
   "  --header-bytes FILE    a file holding only the first bytes of a GGUF file\n"
-  "                         (header and tensor infos, e.g. from an HTTP Range request)\n"
+  "                         (header and tensor infos, e.g. from an HTTP Range request);\n"
+  "                         repeat it once per part for a split model, in any order\n"
   "  --ctx N                context in tokens (default: min(trained, 4096))\n"
   "  --kv-type TYPE         KV cache type: f16 (default), f32, q8_0\n"
   "  --json                 print JSON\n"
@@ -317,6 +319,55 @@ static int fit_human(const still_fit *f, const still_hardware *hw, still_kv_type
   return 0;
 }
 
+/* argv[i] names an option of opts that takes a value ("--ctx 4096"), so the next word is its value. */
+static bool opt_takes_value(const cli_option *opts, size_t n, const char *arg)
+{
+  for (size_t k = 0; k < n; k++)
+    if (opts[k].kind == CLI_OPT_VALUE &&
+        ((opts[k].long_name && strcmp(arg, opts[k].long_name) == 0) ||
+         (opts[k].short_name && strcmp(arg, opts[k].short_name) == 0)))
+      return true;
+  return false;
+}
+
+/* One --header-bytes file: a whole model; several: the parts of a split model. */
+static still_status estimate_headers(const char **paths, int n, const still_hardware *hw, const still_fit_params *p,
+                                     still_fit *f, still_error *err)
+{
+  char **bufs = calloc((size_t)n, sizeof *bufs);
+  size_t *lens = calloc((size_t)n, sizeof *lens), *need = calloc((size_t)n, sizeof *need);
+  still_status st = STILL_OK;
+  if (!bufs || !lens || !need) st = still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < n && st == STILL_OK; i++) {
+    char why[512];
+    bufs[i] = cli_read_all(paths[i], &lens[i], why, sizeof why);
+    if (!bufs[i]) st = still_set_error(err, STILL_ERR_IO, "%s", why);
+  }
+  if (st == STILL_OK) st = still_fit_estimate_buffers((const void *const *)bufs, lens, NULL, n, hw, p, f, need, err);
+  if (st == STILL_ERR_TRUNCATED) {
+    /* one line (the CLI's failures are one line): the first incomplete part, and how many others */
+    int first = -1, others = 0;
+    for (int i = 0; i < n; i++)
+      if (need[i] > lens[i]) {
+        if (first < 0) first = i;
+        else others++;
+      }
+    if (first < 0) cli_fail("%s", err->message);
+    else if (n == 1) cli_fail("the header is incomplete: need %zu more bytes", need[first] - lens[first]);
+    else if (others == 0)
+      cli_fail("the header in %s is incomplete: need %zu more bytes", paths[first], need[first] - lens[first]);
+    else
+      cli_fail("the header in %s is incomplete: need %zu more bytes (and %d more of the headers given are "
+               "incomplete)", paths[first], need[first] - lens[first], others);
+  }
+  if (bufs)
+    for (int i = 0; i < n; i++) free(bufs[i]);
+  free(bufs);
+  free(lens);
+  free(need);
+  return st;
+}
+
 int still_cmd_fit(int argc, char **argv)
 {
   const char *model = NULL, *header = NULL, *ctx = NULL, *kv = NULL;
@@ -337,6 +388,20 @@ int still_cmd_fit(int argc, char **argv)
   free(pos);
   if (n_pos > 0) return cli_fail("unexpected argument (usage: still fit -m FILE | --header-bytes FILE ...)");
   if (!model == !header) return cli_fail("give either -m FILE or --header-bytes FILE");
+  /* --header-bytes may be repeated (one per part of a split model): the parser keeps the last one only */
+  const char **headers = NULL;
+  int n_headers = 0;
+  if (header) {
+    headers = calloc((size_t)argc, sizeof *headers);
+    if (!headers) return cli_fail("out of memory");
+    for (int i = 1; i < argc; i++) {
+      if (strcmp(argv[i], "--") == 0) break;
+      if (strcmp(argv[i], "--header-bytes") == 0 && i + 1 < argc) headers[n_headers++] = argv[++i];
+      else if (strncmp(argv[i], "--header-bytes=", 15) == 0) headers[n_headers++] = argv[i] + 15;
+      else if (argv[i][0] == '-' && i + 1 < argc && opt_takes_value(opts, sizeof opts / sizeof opts[0], argv[i])) i++;
+    }
+    if (n_headers == 0) headers[n_headers++] = header;
+  }
 
   still_fit_params p = still_fit_params_default();
   if (ctx && parse_ctx(ctx, &p.n_ctx) != 0) return 1;
@@ -355,14 +420,9 @@ int still_cmd_fit(int argc, char **argv)
   if (model) {
     st = still_fit_estimate_file(model, &hw, &p, &f, &err);
   } else {
-    char why[512];
-    size_t len = 0, need = 0;
-    char *buf = cli_read_all(header, &len, why, sizeof why);
-    if (!buf) return cli_fail("%s", why);
-    st = still_fit_estimate_buffer(buf, len, 0, &hw, &p, &f, &need, &err);
-    free(buf);
-    if (st == STILL_ERR_TRUNCATED && need > len)
-      return cli_fail("the header is incomplete: need %zu more bytes", need - len);
+    st = estimate_headers(headers, n_headers, &hw, &p, &f, &err);
+    free(headers);
+    if (st == STILL_ERR_TRUNCATED) return 1; /* already said which part needs how many bytes */
   }
   if (st != STILL_OK) return cli_fail("%s", err.message);
   int rc = json ? fit_json(model ? model : header, &f, &hw, p.kv_type) : fit_human(&f, &hw, p.kv_type);

@@ -159,6 +159,152 @@ static void test_server_ignores_range(void)
   g_bytes_unref(r.header);
 }
 
+/* ---- split models ---- */
+
+#define SPLIT_FMT "split/Tiny-R1-Q4_K_M-%05d-of-00003.gguf"
+#define GAP_FMT "gap/Tiny-R1-Q4_K_M-%05d-of-00003.gguf" /* part 2 is not on the hub */
+
+/* The model cut in n parts as llama.cpp's gguf-split does: all metadata (the 11 MB tokenizer
+ * included) in the first part, split.no / split.count / split.tensors.count in each, every part's
+ * own tensor infos and data. */
+static GBytes **split_model(GBytes *whole, int n)
+{
+  gsize whole_len = 0;
+  const void *whole_data = g_bytes_get_data(whole, &whole_len);
+  gguf_file *f = NULL;
+  still_error err = {0};
+  g_assert_cmpint(gguf_parse_buffer(whole_data, whole_len, 0, &f, NULL, &err), ==, STILL_OK);
+  uint64_t nt = gguf_n_tensors(f);
+  GBytes **parts = g_new0(GBytes *, n + 1);
+  for (int k = 0; k < n; k++) {
+    gguf_writer *w = gguf_writer_new();
+    if (k == 0)
+      for (uint64_t i = 0; i < gguf_n_kv(f); i++) {
+        const gguf_kv *kv = gguf_kv_at(f, i);
+        g_autofree char *key = g_strndup(kv->key.ptr, kv->key.len);
+        gguf_writer_add_value(w, key, &kv->value);
+      }
+    gguf_writer_add_u16(w, "split.no", (uint16_t)k);
+    gguf_writer_add_u16(w, "split.count", (uint16_t)n);
+    gguf_writer_add_i32(w, "split.tensors.count", (int32_t)nt);
+    for (uint64_t i = 0; i < nt; i++) {
+      if ((int)(i * (uint64_t)n / nt) != k) continue;
+      const gguf_tensor *t = gguf_tensor_at(f, i);
+      g_autofree char *name = g_strndup(t->name.ptr, t->name.len);
+      gguf_writer_add_tensor_fn(w, name, t->type, t->n_dims, t->ne, no_data, NULL);
+    }
+    void *hdr = NULL;
+    size_t len = 0;
+    g_assert_cmpint(gguf_writer_write_header_mem(w, &hdr, &len, &err), ==, STILL_OK);
+    gguf_writer_free(w);
+    gguf_file *pf = NULL;
+    g_assert_cmpint(gguf_parse_buffer(hdr, len, 0, &pf, NULL, &err), ==, STILL_OK);
+    uint64_t total = gguf_expected_size(pf);
+    gguf_close(pf);
+    guint8 *data = g_malloc0(total);
+    memcpy(data, hdr, len);
+    for (uint64_t i = len; i < total; i++) data[i] = (guint8)(i * 2654435761u >> 24);
+    free(hdr);
+    parts[k] = g_bytes_new_take(data, total);
+  }
+  gguf_close(f);
+  return parts;
+}
+
+typedef struct {
+  GPtrArray *headers;
+  GArray *sizes;
+  guint64 fetched;
+  GError *error;
+  gboolean done;
+} PartsResult;
+
+static void parts_fetched_cb(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  (void)src;
+  PartsResult *r = user_data;
+  r->headers = distill_remote_headers_fetch_finish(res, &r->sizes, &r->fetched, &r->error);
+  r->done = TRUE;
+}
+
+static PartsResult fetch_parts(gboolean use_cache, const char *fmt)
+{
+  g_autoptr(DistillHub) client = distill_hub_new_for_endpoint(fake_hub_endpoint(hub));
+  char *files[4] = {0};
+  for (int k = 0; k < 3; k++) files[k] = g_strdup_printf(fmt, k + 1);
+  PartsResult r = {0};
+  distill_remote_headers_fetch_async(client, REPO, (const char *const *)files, use_cache, NULL, parts_fetched_cb, &r);
+  while (!r.done) g_main_context_iteration(NULL, TRUE);
+  for (int k = 0; k < 3; k++) g_free(files[k]);
+  return r;
+}
+
+static void test_split(void)
+{
+  fake_hub_clear_log(hub);
+  PartsResult r = fetch_parts(FALSE, SPLIT_FMT);
+  g_assert_no_error(r.error);
+  g_assert_nonnull(r.headers);
+  g_assert_cmpuint(r.headers->len, ==, 3);
+  g_assert_cmpuint(r.sizes->len, ==, 3);
+  guint64 total = 0;
+  for (guint k = 0; k < 3; k++) total += g_array_index(r.sizes, guint64, k);
+  g_assert_cmpuint(total, >, g_bytes_get_size(content));
+  /* only the headers came over the network, with Range requests (several for the first part) */
+  g_assert_cmpuint(r.fetched, <, header_len + 2 * 1024 * 1024 + 2 * DISTILL_REMOTE_HEADER_FIRST_BYTES);
+  g_assert_cmpuint(r.fetched, <, total / 2);
+  GArray *reqs = fake_hub_requests(hub);
+  g_assert_cmpuint(reqs->len, >=, 4);
+  for (guint i = 0; i < reqs->len; i++) g_assert_true(g_array_index(reqs, FakeHubRequest, i).ranged);
+
+  /* the estimate from the three headers equals the whole file's, on several machines */
+  uint64_t vram = 4000000000ull;
+  still_hardware machines[2];
+  still_hardware_simulated(&machines[0], 16000000000ull, 1, &vram, false, 0, 0);
+  still_hardware_simulated(&machines[1], 8000000000ull, 0, NULL, false, 0, 0);
+  gsize file_size = g_bytes_get_size(content);
+  for (int m = 0; m < 2; m++) {
+    still_fit a, b;
+    still_error err = {0};
+    gboolean ok = distill_remote_fit_estimate_parts(r.headers, r.sizes, &machines[m], NULL, &a, &err);
+    if (!ok) g_test_message("%s", err.message);
+    g_assert_true(ok);
+    g_assert_cmpint(still_fit_estimate_buffer(g_bytes_get_data(content, NULL), file_size, file_size, &machines[m],
+                                              NULL, &b, NULL, &err), ==, STILL_OK);
+    g_assert_cmpint(a.verdict, ==, b.verdict);
+    g_assert_cmpint(a.gpu_layers, ==, b.gpu_layers);
+    g_assert_cmpuint(a.weights_bytes, ==, b.weights_bytes);
+    g_assert_cmpuint(a.total_bytes, ==, b.total_bytes);
+    g_assert_cmpstr(a.message, ==, b.message);
+  }
+  /* the first part alone does not pass for the model */
+  g_autoptr(GPtrArray) first = g_ptr_array_new();
+  g_ptr_array_add(first, g_ptr_array_index(r.headers, 0));
+  still_fit c;
+  still_error err = {0};
+  g_assert_false(distill_remote_fit_estimate_parts(first, NULL, &machines[0], NULL, &c, &err));
+  g_assert_cmpstr(err.message, ==, "shard 2 of 3 is missing");
+  g_ptr_array_unref(r.headers);
+  g_array_unref(r.sizes);
+
+  /* again: every part from the cache */
+  fake_hub_clear_log(hub);
+  r = fetch_parts(TRUE, SPLIT_FMT);
+  g_assert_no_error(r.error);
+  g_assert_cmpuint(r.headers->len, ==, 3);
+  g_assert_cmpuint(r.fetched, ==, 0);
+  g_assert_cmpuint(fake_hub_requests(hub)->len, ==, 0);
+  g_ptr_array_unref(r.headers);
+  g_array_unref(r.sizes);
+
+  /* a part missing on the hub: which one, in words */
+  r = fetch_parts(FALSE, GAP_FMT);
+  g_assert_null(r.headers);
+  g_assert_error(r.error, DISTILL_HUB_ERROR, DISTILL_HUB_ERROR_NOT_FOUND);
+  g_assert_true(g_str_has_prefix(r.error->message, "Part 2 of 3 could not be read: "));
+  g_clear_error(&r.error);
+}
+
 static void test_errors(void)
 {
   Result r = fetch(FALSE, "missing.gguf");
@@ -249,6 +395,31 @@ static void test_cli(void)
   g_free(g_steal_pointer(&out));
   const char *args5[] = {bin, "fit", REPO, FILE_NAME, "--ctx", "lots", NULL};
   g_assert_cmpint(run_cli(&out, args5), ==, 2);
+
+  /* a split model named by any part: every part's header is read, and the verdict and memory are
+   * those of the whole file */
+  g_free(g_steal_pointer(&out));
+  const char *whole[] = {bin, "fit", REPO, FILE_NAME, "--ctx", "2048", NULL};
+  g_assert_cmpint(run_cli(&out, whole), ==, 0);
+  g_autofree char *whole_out = g_steal_pointer(&out);
+  g_autofree char *part1 = g_strdup_printf(SPLIT_FMT, 1);
+  g_autofree char *part3 = g_strdup_printf(SPLIT_FMT, 3);
+  for (int k = 0; k < 2; k++) {
+    const char *split[] = {bin, "fit", REPO, k == 0 ? part1 : part3, "--ctx", "2048", NULL};
+    rc = run_cli(&out, split);
+    g_test_message("%s", out);
+    g_assert_cmpint(rc, ==, 0);
+    g_assert_nonnull(strstr(out, "A split model: 3 parts"));
+    const char *verdict = strstr(out, "Verdict: ");
+    g_assert_nonnull(verdict);
+    g_assert_cmpstr(verdict, ==, strstr(whole_out, "Verdict: "));
+    g_free(g_steal_pointer(&out));
+  }
+  /* a part missing on the hub */
+  g_autofree char *gap1 = g_strdup_printf(GAP_FMT, 1);
+  const char *gap[] = {bin, "fit", REPO, gap1, NULL};
+  g_assert_cmpint(run_cli(&out, gap), ==, 1);
+  g_assert_nonnull(strstr(out, "Part 2 of 3"));
 }
 
 int main(int argc, char **argv)
@@ -263,9 +434,19 @@ int main(int argc, char **argv)
   fake_hub_add_file(hub, REPO, FILE_NAME, content, TRUE);
   g_autoptr(GBytes) txt = g_bytes_new_static("hello", 5);
   fake_hub_add_file(hub, REPO, "notes.txt", txt, FALSE);
+  GBytes **parts = split_model(content, 3);
+  for (int k = 0; k < 3; k++) {
+    g_autofree char *name = g_strdup_printf(SPLIT_FMT, k + 1);
+    fake_hub_add_file(hub, REPO, name, parts[k], TRUE);
+    g_autofree char *gap = g_strdup_printf(GAP_FMT, k + 1);
+    if (k != 1) fake_hub_add_file(hub, REPO, gap, parts[k], TRUE);
+    g_bytes_unref(parts[k]);
+  }
+  g_free(parts);
   g_test_add_func("/fit-remote/fetch-and-fit", test_fetch_and_fit);
   g_test_add_func("/fit-remote/server-ignores-range", test_server_ignores_range);
   g_test_add_func("/fit-remote/errors", test_errors);
+  g_test_add_func("/fit-remote/split", test_split);
   g_test_add_func("/fit-remote/cli", test_cli);
   int rc = g_test_run();
   fake_hub_free(hub);

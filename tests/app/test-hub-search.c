@@ -74,6 +74,69 @@ static GBytes *tiny_model(void)
   return g_bytes_new_take(data, total);
 }
 
+/* never called: only headers are written */
+static still_status no_tensor_data(void *user, const char *name, FILE *out, uint64_t size, still_error *err)
+{
+  (void)user, (void)name, (void)out, (void)size, (void)err;
+  return STILL_ERR_INVALID_ARG;
+}
+
+/* The same model cut in n parts as llama.cpp's gguf-split does (all metadata in the first part,
+ * split.no / split.count / split.tensors.count in each, every part's own tensor infos and data). */
+static GBytes **tiny_split_model(GBytes *whole, int n)
+{
+  gsize whole_len = 0;
+  const void *whole_data = g_bytes_get_data(whole, &whole_len);
+  gguf_file *f = NULL;
+  still_error err = {0};
+  g_assert_cmpint(gguf_parse_buffer(whole_data, whole_len, 0, &f, NULL, &err), ==, STILL_OK);
+  uint64_t nt = gguf_n_tensors(f);
+  GBytes **parts = g_new0(GBytes *, n + 1);
+  for (int k = 0; k < n; k++) {
+    gguf_writer *w = gguf_writer_new();
+    if (k == 0)
+      for (uint64_t i = 0; i < gguf_n_kv(f); i++) {
+        const gguf_kv *kv = gguf_kv_at(f, i);
+        g_autofree char *key = g_strndup(kv->key.ptr, kv->key.len);
+        gguf_writer_add_value(w, key, &kv->value);
+      }
+    gguf_writer_add_u16(w, "split.no", (uint16_t)k);
+    gguf_writer_add_u16(w, "split.count", (uint16_t)n);
+    gguf_writer_add_i32(w, "split.tensors.count", (int32_t)nt);
+    for (uint64_t i = 0; i < nt; i++) {
+      if ((int)(i * (uint64_t)n / nt) != k) continue;
+      const gguf_tensor *t = gguf_tensor_at(f, i);
+      g_autofree char *name = g_strndup(t->name.ptr, t->name.len);
+      gguf_writer_add_tensor_fn(w, name, t->type, t->n_dims, t->ne, no_tensor_data, NULL);
+    }
+    void *hdr = NULL;
+    size_t len = 0;
+    g_assert_cmpint(gguf_writer_write_header_mem(w, &hdr, &len, &err), ==, STILL_OK);
+    gguf_writer_free(w);
+    gguf_file *pf = NULL;
+    g_assert_cmpint(gguf_parse_buffer(hdr, len, 0, &pf, NULL, &err), ==, STILL_OK);
+    uint64_t total = gguf_expected_size(pf);
+    gguf_close(pf);
+    guint8 *data = g_malloc0(total);
+    memcpy(data, hdr, len);
+    free(hdr);
+    parts[k] = g_bytes_new_take(data, total);
+  }
+  gguf_close(f);
+  return parts;
+}
+
+/* The subtitle of a file item's row, from " · needs" on ("needs 1.2 GB · Runs fully on …"). */
+static const char *item_needs(guint i)
+{
+  GtkWidget *row = gtk_widget_get_ancestor(distill_hub_search_get_file_button(search, TINY, i), ADW_TYPE_ACTION_ROW);
+  g_assert_nonnull(row);
+  const char *sub = adw_action_row_get_subtitle(ADW_ACTION_ROW(row));
+  const char *needs = sub ? strstr(sub, " · needs ") : NULL;
+  g_assert_nonnull(needs);
+  return needs;
+}
+
 /* ---- the API client ---- */
 
 static void test_parse(void)
@@ -285,7 +348,7 @@ static gboolean tiny_listed(void)
 
 static gboolean verdicts_known(void)
 {
-  for (guint i = 0; i < 3; i++) {
+  for (guint i = 0; i < 4; i++) {
     g_autofree char *v = distill_hub_search_get_file_verdict(search, TINY, i);
     if (v == NULL) return FALSE;
   }
@@ -337,8 +400,8 @@ static void test_repo_files(void)
 
   g_assert_true(distill_hub_search_open_repo(search, TINY));
   spin_until(tiny_listed, 10000);
-  /* README.md is not a model; the two F16 shards are one item */
-  g_assert_cmpint(distill_hub_search_get_n_files(search, TINY), ==, 3);
+  /* README.md is not a model; the two F16 shards are one item, the three Q8_0 parts another */
+  g_assert_cmpint(distill_hub_search_get_n_files(search, TINY), ==, 4);
   const char *const *files = NULL;
   gint64 size = 0;
   const char *name = distill_hub_search_get_file_name(search, TINY, 0, &files, &size);
@@ -352,19 +415,37 @@ static void test_repo_files(void)
   g_assert_cmpstr(files[0], ==, "f16/Tiny-R1-F16-00001-of-00002.gguf");
   g_assert_cmpstr(files[1], ==, "f16/Tiny-R1-F16-00002-of-00002.gguf");
   g_assert_cmpint(size, ==, 2 * 64 * 1024);
+  name = distill_hub_search_get_file_name(search, TINY, 3, &files, &size);
+  g_assert_cmpstr(name, ==, "split/Tiny-R1-Q8_0");
+  g_assert_cmpuint(g_strv_length((char **)files), ==, 3);
 
   /* verdicts from the remote headers (the same check as the catalog rows) */
   spin_until(verdicts_known, 20000);
   g_autofree char *v0 = distill_hub_search_get_file_verdict(search, TINY, 0);
   g_autofree char *v2 = distill_hub_search_get_file_verdict(search, TINY, 2);
   g_assert_cmpstr(v0, ==, "gpu");
+  /* F16 parts whose bytes are not GGUF: no verdict, the plain "Split" fallback */
   g_assert_cmpstr(v2, ==, "split");
+  /* a real split model: a verdict from the headers of all three parts, the same estimate as the
+   * whole file (Q8_0, index 1): same memory needed, same message */
+  g_autofree char *v1 = distill_hub_search_get_file_verdict(search, TINY, 1);
+  g_autofree char *v3 = distill_hub_search_get_file_verdict(search, TINY, 3);
+  g_assert_cmpstr(v1, ==, "gpu");
+  g_assert_cmpstr(v3, ==, "gpu");
+  g_assert_cmpstr(item_needs(3), ==, item_needs(1));
+  {
+    GtkWidget *row = gtk_widget_get_ancestor(distill_hub_search_get_file_button(search, TINY, 3), ADW_TYPE_ACTION_ROW);
+    g_assert_nonnull(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(row)), " in 3 parts · needs "));
+  }
   /* a machine without a GPU: the verdicts follow */
   still_hardware hw;
   still_hardware_simulated(&hw, 4 * GB, 0, NULL, false, 0, 0);
   distill_hardware_set_simulated(hardware, &hw);
   g_autofree char *v_cpu = distill_hub_search_get_file_verdict(search, TINY, 1);
   g_assert_cmpstr(v_cpu, ==, "cpu");
+  g_autofree char *v_cpu3 = distill_hub_search_get_file_verdict(search, TINY, 3);
+  g_assert_cmpstr(v_cpu3, ==, "cpu");
+  g_assert_cmpstr(item_needs(3), ==, item_needs(1));
   uint64_t vram = 8 * GB;
   still_hardware_simulated(&hw, 16 * GB, 1, &vram, false, 0, 0);
   distill_hardware_set_simulated(hardware, &hw);
@@ -414,6 +495,13 @@ int main(int argc, char **argv)
   g_autoptr(GBytes) s2 = fake_hub_make_content(64 * 1024, 12);
   fake_hub_add_file(hub, TINY, "f16/Tiny-R1-F16-00001-of-00002.gguf", s1, TRUE);
   fake_hub_add_file(hub, TINY, "f16/Tiny-R1-F16-00002-of-00002.gguf", s2, TRUE);
+  GBytes **q8_parts = tiny_split_model(tiny, 3);
+  for (int k = 0; k < 3; k++) {
+    g_autofree char *part = g_strdup_printf("split/Tiny-R1-Q8_0-%05d-of-00003.gguf", k + 1);
+    fake_hub_add_file(hub, TINY, part, q8_parts[k], TRUE);
+    g_bytes_unref(q8_parts[k]);
+  }
+  g_free(q8_parts);
   g_autoptr(GBytes) readme = g_bytes_new_static("# Tiny\n", 7);
   fake_hub_add_file(hub, TINY, "README.md", readme, FALSE);
   fake_hub_add_file(hub, OTHER, "Other-R1-Q4_0.gguf", tiny, TRUE);

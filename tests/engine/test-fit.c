@@ -756,6 +756,330 @@ static void test_quality(void)
   assert_within(still_catalog_quality(m14, STILL_MIX_Q4_K_M), 68.95 / sqrt(1.0483), 1e-6);
 }
 
+/* ---- split models ---------------------------------------------------------------------------
+ * A model cut into parts as llama.cpp's gguf-split writes it: the first part has all metadata,
+ * every part has split.no / split.count / split.tensors.count and the tensor infos of its own
+ * tensors. Built from the one-file header of the same model, so the estimates must be equal. */
+
+typedef struct {
+  int n;          /* parts */
+  void *buf[4];
+  size_t len[4];
+} split_model;
+
+/* never called: only headers are written */
+static still_status no_tensor_data(void *user, const char *name, FILE *out, uint64_t size, still_error *err)
+{
+  (void)user, (void)name, (void)out, (void)size, (void)err;
+  return STILL_ERR_INVALID_ARG;
+}
+
+/* round_robin: tensor i goes to part i % n (an order no single file has); else contiguous runs.
+ * count_of_part: split.count written into part k (normally n). announce: split.tensors.count
+ * (0: the real count). */
+static void split_build(split_model *sm, const void *full, size_t full_len, int n, bool round_robin,
+                        const int *count_of_part, uint64_t announce)
+{
+  g_assert_cmpint(n, <=, 4);
+  memset(sm, 0, sizeof *sm);
+  sm->n = n;
+  gguf_file *f = NULL;
+  still_error err = {0};
+  g_assert_cmpint(gguf_parse_buffer(full, full_len, 0, &f, NULL, &err), ==, STILL_OK);
+  uint64_t nt = gguf_n_tensors(f);
+  for (int k = 0; k < n; k++) {
+    gguf_writer *w = gguf_writer_new();
+    if (k == 0)
+      for (uint64_t i = 0; i < gguf_n_kv(f); i++) {
+        const gguf_kv *kv = gguf_kv_at(f, i);
+        char *key = gguf_str_dup(kv->key);
+        gguf_writer_add_value(w, key, &kv->value);
+        free(key);
+      }
+    gguf_writer_add_u16(w, "split.no", (uint16_t)k);
+    gguf_writer_add_u16(w, "split.count", (uint16_t)(count_of_part ? count_of_part[k] : n));
+    gguf_writer_add_i32(w, "split.tensors.count", (int32_t)(announce ? announce : nt));
+    for (uint64_t i = 0; i < nt; i++) {
+      int part = round_robin ? (int)(i % (uint64_t)n) : (int)(i * (uint64_t)n / nt);
+      if (part != k) continue;
+      const gguf_tensor *t = gguf_tensor_at(f, i);
+      char *name = gguf_str_dup(t->name);
+      gguf_writer_add_tensor_fn(w, name, t->type, t->n_dims, t->ne, no_tensor_data, NULL);
+      free(name);
+    }
+    still_status wst = gguf_writer_write_header_mem(w, &sm->buf[k], &sm->len[k], &err);
+    if (wst != STILL_OK) g_test_message("%s", err.message);
+    g_assert_cmpint(wst, ==, STILL_OK);
+    gguf_writer_free(w);
+  }
+  gguf_close(f);
+}
+
+static void split_clear(split_model *sm)
+{
+  for (int k = 0; k < sm->n; k++) free(sm->buf[k]);
+  memset(sm, 0, sizeof *sm);
+}
+
+/* The parts listed in order[] (indices into sm; n_given of them) through still_fit_estimate_buffers. */
+static still_status split_estimate(const split_model *sm, const int *order, int n_given, const still_hardware *hw,
+                                   const still_fit_params *p, still_fit *out, size_t *need, still_error *err)
+{
+  const void *bufs[8];
+  size_t lens[8];
+  for (int i = 0; i < n_given; i++) {
+    bufs[i] = sm->buf[order[i]];
+    lens[i] = sm->len[order[i]];
+  }
+  return still_fit_estimate_buffers(bufs, lens, NULL, n_given, hw, p, out, need, err);
+}
+
+static void assert_same_fit(const still_fit *a, const still_fit *b)
+{
+  g_assert_cmpint(a->verdict, ==, b->verdict);
+  g_assert_cmpint(a->n_layers, ==, b->n_layers);
+  g_assert_cmpint(a->gpu_layers, ==, b->gpu_layers);
+  for (int i = 0; i < STILL_MAX_GPUS; i++) g_assert_cmpint(a->gpu_layers_per[i], ==, b->gpu_layers_per[i]);
+  g_assert_cmpint(a->output_on_gpu, ==, b->output_on_gpu);
+  g_assert_cmpint(a->n_ctx, ==, b->n_ctx);
+  g_assert_cmpint(a->n_ctx_train, ==, b->n_ctx_train);
+  g_assert_cmpint(a->n_vocab, ==, b->n_vocab);
+  g_assert_cmpuint(a->n_params, ==, b->n_params);
+  g_assert_cmpuint(a->weights_bytes, ==, b->weights_bytes);
+  g_assert_cmpuint(a->kv_bytes, ==, b->kv_bytes);
+  g_assert_cmpuint(a->compute_bytes, ==, b->compute_bytes);
+  g_assert_cmpuint(a->overhead_bytes, ==, b->overhead_bytes);
+  g_assert_cmpuint(a->total_bytes, ==, b->total_bytes);
+  g_assert_cmpuint(a->cpu_bytes, ==, b->cpu_bytes);
+  for (int i = 0; i < STILL_MAX_GPUS; i++) g_assert_cmpuint(a->gpu_bytes[i], ==, b->gpu_bytes[i]);
+  g_assert_cmpint(a->max_ctx_gpu, ==, b->max_ctx_gpu);
+  g_assert_cmpint(a->tight, ==, b->tight);
+  g_assert_cmpfloat(a->tok_s_estimate, ==, b->tok_s_estimate);
+  g_assert_cmpstr(a->message, ==, b->message);
+}
+
+static void test_split_equals_single(void)
+{
+  /* a 14B with its tokenizer (a megabytes-long first part, like a real one), a tied-embedding 1.5B
+   * and a Llama 8B (rope_freqs tensor outside the blocks) */
+  static const struct {
+    const char *id;
+    bool vocab;
+  } models[] = {{"qwen-14b", true}, {"qwen-1.5b", false}, {"llama-8b", false}};
+  still_hardware machines[3];
+  sim(&machines[0], 64 * GB, 24 * GB, false, 1008, 0); /* everything on the GPU */
+  sim(&machines[1], 32 * GB, 6 * GB, false, 360, 0);   /* partly offloaded */
+  sim(&machines[2], 16 * GB, 0, false, 0, 0);          /* CPU only */
+  still_fit_params p = still_fit_params_default();
+  p.n_ctx = 8192;
+  bool saw_partial = false;
+  for (size_t mi = 0; mi < G_N_ELEMENTS(models); mi++) {
+    size_t len;
+    void *full = header_of(models[mi].id, STILL_MIX_Q4_K_M, models[mi].vocab, &len);
+    for (int rr = 0; rr < 2; rr++) {
+      split_model sm;
+      split_build(&sm, full, len, 3, rr == 1, NULL, 0);
+      g_assert_cmpuint(sm.len[1], <, sm.len[0]); /* metadata only in the first part */
+      for (size_t h = 0; h < G_N_ELEMENTS(machines); h++) {
+        still_fit one, split;
+        still_error err = {0};
+        g_assert_cmpint(still_fit_estimate_buffer(full, len, 0, &machines[h], &p, &one, NULL, &err), ==, STILL_OK);
+        static const int orders[][3] = {{0, 1, 2}, {2, 0, 1}, {1, 2, 0}, {2, 1, 0}};
+        for (size_t o = 0; o < G_N_ELEMENTS(orders); o++) {
+          size_t need[3] = {7, 7, 7};
+          still_status st = split_estimate(&sm, orders[o], 3, &machines[h], &p, &split, need, &err);
+          if (st != STILL_OK) g_test_message("%s", err.message);
+          g_assert_cmpint(st, ==, STILL_OK);
+          g_assert_cmpuint(need[0] + need[1] + need[2], ==, 0);
+          assert_same_fit(&one, &split);
+        }
+        if (one.verdict == STILL_FIT_PARTIAL) saw_partial = true;
+        /* the first part alone is not the model: it must not pass for it */
+        size_t need1 = 0;
+        g_assert_cmpint(split_estimate(&sm, (const int[]){0}, 1, &machines[h], &p, &split, &need1, &err), ==,
+                        STILL_ERR_INVALID_ARG);
+        g_assert_cmpstr(err.message, ==, "shard 2 of 3 is missing");
+      }
+      split_clear(&sm);
+    }
+    g_free(full);
+  }
+  g_assert_true(saw_partial); /* the layer split itself was compared */
+
+  /* one whole file through the same call */
+  size_t len;
+  void *full = header_of("qwen-7b", STILL_MIX_Q6_K, false, &len);
+  still_fit a, b;
+  still_error err = {0};
+  g_assert_cmpint(still_fit_estimate_buffer(full, len, 0, &machines[1], &p, &a, NULL, &err), ==, STILL_OK);
+  const void *bufs[1] = {full};
+  g_assert_cmpint(still_fit_estimate_buffers(bufs, &len, NULL, 1, &machines[1], &p, &b, NULL, &err), ==, STILL_OK);
+  assert_same_fit(&a, &b);
+  /* the same file twice is not a split model */
+  const void *twice[2] = {full, full};
+  size_t lens2[2] = {len, len};
+  g_assert_cmpint(still_fit_estimate_buffers(twice, lens2, NULL, 2, &machines[1], &p, &b, NULL, &err), ==,
+                  STILL_ERR_INVALID_ARG);
+  g_assert_nonnull(strstr(err.message, "not split"));
+  g_free(full);
+}
+
+static void test_split_errors(void)
+{
+  still_hardware hw;
+  sim(&hw, 64 * GB, 24 * GB, false, 1008, 0);
+  still_fit_params p = still_fit_params_default();
+  size_t len;
+  void *full = header_of("qwen-7b", STILL_MIX_Q4_K_M, true, &len);
+  split_model s3, s2;
+  split_build(&s3, full, len, 3, false, NULL, 0);
+  split_build(&s2, full, len, 2, false, NULL, 0);
+  still_fit f;
+  still_error err = {0};
+  size_t need[4];
+
+  /* a part missing, named by its number */
+  g_assert_cmpint(split_estimate(&s3, (const int[]){2, 0}, 2, &hw, &p, &f, need, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpstr(err.message, ==, "shard 2 of 3 is missing");
+  g_assert_cmpint(split_estimate(&s3, (const int[]){1, 0}, 2, &hw, &p, &f, need, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpstr(err.message, ==, "shard 3 of 3 is missing");
+  g_assert_cmpint(split_estimate(&s3, (const int[]){1, 2}, 2, &hw, &p, &f, need, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpstr(err.message, ==, "shard 1 of 3 is missing");
+  /* a part twice */
+  g_assert_cmpint(split_estimate(&s3, (const int[]){0, 1, 1}, 3, &hw, &p, &f, need, &err), ==,
+                  STILL_ERR_INVALID_ARG);
+  g_assert_cmpstr(err.message, ==, "part 2 of 3 was given twice");
+
+  /* parts of different models: split.count differs */
+  const void *mixed[3] = {s3.buf[0], s2.buf[1], s3.buf[2]};
+  size_t mixed_len[3] = {s3.len[0], s2.len[1], s3.len[2]};
+  g_assert_cmpint(still_fit_estimate_buffers(mixed, mixed_len, NULL, 3, &hw, &p, &f, need, &err), ==,
+                  STILL_ERR_FORMAT);
+  g_assert_nonnull(strstr(err.message, "different models"));
+  g_assert_nonnull(strstr(err.message, "split.count differs"));
+  /* a whole model with a part of a split one */
+  const void *whole_and_part[2] = {full, s2.buf[1]};
+  size_t wp_len[2] = {len, s2.len[1]};
+  g_assert_cmpint(still_fit_estimate_buffers(whole_and_part, wp_len, NULL, 2, &hw, &p, &f, need, &err), ==,
+                  STILL_ERR_FORMAT);
+  g_assert_nonnull(strstr(err.message, "different models"));
+  /* a first part announcing another tensor count */
+  split_model bad;
+  split_build(&bad, full, len, 2, false, NULL, 5);
+  g_assert_cmpint(split_estimate(&bad, (const int[]){0, 1}, 2, &hw, &p, &f, need, &err), ==, STILL_ERR_FORMAT);
+  g_assert_nonnull(strstr(err.message, "should have 5 tensors"));
+  split_clear(&bad);
+  /* the same tensor in two parts: parts of another split of the same model */
+  split_model rr;
+  split_build(&rr, full, len, 2, true, NULL, 0);
+  const void *overlap[2] = {s2.buf[0], rr.buf[1]};
+  size_t ov_len[2] = {s2.len[0], rr.len[1]};
+  g_assert_cmpint(still_fit_estimate_buffers(overlap, ov_len, NULL, 2, &hw, &p, &f, need, &err), ==,
+                  STILL_ERR_FORMAT);
+  g_assert_nonnull(strstr(err.message, "is in part 1 and in part 2"));
+  split_clear(&rr);
+
+  /* truncated parts: each says how many bytes it needs, the others 0 */
+  const void *cut[3] = {s3.buf[0], s3.buf[1], s3.buf[2]};
+  size_t cut_len[3] = {s3.len[0], s3.len[1] / 2, s3.len[2]};
+  memset(need, 0xff, sizeof need);
+  g_assert_cmpint(still_fit_estimate_buffers(cut, cut_len, NULL, 3, &hw, &p, &f, need, &err), ==,
+                  STILL_ERR_TRUNCATED);
+  g_assert_cmpuint(need[0], ==, 0);
+  g_assert_cmpuint(need[1], >, cut_len[1]);
+  g_assert_cmpuint(need[1], <=, 2 * s3.len[1] + 4096); /* the parser asks a little ahead */
+  g_assert_cmpuint(need[2], ==, 0);
+  g_assert_nonnull(strstr(err.message, "header 2 of the 3 given is incomplete"));
+  /* grow every cut part to what it asked for, as a Range fetch does, until it parses */
+  cut_len[0] = 100; /* the first part's vocabulary: several rounds */
+  cut_len[2] = 10;
+  still_status st;
+  int rounds = 0;
+  while ((st = still_fit_estimate_buffers(cut, cut_len, NULL, 3, &hw, &p, &f, need, &err)) == STILL_ERR_TRUNCATED) {
+    g_assert_cmpint(++rounds, <, 20);
+    bool grew = false;
+    for (int i = 0; i < 3; i++) {
+      if (need[i] > cut_len[i]) {
+        size_t want = need[i];
+        size_t full_len = i == 0 ? s3.len[0] : i == 1 ? s3.len[1] : s3.len[2];
+        cut_len[i] = want < full_len ? want : full_len;
+        grew = true;
+      }
+    }
+    g_assert_true(grew);
+  }
+  g_assert_cmpint(st, ==, STILL_OK);
+  still_fit one;
+  g_assert_cmpint(still_fit_estimate_buffer(full, len, 0, &hw, &p, &one, NULL, &err), ==, STILL_OK);
+  assert_same_fit(&one, &f);
+
+  /* garbage in one part */
+  char junk[64];
+  memset(junk, 'x', sizeof junk);
+  const void *with_junk[2] = {s2.buf[0], junk};
+  size_t junk_len[2] = {s2.len[0], sizeof junk};
+  g_assert_cmpint(still_fit_estimate_buffers(with_junk, junk_len, NULL, 2, &hw, &p, &f, need, &err), ==,
+                  STILL_ERR_FORMAT);
+  g_assert_true(g_str_has_prefix(err.message, "header 2 of the 2 given: "));
+  /* bad arguments */
+  g_assert_cmpint(still_fit_estimate_buffers(NULL, NULL, NULL, 0, &hw, &p, &f, NULL, &err), ==, STILL_ERR_INVALID_ARG);
+  const void *null_buf[1] = {NULL};
+  size_t zero = 0;
+  g_assert_cmpint(still_fit_estimate_buffers(null_buf, &zero, NULL, 1, &hw, &p, &f, NULL, &err), ==,
+                  STILL_ERR_INVALID_ARG);
+  split_clear(&s3);
+  split_clear(&s2);
+  g_free(full);
+}
+
+/* -m with one part of a split model whose parts on disk hold only their headers: the siblings
+ * are found by name (NAME-0000k-of-0000n.gguf, as gguf_open finds them). */
+static void test_split_files(void)
+{
+  still_hardware hw;
+  sim(&hw, 32 * GB, 6 * GB, false, 360, 0);
+  still_fit_params p = still_fit_params_default();
+  size_t len;
+  void *full = header_of("qwen-14b", STILL_MIX_Q4_K_M, true, &len);
+  split_model sm;
+  split_build(&sm, full, len, 3, false, NULL, 0);
+  char *dir = g_build_filename(tmp_dir, "split", NULL);
+  g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+  char *paths[3];
+  for (int k = 0; k < 3; k++) {
+    char *name = g_strdup_printf("R1-14B-Q4_K_M-%05d-of-00003.gguf", k + 1);
+    paths[k] = g_build_filename(dir, name, NULL);
+    g_free(name);
+    g_assert_true(g_file_set_contents(paths[k], sm.buf[k], (gssize)sm.len[k], NULL));
+  }
+  still_fit one, f;
+  still_error err = {0};
+  g_assert_cmpint(still_fit_estimate_buffer(full, len, 0, &hw, &p, &one, NULL, &err), ==, STILL_OK);
+  g_assert_cmpint(one.verdict, ==, STILL_FIT_PARTIAL);
+  for (int k = 0; k < 3; k++) {
+    still_status st = still_fit_estimate_file(paths[k], &hw, &p, &f, &err);
+    if (st != STILL_OK) g_test_message("%s", err.message);
+    g_assert_cmpint(st, ==, STILL_OK);
+    assert_same_fit(&one, &f);
+  }
+  /* a part cut inside its header */
+  g_assert_true(g_file_set_contents(paths[1], sm.buf[1], (gssize)(sm.len[1] / 2), NULL));
+  g_assert_cmpint(still_fit_estimate_file(paths[0], &hw, &p, &f, &err), ==, STILL_ERR_TRUNCATED);
+  g_assert_nonnull(strstr(err.message, "ends inside its header"));
+  /* a part missing */
+  g_assert_cmpint(g_unlink(paths[1]), ==, 0);
+  g_assert_cmpint(still_fit_estimate_file(paths[0], &hw, &p, &f, &err), !=, STILL_OK);
+  g_assert_nonnull(strstr(err.message, "2 of 3 is missing"));
+  for (int k = 0; k < 3; k++) {
+    g_unlink(paths[k]);
+    g_free(paths[k]);
+  }
+  g_rmdir(dir);
+  g_free(dir);
+  split_clear(&sm);
+  g_free(full);
+}
+
 /* ---- CLI -------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -920,6 +1244,68 @@ out:
   g_free(hdr);
 }
 
+/* `still fit --header-bytes PART --header-bytes PART …` for a split model */
+static void test_cli_fit_split(void)
+{
+  size_t len;
+  void *full = header_of("qwen-14b", STILL_MIX_Q4_K_M, false, &len);
+  split_model sm;
+  split_build(&sm, full, len, 3, false, NULL, 0);
+  char *one = g_build_filename(tmp_dir, "whole.hdr", NULL), *parts[3];
+  g_assert_true(g_file_set_contents(one, full, (gssize)len, NULL));
+  for (int k = 0; k < 3; k++) {
+    char *name = g_strdup_printf("part%d.hdr", k + 1);
+    parts[k] = g_build_filename(tmp_dir, name, NULL);
+    g_free(name);
+    g_assert_true(g_file_set_contents(parts[k], sm.buf[k], (gssize)sm.len[k], NULL));
+  }
+  run_result r;
+  if (!RUN(&r, "fit", "--header-bytes", one, "--vram-free", "6GB", "--ram-free", "32GB", "--gpu-bw", "360", "--json"))
+    goto out;
+  g_assert_cmpint(r.code, ==, 0);
+  cJSON *a = cJSON_Parse(r.out);
+  g_assert_nonnull(a);
+  result_clear(&r);
+  /* parts in another order; --header-bytes=FILE form too; options between them */
+  char *eq = g_strconcat("--header-bytes=", parts[0], NULL);
+  RUN(&r, "fit", "--header-bytes", parts[2], "--vram-free", "6GB", eq, "--ram-free", "32GB", "--header-bytes",
+      parts[1], "--gpu-bw", "360", "--json");
+  g_free(eq);
+  if (r.code != 0) g_test_message("%s", r.err);
+  g_assert_cmpint(r.code, ==, 0);
+  cJSON *b = cJSON_Parse(r.out);
+  g_assert_nonnull(b);
+  static const char *const keys[] = {"verdict", "message", "gpu_layers", "weights_bytes", "kv_bytes",
+                                     "compute_bytes", "total_bytes", "cpu_bytes", "max_ctx_gpu", "tok_s_estimate",
+                                     "n_params"};
+  for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+    cJSON *x = cJSON_GetObjectItemCaseSensitive(a, keys[i]), *y = cJSON_GetObjectItemCaseSensitive(b, keys[i]);
+    g_assert_nonnull(x);
+    g_assert_nonnull(y);
+    g_assert_true(cJSON_Compare(x, y, true));
+  }
+  g_assert_cmpstr(cJSON_GetObjectItemCaseSensitive(b, "verdict")->valuestring, ==, "partial");
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+  result_clear(&r);
+  /* a part left out */
+  RUN(&r, "fit", "--header-bytes", parts[0], "--header-bytes", parts[2]);
+  assert_one_line_failure(&r);
+  g_assert_cmpstr(r.err, ==, "still: shard 2 of 3 is missing\n");
+  result_clear(&r);
+  /* one part cut inside its tensor infos */
+  g_assert_true(g_file_set_contents(parts[1], sm.buf[1], (gssize)(sm.len[1] - 30), NULL));
+  RUN(&r, "fit", "--header-bytes", parts[0], "--header-bytes", parts[1], "--header-bytes", parts[2]);
+  assert_one_line_failure(&r);
+  g_assert_nonnull(strstr(r.err, "part2.hdr is incomplete: need "));
+  result_clear(&r);
+out:
+  for (int k = 0; k < 3; k++) g_free(parts[k]);
+  g_free(one);
+  split_clear(&sm);
+  g_free(full);
+}
+
 static void test_cli_recommend(void)
 {
   run_result r;
@@ -968,6 +1354,10 @@ int main(int argc, char **argv)
   g_test_add_func("/fit/recommend", test_recommend_table);
   g_test_add_func("/fit/cli/fit", test_cli_fit);
   g_test_add_func("/fit/cli/recommend", test_cli_recommend);
+  g_test_add_func("/fit/split/equals-single", test_split_equals_single);
+  g_test_add_func("/fit/split/errors", test_split_errors);
+  g_test_add_func("/fit/split/files", test_split_files);
+  g_test_add_func("/fit/cli/fit-split", test_cli_fit_split);
   int rc = g_test_run();
   char *cmd_files[] = {"h.gguf", "14b.hdr", "cut.hdr"};
   for (size_t i = 0; i < G_N_ELEMENTS(cmd_files); i++) {
