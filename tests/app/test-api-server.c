@@ -22,6 +22,7 @@
 #include "distill-prefs-server.h"
 #include "distill-reasoning.h"
 #include "distill-secret.h"
+#include "test-util.h"
 
 #define KEY "sk-distill-test-key"
 #define STORIES "stories260K"
@@ -44,24 +45,6 @@ static char *fixtures_models(void)
     g_test_skip("fixtures not found (set STILL_FIXTURES_DIR)");                                                        \
     return;                                                                                                            \
   }
-
-static gboolean keep_waking(gpointer data) { return G_SOURCE_CONTINUE; }
-
-static gboolean wait_for(gboolean (*cond)(gpointer), gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  guint waker = g_timeout_add(20, keep_waking, NULL);
-  gboolean ok = TRUE;
-  while (!cond(data)) {
-    if (g_get_monotonic_time() > end) {
-      ok = FALSE;
-      break;
-    }
-    g_main_context_iteration(NULL, TRUE);
-  }
-  g_source_remove(waker);
-  return ok;
-}
 
 /* ==== the secret store ==== */
 

@@ -17,6 +17,7 @@
 #include "distill-message-row.h"
 #include "distill-resources.h"
 #include "distill-window.h"
+#include "test-util.h"
 
 static char *tmp_dir;
 static char *db_path;
@@ -25,32 +26,6 @@ static char *tiny_r1; /* tiny random-weight model with the R1-distill template *
 static DistillEngine *engine;
 
 /* ---- driving the main loop ---- */
-
-static gboolean keep_waking(gpointer data) { return G_SOURCE_CONTINUE; }
-
-static gboolean wait_for(gboolean (*cond)(gpointer), gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  guint waker = g_timeout_add(20, keep_waking, NULL);
-  gboolean ok = TRUE;
-  while (!cond(data)) {
-    if (g_get_monotonic_time() > end) {
-      ok = FALSE;
-      break;
-    }
-    g_main_context_iteration(NULL, TRUE);
-  }
-  g_source_remove(waker);
-  return ok;
-}
-
-static void spin(guint ms)
-{
-  gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
-  guint waker = g_timeout_add(10, keep_waking, NULL);
-  while (g_get_monotonic_time() < end) g_main_context_iteration(NULL, TRUE);
-  g_source_remove(waker);
-}
 
 /* ---- finding widgets as a person would: by what they are called ---- */
 

@@ -10,46 +10,9 @@
 
 #include "distill-engine.h"
 #include "distill-reasoning.h"
+#include "test-util.h"
 
 static GThread *main_thread;
-
-static char *fixture(const char *name)
-{
-  const char *dir = g_getenv("STILL_FIXTURES_DIR");
-  g_autofree char *path = g_build_filename(dir ? dir : "", "models", name, NULL);
-  if (!dir || !g_file_test(path, G_FILE_TEST_EXISTS)) {
-    if (g_strcmp0(g_getenv("CI"), "true") == 0) g_error("fixture %s is missing", path);
-    return NULL;
-  }
-  return g_steal_pointer(&path);
-}
-
-#define NEED_FIXTURE(var, name)                                                                                        \
-  g_autofree char *var = fixture(name);                                                                                \
-  if (!var) {                                                                                                          \
-    g_test_skip("fixtures not found (set STILL_FIXTURES_DIR)");                                                        \
-    return;                                                                                                            \
-  }
-
-static gboolean keep_waking(gpointer data) { return G_SOURCE_CONTINUE; }
-
-/* Iterate the main context until cond(data) or timeout_ms (a timer wakes the
- * loop, so a missing event fails the test instead of hanging it). */
-static gboolean wait_for(gboolean (*cond)(gpointer), gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  guint waker = g_timeout_add(50, keep_waking, NULL);
-  gboolean ok = TRUE;
-  while (!cond(data)) {
-    if (g_get_monotonic_time() > end) {
-      ok = FALSE;
-      break;
-    }
-    g_main_context_iteration(NULL, TRUE);
-  }
-  g_source_remove(waker);
-  return ok;
-}
 
 /* ---- loading ---- */
 
@@ -440,7 +403,7 @@ static void test_errors(void)
   g_clear_error(&error);
 
   /* a model cut short, as an interrupted copy would be */
-  g_autofree char *stories = fixture("stories260K.gguf");
+  g_autofree char *stories = test_fixture_model("stories260K.gguf");
   if (stories) {
     g_autofree char *bytes = NULL;
     gsize len = 0;

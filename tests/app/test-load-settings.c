@@ -17,44 +17,9 @@
 #include "distill-preferences.h"
 #include "distill-prefs-models.h"
 #include "distill-resources.h"
+#include "test-util.h"
 
 #define GB 1000000000ULL
-
-static char *fixture(const char *name)
-{
-  const char *dir = g_getenv("STILL_FIXTURES_DIR");
-  g_autofree char *path = g_build_filename(dir ? dir : "", "models", name, NULL);
-  if (!dir || !g_file_test(path, G_FILE_TEST_EXISTS)) {
-    if (g_strcmp0(g_getenv("CI"), "true") == 0) g_error("fixture %s is missing", path);
-    return NULL;
-  }
-  return g_steal_pointer(&path);
-}
-
-#define NEED_FIXTURE(var, name)                                                                                        \
-  g_autofree char *var = fixture(name);                                                                                \
-  if (!var) {                                                                                                          \
-    g_test_skip("fixtures not found (set STILL_FIXTURES_DIR)");                                                        \
-    return;                                                                                                            \
-  }
-
-static gboolean keep_waking(gpointer data) { return G_SOURCE_CONTINUE; }
-
-static gboolean wait_for(gboolean (*cond)(gpointer), gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  guint waker = g_timeout_add(50, keep_waking, NULL);
-  gboolean ok = TRUE;
-  while (!cond(data)) {
-    if (g_get_monotonic_time() > end) {
-      ok = FALSE;
-      break;
-    }
-    g_main_context_iteration(NULL, TRUE);
-  }
-  g_source_remove(waker);
-  return ok;
-}
 
 static GSettings *fresh_settings(void)
 {

@@ -24,6 +24,7 @@
 #include "distill-remote.h"
 #include "distill-resources.h"
 #include "distill-secret.h"
+#include "test-util.h"
 
 static char *tmp_dir;
 
@@ -291,32 +292,6 @@ static void fake_start(void)
 }
 
 /* ==== driving the main loop ================================================================= */
-
-static gboolean keep_waking(gpointer data) { return G_SOURCE_CONTINUE; }
-
-static gboolean wait_for(gboolean (*cond)(gpointer), gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  guint waker = g_timeout_add(20, keep_waking, NULL);
-  gboolean ok = TRUE;
-  while (!cond(data)) {
-    if (g_get_monotonic_time() > end) {
-      ok = FALSE;
-      break;
-    }
-    g_main_context_iteration(NULL, TRUE);
-  }
-  g_source_remove(waker);
-  return ok;
-}
-
-static void spin(guint ms)
-{
-  gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
-  guint waker = g_timeout_add(10, keep_waking, NULL);
-  while (g_get_monotonic_time() < end) g_main_context_iteration(NULL, TRUE);
-  g_source_remove(waker);
-}
 
 /* ==== the stream parser ======================================================================= */
 

@@ -9,22 +9,11 @@
 #include "distill-library-page.h"
 #include "distill-preferences.h"
 #include "distill-window.h"
+#include "test-util.h"
 
 static void iterate(void)
 {
   while (g_main_context_pending(NULL)) g_main_context_iteration(NULL, FALSE);
-}
-
-/* Wait until cond(data) is true or timeout_ms passes. */
-static gboolean wait_for(gboolean (*cond)(gpointer), gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  while (!cond(data)) {
-    if (g_get_monotonic_time() > end) return FALSE;
-    g_main_context_iteration(NULL, FALSE);
-    g_usleep(1000);
-  }
-  return TRUE;
 }
 
 static gboolean is_mapped(gpointer w) { return gtk_widget_get_mapped(GTK_WIDGET(w)); }
