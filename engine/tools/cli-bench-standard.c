@@ -54,7 +54,8 @@ static const char standard_usage[] =
   "                       fewer only for quick checks: not comparable then)\n"
   "  -t, --threads N      threads (default: physical cores)\n"
   "  --kv-type T          KV cache type: f16 (default), f32, q8_0\n"
-  "  -ngl, --gpu-layers N run the last N layers on the GPU (-1: all; default 0)\n"
+  "  -ngl, --gpu-layers N run the last N layers on the GPU (-1: all; default: as\n"
+  "                       many as fit, from the fit estimate; 0 without a GPU)\n"
   "  --device D           Vulkan device: index or part of its name (see 'still hw');\n"
   "                       naming one without --gpu-layers puts all layers on it;\n"
   "                       several: 0,1 (with --split, or equal shares)\n"
@@ -517,6 +518,7 @@ int still_cmd_bench_standard(int argc, char **argv)
     still_model_free(m);
     return cli_fail("this model has no tokenizer: the benchmark needs text prompts");
   }
+  if (!ngl_text && !device && !split) cli_run_auto_gpu_layers(m, &sp);
 
   int rc = 0;
   int32_t *ids[STILL_BENCH_N_PROMPTS] = {0};

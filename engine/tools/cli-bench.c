@@ -49,7 +49,8 @@ static const char bench_usage[] =
   "  -t, --threads N      threads (default: physical cores)\n"
   "  -b, --batch-size N   prompt tokens per forward pass (default 512)\n"
   "  --kv-type T          KV cache type: f16 (default), f32, q8_0\n"
-  "  -ngl, --gpu-layers N run the last N layers on the GPU (-1: all; default 0)\n"
+  "  -ngl, --gpu-layers N run the last N layers on the GPU (-1: all; default: as\n"
+  "                       many as fit, from the fit estimate; 0 without a GPU)\n"
   "  --device D           Vulkan device: index or part of its name (see 'still hw');\n"
   "                       several: 0,1 (with --split, or equal shares)\n"
   "  --split A,B[,...]    spread the GPU layers over several devices in these\n"
@@ -239,6 +240,7 @@ int still_cmd_bench(int argc, char **argv)
   const still_model_info *info = still_model_get_info(m);
   int32_t n_tokens = n_prompt > n_gen ? n_prompt : n_gen;
   sp.n_ctx = n_tokens;
+  if (!ngl_text && !device && !split) cli_run_auto_gpu_layers(m, &sp);
 
   int rc = 0;
   int32_t *tokens = malloc((size_t)n_tokens * sizeof *tokens);

@@ -176,7 +176,8 @@ typedef struct {
 
 /* options of the Vulkan backend (run, chat, logits; bench has its own copy) */
 #define GPU_USAGE                                                                            \
-  "  -ngl, --gpu-layers N   run the last N layers on the GPU (-1: all; default 0)\n"         \
+  "  -ngl, --gpu-layers N   run the last N layers on the GPU (-1: all; default: as many\n"   \
+  "                         as fit, from the fit estimate; 0 without a usable GPU)\n"     \
   "  --device D             Vulkan device: index or part of its name (see 'still hw');\n"   \
   "                         naming one without --gpu-layers puts all layers on it;\n"  \
   "                         several: 0,1 (with --split, or equal shares)\n"             \
@@ -228,7 +229,39 @@ static int apply_gen_opts(const gen_opts *g, const still_model *m, still_session
   sp->device = g->device;
   sp->split = g->split;
   if ((g->device || g->split) && !g->gpu_layers) sp->n_gpu_layers = -1; /* naming a device means using it */
+  if (!g->device && !g->split && !g->gpu_layers) cli_run_auto_gpu_layers(m, sp);
   return 0;
+}
+
+void cli_run_auto_gpu_layers(const still_model *m, still_session_params *sp)
+{
+  sp->n_gpu_layers = 0;
+  still_hardware hw;
+  still_error err = {0};
+  if (still_hardware_probe(&hw, NULL, &err) != STILL_OK) return;
+  /* STILL_FIT_VRAM_FREE=SIZE (tests, what-if): decide as if this machine had one discrete GPU with
+   * SIZE free (0: none); the session still runs on the devices that are really there */
+  const char *sim = getenv("STILL_FIT_VRAM_FREE");
+  uint64_t vram = 0;
+  char why[160];
+  if (sim && *sim && cli_parse_size(sim, &vram, why, sizeof why)) {
+    const still_hardware real = hw;
+    still_hardware_simulated(&hw, real.ram_free, vram ? 1 : 0, &vram, false, 0, real.cpu_bandwidth_gbs);
+  }
+  still_fit_params fp = still_fit_params_default();
+  fp.n_ctx = sp->n_ctx;
+  fp.kv_type = sp->kv_type;
+  fp.n_batch = sp->n_batch;
+  still_fit f;
+  if (still_fit_estimate(m->file, &hw, &fp, &f, &err) != STILL_OK) return;
+  if (f.verdict != STILL_FIT_GPU && f.verdict != STILL_FIT_PARTIAL) return;
+  int32_t most = 0, used = 0;
+  for (int i = 0; i < STILL_MAX_GPUS; i++)
+    if (f.gpu_layers_per[i] > 0) {
+      used++;
+      if (f.gpu_layers_per[i] > most) most = f.gpu_layers_per[i];
+    }
+  sp->n_gpu_layers = used > 1 ? most : f.gpu_layers;
 }
 
 static int new_session(still_model *m, const still_session_params *p, still_session **s)
@@ -520,6 +553,7 @@ int still_cmd_logits(int argc, char **argv)
   /* the context holds exactly the ids (nothing is generated) */
   if (rc == 0 && n > (1u << 24)) rc = cli_fail("too many token ids (%zu; at most %u)", n, 1u << 24);
   if (rc == 0) sp.n_ctx = (int32_t)n;
+  if (rc == 0 && !device && !split && !gpu_layers) cli_run_auto_gpu_layers(m, &sp);
   float *logits = NULL;
   size_t n_floats = 0;
   if (rc == 0) {

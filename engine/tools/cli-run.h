@@ -32,6 +32,14 @@ const char *cli_run_kv_type_name(still_kv_type t);
 /* Load a model; no_vocab skips the tokenizer. */
 int cli_run_load_model(const char *path, bool no_vocab, still_model **out);
 
+/* -ngl not given (nor --device/--split): as many layers as the fit estimate
+ * (engine/fit.c) puts on this machine's GPU for sp's context, batch and KV
+ * type; 0 when there is no usable GPU (software Vulkan drivers such as
+ * lavapipe are never chosen) or the probe fails. The estimate keeps a safety
+ * margin; when it spreads layers over several GPUs, the largest share is
+ * used (the session runs on one device unless --split says otherwise). */
+void cli_run_auto_gpu_layers(const still_model *m, still_session_params *sp);
+
 /* Print generation statistics as one line on stderr (prefix may be NULL). */
 void cli_run_print_stats(const char *prefix, const still_stats *st);
 

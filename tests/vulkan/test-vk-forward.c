@@ -453,6 +453,21 @@ static void test_cli(void)
   g_assert_true(g_spawn_check_wait_status(status, NULL));
   g_assert_nonnull(strstr(errs, "offload: 0/5 layers on a GPU (CPU only)\n"));
   g_free(out), g_free(errs);
+  /* without -ngl the layers follow the fit estimate: lavapipe alone is never chosen (above); a
+   * machine whose GPU has room (simulated for the estimate) gets every layer on the device there is */
+  char **env_fit = g_environ_setenv(g_get_environ(), "STILL_FIT_VRAM_FREE", "24G", TRUE);
+  g_assert_true(g_spawn_sync(NULL, argv4, env_fit, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  g_test_message("auto layers: %s", errs);
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  g_assert_nonnull(strstr(errs, "offload: 5/5 layers on Vulkan0"));
+  g_free(out), g_free(errs);
+  g_strfreev(env_fit);
+  env_fit = g_environ_setenv(g_get_environ(), "STILL_FIT_VRAM_FREE", "0", TRUE);
+  g_assert_true(g_spawn_sync(NULL, argv4, env_fit, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  g_assert_nonnull(strstr(errs, "offload: 0/5 layers on a GPU (CPU only)\n"));
+  g_free(out), g_free(errs);
+  g_strfreev(env_fit);
   /* two physical devices: lavapipe listed twice through two ICD files with
    * different paths; --split alone takes devices 0 and 1 */
   const char *icd = g_getenv("VK_ICD_FILENAMES");
