@@ -549,8 +549,11 @@ static void handle_generate(DistillApiServer *self, SoupServerMessage *msg, cons
     return;
   }
   if (g_queue_get_length(&self->queue) >= self->max_waiting) {
-    g_autofree char *busy = g_strdup_printf(_("The server is busy: %u requests are waiting. Try again later."),
-                                            g_queue_get_length(&self->queue));
+    guint waiting = g_queue_get_length(&self->queue);
+    g_autofree char *busy =
+      g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "The server is busy: %u request is waiting. Try again later.",
+                                  "The server is busy: %u requests are waiting. Try again later.", waiting),
+                      waiting);
     soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After", "5");
     respond_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, busy, "server_error", NULL, "server_busy");
     return;

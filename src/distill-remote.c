@@ -930,6 +930,9 @@ static void stream_finish(Stream *st, DistillStopReason reason, GError *error)
     g_snprintf(stats.offload, sizeof stats.offload,
                _("remote: %s · token counts are approximate (the server sent no usage)"), r->host);
   }
+  /* a long host name or translation may have been cut inside a character: end at the last whole one */
+  const char *valid_end = NULL;
+  if (!g_utf8_validate(stats.offload, -1, &valid_end)) stats.offload[valid_end - stats.offload] = '\0';
   if (st->first_us) {
     stats.ttft_s = (double)(st->first_us - st->start_us) / G_USEC_PER_SEC;
     stats.gen_s = (double)(st->last_us - st->first_us) / G_USEC_PER_SEC;
