@@ -670,37 +670,21 @@ still_status still_fit_estimate(const struct gguf_file *header, const still_hard
   return st;
 }
 
+static still_status read_header_prefix(const char *path, char **out, size_t *out_len, still_error *err);
+
 /* A file that ends early (a download in progress, or only the header was
- * saved): its header is all the estimate needs. Read the first bytes,
- * growing the read as the parser asks, up to 256 MiB. */
+ * saved): its header is all the estimate needs (read_header_prefix reads the
+ * first bytes, growing the read as the parser asks, up to 256 MiB). */
 static still_status estimate_partial_file(const char *path, const still_hardware *hw, const still_fit_params *p,
                                           still_fit *out, still_error *err)
 {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return still_set_error(err, STILL_ERR_IO, "cannot open %s", path);
-  size_t want = 1 << 20, have = 0;
   char *buf = NULL;
-  still_status st = STILL_ERR_TRUNCATED;
-  for (;;) {
-    char *nb = realloc(buf, want);
-    if (!nb) {
-      st = still_set_error(err, STILL_ERR_NOMEM, "out of memory reading the header of %s", path);
-      break;
-    }
-    buf = nb;
-    have += fread(buf + have, 1, want - have, fp);
-    size_t need = 0;
-    st = still_fit_estimate_buffer(buf, have, 0, hw, p, out, &need, err);
-    if (st != STILL_ERR_TRUNCATED || have < want || need <= have) break; /* done, other error, or end of file */
-    if (need > (256u << 20)) {
-      st = still_set_error(err, STILL_ERR_FORMAT, "the header of %s claims to be larger than 256 MB", path);
-      break;
-    }
-    want = need;
-  }
+  size_t len = 0;
+  still_status st = read_header_prefix(path, &buf, &len, err);
+  if (st != STILL_OK) return st;
+  st = still_fit_estimate_buffer(buf, len, 0, hw, p, out, NULL, err);
   if (st == STILL_ERR_TRUNCATED) still_set_error(err, st, "%s ends inside its header: it is not a usable GGUF file", path);
   free(buf);
-  fclose(fp);
   return st;
 }
 
