@@ -414,12 +414,9 @@ char *distill_api_chat_response_json(const char *id, gint64 created, const char 
   return to_json(b);
 }
 
-char *distill_api_completion_response_json(const char *id, gint64 created, const char *model, const char *text,
-                                           const char *finish_reason, const DistillApiUsage *usage)
+/* "choices": [{index 0, text, logprobs null, finish_reason}] of /v1/completions (answer and chunk). */
+static void add_text_choices(JsonBuilder *b, const char *text, const char *finish_reason)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new();
-  json_builder_begin_object(b);
-  add_header(b, id, "text_completion", created, model);
   json_builder_set_member_name(b, "choices");
   json_builder_begin_array(b);
   json_builder_begin_object(b);
@@ -431,6 +428,15 @@ char *distill_api_completion_response_json(const char *id, gint64 created, const
   add_string_or_null(b, "finish_reason", finish_reason);
   json_builder_end_object(b);
   json_builder_end_array(b);
+}
+
+char *distill_api_completion_response_json(const char *id, gint64 created, const char *model, const char *text,
+                                           const char *finish_reason, const DistillApiUsage *usage)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  add_header(b, id, "text_completion", created, model);
+  add_text_choices(b, text, finish_reason);
   add_usage(b, usage);
   json_builder_end_object(b);
   return to_json(b);
@@ -478,17 +484,7 @@ char *distill_api_completion_chunk(const char *id, gint64 created, const char *m
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
   add_header(b, id, "text_completion", created, model);
-  json_builder_set_member_name(b, "choices");
-  json_builder_begin_array(b);
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "index");
-  json_builder_add_int_value(b, 0);
-  add_string_or_null(b, "text", text ? text : "");
-  json_builder_set_member_name(b, "logprobs");
-  json_builder_add_null_value(b);
-  add_string_or_null(b, "finish_reason", finish_reason);
-  json_builder_end_object(b);
-  json_builder_end_array(b);
+  add_text_choices(b, text, finish_reason);
   if (usage_null) {
     json_builder_set_member_name(b, "usage");
     json_builder_add_null_value(b);
