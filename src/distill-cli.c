@@ -500,6 +500,15 @@ static int serve_main(int argc, char **argv)
     }
   }
 
+  /* The Preferences' Auto GPU layers need the hardware probe: finish it before serving, so no probe
+   * thread (Vulkan, the bandwidth measurement) is still running when a signal ends the process. */
+  if (settings) {
+    DistillHardware *hardware = distill_hardware_get_default();
+    gint64 give_up = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    while (!distill_hardware_is_ready(hardware) && g_get_monotonic_time() < give_up)
+      if (!g_main_context_iteration(NULL, FALSE)) g_usleep(10000);
+  }
+
   if (!distill_api_server_start(server, port, &error)) {
     fprintf(stderr, "distill serve: %s\n", error->message);
     return 1;
