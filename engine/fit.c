@@ -64,6 +64,17 @@
  * output. Integrated GPUs are skipped when a discrete one exists; software
  * (CPU) Vulkan devices are never used. A unified GPU shares RAM: its layers
  * and the CPU's part must fit in one pool together.
+ * A given placement (still_fit_params.split / n_gpu_layers, `still fit
+ * --split 3,1 -ngl N`) is instead estimated exactly as a session would make
+ * it: the GPUs a split runs on (machine_fixed), the layer ranges of
+ * gpu-split.c (the code vk-forward.c cuts them with), the output with the
+ * last GPU holding layers. When it does not fit, the message names the GPU
+ * (or the RAM) that overflows and what would fit: the same layers
+ * rebalanced (as the estimator's own placement moves them), written as a
+ * split of layer counts (counts as shares give exactly those counts), and the
+ * most GPU layers that fit with the given shares.
+ * A GPU keeps its layers' KV cache in F16 (F32 for an F32 cache): the Vulkan
+ * backend has no Q8_0 cache, so a Q8_0 cache saves memory on the CPU only.
  *
  * ---- Speed (an estimate) ---------------------------------------------------------
  * Decoding is memory-bound: each token reads every weight once (token_embd:
@@ -88,6 +99,7 @@
 #include "catalog.h"
 #include "cpu/vec.h"
 #include "fit-shapes.h"
+#include "gpu-split.h"
 #include "graph.h"
 #include "kv-cache.h"
 #include "types.h"
@@ -342,6 +354,8 @@ typedef struct {
   int index[STILL_MAX_GPUS];    /* into hw->gpus */
   uint64_t usable[STILL_MAX_GPUS];
   double bw[STILL_MAX_GPUS];
+  uint64_t free_bytes[STILL_MAX_GPUS]; /* before the margin (unified: the shared pool) */
+  bool shared[STILL_MAX_GPUS];  /* several GPUs, this one sharing the RAM (a given split only) */
   bool unified;                 /* one GPU sharing the RAM pool */
   uint64_t pool_free;           /* unified: the shared pool before the margin */
   uint64_t ram_usable;
@@ -352,7 +366,10 @@ typedef struct {
 typedef struct {
   int g;                        /* layers on GPUs */
   int per[STILL_MAX_GPUS];      /* per machine.index entry */
+  int first[STILL_MAX_GPUS];    /* each GPU's first layer */
+  int output;                   /* the GPU holding the output layer; -1: the CPU */
   uint64_t gpu_need[STILL_MAX_GPUS];
+  uint64_t gpu_weights[STILL_MAX_GPUS], gpu_kv[STILL_MAX_GPUS], gpu_compute[STILL_MAX_GPUS];
   uint64_t cpu_need;
   uint64_t kv, compute, overhead, resident_weights;
   bool fits;
@@ -375,11 +392,13 @@ static void machine_from_hw(const still_hardware *hw, machine *mc)
       mc->index[0] = i;
       mc->unified = true;
       mc->pool_free = hw->ram_free && hw->ram_free < g->free_bytes ? hw->ram_free : g->free_bytes;
+      mc->free_bytes[0] = mc->pool_free;
       mc->usable[0] = still_fit_usable(mc->pool_free);
       mc->bw[0] = g->bandwidth_gbs > 0 ? g->bandwidth_gbs : 70.0;
       break;
     }
     mc->index[mc->n] = i;
+    mc->free_bytes[mc->n] = g->free_bytes;
     mc->usable[mc->n] = still_fit_usable(g->free_bytes);
     mc->bw[mc->n] = g->bandwidth_gbs > 0 ? g->bandwidth_gbs : 250.0;
     mc->n++;
@@ -427,6 +446,10 @@ static void place_split(const still_fit_model *m, const machine *mc, const still
 
   const uint64_t kvl = kv_layer_bytes(m, n_ctx, p->kv_type);
   const uint64_t kv_half = kv_layer_bytes(m, n_ctx / 2 > 0 ? n_ctx / 2 : 1, p->kv_type);
+  /* a GPU keeps its layers' cache in F16 (F32 for an F32 cache): vk-forward.c has no Q8_0 cache */
+  const still_kv_type gpu_kv_type = p->kv_type == STILL_KV_F32 ? STILL_KV_F32 : STILL_KV_F16;
+  const uint64_t kvl_gpu = kv_layer_bytes(m, n_ctx, gpu_kv_type);
+  const uint64_t kv_half_gpu = kv_layer_bytes(m, n_ctx / 2 > 0 ? n_ctx / 2 : 1, gpu_kv_type);
   const uint64_t gpu_compute = still_fit_gpu_compute_bytes(m, n_ctx, GPU_UBATCH);
   const bool output_on_gpu = g > 0;
 
@@ -443,7 +466,7 @@ static void place_split(const still_fit_model *m, const machine *mc, const still
                                    (uint64_t)m->n_vocab * 4;
   uint64_t cpu_over = cpu_runtime_bytes(m);
   pl->cpu_need = cpu_weights + kvl * (uint64_t)(L - g) + cpu_compute + cpu_over;
-  pl->kv = kvl * (uint64_t)L;
+  pl->kv = kvl * (uint64_t)(L - g) + kvl_gpu * (uint64_t)g;
   pl->compute = cpu_compute;
   pl->overhead = cpu_over;
   pl->resident_weights = cpu_weights;
@@ -455,18 +478,23 @@ static void place_split(const still_fit_model *m, const machine *mc, const still
   int next = L - g, last = -1;
   for (int i = 0; i < mc->n; i++)
     if (pl->per[i] > 0) last = i;
+  pl->output = last;
   for (int i = 0; i < mc->n; i++) {
+    pl->first[i] = next;
     if (pl->per[i] == 0) continue;
     uint64_t w = 0;
     for (int k = 0; k < pl->per[i]; k++) w += m->layer_bytes[next++];
     if (i == last) w += m->output_bytes + (m->tied ? m->embd_bytes : 0);
-    uint64_t need = w + kvl * (uint64_t)pl->per[i] + gpu_compute + STILL_FIT_GPU_DRIVER_BYTES;
+    uint64_t need = w + kvl_gpu * (uint64_t)pl->per[i] + gpu_compute + STILL_FIT_GPU_DRIVER_BYTES;
     pl->gpu_need[i] = need;
+    pl->gpu_weights[i] = w;
+    pl->gpu_kv[i] = kvl_gpu * (uint64_t)pl->per[i];
+    pl->gpu_compute[i] = gpu_compute;
     pl->compute += gpu_compute;
     pl->overhead += STILL_FIT_GPU_DRIVER_BYTES;
     pl->resident_weights += w;
     t += (double)(w - (i == last && m->tied ? m->embd_bytes - m->embd_row_bytes : 0) +
-                  kv_half * (uint64_t)pl->per[i]) /
+                  kv_half_gpu * (uint64_t)pl->per[i]) /
          (mc->bw[i] * 1e9 * STILL_FIT_GPU_EFFICIENCY);
     t += pl->per[i] * STILL_FIT_GPU_LAYER_LATENCY_MS * 1e-3 / sqrt(mc->bw[i]);
   }
@@ -476,18 +504,20 @@ static void place_split(const still_fit_model *m, const machine *mc, const still
     uint64_t all = pl->cpu_need + pl->gpu_need[0];
     pl->fits = all <= mc->usable[0];
   } else {
-    pl->fits = pl->cpu_need <= mc->ram_usable;
+    uint64_t ram = pl->cpu_need; /* with the GPUs that share the RAM */
+    for (int i = 0; i < mc->n; i++)
+      if (mc->shared[i]) ram += pl->gpu_need[i];
+    pl->fits = ram <= mc->ram_usable;
     for (int i = 0; i < mc->n; i++)
       if (pl->per[i] > 0 && pl->gpu_need[i] > mc->usable[i]) pl->fits = false;
   }
 }
 
-/* Place g layers: in proportion to free memory first; when that overfills
- * one GPU (the last one also holds the output layer) move layers one at a
- * time to the GPU with the most room left. */
-static void place(const still_fit_model *m, const machine *mc, const still_fit_params *p, int g, placement *pl)
+/* When a placement overfills a GPU (the last one also holds the output
+ * layer), move layers one at a time from the fullest to the GPU with the
+ * most room left, until it fits or no GPU has room for a layer. */
+static void rebalance(const still_fit_model *m, const machine *mc, const still_fit_params *p, int g, placement *pl)
 {
-  place_split(m, mc, p, g, NULL, pl);
   if (pl->fits || mc->n < 2 || mc->unified || g == 0) return;
   const uint64_t layer = m->weights_bytes / (uint64_t)m->n_layer + kv_layer_bytes(m, p->n_ctx, p->kv_type);
   int per[STILL_MAX_GPUS];
@@ -513,6 +543,13 @@ static void place(const still_fit_model *m, const machine *mc, const still_fit_p
     per[room]++;
     place_split(m, mc, p, g, per, pl);
   }
+}
+
+/* Place g layers: in proportion to free memory first, then rebalanced. */
+static void place(const still_fit_model *m, const machine *mc, const still_fit_params *p, int g, placement *pl)
+{
+  place_split(m, mc, p, g, NULL, pl);
+  rebalance(m, mc, p, g, pl);
 }
 
 /* The most layers on the GPU(s) that fit; pl->fits false when nothing does. */
@@ -581,7 +618,245 @@ still_fit_params still_fit_params_default(void)
   return (still_fit_params){.n_ctx = 0, .kv_type = STILL_KV_F16, .n_batch = 512};
 }
 
+/* ---- a given placement (still_fit_params.split / n_gpu_layers) -----------------------
+ * The GPUs a session would use, in its order: with a split, the GPUs of
+ * still_hardware in order (software ones only when there is nothing else),
+ * as vk-forward.c takes them without a device list; with only a layer count,
+ * the default device (vk-context.c: discrete, then integrated, virtual,
+ * other; the first of the best kind; a software one only when it is the only
+ * device). Unlike the estimator's own placement, integrated GPUs next to a
+ * discrete one are kept: a split names them. */
+
+static void machine_add(machine *mc, const still_hardware *hw, int i)
+{
+  const still_gpu *g = &hw->gpus[i];
+  int k = mc->n++;
+  mc->index[k] = i;
+  mc->free_bytes[k] = g->free_bytes;
+  if (g->unified && hw->ram_free && hw->ram_free < g->free_bytes) mc->free_bytes[k] = hw->ram_free;
+  mc->usable[k] = still_fit_usable(mc->free_bytes[k]);
+  mc->bw[k] = g->bandwidth_gbs > 0 ? g->bandwidth_gbs : g->unified ? 70.0 : 250.0;
+  mc->shared[k] = g->unified;
+}
+
+static int kind_rank(const still_gpu *g)
+{
+  if (g->cpu_emulated) return 0;
+  switch (g->kind) {
+  case STILL_GPU_DISCRETE: return 4;
+  case STILL_GPU_INTEGRATED: return 3;
+  case STILL_GPU_VIRTUAL: return 2;
+  case STILL_GPU_CPU: return 0;
+  default: return 1;
+  }
+}
+
+static still_status machine_fixed(const still_hardware *hw, int n_shares, bool want_gpu, const char *split,
+                                  machine *mc, still_error *err)
+{
+  memset(mc, 0, sizeof *mc);
+  const int n_gpus = hw->n_gpus < STILL_MAX_GPUS ? hw->n_gpus : STILL_MAX_GPUS;
+  if (n_shares > 0) {
+    int n_real = 0;
+    for (int i = 0; i < n_gpus; i++)
+      if (!hw->gpus[i].cpu_emulated) n_real++;
+    for (int i = 0; i < n_gpus; i++)
+      if (!hw->gpus[i].cpu_emulated || n_real == 0) machine_add(mc, hw, i);
+    if (mc->n != n_shares) {
+      if (mc->n == 0)
+        return still_set_error(err, STILL_ERR_INVALID_ARG,
+                               "the split \"%.60s\" has %d share%s, but this machine has no usable GPU", split,
+                               n_shares, n_shares == 1 ? "" : "s");
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "the split \"%.60s\" has %d share%s, but this machine has %d GPU%s: give one share per "
+                             "GPU",
+                             split, n_shares, n_shares == 1 ? "" : "s", mc->n, mc->n == 1 ? "" : "s");
+    }
+  } else if (want_gpu) {
+    int best = -1;
+    for (int i = 0; i < n_gpus; i++)
+      if (best < 0 || kind_rank(&hw->gpus[i]) > kind_rank(&hw->gpus[best])) best = i;
+    if (best >= 0 && (kind_rank(&hw->gpus[best]) > 0 || n_gpus == 1)) machine_add(mc, hw, best);
+    if (mc->n == 0)
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "GPU layers were asked for, but this machine has no usable GPU");
+  }
+  if (mc->n == 1 && mc->shared[0]) {
+    /* one GPU sharing the RAM: one pool, as in machine_from_hw */
+    mc->unified = true;
+    mc->shared[0] = false;
+    mc->pool_free = mc->free_bytes[0];
+  }
+  mc->ram_usable = mc->unified ? mc->usable[0] : still_fit_usable(hw->ram_free);
+  mc->cpu_bw = hw->cpu_bandwidth_gbs > 0 ? hw->cpu_bandwidth_gbs : STILL_DEFAULT_CPU_BANDWIDTH_GBS;
+  mc->n_threads = hw->cpu_cores > 0 ? hw->cpu_cores : 1;
+  return STILL_OK;
+}
+
+/* g layers over the fixed machine's GPUs by the shares, as a session cuts them. */
+static void place_fixed(const still_fit_model *m, const machine *mc, const still_fit_params *p, int g,
+                        const double *shares, placement *pl)
+{
+  int per[STILL_MAX_GPUS] = {0}, bounds[STILL_MAX_GPUS + 1];
+  if (mc->n > 0 && g > 0) {
+    still_gpu_split_bounds(shares, mc->n, m->n_layer - g, m->n_layer, bounds);
+    for (int i = 0; i < mc->n; i++) per[i] = bounds[i + 1] - bounds[i];
+  }
+  place_split(m, mc, p, g, per, pl);
+}
+
+/* How far a GPU of the placement is over its usable memory (0: within). */
+static uint64_t gpu_excess(const machine *mc, const placement *pl, int i)
+{
+  if (pl->per[i] == 0) return 0;
+  uint64_t need = pl->gpu_need[i] + (mc->unified ? pl->cpu_need : 0);
+  return need > mc->usable[i] ? need - mc->usable[i] : 0;
+}
+
+/* A given placement that does not fit: which memory overflows, what would
+ * fit instead (a split of the same layers, or another layer count with the
+ * same shares), in out->message. */
+static void explain_overflow(const still_fit_model *m, const machine *mc, const still_fit_params *p,
+                             const double *shares, const placement *pl, still_fit *out)
+{
+  char a[32], b[32], c[32], fix[160] = "";
+  /* the same layers split otherwise: rebalance from the given split */
+  out->suggested_split[0] = '\0';
+  placement moved = *pl;
+  rebalance(m, mc, p, pl->g, &moved);
+  if (moved.fits) {
+    size_t len = 0;
+    for (int i = 0; i < mc->n; i++) {
+      int w = snprintf(out->suggested_split + len, sizeof out->suggested_split - len, "%s%d", i ? "," : "",
+                       moved.per[i]);
+      if (w < 0 || (size_t)w >= sizeof out->suggested_split - len) {
+        out->suggested_split[0] = '\0';
+        break;
+      }
+      len += (size_t)w;
+    }
+  }
+  /* the most GPU layers with these shares that fit */
+  out->suggested_gpu_layers = -1;
+  for (int g = mc->n ? m->n_layer : 0; g >= 0; g--) {
+    placement t;
+    place_fixed(m, mc, p, g, shares, &t);
+    if (t.fits) {
+      out->suggested_gpu_layers = g;
+      break;
+    }
+  }
+  const int sg = out->suggested_gpu_layers;
+  char ngl[64] = "";
+  if (sg >= 0 && sg < pl->g) snprintf(ngl, sizeof ngl, "use fewer GPU layers (-ngl %d)", sg);
+  else if (sg > pl->g) snprintf(ngl, sizeof ngl, "put more layers on the GPU%s (-ngl %d)", mc->n > 1 ? "s" : "", sg);
+
+  int worst = -1, n_over = 0;
+  for (int i = 0; i < mc->n; i++)
+    if (gpu_excess(mc, pl, i) > 0) {
+      n_over++;
+      if (worst < 0 || gpu_excess(mc, pl, i) > gpu_excess(mc, pl, worst)) worst = i;
+    }
+  if (worst >= 0) {
+    if (out->suggested_split[0] && ngl[0])
+      snprintf(fix, sizeof fix, "move layers to the other GPUs with --split %s, or %s", out->suggested_split, ngl);
+    else if (out->suggested_split[0])
+      snprintf(fix, sizeof fix, "move layers to the other GPUs with --split %s", out->suggested_split);
+    else if (ngl[0])
+      snprintf(fix, sizeof fix, "%s", ngl);
+    else
+      snprintf(fix, sizeof fix, "it does not fit with any number of GPU layers");
+    uint64_t need = pl->gpu_need[worst] + (mc->unified ? pl->cpu_need : 0);
+    char margin[64] = "", others[48] = "";
+    if (need <= mc->free_bytes[worst])
+      snprintf(margin, sizeof margin, " (%s after the safety margin)", still_format_bytes(mc->usable[worst], c, sizeof c));
+    if (n_over > 1) snprintf(others, sizeof others, "; %d GPUs are too full", n_over);
+    snprintf(out->message, sizeof out->message, "Vulkan%d needs %s but has %s free%s%s: %s", mc->index[worst],
+             still_format_bytes(need, a, sizeof a), still_format_bytes(mc->free_bytes[worst], b, sizeof b), margin,
+             others, fix);
+    return;
+  }
+  /* the GPUs are fine: the RAM part (with the GPUs that share it) is too big */
+  uint64_t ram = pl->cpu_need;
+  for (int i = 0; i < mc->n; i++)
+    if (mc->shared[i]) ram += pl->gpu_need[i];
+  const uint64_t ram_free = mc->unified ? mc->pool_free : out->ram_free;
+  char margin[64] = "";
+  if (ram <= ram_free)
+    snprintf(margin, sizeof margin, " (%s after the safety margin)", still_format_bytes(mc->ram_usable, c, sizeof c));
+  snprintf(out->message, sizeof out->message, "The CPU part needs %s of RAM but %s is free%s: %s",
+           still_format_bytes(ram, a, sizeof a), still_format_bytes(ram_free, b, sizeof b), margin,
+           ngl[0] ? ngl : "it does not fit with any number of GPU layers");
+}
+
 /* ---- the estimate ------------------------------------------------------------------ */
+
+/* The result's numbers for a placement (message and verdict apart). */
+static void fill_result(const still_fit_model *m, const still_hardware *hw, const machine *mc, const still_fit_params *p,
+                        const placement *pl, still_fit *out)
+{
+  memset(out, 0, sizeof *out);
+  out->n_layers = m->n_layer;
+  out->n_ctx = p->n_ctx;
+  out->n_ctx_train = m->n_ctx_train;
+  out->n_vocab = m->n_vocab;
+  out->n_params = m->n_params;
+  out->weights_bytes = m->weights_bytes;
+  out->kv_bytes = pl->kv;
+  out->compute_bytes = pl->compute;
+  out->overhead_bytes = pl->overhead;
+  out->cpu_bytes = pl->cpu_need;
+  out->total_bytes = pl->cpu_need;
+  out->n_devices = mc->n;
+  for (int i = 0; i < mc->n; i++) {
+    out->gpu_layers_per[mc->index[i]] = pl->per[i];
+    out->gpu_bytes[mc->index[i]] = pl->gpu_need[i];
+    out->total_bytes += pl->gpu_need[i];
+    out->gpu_free += mc->free_bytes[i];
+    still_fit_device *d = &out->devices[i];
+    d->gpu = mc->index[i];
+    d->first_layer = pl->per[i] > 0 ? pl->first[i] : m->n_layer;
+    d->n_layers = pl->per[i];
+    d->output = pl->per[i] > 0 && i == pl->output;
+    d->weights_bytes = pl->gpu_weights[i];
+    d->kv_bytes = pl->gpu_kv[i];
+    d->compute_bytes = pl->gpu_compute[i];
+    d->overhead_bytes = pl->per[i] > 0 ? STILL_FIT_GPU_DRIVER_BYTES : 0;
+    d->total_bytes = pl->gpu_need[i];
+    d->free_bytes = mc->free_bytes[i];
+    d->usable_bytes = mc->usable[i];
+    d->fits = gpu_excess(mc, pl, i) == 0;
+  }
+  out->ram_free = mc->unified ? mc->pool_free : hw->ram_free;
+  out->gpu_layers = pl->g;
+  out->output_on_gpu = pl->g > 0;
+  out->tok_s_estimate = pl->fits ? pl->tok_s : 0.0;
+  out->suggested_gpu_layers = -1;
+}
+
+/* Verdict and message of a placement that fits. */
+static void fitting_message(const still_fit_model *m, const machine *mc, const placement *pl, still_fit *out)
+{
+  char sp[32], c[32];
+  const char *gpu_word = mc->n > 1 ? "GPUs" : "GPU";
+  if (pl->g == m->n_layer && mc->n > 0) {
+    out->verdict = STILL_FIT_GPU;
+    if (out->tight)
+      snprintf(out->message, sizeof out->message,
+               "Runs fully on your %s (expect ~%s tok/s), but only up to %s tokens of context", gpu_word,
+               fmt_speed(pl->tok_s, sp, sizeof sp), fmt_tokens(out->max_ctx_gpu, c, sizeof c));
+    else
+      snprintf(out->message, sizeof out->message, "Runs fully on your %s (expect ~%s tok/s)", gpu_word,
+               fmt_speed(pl->tok_s, sp, sizeof sp));
+  } else if (pl->g > 0) {
+    out->verdict = STILL_FIT_PARTIAL;
+    snprintf(out->message, sizeof out->message, "Runs with %d of %d layers on the %s (expect ~%s tok/s)", pl->g,
+             m->n_layer, gpu_word, fmt_speed(pl->tok_s, sp, sizeof sp));
+  } else {
+    out->verdict = STILL_FIT_CPU;
+    snprintf(out->message, sizeof out->message, "Runs on the CPU only (~%s tok/s)", fmt_speed(pl->tok_s, sp, sizeof sp));
+  }
+}
 
 static still_status estimate_model(const still_fit_model *m, const still_hardware *hw, const still_fit_params *p_in,
                                    still_fit *out, still_error *err)
@@ -597,63 +872,57 @@ static still_status estimate_model(const still_fit_model *m, const still_hardwar
     return still_set_error(err, STILL_ERR_UNSUPPORTED,
                            "a Q8_0 KV cache needs head sizes that are multiples of 32; this model's are %d and %d",
                            m->head_dim_k, m->head_dim_v);
+  if (p.gpu_layers_set && p.n_gpu_layers < -1)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "%d GPU layers: give a count, or -1 for all", p.n_gpu_layers);
+  double shares[STILL_MAX_GPUS];
+  int n_shares = 0;
+  still_status st = still_gpu_split_parse(p.split, shares, STILL_MAX_GPUS, &n_shares, err);
+  if (st != STILL_OK) return st;
+  const bool fixed = n_shares > 0 || p.gpu_layers_set;
 
   machine mc;
   machine_from_hw(hw, &mc);
-  placement pl;
-  best_placement(m, &mc, &p, &pl);
-
-  memset(out, 0, sizeof *out);
-  out->n_layers = m->n_layer;
-  out->n_ctx = p.n_ctx;
-  out->n_ctx_train = m->n_ctx_train;
-  out->n_vocab = m->n_vocab;
-  out->n_params = m->n_params;
-  out->weights_bytes = m->weights_bytes;
-  out->kv_bytes = pl.kv;
-  out->compute_bytes = pl.compute;
-  out->overhead_bytes = pl.overhead;
-  out->cpu_bytes = pl.cpu_need;
-  out->total_bytes = pl.cpu_need;
-  for (int i = 0; i < mc.n; i++) {
-    out->gpu_layers_per[mc.index[i]] = pl.per[i];
-    out->gpu_bytes[mc.index[i]] = pl.gpu_need[i];
-    out->total_bytes += pl.gpu_need[i];
-    out->gpu_free += mc.unified ? mc.pool_free : hw->gpus[mc.index[i]].free_bytes;
-  }
-  out->ram_free = mc.unified ? mc.pool_free : hw->ram_free;
-  out->gpu_layers = pl.g;
-  out->output_on_gpu = pl.g > 0;
-  out->tok_s_estimate = pl.fits ? pl.tok_s : 0.0;
-  out->max_ctx_gpu = max_ctx_on_gpu(m, &mc, &p);
+  const int32_t max_ctx = max_ctx_on_gpu(m, &mc, &p);
   int32_t train = m->n_ctx_train > 0 ? m->n_ctx_train : p.n_ctx;
-  out->tight = out->max_ctx_gpu > 0 && out->max_ctx_gpu < train / 2;
+  placement pl;
 
-  char sp[32], a[32], b[32], c[32];
-  const char *gpu_word = mc.n > 1 ? "GPUs" : "GPU";
+  if (fixed) {
+    /* the placement a session with this split / layer count makes */
+    int g = !p.gpu_layers_set || p.n_gpu_layers < 0 || p.n_gpu_layers > m->n_layer ? m->n_layer : p.n_gpu_layers;
+    machine fm;
+    st = machine_fixed(hw, n_shares, g > 0, p.split, &fm, err);
+    if (st != STILL_OK) return st;
+    if (n_shares == 0) {
+      n_shares = fm.n;
+      for (int i = 0; i < n_shares; i++) shares[i] = 1.0;
+    }
+    place_fixed(m, &fm, &p, g, shares, &pl);
+    fill_result(m, hw, &fm, &p, &pl, out);
+    out->max_ctx_gpu = max_ctx;
+    out->tight = false; /* max_ctx_gpu is the estimator's own placement's: no claim about this one */
+    if (pl.fits) {
+      fitting_message(m, &fm, &pl, out);
+    } else {
+      out->verdict = STILL_FIT_NO;
+      explain_overflow(m, &fm, &p, shares, &pl, out);
+    }
+    return STILL_OK;
+  }
+
+  best_placement(m, &mc, &p, &pl);
+  fill_result(m, hw, &mc, &p, &pl, out);
+  out->max_ctx_gpu = max_ctx;
+  out->tight = out->max_ctx_gpu > 0 && out->max_ctx_gpu < train / 2;
   if (!pl.fits) {
+    char a[32], b[32];
     out->verdict = STILL_FIT_NO;
     out->gpu_layers = 0;
     for (int i = 0; i < STILL_MAX_GPUS; i++) out->gpu_layers_per[i] = 0;
     uint64_t free_all = mc.unified ? mc.pool_free : hw->ram_free + out->gpu_free;
     snprintf(out->message, sizeof out->message, "Does not fit: needs %s, %s free",
              still_format_bytes(out->total_bytes, a, sizeof a), still_format_bytes(free_all, b, sizeof b));
-  } else if (pl.g == m->n_layer && mc.n > 0) {
-    out->verdict = STILL_FIT_GPU;
-    if (out->tight)
-      snprintf(out->message, sizeof out->message,
-               "Runs fully on your %s (expect ~%s tok/s), but only up to %s tokens of context", gpu_word,
-               fmt_speed(pl.tok_s, sp, sizeof sp), fmt_tokens(out->max_ctx_gpu, c, sizeof c));
-    else
-      snprintf(out->message, sizeof out->message, "Runs fully on your %s (expect ~%s tok/s)", gpu_word,
-               fmt_speed(pl.tok_s, sp, sizeof sp));
-  } else if (pl.g > 0) {
-    out->verdict = STILL_FIT_PARTIAL;
-    snprintf(out->message, sizeof out->message, "Runs with %d of %d layers on the %s (expect ~%s tok/s)", pl.g,
-             m->n_layer, gpu_word, fmt_speed(pl.tok_s, sp, sizeof sp));
   } else {
-    out->verdict = STILL_FIT_CPU;
-    snprintf(out->message, sizeof out->message, "Runs on the CPU only (~%s tok/s)", fmt_speed(pl.tok_s, sp, sizeof sp));
+    fitting_message(m, &mc, &pl, out);
   }
   return STILL_OK;
 }

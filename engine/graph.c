@@ -6,9 +6,15 @@
  * rope, residual adds: tokens split across threads) and SwiGLU. Every value
  * is computed by exactly one thread with the same code whatever the split,
  * so the thread count changes no bit.
+ * Batch size: with our kernels (gemm.h) a prompt in one batch gives the bits
+ * of token-by-token evaluation. Built with OpenBLAS, F32/F16/BF16 matmuls of
+ * at least still_blas_min_tokens() (32 / 64) tokens go to SGEMM instead (matmul_blas,
+ * cpu/blas.h): within float rounding of token-by-token, still independent of
+ * the thread count; STILL_BLAS=0 restores the bit-exact path.
  */
 #include "graph.h"
 
+#include "cpu/blas.h"
 #include "cpu/gemm.h"
 #include "cpu/threadpool.h"
 #include "types.h"
@@ -38,6 +44,7 @@ struct still_graph {
   still_kv_cache *kv;
   still_threadpool *tp;
   int n_threads;
+  still_blas *blas; /* F32/F16/BF16 prompt matmuls through SGEMM; NULL: off (cpu/blas.h) */
   int32_t n_batch;
 
   /* activations, [n_batch][width] */
@@ -292,9 +299,25 @@ static void mm_dot_fn(int ith, int nth, void *user)
   }
 }
 
+/* The whole matmul through SGEMM when every job qualifies (F32/F16/BF16
+ * weights, a batch of at least the BLAS threshold): within float rounding of
+ * the kernels below, not their bits (cpu/blas.h). */
+static bool matmul_blas(still_graph *g, const float *x, int n_tok, const mm_job *jobs, int n_jobs)
+{
+  still_blas_job bj[3];
+  if (!g->blas || n_jobs > 3) return false;
+  for (int j = 0; j < n_jobs; j++) {
+    const still_tensor *w = jobs[j].w;
+    if (!still_blas_wanted(g->blas, w->type, n_tok)) return false;
+    bj[j] = (still_blas_job){.type = w->type, .w = w->data, .row_bytes = w->row_bytes, .n_out = w->n_out, .y = jobs[j].y};
+  }
+  return still_blas_matmul(g->blas, g->tp, x, jobs[0].w->n_in, n_tok, bj, n_jobs);
+}
+
 /* y_j = W_j · x for every job (all W_j take the same input x of n_tok rows). */
 static void matmul(still_graph *g, const float *x, int n_tok, const mm_job *jobs, int n_jobs)
 {
+  if (matmul_blas(g, x, n_tok, jobs, n_jobs)) return;
   mm_task mt = {.g = g, .x = x, .n_in = jobs[0].w->n_in, .n_tok = n_tok, .jobs = jobs, .n_jobs = n_jobs};
   bool quantize = false;
   for (int j = 0; j < n_jobs; j++) {
@@ -752,6 +775,7 @@ still_status still_graph_new(const still_model *m, still_kv_cache *kv, int32_t n
   g->vrow_len = (size_t)(max_in > hp->head_dim_v ? max_in : hp->head_dim_v);
   if (hp->head_dim_k > (int64_t)g->vrow_len) g->vrow_len = hp->head_dim_k;
   g->vrow = malloc(nt * g->vrow_len * sizeof(float));
+  g->blas = still_blas_new(g->n_threads, max_in); /* NULL (off) is fine */
   if (!g->x || !g->xb || !g->xb2 || !g->q || !g->k || !g->v || !g->att || !g->hb || !g->hb2 || !g->rope_cos ||
       !g->rope_sin || !g->rope_freq || !g->scores || !g->p16 || !g->vrow)
     goto nomem;
@@ -813,6 +837,7 @@ void still_graph_free(still_graph *g)
 {
   if (!g) return;
   if (g->tp) still_threadpool_free(g->tp);
+  still_blas_free(g->blas);
   still_vk_forward_free(g->gpu);
   free(g->x);
   free(g->xb);

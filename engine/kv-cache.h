@@ -68,4 +68,71 @@ static inline const void *still_kv_v_row(const still_kv_cache *kv, int layer, in
   return (const char *)kv->v[layer] + (size_t)pos * kv->v_pos_bytes + (size_t)head * kv->v_head_bytes;
 }
 
+/* ---- saved prefixes (still_session_save_prefix / _load_prefix) ----
+ *
+ * File format, version 1 (little-endian hosts; all integers little-endian):
+ *   offset  size  field
+ *        0     8  magic "STILLKVP"
+ *        8     4  u32 version (1; a larger version is refused as "from a newer engine")
+ *       12     4  u32 header size (128)
+ *       16    16  architecture name, NUL-padded ("qwen2")
+ *       32    28  u32 n_layer, n_embd, n_head, n_head_kv, head_dim_k, head_dim_v, n_vocab
+ *       60     4  u32 rope mode (1 when YaRN is active at this context size: it changes the keys)
+ *       64     8  u64 model file size (all shards)
+ *       72     8  u64 model hash (see still_kv_model_id)
+ *       80     4  u32 KV cache type (still_type id: F32 0, F16 1, Q8_0 8)
+ *       84     4  u32 n_tokens
+ *       88     8  u64 bytes of K/V data
+ *       96    24  reserved, zero
+ *      120     8  u64 checksum of bytes 0..119
+ *      128        i32 token ids [n_tokens]
+ *                 K/V data, per layer: K of positions 0..n_tokens-1 (row-wise, as in memory);
+ *                 V row-wise likewise, or for the transposed layout (F32/F16) each of the
+ *                 n_head_kv*head_dim_v rows' first n_tokens values
+ *      end-8   8  u64 checksum of the token ids and the K/V data
+ * Every field is checked on load; the file must have exactly the size the
+ * header implies. */
+
+/* What the K/V values depend on besides the tokens: the model's shapes and
+ * weights. hash: a 64-bit hash of the tensor infos (names, types, shapes,
+ * offsets) and samples of every tensor's data, so two fine-tunes of one base
+ * with the same quantization differ (computed by session.c). */
+typedef struct {
+  char arch[16];
+  uint32_t n_layer, n_embd, n_head, n_head_kv, head_dim_k, head_dim_v, n_vocab;
+  uint32_t rope_mode;
+  uint64_t file_size;
+  uint64_t hash;
+} still_kv_model_id;
+
+#define STILL_KV_FILE_VERSION 1
+
+/* A streaming 64-bit hash (not cryptographic: it catches corruption and
+ * mismatched models, not attacks). */
+typedef struct {
+  uint64_t h;
+  uint64_t carry;
+  unsigned n_carry;
+  uint64_t len;
+} still_hash64;
+
+void still_hash64_init(still_hash64 *hs);
+void still_hash64_update(still_hash64 *hs, const void *data, size_t n);
+uint64_t still_hash64_final(const still_hash64 *hs);
+
+/* Write positions 0..n_past-1 (ids and K/V) to path: a temporary file in the
+ * same folder, renamed over path when complete (an old file stays intact on
+ * failure). */
+still_status still_kv_cache_save(const still_kv_cache *kv, const still_kv_model_id *id, const char *path,
+                                 still_error *err);
+/* Read a file written by still_kv_cache_save into kv (n_past = its tokens).
+ * Errors: STILL_ERR_IO (cannot open/read), STILL_ERR_FORMAT (not such a file,
+ * corrupt: bad checksum, impossible values), STILL_ERR_TRUNCATED (ends early),
+ * STILL_ERR_UNSUPPORTED (newer format version), STILL_ERR_INVALID_ARG (saved
+ * for another model, rope mode or KV cache type), STILL_ERR_CONTEXT_FULL (more
+ * tokens than the cache holds), STILL_ERR_NOMEM. On error the cache is left as
+ * it was when the header was refused, else emptied (n_past 0). */
+still_status still_kv_cache_load(still_kv_cache *kv, const still_kv_model_id *id, const char *path,
+                                 still_error *err);
+
 #endif /* STILL_KV_CACHE_H */

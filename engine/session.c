@@ -8,6 +8,7 @@
 #include "util.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,4 +265,88 @@ still_status still_session_generate(still_session *s, const int32_t *prompt, siz
   still_sampler_free(smp);
   if (dt) still_detok_free(dt);
   return rc;
+}
+
+/* ---- saved prefixes ---------------------------------------------------------- */
+
+const int32_t *still_session_tokens(const still_session *s)
+{
+  return s && s->kv.n_past > 0 ? s->kv.tokens : NULL;
+}
+
+/* Hash up to 32 bytes at the start, the middle and the end of a tensor's
+ * data: cheap (a few pages per tensor of the mmap'd file) and different for
+ * any two fine-tunes, which share shapes, types and offsets. */
+static void hash_tensor_samples(still_hash64 *hs, const gguf_tensor *t)
+{
+  if (!t->data || t->size == 0) return;
+  const unsigned char *d = t->data;
+  const size_t size = (size_t)t->size, take = size < 32 ? size : 32, mid = size / 2;
+  still_hash64_update(hs, d, take);
+  still_hash64_update(hs, d + (mid >= take / 2 ? mid - take / 2 : 0), take / 2);
+  still_hash64_update(hs, d + size - take, take);
+}
+
+/* What the cached keys and values depend on, besides the tokens. */
+static void model_identity(const still_session *s, still_kv_model_id *id)
+{
+  const still_model *m = s->m;
+  const still_hparams *hp = &m->hp;
+  memset(id, 0, sizeof *id);
+  snprintf(id->arch, sizeof id->arch, "%s", m->arch && m->arch->name ? m->arch->name : "");
+  id->n_layer = (uint32_t)hp->n_layer;
+  id->n_embd = (uint32_t)hp->n_embd;
+  id->n_head = (uint32_t)hp->n_head;
+  id->n_head_kv = (uint32_t)hp->n_head_kv;
+  id->head_dim_k = (uint32_t)hp->head_dim_k;
+  id->head_dim_v = (uint32_t)hp->head_dim_v;
+  id->n_vocab = (uint32_t)hp->n_vocab;
+  /* graph.c applies YaRN only when the context exceeds the original one */
+  id->rope_mode = hp->rope_scaling == STILL_ROPE_SCALING_YARN && s->kv.n_ctx > hp->rope_orig_ctx ? 1 : 0;
+  id->file_size = m->file ? gguf_file_size(m->file) : 0;
+
+  still_hash64 hs;
+  still_hash64_init(&hs);
+  const float fp[4] = {hp->rms_eps, hp->rope_base, hp->rope_factor, (float)hp->n_rot};
+  still_hash64_update(&hs, fp, sizeof fp);
+  uint64_t nt = m->file ? gguf_n_tensors(m->file) : 0;
+  for (uint64_t i = 0; i < nt; i++) {
+    const gguf_tensor *t = gguf_tensor_at(m->file, i);
+    still_hash64_update(&hs, t->name.ptr, (size_t)t->name.len);
+    const uint64_t info[4] = {t->type, t->offset, t->size, (uint64_t)t->shard};
+    still_hash64_update(&hs, info, sizeof info);
+    still_hash64_update(&hs, t->ne, sizeof t->ne);
+    hash_tensor_samples(&hs, t);
+  }
+  id->hash = still_hash64_final(&hs);
+}
+
+/* The GPU layers keep their keys and values on the device (vk-forward.c),
+ * which these functions do not read back yet. */
+static still_status check_cpu_only(const still_session *s, const char *what, still_error *err)
+{
+  if (still_graph_device_bytes(s->g, NULL) > 0)
+    return still_set_error(err, STILL_ERR_UNSUPPORTED,
+                           "%s a saved prefix is not supported yet with layers on a GPU (run on the CPU)", what);
+  return STILL_OK;
+}
+
+still_status still_session_save_prefix(still_session *s, const char *path, still_error *err)
+{
+  if (!s || !path || !*path) return still_set_error(err, STILL_ERR_INVALID_ARG, "no session or file name given");
+  still_status rc = check_cpu_only(s, "saving", err);
+  if (rc != STILL_OK) return rc;
+  still_kv_model_id id;
+  model_identity(s, &id);
+  return still_kv_cache_save(&s->kv, &id, path, err);
+}
+
+still_status still_session_load_prefix(still_session *s, const char *path, still_error *err)
+{
+  if (!s || !path || !*path) return still_set_error(err, STILL_ERR_INVALID_ARG, "no session or file name given");
+  still_status rc = check_cpu_only(s, "loading", err);
+  if (rc != STILL_OK) return rc;
+  still_kv_model_id id;
+  model_identity(s, &id);
+  return still_kv_cache_load(&s->kv, &id, path, err);
 }

@@ -516,19 +516,22 @@ _Static_assert(PAIR_TILE_BYTES / sizeof(pair_q4) >= (STILL_GEMM_MAX_N / QK8_0 + 
  * once per row: nibbles (+ fifth bits) unsigned for Q4_1/Q5_x — Q5_0's −16
  * is −16·Σa per lane, prepared with the activations as Q4_0's −8 —, and
  * for IQ4_NL signed grid values against activations + 128 as Q8_0. Q4_1 and
- * Q5_1 add m·s (Q8_1's s = dy·Σa) in lanes 0 and 8.
+ * Q5_1 add m·s (Q8_1's s = dy·Σa) after the block loop: a float dot
+ * product of the row's m with the token's s, 16 blocks per fma (inside the
+ * loop it cost a full-width fma per pair of blocks for two useful lanes).
  * ====================================================================== */
 
 enum { LEG_Q4_1, LEG_Q5_0, LEG_Q5_1, LEG_IQ4_NL };
 
-/* Q8_1 activations per pair: quants, dy lanes, s0 in lane 0 and s1 in lane 8. */
-typedef struct {
-  int8_t q[64];
-  float d[16];
-  float s[16];
-} pair_q81;
+/* Q8_1 activations per pair: quants and dy lanes (pair_q8 without the
+ * + 128); the block sums s go to a separate array per token (below). */
+typedef pair_q8 pair_q81;
 
-static void prep_q81(const block_q8_1 *y, pair_q81 *out, int64_t nb)
+/* Floats of the m·s term per token: one per block, zero-padded to a
+ * multiple of 16 (it is a dot product over the row after the block loop). */
+#define MS_STRIDE (STILL_GEMM_MAX_N / QK8_1 + 16)
+
+static void prep_q81(const block_q8_1 *y, pair_q81 *out, float *s, int64_t nb)
 {
   for (int64_t b = 0, p = 0; b < nb; b += 2, p++) {
     const bool two = b + 1 < nb;
@@ -536,11 +539,9 @@ static void prep_q81(const block_q8_1 *y, pair_q81 *out, int64_t nb)
     const __m256i hi = two ? _mm256_loadu_si256((const __m256i *)y[b + 1].qs) : _mm256_setzero_si256();
     _mm512_storeu_si512(out[p].q, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
     _mm512_storeu_ps(out[p].d, pair_scales(y[b].d, two ? y[b + 1].d : 0, two));
-    float sv[16] = {0};
-    sv[0] = x86_h2f(y[b].s);
-    sv[8] = two ? x86_h2f(y[b + 1].s) : 0.0f;
-    _mm512_storeu_ps(out[p].s, _mm512_loadu_ps(sv));
   }
+  for (int64_t b = 0; b < nb; b++) s[b] = x86_h2f(y[b].s);
+  for (int64_t b = nb; b < (nb + 15) / 16 * 16; b++) s[b] = 0.0f;
 }
 
 /* As prep_q4_0 with the −16 of Q5_0. */
@@ -577,9 +578,13 @@ STILL_INLINE __m512i nibble_pair(const uint8_t *qs0, const uint8_t *qs1)
   return _mm512_and_si512(qq, _mm512_set1_epi8(0x0f));
 }
 
-STILL_INLINE void leg_micro(int64_t nb, const void *vw, const void *va, int64_t np, float *y, int64_t ys, const int nt,
-                            const int k)
+STILL_INLINE void leg_micro(int64_t nb, const void *vw, const void *va, const float *ms, int64_t np, float *y,
+                            int64_t ys, const int nt, const int k)
 {
+  /* Q4_1/Q5_1: the m of every block of the row, for the m·s term that
+   * follows the block loop (one fma per 16 blocks rather than one per
+   * pair of blocks inside it) */
+  float wm[MS_STRIDE] __attribute__((aligned(64)));
   const size_t wsize = k == LEG_Q4_1 ? sizeof(block_q4_1)
                        : k == LEG_Q5_0 ? sizeof(block_q5_0)
                        : k == LEG_Q5_1 ? sizeof(block_q5_1)
@@ -591,7 +596,7 @@ STILL_INLINE void leg_micro(int64_t nb, const void *vw, const void *va, int64_t 
     const bool two = b + 1 < nb;
     prefetch_weights((const char *)vw + (size_t)b * wsize, 2 * wsize);
     __m512i u, corr = _mm512_setzero_si512();
-    __m512 dw, mw = _mm512_setzero_ps();
+    __m512 dw;
     if (k == LEG_Q4_1 || k == LEG_Q5_1) {
       still_half d0, d1, m0, m1;
       const uint8_t *qs0, *qs1;
@@ -608,7 +613,8 @@ STILL_INLINE void leg_micro(int64_t nb, const void *vw, const void *va, int64_t 
         u = _mm512_or_si512(nibble_pair(qs0, qs1), _mm512_inserti64x4(_mm512_castsi256_si512(fifth_bits(w[0].qh)), h1, 1));
       }
       dw = pair_scales(d0, d1, two);
-      mw = pair_scales(m0, m1, two);
+      wm[b] = x86_h2f(m0);
+      if (two) wm[b + 1] = x86_h2f(m1);
     } else if (k == LEG_Q5_0) {
       const block_q5_0 *w = (const block_q5_0 *)vw + b;
       const __m256i h1 = two ? fifth_bits(w[1].qh) : _mm256_setzero_si256();
@@ -628,7 +634,6 @@ STILL_INLINE void leg_micro(int64_t nb, const void *vw, const void *va, int64_t 
         const pair_q81 *ap = (const pair_q81 *)va + t * np + p;
         const __m512i isum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, _mm512_loadu_si512(ap->q));
         acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_loadu_ps(ap->d)), _mm512_cvtepi32_ps(isum), acc[t]);
-        acc[t] = _mm512_fmadd_ps(mw, _mm512_loadu_ps(ap->s), acc[t]);
       } else if (k == LEG_Q5_0) {
         const pair_q4 *ap = (const pair_q4 *)va + t * np + p;
         const __m512i isum = _mm512_dpbusd_epi32(_mm512_loadu_si512(ap->off), u, _mm512_loadu_si512(ap->q));
@@ -640,28 +645,64 @@ STILL_INLINE void leg_micro(int64_t nb, const void *vw, const void *va, int64_t 
       }
     }
   }
+  if (k == LEG_Q4_1 || k == LEG_Q5_1) {
+    const int64_t nbs = (nb + 15) / 16 * 16;
+    for (int64_t b = nb; b < nbs; b++) wm[b] = 0.0f;
+    for (int64_t b = 0; b < nbs; b += 16) {
+      const __m512 m = _mm512_load_ps(wm + b);
+#pragma GCC unroll 8
+      for (int t = 0; t < nt; t++) acc[t] = _mm512_fmadd_ps(m, _mm512_loadu_ps(ms + t * MS_STRIDE + b), acc[t]);
+    }
+  }
   for (int t = 0; t < nt; t++) y[t * ys] = pair_result(acc[t]);
 }
 
 #define LEG_MICRO(name, kind)                                                                                     \
   STILL_INLINE void name(int64_t nb, const void *vw, const void *a, int64_t np, float *y, int64_t ys, const int nt) \
   {                                                                                                               \
-    leg_micro(nb, vw, a, np, y, ys, nt, kind);                                                                    \
+    leg_micro(nb, vw, a, NULL, np, y, ys, nt, kind);                                                              \
   }
 LEG_MICRO(q4_1_micro, LEG_Q4_1)
 LEG_MICRO(q5_0_micro, LEG_Q5_0)
 LEG_MICRO(q5_1_micro, LEG_Q5_1)
 LEG_MICRO(iq4_nl_micro, LEG_IQ4_NL)
 
-/* the activation rows of Q4_1/Q5_1 are Q8_1 */
-static void prep_q81_rows(const block_q8_0 *y, pair_q81 *out, int64_t nb)
-{
-  prep_q81((const block_q8_1 *)(const void *)y, out, nb);
-}
+/* Q4_1/Q5_1 (Q8_1 activations): PAIR_DRIVER with the per-token block sums
+ * of the m·s term beside the pairs. */
+#define Q81_DRIVER(name, kind)                                                                                    \
+  static void name(int64_t n, int64_t n_rows, int n_tok, const void *w, size_t w_stride, const void *x,          \
+                   size_t x_stride, float *y, int64_t y_stride)                                                    \
+  {                                                                                                               \
+    const int64_t nb = n / QK8_1, np = (nb + 1) / 2;                                                              \
+    pair_q81 a[PAIR_TILE_BYTES / sizeof(pair_q81)] __attribute__((aligned(64)));                                  \
+    float s[NT_MAX * MS_STRIDE] __attribute__((aligned(64)));                                                     \
+    int tile = (int)(PAIR_TILE_BYTES / sizeof(pair_q81) / (size_t)np);                                            \
+    if (tile > NT_MAX) tile = NT_MAX;                                                                             \
+    for (int t0 = 0; t0 < n_tok; t0 += tile) {                                                                    \
+      const int nt = n_tok - t0 < tile ? n_tok - t0 : tile;                                                       \
+      const char *xt = (const char *)x + (size_t)t0 * x_stride;                                                   \
+      float *yt = y + t0 * y_stride;                                                                              \
+      for (int t = 0; t < nt; t++)                                                                                \
+        prep_q81((const block_q8_1 *)(const void *)(xt + (size_t)t * x_stride), a + t * np, s + t * MS_STRIDE, nb); \
+      for (int64_t r = 0; r < n_rows; r++) {                                                                      \
+        const void *wr = (const char *)w + (size_t)r * w_stride;                                                  \
+        switch (nt) {                                                                                             \
+        case 8: leg_micro(nb, wr, a, s, np, yt + r, y_stride, 8, kind); break;                                    \
+        case 7: leg_micro(nb, wr, a, s, np, yt + r, y_stride, 7, kind); break;                                    \
+        case 6: leg_micro(nb, wr, a, s, np, yt + r, y_stride, 6, kind); break;                                    \
+        case 5: leg_micro(nb, wr, a, s, np, yt + r, y_stride, 5, kind); break;                                    \
+        case 4: leg_micro(nb, wr, a, s, np, yt + r, y_stride, 4, kind); break;                                    \
+        case 3: leg_micro(nb, wr, a, s, np, yt + r, y_stride, 3, kind); break;                                    \
+        case 2: leg_micro(nb, wr, a, s, np, yt + r, y_stride, 2, kind); break;                                    \
+        default: leg_micro(nb, wr, a, s, np, yt + r, y_stride, 1, kind); break;                                   \
+        }                                                                                                         \
+      }                                                                                                           \
+    }                                                                                                             \
+  }
 
-PAIR_DRIVER(gemm_q4_1_vnni, q4_1_micro, prep_q81_rows, pair_q81)
+Q81_DRIVER(gemm_q4_1_vnni, LEG_Q4_1)
 PAIR_DRIVER(gemm_q5_0_vnni, q5_0_micro, prep_q5_0, pair_q4)
-PAIR_DRIVER(gemm_q5_1_vnni, q5_1_micro, prep_q81_rows, pair_q81)
+Q81_DRIVER(gemm_q5_1_vnni, LEG_Q5_1)
 PAIR_DRIVER(gemm_iq4_nl_vnni, iq4_nl_micro, prep_q8_0, pair_q8)
 
 /* ======================================================================

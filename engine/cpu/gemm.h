@@ -21,6 +21,11 @@
  * are identical.
  * The activations are in still_vec_dot_type(wtype), as for vec_dot
  * (quantized once per matmul by still_get_quantize_row).
+ * Exception, in graph.c: built with OpenBLAS, F32 / F16 / BF16 matmuls of a
+ * batch of >= still_blas_min_tokens() tokens (F32 32, F16/BF16 64) go to SGEMM instead
+ * (cpu/blas.h; F32 activations, weights widened per panel). Those are
+ * within float rounding of these kernels, not their bits (still independent
+ * of the thread count); STILL_BLAS=0 keeps every matmul on this contract.
  *
  * Not every (type, ISA) has a multi-token kernel: still_get_gemm returns
  * NULL then, and still_gemm_run falls back to one vec_dot per element (also

@@ -215,6 +215,24 @@ still_status still_session_generate(still_session *s, const int32_t *prompt, siz
  * the next call starts. */
 void still_session_cancel(still_session *s);
 
+/* Save the cached prefix (the tokens in the KV cache and their keys/values,
+ * only the filled positions, in the cache's type) to path, written to a
+ * temporary file and renamed over path when complete. Load it into a session
+ * of the same model file, KV cache type and rope scaling (another context
+ * size is fine when the tokens fit): the next still_session_generate /
+ * still_session_logits then reuses the common prefix as if it had been
+ * evaluated (its results are identical). A file saved for another model, a
+ * corrupt, truncated or newer-format file is refused with an error in plain
+ * words (STILL_ERR_INVALID_ARG, _FORMAT, _TRUNCATED, _UNSUPPORTED,
+ * _CONTEXT_FULL, _IO); the cache is then left as it was, or empty when the
+ * damage is found after the header. Sessions with layers on a GPU: not yet
+ * supported (STILL_ERR_UNSUPPORTED). Format: engine/kv-cache.h. */
+still_status still_session_save_prefix(still_session *s, const char *path, still_error *err);
+still_status still_session_load_prefix(still_session *s, const char *path, still_error *err);
+/* The token ids in the cache (still_session_n_past() of them); NULL when empty.
+ * Valid until the next call on the session. */
+const int32_t *still_session_tokens(const still_session *s);
+
 /* Evaluate ids[0..n) and copy logits: of the last position (n_vocab floats)
  * or, with all_positions, of every position (n * n_vocab floats; the whole
  * sequence is evaluated again, no prefix reuse). */
@@ -296,6 +314,16 @@ typedef struct {
   int32_t n_ctx;         /* context in tokens; 0: min(trained context, 4096) */
   still_kv_type kv_type; /* default F16 */
   int32_t n_batch;       /* prompt tokens per pass; 0: 512 (the session default) */
+  /* A given placement instead of the most layers that fit: what a session
+   * with these still_session_params.split / n_gpu_layers would do (exactly
+   * its layer ranges, engine/gpu-split.h). */
+  const char *split;     /* shares per GPU ("3,1"; NULL/"": none): one per GPU a split runs on, i.e. the
+                          * GPUs of still_hardware in order, software (lavapipe) ones only when there is
+                          * nothing else; another count is STILL_ERR_INVALID_ARG. Without gpu_layers_set:
+                          * all layers (as `still run --split`) */
+  bool gpu_layers_set;   /* n_gpu_layers below is the placement (false: as above) */
+  int32_t n_gpu_layers;  /* the last N layers on the GPU(s), -1: all; without split on the default
+                          * device (discrete, then integrated, then others) */
 } still_fit_params;
 
 still_fit_params still_fit_params_default(void);
@@ -308,6 +336,22 @@ typedef enum {
 } still_fit_verdict;
 
 const char *still_fit_verdict_name(still_fit_verdict v); /* "gpu", "partial", "cpu", "no" */
+
+/* One GPU of a placement: its layers and what it needs. */
+typedef struct {
+  int32_t gpu;             /* index into still_hardware.gpus ("Vulkan<gpu>") */
+  int32_t first_layer;     /* its layers: [first_layer, first_layer + n_layers) */
+  int32_t n_layers;
+  bool output;             /* holds the output layer (the last GPU with layers) */
+  uint64_t weights_bytes;  /* its layers' tensors (+ output.weight, output_norm; tied: token_embd) */
+  uint64_t kv_bytes;       /* KV cache of its layers at n_ctx (on a GPU: F16, or F32 for an F32 cache) */
+  uint64_t compute_bytes;  /* compute buffers (0 without layers) */
+  uint64_t overhead_bytes; /* driver, pipelines, staging (0 without layers) */
+  uint64_t total_bytes;    /* the sum of the four */
+  uint64_t free_bytes;     /* free memory of the GPU (unified: the shared pool) */
+  uint64_t usable_bytes;   /* free minus the safety margin: total_bytes must stay within it */
+  bool fits;
+} still_fit_device;
 
 typedef struct {
   still_fit_verdict verdict;
@@ -332,6 +376,14 @@ typedef struct {
   bool tight;              /* runs fully on the GPU only with under half the trained context */
   double tok_s_estimate;   /* decode speed, a rough estimate from memory bandwidth */
   char message[256];       /* "Runs with 30 of 48 layers on the GPU (expect ~4 tok/s)" */
+  /* per GPU of the placement, in placement order (layer order) */
+  int32_t n_devices;
+  still_fit_device devices[STILL_MAX_GPUS];
+  /* a given placement (still_fit_params.split / gpu_layers_set) that does not fit: a split of the
+   * same layers that does ("30,18"; "" none) and the most GPU layers that fit with the given
+   * split (-1: none does) */
+  char suggested_split[64];
+  int32_t suggested_gpu_layers;
 } still_fit;
 
 /* Estimate from a parsed GGUF header (gguf.h; tensor data not needed). */

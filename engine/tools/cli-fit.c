@@ -26,6 +26,24 @@
  *   tight           bool    runs fully on the GPU only with under half the trained context
  *   tok_s_estimate  number  decode speed estimate (tokens/s; 0 when it does not fit)
  *   estimate_note   string  how the speed was estimated
+ *   split           string  the --split given (null: none)
+ *   devices         array   one object per GPU of the placement, in layer order:
+ *                           {device ("Vulkan1"), index (as in `still hw`), name,
+ *                           first_layer, n_layers, output (bool: holds the output
+ *                           layer), weights_bytes, kv_bytes, compute_bytes,
+ *                           overhead_bytes, total_bytes, free_bytes, usable_bytes
+ *                           (free minus the safety margin), fits}
+ *   suggested_split       string  a given placement that does not fit: a split of the
+ *                                 same layers that does (null: none, or not asked)
+ *   suggested_gpu_layers  number  ... and the most GPU layers that fit with the given
+ *                                 split (null: none, or not asked)
+ *
+ * With --split A,B[,...] and/or -ngl N, `still fit` estimates the placement
+ * `still run` makes with the same options (the same layer ranges: see
+ * engine/gpu-split.h) instead of the best one: verdict "no" when a GPU or the
+ * RAM overflows, and the message names it ("Vulkan1 needs 9.3 GB but has
+ * 8.0 GB free: move layers to the other GPUs with --split 30,18, or use fewer
+ * GPU layers (-ngl 40)").
  *
  * `still hw --json`: ram_total, ram_available, ram_free, swap_total, swap_free,
  * cgroup_limited, cgroup_max, cgroup_current (null without a limit), cpu_name,
@@ -211,7 +229,8 @@ static const char *fmt(uint64_t b, char *buf)
 
 static const char fit_usage[] =
   "Usage: still fit (-m FILE | --header-bytes FILE...) [--ctx N] [--kv-type f16|f32|q8_0]\n"
-  "                 [--vram-free SIZE[,SIZE...]] [--unified] [--ram-free SIZE] [--json]\n"
+  "                 [--split A,B[,...]] [-ngl N] [--vram-free SIZE[,SIZE...]] [--unified]\n"
+  "                 [--ram-free SIZE] [--json]\n"
   "\n"
   "Estimate, from the GGUF header alone, whether a model runs fully on the GPU,\n"
   "partly, on the CPU only, or not at all, and how fast (a rough estimate).\n"
@@ -224,6 +243,11 @@ static const char fit_usage[] =
   "                         repeat it once per part for a split model, in any order\n"
   "  --ctx N                context in tokens (default: min(trained, 4096))\n"
   "  --kv-type TYPE         KV cache type: f16 (default), f32, q8_0\n"
+  "  --split A,B[,...]      estimate the layers spread over the GPUs in these\n"
+  "                         proportions, as `still run --split` places them (one\n"
+  "                         share per GPU: --vram-free's or this machine's)\n"
+  "  -ngl, --gpu-layers N   estimate with the last N layers on the GPU(s) (-1: all;\n"
+  "                         default: as many as fit, all with --split)\n"
   "  --json                 print JSON\n"
   MACHINE_USAGE
   "  -h, --help             show this help\n";
@@ -251,7 +275,37 @@ static cJSON *json_u64_array(const uint64_t *v, int n)
   return a;
 }
 
-static int fit_json(const char *file, const still_fit *f, const still_hardware *hw, still_kv_type kv)
+static cJSON *devices_json(const still_fit *f, const still_hardware *hw)
+{
+  cJSON *a = cJSON_CreateArray();
+  for (int i = 0; a && i < f->n_devices; i++) {
+    const still_fit_device *d = &f->devices[i];
+    cJSON *x = cJSON_CreateObject();
+    if (!x) break;
+    char dev[32];
+    snprintf(dev, sizeof dev, "Vulkan%d", d->gpu);
+    cJSON_AddStringToObject(x, "device", dev);
+    cJSON_AddNumberToObject(x, "index", d->gpu);
+    const char *name = d->gpu >= 0 && d->gpu < hw->n_gpus ? hw->gpus[d->gpu].name : "";
+    cli_json_add_strn(x, "name", name, strlen(name));
+    cJSON_AddNumberToObject(x, "first_layer", d->first_layer);
+    cJSON_AddNumberToObject(x, "n_layers", d->n_layers);
+    cJSON_AddBoolToObject(x, "output", d->output);
+    cli_json_add_u64(x, "weights_bytes", d->weights_bytes);
+    cli_json_add_u64(x, "kv_bytes", d->kv_bytes);
+    cli_json_add_u64(x, "compute_bytes", d->compute_bytes);
+    cli_json_add_u64(x, "overhead_bytes", d->overhead_bytes);
+    cli_json_add_u64(x, "total_bytes", d->total_bytes);
+    cli_json_add_u64(x, "free_bytes", d->free_bytes);
+    cli_json_add_u64(x, "usable_bytes", d->usable_bytes);
+    cJSON_AddBoolToObject(x, "fits", d->fits);
+    cJSON_AddItemToArray(a, x);
+  }
+  return a;
+}
+
+static int fit_json(const char *file, const still_fit *f, const still_hardware *hw, still_kv_type kv,
+                    const char *split)
 {
   cJSON *o = cJSON_CreateObject();
   if (!o) return cli_fail("out of memory");
@@ -281,6 +335,12 @@ static int fit_json(const char *file, const still_fit *f, const still_hardware *
   cJSON_AddBoolToObject(o, "tight", f->tight);
   cJSON_AddNumberToObject(o, "tok_s_estimate", round(f->tok_s_estimate * 10.0) / 10.0);
   cJSON_AddStringToObject(o, "estimate_note", estimate_note);
+  if (split) cJSON_AddStringToObject(o, "split", split);
+  else cJSON_AddNullToObject(o, "split");
+  cJSON_AddItemToObject(o, "devices", devices_json(f, hw));
+  if (f->suggested_split[0]) cJSON_AddStringToObject(o, "suggested_split", f->suggested_split);
+  else cJSON_AddNullToObject(o, "suggested_split");
+  cli_json_add_opt_u64(o, "suggested_gpu_layers", f->suggested_gpu_layers >= 0, (uint64_t)f->suggested_gpu_layers);
   bool ok = cli_json_print(o);
   cJSON_Delete(o);
   return ok ? 0 : cli_fail("out of memory");
@@ -315,6 +375,21 @@ static int fit_human(const still_fit *f, const still_hardware *hw, still_kv_type
   printf("  free           RAM %s", fmt(f->ram_free, a));
   if (hw->n_gpus > 0) printf(", GPU %s", fmt(f->gpu_free, b));
   printf("\n");
+  /* per GPU: "Vulkan1  layers 24-47 (24) + output: weights 4.1 GB, KV 0.4 GB, compute 0.2 GB,
+   * overhead 0.3 GB = 5.0 GB of 8.0 GB free: fits" */
+  for (int i = 0; i < f->n_devices && f->gpu_layers > 0; i++) {
+    const still_fit_device *d = &f->devices[i];
+    char dev[32], w[32], k[32], cb[32], ov[32];
+    snprintf(dev, sizeof dev, "Vulkan%d", d->gpu);
+    if (d->n_layers == 0) {
+      printf("  %-14s no layers (%s free)\n", dev, fmt(d->free_bytes, a));
+      continue;
+    }
+    printf("  %-14s layers %d-%d (%d)%s: weights %s, KV %s, compute %s, overhead %s = %s of %s free: %s\n", dev,
+           d->first_layer, d->first_layer + d->n_layers - 1, d->n_layers, d->output ? " + output" : "",
+           fmt(d->weights_bytes, w), fmt(d->kv_bytes, k), fmt(d->compute_bytes, cb), fmt(d->overhead_bytes, ov),
+           fmt(d->total_bytes, a), fmt(d->free_bytes, b), d->fits ? "fits" : "DOES NOT FIT");
+  }
   if (f->verdict != STILL_FIT_NO) printf("  speed          ~%.1f tok/s (%s)\n", f->tok_s_estimate, estimate_note);
   return 0;
 }
@@ -370,11 +445,13 @@ static still_status estimate_headers(const char **paths, int n, const still_hard
 
 int still_cmd_fit(int argc, char **argv)
 {
-  const char *model = NULL, *header = NULL, *ctx = NULL, *kv = NULL;
+  const char *model = NULL, *header = NULL, *ctx = NULL, *kv = NULL, *split = NULL, *ngl = NULL;
   bool json = false;
   machine_opts mo = {0};
   const cli_option opts[] = {
     {.long_name = "--model", .short_name = "-m", .kind = CLI_OPT_VALUE, .value = &model},
+    {.long_name = "--split", .kind = CLI_OPT_VALUE, .value = &split},
+    {.long_name = "--gpu-layers", .short_name = "-ngl", .kind = CLI_OPT_VALUE, .value = &ngl},
     {.long_name = "--header-bytes", .kind = CLI_OPT_VALUE, .value = &header},
     {.long_name = "--ctx", .short_name = "-c", .kind = CLI_OPT_VALUE, .value = &ctx},
     {.long_name = "--kv-type", .kind = CLI_OPT_VALUE, .value = &kv},
@@ -388,6 +465,28 @@ int still_cmd_fit(int argc, char **argv)
   free(pos);
   if (n_pos > 0) return cli_fail("unexpected argument (usage: still fit -m FILE | --header-bytes FILE ...)");
   if (!model == !header) return cli_fail("give either -m FILE or --header-bytes FILE");
+  still_fit_params p = still_fit_params_default();
+  if (ctx && parse_ctx(ctx, &p.n_ctx) != 0) return 1;
+  if (kv) {
+    if (strcmp(kv, "f16") == 0 || strcmp(kv, "F16") == 0) p.kv_type = STILL_KV_F16;
+    else if (strcmp(kv, "f32") == 0 || strcmp(kv, "F32") == 0) p.kv_type = STILL_KV_F32;
+    else if (strcmp(kv, "q8_0") == 0 || strcmp(kv, "Q8_0") == 0) p.kv_type = STILL_KV_Q8_0;
+    else return cli_fail("--kv-type must be f16, f32 or q8_0, not '%s'", kv);
+  }
+  if (cli_check_split(split)) return 1; /* the same check and message as `still run --split` */
+  p.split = split;
+  if (ngl) {
+    char *end;
+    errno = 0;
+    long v = strtol(ngl, &end, 10);
+    if (errno || end == ngl || *end || v < -1 || v > (1 << 20))
+      return cli_fail("--gpu-layers needs a number of layers (-1: all), not '%s'", ngl);
+    p.gpu_layers_set = true;
+    p.n_gpu_layers = (int32_t)v;
+  }
+  still_hardware hw;
+  if (!get_machine(&mo, &hw)) return 1;
+
   /* --header-bytes may be repeated (one per part of a split model): the parser keeps the last one only */
   const char **headers = NULL;
   int n_headers = 0;
@@ -402,18 +501,6 @@ int still_cmd_fit(int argc, char **argv)
     }
     if (n_headers == 0) headers[n_headers++] = header;
   }
-
-  still_fit_params p = still_fit_params_default();
-  if (ctx && parse_ctx(ctx, &p.n_ctx) != 0) return 1;
-  if (kv) {
-    if (strcmp(kv, "f16") == 0 || strcmp(kv, "F16") == 0) p.kv_type = STILL_KV_F16;
-    else if (strcmp(kv, "f32") == 0 || strcmp(kv, "F32") == 0) p.kv_type = STILL_KV_F32;
-    else if (strcmp(kv, "q8_0") == 0 || strcmp(kv, "Q8_0") == 0) p.kv_type = STILL_KV_Q8_0;
-    else return cli_fail("--kv-type must be f16, f32 or q8_0, not '%s'", kv);
-  }
-  still_hardware hw;
-  if (!get_machine(&mo, &hw)) return 1;
-
   still_fit f;
   still_error err = {0};
   still_status st;
@@ -425,7 +512,7 @@ int still_cmd_fit(int argc, char **argv)
     if (st == STILL_ERR_TRUNCATED) return 1; /* already said which part needs how many bytes */
   }
   if (st != STILL_OK) return cli_fail("%s", err.message);
-  int rc = json ? fit_json(model ? model : header, &f, &hw, p.kv_type) : fit_human(&f, &hw, p.kv_type);
+  int rc = json ? fit_json(model ? model : header, &f, &hw, p.kv_type, split) : fit_human(&f, &hw, p.kv_type);
   return rc ? rc : cli_finish_output();
 }
 

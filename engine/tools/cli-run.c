@@ -374,6 +374,11 @@ static const char run_usage[] =
   "  --chat                 wrap the prompt in the model's chat template (one\n"
   "                         user turn and the assistant's generation prompt)\n"
   "  --system TEXT          a system message for --chat\n"
+  "  --load-prefix FILE     start from a prefix saved with --save-prefix (same\n"
+  "                         model and --kv-type): only the tokens after the part\n"
+  "                         it shares with the prompt are evaluated; a file that\n"
+  "                         does not fit gives a warning and a full evaluation\n"
+  "  --save-prefix FILE     save the cache (prompt and generated tokens) at the end\n"
   "\n"
   "Generation:\n" GEN_USAGE
   "\n"
@@ -409,10 +414,13 @@ static bool run_on_token(int32_t token, const char *text, size_t len, void *user
 int still_cmd_run(int argc, char **argv)
 {
   const char *model = NULL, *prompt = NULL, *prompt_ids = NULL, *system = NULL;
+  const char *load_prefix = NULL, *save_prefix = NULL;
   bool chat = false, ids_out = false, verbose_prompt = false, quiet = false;
   gen_opts g = {0};
   const cli_option opts[] = {
     {.long_name = "--model", .short_name = "-m", .kind = CLI_OPT_VALUE, .value = &model},
+    {.long_name = "--load-prefix", .kind = CLI_OPT_VALUE, .value = &load_prefix},
+    {.long_name = "--save-prefix", .kind = CLI_OPT_VALUE, .value = &save_prefix},
     {.long_name = "--prompt", .short_name = "-p", .kind = CLI_OPT_VALUE, .value = &prompt},
     {.long_name = "--prompt-ids", .kind = CLI_OPT_VALUE, .value = &prompt_ids},
     {.long_name = "--system", .kind = CLI_OPT_VALUE, .value = &system},
@@ -465,6 +473,11 @@ int still_cmd_run(int argc, char **argv)
 
   still_session *s = NULL;
   if (rc == 0) rc = new_session(m, &sp, &s);
+  if (rc == 0 && load_prefix) {
+    still_error err = {0};
+    if (still_session_load_prefix(s, load_prefix, &err) != STILL_OK)
+      cli_warn("%s; evaluating the whole prompt", err.message);
+  }
   if (rc == 0) {
     run_out out = {.ids = ids_out};
     still_stats st;
@@ -481,6 +494,8 @@ int still_cmd_run(int argc, char **argv)
       if (!quiet) print_cpu_offload(&sp, s);
       if (!quiet) cli_run_print_stats(NULL, &st);
     }
+    if (rc == 0 && save_prefix && still_session_save_prefix(s, save_prefix, &err) != STILL_OK)
+      rc = cli_fail("%s", err.message);
   }
   still_session_free(s);
   free(ids);

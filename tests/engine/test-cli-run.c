@@ -674,6 +674,69 @@ out:
   g_free(llama_vocab);
 }
 
+/* ---- run --save-prefix / --load-prefix --------------------------------------- */
+
+static void test_run_prefix(void)
+{
+  char *model = test_fixture_path("models/stories260K.gguf");
+  if (!model) return;
+  char *file = g_build_filename(tmp_dir, "prefix.kv", NULL);
+  cli_result r;
+  GArray *first = NULL;
+  /* 20 greedy tokens after BOS; the cache (BOS + 19 evaluated ids) is saved */
+  if (!run_cli(&r, "run", "-m", model, "--prompt-ids", "1", "-n", "20", "--temp", "0", "--ids", "-q", "--save-prefix",
+               file))
+    goto out;
+  assert_ok(&r);
+  first = ids_from_line(r.out);
+  g_assert_cmpuint(first->len, ==, 20);
+  g_assert_true(g_file_test(file, G_FILE_TEST_IS_REGULAR));
+  cli_result_clear(&r);
+
+  /* BOS + the first 10: all but the last prompt token come from the file, and the rest is the same */
+  GString *p = g_string_new("1");
+  for (guint i = 0; i < 10; i++) g_string_append_printf(p, " %d", g_array_index(first, int, i));
+  if (!run_cli(&r, "run", "-m", model, "--prompt-ids", p->str, "-n", "10", "--temp", "0", "--ids", "--load-prefix",
+               file)) {
+    g_string_free(p, TRUE);
+    goto out;
+  }
+  assert_ok(&r);
+  char *stats = find_line(r.err, "prompt: ");
+  g_assert_nonnull(stats);
+  g_assert_true(g_str_has_prefix(stats, "prompt: 1 tokens (10 cached), "));
+  g_free(stats);
+  GArray *second = ids_from_line(r.out);
+  g_assert_cmpuint(second->len, ==, 10);
+  for (guint i = 0; i < 10; i++) g_assert_cmpint(g_array_index(second, int, i), ==, g_array_index(first, int, 10 + i));
+  g_array_free(second, TRUE);
+  cli_result_clear(&r);
+
+  /* a file that does not fit (another KV cache type): a warning, then the whole prompt */
+  gboolean ran = run_cli(&r, "run", "-m", model, "--prompt-ids", p->str, "-n", "2", "--temp", "0", "--ids",
+                         "--kv-type", "f32", "--load-prefix", file);
+  g_string_free(p, TRUE);
+  if (!ran) goto out;
+  assert_ok(&r);
+  g_assert_nonnull(strstr(r.err, "still: warning: the prefix file "));
+  g_assert_nonnull(strstr(r.err, "prompt: 11 tokens (0 cached), "));
+  cli_result_clear(&r);
+
+  /* a folder that does not exist: an error */
+  char *nowhere = g_build_filename(tmp_dir, "no", "such", "dir", "x.kv", NULL);
+  ran = run_cli(&r, "run", "-m", model, "--prompt-ids", "1", "-n", "2", "--temp", "0", "-q", "--save-prefix", nowhere);
+  g_free(nowhere);
+  if (!ran) goto out;
+  g_assert_cmpint(r.exit_code, ==, 1);
+  g_assert_nonnull(strstr(r.err, "still: cannot write the prefix file "));
+  cli_result_clear(&r);
+out:
+  if (first) g_array_free(first, TRUE);
+  g_remove(file);
+  g_free(file);
+  g_free(model);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -682,6 +745,7 @@ int main(int argc, char **argv)
   g_test_add_func("/cli-run/help", test_help);
   g_test_add_func("/cli-run/run/greedy", test_run_greedy);
   g_test_add_func("/cli-run/run/chat-template", test_run_chat);
+  g_test_add_func("/cli-run/run/prefix", test_run_prefix);
   g_test_add_func("/cli-run/logits", test_logits);
   g_test_add_func("/cli-run/chat/pipe", test_chat_pipe);
   g_test_add_func("/cli-run/chat/sigint", test_chat_sigint);

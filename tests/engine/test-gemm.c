@@ -7,8 +7,9 @@
  * scalar vec_dot oracle; with VNNI, Q8_0/Q4_0 equal their vec_dot exactly. Every type, every ISA up to
  * still_cpu_best_isa() (cap it with STILL_ISA=avx2 … to test lower levels
  * on a bigger machine), tokens 1..9 (full tiles and every tail) and 17, 64, row counts
- * that are not multiples of anything, strided rows and outputs, random bit
- * patterns and real quantizer output.
+ * that are not multiples of anything (also spanning several of the K-quant
+ * kernels' row chunks), strided rows and outputs, random bit patterns and
+ * real quantizer output.
  */
 #include "test-common.h"
 
@@ -280,6 +281,30 @@ static void test_gemm_many_tokens(gconstpointer data)
   g_test_message("%s: %d checks with a kernel, worst %.2e", wt->name, n_kernels, worst);
 }
 
+/* Many rows: the K-quant kernels expand the scales of a chunk of rows at
+ * once (a few hundred blocks) and walk it in tiles of up to 8 tokens, so
+ * row counts that span several chunks with a ragged last one, and token
+ * counts with a ragged last tile, against one call per element. */
+static void test_gemm_many_rows(gconstpointer data)
+{
+  const uint32_t wtype = GPOINTER_TO_UINT(data);
+  const still_type_traits *wt = still_type_get(wtype);
+  const int bs = wt->block_size == 1 ? 32 : wt->block_size;
+  const uint32_t vtype = still_vec_dot_type(wtype);
+  const int64_t lengths[] = {19 * (int64_t)bs, STILL_GEMM_MAX_N}; /* the longest row: fewest tokens per tile */
+  const int64_t rows[] = {61, 9};
+  const int toks[] = {11, 8};
+  int n_kernels = 0;
+  double worst = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(lengths); i++) {
+    const int64_t n = wt->block_size == 1 ? lengths[i] / 8 + 3 : lengths[i];
+    shape sh = {.n = n, .rows = rows[i], .tok = toks[i], .w_stride = row_bytes(wtype, n) + 32 * (size_t)i,
+                .x_stride = row_bytes(vtype, n), .y_stride = rows[i] + 2};
+    check_shape(wtype, &sh, i == 1, &n_kernels, &worst);
+  }
+  g_test_message("%s: %d checks with a kernel, worst %.2e", wt->name, n_kernels, worst);
+}
+
 /* Every weight type has a multi-token kernel at every SIMD level (the
  * rarer types through the AVX2 kernels, as their vec_dot). */
 static void test_gemm_coverage(void)
@@ -304,6 +329,9 @@ int main(int argc, char **argv)
     g_free(path);
     path = g_strdup_printf("/gemm/many-tokens/%s", still_type_name(weight_types[i]));
     g_test_add_data_func(path, GUINT_TO_POINTER(weight_types[i]), test_gemm_many_tokens);
+    g_free(path);
+    path = g_strdup_printf("/gemm/many-rows/%s", still_type_name(weight_types[i]));
+    g_test_add_data_func(path, GUINT_TO_POINTER(weight_types[i]), test_gemm_many_rows);
     g_free(path);
   }
   return g_test_run();

@@ -1,0 +1,60 @@
+/* gpu-split.c — shares of a --split list and the layer ranges they give
+ * (see gpu-split.h). */
+#include "gpu-split.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+still_status still_gpu_split_parse(const char *text, double *shares, int cap, int *n, still_error *err)
+{
+  *n = 0;
+  if (!text || !*text) return STILL_OK;
+  double total = 0;
+  int count = 0;
+  for (const char *p = text;;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    while (len && *p == ' ') p++, len--;
+    while (len && p[len - 1] == ' ') len--;
+    char item[64];
+    if (count >= cap || len == 0 || len >= sizeof item)
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "the split \"%.60s\" is not a comma-separated list of at most %d numbers", text, cap);
+    memcpy(item, p, len);
+    item[len] = '\0';
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(item, &end);
+    if (errno || end == item || *end || !(v >= 0) || v > 1e9)
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "the split \"%.60s\": \"%s\" is not a share (a number, 0 or more)", text, item);
+    shares[count++] = v;
+    total += v;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  if (!(total > 0))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%.60s\" gives no layers to any device", text);
+  *n = count;
+  return STILL_OK;
+}
+
+int still_gpu_split_bounds(const double *shares, int n, int first_layer, int n_layer, int *bounds)
+{
+  const int n_gpu = n_layer - first_layer;
+  double total = 0, cum = 0;
+  for (int i = 0; i < n; i++) total += shares[i];
+  if (!(total > 0)) total = 1; /* no share above 0 (the parser refuses that): every bound at first_layer */
+  int last_used = -1;
+  bounds[0] = first_layer;
+  for (int i = 0; i < n; i++) {
+    cum += shares[i];
+    bounds[i + 1] = i == n - 1 ? n_layer : first_layer + (int)floor(n_gpu * cum / total + 0.5);
+    if (bounds[i + 1] > bounds[i] || (n_gpu == 0 && shares[i] > 0)) last_used = i;
+  }
+  return last_used;
+}

@@ -1,0 +1,29 @@
+/* gpu-split.h — how `--split A,B,...` (still_session_params.split) turns into
+ * layer ranges per device. One place for the rule, used by the Vulkan
+ * backend when it places the layers (vulkan/vk-forward.c) and by the fit
+ * estimator when it predicts that placement (fit.c), so the two always agree.
+ */
+#ifndef STILL_GPU_SPLIT_H
+#define STILL_GPU_SPLIT_H
+
+#include "still.h"
+
+/* Most shares a split may have (one per device). */
+#define STILL_GPU_SPLIT_MAX 8
+
+/* Parse a comma-separated list of shares ("3,1", spaces around items
+ * allowed): each a number >= 0 and <= 1e9, at most cap of them, not all 0.
+ * *n: how many (0 for NULL or ""). Errors in plain words, naming the text. */
+still_status still_gpu_split_parse(const char *text, double *shares, int cap, int *n, still_error *err);
+
+/* Cut the GPU layers [first_layer, n_layer) into consecutive runs by
+ * cumulative share, like llama.cpp's --tensor-split by layers: device i
+ * takes [bounds[i], bounds[i+1]) with bounds[0] = first_layer,
+ * bounds[i+1] = first_layer + floor(n_gpu · (s_0 + … + s_i) / S + 0.5) and
+ * the last bound n_layer (n_gpu = n_layer − first_layer, S the sum of the
+ * n shares). bounds has room for n + 1 entries. Returns the device that
+ * holds the output layer: the last one with layers (when there are no GPU
+ * layers, the last with a share above 0); -1 when none. */
+int still_gpu_split_bounds(const double *shares, int n, int first_layer, int n_layer, int *bounds);
+
+#endif /* STILL_GPU_SPLIT_H */
