@@ -4,6 +4,7 @@
 #include "vulkan/vk-forward.h"
 
 #include "arch.h"
+#include "gpu-split.h"
 #include "types.h"
 #include "util.h"
 
@@ -225,28 +226,13 @@ static int split_items(const char *s, char items[][64], int cap)
 static still_status plan_split(const char *device, const char *split, char devs[][64], double *share, int *n_out,
                                still_error *err)
 {
-  char shares[STILL_VK_MAX_SPLIT][64];
   int nd = split_items(device, devs, STILL_VK_MAX_SPLIT);
-  int ns = split_items(split, shares, STILL_VK_MAX_SPLIT);
   if (nd < 0)
     return still_set_error(err, STILL_ERR_INVALID_ARG, "the device list \"%s\" is not a comma-separated list of at most %d devices",
                            device, STILL_VK_MAX_SPLIT);
-  if (ns < 0)
-    return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%s\" is not a comma-separated list of at most %d numbers",
-                           split, STILL_VK_MAX_SPLIT);
-  double total = 0;
-  for (int i = 0; i < ns; i++) {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(shares[i], &end);
-    if (errno || *end || !(v >= 0) || v > 1e9)
-      return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%s\": \"%s\" is not a share (a number, 0 or more)",
-                             split, shares[i]);
-    share[i] = v;
-    total += v;
-  }
-  if (ns > 0 && !(total > 0))
-    return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%s\" gives no layers to any device", split);
+  int ns = 0; /* the shares: parsed by the same code as the fit estimator's (gpu-split.c) */
+  still_status sst = still_gpu_split_parse(split, share, STILL_VK_MAX_SPLIT, &ns, err);
+  if (sst != STILL_OK) return sst;
   if (ns > 0 && nd > 1 && nd != ns)
     return still_set_error(err, STILL_ERR_INVALID_ARG, "%d devices but %d shares in the split \"%s\"", nd, ns, split);
   if (ns > 1 && nd <= 1) {
@@ -279,6 +265,14 @@ static still_status plan_split(const char *device, const char *split, char devs[
   *n_out = nd;
   return STILL_OK;
 }
+
+/* The output layer's rows per submit: usually one position is wanted (the
+ * next token), so a whole batch of logits (512 × 152k floats = 311 MB for
+ * Qwen) would mostly sit unused in VRAM; more rows (still_logits --all, a
+ * perplexity run) go through in several rounds. */
+#define LOGITS_ROWS 8
+
+static int logits_rows(const still_vk_forward *f) { return f->n_batch < LOGITS_ROWS ? f->n_batch : LOGITS_ROWS; }
 
 static still_status open_part(still_vk_forward *f, vk_part *P, const char *device, still_error *err)
 {
@@ -333,7 +327,7 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
     {&P->hb, nb * hp->n_ff},
     {&P->hb2, nb * hp->n_ff},
     {&P->rope, nb * (size_t)(hp->n_rot > 0 ? hp->n_rot : 2)},
-    {&P->logits, P->has_output ? nb * hp->n_vocab : 4},
+    {&P->logits, P->has_output ? (size_t)logits_rows(f) * 4 * hp->n_vocab : 4},
     {&P->ids, P->embeds ? nb : 4},
   };
   for (size_t i = 0; i < sizeof acts / sizeof *acts && st == STILL_OK; i++)
@@ -366,19 +360,11 @@ still_status still_vk_forward_new(const still_model *m, const char *device, cons
   f->n_batch = n_batch;
   f->kv_type = kv_type == STILL_TYPE_F32 ? STILL_TYPE_F32 : STILL_TYPE_F16;
 
-  /* layers by cumulative share, like llama.cpp's --tensor-split by layers:
-   * device i takes [first + n·s(<i)/S, first + n·s(<=i)/S), rounded; a
-   * device with no layers is not opened; the output layer goes with the last */
-  const int n_gpu = hp->n_layer - first_layer;
-  double total = 0, cum = 0;
-  for (int i = 0; i < n_dev; i++) total += share[i];
-  int bounds[STILL_VK_MAX_SPLIT + 1], last_used = -1;
-  bounds[0] = first_layer;
-  for (int i = 0; i < n_dev; i++) {
-    cum += share[i];
-    bounds[i + 1] = i == n_dev - 1 ? hp->n_layer : first_layer + (int)floor(n_gpu * cum / total + 0.5);
-    if (bounds[i + 1] > bounds[i] || (n_gpu == 0 && share[i] > 0)) last_used = i;
-  }
+  /* layers by cumulative share, like llama.cpp's --tensor-split by layers
+   * (gpu-split.c, shared with the fit estimator); a device with no layers is
+   * not opened; the output layer goes with the last */
+  int bounds[STILL_VK_MAX_SPLIT + 1];
+  const int last_used = still_gpu_split_bounds(share, n_dev, first_layer, hp->n_layer, bounds);
   for (int i = 0; i < n_dev && st == STILL_OK; i++) {
     if (bounds[i + 1] == bounds[i] && i != last_used) continue;
     vk_part *P = &f->parts[f->n_parts++];
@@ -446,13 +432,21 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
 
   TRY(still_vk_rms_norm(vk, &P->x, 0, n_embd, &L->attn_norm.buf, 0, &P->xb, 0, n_embd, n_embd, nt, hp->rms_eps, err));
   TRY(mv(P, &L->wq, &P->xb, &P->q, n_tok, 0, err));
+  /* q, k and v read the same input and write apart: no barrier between them */
+  still_vk_concurrent_next(vk);
   TRY(mv(P, &L->wk, &P->xb, &P->k, n_tok, 0, err));
+  still_vk_concurrent_next(vk);
   TRY(mv(P, &L->wv, &P->xb, &P->v, n_tok, 0, err));
+  /* the biases, likewise (the hint only before one that is there) */
+  const bool has_bq = L->bq.buf.handle != 0, has_bk = L->bk.buf.handle != 0, has_bv = L->bv.buf.handle != 0;
   TRY(bias(P, &L->bq, &P->q, n_tok, err));
+  if (has_bq && has_bk) still_vk_concurrent_next(vk);
   TRY(bias(P, &L->bk, &P->k, n_tok, err));
+  if ((has_bq || has_bk) && has_bv) still_vk_concurrent_next(vk);
   TRY(bias(P, &L->bv, &P->v, n_tok, err));
   if (m->arch->qk_norm) {
     TRY(still_vk_rms_norm(vk, &P->q, 0, hdk, &L->q_norm.buf, 0, &P->q, 0, hdk, hdk, nt * hp->n_head, hp->rms_eps, err));
+    still_vk_concurrent_next(vk);
     TRY(still_vk_rms_norm(vk, &P->k, 0, hdk, &L->k_norm.buf, 0, &P->k, 0, hdk, hdk, nt * hp->n_head_kv, hp->rms_eps,
                           err));
   }
@@ -463,9 +457,11 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
     TRY(still_vk_rope(vk, &P->q, &P->rope, &ra, err));
     ra.n_heads = (uint32_t)hp->n_head_kv;
     ra.x_stride = n_k;
+    still_vk_concurrent_next(vk);
     TRY(still_vk_rope(vk, &P->k, &P->rope, &ra, err));
   }
   TRY(still_vk_kv_store(vk, f->kv_type, &P->k, 0, &L->k_cache, (uint32_t)pos0 * n_k, nt * n_k, err));
+  still_vk_concurrent_next(vk);
   TRY(still_vk_kv_store(vk, f->kv_type, &P->v, 0, &L->v_cache, (uint32_t)pos0 * n_v, nt * n_v, err));
   still_vk_attention_args aa = {.kv_type = f->kv_type, .n_tok = nt, .n_head = (uint32_t)hp->n_head,
                                 .n_head_kv = (uint32_t)hp->n_head_kv, .head_dim_k = hdk, .head_dim_v = hdv,
@@ -477,6 +473,7 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
 
   TRY(still_vk_rms_norm(vk, &P->x, 0, n_embd, &L->ffn_norm.buf, 0, &P->xb, 0, n_embd, n_embd, nt, hp->rms_eps, err));
   TRY(mv(P, &L->w_gate, &P->xb, &P->hb, n_tok, 0, err));
+  still_vk_concurrent_next(vk);
   TRY(mv(P, &L->w_up, &P->xb, &P->hb2, n_tok, 0, err));
   TRY(still_vk_binary(vk, STILL_VK_SWIGLU, &P->hb, 0, &P->hb2, 0, 0, &P->hb, 0, nt * (uint32_t)hp->n_ff, err));
   TRY(mv(P, &L->w_down, &P->hb, &P->xb2, n_tok, 0, err));
@@ -485,7 +482,17 @@ done:
   return st;
 }
 
-/* One part's layers (and the output layer on the last): one submit. */
+/* The output norm and matrix for rows [first, first + n) of the batch, into P->logits. */
+static still_status record_output(vk_part *P, const still_hparams *hp, uint32_t first, uint32_t n, still_error *err)
+{
+  const uint32_t n_embd = (uint32_t)hp->n_embd;
+  still_status st = still_vk_rms_norm(P->vk, &P->x, first * n_embd, n_embd, &P->output_norm.buf, 0, &P->xb, 0, n_embd,
+                                      n_embd, n, hp->rms_eps, err);
+  return st == STILL_OK ? mv(P, &P->output, &P->xb, &P->logits, (int)n, 0, err) : st;
+}
+
+/* One part's layers (and the output layer on the last): one submit, and
+ * one more per LOGITS_ROWS further rows of logits. */
 static still_status run_part(still_vk_forward *f, vk_part *P, const float *x, const int32_t *tokens, int n_tok,
                              int32_t pos0, const float *rope_cos, const float *rope_sin, int first_out, float *out,
                              still_error *err)
@@ -508,18 +515,21 @@ static still_status run_part(still_vk_forward *f, vk_part *P, const float *x, co
   }
   for (int il = P->first; il < P->end && st == STILL_OK; il++) st = record_layer(f, P, il, n_tok, pos0, err);
   const bool want = P->has_output && out && first_out < n_tok;
-  const uint32_t n_embd = (uint32_t)hp->n_embd, n_out = (uint32_t)(n_tok - first_out);
-  if (st == STILL_OK && want) {
-    st = still_vk_rms_norm(P->vk, &P->x, (uint32_t)first_out * n_embd, n_embd, &P->output_norm.buf, 0, &P->xb, 0,
-                           n_embd, n_embd, n_out, hp->rms_eps, err);
-    if (st == STILL_OK) st = mv(P, &P->output, &P->xb, &P->logits, (int)n_out, 0, err);
+  const uint32_t n_out = want ? (uint32_t)(n_tok - first_out) : 0, rows = (uint32_t)logits_rows(f);
+  uint32_t done = 0;
+  for (;;) {
+    const uint32_t n = n_out - done < rows ? n_out - done : rows;
+    if (st == STILL_OK && n > 0) st = record_output(P, hp, (uint32_t)first_out + done, n, err);
+    /* always submit what was recorded, so the context is ready for the next batch */
+    still_error err2 = {0};
+    still_status st2 = still_vk_submit(P->vk, st == STILL_OK ? err : &err2);
+    if (st == STILL_OK) st = st2;
+    if (st == STILL_OK && n > 0)
+      st = still_vk_download(P->vk, &P->logits, 0, out + (size_t)done * hp->n_vocab, (size_t)n * hp->n_vocab * 4, err);
+    done += n;
+    if (st != STILL_OK || done >= n_out) break;
+    if ((st = still_vk_begin(P->vk, err)) != STILL_OK) break;
   }
-  /* always submit what was recorded, so the context is ready for the next batch */
-  still_error err2 = {0};
-  still_status st2 = still_vk_submit(P->vk, st == STILL_OK ? err : &err2);
-  if (st == STILL_OK) st = st2;
-  if (st == STILL_OK && want)
-    st = still_vk_download(P->vk, &P->logits, 0, out, (size_t)n_out * hp->n_vocab * 4, err);
   return st;
 }
 

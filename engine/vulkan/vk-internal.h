@@ -21,6 +21,9 @@ struct still_vk {
   VkPhysicalDeviceMemoryProperties mem;
   int device_index;
   uint32_t subgroup_size, wg_size;
+  uint32_t matmul_min_vecs; /* STILL_VK_MATMUL_MIN_VECS (default STILL_VK_MATMUL_MIN_VECS) */
+  bool matvec_generic;
+  int matmul_mode; /* STILL_VK_MATMUL: 0 default, 1 generic (matmul.comp only), 2 team (matmul_team.comp too for K-quants) */ /* STILL_VK_MATVEC=generic: matvec.comp for every type */
   uint32_t queue_family;
   VkDevice device;
   VkQueue queue;
@@ -35,6 +38,8 @@ struct still_vk {
   VkPipeline pipelines[VK_SHADER_COUNT];
   bool recording;
   int n_dispatch, n_sets;
+  bool skip_barrier; /* still_vk_concurrent_next */
+  bool concurrent_ok; /* STILL_VK_CONCURRENT=0 turns the hint off */
   bool force_staging;
   bool cache_loaded, cache_dirty;
   char cache_path[1024];
@@ -43,6 +48,15 @@ struct still_vk {
    * out of device memory (to test the fallback to fewer layers) */
   uint64_t mem_limit, mem_used;
   uint64_t mem_peak; /* the most mem_used has been (still_vk_memory_usage) */
+  /* STILL_VK_PROFILE=1: a timestamp after every dispatch; per-shader GPU time
+   * is summed over the context's life and printed on stderr at close */
+  VkQueryPool ts_pool;
+  double ts_period_ns;
+  uint64_t ts_mask;
+  still_vk_shader_id ts_ids[STILL_VK_MAX_SETS];
+  uint64_t prof_ns[VK_SHADER_COUNT], prof_calls[VK_SHADER_COUNT];
+  uint64_t prof_submits, prof_gpu_ns, prof_wall_ns;
+  uint64_t submit_t0;
 };
 
 still_status still_vk_fail(still_error *err, VkResult r, const char *what);

@@ -69,16 +69,63 @@ static still_status check_matvec(const still_vk_buffer *w, const still_vk_buffer
   return STILL_OK;
 }
 
+/* matvec_team.comp covers the types of the common mixtures when each row
+ * starts on a word (the shader reads whole 32-bit words); 32 threads per
+ * row, so the workgroup must hold a multiple of 32. STILL_VK_MATVEC=generic
+ * keeps matvec.comp for every type (a switch for comparisons). */
+static int team_layout_ok(const still_vk_matvec_args *a)
+{
+  const bool words = (a->w_off % 4) == 0 && (a->row_bytes % 4) == 0;
+  switch (a->type) {
+  case STILL_TYPE_F16: return words && a->ncols % 2 == 0 ? 0 : -1;
+  case STILL_TYPE_Q8_0: return a->row_bytes % 2 == 0 ? 1 : -1;
+  case STILL_TYPE_Q4_0: return a->row_bytes % 2 == 0 ? 2 : -1;
+  case STILL_TYPE_Q4_K: return words ? 3 : -1;
+  case STILL_TYPE_Q5_K: return words ? 4 : -1;
+  case STILL_TYPE_Q6_K: return a->row_bytes % 2 == 0 ? 5 : -1;
+  default: return -1;
+  }
+}
+
+static int team_shader(const still_vk *vk, const still_vk_matvec_args *a)
+{
+  if (vk->wg_size < 32 || vk->wg_size % 32 != 0 || vk->matvec_generic) return -1;
+  const int k = team_layout_ok(a);
+  return k < 0 ? -1 : VK_SHADER_MATVEC_TEAM_F16 + k;
+}
+
+/* matmul_team.comp: the same layouts, for the tiled prefill. Measured on an
+ * H200 (pp512, 8B): Q8_0 143 → 688 tok/s with it, but Q4_K 557 → 143, so the
+ * K-quants keep matmul.comp (STILL_VK_MATMUL=team forces it for them,
+ * =generic turns it off). */
+static int matmul_team_shader(const still_vk *vk, const still_vk_matvec_args *a)
+{
+  if (vk->matmul_mode == 1) return -1;
+  const int k = team_layout_ok(a);
+  if (k < 0) return -1;
+  const bool k_quant = a->type == STILL_TYPE_Q4_K || a->type == STILL_TYPE_Q5_K || a->type == STILL_TYPE_Q6_K;
+  if (k_quant && vk->matmul_mode != 2) return -1;
+  return VK_SHADER_MATMUL_TEAM_F16 + k;
+}
+
 still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
                              const still_vk_matvec_args *a, still_error *err)
 {
   still_status st = check_matvec(w, x, y, a, "matrix×vector", err);
   if (st != STILL_OK) return st;
-  const int sh = matvec_shader(a->type);
   const uint32_t push[9] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes,
                             a->x_off, a->x_stride, a->y_off, a->y_stride, a->n_vec};
   const still_vk_buffer *bufs[3] = {w, x, y};
   uint32_t gx, gy;
+  const int team = team_shader(vk, a);
+  if (team >= 0) {
+    /* matvec_team.comp: one row per 32 threads */
+    const uint32_t rows_per_group = vk->wg_size / 32;
+    grid_2d((a->nrows + rows_per_group - 1) / rows_per_group, &gx, &gy);
+    return still_vk_dispatch(vk, (still_vk_shader_id)team, bufs, 3, push, sizeof push, gx, gy, (a->n_vec + 3) / 4,
+                             err);
+  }
+  const int sh = matvec_shader(a->type);
   grid_2d(a->nrows, &gx, &gy);
   /* 4 vectors per workgroup (NV in matvec.comp) */
   return still_vk_dispatch(vk, (still_vk_shader_id)sh, bufs, 3, push, sizeof push, gx, gy, (a->n_vec + 3) / 4, err);
@@ -96,15 +143,17 @@ still_status still_vk_matmul(still_vk *vk, const still_vk_buffer *w, const still
   const uint32_t push[9] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes,
                             a->x_off, a->x_stride, a->y_off, a->y_stride, a->n_vec};
   const still_vk_buffer *bufs[3] = {w, x, y};
-  return still_vk_dispatch(vk, (still_vk_shader_id)family_shader(a->type, VK_SHADER_MATMUL_F32), bufs, 3, push,
-                           sizeof push, (a->nrows + 63) / 64, (a->n_vec + 31) / 32, 1, err);
+  const int team = matmul_team_shader(vk, a);
+  const int sh = team >= 0 ? team : family_shader(a->type, VK_SHADER_MATMUL_F32);
+  return still_vk_dispatch(vk, (still_vk_shader_id)sh, bufs, 3, push, sizeof push, (a->nrows + 63) / 64,
+                           (a->n_vec + 31) / 32, 1, err);
 }
 
 still_status still_vk_mul_mat(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
                               const still_vk_matvec_args *a, still_error *err)
 {
-  return a->n_vec >= STILL_VK_MATMUL_MIN_VECS ? still_vk_matmul(vk, w, x, y, a, err)
-                                              : still_vk_matvec(vk, w, x, y, a, err);
+  return a->n_vec >= vk->matmul_min_vecs ? still_vk_matmul(vk, w, x, y, a, err)
+                                         : still_vk_matvec(vk, w, x, y, a, err);
 }
 
 still_status still_vk_get_rows(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *ids, still_vk_buffer *y,

@@ -164,6 +164,42 @@ static const uint32_t spv_get_rows_q2_k[] =
 static const uint32_t spv_get_rows_q3_k[] =
 #include "vulkan/get_rows_q3_k.spv.h"
 ;
+static const uint32_t spv_matvec_team_f16[] =
+#include "vulkan/matvec_team_f16.spv.h"
+;
+static const uint32_t spv_matvec_team_q8_0[] =
+#include "vulkan/matvec_team_q8_0.spv.h"
+;
+static const uint32_t spv_matvec_team_q4_0[] =
+#include "vulkan/matvec_team_q4_0.spv.h"
+;
+static const uint32_t spv_matvec_team_q4_k[] =
+#include "vulkan/matvec_team_q4_k.spv.h"
+;
+static const uint32_t spv_matvec_team_q5_k[] =
+#include "vulkan/matvec_team_q5_k.spv.h"
+;
+static const uint32_t spv_matvec_team_q6_k[] =
+#include "vulkan/matvec_team_q6_k.spv.h"
+;
+static const uint32_t spv_matmul_team_f16[] =
+#include "vulkan/matmul_team_f16.spv.h"
+;
+static const uint32_t spv_matmul_team_q8_0[] =
+#include "vulkan/matmul_team_q8_0.spv.h"
+;
+static const uint32_t spv_matmul_team_q4_0[] =
+#include "vulkan/matmul_team_q4_0.spv.h"
+;
+static const uint32_t spv_matmul_team_q4_k[] =
+#include "vulkan/matmul_team_q4_k.spv.h"
+;
+static const uint32_t spv_matmul_team_q5_k[] =
+#include "vulkan/matmul_team_q5_k.spv.h"
+;
+static const uint32_t spv_matmul_team_q6_k[] =
+#include "vulkan/matmul_team_q6_k.spv.h"
+;
 
 #define ENTRY(id, var, push) [id] = {#var, var, sizeof var, push}
 const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
@@ -221,4 +257,16 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_GET_ROWS_IQ4_XS, spv_get_rows_iq4_xs, 32),
   ENTRY(VK_SHADER_GET_ROWS_Q2_K, spv_get_rows_q2_k, 32),
   ENTRY(VK_SHADER_GET_ROWS_Q3_K, spv_get_rows_q3_k, 32),
+  ENTRY(VK_SHADER_MATVEC_TEAM_F16, spv_matvec_team_f16, 36),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q8_0, spv_matvec_team_q8_0, 36),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q4_0, spv_matvec_team_q4_0, 36),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q4_K, spv_matvec_team_q4_k, 36),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q5_K, spv_matvec_team_q5_k, 36),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q6_K, spv_matvec_team_q6_k, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_F16, spv_matmul_team_f16, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_Q8_0, spv_matmul_team_q8_0, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_Q4_0, spv_matmul_team_q4_0, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_Q4_K, spv_matmul_team_q4_k, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_Q5_K, spv_matmul_team_q5_k, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_Q6_K, spv_matmul_team_q6_k, 36),
 };

@@ -61,6 +61,20 @@ typedef enum {
   VK_SHADER_GET_ROWS_IQ4_XS,
   VK_SHADER_GET_ROWS_Q2_K,
   VK_SHADER_GET_ROWS_Q3_K,
+  /* matvec_team.comp: matrix × vector for real GPUs (vk-ops.c picks them) */
+  VK_SHADER_MATVEC_TEAM_F16,
+  VK_SHADER_MATVEC_TEAM_Q8_0,
+  VK_SHADER_MATVEC_TEAM_Q4_0,
+  VK_SHADER_MATVEC_TEAM_Q4_K,
+  VK_SHADER_MATVEC_TEAM_Q5_K,
+  VK_SHADER_MATVEC_TEAM_Q6_K,
+  /* matmul_team.comp, the same types for prefill (in the same order) */
+  VK_SHADER_MATMUL_TEAM_F16,
+  VK_SHADER_MATMUL_TEAM_Q8_0,
+  VK_SHADER_MATMUL_TEAM_Q4_0,
+  VK_SHADER_MATMUL_TEAM_Q4_K,
+  VK_SHADER_MATMUL_TEAM_Q5_K,
+  VK_SHADER_MATMUL_TEAM_Q6_K,
   VK_SHADER_COUNT
 } still_vk_shader_id;
 

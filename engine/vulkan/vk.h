@@ -68,6 +68,13 @@ still_status still_vk_download(still_vk *vk, const still_vk_buffer *b, size_t of
 /* Recording. */
 still_status still_vk_begin(still_vk *vk, still_error *err);
 still_status still_vk_submit(still_vk *vk, still_error *err); /* submit and wait */
+/* Ops run one after another: each sees what the previous ones wrote (a
+ * barrier before every op). Call this just before recording an op that reads
+ * nothing the op before it writes, and writes nothing that op reads or
+ * writes (q, k and v from the same normed input, say): the GPU may then run
+ * the two at the same time. Applies to the next op only, which must be one
+ * that records a dispatch (not a no-op such as an absent bias). */
+void still_vk_concurrent_next(still_vk *vk);
 
 /* True when matvec supports the weight type. */
 bool still_vk_matvec_supported(uint32_t type);

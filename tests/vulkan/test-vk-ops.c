@@ -132,6 +132,7 @@ typedef struct {
   uint32_t type;
   int ncols, nrows, n_vec;
   bool matmul; /* the tiled matrix × matrix shader instead of matrix × vector */
+  bool aligned_x; /* x offset and stride multiples of 4 (the shaders' vec4 loads), as in the forward pass */
 } matvec_case;
 
 static void test_matvec(gconstpointer data)
@@ -154,7 +155,8 @@ static void test_matvec(gconstpointer data)
     tt->from_float(wf + (size_t)r * nc, wq + w_off + row_bytes * r, nc);
     tt->to_float(wq + w_off + row_bytes * r, wdq + (size_t)r * nc, nc);
   }
-  const uint32_t x_off = 3, x_stride = (uint32_t)nc + 5, y_off = 1, y_stride = (uint32_t)nr + 2;
+  const uint32_t x_off = c->aligned_x ? 4 : 3, x_stride = (uint32_t)nc + (c->aligned_x ? 4 : 5), y_off = 1,
+                 y_stride = (uint32_t)nr + 2;
   float *x = g_new0(float, x_off + (size_t)x_stride * nv);
   for (int v = 0; v < nv; v++)
     for (int i = 0; i < nc; i++) x[x_off + (size_t)v * x_stride + i] = frand();
@@ -658,6 +660,25 @@ int main(int argc, char **argv)
     g_test_add_data_func(p2, &cases[2 * i + 1], test_matvec);
     g_free(p1), g_free(p2);
   }
+  /* matvec_team.comp passes of 256 values: rows that end inside a pass
+   * (17 Q8_0/Q4_0 blocks, 300 F16 values: a thread's 8 values cut short),
+   * an odd F16 width (matvec.comp instead), and a real width (1536) */
+  static const matvec_case team_cases[] = {
+    {STILL_TYPE_Q8_0, 544, 33, 1}, {STILL_TYPE_Q4_0, 544, 33, 5}, {STILL_TYPE_F16, 300, 35, 3},
+    {STILL_TYPE_F16, 301, 9, 2},   {STILL_TYPE_Q4_K, 1536, 67, 1}, {STILL_TYPE_Q5_K, 1536, 3, 4},
+    {STILL_TYPE_Q6_K, 1536, 66, 7}, {STILL_TYPE_Q8_0, 1536, 64, 1},
+    /* the same with vec4 loads of the activations */
+    {STILL_TYPE_Q8_0, 544, 33, 1, false, true}, {STILL_TYPE_Q4_0, 544, 33, 5, false, true},
+    {STILL_TYPE_F16, 300, 35, 3, false, true},  {STILL_TYPE_Q4_K, 1536, 67, 1, false, true},
+    {STILL_TYPE_Q5_K, 1536, 3, 4, false, true}, {STILL_TYPE_Q6_K, 1536, 66, 7, false, true},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(team_cases); i++) {
+    char *path = g_strdup_printf("/vk/matvec/%s/%dx%d-x%d%s", still_type_name(team_cases[i].type),
+                                 team_cases[i].nrows, team_cases[i].ncols, team_cases[i].n_vec,
+                                 team_cases[i].aligned_x ? "-aligned" : "");
+    g_test_add_data_func(path, &team_cases[i], test_matvec);
+    g_free(path);
+  }
   /* the tiled matrix × matrix: ragged shapes (vectors 1, 7, 33, 130 across
    * the 32-vector tiles; rows not a multiple of the 64-row tiles) */
   static matvec_case mm_cases[G_N_ELEMENTS(types) * 4];
@@ -671,7 +692,11 @@ int main(int argc, char **argv)
       g_free(path);
     }
   /* scalar types: a width that ends inside a 32-column step */
-  static const matvec_case mm_odd[] = {{STILL_TYPE_F32, 100, 65, 40, true}, {STILL_TYPE_F16, 46, 3, 9, true}};
+  /* ... and for the 64-value steps of matmul_team.comp: 17 blocks of 32 (the
+   * last step holds one block), an F16 row that ends inside a thread's 8 values */
+  static const matvec_case mm_odd[] = {{STILL_TYPE_F32, 100, 65, 40, true}, {STILL_TYPE_F16, 46, 3, 9, true},
+                                       {STILL_TYPE_Q8_0, 544, 70, 40, true}, {STILL_TYPE_Q4_0, 544, 65, 33, true},
+                                       {STILL_TYPE_F16, 202, 66, 35, true}};
   for (size_t i = 0; i < G_N_ELEMENTS(mm_odd); i++) {
     char *path = g_strdup_printf("/vk/matmul/%s/%d-columns", still_type_name(mm_odd[i].type), mm_odd[i].ncols);
     g_test_add_data_func(path, &mm_odd[i], test_matvec);
