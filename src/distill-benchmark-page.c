@@ -341,9 +341,7 @@ static int add_group_rows(DistillBenchmarkPage *self, GPtrArray *group, int row)
     DistillBenchAverages a;
     distill_bench_average(group, p, &a);
     if (a.n_runs == 0) continue;
-    /* Translators: the averages of one prompt: prompt name ("average speed"), number of runs */
-    g_autofree char *what = g_strdup_printf(ngettext("%1$s, mean of %2$d run", "%1$s, mean of %2$d runs", a.n_runs),
-                                            distill_bench_prompt_label(p), a.n_runs);
+    g_autofree char *what = distill_bench_prompt_mean_label(p, a.n_runs);
     /* under the model's name, across the quantization and backend columns */
     g_ptr_array_add(detail, cell_span(self, COL_MODEL, COL_BACKEND - COL_MODEL + 1, row, what, FALSE));
     average_cells(self, row, &a, detail);
@@ -353,8 +351,7 @@ static int add_group_rows(DistillBenchmarkPage *self, GPtrArray *group, int row)
     for (guint i = 0; i < group->len; i++) {
       const DistillBenchRun *r = g_ptr_array_index(group, i);
       if (r->prompt != p) continue;
-      /* Translators: one timed run: prompt name ("average speed"), run number */
-      g_autofree char *label = g_strdup_printf(_("%1$s, run %2$d"), distill_bench_prompt_label(p), r->run);
+      g_autofree char *label = distill_bench_prompt_run_label(p, r->run);
       GtkWidget *rl = cell_span(self, COL_MODEL, COL_BACKEND - COL_MODEL + 1, row, label, FALSE);
       gtk_widget_set_margin_start(rl, 12);
       gtk_widget_add_css_class(rl, "dim-label");

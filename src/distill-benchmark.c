@@ -107,6 +107,103 @@ const char *distill_bench_prompt_label(int prompt)
   return name;
 }
 
+/* Which standard prompt, so every text that names one is a whole sentence of its own: the
+ * prompt's name is never slotted into a sentence, where a translation may need it declined,
+ * reordered or joined to its noun. */
+typedef enum { PROMPT_AVERAGE_SPEED, PROMPT_BINARY_SEARCH, PROMPT_OTHER } PromptKind;
+
+static PromptKind prompt_kind(int prompt)
+{
+  const char *name = still_bench_prompt_name(prompt);
+  if (g_strcmp0(name, "average-speed") == 0) return PROMPT_AVERAGE_SPEED;
+  if (g_strcmp0(name, "binary-search") == 0) return PROMPT_BINARY_SEARCH;
+  return PROMPT_OTHER;
+}
+
+char *distill_bench_prompt_mean_label(int prompt, int n_runs)
+{
+  switch (prompt_kind(prompt)) {
+  case PROMPT_AVERAGE_SPEED:
+    /* Translators: the averages of the benchmark's "average speed" prompt over %d runs */
+    return g_strdup_printf(ngettext("average speed, mean of %d run", "average speed, mean of %d runs",
+                                    n_runs),
+                           n_runs);
+  case PROMPT_BINARY_SEARCH:
+    /* Translators: the averages of the benchmark's "binary search" prompt over %d runs */
+    return g_strdup_printf(ngettext("binary search, mean of %d run", "binary search, mean of %d runs",
+                                    n_runs),
+                           n_runs);
+  case PROMPT_OTHER:
+  default:
+    /* Translators: the averages of a benchmark prompt over %2$d runs; %1$s is the prompt's
+     * identifier (e.g. "long-context"), not translated */
+    return g_strdup_printf(ngettext("prompt “%1$s”, mean of %2$d run", "prompt “%1$s”, mean of %2$d runs", n_runs),
+                           still_bench_prompt_name(prompt), n_runs);
+  }
+}
+
+char *distill_bench_prompt_run_label(int prompt, int run)
+{
+  switch (prompt_kind(prompt)) {
+  case PROMPT_AVERAGE_SPEED:
+    /* Translators: one timed run of the benchmark's "average speed" prompt; %d is the run number */
+    return g_strdup_printf(_("average speed, run %d"), run);
+  case PROMPT_BINARY_SEARCH:
+    /* Translators: one timed run of the benchmark's "binary search" prompt; %d is the run number */
+    return g_strdup_printf(_("binary search, run %d"), run);
+  case PROMPT_OTHER:
+  default:
+    /* Translators: one timed run of a benchmark prompt; %1$s is the prompt's identifier
+     * (e.g. "long-context"), not translated; %2$d is the run number */
+    return g_strdup_printf(_("prompt “%1$s”, run %2$d"), still_bench_prompt_name(prompt), run);
+  }
+}
+
+/* "Run 2 of 3 — average speed prompt, 57 tokens", with the model's file name in front when
+ * several models are benchmarked (model != NULL). */
+static char *run_progress_text(const char *model, int prompt, int run, int runs, int tokens)
+{
+  const char *id = still_bench_prompt_name(prompt);
+  switch (prompt_kind(prompt)) {
+  case PROMPT_AVERAGE_SPEED:
+    if (model)
+      /* Translators: progress of a benchmark of several models: %1$s is a model's file name, then the
+       * run number, the runs per prompt and the tokens generated so far */
+      return g_strdup_printf(ngettext("%1$s: run %2$d of %3$d — average speed prompt, %4$d token",
+                                      "%1$s: run %2$d of %3$d — average speed prompt, %4$d tokens", tokens),
+                             model, run, runs, tokens);
+    /* Translators: benchmark progress: run number, runs per prompt, tokens generated so far */
+    return g_strdup_printf(ngettext("Run %1$d of %2$d — average speed prompt, %3$d token",
+                                    "Run %1$d of %2$d — average speed prompt, %3$d tokens", tokens),
+                           run, runs, tokens);
+  case PROMPT_BINARY_SEARCH:
+    if (model)
+      /* Translators: progress of a benchmark of several models: %1$s is a model's file name, then the
+       * run number, the runs per prompt and the tokens generated so far */
+      return g_strdup_printf(ngettext("%1$s: run %2$d of %3$d — binary search prompt, %4$d token",
+                                      "%1$s: run %2$d of %3$d — binary search prompt, %4$d tokens", tokens),
+                             model, run, runs, tokens);
+    /* Translators: benchmark progress: run number, runs per prompt, tokens generated so far */
+    return g_strdup_printf(ngettext("Run %1$d of %2$d — binary search prompt, %3$d token",
+                                    "Run %1$d of %2$d — binary search prompt, %3$d tokens", tokens),
+                           run, runs, tokens);
+  case PROMPT_OTHER:
+  default:
+    if (model)
+      /* Translators: progress of a benchmark of several models: %1$s is a model's file name, then the
+       * run number, the runs per prompt, the prompt's identifier (not translated) and the tokens
+       * generated so far */
+      return g_strdup_printf(ngettext("%1$s: run %2$d of %3$d — prompt “%4$s”, %5$d token",
+                                      "%1$s: run %2$d of %3$d — prompt “%4$s”, %5$d tokens", tokens),
+                             model, run, runs, id ? id : "", tokens);
+    /* Translators: benchmark progress: run number, runs per prompt, the prompt's identifier (not
+     * translated), tokens generated so far */
+    return g_strdup_printf(ngettext("Run %1$d of %2$d — prompt “%3$s”, %4$d token",
+                                    "Run %1$d of %2$d — prompt “%3$s”, %4$d tokens", tokens),
+                           run, runs, id ? id : "", tokens);
+  }
+}
+
 /* ==== export ========================================================================= */
 
 static void csv_field(GString *s, const char *text)
@@ -466,19 +563,8 @@ static void update_progress(DistillBenchmark *self, double load_fraction)
     break;
   case STEP_RUN: {
     units += 1 + self->prompt_i * self->runs + self->run_i + MIN(1.0, (double)self->tokens / STILL_BENCH_MAX_TOKENS);
-    const char *prompt = distill_bench_prompt_label(self->prompt_i);
-    if (n_models(self) > 1)
-      /* Translators: progress of a benchmark of several models: file name, run number, runs per prompt,
-       * prompt name ("average speed"), tokens generated so far */
-      text = g_strdup_printf(ngettext("%1$s: run %2$d of %3$d — %4$s prompt, %5$d token",
-                                      "%1$s: run %2$d of %3$d — %4$s prompt, %5$d tokens", self->tokens),
-                             name, self->run_i + 1, self->runs, prompt, self->tokens);
-    else
-      /* Translators: benchmark progress: run number, runs per prompt, prompt name ("average speed"),
-       * tokens generated so far */
-      text = g_strdup_printf(ngettext("Run %1$d of %2$d — %3$s prompt, %4$d token",
-                                      "Run %1$d of %2$d — %3$s prompt, %4$d tokens", self->tokens),
-                             self->run_i + 1, self->runs, prompt, self->tokens);
+    text = run_progress_text(n_models(self) > 1 ? name : NULL, self->prompt_i, self->run_i + 1, self->runs,
+                             self->tokens);
     break;
   }
   case STEP_IDLE: return;

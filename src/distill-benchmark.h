@@ -49,6 +49,10 @@ void distill_bench_backend_from_offload(const char *offload, char **backend, cha
 
 /* A short human name for the standard prompt ("average speed"), translated. */
 const char *distill_bench_prompt_label(int prompt);
+/* Whole translated labels naming a prompt: "average speed, mean of 3 runs" and
+ * "average speed, run 2" (never a name slotted into a sentence). Caller frees. */
+char *distill_bench_prompt_mean_label(int prompt, int n_runs);
+char *distill_bench_prompt_run_label(int prompt, int run);
 
 /* Export: CSV with a header line and one line per run; JSON with a "runs"
  * array (one object per run, every field) and "averages" (per benchmark: each

@@ -57,6 +57,8 @@ struct _DistillChatPage {
   DistillRemoteEndpoint *remote; /* a remote model is used instead of the engine's, or NULL */
   char *remote_model;
   gboolean gen_remote;           /* the running generation is remote */
+  int remote_ctx;                /* the remote model's context length as its server says; 0: not known */
+  GCancellable *remote_ctx_cancel;
 
   /* template children */
   GtkStack *main_stack;
@@ -230,6 +232,8 @@ static char *make_title(const char *text)
 
 static int effective_ctx(DistillChatPage *self)
 {
+  /* a remote model runs with the server's context, not ours; 0 (not known): no limit is shown */
+  if (self->remote) return self->remote_ctx;
   int n_ctx = self->cs.n_ctx;
   int train = distill_engine_get_n_ctx_train(self->engine);
   if (train > 0 && n_ctx > train) n_ctx = train;
@@ -247,6 +251,27 @@ static GtkWindow *parent_window(DistillChatPage *self)
 static void update_context_meter(DistillChatPage *self, int used)
 {
   int n_ctx = effective_ctx(self);
+  /* a remote model whose server does not say its context length: the tokens used, no bar */
+  gtk_widget_set_visible(GTK_WIDGET(self->context_bar), n_ctx > 0);
+  if (n_ctx <= 0) {
+    gtk_level_bar_set_value(self->context_bar, 0);
+    g_autofree char *u = compact_count(used);
+    /* Translators: context tokens used when the context size is not known, e.g. "1.2k tokens" */
+    g_autofree char *label = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%s token", "%s tokens", used), u);
+    gtk_label_set_label(self->context_label, label);
+    gtk_widget_remove_css_class(GTK_WIDGET(self->context_bar), "context-full");
+    gtk_widget_remove_css_class(GTK_WIDGET(self->context_bar), "context-warning");
+    g_autofree char *tip =
+      g_strdup_printf(g_dngettext(GETTEXT_PACKAGE,
+                                  "Context: %d token used. The server does not say how long this model's context is.",
+                                  "Context: %d tokens used. The server does not say how long this model's context is.",
+                                  used),
+                      used);
+    gtk_widget_set_tooltip_text(self->context_box, tip);
+    gtk_accessible_update_property(GTK_ACCESSIBLE(self->context_bar), GTK_ACCESSIBLE_PROPERTY_LABEL, tip, -1);
+    gtk_revealer_set_reveal_child(self->context_warning, FALSE);
+    return;
+  }
   int reserve = distill_generate_default_reserve(n_ctx, self->cs.max_tokens);
   double fraction = n_ctx > 0 ? MIN(1.0, (double)used / n_ctx) : 0;
   gtk_level_bar_set_value(self->context_bar, fraction);
@@ -529,6 +554,9 @@ static void on_model_popover_shown(GtkPopover *popover, DistillChatPage *self)
 
 static void clear_remote(DistillChatPage *self)
 {
+  if (self->remote_ctx_cancel) g_cancellable_cancel(self->remote_ctx_cancel);
+  g_clear_object(&self->remote_ctx_cancel);
+  self->remote_ctx = 0;
   g_clear_pointer(&self->remote, distill_remote_endpoint_free);
   g_clear_pointer(&self->remote_model, g_free);
 }
@@ -545,6 +573,16 @@ static void on_local_chosen(DistillModelPicker *picker, const char *path, Distil
   }
 }
 
+static void remote_ctx_known(GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  int n = distill_remote_query_context_length_finish(DISTILL_REMOTE(source), res, &error);
+  if (n < 0) return; /* cancelled: the page or its remote model went */
+  DistillChatPage *self = data;
+  self->remote_ctx = n;
+  if (!self->gen) update_context_meter(self, self->cs.context_used);
+}
+
 void distill_chat_page_use_remote_model(DistillChatPage *self, const char *endpoint_id, const char *model)
 {
   g_return_if_fail(DISTILL_IS_CHAT_PAGE(self));
@@ -557,6 +595,14 @@ void distill_chat_page_use_remote_model(DistillChatPage *self, const char *endpo
   clear_remote(self);
   self->remote = g_steal_pointer(&e);
   self->remote_model = g_strdup(model);
+  /* the meter shows the server's context length: known at once when the picker listed it */
+  self->remote_ctx = distill_remote_lookup_context_length(self->remote->base_url, model);
+  if (self->remote_ctx <= 0) {
+    self->remote_ctx_cancel = g_cancellable_new();
+    g_autoptr(DistillRemote) remote = distill_remote_new_for_endpoint(self->remote);
+    distill_remote_query_context_length_async(remote, model, self->remote_ctx_cancel, remote_ctx_known, self);
+  }
+  update_context_meter(self, self->cs.context_used);
   g_autofree char *last = g_strconcat("remote:", endpoint_id, "/", model, NULL);
   g_settings_set_string(self->settings, "last-model", last);
   update_state(self);
@@ -859,6 +905,7 @@ static void start_generation(DistillChatPage *self)
   req->max_tokens = self->cs.max_tokens;
   req->n_ctx = effective_ctx(self);
   req->reasoning_budget = self->cs.reasoning_budget;
+  req->chat_id = self->chat_id; /* the worker keeps each chat's evaluated prefix on disk */
 
   self->stream_msg = distill_message_new("assistant", "");
   self->stream_msg->state = DISTILL_MESSAGE_STREAMING;
@@ -1058,6 +1105,7 @@ static void on_delete_response(AdwMessageDialog *dialog, const char *response, D
     toast(self, error->message);
     return;
   }
+  distill_engine_forget_chat(self->engine, *id); /* its saved prefix holds the chat's tokens */
   if (*id == self->chat_id) new_chat(self);
 }
 

@@ -613,20 +613,29 @@ static void attempt_failed(DistillDownload *self, GError *error, gint64 retry_af
     GError *fatal;
     if (retry_after >= 0 && elapsed < budget_us)
       fatal = g_error_new(DISTILL_DOWNLOAD_ERROR, DISTILL_DOWNLOAD_ERROR_GAVE_UP,
+                          /* Translators: %1$s is the file name; %2$s is why the last try failed, a
+                           * complete sentence of its own ending with a period ("The server answered
+                           * 503 Service Unavailable."); %3$d the wait in seconds the server asked
+                           * for; %4$s how much has been downloaded, "1.2 GB of 4.7 GB" */
                           g_dngettext(GETTEXT_PACKAGE,
-                                      "Could not download %s: %s The server asked to wait %d second. %s "
-                                      "downloaded; the partial download is kept, resume later.",
-                                      "Could not download %s: %s The server asked to wait %d seconds. %s "
-                                      "downloaded; the partial download is kept, resume later.",
+                                      "Could not download %1$s: %2$s The server asked to wait %3$d second, "
+                                      "longer than the download keeps trying. Downloaded so far: %4$s; the "
+                                      "partial download is kept, resume later.",
+                                      "Could not download %1$s: %2$s The server asked to wait %3$d seconds, "
+                                      "longer than the download keeps trying. Downloaded so far: %4$s; the "
+                                      "partial download is kept, resume later.",
                                       (gulong)MIN(retry_after, G_MAXINT)),
                           self->file, error->message, (int)MIN(retry_after, G_MAXINT), progress);
     else
       fatal = g_error_new(DISTILL_DOWNLOAD_ERROR, DISTILL_DOWNLOAD_ERROR_GAVE_UP,
+                          /* Translators: %1$s is the file name; %2$s is why the last try failed, a
+                           * complete sentence of its own ending with a period; %3$u how long it kept
+                           * trying; %4$s how much has been downloaded, "1.2 GB of 4.7 GB" */
                           g_dngettext(GETTEXT_PACKAGE,
-                                      "Could not download %s: %s Gave up after %u minute of trying; %s "
-                                      "downloaded and kept, resume later.",
-                                      "Could not download %s: %s Gave up after %u minutes of trying; %s "
-                                      "downloaded and kept, resume later.",
+                                      "Could not download %1$s: %2$s Gave up after %3$u minute of trying. "
+                                      "Downloaded so far: %4$s; the partial download is kept, resume later.",
+                                      "Could not download %1$s: %2$s Gave up after %3$u minutes of trying. "
+                                      "Downloaded so far: %4$s; the partial download is kept, resume later.",
                                       minutes),
                           self->file, error->message, minutes, progress);
     g_error_free(error);
@@ -635,7 +644,9 @@ static void attempt_failed(DistillDownload *self, GError *error, gint64 retry_af
   }
   guint seconds = (guint)((delay_us + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
   g_autofree char *text = g_strdup_printf(
-    g_dngettext(GETTEXT_PACKAGE, "%s Retrying in %u second…", "%s Retrying in %u seconds…", seconds),
+    /* Translators: %1$s is why the try failed, a complete sentence of its own ending with a period
+     * ("The connection closed before the end of the file."); %2$u is the wait before the next try */
+    g_dngettext(GETTEXT_PACKAGE, "%1$s Retrying in %2$u second…", "%1$s Retrying in %2$u seconds…", seconds),
     error->message, seconds);
   set_message(self, text);
   g_debug("download %s: %s", self->file, error->message);

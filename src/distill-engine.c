@@ -15,8 +15,10 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <still.h>
 #include <string.h>
+#include <utime.h> /* g_utime */
 
 #include "distill-engine.h"
 #include "distill-reasoning.h"
@@ -266,13 +268,14 @@ static void prompt_ready_free(gpointer data)
 
 /* ==== the engine ============================================================== */
 
-typedef enum { CMD_LOAD, CMD_UNLOAD, CMD_GENERATE, CMD_QUIT } CommandKind;
+typedef enum { CMD_LOAD, CMD_UNLOAD, CMD_GENERATE, CMD_FORGET, CMD_QUIT } CommandKind;
 
 typedef struct {
   CommandKind kind;
   GTask *task;            /* CMD_LOAD */
   char *path;             /* CMD_LOAD */
   DistillGeneration *gen; /* CMD_GENERATE */
+  gint64 chat_id;         /* CMD_FORGET */
 } Command;
 
 /* What the worker owns. Reference-counted (g_atomic_rc_box): messages on
@@ -291,11 +294,15 @@ typedef struct {
   int session_gpu_layers;
   int session_kv_type;
   char *session_device;
+  char *prefix_dir;     /* $XDG_CACHE_HOME/distill/prefix: saved caches of chats */
+  gint64 cache_chat;    /* the chat whose history the session's cache holds (0: none or unknown) */
+  gboolean cache_dirty; /* the cache changed since it was saved or restored */
 } Worker;
 
 static void worker_clear(Worker *w)
 {
   g_free(w->session_device);
+  g_free(w->prefix_dir);
   g_async_queue_unref(w->queue);
   g_weak_ref_clear(&w->engine);
   g_main_context_unref(w->context);
@@ -445,8 +452,12 @@ static void loaded_info_free(gpointer data)
   g_free(i);
 }
 
+static void prefix_save(Worker *w);
+
 static void worker_free_model(Worker *w)
 {
+  prefix_save(w); /* another model, unload, quit: the chat can go on from its cache later */
+  w->cache_chat = 0;
   g_clear_pointer(&w->session, still_session_free);
   g_clear_pointer(&w->model, still_model_free);
   w->session_ctx = 0;
@@ -635,6 +646,115 @@ static int next_turn(DistillGenerateRequest *req, guint first)
   return -1;
 }
 
+/* ---- saved caches of chats ----
+ * The session keeps one chat's tokens: turning to another chat would evaluate
+ * its whole history again (minutes for a long chat on the CPU). So the cache
+ * of the chat being left is saved to prefix/<chat id>.kv, and the one of the
+ * chat being continued restored when there is one; the engine then reuses
+ * whatever part of it the new prompt shares. Files are private (0600), and
+ * the folder is kept under PREFIX_CAP_BYTES by deleting the least recently
+ * used. */
+#define PREFIX_MIN_TOKENS 256            /* shorter histories are evaluated again quickly */
+#define PREFIX_CAP_BYTES (2ull << 30)    /* all saved caches together */
+
+static char *prefix_path(Worker *w, gint64 chat)
+{
+  g_autofree char *name = g_strdup_printf("%" G_GINT64_FORMAT ".kv", chat);
+  return g_build_filename(w->prefix_dir, name, NULL);
+}
+
+typedef struct {
+  char *path;
+  gint64 mtime;
+  guint64 size;
+} PrefixFile;
+
+static int prefix_file_newer_first(gconstpointer a, gconstpointer b)
+{
+  const PrefixFile *x = a, *y = b;
+  return x->mtime > y->mtime ? -1 : x->mtime < y->mtime ? 1 : 0;
+}
+
+/* Delete the least recently used saved caches beyond the cap, and temporary
+ * files a crash left behind (only this thread writes here, and not now). */
+static void prefix_trim(Worker *w)
+{
+  GDir *dir = g_dir_open(w->prefix_dir, 0, NULL);
+  if (!dir) return;
+  g_autoptr(GArray) files = g_array_new(FALSE, FALSE, sizeof(PrefixFile));
+  const char *name;
+  while ((name = g_dir_read_name(dir))) {
+    g_autofree char *path = g_build_filename(w->prefix_dir, name, NULL);
+    if (strstr(name, ".kv.tmp-")) {
+      g_remove(path);
+      continue;
+    }
+    GStatBuf st;
+    if (!g_str_has_suffix(name, ".kv") || g_stat(path, &st) != 0) continue;
+    PrefixFile f = {g_steal_pointer(&path), (gint64)st.st_mtime, (guint64)st.st_size};
+    g_array_append_val(files, f);
+  }
+  g_dir_close(dir);
+  g_array_sort(files, prefix_file_newer_first);
+  guint64 total = 0;
+  for (guint i = 0; i < files->len; i++) {
+    PrefixFile *f = &g_array_index(files, PrefixFile, i);
+    total += f->size;
+    if (total > PREFIX_CAP_BYTES) g_remove(f->path);
+    g_free(f->path);
+  }
+}
+
+/* Save the cache for the chat it belongs to, when it is worth it. */
+static void prefix_save(Worker *w)
+{
+  if (!w->session || w->cache_chat == 0 || !w->cache_dirty || !w->prefix_dir) return;
+  w->cache_dirty = FALSE;
+  if (still_session_n_past(w->session) < PREFIX_MIN_TOKENS || still_session_device_bytes(w->session) > 0) return;
+  if (g_mkdir_with_parents(w->prefix_dir, 0700) != 0) return;
+  g_autofree char *path = prefix_path(w, w->cache_chat);
+  still_error err = {0};
+  /* a full disk or GPU layers (not supported yet): the chat is evaluated again later, nothing worse */
+  if (still_session_save_prefix(w->session, path, &err) != STILL_OK)
+    g_debug("not saving the cache of chat %" G_GINT64_FORMAT ": %s", w->cache_chat, err.message);
+  prefix_trim(w);
+}
+
+/* Before evaluating a history of `chat`: when the cache holds another chat,
+ * save that one and restore this one's saved cache, if any. */
+static void prefix_switch(Worker *w, gint64 chat)
+{
+  if (chat == w->cache_chat) return;
+  prefix_save(w);
+  w->cache_chat = chat;
+  w->cache_dirty = FALSE;
+  if (chat == 0 || !w->prefix_dir) return;
+  /* layers on a GPU keep their cache there: not saved or restored yet (the file may serve later) */
+  if (still_session_device_bytes(w->session) > 0) return;
+  g_autofree char *path = prefix_path(w, chat);
+  if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) return;
+  still_error err = {0};
+  still_status rc = still_session_load_prefix(w->session, path, &err);
+  if (rc == STILL_OK) {
+    g_utime(path, NULL); /* recently used: kept longest */
+    return;
+  }
+  g_debug("not restoring the cache of chat %" G_GINT64_FORMAT ": %s", chat, err.message);
+  /* another model or KV cache type, damaged, a newer format: of no use any more */
+  if (rc != STILL_ERR_IO) g_remove(path);
+}
+
+static void worker_forget(Worker *w, gint64 chat)
+{
+  if (w->cache_chat == chat) {
+    w->cache_chat = 0;
+    w->cache_dirty = FALSE;
+  }
+  if (!w->prefix_dir || chat == 0) return;
+  g_autofree char *path = prefix_path(w, chat);
+  g_remove(path);
+}
+
 static void finish_generation(Worker *w, DistillGeneration *gen);
 
 static gboolean ensure_session(Worker *w, DistillGeneration *gen, int n_ctx)
@@ -643,6 +763,9 @@ static gboolean ensure_session(Worker *w, DistillGeneration *gen, int n_ctx)
       w->session_gpu_layers == gen->n_gpu_layers && w->session_kv_type == gen->kv_type &&
       g_strcmp0(w->session_device, gen->device) == 0)
     return TRUE;
+  /* chats with their own context sizes: keep the cache of the one being left */
+  prefix_save(w);
+  w->cache_chat = 0;
   g_clear_pointer(&w->session, still_session_free);
   still_session_params sp = still_session_params_default();
   sp.n_ctx = n_ctx;
@@ -711,6 +834,7 @@ static void worker_generate(Worker *w, DistillGeneration *gen)
   stats->n_threads = gen->n_threads;
   g_strlcpy(stats->offload, still_session_offload(w->session), sizeof stats->offload);
   g_strlcpy(stats->quant, still_model_get_info(w->model)->file_type, sizeof stats->quant);
+  prefix_switch(w, req->fresh ? 0 : req->chat_id);
   if (req->fresh) still_session_reset(w->session);
 
   /* Fit the history: leave out the oldest turns until the prompt and the
@@ -773,6 +897,7 @@ static void worker_generate(Worker *w, DistillGeneration *gen)
   g_mutex_unlock(&gen->lock);
   still_status rc = still_session_generate(w->session, (const int32_t *)prompt->data, prompt->len, &sp, on_token,
                                            &run, &st, &err);
+  w->cache_dirty = TRUE;
   stats->prompt_evaluated = st.prompt_tokens;
   stats->prompt_cached = st.prompt_cached;
   stats->prompt_s = st.prompt_s;
@@ -863,6 +988,7 @@ static gpointer worker_main(gpointer data)
     switch (c->kind) {
     case CMD_LOAD: worker_load(w, c); break;
     case CMD_UNLOAD: worker_free_model(w); break;
+    case CMD_FORGET: worker_forget(w, c->chat_id); break;
     case CMD_GENERATE:
       g_mutex_lock(&w->lock);
       w->current = c->gen;
@@ -977,6 +1103,15 @@ gboolean distill_engine_load_finish(DistillEngine *self, GAsyncResult *result, G
 {
   g_return_val_if_fail(g_task_is_valid(result, self), FALSE);
   return g_task_propagate_boolean(G_TASK(result), error);
+}
+
+void distill_engine_forget_chat(DistillEngine *self, gint64 chat_id)
+{
+  g_return_if_fail(DISTILL_IS_ENGINE(self));
+  Command *c = g_new0(Command, 1);
+  c->kind = CMD_FORGET;
+  c->chat_id = chat_id;
+  push_command(self, c);
 }
 
 void distill_engine_unload(DistillEngine *self)
@@ -1208,6 +1343,7 @@ static void distill_engine_init(DistillEngine *self)
   self->worker->queue = g_async_queue_new();
   self->worker->context = g_main_context_ref(self->context);
   g_weak_ref_init(&self->worker->engine, self);
+  self->worker->prefix_dir = g_build_filename(g_get_user_cache_dir(), "distill", "prefix", NULL);
   self->thread = g_thread_new("distill-engine", worker_main, self->worker);
 }
 

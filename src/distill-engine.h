@@ -53,6 +53,9 @@ typedef struct {
   char *raw_prompt;     /* when set: this text is the whole prompt (tokenized as-is, special tokens parsed,
                          * BOS added when the model wants one; no chat template, no history fitting);
                          * roles/contents are ignored. Freed with the request. */
+  gint64 chat_id;       /* the chat this history belongs to (0: none). When the worker turns to another
+                         * chat, it saves the cache of the one it leaves under
+                         * $XDG_CACHE_HOME/distill/prefix/<chat_id>.kv and restores the new one's */
 } DistillGenerateRequest;
 
 DistillGenerateRequest *distill_generate_request_new(void);
@@ -145,6 +148,8 @@ gboolean distill_engine_is_busy(DistillEngine *self);
  * and streams the answer. The session is kept between requests, so a chat
  * only evaluates its new turn. */
 DistillGeneration *distill_engine_generate(DistillEngine *self, DistillGenerateRequest *req);
+/* Delete the saved prompt cache of a chat (call when the chat is deleted), after what is queued before. */
+void distill_engine_forget_chat(DistillEngine *self, gint64 chat_id);
 
 /* ---- generations fed from outside the worker (remote engines) ------------------
  * A DistillGeneration whose text comes from elsewhere (an HTTP stream), with

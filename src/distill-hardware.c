@@ -227,6 +227,23 @@ gboolean distill_hardware_get_effective(DistillHardware *self, still_hardware *o
   return TRUE;
 }
 
+char *distill_hardware_cpu_features(const still_hardware *hw, const char *separator)
+{
+  /* instruction set names are the same in every language: only the separator is translated */
+  const char *names[3];
+  guint n = 0;
+  if (hw->avx2) names[n++] = "AVX2";
+  if (hw->avx512) names[n++] = "AVX-512";
+  if (hw->vnni) names[n++] = "VNNI";
+  if (n == 0) return NULL;
+  GString *list = g_string_new(names[0]);
+  for (guint i = 1; i < n; i++) {
+    g_string_append(list, separator);
+    g_string_append(list, names[i]);
+  }
+  return g_string_free(list, FALSE);
+}
+
 char *distill_hardware_describe(const still_hardware *hw)
 {
   GString *s = g_string_new(NULL);
@@ -241,18 +258,30 @@ char *distill_hardware_describe(const still_hardware *hw)
     else
       g_string_append_printf(s, _("GPU: %s, %s (only the total is known)\n"), g->name, total);
   }
-  if (hw->n_gpus == 0)
-    g_string_append_printf(s, _("GPU: none usable%s%s\n"), hw->gpu_note[0] ? " — " : "", hw->gpu_note);
+  if (hw->n_gpus == 0 && hw->gpu_note[0])
+    /* Translators: no GPU can run models; %s says why, e.g. "no Vulkan driver" */
+    g_string_append_printf(s, _("GPU: none usable — %s\n"), hw->gpu_note);
+  else if (hw->n_gpus == 0)
+    g_string_append(s, _("GPU: none usable\n"));
   g_autofree char *ram_free = g_format_size(hw->ram_free);
   g_autofree char *ram_total = g_format_size(hw->ram_total);
   if (hw->ram_total > 0)
     g_string_append_printf(s, _("Memory: %s available of %s\n"), ram_free, ram_total);
   else
     g_string_append_printf(s, _("Memory: %s available\n"), ram_free);
-  if (hw->cpu_threads > 0)
-    g_string_append_printf(s, _("CPU: %s, %d cores, %d threads%s%s%s\n"), hw->cpu_name[0] ? hw->cpu_name : _("unknown"),
-                           hw->cpu_cores, hw->cpu_threads, hw->avx2 ? ", AVX2" : "", hw->avx512 ? ", AVX-512" : "",
-                           hw->vnni ? ", VNNI" : "");
+  if (hw->cpu_threads > 0) {
+    const char *cpu = hw->cpu_name[0] ? hw->cpu_name : _("unknown");
+    /* Translators: separates the items of a list of instruction sets, "AVX2, AVX-512" */
+    g_autofree char *features = distill_hardware_cpu_features(hw, _(", "));
+    if (features)
+      /* Translators: processor name, core count, thread count, then its vector instruction sets as a
+       * list such as "AVX2, AVX-512, VNNI" (names are not translated) */
+      g_string_append_printf(s, _("CPU: %1$s, %2$d cores, %3$d threads, with %4$s\n"), cpu, hw->cpu_cores,
+                             hw->cpu_threads, features);
+    else
+      /* Translators: processor name, core count, thread count */
+      g_string_append_printf(s, _("CPU: %1$s, %2$d cores, %3$d threads\n"), cpu, hw->cpu_cores, hw->cpu_threads);
+  }
   if (hw->cpu_bandwidth_measured)
     g_string_append_printf(s, _("Memory bandwidth: %.0f GB/s (measured)\n"), hw->cpu_bandwidth_gbs);
   if (hw->disk_known) {

@@ -636,10 +636,20 @@ static void on_download_clicked(QuantEntry *q)
     return;
   }
   GtkRoot *root = gtk_widget_get_root(GTK_WIDGET(self));
-  g_autofree char *size = q->quant->size > 0 ? g_format_size((guint64)q->quant->size) : g_strdup(_("several gigabytes"));
-  g_autofree char *body = g_strdup_printf(_("%s %s is %s. Your connection is metered; downloading it may cost "
-                                            "money or use up a data plan."),
-                                          q->model->name, q->quant->name, size);
+  g_autofree char *body = NULL;
+  if (q->quant->size > 0) {
+    g_autofree char *size = g_format_size((guint64)q->quant->size);
+    /* Translators: %1$s is a model's name, %2$s its quantization ("Q4_K_M"), %3$s the download size
+     * ("4.7 GB") */
+    body = g_strdup_printf(_("The download of %1$s (%2$s) is %3$s. Your connection is metered; downloading it "
+                             "may cost money or use up a data plan."),
+                           q->model->name, q->quant->name, size);
+  } else {
+    /* Translators: %1$s is a model's name, %2$s its quantization ("Q4_K_M"); its size is not known */
+    body = g_strdup_printf(_("The download of %1$s (%2$s) is several gigabytes. Your connection is metered; "
+                             "downloading it may cost money or use up a data plan."),
+                           q->model->name, q->quant->name);
+  }
   GtkWidget *dialog =
     adw_message_dialog_new(GTK_IS_WINDOW(root) ? GTK_WINDOW(root) : NULL, _("Download on a Metered Connection?"), body);
   adw_message_dialog_add_responses(ADW_MESSAGE_DIALOG(dialog), "cancel", _("_Cancel"), "download", _("_Download"),

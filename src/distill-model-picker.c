@@ -14,6 +14,8 @@
 
 /* a picker should not hang on a server that does not answer */
 #define LIST_TIMEOUT_MS 8000
+/* a connection's model list younger than this is shown without asking the server again */
+#define CACHE_MAX_AGE_MS (60 * 1000)
 
 struct _DistillModelPicker {
   GObject parent_instance;
@@ -232,16 +234,68 @@ static void fill_local(DistillModelPicker *self, GPtrArray *paths, const char *f
 
 /* ---- remote ---- */
 
+/* The model lists of the connections, kept between fills and shared by every picker: a fill
+ * shows a list at once, without waiting for the network, and asks the server again in the
+ * background only when the list is older than cache_max_age_us. An answer replaces the rows
+ * (a server that stopped answering replaces them with the row saying why). */
+typedef struct {
+  char *base_url; /* the list is for this address: an edited connection asks again */
+  GStrv models;
+  gint64 time_us;
+} CachedList;
+
+static GHashTable *list_cache; /* endpoint id → CachedList */
+static gint64 cache_max_age_us = CACHE_MAX_AGE_MS * 1000;
+
+static void cached_list_free(CachedList *c)
+{
+  g_free(c->base_url);
+  g_strfreev(c->models);
+  g_free(c);
+}
+
+static const CachedList *cache_lookup(const DistillRemoteEndpoint *e)
+{
+  const CachedList *c = list_cache ? g_hash_table_lookup(list_cache, e->id) : NULL;
+  return c && g_strcmp0(c->base_url, e->base_url) == 0 ? c : NULL;
+}
+
+static void cache_store(const DistillRemoteEndpoint *e, GPtrArray *models)
+{
+  if (!list_cache)
+    list_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)cached_list_free);
+  if (!models) {
+    g_hash_table_remove(list_cache, e->id);
+    return;
+  }
+  CachedList *c = g_new0(CachedList, 1);
+  c->base_url = g_strdup(e->base_url);
+  c->models = g_new0(char *, models->len + 1);
+  for (guint i = 0; i < models->len; i++) c->models[i] = g_strdup(models->pdata[i]);
+  c->time_us = g_get_monotonic_time();
+  g_hash_table_replace(list_cache, g_strdup(e->id), c);
+}
+
+void distill_model_picker_set_cache_max_age(guint ms)
+{
+  cache_max_age_us = (gint64)ms * 1000;
+}
+
+void distill_model_picker_forget_cache(void)
+{
+  g_clear_pointer(&list_cache, g_hash_table_unref);
+}
+
 typedef struct {
   DistillModelPicker *self; /* weak: the cancellable goes with a refill or dispose */
-  GtkWidget *placeholder;   /* the endpoint's "asking…" row, replaced by the answer */
+  GPtrArray *rows;          /* the endpoint's rows now ("asking…" or the cached list), replaced by the answer */
   DistillRemoteEndpoint *endpoint;
   guint serial;
 } ListJob;
 
 static void list_job_free(ListJob *j)
 {
-  g_object_unref(j->placeholder);
+  g_ptr_array_unref(j->rows);
   distill_remote_endpoint_free(j->endpoint);
   g_free(j);
 }
@@ -254,44 +308,79 @@ static void mark_remote(GtkWidget *row, const char *icon)
   adw_action_row_add_prefix(ADW_ACTION_ROW(row), image);
 }
 
+/* The rows of an endpoint's models (or of why there are none) at position (-1: the end);
+ * added to rows. */
+static void add_remote_rows(DistillModelPicker *self, const DistillRemoteEndpoint *e, const char *const *models,
+                            const char *problem, int position, GPtrArray *rows)
+{
+  if (!models || !models[0]) {
+    /* Translators: a connection's name, when it did not list models */
+    g_autofree char *title = g_strdup_printf(_("%s is not available"), e->name);
+    AdwActionRow *row = plain_row(title, models ? _("The server serves no models.") : problem);
+    adw_action_row_set_subtitle_lines(row, 4);
+    mark_remote(GTK_WIDGET(row), "network-offline-symbolic");
+    gtk_widget_set_name(GTK_WIDGET(row), "remote-unavailable");
+    gtk_list_box_row_set_activatable(GTK_LIST_BOX_ROW(row), FALSE);
+    gtk_list_box_insert(self->list, GTK_WIDGET(row), position);
+    g_ptr_array_add(rows, g_object_ref(row));
+    return;
+  }
+  for (guint i = 0; models[i]; i++) {
+    const char *model = models[i];
+    AdwActionRow *row = plain_row(model, e->name);
+    mark_remote(GTK_WIDGET(row), "network-server-symbolic");
+    g_autofree char *tip = g_strdup_printf(_("%1$s at %2$s"), model, e->base_url);
+    gtk_widget_set_tooltip_text(GTK_WIDGET(row), tip);
+    gtk_list_box_row_set_activatable(GTK_LIST_BOX_ROW(row), TRUE);
+    if (g_strcmp0(e->id, self->current_endpoint_id) == 0 && g_strcmp0(model, self->current_remote_model) == 0)
+      add_check(row);
+    g_object_set_data_full(G_OBJECT(row), "endpoint-id", g_strdup(e->id), g_free);
+    g_object_set_data_full(G_OBJECT(row), "model", g_strdup(model), g_free);
+    g_signal_connect_object(row, "activated", G_CALLBACK(on_remote_activated), self, 0);
+    gtk_list_box_insert(self->list, GTK_WIDGET(row), position < 0 ? -1 : position + (int)i);
+    g_ptr_array_add(rows, g_object_ref(row));
+  }
+}
+
+static gboolean same_models(const char *const *cached, GPtrArray *models)
+{
+  if (!cached || !models || g_strv_length((char **)cached) != models->len) return FALSE;
+  for (guint i = 0; i < models->len; i++)
+    if (g_strcmp0(cached[i], models->pdata[i]) != 0) return FALSE;
+  return TRUE;
+}
+
 static void models_listed(GObject *source, GAsyncResult *res, gpointer data)
 {
   ListJob *j = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) models = distill_remote_list_models_finish(DISTILL_REMOTE(source), res, &error);
-  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || j->serial != j->self->serial ||
-      gtk_widget_get_parent(j->placeholder) == NULL) {
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     list_job_free(j);
     return;
   }
+  /* remembered even when this fill is gone: the next one shows it at once */
+  const CachedList *before = cache_lookup(j->endpoint);
+  gboolean unchanged = before && same_models((const char *const *)before->models, models);
+  cache_store(j->endpoint, models);
   DistillModelPicker *self = j->self;
-  GtkWidget *after = j->placeholder;
-  if (!models || models->len == 0) {
-    /* Translators: a connection's name, when it did not list models */
-    g_autofree char *title = g_strdup_printf(_("%s is not available"), j->endpoint->name);
-    AdwActionRow *row = plain_row(title, models ? _("The server serves no models.") : error->message);
-    adw_action_row_set_subtitle_lines(row, 4);
-    mark_remote(GTK_WIDGET(row), "network-offline-symbolic");
-    gtk_widget_set_name(GTK_WIDGET(row), "remote-unavailable");
-    gtk_list_box_row_set_activatable(GTK_LIST_BOX_ROW(row), FALSE);
-    gtk_list_box_insert(self->list, GTK_WIDGET(row), gtk_list_box_row_get_index(GTK_LIST_BOX_ROW(after)) + 1);
+  if (j->serial != self->serial || j->rows->len == 0 ||
+      gtk_widget_get_parent(j->rows->pdata[0]) != GTK_WIDGET(self->list)) {
+    list_job_free(j);
+    return;
   }
-  for (guint i = 0; models && i < models->len; i++) {
-    const char *model = models->pdata[i];
-    AdwActionRow *row = plain_row(model, j->endpoint->name);
-    mark_remote(GTK_WIDGET(row), "network-server-symbolic");
-    g_autofree char *tip = g_strdup_printf(_("%1$s at %2$s"), model, j->endpoint->base_url);
-    gtk_widget_set_tooltip_text(GTK_WIDGET(row), tip);
-    gtk_list_box_row_set_activatable(GTK_LIST_BOX_ROW(row), TRUE);
-    if (g_strcmp0(j->endpoint->id, self->current_endpoint_id) == 0 && g_strcmp0(model, self->current_remote_model) == 0)
-      add_check(row);
-    g_object_set_data_full(G_OBJECT(row), "endpoint-id", g_strdup(j->endpoint->id), g_free);
-    g_object_set_data_full(G_OBJECT(row), "model", g_strdup(model), g_free);
-    g_signal_connect_object(row, "activated", G_CALLBACK(on_remote_activated), self, 0);
-    gtk_list_box_insert(self->list, GTK_WIDGET(row), gtk_list_box_row_get_index(GTK_LIST_BOX_ROW(after)) + 1);
-    after = GTK_WIDGET(row);
+  if (unchanged && g_object_get_data(j->rows->pdata[0], "cached")) { /* the rows shown are right */
+    list_job_free(j);
+    return;
   }
-  gtk_list_box_remove(self->list, j->placeholder);
+  int position = gtk_list_box_row_get_index(GTK_LIST_BOX_ROW(j->rows->pdata[0]));
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func(g_object_unref);
+  if (models) g_ptr_array_add(models, NULL);
+  add_remote_rows(self, j->endpoint, models ? (const char *const *)models->pdata : NULL,
+                  error ? error->message : NULL, position, rows);
+  for (guint i = 0; i < j->rows->len; i++)
+    if (gtk_widget_get_parent(j->rows->pdata[i]) == GTK_WIDGET(self->list))
+      gtk_list_box_remove(self->list, j->rows->pdata[i]);
   list_job_free(j);
 }
 
@@ -300,15 +389,27 @@ static void fill_remote(DistillModelPicker *self)
   g_autoptr(GPtrArray) endpoints = distill_remote_endpoints_load(self->settings);
   for (guint i = 0; i < endpoints->len; i++) {
     DistillRemoteEndpoint *e = endpoints->pdata[i];
-    /* Translators: while a connection is asked for its models */
-    g_autofree char *title = g_strdup_printf(_("Asking %s for its models…"), e->name);
-    AdwActionRow *row = plain_row(title, e->base_url);
-    mark_remote(GTK_WIDGET(row), "network-server-symbolic");
-    gtk_list_box_row_set_activatable(GTK_LIST_BOX_ROW(row), FALSE);
-    gtk_list_box_append(self->list, GTK_WIDGET(row));
+    GPtrArray *rows = g_ptr_array_new_with_free_func(g_object_unref);
+    const CachedList *cached = cache_lookup(e);
+    if (cached) {
+      add_remote_rows(self, e, (const char *const *)cached->models, NULL, -1, rows);
+      for (guint k = 0; k < rows->len; k++) g_object_set_data(rows->pdata[k], "cached", GINT_TO_POINTER(1));
+      if (g_get_monotonic_time() - cached->time_us < cache_max_age_us) {
+        g_ptr_array_unref(rows);
+        continue; /* fresh enough: no need to ask */
+      }
+    } else {
+      /* Translators: while a connection is asked for its models */
+      g_autofree char *title = g_strdup_printf(_("Asking %s for its models…"), e->name);
+      AdwActionRow *row = plain_row(title, e->base_url);
+      mark_remote(GTK_WIDGET(row), "network-server-symbolic");
+      gtk_list_box_row_set_activatable(GTK_LIST_BOX_ROW(row), FALSE);
+      gtk_list_box_append(self->list, GTK_WIDGET(row));
+      g_ptr_array_add(rows, g_object_ref(row));
+    }
     ListJob *j = g_new0(ListJob, 1);
     j->self = self;
-    j->placeholder = g_object_ref(GTK_WIDGET(row));
+    j->rows = rows;
     j->endpoint = distill_remote_endpoint_copy(e);
     j->serial = self->serial;
     g_autoptr(DistillRemote) remote = distill_remote_new_for_endpoint(e);

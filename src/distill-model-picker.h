@@ -5,8 +5,9 @@
  * ("Runs fully on your GPU", "Runs on the CPU only (~3 tok/s)": the engine's
  * fit estimate from the file's header, computed on a worker thread), then a
  * "Remote" section with the models of every connection in Preferences →
- * Connections (asked for when the list is filled), or a row saying in plain
- * words why a connection did not answer. */
+ * Connections, or a row saying in plain words why a connection did not answer.
+ * The model lists are kept between fills: a list the picker has is shown at
+ * once, and asked for again in the background when it is older than a minute. */
 #pragma once
 
 #include <adwaita.h>
@@ -38,6 +39,11 @@ void distill_model_picker_open_file(DistillModelPicker *self, GtkWindow *parent)
 
 /* Stop asking servers and computing verdicts (the popover closed, the page goes). */
 void distill_model_picker_cancel(DistillModelPicker *self);
+
+/* The age past which a kept model list is asked for again (0: on every fill);
+ * and forgetting every kept list. For tests. */
+void distill_model_picker_set_cache_max_age(guint ms);
+void distill_model_picker_forget_cache(void);
 
 /* The short verdict line of a local model, e.g. "Runs fully on your GPU". */
 char *distill_model_picker_verdict_text(const still_fit *fit);

@@ -74,9 +74,14 @@ static void show_detected(DistillPreferences *self)
                                                               ram_free, ram_total)
                                             : g_strdup_printf(_("%s available of %s"), ram_free, ram_total);
   add_row(self, "ram", _("Memory"), ram);
-  g_autofree char *cpu = g_strdup_printf(_("%d cores, %d threads%s%s%s"), hw->cpu_cores, hw->cpu_threads,
-                                         hw->avx2 ? " · AVX2" : "", hw->avx512 ? " · AVX-512" : "",
-                                         hw->vnni ? " · VNNI" : "");
+  /* Translators: separates the instruction sets in "AVX2 · AVX-512 · VNNI" */
+  g_autofree char *features = distill_hardware_cpu_features(hw, _(" · "));
+  g_autofree char *cpu =
+    features ? /* Translators: core count, thread count, then the processor's vector instruction sets
+                * as a list such as "AVX2 · AVX-512" (names are not translated) */
+               g_strdup_printf(_("%1$d cores, %2$d threads · %3$s"), hw->cpu_cores, hw->cpu_threads, features)
+             : /* Translators: the processor's core count and thread count */
+               g_strdup_printf(_("%1$d cores, %2$d threads"), hw->cpu_cores, hw->cpu_threads);
   add_row(self, "cpu", hw->cpu_name[0] ? hw->cpu_name : _("Processor"), cpu);
   g_autofree char *disk_free = g_format_size(hw->disk_free);
   g_autofree char *disk = hw->disk_known ? g_strdup_printf(_("%s free at the models folder"), disk_free)

@@ -813,6 +813,100 @@ static GError *call_error(Call *c, GError *error)
                      c->remote->host, error->message);
 }
 
+/* ---- context lengths the servers report ---- */
+
+/* "BASE_URL\nMODEL" → the model's context length in tokens, as its server said. Kept for the
+ * process: the chat that uses a model the picker listed knows its length without asking again.
+ * Everything here runs on the main context (see the top of the file). */
+static GHashTable *context_lengths;
+
+/* Lengths past this are not believed (a typo'd or garbage field), nor anything below 1. */
+#define MAX_BELIEVED_CONTEXT (64 * 1024 * 1024)
+
+static char *context_key(const char *base_url, const char *model)
+{
+  return g_strconcat(base_url, "\n", model, NULL);
+}
+
+static void remember_context_length(const char *base_url, const char *model, gint64 n)
+{
+  if (n <= 0 || n > MAX_BELIEVED_CONTEXT) return; /* unknown: keep what another answer said */
+  if (!context_lengths) context_lengths = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_replace(context_lengths, context_key(base_url, model), GINT_TO_POINTER((int)n));
+}
+
+int distill_remote_lookup_context_length(const char *base_url, const char *model)
+{
+  if (!context_lengths || !base_url || !model) return 0;
+  g_autofree char *key = context_key(base_url, model);
+  return GPOINTER_TO_INT(g_hash_table_lookup(context_lengths, key));
+}
+
+void distill_remote_forget_context_lengths(void)
+{
+  g_clear_pointer(&context_lengths, g_hash_table_unref);
+}
+
+/* An integer member, whether the server wrote 32768 or 32768.0; 0 when absent or not a number. */
+static gint64 member_count(JsonObject *o, const char *name)
+{
+  JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+  if (!n || !JSON_NODE_HOLDS_VALUE(n)) return 0;
+  GType t = json_node_get_value_type(n);
+  if (t == G_TYPE_INT64) return json_node_get_int(n);
+  if (t == G_TYPE_DOUBLE) {
+    double d = json_node_get_double(n);
+    return d >= 1 && d <= MAX_BELIEVED_CONTEXT ? (gint64)d : 0;
+  }
+  return 0;
+}
+
+/* The context length an entry of GET /models carries, 0 when none: vLLM writes the length it
+ * serves with as "max_model_len"; LM Studio and some hosted APIs say "context_length" or
+ * "context_window". (llama-server's meta.n_ctx_train is the training length, not what it was
+ * started with, so it is not taken: no limit is better than a wrong one.) */
+static gint64 listed_context_length(JsonObject *m)
+{
+  static const char *const names[] = {"max_model_len", "context_length", "context_window"};
+  for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+    gint64 n = member_count(m, names[i]);
+    if (n > 0) return n;
+  }
+  return 0;
+}
+
+/* The context length in an Ollama POST /api/show answer: a num_ctx the model's Modelfile sets
+ * ("parameters" is text, one "name value" a line) is what the server runs it with; else
+ * model_info["<architecture>.context_length"], the model's own length. 0 when neither. */
+gint64 distill_remote_parse_ollama_show(const char *json, gsize len)
+{
+  g_autoptr(JsonParser) parser = json_parser_new();
+  if (!json || !json_parser_load_from_data(parser, json, (gssize)len, NULL)) return 0;
+  JsonNode *root = json_parser_get_root(parser);
+  JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+  const char *params = member_string(o, "parameters");
+  if (params) {
+    g_auto(GStrv) lines = g_strsplit(params, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+      g_auto(GStrv) words = g_strsplit_set(g_strstrip(lines[i]), " \t", -1);
+      guint k = 1;
+      if (g_strcmp0(words[0], "num_ctx") != 0) continue;
+      while (words[k] && !*words[k]) k++;
+      gint64 n = words[k] ? g_ascii_strtoll(words[k], NULL, 10) : 0;
+      if (n > 0 && n <= MAX_BELIEVED_CONTEXT) return n;
+    }
+  }
+  JsonObject *info = member_object(o, "model_info");
+  if (!info) return 0;
+  const char *arch = member_string(info, "general.architecture");
+  if (arch) {
+    g_autofree char *key = g_strconcat(arch, ".context_length", NULL);
+    gint64 n = member_count(info, key);
+    if (n > 0 && n <= MAX_BELIEVED_CONTEXT) return n;
+  }
+  return 0;
+}
+
 /* ---- listing models ---- */
 
 static void list_read_done(GObject *source, GAsyncResult *res, gpointer data)
@@ -852,8 +946,11 @@ static void list_read_done(GObject *source, GAsyncResult *res, gpointer data)
   JsonArray *arr = json_node_get_array(data_node);
   for (guint i = 0; i < json_array_get_length(arr); i++) {
     JsonNode *n = json_array_get_element(arr, i);
-    const char *id = JSON_NODE_HOLDS_OBJECT(n) ? member_string(json_node_get_object(n), "id") : NULL;
-    if (id && *id) g_ptr_array_add(ids, g_strdup(id));
+    JsonObject *m = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+    const char *id = m ? member_string(m, "id") : NULL;
+    if (!id || !*id) continue;
+    g_ptr_array_add(ids, g_strdup(id));
+    remember_context_length(c->remote->base_url, id, listed_context_length(m));
   }
   g_task_return_pointer(task, ids, (GDestroyNotify)g_ptr_array_unref);
   g_object_unref(task);
@@ -881,6 +978,129 @@ GPtrArray *distill_remote_list_models_finish(DistillRemote *self, GAsyncResult *
 {
   g_return_val_if_fail(g_task_is_valid(result, self), NULL);
   return g_task_propagate_pointer(G_TASK(result), error);
+}
+
+/* ---- a model's context length ---- */
+
+typedef struct {
+  DistillRemote *remote;
+  char *model;
+  GCancellable *cancellable;
+} LengthJob;
+
+static void length_job_free(LengthJob *j)
+{
+  g_object_unref(j->remote);
+  g_free(j->model);
+  g_clear_object(&j->cancellable);
+  g_free(j);
+}
+
+static void show_read_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+  GTask *task = data;
+  LengthJob *j = g_task_get_task_data(task);
+  Call *c = g_object_get_data(G_OBJECT(task), "call");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish(SOUP_SESSION(source), res, &error);
+  if (!body && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !c->timed_out) {
+    g_task_return_error(task, g_steal_pointer(&error));
+    g_object_unref(task);
+    return;
+  }
+  gint64 n = 0;
+  if (body && SOUP_STATUS_IS_SUCCESSFUL(soup_message_get_status(c->msg))) {
+    gsize len;
+    const char *text = g_bytes_get_data(body, &len);
+    n = distill_remote_parse_ollama_show(text, len);
+  }
+  remember_context_length(j->remote->base_url, j->model, n);
+  g_task_return_int(task, distill_remote_lookup_context_length(j->remote->base_url, j->model));
+  g_object_unref(task);
+}
+
+/* Not in the listing: Ollama (which serves its OpenAI API under /v1) tells it in /api/show. */
+static void ask_ollama(GTask *task)
+{
+  LengthJob *j = g_task_get_task_data(task);
+  const char *base = j->remote->base_url;
+  if (!g_str_has_suffix(base, "/v1")) {
+    g_task_return_int(task, 0);
+    g_object_unref(task);
+    return;
+  }
+  g_autofree char *root = g_strndup(base, strlen(base) - 3);
+  g_autofree char *url = g_strconcat(root, "/api/show", NULL);
+  SoupMessage *msg = soup_message_new("POST", url);
+  if (!msg) {
+    g_task_return_int(task, 0);
+    g_object_unref(task);
+    return;
+  }
+  if (j->remote->api_key) {
+    g_autofree char *auth = g_strconcat("Bearer ", j->remote->api_key, NULL);
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization", auth);
+  }
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "model");
+  json_builder_add_string_value(b, j->model);
+  json_builder_end_object(b);
+  g_autoptr(JsonNode) node = json_builder_get_root(b);
+  g_autofree char *body = json_to_string(node, FALSE);
+  g_autoptr(GBytes) bytes = g_bytes_new(body, strlen(body));
+  soup_message_set_request_body_from_bytes(msg, "application/json", bytes);
+  Call *c = call_new(j->remote, msg, j->cancellable);
+  g_object_set_data_full(G_OBJECT(task), "call", c, (GDestroyNotify)call_free);
+  soup_session_send_and_read_async(j->remote->session, msg, G_PRIORITY_DEFAULT, c->cancel, show_read_done, task);
+}
+
+static void length_listed(GObject *source, GAsyncResult *res, gpointer data)
+{
+  GTask *task = data;
+  LengthJob *j = g_task_get_task_data(task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ids = distill_remote_list_models_finish(DISTILL_REMOTE(source), res, &error);
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    g_task_return_error(task, g_steal_pointer(&error));
+    g_object_unref(task);
+    return;
+  }
+  int n = distill_remote_lookup_context_length(j->remote->base_url, j->model);
+  if (n > 0 || !ids) { /* known now, or the server does not answer: no use asking it more */
+    g_task_return_int(task, n);
+    g_object_unref(task);
+    return;
+  }
+  ask_ollama(task);
+}
+
+void distill_remote_query_context_length_async(DistillRemote *self, const char *model, GCancellable *cancellable,
+                                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail(DISTILL_IS_REMOTE(self));
+  g_return_if_fail(model != NULL);
+  GTask *task = g_task_new(self, cancellable, callback, user_data);
+  g_task_set_source_tag(task, distill_remote_query_context_length_async);
+  LengthJob *j = g_new0(LengthJob, 1);
+  j->remote = g_object_ref(self);
+  j->model = g_strdup(model);
+  j->cancellable = cancellable ? g_object_ref(cancellable) : NULL;
+  g_task_set_task_data(task, j, (GDestroyNotify)length_job_free);
+  int known = distill_remote_lookup_context_length(self->base_url, model);
+  if (known > 0) {
+    g_task_return_int(task, known);
+    g_object_unref(task);
+    return;
+  }
+  distill_remote_list_models_async(self, cancellable, length_listed, task);
+}
+
+int distill_remote_query_context_length_finish(DistillRemote *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail(g_task_is_valid(result, self), -1);
+  gssize n = g_task_propagate_int(G_TASK(result), error);
+  return n < 0 ? -1 : (int)n;
 }
 
 /* ---- streaming an answer ---- */

@@ -128,6 +128,27 @@ void distill_remote_list_models_async(DistillRemote *self, GCancellable *cancell
                                       gpointer user_data);
 GPtrArray *distill_remote_list_models_finish(DistillRemote *self, GAsyncResult *result, GError **error);
 
+/* ---- context lengths ----------------------------------------------------------
+ * What a server says about a model's context, so a remote chat's meter shows the
+ * server's limit, not the local default. Listing models (above) remembers the
+ * lengths the listing carries: vLLM's "max_model_len", or "context_length" /
+ * "context_window" of other servers. Remembered for the process, per base URL. */
+
+/* The remembered context length of model at base_url; 0 when no server said one. */
+int distill_remote_lookup_context_length(const char *base_url, const char *model);
+void distill_remote_forget_context_lengths(void); /* for tests */
+
+/* The model's context length: remembered, else from GET {base}/models, else
+ * (Ollama, base ending in /v1) from POST {root}/api/show: its Modelfile's
+ * num_ctx, or model_info["<arch>.context_length"]. 0 when the server does not
+ * say (or cannot be asked): show no limit then. -1 only when cancelled. */
+void distill_remote_query_context_length_async(DistillRemote *self, const char *model, GCancellable *cancellable,
+                                               GAsyncReadyCallback callback, gpointer user_data);
+int distill_remote_query_context_length_finish(DistillRemote *self, GAsyncResult *result, GError **error);
+
+/* The context length in an Ollama /api/show answer, 0 when it has none (for tests). */
+gint64 distill_remote_parse_ollama_show(const char *json, gsize len);
+
 /* Stream an answer to req (taken) from model. The generation's
  * stats->offload says where it ran ("remote: HOST"), and, when the server
  * sent no usage, that the token counts are approximate. */

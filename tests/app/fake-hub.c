@@ -36,6 +36,8 @@ struct _FakeHub {
   guint searches;
   char *last_search;
   GList *delayed; /* SoupServerMessage paused by slow_search */
+  FakeHubClientProbe probe;
+  gpointer probe_data;
 };
 
 typedef struct {
@@ -130,6 +132,21 @@ GArray *fake_hub_requests(FakeHub *hub) { return hub->requests; }
 guint fake_hub_resolve_count(FakeHub *hub) { return hub->resolves; }
 guint fake_hub_tree_count(FakeHub *hub) { return hub->trees; }
 gboolean fake_hub_saw_auth_on_hub(FakeHub *hub) { return hub->saw_auth_on_hub; }
+
+void fake_hub_set_client_probe(FakeHub *hub, FakeHubClientProbe probe, gpointer user_data)
+{
+  hub->probe = probe;
+  hub->probe_data = user_data;
+}
+
+/* Raise request `index`'s received mark to what the client has now. */
+static void sample_client(FakeHub *hub, guint index)
+{
+  if (hub->probe == NULL || index >= hub->requests->len) return;
+  FakeHubRequest *r = &g_array_index(hub->requests, FakeHubRequest, index);
+  gint64 now = hub->probe(hub->probe_data);
+  if (now > r->received) r->received = now;
+}
 
 gint64 fake_hub_last_sent(FakeHub *hub)
 {
@@ -310,6 +327,7 @@ static void wrote_body_data(SoupServerMessage *msg, guint size, BodyJob *job)
 {
   FakeHubRequest *r = job_request(job);
   r->sent += size;
+  sample_client(job->hub, job->req_index);
   if (job->cut && !job->cutting && job->start + r->sent >= job->limit) {
     job->cutting = TRUE;
     if (job->source) g_source_remove(job->source);
@@ -358,6 +376,9 @@ static void serve_body(FakeHub *hub, SoupServerMessage *msg, FakeFile *f)
   gint64 size = (gint64)g_bytes_get_size(f->content);
   FakeHubRequest r = {0};
   gint64 range_last = -1;
+  r.received = -1;
+  /* the client comes back: what it holds now is all it got from the previous request */
+  if (hub->requests->len > 0) sample_client(hub, hub->requests->len - 1);
   r.ranged = parse_range_end(msg, &r.start, &range_last);
   r.had_auth = soup_message_headers_get_one(req, "Authorization") != NULL;
   guint index = hub->requests->len;
@@ -583,6 +604,8 @@ static void serve_cdn(FakeHub *hub, SoupServerMessage *msg, const char *sha, GHa
   }
   if ((guint)g_ascii_strtoull(sig, NULL, 10) < hub->sig_valid) {
     FakeHubRequest r = {0};
+    r.received = -1;
+    if (hub->requests->len > 0) sample_client(hub, hub->requests->len - 1);
     r.ranged = parse_range(msg, &r.start);
     r.status = 403;
     g_array_append_val(hub->requests, r);

@@ -48,7 +48,13 @@ typedef struct {
   guint status;
   gboolean had_auth; /* an Authorization header arrived (it never should on the CDN) */
   gboolean ranged;   /* the request had a Range header */
+  gint64 received;   /* with a client probe: the most the client had on its side (absolute end
+                      * offset) while this request was the latest one, sampled at every piece
+                      * the server wrote and when the next request arrived; -1 without a probe */
 } FakeHubRequest;
+
+/* Tells how far the client has got (e.g. its .part size or bytes-done), -1 when unknown. */
+typedef gint64 (*FakeHubClientProbe)(gpointer user_data);
 
 typedef struct _FakeHub FakeHub;
 
@@ -81,6 +87,8 @@ guint fake_hub_tree_count(FakeHub *hub);
 /* Bytes written by the body request in progress or last finished. */
 gint64 fake_hub_last_sent(FakeHub *hub);
 void fake_hub_clear_log(FakeHub *hub);
+/* Sample the client's progress into FakeHubRequest.received (see there). NULL stops it. */
+void fake_hub_set_client_probe(FakeHub *hub, FakeHubClientProbe probe, gpointer user_data);
 /* TRUE when a request came to the hub host (not the CDN) carrying the token. */
 gboolean fake_hub_saw_auth_on_hub(FakeHub *hub);
 

@@ -2,8 +2,9 @@
  * and `distill pull` killed with SIGKILL and run again.
  *
  * Every download test checks the final bytes (sha256), the user-visible state and message, and
- * — from the ranges the fake server logged — that no byte range was fetched twice beyond one
- * chunk (64 KiB) per resume. No display is needed. */
+ * — from the ranges the fake server logged and the client's progress it sampled (not the bytes
+ * the server pushed into socket buffers, which a client under load may never read) — that no
+ * byte range was fetched twice beyond one chunk (64 KiB) per resume. No display is needed. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -34,6 +35,7 @@ typedef struct {
   char *model_sha;
   GBytes *small;
   GBytes *gated;
+  DistillDownload *current; /* weak: the last download made, probed by the fake hub */
 } Fixture;
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -88,6 +90,9 @@ static DistillDownload *new_download(Fixture *fx, const char *repo, const char *
   DistillDownload *d = distill_download_new(fx->hub, repo, file, NULL, dest);
   /* fast backoff (1 s → 10 ms) and give-up (300 s → 3 s) */
   g_object_set(d, "time-scale", 0.01, "reserve-bytes", (gint64)0, NULL);
+  if (fx->current) g_object_remove_weak_pointer(G_OBJECT(fx->current), (gpointer *)&fx->current);
+  fx->current = d;
+  g_object_add_weak_pointer(G_OBJECT(d), (gpointer *)&fx->current);
   return d;
 }
 
@@ -111,6 +116,18 @@ static gint64 file_size(const char *path)
   return st.st_size;
 }
 
+/* The fake hub's client probe: how far the current download really got — the bytes in its part
+ * (written by the worker thread) or its own count, whichever is ahead. Not what the server wrote:
+ * under load the server can push hundreds of KiB into socket buffers that the client never reads
+ * before the connection goes away, and those bytes were never "fetched" by the client. */
+static gint64 probe_client(gpointer data)
+{
+  Fixture *fx = data;
+  if (fx->current == NULL) return -1;
+  gint64 on_disk = file_size(distill_download_get_partial_path(fx->current));
+  return MAX(on_disk, distill_download_get_bytes_done(fx->current));
+}
+
 static void assert_done(DistillDownload *d, GBytes *content)
 {
   g_assert_cmpint(distill_download_get_state(d), ==, DISTILL_DOWNLOAD_DONE);
@@ -122,24 +139,37 @@ static void assert_done(DistillDownload *d, GBytes *content)
 }
 
 /* Body requests (200/206) of the log; returns how many. Asserts that each one started at most
- * max_overlap bytes before the end of what had already been sent, and never sent Authorization. */
+ * max_overlap bytes before the end of what the client already had (its part/bytes-done, sampled
+ * by the fake hub while the earlier requests ran and when this one arrived), and never sent
+ * Authorization. Without a probe sample, every byte the server wrote counts as received. */
 static guint assert_ranges(FakeHub *fake, gint64 max_overlap)
 {
   GArray *log = fake_hub_requests(fake);
-  gint64 served_end = 0;
+  gint64 served_end = 0;   /* the end of what the server wrote to its sockets */
+  gint64 received_end = 0; /* the end of what the client had actually got */
   guint bodies = 0;
   for (guint i = 0; i < log->len; i++) {
     FakeHubRequest *r = &g_array_index(log, FakeHubRequest, i);
     g_assert_false(r->had_auth);
-    if (r->status != 200 && r->status != 206) continue;
-    if (bodies > 0) {
-      gint64 overlap = served_end - r->start;
-      if (overlap > max_overlap)
-        g_error("request %u starts at %" G_GINT64_FORMAT " but %" G_GINT64_FORMAT " bytes were already served",
-                i, r->start, served_end);
+    gboolean body = r->status == 200 || r->status == 206;
+    if (body) {
+      if (bodies > 0) {
+        gint64 overlap = received_end - r->start;
+        if (overlap > max_overlap)
+          g_error("request %u starts at %" G_GINT64_FORMAT " but the client already had %" G_GINT64_FORMAT
+                  " bytes (%" G_GINT64_FORMAT " served)",
+                  i, r->start, received_end, served_end);
+      }
+      served_end = MAX(served_end, r->start + r->sent);
+      bodies++;
     }
-    served_end = MAX(served_end, r->start + r->sent);
-    bodies++;
+    gint64 got = r->received >= 0 ? r->received : (body ? r->start + r->sent : 0);
+    /* the probe is real: the client never has more than the server wrote */
+    if (body) g_assert_cmpint(got, <=, served_end);
+    received_end = MAX(received_end, got);
+    g_test_message("request %u: status %u, start %" G_GINT64_FORMAT ", sent %" G_GINT64_FORMAT
+                   ", client had %" G_GINT64_FORMAT,
+                   i, r->status, r->start, r->sent, r->received);
   }
   return bodies;
 }
@@ -174,6 +204,7 @@ static void fixture_setup(Fixture *fx, gconstpointer data)
   fake_hub_set_gated(fx->fake, GATED_REPO, TOKEN);
   fake_hub_add_rename(fx->fake, "old-name/tiny-GGUF", REPO);
   fx->hub = distill_hub_new_for_endpoint(fake_hub_endpoint(fx->fake));
+  fake_hub_set_client_probe(fx->fake, probe_client, fx);
 }
 
 static void remove_tree(const char *path)
@@ -193,6 +224,9 @@ static void remove_tree(const char *path)
 
 static void fixture_teardown(Fixture *fx, gconstpointer data)
 {
+  fake_hub_set_client_probe(fx->fake, NULL, NULL);
+  if (fx->current) g_object_remove_weak_pointer(G_OBJECT(fx->current), (gpointer *)&fx->current);
+  fx->current = NULL;
   g_clear_object(&fx->hub);
   fake_hub_free(fx->fake);
   /* let libsoup finish closing connections before the next test */
@@ -768,6 +802,15 @@ static void at_bytes(GObject *object, GParamSpec *pspec, AtBytes *a)
   }
 }
 
+/* bytes-done is notified at most every 100 ms: also look every few ms, so the action comes as
+ * soon as the bytes are there, however the notifications fall */
+static gboolean poll_at_bytes(gpointer data)
+{
+  AtBytes *a = data;
+  at_bytes(NULL, NULL, a);
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean is_paused(DistillDownload *d)
 {
   return distill_download_get_state(d) == DISTILL_DOWNLOAD_PAUSED;
@@ -778,13 +821,18 @@ static void test_pause_resume(Fixture *fx, gconstpointer data)
   FakeHubFaults *f = fake_hub_faults(fx->fake);
   f->trickle_bytes = 32 * 1024;
   f->trickle_ms = 2;
+  /* the server holds back the bytes past 1.2 MB: however late a loaded machine runs the pause,
+   * it comes before the end of the file */
+  f->stall_at = 1200 * 1000;
   g_autoptr(DistillDownload) d = new_download(fx, REPO, MODEL);
   AtBytes a = {d, 700 * 1000, FALSE, distill_download_pause};
   g_signal_connect(d, "notify::bytes-done", G_CALLBACK(at_bytes), &a);
+  guint poll = g_timeout_add(2, poll_at_bytes, &a);
   RunResult r = {0};
   distill_download_run_async(d, NULL, run_cb, &r);
   gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
   while (!is_paused(d) && g_get_monotonic_time() < end) g_main_context_iteration(NULL, TRUE);
+  g_source_remove(poll);
   g_assert_true(is_paused(d));
   g_assert_false(r.done); /* pausing does not end the run */
   g_assert_true(g_str_has_prefix(distill_download_get_message(d), "Paused"));
@@ -799,6 +847,7 @@ static void test_pause_resume(Fixture *fx, gconstpointer data)
   sleep_ms(100);
   g_assert_cmpint(distill_download_get_bytes_done(d), ==, paused_at); /* really stopped */
 
+  f->stall_at = -1;
   distill_download_resume(d);
   iterate_until(&r.done, 15000);
   g_assert_true(r.ok);
@@ -818,22 +867,28 @@ static void test_cancel(Fixture *fx, gconstpointer data)
   FakeHubFaults *f = fake_hub_faults(fx->fake);
   f->trickle_bytes = 32 * 1024;
   f->trickle_ms = 2;
+  f->stall_at = 900 * 1000; /* the cancel always comes before the end, however loaded the machine */
   g_autoptr(DistillDownload) d = new_download(fx, REPO, MODEL);
   g_autoptr(GCancellable) cancellable = g_cancellable_new();
   g_object_set_data(G_OBJECT(d), "test-cancellable", cancellable);
   AtBytes a = {d, 500 * 1000, FALSE, cancel_it};
   gulong id = g_signal_connect(d, "notify::bytes-done", G_CALLBACK(at_bytes), &a);
+  guint poll = g_timeout_add(2, poll_at_bytes, &a);
   g_autoptr(GError) error = NULL;
   g_assert_false(run_download(d, cancellable, &error));
   g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_source_remove(poll);
   g_signal_handler_disconnect(d, id);
   g_assert_cmpint(distill_download_get_state(d), ==, DISTILL_DOWNLOAD_PAUSED);
   gint64 kept = file_size(distill_download_get_partial_path(d));
   g_assert_cmpint(kept, >=, 500 * 1000);
   g_assert_cmpint(kept, ==, distill_download_get_bytes_done(d));
 
+  g_assert_cmpint(kept, <=, 900 * 1000);
+
   /* a new run of the same object continues */
   f->trickle_bytes = 0;
+  f->stall_at = -1;
   g_clear_error(&error);
   g_assert_true(run_download(d, NULL, &error));
   g_assert_no_error(error);
@@ -882,13 +937,16 @@ static void test_cancel_while_paused(Fixture *fx, gconstpointer data)
   FakeHubFaults *f = fake_hub_faults(fx->fake);
   f->trickle_bytes = 32 * 1024;
   f->trickle_ms = 2;
+  f->stall_at = 700 * 1000; /* the pause always comes before the end */
   g_autoptr(DistillDownload) d = new_download(fx, REPO, MODEL);
   AtBytes a = {d, 300 * 1000, FALSE, distill_download_pause};
   g_signal_connect(d, "notify::bytes-done", G_CALLBACK(at_bytes), &a);
+  guint poll = g_timeout_add(2, poll_at_bytes, &a);
   RunResult r = {0};
   distill_download_run_async(d, NULL, run_cb, &r);
   gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
   while (!is_paused(d) && g_get_monotonic_time() < end) g_main_context_iteration(NULL, TRUE);
+  g_source_remove(poll);
   g_assert_true(is_paused(d));
   distill_download_cancel(d);
   iterate_until(&r.done, 5000);

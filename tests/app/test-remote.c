@@ -18,6 +18,7 @@
 
 #include "distill-chat-page.h"
 #include "distill-message-row.h"
+#include "distill-model-picker.h"
 #include "distill-preferences.h"
 #include "distill-prefs-connections.h"
 #include "distill-reasoning.h"
@@ -42,6 +43,9 @@ typedef struct {
   gboolean client_gone; /* a streaming answer's connection went away before it ended */
   guint interval_ms;
   GList *jobs;
+  guint lists;       /* GET /v1/models answered */
+  guint shows;       /* POST /api/show answered (Ollama's model details) */
+  char *extra_model; /* listed after the two models, without a context length */
 } Fake;
 
 typedef struct {
@@ -228,9 +232,31 @@ static void handle(SoupServer *server, SoupServerMessage *msg, const char *path,
     }
   }
   if (g_str_equal(path, "/v1/models") && g_str_equal(soup_server_message_get_method(msg), "GET")) {
-    answer_json(msg, 200,
-                "{\"object\":\"list\",\"data\":[{\"id\":\"vllm-r1\",\"object\":\"model\",\"owned_by\":\"vllm\","
-                "\"max_model_len\":32768},{\"id\":\"deepseek-r1:7b\",\"object\":\"model\",\"owned_by\":\"library\"}]}");
+    f->lists++;
+    g_autofree char *extra =
+      f->extra_model ? g_strdup_printf(",{\"id\":\"%s\",\"object\":\"model\"}", f->extra_model) : g_strdup("");
+    g_autofree char *json =
+      g_strdup_printf("{\"object\":\"list\",\"data\":[{\"id\":\"vllm-r1\",\"object\":\"model\",\"owned_by\":\"vllm\","
+                      "\"max_model_len\":32768},{\"id\":\"deepseek-r1:7b\",\"object\":\"model\",\"owned_by\":\"library\"}%s]}",
+                      extra);
+    answer_json(msg, 200, json);
+    return;
+  }
+  if (g_str_equal(path, "/api/show") && g_str_equal(soup_server_message_get_method(msg), "POST")) {
+    /* Ollama: the model's details; the OpenAI listing has no context length */
+    f->shows++;
+    g_autoptr(GBytes) asked = soup_message_body_flatten(soup_server_message_get_request_body(msg));
+    g_autoptr(JsonParser) p = json_parser_new();
+    const char *model = NULL;
+    if (json_parser_load_from_data(p, g_bytes_get_data(asked, NULL), (gssize)g_bytes_get_size(asked), NULL) &&
+        JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+      model = json_object_get_string_member_with_default(json_node_get_object(json_parser_get_root(p)), "model", NULL);
+    if (g_strcmp0(model, "deepseek-r1:7b") == 0)
+      answer_json(msg, 200,
+                  "{\"parameters\":\"stop \\\"<｜end▁of▁sentence｜>\\\"\",\"model_info\":{\"general.architecture\":\"qwen2\","
+                  "\"general.parameter_count\":7615616512,\"qwen2.context_length\":131072,\"qwen2.block_count\":28}}");
+    else
+      answer_json(msg, 404, "{\"error\":\"model not found\"}");
     return;
   }
   if (!g_str_equal(path, "/v1/chat/completions")) {
@@ -650,6 +676,108 @@ static void test_list_models(void)
 }
 
 typedef struct {
+  int n;
+  GError *error;
+  gboolean done;
+} LengthResult;
+
+static void length_known(GObject *source, GAsyncResult *res, gpointer data)
+{
+  LengthResult *r = data;
+  r->n = distill_remote_query_context_length_finish(DISTILL_REMOTE(source), res, &r->error);
+  r->done = TRUE;
+}
+
+static gboolean length_done(gpointer data) { return ((LengthResult *)data)->done; }
+
+static int query_length(DistillRemote *remote, const char *model)
+{
+  LengthResult r = {0};
+  distill_remote_query_context_length_async(remote, model, NULL, length_known, &r);
+  g_assert_true(wait_for(length_done, &r, 10000));
+  g_assert_no_error(r.error);
+  return r.n;
+}
+
+static void test_context_length(void)
+{
+  distill_remote_forget_context_lengths();
+  g_autoptr(DistillRemote) remote = distill_remote_new(fake.base, NULL);
+  g_assert_cmpint(distill_remote_lookup_context_length(fake.base, "vllm-r1"), ==, 0);
+
+  /* listing the models remembers vLLM's max_model_len; the Ollama entry has none */
+  ListResult r = {0};
+  distill_remote_list_models_async(remote, NULL, listed, &r);
+  g_assert_true(wait_for(list_done, &r, 5000));
+  g_assert_no_error(r.error);
+  g_ptr_array_unref(r.models);
+  g_assert_cmpint(distill_remote_lookup_context_length(fake.base, "vllm-r1"), ==, 32768);
+  g_assert_cmpint(distill_remote_lookup_context_length(fake.base, "deepseek-r1:7b"), ==, 0);
+  /* per server: the same name elsewhere is not known */
+  g_assert_cmpint(distill_remote_lookup_context_length("http://elsewhere:8000/v1", "vllm-r1"), ==, 0);
+
+  /* known: answered without asking the server */
+  guint lists = fake.lists, shows = fake.shows;
+  g_assert_cmpint(query_length(remote, "vllm-r1"), ==, 32768);
+  g_assert_cmpint(fake.lists, ==, lists);
+  g_assert_cmpint(fake.shows, ==, shows);
+
+  /* Ollama: not in the listing, so /api/show is asked: model_info["qwen2.context_length"] */
+  g_assert_cmpint(query_length(remote, "deepseek-r1:7b"), ==, 131072);
+  g_assert_cmpint(fake.shows, ==, shows + 1);
+  g_assert_cmpint(distill_remote_lookup_context_length(fake.base, "deepseek-r1:7b"), ==, 131072);
+  g_assert_cmpint(query_length(remote, "deepseek-r1:7b"), ==, 131072);
+  g_assert_cmpint(fake.shows, ==, shows + 1); /* remembered */
+
+  /* a model nobody reports a length for: 0 ("no limit"), never an error */
+  g_assert_cmpint(query_length(remote, "fail-500"), ==, 0);
+  g_assert_cmpint(distill_remote_lookup_context_length(fake.base, "fail-500"), ==, 0);
+  /* a base URL that is not …/v1: there is no Ollama API to ask */
+  g_autofree char *odd_base = g_strconcat(fake.base, "/../v1x", NULL);
+  g_autoptr(DistillRemote) odd = distill_remote_new(odd_base, NULL);
+  shows = fake.shows;
+  g_assert_cmpint(query_length(odd, "deepseek-r1:7b"), ==, 0);
+  g_assert_cmpint(fake.shows, ==, shows);
+  /* nobody listening: 0 as well */
+  g_autoptr(DistillRemote) off = distill_remote_new("http://127.0.0.1:1/v1", NULL);
+  g_assert_cmpint(query_length(off, "vllm-r1"), ==, 0);
+
+  /* cancelled: -1 and the cancellation */
+  g_autoptr(GCancellable) cancel = g_cancellable_new();
+  LengthResult c = {0};
+  distill_remote_query_context_length_async(remote, "another", cancel, length_known, &c);
+  g_cancellable_cancel(cancel);
+  g_assert_true(wait_for(length_done, &c, 5000));
+  g_assert_cmpint(c.n, ==, -1);
+  g_assert_error(c.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error(&c.error);
+
+  /* the shapes of /api/show answers */
+  static const struct {
+    const char *json;
+    gint64 want;
+  } shows_cases[] = {
+    {"{\"model_info\":{\"general.architecture\":\"llama\",\"llama.context_length\":8192}}", 8192},
+    /* the Modelfile's num_ctx is what the server runs the model with */
+    {"{\"parameters\":\"stop \\\"x\\\"\\nnum_ctx                        16384\\ntemperature 0.6\",\"model_info\":"
+     "{\"general.architecture\":\"qwen2\",\"qwen2.context_length\":131072}}",
+     16384},
+    {"{\"model_info\":{\"general.architecture\":\"qwen2\",\"llama.context_length\":8192}}", 0},
+    {"{\"model_info\":{\"general.architecture\":\"qwen2\",\"qwen2.context_length\":\"big\"}}", 0},
+    {"{\"model_info\":{\"general.architecture\":\"qwen2\",\"qwen2.context_length\":-5}}", 0},
+    {"{\"model_info\":{\"general.architecture\":\"qwen2\",\"qwen2.context_length\":1e30}}", 0},
+    {"{\"parameters\":\"num_ctx\"}", 0},
+    {"[1,2]", 0},
+    {"not json", 0},
+    {"", 0},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(shows_cases); i++)
+    g_assert_cmpint(distill_remote_parse_ollama_show(shows_cases[i].json, strlen(shows_cases[i].json)), ==,
+                    shows_cases[i].want);
+  g_assert_cmpint(distill_remote_parse_ollama_show(NULL, 0), ==, 0);
+}
+
+typedef struct {
   GString *text;
   guint deltas;
   int last_tokens;
@@ -933,9 +1061,41 @@ static void test_connections_storage(void)
   g_assert_cmpint(none->len, ==, 0);
 }
 
+/* The tooltip of the chat's context meter ("Context: 0 of 32768 tokens used. …"). */
+static const char *meter_tip(GtkWidget *page)
+{
+  GtkWidget *bar = find_type(page, GTK_TYPE_LEVEL_BAR);
+  g_assert_nonnull(bar);
+  const char *tip = gtk_widget_get_tooltip_text(gtk_widget_get_parent(bar));
+  return tip ? tip : "";
+}
+
+typedef struct {
+  GtkWidget *page;
+  const char *text;
+} TipQuery;
+
+static gboolean tip_says(gpointer data)
+{
+  TipQuery *q = data;
+  return strstr(meter_tip(q->page), q->text) != NULL;
+}
+
+static guint count_rows(GtkWidget *root, const char *title)
+{
+  guint n = 0;
+  if (ADW_IS_PREFERENCES_ROW(root) && g_strcmp0(adw_preferences_row_get_title(ADW_PREFERENCES_ROW(root)), title) == 0) n++;
+  for (GtkWidget *c = gtk_widget_get_first_child(root); c; c = gtk_widget_get_next_sibling(c)) n += count_rows(c, title);
+  return n;
+}
+
+static gboolean lists_grew(gpointer data) { return fake.lists > GPOINTER_TO_UINT(data); }
+
 static void test_chat_page(void)
 {
   g_autoptr(GSettings) settings = g_settings_new(APP_ID);
+  distill_remote_forget_context_lengths();
+  distill_model_picker_forget_cache();
   /* local models for the picker: the fixtures, when there */
   const char *fixtures = g_getenv("STILL_FIXTURES_DIR");
   g_autofree char *models_dir = g_build_filename(tmp_dir, "models", NULL);
@@ -995,6 +1155,53 @@ static void test_chat_page(void)
   g_autofree char *last = g_settings_get_string(settings, "last-model");
   g_autofree char *want_last = g_strdup_printf("remote:%s/vllm-r1", id);
   g_assert_cmpstr(last, ==, want_last);
+  /* the context meter shows vLLM's max_model_len (from the listing), not the local default */
+  g_assert_nonnull(strstr(meter_tip(page), " of 32768 tokens used"));
+
+  /* the picker again: the kept list is there at once, and the server is not asked again */
+  guint lists = fake.lists;
+  gtk_menu_button_popup(model_button);
+  g_assert_nonnull(find_row(popover, "vllm-r1", "Fake vLLM"));
+  g_assert_nonnull(find_row(popover, "deepseek-r1:7b", "Fake vLLM"));
+  spin(300);
+  g_assert_cmpuint(fake.lists, ==, lists);
+  g_assert_cmpuint(count_rows(popover, "vllm-r1"), ==, 1);
+  gtk_popover_popdown(GTK_POPOVER(popover));
+  spin(50);
+
+  /* once the kept list is old, the picker still shows it at once, asks in the background, and
+   * the answer (a new model on the server) replaces the rows */
+  distill_model_picker_set_cache_max_age(0);
+  fake.extra_model = g_strdup("brand-new-model");
+  gtk_menu_button_popup(model_button);
+  g_assert_nonnull(find_row(popover, "vllm-r1", "Fake vLLM"));
+  g_assert_null(find_row(popover, "brand-new-model", NULL));
+  RowQuery fresh = {popover, "brand-new-model", "Fake vLLM"};
+  g_assert_true(wait_for(row_present, &fresh, 5000));
+  g_assert_true(wait_for(lists_grew, GUINT_TO_POINTER(lists), 5000));
+  g_assert_cmpuint(count_rows(popover, "vllm-r1"), ==, 1);
+  g_assert_cmpuint(count_rows(popover, "deepseek-r1:7b"), ==, 1);
+  g_assert_null(find_row(popover, "Asking Fake vLLM for its models…", NULL));
+  gtk_popover_popdown(GTK_POPOVER(popover));
+  spin(50);
+  distill_model_picker_set_cache_max_age(60 * 1000);
+  g_clear_pointer(&fake.extra_model, g_free);
+
+  /* Ollama's model: its length comes from /api/show; a model nobody gives a length for shows
+   * the tokens used and no limit, rather than a wrong one */
+  distill_chat_page_use_remote_model(DISTILL_CHAT_PAGE(page), id, "deepseek-r1:7b");
+  TipQuery ollama_tip = {page, " of 131072 tokens used"};
+  g_assert_true(wait_for(tip_says, &ollama_tip, 5000));
+  distill_chat_page_use_remote_model(DISTILL_CHAT_PAGE(page), id, "brand-new-model");
+  TipQuery unknown_tip = {page, "does not say how long this model's context is"};
+  g_assert_true(wait_for(tip_says, &unknown_tip, 5000));
+  GtkLabel *meter_label = GTK_LABEL(find_type(gtk_widget_get_parent(find_type(page, GTK_TYPE_LEVEL_BAR)), GTK_TYPE_LABEL));
+  g_assert_cmpstr(gtk_label_get_label(meter_label), ==, "0 tokens");
+  g_assert_false(gtk_widget_get_visible(find_type(page, GTK_TYPE_LEVEL_BAR)));
+  screenshot(win, "remote-no-context-limit");
+  distill_chat_page_use_remote_model(DISTILL_CHAT_PAGE(page), id, "vllm-r1");
+  g_assert_nonnull(strstr(meter_tip(page), " of 32768 tokens used"));
+  g_assert_true(gtk_widget_get_visible(find_type(page, GTK_TYPE_LEVEL_BAR)));
 
   /* send a question: the answer streams into the view and the history, with the reasoning split */
   GtkTextView *composer = GTK_TEXT_VIEW(find_named(page, "composer"));
@@ -1158,6 +1365,7 @@ int main(int argc, char **argv)
   g_test_add_func("/remote/urls", test_urls);
   g_test_add_func("/remote/external-generation", test_external_generation);
   g_test_add_func("/remote/list-models", test_list_models);
+  g_test_add_func("/remote/context-length", test_context_length);
   g_test_add_func("/remote/stream-from-server", test_stream_from_server);
   g_test_add_func("/remote/errors", test_errors);
   g_test_add_func("/remote/dropped", test_dropped);
