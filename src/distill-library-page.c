@@ -707,7 +707,8 @@ static void on_delete_clicked(QuantEntry *q)
 {
   DistillLibraryPage *self = q->page;
   GtkRoot *root = gtk_widget_get_root(GTK_WIDGET(self));
-  g_autofree char *heading = g_strdup_printf(_("Delete %s %s?"), q->model->name, q->quant->name);
+  /* Translators: %1$s is a model ("DeepSeek-R1-Distill-Qwen-7B"), %2$s its file's quantization ("Q4_K_M") */
+  g_autofree char *heading = g_strdup_printf(_("Delete the %2$s file of %1$s?"), q->model->name, q->quant->name);
   g_autofree char *size = g_format_size((guint64)q->quant->size);
   g_autofree char *body =
     g_strdup_printf(_("The file will be removed from this computer, freeing about %s. You can download it again."),
