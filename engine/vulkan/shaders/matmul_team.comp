@@ -35,30 +35,10 @@ layout(push_constant) uniform Params {
 #define TM 4u
 #define TN 8u
 
+#include "words.glsl"
+
 shared float ws[TILE_K * (TILE_M + 1u)];
 shared float xs[TILE_K * (TILE_N + 1u)];
-
-uint rd16(uint o) { return (w[o >> 2] >> ((o & 2u) * 8u)) & 0xffffu; }
-uint rd32h(uint o) { return rd16(o) | (rd16(o + 2u) << 16); } /* 4 bytes at an even offset */
-float rdhalf(uint o) { return unpackHalf2x16(rd16(o)).x; }
-uint byte_of(uint v, uint i) { return (v >> (8u * i)) & 0xffu; }
-vec4 nibbles_lo(uint q) { return vec4(q & 15u, (q >> 8) & 15u, (q >> 16) & 15u, (q >> 24) & 15u); }
-vec4 nibbles_hi(uint q) { return vec4((q >> 4) & 15u, (q >> 12) & 15u, (q >> 20) & 15u, (q >> 28) & 15u); }
-vec4 bytes_s8(uint q) { return vec4(ivec4(q << 24, q << 16, q << 8, q) >> 24); }
-
-#if defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
-void scale_min(uint j, uint s0, uint s1, uint s2, out float sc, out float mn)
-{
-  if (j < 4u) {
-    sc = float(byte_of(s0, j) & 63u);
-    mn = float(byte_of(s1, j) & 63u);
-  } else {
-    const uint b8 = byte_of(s2, j - 4u);
-    sc = float((b8 & 15u) | ((byte_of(s0, j - 4u) >> 6) << 4));
-    mn = float((b8 >> 4) | ((byte_of(s1, j - 4u) >> 6) << 4));
-  }
-}
-#endif
 
 /* Item `part` (0..7) of the step starting at value k0 of the row at byte rb:
  * values at step offsets ka..ka+3 (a) and kb..kb+3 (b). */
@@ -100,48 +80,19 @@ void item(uint rb, uint k0, uint part, out vec4 a, out vec4 b, out uint ka, out 
     b = (nibbles_hi(q) - 8.0) * d;
   }
 #elif defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
+  /* the step is chunk (k0 % 256) / 64 of block k0 / 256 (words.glsl) */
 #if defined(TYPE_Q4_K)
-  const uint bw = (rb >> 2) + (k0 >> 8) * 36u, qs = 4u;
+  const uint bw = (rb >> 2) + (k0 >> 8) * 36u;
 #else
-  const uint bw = (rb >> 2) + (k0 >> 8) * 44u, qs = 12u;
+  const uint bw = (rb >> 2) + (k0 >> 8) * 44u;
 #endif
-  const uint c = (k0 & 255u) >> 6;
-  const vec2 dm = unpackHalf2x16(w[bw]);
-  float sc0, m0, sc1, m1;
-  const uint s0 = w[bw + 1u], s1 = w[bw + 2u], s2 = w[bw + 3u];
-  scale_min(2u * c, s0, s1, s2, sc0, m0);
-  scale_min(2u * c + 1u, s0, s1, s2, sc1, m1);
-  const uint q = w[bw + qs + c * 8u + part];
-  vec4 lo = nibbles_lo(q), hi = nibbles_hi(q);
-#if defined(TYPE_Q5_K)
-  const uint h = w[bw + 4u + part];
-  const uint hl = (h >> (2u * c)) & 0x01010101u, hh = (h >> (2u * c + 1u)) & 0x01010101u;
-  lo += 16.0 * vec4(hl & 1u, (hl >> 8) & 1u, (hl >> 16) & 1u, hl >> 24);
-  hi += 16.0 * vec4(hh & 1u, (hh >> 8) & 1u, (hh >> 16) & 1u, hh >> 24);
-#endif
+  kquant_chunk(bw, (k0 & 255u) >> 6, part, a, b);
   ka = part * 4u, kb = 32u + part * 4u;
-  a = lo * (dm.x * sc0) - dm.y * m0;
-  b = hi * (dm.x * sc1) - dm.y * m1;
 #elif defined(TYPE_Q6_K)
-  /* step h4 of the block: half n = h4 / 2; its values +0/+32 (low nibbles,
-   * qh bits 0-3) or +64/+96 (high nibbles, qh bits 4-7) */
-  const uint blk = rb + (k0 >> 8) * 210u;
-  const uint h4 = (k0 & 255u) >> 6, n = h4 >> 1, up = h4 & 1u;
-  const uint l4 = part * 4u;
-  const uint qa = rd32h(blk + 64u * n + l4), qb = rd32h(blk + 64u * n + 32u + l4);
-  const uint qh = rd32h(blk + 128u + 32u * n + l4) >> (4u * up);
-  const float d = rdhalf(blk + 208u);
-  const uint so = blk + 192u + 8u * n + l4 / 16u + 4u * up; /* scale of the a values; b's is at so + 2 */
-  const float sa = d * float(int(rd16(so & ~1u) >> ((so & 1u) * 8u) << 24) >> 24);
-  const float sb = d * float(int(rd16((so + 2u) & ~1u) >> ((so & 1u) * 8u) << 24) >> 24);
-  const uint la = up == 0u ? qa : qa >> 4, lb = up == 0u ? qb : qb >> 4;
-  const uvec4 ha = uvec4(qh & 3u, (qh >> 8) & 3u, (qh >> 16) & 3u, (qh >> 24) & 3u);
-  const uvec4 hb = uvec4((qh >> 2) & 3u, (qh >> 10) & 3u, (qh >> 18) & 3u, (qh >> 26) & 3u);
-  const uvec4 na = uvec4(la & 15u, (la >> 8) & 15u, (la >> 16) & 15u, (la >> 24) & 15u);
-  const uvec4 nb = uvec4(lb & 15u, (lb >> 8) & 15u, (lb >> 16) & 15u, (lb >> 24) & 15u);
-  a = (vec4(na | (ha << 4)) - 32.0) * sa;
-  b = (vec4(nb | (hb << 4)) - 32.0) * sb;
-  ka = l4, kb = 32u + l4;
+  /* step h4 of the block: half h4 / 2, low (even h4) or high nibbles */
+  const uint h4 = (k0 & 255u) >> 6;
+  q6k_quad(rb + (k0 >> 8) * 210u, h4 >> 1, h4 & 1u, part * 4u, a, b);
+  ka = part * 4u, kb = 32u + part * 4u;
 #else
 #error matmul_team.comp: no TYPE_ given
 #endif

@@ -24,6 +24,8 @@ layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 
+#include "words.glsl"
+
 layout(push_constant) uniform Params {
   uint ncols;      /* values per row */
   uint nrows;
@@ -41,11 +43,6 @@ layout(push_constant) uniform Params {
 const uint ROWS = WG_SIZE >= TEAM ? WG_SIZE / TEAM : 1u;
 
 shared float red[NV * WG_SIZE];
-
-uint rd16(uint o) { return (w[o >> 2] >> ((o & 2u) * 8u)) & 0xffffu; }
-float rdhalf(uint o) { return unpackHalf2x16(rd16(o)).x; }
-/* byte i (0..3) of a word, as uint */
-uint byte_of(uint v, uint i) { return (v >> (8u * i)) & 0xffu; }
 
 float acc[NV];
 uint nv, xb;
@@ -67,24 +64,6 @@ void dot8(const vec4 a, uint xi, const vec4 b, uint xi2)
     }
   }
 }
-
-vec4 nibbles_lo(uint q) { return vec4(q & 15u, (q >> 8) & 15u, (q >> 16) & 15u, (q >> 24) & 15u); }
-vec4 nibbles_hi(uint q) { return vec4((q >> 4) & 15u, (q >> 12) & 15u, (q >> 20) & 15u, (q >> 28) & 15u); }
-
-#if defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
-/* 6-bit scale and min of sub-block j from the 12 scale bytes (3 words) */
-void scale_min(uint j, uint s0, uint s1, uint s2, out float sc, out float mn)
-{
-  if (j < 4u) {
-    sc = float(byte_of(s0, j) & 63u);
-    mn = float(byte_of(s1, j) & 63u);
-  } else {
-    const uint b8 = byte_of(s2, j - 4u); /* scales[j + 4] */
-    sc = float((b8 & 15u) | ((byte_of(s0, j - 4u) >> 6) << 4));
-    mn = float((b8 >> 4) | ((byte_of(s1, j - 4u) >> 6) << 4));
-  }
-}
-#endif
 
 /* This thread's 8 values of pass `it` of a row whose first byte is rb. */
 void pass(uint rb, uint it, uint lane)
@@ -111,75 +90,40 @@ void pass(uint rb, uint it, uint lane)
   const uint b = rb + blk * 34u;
   const float d = rdhalf(b);
   const uint q = b + 2u + part * 8u;
-  const uint q0 = rd16(q) | (rd16(q + 2u) << 16), q1 = rd16(q + 4u) | (rd16(q + 6u) << 16);
-  const vec4 a = vec4(ivec4(q0 << 24, q0 << 16, q0 << 8, q0) >> 24) * d;
-  const vec4 c = vec4(ivec4(q1 << 24, q1 << 16, q1 << 8, q1) >> 24) * d;
   const uint v = blk * 32u + part * 8u;
-  dot8(a, v, c, v + 4u);
+  dot8(bytes_s8(rd32h(q)) * d, v, bytes_s8(rd32h(q + 4u)) * d, v + 4u);
 #elif defined(TYPE_Q4_0)
   /* 8 blocks of 32 per pass; a thread takes 4 bytes: values 4t..4t+3 and 16+4t.. */
   const uint blk = it * 8u + lane / 4u, part = lane % 4u;
   if (blk * 32u >= p.ncols) return;
   const uint b = rb + blk * 18u;
   const float d = rdhalf(b);
-  const uint q = rd16(b + 2u + part * 4u) | (rd16(b + 4u + part * 4u) << 16);
+  const uint q = rd32h(b + 2u + part * 4u);
   const uint v = blk * 32u + part * 4u;
   dot8((nibbles_lo(q) - 8.0) * d, v, (nibbles_hi(q) - 8.0) * d, v + 16u);
-#elif defined(TYPE_Q4_K)
-  /* one 256-value block per pass (144 bytes, word aligned): d, dmin, 12
-   * scale bytes, 128 bytes of nibbles in 4 chunks of 32 bytes; chunk c
-   * holds values 64c..64c+31 (low nibbles) and 64c+32.. (high nibbles) */
+#elif defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
+  /* one 256-value block per pass (Q4_K 144 bytes, Q5_K 176: word aligned);
+   * a thread takes one word of nibbles of chunk lane / 8 (words.glsl) */
   if (it * 256u >= p.ncols) return;
+#if defined(TYPE_Q4_K)
   const uint bw = (rb >> 2) + it * 36u;
-  const vec2 dm = unpackHalf2x16(w[bw]);
-  const uint c = lane / 8u, l4 = (lane % 8u) * 4u;
-  float sc0, m0, sc1, m1;
-  scale_min(2u * c, w[bw + 1u], w[bw + 2u], w[bw + 3u], sc0, m0);
-  scale_min(2u * c + 1u, w[bw + 1u], w[bw + 2u], w[bw + 3u], sc1, m1);
-  const uint q = w[bw + 4u + c * 8u + lane % 8u];
-  const uint v = it * 256u + c * 64u + l4;
-  dot8(nibbles_lo(q) * (dm.x * sc0) - dm.y * m0, v, nibbles_hi(q) * (dm.x * sc1) - dm.y * m1, v + 32u);
-#elif defined(TYPE_Q5_K)
-  /* 176 bytes, word aligned: d, dmin, 12 scale bytes, 32 bytes of high
-   * bits (bit 2c / 2c+1 of byte l for the low / high nibble of chunk c),
-   * then the nibbles as in Q4_K */
-  if (it * 256u >= p.ncols) return;
+#else
   const uint bw = (rb >> 2) + it * 44u;
-  const vec2 dm = unpackHalf2x16(w[bw]);
-  const uint c = lane / 8u, l4 = (lane % 8u) * 4u;
-  float sc0, m0, sc1, m1;
-  scale_min(2u * c, w[bw + 1u], w[bw + 2u], w[bw + 3u], sc0, m0);
-  scale_min(2u * c + 1u, w[bw + 1u], w[bw + 2u], w[bw + 3u], sc1, m1);
-  const uint q = w[bw + 12u + c * 8u + lane % 8u];
-  const uint h = w[bw + 4u + lane % 8u];
-  const uint hl = (h >> (2u * c)) & 0x01010101u, hh = (h >> (2u * c + 1u)) & 0x01010101u;
-  const vec4 lo = nibbles_lo(q) + 16.0 * vec4(hl & 1u, (hl >> 8) & 1u, (hl >> 16) & 1u, hl >> 24);
-  const vec4 hi = nibbles_hi(q) + 16.0 * vec4(hh & 1u, (hh >> 8) & 1u, (hh >> 16) & 1u, hh >> 24);
-  const uint v = it * 256u + c * 64u + l4;
-  dot8(lo * (dm.x * sc0) - dm.y * m0, v, hi * (dm.x * sc1) - dm.y * m1, v + 32u);
+#endif
+  const uint c = lane / 8u;
+  vec4 a, b;
+  kquant_chunk(bw, c, lane % 8u, a, b);
+  const uint v = it * 256u + c * 64u + (lane % 8u) * 4u;
+  dot8(a, v, b, v + 32u);
 #elif defined(TYPE_Q6_K)
-  /* 210 bytes (2-byte aligned): ql[128], qh[64], int8 scales[16], d.
-   * Half n (128 values) of the block: for l < 32, ql[64n+l] and ql[64n+32+l]
-   * hold values 128n+l, +32 (low nibbles) and +64, +96 (high nibbles), qh[32n+l]
-   * their two high bits (bits 0-1, 2-3, 4-5, 6-7). A thread takes four
-   * neighbouring l of one half and either the low or the high nibbles. */
+  /* 210 bytes (2-byte aligned); a thread takes four neighbouring l of half
+   * lane / 16, low or high nibbles (words.glsl, q6k_quad) */
   if (it * 256u >= p.ncols) return;
-  const uint b = rb + it * 210u;
   const uint n = lane / 16u, up = (lane / 8u) % 2u, l4 = (lane % 8u) * 4u;
-  const uint qa = rd16(b + 64u * n + l4) | (rd16(b + 64u * n + l4 + 2u) << 16);
-  const uint qb = rd16(b + 64u * n + 32u + l4) | (rd16(b + 64u * n + 34u + l4) << 16);
-  const uint qh = (rd16(b + 128u + 32u * n + l4) | (rd16(b + 130u + 32u * n + l4) << 16)) >> (4u * up);
-  const float d = rdhalf(b + 208u);
-  const uint so = b + 192u + 8u * n + l4 / 16u + 4u * up; /* scale of the a values; b's is at so + 2 */
-  const float sa = d * float(int(rd16(so & ~1u) >> ((so & 1u) * 8u) << 24) >> 24);
-  const float sb = d * float(int(rd16((so + 2u) & ~1u) >> ((so & 1u) * 8u) << 24) >> 24);
-  const uint la = up == 0u ? qa : qa >> 4, lb = up == 0u ? qb : qb >> 4;
-  const uvec4 ha = uvec4(qh & 3u, (qh >> 8) & 3u, (qh >> 16) & 3u, (qh >> 24) & 3u);
-  const uvec4 hb = uvec4((qh >> 2) & 3u, (qh >> 10) & 3u, (qh >> 18) & 3u, (qh >> 26) & 3u);
-  const uvec4 na = uvec4(la & 15u, (la >> 8) & 15u, (la >> 16) & 15u, (la >> 24) & 15u);
-  const uvec4 nb = uvec4(lb & 15u, (lb >> 8) & 15u, (lb >> 16) & 15u, (lb >> 24) & 15u);
+  vec4 a, b;
+  q6k_quad(rb + it * 210u, n, up, l4, a, b);
   const uint v = it * 256u + 128u * n + 64u * up + l4;
-  dot8((vec4(na | (ha << 4)) - 32.0) * sa, v, (vec4(nb | (hb << 4)) - 32.0) * sb, v + 32u);
+  dot8(a, v, b, v + 32u);
 #else
 #error matvec_team.comp: no TYPE_ given
 #endif
