@@ -306,23 +306,6 @@ static bool ref_load(const char *name, reference *r)
   return true;
 }
 
-static still_model *load_model(const char *name)
-{
-  char *rel = g_strdup_printf("models/%s.gguf", name);
-  char *path = test_fixture_path(rel);
-  g_free(rel);
-  if (!path) return NULL;
-  still_load_params lp = still_load_params_default();
-  lp.no_vocab = true;
-  still_model *m = NULL;
-  still_error err = {0};
-  still_status st = still_model_load(path, &lp, NULL, NULL, &m, &err);
-  if (st != STILL_OK) g_test_message("loading %s: %s", path, err.message);
-  g_assert_cmpint(st, ==, STILL_OK);
-  g_free(path);
-  return m;
-}
-
 /* All-position logits of ids with a fresh session (the BLAS switches are
  * read here, when the session is made). */
 static float *logits_all(still_model *m, int n_threads, int n_batch, const int32_t *ids, int n, int n_vocab)
@@ -361,7 +344,7 @@ static void check_model(gconstpointer data)
   const model_case *mc = data;
   reference r;
   if (!ref_load(mc->name, &r)) return;
-  still_model *m = load_model(mc->name);
+  still_model *m = test_load_fixture_model(mc->name, false);
   if (!m) return;
   const int nv = r.n_vocab, np = r.n_prompt;
   const size_t all = (size_t)nv * np;
@@ -421,7 +404,7 @@ static void test_greedy_threads(void)
 {
   reference r;
   if (!ref_load("tiny-qwen2-F16", &r)) return;
-  still_model *m = load_model("tiny-qwen2-F16");
+  still_model *m = test_load_fixture_model("tiny-qwen2-F16", false);
   if (!m) return;
   force_blas(8);
   int32_t ids[2][24];

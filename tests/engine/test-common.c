@@ -53,3 +53,26 @@ char *test_read_file(const char *path, gsize *len)
   }
   return data;
 }
+
+char *test_fixture_model_path(const char *name)
+{
+  char *rel = g_strdup_printf("models/%s.gguf", name);
+  char *p = test_fixture_path(rel);
+  g_free(rel);
+  return p;
+}
+
+still_model *test_load_fixture_model(const char *name, bool vocab)
+{
+  char *path = test_fixture_model_path(name);
+  if (!path) return NULL;
+  still_load_params lp = still_load_params_default();
+  lp.no_vocab = !vocab;
+  still_model *m = NULL;
+  still_error err = {0};
+  still_status st = still_model_load(path, &lp, NULL, NULL, &m, &err);
+  if (st != STILL_OK) g_test_message("loading %s: %s", path, err.message);
+  g_assert_cmpint(st, ==, STILL_OK);
+  g_free(path);
+  return m;
+}

@@ -3,6 +3,9 @@
 #define STILL_TEST_COMMON_H
 
 #include <glib.h>
+#include <stdbool.h>
+
+#include "still.h"
 
 /* The fixtures folder ($STILL_FIXTURES_DIR, else ../shared/fixtures).
  * When it is missing: with CI=true the test fails with a clear message,
@@ -14,5 +17,13 @@ char *test_fixture_path(const char *relative);
 
 /* Read a whole file (g_free the result); fails the test if it cannot be read. */
 char *test_read_file(const char *path, gsize *len);
+
+/* Path of fixture model NAME (models/NAME.gguf; g_free it), or NULL after skipping/failing as above. */
+char *test_fixture_model_path(const char *name);
+
+/* Load fixture model NAME (with its vocabulary when vocab); NULL when the
+ * file is missing (the test has been skipped, or failed with CI=true); a
+ * load error fails the test. */
+still_model *test_load_fixture_model(const char *name, bool vocab);
 
 #endif

@@ -121,29 +121,6 @@ static reference *ref_load(const char *json_path)
   return r;
 }
 
-static char *model_path(const char *name)
-{
-  char *rel = g_strdup_printf("models/%s.gguf", name);
-  char *p = test_fixture_path(rel);
-  g_free(rel);
-  return p;
-}
-
-static still_model *load_model(const char *name, bool vocab)
-{
-  char *path = model_path(name);
-  if (!path) return NULL;
-  still_load_params lp = still_load_params_default();
-  lp.no_vocab = !vocab;
-  still_model *m = NULL;
-  still_error err = {0};
-  still_status st = still_model_load(path, &lp, NULL, NULL, &m, &err);
-  if (st != STILL_OK) g_test_message("loading %s: %s", path, err.message);
-  g_assert_cmpint(st, ==, STILL_OK);
-  g_free(path);
-  return m;
-}
-
 static still_session *new_session(still_model *m, int n_threads, still_kv_type kv, int n_ctx, int n_batch)
 {
   still_session_params sp = still_session_params_default();
@@ -208,7 +185,7 @@ static void check_reference(gconstpointer data)
   reference *r = ref_load(json_path);
   g_free(json_path);
   const double tol = tolerance_for(r->type);
-  still_model *m = load_model(r->name, false);
+  still_model *m = test_load_fixture_model(r->name, false);
   if (!m) {
     ref_free(r);
     return;
@@ -340,7 +317,7 @@ static void test_thread_splits(void)
     reference *r = load_ref(json);
     g_free(json);
     if (!r) return;
-    still_model *m = load_model(r->name, false);
+    still_model *m = test_load_fixture_model(r->name, false);
     const int nv = r->n_vocab, np = r->n_prompt;
     const int threads[] = {1, 3, 5, 3};
     const int batches[] = {0, 0, 0, 5};
@@ -377,7 +354,7 @@ static void test_prefix_reuse(void)
 {
   reference *r = load_ref("tiny-qwen2-F32");
   if (!r) return;
-  still_model *m = load_model(r->name, false);
+  still_model *m = test_load_fixture_model(r->name, false);
   still_session *s = new_session(m, 2, STILL_KV_F32, 0, 0);
   const int nv = r->n_vocab;
   float *a = g_new(float, nv), *b = g_new(float, nv);
@@ -487,7 +464,7 @@ static gpointer canceller(gpointer data)
 
 static void test_cancel(void)
 {
-  still_model *m = load_model("stories260K", false);
+  still_model *m = test_load_fixture_model("stories260K", false);
   if (!m) return;
   still_session *s = new_session(m, 2, STILL_KV_F16, 2048, 2048);
   still_sampling sp = still_sampling_greedy();
@@ -548,7 +525,7 @@ static void test_context_full(void)
 {
   reference *r = load_ref("tiny-qwen2-Q8_0");
   if (!r) return;
-  still_model *m = load_model(r->name, false);
+  still_model *m = test_load_fixture_model(r->name, false);
   still_session *s = new_session(m, 1, STILL_KV_F16, 32, 8);
   still_error err = {0};
   still_stats st;
@@ -589,7 +566,7 @@ static void test_kv_types(void)
 {
   reference *r = load_ref("tiny-qwen2-F32");
   if (!r) return;
-  still_model *m = load_model(r->name, false);
+  still_model *m = test_load_fixture_model(r->name, false);
   float *lg = g_new(float, r->n_vocab);
   const struct {
     still_kv_type type;
@@ -608,7 +585,7 @@ static void test_kv_types(void)
     still_session_free(s);
   }
   /* Q8_0 needs heads of 32: stories260K has heads of 8 */
-  still_model *st = load_model("stories260K", false);
+  still_model *st = test_load_fixture_model("stories260K", false);
   still_session_params sp = still_session_params_default();
   sp.kv_type = STILL_KV_Q8_0;
   still_session *s = NULL;
@@ -627,7 +604,7 @@ static void test_stream_text(void)
 {
   reference *r = load_ref("tiny-qwen2-F32");
   if (!r) return;
-  still_model *m = load_model(r->name, true);
+  still_model *m = test_load_fixture_model(r->name, true);
   const still_model_info *in = still_model_get_info(m);
   g_assert_true(in->has_vocab);
   g_assert_cmpstr(in->arch, ==, "qwen2");
@@ -663,7 +640,7 @@ typedef struct {
 
 static char *write_edited(const char *name, const edit *e)
 {
-  char *src = model_path(name);
+  char *src = test_fixture_model_path(name);
   if (!src) return NULL;
   gguf_file *f = NULL;
   still_error err = {0};
@@ -790,7 +767,7 @@ static void test_llama3_rope(void)
 {
   reference *r = load_ref("tiny-llama-Q8_0");
   if (!r) return;
-  still_model *m = load_model(r->name, false);
+  still_model *m = test_load_fixture_model(r->name, false);
   g_assert_nonnull(m->rope_freqs.data);
   g_assert_cmpstr(still_model_get_info(m)->rope_scaling, ==, "llama3");
   still_hparams hp = m->hp;
@@ -829,7 +806,7 @@ static void test_yarn(void)
 {
   reference *r = load_ref("tiny-qwen3-Q8_0");
   if (!r) return;
-  still_model *m = load_model(r->name, false);
+  still_model *m = test_load_fixture_model(r->name, false);
   char *p = write_edited(r->name, &(edit){.add_yarn = true});
   still_model *y = NULL;
   still_error err = {0};
@@ -878,7 +855,7 @@ static bool on_progress(float fraction, void *user)
 /* Model info, and loading with prefetch: progress rises to 1, cancel works. */
 static void test_model_info(void)
 {
-  char *path = model_path("tiny-qwen3-Q8_0");
+  char *path = test_fixture_model_path("tiny-qwen3-Q8_0");
   if (!path) return;
   still_load_params lp = still_load_params_default();
   lp.prefetch = true;
@@ -920,7 +897,7 @@ static void test_model_info(void)
   g_assert_null(m);
   g_free(path);
 
-  m = load_model("tiny-llama-Q4_K_M", true);
+  m = test_load_fixture_model("tiny-llama-Q4_K_M", true);
   in = still_model_get_info(m);
   g_assert_cmpstr(in->arch, ==, "llama");
   g_assert_cmpstr(in->template_family, ==, "r1-distill");

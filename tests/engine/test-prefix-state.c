@@ -23,29 +23,6 @@ typedef struct {
   int n;
 } collected;
 
-static char *model_path(const char *name)
-{
-  char *rel = g_strdup_printf("models/%s.gguf", name);
-  char *p = test_fixture_path(rel);
-  g_free(rel);
-  return p;
-}
-
-static still_model *load_model(const char *name)
-{
-  char *path = model_path(name);
-  if (!path) return NULL;
-  still_load_params lp = still_load_params_default();
-  lp.no_vocab = true;
-  still_model *m = NULL;
-  still_error err = {0};
-  still_status st = still_model_load(path, &lp, NULL, NULL, &m, &err);
-  if (st != STILL_OK) g_test_message("loading %s: %s", path, err.message);
-  g_assert_cmpint(st, ==, STILL_OK);
-  g_free(path);
-  return m;
-}
-
 static still_session *new_session_gpu(still_model *m, still_kv_type kv, int n_ctx, int n_gpu_layers)
 {
   still_session_params sp = still_session_params_default();
@@ -242,7 +219,7 @@ static void roundtrip_type(still_model *m, still_kv_type kv, const char *dir)
 
 static void test_roundtrip(void)
 {
-  still_model *m = load_model("tiny-qwen2-F32");
+  still_model *m = test_load_fixture_model("tiny-qwen2-F32", false);
   if (!m) return;
   char *dir = tmp_dir();
   const still_kv_type types[] = {STILL_KV_F32, STILL_KV_F16, STILL_KV_Q8_0};
@@ -255,7 +232,7 @@ static void test_roundtrip(void)
  * everything at once within float rounding (different batch splits). */
 static void test_matches_fresh(void)
 {
-  still_model *m = load_model("tiny-qwen2-F32");
+  still_model *m = test_load_fixture_model("tiny-qwen2-F32", false);
   if (!m) return;
   const int nv = still_model_get_info(m)->n_vocab;
   int32_t prompt[N_PROMPT];
@@ -291,7 +268,7 @@ static void test_matches_fresh(void)
 
 static void test_partial(void)
 {
-  still_model *m = load_model("tiny-qwen2-F32");
+  still_model *m = test_load_fixture_model("tiny-qwen2-F32", false);
   if (!m) return;
   const int nv = still_model_get_info(m)->n_vocab;
   int32_t prompt[N_PROMPT], alt[N_PROMPT];
@@ -362,7 +339,7 @@ static void test_partial(void)
  * refused, and the session keeps its cache. */
 static void test_mismatch(void)
 {
-  still_model *m = load_model("tiny-qwen2-F32");
+  still_model *m = test_load_fixture_model("tiny-qwen2-F32", false);
   if (!m) return;
   const int nv = still_model_get_info(m)->n_vocab;
   int32_t prompt[N_PROMPT];
@@ -378,7 +355,7 @@ static void test_mismatch(void)
   /* same shapes, other weights; other architectures */
   const char *others[] = {"tiny-qwen2-Q8_0", "tiny-qwen2-F16", "tiny-llama-Q8_0", "tiny-qwen3-Q8_0", "stories260K"};
   for (size_t i = 0; i < G_N_ELEMENTS(others); i++) {
-    still_model *o = load_model(others[i]);
+    still_model *o = test_load_fixture_model(others[i], false);
     if (!o) continue;
     still_session *s = new_session(o, STILL_KV_F32, 0);
     int32_t p2[8];
@@ -435,7 +412,7 @@ static void write_bytes(const char *path, const char *data, gsize len)
  * magic, a newer version: refused with the right status, no crash (ASan). */
 static void test_damaged(void)
 {
-  still_model *m = load_model("tiny-qwen2-F32");
+  still_model *m = test_load_fixture_model("tiny-qwen2-F32", false);
   if (!m) return;
   const int nv = still_model_get_info(m)->n_vocab;
   int32_t prompt[N_PROMPT];
@@ -542,7 +519,7 @@ static void test_gpu_layers(void)
     g_test_skip("set STILL_TEST_LAVAPIPE=1 (the vulkan suite) to run this");
     return;
   }
-  still_model *m = load_model("tiny-qwen2-F32");
+  still_model *m = test_load_fixture_model("tiny-qwen2-F32", false);
   if (!m) return;
   const int nv = still_model_get_info(m)->n_vocab;
   int32_t prompt[8];

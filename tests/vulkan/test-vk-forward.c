@@ -83,23 +83,6 @@ static double tolerance_for(const char *type)
   return 0.19;
 }
 
-static still_model *load_model(const char *name)
-{
-  char *rel = g_strdup_printf("models/%s.gguf", name);
-  char *path = test_fixture_path(rel);
-  g_free(rel);
-  if (!path) return NULL;
-  still_load_params lp = still_load_params_default();
-  lp.no_vocab = true;
-  still_model *m = NULL;
-  still_error err = {0};
-  still_status st = still_model_load(path, &lp, NULL, NULL, &m, &err);
-  if (st != STILL_OK) g_test_message("loading %s: %s", path, err.message);
-  g_assert_cmpint(st, ==, STILL_OK);
-  g_free(path);
-  return m;
-}
-
 static still_session *new_session_on(still_model *m, int n_gpu_layers, int n_batch, const char *device,
                                      const char *split)
 {
@@ -151,7 +134,7 @@ static void check_model(gconstpointer data)
   const char *name = data;
   reference *r = ref_load(name);
   if (!r) return;
-  still_model *m = load_model(name);
+  still_model *m = test_load_fixture_model(name, false);
   if (!m) { /* the fixture file is missing: test_fixture_path has skipped (or failed, with CI=true) */
     ref_free(r);
     return;
@@ -235,7 +218,7 @@ static void check_split(gconstpointer data)
   const char *name = data;
   reference *r = ref_load(name);
   if (!r) return;
-  still_model *m = load_model(name);
+  still_model *m = test_load_fixture_model(name, false);
   if (!m) { /* the fixture file is missing: test_fixture_path has skipped (or failed, with CI=true) */
     ref_free(r);
     return;
@@ -318,7 +301,7 @@ static void test_all_logits(gconstpointer data)
   const char *name = data;
   reference *r = ref_load(name);
   if (!r) return;
-  still_model *m = load_model(name);
+  still_model *m = test_load_fixture_model(name, false);
   if (!m) {
     ref_free(r);
     return;
@@ -560,7 +543,7 @@ static void test_fallback(void)
 {
   reference *r = ref_load("stories260K");
   if (!r) return;
-  still_model *m = load_model("stories260K");
+  still_model *m = test_load_fixture_model("stories260K", false);
   g_setenv("STILL_VK_MEMORY_LIMIT", "1200000", TRUE); /* ~2 of the 5 layers */
   still_session *s = new_session(m, -1, 7);
   g_unsetenv("STILL_VK_MEMORY_LIMIT");
