@@ -45,7 +45,9 @@ static const char bench_usage[] =
   "  -m, --model FILE     the GGUF model\n"
   "  -p, --n-prompt N     prompt tokens of the pp test (default 512; 0 = skip)\n"
   "  -n, --n-gen N        tokens of the tg test (default 128; 0 = skip)\n"
-  "  -r, --repetitions R  timed runs of each test (default 3)\n"
+  "  -d, --n-depth N      tokens already in the cache when each test starts\n"
+  "                       (filled untimed; like llama-bench -d): speed at a\n"
+  "                       long context\n"  "  -r, --repetitions R  timed runs of each test (default 3)\n"
   "  -t, --threads N      threads (default: physical cores)\n"
   "  -b, --batch-size N   prompt tokens per forward pass (default 512)\n"
   "  --kv-type T          KV cache type: f16 (default), f32, q8_0\n"
@@ -96,14 +98,27 @@ typedef struct {
   const int32_t *tokens;
   float *logits;
   int32_t n_prompt, n_gen;
+  int32_t depth; /* tokens in the cache before each timed test (untimed) */
 } bench_ctx;
+
+/* An empty cache, then depth tokens (untimed). */
+static int fill_depth(bench_ctx *b)
+{
+  still_error err = {0};
+  still_session_reset(b->s);
+  if (b->depth > 0 &&
+      still_session_logits(b->s, b->tokens, (size_t)b->depth, false, b->logits, NULL, &err) != STILL_OK)
+    return cli_fail("filling the cache to depth %d failed: %s", (int)b->depth, err.message);
+  return 0;
+}
 
 static int run_pp(bench_ctx *b, double *tok_s)
 {
   still_error err = {0};
-  still_session_reset(b->s);
+  if (fill_depth(b)) return 1;
   double t0 = still_time_s();
-  still_status st = still_session_logits(b->s, b->tokens, (size_t)b->n_prompt, false, b->logits, NULL, &err);
+  still_status st =
+    still_session_logits(b->s, b->tokens, (size_t)(b->depth + b->n_prompt), false, b->logits, NULL, &err);
   double dt = still_time_s() - t0;
   if (st != STILL_OK) return cli_fail("prompt evaluation failed: %s", err.message);
   *tok_s = dt > 0 ? b->n_prompt / dt : 0;
@@ -115,10 +130,11 @@ static int run_pp(bench_ctx *b, double *tok_s)
 static int run_tg(bench_ctx *b, int32_t n, double *tok_s)
 {
   still_error err = {0};
-  still_session_reset(b->s);
+  if (fill_depth(b)) return 1;
   double t0 = still_time_s();
   for (int32_t i = 0; i < n; i++) {
-    still_status st = still_session_logits(b->s, b->tokens, (size_t)i + 1, false, b->logits, NULL, &err);
+    still_status st =
+      still_session_logits(b->s, b->tokens, (size_t)(b->depth + i) + 1, false, b->logits, NULL, &err);
     if (st != STILL_OK) return cli_fail("generation step %d failed: %s", (int)i, err.message);
   }
   double dt = still_time_s() - t0;
@@ -185,11 +201,13 @@ int still_cmd_bench(int argc, char **argv)
     if (strcmp(argv[i], "--standard") == 0) return still_cmd_bench_standard(argc, argv);
   const char *model = NULL, *p_text = NULL, *n_text = NULL, *r_text = NULL, *t_text = NULL, *b_text = NULL;
   const char *kv_text = NULL, *membw_size_text = NULL, *ngl_text = NULL, *device = NULL, *split = NULL;
+  const char *d_text = NULL;
   bool json = false, membw = false;
   const cli_option opts[] = {
     {.long_name = "--model", .short_name = "-m", .kind = CLI_OPT_VALUE, .value = &model},
     {.long_name = "--n-prompt", .short_name = "-p", .kind = CLI_OPT_VALUE, .value = &p_text},
     {.long_name = "--n-gen", .short_name = "-n", .kind = CLI_OPT_VALUE, .value = &n_text},
+    {.long_name = "--n-depth", .short_name = "-d", .kind = CLI_OPT_VALUE, .value = &d_text},
     {.long_name = "--repetitions", .short_name = "-r", .kind = CLI_OPT_VALUE, .value = &r_text},
     {.long_name = "--threads", .short_name = "-t", .kind = CLI_OPT_VALUE, .value = &t_text},
     {.long_name = "--batch-size", .short_name = "-b", .kind = CLI_OPT_VALUE, .value = &b_text},
@@ -209,10 +227,11 @@ int still_cmd_bench(int argc, char **argv)
   free(pos);
   if (extra) return cli_fail("unexpected argument '%.60s' (see 'still bench --help')", extra);
   if (!model) return cli_fail("no model given: pass -m FILE (see 'still bench --help')");
-  int32_t n_prompt = 512, n_gen = 128, reps = 3;
+  int32_t n_prompt = 512, n_gen = 128, reps = 3, depth = 0;
   still_session_params sp = still_session_params_default();
   if (cli_run_i32("--n-prompt", p_text, 0, 1 << 20, &n_prompt)) return 1;
   if (cli_run_i32("--n-gen", n_text, 0, 1 << 20, &n_gen)) return 1;
+  if (cli_run_i32("--n-depth", d_text, 0, 1 << 20, &depth)) return 1;
   if (cli_run_i32("--repetitions", r_text, 1, 1000, &reps)) return 1;
   if (cli_run_i32("--threads", t_text, 1, STILL_MAX_THREADS, &sp.n_threads)) return 1;
   if (cli_run_i32("--batch-size", b_text, 1, 1 << 16, &sp.n_batch)) return 1;
@@ -238,7 +257,7 @@ int still_cmd_bench(int argc, char **argv)
   still_model *m = NULL;
   if (cli_run_load_model(model, false, &m)) return 1;
   const still_model_info *info = still_model_get_info(m);
-  int32_t n_tokens = n_prompt > n_gen ? n_prompt : n_gen;
+  int32_t n_tokens = depth + (n_prompt > n_gen ? n_prompt : n_gen);
   sp.n_ctx = n_tokens;
   if (!ngl_text && !device && !split) cli_run_auto_gpu_layers(m, &sp);
 
@@ -261,7 +280,7 @@ int still_cmd_bench(int argc, char **argv)
     else fprintf(stderr, "%s\n", still_session_offload(s)); /* where the layers went (CPU only too) */
   }
   bench_result pp = {.v = samples, .n = 0}, tg = {.v = samples ? samples + reps : NULL, .n = 0};
-  bench_ctx b = {.s = s, .tokens = tokens, .logits = logits, .n_prompt = n_prompt, .n_gen = n_gen};
+  bench_ctx b = {.s = s, .tokens = tokens, .logits = logits, .n_prompt = n_prompt, .n_gen = n_gen, .depth = depth};
   double ignored;
   if (rc == 0 && n_prompt > 0) {
     rc = run_pp(&b, &ignored); /* warm-up */
@@ -309,6 +328,7 @@ int still_cmd_bench(int argc, char **argv)
       cJSON_AddStringToObject(root, "kv_type", cli_run_kv_type_name(sp.kv_type));
       cJSON_AddNumberToObject(root, "n_prompt", n_prompt);
       cJSON_AddNumberToObject(root, "n_gen", n_gen);
+      cJSON_AddNumberToObject(root, "n_depth", depth);
       cJSON_AddNumberToObject(root, "repetitions", reps);
       json_result(root, "pp_tok_s", &pp, n_prompt > 0);
       json_result(root, "tg_tok_s", &tg, n_gen > 0);
@@ -333,8 +353,10 @@ int still_cmd_bench(int argc, char **argv)
       const bench_result *r = k == 0 ? &pp : &tg;
       int32_t count = k == 0 ? n_prompt : n_gen;
       if (count == 0) continue;
-      char test[24], ts[48], th[16];
-      snprintf(test, sizeof test, "%s%" PRId32, k == 0 ? "pp" : "tg", count);
+      char test[40], ts[48], th[16];
+      /* "tg128 @ d4096" with a depth, as llama-bench writes it */
+      if (depth > 0) snprintf(test, sizeof test, "%s%" PRId32 " @ d%" PRId32, k == 0 ? "pp" : "tg", count, depth);
+      else snprintf(test, sizeof test, "%s%" PRId32, k == 0 ? "pp" : "tg", count);
       snprintf(ts, sizeof ts, "%.2f \u00b1 %.2f", r->mean, r->sd);
       snprintf(th, sizeof th, "%" PRId32, threads);
       print_row((const char *[]){type_label, size, params, backend, th, isa, test, ts});

@@ -474,6 +474,22 @@ static void test_bench(void)
     g_assert_nonnull(strstr(r.out, " tg4 |"));
     cli_result_clear(&r);
   }
+  /* at a depth: the cache holds 40 tokens before each test (llama-bench -d) */
+  if (run_cli(&r, "bench", "-m", model, "-p", "8", "-n", "4", "-d", "40", "-r", "1")) {
+    assert_ok(&r);
+    g_assert_nonnull(strstr(r.out, " pp8 @ d40 |"));
+    g_assert_nonnull(strstr(r.out, " tg4 @ d40 |"));
+    cli_result_clear(&r);
+  }
+  if (run_cli(&r, "bench", "-m", model, "-p", "0", "-n", "2", "-d", "30", "-r", "1", "--json")) {
+    assert_ok(&r);
+    cJSON *j = cJSON_Parse(r.out);
+    g_assert_nonnull(j);
+    g_assert_cmpfloat(json_num(j, "n_depth"), ==, 30);
+    g_assert_cmpfloat(json_num(cJSON_GetObjectItemCaseSensitive(j, "tg_tok_s"), "mean"), >, 0);
+    cJSON_Delete(j);
+    cli_result_clear(&r);
+  }
   g_free(model);
 }
 
