@@ -38,8 +38,10 @@
  *           micro-batch over blocks of at most STILL_FIT_GPU_KQ_BLOCK keys
  *           (n_head·nb·min(n_ctx, 1024)·4: the GPU kernels must not
  *           materialise the whole n_ctx × n_ctx score matrix, which would be
- *           gigabytes at long contexts), 8-bit activations nb·max_in·34/32 and
- *           the logits n_vocab·4.
+ *           gigabytes at long contexts), 8-bit activations nb·max_in·34/32;
+ *           the GPU holding the output layer also keeps STILL_FIT_GPU_LOGITS_ROWS
+ *           rows of logits, n_vocab·4 each (LOGITS_ROWS in vk-forward.c:
+ *           more rows go through in rounds).
  * overhead  CPU: 32 MiB runtime (code, libraries, thread stacks, allocator
  *           slack) + the tokenizer: 192 bytes per vocabulary entry (measured:
  *           the Qwen2 vocab-only GGUF costs 23 MB with its header, 151,936
@@ -73,8 +75,9 @@
  * rebalanced (as the estimator's own placement moves them), written as a
  * split of layer counts (counts as shares give exactly those counts), and the
  * most GPU layers that fit with the given shares.
- * A GPU keeps its layers' KV cache in F16 (F32 for an F32 cache): the Vulkan
- * backend has no Q8_0 cache, so a Q8_0 cache saves memory on the CPU only.
+ * A GPU keeps its layers' KV cache in the session's type, as the CPU: F16,
+ * F32, or Q8_0 (34 bytes per 32 values; vk-forward.c's Q8_0 cache, for
+ * head sizes that are multiples of 32 — the only ones a Q8_0 cache takes).
  *
  * ---- Speed (an estimate) ---------------------------------------------------------
  * Decoding is memory-bound: each token reads every weight once (token_embd:
@@ -112,6 +115,8 @@
 #include <string.h>
 
 #define GPU_UBATCH 512
+/* rows of logits the GPU holding the output keeps (LOGITS_ROWS in vulkan/vk-forward.c) */
+#define STILL_FIT_GPU_LOGITS_ROWS 8
 #define CTX_STEP 256
 
 /* ---- model facts ------------------------------------------------------------------ */
@@ -332,8 +337,15 @@ uint64_t still_fit_gpu_compute_bytes(const still_fit_model *m, int32_t n_ctx, in
   uint64_t total = nb * 4 * activation_floats_per_token(m);
   total += (uint64_t)m->n_head * nb * keys * 4;
   total += nb * (uint64_t)max_matmul_in(m) * 34 / 32;
-  total += (uint64_t)m->n_vocab * 4;
   return total;
+}
+
+uint64_t still_fit_gpu_logits_bytes(const still_fit_model *m, int32_t n_ctx, int32_t n_ubatch)
+{
+  if (n_ubatch <= 0) n_ubatch = GPU_UBATCH;
+  if (n_ctx > 0 && n_ubatch > n_ctx) n_ubatch = n_ctx;
+  const uint64_t rows = (uint64_t)(n_ubatch < STILL_FIT_GPU_LOGITS_ROWS ? n_ubatch : STILL_FIT_GPU_LOGITS_ROWS);
+  return rows * (uint64_t)m->n_vocab * 4;
 }
 
 uint64_t still_fit_usable(uint64_t free_bytes)
@@ -446,11 +458,13 @@ static void place_split(const still_fit_model *m, const machine *mc, const still
 
   const uint64_t kvl = kv_layer_bytes(m, n_ctx, p->kv_type);
   const uint64_t kv_half = kv_layer_bytes(m, n_ctx / 2 > 0 ? n_ctx / 2 : 1, p->kv_type);
-  /* a GPU keeps its layers' cache in F16 (F32 for an F32 cache): vk-forward.c has no Q8_0 cache */
-  const still_kv_type gpu_kv_type = p->kv_type == STILL_KV_F32 ? STILL_KV_F32 : STILL_KV_F16;
+  /* a GPU keeps its layers' cache in the session's type (vk-forward.c; Q8_0 needs heads of
+   * multiples of 32, which still_fit_estimate checks for every Q8_0 cache) */
+  const still_kv_type gpu_kv_type = p->kv_type;
   const uint64_t kvl_gpu = kv_layer_bytes(m, n_ctx, gpu_kv_type);
   const uint64_t kv_half_gpu = kv_layer_bytes(m, n_ctx / 2 > 0 ? n_ctx / 2 : 1, gpu_kv_type);
-  const uint64_t gpu_compute = still_fit_gpu_compute_bytes(m, n_ctx, GPU_UBATCH);
+  const uint64_t gpu_compute = still_fit_gpu_compute_bytes(m, n_ctx, GPU_UBATCH),
+                 gpu_logits = still_fit_gpu_logits_bytes(m, n_ctx, GPU_UBATCH);
   const bool output_on_gpu = g > 0;
 
   /* CPU part: layers [0, L-g) */
@@ -485,12 +499,13 @@ static void place_split(const still_fit_model *m, const machine *mc, const still
     uint64_t w = 0;
     for (int k = 0; k < pl->per[i]; k++) w += m->layer_bytes[next++];
     if (i == last) w += m->output_bytes + (m->tied ? m->embd_bytes : 0);
-    uint64_t need = w + kvl_gpu * (uint64_t)pl->per[i] + gpu_compute + STILL_FIT_GPU_DRIVER_BYTES;
+    const uint64_t compute = gpu_compute + (i == last ? gpu_logits : 0);
+    uint64_t need = w + kvl_gpu * (uint64_t)pl->per[i] + compute + STILL_FIT_GPU_DRIVER_BYTES;
     pl->gpu_need[i] = need;
     pl->gpu_weights[i] = w;
     pl->gpu_kv[i] = kvl_gpu * (uint64_t)pl->per[i];
-    pl->gpu_compute[i] = gpu_compute;
-    pl->compute += gpu_compute;
+    pl->gpu_compute[i] = compute;
+    pl->compute += compute;
     pl->overhead += STILL_FIT_GPU_DRIVER_BYTES;
     pl->resident_weights += w;
     t += (double)(w - (i == last && m->tied ? m->embd_bytes - m->embd_row_bytes : 0) +

@@ -205,6 +205,116 @@ static void save_cache(still_vk *vk)
   free(data);
 }
 
+/* ---- cooperative matrix probe (tensor-core prefill, matmul_coop.comp) ---- */
+
+/* The features matmul_coop.comp needs besides the extension, chained into
+ * vkCreateDevice when coopmat is on. */
+typedef struct {
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop;
+  VkPhysicalDeviceShaderFloat16Int8Features f16;
+  VkPhysicalDeviceVulkanMemoryModelFeatures vmm;
+} coopmat_features;
+
+static void coopmat_chain(coopmat_features *f)
+{
+  memset(f, 0, sizeof *f);
+  f->coop.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV;
+  f->f16.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES;
+  f->vmm.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES;
+  f->coop.pNext = &f->f16;
+  f->f16.pNext = &f->vmm;
+}
+
+/* Sets vk->coopmat when the device can run matmul_coop.comp: the extension,
+ * its feature, a 16x16x16 float16 × float16 + float32 configuration at
+ * subgroup scope (else 16x8x16: matmul_coop8.comp), float16 arithmetic, the
+ * Vulkan memory model, subgroups of 32 (the shader's four subgroups of 128
+ * threads) and 22.5 KiB of shared memory. Quiet: no match only means the
+ * portable shaders. STILL_VK_COOPMAT=list prints the device's configurations
+ * and the verdict on stderr (a diagnostic for GPU runs); =8 takes 16x8x16
+ * even where 16x16x16 exists (to test matmul_coop8.comp). */
+static const char *coopmat_verdict(still_vk *vk, bool list, bool want8)
+{
+  if (vk->subgroup_size != 32) return "subgroup size is not 32";
+  if (vk->props.limits.maxComputeWorkGroupSize[0] < 128 || vk->props.limits.maxComputeWorkGroupInvocations < 128 ||
+      vk->props.limits.maxComputeSharedMemorySize < 23 * 1024)
+    return "workgroup or shared memory limits too small";
+  uint32_t n = 0;
+  if (vkEnumerateDeviceExtensionProperties(vk->physical, NULL, &n, NULL) != VK_SUCCESS || n == 0)
+    return "no device extensions";
+  VkExtensionProperties *ext = calloc(n, sizeof *ext);
+  if (!ext) return "out of memory";
+  bool found = false;
+  if (vkEnumerateDeviceExtensionProperties(vk->physical, NULL, &n, ext) >= 0)
+    for (uint32_t i = 0; i < n && !found; i++)
+      found = strcmp(ext[i].extensionName, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) == 0;
+  free(ext);
+  if (!found) return "no " VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+
+  coopmat_features f;
+  coopmat_chain(&f);
+  VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f.coop};
+  vkGetPhysicalDeviceFeatures2(vk->physical, &f2);
+  if (!f.coop.cooperativeMatrix) return "cooperativeMatrix feature off";
+  if (!f.f16.shaderFloat16) return "no shaderFloat16";
+  if (!f.vmm.vulkanMemoryModel) return "no vulkanMemoryModel";
+  VkPhysicalDeviceCooperativeMatrixPropertiesNV cp = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV};
+  VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &cp};
+  vkGetPhysicalDeviceProperties2(vk->physical, &p2);
+  if (!(cp.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT)) return "not in compute shaders";
+
+  PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get_props =
+    (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
+      vk->instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+  if (!get_props) return "no vkGetPhysicalDeviceCooperativeMatrixPropertiesNV";
+  uint32_t nc = 0;
+  if (get_props(vk->physical, &nc, NULL) != VK_SUCCESS || nc == 0 || nc > 1024) return "no configurations";
+  VkCooperativeMatrixPropertiesNV *cm = calloc(nc, sizeof *cm);
+  if (!cm) return "out of memory";
+  for (uint32_t i = 0; i < nc; i++) cm[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+  bool n16 = false, n8 = false;
+  if (get_props(vk->physical, &nc, cm) >= 0)
+    for (uint32_t i = 0; i < nc; i++) {
+      const VkCooperativeMatrixPropertiesNV *c = &cm[i];
+      if (list)
+        fprintf(stderr, "coopmat: %ux%ux%u A %d B %d C %d D %d scope %d (component 0 = f16, 1 = f32; scope 3 = subgroup)\n",
+                c->MSize, c->NSize, c->KSize, (int)c->AType, (int)c->BType, (int)c->CType, (int)c->DType, (int)c->scope);
+      const bool fits = c->MSize == 16 && c->KSize == 16 && c->AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                        c->BType == VK_COMPONENT_TYPE_FLOAT16_NV && c->CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+                        c->DType == VK_COMPONENT_TYPE_FLOAT32_NV && c->scope == VK_SCOPE_SUBGROUP_NV;
+      n16 = n16 || (fits && c->NSize == 16);
+      n8 = n8 || (fits && c->NSize == 8);
+    }
+  free(cm);
+  if (!n16 && !n8) return "no 16x16x16 or 16x8x16 float16/float32 subgroup configuration";
+  vk->coopmat = true;
+  vk->coopmat_n = n16 && !(want8 && n8) ? 16 : 8;
+  return vk->coopmat_n == 16 ? "on (16x16x16, matmul_coop.comp)" : "on (16x8x16, matmul_coop8.comp)";
+}
+
+static void probe_coopmat(still_vk *vk)
+{
+  vk->coopmat = false;
+  const char *env = getenv("STILL_VK_COOPMAT");
+  if (env && strcmp(env, "0") == 0) return;
+  const bool list = env && strcmp(env, "list") == 0;
+  const char *verdict = coopmat_verdict(vk, list, env && strcmp(env, "8") == 0);
+  /* tiles of 128 rows or 128 vectors (matmul_coop_m128/n128.comp, 31 KiB of
+   * shared memory, 16x16x16 only): a tuning switch until measured */
+  vk->coopmat_rows = vk->coopmat_vecs = 64;
+  const char *tile = getenv("STILL_VK_COOPMAT_TILE");
+  if (vk->coopmat && vk->coopmat_n == 16 && tile && vk->props.limits.maxComputeSharedMemorySize >= 31 * 1024) {
+    if (strcmp(tile, "m128") == 0) vk->coopmat_rows = 128;
+    else if (strcmp(tile, "n128") == 0) vk->coopmat_vecs = 128;
+  }
+  if (list)
+    fprintf(stderr, "coopmat on %s: %s, tiles of %u rows x %u vectors\n", vk->props.deviceName, verdict,
+            vk->coopmat_rows, vk->coopmat_vecs);
+}
+
+bool still_vk_has_coopmat(const still_vk *vk) { return vk && vk->coopmat; }
+
 /* ---- open / close ----------------------------------------------------- */
 
 static int32_t find_memory_type(const still_vk *vk, uint32_t bits, VkMemoryPropertyFlags want)
@@ -221,7 +331,23 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   if (!p) p = &def;
   still_vk *vk = calloc(1, sizeof *vk);
   if (!vk) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
-  vk->force_staging = p->force_staging;
+  /* STILL_VK_FORCE_STAGING=1: the staging path everywhere (tests of it
+   * on lavapipe and integrated GPUs, whose memory is mapped) */
+  const char *fs_env = getenv("STILL_VK_FORCE_STAGING");
+  vk->force_staging = p->force_staging || (fs_env && *fs_env && strcmp(fs_env, "0") != 0);
+  /* A/B switches: copies recorded into the compute submit, cached descriptor sets */
+  const char *os_env = getenv("STILL_VK_ONESUBMIT");
+  vk->rec_copies = !(os_env && strcmp(os_env, "0") == 0);
+  /* STILL_VK_NORM_WG: tuning override of the RMSNorm workgroup (a power of two, 32 to 1024) */
+  const char *nw_env = getenv("STILL_VK_NORM_WG");
+  if (nw_env && *nw_env) {
+    unsigned long w = strtoul(nw_env, NULL, 10);
+    if (w >= 32 && w <= 1024 && (w & (w - 1)) == 0) vk->norm_wg = (uint32_t)w;
+  }
+  const char *fl_env = getenv("STILL_VK_FLUSH");
+  vk->flush_ok = !(fl_env && strcmp(fl_env, "0") == 0);
+  const char *sc_env = getenv("STILL_VK_SET_CACHE");
+  vk->set_cache_on = !(sc_env && strcmp(sc_env, "0") == 0);
   const char *lim = getenv("STILL_VK_MEMORY_LIMIT");
   if (lim && *lim) vk->mem_limit = strtoull(lim, NULL, 10);
   still_status st = STILL_OK;
@@ -274,6 +400,15 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   vk->concurrent_ok = !(cc_env && strcmp(cc_env, "0") == 0);
   const char *mv_env = getenv("STILL_VK_MATVEC");
   vk->matvec_generic = mv_env && strcmp(mv_env, "generic") == 0;
+  vk->matvec_narrow = mv_env && strcmp(mv_env, "narrow") == 0;
+  const char *pair_env = getenv("STILL_VK_MATVEC_PAIR");
+  vk->matvec_pair = pair_env && strcmp(pair_env, "1") == 0;
+  const char *as_env = getenv("STILL_VK_ATTN_SPLIT");
+  vk->attn_split_off = as_env && strcmp(as_env, "0") == 0;
+  const char *fuse_env = getenv("STILL_VK_FUSE");
+  vk->matvec_unfused = fuse_env && strcmp(fuse_env, "0") == 0;
+  const char *ms_env = getenv("STILL_VK_MATVEC_SUB");
+  vk->matvec_sub = ms_env && *ms_env ? (uint32_t)strtoul(ms_env, NULL, 10) : 0;
   const char *mt_env = getenv("STILL_VK_MATMUL");
   vk->matmul_mode = !mt_env ? 0 : strcmp(mt_env, "generic") == 0 ? 1 : strcmp(mt_env, "team") == 0 ? 2 : 0;
   /* STILL_VK_WG_SIZE: tuning override (a power of two from the subgroup size to 1024) */
@@ -308,7 +443,34 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
                                  .pQueuePriorities = &prio};
   VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .queueCreateInfoCount = 1,
                             .pQueueCreateInfos = &qci};
+  /* cooperative matrix (probe_coopmat): its extension and features, and
+   * without them again if the driver refuses the device */
+  probe_coopmat(vk);
+  coopmat_features coop_f;
+  coopmat_chain(&coop_f);
+  const void *plain_next = dci.pNext;
+  const char *const *plain_ext = dci.ppEnabledExtensionNames;
+  const uint32_t plain_n_ext = dci.enabledExtensionCount;
+  const char *coop_ext[8];
+  if (vk->coopmat && plain_n_ext < 8) {
+    for (uint32_t i = 0; i < plain_n_ext; i++) coop_ext[i] = plain_ext[i];
+    coop_ext[plain_n_ext] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+    coop_f.coop.cooperativeMatrix = VK_TRUE;
+    coop_f.f16.shaderFloat16 = VK_TRUE;
+    coop_f.vmm.vulkanMemoryModel = VK_TRUE;
+    coop_f.vmm.pNext = (void *)plain_next;
+    dci.pNext = &coop_f.coop;
+    dci.ppEnabledExtensionNames = coop_ext;
+    dci.enabledExtensionCount = plain_n_ext + 1;
+  } else vk->coopmat = false;
   r = vkCreateDevice(vk->physical, &dci, NULL, &vk->device);
+  if (r != VK_SUCCESS && vk->coopmat) {
+    vk->coopmat = false;
+    dci.pNext = plain_next;
+    dci.ppEnabledExtensionNames = plain_ext;
+    dci.enabledExtensionCount = plain_n_ext;
+    r = vkCreateDevice(vk->physical, &dci, NULL, &vk->device);
+  }
   if (r != VK_SUCCESS) {
     vk->device = VK_NULL_HANDLE;
     st = still_vk_fail(err, r, "creating the device");
@@ -326,8 +488,9 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
                                      .commandPool = vk->cmd_pool,
                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                     .commandBufferCount = 1};
-  if ((r = vkAllocateCommandBuffers(vk->device, &cai, &vk->cmd)) != VK_SUCCESS) {
+                                     .commandBufferCount = STILL_VK_CMD_BUFFERS};
+  if ((r = vkAllocateCommandBuffers(vk->device, &cai, vk->cmds)) == VK_SUCCESS) vk->cmd = vk->cmds[0];
+  if (r != VK_SUCCESS) {
     st = still_vk_fail(err, r, "allocating a command buffer");
     goto fail;
   }
@@ -381,6 +544,24 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
     st = still_vk_fail(err, r, "creating a descriptor pool");
     goto fail;
   }
+  if (vk->set_cache_on) {
+    /* the cached sets: freed one by one when a buffer they name is freed */
+    VkDescriptorPoolSize cps = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                .descriptorCount = STILL_VK_CACHED_SETS * STILL_VK_BINDINGS};
+    VkDescriptorPoolCreateInfo cpi2 = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+                                       .flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT,
+                                       .maxSets = STILL_VK_CACHED_SETS,
+                                       .poolSizeCount = 1,
+                                       .pPoolSizes = &cps};
+    vk->set_table = calloc(STILL_VK_SET_SLOTS, sizeof *vk->set_table);
+    if (!vk->set_table || vkCreateDescriptorPool(vk->device, &cpi2, NULL, &vk->cache_pool) != VK_SUCCESS) {
+      /* work without the cache */
+      free(vk->set_table);
+      vk->set_table = NULL;
+      vk->cache_pool = VK_NULL_HANDLE;
+      vk->set_cache_on = false;
+    }
+  }
 
   if (!p->no_pipeline_cache) cache_path(vk);
   size_t cache_len = 0;
@@ -413,6 +594,11 @@ static void print_profile(const still_vk *vk)
   if (vk->prof_submits == 0) return;
   fprintf(stderr, "vk profile (%s): %llu submits, GPU busy %.1f ms of %.1f ms submit-to-done\n", vk->props.deviceName,
           (unsigned long long)vk->prof_submits, vk->prof_gpu_ns / 1e6, vk->prof_wall_ns / 1e6);
+  fprintf(stderr,
+          "  host recording %.1f us/submit, %.1f us of it before the GPU started; descriptor sets %llu cached uses, "
+          "%llu written\n",
+          vk->prof_record_ns / 1e3 / (double)vk->prof_submits, vk->prof_idle_ns / 1e3 / (double)vk->prof_submits,
+          (unsigned long long)vk->set_hits, (unsigned long long)vk->set_misses);
   bool done[VK_SHADER_COUNT] = {false};
   for (;;) {
     int best = -1;
@@ -443,6 +629,7 @@ void still_vk_close(still_vk *vk)
       if (vk->modules[i]) vkDestroyShaderModule(vk->device, vk->modules[i], NULL);
     if (vk->pipeline_cache) vkDestroyPipelineCache(vk->device, vk->pipeline_cache, NULL);
     if (vk->desc_pool) vkDestroyDescriptorPool(vk->device, vk->desc_pool, NULL);
+    if (vk->cache_pool) vkDestroyDescriptorPool(vk->device, vk->cache_pool, NULL);
     if (vk->pipe_layout) vkDestroyPipelineLayout(vk->device, vk->pipe_layout, NULL);
     if (vk->set_layout) vkDestroyDescriptorSetLayout(vk->device, vk->set_layout, NULL);
     if (vk->staging.handle) still_vk_buffer_free(vk, &vk->staging);
@@ -451,6 +638,7 @@ void still_vk_close(still_vk *vk)
     vkDestroyDevice(vk->device, NULL);
   }
   if (vk->instance) vkDestroyInstance(vk->instance, NULL);
+  free(vk->set_table);
   free(vk);
 }
 
@@ -569,9 +757,14 @@ still_status still_vk_buffer_new(still_vk *vk, size_t size, still_vk_buffer *out
   return buffer_alloc(vk, size, false, out, err);
 }
 
+static void set_cache_forget(still_vk *vk, uint64_t handle);
+
 void still_vk_buffer_free(still_vk *vk, still_vk_buffer *b)
 {
   if (!vk || !b || !b->handle) return;
+  /* the driver may hand the same VkBuffer value to a later buffer: no
+   * cached set may still name this one */
+  set_cache_forget(vk, b->handle);
   if (vk->mem_used >= b->alloc_size && b != &vk->staging) vk->mem_used -= b->alloc_size;
   if (b->map) vkUnmapMemory(vk->device, VKMEM(b));
   vkDestroyBuffer(vk->device, VKBUF(b), NULL);
@@ -581,15 +774,18 @@ void still_vk_buffer_free(still_vk *vk, still_vk_buffer *b)
 
 #define STAGING_SIZE ((size_t)16 << 20)
 
+static still_status ensure_staging(still_vk *vk, still_error *err)
+{
+  return vk->staging.handle ? STILL_OK : buffer_alloc(vk, STAGING_SIZE, true, &vk->staging, err);
+}
+
 static still_status staging_copy(still_vk *vk, const still_vk_buffer *b, size_t offset, void *host, size_t n,
                                  bool to_device, still_error *err)
 {
   if (vk->recording)
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: buffer copy while recording commands");
-  if (!vk->staging.handle) {
-    still_status st = buffer_alloc(vk, STAGING_SIZE, true, &vk->staging, err);
-    if (st != STILL_OK) return st;
-  }
+  still_status st0 = ensure_staging(vk, err);
+  if (st0 != STILL_OK) return st0;
   for (size_t done = 0; done < n;) {
     size_t chunk = n - done < STAGING_SIZE ? n - done : STAGING_SIZE;
     if (to_device) memcpy(vk->staging.map, (char *)host + done, chunk);
@@ -647,11 +843,116 @@ still_status still_vk_download(still_vk *vk, const still_vk_buffer *b, size_t of
   return staging_copy(vk, b, offset, dst, n, false, err);
 }
 
+/* ---- copies recorded into the command buffer ------------------------------ */
+
+/* Staging regions of recorded copies start on this boundary. */
+#define REC_ALIGN ((size_t)256)
+
+static size_t rec_round(size_t n) { return (n + REC_ALIGN - 1) & ~(REC_ALIGN - 1); }
+
+size_t still_vk_rec_cost(const still_vk *vk, const still_vk_buffer *b, size_t n)
+{
+  (void)vk;
+  return b && b->map ? 0 : rec_round(n);
+}
+
+size_t still_vk_rec_space(const still_vk *vk)
+{
+  if (!vk->rec_copies) return 0;
+  const size_t used = vk->recording ? vk->rec_used : 0;
+  return used >= STAGING_SIZE ? 0 : STAGING_SIZE - used;
+}
+
+/* The compute ops recorded so far finish (and their writes are visible)
+ * before the next copy; a copy before it finishes too (copies to or from
+ * overlapping regions in turn). */
+static void barrier_before_copy(still_vk *vk)
+{
+  VkPipelineStageFlags src = 0;
+  VkAccessFlags acc = 0;
+  if (vk->compute_dirty) src |= VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, acc |= VK_ACCESS_SHADER_WRITE_BIT;
+  if (vk->after_copy) src |= VK_PIPELINE_STAGE_TRANSFER_BIT, acc |= VK_ACCESS_TRANSFER_WRITE_BIT;
+  if (!src) return;
+  VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                        .srcAccessMask = acc,
+                        .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
+  vkCmdPipelineBarrier(vk->cmd, src, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+  vk->compute_dirty = false;
+  vk->after_copy = false;
+}
+
+static still_status rec_take(still_vk *vk, size_t n, size_t *off, still_error *err)
+{
+  if (!vk->rec_copies || n > still_vk_rec_space(vk))
+    return still_set_error(err, STILL_ERR_INVALID_ARG,
+                           "Vulkan: no staging room for a recorded copy of %zu bytes (%zu left)", n,
+                           still_vk_rec_space(vk));
+  still_status st = ensure_staging(vk, err);
+  if (st != STILL_OK) return st;
+  *off = vk->rec_used;
+  vk->rec_used += rec_round(n);
+  return STILL_OK;
+}
+
+still_status still_vk_upload_rec(still_vk *vk, still_vk_buffer *b, size_t offset, const void *src, size_t n,
+                                 still_error *err)
+{
+  if (!vk->recording)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: recorded copy outside begin/submit");
+  still_status st = check_range(b, offset, n, err);
+  if (st != STILL_OK || n == 0) return st;
+  if (b->map) { /* unified memory: written now (see vk.h) */
+    memcpy((char *)b->map + offset, src, n);
+    return STILL_OK;
+  }
+  size_t soff = 0;
+  if ((st = rec_take(vk, n, &soff, err)) != STILL_OK) return st;
+  memcpy((char *)vk->staging.map + soff, src, n); /* coherent memory: the submit makes it visible */
+  barrier_before_copy(vk);
+  VkBufferCopy c = {.srcOffset = soff, .dstOffset = offset, .size = n};
+  vkCmdCopyBuffer(vk->cmd, VKBUF(&vk->staging), VKBUF(b), 1, &c);
+  vk->after_copy = true; /* the next dispatch waits for it */
+  return STILL_OK;
+}
+
+still_status still_vk_download_rec(still_vk *vk, const still_vk_buffer *b, size_t offset, void *dst, size_t n,
+                                   still_error *err)
+{
+  if (!vk->recording)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: recorded copy outside begin/submit");
+  still_status st = check_range(b, offset, n, err);
+  if (st != STILL_OK || n == 0) return st;
+  if (vk->n_pending >= STILL_VK_MAX_PENDING)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: more than %d recorded downloads in one submit",
+                           STILL_VK_MAX_PENDING);
+  const void *from;
+  if (b->map) {
+    /* read after the fence; ops recorded after this one must not write
+     * the region (see vk.h) */
+    from = (const char *)b->map + offset;
+  } else {
+    size_t soff = 0;
+    if ((st = rec_take(vk, n, &soff, err)) != STILL_OK) return st;
+    barrier_before_copy(vk);
+    VkBufferCopy c = {.srcOffset = offset, .dstOffset = soff, .size = n};
+    vkCmdCopyBuffer(vk->cmd, VKBUF(b), VKBUF(&vk->staging), 1, &c);
+    vk->after_copy = true; /* later ops that write the region wait for the read */
+    from = (const char *)vk->staging.map + soff;
+  }
+  vk->pending[vk->n_pending].dst = dst;
+  vk->pending[vk->n_pending].src = from;
+  vk->pending[vk->n_pending].n = n;
+  vk->n_pending++;
+  return STILL_OK;
+}
+
 /* ---- recording ------------------------------------------------------------ */
 
 still_status still_vk_begin(still_vk *vk, still_error *err)
 {
   if (vk->recording) return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: already recording");
+  vk->n_flushed = 0;
+  vk->cmd = vk->cmds[0];
   VkResult r = vkResetCommandBuffer(vk->cmd, 0);
   VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                  .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
@@ -659,6 +960,12 @@ still_status still_vk_begin(still_vk *vk, still_error *err)
   if (r != VK_SUCCESS) return still_vk_fail(err, r, "starting a command buffer");
   vk->recording = true;
   vk->n_dispatch = 0;
+  vk->rec_used = 0;
+  vk->n_pending = 0;
+  vk->bound_pipe = VK_NULL_HANDLE; /* a new command buffer has nothing bound */
+  vk->bound_set = VK_NULL_HANDLE;
+  vk->after_copy = vk->compute_dirty = false;
+  if (vk->ts_pool) vk->record_t0_us = still_time_us();
   if (vk->ts_pool) {
     vkCmdResetQueryPool(vk->cmd, vk->ts_pool, 0, STILL_VK_MAX_SETS + 1);
     vkCmdWriteTimestamp(vk->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, vk->ts_pool, 0);
@@ -684,6 +991,46 @@ static void read_profile(still_vk *vk, int64_t t0_us)
   }
 }
 
+/* Host time of the first submit of a begin/submit: the GPU waited for the
+ * host until then (profile). */
+static void note_submit(still_vk *vk)
+{
+  if (!vk->ts_pool || vk->n_dispatch == 0) return;
+  const int64_t now = still_time_us();
+  if (vk->n_flushed == 0) {
+    vk->first_submit_us = now;
+    vk->prof_idle_ns += (uint64_t)(now - vk->record_t0_us) * 1000u;
+  }
+}
+
+still_status still_vk_flush(still_vk *vk, still_error *err)
+{
+  if (!vk->recording) return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: flush without begin");
+  if (!vk->flush_ok || vk->n_flushed + 1 >= STILL_VK_CMD_BUFFERS) return STILL_OK; /* all in the last one */
+  VkResult r = vkEndCommandBuffer(vk->cmd);
+  if (r != VK_SUCCESS) return still_vk_fail(err, r, "ending a command buffer");
+  VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &vk->cmd};
+  note_submit(vk);
+  r = vkQueueSubmit(vk->queue, 1, &si, VK_NULL_HANDLE);
+  /* the next buffer either way: still_vk_submit then ends what is recorded */
+  vk->cmd = vk->cmds[++vk->n_flushed];
+  VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                                 .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+  VkResult r2 = vkResetCommandBuffer(vk->cmd, 0);
+  if (r2 == VK_SUCCESS) r2 = vkBeginCommandBuffer(vk->cmd, &bi);
+  /* nothing is bound in a new command buffer; the barriers recorded in it
+   * cover the commands of the earlier submits too (submission order) */
+  vk->bound_pipe = VK_NULL_HANDLE;
+  vk->bound_set = VK_NULL_HANDLE;
+  if (r2 != VK_SUCCESS) {
+    vkQueueWaitIdle(vk->queue);
+    vk->recording = false;
+    return still_vk_fail(err, r2, "starting a command buffer");
+  }
+  if (r != VK_SUCCESS) return still_vk_fail(err, r, "submitting work");
+  return STILL_OK;
+}
+
 still_status still_vk_submit(still_vk *vk, still_error *err)
 {
   if (!vk->recording) return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: submit without begin");
@@ -695,11 +1042,22 @@ still_status still_vk_submit(still_vk *vk, still_error *err)
   vkCmdPipelineBarrier(vk->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                        VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
   VkResult r = vkEndCommandBuffer(vk->cmd);
-  if (r != VK_SUCCESS) return still_vk_fail(err, r, "ending a command buffer");
+  if (r != VK_SUCCESS) {
+    if (vk->n_flushed > 0) vkQueueWaitIdle(vk->queue); /* the flushed part may still run */
+    return still_vk_fail(err, r, "ending a command buffer");
+  }
+  const int n_pending = vk->n_pending;
+  vk->n_pending = 0;
   VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &vk->cmd};
-  const int64_t t0 = vk->ts_pool ? still_time_us() : 0;
+  note_submit(vk);
+  const int64_t t0 = vk->ts_pool ? vk->first_submit_us : 0;
+  if (vk->ts_pool && vk->n_dispatch > 0) vk->prof_record_ns += (uint64_t)(still_time_us() - vk->record_t0_us) * 1000u;
+  /* the fence also covers the buffers flushed before (submission order) */
   r = vkQueueSubmit(vk->queue, 1, &si, vk->fence);
-  if (r != VK_SUCCESS) return still_vk_fail(err, r, "submitting work");
+  if (r != VK_SUCCESS) {
+    if (vk->n_flushed > 0) vkQueueWaitIdle(vk->queue);
+    return still_vk_fail(err, r, "submitting work");
+  }
   r = vkWaitForFences(vk->device, 1, &vk->fence, VK_TRUE, UINT64_MAX);
   if (vk->ts_pool && r == VK_SUCCESS && vk->n_dispatch > 0) read_profile(vk, t0);
   VkResult r2 = vkResetFences(vk->device, 1, &vk->fence);
@@ -707,6 +1065,8 @@ still_status still_vk_submit(still_vk *vk, still_error *err)
   vk->n_sets = 0;
   if (r != VK_SUCCESS) return still_vk_fail(err, r, "waiting for the device");
   if (r2 != VK_SUCCESS) return still_vk_fail(err, r2, "resetting a fence");
+  /* the recorded downloads: the device is done with them */
+  for (int i = 0; i < n_pending; i++) memcpy(vk->pending[i].dst, vk->pending[i].src, vk->pending[i].n);
   return STILL_OK;
 }
 
@@ -731,8 +1091,9 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
    * memory latencies in turn (a per-shader size; every device allows 128,
    * most 1024) */
   uint32_t wg = vk->wg_size;
-  if (id == VK_SHADER_RMS_NORM && wg < 256) {
-    wg = 256;
+  const bool norm = id == VK_SHADER_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM_V4;
+  if (norm && (wg < 256 || vk->norm_wg)) {
+    wg = vk->norm_wg ? vk->norm_wg : 256;
     if (wg > vk->props.limits.maxComputeWorkGroupSize[0]) wg = vk->props.limits.maxComputeWorkGroupSize[0];
     if (wg > vk->props.limits.maxComputeWorkGroupInvocations) wg = vk->props.limits.maxComputeWorkGroupInvocations;
     if (wg < vk->wg_size) wg = vk->wg_size;
@@ -761,6 +1122,114 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
 
 void still_vk_concurrent_next(still_vk *vk) { vk->skip_barrier = vk->concurrent_ok; }
 
+/* ---- cached descriptor sets ---------------------------------------------- */
+
+static uint32_t set_hash(const uint64_t *key)
+{
+  uint64_t h = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < STILL_VK_BINDINGS; i++) {
+    h ^= key[i] + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h *= 0xff51afd7ed558ccdull;
+  }
+  return (uint32_t)(h ^ (h >> 29)) & (STILL_VK_SET_SLOTS - 1);
+}
+
+static bool key_equal(const uint64_t *a, const uint64_t *b)
+{
+  for (int i = 0; i < STILL_VK_BINDINGS; i++)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+/* Drop the tombstones: every live entry back at its first free slot. */
+static void set_rehash(still_vk *vk)
+{
+  still_vk_set_entry *old = malloc(STILL_VK_SET_SLOTS * sizeof *old);
+  if (!old) return; /* keep the tombstones; lookups still work */
+  memcpy(old, vk->set_table, STILL_VK_SET_SLOTS * sizeof *old);
+  memset(vk->set_table, 0, STILL_VK_SET_SLOTS * sizeof *old);
+  for (uint32_t i = 0; i < STILL_VK_SET_SLOTS; i++) {
+    if (old[i].state != 1) continue;
+    uint32_t j = set_hash(old[i].key);
+    while (vk->set_table[j].state) j = (j + 1) & (STILL_VK_SET_SLOTS - 1);
+    vk->set_table[j] = old[i];
+  }
+  vk->set_dead = 0;
+  free(old);
+}
+
+static void set_cache_forget(still_vk *vk, uint64_t handle)
+{
+  if (!vk->set_table || vk->set_live == 0) return;
+  for (uint32_t i = 0; i < STILL_VK_SET_SLOTS; i++) {
+    still_vk_set_entry *e = &vk->set_table[i];
+    if (e->state != 1) continue;
+    bool hit = false;
+    for (int k = 0; k < STILL_VK_BINDINGS && !hit; k++) hit = e->key[k] == handle;
+    if (!hit) continue;
+    vkFreeDescriptorSets(vk->device, vk->cache_pool, 1, &e->set);
+    e->state = 2;
+    vk->set_live--;
+    vk->set_dead++;
+  }
+  if (vk->set_dead > STILL_VK_SET_SLOTS / 4) set_rehash(vk);
+}
+
+static void write_set(still_vk *vk, VkDescriptorSet set, const uint64_t *key)
+{
+  VkDescriptorBufferInfo info[STILL_VK_BINDINGS];
+  VkWriteDescriptorSet wr[STILL_VK_BINDINGS];
+  for (int i = 0; i < STILL_VK_BINDINGS; i++) {
+    info[i] = (VkDescriptorBufferInfo){.buffer = (VkBuffer)(uintptr_t)key[i], .offset = 0, .range = VK_WHOLE_SIZE};
+    wr[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+                                   .dstSet = set,
+                                   .dstBinding = (uint32_t)i,
+                                   .descriptorCount = 1,
+                                   .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                   .pBufferInfo = &info[i]};
+  }
+  vkUpdateDescriptorSets(vk->device, STILL_VK_BINDINGS, wr, 0, NULL);
+}
+
+/* The cached set for these buffers, made on first use; VK_NULL_HANDLE when
+ * the cache is off or full (then the dispatch takes a per-submit set). */
+static VkDescriptorSet cached_set(still_vk *vk, const uint64_t *key)
+{
+  if (!vk->set_table) return VK_NULL_HANDLE;
+  uint32_t i = set_hash(key), free_slot = UINT32_MAX;
+  for (uint32_t probes = 0; probes < STILL_VK_SET_SLOTS; probes++, i = (i + 1) & (STILL_VK_SET_SLOTS - 1)) {
+    still_vk_set_entry *e = &vk->set_table[i];
+    if (e->state == 0) {
+      if (free_slot == UINT32_MAX) free_slot = i;
+      break;
+    }
+    if (e->state == 2) {
+      if (free_slot == UINT32_MAX) free_slot = i;
+      continue;
+    }
+    if (key_equal(e->key, key)) {
+      vk->set_hits++;
+      return e->set;
+    }
+  }
+  if (free_slot == UINT32_MAX || vk->set_live >= STILL_VK_CACHED_SETS) return VK_NULL_HANDLE;
+  VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+                                    .descriptorPool = vk->cache_pool,
+                                    .descriptorSetCount = 1,
+                                    .pSetLayouts = &vk->set_layout};
+  VkDescriptorSet set;
+  if (vkAllocateDescriptorSets(vk->device, &ai, &set) != VK_SUCCESS) return VK_NULL_HANDLE;
+  write_set(vk, set, key);
+  still_vk_set_entry *e = &vk->set_table[free_slot];
+  if (e->state == 2) vk->set_dead--;
+  memcpy(e->key, key, sizeof e->key);
+  e->set = set;
+  e->state = 1;
+  vk->set_live++;
+  vk->set_misses++;
+  return set;
+}
+
 still_status still_vk_dispatch(still_vk *vk, still_vk_shader_id id, const still_vk_buffer *const *bufs, int n_bufs,
                                const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz,
                                still_error *err)
@@ -777,42 +1246,54 @@ still_status still_vk_dispatch(still_vk *vk, still_vk_shader_id id, const still_
   VkPipeline pipe = VK_NULL_HANDLE;
   still_status st = get_pipeline(vk, id, &pipe, err);
   if (st != STILL_OK) return st;
-  if (vk->n_sets >= STILL_VK_MAX_SETS)
+  /* one timestamp per op, and the per-submit descriptor pool's size */
+  if (vk->n_dispatch >= STILL_VK_MAX_SETS)
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: more than %d ops in one submit", STILL_VK_MAX_SETS);
-  VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-                                    .descriptorPool = vk->desc_pool,
-                                    .descriptorSetCount = 1,
-                                    .pSetLayouts = &vk->set_layout};
-  VkDescriptorSet set;
-  VkResult r = vkAllocateDescriptorSets(vk->device, &ai, &set);
-  if (r != VK_SUCCESS) return still_vk_fail(err, r, "allocating a descriptor set");
-  vk->n_sets++;
-  VkDescriptorBufferInfo info[STILL_VK_BINDINGS];
-  VkWriteDescriptorSet wr[STILL_VK_BINDINGS];
+  uint64_t key[STILL_VK_BINDINGS];
   for (int i = 0; i < STILL_VK_BINDINGS; i++) {
     /* unused bindings get the first buffer: every binding must be valid */
     const still_vk_buffer *b = bufs[i < n_bufs ? i : 0];
-    info[i] = (VkDescriptorBufferInfo){.buffer = VKBUF(b), .offset = 0, .range = VK_WHOLE_SIZE};
-    wr[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-                                   .dstSet = set,
-                                   .dstBinding = (uint32_t)i,
-                                   .descriptorCount = 1,
-                                   .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                   .pBufferInfo = &info[i]};
+    if (!b || !b->handle) return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: op on a missing buffer");
+    key[i] = b->handle;
   }
-  vkUpdateDescriptorSets(vk->device, STILL_VK_BINDINGS, wr, 0, NULL);
-  if (vk->n_dispatch > 0 && !skip) { /* ops run in order: each sees the previous one's writes */
+  VkDescriptorSet set = cached_set(vk, key);
+  if (set == VK_NULL_HANDLE) { /* a set for this submit only */
+    VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+                                      .descriptorPool = vk->desc_pool,
+                                      .descriptorSetCount = 1,
+                                      .pSetLayouts = &vk->set_layout};
+    VkResult r = vkAllocateDescriptorSets(vk->device, &ai, &set);
+    if (r != VK_SUCCESS) return still_vk_fail(err, r, "allocating a descriptor set");
+    vk->n_sets++;
+    write_set(vk, set, key);
+  }
+  /* ops run in order: each sees the previous one's writes (unless the
+   * concurrency hint says it needs none), and the copies recorded before it */
+  VkPipelineStageFlags src = 0;
+  VkAccessFlags acc = 0;
+  if (vk->n_dispatch > 0 && !skip) src |= VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, acc |= VK_ACCESS_SHADER_WRITE_BIT;
+  if (vk->after_copy) src |= VK_PIPELINE_STAGE_TRANSFER_BIT, acc |= VK_ACCESS_TRANSFER_WRITE_BIT;
+  if (src) {
     VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+                          .srcAccessMask = acc,
                           .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
-    vkCmdPipelineBarrier(vk->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
-                         &mb, 0, NULL, 0, NULL);
+    vkCmdPipelineBarrier(vk->cmd, src, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
   }
-  vkCmdBindPipeline(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
-  vkCmdBindDescriptorSets(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->pipe_layout, 0, 1, &set, 0, NULL);
+  vk->after_copy = false;
+  vk->compute_dirty = true;
+  /* one pipeline layout for all: a bound set stays valid across pipelines */
+  if (pipe != vk->bound_pipe) vkCmdBindPipeline(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
+  if (set != vk->bound_set)
+    vkCmdBindDescriptorSets(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->pipe_layout, 0, 1, &set, 0, NULL);
+  vk->bound_pipe = pipe;
+  vk->bound_set = set;
+  /* the bytes the shader reads (its table size, or more when given), zero-padded */
+  uint32_t pc_size = push_size > still_vk_shaders[id].push_size ? push_size : still_vk_shaders[id].push_size;
+  pc_size = (pc_size + 3) & ~3u;
+  if (pc_size == 0 || pc_size > STILL_VK_PUSH_MAX) pc_size = STILL_VK_PUSH_MAX;
   uint8_t pc[STILL_VK_PUSH_MAX] = {0};
   memcpy(pc, push, push_size);
-  vkCmdPushConstants(vk->cmd, vk->pipe_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, STILL_VK_PUSH_MAX, pc);
+  vkCmdPushConstants(vk->cmd, vk->pipe_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, pc_size, pc);
   vkCmdDispatch(vk->cmd, gx, gy, gz);
   if (vk->ts_pool) {
     vkCmdWriteTimestamp(vk->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, vk->ts_pool, (uint32_t)vk->n_dispatch + 1);

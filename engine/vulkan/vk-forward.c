@@ -52,6 +52,33 @@ still_status still_vk_forward_run(still_vk_forward *f, const float *x, const int
   (void)f, (void)x, (void)tokens, (void)n_tok, (void)pos0, (void)rope_cos, (void)rope_sin, (void)first_out, (void)out;
   return still_set_error(err, STILL_ERR_UNSUPPORTED, "this build has no Vulkan support");
 }
+int still_vk_forward_first_layer(const still_vk_forward *f)
+{
+  (void)f;
+  return 0;
+}
+uint32_t still_vk_forward_kv_type(const still_vk_forward *f)
+{
+  (void)f;
+  return STILL_TYPE_F16;
+}
+size_t still_vk_forward_kv_row_bytes(const still_vk_forward *f, bool values)
+{
+  (void)f, (void)values;
+  return 0;
+}
+still_status still_vk_forward_kv_read(still_vk_forward *f, int layer, int32_t pos0, int32_t n, void *k, void *v,
+                                      still_error *err)
+{
+  (void)f, (void)layer, (void)pos0, (void)n, (void)k, (void)v;
+  return still_set_error(err, STILL_ERR_UNSUPPORTED, "this build has no Vulkan support");
+}
+still_status still_vk_forward_kv_write(still_vk_forward *f, int layer, int32_t pos0, int32_t n, const void *k,
+                                       const void *v, still_error *err)
+{
+  (void)f, (void)layer, (void)pos0, (void)n, (void)k, (void)v;
+  return still_set_error(err, STILL_ERR_UNSUPPORTED, "this build has no Vulkan support");
+}
 
 #else
 
@@ -90,18 +117,46 @@ typedef struct {
   gpu_weight output;
   /* activations [n_batch][width] */
   still_vk_buffer x, xb, xb2, q, k, v, att, hb, hb2, rope, logits, ids;
+  still_vk_buffer att_part; /* partial results of the split attention (decode) */
 } vk_part;
 
 struct still_vk_forward {
   const still_model *m;
   int first;
   int32_t n_ctx, n_batch;
-  uint32_t kv_type; /* device cache: F32 or F16 */
+  uint32_t kv_type; /* device cache: F32, F16 or Q8_0 (see device_kv_type) */
   int n_parts;
   vk_part parts[STILL_VK_MAX_SPLIT];
   float *xhost; /* [n_batch][n_embd]: the residual stream between parts */
+  bool fuse;    /* residual adds fused into the next RMSNorm (STILL_VK_FUSE=0: apart) */
   char device[1024];
 };
+
+/* Decode batches of up to this many tokens take the split attention
+ * (still_vk_attention_split: chunks of keys in parallel); larger ones (the
+ * prompt) keep attention.comp, which has n_tok × n_head workgroups anyway. */
+#define SPLIT_ATTENTION_TOKENS 4
+
+static still_vk_attention_args attention_args(const still_vk_forward *f, uint32_t n_tok, int32_t pos0)
+{
+  const still_hparams *hp = &f->m->hp;
+  const uint32_t hdk = (uint32_t)hp->head_dim_k, hdv = (uint32_t)hp->head_dim_v;
+  return (still_vk_attention_args){.kv_type = f->kv_type, .n_tok = n_tok, .n_head = (uint32_t)hp->n_head,
+                                   .n_head_kv = (uint32_t)hp->n_head_kv, .head_dim_k = hdk, .head_dim_v = hdv,
+                                   .pos0 = (uint32_t)pos0, .q_off = 0, .q_stride = (uint32_t)hp->n_head * hdk,
+                                   .k_off = 0, .v_off = 0, .o_off = 0, .o_stride = (uint32_t)hp->n_head * hdv,
+                                   .scale = 1.0f / sqrtf((float)hdk)};
+}
+
+/* Scratch of the split attention for SPLIT_ATTENTION_TOKENS tokens over the
+ * whole context (4 bytes when this model's shape does not take it). */
+static size_t split_attention_bytes(const still_vk_forward *f, const vk_part *P)
+{
+  const still_vk_attention_args a = attention_args(f, 1, 0);
+  if (!still_vk_attention_split_ok(P->vk, &a)) return 4;
+  return 4 * (size_t)still_vk_attention_part_floats(P->vk, SPLIT_ATTENTION_TOKENS, a.n_head, a.head_dim_v,
+                                                    (uint32_t)f->n_ctx);
+}
 
 static still_status upload_weight(still_vk *vk, const still_tensor *t, gpu_weight *w, still_error *err)
 {
@@ -134,6 +189,33 @@ static still_status upload_weight(still_vk *vk, const still_tensor *t, gpu_weigh
   return STILL_OK;
 }
 
+/* The FFN's gate and up matrices in one buffer, gate rows first, when they
+ * have the same type and shape and word-aligned rows: one dispatch at decode
+ * then computes silu(gate·x) · (up·x) (still_vk_matvec_fused). *up gets no
+ * buffer of its own (handle 0); it is read at gate_up_offset. Returns false
+ * (nothing uploaded) when they do not pair. */
+static bool pair_gate_up(const still_tensor *g, const still_tensor *u)
+{
+  return g->type == u->type && g->n_in == u->n_in && g->n_out == u->n_out && g->row_bytes == u->row_bytes &&
+         (g->row_bytes % 16) == 0 && g->row_bytes * (size_t)g->n_out * 2 <= UINT32_MAX && still_vk_matvec_supported(g->type);
+}
+
+static still_status upload_gate_up(still_vk *vk, const still_tensor *g, const still_tensor *u, gpu_weight *wg,
+                                   gpu_weight *wu, still_error *err)
+{
+  const size_t half = g->row_bytes * (size_t)g->n_out;
+  still_status st = still_vk_buffer_new(vk, 2 * half, &wg->buf, err);
+  if (st == STILL_OK) st = still_vk_upload(vk, &wg->buf, 0, g->data, half, err);
+  if (st == STILL_OK) st = still_vk_upload(vk, &wg->buf, half, u->data, half, err);
+  if (st != STILL_OK) return st;
+  wg->type = wu->type = g->type;
+  wg->n_in = wu->n_in = (uint32_t)g->n_in;
+  wg->n_out = wu->n_out = (uint32_t)g->n_out;
+  wg->row_bytes = wu->row_bytes = g->row_bytes;
+  memset(&wu->buf, 0, sizeof wu->buf);
+  return STILL_OK;
+}
+
 static still_status upload_vector(still_vk *vk, const still_vector *v, gpu_vector *g, still_error *err)
 {
   memset(g, 0, sizeof *g);
@@ -163,8 +245,8 @@ static void free_part(vk_part *P)
     }
   free_vector(P->vk, &P->output_norm);
   free_weight(P->vk, &P->output);
-  still_vk_buffer *acts[] = {&P->x,  &P->xb,  &P->xb2,  &P->q,      &P->k,  &P->v,
-                             &P->att, &P->hb, &P->hb2, &P->rope, &P->logits, &P->ids};
+  still_vk_buffer *acts[] = {&P->x,  &P->xb,  &P->xb2,  &P->q,      &P->k,   &P->v,       &P->att,
+                             &P->hb, &P->hb2, &P->rope, &P->logits, &P->ids, &P->att_part};
   for (size_t i = 0; i < sizeof acts / sizeof *acts; i++) still_vk_buffer_free(P->vk, acts[i]);
   still_vk_close(P->vk);
   free(P->layers);
@@ -285,7 +367,6 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
   P->layers = calloc(n > 0 ? (size_t)n : 1, sizeof *P->layers);
   if (!P->layers) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
   const size_t kw = (size_t)hp->n_head_kv * hp->head_dim_k, vw = (size_t)hp->n_head_kv * hp->head_dim_v;
-  const size_t es = f->kv_type == STILL_TYPE_F32 ? 4 : 2;
   for (int i = 0; i < n && st == STILL_OK; i++) {
     const still_layer *S = &m->layers[P->first + i];
     gpu_layer *L = &P->layers[i];
@@ -297,11 +378,15 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
         (st = upload_vector(P->vk, &S->ffn_norm, &L->ffn_norm, err)) ||
         (st = upload_weight(P->vk, &S->wq, &L->wq, err)) || (st = upload_weight(P->vk, &S->wk, &L->wk, err)) ||
         (st = upload_weight(P->vk, &S->wv, &L->wv, err)) || (st = upload_weight(P->vk, &S->wo, &L->wo, err)) ||
-        (st = upload_weight(P->vk, &S->w_gate, &L->w_gate, err)) ||
-        (st = upload_weight(P->vk, &S->w_up, &L->w_up, err)) ||
+        (pair_gate_up(&S->w_gate, &S->w_up)
+           ? (st = upload_gate_up(P->vk, &S->w_gate, &S->w_up, &L->w_gate, &L->w_up, err))
+           : ((st = upload_weight(P->vk, &S->w_gate, &L->w_gate, err)) ||
+              (st = upload_weight(P->vk, &S->w_up, &L->w_up, err)))) ||
         (st = upload_weight(P->vk, &S->w_down, &L->w_down, err)) ||
-        (st = still_vk_buffer_new(P->vk, es * kw * (size_t)f->n_ctx, &L->k_cache, err)) ||
-        (st = still_vk_buffer_new(P->vk, es * vw * (size_t)f->n_ctx, &L->v_cache, err)))
+        (st = still_vk_buffer_new(P->vk, (size_t)still_vk_kv_cache_bytes(f->kv_type, kw * (size_t)f->n_ctx),
+                                  &L->k_cache, err)) ||
+        (st = still_vk_buffer_new(P->vk, (size_t)still_vk_kv_cache_bytes(f->kv_type, vw * (size_t)f->n_ctx),
+                                  &L->v_cache, err)))
       break;
   }
   if (st == STILL_OK && P->has_output) st = upload_vector(P->vk, &m->output_norm, &P->output_norm, err);
@@ -329,10 +414,24 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
     {&P->rope, nb * (size_t)(hp->n_rot > 0 ? hp->n_rot : 2)},
     {&P->logits, P->has_output ? (size_t)logits_rows(f) * 4 * hp->n_vocab : 4},
     {&P->ids, P->embeds ? nb : 4},
+    {&P->att_part, split_attention_bytes(f, P)},
   };
   for (size_t i = 0; i < sizeof acts / sizeof *acts && st == STILL_OK; i++)
     st = still_vk_buffer_new(P->vk, acts[i].n, acts[i].b, err);
   return st;
+}
+
+/* The device cache type for the session's: F32 for F32; Q8_0 for Q8_0 when
+ * the head dims are whole blocks (kv_store_q8_0.comp, attention.comp
+ * -DKV_Q8_0) and STILL_VK_KV_Q8_0=0 is not set; else F16. */
+static uint32_t device_kv_type(const still_hparams *hp, uint32_t kv_type)
+{
+  if (kv_type == STILL_TYPE_F32) return STILL_TYPE_F32;
+  const char *env = getenv("STILL_VK_KV_Q8_0");
+  if (kv_type == STILL_TYPE_Q8_0 && hp->head_dim_k % 32 == 0 && hp->head_dim_v % 32 == 0 &&
+      !(env && strcmp(env, "0") == 0))
+    return STILL_TYPE_Q8_0;
+  return STILL_TYPE_F16;
 }
 
 still_status still_vk_forward_new(const still_model *m, const char *device, const char *split, int first_layer,
@@ -358,7 +457,9 @@ still_status still_vk_forward_new(const still_model *m, const char *device, cons
   f->first = first_layer;
   f->n_ctx = n_ctx;
   f->n_batch = n_batch;
-  f->kv_type = kv_type == STILL_TYPE_F32 ? STILL_TYPE_F32 : STILL_TYPE_F16;
+  const char *fuse_env = getenv("STILL_VK_FUSE");
+  f->fuse = !(fuse_env && strcmp(fuse_env, "0") == 0);
+  f->kv_type = device_kv_type(hp, kv_type);
 
   /* layers by cumulative share, like llama.cpp's --tensor-split by layers
    * (gpu-split.c, shared with the fit estimator); a device with no layers is
@@ -398,19 +499,66 @@ still_status still_vk_forward_new(const still_model *m, const char *device, cons
 
 /* ---- recording -------------------------------------------------------------------- */
 
+static still_vk_matvec_args mv_args(const gpu_weight *w, int n_tok, uint32_t x_off)
+{
+  return (still_vk_matvec_args){.type = w->type, .ncols = w->n_in, .nrows = w->n_out, .n_vec = (uint32_t)n_tok,
+                                .w_off = 0, .row_bytes = w->row_bytes, .x_off = x_off, .x_stride = w->n_in,
+                                .y_off = 0, .y_stride = w->n_out};
+}
+
 static still_status mv(vk_part *P, const gpu_weight *w, const still_vk_buffer *x, still_vk_buffer *y, int n_tok,
                        uint32_t x_off, still_error *err)
 {
-  still_vk_matvec_args a = {.type = w->type, .ncols = w->n_in, .nrows = w->n_out, .n_vec = (uint32_t)n_tok,
-                            .w_off = 0, .row_bytes = w->row_bytes, .x_off = x_off, .x_stride = w->n_in,
-                            .y_off = 0, .y_stride = w->n_out};
+  still_vk_matvec_args a = mv_args(w, n_tok, x_off);
   return still_vk_mul_mat(P->vk, &w->buf, x, y, &a, err); /* tiled matrix × matrix from 8 tokens on */
 }
 
-static still_status bias(vk_part *P, const gpu_vector *b, still_vk_buffer *y, int n_tok, still_error *err)
+/* y = W·x + b in one dispatch when the shader allows it, else two. The
+ * caller's barrier hints cover the pair as one op. */
+static still_status mv_bias(vk_part *P, const gpu_weight *w, const gpu_vector *b, const still_vk_buffer *x,
+                            still_vk_buffer *y, int n_tok, still_error *err)
 {
-  if (!b->buf.handle) return STILL_OK;
+  still_vk_matvec_args a = mv_args(w, n_tok, 0);
+  if (!b->buf.handle) return still_vk_mul_mat(P->vk, &w->buf, x, y, &a, err);
+  if (still_vk_matvec_fusable(P->vk, &a)) return still_vk_matvec_fused(P->vk, &w->buf, x, y, &b->buf, 0, &a, err);
+  still_status st = still_vk_mul_mat(P->vk, &w->buf, x, y, &a, err);
+  if (st != STILL_OK) return st;
   return still_vk_binary(P->vk, STILL_VK_ADD, y, 0, &b->buf, 0, b->n, y, 0, (uint32_t)n_tok * b->n, err);
+}
+
+/* hb = silu(gate·xb) · (up·xb): one dispatch when gate and up share a buffer
+ * (pair_gate_up) and the shader allows it, else gate, up and the SwiGLU op. */
+static still_status ffn_gate_up(vk_part *P, const gpu_layer *L, int n_tok, uint32_t n_ff, still_error *err)
+{
+  const bool paired = L->w_up.buf.handle == 0;
+  const still_vk_buffer *ub = paired ? &L->w_gate.buf : &L->w_up.buf;
+  still_vk_matvec_args ga = mv_args(&L->w_gate, n_tok, 0), ua = mv_args(&L->w_up, n_tok, 0);
+  if (paired) ua.w_off = (size_t)L->w_gate.n_out * L->w_gate.row_bytes;
+  if (paired && still_vk_matvec_fusable(P->vk, &ga))
+    return still_vk_matvec_fused(P->vk, &L->w_gate.buf, &P->xb, &P->hb, NULL, ua.w_off, &ga, err);
+  still_status st = still_vk_mul_mat(P->vk, &L->w_gate.buf, &P->xb, &P->hb, &ga, err);
+  still_vk_concurrent_next(P->vk);
+  if (st == STILL_OK) st = still_vk_mul_mat(P->vk, ub, &P->xb, &P->hb2, &ua, err);
+  if (st == STILL_OK)
+    st = still_vk_binary(P->vk, STILL_VK_SWIGLU, &P->hb, 0, &P->hb2, 0, 0, &P->hb, 0, (uint32_t)n_tok * n_ff, err);
+  return st;
+}
+
+/* RMSNorm of rows [row0, row0 + n) of the residual stream x into xb, with
+ * weight g. Fused (f->fuse) by add_rms_norm.comp, which first adds the
+ * pending residual xb2 to those rows of x when add is set. */
+static still_status norm_rows(still_vk_forward *f, vk_part *P, const gpu_vector *g, bool add, uint32_t row0,
+                              uint32_t n, still_error *err)
+{
+  const still_hparams *hp = &f->m->hp;
+  const uint32_t n_embd = (uint32_t)hp->n_embd;
+  if (!f->fuse)
+    return still_vk_rms_norm(P->vk, &P->x, row0 * n_embd, n_embd, &g->buf, 0, &P->xb, 0, n_embd, n_embd, n,
+                             hp->rms_eps, err);
+  still_vk_add_rms_norm_args a = {.n = n_embd, .nrows = n, .x_off = row0 * n_embd, .x_stride = n_embd,
+                                  .r_off = row0 * n_embd, .r_stride = n_embd, .g_off = 0, .y_off = 0,
+                                  .y_stride = n_embd, .eps = hp->rms_eps};
+  return still_vk_add_rms_norm(P->vk, &P->x, add ? &P->xb2 : NULL, &g->buf, &P->xb, &a, err);
 }
 
 #define TRY(expr)                                                                                                     \
@@ -430,20 +578,15 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
   const uint32_t nt = (uint32_t)n_tok;
   still_status st = STILL_OK;
 
-  TRY(still_vk_rms_norm(vk, &P->x, 0, n_embd, &L->attn_norm.buf, 0, &P->xb, 0, n_embd, n_embd, nt, hp->rms_eps, err));
-  TRY(mv(P, &L->wq, &P->xb, &P->q, n_tok, 0, err));
-  /* q, k and v read the same input and write apart: no barrier between them */
+  /* fused: the previous layer's FFN output (xb2) is added to x here */
+  TRY(norm_rows(f, P, &L->attn_norm, f->fuse && il > P->first, 0, nt, err));
+  /* q, k and v (with their biases: Qwen) read the same input and write
+   * apart: no barrier between them */
+  TRY(mv_bias(P, &L->wq, &L->bq, &P->xb, &P->q, n_tok, err));
   still_vk_concurrent_next(vk);
-  TRY(mv(P, &L->wk, &P->xb, &P->k, n_tok, 0, err));
+  TRY(mv_bias(P, &L->wk, &L->bk, &P->xb, &P->k, n_tok, err));
   still_vk_concurrent_next(vk);
-  TRY(mv(P, &L->wv, &P->xb, &P->v, n_tok, 0, err));
-  /* the biases, likewise (the hint only before one that is there) */
-  const bool has_bq = L->bq.buf.handle != 0, has_bk = L->bk.buf.handle != 0, has_bv = L->bv.buf.handle != 0;
-  TRY(bias(P, &L->bq, &P->q, n_tok, err));
-  if (has_bq && has_bk) still_vk_concurrent_next(vk);
-  TRY(bias(P, &L->bk, &P->k, n_tok, err));
-  if ((has_bq || has_bk) && has_bv) still_vk_concurrent_next(vk);
-  TRY(bias(P, &L->bv, &P->v, n_tok, err));
+  TRY(mv_bias(P, &L->wv, &L->bv, &P->xb, &P->v, n_tok, err));
   if (m->arch->qk_norm) {
     TRY(still_vk_rms_norm(vk, &P->q, 0, hdk, &L->q_norm.buf, 0, &P->q, 0, hdk, hdk, nt * hp->n_head, hp->rms_eps, err));
     still_vk_concurrent_next(vk);
@@ -467,69 +610,102 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
                                 .n_head_kv = (uint32_t)hp->n_head_kv, .head_dim_k = hdk, .head_dim_v = hdv,
                                 .pos0 = (uint32_t)pos0, .q_off = 0, .q_stride = n_q, .k_off = 0, .v_off = 0,
                                 .o_off = 0, .o_stride = n_att, .scale = 1.0f / sqrtf((float)hdk)};
-  TRY(still_vk_attention(vk, &P->q, &L->k_cache, &L->v_cache, &P->att, &aa, err));
+  if (nt <= SPLIT_ATTENTION_TOKENS && P->att_part.size > 4 && still_vk_attention_split_ok(vk, &aa))
+    TRY(still_vk_attention_split(vk, &P->q, &L->k_cache, &L->v_cache, &P->att_part, &P->att, &aa, err));
+  else
+    TRY(still_vk_attention(vk, &P->q, &L->k_cache, &L->v_cache, &P->att, &aa, err));
   TRY(mv(P, &L->wo, &P->att, &P->xb2, n_tok, 0, err));
-  TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
+  if (!f->fuse) TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
 
-  TRY(still_vk_rms_norm(vk, &P->x, 0, n_embd, &L->ffn_norm.buf, 0, &P->xb, 0, n_embd, n_embd, nt, hp->rms_eps, err));
-  TRY(mv(P, &L->w_gate, &P->xb, &P->hb, n_tok, 0, err));
-  still_vk_concurrent_next(vk);
-  TRY(mv(P, &L->w_up, &P->xb, &P->hb2, n_tok, 0, err));
-  TRY(still_vk_binary(vk, STILL_VK_SWIGLU, &P->hb, 0, &P->hb2, 0, 0, &P->hb, 0, nt * (uint32_t)hp->n_ff, err));
+  TRY(norm_rows(f, P, &L->ffn_norm, f->fuse, 0, nt, err));
+  TRY(ffn_gate_up(P, L, n_tok, (uint32_t)hp->n_ff, err));
   TRY(mv(P, &L->w_down, &P->hb, &P->xb2, n_tok, 0, err));
-  TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
+  /* fused, the add goes with the next norm (the next layer's or the output
+   * norm); the last layer of a part whose stream goes on to the next
+   * device finishes it here */
+  if (!f->fuse || (il + 1 == P->end && !P->has_output))
+    TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
 done:
   return st;
 }
 
 /* The output norm and matrix for rows [first, first + n) of the batch, into P->logits. */
-static still_status record_output(vk_part *P, const still_hparams *hp, uint32_t first, uint32_t n, still_error *err)
+static still_status record_output(still_vk_forward *f, vk_part *P, uint32_t first, uint32_t n, still_error *err)
 {
-  const uint32_t n_embd = (uint32_t)hp->n_embd;
-  still_status st = still_vk_rms_norm(P->vk, &P->x, first * n_embd, n_embd, &P->output_norm.buf, 0, &P->xb, 0, n_embd,
-                                      n_embd, n, hp->rms_eps, err);
+  /* fused: the last layer's FFN output is added to these rows here (the
+   * rows without logits are not needed any more) */
+  still_status st = norm_rows(f, P, &P->output_norm, f->fuse && P->end > P->first, first, n, err);
   return st == STILL_OK ? mv(P, &P->output, &P->xb, &P->logits, (int)n, 0, err) : st;
 }
 
 /* One part's layers (and the output layer on the last): one submit, and
- * one more per LOGITS_ROWS further rows of logits. */
+ * one more per LOGITS_ROWS further rows of logits. The inputs (x or token
+ * ids, the rope tables) and the outputs (logits; the residual stream into
+ * x_out for the next part, when not NULL) are copied inside that submit
+ * when the staging space holds them (on a discrete GPU a separate copy is a
+ * host round trip each), else before and after it. */
 static still_status run_part(still_vk_forward *f, vk_part *P, const float *x, const int32_t *tokens, int n_tok,
                              int32_t pos0, const float *rope_cos, const float *rope_sin, int first_out, float *out,
-                             still_error *err)
+                             float *x_out, still_error *err)
 {
   const still_hparams *hp = &f->m->hp;
   const size_t half = (size_t)(hp->n_rot / 2);
+  const size_t x_bytes = (size_t)n_tok * hp->n_embd * 4, rope_bytes = (size_t)n_tok * half * 4;
+  const bool want = P->has_output && out && first_out < n_tok;
+  const uint32_t n_out = want ? (uint32_t)(n_tok - first_out) : 0, rows = (uint32_t)logits_rows(f);
+  /* the first submit's copies (later rounds download fewer logits) */
+  const size_t cost =
+    (x ? still_vk_rec_cost(P->vk, &P->x, x_bytes) : still_vk_rec_cost(P->vk, &P->ids, (size_t)n_tok * 4)) +
+    2 * still_vk_rec_cost(P->vk, &P->rope, rope_bytes) + (x_out ? still_vk_rec_cost(P->vk, &P->x, x_bytes) : 0) +
+    still_vk_rec_cost(P->vk, &P->logits, (size_t)(n_out < rows ? n_out : rows) * hp->n_vocab * 4);
+  const bool one = cost <= still_vk_rec_space(P->vk);
   still_status st = STILL_OK;
-  if (x) st = still_vk_upload(P->vk, &P->x, 0, x, (size_t)n_tok * hp->n_embd * 4, err);
-  else st = still_vk_upload(P->vk, &P->ids, 0, tokens, (size_t)n_tok * 4, err); /* ids are >= 0: as uint32 */
-  if (st == STILL_OK && half > 0) st = still_vk_upload(P->vk, &P->rope, 0, rope_cos, (size_t)n_tok * half * 4, err);
-  if (st == STILL_OK && half > 0)
-    st = still_vk_upload(P->vk, &P->rope, (size_t)n_tok * half * 4, rope_sin, (size_t)n_tok * half * 4, err);
-  if (st != STILL_OK) return st;
+  if (!one) {
+    if (x) st = still_vk_upload(P->vk, &P->x, 0, x, x_bytes, err);
+    else st = still_vk_upload(P->vk, &P->ids, 0, tokens, (size_t)n_tok * 4, err); /* ids are >= 0: as uint32 */
+    if (st == STILL_OK && half > 0) st = still_vk_upload(P->vk, &P->rope, 0, rope_cos, rope_bytes, err);
+    if (st == STILL_OK && half > 0) st = still_vk_upload(P->vk, &P->rope, rope_bytes, rope_sin, rope_bytes, err);
+    if (st != STILL_OK) return st;
+  }
   if ((st = still_vk_begin(P->vk, err)) != STILL_OK) return st;
-  if (!x) {
+  if (one) {
+    if (x) st = still_vk_upload_rec(P->vk, &P->x, 0, x, x_bytes, err);
+    else st = still_vk_upload_rec(P->vk, &P->ids, 0, tokens, (size_t)n_tok * 4, err);
+    if (st == STILL_OK && half > 0) st = still_vk_upload_rec(P->vk, &P->rope, 0, rope_cos, rope_bytes, err);
+    if (st == STILL_OK && half > 0) st = still_vk_upload_rec(P->vk, &P->rope, rope_bytes, rope_sin, rope_bytes, err);
+  }
+  if (!x && st == STILL_OK) {
     still_vk_get_rows_args ga = {.type = P->output.type, .ncols = P->output.n_in, .nrows = P->output.n_out,
                                  .n_tok = (uint32_t)n_tok, .w_off = 0, .row_bytes = P->output.row_bytes,
                                  .ids_off = 0, .y_off = 0, .y_stride = (uint32_t)hp->n_embd};
     st = still_vk_get_rows(P->vk, &P->output.buf, &P->ids, &P->x, &ga, err);
   }
-  for (int il = P->first; il < P->end && st == STILL_OK; il++) st = record_layer(f, P, il, n_tok, pos0, err);
-  const bool want = P->has_output && out && first_out < n_tok;
-  const uint32_t n_out = want ? (uint32_t)(n_tok - first_out) : 0, rows = (uint32_t)logits_rows(f);
+  for (int il = P->first; il < P->end && st == STILL_OK; il++) {
+    st = record_layer(f, P, il, n_tok, pos0, err);
+    /* the GPU starts on the first layers while the host records the rest:
+     * after 1, 2, 4, 8… layers (each run twice as long as the one before,
+     * so the host keeps ahead with few submits) */
+    const int k = il - P->first + 1;
+    if (st == STILL_OK && il + 1 < P->end && (k & (k - 1)) == 0) st = still_vk_flush(P->vk, err);
+  }
+  if (st == STILL_OK && x_out && one) st = still_vk_download_rec(P->vk, &P->x, 0, x_out, x_bytes, err);
   uint32_t done = 0;
   for (;;) {
     const uint32_t n = n_out - done < rows ? n_out - done : rows;
-    if (st == STILL_OK && n > 0) st = record_output(P, hp, (uint32_t)first_out + done, n, err);
+    float *dst = n > 0 ? out + (size_t)done * hp->n_vocab : NULL;
+    if (st == STILL_OK && n > 0) st = record_output(f, P, (uint32_t)first_out + done, n, err);
+    if (st == STILL_OK && n > 0 && one) st = still_vk_download_rec(P->vk, &P->logits, 0, dst, (size_t)n * hp->n_vocab * 4, err);
     /* always submit what was recorded, so the context is ready for the next batch */
     still_error err2 = {0};
     still_status st2 = still_vk_submit(P->vk, st == STILL_OK ? err : &err2);
     if (st == STILL_OK) st = st2;
-    if (st == STILL_OK && n > 0)
-      st = still_vk_download(P->vk, &P->logits, 0, out + (size_t)done * hp->n_vocab, (size_t)n * hp->n_vocab * 4, err);
+    if (st == STILL_OK && n > 0 && !one)
+      st = still_vk_download(P->vk, &P->logits, 0, dst, (size_t)n * hp->n_vocab * 4, err);
     done += n;
     if (st != STILL_OK || done >= n_out) break;
     if ((st = still_vk_begin(P->vk, err)) != STILL_OK) break;
   }
+  if (st == STILL_OK && x_out && !one) st = still_vk_download(P->vk, &P->x, 0, x_out, x_bytes, err);
   return st;
 }
 
@@ -550,10 +726,64 @@ still_status still_vk_forward_run(still_vk_forward *f, const float *x, const int
   for (int i = 0; i < f->n_parts && st == STILL_OK; i++) {
     vk_part *P = &f->parts[i];
     /* the residual stream enters the next device through host memory */
-    st = run_part(f, P, i == 0 ? x : f->xhost, tokens, n_tok, pos0, rope_cos, rope_sin, first_out, out, err);
-    if (st == STILL_OK && i + 1 < f->n_parts)
-      st = still_vk_download(P->vk, &P->x, 0, f->xhost, (size_t)n_tok * hp->n_embd * 4, err);
+    st = run_part(f, P, i == 0 ? x : f->xhost, tokens, n_tok, pos0, rope_cos, rope_sin, first_out, out,
+                  i + 1 < f->n_parts ? f->xhost : NULL, err);
   }
+  return st;
+}
+
+/* ---- the KV cache from the host (saved prefixes) ------------------------------------ */
+
+int still_vk_forward_first_layer(const still_vk_forward *f) { return f->first; }
+
+uint32_t still_vk_forward_kv_type(const still_vk_forward *f) { return f->kv_type; }
+
+size_t still_vk_forward_kv_row_bytes(const still_vk_forward *f, bool values)
+{
+  const still_hparams *hp = &f->m->hp;
+  const uint64_t n = (uint64_t)hp->n_head_kv * (values ? hp->head_dim_v : hp->head_dim_k);
+  /* rows are whole blocks for Q8_0, so the pair rounding of the buffer does not apply */
+  return (size_t)(f->kv_type == STILL_TYPE_Q8_0 ? n / 32 * 34 : n * (f->kv_type == STILL_TYPE_F32 ? 4 : 2));
+}
+
+/* The part holding a layer, and checks of a row range. */
+static still_status kv_rows(still_vk_forward *f, int layer, int32_t pos0, int32_t n, vk_part **part,
+                            still_error *err)
+{
+  if (pos0 < 0 || n < 0 || pos0 > f->n_ctx || n > f->n_ctx - pos0)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: KV rows %d..%d are outside the %d-position cache",
+                           (int)pos0, (int)(pos0 + n), (int)f->n_ctx);
+  for (int i = 0; i < f->n_parts; i++)
+    if (layer >= f->parts[i].first && layer < f->parts[i].end) {
+      *part = &f->parts[i];
+      return STILL_OK;
+    }
+  return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: layer %d is not on the GPU", layer);
+}
+
+still_status still_vk_forward_kv_read(still_vk_forward *f, int layer, int32_t pos0, int32_t n, void *k, void *v,
+                                      still_error *err)
+{
+  vk_part *P = NULL;
+  still_status st = kv_rows(f, layer, pos0, n, &P, err);
+  if (st != STILL_OK || n == 0) return st;
+  gpu_layer *L = &P->layers[layer - P->first];
+  const size_t kr = still_vk_forward_kv_row_bytes(f, false), vr = still_vk_forward_kv_row_bytes(f, true);
+  if (k) st = still_vk_download(P->vk, &L->k_cache, (size_t)pos0 * kr, k, (size_t)n * kr, err);
+  if (st == STILL_OK && v) st = still_vk_download(P->vk, &L->v_cache, (size_t)pos0 * vr, v, (size_t)n * vr, err);
+  return st;
+}
+
+still_status still_vk_forward_kv_write(still_vk_forward *f, int layer, int32_t pos0, int32_t n, const void *k,
+                                       const void *v, still_error *err)
+{
+  vk_part *P = NULL;
+  still_status st = kv_rows(f, layer, pos0, n, &P, err);
+  if (st != STILL_OK || n == 0) return st;
+  gpu_layer *L = &P->layers[layer - P->first];
+  const size_t kr = still_vk_forward_kv_row_bytes(f, false), vr = still_vk_forward_kv_row_bytes(f, true);
+  if (k) st = still_vk_upload(P->vk, &L->k_cache, (size_t)pos0 * kr, k, (size_t)n * kr, err);
+  if (st == STILL_OK && v) st = still_vk_upload(P->vk, &L->v_cache, (size_t)pos0 * vr, v, (size_t)n * vr, err);
   return st;
 }
 

@@ -20,7 +20,8 @@ typedef struct still_vk_forward still_vk_forward;
 
 /* Layers [first_layer, n_layer) and the output layer on device (NULL/"":
  * the default choice, see vk.h). kv_type: the session's cache type; the
- * device cache is F32 for F32, else F16.
+ * device cache is F32 for F32, Q8_0 for Q8_0 (head sizes multiples of 32),
+ * else F16 (still_vk_forward_kv_type).
  *
  * Several devices: device is a comma-separated list ("0,1"; the same device
  * twice opens it as two logical devices) and/or split gives their shares
@@ -55,5 +56,26 @@ uint64_t still_vk_forward_device_bytes(const still_vk_forward *f, uint64_t *peak
 still_status still_vk_forward_run(still_vk_forward *f, const float *x, const int32_t *tokens, int n_tok, int32_t pos0,
                                   const float *rope_cos, const float *rope_sin, int first_out, float *out,
                                   still_error *err);
+
+/* ---- the device KV cache from the host (saved prompt prefixes) ----
+ * Each layer on a device keeps K and V row-wise: [pos][n_head_kv * head_dim]
+ * in the device cache type, F32, F16 or Q8_0 (34-byte blocks along the row:
+ * the bytes of the CPU's Q8_0 rows). */
+
+/* Layers [first, n_layer) are on the device(s). */
+int still_vk_forward_first_layer(const still_vk_forward *f);
+/* The device cache type (a still_type id): F32 for an F32 session, Q8_0 for
+ * Q8_0 when the head sizes are multiples of 32 (and STILL_VK_KV_Q8_0=0 is
+ * not set), else F16. */
+uint32_t still_vk_forward_kv_type(const still_vk_forward *f);
+/* Bytes of one position's key row (values false) or value row (true). */
+size_t still_vk_forward_kv_row_bytes(const still_vk_forward *f, bool values);
+/* Copy positions [pos0, pos0 + n) of a layer's keys and values (k, v: n
+ * rows of still_vk_forward_kv_row_bytes; either may be NULL) from / to the
+ * device that holds the layer. Not during still_vk_forward_run. */
+still_status still_vk_forward_kv_read(still_vk_forward *f, int layer, int32_t pos0, int32_t n, void *k, void *v,
+                                      still_error *err);
+still_status still_vk_forward_kv_write(still_vk_forward *f, int layer, int32_t pos0, int32_t n, const void *k,
+                                       const void *v, still_error *err);
 
 #endif

@@ -9,7 +9,23 @@
 
 #define STILL_VK_BINDINGS 4
 #define STILL_VK_PUSH_MAX 128 /* the minimum every device guarantees */
+/* most ops in one submit (timestamps, descriptor sets outside the cache) */
 #define STILL_VK_MAX_SETS 4096
+
+/* command buffers one begin/submit may take (still_vk_flush) */
+#define STILL_VK_CMD_BUFFERS 8
+/* recorded host copies waiting for one submit's fence */
+#define STILL_VK_MAX_PENDING 32
+/* cached descriptor sets: at most STILL_VK_CACHED_SETS alive (a 64-layer
+ * model needs ~1300), in a table of twice as many slots */
+#define STILL_VK_CACHED_SETS 4096
+#define STILL_VK_SET_SLOTS (2 * STILL_VK_CACHED_SETS)
+
+typedef struct {
+  uint64_t key[STILL_VK_BINDINGS]; /* VkBuffer handles of bindings 0..3 */
+  VkDescriptorSet set;
+  uint8_t state; /* 0 empty, 1 live, 2 deleted (a tombstone) */
+} still_vk_set_entry;
 
 #define VKBUF(b) ((VkBuffer)(uintptr_t)(b)->handle)
 #define VKMEM(b) ((VkDeviceMemory)(uintptr_t)(b)->memory)
@@ -21,14 +37,33 @@ struct still_vk {
   VkPhysicalDeviceMemoryProperties mem;
   int device_index;
   uint32_t subgroup_size, wg_size;
+  uint32_t norm_wg; /* STILL_VK_NORM_WG (0: 256, the default of the RMSNorm shaders) */
   uint32_t matmul_min_vecs; /* STILL_VK_MATMUL_MIN_VECS (default STILL_VK_MATMUL_MIN_VECS) */
   bool matvec_generic;
+  bool matvec_unfused;  /* STILL_VK_FUSE=0: no matvec epilogues (bias, SwiGLU) */
+  bool attn_split_off;  /* STILL_VK_ATTN_SPLIT=0: attention.comp at decode too */
+  bool matvec_pair;     /* STILL_VK_MATVEC_PAIR=1: two rows per team at decode */
+  bool matvec_narrow;   /* STILL_VK_MATVEC=narrow: no 16-byte K-quant reads in matvec_team */
+  uint32_t matvec_sub;  /* STILL_VK_MATVEC_SUB: teams per row (0: chosen per matrix) */
   int matmul_mode; /* STILL_VK_MATMUL: 0 default, 1 generic (matmul.comp only), 2 team (matmul_team.comp too for K-quants) */ /* STILL_VK_MATVEC=generic: matvec.comp for every type */
+  /* VK_NV_cooperative_matrix (tensor cores) for the prefill matmul: the
+   * extension, 16x16x16 (or 16x8x16) fp16·fp16+fp32 subgroup matrices, shaderFloat16 and
+   * the Vulkan memory model all present and enabled, subgroups of 32;
+   * STILL_VK_COOPMAT=0 leaves it off (probe in vk-context.c) */
+  bool coopmat;
+  uint32_t coopmat_n; /* N of its 16xNx16 matrices: 16 (matmul_coop.comp) or 8 (matmul_coop8.comp) */
+  uint32_t coopmat_rows, coopmat_vecs; /* its tile: 64x64, or 128x64 / 64x128 (STILL_VK_COOPMAT_TILE=m128|n128) */
   uint32_t queue_family;
   VkDevice device;
   VkQueue queue;
   VkCommandPool cmd_pool;
-  VkCommandBuffer cmd;
+  VkCommandBuffer cmd; /* the one being recorded: cmds[n_flushed] */
+  /* still_vk_flush hands the commands recorded so far to the GPU and goes
+   * on in the next buffer, so the GPU works while the host records the rest */
+  VkCommandBuffer cmds[STILL_VK_CMD_BUFFERS];
+  int n_flushed;  /* buffers submitted since begin (without the fence) */
+  bool flush_ok;  /* STILL_VK_FLUSH=0 turns still_vk_flush into a no-op */
+  int64_t first_submit_us;
   VkFence fence;
   VkDescriptorSetLayout set_layout;
   VkPipelineLayout pipe_layout;
@@ -37,6 +72,8 @@ struct still_vk {
   VkShaderModule modules[VK_SHADER_COUNT];
   VkPipeline pipelines[VK_SHADER_COUNT];
   bool recording;
+  VkPipeline bound_pipe; /* what the command buffer has bound (redundant binds skipped) */
+  VkDescriptorSet bound_set;
   int n_dispatch, n_sets;
   bool skip_barrier; /* still_vk_concurrent_next */
   bool concurrent_ok; /* STILL_VK_CONCURRENT=0 turns the hint off */
@@ -57,6 +94,32 @@ struct still_vk {
   uint64_t prof_ns[VK_SHADER_COUNT], prof_calls[VK_SHADER_COUNT];
   uint64_t prof_submits, prof_gpu_ns, prof_wall_ns;
   uint64_t submit_t0;
+  uint64_t prof_record_ns; /* host time from begin to submit (recording) */
+  uint64_t prof_idle_ns;   /* of it, before the first commands went to the GPU */
+  int64_t record_t0_us;
+
+  /* copies recorded into the command buffer (still_vk_upload_rec /
+   * still_vk_download_rec): regions of the staging buffer taken by this
+   * submit, and the host copies done after its fence */
+  bool rec_copies;       /* STILL_VK_ONESUBMIT=0 turns them off (old path) */
+  size_t rec_used;       /* bytes of the staging buffer taken since begin */
+  bool after_copy;       /* a copy was recorded since the last barrier after copies */
+  bool compute_dirty;    /* a dispatch was recorded since the last barrier before copies */
+  struct {
+    void *dst;
+    const void *src;
+    size_t n;
+  } pending[STILL_VK_MAX_PENDING];
+  int n_pending;
+
+  /* descriptor sets kept across submits, keyed by the 4 bound buffers
+   * (STILL_VK_SET_CACHE=0 turns the cache off): the buffers of a model's
+   * ops are the same every token, so each op's set is written once */
+  bool set_cache_on;
+  VkDescriptorPool cache_pool;
+  still_vk_set_entry *set_table; /* [STILL_VK_SET_SLOTS], open addressing */
+  uint32_t set_live, set_dead;
+  uint64_t set_hits, set_misses; /* counters for tests and the profile */
 };
 
 still_status still_vk_fail(still_error *err, VkResult r, const char *what);

@@ -108,35 +108,139 @@ static int matmul_team_shader(const still_vk *vk, const still_vk_matvec_args *a)
   return VK_SHADER_MATMUL_TEAM_F16 + k;
 }
 
+/* Passes of matvec_team.comp's loop over a row (the values one team of 32
+ * threads covers per step, per type: see the shader). */
+static uint32_t team_passes(const still_vk_matvec_args *a, bool wide)
+{
+  const uint32_t blocks = a->ncols / 256;
+  switch (a->type) {
+  case STILL_TYPE_F16: return (a->ncols + 255) / 256;
+  case STILL_TYPE_Q8_0:
+  case STILL_TYPE_Q4_0: return (a->ncols / 32 + 7) / 8;
+  case STILL_TYPE_Q4_K:
+  case STILL_TYPE_Q5_K: return wide ? (blocks + 3) / 4 : blocks;
+  case STILL_TYPE_Q6_K: return (blocks + 1) / 2;
+  default: return 1;
+  }
+}
+
+/* Teams per row: matrices with few rows share each row among 2 or 4 teams
+ * so that about 8192 teams (a whole H200: 132 SMs × 64 warps) read at once,
+ * as long as each team keeps at least one pair of passes (the shader loads
+ * two passes at a time). STILL_VK_MATVEC_SUB=N fixes it (1, 2, 4…). */
+static uint32_t team_subs(const still_vk *vk, const still_vk_matvec_args *a, uint32_t passes)
+{
+  const uint32_t most = vk->wg_size / 32;
+  if (vk->matvec_sub > 0) return vk->matvec_sub < most ? vk->matvec_sub : most;
+  uint32_t n = 1;
+  while (n * 2 <= most && (uint64_t)a->nrows * n < 8192 && passes >= 4 * n) n *= 2;
+  return n;
+}
+
+/* matvec_team.comp with its epilogue (bias NULL, up_off 0: plain W·x). */
+static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w, const still_vk_buffer *x,
+                                still_vk_buffer *y, const still_vk_buffer *bias, size_t up_off,
+                                const still_vk_matvec_args *a, still_error *err)
+{
+  /* K-quant rows on 16 bytes are read as 16-byte vectors */
+  const bool wide = (a->w_off % 16) == 0 && (a->row_bytes % 16) == 0 && (up_off % 16) == 0 && !vk->matvec_narrow;
+  /* one input vector: each team may take two rows and read the activations
+   * once for both (not F16, whose rows may end inside a pass). Off unless
+   * STILL_VK_MATVEC_PAIR=1: written and tested on lavapipe, not yet timed on
+   * a GPU, where its extra registers may cost more occupancy than the
+   * halved activation reads save. */
+  const bool pair = a->n_vec == 1 && a->type != STILL_TYPE_F16 && vk->matvec_pair;
+  still_vk_matvec_args rows = *a;
+  if (pair) rows.nrows = (a->nrows + 1) / 2; /* teams count pairs */
+  const uint32_t subs = team_subs(vk, &rows, team_passes(a, wide));
+  const uint32_t flags = (wide ? 1u : 0u) | (bias ? 2u : 0u) | (up_off ? 4u : 0u) | (pair ? 8u : 0u);
+  const uint32_t push[12] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes, a->x_off, a->x_stride,
+                             a->y_off, a->y_stride, a->n_vec, subs, flags, (uint32_t)up_off};
+  const still_vk_buffer *bufs[4] = {w, x, y, bias ? bias : w};
+  /* n_sub teams of 32 threads per row */
+  const uint32_t rows_per_group = vk->wg_size / (32 * subs) * (pair ? 2 : 1);
+  uint32_t gx, gy;
+  grid_2d((a->nrows + rows_per_group - 1) / rows_per_group, &gx, &gy);
+  return still_vk_dispatch(vk, (still_vk_shader_id)team, bufs, 4, push, sizeof push, gx, gy, (a->n_vec + 3) / 4,
+                           err);
+}
+
 still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
                              const still_vk_matvec_args *a, still_error *err)
 {
   still_status st = check_matvec(w, x, y, a, "matrix×vector", err);
   if (st != STILL_OK) return st;
+  const int team = team_shader(vk, a);
+  if (team >= 0) return record_team(vk, team, w, x, y, NULL, 0, a, err);
   const uint32_t push[9] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes,
                             a->x_off, a->x_stride, a->y_off, a->y_stride, a->n_vec};
   const still_vk_buffer *bufs[3] = {w, x, y};
   uint32_t gx, gy;
-  const int team = team_shader(vk, a);
-  if (team >= 0) {
-    /* matvec_team.comp: one row per 32 threads */
-    const uint32_t rows_per_group = vk->wg_size / 32;
-    grid_2d((a->nrows + rows_per_group - 1) / rows_per_group, &gx, &gy);
-    return still_vk_dispatch(vk, (still_vk_shader_id)team, bufs, 3, push, sizeof push, gx, gy, (a->n_vec + 3) / 4,
-                             err);
-  }
   const int sh = matvec_shader(a->type);
   grid_2d(a->nrows, &gx, &gy);
   /* 4 vectors per workgroup (NV in matvec.comp) */
   return still_vk_dispatch(vk, (still_vk_shader_id)sh, bufs, 3, push, sizeof push, gx, gy, (a->n_vec + 3) / 4, err);
 }
 
-/* Tiles of 64 rows × 32 vectors (TILE_M, TILE_N in matmul.comp). */
+bool still_vk_matvec_fusable(const still_vk *vk, const still_vk_matvec_args *a)
+{
+  return !vk->matvec_unfused && a->n_vec < vk->matmul_min_vecs && team_shader(vk, a) >= 0;
+}
+
+still_status still_vk_matvec_fused(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x,
+                                   still_vk_buffer *y, const still_vk_buffer *bias, size_t up_off,
+                                   const still_vk_matvec_args *a, still_error *err)
+{
+  if (!still_vk_matvec_fusable(vk, a))
+    return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no fused matrix×vector for %s weights here",
+                           still_type_name(a->type));
+  still_status st = check_matvec(w, x, y, a, "matrix×vector", err);
+  if (st != STILL_OK) return st;
+  if (up_off) { /* the up rows must lie in the buffer too, and start on a word */
+    still_vk_matvec_args up = *a;
+    up.w_off += up_off;
+    if ((up_off & 3) || up.w_off > UINT32_MAX || (st = check_matvec(w, x, y, &up, "matrix×vector", err)) != STILL_OK)
+      return st != STILL_OK ? st : still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bad SwiGLU row offset");
+  }
+  if (bias && !fits(bias, 4 * (uint64_t)a->nrows))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bias shorter than the matrix's rows");
+  return record_team(vk, team_shader(vk, a), w, x, y, bias, up_off, a, err);
+}
+
+/* matmul_coop.comp (or matmul_coop8.comp, vk->coopmat_n): the team layouts
+ * on tensor cores, in tiles of 64 rows × 64 vectors, where the device has VK_NV_cooperative_matrix (vk->coopmat,
+ * probed in vk-context.c; STILL_VK_COOPMAT=0 turns it off). STILL_VK_MATMUL=
+ * generic or team also keep it off, so that they still measure those shaders. */
+static int matmul_coop_shader(const still_vk *vk, const still_vk_matvec_args *a)
+{
+  if (!vk->coopmat || vk->matmul_mode != 0) return -1;
+  if ((a->nrows + 63) / 64 > 65535 || (a->n_vec + 63) / 64 > 65535) return -1; /* the grid's limit */
+  const int k = team_layout_ok(a);
+  if (k < 0) return -1;
+  const int base = vk->coopmat_n == 8        ? VK_SHADER_MATMUL_COOP8_F16
+                   : vk->coopmat_rows == 128 ? VK_SHADER_MATMUL_COOP_M128_F16
+                   : vk->coopmat_vecs == 128 ? VK_SHADER_MATMUL_COOP_N128_F16
+                                             : VK_SHADER_MATMUL_COOP_F16;
+  return base + k;
+}
+
+/* Tiles of 64 rows × 32 vectors (TILE_M, TILE_N in matmul.comp); on tensor
+ * cores 64 × 64 (matmul_coop_shader). */
 still_status still_vk_matmul(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
                              const still_vk_matvec_args *a, still_error *err)
 {
   still_status st = check_matvec(w, x, y, a, "matrix×matrix", err);
   if (st != STILL_OK) return st;
+  const int coop = matmul_coop_shader(vk, a);
+  if (coop >= 0) {
+    /* its own 128 threads (4 subgroups of 32), whatever wg_size is */
+    const uint32_t cpush[9] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes,
+                               a->x_off, a->x_stride, a->y_off, a->y_stride, a->n_vec};
+    const still_vk_buffer *cbufs[3] = {w, x, y};
+    const uint32_t tm = vk->coopmat_rows, tn = vk->coopmat_vecs;
+    return still_vk_dispatch(vk, (still_vk_shader_id)coop, cbufs, 3, cpush, sizeof cpush, (a->nrows + tm - 1) / tm,
+                             (a->n_vec + tn - 1) / tn, 1, err);
+  }
   /* the tile needs 64 threads (4 × 8 outputs each); every device allows
    * 128, but a smaller workgroup would leave outputs unwritten */
   if (vk->wg_size < 64) return still_vk_matvec(vk, w, x, y, a, err);
@@ -199,6 +303,33 @@ still_status still_vk_rms_norm(still_vk *vk, const still_vk_buffer *x, uint32_t 
   return still_vk_dispatch(vk, VK_SHADER_RMS_NORM, bufs, 3, &push, sizeof push, gx, gy, 1, err);
 }
 
+still_status still_vk_add_rms_norm(still_vk *vk, still_vk_buffer *x, const still_vk_buffer *r,
+                                   const still_vk_buffer *g, still_vk_buffer *y, const still_vk_add_rms_norm_args *a,
+                                   still_error *err)
+{
+  if (a->nrows == 0 || a->n == 0) return STILL_OK;
+  const uint64_t last = a->nrows - 1;
+  if (!fits(x, 4 * ((uint64_t)a->x_off + (uint64_t)a->x_stride * last + a->n)) ||
+      !fits(y, 4 * ((uint64_t)a->y_off + (uint64_t)a->y_stride * last + a->n)) ||
+      (r && !fits(r, 4 * ((uint64_t)a->r_off + (uint64_t)a->r_stride * last + a->n))) ||
+      (g && !fits(g, 4 * ((uint64_t)a->g_off + a->n))))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: residual add and RMSNorm outside its buffers");
+  /* rows of whole vec4s: a quarter of the loads */
+  const bool v4 = ((a->n | a->x_off | a->x_stride | a->y_off | a->y_stride | a->g_off |
+                    (r ? a->r_off | a->r_stride : 0)) & 3) == 0;
+  const uint32_t q = v4 ? 4 : 1;
+  struct {
+    uint32_t n, nrows, x_off, x_stride, r_off, r_stride, g_off, y_off, y_stride, flags;
+    float eps;
+  } push = {a->n / q, a->nrows, a->x_off / q, a->x_stride / q, r ? a->r_off / q : 0, r ? a->r_stride / q : 0,
+            g ? a->g_off / q : 0, a->y_off / q, a->y_stride / q, (r ? 1u : 0u) | (g ? 2u : 0u), a->eps};
+  const still_vk_buffer *bufs[4] = {x, r ? r : x, g ? g : x, y};
+  uint32_t gx, gy;
+  grid_2d(a->nrows, &gx, &gy);
+  return still_vk_dispatch(vk, v4 ? VK_SHADER_ADD_RMS_NORM_V4 : VK_SHADER_ADD_RMS_NORM, bufs, 4, &push, sizeof push,
+                           gx, gy, 1, err);
+}
+
 still_status still_vk_binary(still_vk *vk, still_vk_binary_op op, const still_vk_buffer *a, uint32_t a_off,
                              const still_vk_buffer *b, uint32_t b_off, uint32_t b_mod, still_vk_buffer *y,
                              uint32_t y_off, uint32_t n, still_error *err)
@@ -238,12 +369,38 @@ still_status still_vk_rope(still_vk *vk, still_vk_buffer *x, const still_vk_buff
   return still_vk_dispatch(vk, VK_SHADER_ROPE, bufs, 2, push, sizeof push, gx, gy, 1, err);
 }
 
+/* Q8_0 stores: kv_store_q8_0.comp quantizes whole blocks, one invocation
+ * per pair of blocks (17 words: the 34-byte blocks share words), so the
+ * cache must hold whole pairs (still_vk_kv_cache_bytes rounds up). */
+static still_status kv_store_q8_0(still_vk *vk, const still_vk_buffer *a, uint32_t a_off, still_vk_buffer *cache,
+                                  uint32_t y_off, uint32_t n, still_error *err)
+{
+  if ((n % 32) || (y_off % 32))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: Q8_0 cache stores need whole blocks of 32 values");
+  if (n == 0) return STILL_OK;
+  const uint32_t b0 = y_off / 32, nb = n / 32, pair0 = b0 / 2, pair_end = (b0 + nb - 1) / 2 + 1;
+  if (!fits(a, 4 * ((uint64_t)a_off + n)) || !fits(cache, 68 * (uint64_t)pair_end))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: KV store outside its buffers");
+  const uint32_t push[5] = {nb, a_off, b0, pair0, pair_end - pair0};
+  const still_vk_buffer *bufs[2] = {a, cache};
+  uint32_t gx, gy;
+  grid_2d((pair_end - pair0 + vk->wg_size - 1) / vk->wg_size, &gx, &gy);
+  return still_vk_dispatch(vk, VK_SHADER_KV_STORE_Q8_0, bufs, 2, push, sizeof push, gx, gy, 1, err);
+}
+
+uint64_t still_vk_kv_cache_bytes(uint32_t kv_type, uint64_t n_values)
+{
+  if (kv_type == STILL_TYPE_Q8_0) return (n_values / 32 + 1) / 2 * 68; /* whole pairs of blocks */
+  return n_values * (kv_type == STILL_TYPE_F32 ? 4 : 2);
+}
+
 still_status still_vk_kv_store(still_vk *vk, uint32_t kv_type, const still_vk_buffer *a, uint32_t a_off,
                                still_vk_buffer *cache, uint32_t y_off, uint32_t n, still_error *err)
 {
   if (kv_type == STILL_TYPE_F32) return still_vk_binary(vk, STILL_VK_COPY, a, a_off, a, a_off, 0, cache, y_off, n, err);
+  if (kv_type == STILL_TYPE_Q8_0) return kv_store_q8_0(vk, a, a_off, cache, y_off, n, err);
   if (kv_type != STILL_TYPE_F16)
-    return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: a %s KV cache is not supported (F32 or F16)",
+    return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: a %s KV cache is not supported (F32, F16 or Q8_0)",
                            still_type_name(kv_type));
   if ((n & 1) || (y_off & 1))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: F16 cache stores need even sizes");
@@ -262,20 +419,23 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
                                 still_error *err)
 {
   if (a->n_tok == 0) return STILL_OK;
-  const bool f16 = a->kv_type == STILL_TYPE_F16;
-  if (!f16 && a->kv_type != STILL_TYPE_F32)
-    return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: a %s KV cache is not supported (F32 or F16)",
+  const bool f16 = a->kv_type == STILL_TYPE_F16, q8 = a->kv_type == STILL_TYPE_Q8_0;
+  if (!f16 && !q8 && a->kv_type != STILL_TYPE_F32)
+    return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: a %s KV cache is not supported (F32, F16 or Q8_0)",
                            still_type_name(a->kv_type));
   if (a->n_head == 0 || a->n_head_kv == 0 || a->n_head % a->n_head_kv || a->head_dim_k == 0 ||
       a->head_dim_k > 256 || a->head_dim_v == 0 || a->head_dim_v > 256 ||
-      (f16 && ((a->k_off | a->v_off) & 1)))
+      (f16 && ((a->k_off | a->v_off) & 1)) ||
+      (q8 && ((a->k_off | a->v_off | a->head_dim_k | a->head_dim_v) % 32)))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bad attention shape (%u heads, %u KV heads, dims %u/%u)",
                            a->n_head, a->n_head_kv, a->head_dim_k, a->head_dim_v);
-  const uint64_t es = f16 ? 2 : 4, n_kv = (uint64_t)a->pos0 + a->n_tok;
+  /* bytes of the cache up to element e: Q8_0 34 per 32 */
+#define CACHE_BYTES(e) (q8 ? (e) / 32 * 34 : (f16 ? 2 : 4) * (e))
+  const uint64_t n_kv = (uint64_t)a->pos0 + a->n_tok;
   if (!fits(q, 4 * ((uint64_t)a->q_off + (uint64_t)a->q_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_k)) ||
       !fits(out, 4 * ((uint64_t)a->o_off + (uint64_t)a->o_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_v)) ||
-      !fits(k, es * (a->k_off + n_kv * a->n_head_kv * a->head_dim_k)) ||
-      !fits(v, es * (a->v_off + n_kv * a->n_head_kv * a->head_dim_v)))
+      !fits(k, CACHE_BYTES(a->k_off + n_kv * a->n_head_kv * a->head_dim_k)) ||
+      !fits(v, CACHE_BYTES(a->v_off + n_kv * a->n_head_kv * a->head_dim_v)))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention outside its buffers");
   struct {
     uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, pos0, q_off, q_stride, k_off, v_off, o_off, o_stride;
@@ -285,6 +445,105 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
   const still_vk_buffer *bufs[4] = {q, k, v, out};
   uint32_t gx, gy;
   grid_2d(a->n_tok * a->n_head, &gx, &gy);
-  return still_vk_dispatch(vk, f16 ? VK_SHADER_ATTENTION_F16 : VK_SHADER_ATTENTION_F32, bufs, 4, &push, sizeof push,
-                           gx, gy, 1, err);
+#undef CACHE_BYTES
+  const still_vk_shader_id sh = q8 ? VK_SHADER_ATTENTION_Q8_0 : f16 ? VK_SHADER_ATTENTION_F16 : VK_SHADER_ATTENTION_F32;
+  return still_vk_dispatch(vk, sh, bufs, 4, &push, sizeof push, gx, gy, 1, err);
+}
+
+/* attention_split.comp: at most one key per thread (chunk = the workgroup)
+ * in its first phase; its shared scratch holds MAX_G (8) query heads of up
+ * to 256 dims, and the key groups' sums (2 · G · WG_SIZE floats) reuse it.
+ * Short contexts take smaller chunks (several threads per key) so that
+ * about SPLIT_GROUPS workgroups run: at decode with 128 keys and 2 KV heads
+ * (Qwen 1.5B) one chunk per head would leave the GPU idle. */
+#define SPLIT_GROUPS 128u
+#define SPLIT_MIN_CHUNK 16u
+static uint32_t split_chunk(const still_vk *vk) { return vk->wg_size; }
+
+/* Part scratch sized for a context of n_kv keys holds this many chunks per
+ * (token, head): those of the full-size chunks, or enough for the small
+ * chunks of short contexts. */
+static uint64_t split_alloc_chunks(const still_vk *vk, uint32_t n_kv)
+{
+  const uint64_t full = (n_kv + split_chunk(vk) - 1) / split_chunk(vk);
+  return full > 64 ? full : 64;
+}
+
+/* Keys per chunk for this call: halve from the workgroup size while there
+ * are fewer than SPLIT_GROUPS workgroups, the chunks still fit the part
+ * buffer, and each thread's share of a K row stays whole reads. */
+static uint32_t split_chunk_for(const still_vk *vk, const still_vk_attention_args *a, uint64_t part_chunks)
+{
+  const uint32_t per_read = a->kv_type == STILL_TYPE_Q8_0 ? 32 : a->kv_type == STILL_TYPE_F16 ? 8 : 4;
+  const uint64_t n_kv = (uint64_t)a->pos0 + a->n_tok;
+  uint32_t chunk = split_chunk(vk);
+  for (;;) {
+    const uint32_t half = chunk / 2, s = vk->wg_size / half;
+    const uint64_t groups = (n_kv + chunk - 1) / chunk * a->n_head_kv * a->n_tok;
+    if (half < SPLIT_MIN_CHUNK || groups >= SPLIT_GROUPS || (n_kv + half - 1) / half > part_chunks ||
+        a->head_dim_k % (s * per_read) != 0)
+      return chunk;
+    chunk = half;
+  }
+}
+
+bool still_vk_attention_split_ok(const still_vk *vk, const still_vk_attention_args *a)
+{
+  const uint32_t g = a->n_head_kv ? a->n_head / a->n_head_kv : 0;
+  const bool f16 = a->kv_type == STILL_TYPE_F16, q8 = a->kv_type == STILL_TYPE_Q8_0;
+  /* elements per read of a K row: 16 bytes, or a Q8_0 block of 32 */
+  const uint32_t align = q8 ? 32 : f16 ? 8 : 4;
+  if (q8 && (a->head_dim_k % 32 || a->head_dim_v % 32 || a->v_off % 32)) return false;
+  return !vk->attn_split_off && (f16 || q8 || a->kv_type == STILL_TYPE_F32) && a->n_tok > 0 && a->n_head_kv > 0 &&
+         a->n_head % a->n_head_kv == 0 && g >= 1 && g <= 8 && a->head_dim_k % 8 == 0 && a->head_dim_k <= 256 &&
+         a->head_dim_v % 2 == 0 && a->head_dim_v <= 256 && a->k_off % align == 0 && a->v_off % 2 == 0 &&
+         2 * g * vk->wg_size <= 8 * 256 && g * a->head_dim_k <= 8 * 256;
+}
+
+uint64_t still_vk_attention_part_floats(const still_vk *vk, uint32_t n_tok, uint32_t n_head, uint32_t head_dim_v,
+                                        uint32_t n_kv)
+{
+  return (uint64_t)n_tok * n_head * split_alloc_chunks(vk, n_kv) * (2 + head_dim_v);
+}
+
+still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
+                                      const still_vk_buffer *v, still_vk_buffer *part, still_vk_buffer *out,
+                                      const still_vk_attention_args *a, still_error *err)
+{
+  if (a->n_tok == 0) return STILL_OK;
+  if (!still_vk_attention_split_ok(vk, a))
+    return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no split attention for this shape");
+  const bool f16 = a->kv_type == STILL_TYPE_F16, q8 = a->kv_type == STILL_TYPE_Q8_0;
+  const uint64_t n_kv = (uint64_t)a->pos0 + a->n_tok;
+  /* bytes of the cache up to element e: Q8_0 34 per 32 */
+#define SPLIT_CACHE_BYTES(e) (q8 ? (e) / 32 * 34 : (f16 ? 2 : 4) * (e))
+  /* the chunks the part buffer holds for this batch decide how small they may get */
+  const uint64_t per_chunk = (uint64_t)a->n_tok * a->n_head * (2 + a->head_dim_v);
+  const uint64_t part_chunks = part && part->size ? part->size / 4 / per_chunk : 0;
+  const uint32_t chunk = split_chunk_for(vk, a, part_chunks), n_chunks = (uint32_t)((n_kv + chunk - 1) / chunk);
+  const uint64_t part_floats = per_chunk * n_chunks;
+  if (!fits(q, 4 * ((uint64_t)a->q_off + (uint64_t)a->q_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_k)) ||
+      !fits(out, 4 * ((uint64_t)a->o_off + (uint64_t)a->o_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_v)) ||
+      !fits(k, SPLIT_CACHE_BYTES(a->k_off + n_kv * a->n_head_kv * a->head_dim_k)) ||
+      !fits(v, SPLIT_CACHE_BYTES(a->v_off + n_kv * a->n_head_kv * a->head_dim_v)) || !fits(part, 4 * part_floats))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention outside its buffers");
+  if (n_chunks > 65535 || a->n_tok > 65535)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention over too many keys");
+  struct {
+    uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, pos0, q_off, q_stride, k_off, v_off, n_chunks;
+    float scale;
+    uint32_t chunk;
+  } push = {a->n_tok, a->n_head, a->n_head_kv, a->head_dim_k, a->head_dim_v, a->pos0, a->q_off, a->q_stride,
+            a->k_off, a->v_off, n_chunks, a->scale, chunk};
+  const still_vk_buffer *bufs[4] = {q, k, v, part};
+#undef SPLIT_CACHE_BYTES
+  const still_vk_shader_id sh =
+    q8 ? VK_SHADER_ATTENTION_SPLIT_Q8_0 : f16 ? VK_SHADER_ATTENTION_SPLIT_F16 : VK_SHADER_ATTENTION_SPLIT_F32;
+  still_status st = still_vk_dispatch(vk, sh, bufs, 4, &push, sizeof push, n_chunks, a->n_head_kv, a->n_tok, err);
+  if (st != STILL_OK) return st;
+  const uint32_t mpush[8] = {a->n_tok, a->n_head, a->head_dim_v, a->pos0, n_chunks, chunk, a->o_off, a->o_stride};
+  const still_vk_buffer *mbufs[2] = {part, out};
+  uint32_t gx, gy;
+  grid_2d(a->n_tok * a->n_head, &gx, &gy);
+  return still_vk_dispatch(vk, VK_SHADER_ATTENTION_MERGE, mbufs, 2, mpush, sizeof mpush, gx, gy, 1, err);
 }

@@ -40,6 +40,12 @@ static const uint32_t spv_matvec_q6_k[] =
 static const uint32_t spv_rms_norm[] =
 #include "vulkan/rms_norm.spv.h"
 ;
+static const uint32_t spv_add_rms_norm[] =
+#include "vulkan/add_rms_norm.spv.h"
+;
+static const uint32_t spv_add_rms_norm_v4[] =
+#include "vulkan/add_rms_norm_v4.spv.h"
+;
 static const uint32_t spv_add[] =
 #include "vulkan/add.spv.h"
 ;
@@ -61,8 +67,26 @@ static const uint32_t spv_attention_f32[] =
 static const uint32_t spv_attention_f16[] =
 #include "vulkan/attention_f16.spv.h"
 ;
+static const uint32_t spv_attention_split_f32[] =
+#include "vulkan/attention_split_f32.spv.h"
+;
+static const uint32_t spv_attention_split_f16[] =
+#include "vulkan/attention_split_f16.spv.h"
+;
+static const uint32_t spv_attention_split_q8_0[] =
+#include "vulkan/attention_split_q8_0.spv.h"
+;
+static const uint32_t spv_attention_merge[] =
+#include "vulkan/attention_merge.spv.h"
+;
 static const uint32_t spv_kv_store_f16[] =
 #include "vulkan/kv_store_f16.spv.h"
+;
+static const uint32_t spv_attention_q8_0[] =
+#include "vulkan/attention_q8_0.spv.h"
+;
+static const uint32_t spv_kv_store_q8_0[] =
+#include "vulkan/kv_store_q8_0.spv.h"
 ;
 static const uint32_t spv_matvec_iq4_xs[] =
 #include "vulkan/matvec_iq4_xs.spv.h"
@@ -201,6 +225,79 @@ static const uint32_t spv_matmul_team_q6_k[] =
 #include "vulkan/matmul_team_q6_k.spv.h"
 ;
 
+static const uint32_t spv_matmul_coop_f16[] =
+#include "vulkan/matmul_coop_f16.spv.h"
+;
+static const uint32_t spv_matmul_coop_q8_0[] =
+#include "vulkan/matmul_coop_q8_0.spv.h"
+;
+static const uint32_t spv_matmul_coop_q4_0[] =
+#include "vulkan/matmul_coop_q4_0.spv.h"
+;
+static const uint32_t spv_matmul_coop_q4_k[] =
+#include "vulkan/matmul_coop_q4_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_q5_k[] =
+#include "vulkan/matmul_coop_q5_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_q6_k[] =
+#include "vulkan/matmul_coop_q6_k.spv.h"
+;
+static const uint32_t spv_matmul_coop8_f16[] =
+#include "vulkan/matmul_coop8_f16.spv.h"
+;
+static const uint32_t spv_matmul_coop8_q8_0[] =
+#include "vulkan/matmul_coop8_q8_0.spv.h"
+;
+static const uint32_t spv_matmul_coop8_q4_0[] =
+#include "vulkan/matmul_coop8_q4_0.spv.h"
+;
+static const uint32_t spv_matmul_coop8_q4_k[] =
+#include "vulkan/matmul_coop8_q4_k.spv.h"
+;
+static const uint32_t spv_matmul_coop8_q5_k[] =
+#include "vulkan/matmul_coop8_q5_k.spv.h"
+;
+static const uint32_t spv_matmul_coop8_q6_k[] =
+#include "vulkan/matmul_coop8_q6_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_m128_f16[] =
+#include "vulkan/matmul_coop_m128_f16.spv.h"
+;
+static const uint32_t spv_matmul_coop_m128_q8_0[] =
+#include "vulkan/matmul_coop_m128_q8_0.spv.h"
+;
+static const uint32_t spv_matmul_coop_m128_q4_0[] =
+#include "vulkan/matmul_coop_m128_q4_0.spv.h"
+;
+static const uint32_t spv_matmul_coop_m128_q4_k[] =
+#include "vulkan/matmul_coop_m128_q4_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_m128_q5_k[] =
+#include "vulkan/matmul_coop_m128_q5_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_m128_q6_k[] =
+#include "vulkan/matmul_coop_m128_q6_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_f16[] =
+#include "vulkan/matmul_coop_n128_f16.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_q8_0[] =
+#include "vulkan/matmul_coop_n128_q8_0.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_q4_0[] =
+#include "vulkan/matmul_coop_n128_q4_0.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_q4_k[] =
+#include "vulkan/matmul_coop_n128_q4_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_q5_k[] =
+#include "vulkan/matmul_coop_n128_q5_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_q6_k[] =
+#include "vulkan/matmul_coop_n128_q6_k.spv.h"
+;
+
 #define ENTRY(id, var, push) [id] = {#var, var, sizeof var, push}
 const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATVEC_F32, spv_matvec_f32, 36),
@@ -219,6 +316,8 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATVEC_Q2_K, spv_matvec_q2_k, 36),
   ENTRY(VK_SHADER_MATVEC_Q3_K, spv_matvec_q3_k, 36),
   ENTRY(VK_SHADER_RMS_NORM, spv_rms_norm, 36),
+  ENTRY(VK_SHADER_ADD_RMS_NORM, spv_add_rms_norm, 44),
+  ENTRY(VK_SHADER_ADD_RMS_NORM_V4, spv_add_rms_norm_v4, 44),
   ENTRY(VK_SHADER_ADD, spv_add, 20),
   ENTRY(VK_SHADER_MUL, spv_mul, 20),
   ENTRY(VK_SHADER_SWIGLU, spv_swiglu, 20),
@@ -226,7 +325,13 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_ROPE, spv_rope, 36),
   ENTRY(VK_SHADER_ATTENTION_F32, spv_attention_f32, 52),
   ENTRY(VK_SHADER_ATTENTION_F16, spv_attention_f16, 52),
+  ENTRY(VK_SHADER_ATTENTION_SPLIT_F32, spv_attention_split_f32, 52),
+  ENTRY(VK_SHADER_ATTENTION_SPLIT_F16, spv_attention_split_f16, 52),
+  ENTRY(VK_SHADER_ATTENTION_MERGE, spv_attention_merge, 32),
+  ENTRY(VK_SHADER_ATTENTION_SPLIT_Q8_0, spv_attention_split_q8_0, 52),
   ENTRY(VK_SHADER_KV_STORE_F16, spv_kv_store_f16, 12),
+  ENTRY(VK_SHADER_ATTENTION_Q8_0, spv_attention_q8_0, 52),
+  ENTRY(VK_SHADER_KV_STORE_Q8_0, spv_kv_store_q8_0, 20),
   ENTRY(VK_SHADER_MATMUL_F32, spv_matmul_f32, 36),
   ENTRY(VK_SHADER_MATMUL_F16, spv_matmul_f16, 36),
   ENTRY(VK_SHADER_MATMUL_BF16, spv_matmul_bf16, 36),
@@ -257,16 +362,40 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_GET_ROWS_IQ4_XS, spv_get_rows_iq4_xs, 32),
   ENTRY(VK_SHADER_GET_ROWS_Q2_K, spv_get_rows_q2_k, 32),
   ENTRY(VK_SHADER_GET_ROWS_Q3_K, spv_get_rows_q3_k, 32),
-  ENTRY(VK_SHADER_MATVEC_TEAM_F16, spv_matvec_team_f16, 36),
-  ENTRY(VK_SHADER_MATVEC_TEAM_Q8_0, spv_matvec_team_q8_0, 36),
-  ENTRY(VK_SHADER_MATVEC_TEAM_Q4_0, spv_matvec_team_q4_0, 36),
-  ENTRY(VK_SHADER_MATVEC_TEAM_Q4_K, spv_matvec_team_q4_k, 36),
-  ENTRY(VK_SHADER_MATVEC_TEAM_Q5_K, spv_matvec_team_q5_k, 36),
-  ENTRY(VK_SHADER_MATVEC_TEAM_Q6_K, spv_matvec_team_q6_k, 36),
+  ENTRY(VK_SHADER_MATVEC_TEAM_F16, spv_matvec_team_f16, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q8_0, spv_matvec_team_q8_0, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q4_0, spv_matvec_team_q4_0, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q4_K, spv_matvec_team_q4_k, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q5_K, spv_matvec_team_q5_k, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q6_K, spv_matvec_team_q6_k, 48),
   ENTRY(VK_SHADER_MATMUL_TEAM_F16, spv_matmul_team_f16, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q8_0, spv_matmul_team_q8_0, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q4_0, spv_matmul_team_q4_0, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q4_K, spv_matmul_team_q4_k, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q5_K, spv_matmul_team_q5_k, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q6_K, spv_matmul_team_q6_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_F16, spv_matmul_coop_f16, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_Q8_0, spv_matmul_coop_q8_0, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_Q4_0, spv_matmul_coop_q4_0, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_Q4_K, spv_matmul_coop_q4_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_Q5_K, spv_matmul_coop_q5_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_Q6_K, spv_matmul_coop_q6_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_F16, spv_matmul_coop8_f16, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_Q8_0, spv_matmul_coop8_q8_0, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_Q4_0, spv_matmul_coop8_q4_0, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_Q4_K, spv_matmul_coop8_q4_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_Q5_K, spv_matmul_coop8_q5_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_Q6_K, spv_matmul_coop8_q6_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_F16, spv_matmul_coop_m128_f16, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_Q8_0, spv_matmul_coop_m128_q8_0, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_Q4_0, spv_matmul_coop_m128_q4_0, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_Q4_K, spv_matmul_coop_m128_q4_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_Q5_K, spv_matmul_coop_m128_q5_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_Q6_K, spv_matmul_coop_m128_q6_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_F16, spv_matmul_coop_n128_f16, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_Q8_0, spv_matmul_coop_n128_q8_0, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_Q4_0, spv_matmul_coop_n128_q4_0, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_Q4_K, spv_matmul_coop_n128_q4_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_Q5_K, spv_matmul_coop_n128_q5_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_Q6_K, spv_matmul_coop_n128_q6_k, 36),
 };

@@ -47,6 +47,8 @@ const char *still_vk_device_name(const still_vk *vk);
 int still_vk_device_index(const still_vk *vk);
 bool still_vk_cpu_emulated(const still_vk *vk);
 uint32_t still_vk_subgroup_size(const still_vk *vk);
+/* True when prefill products may run on tensor cores (VK_NV_cooperative_matrix). */
+bool still_vk_has_coopmat(const still_vk *vk);
 /* Path of the on-disk pipeline cache ("" when none is used). */
 const char *still_vk_pipeline_cache_path(const still_vk *vk);
 
@@ -68,6 +70,36 @@ still_status still_vk_download(still_vk *vk, const still_vk_buffer *b, size_t of
 /* Recording. */
 still_status still_vk_begin(still_vk *vk, still_error *err);
 still_status still_vk_submit(still_vk *vk, still_error *err); /* submit and wait */
+/* Hand what is recorded so far to the GPU without waiting and go on
+ * recording (the GPU works while the host records the rest); ops keep
+ * their order, and still_vk_submit waits for all of it. At most 7 per
+ * begin/submit (more are no-ops); STILL_VK_FLUSH=0 makes it a no-op. */
+still_status still_vk_flush(still_vk *vk, still_error *err);
+
+/* Copies inside the recording (between begin and submit), so that inputs,
+ * ops and outputs of a token take one submit and one wait.
+ *
+ * upload_rec: src is copied now (into a region of the staging buffer, or
+ * straight into b when b is mapped), and the copy into b is recorded: ops
+ * recorded after it see the data. When b is mapped the data is there at
+ * once, so ops recorded *before* it must not read the region in this submit.
+ *
+ * download_rec: the region as the ops recorded before it leave it is copied
+ * to dst after the submit's fence (dst must stay valid until then; when the
+ * submit fails, dst is left as it was). When b is mapped the region is read
+ * after the submit, so ops recorded after it must not write the region.
+ *
+ * Copies to a buffer that is not mapped take staging space: at most
+ * still_vk_rec_space() bytes per submit, each copy costing
+ * still_vk_rec_cost(); beyond it (or with STILL_VK_ONESUBMIT=0, when the
+ * space is 0) use still_vk_upload/download outside the recording. At most
+ * 32 downloads per submit. */
+still_status still_vk_upload_rec(still_vk *vk, still_vk_buffer *b, size_t offset, const void *src, size_t n,
+                                 still_error *err);
+still_status still_vk_download_rec(still_vk *vk, const still_vk_buffer *b, size_t offset, void *dst, size_t n,
+                                   still_error *err);
+size_t still_vk_rec_cost(const still_vk *vk, const still_vk_buffer *b, size_t n);
+size_t still_vk_rec_space(const still_vk *vk); /* left in this submit (all of it outside begin/submit) */
 /* Ops run one after another: each sees what the previous ones wrote (a
  * barrier before every op). Call this just before recording an op that reads
  * nothing the op before it writes, and writes nothing that op reads or
@@ -90,6 +122,18 @@ typedef struct {
 } still_vk_matvec_args;
 still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
                              const still_vk_matvec_args *a, still_error *err);
+
+/* Decode epilogues, one dispatch instead of two or three: y = W·x + bias
+ * (bias: nrows floats; may be NULL), and with up_off > 0 the SwiGLU
+ * y = silu(W·x) · (U·x) where U's rows lie up_off bytes after W's in the same
+ * buffer (the FFN's gate and up matrices uploaded together). Only for what
+ * still_vk_matvec_fusable says (the common weight types at decode batch
+ * sizes); else STILL_ERR_UNSUPPORTED and the caller records the plain ops.
+ * STILL_VK_FUSE=0 turns it off. */
+bool still_vk_matvec_fusable(const still_vk *vk, const still_vk_matvec_args *a);
+still_status still_vk_matvec_fused(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x,
+                                   still_vk_buffer *y, const still_vk_buffer *bias, size_t up_off,
+                                   const still_vk_matvec_args *a, still_error *err);
 
 /* The same product with a tiled matrix × matrix shader (tiles of 64 rows ×
  * 32 vectors in shared memory): each weight is dequantized once per 32
@@ -118,6 +162,20 @@ still_status still_vk_rms_norm(still_vk *vk, const still_vk_buffer *x, uint32_t 
                                const still_vk_buffer *g, uint32_t g_off, still_vk_buffer *y, uint32_t y_off,
                                uint32_t y_stride, uint32_t n, uint32_t nrows, float eps, still_error *err);
 
+/* Residual add fused with the RMSNorm that follows it, one workgroup per
+ * row: x = x + r (written back; r NULL: no add, x untouched) and
+ * y = x / sqrt(mean(x²) + eps) * g (g NULL: no weight). y must not overlap
+ * x or r. Offsets and strides in floats; when they and n are multiples of
+ * 4 the rows are read as vec4. */
+typedef struct {
+  uint32_t n, nrows;
+  uint32_t x_off, x_stride, r_off, r_stride, g_off, y_off, y_stride;
+  float eps;
+} still_vk_add_rms_norm_args;
+still_status still_vk_add_rms_norm(still_vk *vk, still_vk_buffer *x, const still_vk_buffer *r,
+                                   const still_vk_buffer *g, still_vk_buffer *y, const still_vk_add_rms_norm_args *a,
+                                   still_error *err);
+
 typedef enum { STILL_VK_ADD, STILL_VK_MUL, STILL_VK_SWIGLU, STILL_VK_COPY } still_vk_binary_op;
 /* y = a op b over n floats; b_mod > 0 broadcasts b (index i % b_mod); COPY ignores b. */
 still_status still_vk_binary(still_vk *vk, still_vk_binary_op op, const still_vk_buffer *a, uint32_t a_off,
@@ -136,14 +194,19 @@ still_status still_vk_rope(still_vk *vk, still_vk_buffer *x, const still_vk_buff
                            still_error *err);
 
 /* Store n floats from a (at a_off) into a KV cache buffer of type kv_type
- * (F32 or F16) at element offset y_off (even for F16, n even). */
+ * (F32, F16 or Q8_0) at element offset y_off (even for F16, n even; Q8_0:
+ * multiples of 32, the CPU quantizer's bytes, 34 per block of 32). */
 still_status still_vk_kv_store(still_vk *vk, uint32_t kv_type, const still_vk_buffer *a, uint32_t a_off,
                                still_vk_buffer *cache, uint32_t y_off, uint32_t n, still_error *err);
+/* Bytes of a cache buffer of n_values values (n a multiple of 32 for Q8_0:
+ * rounded up to whole pairs of blocks, which the Q8_0 store writes). */
+uint64_t still_vk_kv_cache_bytes(uint32_t kv_type, uint64_t n_values);
 
 /* Causal attention with GQA for n_tok query tokens at positions pos0.. over
- * a cache of kv_type (F32 or F16); k_off/v_off: element offsets of position
- * 0 of this layer; rows of n_head_kv * head_dim per position. Head dims at
- * most 256. out[t][h * head_dim_v + d]. */
+ * a cache of kv_type (F32, F16 or Q8_0); k_off/v_off: element offsets of
+ * position 0 of this layer (Q8_0: head dims and offsets multiples of 32);
+ * rows of n_head_kv * head_dim per position. Head dims at most 256.
+ * out[t][h * head_dim_v + d]. */
 typedef struct {
   uint32_t kv_type;
   uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, pos0;
@@ -153,5 +216,19 @@ typedef struct {
 still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
                                 const still_vk_buffer *v, still_vk_buffer *out, const still_vk_attention_args *a,
                                 still_error *err);
+
+/* Attention for a few tokens (decode) split along the keys: chunks of keys
+ * in parallel workgroups, each reading a K/V row once for all the query
+ * heads that share it, then a merge (two dispatches; "part" is scratch of
+ * still_vk_attention_part_floats floats for n_kv = pos0 + n_tok keys). Same
+ * result as still_vk_attention within float rounding. F32 and F16 caches;
+ * still_vk_attention_split_ok says whether a shape suits (else
+ * STILL_ERR_UNSUPPORTED). STILL_VK_ATTN_SPLIT=0 turns it off. */
+bool still_vk_attention_split_ok(const still_vk *vk, const still_vk_attention_args *a);
+uint64_t still_vk_attention_part_floats(const still_vk *vk, uint32_t n_tok, uint32_t n_head, uint32_t head_dim_v,
+                                        uint32_t n_kv);
+still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
+                                      const still_vk_buffer *v, still_vk_buffer *part, still_vk_buffer *out,
+                                      const still_vk_attention_args *a, still_error *err);
 
 #endif /* STILL_VULKAN_VK_H */

@@ -166,6 +166,10 @@ static void test_per_device(void)
   g_assert_cmpint(f.gpu_layers_per[1], ==, 19);
   const uint64_t kv_layer = 4096ull * 4096; /* 196608 bytes per token / 48 layers, 4096 tokens, f16 */
   const uint64_t compute = still_fit_gpu_compute_bytes(&m, 4096, 512);
+  /* the GPU with the output also keeps 8 rows of logits (LOGITS_ROWS in vk-forward.c) */
+  const uint64_t logits = still_fit_gpu_logits_bytes(&m, 4096, 512);
+  g_assert_cmpuint(logits, ==, 8ull * (uint64_t)m.n_vocab * 4);
+  g_assert_cmpuint(still_fit_gpu_logits_bytes(&m, 4096, 3), ==, 3ull * (uint64_t)m.n_vocab * 4);
   uint64_t w0 = 0, w1 = 0;
   for (int l = 0; l < 29; l++) w0 += m.layer_bytes[l];
   for (int l = 29; l < 48; l++) w1 += m.layer_bytes[l];
@@ -185,7 +189,8 @@ static void test_per_device(void)
   g_assert_true(d[1].output);
   g_assert_cmpuint(d[1].weights_bytes, ==, w1);
   g_assert_cmpuint(d[1].kv_bytes, ==, 19 * kv_layer);
-  g_assert_cmpuint(d[1].total_bytes, ==, w1 + 19 * kv_layer + compute + STILL_FIT_GPU_DRIVER_BYTES);
+  g_assert_cmpuint(d[1].compute_bytes, ==, compute + logits);
+  g_assert_cmpuint(d[1].total_bytes, ==, w1 + 19 * kv_layer + compute + logits + STILL_FIT_GPU_DRIVER_BYTES);
   for (int i = 0; i < 2; i++) {
     g_assert_cmpuint(d[i].free_bytes, ==, 8 * GiB);
     g_assert_cmpuint(d[i].usable_bytes, ==, still_fit_usable(8 * GiB));
@@ -246,7 +251,7 @@ static void test_per_device(void)
   g_free(buf);
 }
 
-/* A GPU keeps F16 keys and values for a Q8_0 cache (vk-forward.c has no Q8_0 cache). */
+/* A GPU keeps a Q8_0 cache in Q8_0 too (vk-forward.c): 34 bytes per 32 values on every device. */
 static void test_q8_cache_on_gpu(void)
 {
   size_t len;
@@ -256,9 +261,14 @@ static void test_q8_cache_on_gpu(void)
   still_fit f;
   g_assert_cmpint(fit_with(buf, len, &hw, "1,1", 40, STILL_KV_Q8_0, &f, NULL), ==, STILL_OK);
   const uint64_t f16_layer = 4096ull * 4096, q8_layer = f16_layer / 2 * 34 / 32;
-  g_assert_cmpuint(f.devices[0].kv_bytes, ==, 20 * f16_layer);
-  g_assert_cmpuint(f.devices[1].kv_bytes, ==, 20 * f16_layer);
-  g_assert_cmpuint(f.kv_bytes, ==, 40 * f16_layer + 8 * q8_layer);
+  g_assert_cmpuint(f.devices[0].kv_bytes, ==, 20 * q8_layer);
+  g_assert_cmpuint(f.devices[1].kv_bytes, ==, 20 * q8_layer);
+  g_assert_cmpuint(f.kv_bytes, ==, 48 * q8_layer);
+  /* and less than the F16 cache's on each GPU */
+  still_fit h;
+  g_assert_cmpint(fit_with(buf, len, &hw, "1,1", 40, STILL_KV_F16, &h, NULL), ==, STILL_OK);
+  g_assert_cmpuint(h.devices[0].kv_bytes, ==, 20 * f16_layer);
+  g_assert_cmpuint(f.devices[0].total_bytes, ==, h.devices[0].total_bytes - 20 * (f16_layer - q8_layer));
   g_free(buf);
 }
 

@@ -389,7 +389,9 @@ static void test_tied_embeddings(gconstpointer data)
 
   /* the lookup is on the device only when the first layer is there too */
   still_vk_forward *f = NULL;
-  g_assert_cmpint(still_vk_forward_new(m, NULL, NULL, 0, 64, 8, STILL_TYPE_F32, &f, &err), ==, STILL_OK);
+  const still_status fst = still_vk_forward_new(m, NULL, NULL, 0, 64, 8, STILL_TYPE_F32, &f, &err);
+  if (fst != STILL_OK) g_test_message("still_vk_forward_new: %s", err.message);
+  g_assert_cmpint(fst, ==, STILL_OK);
   g_assert_true(still_vk_forward_embeds(f));
   still_vk_forward_free(f);
   g_assert_cmpint(still_vk_forward_new(m, NULL, NULL, 1, 64, 8, STILL_TYPE_F32, &f, &err), ==, STILL_OK);
@@ -537,6 +539,99 @@ static void test_cli(void)
   ref_free(r);
 }
 
+/* --kv-type q8_0 on the GPU: the device cache is Q8_0 (kv_store_q8_0.comp,
+ * attention.comp -DKV_Q8_0), smaller than F16, and the logits stay within
+ * the CPU Q8_0 cache's bound against the F32-cache references
+ * (tests/engine/test-forward.c, test_kv_types: 0.1, on top of the weight
+ * type's tolerance for quantized models): all layers (batches of 7, and one
+ * batch of 64 for the tiled path), half of them, a split over two devices,
+ * and one decode step on top of the cached prompt. */
+static void test_kv_q8_0(gconstpointer data)
+{
+  const char *name = data;
+  reference *r = ref_load(name);
+  if (!r) return;
+  still_model *m = test_load_fixture_model(name, false);
+  if (!m) {
+    ref_free(r);
+    return;
+  }
+  const double tol = (strcmp(r->type, "F32") == 0 ? 0 : tolerance_for(r->type)) + 0.1;
+  still_error err = {0};
+
+  /* the device cache type, and its size against F16 (34 bytes per 32 values, not 64) */
+  still_vk_forward *f = NULL;
+  g_assert_cmpint(still_vk_forward_new(m, NULL, NULL, 0, 256, 8, STILL_TYPE_F16, &f, &err), ==, STILL_OK);
+  g_assert_cmpuint(still_vk_forward_kv_type(f), ==, STILL_TYPE_F16);
+  const uint64_t bytes_f16 = still_vk_forward_device_bytes(f, NULL);
+  still_vk_forward_free(f);
+  g_assert_cmpint(still_vk_forward_new(m, NULL, NULL, 0, 256, 8, STILL_TYPE_Q8_0, &f, &err), ==, STILL_OK);
+  g_assert_cmpuint(still_vk_forward_kv_type(f), ==, STILL_TYPE_Q8_0);
+  const uint64_t bytes_q8 = still_vk_forward_device_bytes(f, NULL);
+  const uint64_t kv_f16 = 2ull * 256 * 2 * m->hp.n_layer * m->hp.n_head_kv * m->hp.head_dim_k;
+  g_test_message("%s: device memory with an F16 cache %" G_GUINT64_FORMAT ", Q8_0 %" G_GUINT64_FORMAT, name, bytes_f16,
+                 bytes_q8);
+  g_assert_cmpuint(bytes_q8, <, bytes_f16 - kv_f16 / 4); /* at least a quarter of the F16 cache less */
+  still_vk_forward_free(f);
+  g_setenv("STILL_VK_KV_Q8_0", "0", TRUE); /* the switch back to F16 */
+  g_assert_cmpint(still_vk_forward_new(m, NULL, NULL, 0, 256, 8, STILL_TYPE_Q8_0, &f, &err), ==, STILL_OK);
+  g_unsetenv("STILL_VK_KV_Q8_0");
+  g_assert_cmpuint(still_vk_forward_kv_type(f), ==, STILL_TYPE_F16);
+  still_vk_forward_free(f);
+
+  float *lg = g_new(float, r->n_vocab), *cpu = g_new(float, r->n_vocab);
+  const struct {
+    int n_gpu, batch;
+    const char *device, *split;
+  } runs[] = {{-1, 7, NULL, NULL}, {-1, 64, NULL, NULL}, {1, 7, NULL, NULL}, {-1, 7, "0,0", "1,1"}};
+  for (size_t k = 0; k < G_N_ELEMENTS(runs); k++) {
+    still_session_params sp = still_session_params_default();
+    sp.n_threads = 2;
+    sp.kv_type = STILL_KV_Q8_0;
+    sp.n_ctx = 256;
+    sp.n_batch = runs[k].batch;
+    sp.n_gpu_layers = runs[k].n_gpu;
+    sp.device = runs[k].device;
+    sp.split = runs[k].split;
+    still_session *s = NULL;
+    g_assert_cmpint(still_session_new(m, &sp, &s, &err), ==, STILL_OK);
+    g_assert_true(g_str_has_prefix(still_session_offload(s), "offload: "));
+    g_assert_null(strstr(still_session_offload(s), "offload: 0/"));
+    g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, &err), ==, STILL_OK);
+    double d = max_abs_diff(lg, r->last, r->n_vocab);
+    g_test_message("%s, Q8_0 cache, %s, batch %d: max |diff| %.3g (tolerance %.3g)", name, still_session_offload(s),
+                   runs[k].batch, d, tol);
+    g_assert_cmpfloat(d, <=, tol);
+    if (k == 0) { /* one decode step on top, against the CPU with a Q8_0 cache */
+      int32_t ids2[64];
+      g_assert_cmpint(r->n_prompt, <, 63);
+      memcpy(ids2, r->prompt, sizeof(int32_t) * (size_t)r->n_prompt);
+      ids2[r->n_prompt] = 1;
+      g_assert_cmpint(still_session_logits(s, ids2, (size_t)r->n_prompt + 1, false, lg, NULL, &err), ==, STILL_OK);
+      sp.n_gpu_layers = 0;
+      still_session *c = NULL;
+      g_assert_cmpint(still_session_new(m, &sp, &c, &err), ==, STILL_OK);
+      g_assert_cmpint(still_session_logits(c, ids2, (size_t)r->n_prompt + 1, false, cpu, NULL, &err), ==, STILL_OK);
+      d = max_abs_diff(lg, cpu, r->n_vocab);
+      g_test_message("%s, Q8_0 cache: next token vs the CPU's Q8_0 cache: max |diff| %.3g", name, d);
+      g_assert_cmpfloat(d, <=, 2 * tol);
+      still_session_free(c);
+    }
+    still_session_free(s);
+  }
+  g_free(lg), g_free(cpu);
+  still_model_free(m);
+  ref_free(r);
+
+  /* heads of 8 (stories260K): no Q8_0 on the device, F16 instead, no error */
+  m = test_load_fixture_model("stories260K", false);
+  if (!m) return;
+  g_assert_cmpint(still_vk_forward_new(m, NULL, NULL, 0, 64, 8, STILL_TYPE_Q8_0, &f, &err), ==, STILL_OK);
+  g_assert_cmpuint(still_vk_forward_kv_type(f), ==, STILL_TYPE_F16);
+  still_vk_forward_free(f);
+  still_model_free(m);
+}
+
 /* Too little device memory for every layer: fewer layers go to the GPU, the
  * offload line says so, and the logits are still right. */
 static void test_fallback(void)
@@ -597,5 +692,11 @@ int main(int argc, char **argv)
   g_test_add_data_func("/vk-forward/all-logits/tiny-qwen2-Q4_K_M", "tiny-qwen2-Q4_K_M", test_all_logits);
   g_test_add_func("/vk-forward/cli", test_cli);
   g_test_add_func("/vk-forward/fallback", test_fallback);
+  static const char *q8_models[] = {"tiny-qwen2-F32", "tiny-qwen3-Q8_0", "tiny-llama-Q4_K_M"};
+  for (size_t i = 0; i < G_N_ELEMENTS(q8_models); i++) {
+    char *path = g_strdup_printf("/vk-forward/kv-q8_0/%s", q8_models[i]);
+    g_test_add_data_func(path, q8_models[i], test_kv_q8_0);
+    g_free(path);
+  }
   return g_test_run();
 }

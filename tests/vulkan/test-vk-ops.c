@@ -133,20 +133,43 @@ typedef struct {
   int ncols, nrows, n_vec;
   bool matmul; /* the tiled matrix × matrix shader instead of matrix × vector */
   bool aligned_x; /* x offset and stride multiples of 4 (the shaders' vec4 loads), as in the forward pass */
+  bool w16;       /* weights at byte 16: matvec_team's 16-byte K-quant reads (the forward pass's layout) */
+  int subs;       /* STILL_VK_MATVEC_SUB for this case (0: the shader's own choice) */
 } matvec_case;
+
+/* The weight types of matmul_coop.comp (the tensor-core prefill). */
+static bool coop_type(uint32_t type)
+{
+  return type == STILL_TYPE_F16 || type == STILL_TYPE_Q8_0 || type == STILL_TYPE_Q4_0 || type == STILL_TYPE_Q4_K ||
+         type == STILL_TYPE_Q5_K || type == STILL_TYPE_Q6_K;
+}
+
+/* matmul_coop.comp multiplies float16 weights and activations with float32
+ * sums. Rounding a value to float16 errs by at most 2^-11 relative (rms
+ * 2^-11/sqrt(3) = 2.8e-4 for values spread over a binade); both factors
+ * rounded independently give products off by ~4e-4 rms, and a sum of such
+ * independent errors has an NMSE of ~(4e-4)^2 = 1.6e-7 (the F16 weights are
+ * exact: ~8e-8); the shader's arithmetic emulated on lavapipe gave 3e-8 to
+ * 1e-7 on these cases. The bound leaves a margin of 100; one wrong value in a
+ * row of 256 already gives ~4e-3, a wrong tile far more. */
+#define COOP_MAX_NMSE 1e-5
 
 static void test_matvec(gconstpointer data)
 {
   const matvec_case *c = data;
   still_vk_params p = {.no_pipeline_cache = true, .force_staging = c->n_vec > 1};
+  char subs[16];
+  g_snprintf(subs, sizeof subs, "%d", c->subs);
+  if (c->subs) g_setenv("STILL_VK_MATVEC_SUB", subs, TRUE); /* read when the context opens */
   still_vk *vk = open_or_skip(&p);
+  g_unsetenv("STILL_VK_MATVEC_SUB");
   if (!vk) return;
   const still_type_traits *tt = still_type_get(c->type);
   g_assert_nonnull(tt);
   const int nc = c->ncols, nr = c->nrows, nv = c->n_vec;
   uint64_t row_bytes;
   g_assert_true(still_type_bytes(c->type, (uint64_t)nc, &row_bytes));
-  const size_t w_off = 8; /* a non-zero weight offset is part of the test */
+  const size_t w_off = c->w16 ? 16 : 8; /* a non-zero weight offset is part of the test */
   float *wf = g_new(float, (size_t)nc * nr);
   float *wdq = g_new(float, (size_t)nc * nr);
   uint8_t *wq = g_malloc0(w_off + row_bytes * nr);
@@ -197,7 +220,10 @@ static void test_matvec(gconstpointer data)
   g_assert_cmpfloat(y[0], ==, 1234.5f);
   double e = nmse(got, want, (size_t)nr * nv);
   g_test_message("%s %s %dx%d x%d: NMSE %.3g", c->matmul ? "matmul" : "matvec", tt->name, nr, nc, nv, e);
-  g_assert_cmpfloat(e, <, 1e-9);
+  /* on a device with tensor cores these types go through matmul_coop.comp,
+   * in float16: its bound (test_matmul_coop) */
+  const bool coop = c->matmul && still_vk_has_coopmat(vk) && coop_type(c->type);
+  g_assert_cmpfloat(e, <, coop ? COOP_MAX_NMSE : 1e-9);
 
   /* a shape that overruns the weights is refused before recording */
   a.nrows = (uint32_t)nr + 1;
@@ -338,6 +364,212 @@ static void bench_matmul(void)
   still_vk_buffer_free(vk, &by);
   g_free(row), g_free(wq), g_free(x);
   still_vk_close(vk);
+}
+
+/* The tensor-core prefill (matmul_coop.comp, VK_NV_cooperative_matrix) of
+ * each of its types against the double-precision product of the CPU's
+ * dequantized weights: shapes across the 64 × 64 tiles (rows 37, 130, 200 and
+ * 64; 8, 37, 70 and 512 vectors), steps of 64 values that end inside a row
+ * (17 Q8_0/Q4_0 blocks, 202 F16 values) and rows of up to 4096 values.
+ * Skipped where the device has no cooperative matrices (lavapipe). */
+typedef struct {
+  uint32_t type;
+  int ncols, nrows, n_vec;
+  bool aligned_x; /* x offset and stride multiples of 4: the shader's vec4 loads */
+} coop_case;
+
+static void test_matmul_coop(gconstpointer data)
+{
+  const coop_case *c = data;
+  still_vk_params p = {.no_pipeline_cache = true, .force_staging = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  if (!still_vk_has_coopmat(vk)) {
+    char *why = g_strdup_printf("%s has no usable VK_NV_cooperative_matrix (or STILL_VK_COOPMAT=0)",
+                                still_vk_device_name(vk));
+    g_test_skip(why);
+    g_free(why);
+    still_vk_close(vk);
+    return;
+  }
+  const still_type_traits *tt = still_type_get(c->type);
+  g_assert_nonnull(tt);
+  const int nc = c->ncols, nr = c->nrows, nv = c->n_vec;
+  uint64_t row_bytes;
+  g_assert_true(still_type_bytes(c->type, (uint64_t)nc, &row_bytes));
+  const size_t w_off = 12;
+  float *wf = g_new(float, (size_t)nc * nr);
+  float *wdq = g_new(float, (size_t)nc * nr);
+  uint8_t *wq = g_malloc0(w_off + row_bytes * nr);
+  for (size_t i = 0; i < (size_t)nc * nr; i++) wf[i] = frand() * (1.0f + (i % 7));
+  for (int r = 0; r < nr; r++) {
+    tt->from_float(wf + (size_t)r * nc, wq + w_off + row_bytes * r, nc);
+    tt->to_float(wq + w_off + row_bytes * r, wdq + (size_t)r * nc, nc);
+  }
+  const uint32_t x_off = c->aligned_x ? 4 : 3, x_stride = (uint32_t)nc + (c->aligned_x ? 4 : 5), y_off = 1,
+                 y_stride = (uint32_t)nr + 2;
+  float *x = g_new0(float, x_off + (size_t)x_stride * nv);
+  for (int v = 0; v < nv; v++)
+    for (int i = 0; i < nc; i++) x[x_off + (size_t)v * x_stride + i] = frand();
+  double *want = g_new(double, (size_t)nr * nv);
+  for (int v = 0; v < nv; v++)
+    for (int r = 0; r < nr; r++) {
+      double s = 0;
+      const float *wr = wdq + (size_t)r * nc, *xv = x + x_off + (size_t)v * x_stride;
+      for (int i = 0; i < nc; i++) s += (double)wr[i] * xv[i];
+      want[(size_t)v * nr + r] = s;
+    }
+
+  still_error err = {0};
+  still_vk_buffer bw, bx, by;
+  const size_t y_len = y_off + (size_t)y_stride * nv;
+  g_assert_cmpint(still_vk_buffer_new(vk, w_off + row_bytes * nr, &bw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (x_off + (size_t)x_stride * nv), &bx, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * y_len, &by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bw, 0, wq, w_off + row_bytes * nr, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4 * (x_off + (size_t)x_stride * nv), &err), ==, STILL_OK);
+  float *y = g_new(float, y_len);
+  for (size_t i = 0; i < y_len; i++) y[i] = 1234.5f; /* gaps must stay untouched */
+  g_assert_cmpint(still_vk_upload(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
+
+  still_vk_matvec_args a = {.type = c->type, .ncols = (uint32_t)nc, .nrows = (uint32_t)nr, .n_vec = (uint32_t)nv,
+                            .w_off = w_off, .row_bytes = row_bytes, .x_off = x_off, .x_stride = x_stride,
+                            .y_off = y_off, .y_stride = y_stride};
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_matmul(vk, &bw, &bx, &by, &a, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
+
+  float *got = g_new(float, (size_t)nr * nv);
+  double worst = 0; /* the largest error relative to the row's scale, for the log */
+  for (int v = 0; v < nv; v++) {
+    memcpy(got + (size_t)v * nr, y + y_off + (size_t)v * y_stride, 4 * (size_t)nr);
+    g_assert_cmpfloat(y[y_off + (size_t)v * y_stride + nr], ==, 1234.5f);
+    g_assert_cmpfloat(y[y_off + (size_t)v * y_stride + nr + 1], ==, 1234.5f);
+    for (int r = 0; r < nr; r++) {
+      g_assert_true(isfinite(got[(size_t)v * nr + r]));
+      const double d = fabs(got[(size_t)v * nr + r] - want[(size_t)v * nr + r]) / sqrt((double)nc);
+      if (d > worst) worst = d;
+    }
+  }
+  g_assert_cmpfloat(y[0], ==, 1234.5f);
+  const double e = nmse(got, want, (size_t)nr * nv);
+  g_test_message("matmul-coop (16x%ux16, tiles %ux%u) %s %dx%d x%d%s: NMSE %.3g, worst error / sqrt(ncols) %.3g",
+                 vk->coopmat_n, vk->coopmat_rows, vk->coopmat_vecs, tt->name, nr, nc, nv,
+                 c->aligned_x ? " (vec4 loads)" : "", e, worst);
+  g_assert_cmpfloat(e, <, COOP_MAX_NMSE);
+
+  still_vk_buffer_free(vk, &bw);
+  still_vk_buffer_free(vk, &bx);
+  still_vk_buffer_free(vk, &by);
+  g_free(wf), g_free(wdq), g_free(wq), g_free(x), g_free(want), g_free(y), g_free(got);
+  still_vk_close(vk);
+}
+
+/* still_vk_matvec_fused: y = W·x + bias, and the SwiGLU of a gate and an
+ * up matrix stored in one buffer (gate rows, then up rows), against the CPU
+ * on the dequantized weights. */
+typedef struct {
+  uint32_t type;
+  int ncols, nrows, n_vec;
+  bool swiglu;
+} fused_case;
+
+static void test_matvec_fused(gconstpointer data)
+{
+  const fused_case *c = data;
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const still_type_traits *tt = still_type_get(c->type);
+  const int nc = c->ncols, nr = c->nrows, nv = c->n_vec, mats = c->swiglu ? 2 : 1;
+  uint64_t row_bytes;
+  g_assert_true(still_type_bytes(c->type, (uint64_t)nc, &row_bytes));
+  const size_t total_rows = (size_t)nr * mats;
+  float *wf = g_new(float, (size_t)nc * total_rows), *wdq = g_new(float, (size_t)nc * total_rows);
+  uint8_t *wq = g_malloc0(row_bytes * total_rows);
+  for (size_t i = 0; i < (size_t)nc * total_rows; i++) wf[i] = frand() * 0.2f;
+  for (size_t r = 0; r < total_rows; r++) {
+    tt->from_float(wf + r * nc, wq + row_bytes * r, nc);
+    tt->to_float(wq + row_bytes * r, wdq + r * nc, nc);
+  }
+  float *x = g_new(float, (size_t)nc * nv), *b = g_new(float, nr);
+  for (size_t i = 0; i < (size_t)nc * nv; i++) x[i] = frand();
+  for (int r = 0; r < nr; r++) b[r] = frand();
+  double *want = g_new(double, (size_t)nr * nv);
+  for (int v = 0; v < nv; v++)
+    for (int r = 0; r < nr; r++) {
+      double s[2] = {0, 0};
+      for (int m = 0; m < mats; m++)
+        for (int i = 0; i < nc; i++) s[m] += (double)wdq[((size_t)m * nr + r) * nc + i] * x[(size_t)v * nc + i];
+      want[(size_t)v * nr + r] = c->swiglu ? s[0] / (1.0 + exp(-s[0])) * s[1] : s[0] + b[r];
+    }
+  still_error err = {0};
+  still_vk_buffer bw, bx, by, bb;
+  g_assert_cmpint(still_vk_buffer_new(vk, row_bytes * total_rows, &bw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)nc * nv, &bx, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)nr * nv, &by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)nr, &bb, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bw, 0, wq, row_bytes * total_rows, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4 * (size_t)nc * nv, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bb, 0, b, 4 * (size_t)nr, &err), ==, STILL_OK);
+  still_vk_matvec_args a = {.type = c->type, .ncols = (uint32_t)nc, .nrows = (uint32_t)nr, .n_vec = (uint32_t)nv,
+                            .w_off = 0, .row_bytes = row_bytes, .x_off = 0, .x_stride = (uint32_t)nc,
+                            .y_off = 0, .y_stride = (uint32_t)nr};
+  if (!still_vk_matvec_fusable(vk, &a)) {
+    g_test_skip("no fused matrix×vector on this device (workgroup under 32 threads)");
+  } else {
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_matvec_fused(vk, &bw, &bx, &by, c->swiglu ? NULL : &bb,
+                                          c->swiglu ? row_bytes * (size_t)nr : 0, &a, &err),
+                    ==, STILL_OK);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    float *got = g_new(float, (size_t)nr * nv);
+    g_assert_cmpint(still_vk_download(vk, &by, 0, got, 4 * (size_t)nr * nv, &err), ==, STILL_OK);
+    const double e = nmse(got, want, (size_t)nr * nv);
+    g_test_message("fused %s %s %dx%d x%d: NMSE %.3g", c->swiglu ? "swiglu" : "bias", tt->name, nr, nc, nv, e);
+    g_assert_cmpfloat(e, <, 1e-9);
+    g_free(got);
+    /* an up matrix past the buffer's end is refused */
+    if (c->swiglu) {
+      g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_matvec_fused(vk, &bw, &bx, &by, NULL, row_bytes * (size_t)nr + 16, &a, &err), ==,
+                      STILL_ERR_INVALID_ARG);
+      g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    }
+  }
+  still_vk_buffer_free(vk, &bw), still_vk_buffer_free(vk, &bx), still_vk_buffer_free(vk, &by);
+  still_vk_buffer_free(vk, &bb);
+  still_vk_close(vk);
+  g_free(wf), g_free(wdq), g_free(wq), g_free(x), g_free(b), g_free(want);
+}
+
+/* Many contexts opened and closed in turn, as the app does when the user
+ * switches models: each must open (a leak of driver objects per context
+ * would make a later open fail), and use its device once. */
+static void test_reopen(void)
+{
+  for (int i = 0; i < 40; i++) {
+    still_vk_params p = {.no_pipeline_cache = true};
+    still_error err = {0};
+    still_vk *vk = NULL;
+    if (still_vk_open(&p, &vk, &err) != STILL_OK) {
+      if (i == 0) { /* no device at all: the usual skip */
+        (void)open_or_skip(&p);
+        return;
+      }
+      g_error("context %d of 40 did not open after %d that did: %s", i + 1, i, err.message);
+    }
+    still_vk_buffer b;
+    const float one = 1.0f;
+    float back = 0;
+    g_assert_cmpint(still_vk_buffer_new(vk, 4096, &b, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_upload(vk, &b, 0, &one, 4, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_download(vk, &b, 0, &back, 4, &err), ==, STILL_OK);
+    g_assert_cmpfloat(back, ==, 1.0f);
+    still_vk_buffer_free(vk, &b);
+    still_vk_close(vk);
+  }
 }
 
 static void test_matvec_unsupported(void)
@@ -502,6 +734,9 @@ static void test_rope(gconstpointer data)
 typedef struct {
   uint32_t kv_type;
   int n_tok, pos0;
+  bool split;            /* still_vk_attention_split (decode) instead of still_vk_attention */
+  int n_head, n_head_kv; /* 0: 6 and 2 */
+  int hd_k, hd_v;        /* 0: 64 and 48 */
 } att_case;
 
 static float round_f16(float v) { return still_fp16_to_fp32(still_fp32_to_fp16(v)); }
@@ -514,7 +749,8 @@ static void test_attention(gconstpointer data)
   still_vk *vk = open_or_skip(&p);
   if (!vk) return;
   const bool f16 = c->kv_type == STILL_TYPE_F16;
-  const int n_head = 6, n_head_kv = 2, hd_k = 64, hd_v = 48, n_tok = c->n_tok, pos0 = c->pos0;
+  const int n_head = c->n_head ? c->n_head : 6, n_head_kv = c->n_head_kv ? c->n_head_kv : 2;
+  const int hd_k = c->hd_k ? c->hd_k : 64, hd_v = c->hd_v ? c->hd_v : 48, n_tok = c->n_tok, pos0 = c->pos0;
   const int n_kv = pos0 + n_tok, kw = n_head_kv * hd_k, vw = n_head_kv * hd_v, qw = n_head * hd_k, ow = n_head * hd_v;
   const uint32_t layer_off = 64; /* the cache of "layer 1" starts after some other data */
   float *q = g_new(float, (size_t)n_tok * qw), *k = g_new(float, (size_t)n_kv * kw), *v = g_new(float, (size_t)n_kv * vw);
@@ -540,7 +776,15 @@ static void test_attention(gconstpointer data)
   still_vk_attention_args a = {.kv_type = c->kv_type, .n_tok = n_tok, .n_head = n_head, .n_head_kv = n_head_kv,
                                .head_dim_k = hd_k, .head_dim_v = hd_v, .pos0 = pos0, .q_off = 0, .q_stride = qw,
                                .k_off = layer_off, .v_off = layer_off, .o_off = 0, .o_stride = ow, .scale = scale};
-  g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &a, &err), ==, STILL_OK);
+  still_vk_buffer bpart = {0};
+  if (c->split) {
+    g_assert_true(still_vk_attention_split_ok(vk, &a));
+    const uint64_t pf = still_vk_attention_part_floats(vk, n_tok, n_head, hd_v, n_kv);
+    g_assert_cmpint(still_vk_buffer_new(vk, 4 * pf, &bpart, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_attention_split(vk, &bq, &bk, &bv, &bpart, &bo, &a, &err), ==, STILL_OK);
+  } else {
+    g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &a, &err), ==, STILL_OK);
+  }
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
   float *o = g_new(float, (size_t)n_tok * ow);
   g_assert_cmpint(still_vk_download(vk, &bo, 0, o, 4 * (size_t)n_tok * ow, &err), ==, STILL_OK);
@@ -567,17 +811,219 @@ static void test_attention(gconstpointer data)
         }
     }
   double e = nmse(o, want, (size_t)n_tok * ow);
-  g_test_message("attention %s n_tok %d pos0 %d NMSE %.3g", f16 ? "F16" : "F32", n_tok, pos0, e);
+  g_test_message("attention%s %s n_tok %d pos0 %d heads %d/%d NMSE %.3g", c->split ? " (split)" : "",
+                 f16 ? "F16" : "F32", n_tok, pos0, n_head, n_head_kv, e);
   g_assert_cmpfloat(e, <, 1e-10);
 
   /* a query that would read past the cache is refused */
   a.pos0 = pos0 + 1;
   g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &a, &err), ==, STILL_ERR_INVALID_ARG);
+  if (c->split)
+    g_assert_cmpint(still_vk_attention_split(vk, &bq, &bk, &bv, &bpart, &bo, &a, &err), ==, STILL_ERR_INVALID_ARG);
+  else
+    g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &a, &err), ==, STILL_ERR_INVALID_ARG);
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  if (c->split) still_vk_buffer_free(vk, &bpart);
   still_vk_buffer_free(vk, &bq), still_vk_buffer_free(vk, &bk), still_vk_buffer_free(vk, &bv);
   still_vk_buffer_free(vk, &bo), still_vk_buffer_free(vk, &bsrc);
   g_free(q), g_free(k), g_free(v), g_free(o), g_free(want), g_free(sc);
+  still_vk_close(vk);
+}
+
+/* ---- the Q8_0 KV cache -------------------------------------------------------------- */
+
+/* Values whose Q8_0 codes and scales sit near rounding boundaries: blocks
+ * of mixed magnitudes, exact halves of the code step, zeros, ±amax ties. */
+static void q8_test_values(float *x, int n_blocks)
+{
+  for (int b = 0; b < n_blocks; b++) {
+    float *v = x + 32 * b;
+    const float mag = powf(10.0f, 4.0f * frand()); /* 1e-4 … 1e4 */
+    for (int j = 0; j < 32; j++) v[j] = frand() * mag;
+    switch (b % 6) {
+    case 1: /* codes exactly halfway: amax 127, values k + 0.5 */
+      v[0] = 127.0f;
+      for (int j = 1; j < 32; j++) v[j] = (float)((int)(frand() * 120)) + 0.5f;
+      break;
+    case 2: memset(v, 0, 32 * sizeof *v); break; /* an all-zero block: scale 0 */
+    case 3: v[5] = 3.0f * mag, v[9] = -3.0f * mag; break; /* the same |amax| twice, opposite signs */
+    case 4: /* a scale amax/127 just around an fp16 rounding point */
+      v[7] = 127.0f * (1.0f + (1.0f + 2.0f * (float)(b % 5)) / 2048.0f) * mag;
+      break;
+    default: break;
+    }
+  }
+}
+
+/* kv_store into a Q8_0 cache: the same bytes as the CPU quantizer
+ * (engine/quants), and blocks outside the stored range keep their bytes
+ * (the shader rewrites whole pairs of blocks). */
+static void test_kv_store_q8_0(void)
+{
+  still_vk *vk = open_or_skip(NULL);
+  if (!vk) return;
+  const still_type_traits *tq = still_type_get(STILL_TYPE_Q8_0);
+  enum { NB = 601 }; /* odd: the last pair is half used */
+  float *a = g_new(float, 32 * NB), *b = g_new(float, 32 * NB);
+  q8_test_values(a, NB);
+  q8_test_values(b, NB);
+  unsigned char *want = g_malloc(34 * NB), *got = g_malloc(34 * NB), *wb = g_malloc(34 * NB);
+  tq->from_float(a, want, 32 * NB);
+  tq->from_float(b, wb, 32 * NB);
+
+  still_error err = {0};
+  still_vk_buffer src, cache;
+  const uint64_t cache_bytes = still_vk_kv_cache_bytes(STILL_TYPE_Q8_0, 32 * NB);
+  g_assert_cmpuint(cache_bytes, >=, 34 * NB);
+  g_assert_cmpuint(cache_bytes % 4, ==, 0);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * 32 * NB * 2, &src, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, cache_bytes, &cache, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &src, 0, a, 4 * 32 * NB, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &src, 4 * 32 * NB, b, 4 * 32 * NB, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_kv_store(vk, STILL_TYPE_Q8_0, &src, 0, &cache, 0, 32 * NB, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &cache, 0, got, 34 * NB, &err), ==, STILL_OK);
+  int bad = 0;
+  for (int i = 0; i < 34 * NB; i++)
+    if (got[i] != want[i] && bad++ < 5) g_test_message("block %d byte %d: %02x, the CPU %02x", i / 34, i % 34, got[i], want[i]);
+  g_assert_cmpint(bad, ==, 0);
+
+  /* ranges that start and end inside a pair (odd first block, odd count),
+   * and on pair boundaries; source offsets inside the second array */
+  static const int ranges[][2] = {{7, 20}, {8, 13}, {1, 1}, {600, 1}, {0, 3}, {4, 4}};
+  for (size_t r = 0; r < G_N_ELEMENTS(ranges); r++) {
+    const int b0 = ranges[r][0], nb = ranges[r][1];
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_kv_store(vk, STILL_TYPE_Q8_0, &src, 32 * NB + 32 * b0, &cache, 32 * b0, 32 * nb, &err),
+                    ==, STILL_OK);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    memcpy(want + 34 * b0, wb + 34 * b0, 34 * (size_t)nb);
+    g_assert_cmpint(still_vk_download(vk, &cache, 0, got, 34 * NB, &err), ==, STILL_OK);
+    g_assert_cmpmem(got, 34 * NB, want, 34 * NB);
+  }
+  /* refused: not whole blocks, past the cache */
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_kv_store(vk, STILL_TYPE_Q8_0, &src, 0, &cache, 16, 32, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_kv_store(vk, STILL_TYPE_Q8_0, &src, 0, &cache, 0, 48, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_kv_store(vk, STILL_TYPE_Q8_0, &src, 0, &cache, 32 * 601, 64, &err), ==,
+                  STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  still_vk_buffer_free(vk, &src), still_vk_buffer_free(vk, &cache);
+  g_free(a), g_free(b), g_free(want), g_free(got), g_free(wb);
+  still_vk_close(vk);
+}
+
+/* Attention over a Q8_0 cache filled through kv_store, against softmax in
+ * double over the CPU's dequantized Q8_0 keys and values (so only float
+ * summation order differs), and against the unquantized values (the Q8_0
+ * error itself, a loose bound). data: n_tok, pos0. */
+static void test_attention_q8_0(gconstpointer data)
+{
+  const int *c = data;
+  still_vk *vk = open_or_skip(NULL);
+  if (!vk) return;
+  const int n_head = 8, n_head_kv = 2, hd_k = 64, hd_v = 96, n_tok = c[0], pos0 = c[1];
+  const int n_kv = pos0 + n_tok, kw = n_head_kv * hd_k, vw = n_head_kv * hd_v, qw = n_head * hd_k, ow = n_head * hd_v;
+  const uint32_t k_off = 96, v_off = 32; /* layers start on odd and even blocks */
+  float *q = g_new(float, (size_t)n_tok * qw), *k = g_new(float, (size_t)n_kv * kw), *v = g_new(float, (size_t)n_kv * vw);
+  for (size_t i = 0; i < (size_t)n_tok * qw; i++) q[i] = frand() * 2;
+  for (size_t i = 0; i < (size_t)n_kv * kw; i++) k[i] = frand() * 2;
+  for (size_t i = 0; i < (size_t)n_kv * vw; i++) v[i] = frand();
+  /* what the cache holds: the CPU's Q8_0 round trip */
+  const still_type_traits *tq = still_type_get(STILL_TYPE_Q8_0);
+  float *kq = g_new(float, (size_t)n_kv * kw), *vq = g_new(float, (size_t)n_kv * vw);
+  void *tmp = g_malloc((size_t)n_kv * (kw + vw) / 32 * 34);
+  tq->from_float(k, tmp, (int64_t)n_kv * kw);
+  tq->to_float(tmp, kq, (int64_t)n_kv * kw);
+  tq->from_float(v, tmp, (int64_t)n_kv * vw);
+  tq->to_float(tmp, vq, (int64_t)n_kv * vw);
+  g_free(tmp);
+  const float scale = 1.0f / sqrtf((float)hd_k);
+
+  still_error err = {0};
+  still_vk_buffer bq, bk, bv, bo, bsrc;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_tok * qw, &bq, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, still_vk_kv_cache_bytes(STILL_TYPE_Q8_0, k_off + (uint64_t)n_kv * kw), &bk, &err),
+                  ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, still_vk_kv_cache_bytes(STILL_TYPE_Q8_0, v_off + (uint64_t)n_kv * vw), &bv, &err),
+                  ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_tok * ow, &bo, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * ((size_t)n_kv * (kw + vw)), &bsrc, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bq, 0, q, 4 * (size_t)n_tok * qw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bsrc, 0, k, 4 * (size_t)n_kv * kw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bsrc, 4 * (size_t)n_kv * kw, v, 4 * (size_t)n_kv * vw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  /* the cache filled in two stores, as a prefill then a decode would */
+  const uint32_t first = (uint32_t)(n_kv > 1 ? n_kv - 1 : n_kv);
+  g_assert_cmpint(still_vk_kv_store(vk, STILL_TYPE_Q8_0, &bsrc, 0, &bk, k_off, first * kw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_kv_store(vk, STILL_TYPE_Q8_0, &bsrc, n_kv * kw, &bv, v_off, first * vw, &err), ==, STILL_OK);
+  if (first < (uint32_t)n_kv) {
+    g_assert_cmpint(still_vk_kv_store(vk, STILL_TYPE_Q8_0, &bsrc, first * kw, &bk, k_off + first * kw, kw, &err), ==,
+                    STILL_OK);
+    g_assert_cmpint(still_vk_kv_store(vk, STILL_TYPE_Q8_0, &bsrc, n_kv * kw + first * vw, &bv, v_off + first * vw, vw,
+                                      &err),
+                    ==, STILL_OK);
+  }
+  still_vk_attention_args aa = {.kv_type = STILL_TYPE_Q8_0, .n_tok = n_tok, .n_head = n_head, .n_head_kv = n_head_kv,
+                                .head_dim_k = hd_k, .head_dim_v = hd_v, .pos0 = pos0, .q_off = 0, .q_stride = qw,
+                                .k_off = k_off, .v_off = v_off, .o_off = 0, .o_stride = ow, .scale = scale};
+  still_vk_buffer bpart = {0};
+  if (c[2]) { /* the split attention of decode (attention_split.comp) */
+    g_assert_true(still_vk_attention_split_ok(vk, &aa));
+    g_assert_cmpint(still_vk_buffer_new(vk, 4 * still_vk_attention_part_floats(vk, n_tok, n_head, hd_v, n_kv), &bpart,
+                                        &err),
+                    ==, STILL_OK);
+    g_assert_cmpint(still_vk_attention_split(vk, &bq, &bk, &bv, &bpart, &bo, &aa, &err), ==, STILL_OK);
+  } else {
+    g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &aa, &err), ==, STILL_OK);
+  }
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  if (c[2]) still_vk_buffer_free(vk, &bpart);
+  float *o = g_new(float, (size_t)n_tok * ow);
+  g_assert_cmpint(still_vk_download(vk, &bo, 0, o, 4 * (size_t)n_tok * ow, &err), ==, STILL_OK);
+
+  for (int pass = 0; pass < 2; pass++) {
+    const float *kk = pass == 0 ? kq : k, *vv = pass == 0 ? vq : v;
+    double *want = g_new0(double, (size_t)n_tok * ow), *sc = g_new(double, n_kv);
+    for (int t = 0; t < n_tok; t++)
+      for (int h = 0; h < n_head; h++) {
+        const int kvh = h / (n_head / n_head_kv), nk = pos0 + t + 1;
+        double mx = -INFINITY, sum = 0;
+        for (int j = 0; j < nk; j++) {
+          double s = 0;
+          for (int d = 0; d < hd_k; d++)
+            s += (double)q[(size_t)t * qw + h * hd_k + d] * kk[(size_t)j * kw + kvh * hd_k + d];
+          sc[j] = s * scale;
+          if (sc[j] > mx) mx = sc[j];
+        }
+        for (int j = 0; j < nk; j++) sum += (sc[j] = exp(sc[j] - mx));
+        for (int j = 0; j < nk; j++)
+          for (int d = 0; d < hd_v; d++)
+            want[(size_t)t * ow + h * hd_v + d] += sc[j] / sum * vv[(size_t)j * vw + kvh * hd_v + d];
+      }
+    double e = nmse(o, want, (size_t)n_tok * ow);
+    g_test_message("attention%s Q8_0 n_tok %d pos0 %d: NMSE %.3g vs the %s values", c[2] ? " (split)" : "", n_tok,
+                   pos0, e, pass == 0 ? "dequantized" : "unquantized");
+    g_assert_cmpfloat(e, <, pass == 0 ? 1e-10 : 1e-3);
+    g_free(want), g_free(sc);
+  }
+
+  /* refused: offsets or head sizes that are not whole blocks, a read past the cache */
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  still_vk_attention_args bad = aa;
+  bad.k_off = 16;
+  g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &bad, &err), ==, STILL_ERR_INVALID_ARG);
+  bad = aa;
+  bad.head_dim_v = 48;
+  g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &bad, &err), ==, STILL_ERR_INVALID_ARG);
+  bad = aa;
+  bad.pos0 = pos0 + 1;
+  g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &bad, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  still_vk_buffer_free(vk, &bq), still_vk_buffer_free(vk, &bk), still_vk_buffer_free(vk, &bv);
+  still_vk_buffer_free(vk, &bo), still_vk_buffer_free(vk, &bsrc);
+  g_free(q), g_free(k), g_free(v), g_free(kq), g_free(vq), g_free(o);
   still_vk_close(vk);
 }
 
@@ -637,6 +1083,312 @@ out:
   g_free(dir);
 }
 
+/* ---- residual add fused with RMSNorm (add_rms_norm.comp) ---- */
+
+typedef struct {
+  int n, rows;
+  bool aligned; /* offsets and strides multiples of 4 (the vec4 shader when n is too) */
+  bool add, weight;
+} add_norm_case;
+
+static void test_add_rms_norm(gconstpointer data)
+{
+  const add_norm_case *c = data;
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const int n = c->n, rows = c->rows;
+  const uint32_t pad = c->aligned ? 8 : 3;
+  const uint32_t x_off = pad, x_stride = (uint32_t)n + pad, r_off = c->aligned ? 4 : 1, r_stride = (uint32_t)n + 2 * pad,
+                 g_off = c->aligned ? 4 : 5, y_off = c->aligned ? 12 : 7, y_stride = (uint32_t)n + pad;
+  const size_t x_len = x_off + (size_t)x_stride * rows, r_len = r_off + (size_t)r_stride * rows,
+               y_len = y_off + (size_t)y_stride * rows, g_len = g_off + (size_t)n;
+  const float eps = 1e-6f;
+  float *x = g_new(float, x_len), *r = g_new(float, r_len), *g = g_new(float, g_len), *y = g_new(float, y_len);
+  float *xg = g_new(float, x_len);
+  for (size_t i = 0; i < x_len; i++) x[i] = frand() * 4;
+  for (size_t i = 0; i < r_len; i++) r[i] = frand() * 2;
+  for (size_t i = 0; i < g_len; i++) g[i] = frand() + 0.5f;
+  for (size_t i = 0; i < y_len; i++) y[i] = 1234.5f; /* gaps stay untouched */
+  still_error err = {0};
+  still_vk_buffer bx, br, bg, by;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * x_len, &bx, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * r_len, &br, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * g_len, &bg, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * y_len, &by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4 * x_len, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &br, 0, r, 4 * r_len, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bg, 0, g, 4 * g_len, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
+  still_vk_add_rms_norm_args a = {.n = (uint32_t)n, .nrows = (uint32_t)rows, .x_off = x_off, .x_stride = x_stride,
+                                  .r_off = r_off, .r_stride = r_stride, .g_off = g_off, .y_off = y_off,
+                                  .y_stride = y_stride, .eps = eps};
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_add_rms_norm(vk, &bx, c->add ? &br : NULL, c->weight ? &bg : NULL, &by, &a, &err), ==,
+                  STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &bx, 0, xg, 4 * x_len, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
+
+  double *want = g_new(double, (size_t)n * rows);
+  float *got = g_new(float, (size_t)n * rows);
+  for (int row = 0; row < rows; row++) {
+    double ss = 0;
+    for (int i = 0; i < n; i++) {
+      const size_t xi = x_off + (size_t)row * x_stride + i;
+      /* the sum in float, as the CPU graph and the shader do it */
+      const float s = c->add ? x[xi] + r[r_off + (size_t)row * r_stride + i] : x[xi];
+      g_assert_cmpfloat(xg[xi], ==, s); /* x = x + r written back (or untouched) */
+      ss += (double)s * s;
+    }
+    const double scale = 1.0 / sqrt(ss / n + eps);
+    for (int i = 0; i < n; i++) {
+      const size_t xi = x_off + (size_t)row * x_stride + i;
+      want[(size_t)row * n + i] = (double)xg[xi] * scale * (c->weight ? g[g_off + i] : 1.0f);
+      got[(size_t)row * n + i] = y[y_off + (size_t)row * y_stride + i];
+    }
+    g_assert_cmpfloat(y[y_off + (size_t)row * y_stride + n], ==, 1234.5f);
+  }
+  g_assert_cmpfloat(y[0], ==, 1234.5f);
+  /* the gaps of x between rows are untouched too */
+  for (int row = 0; row < rows; row++)
+    for (uint32_t i = (uint32_t)n; i < x_stride && x_off + (size_t)row * x_stride + i < x_len; i++)
+      g_assert_cmpfloat(xg[x_off + (size_t)row * x_stride + i], ==, x[x_off + (size_t)row * x_stride + i]);
+  double e = nmse(got, want, (size_t)n * rows);
+  g_test_message("add_rms_norm n %d x%d%s%s%s: NMSE %.3g", n, rows, c->aligned ? " aligned" : "",
+                 c->add ? " add" : "", c->weight ? " weight" : "", e);
+  g_assert_cmpfloat(e, <, 1e-11);
+
+  /* a row past the buffer is refused before recording */
+  a.nrows = (uint32_t)rows + 3;
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_add_rms_norm(vk, &bx, &br, &bg, &by, &a, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  still_vk_buffer_free(vk, &bx), still_vk_buffer_free(vk, &br), still_vk_buffer_free(vk, &bg);
+  still_vk_buffer_free(vk, &by);
+  g_free(x), g_free(r), g_free(g), g_free(y), g_free(xg), g_free(want), g_free(got);
+  still_vk_close(vk);
+}
+
+/* ---- copies recorded into the command buffer ---- */
+
+/* Upload, op, download, op on the same region, download again, all in one
+ * submit: each download sees the ops recorded before it and not the ones
+ * after; nothing reaches the host before the submit. */
+static void test_rec_copies(gconstpointer data)
+{
+  const bool staging = GPOINTER_TO_INT(data);
+  still_vk_params p = {.force_staging = staging, .no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const int n = 5003;
+  float *a = g_new(float, n), *b = g_new(float, n), *d1 = g_new(float, n), *d2 = g_new(float, n), *d3 = g_new(float, n);
+  for (int i = 0; i < n; i++) a[i] = frand() * 3, b[i] = frand() + 2;
+  still_error err = {0};
+  still_vk_buffer ba, bb, by, bz;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n, &ba, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n, &bb, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n + 64, &by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n + 64, &bz, &err), ==, STILL_OK);
+  g_assert_true(staging ? ba.map == NULL : true);
+  /* a mapped buffer is read after the submit: there no op recorded after
+   * the download may write the region (vk.h); through staging the second
+   * op writes it in place */
+  still_vk_buffer *b2 = staging ? &by : &bz;
+  if (staging) {
+    g_assert_cmpuint(still_vk_rec_cost(vk, &ba, 4 * (size_t)n), >=, 4 * (size_t)n);
+    g_assert_cmpuint(still_vk_rec_space(vk), >=, 1u << 20);
+  } else if (ba.map) g_assert_cmpuint(still_vk_rec_cost(vk, &ba, 4 * (size_t)n), ==, 0);
+  /* outside begin/submit: refused */
+  g_assert_cmpint(still_vk_upload_rec(vk, &ba, 0, a, 4 * (size_t)n, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_download_rec(vk, &ba, 0, d1, 4 * (size_t)n, &err), ==, STILL_ERR_INVALID_ARG);
+
+  for (int round = 0; round < 3; round++) { /* the staging space is reused submit after submit */
+    for (int i = 0; i < n; i++) d1[i] = d2[i] = d3[i] = -7.0f;
+    if (round > 0)
+      for (int i = 0; i < n; i++) a[i] = frand() * 3;
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_upload_rec(vk, &ba, 0, a, 4 * (size_t)n, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_upload_rec(vk, &bb, 0, b, 4 * (size_t)n, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_binary(vk, STILL_VK_ADD, &ba, 0, &bb, 0, 0, &by, 1, n, &err), ==, STILL_OK);
+    if (round == 1) g_assert_cmpint(still_vk_flush(vk, &err), ==, STILL_OK); /* the rest in a second buffer */
+    g_assert_cmpint(still_vk_download_rec(vk, &by, 4, d1, 4 * (size_t)n, &err), ==, STILL_OK);
+    if (round == 2) g_assert_cmpint(still_vk_flush(vk, &err), ==, STILL_OK);
+    /* y = y * b after the first download */
+    g_assert_cmpint(still_vk_binary(vk, STILL_VK_MUL, &by, 1, &bb, 0, 0, b2, 1, n, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_download_rec(vk, b2, 4, d2, 4 * (size_t)n, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_download_rec(vk, &ba, 0, d3, 4 * (size_t)n, &err), ==, STILL_OK);
+    /* nothing is read back before the submit */
+    g_assert_cmpfloat(d1[0], ==, -7.0f);
+    g_assert_cmpfloat(d2[n - 1], ==, -7.0f);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    for (int i = 0; i < n; i++) {
+      g_assert_cmpfloat(d1[i], ==, a[i] + b[i]);
+      g_assert_cmpfloat(d2[i], ==, (a[i] + b[i]) * b[i]);
+      g_assert_cmpfloat(d3[i], ==, a[i]);
+    }
+  }
+  /* more than the staging space: refused with a message, and the submit still works */
+  if (staging) {
+    const size_t big = still_vk_rec_space(vk) + 4;
+    still_vk_buffer bbig;
+    g_assert_cmpint(still_vk_buffer_new(vk, big, &bbig, &err), ==, STILL_OK);
+    void *host = g_malloc0(big);
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_upload_rec(vk, &bbig, 0, host, big, &err), ==, STILL_ERR_INVALID_ARG);
+    g_assert_nonnull(strstr(err.message, "staging"));
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    still_vk_buffer_free(vk, &bbig);
+    g_free(host);
+  }
+  /* too many downloads in one submit: refused */
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  still_status last = STILL_OK;
+  for (int i = 0; i < 40 && last == STILL_OK; i++) last = still_vk_download_rec(vk, &ba, 0, d3, 4, &err);
+  g_assert_cmpint(last, ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  still_vk_buffer_free(vk, &ba), still_vk_buffer_free(vk, &bb), still_vk_buffer_free(vk, &by);
+  still_vk_buffer_free(vk, &bz);
+  g_free(a), g_free(b), g_free(d1), g_free(d2), g_free(d3);
+  still_vk_close(vk);
+}
+
+/* still_vk_flush: the ops recorded before a flush run first, and those
+ * after see their writes; more flushes than command buffers are no-ops;
+ * outside begin/submit it is refused. */
+static void test_flush(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const int n = 3000, steps = 12;
+  float *a = g_new(float, n), *y = g_new(float, n);
+  for (int i = 0; i < n; i++) a[i] = (float)(i % 17) - 8.0f;
+  still_error err = {0};
+  still_vk_buffer ba, by;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n, &ba, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n, &by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_flush(vk, &err), ==, STILL_ERR_INVALID_ARG);
+  for (int round = 0; round < 2; round++) {
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_upload_rec(vk, &ba, 0, a, 4 * (size_t)n, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_binary(vk, STILL_VK_COPY, &ba, 0, &ba, 0, 0, &by, 0, n, &err), ==, STILL_OK);
+    for (int k = 1; k < steps; k++) { /* y += a, a flush after each */
+      g_assert_cmpint(still_vk_flush(vk, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_binary(vk, STILL_VK_ADD, &by, 0, &ba, 0, 0, &by, 0, n, &err), ==, STILL_OK);
+    }
+    g_assert_cmpint(still_vk_download_rec(vk, &by, 0, y, 4 * (size_t)n, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    for (int i = 0; i < n; i++) g_assert_cmpfloat(y[i], ==, a[i] * steps);
+  }
+  still_vk_buffer_free(vk, &ba), still_vk_buffer_free(vk, &by);
+  g_free(a), g_free(y);
+  still_vk_close(vk);
+}
+
+/* STILL_VK_ONESUBMIT=0: no staging space for recorded copies (the forward
+ * pass then takes the old path) */
+static void test_rec_copies_off(void)
+{
+  g_setenv("STILL_VK_ONESUBMIT", "0", TRUE);
+  still_vk_params p = {.force_staging = true, .no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  g_unsetenv("STILL_VK_ONESUBMIT");
+  if (!vk) return;
+  still_error err = {0};
+  still_vk_buffer b;
+  float v = 1.0f;
+  g_assert_cmpint(still_vk_buffer_new(vk, 64, &b, &err), ==, STILL_OK);
+  g_assert_cmpuint(still_vk_rec_space(vk), ==, 0);
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload_rec(vk, &b, 0, &v, 4, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  still_vk_buffer_free(vk, &b);
+  still_vk_close(vk);
+}
+
+/* ---- cached descriptor sets ---- */
+
+/* The same op again uses its cached set; a freed buffer's sets are dropped,
+ * so a new buffer (the driver may reuse the VkBuffer value) gets a set that
+ * names it, not a stale one. */
+static void test_set_cache(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  if (!vk->set_cache_on) {
+    g_test_skip("descriptor set cache off (STILL_VK_SET_CACHE=0)");
+    still_vk_close(vk);
+    return;
+  }
+  const int n = 1000;
+  float *a = g_new(float, n), *y = g_new(float, n);
+  for (int i = 0; i < n; i++) a[i] = frand();
+  still_error err = {0};
+  still_vk_buffer ba, by;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n, &ba, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &ba, 0, a, 4 * (size_t)n, &err), ==, STILL_OK);
+  const uint64_t live0 = vk->set_live;
+  for (int round = 0; round < 20; round++) {
+    g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n, &by, &err), ==, STILL_OK);
+    const uint64_t hits0 = vk->set_hits, misses0 = vk->set_misses;
+    const float k = (float)round;
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    /* y = a; y = y + a, k times (the same buffers: one set) */
+    g_assert_cmpint(still_vk_binary(vk, STILL_VK_COPY, &ba, 0, &ba, 0, 0, &by, 0, n, &err), ==, STILL_OK);
+    for (int j = 0; j < round; j++)
+      g_assert_cmpint(still_vk_binary(vk, STILL_VK_ADD, &by, 0, &ba, 0, 0, &by, 0, n, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_download(vk, &by, 0, y, 4 * (size_t)n, &err), ==, STILL_OK);
+    for (int i = 0; i < n; i++) g_assert_cmpfloat(fabsf(y[i] - a[i] * (k + 1)), <=, 1e-5f * (k + 1));
+    g_assert_cmpuint(vk->set_misses - misses0, ==, round > 0 ? 2 : 1);
+    g_assert_cmpuint(vk->set_hits - hits0, ==, round > 1 ? (uint64_t)round - 1 : 0);
+    g_assert_cmpuint(vk->set_live, ==, live0 + (round > 0 ? 2 : 1));
+    still_vk_buffer_free(vk, &by); /* its sets go */
+    g_assert_cmpuint(vk->set_live, ==, live0);
+  }
+  still_vk_buffer_free(vk, &ba);
+  g_free(a), g_free(y);
+  still_vk_close(vk);
+}
+
+/* Host time to record the ops of a 28-layer decode step (20 dispatches
+ * per layer over ~40 buffers), with and without the set cache. Only with
+ * STILL_VK_BENCH=1. */
+static void bench_record(void)
+{
+  double us[2];
+  for (int cache = 0; cache < 2; cache++) {
+    g_setenv("STILL_VK_SET_CACHE", cache ? "1" : "0", TRUE);
+    still_vk_params p = {.no_pipeline_cache = true};
+    still_vk *vk = open_or_skip(&p);
+    g_unsetenv("STILL_VK_SET_CACHE");
+    if (!vk) return;
+    still_error err = {0};
+    enum { NB = 40 };
+    still_vk_buffer b[NB];
+    for (int i = 0; i < NB; i++) g_assert_cmpint(still_vk_buffer_new(vk, 4096, &b[i], &err), ==, STILL_OK);
+    const int reps = 30, per = 28 * 20;
+    gint64 total = 0;
+    for (int rep = 0; rep < reps + 1; rep++) {
+      gint64 t0 = g_get_monotonic_time();
+      g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+      for (int d = 0; d < per; d++)
+        g_assert_cmpint(still_vk_binary(vk, STILL_VK_ADD, &b[d % NB], 0, &b[(d * 7 + 3) % NB], 0, 0,
+                                        &b[(d * 13 + 5) % NB], 0, 4, &err), ==, STILL_OK);
+      gint64 t1 = g_get_monotonic_time();
+      g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+      if (rep > 0) total += t1 - t0; /* the first builds the pipeline */
+    }
+    us[cache] = (double)total / reps;
+    for (int i = 0; i < NB; i++) still_vk_buffer_free(vk, &b[i]);
+    still_vk_close(vk);
+  }
+  g_test_message("recording %d dispatches: %.0f us without the set cache, %.0f us with it", 28 * 20, us[0], us[1]);
+  printf("# recording 560 dispatches: %.0f us without the set cache, %.0f us with it\n", us[0], us[1]);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -679,6 +1431,24 @@ int main(int argc, char **argv)
     g_test_add_data_func(path, &team_cases[i], test_matvec);
     g_free(path);
   }
+  /* weights on 16 bytes (as uploaded by the forward pass): K-quant rows read
+   * as 16-byte vectors, 4 blocks per pass (6 and 17 blocks: the last pass
+   * partly past the row's end), and rows shared by 2 teams (the shader's
+   * own choice for 67 rows of 17 blocks, or forced) */
+  static const matvec_case wide_cases[] = {
+    {STILL_TYPE_Q4_K, 1536, 67, 1, false, true, true},    {STILL_TYPE_Q4_K, 4352, 67, 3, false, true, true},
+    {STILL_TYPE_Q5_K, 1536, 5, 4, false, true, true},     {STILL_TYPE_Q5_K, 4352, 33, 1, false, false, true},
+    {STILL_TYPE_Q6_K, 1280, 66, 2, false, true, true},    {STILL_TYPE_Q6_K, 4352, 31, 7, false, true, true, 2},
+    {STILL_TYPE_Q4_K, 4352, 9, 5, false, false, true, 2}, {STILL_TYPE_Q8_0, 4352, 40, 1, false, true, true, 2},
+    {STILL_TYPE_Q4_0, 4352, 40, 6, false, true, true, 2}, {STILL_TYPE_F16, 2056, 40, 2, false, true, true, 2},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(wide_cases); i++) {
+    const matvec_case *c = &wide_cases[i];
+    char *path = g_strdup_printf("/vk/matvec/%s/%dx%d-x%d%s-w16-sub%d", still_type_name(c->type), c->nrows,
+                                 c->ncols, c->n_vec, c->aligned_x ? "-aligned" : "", c->subs);
+    g_test_add_data_func(path, c, test_matvec);
+    g_free(path);
+  }
   /* the tiled matrix × matrix: ragged shapes (vectors 1, 7, 33, 130 across
    * the 32-vector tiles; rows not a multiple of the 64-row tiles) */
   static matvec_case mm_cases[G_N_ELEMENTS(types) * 4];
@@ -707,9 +1477,64 @@ int main(int argc, char **argv)
     g_test_add_data_func(path, GUINT_TO_POINTER(types[i]), test_get_rows);
     g_free(path);
   }
+  /* the tensor-core prefill: per type, ragged tiles, then a real prefill width */
+  static const uint32_t coop_types[] = {STILL_TYPE_F16,  STILL_TYPE_Q8_0, STILL_TYPE_Q4_0,
+                                        STILL_TYPE_Q4_K, STILL_TYPE_Q5_K, STILL_TYPE_Q6_K};
+  static coop_case coop_cases[G_N_ELEMENTS(coop_types) * 6];
+  for (size_t i = 0; i < G_N_ELEMENTS(coop_types); i++) {
+    const uint32_t t = coop_types[i];
+    const bool blocks32 = t == STILL_TYPE_Q8_0 || t == STILL_TYPE_Q4_0;
+    const int odd = t == STILL_TYPE_F16 ? 202 : blocks32 ? 544 : 768;
+    coop_cases[6 * i + 0] = (coop_case){t, 256, 37, 8, false};
+    coop_cases[6 * i + 1] = (coop_case){t, 1024, 130, 37, false};
+    coop_cases[6 * i + 2] = (coop_case){t, odd, 200, 70, false};
+    coop_cases[6 * i + 3] = (coop_case){t, odd, 65, 9, true};
+    coop_cases[6 * i + 4] = (coop_case){t, 4096, 64, 512, true};
+    coop_cases[6 * i + 5] = (coop_case){t, 2048, 257, 129, true};
+    for (int k = 0; k < 6; k++) {
+      const coop_case *cc = &coop_cases[6 * i + k];
+      char *path = g_strdup_printf("/vk/matmul-coop/%s/%dx%d-x%d%s", still_type_name(t), cc->nrows, cc->ncols,
+                                   cc->n_vec, cc->aligned_x ? "-aligned" : "");
+      g_test_add_data_func(path, cc, test_matmul_coop);
+      g_free(path);
+    }
+  }
   if (g_getenv("STILL_VK_BENCH")) g_test_add_func("/vk/bench/matmul", bench_matmul);
+  static const fused_case fused_cases[] = {
+    {STILL_TYPE_Q4_K, 1536, 70, 1, false}, {STILL_TYPE_Q6_K, 1536, 33, 3, false}, {STILL_TYPE_Q8_0, 896, 40, 2, false},
+    {STILL_TYPE_F16, 512, 17, 1, false},   {STILL_TYPE_Q4_K, 2304, 70, 1, true},  {STILL_TYPE_Q5_K, 1536, 9, 5, true},
+    {STILL_TYPE_Q6_K, 1280, 66, 2, true},  {STILL_TYPE_Q4_0, 1024, 40, 7, true},  {STILL_TYPE_Q8_0, 1088, 35, 1, true},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(fused_cases); i++) {
+    const fused_case *c = &fused_cases[i];
+    char *path = g_strdup_printf("/vk/matvec-fused/%s/%s/%dx%d-x%d", c->swiglu ? "swiglu" : "bias",
+                                 still_type_name(c->type), c->nrows, c->ncols, c->n_vec);
+    g_test_add_data_func(path, c, test_matvec_fused);
+    g_free(path);
+  }
   g_test_add_func("/vk/matvec/unsupported", test_matvec_unsupported);
+  g_test_add_func("/vk/reopen", test_reopen);
   g_test_add_func("/vk/rms-norm", test_rms_norm);
+  /* widths of real models (1536, 4096, 5120), ones that are no multiple
+   * of 4 (the float shader), rows wider than the registers hold */
+  static const add_norm_case an[] = {
+    {1536, 1, true, true, true},  {4096, 3, true, true, true},   {5120, 2, true, true, true},
+    {4096, 2, false, true, true}, {1001, 3, false, true, true},  {4, 1, true, true, true},
+    {3, 2, false, true, true},    {5120, 1, true, false, true},  {1536, 2, true, true, false},
+    {12000, 2, true, true, true}, {3001, 2, false, true, false}, {8192, 1, true, true, true},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(an); i++) {
+    char *path = g_strdup_printf("/vk/add-rms-norm/%d-x%d%s%s%s", an[i].n, an[i].rows, an[i].aligned ? "-aligned" : "",
+                                 an[i].add ? "" : "-no-add", an[i].weight ? "" : "-no-weight");
+    g_test_add_data_func(path, &an[i], test_add_rms_norm);
+    g_free(path);
+  }
+  g_test_add_data_func("/vk/rec-copies/mapped", GINT_TO_POINTER(0), test_rec_copies);
+  g_test_add_data_func("/vk/rec-copies/staging", GINT_TO_POINTER(1), test_rec_copies);
+  g_test_add_func("/vk/rec-copies/off", test_rec_copies_off);
+  g_test_add_func("/vk/flush", test_flush);
+  g_test_add_func("/vk/set-cache", test_set_cache);
+  if (g_getenv("STILL_VK_BENCH")) g_test_add_func("/vk/bench/record", bench_record);
   g_test_add_func("/vk/binary", test_binary);
   g_test_add_data_func("/vk/rope/normal", GINT_TO_POINTER(0), test_rope);
   g_test_add_data_func("/vk/rope/neox", GINT_TO_POINTER(1), test_rope);
@@ -718,11 +1543,29 @@ int main(int argc, char **argv)
     {STILL_TYPE_F32, 7, 150},  /* a prefill batch across key blocks */
     {STILL_TYPE_F32, 1, 1500}, /* a long context: many blocks */
     {STILL_TYPE_F16, 5, 70},
+    /* split along the keys (decode): one key, a chunk's edge, many chunks,
+     * a few tokens across chunks, and the GQA groups of the R1 models (7:
+     * Qwen 7B, 8: the most the shader takes) with head dim 128 */
+    {STILL_TYPE_F32, 1, 0, true},
+    {STILL_TYPE_F32, 1, 127, true},
+    {STILL_TYPE_F32, 1, 1500, true},
+    {STILL_TYPE_F16, 3, 200, true},
+    {STILL_TYPE_F16, 1, 1000, true, 28, 4, 128, 128},
+    {STILL_TYPE_F32, 2, 300, true, 16, 2, 128, 128},
+    {STILL_TYPE_F16, 1, 64, true, 8, 8, 64, 64},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(att); i++) {
-    char *path = g_strdup_printf("/vk/attention/%s/%d-at-%d", still_type_name(att[i].kv_type), att[i].n_tok,
-                                 att[i].pos0);
+    char *path = g_strdup_printf("/vk/attention/%s/%d-at-%d%s-h%d", still_type_name(att[i].kv_type), att[i].n_tok,
+                                 att[i].pos0, att[i].split ? "-split" : "", att[i].n_head ? att[i].n_head : 6);
     g_test_add_data_func(path, &att[i], test_attention);
+    g_free(path);
+  }
+  g_test_add_func("/vk/kv-store/Q8_0", test_kv_store_q8_0);
+  static const int att_q8[][3] = {{1, 0, 0}, {9, 150, 0}, {1, 700, 0}, {1, 0, 1}, {3, 150, 1}, {1, 700, 1}};
+  for (size_t i = 0; i < G_N_ELEMENTS(att_q8); i++) {
+    char *path = g_strdup_printf("/vk/attention/Q8_0/%d-at-%d%s", att_q8[i][0], att_q8[i][1],
+                                 att_q8[i][2] ? "-split" : "");
+    g_test_add_data_func(path, att_q8[i], test_attention_q8_0);
     g_free(path);
   }
   return g_test_run();

@@ -9,13 +9,30 @@
  * j0 + i (full dot with the query, kept in shared memory); then threads
  * switch to output dims and accumulate p_j · V_j over the block.
  * Cache layout: K [pos][n_head_kv][head_dim_k], V [pos][n_head_kv][head_dim_v],
- * F32 or F16 (-DKV_F16, stored as packed halves). */
+ * F32, F16 (-DKV_F16, stored as packed halves) or Q8_0 (-DKV_Q8_0: 34-byte
+ * blocks along each row; head dims and offsets multiples of 32). */
 #include "common.glsl"
 
 #define MAX_HEAD_DIM 256
 
 layout(std430, binding = 0) readonly buffer Q { float q[]; };
-#if defined(KV_F16)
+#if defined(KV_Q8_0)
+/* Q8_0 blocks of 34 bytes (fp16 scale, 32 int8 codes) read as words: a
+ * block starts on an even byte, so its scale is one half of a word and its
+ * codes start at byte 2 of a word (even blocks) or on a word (odd ones). */
+layout(std430, binding = 1) readonly buffer K { uint kc[]; };
+layout(std430, binding = 2) readonly buffer V { uint vc[]; };
+#define Q8_SCALE(buf, blk) unpackHalf2x16(((blk) & 1u) != 0u ? buf[((blk) * 34u) >> 2] >> 16 : buf[((blk) * 34u) >> 2]).x
+/* four codes at an even byte offset */
+#define Q8_WORD(buf, off) (((off) & 2u) != 0u ? (buf[(off) >> 2] >> 16) | (buf[((off) >> 2) + 1u] << 16) : buf[(off) >> 2])
+float code(uint w, uint k) { return float(bitfieldExtract(int(w), int(8u * k), 8)); }
+/* value element e (K or V): its block's scale times its code */
+float vval(uint e)
+{
+  const uint blk = e >> 5, pos = blk * 34u + 2u + (e & 31u);
+  return Q8_SCALE(vc, blk) * float(bitfieldExtract(int(vc[pos >> 2]), int(8u * (pos & 3u)), 8));
+}
+#elif defined(KV_F16)
 layout(std430, binding = 1) readonly buffer K { uint kc[]; };
 layout(std430, binding = 2) readonly buffer V { uint vc[]; };
 float kval(uint i) { return unpackHalf2x16(kc[i >> 1])[i & 1u]; }
@@ -64,7 +81,20 @@ void main()
     if (j < n_kv) {
       const uint kb = p.k_off + j * kstride + kvh * p.head_dim_k;
       float dot = 0.0;
+#if defined(KV_Q8_0)
+      /* head_dim_k and kb are multiples of 32: whole blocks, one scale each */
+      for (uint d0 = 0u; d0 < p.head_dim_k; d0 += 32u) {
+        const uint blk = (kb + d0) >> 5, c0 = blk * 34u + 2u;
+        float part = 0.0;
+        for (uint g = 0u; g < 8u; g++) {
+          const uint w = Q8_WORD(kc, c0 + 4u * g), d = d0 + 4u * g;
+          part += sq[d] * code(w, 0u) + sq[d + 1u] * code(w, 1u) + sq[d + 2u] * code(w, 2u) + sq[d + 3u] * code(w, 3u);
+        }
+        dot += Q8_SCALE(kc, blk) * part;
+      }
+#else
       for (uint d = 0u; d < p.head_dim_k; d++) dot += sq[d] * kval(kb + d);
+#endif
       s = dot * p.scale;
     }
     const float m_new = max(m, wg_max(s));

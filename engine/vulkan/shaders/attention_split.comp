@@ -1,0 +1,232 @@
+#version 450
+/* attention_split.comp — the first half of attention for a few tokens
+ * (decode), split along the keys ("flash decoding"). attention.comp gives one
+ * workgroup to each (token, query head) and walks all keys in it: at decode
+ * that is n_head workgroups (32 for Llama 8B) on a GPU with over a hundred
+ * compute units, and each K/V row is read once per query head. Here:
+ * - workgroup (chunk c, KV head g, token t) takes keys c·chunk … +chunk-1
+ *   (chunk: WG_SIZE at long contexts, down to 16 at short ones, so that
+ *   there are enough workgroups) and all the query heads that share KV
+ *   head g (GQA: 4 to 8 of them), so
+ *   each K and V row is read once, by n_chunks × n_head_kv workgroups;
+ * - it writes, per query head, the chunk's max score m, sum of exp l and
+ *   unnormalised output Σ exp(s - m)·V to `part`; attention_merge.comp
+ *   combines the chunks.
+ * Phase 1: WG_SIZE / chunk threads score each key against the group's
+ * queries, each over a slice of the dims (16-byte reads of the K row;
+ * queries in shared memory), and the slices are summed. Phase 2: per head,
+ * the chunk max and the weights exp(s - m). Phase 3: threads take words of
+ * the V rows (neighbours read neighbouring words) for a share of the keys;
+ * the key groups' sums meet in shared memory.
+ * Cache layout as attention.comp: K [pos][n_head_kv][head_dim_k], V
+ * [pos][n_head_kv][head_dim_v], F32, F16 (-DKV_F16) or Q8_0 (-DKV_Q8_0, 34-byte
+ * blocks); the host checks that rows start on 16 bytes (Q8_0: on a block). Part layout: [t][h][chunk][2 + head_dim_v]. */
+#include "common.glsl"
+
+#define MAX_G 8u         /* query heads per KV head */
+#define MAX_HEAD_DIM 256u
+
+layout(std430, binding = 0) readonly buffer Q { float q[]; };
+#if defined(KV_Q8_0)
+/* 34-byte blocks (fp16 scale, 32 int8 codes) along each row, read as words:
+ * a block starts on an even byte (host: head dims and offsets multiples of
+ * 32, so a K row is whole blocks) */
+layout(std430, binding = 1) readonly buffer K { uint kc[]; };
+layout(std430, binding = 2) readonly buffer V { uint vc[]; };
+#define K_PER_LOAD 32u
+/* 16 bits at an even byte offset */
+uint half16(uint w, uint byte_off) { return (byte_off & 2u) != 0u ? w >> 16 : w & 0xffffu; }
+#elif defined(KV_F16)
+layout(std430, binding = 1) readonly buffer K { uvec4 k4[]; }; /* 8 halves */
+layout(std430, binding = 2) readonly buffer V { uint vw[]; };  /* 2 halves */
+#define K_PER_LOAD 8u
+#else
+layout(std430, binding = 1) readonly buffer K { vec4 k4[]; };
+layout(std430, binding = 2) readonly buffer V { vec2 vw[]; };  /* read as pairs, like the halves */
+#define K_PER_LOAD 4u
+#endif
+layout(std430, binding = 3) writeonly buffer Part { float part[]; };
+
+layout(push_constant) uniform Params {
+  uint n_tok, n_head, n_head_kv, head_dim_k, head_dim_v;
+  uint pos0;            /* position of token 0; token t sees keys 0..pos0+t */
+  uint q_off, q_stride; /* floats */
+  uint k_off, v_off;    /* elements: start of this layer's cache */
+  uint n_chunks;        /* chunks per (token, head) in part: of the last token */
+  float scale;
+  uint chunk;           /* keys per workgroup: a power of two, WG_SIZE at most */
+} p;
+
+/* the group's queries (scaled), later the key groups' partial outputs */
+shared float sq[MAX_G * MAX_HEAD_DIM];
+/* scores, then weights: [head of the group][key of the chunk] */
+shared float ss[MAX_G * WG_SIZE];
+shared float sm[MAX_G];
+
+/* V elements e and e + 1 (e even) */
+vec2 vpair(uint e)
+{
+#if defined(KV_Q8_0)
+  const uint b = (e >> 5) * 34u, c = b + 2u + (e & 31u); /* c: even */
+  const float d = unpackHalf2x16(half16(vc[b >> 2], b)).x;
+  const uint two = half16(vc[c >> 2], c);
+  return d * vec2(float(int(two << 24) >> 24), float(int(two << 16) >> 24));
+#elif defined(KV_F16)
+  return unpackHalf2x16(vw[e >> 1]);
+#else
+  return vw[e >> 1];
+#endif
+}
+
+void main()
+{
+  const uint c = gl_WorkGroupID.x, g = gl_WorkGroupID.y, t = gl_WorkGroupID.z;
+  const uint tid = gl_LocalInvocationID.x;
+  const uint G = p.n_head / p.n_head_kv;
+  const uint n_kv = p.pos0 + t + 1u;
+  const uint chunk = p.chunk, j0 = c * chunk;
+  if (j0 >= n_kv) return; /* this token's keys end earlier: the whole workgroup leaves */
+  const uint hdk = p.head_dim_k, hdv = p.head_dim_v;
+  /* phase 1 work split: S = WG_SIZE / chunk threads per key, each taking
+   * hdk / S dims (whole reads: the host keeps hdk / S a multiple of
+   * K_PER_LOAD). Short contexts get small chunks, so more workgroups. */
+  const uint S = WG_SIZE / chunk, per = hdk / S;
+
+  for (uint i = tid; i < G * hdk; i += WG_SIZE) {
+    const uint gi = i / hdk, d = i % hdk;
+    sq[i] = q[p.q_off + t * p.q_stride + (g * G + gi) * hdk + d] * p.scale;
+  }
+  barrier();
+
+  /* phase 1: the score of key j (this thread's share of its dims) against
+   * each query of the group */
+  const uint j = j0 + tid / S, slice = tid % S;
+  {
+    float s[MAX_G];
+    for (uint gi = 0u; gi < MAX_G; gi++) s[gi] = 0.0;
+    if (j < n_kv) {
+      const uint kb = (p.k_off + j * p.n_head_kv * hdk + g * hdk) / K_PER_LOAD;
+      for (uint d0 = slice * per; d0 < (slice + 1u) * per; d0 += K_PER_LOAD) {
+#if defined(KV_Q8_0)
+        /* one block: its scale, then 8 words of codes from byte b + 2 */
+        const uint b = (kb + d0 / 32u) * 34u, wb = b >> 2;
+        const float dk = unpackHalf2x16(half16(kc[wb], b)).x;
+        uint cw[9];
+        for (uint i = 0u; i < 9u; i++) cw[i] = kc[wb + i]; /* the block's bytes: b … b + 33 lie in these */
+        float part[MAX_G];
+        for (uint gi = 0u; gi < MAX_G; gi++) part[gi] = 0.0;
+        for (uint i = 0u; i < 8u; i++) {
+          /* codes 4i … 4i+3: bytes b + 2 + 4i …, a word when b % 4 == 2, else two halves */
+          const uint w = (b & 2u) != 0u ? cw[i + 1u] : (cw[i] >> 16) | (cw[i + 1u] << 16);
+          const vec4 kq = vec4(ivec4(w << 24, w << 16, w << 8, w) >> 24);
+          for (uint gi = 0u; gi < MAX_G; gi++) {
+            if (gi >= G) break;
+            const uint o = gi * hdk + d0 + 4u * i;
+            part[gi] += dot(kq, vec4(sq[o], sq[o + 1u], sq[o + 2u], sq[o + 3u]));
+          }
+        }
+        for (uint gi = 0u; gi < MAX_G; gi++) s[gi] += dk * part[gi];
+#elif defined(KV_F16)
+        const uvec4 kw = k4[kb + d0 / 8u];
+        const vec4 ka = vec4(unpackHalf2x16(kw.x), unpackHalf2x16(kw.y));
+        const vec4 kc = vec4(unpackHalf2x16(kw.z), unpackHalf2x16(kw.w));
+        for (uint gi = 0u; gi < MAX_G; gi++) {
+          if (gi >= G) break;
+          const uint o = gi * hdk + d0;
+          s[gi] += dot(ka, vec4(sq[o], sq[o + 1u], sq[o + 2u], sq[o + 3u])) +
+                   dot(kc, vec4(sq[o + 4u], sq[o + 5u], sq[o + 6u], sq[o + 7u]));
+        }
+#else
+        const vec4 ka = k4[kb + d0 / 4u];
+        for (uint gi = 0u; gi < MAX_G; gi++) {
+          if (gi >= G) break;
+          const uint o = gi * hdk + d0;
+          s[gi] += dot(ka, vec4(sq[o], sq[o + 1u], sq[o + 2u], sq[o + 3u]));
+        }
+#endif
+      }
+    }
+    for (uint gi = 0u; gi < G; gi++) ss[gi * WG_SIZE + tid] = s[gi];
+  }
+  barrier();
+  /* the S slices of each key summed: key i's score at ss[gi·WG_SIZE + i] */
+  if (S > 1u) {
+    float s[MAX_G];
+    const uint i = tid;
+    for (uint gi = 0u; gi < G; gi++) {
+      float sum = 0.0;
+      if (i < chunk)
+        for (uint k = 0u; k < S; k++) sum += ss[gi * WG_SIZE + i * S + k];
+      s[gi] = sum;
+    }
+    barrier();
+    if (i < chunk)
+      for (uint gi = 0u; gi < G; gi++) ss[gi * WG_SIZE + i] = s[gi];
+    barrier();
+  }
+
+  /* phase 2: per head, the chunk's max (one thread per head: WG_SIZE
+   * values from shared memory), then every thread turns its key's scores
+   * into weights */
+  const uint n_in = min(chunk, n_kv - j0);
+  if (tid < G) {
+    float m0 = -1.0 / 0.0, m1 = m0;
+    for (uint i = 0u; i + 1u < n_in; i += 2u) m0 = max(m0, ss[tid * WG_SIZE + i]), m1 = max(m1, ss[tid * WG_SIZE + i + 1u]);
+    if ((n_in & 1u) != 0u) m0 = max(m0, ss[tid * WG_SIZE + n_in - 1u]);
+    sm[tid] = max(m0, m1);
+  }
+  barrier();
+  if (tid < chunk)
+    for (uint gi = 0u; gi < G; gi++) {
+      const uint o = gi * WG_SIZE + tid;
+      ss[o] = tid < n_in ? exp(ss[o] - sm[gi]) : 0.0;
+    }
+  barrier();
+
+  /* phase 3: Σ_j w_j · V_j. Thread → word (two dims) w of the V row and key
+   * group kg; kgs groups split the chunk's keys. */
+  const uint hw = hdv / 2u; /* words per V row (head_dim_v is even) */
+  const uint lanes = min(hw, WG_SIZE), kgs = WG_SIZE / lanes;
+  const uint lane = tid % lanes, kg = tid / lanes;
+  const uint vrow = p.n_head_kv * hdv, vb = p.v_off + g * hdv; /* elements */
+  for (uint w0 = 0u; w0 < hw; w0 += lanes) {
+    const uint w = w0 + lane;
+    vec2 acc[MAX_G];
+    for (uint gi = 0u; gi < MAX_G; gi++) acc[gi] = vec2(0.0);
+    if (w < hw && kg < kgs)
+      for (uint i = kg; i < n_in; i += kgs) {
+        const vec2 v = vpair(vb + (j0 + i) * vrow + 2u * w);
+        for (uint gi = 0u; gi < MAX_G; gi++) {
+          if (gi >= G) break;
+          acc[gi] += ss[gi * WG_SIZE + i] * v;
+        }
+      }
+    /* the key groups' sums: group kg's in sq[(kg·G + gi)·lanes·2 …] */
+    barrier(); /* sq (the queries) is no longer read; the previous round's sums are written out */
+    if (w < hw && kg < kgs)
+      for (uint gi = 0u; gi < G; gi++) {
+        const uint o = ((kg * G + gi) * lanes + lane) * 2u;
+        sq[o] = acc[gi].x, sq[o + 1u] = acc[gi].y;
+      }
+    barrier();
+    if (kg == 0u && w < hw)
+      for (uint gi = 0u; gi < G; gi++) {
+        vec2 sum = vec2(0.0);
+        for (uint k = 0u; k < kgs; k++) {
+          const uint o = ((k * G + gi) * lanes + lane) * 2u;
+          sum += vec2(sq[o], sq[o + 1u]);
+        }
+        const uint base = ((t * p.n_head + g * G + gi) * p.n_chunks + c) * (2u + hdv);
+        part[base + 2u + 2u * w] = sum.x;
+        part[base + 3u + 2u * w] = sum.y;
+      }
+  }
+  /* the chunk's max and weight sum per head */
+  if (tid < G) {
+    float l = 0.0;
+    for (uint i = 0u; i < n_in; i++) l += ss[tid * WG_SIZE + i];
+    const uint base = ((t * p.n_head + g * G + tid) * p.n_chunks + c) * (2u + hdv);
+    part[base] = sm[tid];
+    part[base + 1u] = l;
+  }
+}
