@@ -913,3 +913,8 @@ uint64_t still_graph_device_bytes(const still_graph *g, uint64_t *peak)
 {
   return still_vk_forward_device_bytes(g ? g->gpu : NULL, peak);
 }
+
+struct still_vk_forward *still_graph_gpu(const still_graph *g)
+{
+  return g ? g->gpu : NULL;
+}

@@ -66,5 +66,8 @@ still_status still_graph_set_gpu_split(still_graph *g, int n_gpu_layers, const c
 const char *still_graph_offload(const still_graph *g);
 /* Device memory of the GPU layers now and at most (*peak, may be NULL); 0 on the CPU. */
 uint64_t still_graph_device_bytes(const still_graph *g, uint64_t *peak);
+/* The GPU layers (layers [still_vk_forward_first_layer, n_layer) and their
+ * KV cache, vk-forward.h), or NULL when every layer runs on the CPU. */
+struct still_vk_forward *still_graph_gpu(const still_graph *g);
 
 #endif /* STILL_GRAPH_H */

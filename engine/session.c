@@ -6,6 +6,7 @@
 #include "sampler.h"
 #include "types.h"
 #include "util.h"
+#include "vulkan/vk-forward.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -321,20 +322,83 @@ static void model_identity(const still_session *s, still_kv_model_id *id)
   id->hash = still_hash64_final(&hs);
 }
 
-/* The GPU layers keep their keys and values on the device (vk-forward.c),
- * which these functions do not read back yet. */
-static still_status check_cpu_only(const still_session *s, const char *what, still_error *err)
+/* Layers on a GPU keep their keys and values on the device (vk-forward.c).
+ * The CPU cache has slots for every layer, so a save first copies the GPU
+ * layers' rows [0, n_past) into their slots, converted from the device
+ * cache type to the session's (the same type, but V is transposed on the
+ * CPU for F32/F16), and a load copies them back: the file is the one a
+ * CPU-only session writes, whichever device held a layer, and loads either
+ * way. Positions go in chunks of 256 to bound the host buffers
+ * (STILL_KV_SYNC_CHUNK=n: n, for tests of the chunking). */
+static int32_t kv_sync_chunk(void)
 {
-  if (still_graph_device_bytes(s->g, NULL) > 0)
-    return still_set_error(err, STILL_ERR_UNSUPPORTED,
-                           "%s a saved prefix is not supported yet with layers on a GPU (run on the CPU)", what);
-  return STILL_OK;
+  const char *env = getenv("STILL_KV_SYNC_CHUNK");
+  const long n = env ? strtol(env, NULL, 10) : 0;
+  return n > 0 && n <= 4096 ? (int32_t)n : 256;
+}
+
+static still_status gpu_kv_copy(still_session *s, bool to_device, still_error *err)
+{
+  struct still_vk_forward *f = still_graph_gpu(s->g);
+  still_kv_cache *kv = &s->kv;
+  const int32_t n = kv->n_past;
+  if (!f || n == 0) return STILL_OK;
+  const uint32_t dt = still_vk_forward_kv_type(f);
+  const still_type_traits *dtr = still_type_get(dt), *ctr = still_type_get(kv->type);
+  const size_t kr = still_vk_forward_kv_row_bytes(f, false), vr = still_vk_forward_kv_row_bytes(f, true);
+  const int64_t nk = (int64_t)kv->n_head_kv * kv->head_dim_k, nv = (int64_t)kv->n_head_kv * kv->head_dim_v;
+  /* the same bytes on both sides: rows copy as they are */
+  const bool direct = dt == kv->type && !kv->v_trans && kr == kv->k_pos_bytes && vr == kv->v_pos_bytes;
+  const int32_t max_chunk = kv_sync_chunk(), chunk = n < max_chunk ? n : max_chunk;
+  if (!dtr || !ctr || kr == 0 || vr == 0)
+    return still_set_error(err, STILL_ERR_BACKEND, "the GPU's KV cache type %u cannot be converted", dt);
+  char *kb = NULL, *vb = NULL;
+  float *fk = NULL, *fv = NULL;
+  if (!direct && (!(kb = malloc((size_t)chunk * kr)) || !(vb = malloc((size_t)chunk * vr)) ||
+                  !(fk = malloc((size_t)chunk * (size_t)nk * sizeof *fk)) ||
+                  !(fv = malloc((size_t)chunk * (size_t)nv * sizeof *fv)))) {
+    free(kb), free(vb), free(fk), free(fv);
+    return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  }
+  still_status st = STILL_OK;
+  for (int il = still_vk_forward_first_layer(f); il < kv->n_layer && st == STILL_OK; il++)
+    for (int32_t p0 = 0; p0 < n && st == STILL_OK; p0 += chunk) {
+      const int32_t c = n - p0 < chunk ? n - p0 : chunk;
+      char *ck = (char *)kv->k[il] + (size_t)p0 * kv->k_pos_bytes, *cv = (char *)kv->v[il] + (size_t)p0 * kv->v_pos_bytes;
+      if (direct) {
+        st = to_device ? still_vk_forward_kv_write(f, il, p0, c, ck, cv, err)
+                       : still_vk_forward_kv_read(f, il, p0, c, ck, cv, err);
+        continue;
+      }
+      if (!to_device) {
+        if ((st = still_vk_forward_kv_read(f, il, p0, c, kb, vb, err)) != STILL_OK) break;
+        dtr->to_float(kb, fk, c * nk);
+        dtr->to_float(vb, fv, c * nv);
+        still_kv_cache_store(kv, il, p0, c, fk, fv); /* converts, and transposes V where the CPU does */
+        continue;
+      }
+      /* to the device: the CPU rows as floats, then the device type */
+      ctr->to_float(ck, fk, c * nk);
+      if (!kv->v_trans) ctr->to_float(cv, fv, c * nv);
+      else
+        for (int64_t j = 0; j < nv; j++) {
+          const char *row = (const char *)kv->v[il] + (size_t)j * (size_t)kv->n_ctx * kv->v_elem_bytes;
+          for (int32_t i = 0; i < c; i++)
+            fv[i * nv + j] = kv->type == STILL_TYPE_F32 ? ((const float *)row)[p0 + i]
+                                                        : still_fp16_to_fp32(((const uint16_t *)row)[p0 + i]);
+        }
+      dtr->from_float(fk, kb, c * nk);
+      dtr->from_float(fv, vb, c * nv);
+      st = still_vk_forward_kv_write(f, il, p0, c, kb, vb, err);
+    }
+  free(kb), free(vb), free(fk), free(fv);
+  return st;
 }
 
 still_status still_session_save_prefix(still_session *s, const char *path, still_error *err)
 {
   if (!s || !path || !*path) return still_set_error(err, STILL_ERR_INVALID_ARG, "no session or file name given");
-  still_status rc = check_cpu_only(s, "saving", err);
+  still_status rc = gpu_kv_copy(s, false, err);
   if (rc != STILL_OK) return rc;
   still_kv_model_id id;
   model_identity(s, &id);
@@ -344,9 +408,12 @@ still_status still_session_save_prefix(still_session *s, const char *path, still
 still_status still_session_load_prefix(still_session *s, const char *path, still_error *err)
 {
   if (!s || !path || !*path) return still_set_error(err, STILL_ERR_INVALID_ARG, "no session or file name given");
-  still_status rc = check_cpu_only(s, "loading", err);
-  if (rc != STILL_OK) return rc;
   still_kv_model_id id;
   model_identity(s, &id);
-  return still_kv_cache_load(&s->kv, &id, path, err);
+  still_status rc = still_kv_cache_load(&s->kv, &id, path, err);
+  /* a refused file leaves the cache (CPU and GPU rows) as it was */
+  if (rc != STILL_OK) return rc;
+  rc = gpu_kv_copy(s, true, err);
+  if (rc != STILL_OK) s->kv.n_past = 0; /* the GPU layers do not hold the prefix: nothing is reusable */
+  return rc;
 }

@@ -710,11 +710,11 @@ static void prefix_save(Worker *w)
 {
   if (!w->session || w->cache_chat == 0 || !w->cache_dirty || !w->prefix_dir) return;
   w->cache_dirty = FALSE;
-  if (still_session_n_past(w->session) < PREFIX_MIN_TOKENS || still_session_device_bytes(w->session) > 0) return;
+  if (still_session_n_past(w->session) < PREFIX_MIN_TOKENS) return;
   if (g_mkdir_with_parents(w->prefix_dir, 0700) != 0) return;
   g_autofree char *path = prefix_path(w, w->cache_chat);
   still_error err = {0};
-  /* a full disk or GPU layers (not supported yet): the chat is evaluated again later, nothing worse */
+  /* a full disk: the chat is evaluated again later, nothing worse */
   if (still_session_save_prefix(w->session, path, &err) != STILL_OK)
     g_debug("not saving the cache of chat %" G_GINT64_FORMAT ": %s", w->cache_chat, err.message);
   prefix_trim(w);
@@ -729,8 +729,6 @@ static void prefix_switch(Worker *w, gint64 chat)
   w->cache_chat = chat;
   w->cache_dirty = FALSE;
   if (chat == 0 || !w->prefix_dir) return;
-  /* layers on a GPU keep their cache there: not saved or restored yet (the file may serve later) */
-  if (still_session_device_bytes(w->session) > 0) return;
   g_autofree char *path = prefix_path(w, chat);
   if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) return;
   still_error err = {0};

@@ -225,8 +225,10 @@ void still_session_cancel(still_session *s);
  * corrupt, truncated or newer-format file is refused with an error in plain
  * words (STILL_ERR_INVALID_ARG, _FORMAT, _TRUNCATED, _UNSUPPORTED,
  * _CONTEXT_FULL, _IO); the cache is then left as it was, or empty when the
- * damage is found after the header. Sessions with layers on a GPU: not yet
- * supported (STILL_ERR_UNSUPPORTED). Format: engine/kv-cache.h. */
+ * damage is found after the header. Layers on a GPU (one device or a
+ * split) are saved and loaded through their device caches: the file is the
+ * same as a CPU-only session's, so a prefix saved with GPU layers loads on
+ * the CPU and the reverse. Format: engine/kv-cache.h. */
 still_status still_session_save_prefix(still_session *s, const char *path, still_error *err);
 still_status still_session_load_prefix(still_session *s, const char *path, still_error *err);
 /* The token ids in the cache (still_session_n_past() of them); NULL when empty.
