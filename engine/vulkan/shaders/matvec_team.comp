@@ -20,7 +20,8 @@
  * Scales are decoded once per 8 to 32 values, and the K-quant minimum is
  * applied once per 16 values: sum(q·x)·d·sc − dmin·m·sum(x).
  *
- * A workgroup holds WG_SIZE / 32 teams: WG_SIZE / (32 · n_sub) rows. z
+ * A workgroup holds WG_SIZE / 32 teams: WG_SIZE / (32 · n_sub) rows (twice
+ * as many with pairs). z
  * indexes groups of up to NV input vectors (a short prompt shares the weight
  * reads). The partial sums of a row meet in shared memory, so the shader
  * makes no assumption about how the device cuts the workgroup into
@@ -30,7 +31,9 @@
  * Two epilogues save the forward pass a dispatch each at decode:
  * flags bit 1: y = W·x + bias (binding 3: a row's bias; Qwen's q, k, v);
  * flags bit 2: y = silu(W·x) · (U·x), U's rows up_off bytes after W's (the
- * gate and up matrices of the FFN uploaded as one buffer): SwiGLU. */
+ * gate and up matrices of the FFN uploaded as one buffer): SwiGLU.
+ * flags bit 3 (one input vector): a team takes two neighbouring rows and
+ * reads the activations once for both (pair_passes). */
 #include "common.glsl"
 
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
