@@ -481,6 +481,12 @@ static void test_bench(void)
     g_assert_nonnull(strstr(r.out, " tg4 @ d40 |"));
     cli_result_clear(&r);
   }
+  /* a depth past the trained context is refused before any work */
+  if (run_cli(&r, "bench", "-m", model, "-p", "8", "-n", "4", "-d", "1000000", "-r", "1")) {
+    g_assert_cmpint(r.exit_code, ==, 1);
+    g_assert_nonnull(strstr(r.err, "trained for"));
+    cli_result_clear(&r);
+  }
   if (run_cli(&r, "bench", "-m", model, "-p", "0", "-n", "2", "-d", "30", "-r", "1", "--json")) {
     assert_ok(&r);
     cJSON *j = cJSON_Parse(r.out);
