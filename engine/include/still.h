@@ -273,6 +273,7 @@ typedef struct {
   bool free_known;       /* false: the driver has no memory budget, only totals are known */
   double bandwidth_gbs;  /* memory bandwidth in GB/s: a table of known cards, else a default by kind */
   bool bandwidth_known;  /* true when the card was found in the table */
+  bool matrix_cores;     /* VK_NV_cooperative_matrix with fp16 inputs and fp32 sums: prefill on tensor cores */
 } still_gpu;
 
 typedef struct {

@@ -69,6 +69,7 @@ int still_cmd_devices(int argc, char **argv)
       cli_json_add_u64(o, "total_bytes", gpus[i].total_bytes);
       cli_json_add_u64(o, "free_bytes", gpus[i].free_bytes);
       cJSON_AddBoolToObject(o, "free_known", gpus[i].free_known);
+      cJSON_AddBoolToObject(o, "matrix_cores", gpus[i].matrix_cores);
     }
     bool ok = cli_json_print(root);
     cJSON_Delete(root);
@@ -81,8 +82,9 @@ int still_cmd_devices(int argc, char **argv)
   for (int i = 0; i < n; i++) {
     char total[32];
     still_format_bytes(gpus[i].total_bytes, total, sizeof total);
-    printf("Vulkan%d  %s  (%s%s, Vulkan %s, %s)\n", i, gpus[i].name, kind_name(gpus[i].kind),
-           gpus[i].cpu_emulated ? ", CPU-emulated" : "", gpus[i].api_version, total);
+    printf("Vulkan%d  %s  (%s%s, Vulkan %s, %s%s)\n", i, gpus[i].name, kind_name(gpus[i].kind),
+           gpus[i].cpu_emulated ? ", CPU-emulated" : "", gpus[i].api_version, total,
+           gpus[i].matrix_cores ? ", matrix cores: NV_coopmat" : "");
   }
   if (note[0]) printf("note: %s\n", note);
   return 0;

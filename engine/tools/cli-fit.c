@@ -51,7 +51,7 @@
  * cpu_bandwidth_measured, models_dir, disk_free (null when unknown), vulkan, gpu_note,
  * gpus: [{name, kind ("discrete", "integrated", "virtual", "cpu", "other"),
  * cpu_emulated, unified, vendor_id, device_id, api_version, total_bytes,
- * free_bytes, free_known, bandwidth_gbs, bandwidth_known}].
+ * free_bytes, free_known, bandwidth_gbs, bandwidth_known, matrix_cores}].
  *
  * `still recommend --json`: found, n_ctx, reason, pick and runner_up (null
  * when none): {model_id, model_name, quant, quality, file_bytes, verdict,
@@ -585,6 +585,7 @@ static int hw_json(const still_hardware *hw, const char *dir)
     cJSON_AddBoolToObject(x, "free_known", g->free_known);
     cJSON_AddNumberToObject(x, "bandwidth_gbs", g->bandwidth_gbs);
     cJSON_AddBoolToObject(x, "bandwidth_known", g->bandwidth_known);
+    cJSON_AddBoolToObject(x, "matrix_cores", g->matrix_cores);
     cJSON_AddItemToArray(gpus, x);
   }
   bool ok = cli_json_print(o);

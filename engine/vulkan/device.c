@@ -77,6 +77,32 @@ static bool has_device_extension(VkPhysicalDevice pd, const char *name)
   return found;
 }
 
+/* The device offers a subgroup-scope fp16 × fp16 → fp32 cooperative matrix
+ * of 16 × 16 × 16 or 16 × 8 × 16 (what matmul_coop*.comp use). */
+static bool has_matrix_cores(VkInstance inst, VkPhysicalDevice pd)
+{
+  if (!has_device_extension(pd, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME)) return false;
+  PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get =
+    (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
+      inst, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+  uint32_t n = 0;
+  if (!get || get(pd, &n, NULL) != VK_SUCCESS || n == 0) return false;
+  VkCooperativeMatrixPropertiesNV *props = calloc(n, sizeof *props);
+  if (!props) return false;
+  for (uint32_t i = 0; i < n; i++) props[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+  bool found = false;
+  if (get(pd, &n, props) >= 0)
+    for (uint32_t i = 0; i < n && !found; i++) {
+      const VkCooperativeMatrixPropertiesNV *c = &props[i];
+      found = c->scope == VK_SCOPE_SUBGROUP_NV && c->AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+              c->BType == VK_COMPONENT_TYPE_FLOAT16_NV && c->CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+              c->DType == VK_COMPONENT_TYPE_FLOAT32_NV && c->MSize == 16 && c->KSize == 16 &&
+              (c->NSize == 16 || c->NSize == 8);
+    }
+  free(props);
+  return found;
+}
+
 static still_gpu_kind kind_of(VkPhysicalDeviceType t)
 {
   switch (t) {
@@ -166,6 +192,7 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
         free_bytes += b > mb.heapUsage[h] ? b - mb.heapUsage[h] : 0;
       }
     }
+    g->matrix_cores = has_matrix_cores(inst, pds[i]);
     g->total_bytes = total;
     g->free_known = budget;
     g->free_bytes = budget ? free_bytes : total;

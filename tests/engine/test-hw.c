@@ -362,7 +362,8 @@ static void test_cli_json(void)
   cJSON_ArrayForEach(g, gpus)
   {
     static const char *const gkeys[] = {"name", "kind", "cpu_emulated", "unified", "total_bytes", "free_bytes",
-                                        "free_known", "bandwidth_gbs", "bandwidth_known", "api_version"};
+                                        "free_known", "bandwidth_gbs", "bandwidth_known", "api_version",
+                                        "matrix_cores"};
     for (size_t i = 0; i < G_N_ELEMENTS(gkeys); i++) g_assert_nonnull(cJSON_GetObjectItemCaseSensitive(g, gkeys[i]));
   }
   cJSON_Delete(j);
@@ -416,6 +417,8 @@ static void test_lavapipe(void)
   {
     if (g_strcmp0(cJSON_GetObjectItemCaseSensitive(x, "kind")->valuestring, "cpu") == 0) {
       g_assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "cpu_emulated")));
+      /* lavapipe has no cooperative matrices */
+      g_assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(x, "matrix_cores")));
       found = true;
     }
   }
