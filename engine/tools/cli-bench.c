@@ -260,10 +260,11 @@ int still_cmd_bench(int argc, char **argv)
   int32_t n_tokens = depth + (n_prompt > n_gen ? n_prompt : n_gen);
   /* past the trained context the numbers mean nothing (and a huge -d would
    * run for hours on the CPU): refuse it plainly */
-  if (info->n_ctx_train > 0 && n_tokens > info->n_ctx_train) {
+  const int32_t n_ctx_train = info->n_ctx_train; /* info lives in the model */
+  if (n_ctx_train > 0 && n_tokens > n_ctx_train) {
     still_model_free(m);
     return cli_fail("the test needs %d tokens of context (depth %d + %d), but this model was trained for %d",
-                    (int)n_tokens, (int)depth, (int)(n_tokens - depth), (int)info->n_ctx_train);
+                    (int)n_tokens, (int)depth, (int)(n_tokens - depth), (int)n_ctx_train);
   }
   sp.n_ctx = n_tokens;
   if (!ngl_text && !device && !split) cli_run_auto_gpu_layers(m, &sp);
