@@ -8,6 +8,7 @@
 #include "still.h"
 
 #include "gguf.h"
+#include "fit.h"
 #include "model.h"
 #include "types.h"
 #include "vulkan/vk-forward.h"
@@ -667,6 +668,44 @@ static void test_fallback(void)
   ref_free(r);
 }
 
+/* The fit estimator's GPU figure for a placement (weights + KV + compute +
+ * logits, as still_fit adds them for the device with the output) against
+ * what the device really holds at its peak once all layers are there: the
+ * estimate must never be below it (a "fits" verdict that then runs out of
+ * VRAM is the one thing a user cannot forgive), nor far above it. */
+static void test_fit_bytes(gconstpointer data)
+{
+  const char *name = data;
+  still_model *m = test_load_fixture_model(name, false);
+  if (!m) return;
+  still_error err = {0};
+  still_fit_model fm;
+  g_assert_cmpint(still_fit_model_from_header(m->file, &fm, &err), ==, STILL_OK);
+  for (int k = 0; k < 2; k++) {
+    const int32_t n_ctx = k == 0 ? 256 : 2048, n_batch = n_ctx < 512 ? n_ctx : 512; /* as graph.c clamps it */
+    still_vk_forward *f = NULL;
+    g_assert_cmpint(still_vk_forward_new(m, NULL, NULL, 0, n_ctx, n_batch, STILL_TYPE_F16, &f, &err), ==, STILL_OK);
+    uint64_t peak = 0;
+    const uint64_t now = still_vk_forward_device_bytes(f, &peak);
+    still_vk_forward_free(f);
+    uint64_t weights = fm.output_bytes + (fm.tied ? fm.embd_bytes : 0);
+    for (int l = 0; l < fm.n_layer; l++) weights += fm.layer_bytes[l];
+    const uint64_t kv = still_fit_kv_bytes(&fm, n_ctx, STILL_KV_F16);
+    const uint64_t compute = still_fit_gpu_compute_bytes(&fm, n_ctx, n_batch);
+    const uint64_t logits = still_fit_gpu_logits_bytes(&fm, n_ctx, n_batch);
+    const uint64_t estimate = weights + kv + compute + logits;
+    g_test_message("%s, n_ctx %d: device holds %" G_GUINT64_FORMAT " (peak %" G_GUINT64_FORMAT "), fit says %" G_GUINT64_FORMAT
+                   " (weights %" G_GUINT64_FORMAT ", KV %" G_GUINT64_FORMAT ", compute %" G_GUINT64_FORMAT
+                   ", logits %" G_GUINT64_FORMAT ")",
+                   name, (int)n_ctx, now, peak, estimate, weights, kv, compute, logits);
+    g_assert_cmpuint(peak, >=, now);
+    g_assert_cmpuint(estimate, >=, peak);
+    g_assert_cmpuint(estimate, <=, peak + peak / 2 + (64u << 20));
+  }
+  still_fit_model_free(&fm);
+  still_model_free(m);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -692,6 +731,12 @@ int main(int argc, char **argv)
   g_test_add_data_func("/vk-forward/all-logits/tiny-qwen2-Q4_K_M", "tiny-qwen2-Q4_K_M", test_all_logits);
   g_test_add_func("/vk-forward/cli", test_cli);
   g_test_add_func("/vk-forward/fallback", test_fallback);
+  static const char *fit_models[] = {"tiny-qwen2-Q4_K_M", "tiny-llama-Q4_K_M", "tiny-qwen2-Q8_0", "tiny-qwen3-Q8_0"};
+  for (size_t i = 0; i < G_N_ELEMENTS(fit_models); i++) {
+    char *path = g_strdup_printf("/vk-forward/fit-bytes/%s", fit_models[i]);
+    g_test_add_data_func(path, fit_models[i], test_fit_bytes);
+    g_free(path);
+  }
   static const char *q8_models[] = {"tiny-qwen2-F32", "tiny-qwen3-Q8_0", "tiny-llama-Q4_K_M"};
   for (size_t i = 0; i < G_N_ELEMENTS(q8_models); i++) {
     char *path = g_strdup_printf("/vk-forward/kv-q8_0/%s", q8_models[i]);
