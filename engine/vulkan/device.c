@@ -43,7 +43,7 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
 
 #else
 
-#include <vulkan/vulkan.h>
+#include "vulkan/vk-internal.h"
 
 #ifndef VK_API_VERSION_MAJOR
 #define VK_API_VERSION_MAJOR(v) VK_VERSION_MAJOR(v)
@@ -64,7 +64,7 @@ static const char *vk_result_name(VkResult r)
   }
 }
 
-static bool has_device_extension(VkPhysicalDevice pd, const char *name)
+bool still_vk_has_device_extension(VkPhysicalDevice pd, const char *name)
 {
   uint32_t n = 0;
   if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || n == 0) return false;
@@ -77,30 +77,31 @@ static bool has_device_extension(VkPhysicalDevice pd, const char *name)
   return found;
 }
 
-/* The device offers a subgroup-scope fp16 × fp16 → fp32 cooperative matrix
- * of 16 × 16 × 16 or 16 × 8 × 16 (what matmul_coop*.comp use). */
-static bool has_matrix_cores(VkInstance inst, VkPhysicalDevice pd)
+void still_vk_coopmat_shapes(VkInstance inst, VkPhysicalDevice pd, bool list, bool *n16, bool *n8)
 {
-  if (!has_device_extension(pd, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME)) return false;
+  *n16 = *n8 = false;
+  if (!still_vk_has_device_extension(pd, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME)) return;
   PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get =
     (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
       inst, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
   uint32_t n = 0;
-  if (!get || get(pd, &n, NULL) != VK_SUCCESS || n == 0) return false;
+  if (!get || get(pd, &n, NULL) != VK_SUCCESS || n == 0 || n > 1024) return;
   VkCooperativeMatrixPropertiesNV *props = calloc(n, sizeof *props);
-  if (!props) return false;
+  if (!props) return;
   for (uint32_t i = 0; i < n; i++) props[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
-  bool found = false;
-  if (get(pd, &n, props) >= 0)
-    for (uint32_t i = 0; i < n && !found; i++) {
+  if (get(pd, &n, props) >= 0) /* VK_SUCCESS or VK_INCOMPLETE */
+    for (uint32_t i = 0; i < n; i++) {
       const VkCooperativeMatrixPropertiesNV *c = &props[i];
-      found = c->scope == VK_SCOPE_SUBGROUP_NV && c->AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
-              c->BType == VK_COMPONENT_TYPE_FLOAT16_NV && c->CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
-              c->DType == VK_COMPONENT_TYPE_FLOAT32_NV && c->MSize == 16 && c->KSize == 16 &&
-              (c->NSize == 16 || c->NSize == 8);
+      if (list)
+        fprintf(stderr, "coopmat: %ux%ux%u A %d B %d C %d D %d scope %d (component 0 = f16, 1 = f32; scope 3 = subgroup)\n",
+                c->MSize, c->NSize, c->KSize, (int)c->AType, (int)c->BType, (int)c->CType, (int)c->DType, (int)c->scope);
+      const bool fits = c->MSize == 16 && c->KSize == 16 && c->AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                        c->BType == VK_COMPONENT_TYPE_FLOAT16_NV && c->CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+                        c->DType == VK_COMPONENT_TYPE_FLOAT32_NV && c->scope == VK_SCOPE_SUBGROUP_NV;
+      *n16 = *n16 || (fits && c->NSize == 16);
+      *n8 = *n8 || (fits && c->NSize == 8);
     }
   free(props);
-  return found;
 }
 
 static still_gpu_kind kind_of(VkPhysicalDeviceType t)
@@ -172,7 +173,7 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
              VK_API_VERSION_MINOR(props.apiVersion), VK_API_VERSION_PATCH(props.apiVersion));
 
     const bool budget = get_mem2 && props.apiVersion >= VK_API_VERSION_1_1 &&
-                        has_device_extension(pds[i], VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+                        still_vk_has_device_extension(pds[i], VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
     VkPhysicalDeviceMemoryBudgetPropertiesEXT mb = {.sType =
                                                       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
     VkPhysicalDeviceMemoryProperties2 mp2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2,
@@ -192,7 +193,9 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
         free_bytes += b > mb.heapUsage[h] ? b - mb.heapUsage[h] : 0;
       }
     }
-    g->matrix_cores = has_matrix_cores(inst, pds[i]);
+    bool n16, n8;
+    still_vk_coopmat_shapes(inst, pds[i], false, &n16, &n8);
+    g->matrix_cores = n16 || n8;
     g->total_bytes = total;
     g->free_known = budget;
     g->free_bytes = budget ? free_bytes : total;

@@ -240,17 +240,8 @@ static const char *coopmat_verdict(still_vk *vk, bool list, bool want8)
   if (vk->props.limits.maxComputeWorkGroupSize[0] < 128 || vk->props.limits.maxComputeWorkGroupInvocations < 128 ||
       vk->props.limits.maxComputeSharedMemorySize < 23 * 1024)
     return "workgroup or shared memory limits too small";
-  uint32_t n = 0;
-  if (vkEnumerateDeviceExtensionProperties(vk->physical, NULL, &n, NULL) != VK_SUCCESS || n == 0)
-    return "no device extensions";
-  VkExtensionProperties *ext = calloc(n, sizeof *ext);
-  if (!ext) return "out of memory";
-  bool found = false;
-  if (vkEnumerateDeviceExtensionProperties(vk->physical, NULL, &n, ext) >= 0)
-    for (uint32_t i = 0; i < n && !found; i++)
-      found = strcmp(ext[i].extensionName, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) == 0;
-  free(ext);
-  if (!found) return "no " VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+  if (!still_vk_has_device_extension(vk->physical, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME))
+    return "no " VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
 
   coopmat_features f;
   coopmat_chain(&f);
@@ -265,29 +256,8 @@ static const char *coopmat_verdict(still_vk *vk, bool list, bool want8)
   vkGetPhysicalDeviceProperties2(vk->physical, &p2);
   if (!(cp.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT)) return "not in compute shaders";
 
-  PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get_props =
-    (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
-      vk->instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
-  if (!get_props) return "no vkGetPhysicalDeviceCooperativeMatrixPropertiesNV";
-  uint32_t nc = 0;
-  if (get_props(vk->physical, &nc, NULL) != VK_SUCCESS || nc == 0 || nc > 1024) return "no configurations";
-  VkCooperativeMatrixPropertiesNV *cm = calloc(nc, sizeof *cm);
-  if (!cm) return "out of memory";
-  for (uint32_t i = 0; i < nc; i++) cm[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
-  bool n16 = false, n8 = false;
-  if (get_props(vk->physical, &nc, cm) >= 0)
-    for (uint32_t i = 0; i < nc; i++) {
-      const VkCooperativeMatrixPropertiesNV *c = &cm[i];
-      if (list)
-        fprintf(stderr, "coopmat: %ux%ux%u A %d B %d C %d D %d scope %d (component 0 = f16, 1 = f32; scope 3 = subgroup)\n",
-                c->MSize, c->NSize, c->KSize, (int)c->AType, (int)c->BType, (int)c->CType, (int)c->DType, (int)c->scope);
-      const bool fits = c->MSize == 16 && c->KSize == 16 && c->AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
-                        c->BType == VK_COMPONENT_TYPE_FLOAT16_NV && c->CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
-                        c->DType == VK_COMPONENT_TYPE_FLOAT32_NV && c->scope == VK_SCOPE_SUBGROUP_NV;
-      n16 = n16 || (fits && c->NSize == 16);
-      n8 = n8 || (fits && c->NSize == 8);
-    }
-  free(cm);
+  bool n16, n8;
+  still_vk_coopmat_shapes(vk->instance, vk->physical, list, &n16, &n8);
   if (!n16 && !n8) return "no 16x16x16 or 16x8x16 float16/float32 subgroup configuration";
   vk->coopmat = true;
   vk->coopmat_n = n16 && !(want8 && n8) ? 16 : 8;

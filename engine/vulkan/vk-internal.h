@@ -129,4 +129,12 @@ still_status still_vk_dispatch(still_vk *vk, still_vk_shader_id id, const still_
                                still_error *err);
 bool still_vk_pipeline_cache_loaded(const still_vk *vk);
 
+/* device.c: whether a physical device lists an extension; and which of the
+ * subgroup-scope fp16 × fp16 → fp32 cooperative matrix shapes that
+ * matmul_coop*.comp use it offers (16×16×16, 16×8×16; list: print every
+ * configuration on stderr). Shared by the device listing and the context's
+ * probe, so both say the same. */
+bool still_vk_has_device_extension(VkPhysicalDevice pd, const char *name);
+void still_vk_coopmat_shapes(VkInstance inst, VkPhysicalDevice pd, bool list, bool *n16, bool *n8);
+
 #endif
