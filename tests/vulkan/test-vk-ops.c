@@ -154,6 +154,94 @@ static bool coop_type(uint32_t type)
  * row of 256 already gives ~4e-3, a wrong tile far more. */
 #define COOP_MAX_NMSE 1e-5
 
+/* A matrix × vectors problem as the matvec/matmul tests build it: random
+ * weights of `type` quantized from byte w_off, their dequantized values,
+ * vectors at an offset with a stride (multiples of 4 when aligned_x: the
+ * shaders' vec4 loads, as in the forward pass; else odd), the product in
+ * double on the dequantized weights, and device buffers holding it all, y
+ * filled with 1234.5 so that writes outside the results show. */
+typedef struct {
+  int nc, nr, nv;
+  size_t y_len;
+  float *wdq, *x, *y;
+  uint8_t *wq;
+  double *want;
+  still_vk_buffer bw, bx, by;
+  still_vk_matvec_args a; /* the shapes, for still_vk_matvec / _matmul */
+} mv_problem;
+
+static void mv_problem_init(mv_problem *pb, still_vk *vk, uint32_t type, int nc, int nr, int nv, size_t w_off,
+                            bool aligned_x)
+{
+  const still_type_traits *tt = still_type_get(type);
+  g_assert_nonnull(tt);
+  uint64_t row_bytes;
+  g_assert_true(still_type_bytes(type, (uint64_t)nc, &row_bytes));
+  pb->nc = nc, pb->nr = nr, pb->nv = nv;
+  float *wf = g_new(float, (size_t)nc * nr);
+  pb->wdq = g_new(float, (size_t)nc * nr);
+  pb->wq = g_malloc0(w_off + row_bytes * nr);
+  for (size_t i = 0; i < (size_t)nc * nr; i++) wf[i] = frand() * (1.0f + (i % 7));
+  for (int r = 0; r < nr; r++) {
+    tt->from_float(wf + (size_t)r * nc, pb->wq + w_off + row_bytes * r, nc);
+    tt->to_float(pb->wq + w_off + row_bytes * r, pb->wdq + (size_t)r * nc, nc);
+  }
+  g_free(wf);
+  const uint32_t x_off = aligned_x ? 4 : 3, x_stride = (uint32_t)nc + (aligned_x ? 4 : 5), y_off = 1,
+                 y_stride = (uint32_t)nr + 2;
+  pb->x = g_new0(float, x_off + (size_t)x_stride * nv);
+  for (int v = 0; v < nv; v++)
+    for (int i = 0; i < nc; i++) pb->x[x_off + (size_t)v * x_stride + i] = frand();
+  pb->want = g_new(double, (size_t)nr * nv);
+  for (int v = 0; v < nv; v++)
+    for (int r = 0; r < nr; r++) {
+      double s = 0;
+      const float *wr = pb->wdq + (size_t)r * nc, *xv = pb->x + x_off + (size_t)v * x_stride;
+      for (int i = 0; i < nc; i++) s += (double)wr[i] * xv[i];
+      pb->want[(size_t)v * nr + r] = s;
+    }
+
+  still_error err = {0};
+  pb->y_len = y_off + (size_t)y_stride * nv;
+  g_assert_cmpint(still_vk_buffer_new(vk, w_off + row_bytes * nr, &pb->bw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (x_off + (size_t)x_stride * nv), &pb->bx, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * pb->y_len, &pb->by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &pb->bw, 0, pb->wq, w_off + row_bytes * nr, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &pb->bx, 0, pb->x, 4 * (x_off + (size_t)x_stride * nv), &err), ==, STILL_OK);
+  pb->y = g_new(float, pb->y_len);
+  for (size_t i = 0; i < pb->y_len; i++) pb->y[i] = 1234.5f; /* gaps must stay untouched */
+  g_assert_cmpint(still_vk_upload(vk, &pb->by, 0, pb->y, 4 * pb->y_len, &err), ==, STILL_OK);
+  pb->a = (still_vk_matvec_args){.type = type, .ncols = (uint32_t)nc, .nrows = (uint32_t)nr, .n_vec = (uint32_t)nv,
+                                 .w_off = w_off, .row_bytes = row_bytes, .x_off = x_off, .x_stride = x_stride,
+                                 .y_off = y_off, .y_stride = y_stride};
+}
+
+/* The results [nv][nr] after the recorded op ran (g_free them), with the
+ * first `gaps` floats after each vector's rows and the one before the first
+ * checked untouched. */
+static float *mv_problem_result(mv_problem *pb, still_vk *vk, int gaps)
+{
+  still_error err = {0};
+  g_assert_cmpint(still_vk_download(vk, &pb->by, 0, pb->y, 4 * pb->y_len, &err), ==, STILL_OK);
+  const int nr = pb->nr;
+  float *got = g_new(float, (size_t)nr * pb->nv);
+  for (int v = 0; v < pb->nv; v++) {
+    const float *yv = pb->y + pb->a.y_off + (size_t)v * pb->a.y_stride;
+    memcpy(got + (size_t)v * nr, yv, 4 * (size_t)nr);
+    for (int k = 0; k < gaps; k++) g_assert_cmpfloat(yv[nr + k], ==, 1234.5f);
+  }
+  g_assert_cmpfloat(pb->y[0], ==, 1234.5f);
+  return got;
+}
+
+static void mv_problem_free(mv_problem *pb, still_vk *vk)
+{
+  still_vk_buffer_free(vk, &pb->bw);
+  still_vk_buffer_free(vk, &pb->bx);
+  still_vk_buffer_free(vk, &pb->by);
+  g_free(pb->wdq), g_free(pb->wq), g_free(pb->x), g_free(pb->y), g_free(pb->want);
+}
+
 static void test_matvec(gconstpointer data)
 {
   const matvec_case *c = data;
@@ -164,62 +252,21 @@ static void test_matvec(gconstpointer data)
   still_vk *vk = open_or_skip(&p);
   g_unsetenv("STILL_VK_MATVEC_SUB");
   if (!vk) return;
-  const still_type_traits *tt = still_type_get(c->type);
-  g_assert_nonnull(tt);
   const int nc = c->ncols, nr = c->nrows, nv = c->n_vec;
-  uint64_t row_bytes;
-  g_assert_true(still_type_bytes(c->type, (uint64_t)nc, &row_bytes));
-  const size_t w_off = c->w16 ? 16 : 8; /* a non-zero weight offset is part of the test */
-  float *wf = g_new(float, (size_t)nc * nr);
-  float *wdq = g_new(float, (size_t)nc * nr);
-  uint8_t *wq = g_malloc0(w_off + row_bytes * nr);
-  for (size_t i = 0; i < (size_t)nc * nr; i++) wf[i] = frand() * (1.0f + (i % 7));
-  for (int r = 0; r < nr; r++) {
-    tt->from_float(wf + (size_t)r * nc, wq + w_off + row_bytes * r, nc);
-    tt->to_float(wq + w_off + row_bytes * r, wdq + (size_t)r * nc, nc);
-  }
-  const uint32_t x_off = c->aligned_x ? 4 : 3, x_stride = (uint32_t)nc + (c->aligned_x ? 4 : 5), y_off = 1,
-                 y_stride = (uint32_t)nr + 2;
-  float *x = g_new0(float, x_off + (size_t)x_stride * nv);
-  for (int v = 0; v < nv; v++)
-    for (int i = 0; i < nc; i++) x[x_off + (size_t)v * x_stride + i] = frand();
-  double *want = g_new(double, (size_t)nr * nv);
-  for (int v = 0; v < nv; v++)
-    for (int r = 0; r < nr; r++) {
-      double s = 0;
-      for (int i = 0; i < nc; i++) s += (double)wdq[(size_t)r * nc + i] * x[x_off + (size_t)v * x_stride + i];
-      want[(size_t)v * nr + r] = s;
-    }
+  mv_problem pb;
+  /* a non-zero weight offset is part of the test */
+  mv_problem_init(&pb, vk, c->type, nc, nr, nv, c->w16 ? 16 : 8, c->aligned_x);
+  still_vk_matvec_args a = pb.a;
 
   still_error err = {0};
-  still_vk_buffer bw, bx, by;
-  const size_t y_len = y_off + (size_t)y_stride * nv;
-  g_assert_cmpint(still_vk_buffer_new(vk, w_off + row_bytes * nr, &bw, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (x_off + (size_t)x_stride * nv), &bx, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_buffer_new(vk, 4 * y_len, &by, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_upload(vk, &bw, 0, wq, w_off + row_bytes * nr, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4 * (x_off + (size_t)x_stride * nv), &err), ==, STILL_OK);
-  float *y = g_new(float, y_len);
-  for (size_t i = 0; i < y_len; i++) y[i] = 1234.5f; /* gaps must stay untouched */
-  g_assert_cmpint(still_vk_upload(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
-
-  still_vk_matvec_args a = {.type = c->type, .ncols = (uint32_t)nc, .nrows = (uint32_t)nr, .n_vec = (uint32_t)nv,
-                            .w_off = w_off, .row_bytes = row_bytes, .x_off = x_off, .x_stride = x_stride,
-                            .y_off = y_off, .y_stride = y_stride};
   g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
-  if (c->matmul) g_assert_cmpint(still_vk_matmul(vk, &bw, &bx, &by, &a, &err), ==, STILL_OK);
-  else g_assert_cmpint(still_vk_matvec(vk, &bw, &bx, &by, &a, &err), ==, STILL_OK);
+  if (c->matmul) g_assert_cmpint(still_vk_matmul(vk, &pb.bw, &pb.bx, &pb.by, &a, &err), ==, STILL_OK);
+  else g_assert_cmpint(still_vk_matvec(vk, &pb.bw, &pb.bx, &pb.by, &a, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_download(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
-
-  float *got = g_new(float, (size_t)nr * nv);
-  for (int v = 0; v < nv; v++) {
-    memcpy(got + (size_t)v * nr, y + y_off + (size_t)v * y_stride, 4 * (size_t)nr);
-    g_assert_cmpfloat(y[y_off + (size_t)v * y_stride + nr], ==, 1234.5f);
-  }
-  g_assert_cmpfloat(y[0], ==, 1234.5f);
-  double e = nmse(got, want, (size_t)nr * nv);
-  g_test_message("%s %s %dx%d x%d: NMSE %.3g", c->matmul ? "matmul" : "matvec", tt->name, nr, nc, nv, e);
+  float *got = mv_problem_result(&pb, vk, 1);
+  double e = nmse(got, pb.want, (size_t)nr * nv);
+  g_test_message("%s %s %dx%d x%d: NMSE %.3g", c->matmul ? "matmul" : "matvec", still_type_name(c->type), nr, nc, nv,
+                 e);
   /* on a device with tensor cores these types go through matmul_coop.comp,
    * in float16: its bound (test_matmul_coop) */
   const bool coop = c->matmul && still_vk_has_coopmat(vk) && coop_type(c->type);
@@ -228,14 +275,12 @@ static void test_matvec(gconstpointer data)
   /* a shape that overruns the weights is refused before recording */
   a.nrows = (uint32_t)nr + 1;
   g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
-  if (c->matmul) g_assert_cmpint(still_vk_matmul(vk, &bw, &bx, &by, &a, &err), ==, STILL_ERR_INVALID_ARG);
-  else g_assert_cmpint(still_vk_matvec(vk, &bw, &bx, &by, &a, &err), ==, STILL_ERR_INVALID_ARG);
+  if (c->matmul) g_assert_cmpint(still_vk_matmul(vk, &pb.bw, &pb.bx, &pb.by, &a, &err), ==, STILL_ERR_INVALID_ARG);
+  else g_assert_cmpint(still_vk_matvec(vk, &pb.bw, &pb.bx, &pb.by, &a, &err), ==, STILL_ERR_INVALID_ARG);
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
 
-  still_vk_buffer_free(vk, &bw);
-  still_vk_buffer_free(vk, &bx);
-  still_vk_buffer_free(vk, &by);
-  g_free(wf), g_free(wdq), g_free(wq), g_free(x), g_free(want), g_free(y), g_free(got);
+  mv_problem_free(&pb, vk);
+  g_free(got);
   still_vk_close(vk);
 }
 
@@ -392,77 +437,28 @@ static void test_matmul_coop(gconstpointer data)
     still_vk_close(vk);
     return;
   }
-  const still_type_traits *tt = still_type_get(c->type);
-  g_assert_nonnull(tt);
   const int nc = c->ncols, nr = c->nrows, nv = c->n_vec;
-  uint64_t row_bytes;
-  g_assert_true(still_type_bytes(c->type, (uint64_t)nc, &row_bytes));
-  const size_t w_off = 12;
-  float *wf = g_new(float, (size_t)nc * nr);
-  float *wdq = g_new(float, (size_t)nc * nr);
-  uint8_t *wq = g_malloc0(w_off + row_bytes * nr);
-  for (size_t i = 0; i < (size_t)nc * nr; i++) wf[i] = frand() * (1.0f + (i % 7));
-  for (int r = 0; r < nr; r++) {
-    tt->from_float(wf + (size_t)r * nc, wq + w_off + row_bytes * r, nc);
-    tt->to_float(wq + w_off + row_bytes * r, wdq + (size_t)r * nc, nc);
-  }
-  const uint32_t x_off = c->aligned_x ? 4 : 3, x_stride = (uint32_t)nc + (c->aligned_x ? 4 : 5), y_off = 1,
-                 y_stride = (uint32_t)nr + 2;
-  float *x = g_new0(float, x_off + (size_t)x_stride * nv);
-  for (int v = 0; v < nv; v++)
-    for (int i = 0; i < nc; i++) x[x_off + (size_t)v * x_stride + i] = frand();
-  double *want = g_new(double, (size_t)nr * nv);
-  for (int v = 0; v < nv; v++)
-    for (int r = 0; r < nr; r++) {
-      double s = 0;
-      const float *wr = wdq + (size_t)r * nc, *xv = x + x_off + (size_t)v * x_stride;
-      for (int i = 0; i < nc; i++) s += (double)wr[i] * xv[i];
-      want[(size_t)v * nr + r] = s;
-    }
-
+  mv_problem pb;
+  mv_problem_init(&pb, vk, c->type, nc, nr, nv, 12, c->aligned_x);
   still_error err = {0};
-  still_vk_buffer bw, bx, by;
-  const size_t y_len = y_off + (size_t)y_stride * nv;
-  g_assert_cmpint(still_vk_buffer_new(vk, w_off + row_bytes * nr, &bw, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (x_off + (size_t)x_stride * nv), &bx, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_buffer_new(vk, 4 * y_len, &by, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_upload(vk, &bw, 0, wq, w_off + row_bytes * nr, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4 * (x_off + (size_t)x_stride * nv), &err), ==, STILL_OK);
-  float *y = g_new(float, y_len);
-  for (size_t i = 0; i < y_len; i++) y[i] = 1234.5f; /* gaps must stay untouched */
-  g_assert_cmpint(still_vk_upload(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
-
-  still_vk_matvec_args a = {.type = c->type, .ncols = (uint32_t)nc, .nrows = (uint32_t)nr, .n_vec = (uint32_t)nv,
-                            .w_off = w_off, .row_bytes = row_bytes, .x_off = x_off, .x_stride = x_stride,
-                            .y_off = y_off, .y_stride = y_stride};
   g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_matmul(vk, &bw, &bx, &by, &a, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_matmul(vk, &pb.bw, &pb.bx, &pb.by, &pb.a, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_download(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
-
-  float *got = g_new(float, (size_t)nr * nv);
+  float *got = mv_problem_result(&pb, vk, 2);
   double worst = 0; /* the largest error relative to the row's scale, for the log */
-  for (int v = 0; v < nv; v++) {
-    memcpy(got + (size_t)v * nr, y + y_off + (size_t)v * y_stride, 4 * (size_t)nr);
-    g_assert_cmpfloat(y[y_off + (size_t)v * y_stride + nr], ==, 1234.5f);
-    g_assert_cmpfloat(y[y_off + (size_t)v * y_stride + nr + 1], ==, 1234.5f);
-    for (int r = 0; r < nr; r++) {
-      g_assert_true(isfinite(got[(size_t)v * nr + r]));
-      const double d = fabs(got[(size_t)v * nr + r] - want[(size_t)v * nr + r]) / sqrt((double)nc);
-      if (d > worst) worst = d;
-    }
+  for (size_t i = 0; i < (size_t)nr * nv; i++) {
+    g_assert_true(isfinite(got[i]));
+    const double d = fabs(got[i] - pb.want[i]) / sqrt((double)nc);
+    if (d > worst) worst = d;
   }
-  g_assert_cmpfloat(y[0], ==, 1234.5f);
-  const double e = nmse(got, want, (size_t)nr * nv);
+  const double e = nmse(got, pb.want, (size_t)nr * nv);
   g_test_message("matmul-coop (16x%ux16, tiles %ux%u) %s %dx%d x%d%s: NMSE %.3g, worst error / sqrt(ncols) %.3g",
-                 vk->coopmat_n, vk->coopmat_rows, vk->coopmat_vecs, tt->name, nr, nc, nv,
+                 vk->coopmat_n, vk->coopmat_rows, vk->coopmat_vecs, still_type_name(c->type), nr, nc, nv,
                  c->aligned_x ? " (vec4 loads)" : "", e, worst);
   g_assert_cmpfloat(e, <, COOP_MAX_NMSE);
 
-  still_vk_buffer_free(vk, &bw);
-  still_vk_buffer_free(vk, &bx);
-  still_vk_buffer_free(vk, &by);
-  g_free(wf), g_free(wdq), g_free(wq), g_free(x), g_free(want), g_free(y), g_free(got);
+  mv_problem_free(&pb, vk);
+  g_free(got);
   still_vk_close(vk);
 }
 
