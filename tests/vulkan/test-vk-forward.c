@@ -130,16 +130,27 @@ static bool collect(int32_t token, const char *text, size_t len, void *user)
   return true;
 }
 
+/* A fixture model and its reference logits; false (nothing kept) when
+ * either file is missing: test_fixture_path has then skipped the test (or
+ * failed it, with CI=true). */
+static bool load_case(const char *name, reference **r, still_model **m)
+{
+  *m = NULL;
+  if (!(*r = ref_load(name))) return false;
+  if (!(*m = test_load_fixture_model(name, false))) {
+    ref_free(*r);
+    *r = NULL;
+    return false;
+  }
+  return true;
+}
+
 static void check_model(gconstpointer data)
 {
   const char *name = data;
-  reference *r = ref_load(name);
-  if (!r) return;
-  still_model *m = test_load_fixture_model(name, false);
-  if (!m) { /* the fixture file is missing: test_fixture_path has skipped (or failed, with CI=true) */
-    ref_free(r);
-    return;
-  }
+  reference *r;
+  still_model *m;
+  if (!load_case(name, &r, &m)) return;
   const double tol = tolerance_for(r->type);
   float *lg = g_new(float, r->n_vocab);
 
@@ -217,13 +228,9 @@ static void check_model(gconstpointer data)
 static void check_split(gconstpointer data)
 {
   const char *name = data;
-  reference *r = ref_load(name);
-  if (!r) return;
-  still_model *m = test_load_fixture_model(name, false);
-  if (!m) { /* the fixture file is missing: test_fixture_path has skipped (or failed, with CI=true) */
-    ref_free(r);
-    return;
-  }
+  reference *r;
+  still_model *m;
+  if (!load_case(name, &r, &m)) return;
   const double tol = tolerance_for(r->type);
   float *one = g_new(float, r->n_vocab), *two = g_new(float, r->n_vocab);
   still_error err = {0};
@@ -300,13 +307,9 @@ static void check_split(gconstpointer data)
 static void test_all_logits(gconstpointer data)
 {
   const char *name = data;
-  reference *r = ref_load(name);
-  if (!r) return;
-  still_model *m = test_load_fixture_model(name, false);
-  if (!m) {
-    ref_free(r);
-    return;
-  }
+  reference *r;
+  still_model *m;
+  if (!load_case(name, &r, &m)) return;
   const double tol = tolerance_for(r->type);
   const size_t n = (size_t)r->n_prompt * (size_t)r->n_vocab;
   float *gpu = g_new(float, n), *cpu = g_new(float, n);
@@ -550,13 +553,9 @@ static void test_cli(void)
 static void test_kv_q8_0(gconstpointer data)
 {
   const char *name = data;
-  reference *r = ref_load(name);
-  if (!r) return;
-  still_model *m = test_load_fixture_model(name, false);
-  if (!m) {
-    ref_free(r);
-    return;
-  }
+  reference *r;
+  still_model *m;
+  if (!load_case(name, &r, &m)) return;
   const double tol = (strcmp(r->type, "F32") == 0 ? 0 : tolerance_for(r->type)) + 0.1;
   still_error err = {0};
 
