@@ -76,3 +76,13 @@ still_model *test_load_fixture_model(const char *name, bool vocab)
   g_free(path);
   return m;
 }
+
+still_session *test_session_new(still_model *m, const still_session_params *sp)
+{
+  still_session *s = NULL;
+  still_error err = {0};
+  still_status st = still_session_new(m, sp, &s, &err);
+  if (st != STILL_OK) g_test_message("session: %s", err.message);
+  g_assert_cmpint(st, ==, STILL_OK);
+  return s;
+}

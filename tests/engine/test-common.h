@@ -26,4 +26,8 @@ char *test_fixture_model_path(const char *name);
  * load error fails the test. */
 still_model *test_load_fixture_model(const char *name, bool vocab);
 
+/* A session with these parameters; failing to make one fails the test, with
+ * the engine's message. */
+still_session *test_session_new(still_model *m, const still_session_params *sp);
+
 #endif

@@ -128,12 +128,7 @@ static still_session *new_session(still_model *m, int n_threads, still_kv_type k
   sp.kv_type = kv;
   sp.n_ctx = n_ctx;
   sp.n_batch = n_batch;
-  still_session *s = NULL;
-  still_error err = {0};
-  still_status st = still_session_new(m, &sp, &s, &err);
-  if (st != STILL_OK) g_test_message("session: %s", err.message);
-  g_assert_cmpint(st, ==, STILL_OK);
-  return s;
+  return test_session_new(m, &sp);
 }
 
 static double max_abs_diff(const float *a, const float *b, int n)

@@ -31,12 +31,7 @@ static still_session *new_session_gpu(still_model *m, still_kv_type kv, int n_ct
   sp.kv_type = kv;
   sp.n_ctx = n_ctx;
   sp.n_gpu_layers = n_gpu_layers;
-  still_session *s = NULL;
-  still_error err = {0};
-  still_status st = still_session_new(m, &sp, &s, &err);
-  if (st != STILL_OK) g_test_message("session: %s", err.message);
-  g_assert_cmpint(st, ==, STILL_OK);
-  return s;
+  return test_session_new(m, &sp);
 }
 
 static still_session *new_session(still_model *m, still_kv_type kv, int n_ctx)
@@ -527,11 +522,7 @@ static still_session *new_session_at(still_model *m, still_kv_type kv, placement
   sp.n_ctx = 128;
   sp.n_gpu_layers = p.n_gpu;
   if (p.split) sp.device = "0,0", sp.split = p.split;
-  still_session *s = NULL;
-  still_error err = {0};
-  still_status st = still_session_new(m, &sp, &s, &err);
-  if (st != STILL_OK) g_test_message("session: %s", err.message);
-  g_assert_cmpint(st, ==, STILL_OK);
+  still_session *s = test_session_new(m, &sp);
   if (p.n_gpu != 0) g_assert_null(strstr(still_session_offload(s), "offload: 0/"));
   else g_assert_cmpuint(still_session_device_bytes(s), ==, 0);
   return s;

@@ -95,12 +95,7 @@ static still_session *new_session_on(still_model *m, int n_gpu_layers, int n_bat
   sp.n_ctx = 256;
   sp.n_batch = n_batch;
   sp.n_gpu_layers = n_gpu_layers;
-  still_session *s = NULL;
-  still_error err = {0};
-  still_status st = still_session_new(m, &sp, &s, &err);
-  if (st != STILL_OK) g_test_message("session: %s", err.message);
-  g_assert_cmpint(st, ==, STILL_OK);
-  return s;
+  return test_session_new(m, &sp);
 }
 
 static still_session *new_session(still_model *m, int n_gpu_layers, int n_batch)
