@@ -325,6 +325,15 @@ static VkResult shared_instance(VkInstance *out)
   return r;
 }
 
+/* An A/B switch of the environment set to this value. */
+static bool env_is(const char *name, const char *value)
+{
+  const char *v = getenv(name);
+  return v && strcmp(v, value) == 0;
+}
+
+bool still_vk_fuse(const still_vk *vk) { return !vk->fuse_off; }
+
 still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error *err)
 {
   *out = NULL;
@@ -337,18 +346,15 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   const char *fs_env = getenv("STILL_VK_FORCE_STAGING");
   vk->force_staging = p->force_staging || (fs_env && *fs_env && strcmp(fs_env, "0") != 0);
   /* A/B switches: copies recorded into the compute submit, cached descriptor sets */
-  const char *os_env = getenv("STILL_VK_ONESUBMIT");
-  vk->rec_copies = !(os_env && strcmp(os_env, "0") == 0);
+  vk->rec_copies = !env_is("STILL_VK_ONESUBMIT", "0");
   /* STILL_VK_NORM_WG: tuning override of the RMSNorm workgroup (a power of two, 32 to 1024) */
   const char *nw_env = getenv("STILL_VK_NORM_WG");
   if (nw_env && *nw_env) {
     unsigned long w = strtoul(nw_env, NULL, 10);
     if (w >= 32 && w <= 1024 && (w & (w - 1)) == 0) vk->norm_wg = (uint32_t)w;
   }
-  const char *fl_env = getenv("STILL_VK_FLUSH");
-  vk->flush_ok = !(fl_env && strcmp(fl_env, "0") == 0);
-  const char *sc_env = getenv("STILL_VK_SET_CACHE");
-  vk->set_cache_on = !(sc_env && strcmp(sc_env, "0") == 0);
+  vk->flush_ok = !env_is("STILL_VK_FLUSH", "0");
+  vk->set_cache_on = !env_is("STILL_VK_SET_CACHE", "0");
   const char *lim = getenv("STILL_VK_MEMORY_LIMIT");
   if (lim && *lim) vk->mem_limit = strtoull(lim, NULL, 10);
   still_status st = STILL_OK;
@@ -390,17 +396,12 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   const char *mm_env = getenv("STILL_VK_MATMUL_MIN_VECS");
   vk->matmul_min_vecs = STILL_VK_MATMUL_MIN_VECS;
   if (mm_env && *mm_env && strtoul(mm_env, NULL, 10) > 0) vk->matmul_min_vecs = (uint32_t)strtoul(mm_env, NULL, 10);
-  const char *cc_env = getenv("STILL_VK_CONCURRENT");
-  vk->concurrent_ok = !(cc_env && strcmp(cc_env, "0") == 0);
-  const char *mv_env = getenv("STILL_VK_MATVEC");
-  vk->matvec_generic = mv_env && strcmp(mv_env, "generic") == 0;
-  vk->matvec_narrow = mv_env && strcmp(mv_env, "narrow") == 0;
-  const char *pair_env = getenv("STILL_VK_MATVEC_PAIR");
-  vk->matvec_pair = pair_env && strcmp(pair_env, "1") == 0;
-  const char *as_env = getenv("STILL_VK_ATTN_SPLIT");
-  vk->attn_split_off = as_env && strcmp(as_env, "0") == 0;
-  const char *fuse_env = getenv("STILL_VK_FUSE");
-  vk->matvec_unfused = fuse_env && strcmp(fuse_env, "0") == 0;
+  vk->concurrent_ok = !env_is("STILL_VK_CONCURRENT", "0");
+  vk->matvec_generic = env_is("STILL_VK_MATVEC", "generic");
+  vk->matvec_narrow = env_is("STILL_VK_MATVEC", "narrow");
+  vk->matvec_pair = env_is("STILL_VK_MATVEC_PAIR", "1");
+  vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
+  vk->fuse_off = env_is("STILL_VK_FUSE", "0");
   const char *ms_env = getenv("STILL_VK_MATVEC_SUB");
   vk->matvec_sub = ms_env && *ms_env ? (uint32_t)strtoul(ms_env, NULL, 10) : 0;
   const char *mt_env = getenv("STILL_VK_MATMUL");

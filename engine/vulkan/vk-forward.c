@@ -128,7 +128,6 @@ struct still_vk_forward {
   int n_parts;
   vk_part parts[STILL_VK_MAX_SPLIT];
   float *xhost; /* [n_batch][n_embd]: the residual stream between parts */
-  bool fuse;    /* residual adds fused into the next RMSNorm (STILL_VK_FUSE=0: apart) */
   char device[1024];
 };
 
@@ -457,8 +456,6 @@ still_status still_vk_forward_new(const still_model *m, const char *device, cons
   f->first = first_layer;
   f->n_ctx = n_ctx;
   f->n_batch = n_batch;
-  const char *fuse_env = getenv("STILL_VK_FUSE");
-  f->fuse = !(fuse_env && strcmp(fuse_env, "0") == 0);
   f->kv_type = device_kv_type(hp, kv_type);
 
   /* layers by cumulative share, like llama.cpp's --tensor-split by layers
@@ -545,14 +542,14 @@ static still_status ffn_gate_up(vk_part *P, const gpu_layer *L, int n_tok, uint3
 }
 
 /* RMSNorm of rows [row0, row0 + n) of the residual stream x into xb, with
- * weight g. Fused (f->fuse) by add_rms_norm.comp, which first adds the
+ * weight g. Fused (still_vk_fuse) by add_rms_norm.comp, which first adds the
  * pending residual xb2 to those rows of x when add is set. */
 static still_status norm_rows(still_vk_forward *f, vk_part *P, const gpu_vector *g, bool add, uint32_t row0,
                               uint32_t n, still_error *err)
 {
   const still_hparams *hp = &f->m->hp;
   const uint32_t n_embd = (uint32_t)hp->n_embd;
-  if (!f->fuse)
+  if (!still_vk_fuse(P->vk))
     return still_vk_rms_norm(P->vk, &P->x, row0 * n_embd, n_embd, &g->buf, 0, &P->xb, 0, n_embd, n_embd, n,
                              hp->rms_eps, err);
   still_vk_add_rms_norm_args a = {.n = n_embd, .nrows = n, .x_off = row0 * n_embd, .x_stride = n_embd,
@@ -579,7 +576,7 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
   still_status st = STILL_OK;
 
   /* fused: the previous layer's FFN output (xb2) is added to x here */
-  TRY(norm_rows(f, P, &L->attn_norm, f->fuse && il > P->first, 0, nt, err));
+  TRY(norm_rows(f, P, &L->attn_norm, still_vk_fuse(vk) && il > P->first, 0, nt, err));
   /* q, k and v (with their biases: Qwen) read the same input and write
    * apart: no barrier between them */
   TRY(mv_bias(P, &L->wq, &L->bq, &P->xb, &P->q, n_tok, err));
@@ -615,15 +612,15 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
   else
     TRY(still_vk_attention(vk, &P->q, &L->k_cache, &L->v_cache, &P->att, &aa, err));
   TRY(mv(P, &L->wo, &P->att, &P->xb2, n_tok, 0, err));
-  if (!f->fuse) TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
+  if (!still_vk_fuse(vk)) TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
 
-  TRY(norm_rows(f, P, &L->ffn_norm, f->fuse, 0, nt, err));
+  TRY(norm_rows(f, P, &L->ffn_norm, still_vk_fuse(vk), 0, nt, err));
   TRY(ffn_gate_up(P, L, n_tok, (uint32_t)hp->n_ff, err));
   TRY(mv(P, &L->w_down, &P->hb, &P->xb2, n_tok, 0, err));
   /* fused, the add goes with the next norm (the next layer's or the output
    * norm); the last layer of a part whose stream goes on to the next
    * device finishes it here */
-  if (!f->fuse || (il + 1 == P->end && !P->has_output))
+  if (!still_vk_fuse(vk) || (il + 1 == P->end && !P->has_output))
     TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
 done:
   return st;
@@ -634,7 +631,7 @@ static still_status record_output(still_vk_forward *f, vk_part *P, uint32_t firs
 {
   /* fused: the last layer's FFN output is added to these rows here (the
    * rows without logits are not needed any more) */
-  still_status st = norm_rows(f, P, &P->output_norm, f->fuse && P->end > P->first, first, n, err);
+  still_status st = norm_rows(f, P, &P->output_norm, still_vk_fuse(P->vk) && P->end > P->first, first, n, err);
   return st == STILL_OK ? mv(P, &P->output, &P->xb, &P->logits, (int)n, 0, err) : st;
 }
 

@@ -40,7 +40,7 @@ struct still_vk {
   uint32_t norm_wg; /* STILL_VK_NORM_WG (0: 256, the default of the RMSNorm shaders) */
   uint32_t matmul_min_vecs; /* STILL_VK_MATMUL_MIN_VECS (default STILL_VK_MATMUL_MIN_VECS) */
   bool matvec_generic;
-  bool matvec_unfused;  /* STILL_VK_FUSE=0: no matvec epilogues (bias, SwiGLU) */
+  bool fuse_off;        /* STILL_VK_FUSE=0: no fused ops (bias, SwiGLU, residual add + RMSNorm) */
   bool attn_split_off;  /* STILL_VK_ATTN_SPLIT=0: attention.comp at decode too */
   bool matvec_pair;     /* STILL_VK_MATVEC_PAIR=1: two rows per team at decode */
   bool matvec_narrow;   /* STILL_VK_MATVEC=narrow: no 16-byte K-quant reads in matvec_team */

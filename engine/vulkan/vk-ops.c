@@ -184,7 +184,7 @@ still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still
 
 bool still_vk_matvec_fusable(const still_vk *vk, const still_vk_matvec_args *a)
 {
-  return !vk->matvec_unfused && a->n_vec < vk->matmul_min_vecs && team_shader(vk, a) >= 0;
+  return !vk->fuse_off && a->n_vec < vk->matmul_min_vecs && team_shader(vk, a) >= 0;
 }
 
 still_status still_vk_matvec_fused(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x,

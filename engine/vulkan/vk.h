@@ -131,6 +131,9 @@ still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still
  * sizes); else STILL_ERR_UNSUPPORTED and the caller records the plain ops.
  * STILL_VK_FUSE=0 turns it off. */
 bool still_vk_matvec_fusable(const still_vk *vk, const still_vk_matvec_args *a);
+/* Fused ops are on (STILL_VK_FUSE=0 turns off all of them: these epilogues
+ * and the residual add + RMSNorm of still_vk_add_rms_norm in the forward pass). */
+bool still_vk_fuse(const still_vk *vk);
 still_status still_vk_matvec_fused(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x,
                                    still_vk_buffer *y, const still_vk_buffer *bias, size_t up_off,
                                    const still_vk_matvec_args *a, still_error *err);
