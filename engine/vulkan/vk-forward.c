@@ -571,7 +571,7 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
   still_vk *vk = P->vk;
   const uint32_t n_embd = (uint32_t)hp->n_embd, hdk = (uint32_t)hp->head_dim_k, hdv = (uint32_t)hp->head_dim_v;
   const uint32_t n_q = (uint32_t)hp->n_head * hdk, n_k = (uint32_t)hp->n_head_kv * hdk,
-                 n_v = (uint32_t)hp->n_head_kv * hdv, n_att = (uint32_t)hp->n_head * hdv;
+                 n_v = (uint32_t)hp->n_head_kv * hdv;
   const uint32_t nt = (uint32_t)n_tok;
   still_status st = STILL_OK;
 
@@ -603,10 +603,7 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
   TRY(still_vk_kv_store(vk, f->kv_type, &P->k, 0, &L->k_cache, (uint32_t)pos0 * n_k, nt * n_k, err));
   still_vk_concurrent_next(vk);
   TRY(still_vk_kv_store(vk, f->kv_type, &P->v, 0, &L->v_cache, (uint32_t)pos0 * n_v, nt * n_v, err));
-  still_vk_attention_args aa = {.kv_type = f->kv_type, .n_tok = nt, .n_head = (uint32_t)hp->n_head,
-                                .n_head_kv = (uint32_t)hp->n_head_kv, .head_dim_k = hdk, .head_dim_v = hdv,
-                                .pos0 = (uint32_t)pos0, .q_off = 0, .q_stride = n_q, .k_off = 0, .v_off = 0,
-                                .o_off = 0, .o_stride = n_att, .scale = 1.0f / sqrtf((float)hdk)};
+  const still_vk_attention_args aa = attention_args(f, nt, pos0);
   if (nt <= SPLIT_ATTENTION_TOKENS && P->att_part.size > 4 && still_vk_attention_split_ok(vk, &aa))
     TRY(still_vk_attention_split(vk, &P->q, &L->k_cache, &L->v_cache, &P->att_part, &P->att, &aa, err));
   else
