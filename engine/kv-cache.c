@@ -130,6 +130,30 @@ void still_kv_cache_store(still_kv_cache *kv, int layer, int32_t pos, int32_t n,
   }
 }
 
+void still_kv_cache_read(const still_kv_cache *kv, int layer, int32_t pos, int32_t n, float *k, float *v)
+{
+  const still_type_traits *tr = still_type_get(kv->type);
+  const int64_t nk = (int64_t)kv->n_head_kv * kv->head_dim_k, nv = (int64_t)kv->n_head_kv * kv->head_dim_v;
+  const char *kbase = (const char *)kv->k[layer] + (size_t)pos * kv->k_pos_bytes;
+  for (int32_t i = 0; i < n; i++) tr->to_float(kbase + (size_t)i * kv->k_pos_bytes, k + i * nk, nk);
+
+  if (!kv->v_trans) {
+    const char *vbase = (const char *)kv->v[layer] + (size_t)pos * kv->v_pos_bytes;
+    for (int32_t i = 0; i < n; i++) tr->to_float(vbase + (size_t)i * kv->v_pos_bytes, v + i * nv, nv);
+    return;
+  }
+  /* transposed: value j of position pos+i is row j, column pos+i */
+  if (kv->type == STILL_TYPE_F32) {
+    const float *vt = kv->v[layer];
+    for (int64_t j = 0; j < nv; j++)
+      for (int32_t i = 0; i < n; i++) v[i * nv + j] = vt[j * kv->n_ctx + pos + i];
+  } else {
+    const uint16_t *vt = kv->v[layer];
+    for (int64_t j = 0; j < nv; j++)
+      for (int32_t i = 0; i < n; i++) v[i * nv + j] = still_fp16_to_fp32(vt[j * kv->n_ctx + pos + i]);
+  }
+}
+
 /* ---- saved prefixes (format in kv-cache.h) ------------------------------------ */
 
 static const char KV_MAGIC[8] = {'S', 'T', 'I', 'L', 'L', 'K', 'V', 'P'};

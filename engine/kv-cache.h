@@ -49,6 +49,10 @@ uint64_t still_kv_cache_bytes(uint32_t type, int32_t n_layer, int32_t n_ctx, int
  * (k: n rows of n_head_kv*head_dim_k floats; v likewise). */
 void still_kv_cache_store(still_kv_cache *kv, int layer, int32_t pos, int32_t n, const float *k, const float *v);
 
+/* The inverse: the keys and values of n consecutive positions from pos as
+ * floats (the cache's values, dequantized; V gathered back when transposed). */
+void still_kv_cache_read(const still_kv_cache *kv, int layer, int32_t pos, int32_t n, float *k, float *v);
+
 /* The key row of one head at one position (type kv->type, k_head_bytes). */
 static inline const void *still_kv_k_row(const still_kv_cache *kv, int layer, int32_t pos, int head)
 {

@@ -378,15 +378,7 @@ static still_status gpu_kv_copy(still_session *s, bool to_device, still_error *e
         continue;
       }
       /* to the device: the CPU rows as floats, then the device type */
-      ctr->to_float(ck, fk, c * nk);
-      if (!kv->v_trans) ctr->to_float(cv, fv, c * nv);
-      else
-        for (int64_t j = 0; j < nv; j++) {
-          const char *row = (const char *)kv->v[il] + (size_t)j * (size_t)kv->n_ctx * kv->v_elem_bytes;
-          for (int32_t i = 0; i < c; i++)
-            fv[i * nv + j] = kv->type == STILL_TYPE_F32 ? ((const float *)row)[p0 + i]
-                                                        : still_fp16_to_fp32(((const uint16_t *)row)[p0 + i]);
-        }
+      still_kv_cache_read(kv, il, p0, c, fk, fv);
       dtr->from_float(fk, kb, c * nk);
       dtr->from_float(fv, vb, c * nv);
       st = still_vk_forward_kv_write(f, il, p0, c, kb, vb, err);
