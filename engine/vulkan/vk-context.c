@@ -401,6 +401,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   vk->matvec_narrow = env_is("STILL_VK_MATVEC", "narrow");
   vk->matvec_pair = env_is("STILL_VK_MATVEC_PAIR", "1");
   vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
+  vk->rope_store_off = env_is("STILL_VK_ROPE_STORE", "0");
   vk->fuse_off = env_is("STILL_VK_FUSE", "0");
   const char *ms_env = getenv("STILL_VK_MATVEC_SUB");
   vk->matvec_sub = ms_env && *ms_env ? (uint32_t)strtoul(ms_env, NULL, 10) : 0;
@@ -505,15 +506,21 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
     vk->ts_mask = qf[family].timestampValidBits >= 64 ? UINT64_MAX : (1ull << qf[family].timestampValidBits) - 1;
   }
 
-  /* one layout for every shader: 4 storage buffers + 128 bytes of push constants */
+  /* one layout for every shader: 8 storage buffers (4 where the device
+   * allows fewer; ops that need more are then not used) + 128 bytes of push
+   * constants */
+  vk->n_bindings = vk->props.limits.maxPerStageDescriptorStorageBuffers >= STILL_VK_BINDINGS &&
+                       vk->props.limits.maxDescriptorSetStorageBuffers >= STILL_VK_BINDINGS
+                     ? STILL_VK_BINDINGS
+                     : 4;
   VkDescriptorSetLayoutBinding binds[STILL_VK_BINDINGS];
-  for (uint32_t i = 0; i < STILL_VK_BINDINGS; i++)
+  for (uint32_t i = 0; i < vk->n_bindings; i++)
     binds[i] = (VkDescriptorSetLayoutBinding){.binding = i,
                                               .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                               .descriptorCount = 1,
                                               .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
   VkDescriptorSetLayoutCreateInfo dli = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-                                         .bindingCount = STILL_VK_BINDINGS,
+                                         .bindingCount = vk->n_bindings,
                                          .pBindings = binds};
   if ((r = vkCreateDescriptorSetLayout(vk->device, &dli, NULL, &vk->set_layout)) != VK_SUCCESS) {
     st = still_vk_fail(err, r, "creating a descriptor set layout");
@@ -530,7 +537,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
     goto fail;
   }
   VkDescriptorPoolSize ps = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                             .descriptorCount = STILL_VK_MAX_SETS * STILL_VK_BINDINGS};
+                             .descriptorCount = STILL_VK_MAX_SETS * vk->n_bindings};
   VkDescriptorPoolCreateInfo dpi = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
                                     .maxSets = STILL_VK_MAX_SETS,
                                     .poolSizeCount = 1,
@@ -542,7 +549,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   if (vk->set_cache_on) {
     /* the cached sets: freed one by one when a buffer they name is freed */
     VkDescriptorPoolSize cps = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                .descriptorCount = STILL_VK_CACHED_SETS * STILL_VK_BINDINGS};
+                                .descriptorCount = STILL_VK_CACHED_SETS * vk->n_bindings};
     VkDescriptorPoolCreateInfo cpi2 = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
                                        .flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT,
                                        .maxSets = STILL_VK_CACHED_SETS,
@@ -587,8 +594,11 @@ fail:
 static void print_profile(const still_vk *vk)
 {
   if (vk->prof_submits == 0) return;
-  fprintf(stderr, "vk profile (%s): %llu submits, GPU busy %.1f ms of %.1f ms submit-to-done\n", vk->props.deviceName,
-          (unsigned long long)vk->prof_submits, vk->prof_gpu_ns / 1e6, vk->prof_wall_ns / 1e6);
+  unsigned long long ops = 0;
+  for (int i = 0; i < VK_SHADER_COUNT; i++) ops += vk->prof_calls[i];
+  fprintf(stderr, "vk profile (%s): %llu submits, %llu ops (%.1f per submit), GPU busy %.1f ms of %.1f ms submit-to-done\n",
+          vk->props.deviceName, (unsigned long long)vk->prof_submits, ops, (double)ops / (double)vk->prof_submits,
+          vk->prof_gpu_ns / 1e6, vk->prof_wall_ns / 1e6);
   fprintf(stderr,
           "  host recording %.1f us/submit, %.1f us of it before the GPU started; descriptor sets %llu cached uses, "
           "%llu written\n",
@@ -1174,7 +1184,7 @@ static void write_set(still_vk *vk, VkDescriptorSet set, const uint64_t *key)
 {
   VkDescriptorBufferInfo info[STILL_VK_BINDINGS];
   VkWriteDescriptorSet wr[STILL_VK_BINDINGS];
-  for (int i = 0; i < STILL_VK_BINDINGS; i++) {
+  for (uint32_t i = 0; i < vk->n_bindings; i++) {
     info[i] = (VkDescriptorBufferInfo){.buffer = (VkBuffer)(uintptr_t)key[i], .offset = 0, .range = VK_WHOLE_SIZE};
     wr[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
                                    .dstSet = set,
@@ -1183,7 +1193,7 @@ static void write_set(still_vk *vk, VkDescriptorSet set, const uint64_t *key)
                                    .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                    .pBufferInfo = &info[i]};
   }
-  vkUpdateDescriptorSets(vk->device, STILL_VK_BINDINGS, wr, 0, NULL);
+  vkUpdateDescriptorSets(vk->device, vk->n_bindings, wr, 0, NULL);
 }
 
 /* The cached set for these buffers, made on first use; VK_NULL_HANDLE when
@@ -1233,7 +1243,7 @@ still_status still_vk_dispatch(still_vk *vk, still_vk_shader_id id, const still_
   const bool skip = vk->skip_barrier;
   vk->skip_barrier = false;
   if (!vk->recording) return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: op outside begin/submit");
-  if (n_bufs > STILL_VK_BINDINGS || push_size > STILL_VK_PUSH_MAX)
+  if (n_bufs > (int)vk->n_bindings || push_size > STILL_VK_PUSH_MAX)
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: too many op arguments");
   if (gx == 0 || gy == 0 || gz == 0) return STILL_OK;
   if (gx > 65535 || gy > 65535 || gz > 65535)

@@ -102,6 +102,11 @@ typedef struct {
   gpu_vector attn_norm, bq, bk, bv, q_norm, k_norm, ffn_norm;
   gpu_weight wq, wk, wv, wo, w_gate, w_up, w_down;
   still_vk_buffer k_cache, v_cache;
+  /* 3: wq's buffer holds the q, k and v matrices one after another (and bq
+   * their biases), so one product writes [token][q | k | v]; 2: q and k
+   * only (v's type differs: Q4_K_M keeps some attn_v in Q6_K); 0: apart.
+   * Stacked matrices and biases have no buffer of their own (handle 0). */
+  int qkv_stacked;
 } gpu_layer;
 
 /* One device of a split: its own context, its layers' weights and KV cache,
@@ -118,6 +123,7 @@ typedef struct {
   /* activations [n_batch][width] */
   still_vk_buffer x, xb, xb2, q, k, v, att, hb, hb2, rope, logits, ids;
   still_vk_buffer att_part; /* partial results of the split attention (decode) */
+  bool stack_qkv; /* rope_store.comp takes this model's shape: q, k and v products may be stacked (qkv_stacked) */
 } vk_part;
 
 struct still_vk_forward {
@@ -188,31 +194,82 @@ static still_status upload_weight(still_vk *vk, const still_tensor *t, gpu_weigh
   return STILL_OK;
 }
 
+/* Matrices that can share one buffer, one after another, and be read as
+ * one matrix of all their rows: same type and row size, word-aligned rows
+ * (no padding on upload), and the whole within the shaders' 32-bit byte
+ * offsets. */
+static bool can_stack(const still_tensor *a, const still_tensor *b, int n_total)
+{
+  return a->type == b->type && a->n_in == b->n_in && a->row_bytes == b->row_bytes && (a->row_bytes % 4) == 0 &&
+         still_vk_matvec_supported(a->type) && a->row_bytes * (size_t)a->n_out * (size_t)n_total <= UINT32_MAX;
+}
+
+/* Upload n matrices into one buffer, rows of t[0] first, as one gpu_weight
+ * of all their rows in w[0]; w[1..n) get the shapes of their own part and
+ * no buffer (handle 0). */
+static still_status upload_stacked(still_vk *vk, const still_tensor *const *t, int n, gpu_weight *const *w,
+                                   still_error *err)
+{
+  size_t total = 0;
+  uint32_t rows = 0;
+  for (int i = 0; i < n; i++) total += t[i]->row_bytes * (size_t)t[i]->n_out, rows += (uint32_t)t[i]->n_out;
+  still_status st = still_vk_buffer_new(vk, total, &w[0]->buf, err);
+  for (size_t off = 0, i = 0; st == STILL_OK && i < (size_t)n; off += t[i]->row_bytes * (size_t)t[i]->n_out, i++)
+    st = still_vk_upload(vk, &w[0]->buf, off, t[i]->data, t[i]->row_bytes * (size_t)t[i]->n_out, err);
+  if (st != STILL_OK) return st;
+  for (int i = 0; i < n; i++) {
+    w[i]->type = t[i]->type;
+    w[i]->n_in = (uint32_t)t[i]->n_in;
+    w[i]->n_out = i == 0 ? rows : (uint32_t)t[i]->n_out;
+    w[i]->row_bytes = t[i]->row_bytes;
+    if (i > 0) memset(&w[i]->buf, 0, sizeof w[i]->buf);
+  }
+  return STILL_OK;
+}
+
 /* The FFN's gate and up matrices in one buffer, gate rows first, when they
- * have the same type and shape and word-aligned rows: one dispatch at decode
- * then computes silu(gate·x) · (up·x) (still_vk_matvec_fused). *up gets no
- * buffer of its own (handle 0); it is read at gate_up_offset. Returns false
- * (nothing uploaded) when they do not pair. */
+ * have the same type and shape and 16-byte aligned rows: one dispatch at
+ * decode then computes silu(gate·x) · (up·x) (still_vk_matvec_fused). *up
+ * gets no buffer of its own (handle 0); it is read at gate_up_offset, and
+ * gate keeps its own row count (the fused shader takes the halves). */
 static bool pair_gate_up(const still_tensor *g, const still_tensor *u)
 {
-  return g->type == u->type && g->n_in == u->n_in && g->n_out == u->n_out && g->row_bytes == u->row_bytes &&
-         (g->row_bytes % 16) == 0 && g->row_bytes * (size_t)g->n_out * 2 <= UINT32_MAX && still_vk_matvec_supported(g->type);
+  return g->n_out == u->n_out && (g->row_bytes % 16) == 0 && can_stack(g, u, 2);
 }
 
 static still_status upload_gate_up(still_vk *vk, const still_tensor *g, const still_tensor *u, gpu_weight *wg,
                                    gpu_weight *wu, still_error *err)
 {
-  const size_t half = g->row_bytes * (size_t)g->n_out;
-  still_status st = still_vk_buffer_new(vk, 2 * half, &wg->buf, err);
-  if (st == STILL_OK) st = still_vk_upload(vk, &wg->buf, 0, g->data, half, err);
-  if (st == STILL_OK) st = still_vk_upload(vk, &wg->buf, half, u->data, half, err);
-  if (st != STILL_OK) return st;
-  wg->type = wu->type = g->type;
-  wg->n_in = wu->n_in = (uint32_t)g->n_in;
-  wg->n_out = wu->n_out = (uint32_t)g->n_out;
-  wg->row_bytes = wu->row_bytes = g->row_bytes;
-  memset(&wu->buf, 0, sizeof wu->buf);
-  return STILL_OK;
+  const still_tensor *t[2] = {g, u};
+  gpu_weight *w[2] = {wg, wu};
+  still_status st = upload_stacked(vk, t, 2, w, err);
+  wg->n_out = (uint32_t)g->n_out;
+  return st;
+}
+
+/* How many of q, k and v to stack (gpu_layer.qkv_stacked): biases on all
+ * stacked ones or on none. */
+static int qkv_stack_count(const still_layer *S)
+{
+  const bool bq = S->bq.data != NULL;
+  if (!can_stack(&S->wq, &S->wk, 3) || bq != (S->bk.data != NULL)) return 0;
+  if (can_stack(&S->wq, &S->wv, 3) && bq == (S->bv.data != NULL)) return 3;
+  return 2;
+}
+
+/* The stacked biases into one vector in *out (a stacked one in b[1..n) gets no buffer). */
+static still_status upload_stacked_vectors(still_vk *vk, const still_vector *const *v, int n, gpu_vector *const *g,
+                                           still_error *err)
+{
+  for (int i = 0; i < n; i++) memset(g[i], 0, sizeof *g[i]);
+  if (!v[0]->data) return STILL_OK;
+  uint32_t total = 0;
+  for (int i = 0; i < n; i++) total += (uint32_t)v[i]->n;
+  still_status st = still_vk_buffer_new(vk, (size_t)total * 4, &g[0]->buf, err);
+  for (size_t off = 0, i = 0; st == STILL_OK && i < (size_t)n; off += (size_t)v[i]->n * 4, i++)
+    st = still_vk_upload(vk, &g[0]->buf, off, v[i]->data, (size_t)v[i]->n * 4, err);
+  g[0]->n = total;
+  return st;
 }
 
 static still_status upload_vector(still_vk *vk, const still_vector *v, gpu_vector *g, still_error *err)
@@ -355,6 +412,41 @@ static still_status plan_split(const char *device, const char *split, char devs[
 
 static int logits_rows(const still_vk_forward *f) { return f->n_batch < LOGITS_ROWS ? f->n_batch : LOGITS_ROWS; }
 
+static bool getenv_is_zero(const char *name)
+{
+  const char *v = getenv(name);
+  return v && strcmp(v, "0") == 0;
+}
+
+/* A layer's weights and vectors onto the device (its KV cache apart). */
+static still_status upload_layer(vk_part *P, const still_layer *S, gpu_layer *L, still_error *err)
+{
+  still_vk *vk = P->vk;
+  still_status st;
+  L->qkv_stacked = P->stack_qkv ? qkv_stack_count(S) : 0;
+  if (L->qkv_stacked) {
+    const still_tensor *t[3] = {&S->wq, &S->wk, &S->wv};
+    gpu_weight *w[3] = {&L->wq, &L->wk, &L->wv};
+    const still_vector *v[3] = {&S->bq, &S->bk, &S->bv};
+    gpu_vector *g[3] = {&L->bq, &L->bk, &L->bv};
+    const int n = L->qkv_stacked;
+    if ((st = upload_stacked(vk, t, n, w, err)) || (st = upload_stacked_vectors(vk, v, n, g, err)) ||
+        (n == 2 && ((st = upload_weight(vk, &S->wv, &L->wv, err)) || (st = upload_vector(vk, &S->bv, &L->bv, err)))))
+      return st;
+  } else if ((st = upload_weight(vk, &S->wq, &L->wq, err)) || (st = upload_weight(vk, &S->wk, &L->wk, err)) ||
+             (st = upload_weight(vk, &S->wv, &L->wv, err)) || (st = upload_vector(vk, &S->bq, &L->bq, err)) ||
+             (st = upload_vector(vk, &S->bk, &L->bk, err)) || (st = upload_vector(vk, &S->bv, &L->bv, err)))
+    return st;
+  if ((st = upload_vector(vk, &S->attn_norm, &L->attn_norm, err)) ||
+      (st = upload_vector(vk, &S->q_norm, &L->q_norm, err)) || (st = upload_vector(vk, &S->k_norm, &L->k_norm, err)) ||
+      (st = upload_vector(vk, &S->ffn_norm, &L->ffn_norm, err)) || (st = upload_weight(vk, &S->wo, &L->wo, err)) ||
+      (st = upload_weight(vk, &S->w_down, &L->w_down, err)))
+    return st;
+  if (pair_gate_up(&S->w_gate, &S->w_up)) return upload_gate_up(vk, &S->w_gate, &S->w_up, &L->w_gate, &L->w_up, err);
+  if ((st = upload_weight(vk, &S->w_gate, &L->w_gate, err))) return st;
+  return upload_weight(vk, &S->w_up, &L->w_up, err);
+}
+
 static still_status open_part(still_vk_forward *f, vk_part *P, const char *device, still_error *err)
 {
   const still_model *m = f->m;
@@ -366,27 +458,20 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
   P->layers = calloc(n > 0 ? (size_t)n : 1, sizeof *P->layers);
   if (!P->layers) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
   const size_t kw = (size_t)hp->n_head_kv * hp->head_dim_k, vw = (size_t)hp->n_head_kv * hp->head_dim_v;
+  /* q, k and v stack when rope_store.comp can read them side by side */
+  const still_vk_rope_store_args probe = {
+    .kv_type = f->kv_type, .n_tok = 1, .n_head = (uint32_t)hp->n_head, .n_head_kv = (uint32_t)hp->n_head_kv,
+    .head_dim_k = (uint32_t)hp->head_dim_k, .head_dim_v = (uint32_t)hp->head_dim_v,
+    .n_rot = hp->n_rot > 0 ? (uint32_t)hp->n_rot : 0, .kc_off = (uint32_t)kw, .vc_off = (uint32_t)vw};
+  P->stack_qkv = still_vk_rope_store_ok(P->vk, &probe) && !getenv_is_zero("STILL_VK_STACK_QKV");
   for (int i = 0; i < n && st == STILL_OK; i++) {
-    const still_layer *S = &m->layers[P->first + i];
-    gpu_layer *L = &P->layers[i];
-    if ((st = upload_vector(P->vk, &S->attn_norm, &L->attn_norm, err)) ||
-        (st = upload_vector(P->vk, &S->bq, &L->bq, err)) || (st = upload_vector(P->vk, &S->bk, &L->bk, err)) ||
-        (st = upload_vector(P->vk, &S->bv, &L->bv, err)) ||
-        (st = upload_vector(P->vk, &S->q_norm, &L->q_norm, err)) ||
-        (st = upload_vector(P->vk, &S->k_norm, &L->k_norm, err)) ||
-        (st = upload_vector(P->vk, &S->ffn_norm, &L->ffn_norm, err)) ||
-        (st = upload_weight(P->vk, &S->wq, &L->wq, err)) || (st = upload_weight(P->vk, &S->wk, &L->wk, err)) ||
-        (st = upload_weight(P->vk, &S->wv, &L->wv, err)) || (st = upload_weight(P->vk, &S->wo, &L->wo, err)) ||
-        (pair_gate_up(&S->w_gate, &S->w_up)
-           ? (st = upload_gate_up(P->vk, &S->w_gate, &S->w_up, &L->w_gate, &L->w_up, err))
-           : ((st = upload_weight(P->vk, &S->w_gate, &L->w_gate, err)) ||
-              (st = upload_weight(P->vk, &S->w_up, &L->w_up, err)))) ||
-        (st = upload_weight(P->vk, &S->w_down, &L->w_down, err)) ||
-        (st = still_vk_buffer_new(P->vk, (size_t)still_vk_kv_cache_bytes(f->kv_type, kw * (size_t)f->n_ctx),
-                                  &L->k_cache, err)) ||
-        (st = still_vk_buffer_new(P->vk, (size_t)still_vk_kv_cache_bytes(f->kv_type, vw * (size_t)f->n_ctx),
-                                  &L->v_cache, err)))
-      break;
+    st = upload_layer(P, &m->layers[P->first + i], &P->layers[i], err);
+    if (st == STILL_OK)
+      st = still_vk_buffer_new(P->vk, (size_t)still_vk_kv_cache_bytes(f->kv_type, kw * (size_t)f->n_ctx),
+                               &P->layers[i].k_cache, err);
+    if (st == STILL_OK)
+      st = still_vk_buffer_new(P->vk, (size_t)still_vk_kv_cache_bytes(f->kv_type, vw * (size_t)f->n_ctx),
+                               &P->layers[i].v_cache, err);
   }
   if (st == STILL_OK && P->has_output) st = upload_vector(P->vk, &m->output_norm, &P->output_norm, err);
   if (st == STILL_OK && P->has_output) st = upload_weight(P->vk, &m->output, &P->output, err);
@@ -395,6 +480,15 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
   P->embeds = st == STILL_OK && P->has_output && P->first == 0 && m->output.data == m->tok_embd.data &&
               m->output.type == m->tok_embd.type && m->output.n_out == m->tok_embd.n_out;
   const size_t nb = (size_t)f->n_batch * 4;
+  /* stacked layers write k (and v) into q's buffer, after each token's q */
+  bool k_apart = false, v_apart = false;
+  int most = 0; /* the widest rows of q's buffer */
+  for (int i = 0; i < n; i++) {
+    const int s = P->layers[i].qkv_stacked;
+    k_apart |= s < 2, v_apart |= s < 3;
+    if (s > most) most = s;
+  }
+  const size_t q_width = (size_t)hp->n_head * hp->head_dim_k + (most >= 2 ? kw : 0) + (most == 3 ? vw : 0);
   size_t max_in = (size_t)hp->n_embd;
   if ((size_t)hp->n_head * hp->head_dim_v > max_in) max_in = (size_t)hp->n_head * hp->head_dim_v;
   struct {
@@ -404,9 +498,9 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
     {&P->x, nb * hp->n_embd},
     {&P->xb, nb * max_in},
     {&P->xb2, nb * hp->n_embd},
-    {&P->q, nb * hp->n_head * hp->head_dim_k},
-    {&P->k, nb * kw},
-    {&P->v, nb * vw},
+    {&P->q, nb * q_width},
+    {&P->k, k_apart ? nb * kw : 4},
+    {&P->v, v_apart ? nb * vw : 4},
     {&P->att, nb * hp->n_head * hp->head_dim_v},
     {&P->hb, nb * hp->n_ff},
     {&P->hb2, nb * hp->n_ff},
@@ -563,27 +657,45 @@ static still_status norm_rows(still_vk_forward *f, vk_part *P, const gpu_vector 
     if ((st = (expr)) != STILL_OK) goto done;                                                                         \
   } while (0)
 
-static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_tok, int32_t pos0, still_error *err)
+/* q, k and v of the batch (with their biases: Qwen), the norms of q and k
+ * (Qwen3), rope, and k and v into the layer's cache at pos0: q ends up in
+ * P->q, q_stride floats per token. Stacked (gpu_layer.qkv_stacked), one
+ * product writes [token][q | k | v] and rope_store.comp does the rest: two
+ * dispatches. Else up to three products and six small ops. */
+static still_status attention_inputs(still_vk_forward *f, vk_part *P, gpu_layer *L, uint32_t nt, int32_t pos0,
+                                     uint32_t *q_stride, still_error *err)
 {
   const still_model *m = f->m;
   const still_hparams *hp = &m->hp;
-  gpu_layer *L = &P->layers[il - P->first];
   still_vk *vk = P->vk;
-  const uint32_t n_embd = (uint32_t)hp->n_embd, hdk = (uint32_t)hp->head_dim_k, hdv = (uint32_t)hp->head_dim_v;
+  const uint32_t hdk = (uint32_t)hp->head_dim_k, hdv = (uint32_t)hp->head_dim_v;
   const uint32_t n_q = (uint32_t)hp->n_head * hdk, n_k = (uint32_t)hp->n_head_kv * hdk,
                  n_v = (uint32_t)hp->n_head_kv * hdv;
-  const uint32_t nt = (uint32_t)n_tok;
+  const int s = L->qkv_stacked;
+  const uint32_t stride = n_q + (s >= 2 ? n_k : 0) + (s == 3 ? n_v : 0);
   still_status st = STILL_OK;
-
-  /* fused: the previous layer's FFN output (xb2) is added to x here */
-  TRY(norm_rows(f, P, &L->attn_norm, still_vk_fuse(vk) && il > P->first, 0, nt, err));
-  /* q, k and v (with their biases: Qwen) read the same input and write
-   * apart: no barrier between them */
-  TRY(mv_bias(P, &L->wq, &L->bq, &P->xb, &P->q, n_tok, err));
-  still_vk_concurrent_next(vk);
-  TRY(mv_bias(P, &L->wk, &L->bk, &P->xb, &P->k, n_tok, err));
-  still_vk_concurrent_next(vk);
-  TRY(mv_bias(P, &L->wv, &L->bv, &P->xb, &P->v, n_tok, err));
+  /* the products read the same input and write apart: no barrier between them */
+  TRY(mv_bias(P, &L->wq, &L->bq, &P->xb, &P->q, (int)nt, err));
+  if (s < 2) {
+    still_vk_concurrent_next(vk);
+    TRY(mv_bias(P, &L->wk, &L->bk, &P->xb, &P->k, (int)nt, err));
+  }
+  if (s < 3) {
+    still_vk_concurrent_next(vk);
+    TRY(mv_bias(P, &L->wv, &L->bv, &P->xb, &P->v, (int)nt, err));
+  }
+  *q_stride = stride;
+  const still_vk_rope_store_args rs = {
+    .kv_type = f->kv_type, .n_tok = nt, .n_head = (uint32_t)hp->n_head, .n_head_kv = (uint32_t)hp->n_head_kv,
+    .head_dim_k = hdk, .head_dim_v = hdv, .n_rot = hp->n_rot > 0 ? (uint32_t)hp->n_rot : 0,
+    .neox = m->arch->rope == STILL_ROPE_NEOX, .eps = hp->rms_eps, .q_off = 0, .q_stride = stride,
+    .k_off = s >= 2 ? n_q : 0, .k_stride = s >= 2 ? stride : n_k, .v_off = s == 3 ? n_q + n_k : 0,
+    .v_stride = s == 3 ? stride : n_v, .cs_off = 0, .kc_off = (uint32_t)pos0 * n_k, .vc_off = (uint32_t)pos0 * n_v};
+  if (s > 0 || still_vk_rope_store_ok(vk, &rs)) { /* stacked only where it is ok (open_part) */
+    const bool qk = m->arch->qk_norm;
+    return still_vk_rope_store(vk, &P->q, s >= 2 ? &P->q : &P->k, s == 3 ? &P->q : &P->v, &P->rope, &L->k_cache,
+                               &L->v_cache, qk ? &L->q_norm.buf : NULL, qk ? &L->k_norm.buf : NULL, &rs, err);
+  }
   if (m->arch->qk_norm) {
     TRY(still_vk_rms_norm(vk, &P->q, 0, hdk, &L->q_norm.buf, 0, &P->q, 0, hdk, hdk, nt * hp->n_head, hp->rms_eps, err));
     still_vk_concurrent_next(vk);
@@ -603,7 +715,26 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
   TRY(still_vk_kv_store(vk, f->kv_type, &P->k, 0, &L->k_cache, (uint32_t)pos0 * n_k, nt * n_k, err));
   still_vk_concurrent_next(vk);
   TRY(still_vk_kv_store(vk, f->kv_type, &P->v, 0, &L->v_cache, (uint32_t)pos0 * n_v, nt * n_v, err));
-  const still_vk_attention_args aa = attention_args(f, nt, pos0);
+done:
+  return st;
+}
+
+static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_tok, int32_t pos0, still_error *err)
+{
+  const still_model *m = f->m;
+  const still_hparams *hp = &m->hp;
+  gpu_layer *L = &P->layers[il - P->first];
+  still_vk *vk = P->vk;
+  const uint32_t n_embd = (uint32_t)hp->n_embd;
+  const uint32_t nt = (uint32_t)n_tok;
+  still_status st = STILL_OK;
+
+  /* fused: the previous layer's FFN output (xb2) is added to x here */
+  TRY(norm_rows(f, P, &L->attn_norm, still_vk_fuse(vk) && il > P->first, 0, nt, err));
+  uint32_t q_stride = 0;
+  TRY(attention_inputs(f, P, L, nt, pos0, &q_stride, err));
+  still_vk_attention_args aa = attention_args(f, nt, pos0);
+  aa.q_stride = q_stride;
   if (nt <= SPLIT_ATTENTION_TOKENS && P->att_part.size > 4 && still_vk_attention_split_ok(vk, &aa))
     TRY(still_vk_attention_split(vk, &P->q, &L->k_cache, &L->v_cache, &P->att_part, &P->att, &aa, err));
   else

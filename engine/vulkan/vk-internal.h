@@ -7,7 +7,9 @@
 
 #include <vulkan/vulkan.h>
 
-#define STILL_VK_BINDINGS 4
+/* storage buffers per op at most; devices that allow fewer per shader stage
+ * (the Vulkan minimum is 4) get n_bindings = 4 and no op that needs more */
+#define STILL_VK_BINDINGS 8
 #define STILL_VK_PUSH_MAX 128 /* the minimum every device guarantees */
 /* most ops in one submit (timestamps, descriptor sets outside the cache) */
 #define STILL_VK_MAX_SETS 4096
@@ -22,7 +24,7 @@
 #define STILL_VK_SET_SLOTS (2 * STILL_VK_CACHED_SETS)
 
 typedef struct {
-  uint64_t key[STILL_VK_BINDINGS]; /* VkBuffer handles of bindings 0..3 */
+  uint64_t key[STILL_VK_BINDINGS]; /* VkBuffer handles of the bindings (unused ones: binding 0's) */
   VkDescriptorSet set;
   uint8_t state; /* 0 empty, 1 live, 2 deleted (a tombstone) */
 } still_vk_set_entry;
@@ -37,11 +39,13 @@ struct still_vk {
   VkPhysicalDeviceMemoryProperties mem;
   int device_index;
   uint32_t subgroup_size, wg_size;
+  uint32_t n_bindings; /* storage buffers of the descriptor set layout: STILL_VK_BINDINGS, or 4 where the device allows fewer */
   uint32_t norm_wg; /* STILL_VK_NORM_WG (0: 256, the default of the RMSNorm shaders) */
   uint32_t matmul_min_vecs; /* STILL_VK_MATMUL_MIN_VECS (default STILL_VK_MATMUL_MIN_VECS) */
   bool matvec_generic;
   bool fuse_off;        /* STILL_VK_FUSE=0: no fused ops (bias, SwiGLU, residual add + RMSNorm) */
   bool attn_split_off;  /* STILL_VK_ATTN_SPLIT=0: attention.comp at decode too */
+  bool rope_store_off;  /* STILL_VK_ROPE_STORE=0: separate norm, rope and store dispatches (no rope_store.comp) */
   bool matvec_pair;     /* STILL_VK_MATVEC_PAIR=1: two rows per team at decode */
   bool matvec_narrow;   /* STILL_VK_MATVEC=narrow: no 16-byte K-quant reads in matvec_team */
   uint32_t matvec_sub;  /* STILL_VK_MATVEC_SUB: teams per row (0: chosen per matrix) */

@@ -414,6 +414,57 @@ still_status still_vk_kv_store(still_vk *vk, uint32_t kv_type, const still_vk_bu
   return still_vk_dispatch(vk, VK_SHADER_KV_STORE_F16, bufs, 2, push, sizeof push, gx, gy, 1, err);
 }
 
+bool still_vk_rope_store_ok(const still_vk *vk, const still_vk_rope_store_args *a)
+{
+  const bool f16 = a->kv_type == STILL_TYPE_F16, q8 = a->kv_type == STILL_TYPE_Q8_0;
+  const uint32_t hk = a->head_dim_k, hv = a->head_dim_v;
+  if (vk->rope_store_off || vk->fuse_off || vk->n_bindings < 8) return false;
+  if (!f16 && !q8 && a->kv_type != STILL_TYPE_F32) return false;
+  if (a->n_head == 0 || a->n_head_kv == 0 || hk == 0 || hk > 256 || hv == 0 || hv > 256) return false;
+  if ((a->n_rot & 1) || a->n_rot > hk) return false;
+  if (f16 && ((hk | hv | a->kc_off | a->vc_off) & 1)) return false;
+  if (q8 && ((hk | hv | a->kc_off | a->vc_off) % 64)) return false;
+  return true;
+}
+
+still_status still_vk_rope_store(still_vk *vk, still_vk_buffer *q, const still_vk_buffer *k, const still_vk_buffer *v,
+                                 const still_vk_buffer *cs, still_vk_buffer *kc, still_vk_buffer *vc,
+                                 const still_vk_buffer *q_norm, const still_vk_buffer *k_norm,
+                                 const still_vk_rope_store_args *a, still_error *err)
+{
+  if (a->n_tok == 0) return STILL_OK;
+  if (!still_vk_rope_store_ok(vk, a))
+    return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no fused rope and KV store for this shape");
+  const bool f16 = a->kv_type == STILL_TYPE_F16, q8 = a->kv_type == STILL_TYPE_Q8_0;
+  const uint64_t last = a->n_tok - 1, half = a->n_rot / 2;
+  const uint64_t kend = a->kc_off + (uint64_t)a->n_tok * a->n_head_kv * a->head_dim_k,
+                 vend = a->vc_off + (uint64_t)a->n_tok * a->n_head_kv * a->head_dim_v;
+  /* bytes of the cache up to element e: Q8_0 writes whole pairs of blocks (68 bytes per 64) */
+#define RS_CACHE_BYTES(e) (q8 ? (e) / 64 * 68 : (f16 ? 2 : 4) * (e))
+  if (!fits(q, 4 * (a->q_off + a->q_stride * last + (uint64_t)a->n_head * a->head_dim_k)) ||
+      !fits(k, 4 * (a->k_off + a->k_stride * last + (uint64_t)a->n_head_kv * a->head_dim_k)) ||
+      !fits(v, 4 * (a->v_off + a->v_stride * last + (uint64_t)a->n_head_kv * a->head_dim_v)) ||
+      (half > 0 && !fits(cs, 4 * (a->cs_off + 2 * a->n_tok * half))) || !fits(kc, RS_CACHE_BYTES(kend)) ||
+      !fits(vc, RS_CACHE_BYTES(vend)) || (q_norm && !fits(q_norm, 4ull * a->head_dim_k)) ||
+      (k_norm && !fits(k_norm, 4ull * a->head_dim_k)))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: rope and KV store outside their buffers");
+#undef RS_CACHE_BYTES
+  struct {
+    uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, n_rot, flags;
+    float eps;
+    uint32_t q_off, q_stride, k_off, k_stride, v_off, v_stride, cs_off, sin_off, kc_off, vc_off;
+  } push = {a->n_tok, a->n_head, a->n_head_kv, a->head_dim_k, a->head_dim_v, a->n_rot,
+            (a->neox ? 1u : 0u) | (q_norm ? 2u : 0u) | (k_norm ? 4u : 0u), a->eps, a->q_off, a->q_stride,
+            a->k_off, a->k_stride, a->v_off, a->v_stride, a->cs_off, a->n_tok * (uint32_t)half, a->kc_off,
+            a->vc_off};
+  /* absent inputs are bound to q, which the shader then does not read as them */
+  const still_vk_buffer *bufs[8] = {q, k, v, half > 0 ? cs : q, kc, vc, q_norm ? q_norm : q, k_norm ? k_norm : q};
+  uint32_t gx, gy;
+  grid_2d(a->n_tok * (a->n_head + 2 * a->n_head_kv), &gx, &gy);
+  const still_vk_shader_id sh = q8 ? VK_SHADER_ROPE_STORE_Q8_0 : f16 ? VK_SHADER_ROPE_STORE_F16 : VK_SHADER_ROPE_STORE_F32;
+  return still_vk_dispatch(vk, sh, bufs, 8, &push, sizeof push, gx, gy, 1, err);
+}
+
 still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
                                 const still_vk_buffer *v, still_vk_buffer *out, const still_vk_attention_args *a,
                                 still_error *err)

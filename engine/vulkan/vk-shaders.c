@@ -88,6 +88,15 @@ static const uint32_t spv_attention_q8_0[] =
 static const uint32_t spv_kv_store_q8_0[] =
 #include "vulkan/kv_store_q8_0.spv.h"
 ;
+static const uint32_t spv_rope_store_f32[] =
+#include "vulkan/rope_store_f32.spv.h"
+;
+static const uint32_t spv_rope_store_f16[] =
+#include "vulkan/rope_store_f16.spv.h"
+;
+static const uint32_t spv_rope_store_q8_0[] =
+#include "vulkan/rope_store_q8_0.spv.h"
+;
 static const uint32_t spv_matvec_iq4_xs[] =
 #include "vulkan/matvec_iq4_xs.spv.h"
 ;
@@ -332,6 +341,9 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_KV_STORE_F16, spv_kv_store_f16, 12),
   ENTRY(VK_SHADER_ATTENTION_Q8_0, spv_attention_q8_0, 52),
   ENTRY(VK_SHADER_KV_STORE_Q8_0, spv_kv_store_q8_0, 20),
+  ENTRY(VK_SHADER_ROPE_STORE_F32, spv_rope_store_f32, 72),
+  ENTRY(VK_SHADER_ROPE_STORE_F16, spv_rope_store_f16, 72),
+  ENTRY(VK_SHADER_ROPE_STORE_Q8_0, spv_rope_store_q8_0, 72),
   ENTRY(VK_SHADER_MATMUL_F32, spv_matmul_f32, 36),
   ENTRY(VK_SHADER_MATMUL_F16, spv_matmul_f16, 36),
   ENTRY(VK_SHADER_MATMUL_BF16, spv_matmul_bf16, 36),

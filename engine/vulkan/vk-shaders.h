@@ -113,6 +113,10 @@ typedef enum {
   VK_SHADER_ATTENTION_SPLIT_F16,
   VK_SHADER_ATTENTION_MERGE,
   VK_SHADER_ATTENTION_SPLIT_Q8_0,
+  /* rope_store.comp: norms, rope and the KV store of a layer in one dispatch */
+  VK_SHADER_ROPE_STORE_F32,
+  VK_SHADER_ROPE_STORE_F16,
+  VK_SHADER_ROPE_STORE_Q8_0,
   VK_SHADER_COUNT
 } still_vk_shader_id;
 

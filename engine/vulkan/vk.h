@@ -201,6 +201,32 @@ still_status still_vk_rope(still_vk *vk, still_vk_buffer *x, const still_vk_buff
  * multiples of 32, the CPU quantizer's bytes, 34 per block of 32). */
 still_status still_vk_kv_store(still_vk *vk, uint32_t kv_type, const still_vk_buffer *a, uint32_t a_off,
                                still_vk_buffer *cache, uint32_t y_off, uint32_t n, still_error *err);
+/* A layer's attention inputs in one dispatch (rope_store.comp): per head,
+ * q = rope(rms_norm(q) · q_norm) in place, K cache row = rope(rms_norm(k) ·
+ * k_norm), V cache row = v; the same results as still_vk_rms_norm (q and k
+ * per head, when q_norm / k_norm are given), still_vk_rope on q and k and
+ * still_vk_kv_store of k and v, in one launch instead of up to six. q, k and
+ * v may be regions of one buffer (the q, k and v products written side by
+ * side). Offsets and strides in floats; kc_off / vc_off are cache elements
+ * of token 0's row (rows of n_head_kv · head_dim). still_vk_rope_store_ok
+ * says whether a shape suits (F16: even head dims and offsets; Q8_0: head
+ * dims and offsets multiples of 64, so that heads are whole pairs of
+ * blocks); STILL_VK_ROPE_STORE=0 (or STILL_VK_FUSE=0) turns it off. */
+typedef struct {
+  uint32_t kv_type;
+  uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, n_rot; /* n_rot 0: no rope */
+  bool neox;
+  float eps; /* of the q / k norms */
+  uint32_t q_off, q_stride, k_off, k_stride, v_off, v_stride;
+  uint32_t cs_off; /* cos [n_tok][n_rot/2] from cs_off, then sin (as still_vk_rope) */
+  uint32_t kc_off, vc_off;
+} still_vk_rope_store_args;
+bool still_vk_rope_store_ok(const still_vk *vk, const still_vk_rope_store_args *a);
+still_status still_vk_rope_store(still_vk *vk, still_vk_buffer *q, const still_vk_buffer *k, const still_vk_buffer *v,
+                                 const still_vk_buffer *cs, still_vk_buffer *kc, still_vk_buffer *vc,
+                                 const still_vk_buffer *q_norm, const still_vk_buffer *k_norm,
+                                 const still_vk_rope_store_args *a, still_error *err);
+
 /* Bytes of a cache buffer of n_values values (n a multiple of 32 for Q8_0:
  * rounded up to whole pairs of blocks, which the Q8_0 store writes). */
 uint64_t still_vk_kv_cache_bytes(uint32_t kv_type, uint64_t n_values);

@@ -910,6 +910,183 @@ static void test_kv_store_q8_0(void)
   still_vk_close(vk);
 }
 
+/* rope_store.comp against the CPU: q normed (per head, with its weight)
+ * and roped in place; k normed, roped and stored, v stored, at positions
+ * pos0.. of F32 / F16 / Q8_0 caches; rows outside the batch untouched.
+ * data: {kv_type, n_tok, pos0, head_dim, norm, neox, packed}; packed: q, k
+ * and v side by side in one buffer (the layout of the fused q/k/v product). */
+typedef struct {
+  uint32_t kv_type;
+  int n_tok, pos0, head_dim, norm, neox, packed;
+} rope_store_case;
+
+static void rms_ref(float *x, int n, const float *g, float eps)
+{
+  double ss = 0;
+  for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+  const float scale = (float)(1.0 / sqrt(ss / n + eps));
+  for (int i = 0; i < n; i++) x[i] = x[i] * scale * g[i];
+}
+
+/* cache values of row r (n_values each) as floats */
+static void cache_row(uint32_t kv_type, const unsigned char *c, int r, int n, float *out)
+{
+  if (kv_type == STILL_TYPE_F32) memcpy(out, c + (size_t)r * n * 4, (size_t)n * 4);
+  else if (kv_type == STILL_TYPE_F16)
+    for (int i = 0; i < n; i++) {
+      uint16_t h;
+      memcpy(&h, c + ((size_t)r * n + i) * 2, 2);
+      out[i] = still_fp16_to_fp32(h);
+    }
+  else still_type_get(STILL_TYPE_Q8_0)->to_float(c + (size_t)r * n / 32 * 34, out, n);
+}
+
+static void test_rope_store(gconstpointer data)
+{
+  const rope_store_case *c = data;
+  still_vk *vk = open_or_skip(NULL);
+  if (!vk) return;
+  const int n_tok = c->n_tok, pos0 = c->pos0, hd = c->head_dim, n_head = 6, n_kv = 2, n_rot = hd - 16;
+  const int half = n_rot / 2, n_q = n_head * hd, n_k = n_kv * hd, n_ctx = pos0 + n_tok + 3;
+  const int q_stride = c->packed ? n_q + 2 * n_k : n_q, k_stride = c->packed ? q_stride : n_k;
+  const int k_base = c->packed ? n_q : 0, v_base = c->packed ? n_q + n_k : 0;
+  const float eps = 1e-6f;
+  float *q = g_new(float, (size_t)n_tok * q_stride), *k = g_new(float, (size_t)n_tok * k_stride);
+  float *v = g_new(float, (size_t)n_tok * k_stride);
+  float *tab = g_new(float, 2 * (size_t)n_tok * half), *qn = g_new(float, hd), *kn = g_new(float, hd);
+  float *qa = c->packed ? q : NULL; /* packed: k and v live in q's rows */
+  for (int i = 0; i < n_tok * q_stride; i++) q[i] = 3 * frand();
+  for (int i = 0; i < n_tok * k_stride; i++) k[i] = 3 * frand(), v[i] = 3 * frand();
+  for (int i = 0; i < hd; i++) qn[i] = 1 + 0.5f * frand(), kn[i] = 1 + 0.5f * frand();
+  for (int t = 0; t < n_tok; t++)
+    for (int i = 0; i < half; i++) {
+      double f = pow(10000.0, -2.0 * i / n_rot);
+      tab[t * half + i] = (float)cos((pos0 + t) * f);
+      tab[n_tok * half + t * half + i] = (float)sin((pos0 + t) * f);
+    }
+  /* the CPU: reference q, k and v rows */
+  float *rq = g_new(float, (size_t)n_tok * n_q), *rk = g_new(float, (size_t)n_tok * n_k);
+  float *rv = g_new(float, (size_t)n_tok * n_k);
+  for (int t = 0; t < n_tok; t++) {
+    const float *sq = (qa ? qa : q) + (size_t)t * q_stride;
+    const float *sk = (qa ? qa + k_base : k) + (size_t)t * k_stride, *sv = (qa ? qa + v_base : v) + (size_t)t * k_stride;
+    memcpy(rq + (size_t)t * n_q, sq, 4 * (size_t)n_q);
+    memcpy(rk + (size_t)t * n_k, sk, 4 * (size_t)n_k);
+    memcpy(rv + (size_t)t * n_k, sv, 4 * (size_t)n_k);
+    if (c->norm) {
+      for (int h = 0; h < n_head; h++) rms_ref(rq + (size_t)t * n_q + h * hd, hd, qn, eps);
+      for (int h = 0; h < n_kv; h++) rms_ref(rk + (size_t)t * n_k + h * hd, hd, kn, eps);
+    }
+    rope_ref(rq + (size_t)t * n_q, n_head, hd, n_rot, c->neox, tab + t * half, tab + n_tok * half + t * half);
+    rope_ref(rk + (size_t)t * n_k, n_kv, hd, n_rot, c->neox, tab + t * half, tab + n_tok * half + t * half);
+  }
+
+  still_error err = {0};
+  still_vk_buffer bq, bk, bv, bc, bkc, bvc, bqn, bkn;
+  const size_t cache_bytes = (size_t)still_vk_kv_cache_bytes(c->kv_type, (uint64_t)n_ctx * n_k);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_tok * q_stride, &bq, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_tok * k_stride, &bk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_tok * k_stride, &bv, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 8 * (size_t)n_tok * half, &bc, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, cache_bytes, &bkc, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, cache_bytes, &bvc, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)hd, &bqn, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)hd, &bkn, &err), ==, STILL_OK);
+  unsigned char *fill = g_malloc(cache_bytes), *got_k = g_malloc(cache_bytes), *got_v = g_malloc(cache_bytes);
+  memset(fill, 0x5a, cache_bytes);
+  g_assert_cmpint(still_vk_upload(vk, &bq, 0, q, 4 * (size_t)n_tok * q_stride, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bk, 0, k, 4 * (size_t)n_tok * k_stride, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bv, 0, v, 4 * (size_t)n_tok * k_stride, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bc, 0, tab, 8 * (size_t)n_tok * half, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bkc, 0, fill, cache_bytes, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bvc, 0, fill, cache_bytes, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bqn, 0, qn, 4 * (size_t)hd, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bkn, 0, kn, 4 * (size_t)hd, &err), ==, STILL_OK);
+
+  still_vk_rope_store_args a = {.kv_type = c->kv_type, .n_tok = n_tok, .n_head = n_head, .n_head_kv = n_kv,
+                                .head_dim_k = hd, .head_dim_v = hd, .n_rot = n_rot, .neox = c->neox, .eps = eps,
+                                .q_off = 0, .q_stride = q_stride, .k_off = k_base, .k_stride = k_stride,
+                                .v_off = v_base, .v_stride = k_stride, .cs_off = 0,
+                                .kc_off = (uint32_t)(pos0 * n_k), .vc_off = (uint32_t)(pos0 * n_k)};
+  g_assert_true(still_vk_rope_store_ok(vk, &a));
+  still_vk_buffer *kb = c->packed ? &bq : &bk, *vb = c->packed ? &bq : &bv;
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_rope_store(vk, &bq, kb, vb, &bc, &bkc, &bvc, c->norm ? &bqn : NULL, c->norm ? &bkn : NULL,
+                                      &a, &err),
+                  ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  float *gq = g_new(float, (size_t)n_tok * q_stride);
+  g_assert_cmpint(still_vk_download(vk, &bq, 0, gq, 4 * (size_t)n_tok * q_stride, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &bkc, 0, got_k, cache_bytes, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &bvc, 0, got_v, cache_bytes, &err), ==, STILL_OK);
+
+  /* q in place (and, packed, the k and v parts of its rows untouched) */
+  float *row = g_new(float, n_k);
+  double *want = g_new(double, (size_t)n_tok * n_q);
+  float *gotq = g_new(float, (size_t)n_tok * n_q);
+  for (int t = 0; t < n_tok; t++)
+    for (int i = 0; i < n_q; i++) want[(size_t)t * n_q + i] = rq[(size_t)t * n_q + i], gotq[(size_t)t * n_q + i] = gq[(size_t)t * q_stride + i];
+  const double eq = nmse(gotq, want, (size_t)n_tok * n_q);
+  if (c->packed)
+    for (int t = 0; t < n_tok; t++)
+      g_assert_cmpmem(gq + (size_t)t * q_stride + n_q, 8 * n_k, q + (size_t)t * q_stride + n_q, 8 * n_k);
+  /* the cache rows: K against the CPU's values (within the type's rounding), V exact */
+  const int fill_rows[] = {0, pos0 - 1, pos0 + n_tok, n_ctx - 1};
+  double num = 0, den = 0;
+  for (int t = 0; t < n_tok; t++) {
+    cache_row(c->kv_type, got_k, pos0 + t, n_k, row);
+    for (int i = 0; i < n_k; i++) {
+      double d = row[i] - rk[(size_t)t * n_k + i];
+      num += d * d, den += (double)rk[(size_t)t * n_k + i] * rk[(size_t)t * n_k + i];
+    }
+    unsigned char *wv = g_malloc(cache_bytes);
+    size_t rb = c->kv_type == STILL_TYPE_Q8_0 ? (size_t)n_k / 32 * 34 : (size_t)n_k * (c->kv_type == STILL_TYPE_F32 ? 4 : 2);
+    if (c->kv_type == STILL_TYPE_F32) memcpy(wv, rv + (size_t)t * n_k, rb);
+    else if (c->kv_type == STILL_TYPE_F16)
+      for (int i = 0; i < n_k; i++) {
+        uint16_t h = still_fp32_to_fp16(rv[(size_t)t * n_k + i]);
+        memcpy(wv + 2 * i, &h, 2);
+      }
+    else still_type_get(STILL_TYPE_Q8_0)->from_float(rv + (size_t)t * n_k, wv, n_k);
+    g_assert_cmpmem(got_v + (size_t)(pos0 + t) * rb, rb, wv, rb);
+    g_free(wv);
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS(fill_rows); i++) {
+    const int r = fill_rows[i];
+    if (r < 0 || (r >= pos0 && r < pos0 + n_tok)) continue;
+    size_t rb = c->kv_type == STILL_TYPE_Q8_0 ? (size_t)n_k / 32 * 34 : (size_t)n_k * (c->kv_type == STILL_TYPE_F32 ? 4 : 2);
+    g_assert_cmpmem(got_k + (size_t)r * rb, rb, fill + (size_t)r * rb, rb);
+    g_assert_cmpmem(got_v + (size_t)r * rb, rb, fill + (size_t)r * rb, rb);
+  }
+  const double ek = num / den;
+  const double bound_k = c->kv_type == STILL_TYPE_F32 ? 1e-12 : c->kv_type == STILL_TYPE_F16 ? 1e-6 : 1e-3;
+  g_test_message("rope_store %s n_tok %d pos0 %d hd %d%s: q NMSE %.3g, K NMSE %.3g", still_type_name(c->kv_type),
+                 n_tok, pos0, hd, c->norm ? " normed" : "", eq, ek);
+  g_assert_cmpfloat(eq, <, 1e-12);
+  g_assert_cmpfloat(ek, <, bound_k);
+
+  /* refused: past the cache; a Q8_0 head that is not whole pairs of blocks */
+  still_vk_rope_store_args bad = a;
+  bad.kc_off = (uint32_t)(n_ctx * n_k);
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_rope_store(vk, &bq, kb, vb, &bc, &bkc, &bvc, NULL, NULL, &bad, &err), ==,
+                  STILL_ERR_INVALID_ARG);
+  bad = a;
+  bad.kc_off += 32;
+  if (c->kv_type == STILL_TYPE_Q8_0) {
+    g_assert_false(still_vk_rope_store_ok(vk, &bad));
+    g_assert_cmpint(still_vk_rope_store(vk, &bq, kb, vb, &bc, &bkc, &bvc, NULL, NULL, &bad, &err), ==,
+                    STILL_ERR_UNSUPPORTED);
+  }
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+
+  still_vk_buffer *bs[] = {&bq, &bk, &bv, &bc, &bkc, &bvc, &bqn, &bkn};
+  for (size_t i = 0; i < G_N_ELEMENTS(bs); i++) still_vk_buffer_free(vk, bs[i]);
+  g_free(q), g_free(k), g_free(v), g_free(tab), g_free(qn), g_free(kn), g_free(rq), g_free(rk), g_free(rv);
+  g_free(fill), g_free(got_k), g_free(got_v), g_free(gq), g_free(row), g_free(want), g_free(gotq);
+  still_vk_close(vk);
+}
+
 /* Attention over a Q8_0 cache filled through kv_store, against softmax in
  * double over the CPU's dequantized Q8_0 keys and values (so only float
  * summation order differs), and against the unquantized values (the Q8_0
@@ -1557,6 +1734,19 @@ int main(int argc, char **argv)
     g_free(path);
   }
   g_test_add_func("/vk/kv-store/Q8_0", test_kv_store_q8_0);
+  static const rope_store_case rs[] = {
+    {STILL_TYPE_F32, 1, 0, 64, 0, 1, 1},   {STILL_TYPE_F32, 7, 5, 128, 1, 0, 0},
+    {STILL_TYPE_F16, 1, 9, 128, 0, 1, 0},  {STILL_TYPE_F16, 5, 3, 64, 1, 1, 1},
+    {STILL_TYPE_Q8_0, 1, 11, 128, 0, 1, 1}, {STILL_TYPE_Q8_0, 6, 2, 64, 1, 0, 0},
+    {STILL_TYPE_Q8_0, 3, 0, 256, 1, 1, 1},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(rs); i++) {
+    char *path = g_strdup_printf("/vk/rope-store/%s/%d-at-%d-hd%d%s%s%s", still_type_name(rs[i].kv_type), rs[i].n_tok,
+                                 rs[i].pos0, rs[i].head_dim, rs[i].norm ? "-norm" : "", rs[i].neox ? "-neox" : "",
+                                 rs[i].packed ? "-packed" : "");
+    g_test_add_data_func(path, &rs[i], test_rope_store);
+    g_free(path);
+  }
   static const int att_q8[][3] = {{1, 0, 0}, {9, 150, 0}, {1, 700, 0}, {1, 0, 1}, {3, 150, 1}, {1, 700, 1}};
   for (size_t i = 0; i < G_N_ELEMENTS(att_q8); i++) {
     char *path = g_strdup_printf("/vk/attention/Q8_0/%d-at-%d%s", att_q8[i][0], att_q8[i][1],
