@@ -618,6 +618,40 @@ static void layer_forward(still_graph *g, int il, int32_t pos0, int n_tok)
   residual_norm(g, n_tok, true, NULL);
 }
 
+static still_status forward_batch(still_graph *g, const int32_t *tokens, int n_tok, int first_out, float *out,
+                                  const atomic_bool *cancel, still_error *err);
+
+/* The GPU failed in the middle of a batch (a lost device, a driver error,
+ * device memory gone): its layers move to the CPU for good, and the offload
+ * line says so. Their cache entries of the tokens before this batch went
+ * with the device, so those tokens are read again, every layer on the CPU
+ * (the CPU layers' entries come out the same), and then this batch. A
+ * cancel on the way leaves the cache holding the tokens read so far. */
+static still_status gpu_failed(still_graph *g, const int32_t *tokens, int n_tok, int first_out, float *out,
+                               const atomic_bool *cancel, still_error *err)
+{
+  const int n_layer = g->m->hp.n_layer;
+  char why[sizeof err->message];
+  snprintf(why, sizeof why, "%s", err && err->message[0] ? err->message : "the GPU failed");
+  still_vk_forward_free(g->gpu);
+  g->gpu = NULL;
+  snprintf(g->offload, sizeof g->offload, "offload: 0/%d layers on a GPU (%s; running on the CPU from then on)",
+           n_layer, why);
+  const int32_t n_past = g->kv->n_past;
+  int32_t *hist = n_past > 0 ? malloc((size_t)n_past * sizeof *hist) : NULL;
+  if (n_past > 0 && !hist) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  if (hist) memcpy(hist, g->kv->tokens, (size_t)n_past * sizeof *hist);
+  if (err) *err = (still_error){0};
+  g->kv->n_past = 0;
+  still_status st = STILL_OK;
+  for (int32_t off = 0; off < n_past && st == STILL_OK; off += g->n_batch) {
+    const int nb = n_past - off < g->n_batch ? (int)(n_past - off) : g->n_batch;
+    st = forward_batch(g, hist + off, nb, nb, NULL, cancel, err);
+  }
+  free(hist);
+  return st == STILL_OK ? forward_batch(g, tokens, n_tok, first_out, out, cancel, err) : st;
+}
+
 /* One batch of at most n_batch tokens. out: logits rows for tokens
  * [first_out, n_tok) (NULL: none). */
 static still_status forward_batch(still_graph *g, const int32_t *tokens, int n_tok, int first_out, float *out,
@@ -639,7 +673,8 @@ static still_status forward_batch(still_graph *g, const int32_t *tokens, int n_t
   if (g->gpu) { /* the remaining layers and the output layer */
     still_status st = still_vk_forward_run(g->gpu, gpu_embd ? NULL : g->x, tokens, n_tok, pos0, g->rope_cos,
                                            g->rope_sin, first_out, out, err);
-    if (st != STILL_OK) return st;
+    if (st == STILL_ERR_CANCELLED || st == STILL_ERR_INVALID_ARG) return st;
+    if (st != STILL_OK) return gpu_failed(g, tokens, n_tok, first_out, out, cancel, err);
   } else if (out && first_out < n_tok) {
     const int64_t n_embd = hp->n_embd;
     int n_out = n_tok - first_out;

@@ -264,6 +264,9 @@ void cli_run_auto_gpu_layers(const still_model *m, still_session_params *sp)
   sp->n_gpu_layers = used > 1 ? most : f.gpu_layers;
 }
 
+/* The offload line printed when the session started (a GPU was asked for). */
+static char offload_printed[1024];
+
 static int new_session(still_model *m, const still_session_params *p, still_session **s)
 {
   still_error err = {0};
@@ -272,14 +275,31 @@ static int new_session(still_model *m, const still_session_params *p, still_sess
   /* where the layers went: at once when a GPU was asked for (a fallback is
    * news before a long run); CPU-only runs say it with their results
    * (print_cpu_offload), so a run that fails still prints one line */
-  if (p->n_gpu_layers != 0) fprintf(stderr, "%s\n", still_session_offload(*s));
+  offload_printed[0] = '\0';
+  if (p->n_gpu_layers != 0) {
+    fprintf(stderr, "%s\n", still_session_offload(*s));
+    snprintf(offload_printed, sizeof offload_printed, "%s", still_session_offload(*s));
+  }
   return 0;
 }
 
-/* "offload: 0/28 layers on a GPU (CPU only)" on stderr, for CPU-only sessions. */
+/* The offload line again when it changed since it was printed: the GPU
+ * failed and its layers went on on the CPU. */
+static void print_offload_news(const still_session *s)
+{
+  const char *now = still_session_offload(s);
+  if (offload_printed[0] && strcmp(now, offload_printed) != 0) {
+    fprintf(stderr, "%s\n", now);
+    snprintf(offload_printed, sizeof offload_printed, "%s", now);
+  }
+}
+
+/* "offload: 0/28 layers on a GPU (CPU only)" on stderr, for CPU-only
+ * sessions; with a GPU, the news of print_offload_news. */
 static void print_cpu_offload(const still_session_params *p, const still_session *s)
 {
   if (p->n_gpu_layers == 0) fprintf(stderr, "%s\n", still_session_offload(s));
+  else print_offload_news(s);
 }
 
 /* Tokenize with a retry when the first guess of the size is too small. */
@@ -974,6 +994,7 @@ int still_cmd_chat(int argc, char **argv)
       rc = cli_fail("out of memory");
       break;
     }
+    print_offload_news(s);
     if (stats) {
       char prefix[32];
       snprintf(prefix, sizeof prefix, "turn %d: ", turn);

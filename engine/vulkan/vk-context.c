@@ -402,6 +402,8 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   vk->matvec_pair = env_is("STILL_VK_MATVEC_PAIR", "1");
   vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
   vk->rope_store_off = env_is("STILL_VK_ROPE_STORE", "0");
+  const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");
+  vk->fault_submit = fault_env && *fault_env ? (uint32_t)strtoul(fault_env, NULL, 10) : 0;
   vk->fuse_off = env_is("STILL_VK_FUSE", "0");
   const char *ms_env = getenv("STILL_VK_MATVEC_SUB");
   vk->matvec_sub = ms_env && *ms_env ? (uint32_t)strtoul(ms_env, NULL, 10) : 0;
@@ -1058,6 +1060,13 @@ still_status still_vk_submit(still_vk *vk, still_error *err)
   const int64_t t0 = vk->ts_pool ? vk->first_submit_us : 0;
   if (vk->ts_pool && vk->n_dispatch > 0) vk->prof_record_ns += (uint64_t)(still_time_us() - vk->record_t0_us) * 1000u;
   /* the fence also covers the buffers flushed before (submission order) */
+  if (vk->fault_submit && ++vk->n_submits >= vk->fault_submit) { /* a lost device, for the fallback tests */
+    if (vk->n_flushed > 0) vkQueueWaitIdle(vk->queue);
+    vkResetDescriptorPool(vk->device, vk->desc_pool, 0);
+    vk->n_sets = 0;
+    return still_set_error(err, STILL_ERR_BACKEND, "Vulkan: submitting work failed: the device was lost (a fault "
+                                                   "injected by STILL_VK_FAULT_SUBMIT)");
+  }
   r = vkQueueSubmit(vk->queue, 1, &si, vk->fence);
   if (r != VK_SUCCESS) {
     if (vk->n_flushed > 0) vkQueueWaitIdle(vk->queue);

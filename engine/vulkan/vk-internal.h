@@ -45,6 +45,8 @@ struct still_vk {
   bool matvec_generic;
   bool fuse_off;        /* STILL_VK_FUSE=0: no fused ops (bias, SwiGLU, residual add + RMSNorm) */
   bool attn_split_off;  /* STILL_VK_ATTN_SPLIT=0: attention.comp at decode too */
+  uint32_t fault_submit; /* STILL_VK_FAULT_SUBMIT=N (tests): submit N and every later one fail as a lost device would */
+  uint32_t n_submits;
   bool rope_store_off;  /* STILL_VK_ROPE_STORE=0: separate norm, rope and store dispatches (no rope_store.comp) */
   bool matvec_pair;     /* STILL_VK_MATVEC_PAIR=1: two rows per team at decode */
   bool matvec_narrow;   /* STILL_VK_MATVEC=narrow: no 16-byte K-quant reads in matvec_team */

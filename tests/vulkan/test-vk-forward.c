@@ -667,6 +667,65 @@ static void test_fallback(void)
  * what the device really holds at its peak once all layers are there: the
  * estimate must never be below it (a "fits" verdict that then runs out of
  * VRAM is the one thing a user cannot forgive), nor far above it. */
+/* The GPU failing in the middle of a run (a lost device, injected with
+ * STILL_VK_FAULT_SUBMIT=N: submit N and every later one fail): the layers
+ * move to the CPU, the tokens already cached are read again there, the
+ * run goes on with the same result, and the offload line says what
+ * happened. stories260K, 200 greedy tokens from BOS against the reference:
+ * the fault in the first submit (the prompt), in decode (submit 40), with
+ * all layers and with half of them on the GPU; then the session keeps
+ * working (a second request reuses the cached prefix). */
+static void test_device_lost(void)
+{
+  reference *r = ref_load("stories260K");
+  if (!r) return;
+  still_model *m = test_load_fixture_model("stories260K", false);
+  g_assert_nonnull(r->bos_greedy);
+  static const struct {
+    const char *fault;
+    int n_gpu_layers;
+  } cases[] = {{"1", -1}, {"40", -1}, {"40", 2}, {"199", -1}};
+  for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
+    g_setenv("STILL_VK_FAULT_SUBMIT", cases[c].fault, TRUE);
+    still_session *s = new_session(m, cases[c].n_gpu_layers, 7);
+    g_unsetenv("STILL_VK_FAULT_SUBMIT");
+    g_assert_true(g_str_has_prefix(still_session_offload(s), "offload: "));
+    g_assert_null(strstr(still_session_offload(s), "CPU"));
+    still_sampling sp = still_sampling_greedy();
+    sp.max_tokens = r->n_bos_greedy;
+    sp.ignore_eog = true;
+    GArray *ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+    const int32_t bos = 1;
+    still_error err = {0};
+    g_assert_cmpint(still_session_generate(s, &bos, 1, &sp, collect, ids, NULL, &err), ==, STILL_OK);
+    const char *off = still_session_offload(s);
+    g_test_message("fault at submit %s, %d GPU layers: %s", cases[c].fault, cases[c].n_gpu_layers, off);
+    g_assert_true(g_str_has_prefix(off, "offload: 0/5 layers on a GPU ("));
+    g_assert_nonnull(strstr(off, "device was lost"));
+    g_assert_nonnull(strstr(off, "running on the CPU"));
+    g_assert_cmpint((int)ids->len, ==, r->n_bos_greedy);
+    g_assert_cmpmem(ids->data, sizeof(int32_t) * ids->len, r->bos_greedy, sizeof(int32_t) * r->n_bos_greedy);
+    /* on: the first 100 ids again as the prompt (cached: nothing to
+     * recompute), then the reference's next token */
+    still_stats st;
+    GArray *more = g_array_new(FALSE, FALSE, sizeof(int32_t));
+    int32_t *prompt = g_new(int32_t, 101);
+    prompt[0] = bos;
+    memcpy(prompt + 1, r->bos_greedy, 100 * sizeof(int32_t));
+    sp.max_tokens = 1;
+    g_assert_cmpint(still_session_generate(s, prompt, 101, &sp, collect, more, &st, &err), ==, STILL_OK);
+    g_assert_cmpint((int)more->len, ==, 1);
+    g_assert_cmpint(g_array_index(more, int32_t, 0), ==, r->bos_greedy[100]);
+    g_assert_cmpint(st.prompt_cached, >=, 100);
+    g_free(prompt);
+    g_array_free(more, TRUE);
+    g_array_free(ids, TRUE);
+    still_session_free(s);
+  }
+  still_model_free(m);
+  ref_free(r);
+}
+
 static void test_fit_bytes(gconstpointer data)
 {
   const char *name = data;
@@ -725,6 +784,7 @@ int main(int argc, char **argv)
   g_test_add_data_func("/vk-forward/all-logits/tiny-qwen2-Q4_K_M", "tiny-qwen2-Q4_K_M", test_all_logits);
   g_test_add_func("/vk-forward/cli", test_cli);
   g_test_add_func("/vk-forward/fallback", test_fallback);
+  g_test_add_func("/vk-forward/device-lost", test_device_lost);
   static const char *fit_models[] = {"tiny-qwen2-Q4_K_M", "tiny-llama-Q4_K_M", "tiny-qwen2-Q8_0", "tiny-qwen3-Q8_0"};
   for (size_t i = 0; i < G_N_ELEMENTS(fit_models); i++) {
     char *path = g_strdup_printf("/vk-forward/fit-bytes/%s", fit_models[i]);
