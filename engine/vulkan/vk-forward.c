@@ -520,9 +520,8 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
 static uint32_t device_kv_type(const still_hparams *hp, uint32_t kv_type)
 {
   if (kv_type == STILL_TYPE_F32) return STILL_TYPE_F32;
-  const char *env = getenv("STILL_VK_KV_Q8_0");
   if (kv_type == STILL_TYPE_Q8_0 && hp->head_dim_k % 32 == 0 && hp->head_dim_v % 32 == 0 &&
-      !(env && strcmp(env, "0") == 0))
+      !getenv_is_zero("STILL_VK_KV_Q8_0"))
     return STILL_TYPE_Q8_0;
   return STILL_TYPE_F16;
 }
