@@ -11,6 +11,7 @@
  */
 #include "vulkan/device.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,46 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
 #define VK_API_VERSION_MINOR(v) VK_VERSION_MINOR(v)
 #define VK_API_VERSION_PATCH(v) VK_VERSION_PATCH(v)
 #endif
+
+/* One VkInstance for the life of the process. Creating and destroying an
+ * instance loads and unloads the driver each time; on an NVIDIA H200
+ * (driver 580) vkCreateInstance began to fail with
+ * VK_ERROR_INCOMPATIBLE_DRIVER after about 20 such cycles in one process
+ * (the cause is not known). The app lists the devices at start, in its
+ * preferences and benchmarks, and opens a context per model it loads: with
+ * one instance the driver is loaded once for all of them. */
+static pthread_mutex_t instance_lock = PTHREAD_MUTEX_INITIALIZER;
+static VkInstance the_instance = VK_NULL_HANDLE;
+static uint32_t the_version; /* its apiVersion */
+
+VkResult still_vk_instance(VkInstance *out, uint32_t *api_version)
+{
+  pthread_mutex_lock(&instance_lock);
+  VkResult r = VK_SUCCESS;
+  if (!the_instance) {
+    /* vkEnumerateInstanceVersion exists from loader 1.1 on; ask for it by name */
+    uint32_t loader = VK_API_VERSION_1_0;
+    PFN_vkEnumerateInstanceVersion enum_version =
+      (PFN_vkEnumerateInstanceVersion)vkGetInstanceProcAddr(NULL, "vkEnumerateInstanceVersion");
+    if (enum_version && enum_version(&loader) != VK_SUCCESS) loader = VK_API_VERSION_1_0;
+    VkApplicationInfo app = {
+      .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+      .pApplicationName = "still",
+      .applicationVersion = 1,
+      .pEngineName = "still",
+      .engineVersion = 1,
+      .apiVersion = loader < VK_API_VERSION_1_2 ? loader : VK_API_VERSION_1_2,
+    };
+    VkInstanceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
+    r = vkCreateInstance(&ci, NULL, &the_instance);
+    if (r != VK_SUCCESS) the_instance = VK_NULL_HANDLE;
+    the_version = app.apiVersion;
+  }
+  *out = the_instance;
+  if (api_version) *api_version = the_version;
+  pthread_mutex_unlock(&instance_lock);
+  return r;
+}
 
 static const char *vk_result_name(VkResult r)
 {
@@ -120,28 +161,14 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
   if (vulkan_ok) *vulkan_ok = false;
   if (note && note_size) note[0] = '\0';
 
-  /* vkEnumerateInstanceVersion exists from loader 1.1 on; ask for it by name */
-  uint32_t loader_version = VK_API_VERSION_1_0;
-  PFN_vkEnumerateInstanceVersion enum_version =
-    (PFN_vkEnumerateInstanceVersion)vkGetInstanceProcAddr(NULL, "vkEnumerateInstanceVersion");
-  if (enum_version && enum_version(&loader_version) != VK_SUCCESS) loader_version = VK_API_VERSION_1_0;
-  const bool v11 = loader_version >= VK_API_VERSION_1_1;
-
-  VkApplicationInfo app = {
-    .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-    .pApplicationName = "still",
-    .applicationVersion = 1,
-    .pEngineName = "still",
-    .engineVersion = 1,
-    .apiVersion = v11 ? VK_API_VERSION_1_1 : VK_API_VERSION_1_0,
-  };
-  VkInstanceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
   VkInstance inst = VK_NULL_HANDLE;
-  VkResult r = vkCreateInstance(&ci, NULL, &inst);
+  uint32_t inst_version = VK_API_VERSION_1_0;
+  VkResult r = still_vk_instance(&inst, &inst_version);
   if (r != VK_SUCCESS) {
     add_note(note, note_size, "no GPU found through Vulkan (%s)", vk_result_name(r));
     return 0;
   }
+  const bool v11 = inst_version >= VK_API_VERSION_1_1;
   if (vulkan_ok) *vulkan_ok = true;
 
   PFN_vkGetPhysicalDeviceMemoryProperties2 get_mem2 =
@@ -203,8 +230,7 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
   }
   if ((uint32_t)n < n_pd) add_note(note, note_size, "%s", "more GPUs than this build lists");
   free(pds);
-  vkDestroyInstance(inst, NULL);
-  return n;
+  return n; /* the instance is the process's (still_vk_instance): kept */
 }
 
 #endif /* STILL_HAVE_VULKAN */

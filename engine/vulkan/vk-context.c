@@ -295,36 +295,6 @@ static int32_t find_memory_type(const still_vk *vk, uint32_t bits, VkMemoryPrope
   return -1;
 }
 
-/* One VkInstance for the life of the process, shared by every context.
- * Creating and destroying an instance loads and unloads the driver each
- * time; on an NVIDIA H200 (driver 580) vkCreateInstance began to fail with
- * VK_ERROR_INCOMPATIBLE_DRIVER after about 20 such cycles in one process
- * (the cause is not known; an app whose user switches models that often
- * would have fallen back to the CPU). Kept, the driver is loaded once. A
- * failed creation is not kept: the next open tries again. */
-static pthread_mutex_t instance_lock = PTHREAD_MUTEX_INITIALIZER;
-static VkInstance the_instance = VK_NULL_HANDLE;
-
-static VkResult shared_instance(VkInstance *out)
-{
-  pthread_mutex_lock(&instance_lock);
-  VkResult r = VK_SUCCESS;
-  if (!the_instance) {
-    VkApplicationInfo app = {
-      .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-      .pApplicationName = "still",
-      .pEngineName = "still",
-      .apiVersion = VK_API_VERSION_1_2,
-    };
-    VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
-    r = vkCreateInstance(&ici, NULL, &the_instance);
-    if (r != VK_SUCCESS) the_instance = VK_NULL_HANDLE;
-  }
-  *out = the_instance;
-  pthread_mutex_unlock(&instance_lock);
-  return r;
-}
-
 /* An A/B switch of the environment set to this value. */
 static bool env_is(const char *name, const char *value)
 {
@@ -360,10 +330,16 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   still_status st = STILL_OK;
   VkResult r;
 
-  r = shared_instance(&vk->instance);
+  uint32_t inst_version = 0;
+  r = still_vk_instance(&vk->instance, &inst_version);
   if (r != VK_SUCCESS) {
     vk->instance = VK_NULL_HANDLE;
     st = still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no usable driver (%s)", result_words(r));
+    goto fail;
+  }
+  if (inst_version < VK_API_VERSION_1_2) {
+    st = still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: the Vulkan loader is %u.%u; 1.2 or newer is needed",
+                         VK_API_VERSION_MAJOR(inst_version), VK_API_VERSION_MINOR(inst_version));
     goto fail;
   }
   if ((st = choose_device(vk, p->device, err)) != STILL_OK) goto fail;
@@ -644,7 +620,7 @@ void still_vk_close(still_vk *vk)
     if (vk->cmd_pool) vkDestroyCommandPool(vk->device, vk->cmd_pool, NULL);
     vkDestroyDevice(vk->device, NULL);
   }
-  /* vk->instance is the process's shared one (shared_instance): kept */
+  /* vk->instance is the process's shared one (still_vk_instance): kept */
   free(vk->set_table);
   free(vk);
 }

@@ -140,6 +140,11 @@ bool still_vk_pipeline_cache_loaded(const still_vk *vk);
  * matmul_coop*.comp use it offers (16×16×16, 16×8×16; list: print every
  * configuration on stderr). Shared by the device listing and the context's
  * probe, so both say the same. */
+/* The process's one VkInstance (device.c), shared by every context and by
+ * the device listing; made on first use (Vulkan 1.2, or the loader's
+ * version when older: *api_version, may be NULL), never destroyed. A failed
+ * creation is not kept: the next call tries again. */
+VkResult still_vk_instance(VkInstance *out, uint32_t *api_version);
 bool still_vk_has_device_extension(VkPhysicalDevice pd, const char *name);
 void still_vk_coopmat_shapes(VkInstance inst, VkPhysicalDevice pd, bool list, bool *n16, bool *n8);
 
