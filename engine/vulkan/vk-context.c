@@ -401,6 +401,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   vk->matvec_narrow = env_is("STILL_VK_MATVEC", "narrow");
   vk->matvec_pair = env_is("STILL_VK_MATVEC_PAIR", "1");
   vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
+  vk->attn_tile_off = env_is("STILL_VK_ATTN_TILE", "0");
   vk->fuse_off = env_is("STILL_VK_FUSE", "0");
   const char *ms_env = getenv("STILL_VK_MATVEC_SUB");
   vk->matvec_sub = ms_env && *ms_env ? (uint32_t)strtoul(ms_env, NULL, 10) : 0;

@@ -42,6 +42,7 @@ struct still_vk {
   bool matvec_generic;
   bool fuse_off;        /* STILL_VK_FUSE=0: no fused ops (bias, SwiGLU, residual add + RMSNorm) */
   bool attn_split_off;  /* STILL_VK_ATTN_SPLIT=0: attention.comp at decode too */
+  bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
   bool matvec_pair;     /* STILL_VK_MATVEC_PAIR=1: two rows per team at decode */
   bool matvec_narrow;   /* STILL_VK_MATVEC=narrow: no 16-byte K-quant reads in matvec_team */
   uint32_t matvec_sub;  /* STILL_VK_MATVEC_SUB: teams per row (0: chosen per matrix) */

@@ -113,6 +113,10 @@ typedef enum {
   VK_SHADER_ATTENTION_SPLIT_F16,
   VK_SHADER_ATTENTION_MERGE,
   VK_SHADER_ATTENTION_SPLIT_Q8_0,
+  /* attention of prompt batches, tiled in shared memory (attention_tile.comp) */
+  VK_SHADER_ATTENTION_TILE_F32,
+  VK_SHADER_ATTENTION_TILE_F16,
+  VK_SHADER_ATTENTION_TILE_Q8_0,
   VK_SHADER_COUNT
 } still_vk_shader_id;
 
