@@ -416,8 +416,8 @@ still_status still_vk_kv_store(still_vk *vk, uint32_t kv_type, const still_vk_bu
 
 /* attention_tile.comp: BR (16) query rows per workgroup; its shared memory
  * holds 16 queries of up to 256 dims, a 32-key slice of 64 dims and the
- * 16 × 32 weights (27 KiB); its thread layouts need a workgroup of a
- * multiple of 64 threads, at most 512. */
+ * 16 × 32 weights (27 KiB); its thread layouts need a workgroup of 64, 128
+ * or 256 threads. */
 #define ATTN_TILE_ROWS 16u
 
 bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_args *a)
@@ -426,7 +426,7 @@ bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_arg
   const uint32_t align = q8 ? 32 : 4;
   if (vk->attn_tile_off || (!f16 && !q8 && a->kv_type != STILL_TYPE_F32)) return false;
   if (a->n_tok < STILL_VK_ATTN_TILE_MIN_TOKENS || a->n_head_kv == 0 || a->n_head % a->n_head_kv) return false;
-  if (vk->wg_size % 64 || vk->wg_size > 512) return false;
+  if (vk->wg_size % 64 || vk->wg_size > 256) return false;
   const uint64_t tiles = ((uint64_t)a->n_tok * (a->n_head / a->n_head_kv) + ATTN_TILE_ROWS - 1) / ATTN_TILE_ROWS;
   return a->head_dim_k > 0 && a->head_dim_k <= 256 && a->head_dim_k % align == 0 && a->head_dim_v > 0 &&
          a->head_dim_v <= 256 && a->head_dim_v % align == 0 && a->k_off % align == 0 && a->v_off % align == 0 &&

@@ -9,30 +9,31 @@
  * all g heads and of several tokens share each K and V tile. Per tile of
  * BC keys:
  * - scores S = Q·Kᵀ (BR × BC): the K tile is loaded in slices of DC dims
- *   (vec4 / 4-half / Q8_0-word reads, converted to float) while each thread
- *   keeps its BR·BC / WG_SIZE scores in registers; Q (pre-scaled) stays in
- *   shared memory for the whole key loop;
+ *   (vec4 / 4-half / Q8_0-word reads, converted to float) while each
+ *   thread keeps the scores of one key for BR·BC / WG_SIZE rows in
+ *   registers; Q (pre-scaled) stays in shared memory for the whole key
+ *   loop; shared reads are vec4;
  * - online softmax per row (running max m, running sum l, output rescaled
  *   by exp(m_old - m_new)); each row has its own causal limit pos0 + t,
  *   keys past it score -inf; tiles past every row's limit are not visited;
- * - O += P·V: the V tile in slices of DC dims, each thread owning BR·DC /
- *   WG_SIZE outputs of a slice (all slices: at most 64 floats per thread
- *   with 64 threads and head_dim_v 256).
- * Shared memory (floats): Q BR·256, K/V slice BC·(DC+1), P BR·BC, 3·BR row
- * stats = 27 KiB for every KV type and head dim up to 256 (plus the
- * reduction scratch of common.glsl). WG_SIZE: a multiple of 64, 512 at most
- * (host checks). Cache layout as attention.comp: K [pos][n_head_kv][hdk],
- * V [pos][n_head_kv][hdv]; F32 (head dims and offsets multiples of 4),
- * F16 (-DKV_F16, same) or Q8_0 (-DKV_Q8_0, multiples of 32). */
+ * - O += P·V: the V tile in slices of DC dims, each thread owning 4 dims of
+ *   a slice for BR·16 / WG_SIZE rows (all slices: at most 64 floats per
+ *   thread with 64 threads and head_dim_v 256).
+ * Shared memory: Q 16 × 256 floats (16 KiB), a K/V slice 32 × 68 floats
+ * (8.5 KiB), P 16 × 32 floats (2 KiB), 3 × 16 row stats: 27328 bytes for
+ * every KV type and head dim up to 256, plus common.glsl's reduction
+ * scratch (unused here). WG_SIZE 64, 128 or 256 (host checks). Cache layout
+ * as attention.comp: K [pos][n_head_kv][hdk], V [pos][n_head_kv][hdv]; F32
+ * (head dims and offsets multiples of 4), F16 (-DKV_F16, same) or Q8_0
+ * (-DKV_Q8_0, multiples of 32). */
 #include "common.glsl"
 
 #define BR 16u           /* query rows per workgroup */
 #define BC 32u           /* keys per tile */
 #define DC 64u           /* dims per slice of a K or V tile */
-#define KSTR (DC + 1u)   /* row stride of the slice in shared memory (no bank conflicts) */
+#define KSTR4 (DC / 4u + 1u) /* row stride of the slice in vec4 (68 floats: 128-bit reads without bank conflicts) */
 #define MAX_HEAD_DIM 256u
 #define MAX_SLICES (MAX_HEAD_DIM / DC)
-
 layout(std430, binding = 0) readonly buffer Q { float q[]; };
 #if defined(KV_Q8_0)
 /* 34-byte blocks (fp16 scale, 32 int8 codes) read as words, as attention.comp */
@@ -73,18 +74,20 @@ layout(push_constant) uniform Params {
   float scale;
 } p;
 
-shared float sq[BR * MAX_HEAD_DIM]; /* the rows' queries times scale: [row][hdk] */
-shared float skv[BC * KSTR];        /* a slice of the K or V tile: [key][dim of the slice] */
-shared float sp[BR * BC];           /* scores, then weights exp(s - m): [row][key] */
+shared vec4 sq4[BR * MAX_HEAD_DIM / 4u]; /* the rows' queries times scale: [row][hdk / 4] */
+shared vec4 skv4[BC * KSTR4];           /* a slice of the K or V tile: [key][dims of the slice / 4] */
+shared vec4 sp4[BR * BC / 4u];          /* scores, then weights exp(s - m): [row][key / 4] */
 shared float sm[BR], salpha[BR], sl[BR]; /* per row: running max, this tile's rescale, final sum */
 
-/* threads per key in the score phase and per dim in the output phase */
-const uint SCORE_GROUPS = WG_SIZE / BC;         /* rows r = group + SCORE_GROUPS·k */
+/* Score phase: thread → key tid % BC and rows group + SCORE_GROUPS·k.
+ * Output phase: thread → 4 dims (quad tid % (DC / 4)) of a slice and rows
+ * group + OUT_GROUPS·k. WG_SIZE 64 … 256 (host checks). */
+const uint SCORE_GROUPS = WG_SIZE / BC;
 const uint SCORES_PER_THREAD = BR * BC / WG_SIZE;
-const uint OUT_GROUPS = WG_SIZE / DC;           /* rows r = group + OUT_GROUPS·k */
-const uint OUTS_PER_THREAD = BR * DC / WG_SIZE; /* per slice */
+const uint OUT_GROUPS = WG_SIZE / (DC / 4u);
+const uint OUTS_PER_THREAD = BR * (DC / 4u) / WG_SIZE; /* vec4 per slice */
 #define MAX_SCORES (BR * BC / 64u)
-#define MAX_OUTS (BR * DC / 64u)
+#define MAX_OUTS (BR * (DC / 4u) / 64u)
 
 /* Loads dims d0 … d0 + w - 1 (w a multiple of 4, at most DC) of keys j0 …
  * j0 + BC - 1 of the K (is_k) or V cache into skv; keys at or past kv_end
@@ -101,8 +104,7 @@ void load_slice(bool is_k, uint j0, uint kv_end, uint kvh, uint d0, uint w)
       const uint e = base + j * row + 4u * qd;
       x = is_k ? kquad(e) : vquad(e);
     }
-    const uint s = c * KSTR + 4u * qd;
-    skv[s] = x.x, skv[s + 1u] = x.y, skv[s + 2u] = x.z, skv[s + 3u] = x.w;
+    skv4[c * KSTR4 + qd] = x;
   }
 }
 
@@ -112,27 +114,25 @@ void main()
   const uint kvh = gl_WorkGroupID.y;
   const uint g = p.n_head / p.n_head_kv, n_rows = p.n_tok * g;
   const uint row0 = gl_WorkGroupID.x * BR;
-  const uint hdk = p.head_dim_k, hdv = p.head_dim_v;
+  const uint hdk = p.head_dim_k, hdv = p.head_dim_v, hdk4 = hdk / 4u;
   /* the keys this tile needs: up to the causal limit of its last row */
   const uint row_last = min(row0 + BR, n_rows) - 1u;
   const uint kv_end = p.pos0 + row_last / g + 1u;
 
-  for (uint i = tid; i < BR * hdk; i += WG_SIZE) {
-    const uint r = i / hdk, d = i % hdk, row = row0 + r;
-    float x = 0.0;
+  for (uint i = tid; i < BR * hdk4; i += WG_SIZE) {
+    const uint r = i / hdk4, d = 4u * (i % hdk4), row = row0 + r;
+    vec4 x = vec4(0.0);
     if (row < n_rows) {
-      const uint t = row / g, h = kvh * g + row % g;
-      x = q[p.q_off + t * p.q_stride + h * hdk + d] * p.scale;
+      const uint t = row / g, h = kvh * g + row % g, b = p.q_off + t * p.q_stride + h * hdk + d;
+      x = vec4(q[b], q[b + 1u], q[b + 2u], q[b + 3u]) * p.scale;
     }
-    sq[i] = x;
+    sq4[i] = x;
   }
 
-  /* score phase: this thread's key and rows */
   const uint sc = tid % BC, sg = tid / BC;
-  /* output phase: this thread's dim in a slice and rows */
-  const uint od = tid % DC, og = tid / DC;
-  float acc[MAX_SLICES * MAX_OUTS];
-  for (uint i = 0u; i < MAX_SLICES * MAX_OUTS; i++) acc[i] = 0.0;
+  const uint oq = tid % (DC / 4u), og = tid / (DC / 4u);
+  vec4 acc[MAX_SLICES * MAX_OUTS];
+  for (uint i = 0u; i < MAX_SLICES * MAX_OUTS; i++) acc[i] = vec4(0.0);
   /* row tid's running max and sum (threads tid < BR) */
   float m_run = -1.0 / 0.0, l_run = 0.0;
 
@@ -141,13 +141,13 @@ void main()
     float s[MAX_SCORES];
     for (uint k = 0u; k < MAX_SCORES; k++) s[k] = 0.0;
     for (uint d0 = 0u; d0 < hdk; d0 += DC) {
-      const uint w = min(DC, hdk - d0);
+      const uint w4 = min(DC, hdk - d0) / 4u;
       barrier(); /* sq written / the previous slice no longer read */
-      load_slice(true, j0, kv_end, kvh, d0, w);
+      load_slice(true, j0, kv_end, kvh, d0, 4u * w4);
       barrier();
-      for (uint dd = 0u; dd < w; dd++) {
-        const float kx = skv[sc * KSTR + dd];
-        for (uint k = 0u; k < SCORES_PER_THREAD; k++) s[k] += sq[(sg + SCORE_GROUPS * k) * hdk + d0 + dd] * kx;
+      for (uint dq = 0u; dq < w4; dq++) {
+        const vec4 kx = skv4[sc * KSTR4 + dq];
+        for (uint k = 0u; k < SCORES_PER_THREAD; k++) s[k] += dot(sq4[(sg + SCORE_GROUPS * k) * hdk4 + d0 / 4u + dq], kx);
       }
     }
     /* causal mask: row r (token t) sees keys up to pos0 + t */
@@ -156,14 +156,14 @@ void main()
       const uint r = sg + SCORE_GROUPS * k, row = row0 + r;
       const bool ok = row < n_rows && j <= p.pos0 + row / g;
       s[k] = ok ? s[k] : -1.0 / 0.0;
-      sp[r * BC + sc] = s[k];
+      sp4[(r * BC + sc) / 4u][sc % 4u] = s[k];
     }
     barrier();
     /* per row: the new running max and the rescale of what came before */
     if (tid < BR) {
-      float mt = sp[tid * BC];
-      for (uint c = 1u; c < BC; c++) mt = max(mt, sp[tid * BC + c]);
-      const float m_new = max(m_run, mt);
+      vec4 mt = sp4[tid * (BC / 4u)];
+      for (uint c = 1u; c < BC / 4u; c++) mt = max(mt, sp4[tid * (BC / 4u) + c]);
+      const float m_new = max(m_run, max(max(mt.x, mt.y), max(mt.z, mt.w)));
       /* a row with no key yet (padding rows) keeps m = -inf: no exp(-inf + inf) */
       salpha[tid] = m_new == -1.0 / 0.0 ? 1.0 : exp(m_run - m_new);
       sm[tid] = m_new;
@@ -172,28 +172,33 @@ void main()
     barrier();
     for (uint k = 0u; k < SCORES_PER_THREAD; k++) {
       const uint r = sg + SCORE_GROUPS * k;
-      sp[r * BC + sc] = s[k] == -1.0 / 0.0 ? 0.0 : exp(s[k] - sm[r]);
+      sp4[(r * BC + sc) / 4u][sc % 4u] = s[k] == -1.0 / 0.0 ? 0.0 : exp(s[k] - sm[r]);
     }
     barrier();
     if (tid < BR) {
-      float sum = 0.0;
-      for (uint c = 0u; c < BC; c++) sum += sp[tid * BC + c];
-      l_run = l_run * salpha[tid] + sum;
+      vec4 sum = vec4(0.0);
+      for (uint c = 0u; c < BC / 4u; c++) sum += sp4[tid * (BC / 4u) + c];
+      l_run = l_run * salpha[tid] + (sum.x + sum.y) + (sum.z + sum.w);
     }
-    /* O = O·alpha + P·V over slices of the dims */
-    const uint n_in = min(BC, kv_end - j0);
+    /* O = O·alpha + P·V over slices of the dims; keys in fours (weights
+     * of keys past kv_end are 0 and their V rows were loaded as 0) */
+    const uint n_in4 = (min(BC, kv_end - j0) + 3u) / 4u;
     for (uint ci = 0u; ci < MAX_SLICES; ci++) {
       const uint d0 = ci * DC;
       if (d0 >= hdv) break;
-      const uint w = min(DC, hdv - d0);
+      const uint w4 = min(DC, hdv - d0) / 4u;
       barrier(); /* the previous slice is no longer read */
-      load_slice(false, j0, kv_end, kvh, d0, w);
+      load_slice(false, j0, kv_end, kvh, d0, 4u * w4);
       barrier();
       for (uint k = 0u; k < OUTS_PER_THREAD; k++) {
         const uint r = og + OUT_GROUPS * k;
-        float a = acc[ci * MAX_OUTS + k] * salpha[r];
-        if (od < w)
-          for (uint c = 0u; c < n_in; c++) a += sp[r * BC + c] * skv[c * KSTR + od];
+        vec4 a = acc[ci * MAX_OUTS + k] * salpha[r];
+        if (oq < w4)
+          for (uint c4 = 0u; c4 < n_in4; c4++) {
+            const vec4 pw = sp4[r * (BC / 4u) + c4];
+            const uint v0 = 4u * c4 * KSTR4 + oq;
+            a += pw.x * skv4[v0] + pw.y * skv4[v0 + KSTR4] + pw.z * skv4[v0 + 2u * KSTR4] + pw.w * skv4[v0 + 3u * KSTR4];
+          }
         acc[ci * MAX_OUTS + k] = a;
       }
     }
@@ -205,12 +210,13 @@ void main()
   for (uint ci = 0u; ci < MAX_SLICES; ci++) {
     const uint d0 = ci * DC;
     if (d0 >= hdv) break;
-    const uint d = d0 + od;
+    const uint d = d0 + 4u * oq;
     for (uint k = 0u; k < OUTS_PER_THREAD; k++) {
       const uint r = og + OUT_GROUPS * k, row = row0 + r;
       if (row < n_rows && d < hdv) {
-        const uint t = row / g, h = kvh * g + row % g;
-        o[p.o_off + t * p.o_stride + h * hdv + d] = acc[ci * MAX_OUTS + k] / sl[r];
+        const uint t = row / g, h = kvh * g + row % g, b = p.o_off + t * p.o_stride + h * hdv + d;
+        const vec4 x = acc[ci * MAX_OUTS + k] / sl[r];
+        o[b] = x.x, o[b + 1u] = x.y, o[b + 2u] = x.z, o[b + 3u] = x.w;
       }
     }
   }
