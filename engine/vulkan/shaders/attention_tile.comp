@@ -43,15 +43,17 @@ layout(std430, binding = 2) readonly buffer V { uint vc[]; };
 /* four codes at an even byte offset */
 #define Q8_WORD(buf, off) (((off) & 2u) != 0u ? (buf[(off) >> 2] >> 16) | (buf[((off) >> 2) + 1u] << 16) : buf[(off) >> 2])
 /* elements e … e + 3 (e a multiple of 4): inside one block */
-vec4 quad_q8(uint e, bool is_k)
+vec4 q8_codes(uint w) { return vec4(ivec4(w << 24, w << 16, w << 8, w) >> 24); }
+vec4 kquad(uint e)
 {
   const uint blk = e >> 5, off = blk * 34u + 2u + (e & 31u);
-  const uint w = is_k ? Q8_WORD(kc, off) : Q8_WORD(vc, off);
-  const float d = is_k ? Q8_SCALE(kc, blk) : Q8_SCALE(vc, blk);
-  return d * vec4(ivec4(w << 24, w << 16, w << 8, w) >> 24);
+  return Q8_SCALE(kc, blk) * q8_codes(Q8_WORD(kc, off));
 }
-vec4 kquad(uint e) { return quad_q8(e, true); }
-vec4 vquad(uint e) { return quad_q8(e, false); }
+vec4 vquad(uint e)
+{
+  const uint blk = e >> 5, off = blk * 34u + 2u + (e & 31u);
+  return Q8_SCALE(vc, blk) * q8_codes(Q8_WORD(vc, off));
+}
 #elif defined(KV_F16)
 layout(std430, binding = 1) readonly buffer K { uvec2 k2[]; }; /* 4 halves */
 layout(std430, binding = 2) readonly buffer V { uvec2 v2[]; };
@@ -102,7 +104,9 @@ void load_slice(bool is_k, uint j0, uint kv_end, uint kvh, uint d0, uint w)
     vec4 x = vec4(0.0);
     if (j < kv_end) {
       const uint e = base + j * row + 4u * qd;
-      x = is_k ? kquad(e) : vquad(e);
+      /* a branch, not a select: only the buffer asked for is read */
+      if (is_k) x = kquad(e);
+      else x = vquad(e);
     }
     skv4[c * KSTR4 + qd] = x;
   }
