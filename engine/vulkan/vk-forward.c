@@ -139,7 +139,8 @@ struct still_vk_forward {
 
 /* Decode batches of up to this many tokens take the split attention
  * (still_vk_attention_split: chunks of keys in parallel); larger ones (the
- * prompt) keep attention.comp, which has n_tok × n_head workgroups anyway. */
+ * prompt) take still_vk_attention (tiled: attention_tile.comp, see
+ * still_vk_attention_tile_ok). */
 #define SPLIT_ATTENTION_TOKENS 4
 
 static still_vk_attention_args attention_args(const still_vk_forward *f, uint32_t n_tok, int32_t pos0)

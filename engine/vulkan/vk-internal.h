@@ -48,6 +48,7 @@ struct still_vk {
   uint32_t fault_submit; /* STILL_VK_FAULT_SUBMIT=N (tests): submit N and every later one fail as a lost device would */
   uint32_t n_submits;
   bool rope_store_off;  /* STILL_VK_ROPE_STORE=0: separate norm, rope and store dispatches (no rope_store.comp) */
+  bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
   bool matvec_pair;     /* STILL_VK_MATVEC_PAIR=1: two rows per team at decode */
   bool matvec_narrow;   /* STILL_VK_MATVEC=narrow: no 16-byte K-quant reads in matvec_team */
   uint32_t matvec_sub;  /* STILL_VK_MATVEC_SUB: teams per row (0: chosen per matrix) */

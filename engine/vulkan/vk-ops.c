@@ -465,6 +465,25 @@ still_status still_vk_rope_store(still_vk *vk, still_vk_buffer *q, const still_v
   return still_vk_dispatch(vk, sh, bufs, 8, &push, sizeof push, gx, gy, 1, err);
 }
 
+/* attention_tile.comp: BR (16) query rows per workgroup; its shared memory
+ * holds 16 queries of up to 256 dims, a 32-key slice of 64 dims and the
+ * 16 × 32 weights (27 KiB); its thread layouts need a workgroup of 64, 128
+ * or 256 threads. */
+#define ATTN_TILE_ROWS 16u
+
+bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_args *a)
+{
+  const bool f16 = a->kv_type == STILL_TYPE_F16, q8 = a->kv_type == STILL_TYPE_Q8_0;
+  const uint32_t align = q8 ? 32 : 4;
+  if (vk->attn_tile_off || (!f16 && !q8 && a->kv_type != STILL_TYPE_F32)) return false;
+  if (a->n_tok < STILL_VK_ATTN_TILE_MIN_TOKENS || a->n_head_kv == 0 || a->n_head % a->n_head_kv) return false;
+  if (vk->wg_size % 64 || vk->wg_size > 256) return false;
+  const uint64_t tiles = ((uint64_t)a->n_tok * (a->n_head / a->n_head_kv) + ATTN_TILE_ROWS - 1) / ATTN_TILE_ROWS;
+  return a->head_dim_k > 0 && a->head_dim_k <= 256 && a->head_dim_k % align == 0 && a->head_dim_v > 0 &&
+         a->head_dim_v <= 256 && a->head_dim_v % align == 0 && a->k_off % align == 0 && a->v_off % align == 0 &&
+         tiles <= 65535 && a->n_head_kv <= 65535;
+}
+
 still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
                                 const still_vk_buffer *v, still_vk_buffer *out, const still_vk_attention_args *a,
                                 still_error *err)
@@ -494,9 +513,16 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
   } push = {a->n_tok, a->n_head, a->n_head_kv, a->head_dim_k, a->head_dim_v, a->pos0, a->q_off, a->q_stride,
             a->k_off, a->v_off, a->o_off, a->o_stride, a->scale};
   const still_vk_buffer *bufs[4] = {q, k, v, out};
+#undef CACHE_BYTES
+  if (still_vk_attention_tile_ok(vk, a)) {
+    /* row tiles × KV heads; same push constants as attention.comp */
+    const uint64_t tiles = ((uint64_t)a->n_tok * (a->n_head / a->n_head_kv) + ATTN_TILE_ROWS - 1) / ATTN_TILE_ROWS;
+    const still_vk_shader_id tsh =
+      q8 ? VK_SHADER_ATTENTION_TILE_Q8_0 : f16 ? VK_SHADER_ATTENTION_TILE_F16 : VK_SHADER_ATTENTION_TILE_F32;
+    return still_vk_dispatch(vk, tsh, bufs, 4, &push, sizeof push, (uint32_t)tiles, a->n_head_kv, 1, err);
+  }
   uint32_t gx, gy;
   grid_2d(a->n_tok * a->n_head, &gx, &gy);
-#undef CACHE_BYTES
   const still_vk_shader_id sh = q8 ? VK_SHADER_ATTENTION_Q8_0 : f16 ? VK_SHADER_ATTENTION_F16 : VK_SHADER_ATTENTION_F32;
   return still_vk_dispatch(vk, sh, bufs, 4, &push, sizeof push, gx, gy, 1, err);
 }

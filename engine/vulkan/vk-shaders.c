@@ -79,6 +79,15 @@ static const uint32_t spv_attention_split_q8_0[] =
 static const uint32_t spv_attention_merge[] =
 #include "vulkan/attention_merge.spv.h"
 ;
+static const uint32_t spv_attention_tile_f32[] =
+#include "vulkan/attention_tile_f32.spv.h"
+;
+static const uint32_t spv_attention_tile_f16[] =
+#include "vulkan/attention_tile_f16.spv.h"
+;
+static const uint32_t spv_attention_tile_q8_0[] =
+#include "vulkan/attention_tile_q8_0.spv.h"
+;
 static const uint32_t spv_kv_store_f16[] =
 #include "vulkan/kv_store_f16.spv.h"
 ;
@@ -338,6 +347,9 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_ATTENTION_SPLIT_F16, spv_attention_split_f16, 52),
   ENTRY(VK_SHADER_ATTENTION_MERGE, spv_attention_merge, 32),
   ENTRY(VK_SHADER_ATTENTION_SPLIT_Q8_0, spv_attention_split_q8_0, 52),
+  ENTRY(VK_SHADER_ATTENTION_TILE_F32, spv_attention_tile_f32, 52),
+  ENTRY(VK_SHADER_ATTENTION_TILE_F16, spv_attention_tile_f16, 52),
+  ENTRY(VK_SHADER_ATTENTION_TILE_Q8_0, spv_attention_tile_q8_0, 52),
   ENTRY(VK_SHADER_KV_STORE_F16, spv_kv_store_f16, 12),
   ENTRY(VK_SHADER_ATTENTION_Q8_0, spv_attention_q8_0, 52),
   ENTRY(VK_SHADER_KV_STORE_Q8_0, spv_kv_store_q8_0, 20),

@@ -117,6 +117,10 @@ typedef enum {
   VK_SHADER_ROPE_STORE_F32,
   VK_SHADER_ROPE_STORE_F16,
   VK_SHADER_ROPE_STORE_Q8_0,
+  /* attention of prompt batches, tiled in shared memory (attention_tile.comp) */
+  VK_SHADER_ATTENTION_TILE_F32,
+  VK_SHADER_ATTENTION_TILE_F16,
+  VK_SHADER_ATTENTION_TILE_Q8_0,
   VK_SHADER_COUNT
 } still_vk_shader_id;
 

@@ -245,6 +245,14 @@ typedef struct {
 still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
                                 const still_vk_buffer *v, still_vk_buffer *out, const still_vk_attention_args *a,
                                 still_error *err);
+/* Whether still_vk_attention takes the tiled kernel (attention_tile.comp:
+ * tiles of query rows of one KV head share each K/V tile in shared memory)
+ * for this batch: at least STILL_VK_ATTN_TILE_MIN_TOKENS tokens, head dims
+ * multiples of 4 (Q8_0: 32) up to 256, offsets likewise, a workgroup of a
+ * multiple of 64 threads; else attention.comp. STILL_VK_ATTN_TILE=0 turns
+ * it off. */
+#define STILL_VK_ATTN_TILE_MIN_TOKENS 2
+bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_args *a);
 
 /* Attention for a few tokens (decode) split along the keys: chunks of keys
  * in parallel workgroups, each reading a K/V row once for all the query

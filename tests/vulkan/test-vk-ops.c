@@ -733,7 +733,17 @@ typedef struct {
   bool split;            /* still_vk_attention_split (decode) instead of still_vk_attention */
   int n_head, n_head_kv; /* 0: 6 and 2 */
   int hd_k, hd_v;        /* 0: 64 and 48 */
+  bool tile_off;         /* opened with STILL_VK_ATTN_TILE=0: attention.comp for every batch */
 } att_case;
+
+/* Whether still_vk_attention should take attention_tile.comp for this
+ * batch (the tests check that the cases meant for it do go through it). */
+static bool tile_expected(uint32_t kv_type, int n_tok, int hd_k, int hd_v, bool tile_off)
+{
+  const int align = kv_type == STILL_TYPE_Q8_0 ? 32 : 4;
+  return !tile_off && n_tok >= STILL_VK_ATTN_TILE_MIN_TOKENS && hd_k % align == 0 && hd_v % align == 0 &&
+         hd_k <= 256 && hd_v <= 256;
+}
 
 static float round_f16(float v) { return still_fp16_to_fp32(still_fp32_to_fp16(v)); }
 
@@ -742,7 +752,9 @@ static void test_attention(gconstpointer data)
 {
   const att_case *c = data;
   still_vk_params p = {.no_pipeline_cache = true};
+  if (c->tile_off) g_setenv("STILL_VK_ATTN_TILE", "0", TRUE);
   still_vk *vk = open_or_skip(&p);
+  if (c->tile_off) g_unsetenv("STILL_VK_ATTN_TILE");
   if (!vk) return;
   const bool f16 = c->kv_type == STILL_TYPE_F16;
   const int n_head = c->n_head ? c->n_head : 6, n_head_kv = c->n_head_kv ? c->n_head_kv : 2;
@@ -779,6 +791,7 @@ static void test_attention(gconstpointer data)
     g_assert_cmpint(still_vk_buffer_new(vk, 4 * pf, &bpart, &err), ==, STILL_OK);
     g_assert_cmpint(still_vk_attention_split(vk, &bq, &bk, &bv, &bpart, &bo, &a, &err), ==, STILL_OK);
   } else {
+    g_assert_cmpint(still_vk_attention_tile_ok(vk, &a), ==, tile_expected(c->kv_type, n_tok, hd_k, hd_v, c->tile_off));
     g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &a, &err), ==, STILL_OK);
   }
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
@@ -807,8 +820,9 @@ static void test_attention(gconstpointer data)
         }
     }
   double e = nmse(o, want, (size_t)n_tok * ow);
-  g_test_message("attention%s %s n_tok %d pos0 %d heads %d/%d NMSE %.3g", c->split ? " (split)" : "",
-                 f16 ? "F16" : "F32", n_tok, pos0, n_head, n_head_kv, e);
+  g_test_message("attention%s %s n_tok %d pos0 %d heads %d/%d dims %d/%d%s NMSE %.3g", c->split ? " (split)" : "",
+                 f16 ? "F16" : "F32", n_tok, pos0, n_head, n_head_kv, hd_k, hd_v,
+                 !c->split && still_vk_attention_tile_ok(vk, &a) ? " (tiled)" : "", e);
   g_assert_cmpfloat(e, <, 1e-10);
 
   /* a query that would read past the cache is refused */
@@ -1090,13 +1104,17 @@ static void test_rope_store(gconstpointer data)
 /* Attention over a Q8_0 cache filled through kv_store, against softmax in
  * double over the CPU's dequantized Q8_0 keys and values (so only float
  * summation order differs), and against the unquantized values (the Q8_0
- * error itself, a loose bound). data: n_tok, pos0. */
+ * error itself, a loose bound). data: n_tok, pos0, split, n_head, n_head_kv,
+ * head dim (0: 8, 2, and dims 64/96), STILL_VK_ATTN_TILE=0. */
 static void test_attention_q8_0(gconstpointer data)
 {
   const int *c = data;
+  if (c[6]) g_setenv("STILL_VK_ATTN_TILE", "0", TRUE);
   still_vk *vk = open_or_skip(NULL);
+  if (c[6]) g_unsetenv("STILL_VK_ATTN_TILE");
   if (!vk) return;
-  const int n_head = 8, n_head_kv = 2, hd_k = 64, hd_v = 96, n_tok = c[0], pos0 = c[1];
+  const int n_head = c[3] ? c[3] : 8, n_head_kv = c[4] ? c[4] : 2, hd_k = c[5] ? c[5] : 64, hd_v = c[5] ? c[5] : 96;
+  const int n_tok = c[0], pos0 = c[1];
   const int n_kv = pos0 + n_tok, kw = n_head_kv * hd_k, vw = n_head_kv * hd_v, qw = n_head * hd_k, ow = n_head * hd_v;
   const uint32_t k_off = 96, v_off = 32; /* layers start on odd and even blocks */
   float *q = g_new(float, (size_t)n_tok * qw), *k = g_new(float, (size_t)n_kv * kw), *v = g_new(float, (size_t)n_kv * vw);
@@ -1149,6 +1167,7 @@ static void test_attention_q8_0(gconstpointer data)
                     ==, STILL_OK);
     g_assert_cmpint(still_vk_attention_split(vk, &bq, &bk, &bv, &bpart, &bo, &aa, &err), ==, STILL_OK);
   } else {
+    g_assert_cmpint(still_vk_attention_tile_ok(vk, &aa), ==, tile_expected(STILL_TYPE_Q8_0, n_tok, hd_k, hd_v, c[6]));
     g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &aa, &err), ==, STILL_OK);
   }
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
@@ -1176,8 +1195,10 @@ static void test_attention_q8_0(gconstpointer data)
             want[(size_t)t * ow + h * hd_v + d] += sc[j] / sum * vv[(size_t)j * vw + kvh * hd_v + d];
       }
     double e = nmse(o, want, (size_t)n_tok * ow);
-    g_test_message("attention%s Q8_0 n_tok %d pos0 %d: NMSE %.3g vs the %s values", c[2] ? " (split)" : "", n_tok,
-                   pos0, e, pass == 0 ? "dequantized" : "unquantized");
+    g_test_message("attention%s Q8_0 n_tok %d pos0 %d heads %d/%d dims %d/%d%s: NMSE %.3g vs the %s values",
+                   c[2] ? " (split)" : "", n_tok, pos0, n_head, n_head_kv, hd_k, hd_v,
+                   !c[2] && still_vk_attention_tile_ok(vk, &aa) ? " (tiled)" : "", e,
+                   pass == 0 ? "dequantized" : "unquantized");
     g_assert_cmpfloat(e, <, pass == 0 ? 1e-10 : 1e-3);
     g_free(want), g_free(sc);
   }
@@ -1726,10 +1747,33 @@ int main(int argc, char **argv)
     {STILL_TYPE_F16, 1, 1000, true, 28, 4, 128, 128},
     {STILL_TYPE_F32, 2, 300, true, 16, 2, 128, 128},
     {STILL_TYPE_F16, 1, 64, true, 8, 8, 64, 64},
+    /* the tiled prompt attention (attention_tile.comp: 16 query rows ×
+     * 32 keys per tile, dims in slices of 64): GQA groups 6 (a token's
+     * rows split across row tiles), 4, 7 and 1; a prompt continuing a
+     * cached context (37 tokens at 300); prompts from position 0 whose row
+     * tiles straddle the causal diagonal; rows not a multiple of the tile;
+     * head dims 64, 128, 256, 80/48 (a part slice) and K ≠ V dims */
+    {STILL_TYPE_F32, 37, 300, false, 12, 2, 64, 64},
+    {STILL_TYPE_F16, 37, 300, false, 12, 2, 128, 128},
+    {STILL_TYPE_F32, 40, 0, false, 4, 4, 128, 128},
+    {STILL_TYPE_F16, 45, 0, false, 8, 2, 64, 64},
+    {STILL_TYPE_F16, 130, 3, false, 14, 2, 64, 64},
+    {STILL_TYPE_F32, 70, 20, false, 6, 1, 128, 64},
+    {STILL_TYPE_F16, 9, 40, false, 4, 2, 256, 256},
+    {STILL_TYPE_F32, 19, 5, false, 6, 2, 80, 48},
+    {STILL_TYPE_F32, 2, 0, false, 6, 2, 64, 64},
+    /* attention.comp for batches too: switched off, a shape it does not take */
+    {STILL_TYPE_F32, 37, 300, false, 12, 2, 64, 64, true},
+    {STILL_TYPE_F16, 45, 0, false, 8, 2, 64, 64, true},
+    {STILL_TYPE_F32, 9, 30, false, 6, 2, 62, 50},
+    {STILL_TYPE_F16, 9, 30, false, 6, 2, 66, 54},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(att); i++) {
-    char *path = g_strdup_printf("/vk/attention/%s/%d-at-%d%s-h%d", still_type_name(att[i].kv_type), att[i].n_tok,
-                                 att[i].pos0, att[i].split ? "-split" : "", att[i].n_head ? att[i].n_head : 6);
+    char dims[16] = "";
+    if (att[i].hd_k) g_snprintf(dims, sizeof dims, "-d%d", att[i].hd_k);
+    char *path = g_strdup_printf("/vk/attention/%s/%d-at-%d%s-h%d%s%s", still_type_name(att[i].kv_type), att[i].n_tok,
+                                 att[i].pos0, att[i].split ? "-split" : "", att[i].n_head ? att[i].n_head : 6, dims,
+                                 att[i].tile_off ? "-tile-off" : "");
     g_test_add_data_func(path, &att[i], test_attention);
     g_free(path);
   }
@@ -1747,10 +1791,14 @@ int main(int argc, char **argv)
     g_test_add_data_func(path, &rs[i], test_rope_store);
     g_free(path);
   }
-  static const int att_q8[][3] = {{1, 0, 0}, {9, 150, 0}, {1, 700, 0}, {1, 0, 1}, {3, 150, 1}, {1, 700, 1}};
+  /* n_tok, pos0, split, n_head, n_head_kv, head dim, tiled attention off (see test_attention_q8_0) */
+  static const int att_q8[][7] = {{1, 0, 0}, {9, 150, 0}, {1, 700, 0}, {1, 0, 1}, {3, 150, 1}, {1, 700, 1},
+                                  {37, 300, 0, 12, 2, 128}, {40, 0, 0, 4, 4, 64}, {21, 7, 0, 24, 4, 256},
+                                  {37, 300, 0, 12, 2, 128, 1}};
   for (size_t i = 0; i < G_N_ELEMENTS(att_q8); i++) {
-    char *path = g_strdup_printf("/vk/attention/Q8_0/%d-at-%d%s", att_q8[i][0], att_q8[i][1],
-                                 att_q8[i][2] ? "-split" : "");
+    char *path = g_strdup_printf("/vk/attention/Q8_0/%d-at-%d%s-h%d%s", att_q8[i][0], att_q8[i][1],
+                                 att_q8[i][2] ? "-split" : "", att_q8[i][3] ? att_q8[i][3] : 8,
+                                 att_q8[i][6] ? "-tile-off" : "");
     g_test_add_data_func(path, att_q8[i], test_attention_q8_0);
     g_free(path);
   }
