@@ -785,7 +785,11 @@ static void test_attention(gconstpointer data)
                                .head_dim_k = hd_k, .head_dim_v = hd_v, .pos0 = pos0, .q_off = 0, .q_stride = qw,
                                .k_off = layer_off, .v_off = layer_off, .o_off = 0, .o_stride = ow, .scale = scale};
   still_vk_buffer bpart = {0};
-  if (c->split) {
+  /* workgroups wider than the GPUs' 128 (STILL_VK_WG_SIZE=256) leave too
+   * little scratch for the split: the forward pass then falls back to
+   * still_vk_attention, and so does this test */
+  const bool split = c->split && (vk->wg_size <= 128 || still_vk_attention_split_ok(vk, &a));
+  if (split) {
     g_assert_true(still_vk_attention_split_ok(vk, &a));
     const uint64_t pf = still_vk_attention_part_floats(vk, n_tok, n_head, hd_v, n_kv);
     g_assert_cmpint(still_vk_buffer_new(vk, 4 * pf, &bpart, &err), ==, STILL_OK);
@@ -820,20 +824,20 @@ static void test_attention(gconstpointer data)
         }
     }
   double e = nmse(o, want, (size_t)n_tok * ow);
-  g_test_message("attention%s %s n_tok %d pos0 %d heads %d/%d dims %d/%d%s NMSE %.3g", c->split ? " (split)" : "",
+  g_test_message("attention%s %s n_tok %d pos0 %d heads %d/%d dims %d/%d%s NMSE %.3g", split ? " (split)" : "",
                  f16 ? "F16" : "F32", n_tok, pos0, n_head, n_head_kv, hd_k, hd_v,
-                 !c->split && still_vk_attention_tile_ok(vk, &a) ? " (tiled)" : "", e);
+                 !split && still_vk_attention_tile_ok(vk, &a) ? " (tiled)" : "", e);
   g_assert_cmpfloat(e, <, 1e-10);
 
   /* a query that would read past the cache is refused */
   a.pos0 = pos0 + 1;
   g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
-  if (c->split)
+  if (split)
     g_assert_cmpint(still_vk_attention_split(vk, &bq, &bk, &bv, &bpart, &bo, &a, &err), ==, STILL_ERR_INVALID_ARG);
   else
     g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &a, &err), ==, STILL_ERR_INVALID_ARG);
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
-  if (c->split) still_vk_buffer_free(vk, &bpart);
+  if (split) still_vk_buffer_free(vk, &bpart);
   still_vk_buffer_free(vk, &bq), still_vk_buffer_free(vk, &bk), still_vk_buffer_free(vk, &bv);
   still_vk_buffer_free(vk, &bo), still_vk_buffer_free(vk, &bsrc);
   g_free(q), g_free(k), g_free(v), g_free(o), g_free(want), g_free(sc);
