@@ -79,7 +79,9 @@ VkResult still_vk_instance(VkInstance *out, uint32_t *api_version)
       .applicationVersion = 1,
       .pEngineName = "still",
       .engineVersion = 1,
-      .apiVersion = loader < VK_API_VERSION_1_2 ? loader : VK_API_VERSION_1_2,
+      /* a 1.0 loader refuses any other version; 1.1 and later take 1.2 and
+       * leave what a device offers to the device's own version */
+      .apiVersion = loader < VK_API_VERSION_1_1 ? VK_API_VERSION_1_0 : VK_API_VERSION_1_2,
     };
     VkInstanceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
     r = vkCreateInstance(&ci, NULL, &the_instance);

@@ -45,7 +45,7 @@ struct still_vk {
   bool matvec_generic;
   bool fuse_off;        /* STILL_VK_FUSE=0: no fused ops (bias, SwiGLU, residual add + RMSNorm) */
   bool attn_split_off;  /* STILL_VK_ATTN_SPLIT=0: attention.comp at decode too */
-  uint32_t fault_submit; /* STILL_VK_FAULT_SUBMIT=N (tests): submit N and every later one fail as a lost device would */
+  uint32_t fault_submit; /* STILL_VK_FAULT_SUBMIT=N (tests): compute submit N and every later one fail as a lost device would */
   uint32_t n_submits;
   bool rope_store_off;  /* STILL_VK_ROPE_STORE=0: separate norm, rope and store dispatches (no rope_store.comp) */
   bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
@@ -142,8 +142,8 @@ bool still_vk_pipeline_cache_loaded(const still_vk *vk);
  * configuration on stderr). Shared by the device listing and the context's
  * probe, so both say the same. */
 /* The process's one VkInstance (device.c), shared by every context and by
- * the device listing; made on first use (Vulkan 1.2, or the loader's
- * version when older: *api_version, may be NULL), never destroyed. A failed
+ * the device listing; made on first use (Vulkan 1.2; 1.0 with a 1.0
+ * loader: *api_version, may be NULL), never destroyed. A failed
  * creation is not kept: the next call tries again. */
 VkResult still_vk_instance(VkInstance *out, uint32_t *api_version);
 bool still_vk_has_device_extension(VkPhysicalDevice pd, const char *name);

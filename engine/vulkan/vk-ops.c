@@ -470,6 +470,8 @@ still_status still_vk_rope_store(still_vk *vk, still_vk_buffer *q, const still_v
  * 16 × 32 weights (27 KiB); its thread layouts need a workgroup of 64, 128
  * or 256 threads. */
 #define ATTN_TILE_ROWS 16u
+/* 16 KiB of queries + 8.5 KiB K/V slice + 2 KiB weights + row stats and common.glsl's scratch */
+#define ATTN_TILE_SHARED_BYTES (28u * 1024u)
 
 bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_args *a)
 {
@@ -478,6 +480,8 @@ bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_arg
   if (vk->attn_tile_off || (!f16 && !q8 && a->kv_type != STILL_TYPE_F32)) return false;
   if (a->n_tok < STILL_VK_ATTN_TILE_MIN_TOKENS || a->n_head_kv == 0 || a->n_head % a->n_head_kv) return false;
   if (vk->wg_size % 64 || vk->wg_size > 256) return false;
+  /* its shared memory (above the 16 KiB every device has) */
+  if (vk->props.limits.maxComputeSharedMemorySize < ATTN_TILE_SHARED_BYTES) return false;
   const uint64_t tiles = ((uint64_t)a->n_tok * (a->n_head / a->n_head_kv) + ATTN_TILE_ROWS - 1) / ATTN_TILE_ROWS;
   return a->head_dim_k > 0 && a->head_dim_k <= 256 && a->head_dim_k % align == 0 && a->head_dim_v > 0 &&
          a->head_dim_v <= 256 && a->head_dim_v % align == 0 && a->k_off % align == 0 && a->v_off % align == 0 &&
@@ -499,8 +503,10 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
       (q8 && ((a->k_off | a->v_off | a->head_dim_k | a->head_dim_v) % 32)))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bad attention shape (%u heads, %u KV heads, dims %u/%u)",
                            a->n_head, a->n_head_kv, a->head_dim_k, a->head_dim_v);
-  /* bytes of the cache up to element e: Q8_0 34 per 32 */
-#define CACHE_BYTES(e) (q8 ? (e) / 32 * 34 : (f16 ? 2 : 4) * (e))
+  /* bytes of the cache up to element e: Q8_0 34 per 32, in whole pairs of
+   * blocks (the shaders read a block's last codes as a word that reaches 2
+   * bytes into the next block; still_vk_kv_cache_bytes allocates pairs) */
+#define CACHE_BYTES(e) (q8 ? ((e) / 32 + 1) / 2 * 68 : (f16 ? 2 : 4) * (e))
   const uint64_t n_kv = (uint64_t)a->pos0 + a->n_tok;
   if (!fits(q, 4 * ((uint64_t)a->q_off + (uint64_t)a->q_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_k)) ||
       !fits(out, 4 * ((uint64_t)a->o_off + (uint64_t)a->o_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_v)) ||
@@ -593,7 +599,7 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
   const bool f16 = a->kv_type == STILL_TYPE_F16, q8 = a->kv_type == STILL_TYPE_Q8_0;
   const uint64_t n_kv = (uint64_t)a->pos0 + a->n_tok;
   /* bytes of the cache up to element e: Q8_0 34 per 32 */
-#define SPLIT_CACHE_BYTES(e) (q8 ? (e) / 32 * 34 : (f16 ? 2 : 4) * (e))
+#define SPLIT_CACHE_BYTES(e) (q8 ? ((e) / 32 + 1) / 2 * 68 : (f16 ? 2 : 4) * (e)) /* Q8_0: whole pairs, as CACHE_BYTES */
   /* the chunks the part buffer holds for this batch decide how small they may get */
   const uint64_t per_chunk = (uint64_t)a->n_tok * a->n_head * (2 + a->head_dim_v);
   const uint64_t part_chunks = part && part->size ? part->size / 4 / per_chunk : 0;
