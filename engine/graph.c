@@ -637,12 +637,13 @@ static still_status gpu_failed(still_graph *g, const int32_t *tokens, int n_tok,
   g->gpu = NULL;
   snprintf(g->offload, sizeof g->offload, "offload: 0/%d layers on a GPU (%s; running on the CPU from then on)",
            n_layer, why);
+  /* from here the cache holds nothing valid for the former GPU layers */
   const int32_t n_past = g->kv->n_past;
+  g->kv->n_past = 0;
   int32_t *hist = n_past > 0 ? malloc((size_t)n_past * sizeof *hist) : NULL;
   if (n_past > 0 && !hist) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
   if (hist) memcpy(hist, g->kv->tokens, (size_t)n_past * sizeof *hist);
   if (err) *err = (still_error){0};
-  g->kv->n_past = 0;
   still_status st = STILL_OK;
   for (int32_t off = 0; off < n_past && st == STILL_OK; off += g->n_batch) {
     const int nb = n_past - off < g->n_batch ? (int)(n_past - off) : g->n_batch;
@@ -673,8 +674,11 @@ static still_status forward_batch(still_graph *g, const int32_t *tokens, int n_t
   if (g->gpu) { /* the remaining layers and the output layer */
     still_status st = still_vk_forward_run(g->gpu, gpu_embd ? NULL : g->x, tokens, n_tok, pos0, g->rope_cos,
                                            g->rope_sin, first_out, out, err);
-    if (st == STILL_ERR_CANCELLED || st == STILL_ERR_INVALID_ARG) return st;
-    if (st != STILL_OK) return gpu_failed(g, tokens, n_tok, first_out, out, cancel, err);
+    /* a driver failure or device memory gone: on the CPU from here on
+     * (STILL_GPU_FALLBACK=0, for the GPU tests: return the error) */
+    if ((st == STILL_ERR_BACKEND || st == STILL_ERR_NOMEM) && !still_env_is_zero("STILL_GPU_FALLBACK"))
+      return gpu_failed(g, tokens, n_tok, first_out, out, cancel, err);
+    if (st != STILL_OK) return st;
   } else if (out && first_out < n_tok) {
     const int64_t n_embd = hp->n_embd;
     int n_out = n_tok - first_out;

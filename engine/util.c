@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -168,4 +169,10 @@ int64_t still_time_us(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+bool still_env_is_zero(const char *name)
+{
+  const char *v = getenv(name);
+  return v && strcmp(v, "0") == 0;
 }

@@ -553,9 +553,10 @@ int still_cmd_bench_standard(int argc, char **argv)
   sigaction(SIGINT, &sa, &sa_old);
   pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 
-  char device_name[256] = "";
+  char device_name[256] = "", offload_start[1024] = "";
   const char *backend = "cpu";
   if (rc == 0) {
+    snprintf(offload_start, sizeof offload_start, "%s", still_session_offload(s));
     backend = backend_device(still_session_offload(s), device_name, sizeof device_name);
     fprintf(stderr, "%s\n", still_session_offload(s)); /* where the layers went (CPU only too) */
   }
@@ -575,6 +576,11 @@ int still_cmd_bench_standard(int argc, char **argv)
     }
   sigaction(SIGINT, &sa_old, NULL);
   atomic_store(&bench_session, NULL);
+  /* a GPU that failed during the runs left its layers to the CPU: the
+   * timings would mix the two */
+  if (rc == 0 && s && strcmp(offload_start, still_session_offload(s)) != 0)
+    rc = cli_fail("the GPU failed during the benchmark, so its results would mix GPU and CPU runs: %s",
+                  still_session_offload(s));
   if (atomic_load(&bench_interrupted)) {
     /* the message of an interrupted run may already be out; one line says why */
     rc = cli_fail("the benchmark was interrupted (Ctrl+C) after %d of %d runs", done, total_runs);

@@ -282,10 +282,14 @@ int still_cmd_bench(int argc, char **argv)
     if (bos >= 0 && bos < info->n_vocab && still_vocab_add_bos(m->vocab)) tokens[0] = bos;
   }
   still_session *s = NULL;
+  char offload[1024] = ""; /* where the layers went, kept past the session (--membw frees it) */
   if (rc == 0) {
     still_error err = {0};
     if (still_session_new(m, &sp, &s, &err) != STILL_OK) rc = cli_fail("cannot start a session: %s", err.message);
-    else fprintf(stderr, "%s\n", still_session_offload(s)); /* where the layers went (CPU only too) */
+    else {
+      snprintf(offload, sizeof offload, "%s", still_session_offload(s));
+      fprintf(stderr, "%s\n", offload); /* CPU only too */
+    }
   }
   bench_result pp = {.v = samples, .n = 0}, tg = {.v = samples ? samples + reps : NULL, .n = 0};
   bench_ctx b = {.s = s, .tokens = tokens, .logits = logits, .n_prompt = n_prompt, .n_gen = n_gen, .depth = depth};
@@ -300,6 +304,11 @@ int still_cmd_bench(int argc, char **argv)
     for (int i = 0; rc == 0 && i < reps; i++) rc = run_tg(&b, n_gen, &tg.v[tg.n++]);
     summarize(&tg);
   }
+  /* a GPU that failed during the runs left its layers to the CPU: the
+   * timings would mix the two */
+  if (rc == 0 && strcmp(offload, still_session_offload(s)) != 0)
+    rc = cli_fail("the GPU failed during the benchmark, so its results would mix GPU and CPU runs: %s",
+                  still_session_offload(s));
   double bw = 0;
   uint64_t bw_bytes = 0, per_token = decode_weight_bytes(m);
   double efficiency = 0;
@@ -326,7 +335,7 @@ int still_cmd_bench(int argc, char **argv)
       cli_json_add_u64(root, "file_bytes", info->file_size);
       cli_json_add_u64(root, "n_params", info->n_params);
       /* "offload: N/M layers on DEVICE…": N > 0 means the Vulkan backend ran them */
-      const char *off = still_session_offload(s), *on = strstr(off, " layers on ");
+      const char *off = offload, *on = strstr(off, " layers on ");
       const bool gpu = strncmp(off, "offload: 0/", 11) != 0 && on;
       cJSON_AddStringToObject(root, "backend", gpu ? "vulkan" : "cpu");
       cJSON_AddStringToObject(root, "device", gpu ? on + strlen(" layers on ") : "cpu");
@@ -354,7 +363,7 @@ int still_cmd_bench(int argc, char **argv)
     char size[32];
     snprintf(size, sizeof size, "%.2f GiB", (double)info->weight_bytes / (1024.0 * 1024.0 * 1024.0));
     /* "offload: N/M layers on …": N > 0 means the Vulkan backend ran them */
-    const char *backend = strncmp(still_session_offload(s), "offload: 0/", 11) != 0 ? "vulkan" : "cpu";
+    const char *backend = strncmp(offload, "offload: 0/", 11) != 0 ? "vulkan" : "cpu";
     print_row((const char *[]){"model", "size", "params", "backend", "threads", "isa", "test", "t/s"});
     print_row(NULL);
     for (int k = 0; k < 2; k++) {

@@ -413,12 +413,6 @@ static still_status plan_split(const char *device, const char *split, char devs[
 
 static int logits_rows(const still_vk_forward *f) { return f->n_batch < LOGITS_ROWS ? f->n_batch : LOGITS_ROWS; }
 
-static bool getenv_is_zero(const char *name)
-{
-  const char *v = getenv(name);
-  return v && strcmp(v, "0") == 0;
-}
-
 /* A layer's weights and vectors onto the device (its KV cache apart). */
 static still_status upload_layer(vk_part *P, const still_layer *S, gpu_layer *L, still_error *err)
 {
@@ -464,7 +458,7 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
     .kv_type = f->kv_type, .n_tok = 1, .n_head = (uint32_t)hp->n_head, .n_head_kv = (uint32_t)hp->n_head_kv,
     .head_dim_k = (uint32_t)hp->head_dim_k, .head_dim_v = (uint32_t)hp->head_dim_v,
     .n_rot = hp->n_rot > 0 ? (uint32_t)hp->n_rot : 0, .kc_off = (uint32_t)kw, .vc_off = (uint32_t)vw};
-  P->stack_qkv = still_vk_rope_store_ok(P->vk, &probe) && !getenv_is_zero("STILL_VK_STACK_QKV");
+  P->stack_qkv = still_vk_rope_store_ok(P->vk, &probe) && !still_env_is_zero("STILL_VK_STACK_QKV");
   for (int i = 0; i < n && st == STILL_OK; i++) {
     st = upload_layer(P, &m->layers[P->first + i], &P->layers[i], err);
     if (st == STILL_OK)
@@ -522,7 +516,7 @@ static uint32_t device_kv_type(const still_hparams *hp, uint32_t kv_type)
 {
   if (kv_type == STILL_TYPE_F32) return STILL_TYPE_F32;
   if (kv_type == STILL_TYPE_Q8_0 && hp->head_dim_k % 32 == 0 && hp->head_dim_v % 32 == 0 &&
-      !getenv_is_zero("STILL_VK_KV_Q8_0"))
+      !still_env_is_zero("STILL_VK_KV_Q8_0"))
     return STILL_TYPE_Q8_0;
   return STILL_TYPE_F16;
 }

@@ -476,6 +476,27 @@ static void test_cli(void)
   g_assert_true(g_spawn_check_wait_status(status, NULL));
   g_assert_nonnull(strstr(errs, "offload: 0/5 layers on a GPU (Vulkan: no device \"nosuchgpu\""));
   g_free(out), g_free(errs);
+  /* bench --membw --json names the GPU it ran on (the session is gone when the bandwidth is measured) */
+  char *argv_bench[] = {(char *)cli, "bench", "-m", model, "-ngl", "99", "-p", "8", "-n", "4", "-r", "1", "--membw",
+                        "--membw-size", "64M", "--json", NULL};
+  g_assert_true(g_spawn_sync(NULL, argv_bench, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  j = cJSON_Parse(out);
+  g_assert_nonnull(j);
+  g_assert_cmpstr(cJSON_GetObjectItem(j, "backend")->valuestring, ==, "vulkan");
+  g_assert_true(g_str_has_prefix(cJSON_GetObjectItem(j, "offload")->valuestring, "offload: 5/5 layers on Vulkan"));
+  cJSON_Delete(j);
+  g_free(out), g_free(errs);
+  /* a GPU lost during a benchmark: no result that mixes GPU and CPU runs */
+  gchar **lost_env = g_environ_setenv(g_get_environ(), "STILL_VK_FAULT_SUBMIT", "3", TRUE);
+  lost_env = g_environ_unsetenv(lost_env, "STILL_GPU_FALLBACK");
+  char *argv_lost[] = {(char *)cli, "bench", "-m", model, "-ngl", "99", "-p", "8", "-n", "4", "-r", "1", NULL};
+  g_assert_true(g_spawn_sync(NULL, argv_lost, lost_env, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  g_test_message("bench with a lost device: %s", errs);
+  g_assert_false(g_spawn_check_wait_status(status, NULL));
+  g_assert_nonnull(strstr(errs, "the GPU failed during the benchmark"));
+  g_strfreev(lost_env);
+  g_free(out), g_free(errs);
   /* CPU only: the offload line is there too */
   char *argv4[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, NULL};
   g_assert_true(g_spawn_sync(NULL, argv4, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
@@ -662,11 +683,6 @@ static void test_fallback(void)
   ref_free(r);
 }
 
-/* The fit estimator's GPU figure for a placement (weights + KV + compute +
- * logits, as still_fit adds them for the device with the output) against
- * what the device really holds at its peak once all layers are there: the
- * estimate must never be below it (a "fits" verdict that then runs out of
- * VRAM is the one thing a user cannot forgive), nor far above it. */
 /* The GPU failing in the middle of a run (a lost device, injected with
  * STILL_VK_FAULT_SUBMIT=N: submit N and every later one fail): the layers
  * move to the CPU, the tokens already cached are read again there, the
@@ -685,6 +701,9 @@ static void test_device_lost(void)
     const char *fault;
     int n_gpu_layers;
   } cases[] = {{"1", -1}, {"40", -1}, {"40", 2}, {"199", -1}};
+  /* the suite turns the fallback off (STILL_GPU_FALLBACK=0): on for this test */
+  char *fallback = g_strdup(g_getenv("STILL_GPU_FALLBACK"));
+  g_unsetenv("STILL_GPU_FALLBACK");
   for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
     g_setenv("STILL_VK_FAULT_SUBMIT", cases[c].fault, TRUE);
     still_session *s = new_session(m, cases[c].n_gpu_layers, 7);
@@ -722,10 +741,32 @@ static void test_device_lost(void)
     g_array_free(ids, TRUE);
     still_session_free(s);
   }
+  /* with the fallback off, the failure is the caller's */
+  g_setenv("STILL_GPU_FALLBACK", "0", TRUE);
+  g_setenv("STILL_VK_FAULT_SUBMIT", "2", TRUE);
+  still_session *s = new_session(m, -1, 7);
+  g_unsetenv("STILL_VK_FAULT_SUBMIT");
+  still_sampling sp = still_sampling_greedy();
+  sp.max_tokens = 8;
+  GArray *ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+  const int32_t bos = 1;
+  still_error err = {0};
+  g_assert_cmpint(still_session_generate(s, &bos, 1, &sp, collect, ids, NULL, &err), ==, STILL_ERR_BACKEND);
+  g_assert_nonnull(strstr(err.message, "device was lost"));
+  g_array_free(ids, TRUE);
+  still_session_free(s);
+  if (fallback) g_setenv("STILL_GPU_FALLBACK", fallback, TRUE);
+  else g_unsetenv("STILL_GPU_FALLBACK");
+  g_free(fallback);
   still_model_free(m);
   ref_free(r);
 }
 
+/* The fit estimator's GPU figure for a placement (weights + KV + compute +
+ * logits, as still_fit adds them for the device with the output) against
+ * what the device really holds at its peak once all layers are there: the
+ * estimate must never be below it (a "fits" verdict that then runs out of
+ * VRAM is the one thing a user cannot forgive), nor far above it. */
 static void test_fit_bytes(gconstpointer data)
 {
   const char *name = data;
