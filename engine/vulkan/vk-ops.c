@@ -388,6 +388,10 @@ static still_status kv_store_q8_0(still_vk *vk, const still_vk_buffer *a, uint32
   return still_vk_dispatch(vk, VK_SHADER_KV_STORE_Q8_0, bufs, 2, push, sizeof push, gx, gy, 1, err);
 }
 
+/* Also the range checks of the ops that read or write a cache: for Q8_0
+ * whole pairs of blocks, which the store writes and the attention shaders
+ * may read (a block's last codes are read as a word reaching 2 bytes into
+ * the next block). */
 uint64_t still_vk_kv_cache_bytes(uint32_t kv_type, uint64_t n_values)
 {
   if (kv_type == STILL_TYPE_Q8_0) return (n_values / 32 + 1) / 2 * 68; /* whole pairs of blocks */
@@ -439,16 +443,14 @@ still_status still_vk_rope_store(still_vk *vk, still_vk_buffer *q, const still_v
   const uint64_t last = a->n_tok - 1, half = a->n_rot / 2;
   const uint64_t kend = a->kc_off + (uint64_t)a->n_tok * a->n_head_kv * a->head_dim_k,
                  vend = a->vc_off + (uint64_t)a->n_tok * a->n_head_kv * a->head_dim_v;
-  /* bytes of the cache up to element e: Q8_0 writes whole pairs of blocks (68 bytes per 64) */
-#define RS_CACHE_BYTES(e) (q8 ? (e) / 64 * 68 : (f16 ? 2 : 4) * (e))
   if (!fits(q, 4 * (a->q_off + a->q_stride * last + (uint64_t)a->n_head * a->head_dim_k)) ||
       !fits(k, 4 * (a->k_off + a->k_stride * last + (uint64_t)a->n_head_kv * a->head_dim_k)) ||
       !fits(v, 4 * (a->v_off + a->v_stride * last + (uint64_t)a->n_head_kv * a->head_dim_v)) ||
-      (half > 0 && !fits(cs, 4 * (a->cs_off + 2 * a->n_tok * half))) || !fits(kc, RS_CACHE_BYTES(kend)) ||
-      !fits(vc, RS_CACHE_BYTES(vend)) || (q_norm && !fits(q_norm, 4ull * a->head_dim_k)) ||
+      (half > 0 && !fits(cs, 4 * (a->cs_off + 2 * a->n_tok * half))) ||
+      !fits(kc, still_vk_kv_cache_bytes(a->kv_type, kend)) || !fits(vc, still_vk_kv_cache_bytes(a->kv_type, vend)) ||
+      (q_norm && !fits(q_norm, 4ull * a->head_dim_k)) ||
       (k_norm && !fits(k_norm, 4ull * a->head_dim_k)))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: rope and KV store outside their buffers");
-#undef RS_CACHE_BYTES
   struct {
     uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, n_rot, flags;
     float eps;
@@ -503,15 +505,11 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
       (q8 && ((a->k_off | a->v_off | a->head_dim_k | a->head_dim_v) % 32)))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bad attention shape (%u heads, %u KV heads, dims %u/%u)",
                            a->n_head, a->n_head_kv, a->head_dim_k, a->head_dim_v);
-  /* bytes of the cache up to element e: Q8_0 34 per 32, in whole pairs of
-   * blocks (the shaders read a block's last codes as a word that reaches 2
-   * bytes into the next block; still_vk_kv_cache_bytes allocates pairs) */
-#define CACHE_BYTES(e) (q8 ? ((e) / 32 + 1) / 2 * 68 : (f16 ? 2 : 4) * (e))
   const uint64_t n_kv = (uint64_t)a->pos0 + a->n_tok;
   if (!fits(q, 4 * ((uint64_t)a->q_off + (uint64_t)a->q_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_k)) ||
       !fits(out, 4 * ((uint64_t)a->o_off + (uint64_t)a->o_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_v)) ||
-      !fits(k, CACHE_BYTES(a->k_off + n_kv * a->n_head_kv * a->head_dim_k)) ||
-      !fits(v, CACHE_BYTES(a->v_off + n_kv * a->n_head_kv * a->head_dim_v)))
+      !fits(k, still_vk_kv_cache_bytes(a->kv_type, a->k_off + n_kv * a->n_head_kv * a->head_dim_k)) ||
+      !fits(v, still_vk_kv_cache_bytes(a->kv_type, a->v_off + n_kv * a->n_head_kv * a->head_dim_v)))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention outside its buffers");
   struct {
     uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, pos0, q_off, q_stride, k_off, v_off, o_off, o_stride;
@@ -519,7 +517,6 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
   } push = {a->n_tok, a->n_head, a->n_head_kv, a->head_dim_k, a->head_dim_v, a->pos0, a->q_off, a->q_stride,
             a->k_off, a->v_off, a->o_off, a->o_stride, a->scale};
   const still_vk_buffer *bufs[4] = {q, k, v, out};
-#undef CACHE_BYTES
   if (still_vk_attention_tile_ok(vk, a)) {
     /* row tiles × KV heads; same push constants as attention.comp */
     const uint64_t tiles = ((uint64_t)a->n_tok * (a->n_head / a->n_head_kv) + ATTN_TILE_ROWS - 1) / ATTN_TILE_ROWS;
@@ -598,8 +595,6 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
     return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no split attention for this shape");
   const bool f16 = a->kv_type == STILL_TYPE_F16, q8 = a->kv_type == STILL_TYPE_Q8_0;
   const uint64_t n_kv = (uint64_t)a->pos0 + a->n_tok;
-  /* bytes of the cache up to element e: Q8_0 34 per 32 */
-#define SPLIT_CACHE_BYTES(e) (q8 ? ((e) / 32 + 1) / 2 * 68 : (f16 ? 2 : 4) * (e)) /* Q8_0: whole pairs, as CACHE_BYTES */
   /* the chunks the part buffer holds for this batch decide how small they may get */
   const uint64_t per_chunk = (uint64_t)a->n_tok * a->n_head * (2 + a->head_dim_v);
   const uint64_t part_chunks = part && part->size ? part->size / 4 / per_chunk : 0;
@@ -607,8 +602,9 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
   const uint64_t part_floats = per_chunk * n_chunks;
   if (!fits(q, 4 * ((uint64_t)a->q_off + (uint64_t)a->q_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_k)) ||
       !fits(out, 4 * ((uint64_t)a->o_off + (uint64_t)a->o_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_v)) ||
-      !fits(k, SPLIT_CACHE_BYTES(a->k_off + n_kv * a->n_head_kv * a->head_dim_k)) ||
-      !fits(v, SPLIT_CACHE_BYTES(a->v_off + n_kv * a->n_head_kv * a->head_dim_v)) || !fits(part, 4 * part_floats))
+      !fits(k, still_vk_kv_cache_bytes(a->kv_type, a->k_off + n_kv * a->n_head_kv * a->head_dim_k)) ||
+      !fits(v, still_vk_kv_cache_bytes(a->kv_type, a->v_off + n_kv * a->n_head_kv * a->head_dim_v)) ||
+      !fits(part, 4 * part_floats))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention outside its buffers");
   if (n_chunks > 65535 || a->n_tok > 65535)
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention over too many keys");
@@ -619,7 +615,6 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
   } push = {a->n_tok, a->n_head, a->n_head_kv, a->head_dim_k, a->head_dim_v, a->pos0, a->q_off, a->q_stride,
             a->k_off, a->v_off, n_chunks, a->scale, chunk};
   const still_vk_buffer *bufs[4] = {q, k, v, part};
-#undef SPLIT_CACHE_BYTES
   const still_vk_shader_id sh =
     q8 ? VK_SHADER_ATTENTION_SPLIT_Q8_0 : f16 ? VK_SHADER_ATTENTION_SPLIT_F16 : VK_SHADER_ATTENTION_SPLIT_F32;
   still_status st = still_vk_dispatch(vk, sh, bufs, 4, &push, sizeof push, n_chunks, a->n_head_kv, a->n_tok, err);
