@@ -644,11 +644,7 @@ static still_status gpu_failed(still_graph *g, const int32_t *tokens, int n_tok,
   if (n_past > 0 && !hist) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
   if (hist) memcpy(hist, g->kv->tokens, (size_t)n_past * sizeof *hist);
   if (err) *err = (still_error){0};
-  still_status st = STILL_OK;
-  for (int32_t off = 0; off < n_past && st == STILL_OK; off += g->n_batch) {
-    const int nb = n_past - off < g->n_batch ? (int)(n_past - off) : g->n_batch;
-    st = forward_batch(g, hist + off, nb, nb, NULL, cancel, err);
-  }
+  const still_status st = n_past > 0 ? still_graph_eval(g, hist, n_past, false, NULL, cancel, err) : STILL_OK;
   free(hist);
   return st == STILL_OK ? forward_batch(g, tokens, n_tok, first_out, out, cancel, err) : st;
 }
