@@ -576,11 +576,7 @@ int still_cmd_bench_standard(int argc, char **argv)
     }
   sigaction(SIGINT, &sa_old, NULL);
   atomic_store(&bench_session, NULL);
-  /* a GPU that failed during the runs left its layers to the CPU: the
-   * timings would mix the two */
-  if (rc == 0 && s && strcmp(offload_start, still_session_offload(s)) != 0)
-    rc = cli_fail("the GPU failed during the benchmark, so its results would mix GPU and CPU runs: %s",
-                  still_session_offload(s));
+  if (rc == 0) rc = cli_run_bench_gpu_intact(offload_start, s);
   if (atomic_load(&bench_interrupted)) {
     /* the message of an interrupted run may already be out; one line says why */
     rc = cli_fail("the benchmark was interrupted (Ctrl+C) after %d of %d runs", done, total_runs);

@@ -304,11 +304,7 @@ int still_cmd_bench(int argc, char **argv)
     for (int i = 0; rc == 0 && i < reps; i++) rc = run_tg(&b, n_gen, &tg.v[tg.n++]);
     summarize(&tg);
   }
-  /* a GPU that failed during the runs left its layers to the CPU: the
-   * timings would mix the two */
-  if (rc == 0 && strcmp(offload, still_session_offload(s)) != 0)
-    rc = cli_fail("the GPU failed during the benchmark, so its results would mix GPU and CPU runs: %s",
-                  still_session_offload(s));
+  if (rc == 0) rc = cli_run_bench_gpu_intact(offload, s);
   double bw = 0;
   uint64_t bw_bytes = 0, per_token = decode_weight_bytes(m);
   double efficiency = 0;

@@ -302,6 +302,13 @@ static void print_cpu_offload(const still_session_params *p, const still_session
   else print_offload_news(s);
 }
 
+int cli_run_bench_gpu_intact(const char *at_start, const still_session *s)
+{
+  const char *now = still_session_offload(s);
+  if (strcmp(at_start, now) == 0) return 0;
+  return cli_fail("the GPU failed during the benchmark, so its results would mix GPU and CPU runs: %s", now);
+}
+
 /* Tokenize with a retry when the first guess of the size is too small. */
 static int tokenize(const still_model *m, const char *text, size_t len, bool add_bos, bool parse_special,
                     int32_t **ids, size_t *n)

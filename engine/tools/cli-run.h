@@ -43,4 +43,9 @@ void cli_run_auto_gpu_layers(const still_model *m, still_session_params *sp);
 /* Print generation statistics as one line on stderr (prefix may be NULL). */
 void cli_run_print_stats(const char *prefix, const still_stats *st);
 
+/* 0 when the session's offload line is still `at_start`; else (the GPU
+ * failed during the runs and its layers went on on the CPU) an error
+ * message and 1: a benchmark must not report timings that mix the two. */
+int cli_run_bench_gpu_intact(const char *at_start, const still_session *s);
+
 #endif /* STILL_CLI_RUN_H */
