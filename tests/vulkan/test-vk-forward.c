@@ -125,6 +125,21 @@ static bool collect(int32_t token, const char *text, size_t len, void *user)
   return true;
 }
 
+/* The reference's greedy ids from BOS (stories260K), generated in s. */
+static void check_bos_greedy(still_session *s, const reference *r)
+{
+  still_sampling sp = still_sampling_greedy();
+  sp.max_tokens = r->n_bos_greedy;
+  sp.ignore_eog = true;
+  GArray *ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+  const int32_t bos = 1;
+  still_error err = {0};
+  g_assert_cmpint(still_session_generate(s, &bos, 1, &sp, collect, ids, NULL, &err), ==, STILL_OK);
+  g_assert_cmpint((int)ids->len, ==, r->n_bos_greedy);
+  g_assert_cmpmem(ids->data, sizeof(int32_t) * ids->len, r->bos_greedy, sizeof(int32_t) * r->n_bos_greedy);
+  g_array_free(ids, TRUE);
+}
+
 /* A fixture model and its reference logits; false (nothing kept) when
  * either file is missing: test_fixture_path has then skipped the test (or
  * failed it, with CI=true). */
@@ -199,16 +214,7 @@ static void check_model(gconstpointer data)
   /* stories260K: 200 greedy ids from BOS, all layers on the GPU */
   if (r->bos_greedy) {
     still_session *s = new_session(m, -1, 7);
-    still_sampling sp = still_sampling_greedy();
-    sp.max_tokens = r->n_bos_greedy;
-    sp.ignore_eog = true;
-    GArray *ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
-    const int32_t bos = 1;
-    still_error err = {0};
-    g_assert_cmpint(still_session_generate(s, &bos, 1, &sp, collect, ids, NULL, &err), ==, STILL_OK);
-    g_assert_cmpint((int)ids->len, ==, r->n_bos_greedy);
-    g_assert_cmpmem(ids->data, sizeof(int32_t) * ids->len, r->bos_greedy, sizeof(int32_t) * r->n_bos_greedy);
-    g_array_free(ids, TRUE);
+    check_bos_greedy(s, r);
     still_session_free(s);
   }
   g_free(lg);
@@ -710,35 +716,29 @@ static void test_device_lost(void)
     g_unsetenv("STILL_VK_FAULT_SUBMIT");
     g_assert_true(g_str_has_prefix(still_session_offload(s), "offload: "));
     g_assert_null(strstr(still_session_offload(s), "CPU"));
-    still_sampling sp = still_sampling_greedy();
-    sp.max_tokens = r->n_bos_greedy;
-    sp.ignore_eog = true;
-    GArray *ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
-    const int32_t bos = 1;
-    still_error err = {0};
-    g_assert_cmpint(still_session_generate(s, &bos, 1, &sp, collect, ids, NULL, &err), ==, STILL_OK);
+    check_bos_greedy(s, r);
     const char *off = still_session_offload(s);
     g_test_message("fault at submit %s, %d GPU layers: %s", cases[c].fault, cases[c].n_gpu_layers, off);
     g_assert_true(g_str_has_prefix(off, "offload: 0/5 layers on a GPU ("));
     g_assert_nonnull(strstr(off, "device was lost"));
     g_assert_nonnull(strstr(off, "running on the CPU"));
-    g_assert_cmpint((int)ids->len, ==, r->n_bos_greedy);
-    g_assert_cmpmem(ids->data, sizeof(int32_t) * ids->len, r->bos_greedy, sizeof(int32_t) * r->n_bos_greedy);
     /* on: the first 100 ids again as the prompt (cached: nothing to
      * recompute), then the reference's next token */
+    still_sampling sp = still_sampling_greedy();
+    sp.max_tokens = 1;
+    const int32_t bos = 1;
+    still_error err = {0};
     still_stats st;
     GArray *more = g_array_new(FALSE, FALSE, sizeof(int32_t));
     int32_t *prompt = g_new(int32_t, 101);
     prompt[0] = bos;
     memcpy(prompt + 1, r->bos_greedy, 100 * sizeof(int32_t));
-    sp.max_tokens = 1;
     g_assert_cmpint(still_session_generate(s, prompt, 101, &sp, collect, more, &st, &err), ==, STILL_OK);
     g_assert_cmpint((int)more->len, ==, 1);
     g_assert_cmpint(g_array_index(more, int32_t, 0), ==, r->bos_greedy[100]);
     g_assert_cmpint(st.prompt_cached, >=, 100);
     g_free(prompt);
     g_array_free(more, TRUE);
-    g_array_free(ids, TRUE);
     still_session_free(s);
   }
   /* with the fallback off, the failure is the caller's */
