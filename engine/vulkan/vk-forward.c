@@ -258,7 +258,8 @@ static int qkv_stack_count(const still_layer *S)
   return 2;
 }
 
-/* The stacked biases into one vector in *out (a stacked one in b[1..n) gets no buffer). */
+/* Vectors into one device vector in g[0] (g[1..n) get no buffer); absent
+ * (v[0] without data): none. */
 static still_status upload_stacked_vectors(still_vk *vk, const still_vector *const *v, int n, gpu_vector *const *g,
                                            still_error *err)
 {
@@ -275,12 +276,7 @@ static still_status upload_stacked_vectors(still_vk *vk, const still_vector *con
 
 static still_status upload_vector(still_vk *vk, const still_vector *v, gpu_vector *g, still_error *err)
 {
-  memset(g, 0, sizeof *g);
-  if (!v->data) return STILL_OK;
-  still_status st = still_vk_buffer_new(vk, (size_t)v->n * 4, &g->buf, err);
-  if (st == STILL_OK) st = still_vk_upload(vk, &g->buf, 0, v->data, (size_t)v->n * 4, err);
-  g->n = (uint32_t)v->n;
-  return st;
+  return upload_stacked_vectors(vk, &v, 1, &g, err);
 }
 
 static void free_weight(still_vk *vk, gpu_weight *w) { still_vk_buffer_free(vk, &w->buf); }
