@@ -1050,6 +1050,9 @@ static void test_rope_store(gconstpointer data)
       g_assert_cmpmem(gq + (size_t)t * q_stride + n_q, 8 * n_k, q + (size_t)t * q_stride + n_q, 8 * n_k);
   /* the cache rows: K against the CPU's values (within the type's rounding), V exact */
   const int fill_rows[] = {0, pos0 - 1, pos0 + n_tok, n_ctx - 1};
+  /* bytes of a cache row */
+  const size_t rb =
+    c->kv_type == STILL_TYPE_Q8_0 ? (size_t)n_k / 32 * 34 : (size_t)n_k * (c->kv_type == STILL_TYPE_F32 ? 4 : 2);
   double num = 0, den = 0;
   for (int t = 0; t < n_tok; t++) {
     cache_row(c->kv_type, got_k, pos0 + t, n_k, row);
@@ -1058,7 +1061,6 @@ static void test_rope_store(gconstpointer data)
       num += d * d, den += (double)rk[(size_t)t * n_k + i] * rk[(size_t)t * n_k + i];
     }
     unsigned char *wv = g_malloc(cache_bytes);
-    size_t rb = c->kv_type == STILL_TYPE_Q8_0 ? (size_t)n_k / 32 * 34 : (size_t)n_k * (c->kv_type == STILL_TYPE_F32 ? 4 : 2);
     if (c->kv_type == STILL_TYPE_F32) memcpy(wv, rv + (size_t)t * n_k, rb);
     else if (c->kv_type == STILL_TYPE_F16)
       for (int i = 0; i < n_k; i++) {
@@ -1072,7 +1074,6 @@ static void test_rope_store(gconstpointer data)
   for (size_t i = 0; i < G_N_ELEMENTS(fill_rows); i++) {
     const int r = fill_rows[i];
     if (r < 0 || (r >= pos0 && r < pos0 + n_tok)) continue;
-    size_t rb = c->kv_type == STILL_TYPE_Q8_0 ? (size_t)n_k / 32 * 34 : (size_t)n_k * (c->kv_type == STILL_TYPE_F32 ? 4 : 2);
     g_assert_cmpmem(got_k + (size_t)r * rb, rb, fill + (size_t)r * rb, rb);
     g_assert_cmpmem(got_v + (size_t)r * rb, rb, fill + (size_t)r * rb, rb);
   }
