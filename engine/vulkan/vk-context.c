@@ -475,6 +475,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
     goto fail;
   }
   const char *prof = getenv("STILL_VK_PROFILE");
+  vk->prof_shapes = env_is("STILL_VK_PROFILE", "shapes");
   if (prof && *prof && strcmp(prof, "0") != 0 && qf[family].timestampValidBits > 0 &&
       vk->props.limits.timestampPeriod > 0) {
     VkQueryPoolCreateInfo qpi = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
@@ -596,6 +597,36 @@ static void print_profile(const still_vk *vk)
             vk->prof_ns[best] / 1e3 / (double)vk->prof_calls[best],
             vk->prof_gpu_ns ? 100.0 * (double)vk->prof_ns[best] / (double)vk->prof_gpu_ns : 0.0);
   }
+  if (!vk->prof_shapes) return;
+  fprintf(stderr, "  by shape (grid; push constants 0 and 1: columns and rows of a matrix op), slowest first:\n");
+  bool shown[STILL_VK_PROF_SHAPES] = {false};
+  for (uint32_t k = 0; k < 40 && k < vk->n_prof_shapes; k++) {
+    int best = -1;
+    for (uint32_t i = 0; i < vk->n_prof_shapes; i++)
+      if (!shown[i] && (best < 0 || vk->prof_shape[i].ns > vk->prof_shape[best].ns)) best = (int)i;
+    shown[best] = true;
+    const still_vk_prof_shape *e = &vk->prof_shape[best];
+    fprintf(stderr, "    %-22s %5ux%-5ux%-3u p %6u %6u %7llu calls %9.2f us/call %5.1f%%\n",
+            still_vk_shaders[e->id].name, e->gx, e->gy, e->gz, e->p0, e->p1, (unsigned long long)e->calls,
+            e->ns / 1e3 / (double)e->calls, vk->prof_gpu_ns ? 100.0 * (double)e->ns / (double)vk->prof_gpu_ns : 0.0);
+  }
+}
+
+/* The profile's entry for this dispatch's shader and shape (-1: table full). */
+static int16_t prof_shape_entry(still_vk *vk, uint32_t id, uint32_t gx, uint32_t gy, uint32_t gz, const void *push,
+                                uint32_t push_size)
+{
+  uint32_t pw[2] = {0, 0};
+  memcpy(pw, push, push_size < sizeof pw ? push_size : sizeof pw);
+  for (uint32_t i = 0; i < vk->n_prof_shapes; i++) {
+    const still_vk_prof_shape *e = &vk->prof_shape[i];
+    if (e->id == id && e->gx == gx && e->gy == gy && e->gz == gz && e->p0 == pw[0] && e->p1 == pw[1])
+      return (int16_t)i;
+  }
+  if (vk->n_prof_shapes == STILL_VK_PROF_SHAPES) return -1;
+  vk->prof_shape[vk->n_prof_shapes] = (still_vk_prof_shape){.id = id, .gx = gx, .gy = gy, .gz = gz,
+                                                                     .p0 = pw[0], .p1 = pw[1]};
+  return (int16_t)vk->n_prof_shapes++;
 }
 
 void still_vk_close(still_vk *vk)
@@ -972,6 +1003,10 @@ static void read_profile(still_vk *vk, int64_t t0_us)
     const uint64_t ns = (uint64_t)((double)d * vk->ts_period_ns);
     vk->prof_ns[vk->ts_ids[i - 1]] += ns;
     vk->prof_calls[vk->ts_ids[i - 1]]++;
+    if (vk->prof_shapes && vk->ts_shape[i - 1] >= 0) {
+      vk->prof_shape[vk->ts_shape[i - 1]].ns += ns;
+      vk->prof_shape[vk->ts_shape[i - 1]].calls++;
+    }
     vk->prof_gpu_ns += ns;
   }
 }
@@ -1291,6 +1326,7 @@ still_status still_vk_dispatch(still_vk *vk, still_vk_shader_id id, const still_
   if (vk->ts_pool) {
     vkCmdWriteTimestamp(vk->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, vk->ts_pool, (uint32_t)vk->n_dispatch + 1);
     vk->ts_ids[vk->n_dispatch] = id;
+    if (vk->prof_shapes) vk->ts_shape[vk->n_dispatch] = prof_shape_entry(vk, id, gx, gy, gz, push, push_size);
   }
   vk->n_dispatch++;
   return STILL_OK;

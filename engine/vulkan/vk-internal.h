@@ -13,6 +13,7 @@
 #define STILL_VK_PUSH_MAX 128 /* the minimum every device guarantees */
 /* most ops in one submit (timestamps, descriptor sets outside the cache) */
 #define STILL_VK_MAX_SETS 4096
+#define STILL_VK_PROF_SHAPES 256
 
 /* command buffers one begin/submit may take (still_vk_flush) */
 #define STILL_VK_CMD_BUFFERS 8
@@ -22,6 +23,12 @@
  * model needs ~1300), in a table of twice as many slots */
 #define STILL_VK_CACHED_SETS 4096
 #define STILL_VK_SET_SLOTS (2 * STILL_VK_CACHED_SETS)
+
+/* STILL_VK_PROFILE=shapes: GPU time of one shader at one shape */
+typedef struct {
+  uint32_t id, gx, gy, gz, p0, p1;
+  uint64_t ns, calls;
+} still_vk_prof_shape;
 
 typedef struct {
   uint64_t key[STILL_VK_BINDINGS]; /* VkBuffer handles of the bindings (unused ones: binding 0's) */
@@ -103,6 +110,12 @@ struct still_vk {
   uint64_t submit_t0;
   uint64_t prof_record_ns; /* host time from begin to submit (recording) */
   uint64_t prof_idle_ns;   /* of it, before the first commands went to the GPU */
+  /* STILL_VK_PROFILE=shapes: the time per shader and shape too (grid and
+   * the first two push constants: columns and rows for the matrix ops) */
+  still_vk_prof_shape prof_shape[STILL_VK_PROF_SHAPES];
+  uint32_t n_prof_shapes;
+  bool prof_shapes;
+  int16_t ts_shape[STILL_VK_MAX_SETS]; /* the dispatch's prof_shape entry, -1: none (table full) */
   int64_t record_t0_us;
 
   /* copies recorded into the command buffer (still_vk_upload_rec /
