@@ -375,7 +375,10 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   vk->concurrent_ok = !env_is("STILL_VK_CONCURRENT", "0");
   vk->matvec_generic = env_is("STILL_VK_MATVEC", "generic");
   vk->matvec_narrow = env_is("STILL_VK_MATVEC", "narrow");
-  vk->matvec_pair = env_is("STILL_VK_MATVEC_PAIR", "1");
+  vk->matvec_rows = env_is("STILL_VK_MATVEC_ROWS", "1")   ? 1
+                    : env_is("STILL_VK_MATVEC_ROWS", "2") ? 2
+                    : env_is("STILL_VK_MATVEC_ROWS", "4") ? 4
+                                                          : 0; /* per type (record_team) */
   vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
   vk->rope_store_off = env_is("STILL_VK_ROPE_STORE", "0");
   const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");

@@ -56,7 +56,7 @@ struct still_vk {
   uint32_t n_submits;
   bool rope_store_off;  /* STILL_VK_ROPE_STORE=0: separate norm, rope and store dispatches (no rope_store.comp) */
   bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
-  bool matvec_pair;     /* STILL_VK_MATVEC_PAIR=1: two rows per team at decode */
+  uint32_t matvec_rows; /* rows per team at decode (one input vector): STILL_VK_MATVEC_ROWS=1, 2 or 4; 0: per type */
   bool matvec_narrow;   /* STILL_VK_MATVEC=narrow: no 16-byte K-quant reads in matvec_team */
   uint32_t matvec_sub;  /* STILL_VK_MATVEC_SUB: teams per row (0: chosen per matrix) */
   int matmul_mode; /* STILL_VK_MATMUL: 0 default, 1 generic (matmul.comp only), 2 team (matmul_team.comp too for K-quants) */ /* STILL_VK_MATVEC=generic: matvec.comp for every type */

@@ -144,21 +144,29 @@ static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w
 {
   /* K-quant rows on 16 bytes are read as 16-byte vectors */
   const bool wide = (a->w_off % 16) == 0 && (a->row_bytes % 16) == 0 && (up_off % 16) == 0 && !vk->matvec_narrow;
-  /* one input vector: each team may take two rows and read the activations
-   * once for both (not F16, whose rows may end inside a pass). Off unless
-   * STILL_VK_MATVEC_PAIR=1: written and tested on lavapipe, not yet timed on
-   * a GPU, where its extra registers may cost more occupancy than the
-   * halved activation reads save. */
-  const bool pair = a->n_vec == 1 && a->type != STILL_TYPE_F16 && vk->matvec_pair;
+  /* one input vector: each team takes 2 or 4 rows (4: the matvec_team4
+   * variants) and reads the activations once for all of them (not F16,
+   * whose rows may end inside a pass). Measured on an H200, tg128, rows per
+   * team 1 / 2 / 4: R1-Llama-8B Q4_K_M 114 / 141 / 158 tok/s, Q8_0 162 /
+   * 178 / 167; R1-Qwen-1.5B Q4_K_M 283 / 332 / 337, Q8_0 383 / 407 / 359.
+   * So 4 for the 4- and 5-bit types, 2 for Q8_0 and Q6_K (whose wider rows
+   * need more registers per pass); STILL_VK_MATVEC_ROWS overrides. */
+  const bool small = a->type == STILL_TYPE_Q4_0 || a->type == STILL_TYPE_Q4_K || a->type == STILL_TYPE_Q5_K;
+  const uint32_t per_team = a->n_vec != 1 || a->type == STILL_TYPE_F16 ? 1
+                            : vk->matvec_rows                          ? vk->matvec_rows
+                            : small                                    ? 4
+                                                                       : 2;
+  const bool multi = per_team > 1;
+  if (per_team == 4) team += VK_SHADER_MATVEC_TEAM4_F16 - VK_SHADER_MATVEC_TEAM_F16;
   still_vk_matvec_args rows = *a;
-  if (pair) rows.nrows = (a->nrows + 1) / 2; /* teams count pairs */
+  rows.nrows = (a->nrows + per_team - 1) / per_team; /* teams count groups of rows */
   const uint32_t subs = team_subs(vk, &rows, team_passes(a, wide));
-  const uint32_t flags = (wide ? 1u : 0u) | (bias ? 2u : 0u) | (up_off ? 4u : 0u) | (pair ? 8u : 0u);
+  const uint32_t flags = (wide ? 1u : 0u) | (bias ? 2u : 0u) | (up_off ? 4u : 0u) | (multi ? 8u : 0u);
   const uint32_t push[12] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes, a->x_off, a->x_stride,
                              a->y_off, a->y_stride, a->n_vec, subs, flags, (uint32_t)up_off};
   const still_vk_buffer *bufs[4] = {w, x, y, bias ? bias : w};
   /* n_sub teams of 32 threads per row */
-  const uint32_t rows_per_group = vk->wg_size / (32 * subs) * (pair ? 2 : 1);
+  const uint32_t rows_per_group = vk->wg_size / (32 * subs) * per_team;
   uint32_t gx, gy;
   grid_2d((a->nrows + rows_per_group - 1) / rows_per_group, &gx, &gy);
   return still_vk_dispatch(vk, (still_vk_shader_id)team, bufs, 4, push, sizeof push, gx, gy, (a->n_vec + 3) / 4,

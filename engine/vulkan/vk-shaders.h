@@ -70,6 +70,13 @@ typedef enum {
   VK_SHADER_MATVEC_TEAM_Q4_K,
   VK_SHADER_MATVEC_TEAM_Q5_K,
   VK_SHADER_MATVEC_TEAM_Q6_K,
+  /* the same with four rows per team at decode (same order) */
+  VK_SHADER_MATVEC_TEAM4_F16,
+  VK_SHADER_MATVEC_TEAM4_Q8_0,
+  VK_SHADER_MATVEC_TEAM4_Q4_0,
+  VK_SHADER_MATVEC_TEAM4_Q4_K,
+  VK_SHADER_MATVEC_TEAM4_Q5_K,
+  VK_SHADER_MATVEC_TEAM4_Q6_K,
   /* matmul_team.comp, the same types for prefill (in the same order) */
   VK_SHADER_MATMUL_TEAM_F16,
   VK_SHADER_MATMUL_TEAM_Q8_0,

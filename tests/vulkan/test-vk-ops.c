@@ -1618,6 +1618,9 @@ int main(int argc, char **argv)
     {STILL_TYPE_Q8_0, 544, 33, 1}, {STILL_TYPE_Q4_0, 544, 33, 5}, {STILL_TYPE_F16, 300, 35, 3},
     {STILL_TYPE_F16, 301, 9, 2},   {STILL_TYPE_Q4_K, 1536, 67, 1}, {STILL_TYPE_Q5_K, 1536, 3, 4},
     {STILL_TYPE_Q6_K, 1536, 66, 7}, {STILL_TYPE_Q8_0, 1536, 64, 1},
+    /* one vector (several rows per team, STILL_VK_MATVEC_ROWS) with 1, 2
+     * and 3 rows left over for the last team of 4 */
+    {STILL_TYPE_Q6_K, 1536, 67, 1}, {STILL_TYPE_Q4_0, 544, 34, 1}, {STILL_TYPE_Q5_K, 1536, 5, 1},
     /* the same with vec4 loads of the activations */
     {STILL_TYPE_Q8_0, 544, 33, 1, false, true}, {STILL_TYPE_Q4_0, 544, 33, 5, false, true},
     {STILL_TYPE_F16, 300, 35, 3, false, true},  {STILL_TYPE_Q4_K, 1536, 67, 1, false, true},

@@ -20,8 +20,8 @@
  * Scales are decoded once per 8 to 32 values, and the K-quant minimum is
  * applied once per 16 values: sum(q·x)·d·sc − dmin·m·sum(x).
  *
- * A workgroup holds WG_SIZE / 32 teams: WG_SIZE / (32 · n_sub) rows (twice
- * as many with pairs). z
+ * A workgroup holds WG_SIZE / 32 teams: WG_SIZE / (32 · n_sub) rows (ROWS
+ * times as many with flags bit 3). z
  * indexes groups of up to NV input vectors (a short prompt shares the weight
  * reads). The partial sums of a row meet in shared memory, so the shader
  * makes no assumption about how the device cuts the workgroup into
@@ -32,8 +32,9 @@
  * flags bit 1: y = W·x + bias (binding 3: a row's bias; Qwen's q, k, v);
  * flags bit 2: y = silu(W·x) · (U·x), U's rows up_off bytes after W's (the
  * gate and up matrices of the FFN uploaded as one buffer): SwiGLU.
- * flags bit 3 (one input vector): a team takes two neighbouring rows and
- * reads the activations once for both (pair_passes). */
+ * flags bit 3 (one input vector): a team takes ROWS neighbouring rows (2;
+ * the matvec_team4_* variants are built with ROWS=4) and reads the
+ * activations once for all of them (rows_passes). */
 #include "common.glsl"
 
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
@@ -58,12 +59,23 @@ layout(push_constant) uniform Params {
   uint y_stride;
   uint n_vec;
   uint n_sub;      /* teams per row: 1, 2, 4 … (WG_SIZE / 32 at most) */
-  uint flags;      /* bit 0: w_off and row_bytes are multiples of 16; 1: bias; 2: SwiGLU */
+  uint flags;      /* bit 0: w_off and row_bytes are multiples of 16; 1: bias; 2: SwiGLU; 3: ROWS rows */
   uint up_off;     /* SwiGLU: bytes from a gate row to its up row */
 } p;
 
 #define NV 4u
 #define TEAM 32u
+/* rows per team with flags bit 3 (at most NV: their sums use acc[]) */
+#ifndef ROWS
+#define ROWS 2
+#endif
+/* passes loaded ahead for each of those rows: two, or one with four rows
+ * (four loads in flight per thread either way; registers are the limit) */
+#if ROWS >= 4
+#define AHEAD 1
+#else
+#define AHEAD 2
+#endif
 
 shared float red[2u * NV * WG_SIZE];
 
@@ -89,7 +101,7 @@ uint join(uint lo, uint hi, uint byte_off)
 }
 
 /* The activations one thread's values of a pass multiply (xfetch), kept
- * in registers so that a pair of rows (flags bit 3) reads them once. */
+ * in registers so that several rows (flags bit 3) read them once. */
 vec4 xr[8];
 float xs[2];
 
@@ -344,24 +356,27 @@ void use_pass(const Raw r, uint rb, uint it, uint lane)
   }
 }
 
-/* One input vector, two neighbouring rows (flags bit 3): each pass's
- * activations are read once for both, halving the activation reads (8
- * floats per weight byte for Q4_K, from the L1 cache), and four passes of
- * weights are in flight. The rows' sums go to acc[0] and acc[1]. */
-void pair_passes(uint rb0, uint rb1, uint sub, uint n_sub, uint lane)
+/* One input vector, ROWS neighbouring rows from `row` (rows past the
+ * matrix's end read its last row again; their sums are not written): each
+ * pass's activations are read once for all of them, dividing the activation
+ * reads (8 floats per weight byte for Q4_K, from the L1 cache) by ROWS, and
+ * AHEAD passes of every row are loaded before any is used. Row i's sum goes
+ * to acc[i]. base: byte offset of the matrix (SwiGLU: of the up half). */
+void rows_passes(uint base, uint row, uint sub, uint n_sub, uint lane)
 {
   const uint passes = n_passes();
-  for (uint it = sub; it < passes; it += 2u * n_sub) {
-    const uint it2 = it + n_sub, itc = min(it2, passes - 1u);
-    const Raw a1 = load_pass(rb0, it, lane), b1 = load_pass(rb1, it, lane);
-    Raw a2 = load_pass(rb0, itc, lane), b2 = load_pass(rb1, itc, lane);
-    xfetch(0u, it, lane);
-    acc[0] += wdot(a1, rb0, 0u, it, lane);
-    acc[1] += wdot(b1, rb1, 0u, it, lane);
-    if (it2 < passes) {
-      xfetch(0u, it2, lane);
-      acc[0] += wdot(a2, rb0, 0u, it2, lane);
-      acc[1] += wdot(b2, rb1, 0u, it2, lane);
+  uint rb[ROWS];
+  for (uint i = 0u; i < uint(ROWS); i++) rb[i] = base + min(row + i, p.nrows - 1u) * p.row_bytes;
+  for (uint it = sub; it < passes; it += uint(AHEAD) * n_sub) {
+    Raw r[AHEAD * ROWS];
+    for (uint a = 0u; a < uint(AHEAD); a++)
+      for (uint i = 0u; i < uint(ROWS); i++)
+        r[a * uint(ROWS) + i] = load_pass(rb[i], min(it + a * n_sub, passes - 1u), lane);
+    for (uint a = 0u; a < uint(AHEAD); a++) {
+      const uint ita = it + a * n_sub;
+      if (ita >= passes) break;
+      xfetch(0u, ita, lane);
+      for (uint i = 0u; i < uint(ROWS); i++) acc[i] += wdot(r[a * uint(ROWS) + i], rb[i], 0u, ita, lane);
     }
   }
 }
@@ -386,10 +401,10 @@ void main()
   const uint tid = gl_LocalInvocationID.x;
   const uint n_sub = max(p.n_sub, 1u), rows = WG_SIZE / (TEAM * n_sub);
   const uint team = tid / TEAM, lane = tid % TEAM, sub = team % n_sub;
-  /* a pair of rows per team (one input vector): the sums of rows row and
-   * row + 1 take the places of vectors 0 and 1 below */
-  const bool pair = (p.flags & 8u) != 0u;
-  const uint per_team = pair ? 2u : 1u;
+  /* ROWS rows per team (one input vector): the sums of rows row … row +
+   * ROWS - 1 take the places of vectors 0 … ROWS - 1 below */
+  const bool multi = (p.flags & 8u) != 0u;
+  const uint per_team = multi ? uint(ROWS) : 1u;
   const uint row = (group_row() * rows + team / n_sub) * per_team;
   const uint v0 = gl_WorkGroupID.z * NV;
   const bool swiglu = (p.flags & 4u) != 0u;
@@ -402,12 +417,10 @@ void main()
 #endif
   const bool live = row < p.nrows && team < rows * n_sub;
   const uint rb = p.w_off + row * p.row_bytes;
-  /* the second row of a pair past the matrix's end reads the first again */
-  const uint rb1 = p.w_off + min(row + 1u, p.nrows - 1u) * p.row_bytes;
-  const uint outs = pair ? (row + 1u < p.nrows ? 2u : 1u) : nv; /* results this team writes */
+  const uint outs = multi ? min(uint(ROWS), p.nrows - min(row, p.nrows)) : nv; /* results this team writes */
   for (uint k = 0u; k < NV; k++) acc[k] = 0.0;
   if (live) {
-    if (pair) pair_passes(rb, rb1, sub, n_sub, lane);
+    if (multi) rows_passes(p.w_off, row, sub, n_sub, lane);
     else row_passes(rb, sub, n_sub, lane);
   }
   /* the row's n_sub·32 partial sums (SwiGLU: the up row's in the second
@@ -417,7 +430,7 @@ void main()
   if (swiglu) {
     for (uint k = 0u; k < NV; k++) acc[k] = 0.0;
     if (live) {
-      if (pair) pair_passes(rb + p.up_off, rb1 + p.up_off, sub, n_sub, lane);
+      if (multi) rows_passes(p.w_off + p.up_off, row, sub, n_sub, lane);
       else row_passes(rb + p.up_off, sub, n_sub, lane);
     }
     for (uint k = 0u; k < NV; k++) red[(NV + k) * WG_SIZE + tid] = acc[k];
@@ -440,7 +453,7 @@ void main()
                    red[o + 7u];
         }
       /* result k: vector v0 + k of this row, or (pair) row + k of vector 0 */
-      const uint r = pair ? row + k : row, vec = pair ? 0u : v0 + k;
+      const uint r = multi ? row + k : row, vec = multi ? 0u : v0 + k;
       float out_v = s[0];
       if ((p.flags & 2u) != 0u) out_v += bias[r];
       if (swiglu) out_v = s[0] / (1.0 + exp(-s[0])) * s[1];
