@@ -511,6 +511,7 @@ struct _DistillBenchmark {
   GCancellable *cancellable;
   DistillGeneration *gen;
   GString *text;  /* the answer of the run in progress */
+  char *offload;  /* the engine's offload line after the model's warm-up: a timed run that ends with another one lost its GPU */
   int tokens;     /* generated so far in this run */
   guint64 rss_before;
   GPtrArray *set; /* runs of the model in progress */
@@ -731,14 +732,30 @@ static void on_finished(DistillGeneration *gen, DistillBenchmark *self)
                              _("A timed run of %s failed, so the benchmark stopped: %s"), name, reason));
     return;
   }
+  const DistillGenerationStats *st = distill_generation_get_stats(gen);
   if (self->step == STEP_WARMUP) {
+    g_free(self->offload);
+    self->offload = g_strdup(st->offload);
     self->step = STEP_RUN;
     self->prompt_i = 0;
     self->run_i = 0;
     next_step(self);
     return;
   }
-  DistillBenchRun *r = record_run(self, distill_generation_get_stats(gen));
+  if (g_strcmp0(st->offload, self->offload) != 0) {
+    /* the GPU failed during this run and the engine went on on the CPU:
+     * its times, and an average with the other runs, would measure neither
+     * (the command line refuses such a run too); the model's runs so far are
+     * dropped with it */
+    g_autofree char *name = current_name(self);
+    /* Translators: a model's file name, then the engine's line on where the layers run now */
+    fail(self, g_error_new(DISTILL_ENGINE_ERROR, DISTILL_ENGINE_ERROR_FAILED,
+                           _("The GPU failed during a timed run of %s, so its times would mix GPU and CPU speeds "
+                             "and the benchmark stopped. The model now runs on the CPU (%s)."),
+                           name, st->offload));
+    return;
+  }
+  DistillBenchRun *r = record_run(self, st);
   g_ptr_array_add(self->set, r);
   g_signal_emit(self, signals[SIG_RUN_DONE], 0, r);
   if (++self->run_i >= self->runs) {
@@ -905,6 +922,7 @@ static void distill_benchmark_finalize(GObject *object)
   g_clear_pointer(&self->set, g_ptr_array_unref);
   g_clear_pointer(&self->done, g_ptr_array_unref);
   g_clear_error(&self->error);
+  g_free(self->offload);
   g_free(self->progress_text);
   G_OBJECT_CLASS(distill_benchmark_parent_class)->finalize(object);
 }

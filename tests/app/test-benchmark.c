@@ -508,6 +508,57 @@ static void test_errors(void)
   remove_tree(dir);
 }
 
+/* A GPU that fails during a timed run (lavapipe, a lost device injected at
+ * the engine's 40th compute submit: past the one-token warm-up, inside the
+ * timed runs of 512 tokens each): the engine goes on on the CPU, and the
+ * benchmark stops in plain words instead of keeping times that mix the two. */
+static void test_gpu_lost(void)
+{
+  NEED_FIXTURE(model, "stories260K.gguf");
+  const char *icd = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+  if (!g_file_test(icd, G_FILE_TEST_EXISTS)) {
+    g_test_skip("lavapipe (mesa-vulkan-drivers) is not installed");
+    return;
+  }
+  g_setenv("VK_ICD_FILENAMES", icd, TRUE);
+  g_setenv("STILL_VK_FAULT_SUBMIT", "40", TRUE);
+  g_autoptr(DistillEngine) engine = distill_engine_new();
+  g_object_set(engine, "gpu-layers", 99, "ignore-eog", TRUE, NULL);
+  g_autoptr(DistillBenchmark) b = distill_benchmark_new(engine, NULL);
+  Watch w;
+  watch(b, &w);
+  const char *models[] = {model, NULL};
+  g_autoptr(GError) error = NULL;
+  g_assert_true(distill_benchmark_start(b, models, 2, &error));
+  g_assert_no_error(error);
+  g_assert_true(wait_for(watch_finished, &w, 120000));
+  g_unsetenv("STILL_VK_FAULT_SUBMIT");
+  g_unsetenv("VK_ICD_FILENAMES");
+  const GError *e = distill_benchmark_get_error(b);
+  if (w.outcome == DISTILL_BENCHMARK_COMPLETED) {
+    /* no Vulkan in this build: every run was on the CPU (not a GPU lost
+     * before the timed runs: the fault is past the warm-up) */
+    GPtrArray *runs = distill_benchmark_get_runs(b);
+    g_assert_cmpuint(runs->len, >, 0);
+    const DistillBenchRun *r0 = runs->pdata[0];
+    g_assert_cmpstr(r0->backend, ==, "CPU");
+    g_assert_null(strstr(r0->offload, "from then on"));
+    g_test_skip("the engine ran on the CPU from the start (built without Vulkan)");
+    return;
+  }
+  g_assert_cmpint(w.outcome, ==, DISTILL_BENCHMARK_FAILED);
+  g_assert_nonnull(e);
+  g_test_message("%s", e->message);
+  g_assert_true(g_str_has_prefix(e->message, "The GPU failed during a timed run of stories260K, so its times would "
+                                             "mix GPU and CPU speeds and the benchmark stopped."));
+  g_assert_nonnull(strstr(e->message, "running on the CPU from then on"));
+  /* nothing kept of the model: neither the failed run nor those before it */
+  g_assert_cmpint(w.model_done, ==, 0);
+  g_assert_cmpuint(distill_benchmark_get_runs(b)->len, ==, 0);
+  /* the engine goes on, on the CPU */
+  g_assert_cmpint(distill_engine_get_state(engine), ==, DISTILL_ENGINE_READY);
+}
+
 /* ---- published figures ---- */
 
 static void test_published(void)
@@ -754,6 +805,7 @@ int main(int argc, char **argv)
   g_test_add_func("/benchmark/full-run", test_full_run);
   g_test_add_func("/benchmark/cancel", test_cancel);
   g_test_add_func("/benchmark/errors", test_errors);
+  g_test_add_func("/benchmark/gpu-lost", test_gpu_lost);
   g_test_add_func("/benchmark/chart", test_chart);
   g_test_add_func("/benchmark/page", test_page);
   return g_test_run();
