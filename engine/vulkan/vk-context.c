@@ -375,6 +375,12 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   vk->concurrent_ok = !env_is("STILL_VK_CONCURRENT", "0");
   vk->matvec_generic = env_is("STILL_VK_MATVEC", "generic");
   vk->matvec_narrow = env_is("STILL_VK_MATVEC", "narrow");
+  /* STILL_VK_MATVEC_AHEAD=N (1 to 4): tuning of matvec_team.comp's loads in flight */
+  const char *ah_env = getenv("STILL_VK_MATVEC_AHEAD");
+  if (ah_env && *ah_env) {
+    unsigned long n = strtoul(ah_env, NULL, 10);
+    vk->matvec_ahead = n >= 1 && n <= 4 ? (uint32_t)n : 0;
+  }
   vk->matvec_rows = env_is("STILL_VK_MATVEC_ROWS", "1")   ? 1
                     : env_is("STILL_VK_MATVEC_ROWS", "2") ? 2
                     : env_is("STILL_VK_MATVEC_ROWS", "4") ? 4
@@ -1129,9 +1135,11 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
     if (wg > vk->props.limits.maxComputeWorkGroupInvocations) wg = vk->props.limits.maxComputeWorkGroupInvocations;
     if (wg < vk->wg_size) wg = vk->wg_size;
   }
-  const uint32_t spec[2] = {wg, vk->subgroup_size};
-  const VkSpecializationMapEntry entries[2] = {{0, 0, 4}, {1, 4, 4}};
-  VkSpecializationInfo si = {.mapEntryCount = 2, .pMapEntries = entries, .dataSize = sizeof spec, .pData = spec};
+  /* 0: workgroup size, 1: subgroup size, 2: matvec_team.comp's passes
+   * loaded ahead (STILL_VK_MATVEC_AHEAD; other shaders have no constant 2) */
+  const uint32_t spec[3] = {wg, vk->subgroup_size, vk->matvec_ahead};
+  const VkSpecializationMapEntry entries[3] = {{0, 0, 4}, {1, 4, 4}, {2, 8, 4}};
+  VkSpecializationInfo si = {.mapEntryCount = 3, .pMapEntries = entries, .dataSize = sizeof spec, .pData = spec};
   VkComputePipelineCreateInfo ci = {
     .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
     .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,

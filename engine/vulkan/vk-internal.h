@@ -56,6 +56,7 @@ struct still_vk {
   uint32_t n_submits;
   bool rope_store_off;  /* STILL_VK_ROPE_STORE=0: separate norm, rope and store dispatches (no rope_store.comp) */
   bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
+  uint32_t matvec_ahead; /* STILL_VK_MATVEC_AHEAD: passes matvec_team.comp loads ahead per row (0: its default) */
   uint32_t matvec_rows; /* rows per team at decode (one input vector): STILL_VK_MATVEC_ROWS=1, 2 or 4; 0: per type */
   bool matvec_narrow;   /* STILL_VK_MATVEC=narrow: no 16-byte K-quant reads in matvec_team */
   uint32_t matvec_sub;  /* STILL_VK_MATVEC_SUB: teams per row (0: chosen per matrix) */

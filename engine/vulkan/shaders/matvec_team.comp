@@ -70,12 +70,11 @@ layout(push_constant) uniform Params {
 #define ROWS 2
 #endif
 /* passes loaded ahead for each of those rows: two, or one with four rows
- * (four loads in flight per thread either way; registers are the limit) */
-#if ROWS >= 4
-#define AHEAD 1
-#else
-#define AHEAD 2
-#endif
+ * (four loads in flight per thread either way; registers are the limit).
+ * Specialization constant 2 (STILL_VK_MATVEC_AHEAD=N, 0: this default)
+ * sets it for tuning. */
+layout(constant_id = 2) const uint AHEAD_SET = 0u;
+const uint AHEAD = AHEAD_SET > 0u ? AHEAD_SET : (ROWS >= 4 ? 1u : 2u);
 
 shared float red[2u * NV * WG_SIZE];
 
@@ -367,12 +366,12 @@ void rows_passes(uint base, uint row, uint sub, uint n_sub, uint lane)
   const uint passes = n_passes();
   uint rb[ROWS];
   for (uint i = 0u; i < uint(ROWS); i++) rb[i] = base + min(row + i, p.nrows - 1u) * p.row_bytes;
-  for (uint it = sub; it < passes; it += uint(AHEAD) * n_sub) {
-    Raw r[AHEAD * ROWS];
-    for (uint a = 0u; a < uint(AHEAD); a++)
+  for (uint it = sub; it < passes; it += AHEAD * n_sub) {
+    Raw r[AHEAD * uint(ROWS)];
+    for (uint a = 0u; a < AHEAD; a++)
       for (uint i = 0u; i < uint(ROWS); i++)
         r[a * uint(ROWS) + i] = load_pass(rb[i], min(it + a * n_sub, passes - 1u), lane);
-    for (uint a = 0u; a < uint(AHEAD); a++) {
+    for (uint a = 0u; a < AHEAD; a++) {
       const uint ita = it + a * n_sub;
       if (ita >= passes) break;
       xfetch(0u, ita, lane);
