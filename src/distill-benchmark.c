@@ -511,7 +511,7 @@ struct _DistillBenchmark {
   GCancellable *cancellable;
   DistillGeneration *gen;
   GString *text;  /* the answer of the run in progress */
-  char *offload;  /* the engine's offload line after the model's warm-up: a timed run that ends with another one lost its GPU */
+  char *offload;  /* the engine's offload line at the end of the model's warm-up: a timed run that ends with another one lost its GPU */
   int tokens;     /* generated so far in this run */
   guint64 rss_before;
   GPtrArray *set; /* runs of the model in progress */

@@ -935,6 +935,9 @@ static void worker_generate(Worker *w, DistillGeneration *gen)
   stats->ttft_s = run.first_token_us ? (double)(run.first_token_us - gen->created_us) / G_USEC_PER_SEC : 0;
   stats->tok_s = stats->gen_s > 0 ? run.tokens / stats->gen_s : 0;
   stats->peak_device_bytes = still_session_peak_device_bytes(w->session);
+  /* where the layers ran by the end: a GPU that failed during this
+   * generation handed them to the CPU (the line says so) */
+  g_strlcpy(stats->offload, still_session_offload(w->session), sizeof stats->offload);
   gboolean stopped = g_atomic_int_get(&gen->stop) && (rc == STILL_ERR_CANCELLED || st.stop == STILL_STOP_CALLBACK);
   gen->stop_reason = map_stop(rc, &st, stopped);
   if (gen->stop_reason == DISTILL_STOP_ERROR)
