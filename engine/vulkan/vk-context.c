@@ -380,11 +380,16 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   if (ah_env && *ah_env) {
     unsigned long n = strtoul(ah_env, NULL, 10);
     vk->matvec_ahead = n >= 1 && n <= 4 ? (uint32_t)n : 0;
+    if (!vk->matvec_ahead && strcmp(ah_env, "0") != 0)
+      fprintf(stderr, "still: STILL_VK_MATVEC_AHEAD=%s ignored (1 to 4)\n", ah_env);
   }
+  const char *rows_env = getenv("STILL_VK_MATVEC_ROWS");
   vk->matvec_rows = env_is("STILL_VK_MATVEC_ROWS", "1")   ? 1
                     : env_is("STILL_VK_MATVEC_ROWS", "2") ? 2
                     : env_is("STILL_VK_MATVEC_ROWS", "4") ? 4
                                                           : 0; /* per type (record_team) */
+  if (!vk->matvec_rows && rows_env && *rows_env && strcmp(rows_env, "0") != 0)
+    fprintf(stderr, "still: STILL_VK_MATVEC_ROWS=%s ignored (1, 2 or 4)\n", rows_env);
   vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
   vk->rope_store_off = env_is("STILL_VK_ROPE_STORE", "0");
   const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");
@@ -608,11 +613,17 @@ static void print_profile(const still_vk *vk)
   }
   if (!vk->prof_shapes) return;
   fprintf(stderr, "  by shape (grid; push constants 0 and 1: columns and rows of a matrix op), slowest first:\n");
+  if (vk->prof_shapes_dropped)
+    fprintf(stderr, "    (%llu dispatches of shapes past the first %d are not in this table)\n",
+            (unsigned long long)vk->prof_shapes_dropped, STILL_VK_PROF_SHAPES);
   bool shown[STILL_VK_PROF_SHAPES] = {false};
   for (uint32_t k = 0; k < 40 && k < vk->n_prof_shapes; k++) {
     int best = -1;
+    /* entries of a submit that failed were never timed */
     for (uint32_t i = 0; i < vk->n_prof_shapes; i++)
-      if (!shown[i] && (best < 0 || vk->prof_shape[i].ns > vk->prof_shape[best].ns)) best = (int)i;
+      if (!shown[i] && vk->prof_shape[i].calls && (best < 0 || vk->prof_shape[i].ns > vk->prof_shape[best].ns))
+        best = (int)i;
+    if (best < 0) break;
     shown[best] = true;
     const still_vk_prof_shape *e = &vk->prof_shape[best];
     fprintf(stderr, "    %-22s %5ux%-5ux%-3u p %6u %6u %7llu calls %9.2f us/call %5.1f%%\n",
@@ -621,7 +632,9 @@ static void print_profile(const still_vk *vk)
   }
 }
 
-/* The profile's entry for this dispatch's shader and shape (-1: table full). */
+/* The profile's entry for this dispatch's shader and shape (-1: table
+ * full). A linear search while recording: with =shapes, the host recording
+ * time the profile prints includes it. */
 static int16_t prof_shape_entry(still_vk *vk, uint32_t id, uint32_t gx, uint32_t gy, uint32_t gz, const void *push,
                                 uint32_t push_size)
 {
@@ -632,7 +645,10 @@ static int16_t prof_shape_entry(still_vk *vk, uint32_t id, uint32_t gx, uint32_t
     if (e->id == id && e->gx == gx && e->gy == gy && e->gz == gz && e->p0 == pw[0] && e->p1 == pw[1])
       return (int16_t)i;
   }
-  if (vk->n_prof_shapes == STILL_VK_PROF_SHAPES) return -1;
+  if (vk->n_prof_shapes == STILL_VK_PROF_SHAPES) {
+    vk->prof_shapes_dropped++;
+    return -1;
+  }
   vk->prof_shape[vk->n_prof_shapes] = (still_vk_prof_shape){.id = id, .gx = gx, .gy = gy, .gz = gz,
                                                                      .p0 = pw[0], .p1 = pw[1]};
   return (int16_t)vk->n_prof_shapes++;

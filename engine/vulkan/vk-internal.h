@@ -115,6 +115,7 @@ struct still_vk {
    * the first two push constants: columns and rows for the matrix ops) */
   still_vk_prof_shape prof_shape[STILL_VK_PROF_SHAPES];
   uint32_t n_prof_shapes;
+  uint64_t prof_shapes_dropped; /* dispatches of shapes that found the table full */
   bool prof_shapes;
   int16_t ts_shape[STILL_VK_MAX_SETS]; /* the dispatch's prof_shape entry, -1: none (table full) */
   int64_t record_t0_us;

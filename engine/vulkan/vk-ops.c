@@ -137,6 +137,11 @@ static uint32_t team_subs(const still_vk *vk, const still_vk_matvec_args *a, uin
   return n;
 }
 
+/* record_team reaches a type's matvec_team4 variant by an offset from its matvec_team one */
+_Static_assert(VK_SHADER_MATVEC_TEAM4_Q6_K - VK_SHADER_MATVEC_TEAM4_F16 ==
+                 VK_SHADER_MATVEC_TEAM_Q6_K - VK_SHADER_MATVEC_TEAM_F16,
+               "the matvec_team4 shaders are in the order of the matvec_team ones");
+
 /* matvec_team.comp with its epilogue (bias NULL, up_off 0: plain W·x). */
 static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w, const still_vk_buffer *x,
                                 still_vk_buffer *y, const still_vk_buffer *bias, size_t up_off,

@@ -504,7 +504,11 @@ static void test_matvec_fused(gconstpointer data)
   still_vk_buffer bw, bx, by, bb;
   g_assert_cmpint(still_vk_buffer_new(vk, row_bytes * total_rows, &bw, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)nc * nv, &bx, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)nr * nv, &by, &err), ==, STILL_OK);
+  /* 8 marked floats after the results: nothing may be written past the last row */
+  const size_t n_out = (size_t)nr * nv;
+  const float marks[8] = {-7.5f, -7.5f, -7.5f, -7.5f, -7.5f, -7.5f, -7.5f, -7.5f};
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (n_out + 8), &by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &by, 4 * n_out, marks, sizeof marks, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)nr, &bb, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_upload(vk, &bw, 0, wq, row_bytes * total_rows, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4 * (size_t)nc * nv, &err), ==, STILL_OK);
@@ -520,9 +524,10 @@ static void test_matvec_fused(gconstpointer data)
                                           c->swiglu ? row_bytes * (size_t)nr : 0, &a, &err),
                     ==, STILL_OK);
     g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
-    float *got = g_new(float, (size_t)nr * nv);
-    g_assert_cmpint(still_vk_download(vk, &by, 0, got, 4 * (size_t)nr * nv, &err), ==, STILL_OK);
-    const double e = nmse(got, want, (size_t)nr * nv);
+    float *got = g_new(float, n_out + 8);
+    g_assert_cmpint(still_vk_download(vk, &by, 0, got, 4 * (n_out + 8), &err), ==, STILL_OK);
+    for (int i = 0; i < 8; i++) g_assert_cmpfloat(got[n_out + (size_t)i], ==, -7.5f);
+    const double e = nmse(got, want, n_out);
     g_test_message("fused %s %s %dx%d x%d: NMSE %.3g", c->swiglu ? "swiglu" : "bias", tt->name, nr, nc, nv, e);
     g_assert_cmpfloat(e, <, 1e-9);
     g_free(got);
@@ -1706,6 +1711,9 @@ int main(int argc, char **argv)
     {STILL_TYPE_Q4_K, 1536, 70, 1, false}, {STILL_TYPE_Q6_K, 1536, 33, 3, false}, {STILL_TYPE_Q8_0, 896, 40, 2, false},
     {STILL_TYPE_F16, 512, 17, 1, false},   {STILL_TYPE_Q4_K, 2304, 70, 1, true},  {STILL_TYPE_Q5_K, 1536, 9, 5, true},
     {STILL_TYPE_Q6_K, 1280, 66, 2, true},  {STILL_TYPE_Q4_0, 1024, 40, 7, true},  {STILL_TYPE_Q8_0, 1088, 35, 1, true},
+    /* few rows of long rows: a row shared by 2 teams, and rows left over
+     * for the last group of 4 (or 2) rows */
+    {STILL_TYPE_Q4_K, 4352, 9, 1, true},   {STILL_TYPE_Q6_K, 4352, 7, 1, false},  {STILL_TYPE_Q8_0, 4352, 5, 1, true},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(fused_cases); i++) {
     const fused_case *c = &fused_cases[i];
