@@ -302,6 +302,20 @@ static bool env_is(const char *name, const char *value)
   return v && strcmp(v, value) == 0;
 }
 
+/* A tuning switch of the environment that takes a small number: its value
+ * when bit n of `allowed` says n is allowed; else 0, the default (unset or
+ * "0"; any other value is named on stderr with `hint`). */
+static uint32_t env_choice(const char *name, uint32_t allowed, const char *hint)
+{
+  const char *v = getenv(name);
+  if (!v || !*v || strcmp(v, "0") == 0) return 0;
+  char *end;
+  const unsigned long n = strtoul(v, &end, 10);
+  if (*end == '\0' && n < 32 && ((allowed >> n) & 1u)) return (uint32_t)n;
+  fprintf(stderr, "still: %s=%s ignored (%s)\n", name, v, hint);
+  return 0;
+}
+
 bool still_vk_fuse(const still_vk *vk) { return !vk->fuse_off; }
 
 still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error *err)
@@ -375,21 +389,10 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   vk->concurrent_ok = !env_is("STILL_VK_CONCURRENT", "0");
   vk->matvec_generic = env_is("STILL_VK_MATVEC", "generic");
   vk->matvec_narrow = env_is("STILL_VK_MATVEC", "narrow");
-  /* STILL_VK_MATVEC_AHEAD=N (1 to 4): tuning of matvec_team.comp's loads in flight */
-  const char *ah_env = getenv("STILL_VK_MATVEC_AHEAD");
-  if (ah_env && *ah_env) {
-    unsigned long n = strtoul(ah_env, NULL, 10);
-    vk->matvec_ahead = n >= 1 && n <= 4 ? (uint32_t)n : 0;
-    if (!vk->matvec_ahead && strcmp(ah_env, "0") != 0)
-      fprintf(stderr, "still: STILL_VK_MATVEC_AHEAD=%s ignored (1 to 4)\n", ah_env);
-  }
-  const char *rows_env = getenv("STILL_VK_MATVEC_ROWS");
-  vk->matvec_rows = env_is("STILL_VK_MATVEC_ROWS", "1")   ? 1
-                    : env_is("STILL_VK_MATVEC_ROWS", "2") ? 2
-                    : env_is("STILL_VK_MATVEC_ROWS", "4") ? 4
-                                                          : 0; /* per type (record_team) */
-  if (!vk->matvec_rows && rows_env && *rows_env && strcmp(rows_env, "0") != 0)
-    fprintf(stderr, "still: STILL_VK_MATVEC_ROWS=%s ignored (1, 2 or 4)\n", rows_env);
+  /* tuning of matvec_team.comp: passes loaded ahead (0: the shader's
+   * default), rows per team (0: per type, record_team) */
+  vk->matvec_ahead = env_choice("STILL_VK_MATVEC_AHEAD", 0x1e, "1 to 4");
+  vk->matvec_rows = env_choice("STILL_VK_MATVEC_ROWS", 0x16, "1, 2 or 4");
   vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
   vk->rope_store_off = env_is("STILL_VK_ROPE_STORE", "0");
   const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");
