@@ -393,6 +393,18 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
    * default), rows per team (0: per type, record_team) */
   vk->matvec_ahead = env_choice("STILL_VK_MATVEC_AHEAD", 0x1e, "1 to 4");
   vk->matvec_rows = env_choice("STILL_VK_MATVEC_ROWS", 0x16, "1, 2 or 4");
+  /* rows per team of matvec_dot.comp (specialization constant 3) */
+  vk->dot_rows = env_choice("STILL_VK_DOT_ROWS", 0x16, "1, 2 or 4");
+  if (!vk->dot_rows) vk->dot_rows = 4;
+  /* the weight types that take matvec_dot.comp: Q4_K; STILL_VK_DOT_TYPES=q4_k,q6_k,q8_0 (any of
+   * them). On an H200 (tg128) Q8_0 lost 5-30 % with it and Q6_K gained nothing (0-2 % slower): their
+   * float decode does less per byte, and each workgroup rounds the whole vector again */
+  vk->dot_types = 1;
+  const char *dt_env = getenv("STILL_VK_DOT_TYPES");
+  if (dt_env && *dt_env)
+    vk->dot_types = strcmp(dt_env, "all") == 0 ? 7u
+                    : (strstr(dt_env, "q4_k") ? 1u : 0u) | (strstr(dt_env, "q6_k") ? 2u : 0u) |
+                        (strstr(dt_env, "q8_0") ? 4u : 0u);
   vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
   vk->rope_store_off = env_is("STILL_VK_ROPE_STORE", "0");
   const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");
@@ -410,6 +422,16 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
     if (w >= vk->subgroup_size && w <= 1024 && (w & (w - 1)) == 0) vk->wg_size = (uint32_t)w;
   }
   if (vk->wg_size > vk->props.limits.maxComputeWorkGroupSize[0]) vk->wg_size = vk->props.limits.maxComputeWorkGroupSize[0];
+  /* matvec_dot.comp's own workgroup (STILL_VK_DOT_WG, as STILL_VK_WG_SIZE): each workgroup rounds the
+   * whole input vector, so fewer, larger workgroups round it fewer times */
+  vk->dot_wg = vk->wg_size;
+  const char *dw_env = getenv("STILL_VK_DOT_WG");
+  if (dw_env && *dw_env) {
+    unsigned long w = strtoul(dw_env, NULL, 10);
+    if (w >= 32 && w <= 1024 && (w & (w - 1)) == 0 && w <= vk->props.limits.maxComputeWorkGroupSize[0] &&
+        w <= vk->props.limits.maxComputeWorkGroupInvocations)
+      vk->dot_wg = (uint32_t)w;
+  }
 
   uint32_t nq = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(vk->physical, &nq, NULL);
@@ -437,6 +459,42 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
                             .pQueueCreateInfos = &qci};
   /* cooperative matrix (probe_coopmat): its extension and features, and
    * without them again if the driver refuses the device */
+  /* optional extensions of the plain device: 8-bit integer dot products
+   * (matvec_dot.comp) and, with STILL_VK_PIPELINE_STATS=1, the driver's
+   * statistics of every pipeline (registers, spills, instructions: what the
+   * driver reports) on stderr, a diagnostic for tuning shaders on a GPU */
+  const char *base_ext[2];
+  uint32_t n_base = 0;
+  void *chain = NULL;
+  VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR dotf = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
+  VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR pef = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
+    .pipelineExecutableInfo = VK_TRUE};
+  if (!env_is("STILL_VK_DOT", "0") &&
+      still_vk_has_device_extension(vk->physical, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME)) {
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &dotf};
+    vkGetPhysicalDeviceFeatures2(vk->physical, &f2);
+    dotf.pNext = NULL;
+    if (dotf.shaderIntegerDotProduct) {
+      vk->int_dot = true;
+      base_ext[n_base++] = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
+      chain = &dotf;
+    }
+  }
+  if (env_is("STILL_VK_PIPELINE_STATS", "1")) {
+    if (still_vk_has_device_extension(vk->physical, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)) {
+      vk->pipe_stats = true;
+      base_ext[n_base++] = VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME;
+      pef.pNext = chain;
+      chain = &pef;
+    } else
+      fprintf(stderr, "still: STILL_VK_PIPELINE_STATS: %s does not report pipeline statistics (no %s)\n",
+              vk->props.deviceName, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
+  }
+  dci.pNext = chain;
+  dci.ppEnabledExtensionNames = n_base ? base_ext : NULL;
+  dci.enabledExtensionCount = n_base;
   probe_coopmat(vk);
   coopmat_features coop_f;
   coopmat_chain(&coop_f);
@@ -461,6 +519,15 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
     dci.pNext = plain_next;
     dci.ppEnabledExtensionNames = plain_ext;
     dci.enabledExtensionCount = plain_n_ext;
+    r = vkCreateDevice(vk->physical, &dci, NULL, &vk->device);
+  }
+  if (r != VK_SUCCESS && (vk->pipe_stats || vk->int_dot)) { /* last: a device without the optional parts */
+    if (vk->pipe_stats)
+      fprintf(stderr, "still: STILL_VK_PIPELINE_STATS: %s refused the statistics extension\n", vk->props.deviceName);
+    vk->pipe_stats = vk->int_dot = vk->coopmat = false;
+    dci.pNext = NULL;
+    dci.ppEnabledExtensionNames = NULL;
+    dci.enabledExtensionCount = 0;
     r = vkCreateDevice(vk->physical, &dci, NULL, &vk->device);
   }
   if (r != VK_SUCCESS) {
@@ -1128,6 +1195,48 @@ still_status still_vk_submit(still_vk *vk, still_error *err)
 
 /* ---- pipelines and dispatch -------------------------------------------- */
 
+/* STILL_VK_PIPELINE_STATS=1: one line per pipeline executable with every
+ * statistic the driver reports (names and units are the driver's own) */
+static void print_pipeline_stats(still_vk *vk, const char *name, uint32_t wg, VkPipeline pipe)
+{
+  PFN_vkGetPipelineExecutablePropertiesKHR get_props =
+    (PFN_vkGetPipelineExecutablePropertiesKHR)vkGetDeviceProcAddr(vk->device, "vkGetPipelineExecutablePropertiesKHR");
+  PFN_vkGetPipelineExecutableStatisticsKHR get_stats =
+    (PFN_vkGetPipelineExecutableStatisticsKHR)vkGetDeviceProcAddr(vk->device, "vkGetPipelineExecutableStatisticsKHR");
+  if (!get_props || !get_stats) return;
+  VkPipelineInfoKHR pi = {.sType = VK_STRUCTURE_TYPE_PIPELINE_INFO_KHR, .pipeline = pipe};
+  VkPipelineExecutablePropertiesKHR props[4];
+  uint32_t n_exe = 4;
+  for (uint32_t e = 0; e < n_exe; e++)
+    props[e] = (VkPipelineExecutablePropertiesKHR){.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_PROPERTIES_KHR};
+  VkResult r = get_props(vk->device, &pi, &n_exe, props);
+  if (r != VK_SUCCESS && r != VK_INCOMPLETE) return;
+  for (uint32_t e = 0; e < n_exe; e++) {
+    VkPipelineExecutableInfoKHR ei = {
+      .sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR, .pipeline = pipe, .executableIndex = e};
+    VkPipelineExecutableStatisticKHR st[32];
+    uint32_t n = 32;
+    for (uint32_t i = 0; i < n; i++)
+      st[i] = (VkPipelineExecutableStatisticKHR){.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR};
+    r = get_stats(vk->device, &ei, &n, st);
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE) continue;
+    fprintf(stderr, "vk pipeline %s (wg %u, %s, subgroup %u):", name, wg, props[e].name, props[e].subgroupSize);
+    for (uint32_t i = 0; i < n; i++) {
+      fprintf(stderr, " %s=", st[i].name);
+      switch (st[i].format) {
+      case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: fprintf(stderr, "%s", st[i].value.b32 ? "yes" : "no"); break;
+      case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: fprintf(stderr, "%lld", (long long)st[i].value.i64); break;
+      case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR:
+        fprintf(stderr, "%llu", (unsigned long long)st[i].value.u64);
+        break;
+      case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_FLOAT64_KHR: fprintf(stderr, "%g", st[i].value.f64); break;
+      default: fprintf(stderr, "?"); break;
+      }
+    }
+    fputc('\n', stderr);
+  }
+}
+
 static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline *out, still_error *err)
 {
   if (vk->pipelines[id]) {
@@ -1146,7 +1255,7 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
   /* RMSNorm reduces a whole row in one workgroup: more threads, fewer
    * memory latencies in turn (a per-shader size; every device allows 128,
    * most 1024) */
-  uint32_t wg = vk->wg_size;
+  uint32_t wg = id >= VK_SHADER_MATVEC_DOT_Q4_K && id <= VK_SHADER_MATVEC_DOT_Q8_0 ? vk->dot_wg : vk->wg_size;
   const bool norm = id == VK_SHADER_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM_V4;
   if (norm && (wg < 256 || vk->norm_wg)) {
     wg = vk->norm_wg ? vk->norm_wg : 256;
@@ -1155,10 +1264,11 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
     if (wg < vk->wg_size) wg = vk->wg_size;
   }
   /* 0: workgroup size, 1: subgroup size, 2: matvec_team.comp's passes
-   * loaded ahead (STILL_VK_MATVEC_AHEAD; other shaders have no constant 2) */
-  const uint32_t spec[3] = {wg, vk->subgroup_size, vk->matvec_ahead};
-  const VkSpecializationMapEntry entries[3] = {{0, 0, 4}, {1, 4, 4}, {2, 8, 4}};
-  VkSpecializationInfo si = {.mapEntryCount = 3, .pMapEntries = entries, .dataSize = sizeof spec, .pData = spec};
+   * loaded ahead (STILL_VK_MATVEC_AHEAD), 3: matvec_dot.comp's rows per
+   * team (other shaders have no constant 2 or 3) */
+  const uint32_t spec[4] = {wg, vk->subgroup_size, vk->matvec_ahead, vk->dot_rows};
+  const VkSpecializationMapEntry entries[4] = {{0, 0, 4}, {1, 4, 4}, {2, 8, 4}, {3, 12, 4}};
+  VkSpecializationInfo si = {.mapEntryCount = 4, .pMapEntries = entries, .dataSize = sizeof spec, .pData = spec};
   VkComputePipelineCreateInfo ci = {
     .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
     .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
@@ -1168,11 +1278,14 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
               .pSpecializationInfo = &si},
     .layout = vk->pipe_layout,
   };
-  r = vkCreateComputePipelines(vk->device, vk->pipeline_cache, 1, &ci, NULL, &vk->pipelines[id]);
+  if (vk->pipe_stats) ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
+  r = vkCreateComputePipelines(vk->device, vk->pipe_stats ? VK_NULL_HANDLE : vk->pipeline_cache, 1, &ci, NULL,
+                               &vk->pipelines[id]);
   if (r != VK_SUCCESS) {
     vk->pipelines[id] = VK_NULL_HANDLE;
     return still_vk_fail(err, r, "building a compute pipeline");
   }
+  if (vk->pipe_stats) print_pipeline_stats(vk, sh->name, wg, vk->pipelines[id]);
   vk->cache_dirty = true;
   *out = vk->pipelines[id];
   return STILL_OK;

@@ -56,6 +56,10 @@ struct still_vk {
   uint32_t n_submits;
   bool rope_store_off;  /* STILL_VK_ROPE_STORE=0: separate norm, rope and store dispatches (no rope_store.comp) */
   bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
+  bool int_dot;        /* 8-bit integer dot products enabled (matvec_dot.comp); STILL_VK_DOT=0: off */
+  uint32_t dot_rows;   /* rows per team of matvec_dot.comp: STILL_VK_DOT_ROWS, else 4 */
+  uint32_t dot_wg;     /* its workgroup: STILL_VK_DOT_WG, else wg_size */
+  uint32_t dot_types;  /* bits 0-2: Q4_K, Q6_K, Q8_0 take it (STILL_VK_DOT_TYPES; default Q4_K) */
   uint32_t matvec_ahead; /* STILL_VK_MATVEC_AHEAD: passes matvec_team.comp loads ahead per row (0: its default) */
   uint32_t matvec_rows; /* rows per team at decode (one input vector): STILL_VK_MATVEC_ROWS=1, 2 or 4; 0: per type */
   bool matvec_narrow;   /* STILL_VK_MATVEC=narrow: no 16-byte K-quant reads in matvec_team */
@@ -66,6 +70,7 @@ struct still_vk {
    * the Vulkan memory model all present and enabled, subgroups of 32;
    * STILL_VK_COOPMAT=0 leaves it off (probe in vk-context.c) */
   bool coopmat;
+  bool pipe_stats; /* STILL_VK_PIPELINE_STATS=1: the driver's statistics of each pipeline on stderr */
   uint32_t coopmat_n; /* N of its 16xNx16 matrices: 16 (matmul_coop.comp) or 8 (matmul_coop8.comp) */
   uint32_t coopmat_rows, coopmat_vecs; /* its tile: 64x64, or 128x64 / 64x128 (STILL_VK_COOPMAT_TILE=m128|n128) */
   uint32_t queue_family;
@@ -146,6 +151,11 @@ struct still_vk {
 
 still_status still_vk_fail(still_error *err, VkResult r, const char *what);
 /* Record one dispatch of shader id over gx×gy×gz workgroups. */
+/* Whether the matrix × vector of these arguments (up_off: a fused SwiGLU's)
+ * rounds the activations to 8 bits (matvec_dot.comp): tests compare it with
+ * a reference that rounds them the same way. */
+bool still_vk_matvec_rounds_x(const still_vk *vk, const still_vk_matvec_args *a, size_t up_off);
+
 still_status still_vk_dispatch(still_vk *vk, still_vk_shader_id id, const still_vk_buffer *const *bufs, int n_bufs,
                                const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz,
                                still_error *err);

@@ -128,9 +128,9 @@ static uint32_t team_passes(const still_vk_matvec_args *a, bool wide)
  * so that about 8192 teams (a whole H200: 132 SMs × 64 warps) read at once,
  * as long as each team keeps at least one pair of passes (the shader loads
  * two passes at a time). STILL_VK_MATVEC_SUB=N fixes it (1, 2, 4…). */
-static uint32_t team_subs(const still_vk *vk, const still_vk_matvec_args *a, uint32_t passes)
+static uint32_t team_subs(const still_vk *vk, const still_vk_matvec_args *a, uint32_t passes, uint32_t wg)
 {
-  const uint32_t most = vk->wg_size / 32;
+  const uint32_t most = wg / 32;
   if (vk->matvec_sub > 0) return vk->matvec_sub < most ? vk->matvec_sub : most;
   uint32_t n = 1;
   while (n * 2 <= most && (uint64_t)a->nrows * n < 8192 && passes >= 4 * n) n *= 2;
@@ -142,13 +142,64 @@ _Static_assert(VK_SHADER_MATVEC_TEAM4_Q6_K - VK_SHADER_MATVEC_TEAM4_F16 ==
                  VK_SHADER_MATVEC_TEAM_Q6_K - VK_SHADER_MATVEC_TEAM_F16,
                "the matvec_team4 shaders are in the order of the matvec_team ones");
 
-/* matvec_team.comp with its epilogue (bias NULL, up_off 0: plain W·x). */
+/* matvec_dot.comp for one input vector where the device has 8-bit integer
+ * dot products (vk->int_dot) and the workgroup's shared memory holds the
+ * rounded chunk (10 KiB) and the rows' partial sums; -1: matvec_team.comp. */
+static int dot_shader(const still_vk *vk, const still_vk_matvec_args *a, bool wide)
+{
+  const uint32_t wg = vk->dot_wg;
+  if (!vk->int_dot || a->n_vec != 1 || wg < 32 || wg % 32 != 0) return -1;
+  const uint64_t shared = 10240 + 8ull * vk->dot_rows * wg + 4ull * (wg / 4 + 1);
+  if (shared > vk->props.limits.maxComputeSharedMemorySize) return -1;
+  switch (a->type) {
+  case STILL_TYPE_Q4_K: return wide && (vk->dot_types & 1) ? VK_SHADER_MATVEC_DOT_Q4_K : -1;
+  case STILL_TYPE_Q6_K: return a->row_bytes % 2 == 0 && (vk->dot_types & 2) ? VK_SHADER_MATVEC_DOT_Q6_K : -1;
+  case STILL_TYPE_Q8_0: return a->row_bytes % 2 == 0 && (vk->dot_types & 4) ? VK_SHADER_MATVEC_DOT_Q8_0 : -1;
+  default: return -1;
+  }
+}
+
+/* K-quant rows on 16 bytes are read as 16-byte vectors */
+static bool team_wide(const still_vk *vk, const still_vk_matvec_args *a, size_t up_off)
+{
+  return (a->w_off % 16) == 0 && (a->row_bytes % 16) == 0 && (up_off % 16) == 0 && !vk->matvec_narrow;
+}
+
+bool still_vk_matvec_rounds_x(const still_vk *vk, const still_vk_matvec_args *a, size_t up_off)
+{
+  return team_shader(vk, a) >= 0 && dot_shader(vk, a, team_wide(vk, a, up_off)) >= 0;
+}
+
+static still_status record_dot(still_vk *vk, int dot, const still_vk_buffer *w, const still_vk_buffer *x,
+                               still_vk_buffer *y, const still_vk_buffer *bias, size_t up_off,
+                               const still_vk_matvec_args *a, still_error *err)
+{
+  const uint32_t per_team = vk->dot_rows, blocks = a->ncols / 256;
+  const uint32_t passes = a->type == STILL_TYPE_Q4_K   ? (blocks + 7) / 8
+                          : a->type == STILL_TYPE_Q6_K ? (blocks + 1) / 2
+                                                       : (a->ncols / 32 + 7) / 8;
+  still_vk_matvec_args rows = *a;
+  rows.nrows = (a->nrows + per_team - 1) / per_team;
+  const uint32_t subs = team_subs(vk, &rows, passes, vk->dot_wg);
+  const uint32_t flags = (bias ? 2u : 0u) | (up_off ? 4u : 0u);
+  const uint32_t push[12] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes, a->x_off, a->x_stride,
+                             a->y_off, a->y_stride, 1, subs, flags, (uint32_t)up_off};
+  const still_vk_buffer *bufs[4] = {w, x, y, bias ? bias : w};
+  const uint32_t rows_per_group = vk->dot_wg / (32 * subs) * per_team;
+  uint32_t gx, gy;
+  grid_2d((a->nrows + rows_per_group - 1) / rows_per_group, &gx, &gy);
+  return still_vk_dispatch(vk, (still_vk_shader_id)dot, bufs, 4, push, sizeof push, gx, gy, 1, err);
+}
+
+/* matvec_team.comp with its epilogue (bias NULL, up_off 0: plain W·x), or
+ * matvec_dot.comp where it applies. */
 static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w, const still_vk_buffer *x,
                                 still_vk_buffer *y, const still_vk_buffer *bias, size_t up_off,
                                 const still_vk_matvec_args *a, still_error *err)
 {
-  /* K-quant rows on 16 bytes are read as 16-byte vectors */
-  const bool wide = (a->w_off % 16) == 0 && (a->row_bytes % 16) == 0 && (up_off % 16) == 0 && !vk->matvec_narrow;
+  const bool wide = team_wide(vk, a, up_off);
+  const int dot = dot_shader(vk, a, wide);
+  if (dot >= 0) return record_dot(vk, dot, w, x, y, bias, up_off, a, err);
   /* one input vector: each team takes 2 or 4 rows (4: the matvec_team4
    * variants) and reads the activations once for all of them (not F16,
    * whose rows may end inside a pass). Measured on an H200, tg128, rows per
@@ -165,7 +216,7 @@ static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w
   if (per_team == 4) team += VK_SHADER_MATVEC_TEAM4_F16 - VK_SHADER_MATVEC_TEAM_F16;
   still_vk_matvec_args rows = *a;
   rows.nrows = (a->nrows + per_team - 1) / per_team; /* teams count groups of rows */
-  const uint32_t subs = team_subs(vk, &rows, team_passes(a, wide));
+  const uint32_t subs = team_subs(vk, &rows, team_passes(a, wide), vk->wg_size);
   const uint32_t flags = (wide ? 1u : 0u) | (bias ? 2u : 0u) | (up_off ? 4u : 0u) | (multi ? 8u : 0u);
   const uint32_t push[12] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes, a->x_off, a->x_stride,
                              a->y_off, a->y_stride, a->n_vec, subs, flags, (uint32_t)up_off};

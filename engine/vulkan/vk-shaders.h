@@ -77,6 +77,10 @@ typedef enum {
   VK_SHADER_MATVEC_TEAM4_Q4_K,
   VK_SHADER_MATVEC_TEAM4_Q5_K,
   VK_SHADER_MATVEC_TEAM4_Q6_K,
+  /* matvec_dot.comp: one vector with 8-bit integer dot products (devices with them) */
+  VK_SHADER_MATVEC_DOT_Q4_K,
+  VK_SHADER_MATVEC_DOT_Q6_K,
+  VK_SHADER_MATVEC_DOT_Q8_0,
   /* matmul_team.comp, the same types for prefill (in the same order) */
   VK_SHADER_MATMUL_TEAM_F16,
   VK_SHADER_MATMUL_TEAM_Q8_0,

@@ -234,6 +234,49 @@ static float *mv_problem_result(mv_problem *pb, still_vk *vk, int gaps)
   return got;
 }
 
+/* matvec_dot.comp rounds the activations to 8 bits per block of 32 (scale
+ * max|x| / 127, ties to even) before its integer dot products: the values
+ * it multiplies, computed here the same way. */
+static void round_like_dot(const float *x, int n, float *out)
+{
+  for (int b = 0; b < n; b += 32) {
+    float amax = 0;
+    for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[b + i]));
+    const float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+    for (int i = 0; i < 32; i++) out[b + i] = fminf(fmaxf(nearbyintf(x[b + i] * id), -127.0f), 127.0f) * d;
+  }
+}
+
+/* With rounded activations the GPU's 1 / scale may differ from the host's
+ * in the last bit and round a value the other way (one value off by one
+ * step of 1/127 of its block's largest); a wrong weight decode gives 1e-3
+ * and more. */
+#define DOT_MAX_NMSE 1e-7
+
+/* Whether the op rounds the activations (matmul: only where it falls back
+ * to the matrix × vector shaders, workgroups under 64 without tensor cores) */
+static bool op_rounds_x(const still_vk *vk, const still_vk_matvec_args *a, bool matmul, size_t up_off)
+{
+  if (matmul && (still_vk_has_coopmat(vk) || vk->wg_size >= 64)) return false;
+  return still_vk_matvec_rounds_x(vk, a, up_off);
+}
+
+/* the reference of a problem with rounded activations */
+static void mv_problem_round_x(mv_problem *pb)
+{
+  float *xr = g_new(float, pb->nc);
+  for (int v = 0; v < pb->nv; v++) {
+    round_like_dot(pb->x + pb->a.x_off + (size_t)v * pb->a.x_stride, pb->nc, xr);
+    for (int r = 0; r < pb->nr; r++) {
+      double s = 0;
+      const float *wr = pb->wdq + (size_t)r * pb->nc;
+      for (int i = 0; i < pb->nc; i++) s += (double)wr[i] * xr[i];
+      pb->want[(size_t)v * pb->nr + r] = s;
+    }
+  }
+  g_free(xr);
+}
+
 static void mv_problem_free(mv_problem *pb, still_vk *vk)
 {
   still_vk_buffer_free(vk, &pb->bw);
@@ -257,6 +300,8 @@ static void test_matvec(gconstpointer data)
   /* a non-zero weight offset is part of the test */
   mv_problem_init(&pb, vk, c->type, nc, nr, nv, c->w16 ? 16 : 8, c->aligned_x);
   still_vk_matvec_args a = pb.a;
+  const bool rounded = op_rounds_x(vk, &a, c->matmul, 0);
+  if (rounded) mv_problem_round_x(&pb);
 
   still_error err = {0};
   g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
@@ -265,12 +310,12 @@ static void test_matvec(gconstpointer data)
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
   float *got = mv_problem_result(&pb, vk, 1);
   double e = nmse(got, pb.want, (size_t)nr * nv);
-  g_test_message("%s %s %dx%d x%d: NMSE %.3g", c->matmul ? "matmul" : "matvec", still_type_name(c->type), nr, nc, nv,
-                 e);
+  g_test_message("%s %s %dx%d x%d%s: NMSE %.3g", c->matmul ? "matmul" : "matvec", still_type_name(c->type), nr, nc,
+                 nv, rounded ? " (8-bit activations)" : "", e);
   /* on a device with tensor cores these types go through matmul_coop.comp,
    * in float16: its bound (test_matmul_coop) */
   const bool coop = c->matmul && still_vk_has_coopmat(vk) && coop_type(c->type);
-  g_assert_cmpfloat(e, <, coop ? COOP_MAX_NMSE : 1e-9);
+  g_assert_cmpfloat(e, <, coop ? COOP_MAX_NMSE : rounded ? DOT_MAX_NMSE : 1e-9);
 
   /* a shape that overruns the weights is refused before recording */
   a.nrows = (uint32_t)nr + 1;
@@ -281,6 +326,43 @@ static void test_matvec(gconstpointer data)
 
   mv_problem_free(&pb, vk);
   g_free(got);
+  still_vk_close(vk);
+}
+
+/* The tests above reach matvec_dot.comp only where the library says it is
+ * taken (still_vk_matvec_rounds_x): check that it is, where it should be.
+ * Lavapipe has 8-bit integer dot products, so there the path must be on. */
+static void test_matvec_dot_taken(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const bool off = g_strcmp0(g_getenv("STILL_VK_DOT"), "0") == 0;
+  if (off) g_assert_false(vk->int_dot);
+  else if (vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU) g_assert_true(vk->int_dot);
+  if (!vk->int_dot) {
+    g_test_skip(off ? "STILL_VK_DOT=0" : "no 8-bit integer dot products on this device");
+    still_vk_close(vk);
+    return;
+  }
+  /* an R1-Llama-8B projection as the forward pass uploads it */
+  still_vk_matvec_args a = {.type = STILL_TYPE_Q4_K, .ncols = 4096, .nrows = 64, .n_vec = 1, .w_off = 256,
+                            .row_bytes = 2304, .x_stride = 4096, .y_stride = 64};
+  const bool wg_ok = vk->dot_wg % 32 == 0;
+  g_assert_true(still_vk_matvec_rounds_x(vk, &a, 0) == wg_ok);
+  g_assert_true(still_vk_matvec_rounds_x(vk, &a, 64 * 2304) == wg_ok); /* SwiGLU */
+  still_vk_matvec_args b = a;
+  b.n_vec = 2; /* several vectors: matvec_team.comp */
+  g_assert_false(still_vk_matvec_rounds_x(vk, &b, 0));
+  b = a;
+  b.w_off = 260; /* rows not on 16 bytes */
+  g_assert_false(still_vk_matvec_rounds_x(vk, &b, 0));
+  b = a;
+  b.type = STILL_TYPE_Q5_K, b.row_bytes = 2816; /* no dot shader */
+  g_assert_false(still_vk_matvec_rounds_x(vk, &b, 0));
+  b = a;
+  b.type = STILL_TYPE_Q8_0, b.row_bytes = 4352; /* only where STILL_VK_DOT_TYPES names it */
+  g_assert_true(still_vk_matvec_rounds_x(vk, &b, 0) == (wg_ok && (vk->dot_types & 4) != 0));
   still_vk_close(vk);
 }
 
@@ -492,14 +574,23 @@ static void test_matvec_fused(gconstpointer data)
   float *x = g_new(float, (size_t)nc * nv), *b = g_new(float, nr);
   for (size_t i = 0; i < (size_t)nc * nv; i++) x[i] = frand();
   for (int r = 0; r < nr; r++) b[r] = frand();
+  still_vk_matvec_args a = {.type = c->type, .ncols = (uint32_t)nc, .nrows = (uint32_t)nr, .n_vec = (uint32_t)nv,
+                            .w_off = 0, .row_bytes = row_bytes, .x_off = 0, .x_stride = (uint32_t)nc,
+                            .y_off = 0, .y_stride = (uint32_t)nr};
+  const bool rounded = still_vk_matvec_rounds_x(vk, &a, c->swiglu ? row_bytes * (size_t)nr : 0);
+  float *xr = g_new(float, (size_t)nc * nv); /* the activations the shader multiplies */
+  for (int v = 0; v < nv; v++)
+    if (rounded) round_like_dot(x + (size_t)v * nc, nc, xr + (size_t)v * nc);
+    else memcpy(xr + (size_t)v * nc, x + (size_t)v * nc, 4 * (size_t)nc);
   double *want = g_new(double, (size_t)nr * nv);
   for (int v = 0; v < nv; v++)
     for (int r = 0; r < nr; r++) {
       double s[2] = {0, 0};
       for (int m = 0; m < mats; m++)
-        for (int i = 0; i < nc; i++) s[m] += (double)wdq[((size_t)m * nr + r) * nc + i] * x[(size_t)v * nc + i];
+        for (int i = 0; i < nc; i++) s[m] += (double)wdq[((size_t)m * nr + r) * nc + i] * xr[(size_t)v * nc + i];
       want[(size_t)v * nr + r] = c->swiglu ? s[0] / (1.0 + exp(-s[0])) * s[1] : s[0] + b[r];
     }
+  g_free(xr);
   still_error err = {0};
   still_vk_buffer bw, bx, by, bb;
   g_assert_cmpint(still_vk_buffer_new(vk, row_bytes * total_rows, &bw, &err), ==, STILL_OK);
@@ -513,9 +604,6 @@ static void test_matvec_fused(gconstpointer data)
   g_assert_cmpint(still_vk_upload(vk, &bw, 0, wq, row_bytes * total_rows, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4 * (size_t)nc * nv, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_upload(vk, &bb, 0, b, 4 * (size_t)nr, &err), ==, STILL_OK);
-  still_vk_matvec_args a = {.type = c->type, .ncols = (uint32_t)nc, .nrows = (uint32_t)nr, .n_vec = (uint32_t)nv,
-                            .w_off = 0, .row_bytes = row_bytes, .x_off = 0, .x_stride = (uint32_t)nc,
-                            .y_off = 0, .y_stride = (uint32_t)nr};
   if (!still_vk_matvec_fusable(vk, &a)) {
     g_test_skip("no fused matrix×vector on this device (workgroup under 32 threads)");
   } else {
@@ -528,8 +616,9 @@ static void test_matvec_fused(gconstpointer data)
     g_assert_cmpint(still_vk_download(vk, &by, 0, got, 4 * (n_out + 8), &err), ==, STILL_OK);
     for (int i = 0; i < 8; i++) g_assert_cmpfloat(got[n_out + (size_t)i], ==, -7.5f);
     const double e = nmse(got, want, n_out);
-    g_test_message("fused %s %s %dx%d x%d: NMSE %.3g", c->swiglu ? "swiglu" : "bias", tt->name, nr, nc, nv, e);
-    g_assert_cmpfloat(e, <, 1e-9);
+    g_test_message("fused %s %s %dx%d x%d%s: NMSE %.3g", c->swiglu ? "swiglu" : "bias", tt->name, nr, nc, nv,
+                   rounded ? " (8-bit activations)" : "", e);
+    g_assert_cmpfloat(e, <, rounded ? DOT_MAX_NMSE : 1e-9);
     g_free(got);
     /* an up matrix past the buffer's end is refused */
     if (c->swiglu) {
@@ -1656,6 +1745,22 @@ int main(int argc, char **argv)
     g_test_add_data_func(path, c, test_matvec);
     g_free(path);
   }
+  /* one vector over more than one chunk of matvec_dot.comp's rounded
+   * activations (8192 values): 34 Q4_K blocks (the last pass mostly past
+   * the row), 33 Q6_K blocks, 257 Q8_0 blocks (a second chunk of one
+   * block), the FFN width of R1-Llama-8B; odd rows for the last team */
+  static const matvec_case long_cases[] = {
+    {STILL_TYPE_Q4_K, 8704, 9, 1, false, true, true},   {STILL_TYPE_Q6_K, 8448, 7, 1, false, false, false},
+    {STILL_TYPE_Q8_0, 8224, 5, 1, false, true, false},  {STILL_TYPE_Q4_K, 14336, 3, 1, false, false, true},
+    {STILL_TYPE_Q6_K, 14336, 5, 1, false, true, false},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(long_cases); i++) {
+    const matvec_case *c = &long_cases[i];
+    char *path = g_strdup_printf("/vk/matvec/%s/%dx%d-x1-long%s%s", still_type_name(c->type), c->nrows, c->ncols,
+                                 c->aligned_x ? "-aligned" : "", c->w16 ? "-w16" : "");
+    g_test_add_data_func(path, c, test_matvec);
+    g_free(path);
+  }
   /* the tiled matrix × matrix: ragged shapes (vectors 1, 7, 33, 130 across
    * the 32-vector tiles; rows not a multiple of the 64-row tiles) */
   static matvec_case mm_cases[G_N_ELEMENTS(types) * 4];
@@ -1714,6 +1819,8 @@ int main(int argc, char **argv)
     /* few rows of long rows: a row shared by 2 teams, and rows left over
      * for the last group of 4 (or 2) rows */
     {STILL_TYPE_Q4_K, 4352, 9, 1, true},   {STILL_TYPE_Q6_K, 4352, 7, 1, false},  {STILL_TYPE_Q8_0, 4352, 5, 1, true},
+    /* two chunks of rounded activations (matvec_dot.comp) */
+    {STILL_TYPE_Q4_K, 8704, 6, 1, true},   {STILL_TYPE_Q6_K, 8448, 5, 1, false},  {STILL_TYPE_Q8_0, 8224, 4, 1, true},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(fused_cases); i++) {
     const fused_case *c = &fused_cases[i];
@@ -1723,6 +1830,7 @@ int main(int argc, char **argv)
     g_free(path);
   }
   g_test_add_func("/vk/matvec/unsupported", test_matvec_unsupported);
+  g_test_add_func("/vk/matvec-dot/taken", test_matvec_dot_taken);
   g_test_add_func("/vk/reopen", test_reopen);
   g_test_add_func("/vk/rms-norm", test_rms_norm);
   /* widths of real models (1536, 4096, 5120), ones that are no multiple
