@@ -85,7 +85,10 @@
  * Σ_devices bytes_read / (bandwidth × efficiency) + a fixed time per layer on
  * a GPU (kernel launches and synchronisation: about ten kernels per layer),
  * STILL_FIT_GPU_LAYER_LATENCY_MS / sqrt(bandwidth) ms — faster cards are
- * newer and launch faster. Efficiency 0.9 on GPUs and 0.5 on the CPU. The GPU
+ * newer and launch faster — but no less than STILL_FIT_GPU_LAYER_MIN_MS,
+ * measured with this engine on an H200 (without it the estimate was 1.6×
+ * the measured 8B decode there; with it 1.15×; test_speed_measured).
+ * Efficiency 0.9 on GPUs and 0.5 on the CPU. The GPU
  * constants were fitted to the 24 published single-user speeds of
  * llama.cpp-class engines in published-figures.md (1.5B on a GTX 1060 up to
  * 70B on an RTX 6000 Ada and Apple M3/M4 Max): every estimate is within a
@@ -511,7 +514,7 @@ static void place_split(const still_fit_model *m, const machine *mc, const still
     t += (double)(w - (i == last && m->tied ? m->embd_bytes - m->embd_row_bytes : 0) +
                   kv_half_gpu * (uint64_t)pl->per[i]) /
          (mc->bw[i] * 1e9 * STILL_FIT_GPU_EFFICIENCY);
-    t += pl->per[i] * STILL_FIT_GPU_LAYER_LATENCY_MS * 1e-3 / sqrt(mc->bw[i]);
+    t += pl->per[i] * fmax(STILL_FIT_GPU_LAYER_LATENCY_MS / sqrt(mc->bw[i]), STILL_FIT_GPU_LAYER_MIN_MS) * 1e-3;
   }
   pl->tok_s = t > 0 ? 1.0 / t : 0.0;
 

@@ -29,6 +29,10 @@
 /* Fixed time per layer on a GPU per token: STILL_FIT_GPU_LAYER_LATENCY_MS /
  * sqrt(bandwidth in GB/s) milliseconds (0.13 ms on an RTX 4090, 0.29 ms on a GTX 1060). */
 #define STILL_FIT_GPU_LAYER_LATENCY_MS 4.0
+/* ... but at least this (ms): this engine's Vulkan decode measured on an NVIDIA H200 (4.8 TB/s),
+ * where the formula above gives 0.058 ms and R1 8B/1.5B decode showed 0.08-0.12 ms per layer
+ * beyond the weights' reading time. Only cards above about 1.8 TB/s reach the floor. */
+#define STILL_FIT_GPU_LAYER_MIN_MS 0.095
 
 /* What the estimator needs from a header. */
 typedef struct {
