@@ -396,15 +396,17 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   /* rows per team of matvec_dot.comp (specialization constant 3) */
   vk->dot_rows = env_choice("STILL_VK_DOT_ROWS", 0x16, "1, 2 or 4");
   if (!vk->dot_rows) vk->dot_rows = 4;
-  /* the weight types that take matvec_dot.comp: Q4_K; STILL_VK_DOT_TYPES=q4_k,q6_k,q8_0 (any of
-   * them). On an H200 (tg128) Q8_0 lost 5-30 % with it and Q6_K gained nothing (0-2 % slower): their
-   * float decode does less per byte, and each workgroup rounds the whole vector again */
+  /* the weight types that take matvec_dot.comp: Q4_K; STILL_VK_DOT_TYPES=q4_k,q6_k,q8_0,q5_k,q4_0
+   * (any of them) or all. On an H200 (tg128) Q8_0 lost 5-30 % with it and Q6_K gained nothing
+   * (0-2 % slower): their float decode does less per byte, and each workgroup rounds the whole
+   * vector again. Q5_K and Q4_0 are not measured yet. */
   vk->dot_types = 1;
   const char *dt_env = getenv("STILL_VK_DOT_TYPES");
   if (dt_env && *dt_env)
-    vk->dot_types = strcmp(dt_env, "all") == 0 ? 7u
+    vk->dot_types = strcmp(dt_env, "all") == 0 ? 31u
                     : (strstr(dt_env, "q4_k") ? 1u : 0u) | (strstr(dt_env, "q6_k") ? 2u : 0u) |
-                        (strstr(dt_env, "q8_0") ? 4u : 0u);
+                        (strstr(dt_env, "q8_0") ? 4u : 0u) | (strstr(dt_env, "q5_k") ? 8u : 0u) |
+                        (strstr(dt_env, "q4_0") ? 16u : 0u);
   vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
   vk->rope_store_off = env_is("STILL_VK_ROPE_STORE", "0");
   const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");
@@ -1255,7 +1257,7 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
   /* RMSNorm reduces a whole row in one workgroup: more threads, fewer
    * memory latencies in turn (a per-shader size; every device allows 128,
    * most 1024) */
-  uint32_t wg = id >= VK_SHADER_MATVEC_DOT_Q4_K && id <= VK_SHADER_MATVEC_DOT_Q8_0 ? vk->dot_wg : vk->wg_size;
+  uint32_t wg = id >= VK_SHADER_MATVEC_DOT_Q4_K && id <= VK_SHADER_MATVEC_DOT_Q4_0 ? vk->dot_wg : vk->wg_size;
   const bool norm = id == VK_SHADER_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM_V4;
   if (norm && (wg < 256 || vk->norm_wg)) {
     wg = vk->norm_wg ? vk->norm_wg : 256;

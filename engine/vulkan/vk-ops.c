@@ -155,6 +155,8 @@ static int dot_shader(const still_vk *vk, const still_vk_matvec_args *a, bool wi
   case STILL_TYPE_Q4_K: return wide && (vk->dot_types & 1) ? VK_SHADER_MATVEC_DOT_Q4_K : -1;
   case STILL_TYPE_Q6_K: return a->row_bytes % 2 == 0 && (vk->dot_types & 2) ? VK_SHADER_MATVEC_DOT_Q6_K : -1;
   case STILL_TYPE_Q8_0: return a->row_bytes % 2 == 0 && (vk->dot_types & 4) ? VK_SHADER_MATVEC_DOT_Q8_0 : -1;
+  case STILL_TYPE_Q5_K: return wide && (vk->dot_types & 8) ? VK_SHADER_MATVEC_DOT_Q5_K : -1;
+  case STILL_TYPE_Q4_0: return a->row_bytes % 2 == 0 && (vk->dot_types & 16) ? VK_SHADER_MATVEC_DOT_Q4_0 : -1;
   default: return -1;
   }
 }
@@ -176,8 +178,9 @@ static still_status record_dot(still_vk *vk, int dot, const still_vk_buffer *w, 
 {
   const uint32_t per_team = vk->dot_rows, blocks = a->ncols / 256;
   const uint32_t passes = a->type == STILL_TYPE_Q4_K   ? (blocks + 7) / 8
+                          : a->type == STILL_TYPE_Q5_K ? (blocks + 3) / 4
                           : a->type == STILL_TYPE_Q6_K ? (blocks + 1) / 2
-                                                       : (a->ncols / 32 + 7) / 8;
+                                                       : (a->ncols / 32 + 7) / 8; /* Q8_0, Q4_0 */
   still_vk_matvec_args rows = *a;
   rows.nrows = (a->nrows + per_team - 1) / per_team;
   const uint32_t subs = team_subs(vk, &rows, passes, vk->dot_wg);

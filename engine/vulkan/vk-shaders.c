@@ -251,6 +251,12 @@ static const uint32_t spv_matvec_dot_q6_k[] =
 static const uint32_t spv_matvec_dot_q8_0[] =
 #include "vulkan/matvec_dot_q8_0.spv.h"
 ;
+static const uint32_t spv_matvec_dot_q5_k[] =
+#include "vulkan/matvec_dot_q5_k.spv.h"
+;
+static const uint32_t spv_matvec_dot_q4_0[] =
+#include "vulkan/matvec_dot_q4_0.spv.h"
+;
 static const uint32_t spv_matmul_team_f16[] =
 #include "vulkan/matmul_team_f16.spv.h"
 ;
@@ -428,6 +434,8 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATVEC_DOT_Q4_K, spv_matvec_dot_q4_k, 48),
   ENTRY(VK_SHADER_MATVEC_DOT_Q6_K, spv_matvec_dot_q6_k, 48),
   ENTRY(VK_SHADER_MATVEC_DOT_Q8_0, spv_matvec_dot_q8_0, 48),
+  ENTRY(VK_SHADER_MATVEC_DOT_Q5_K, spv_matvec_dot_q5_k, 48),
+  ENTRY(VK_SHADER_MATVEC_DOT_Q4_0, spv_matvec_dot_q4_0, 48),
   ENTRY(VK_SHADER_MATMUL_TEAM_F16, spv_matmul_team_f16, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q8_0, spv_matmul_team_q8_0, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q4_0, spv_matmul_team_q4_0, 36),

@@ -81,6 +81,8 @@ typedef enum {
   VK_SHADER_MATVEC_DOT_Q4_K,
   VK_SHADER_MATVEC_DOT_Q6_K,
   VK_SHADER_MATVEC_DOT_Q8_0,
+  VK_SHADER_MATVEC_DOT_Q5_K,
+  VK_SHADER_MATVEC_DOT_Q4_0,
   /* matmul_team.comp, the same types for prefill (in the same order) */
   VK_SHADER_MATMUL_TEAM_F16,
   VK_SHADER_MATMUL_TEAM_Q8_0,

@@ -348,9 +348,9 @@ static void test_matvec_dot_taken(void)
   /* an R1-Llama-8B projection as the forward pass uploads it */
   still_vk_matvec_args a = {.type = STILL_TYPE_Q4_K, .ncols = 4096, .nrows = 64, .n_vec = 1, .w_off = 256,
                             .row_bytes = 2304, .x_stride = 4096, .y_stride = 64};
-  const bool wg_ok = vk->dot_wg % 32 == 0;
-  g_assert_true(still_vk_matvec_rounds_x(vk, &a, 0) == wg_ok);
-  g_assert_true(still_vk_matvec_rounds_x(vk, &a, 64 * 2304) == wg_ok); /* SwiGLU */
+  const bool wg_ok = vk->dot_wg % 32 == 0, q4k = wg_ok && (vk->dot_types & 1) != 0;
+  g_assert_true(still_vk_matvec_rounds_x(vk, &a, 0) == q4k);
+  g_assert_true(still_vk_matvec_rounds_x(vk, &a, 64 * 2304) == q4k); /* SwiGLU */
   still_vk_matvec_args b = a;
   b.n_vec = 2; /* several vectors: matvec_team.comp */
   g_assert_false(still_vk_matvec_rounds_x(vk, &b, 0));
@@ -358,11 +358,18 @@ static void test_matvec_dot_taken(void)
   b.w_off = 260; /* rows not on 16 bytes */
   g_assert_false(still_vk_matvec_rounds_x(vk, &b, 0));
   b = a;
-  b.type = STILL_TYPE_Q5_K, b.row_bytes = 2816; /* no dot shader */
+  b.type = STILL_TYPE_Q5_1, b.row_bytes = 3072; /* no dot shader */
   g_assert_false(still_vk_matvec_rounds_x(vk, &b, 0));
-  b = a;
-  b.type = STILL_TYPE_Q8_0, b.row_bytes = 4352; /* only where STILL_VK_DOT_TYPES names it */
-  g_assert_true(still_vk_matvec_rounds_x(vk, &b, 0) == (wg_ok && (vk->dot_types & 4) != 0));
+  /* the other types only where STILL_VK_DOT_TYPES names them */
+  const struct {
+    uint32_t type, row_bytes, bit;
+  } others[] = {{STILL_TYPE_Q6_K, 3360, 2}, {STILL_TYPE_Q8_0, 4352, 4}, {STILL_TYPE_Q5_K, 2816, 8},
+                {STILL_TYPE_Q4_0, 2304, 16}};
+  for (size_t i = 0; i < G_N_ELEMENTS(others); i++) {
+    b = a;
+    b.type = others[i].type, b.row_bytes = others[i].row_bytes;
+    g_assert_true(still_vk_matvec_rounds_x(vk, &b, 0) == (wg_ok && (vk->dot_types & others[i].bit) != 0));
+  }
   still_vk_close(vk);
 }
 
@@ -1746,13 +1753,14 @@ int main(int argc, char **argv)
     g_free(path);
   }
   /* one vector over more than one chunk of matvec_dot.comp's rounded
-   * activations (8192 values): 34 Q4_K blocks (the last pass mostly past
-   * the row), 33 Q6_K blocks, 257 Q8_0 blocks (a second chunk of one
-   * block), the FFN width of R1-Llama-8B; odd rows for the last team */
+   * activations (8192 values): 34 Q4_K/Q5_K blocks (the last pass mostly
+   * past the row), 33 Q6_K blocks, 257 Q8_0/Q4_0 blocks (a second chunk of
+   * one block), the FFN width of R1-Llama-8B; odd rows for the last team */
   static const matvec_case long_cases[] = {
     {STILL_TYPE_Q4_K, 8704, 9, 1, false, true, true},   {STILL_TYPE_Q6_K, 8448, 7, 1, false, false, false},
     {STILL_TYPE_Q8_0, 8224, 5, 1, false, true, false},  {STILL_TYPE_Q4_K, 14336, 3, 1, false, false, true},
-    {STILL_TYPE_Q6_K, 14336, 5, 1, false, true, false},
+    {STILL_TYPE_Q6_K, 14336, 5, 1, false, true, false}, {STILL_TYPE_Q5_K, 8704, 7, 1, false, true, true},
+    {STILL_TYPE_Q4_0, 8224, 6, 1, false, false, false}, {STILL_TYPE_Q5_K, 1536, 10, 1, false, false, true},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(long_cases); i++) {
     const matvec_case *c = &long_cases[i];
@@ -1821,6 +1829,7 @@ int main(int argc, char **argv)
     {STILL_TYPE_Q4_K, 4352, 9, 1, true},   {STILL_TYPE_Q6_K, 4352, 7, 1, false},  {STILL_TYPE_Q8_0, 4352, 5, 1, true},
     /* two chunks of rounded activations (matvec_dot.comp) */
     {STILL_TYPE_Q4_K, 8704, 6, 1, true},   {STILL_TYPE_Q6_K, 8448, 5, 1, false},  {STILL_TYPE_Q8_0, 8224, 4, 1, true},
+    {STILL_TYPE_Q5_K, 8704, 5, 1, true},   {STILL_TYPE_Q4_0, 1024, 9, 1, false},  {STILL_TYPE_Q4_0, 2048, 6, 1, true},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(fused_cases); i++) {
     const fused_case *c = &fused_cases[i];

@@ -1,6 +1,6 @@
 #version 450
 /* matvec_dot.comp — y = W·x for ONE input vector (decode) with 8-bit integer
- * dot products, for Q4_K, Q6_K and Q8_0 weights.
+ * dot products, for Q4_0, Q4_K, Q5_K, Q6_K and Q8_0 weights.
  *
  * Why: matvec_team.comp turns every weight into a float and multiplies it
  * with a float activation; on an H200 that shader is bound by that work
@@ -19,6 +19,8 @@
  * meet in shared memory (no assumption on the subgroup size).
  *
  * Per type, one pass of a team:
+ * - Q5_K (rows on 16 bytes): 4 blocks, 8 threads per block (see below);
+ * - Q4_0: 8 blocks of 32, 4 threads per block, 8 values each;
  * - Q4_K (rows on 16 bytes): 8 blocks of 256, 4 threads per block; thread
  *   c = lane % 4 takes 64-value chunk c (32 bytes: low nibbles are values
  *   64c + 0…31, high nibbles 64c + 32…63), two 16-byte reads;
@@ -154,6 +156,49 @@ float wdot(const Raw r, uint lane)
   return dm.x * (sc0 * xdl[0] * float(lo) + sc1 * xdl[1] * float(hi)) - dm.y * (m0 * xsl[0] + m1 * xsl[1]);
 }
 
+#elif defined(TYPE_Q5_K)
+#define PASS_COLS 1024u
+/* 176-byte blocks (rows on 16 bytes): d, dmin, 12 scale bytes; qh[32]: the
+ * fifth bits, bit 2c (low nibbles) and 2c + 1 (high) of byte l for value l of
+ * 64-value chunk c; qs[128]. 4 blocks per pass, 8 threads per block: thread
+ * p8 takes chunk c = p8 / 2, half h = p8 % 2: 16 bytes of nibbles (values
+ * 64c + 16h + 0…15 and the same + 32) and the 16 bytes of qh for them. */
+Raw load_pass(uint rb, uint it, uint lane)
+{
+  Raw r;
+  const uint nb = p.ncols / 256u, blk = it * 4u + lane / 8u, p8 = lane % 8u;
+  r.f = blk < nb ? 1.0 : 0.0;
+  const uint b4 = (rb >> 4) + min(blk, nb - 1u) * 11u;
+  r.a = w4[b4];
+  r.b = w4[b4 + 3u + p8];     /* nibbles */
+  r.c = w4[b4 + 1u + p8 % 2u]; /* fifth bits */
+  return r;
+}
+void xfetch(uint it, uint lane, uint c0)
+{
+  const uint blk = min(it * 4u + lane / 8u, p.ncols / 256u - 1u), p8 = lane % 8u;
+  const uint v = blk * 256u + 64u * (p8 / 2u) + 16u * (p8 % 2u) - c0;
+  for (uint i = 0u; i < 4u; i++) xw[i] = xq[v / 4u + i], xw[4u + i] = xq[(v + 32u) / 4u + i];
+  xdl[0] = xd[v / 32u], xdl[1] = xd[v / 32u + 1u];
+  xsl[0] = xsum[v / 32u], xsl[1] = xsum[v / 32u + 1u];
+}
+float wdot(const Raw r, uint lane)
+{
+  const uint c = (lane % 8u) / 2u;
+  float sc0, m0, sc1, m1;
+  scale_min(2u * c, r.a.y, r.a.z, r.a.w, sc0, m0);
+  scale_min(2u * c + 1u, r.a.y, r.a.z, r.a.w, sc1, m1);
+  const uint q[4] = uint[4](r.b.x, r.b.y, r.b.z, r.b.w), h[4] = uint[4](r.c.x, r.c.y, r.c.z, r.c.w);
+  int lo = 0, hi = 0;
+  for (uint i = 0u; i < 4u; i++) {
+    lo += dot4((q[i] & 0x0f0f0f0fu) | (((h[i] >> (2u * c)) & 0x01010101u) << 4), xw[i]);
+    hi += dot4(((q[i] >> 4) & 0x0f0f0f0fu) | (((h[i] >> (2u * c + 1u)) & 0x01010101u) << 4), xw[4u + i]);
+  }
+  const vec2 dm = unpackHalf2x16(r.a.x) * r.f;
+  /* the minimum: half of each 32-value block's sum per thread (two threads share a block) */
+  return dm.x * (sc0 * xdl[0] * float(lo) + sc1 * xdl[1] * float(hi)) - 0.5 * dm.y * (m0 * xsl[0] + m1 * xsl[1]);
+}
+
 #elif defined(TYPE_Q6_K)
 #define PASS_COLS 512u
 /* see matvec_team.comp: thread t of a block takes half n = t / 8 and four
@@ -204,31 +249,49 @@ float wdot(const Raw r, uint lane)
               scale8(r, so, j + 6u) * xdl[3] * float(dot4(minus32(u3), xw[3])));
 }
 
-#elif defined(TYPE_Q8_0)
+#elif defined(TYPE_Q8_0) || defined(TYPE_Q4_0)
 #define PASS_COLS 256u
 Raw load_pass(uint rb, uint it, uint lane)
 {
   Raw r;
   const uint nb = p.ncols / 32u, blk = it * 8u + lane / 4u, part = lane % 4u;
   r.f = blk < nb ? 1.0 : 0.0;
+#if defined(TYPE_Q8_0)
   const uint b = rb + min(blk, nb - 1u) * 34u; /* even */
   const uint q = b + 2u + part * 8u;          /* values 8·part … +7 */
   r.a = uvec4(wc(b >> 2), wc(q >> 2), wc((q >> 2) + 1u), wc((q >> 2) + 2u));
+#else
+  const uint b = rb + min(blk, nb - 1u) * 18u; /* even */
+  const uint q = b + 2u + part * 4u;          /* 4 bytes: values 4·part … +3 and 16 + the same */
+  r.a = uvec4(wc(b >> 2), wc(q >> 2), wc((q >> 2) + 1u), 0u);
+#endif
   r.b = uvec4(b, q, 0u, 0u);
   return r;
 }
 void xfetch(uint it, uint lane, uint c0)
 {
   const uint blk = min(it * 8u + lane / 4u, p.ncols / 32u - 1u), part = lane % 4u;
+#if defined(TYPE_Q8_0)
   const uint v = blk * 32u + part * 8u - c0;
   xw[0] = xq[v / 4u], xw[1] = xq[v / 4u + 1u];
+#else
+  const uint v = blk * 32u + part * 4u - c0;
+  xw[0] = xq[v / 4u], xw[1] = xq[v / 4u + 4u];
+#endif
   xdl[0] = xd[v / 32u];
 }
+/* 4-bit values 0…15 in each byte, minus 8, as signed bytes (as minus32 below) */
+uint minus8(uint u) { return ((u | 0x80808080u) - 0x08080808u) ^ 0x80808080u; }
 float wdot(const Raw r, uint lane)
 {
   const uint b = r.b.x, q = r.b.y;
   const float d = unpackHalf2x16(r.a.x >> ((b & 2u) * 8u)).x * r.f;
+#if defined(TYPE_Q8_0)
   const int s = dot4(join(r.a.y, r.a.z, q), xw[0]) + dot4(join(r.a.z, r.a.w, q), xw[1]);
+#else
+  const uint qq = join(r.a.y, r.a.z, q);
+  const int s = dot4(minus8(qq & 0x0f0f0f0fu), xw[0]) + dot4(minus8((qq >> 4) & 0x0f0f0f0fu), xw[1]);
+#endif
   return d * xdl[0] * float(s);
 }
 
