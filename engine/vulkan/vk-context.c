@@ -396,11 +396,13 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   /* rows per team of matvec_dot.comp (specialization constant 3) */
   vk->dot_rows = env_choice("STILL_VK_DOT_ROWS", 0x16, "1, 2 or 4");
   if (!vk->dot_rows) vk->dot_rows = 4;
-  /* the weight types that take matvec_dot.comp: Q4_K; STILL_VK_DOT_TYPES=q4_k,q6_k,q8_0,q5_k,q4_0
-   * (any of them) or all. On an H200 (tg128) Q8_0 lost 5-30 % with it and Q6_K gained nothing
-   * (0-2 % slower): their float decode does less per byte, and each workgroup rounds the whole
-   * vector again. Q5_K and Q4_0 are not measured yet. */
-  vk->dot_types = 1;
+  /* the weight types that take matvec_dot.comp: Q4_K and Q5_K; STILL_VK_DOT_TYPES=q4_k,q6_k,
+   * q8_0,q5_k,q4_0 (any of them) or all. On an H200, R1-Llama-8B tg128 in float / with it:
+   * Q4_K_M 158 / 212, Q5_K_M 117.6 / 185.5, Q4_0 181 / 161, Q8_0 181 / 182, Q6_K 136 / 160.5 (one
+   * team per row, record_dot). Q6_K stays off until measured inside the Q4_K_M and Q5_K_M mixes
+   * (alone there it gained nothing with several teams per row); Q8_0 and Q4_0 gain nothing: their
+   * float decode does less per byte, and each workgroup rounds the whole vector again. */
+  vk->dot_types = 1 | 8;
   const char *dt_env = getenv("STILL_VK_DOT_TYPES");
   if (dt_env && *dt_env)
     vk->dot_types = strcmp(dt_env, "all") == 0 ? 31u

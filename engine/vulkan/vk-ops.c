@@ -183,7 +183,14 @@ static still_status record_dot(still_vk *vk, int dot, const still_vk_buffer *w, 
                                                        : (a->ncols / 32 + 7) / 8; /* Q8_0, Q4_0 */
   still_vk_matvec_args rows = *a;
   rows.nrows = (a->nrows + per_team - 1) / per_team;
-  const uint32_t subs = team_subs(vk, &rows, passes, vk->dot_wg);
+  /* Teams per row: each workgroup rounds the whole vector, so sharing rows
+   * among more workgroups costs more here than in matvec_team.comp. On an
+   * H200 (R1-Llama-8B, tg128) a Q6_K file with Q6_K on this path gave 136
+   * tok/s with team_subs' choice and 160.5 with one team per row, a Q8_0
+   * file 182 (181 in float); Q4_K_M 211 either way (1.5B: 375 against 363),
+   * so those keep team_subs'. STILL_VK_MATVEC_SUB still overrides. */
+  const bool one_team = a->type == STILL_TYPE_Q6_K || a->type == STILL_TYPE_Q8_0;
+  const uint32_t subs = one_team && !vk->matvec_sub ? 1 : team_subs(vk, &rows, passes, vk->dot_wg);
   const uint32_t flags = (bias ? 2u : 0u) | (up_off ? 4u : 0u);
   const uint32_t push[12] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes, a->x_off, a->x_stride,
                              a->y_off, a->y_stride, 1, subs, flags, (uint32_t)up_off};
