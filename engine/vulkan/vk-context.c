@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -316,6 +317,28 @@ static uint32_t env_choice(const char *name, uint32_t allowed, const char *hint)
   return 0;
 }
 
+/* STILL_VK_DOT_TYPES: a comma-separated list of q4_k, q6_k, q8_0, q5_k,
+ * q4_0 (any case), or all; bits 0-4 in that order. A name it does not know
+ * is named on stderr and skipped. */
+static uint32_t dot_types_env(uint32_t def)
+{
+  const char *v = getenv("STILL_VK_DOT_TYPES");
+  if (!v || !*v) return def;
+  static const char *const names[5] = {"q4_k", "q6_k", "q8_0", "q5_k", "q4_0"};
+  uint32_t bits = 0;
+  while (*v) {
+    size_t n = strcspn(v, ",");
+    bool known = false;
+    if (n == 3 && strncasecmp(v, "all", 3) == 0) bits = 31, known = true;
+    for (int i = 0; i < 5 && !known; i++)
+      if (n == 4 && strncasecmp(v, names[i], 4) == 0) bits |= 1u << i, known = true;
+    if (!known && n > 0) fprintf(stderr, "still: STILL_VK_DOT_TYPES: \"%.*s\" ignored (q4_k, q5_k, q6_k, q8_0, q4_0 or all)\n", (int)n, v);
+    v += n;
+    if (*v == ',') v++;
+  }
+  return bits;
+}
+
 bool still_vk_fuse(const still_vk *vk) { return !vk->fuse_off; }
 
 still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error *err)
@@ -402,13 +425,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
    * team per row, record_dot). Q6_K stays off until measured inside the Q4_K_M and Q5_K_M mixes
    * (alone there it gained nothing with several teams per row); Q8_0 and Q4_0 gain nothing: their
    * float decode does less per byte, and each workgroup rounds the whole vector again. */
-  vk->dot_types = 1 | 8;
-  const char *dt_env = getenv("STILL_VK_DOT_TYPES");
-  if (dt_env && *dt_env)
-    vk->dot_types = strcmp(dt_env, "all") == 0 ? 31u
-                    : (strstr(dt_env, "q4_k") ? 1u : 0u) | (strstr(dt_env, "q6_k") ? 2u : 0u) |
-                        (strstr(dt_env, "q8_0") ? 4u : 0u) | (strstr(dt_env, "q5_k") ? 8u : 0u) |
-                        (strstr(dt_env, "q4_0") ? 16u : 0u);
+  vk->dot_types = dot_types_env(1 | 8);
   vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
   vk->rope_store_off = env_is("STILL_VK_ROPE_STORE", "0");
   const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");
@@ -475,12 +492,21 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR pef = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
     .pipelineExecutableInfo = VK_TRUE};
+  /* the integer dot path where the device runs 4x8-bit dot products in
+   * hardware (and on NVIDIA, where it was measured faster whatever the flag
+   * says); STILL_VK_DOT=1 also where they are emulated (lavapipe: the
+   * tests), =0 nowhere */
+  const bool dot_forced = env_is("STILL_VK_DOT", "1") || vk->props.vendorID == 0x10de;
   if (!env_is("STILL_VK_DOT", "0") &&
       still_vk_has_device_extension(vk->physical, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME)) {
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &dotf};
     vkGetPhysicalDeviceFeatures2(vk->physical, &f2);
     dotf.pNext = NULL;
-    if (dotf.shaderIntegerDotProduct) {
+    VkPhysicalDeviceShaderIntegerDotProductPropertiesKHR dotp = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES_KHR};
+    VkPhysicalDeviceProperties2 dp2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &dotp};
+    vkGetPhysicalDeviceProperties2(vk->physical, &dp2);
+    if (dotf.shaderIntegerDotProduct && (dotp.integerDotProduct4x8BitPackedSignedAccelerated || dot_forced)) {
       vk->int_dot = true;
       base_ext[n_base++] = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
       chain = &dotf;
@@ -526,8 +552,9 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
     r = vkCreateDevice(vk->physical, &dci, NULL, &vk->device);
   }
   if (r != VK_SUCCESS && (vk->pipe_stats || vk->int_dot)) { /* last: a device without the optional parts */
-    if (vk->pipe_stats)
-      fprintf(stderr, "still: STILL_VK_PIPELINE_STATS: %s refused the statistics extension\n", vk->props.deviceName);
+    fprintf(stderr, "still: Vulkan: %s refused a device with %s%s%s; trying without\n", vk->props.deviceName,
+            vk->int_dot ? "integer dot products" : "", vk->int_dot && vk->pipe_stats ? " and " : "",
+            vk->pipe_stats ? "pipeline statistics" : "");
     vk->pipe_stats = vk->int_dot = vk->coopmat = false;
     dci.pNext = NULL;
     dci.ppEnabledExtensionNames = NULL;
@@ -1290,7 +1317,7 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
     return still_vk_fail(err, r, "building a compute pipeline");
   }
   if (vk->pipe_stats) print_pipeline_stats(vk, sh->name, wg, vk->pipelines[id]);
-  vk->cache_dirty = true;
+  else vk->cache_dirty = true; /* (statistics: built without the cache) */
   *out = vk->pipelines[id];
   return STILL_OK;
 }
