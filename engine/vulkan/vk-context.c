@@ -318,23 +318,34 @@ static uint32_t env_choice(const char *name, uint32_t allowed, const char *hint)
 }
 
 /* STILL_VK_DOT_TYPES: a comma-separated list of q4_k, q6_k, q8_0, q5_k,
- * q4_0 (any case), or all; bits 0-4 in that order. A name it does not know
- * is named on stderr and skipped. */
+ * q4_0 (any case, spaces around names allowed), or all; bits 0-4 in that
+ * order. A name it does not know is named on stderr and skipped; with no
+ * known name at all the default stays (STILL_VK_DOT=0 turns the path off). */
 static uint32_t dot_types_env(uint32_t def)
 {
   const char *v = getenv("STILL_VK_DOT_TYPES");
   if (!v || !*v) return def;
   static const char *const names[5] = {"q4_k", "q6_k", "q8_0", "q5_k", "q4_0"};
   uint32_t bits = 0;
+  bool any = false;
   while (*v) {
+    while (*v == ' ') v++;
     size_t n = strcspn(v, ",");
+    size_t m = n;
+    while (m > 0 && v[m - 1] == ' ') m--;
     bool known = false;
-    if (n == 3 && strncasecmp(v, "all", 3) == 0) bits = 31, known = true;
+    if (m == 3 && strncasecmp(v, "all", 3) == 0) bits = 31, known = true;
     for (int i = 0; i < 5 && !known; i++)
-      if (n == 4 && strncasecmp(v, names[i], 4) == 0) bits |= 1u << i, known = true;
-    if (!known && n > 0) fprintf(stderr, "still: STILL_VK_DOT_TYPES: \"%.*s\" ignored (q4_k, q5_k, q6_k, q8_0, q4_0 or all)\n", (int)n, v);
+      if (m == 4 && strncasecmp(v, names[i], 4) == 0) bits |= 1u << i, known = true;
+    if (!known && m > 0)
+      fprintf(stderr, "still: STILL_VK_DOT_TYPES: \"%.*s\" ignored (q4_k, q5_k, q6_k, q8_0, q4_0 or all)\n", (int)m, v);
+    any = any || known;
     v += n;
     if (*v == ',') v++;
+  }
+  if (!any) {
+    fprintf(stderr, "still: STILL_VK_DOT_TYPES names no known type; the default types stay\n");
+    return def;
   }
   return bits;
 }
@@ -493,10 +504,13 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
     .pipelineExecutableInfo = VK_TRUE};
   /* the integer dot path where the device runs 4x8-bit dot products in
-   * hardware (and on NVIDIA, where it was measured faster whatever the flag
-   * says); STILL_VK_DOT=1 also where they are emulated (lavapipe: the
-   * tests), =0 nowhere */
-  const bool dot_forced = env_is("STILL_VK_DOT", "1") || vk->props.vendorID == 0x10de;
+   * hardware, and on NVIDIA GPUs from Turing on (those with
+   * VK_NV_cooperative_matrix, all with dp4a: measured faster on an H200,
+   * whatever the flag says); STILL_VK_DOT=1 also where they are emulated
+   * (lavapipe: the tests), =0 nowhere */
+  const bool dot_forced = env_is("STILL_VK_DOT", "1") ||
+                          (vk->props.vendorID == 0x10de &&
+                           still_vk_has_device_extension(vk->physical, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME));
   if (!env_is("STILL_VK_DOT", "0") &&
       still_vk_has_device_extension(vk->physical, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME)) {
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &dotf};
@@ -552,9 +566,9 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
     r = vkCreateDevice(vk->physical, &dci, NULL, &vk->device);
   }
   if (r != VK_SUCCESS && (vk->pipe_stats || vk->int_dot)) { /* last: a device without the optional parts */
-    fprintf(stderr, "still: Vulkan: %s refused a device with %s%s%s; trying without\n", vk->props.deviceName,
+    fprintf(stderr, "still: Vulkan: %s refused a device with %s%s%s; trying without them%s\n", vk->props.deviceName,
             vk->int_dot ? "integer dot products" : "", vk->int_dot && vk->pipe_stats ? " and " : "",
-            vk->pipe_stats ? "pipeline statistics" : "");
+            vk->pipe_stats ? "pipeline statistics" : "", vk->coopmat ? " (and without tensor cores)" : "");
     vk->pipe_stats = vk->int_dot = vk->coopmat = false;
     dci.pNext = NULL;
     dci.ppEnabledExtensionNames = NULL;
