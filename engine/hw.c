@@ -460,6 +460,11 @@ const char *still_gpu_kind_name(still_gpu_kind k)
   }
 }
 
+const char *still_int8_dot_name(uint8_t v)
+{
+  return v == STILL_INT8_DOT_HARDWARE ? "hardware" : v == STILL_INT8_DOT_EMULATED ? "emulated" : "none";
+}
+
 /* ---- public ------------------------------------------------------------------------ */
 
 still_status still_hardware_probe(still_hardware *hw, const char *models_dir, still_error *err)

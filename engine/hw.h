@@ -55,5 +55,6 @@ bool still_hw_disk_free(const char *dir, uint64_t *out);
 double still_gpu_bandwidth_gbs(const char *name, still_gpu_kind kind, bool *known);
 
 const char *still_gpu_kind_name(still_gpu_kind k); /* "discrete", "integrated", "virtual", "cpu", "other" */
+const char *still_int8_dot_name(uint8_t v);        /* still_gpu.int8_dot: "hardware", "emulated", "none" */
 
 #endif /* STILL_HW_H */

@@ -274,7 +274,11 @@ typedef struct {
   double bandwidth_gbs;  /* memory bandwidth in GB/s: a table of known cards, else a default by kind */
   bool bandwidth_known;  /* true when the card was found in the table */
   bool matrix_cores;     /* VK_NV_cooperative_matrix with fp16 inputs and fp32 sums: prefill on tensor cores */
+  uint8_t int8_dot;      /* 8-bit integer dot products (VK_KHR_shader_integer_dot_product), which the decode
+                          * of Q4_K and Q5_K uses: STILL_INT8_DOT_NONE, _EMULATED (by the driver) or _HARDWARE */
 } still_gpu;
+
+enum { STILL_INT8_DOT_NONE = 0, STILL_INT8_DOT_EMULATED = 1, STILL_INT8_DOT_HARDWARE = 2 };
 
 typedef struct {
   /* memory, bytes */

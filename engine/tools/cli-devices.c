@@ -3,6 +3,7 @@
  * marked CPU-emulated: the default choice skips them unless they are the
  * only device. */
 #include "cli-common.h"
+#include "hw.h"
 
 #include "still.h"
 #include "util.h"
@@ -70,6 +71,7 @@ int still_cmd_devices(int argc, char **argv)
       cli_json_add_u64(o, "free_bytes", gpus[i].free_bytes);
       cJSON_AddBoolToObject(o, "free_known", gpus[i].free_known);
       cJSON_AddBoolToObject(o, "matrix_cores", gpus[i].matrix_cores);
+      cJSON_AddStringToObject(o, "int8_dot", still_int8_dot_name(gpus[i].int8_dot));
     }
     bool ok = cli_json_print(root);
     cJSON_Delete(root);
@@ -82,9 +84,11 @@ int still_cmd_devices(int argc, char **argv)
   for (int i = 0; i < n; i++) {
     char total[32];
     still_format_bytes(gpus[i].total_bytes, total, sizeof total);
-    printf("Vulkan%d  %s  (%s%s, Vulkan %s, %s%s)\n", i, gpus[i].name, kind_name(gpus[i].kind),
+    printf("Vulkan%d  %s  (%s%s, Vulkan %s, %s%s%s%s)\n", i, gpus[i].name, kind_name(gpus[i].kind),
            gpus[i].cpu_emulated ? ", CPU-emulated" : "", gpus[i].api_version, total,
-           gpus[i].matrix_cores ? ", matrix cores: NV_coopmat" : "");
+           gpus[i].matrix_cores ? ", matrix cores: NV_coopmat" : "",
+           gpus[i].int8_dot ? ", int8 dot products: " : "",
+           gpus[i].int8_dot ? still_int8_dot_name(gpus[i].int8_dot) : "");
   }
   if (note[0]) printf("note: %s\n", note);
   return 0;

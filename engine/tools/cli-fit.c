@@ -586,6 +586,7 @@ static int hw_json(const still_hardware *hw, const char *dir)
     cJSON_AddNumberToObject(x, "bandwidth_gbs", g->bandwidth_gbs);
     cJSON_AddBoolToObject(x, "bandwidth_known", g->bandwidth_known);
     cJSON_AddBoolToObject(x, "matrix_cores", g->matrix_cores);
+    cJSON_AddStringToObject(x, "int8_dot", still_int8_dot_name(g->int8_dot));
     cJSON_AddItemToArray(gpus, x);
   }
   bool ok = cli_json_print(o);

@@ -363,7 +363,7 @@ static void test_cli_json(void)
   {
     static const char *const gkeys[] = {"name", "kind", "cpu_emulated", "unified", "total_bytes", "free_bytes",
                                         "free_known", "bandwidth_gbs", "bandwidth_known", "api_version",
-                                        "matrix_cores"};
+                                        "matrix_cores", "int8_dot"};
     for (size_t i = 0; i < G_N_ELEMENTS(gkeys); i++) g_assert_nonnull(cJSON_GetObjectItemCaseSensitive(g, gkeys[i]));
   }
   cJSON_Delete(j);
@@ -408,6 +408,8 @@ static void test_lavapipe(void)
   g_assert_cmpuint(g->total_bytes, >, 0);
   g_assert_cmpuint(g->free_bytes, <=, g->total_bytes);
   if (!g->free_known) g_assert_nonnull(strstr(hw.gpu_note, "only totals are known"));
+  /* Mesa's lavapipe has 8-bit integer dot products, emulated (it reports them not accelerated) */
+  g_assert_cmpint(g->int8_dot, ==, STILL_INT8_DOT_EMULATED);
 
   cJSON *j = hw_json();
   if (!j) return;
@@ -419,6 +421,7 @@ static void test_lavapipe(void)
       g_assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "cpu_emulated")));
       /* lavapipe has no cooperative matrices */
       g_assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(x, "matrix_cores")));
+      g_assert_cmpstr(cJSON_GetObjectItemCaseSensitive(x, "int8_dot")->valuestring, ==, "emulated");
       found = true;
     }
   }

@@ -448,8 +448,11 @@ static void test_cli(void)
   bool lavapipe = false;
   for (int i = 0; i < cJSON_GetArraySize(devs); i++) {
     const cJSON *d = cJSON_GetArrayItem(devs, i);
-    if (strstr(cJSON_GetObjectItem(d, "name")->valuestring, "llvmpipe"))
+    if (strstr(cJSON_GetObjectItem(d, "name")->valuestring, "llvmpipe")) {
       lavapipe = cJSON_IsTrue(cJSON_GetObjectItem(d, "cpu_emulated"));
+      /* its 8-bit integer dot products are emulated (the decode keeps float there by default) */
+      g_assert_cmpstr(cJSON_GetObjectItem(d, "int8_dot")->valuestring, ==, "emulated");
+    }
   }
   g_assert_true(lavapipe);
   cJSON_Delete(j);
