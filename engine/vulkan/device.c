@@ -120,6 +120,26 @@ bool still_vk_has_device_extension(VkPhysicalDevice pd, const char *name)
   return found;
 }
 
+uint8_t still_vk_int8_dot(VkInstance inst, VkPhysicalDevice pd)
+{
+  if (!still_vk_has_device_extension(pd, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME)) return STILL_INT8_DOT_NONE;
+  PFN_vkGetPhysicalDeviceFeatures2 get_feat2 =
+    (PFN_vkGetPhysicalDeviceFeatures2)vkGetInstanceProcAddr(inst, "vkGetPhysicalDeviceFeatures2");
+  PFN_vkGetPhysicalDeviceProperties2 get_props2 =
+    (PFN_vkGetPhysicalDeviceProperties2)vkGetInstanceProcAddr(inst, "vkGetPhysicalDeviceProperties2");
+  if (!get_feat2 || !get_props2) return STILL_INT8_DOT_NONE;
+  VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR df = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
+  VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &df};
+  get_feat2(pd, &f2);
+  if (!df.shaderIntegerDotProduct) return STILL_INT8_DOT_NONE;
+  VkPhysicalDeviceShaderIntegerDotProductPropertiesKHR dp = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES_KHR};
+  VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &dp};
+  get_props2(pd, &p2);
+  return dp.integerDotProduct4x8BitPackedSignedAccelerated ? STILL_INT8_DOT_HARDWARE : STILL_INT8_DOT_EMULATED;
+}
+
 void still_vk_coopmat_shapes(VkInstance inst, VkPhysicalDevice pd, bool list, bool *n16, bool *n8)
 {
   *n16 = *n8 = false;
@@ -176,10 +196,6 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
   PFN_vkGetPhysicalDeviceMemoryProperties2 get_mem2 =
     v11 ? (PFN_vkGetPhysicalDeviceMemoryProperties2)vkGetInstanceProcAddr(inst, "vkGetPhysicalDeviceMemoryProperties2")
         : NULL;
-  PFN_vkGetPhysicalDeviceFeatures2 get_feat2 =
-    v11 ? (PFN_vkGetPhysicalDeviceFeatures2)vkGetInstanceProcAddr(inst, "vkGetPhysicalDeviceFeatures2") : NULL;
-  PFN_vkGetPhysicalDeviceProperties2 get_props2 =
-    v11 ? (PFN_vkGetPhysicalDeviceProperties2)vkGetInstanceProcAddr(inst, "vkGetPhysicalDeviceProperties2") : NULL;
 
   uint32_t n_pd = 0;
   VkPhysicalDevice *pds = NULL;
@@ -229,21 +245,7 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
     bool n16, n8;
     still_vk_coopmat_shapes(inst, pds[i], false, &n16, &n8);
     g->matrix_cores = n16 || n8;
-    /* 8-bit integer dot products: present, and run in hardware or emulated */
-    if (get_feat2 && get_props2 && props.apiVersion >= VK_API_VERSION_1_1 &&
-        still_vk_has_device_extension(pds[i], VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME)) {
-      VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR df = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
-      VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &df};
-      get_feat2(pds[i], &f2);
-      VkPhysicalDeviceShaderIntegerDotProductPropertiesKHR dp = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES_KHR};
-      VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &dp};
-      get_props2(pds[i], &p2);
-      if (df.shaderIntegerDotProduct)
-        g->int8_dot = dp.integerDotProduct4x8BitPackedSignedAccelerated ? STILL_INT8_DOT_HARDWARE
-                                                                          : STILL_INT8_DOT_EMULATED;
-    }
+    if (v11 && props.apiVersion >= VK_API_VERSION_1_1) g->int8_dot = still_vk_int8_dot(inst, pds[i]);
     g->total_bytes = total;
     g->free_known = budget;
     g->free_bytes = budget ? free_bytes : total;

@@ -317,6 +317,16 @@ static uint32_t env_choice(const char *name, uint32_t allowed, const char *hint)
   return 0;
 }
 
+/* A workgroup size of the environment: a power of two from lo to hi; 0
+ * when unset or outside (the caller keeps its default). */
+static uint32_t env_pow2(const char *name, uint32_t lo, uint32_t hi)
+{
+  const char *v = getenv(name);
+  if (!v || !*v) return 0;
+  const unsigned long w = strtoul(v, NULL, 10);
+  return w >= lo && w <= hi && (w & (w - 1)) == 0 ? (uint32_t)w : 0;
+}
+
 /* STILL_VK_DOT_TYPES: a comma-separated list of q4_k, q6_k, q8_0, q5_k,
  * q4_0 (any case, spaces around names allowed), or all; bits 0-4 in that
  * order. A name it does not know is named on stderr and skipped; with no
@@ -366,11 +376,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   /* A/B switches: copies recorded into the compute submit, cached descriptor sets */
   vk->rec_copies = !env_is("STILL_VK_ONESUBMIT", "0");
   /* STILL_VK_NORM_WG: tuning override of the RMSNorm workgroup (a power of two, 32 to 1024) */
-  const char *nw_env = getenv("STILL_VK_NORM_WG");
-  if (nw_env && *nw_env) {
-    unsigned long w = strtoul(nw_env, NULL, 10);
-    if (w >= 32 && w <= 1024 && (w & (w - 1)) == 0) vk->norm_wg = (uint32_t)w;
-  }
+  vk->norm_wg = env_pow2("STILL_VK_NORM_WG", 32, 1024);
   vk->flush_ok = !env_is("STILL_VK_FLUSH", "0");
   vk->set_cache_on = !env_is("STILL_VK_SET_CACHE", "0");
   const char *lim = getenv("STILL_VK_MEMORY_LIMIT");
@@ -448,22 +454,17 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   const char *mt_env = getenv("STILL_VK_MATMUL");
   vk->matmul_mode = !mt_env ? 0 : strcmp(mt_env, "generic") == 0 ? 1 : strcmp(mt_env, "team") == 0 ? 2 : 0;
   /* STILL_VK_WG_SIZE: tuning override (a power of two from the subgroup size to 1024) */
-  const char *wg_env = getenv("STILL_VK_WG_SIZE");
-  if (wg_env && *wg_env) {
-    unsigned long w = strtoul(wg_env, NULL, 10);
-    if (w >= vk->subgroup_size && w <= 1024 && (w & (w - 1)) == 0) vk->wg_size = (uint32_t)w;
-  }
+  const uint32_t wg_env = env_pow2("STILL_VK_WG_SIZE", vk->subgroup_size, 1024);
+  if (wg_env) vk->wg_size = wg_env;
   if (vk->wg_size > vk->props.limits.maxComputeWorkGroupSize[0]) vk->wg_size = vk->props.limits.maxComputeWorkGroupSize[0];
   /* matvec_dot.comp's own workgroup (STILL_VK_DOT_WG, as STILL_VK_WG_SIZE): each workgroup rounds the
    * whole input vector, so fewer, larger workgroups round it fewer times */
-  vk->dot_wg = vk->wg_size;
-  const char *dw_env = getenv("STILL_VK_DOT_WG");
-  if (dw_env && *dw_env) {
-    unsigned long w = strtoul(dw_env, NULL, 10);
-    if (w >= 32 && w <= 1024 && (w & (w - 1)) == 0 && w <= vk->props.limits.maxComputeWorkGroupSize[0] &&
-        w <= vk->props.limits.maxComputeWorkGroupInvocations)
-      vk->dot_wg = (uint32_t)w;
-  }
+  uint32_t dot_wg_max = 1024;
+  if (dot_wg_max > vk->props.limits.maxComputeWorkGroupSize[0]) dot_wg_max = vk->props.limits.maxComputeWorkGroupSize[0];
+  if (dot_wg_max > vk->props.limits.maxComputeWorkGroupInvocations)
+    dot_wg_max = vk->props.limits.maxComputeWorkGroupInvocations;
+  const uint32_t dot_wg_env = env_pow2("STILL_VK_DOT_WG", 32, dot_wg_max);
+  vk->dot_wg = dot_wg_env ? dot_wg_env : vk->wg_size;
 
   uint32_t nq = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(vk->physical, &nq, NULL);
@@ -489,8 +490,6 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
                                  .pQueuePriorities = &prio};
   VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .queueCreateInfoCount = 1,
                             .pQueueCreateInfos = &qci};
-  /* cooperative matrix (probe_coopmat): its extension and features, and
-   * without them again if the driver refuses the device */
   /* optional extensions of the plain device: 8-bit integer dot products
    * (matvec_dot.comp) and, with STILL_VK_PIPELINE_STATS=1, the driver's
    * statistics of every pipeline (registers, spills, instructions: what the
@@ -511,20 +510,12 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   const bool dot_forced = env_is("STILL_VK_DOT", "1") ||
                           (vk->props.vendorID == 0x10de &&
                            still_vk_has_device_extension(vk->physical, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME));
-  if (!env_is("STILL_VK_DOT", "0") &&
-      still_vk_has_device_extension(vk->physical, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME)) {
-    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &dotf};
-    vkGetPhysicalDeviceFeatures2(vk->physical, &f2);
-    dotf.pNext = NULL;
-    VkPhysicalDeviceShaderIntegerDotProductPropertiesKHR dotp = {
-      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES_KHR};
-    VkPhysicalDeviceProperties2 dp2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &dotp};
-    vkGetPhysicalDeviceProperties2(vk->physical, &dp2);
-    if (dotf.shaderIntegerDotProduct && (dotp.integerDotProduct4x8BitPackedSignedAccelerated || dot_forced)) {
-      vk->int_dot = true;
-      base_ext[n_base++] = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
-      chain = &dotf;
-    }
+  const uint8_t int8_dot = env_is("STILL_VK_DOT", "0") ? STILL_INT8_DOT_NONE : still_vk_int8_dot(vk->instance, vk->physical);
+  if (int8_dot == STILL_INT8_DOT_HARDWARE || (int8_dot == STILL_INT8_DOT_EMULATED && dot_forced)) {
+    vk->int_dot = true;
+    dotf.shaderIntegerDotProduct = VK_TRUE;
+    base_ext[n_base++] = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
+    chain = &dotf;
   }
   if (env_is("STILL_VK_PIPELINE_STATS", "1")) {
     if (still_vk_has_device_extension(vk->physical, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)) {
@@ -539,6 +530,8 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   dci.pNext = chain;
   dci.ppEnabledExtensionNames = n_base ? base_ext : NULL;
   dci.enabledExtensionCount = n_base;
+  /* cooperative matrix (probe_coopmat): its extension and features, and
+   * without them again if the driver refuses the device */
   probe_coopmat(vk);
   coopmat_features coop_f;
   coopmat_chain(&coop_f);

@@ -150,12 +150,13 @@ struct still_vk {
 };
 
 still_status still_vk_fail(still_error *err, VkResult r, const char *what);
-/* Record one dispatch of shader id over gx×gy×gz workgroups. */
 /* Whether the matrix × vector of these arguments (up_off: a fused SwiGLU's)
  * rounds the activations to 8 bits (matvec_dot.comp): tests compare it with
  * a reference that rounds them the same way. */
 bool still_vk_matvec_rounds_x(const still_vk *vk, const still_vk_matvec_args *a, size_t up_off);
-
+/* The shared memory one workgroup of matvec_dot.comp declares (bytes), at vk's rows and workgroup. */
+uint64_t still_vk_dot_shared_bytes(const still_vk *vk);
+/* Record one dispatch of shader id over gx×gy×gz workgroups. */
 still_status still_vk_dispatch(still_vk *vk, still_vk_shader_id id, const still_vk_buffer *const *bufs, int n_bufs,
                                const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz,
                                still_error *err);
@@ -173,5 +174,8 @@ bool still_vk_pipeline_cache_loaded(const still_vk *vk);
 VkResult still_vk_instance(VkInstance *out, uint32_t *api_version);
 bool still_vk_has_device_extension(VkPhysicalDevice pd, const char *name);
 void still_vk_coopmat_shapes(VkInstance inst, VkPhysicalDevice pd, bool list, bool *n16, bool *n8);
+/* 8-bit integer dot products of a device (Vulkan 1.1 or later): STILL_INT8_DOT_NONE, _EMULATED or
+ * _HARDWARE (integerDotProduct4x8BitPackedSignedAccelerated); for still devices and matvec_dot.comp */
+uint8_t still_vk_int8_dot(VkInstance inst, VkPhysicalDevice pd);
 
 #endif

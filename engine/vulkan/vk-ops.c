@@ -142,21 +142,28 @@ _Static_assert(VK_SHADER_MATVEC_TEAM4_Q6_K - VK_SHADER_MATVEC_TEAM4_F16 ==
                  VK_SHADER_MATVEC_TEAM_Q6_K - VK_SHADER_MATVEC_TEAM_F16,
                "the matvec_team4 shaders are in the order of the matvec_team ones");
 
+uint64_t still_vk_dot_shared_bytes(const still_vk *vk)
+{
+  /* the rounded chunk (xq, xd, xsum: 10 KiB), the rows' partial sums
+   * (red) and common.glsl's red_partial */
+  return 10240 + 8ull * vk->dot_rows * vk->dot_wg + 4ull * (vk->dot_wg / 4 + 1);
+}
+
 /* matvec_dot.comp for one input vector where the device has 8-bit integer
- * dot products (vk->int_dot) and the workgroup's shared memory holds the
- * rounded chunk (10 KiB) and the rows' partial sums; -1: matvec_team.comp. */
+ * dot products (vk->int_dot) and the workgroup's shared memory holds what
+ * it needs; -1: matvec_team.comp. Only for rows matvec_team.comp takes
+ * (team_shader: Q6_K, Q8_0 and Q4_0 rows of an even length). */
 static int dot_shader(const still_vk *vk, const still_vk_matvec_args *a, bool wide)
 {
   const uint32_t wg = vk->dot_wg;
   if (!vk->int_dot || a->n_vec != 1 || wg < 32 || wg % 32 != 0) return -1;
-  const uint64_t shared = 10240 + 8ull * vk->dot_rows * wg + 4ull * (wg / 4 + 1);
-  if (shared > vk->props.limits.maxComputeSharedMemorySize) return -1;
+  if (still_vk_dot_shared_bytes(vk) > vk->props.limits.maxComputeSharedMemorySize) return -1;
   switch (a->type) {
   case STILL_TYPE_Q4_K: return wide && (vk->dot_types & 1) ? VK_SHADER_MATVEC_DOT_Q4_K : -1;
-  case STILL_TYPE_Q6_K: return a->row_bytes % 2 == 0 && (vk->dot_types & 2) ? VK_SHADER_MATVEC_DOT_Q6_K : -1;
-  case STILL_TYPE_Q8_0: return a->row_bytes % 2 == 0 && (vk->dot_types & 4) ? VK_SHADER_MATVEC_DOT_Q8_0 : -1;
+  case STILL_TYPE_Q6_K: return vk->dot_types & 2 ? VK_SHADER_MATVEC_DOT_Q6_K : -1;
+  case STILL_TYPE_Q8_0: return vk->dot_types & 4 ? VK_SHADER_MATVEC_DOT_Q8_0 : -1;
   case STILL_TYPE_Q5_K: return wide && (vk->dot_types & 8) ? VK_SHADER_MATVEC_DOT_Q5_K : -1;
-  case STILL_TYPE_Q4_0: return a->row_bytes % 2 == 0 && (vk->dot_types & 16) ? VK_SHADER_MATVEC_DOT_Q4_0 : -1;
+  case STILL_TYPE_Q4_0: return vk->dot_types & 16 ? VK_SHADER_MATVEC_DOT_Q4_0 : -1;
   default: return -1;
   }
 }

@@ -346,9 +346,8 @@ static void test_matvec_dot_taken(void)
   still_vk_matvec_args a = {.type = STILL_TYPE_Q4_K, .ncols = 4096, .nrows = 64, .n_vec = 1, .w_off = 256,
                             .row_bytes = 2304, .x_stride = 4096, .y_stride = 64};
   /* settings under which the library rightly keeps matvec_team.comp (or matvec.comp) */
-  const uint64_t shared = 10240 + 8ull * vk->dot_rows * vk->dot_wg + 4ull * (vk->dot_wg / 4 + 1);
   const bool other = vk->matvec_generic || vk->matvec_narrow || vk->wg_size % 32 != 0 || vk->dot_wg % 32 != 0 ||
-                     shared > vk->props.limits.maxComputeSharedMemorySize;
+                     still_vk_dot_shared_bytes(vk) > vk->props.limits.maxComputeSharedMemorySize;
   if (!vk->int_dot || other) {
     g_assert_false(still_vk_matvec_rounds_x(vk, &a, 0));
     g_test_skip(off      ? "STILL_VK_DOT=0"
