@@ -443,6 +443,9 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
    * (alone there it gained nothing with several teams per row); Q8_0 and Q4_0 gain nothing: their
    * float decode does less per byte, and each workgroup rounds the whole vector again. */
   vk->dot_types = dot_types_env(1 | 8);
+  /* rounding the vector once before the dot products (still_vk_dot_preround): off until measured
+   * on a GPU (lavapipe says nothing of speed) */
+  vk->dot_preround = env_choice("STILL_VK_DOT_PREROUND", 0x6, "0, 1 or 2");
   vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
   vk->rope_store_off = env_is("STILL_VK_ROPE_STORE", "0");
   const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");
@@ -1293,8 +1296,11 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
   /* RMSNorm reduces a whole row in one workgroup: more threads, fewer
    * memory latencies in turn (a per-shader size; every device allows 128,
    * most 1024) */
-  uint32_t wg = id >= VK_SHADER_MATVEC_DOT_Q4_K && id <= VK_SHADER_MATVEC_DOT_Q4_0 ? vk->dot_wg : vk->wg_size;
-  const bool norm = id == VK_SHADER_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM_V4;
+  const bool dot = (id >= VK_SHADER_MATVEC_DOT_Q4_K && id <= VK_SHADER_MATVEC_DOT_Q4_0) ||
+                   (id >= VK_SHADER_MATVEC_DOT_PRE_Q4_K && id <= VK_SHADER_MATVEC_DOT_PRE_Q4_0);
+  uint32_t wg = dot ? vk->dot_wg : vk->wg_size;
+  const bool norm = id == VK_SHADER_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM_V4 ||
+                    id == VK_SHADER_ADD_RMS_NORM_V4_ROUND8;
   if (norm && (wg < 256 || vk->norm_wg)) {
     wg = vk->norm_wg ? vk->norm_wg : 256;
     if (wg > vk->props.limits.maxComputeWorkGroupSize[0]) wg = vk->props.limits.maxComputeWorkGroupSize[0];

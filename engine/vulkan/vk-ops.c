@@ -196,16 +196,49 @@ static still_status record_dot(still_vk *vk, int dot, const still_vk_buffer *w, 
    * tok/s with team_subs' choice and 160.5 with one team per row, a Q8_0
    * file 182 (181 in float); Q4_K_M 211 either way (1.5B: 375 against 363),
    * so those keep team_subs'. STILL_VK_MATVEC_SUB still overrides. */
-  const bool one_team = a->type == STILL_TYPE_Q6_K || a->type == STILL_TYPE_Q8_0;
+  /* A vector rounded beforehand (x_rounded): the -DPREROUNDED variant, and
+   * no rounding to repeat, so team_subs' rule for every type. */
+  const bool pre = a->x_rounded;
+  if (pre && ((a->xq_off & 3) || a->ncols % 32 ||
+              !fits(x, 4 * ((uint64_t)a->xq_off + still_vk_round8_words(a->ncols)))))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: the rounded vector lies outside its buffer");
+  const bool one_team = !pre && (a->type == STILL_TYPE_Q6_K || a->type == STILL_TYPE_Q8_0);
   const uint32_t subs = one_team && !vk->matvec_sub ? 1 : team_subs(vk, &rows, passes, vk->dot_wg);
   const uint32_t flags = (bias ? 2u : 0u) | (up_off ? 4u : 0u);
-  const uint32_t push[12] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes, a->x_off, a->x_stride,
-                             a->y_off, a->y_stride, 1, subs, flags, (uint32_t)up_off};
+  const uint32_t push[12] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes, pre ? a->xq_off : a->x_off,
+                             a->x_stride, a->y_off, a->y_stride, 1, subs, flags, (uint32_t)up_off};
+  if (pre) dot += VK_SHADER_MATVEC_DOT_PRE_Q4_K - VK_SHADER_MATVEC_DOT_Q4_K;
   const still_vk_buffer *bufs[4] = {w, x, y, bias ? bias : w};
   const uint32_t rows_per_group = vk->dot_wg / (32 * subs) * per_team;
   uint32_t gx, gy;
   grid_2d((a->nrows + rows_per_group - 1) / rows_per_group, &gx, &gy);
   return still_vk_dispatch(vk, (still_vk_shader_id)dot, bufs, 4, push, sizeof push, gx, gy, 1, err);
+}
+
+_Static_assert(VK_SHADER_MATVEC_DOT_PRE_Q4_0 - VK_SHADER_MATVEC_DOT_PRE_Q4_K ==
+                 VK_SHADER_MATVEC_DOT_Q4_0 - VK_SHADER_MATVEC_DOT_Q4_K,
+               "the pre-rounded dot shaders are in the order of the others");
+
+uint32_t still_vk_round8_words(uint32_t n) { return n / 4 + n / 16; }
+
+uint32_t still_vk_dot_preround(const still_vk *vk) { return vk->int_dot ? vk->dot_preround : 0; }
+
+still_status still_vk_round8(still_vk *vk, const still_vk_buffer *x, uint32_t x_off, uint32_t x_stride,
+                             still_vk_buffer *q, uint32_t q_off, uint32_t q_stride, uint32_t n, uint32_t nrows,
+                             still_error *err)
+{
+  if (nrows == 0 || n == 0) return STILL_OK;
+  const uint64_t last = nrows - 1, words = still_vk_round8_words(n);
+  if (n % 32 || (q_off & 3) || (q_stride & 3) || (nrows > 1 && q_stride < words) || nrows > 65535)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bad shape for rounding activations (%u values)", n);
+  if (!fits(x, 4 * ((uint64_t)x_off + (uint64_t)x_stride * last + n)) ||
+      !fits(q, 4 * ((uint64_t)q_off + (uint64_t)q_stride * last + words)))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: rounding activations outside its buffers");
+  const uint32_t push[6] = {n, nrows, x_off, x_stride, q_off, q_stride};
+  const still_vk_buffer *bufs[2] = {x, q};
+  const uint32_t blocks = n / 32;
+  return still_vk_dispatch(vk, VK_SHADER_QUANTIZE_Q8, bufs, 2, push, sizeof push,
+                           (blocks + vk->wg_size - 1) / vk->wg_size, nrows, 1, err);
 }
 
 /* matvec_team.comp with its epilogue (bias NULL, up_off 0: plain W·x), or
@@ -399,16 +432,29 @@ still_status still_vk_add_rms_norm(still_vk *vk, still_vk_buffer *x, const still
   const bool v4 = ((a->n | a->x_off | a->x_stride | a->y_off | a->y_stride | a->g_off |
                     (r ? a->r_off | a->r_stride : 0)) & 3) == 0;
   const uint32_t q = v4 ? 4 : 1;
+  if (a->round8) {
+    const uint64_t words = still_vk_round8_words(a->n), q_end = a->q_off + (uint64_t)a->q_stride * last + words;
+    const uint64_t y_end = a->y_off + (uint64_t)a->y_stride * last + a->n;
+    if (!v4 || a->n % 32)
+      return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no rounded RMSNorm output for this row layout");
+    if ((a->q_off & 3) || (a->q_stride & 3) || (a->nrows > 1 && a->q_stride < words) || !fits(y, 4 * q_end) ||
+        (q_end > a->y_off && a->q_off < y_end))
+      return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: the rounded RMSNorm output lies outside its place");
+  }
   struct {
     uint32_t n, nrows, x_off, x_stride, r_off, r_stride, g_off, y_off, y_stride, flags;
     float eps;
+    uint32_t q_off, q_stride;
   } push = {a->n / q, a->nrows, a->x_off / q, a->x_stride / q, r ? a->r_off / q : 0, r ? a->r_stride / q : 0,
-            g ? a->g_off / q : 0, a->y_off / q, a->y_stride / q, (r ? 1u : 0u) | (g ? 2u : 0u), a->eps};
+            g ? a->g_off / q : 0, a->y_off / q, a->y_stride / q, (r ? 1u : 0u) | (g ? 2u : 0u), a->eps,
+            a->round8 ? a->q_off : 0, a->round8 ? a->q_stride : 0};
   const still_vk_buffer *bufs[4] = {x, r ? r : x, g ? g : x, y};
   uint32_t gx, gy;
   grid_2d(a->nrows, &gx, &gy);
-  return still_vk_dispatch(vk, v4 ? VK_SHADER_ADD_RMS_NORM_V4 : VK_SHADER_ADD_RMS_NORM, bufs, 4, &push, sizeof push,
-                           gx, gy, 1, err);
+  const still_vk_shader_id id = a->round8 ? VK_SHADER_ADD_RMS_NORM_V4_ROUND8
+                                : v4      ? VK_SHADER_ADD_RMS_NORM_V4
+                                          : VK_SHADER_ADD_RMS_NORM;
+  return still_vk_dispatch(vk, id, bufs, 4, &push, sizeof push, gx, gy, 1, err);
 }
 
 still_status still_vk_binary(still_vk *vk, still_vk_binary_op op, const still_vk_buffer *a, uint32_t a_off,

@@ -134,6 +134,15 @@ typedef enum {
   VK_SHADER_ATTENTION_TILE_F32,
   VK_SHADER_ATTENTION_TILE_F16,
   VK_SHADER_ATTENTION_TILE_Q8_0,
+  /* matvec_dot.comp reading a vector rounded beforehand (same order as MATVEC_DOT) */
+  VK_SHADER_MATVEC_DOT_PRE_Q4_K,
+  VK_SHADER_MATVEC_DOT_PRE_Q6_K,
+  VK_SHADER_MATVEC_DOT_PRE_Q8_0,
+  VK_SHADER_MATVEC_DOT_PRE_Q5_K,
+  VK_SHADER_MATVEC_DOT_PRE_Q4_0,
+  /* the rounding for them: fused with the residual add + RMSNorm, or alone */
+  VK_SHADER_ADD_RMS_NORM_V4_ROUND8,
+  VK_SHADER_QUANTIZE_Q8,
   VK_SHADER_COUNT
 } still_vk_shader_id;
 

@@ -119,6 +119,12 @@ typedef struct {
   uint32_t ncols, nrows, n_vec;
   size_t w_off, row_bytes;
   uint32_t x_off, x_stride, y_off, y_stride;
+  /* One vector only: x's buffer also holds it rounded to 8 bits (by
+   * still_vk_round8 or still_vk_add_rms_norm's round8) from word xq_off.
+   * Where the product takes the integer dot path it reads that instead of
+   * rounding x again in every workgroup; elsewhere it reads x as usual. */
+  bool x_rounded;
+  uint32_t xq_off;
 } still_vk_matvec_args;
 still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
                              const still_vk_matvec_args *a, still_error *err);
@@ -169,15 +175,43 @@ still_status still_vk_rms_norm(still_vk *vk, const still_vk_buffer *x, uint32_t 
  * row: x = x + r (written back; r NULL: no add, x untouched) and
  * y = x / sqrt(mean(x²) + eps) * g (g NULL: no weight). y must not overlap
  * x or r. Offsets and strides in floats; when they and n are multiples of
- * 4 the rows are read as vec4. */
+ * 4 the rows are read as vec4. With round8, y is also rounded to 8 bits
+ * (as still_vk_round8) into y's buffer from word q_off, rows q_stride words
+ * apart (multiples of 4, apart from y's floats): that needs the vec4 rows
+ * and n a multiple of 32 (else STILL_ERR_UNSUPPORTED). */
 typedef struct {
   uint32_t n, nrows;
   uint32_t x_off, x_stride, r_off, r_stride, g_off, y_off, y_stride;
   float eps;
+  bool round8;
+  uint32_t q_off, q_stride;
 } still_vk_add_rms_norm_args;
 still_status still_vk_add_rms_norm(still_vk *vk, still_vk_buffer *x, const still_vk_buffer *r,
                                    const still_vk_buffer *g, still_vk_buffer *y, const still_vk_add_rms_norm_args *a,
                                    still_error *err);
+
+/* Activations rounded to 8 bits for the integer dot products of the
+ * matrix × vector path (matvec_dot.comp), per block of 32 values: the
+ * codes (n / 4 words of four signed bytes), then per block its scale and
+ * d · Σcodes (two floats): still_vk_round8_words(n) words for n values (a
+ * multiple of 32). still_vk_round8 rounds nrows rows of x (floats from
+ * x_off, x_stride apart) into q from word q_off, q_stride words apart
+ * (multiples of 4; x and q may be one buffer if the regions do not meet). */
+uint32_t still_vk_round8_words(uint32_t n);
+still_status still_vk_round8(still_vk *vk, const still_vk_buffer *x, uint32_t x_off, uint32_t x_stride,
+                             still_vk_buffer *q, uint32_t q_off, uint32_t q_stride, uint32_t n, uint32_t nrows,
+                             still_error *err);
+/* Whether the forward pass rounds the inputs of those products once,
+ * before them (STILL_VK_DOT_PREROUND): 0 no, each product's workgroups
+ * round the vector themselves; 1 the norm outputs (in the same dispatch
+ * as the norm); 2 also the attention and SwiGLU outputs (one more dispatch
+ * each). */
+uint32_t still_vk_dot_preround(const still_vk *vk);
+/* Whether the matrix × vector of these arguments (up_off: a fused SwiGLU's)
+ * takes that path, rounding the activations to 8 bits (matvec_dot.comp):
+ * the forward pass asks it before rounding a vector once for its products;
+ * tests compare with a reference that rounds the same way. */
+bool still_vk_matvec_rounds_x(const still_vk *vk, const still_vk_matvec_args *a, size_t up_off);
 
 typedef enum { STILL_VK_ADD, STILL_VK_MUL, STILL_VK_SWIGLU, STILL_VK_COPY } still_vk_binary_op;
 /* y = a op b over n floats; b_mod > 0 broadcasts b (index i % b_mod); COPY ignores b. */

@@ -168,6 +168,7 @@ typedef struct {
   double *want;
   still_vk_buffer bw, bx, by;
   still_vk_matvec_args a; /* the shapes, for still_vk_matvec / _matmul */
+  uint32_t xq_off;        /* room for one vector rounded to 8 bits in bx, after the vectors (words) */
 } mv_problem;
 
 static void mv_problem_init(mv_problem *pb, still_vk *vk, uint32_t type, int nc, int nr, int nv, size_t w_off,
@@ -204,7 +205,9 @@ static void mv_problem_init(mv_problem *pb, still_vk *vk, uint32_t type, int nc,
   still_error err = {0};
   pb->y_len = y_off + (size_t)y_stride * nv;
   g_assert_cmpint(still_vk_buffer_new(vk, w_off + row_bytes * nr, &pb->bw, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (x_off + (size_t)x_stride * nv), &pb->bx, &err), ==, STILL_OK);
+  pb->xq_off = (uint32_t)((x_off + (size_t)x_stride * nv + 3) & ~(size_t)3);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * ((size_t)pb->xq_off + still_vk_round8_words((uint32_t)nc)), &pb->bx, &err),
+                  ==, STILL_OK);
   g_assert_cmpint(still_vk_buffer_new(vk, 4 * pb->y_len, &pb->by, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_upload(vk, &pb->bw, 0, pb->wq, w_off + row_bytes * nr, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_upload(vk, &pb->bx, 0, pb->x, 4 * (x_off + (size_t)x_stride * nv), &err), ==, STILL_OK);
@@ -252,6 +255,36 @@ static void round_like_dot(const float *x, int n, float *out)
  * step of 1/127 of its block's largest); a wrong weight decode gives 1e-3
  * and more. */
 #define DOT_MAX_NMSE 1e-7
+
+/* A vector rounded on the GPU (still_vk_round8's layout: n / 4 words of
+ * codes, then a scale and a sum per block of 32) against the floats it came
+ * from: per block d = max|x| / 127 (a GPU division may be 2.5 ULP off), each
+ * code the rounding of x · 127 / max|x| (the GPU's multiplier may differ from
+ * the host's in the last bit and round a near-tie the other way: at most one
+ * step, for a few values), and the sum exactly d · Σcodes of the codes as
+ * written. A wrong layout or block gives codes off by many steps. */
+static void check_round8(const float *x, const uint32_t *q, int n)
+{
+  const float *ds = (const float *)(q + n / 4);
+  int off = 0;
+  for (int b = 0; b < n / 32; b++) {
+    float amax = 0;
+    for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[32 * b + i]));
+    const float d = ds[2 * b], want_d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+    g_assert_cmpfloat(fabsf(d - want_d), <=, 4e-7f * want_d);
+    int sum = 0;
+    for (int i = 0; i < 32; i++) {
+      const int v = 32 * b + i;
+      const int code = (int8_t)(uint8_t)(q[v / 4] >> (8 * (v % 4)));
+      const int want = (int)fminf(fmaxf(nearbyintf(x[v] * id), -127.0f), 127.0f);
+      g_assert_cmpint(abs(code - want), <=, 1);
+      off += code != want;
+      sum += code;
+    }
+    g_assert_cmpfloat(ds[2 * b + 1], ==, d * (float)sum);
+  }
+  g_assert_cmpint(off, <=, n / 256 + 1);
+}
 
 /* Whether the op rounds the activations (matmul: only where it falls back
  * to the matrix × vector shaders, workgroups under 64 without tensor cores) */
@@ -316,6 +349,29 @@ static void test_matvec(gconstpointer data)
    * in float16: its bound (test_matmul_coop) */
   const bool coop = c->matmul && still_vk_has_coopmat(vk) && coop_type(c->type);
   g_assert_cmpfloat(e, <, coop ? COOP_MAX_NMSE : rounded ? DOT_MAX_NMSE : 1e-9);
+
+  /* the same product reading the vector rounded beforehand
+   * (still_vk_round8 into x's buffer, after the vectors: matvec_dot.comp
+   * -DPREROUNDED), as the forward pass does with STILL_VK_DOT_PREROUND */
+  if (rounded && !c->matmul && nv == 1 && nc % 32 == 0) {
+    still_vk_matvec_args ar = a;
+    ar.x_rounded = true, ar.xq_off = pb.xq_off;
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_round8(vk, &pb.bx, a.x_off, a.x_stride, &pb.bx, pb.xq_off, 0, (uint32_t)nc, 1, &err), ==,
+                    STILL_OK);
+    g_assert_cmpint(still_vk_matvec(vk, &pb.bw, &pb.bx, &pb.by, &ar, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    float *got2 = mv_problem_result(&pb, vk, 1);
+    const double e2 = nmse(got2, pb.want, (size_t)nr);
+    g_test_message("  rounded beforehand: NMSE %.3g", e2);
+    g_assert_cmpfloat(e2, <, DOT_MAX_NMSE);
+    g_free(got2);
+    /* a rounded vector past the buffer's end is refused */
+    ar.xq_off += 4;
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_matvec(vk, &pb.bw, &pb.bx, &pb.by, &ar, &err), ==, STILL_ERR_INVALID_ARG);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  }
 
   /* a shape that overruns the weights is refused before recording */
   a.nrows = (uint32_t)nr + 1;
@@ -609,7 +665,10 @@ static void test_matvec_fused(gconstpointer data)
   still_error err = {0};
   still_vk_buffer bw, bx, by, bb;
   g_assert_cmpint(still_vk_buffer_new(vk, row_bytes * total_rows, &bw, &err), ==, STILL_OK);
-  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)nc * nv, &bx, &err), ==, STILL_OK);
+  /* x, then room for one vector rounded to 8 bits */
+  const uint32_t xq_off = (uint32_t)(((size_t)nc * nv + 3) & ~(size_t)3);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * ((size_t)xq_off + still_vk_round8_words((uint32_t)nc)), &bx, &err), ==,
+                  STILL_OK);
   /* 8 marked floats after the results: nothing may be written past the last row */
   const size_t n_out = (size_t)nr * nv;
   const float marks[8] = {-7.5f, -7.5f, -7.5f, -7.5f, -7.5f, -7.5f, -7.5f, -7.5f};
@@ -634,6 +693,22 @@ static void test_matvec_fused(gconstpointer data)
     g_test_message("fused %s %s %dx%d x%d%s: NMSE %.3g", c->swiglu ? "swiglu" : "bias", tt->name, nr, nc, nv,
                    rounded ? " (8-bit activations)" : "", e);
     g_assert_cmpfloat(e, <, rounded ? DOT_MAX_NMSE : 1e-9);
+    /* the same reading the vector rounded beforehand (still_vk_round8) */
+    if (rounded && nv == 1 && nc % 32 == 0) {
+      still_vk_matvec_args ar = a;
+      ar.x_rounded = true, ar.xq_off = xq_off;
+      g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_round8(vk, &bx, 0, (uint32_t)nc, &bx, xq_off, 0, (uint32_t)nc, 1, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_matvec_fused(vk, &bw, &bx, &by, c->swiglu ? NULL : &bb,
+                                            c->swiglu ? row_bytes * (size_t)nr : 0, &ar, &err),
+                      ==, STILL_OK);
+      g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_download(vk, &by, 0, got, 4 * (n_out + 8), &err), ==, STILL_OK);
+      for (int i = 0; i < 8; i++) g_assert_cmpfloat(got[n_out + (size_t)i], ==, -7.5f);
+      const double e2 = nmse(got, want, n_out);
+      g_test_message("  rounded beforehand: NMSE %.3g", e2);
+      g_assert_cmpfloat(e2, <, DOT_MAX_NMSE);
+    }
     g_free(got);
     /* an up matrix past the buffer's end is refused */
     if (c->swiglu) {
@@ -1391,12 +1466,81 @@ out:
   g_free(dir);
 }
 
+/* ---- activations rounded to 8 bits (quantize_q8.comp) ---- */
+
+typedef struct {
+  int n, rows;
+  uint32_t x_off, x_stride; /* floats: x_off % 4 != 0 takes the scalar loads */
+  bool same_buffer;         /* the rounded rows after the floats in x's buffer (as the forward pass) */
+} round8_case;
+
+static void test_round8(gconstpointer data)
+{
+  const round8_case *c = data;
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const int n = c->n, rows = c->rows;
+  const uint32_t words = still_vk_round8_words((uint32_t)n), q_stride = ((words + 3) & ~3u) + 8;
+  const size_t x_len = c->x_off + (size_t)c->x_stride * (rows - 1) + n;
+  const uint32_t q_off = c->same_buffer ? (uint32_t)((x_len + 3) & ~(size_t)3) : 4;
+  const size_t q_len = q_off + (size_t)q_stride * rows;
+  float *x = g_new(float, x_len);
+  for (size_t i = 0; i < x_len; i++) x[i] = frand() * (float)(1 + i % 5);
+  for (int i = 0; i < 32 && i < n; i++) x[c->x_off + (size_t)i] = 0.0f; /* a block of zeros: d 0, codes 0 */
+  if (n >= 64) x[c->x_off + 40] = 3e5f;                               /* a block with one large value */
+  uint32_t *q = g_new(uint32_t, q_len);
+  for (size_t i = 0; i < q_len; i++) q[i] = 0xdeadbeefu; /* gaps stay untouched */
+  still_error err = {0};
+  still_vk_buffer bx, bq;
+  const size_t bx_len = c->same_buffer ? q_len : x_len;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * bx_len, &bx, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4 * x_len, &err), ==, STILL_OK);
+  still_vk_buffer *qb = &bx;
+  if (!c->same_buffer) {
+    g_assert_cmpint(still_vk_buffer_new(vk, 4 * q_len, &bq, &err), ==, STILL_OK);
+    qb = &bq;
+  }
+  g_assert_cmpint(still_vk_upload(vk, qb, 4 * (size_t)q_off, q + q_off, 4 * (q_len - q_off), &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_round8(vk, &bx, c->x_off, c->x_stride, qb, q_off, q_stride, (uint32_t)n, (uint32_t)rows,
+                                  &err),
+                  ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, qb, 4 * (size_t)q_off, q + q_off, 4 * (q_len - q_off), &err), ==, STILL_OK);
+  for (int r = 0; r < rows; r++) {
+    check_round8(x + c->x_off + (size_t)r * c->x_stride, q + q_off + (size_t)r * q_stride, n);
+    for (uint32_t i = words; i < q_stride; i++) g_assert_cmphex(q[q_off + (size_t)r * q_stride + i], ==, 0xdeadbeefu);
+  }
+  const float *ds = (const float *)(q + q_off + n / 4);
+  g_assert_cmpfloat(ds[0], ==, 0.0f);
+  g_assert_cmpfloat(ds[1], ==, 0.0f);
+  g_assert_cmphex(q[q_off], ==, 0);
+  g_test_message("round8 %d x%d from %u%s: ok", n, rows, c->x_off, c->same_buffer ? ", one buffer" : "");
+
+  /* refused: no whole blocks, a misplaced or too short destination */
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_round8(vk, &bx, c->x_off, c->x_stride, qb, q_off, q_stride, (uint32_t)n - 16, 1, &err), ==,
+                  STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_round8(vk, &bx, c->x_off, c->x_stride, qb, q_off + 2, q_stride, (uint32_t)n, 1, &err), ==,
+                  STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_round8(vk, &bx, c->x_off, c->x_stride, qb, q_off, q_stride, (uint32_t)n,
+                                  (uint32_t)rows + 1, &err),
+                  ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  still_vk_buffer_free(vk, &bx);
+  if (!c->same_buffer) still_vk_buffer_free(vk, &bq);
+  g_free(x), g_free(q);
+  still_vk_close(vk);
+}
+
 /* ---- residual add fused with RMSNorm (add_rms_norm.comp) ---- */
 
 typedef struct {
   int n, rows;
   bool aligned; /* offsets and strides multiples of 4 (the vec4 shader when n is too) */
   bool add, weight;
+  bool round8; /* y also rounded to 8 bits (after y's floats in its buffer) */
 } add_norm_case;
 
 static void test_add_rms_norm(gconstpointer data)
@@ -1410,7 +1554,11 @@ static void test_add_rms_norm(gconstpointer data)
   const uint32_t x_off = pad, x_stride = (uint32_t)n + pad, r_off = c->aligned ? 4 : 1, r_stride = (uint32_t)n + 2 * pad,
                  g_off = c->aligned ? 4 : 5, y_off = c->aligned ? 12 : 7, y_stride = (uint32_t)n + pad;
   const size_t x_len = x_off + (size_t)x_stride * rows, r_len = r_off + (size_t)r_stride * rows,
-               y_len = y_off + (size_t)y_stride * rows, g_len = g_off + (size_t)n;
+               y_floats = y_off + (size_t)y_stride * rows, g_len = g_off + (size_t)n;
+  /* round8: the rows' rounded forms after y's floats, 4 spare words apart */
+  const uint32_t q_off = (uint32_t)((y_floats + 3) & ~(size_t)3),
+                 q_stride = c->round8 ? ((still_vk_round8_words((uint32_t)n) + 3) & ~3u) + 4 : 0;
+  const size_t y_len = c->round8 ? q_off + (size_t)q_stride * rows : y_floats;
   const float eps = 1e-6f;
   float *x = g_new(float, x_len), *r = g_new(float, r_len), *g = g_new(float, g_len), *y = g_new(float, y_len);
   float *xg = g_new(float, x_len);
@@ -1430,7 +1578,8 @@ static void test_add_rms_norm(gconstpointer data)
   g_assert_cmpint(still_vk_upload(vk, &by, 0, y, 4 * y_len, &err), ==, STILL_OK);
   still_vk_add_rms_norm_args a = {.n = (uint32_t)n, .nrows = (uint32_t)rows, .x_off = x_off, .x_stride = x_stride,
                                   .r_off = r_off, .r_stride = r_stride, .g_off = g_off, .y_off = y_off,
-                                  .y_stride = y_stride, .eps = eps};
+                                  .y_stride = y_stride, .eps = eps, .round8 = c->round8, .q_off = q_off,
+                                  .q_stride = q_stride};
   g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_add_rms_norm(vk, &bx, c->add ? &br : NULL, c->weight ? &bg : NULL, &by, &a, &err), ==,
                   STILL_OK);
@@ -1466,6 +1615,32 @@ static void test_add_rms_norm(gconstpointer data)
   g_test_message("add_rms_norm n %d x%d%s%s%s: NMSE %.3g", n, rows, c->aligned ? " aligned" : "",
                  c->add ? " add" : "", c->weight ? " weight" : "", e);
   g_assert_cmpfloat(e, <, 1e-11);
+  if (c->round8) {
+    /* each row's rounded form is that of the row's floats as written; the
+     * spare words between rounded rows stay untouched */
+    for (int row = 0; row < rows; row++) {
+      const uint32_t *q = (const uint32_t *)(y + q_off + (size_t)row * q_stride);
+      check_round8(y + y_off + (size_t)row * y_stride, q, n);
+      for (uint32_t i = still_vk_round8_words((uint32_t)n); i < q_stride; i++)
+        g_assert_cmpfloat(y[q_off + (size_t)row * q_stride + i], ==, 1234.5f);
+    }
+    /* rounded rows over the floats are refused */
+    still_vk_add_rms_norm_args b = a;
+    b.q_off = y_off + 4;
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_add_rms_norm(vk, &bx, &br, &bg, &by, &b, &err), ==, STILL_ERR_INVALID_ARG);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  } else {
+    /* rows the vec4 shader does not take, or of no whole blocks, cannot be
+     * rounded (said, not done); others need room after y's floats, which
+     * this buffer has not */
+    still_vk_add_rms_norm_args b = a;
+    b.round8 = true, b.q_off = q_off, b.q_stride = 0, b.nrows = 1;
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    const still_status st = still_vk_add_rms_norm(vk, &bx, &br, &bg, &by, &b, &err);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(st, ==, !c->aligned || n % 32 ? STILL_ERR_UNSUPPORTED : STILL_ERR_INVALID_ARG);
+  }
 
   /* a row past the buffer is refused before recording */
   a.nrows = (uint32_t)rows + 3;
@@ -1853,6 +2028,17 @@ int main(int argc, char **argv)
   g_test_add_func("/vk/matvec-dot/taken", test_matvec_dot_taken);
   g_test_add_func("/vk/reopen", test_reopen);
   g_test_add_func("/vk/rms-norm", test_rms_norm);
+  /* widths of real models (attention output 4096, SwiGLU output 14336),
+   * several rows, vectors that do not start on 4 floats */
+  static const round8_case r8[] = {
+    {4096, 1, 0, 4096, true}, {14336, 1, 4, 14336, false}, {96, 3, 3, 101, false}, {1536, 2, 8, 1540, true},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(r8); i++) {
+    char *path = g_strdup_printf("/vk/round8/%d-x%d-at%u%s", r8[i].n, r8[i].rows, r8[i].x_off,
+                                 r8[i].same_buffer ? "-one-buffer" : "");
+    g_test_add_data_func(path, &r8[i], test_round8);
+    g_free(path);
+  }
   /* widths of real models (1536, 4096, 5120), ones that are no multiple
    * of 4 (the float shader), rows wider than the registers hold */
   static const add_norm_case an[] = {
@@ -1860,10 +2046,15 @@ int main(int argc, char **argv)
     {4096, 2, false, true, true}, {1001, 3, false, true, true},  {4, 1, true, true, true},
     {3, 2, false, true, true},    {5120, 1, true, false, true},  {1536, 2, true, true, false},
     {12000, 2, true, true, true}, {3001, 2, false, true, false}, {8192, 1, true, true, true},
+    /* rounded to 8 bits as well (one row in the forward pass; more here),
+     * rows wider than the registers hold among them */
+    {4096, 1, true, true, true, true}, {1536, 3, true, true, true, true}, {12000, 2, true, true, true, true},
+    {5120, 1, true, false, true, true}, {1024, 2, true, true, false, true},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(an); i++) {
-    char *path = g_strdup_printf("/vk/add-rms-norm/%d-x%d%s%s%s", an[i].n, an[i].rows, an[i].aligned ? "-aligned" : "",
-                                 an[i].add ? "" : "-no-add", an[i].weight ? "" : "-no-weight");
+    char *path = g_strdup_printf("/vk/add-rms-norm/%d-x%d%s%s%s%s", an[i].n, an[i].rows,
+                                 an[i].aligned ? "-aligned" : "", an[i].add ? "" : "-no-add",
+                                 an[i].weight ? "" : "-no-weight", an[i].round8 ? "-round8" : "");
     g_test_add_data_func(path, &an[i], test_add_rms_norm);
     g_free(path);
   }

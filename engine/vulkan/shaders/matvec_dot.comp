@@ -26,14 +26,26 @@
  *   64c + 0…31, high nibbles 64c + 32…63), two 16-byte reads;
  * - Q6_K: 2 blocks, 16 threads per block, 16 values each (as matvec_team);
  * - Q8_0: 8 blocks of 32, 4 threads per block, 8 values each.
- * Push constants and epilogues (bias, SwiGLU) are matvec_team.comp's. */
+ * Push constants and epilogues (bias, SwiGLU) are matvec_team.comp's.
+ *
+ * -DPREROUNDED: the vector was rounded beforehand (add_rms_norm.comp or
+ * quantize_q8.comp, act8.glsl's layout, from word x_off of binding 1): no
+ * rounding, no chunks, no shared copy; the teams read the codes and scales
+ * straight from the buffer (all workgroups read the same few KiB: caches). */
 #extension GL_EXT_spirv_intrinsics : require
 #include "common.glsl"
+#include "act8.glsl"
 
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 0) readonly buffer W4 { uvec4 w4[]; };
+#ifdef PREROUNDED
+layout(std430, binding = 1) readonly buffer XQ { uint xg[]; };
+layout(std430, binding = 1) readonly buffer XQ4 { uvec4 xg4[]; };
+layout(std430, binding = 1) readonly buffer XDS { vec2 xds[]; };
+#else
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
+#endif
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
 
@@ -44,7 +56,7 @@ layout(push_constant) uniform Params {
   uint nrows;
   uint w_off;     /* byte offset of row 0 */
   uint row_bytes;
-  uint x_off;     /* float offset of the vector */
+  uint x_off;     /* float offset of the vector (PREROUNDED: word offset of the rounded one) */
   uint x_stride;  /* unused: one vector */
   uint y_off;
   uint y_stride;  /* unused */
@@ -67,10 +79,26 @@ int dot4(uint a, uint b) { return sdot_packed(a, b, 0u); }
 layout(constant_id = 3) const uint ROWS_SET = 0u;
 const uint ROWS = ROWS_SET > 0u ? ROWS_SET : 4u;
 
+shared float red[2u * ROWS * WG_SIZE];
+
+/* The rounded activations: word i (4 codes), scale and sum of block b, of
+ * the chunk in shared memory or (PREROUNDED) of the whole vector in the
+ * buffer. XQW4 reads words i … i + 3 (i a multiple of 4). */
+#ifdef PREROUNDED
+uint xq_base, xd_base; /* words; vec2 units */
+uint XQW(uint i) { return xg[xq_base + i]; }
+uvec4 XQW4(uint i) { return xg4[(xq_base + i) >> 2]; }
+float XD(uint b) { return xds[xd_base + b].x; }
+float XS(uint b) { return xds[xd_base + b].y; }
+#else
 shared uint xq[CHUNK / 4u];    /* the chunk's activations, 4 signed bytes per word */
 shared float xd[CHUNK / 32u];  /* the scale of each block of 32 */
 shared float xsum[CHUNK / 32u];/* its sum, d · Σq (the K-quant minimum) */
-shared float red[2u * ROWS * WG_SIZE];
+uint XQW(uint i) { return xq[i]; }
+uvec4 XQW4(uint i) { return uvec4(xq[i], xq[i + 1u], xq[i + 2u], xq[i + 3u]); }
+float XD(uint b) { return xd[b]; }
+float XS(uint b) { return xsum[b]; }
+#endif
 
 float acc[2u * ROWS];
 uint w_last;
@@ -82,6 +110,7 @@ uint join(uint lo, uint hi, uint byte_off)
   return (lo >> s) | ((hi << 1u) << (31u - s));
 }
 
+#ifndef PREROUNDED
 /* Round values c0 … c0 + len - 1 of the vector (len a multiple of 32) into
  * the shared arrays: one block of 32 per thread at a time. */
 void quantize(uint c0, uint len)
@@ -94,21 +123,16 @@ void quantize(uint c0, uint len)
     for (uint i = 0u; i < 8u; i++) {
       const uint oi = o + 4u * i;
       v[i] = v4 ? x4[oi >> 2] : vec4(x[oi], x[oi + 1u], x[oi + 2u], x[oi + 3u]);
-      const vec4 a = abs(v[i]);
-      amax = max(amax, max(max(a.x, a.y), max(a.z, a.w)));
+      amax = max(amax, act8_amax(v[i]));
     }
-    const float d = amax / 127.0;
-    const float id = amax > 0.0 ? 127.0 / amax : 0.0;
+    const float id = act8_inv(amax), d = act8_scale(amax);
     int s = 0;
-    for (uint i = 0u; i < 8u; i++) {
-      const ivec4 q = ivec4(clamp(roundEven(v[i] * id), -127.0, 127.0));
-      s += q.x + q.y + q.z + q.w;
-      xq[8u * b + i] = uint(q.x & 255) | (uint(q.y & 255) << 8) | (uint(q.z & 255) << 16) | (uint(q.w & 255) << 24);
-    }
+    for (uint i = 0u; i < 8u; i++) xq[8u * b + i] = act8_pack(v[i], id, s);
     xd[b] = d;
     xsum[b] = d * float(s);
   }
 }
+#endif
 
 struct Raw {
   uvec4 a, b, c;
@@ -136,9 +160,12 @@ void xfetch(uint it, uint lane, uint c0)
 {
   const uint blk = min(it * 8u + lane / 4u, p.ncols / 256u - 1u), c = lane % 4u;
   const uint v = blk * 256u + 64u * c - c0; /* chunk position of the thread's first value */
-  for (uint i = 0u; i < 16u; i++) xw[i] = xq[v / 4u + i];
-  xdl[0] = xd[v / 32u], xdl[1] = xd[v / 32u + 1u];
-  xsl[0] = xsum[v / 32u], xsl[1] = xsum[v / 32u + 1u];
+  for (uint j = 0u; j < 4u; j++) {
+    const uvec4 q = XQW4(v / 4u + 4u * j);
+    xw[4u * j] = q.x, xw[4u * j + 1u] = q.y, xw[4u * j + 2u] = q.z, xw[4u * j + 3u] = q.w;
+  }
+  xdl[0] = XD(v / 32u), xdl[1] = XD(v / 32u + 1u);
+  xsl[0] = XS(v / 32u), xsl[1] = XS(v / 32u + 1u);
 }
 float wdot(const Raw r, uint lane)
 {
@@ -178,9 +205,11 @@ void xfetch(uint it, uint lane, uint c0)
 {
   const uint blk = min(it * 4u + lane / 8u, p.ncols / 256u - 1u), p8 = lane % 8u;
   const uint v = blk * 256u + 64u * (p8 / 2u) + 16u * (p8 % 2u) - c0;
-  for (uint i = 0u; i < 4u; i++) xw[i] = xq[v / 4u + i], xw[4u + i] = xq[(v + 32u) / 4u + i];
-  xdl[0] = xd[v / 32u], xdl[1] = xd[v / 32u + 1u];
-  xsl[0] = xsum[v / 32u], xsl[1] = xsum[v / 32u + 1u];
+  const uvec4 a = XQW4(v / 4u), b = XQW4((v + 32u) / 4u);
+  xw[0] = a.x, xw[1] = a.y, xw[2] = a.z, xw[3] = a.w;
+  xw[4] = b.x, xw[5] = b.y, xw[6] = b.z, xw[7] = b.w;
+  xdl[0] = XD(v / 32u), xdl[1] = XD(v / 32u + 1u);
+  xsl[0] = XS(v / 32u), xsl[1] = XS(v / 32u + 1u);
 }
 float wdot(const Raw r, uint lane)
 {
@@ -221,7 +250,7 @@ void xfetch(uint it, uint lane, uint c0)
 {
   const uint blk = min(it * 2u + lane / 16u, p.ncols / 256u - 1u), t = lane % 16u;
   const uint v = blk * 256u + 128u * (t / 8u) + (t % 8u) * 4u - c0;
-  for (uint g = 0u; g < 4u; g++) xw[g] = xq[(v + 32u * g) / 4u], xdl[g] = xd[(v + 32u * g) / 32u];
+  for (uint g = 0u; g < 4u; g++) xw[g] = XQW((v + 32u * g) / 4u), xdl[g] = XD((v + 32u * g) / 32u);
 }
 float scale8(const Raw r, uint so, uint j)
 {
@@ -273,12 +302,12 @@ void xfetch(uint it, uint lane, uint c0)
   const uint blk = min(it * 8u + lane / 4u, p.ncols / 32u - 1u), part = lane % 4u;
 #if defined(TYPE_Q8_0)
   const uint v = blk * 32u + part * 8u - c0;
-  xw[0] = xq[v / 4u], xw[1] = xq[v / 4u + 1u];
+  xw[0] = XQW(v / 4u), xw[1] = XQW(v / 4u + 1u);
 #else
   const uint v = blk * 32u + part * 4u - c0;
-  xw[0] = xq[v / 4u], xw[1] = xq[v / 4u + 4u];
+  xw[0] = XQW(v / 4u), xw[1] = XQW(v / 4u + 4u);
 #endif
-  xdl[0] = xd[v / 32u];
+  xdl[0] = XD(v / 32u);
 }
 /* 4-bit values 0…15 in each byte, minus 8, as signed bytes (as minus32 below) */
 uint minus8(uint u) { return ((u | 0x80808080u) - 0x08080808u) ^ 0x80808080u; }
@@ -334,6 +363,14 @@ void main()
   uint rb_gate[ROWS], rb_up[ROWS];
   row_bytes_of(p.w_off, row, rb_gate);
   row_bytes_of(p.w_off + p.up_off, row, rb_up);
+#ifdef PREROUNDED
+  xq_base = p.x_off;
+  xd_base = (p.x_off + p.ncols / 4u) / 2u;
+  if (live) {
+    chunk_passes(rb_gate, 0u, 0u, p.ncols, sub, n_sub, lane);
+    if (swiglu) chunk_passes(rb_up, 1u, 0u, p.ncols, sub, n_sub, lane);
+  }
+#else
   for (uint c0 = 0u; c0 < p.ncols; c0 += CHUNK) {
     const uint len = min(CHUNK, p.ncols - c0);
     if (c0 > 0u) barrier(); /* every team is done with the last chunk */
@@ -344,6 +381,7 @@ void main()
       if (swiglu) chunk_passes(rb_up, 1u, c0, len, sub, n_sub, lane);
     }
   }
+#endif
   /* the partial sums of each row: 4 per thread of the first 8 of a team,
    * then one thread adds 8 per team */
   const uint halves = swiglu ? 2u : 1u;
