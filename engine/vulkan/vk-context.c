@@ -455,7 +455,11 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   const char *ms_env = getenv("STILL_VK_MATVEC_SUB");
   vk->matvec_sub = ms_env && *ms_env ? (uint32_t)strtoul(ms_env, NULL, 10) : 0;
   const char *mt_env = getenv("STILL_VK_MATMUL");
-  vk->matmul_mode = !mt_env ? 0 : strcmp(mt_env, "generic") == 0 ? 1 : strcmp(mt_env, "team") == 0 ? 2 : 0;
+  vk->matmul_mode = !mt_env                         ? 0
+                    : strcmp(mt_env, "generic") == 0 ? 1
+                    : strcmp(mt_env, "team") == 0    ? 2
+                    : strcmp(mt_env, "dot") == 0     ? 3
+                                                     : 0;
   /* STILL_VK_WG_SIZE: tuning override (a power of two from the subgroup size to 1024) */
   const uint32_t wg_env = env_pow2("STILL_VK_WG_SIZE", vk->subgroup_size, 1024);
   if (wg_env) vk->wg_size = wg_env;
@@ -1297,7 +1301,8 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
    * memory latencies in turn (a per-shader size; every device allows 128,
    * most 1024) */
   const bool dot = (id >= VK_SHADER_MATVEC_DOT_Q4_K && id <= VK_SHADER_MATVEC_DOT_Q4_0) ||
-                   (id >= VK_SHADER_MATVEC_DOT_PRE_Q4_K && id <= VK_SHADER_MATVEC_DOT_PRE_Q4_0);
+                   (id >= VK_SHADER_MATVEC_DOT_PRE_Q4_K && id <= VK_SHADER_MATVEC_DOT_PRE_Q4_0) ||
+                   (id >= VK_SHADER_MATMUL_DOT_Q4_K && id <= VK_SHADER_MATMUL_DOT_Q4_0);
   uint32_t wg = dot ? vk->dot_wg : vk->wg_size;
   const bool norm = id == VK_SHADER_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM_V4 ||
                     id == VK_SHADER_ADD_RMS_NORM_V4_ROUND8;

@@ -124,10 +124,12 @@ typedef struct {
   still_vk_buffer x, xb, xb2, q, k, v, att, hb, hb2, rope, logits, ids;
   still_vk_buffer att_part; /* partial results of the split attention (decode) */
   bool stack_qkv; /* rope_store.comp takes this model's shape: q, k and v products may be stacked (qkv_stacked) */
-  /* one vector of xb, att and hb rounded to 8 bits (still_vk_dot_preround):
-   * where (word offsets past the floats), and whether the layer being
-   * recorded rounded it for the products that read it next */
-  uint32_t xb_q, att_q, hb_q;
+  /* the vectors of xb, att and hb rounded to 8 bits for the integer dot
+   * products (decode: still_vk_dot_preround; prefill: still_vk_matmul_dot):
+   * where (word offsets past the floats; one row, or n_batch rows qs words
+   * apart when prefill takes them), and whether the layer being recorded
+   * rounded them for the products that read them next */
+  uint32_t xb_q, att_q, hb_q, xb_qs, att_qs, hb_qs;
   bool xb_r, att_r, hb_r;
 } vk_part;
 
@@ -487,23 +489,27 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
   const size_t q_width = (size_t)hp->n_head * hp->head_dim_k + (most >= 2 ? kw : 0) + (most == 3 ? vw : 0);
   size_t max_in = (size_t)hp->n_embd;
   if ((size_t)hp->n_head * hp->head_dim_v > max_in) max_in = (size_t)hp->n_head * hp->head_dim_v;
-  /* the rounded vectors after the floats of xb, att and hb */
-  const size_t att_w = (size_t)hp->n_head * hp->head_dim_v;
+  /* the rounded vectors after the floats of xb, att and hb (a whole batch
+   * only where prefill takes them: that is not in the fit estimate yet) */
+  const size_t att_w = (size_t)hp->n_head * hp->head_dim_v, q_rows = still_vk_matmul_dot_on(P->vk) ? (size_t)f->n_batch : 1;
   P->xb_q = (uint32_t)((f->n_batch * max_in + 3) & ~(size_t)3);
   P->att_q = (uint32_t)((f->n_batch * att_w + 3) & ~(size_t)3);
   P->hb_q = (uint32_t)(((size_t)f->n_batch * hp->n_ff + 3) & ~(size_t)3);
+  P->xb_qs = (still_vk_round8_words((uint32_t)max_in) + 3) & ~3u;
+  P->att_qs = (still_vk_round8_words((uint32_t)att_w) + 3) & ~3u;
+  P->hb_qs = (still_vk_round8_words((uint32_t)hp->n_ff) + 3) & ~3u;
   struct {
     still_vk_buffer *b;
     size_t n;
   } acts[] = {
     {&P->x, nb * hp->n_embd},
-    {&P->xb, 4 * (P->xb_q + (size_t)still_vk_round8_words((uint32_t)max_in))},
+    {&P->xb, 4 * (P->xb_q + q_rows * P->xb_qs)},
     {&P->xb2, nb * hp->n_embd},
     {&P->q, nb * q_width},
     {&P->k, k_apart ? nb * kw : 4},
     {&P->v, v_apart ? nb * vw : 4},
-    {&P->att, 4 * (P->att_q + (size_t)still_vk_round8_words((uint32_t)att_w))},
-    {&P->hb, 4 * (P->hb_q + (size_t)still_vk_round8_words((uint32_t)hp->n_ff))},
+    {&P->att, 4 * (P->att_q + q_rows * P->att_qs)},
+    {&P->hb, 4 * (P->hb_q + q_rows * P->hb_qs)},
     {&P->hb2, nb * hp->n_ff},
     {&P->rope, nb * (size_t)(hp->n_rot > 0 ? hp->n_rot : 2)},
     {&P->logits, P->has_output ? (size_t)logits_rows(f) * 4 * hp->n_vocab : 4},
@@ -597,23 +603,26 @@ static still_vk_matvec_args mv_args(const gpu_weight *w, int n_tok, uint32_t x_o
                                 .y_off = 0, .y_stride = w->n_out};
 }
 
-/* Rounding a decode vector once for the integer dot products
- * (still_vk_dot_preround): whether the product of w (up_off: with the
- * SwiGLU rows) takes that path. */
+/* Whether the product of w over n_tok vectors (up_off: with the SwiGLU
+ * rows) reads them rounded to 8 bits beforehand: at decode where
+ * still_vk_dot_preround asks for it and the product takes the integer dot
+ * path; for a prompt batch where still_vk_matmul_dot takes it. */
 static bool reads_round8(vk_part *P, const gpu_weight *w, int n_tok, size_t up_off)
 {
-  if (n_tok != 1 || !w->buf.handle || w->n_in % 32) return false;
-  still_vk_matvec_args a = mv_args(w, 1, 0);
-  return still_vk_matvec_rounds_x(P->vk, &a, up_off);
+  if (!w->buf.handle || w->n_in % 32) return false;
+  still_vk_matvec_args a = mv_args(w, n_tok, 0);
+  if (n_tok > 1) return still_vk_matmul_dot(P->vk, &a);
+  return still_vk_dot_preround(P->vk) > 0 && still_vk_matvec_rounds_x(P->vk, &a, up_off);
 }
 
-/* the rounded form of x's vector, where this layer made it */
+/* the rounded form of x's vectors, where this layer made it */
 static void use_round8(const vk_part *P, const still_vk_buffer *x, still_vk_matvec_args *a)
 {
   const bool r = x == &P->xb ? P->xb_r : x == &P->att ? P->att_r : x == &P->hb ? P->hb_r : false;
-  if (!r || a->n_vec != 1 || a->x_off != 0) return;
+  if (!r || a->x_off != 0) return;
   a->x_rounded = true;
   a->xq_off = x == &P->xb ? P->xb_q : x == &P->att ? P->att_q : P->hb_q;
+  a->xq_stride = x == &P->xb ? P->xb_qs : x == &P->att ? P->att_qs : P->hb_qs;
 }
 
 static still_status mv(vk_part *P, const gpu_weight *w, const still_vk_buffer *x, still_vk_buffer *y, int n_tok,
@@ -632,7 +641,9 @@ static still_status mv_bias(vk_part *P, const gpu_weight *w, const gpu_vector *b
   still_vk_matvec_args a = mv_args(w, n_tok, 0);
   use_round8(P, x, &a);
   if (!b->buf.handle) return still_vk_mul_mat(P->vk, &w->buf, x, y, &a, err);
-  if (still_vk_matvec_fusable(P->vk, &a)) return still_vk_matvec_fused(P->vk, &w->buf, x, y, &b->buf, 0, &a, err);
+  /* (a batch rounded beforehand goes to the integer dot products instead) */
+  if (still_vk_matvec_fusable(P->vk, &a) && !(a.x_rounded && n_tok > 1))
+    return still_vk_matvec_fused(P->vk, &w->buf, x, y, &b->buf, 0, &a, err);
   still_status st = still_vk_mul_mat(P->vk, &w->buf, x, y, &a, err);
   if (st != STILL_OK) return st;
   return still_vk_binary(P->vk, STILL_VK_ADD, y, 0, &b->buf, 0, b->n, y, 0, (uint32_t)n_tok * b->n, err);
@@ -647,7 +658,7 @@ static still_status ffn_gate_up(vk_part *P, const gpu_layer *L, int n_tok, uint3
   still_vk_matvec_args ga = mv_args(&L->w_gate, n_tok, 0), ua = mv_args(&L->w_up, n_tok, 0);
   use_round8(P, &P->xb, &ga), use_round8(P, &P->xb, &ua);
   if (paired) ua.w_off = (size_t)L->w_gate.n_out * L->w_gate.row_bytes;
-  if (paired && still_vk_matvec_fusable(P->vk, &ga))
+  if (paired && still_vk_matvec_fusable(P->vk, &ga) && !(ga.x_rounded && n_tok > 1))
     return still_vk_matvec_fused(P->vk, &L->w_gate.buf, &P->xb, &P->hb, NULL, ua.w_off, &ga, err);
   still_status st = still_vk_mul_mat(P->vk, &L->w_gate.buf, &P->xb, &P->hb, &ga, err);
   still_vk_concurrent_next(P->vk);
@@ -659,25 +670,27 @@ static still_status ffn_gate_up(vk_part *P, const gpu_layer *L, int n_tok, uint3
 
 /* RMSNorm of rows [row0, row0 + n) of the residual stream x into xb, with
  * weight g. Fused (still_vk_fuse) by add_rms_norm.comp, which first adds the
- * pending residual xb2 to those rows of x when add is set. round8 (one row,
- * products that read it rounded next): xb's vector is also rounded to 8
- * bits, in the same dispatch when fused. */
+ * pending residual xb2 to those rows of x when add is set. round8 (products
+ * that read them rounded next, reads_round8): xb's rows are also rounded to
+ * 8 bits, in the same dispatch when fused. */
 static still_status norm_rows(still_vk_forward *f, vk_part *P, const gpu_vector *g, bool add, uint32_t row0,
                               uint32_t n, bool round8, still_error *err)
 {
   const still_hparams *hp = &f->m->hp;
   const uint32_t n_embd = (uint32_t)hp->n_embd;
-  round8 = round8 && n == 1 && n_embd % 32 == 0;
+  round8 = round8 && n_embd % 32 == 0;
   P->xb_r = round8;
   if (!still_vk_fuse(P->vk)) {
     still_status st = still_vk_rms_norm(P->vk, &P->x, row0 * n_embd, n_embd, &g->buf, 0, &P->xb, 0, n_embd, n_embd,
                                         n, hp->rms_eps, err);
-    if (st == STILL_OK && round8) st = still_vk_round8(P->vk, &P->xb, 0, n_embd, &P->xb, P->xb_q, 0, n_embd, 1, err);
+    if (st == STILL_OK && round8)
+      st = still_vk_round8(P->vk, &P->xb, 0, n_embd, &P->xb, P->xb_q, P->xb_qs, n_embd, n, err);
     return st;
   }
   still_vk_add_rms_norm_args a = {.n = n_embd, .nrows = n, .x_off = row0 * n_embd, .x_stride = n_embd,
                                   .r_off = row0 * n_embd, .r_stride = n_embd, .g_off = 0, .y_off = 0,
-                                  .y_stride = n_embd, .eps = hp->rms_eps, .round8 = round8, .q_off = P->xb_q};
+                                  .y_stride = n_embd, .eps = hp->rms_eps, .round8 = round8, .q_off = P->xb_q,
+                                  .q_stride = P->xb_qs};
   return still_vk_add_rms_norm(P->vk, &P->x, add ? &P->xb2 : NULL, &g->buf, &P->xb, &a, err);
 }
 
@@ -701,13 +714,14 @@ static bool ffn_inputs_round8(vk_part *P, const gpu_layer *L, int n_tok)
   return reads_round8(P, &L->w_gate, n_tok, 0) || reads_round8(P, &L->w_up, n_tok, 0);
 }
 
-/* With STILL_VK_DOT_PREROUND=2, the vector of buf (att or hb, n values) is
- * rounded by a dispatch of its own when w's product reads it rounded. */
-static still_status round8_alone(vk_part *P, const gpu_weight *w, still_vk_buffer *buf, uint32_t q, uint32_t n,
-                                 int n_tok, bool *flag, still_error *err)
+/* The rows of buf (att or hb, n values each) rounded by a dispatch of
+ * their own when w's product reads them rounded: prompt batches, and decode
+ * with STILL_VK_DOT_PREROUND=2. */
+static still_status round8_alone(vk_part *P, const gpu_weight *w, still_vk_buffer *buf, uint32_t q, uint32_t qs,
+                                 uint32_t n, int n_tok, bool *flag, still_error *err)
 {
-  *flag = still_vk_dot_preround(P->vk) >= 2 && n % 32 == 0 && reads_round8(P, w, n_tok, 0);
-  return *flag ? still_vk_round8(P->vk, buf, 0, n, buf, q, 0, n, 1, err) : STILL_OK;
+  *flag = (n_tok > 1 || still_vk_dot_preround(P->vk) >= 2) && n % 32 == 0 && reads_round8(P, w, n_tok, 0);
+  return *flag ? still_vk_round8(P->vk, buf, 0, n, buf, q, qs, n, (uint32_t)n_tok, err) : STILL_OK;
 }
 
 #define TRY(expr)                                                                                                     \
@@ -787,11 +801,10 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
   const uint32_t nt = (uint32_t)n_tok;
   still_status st = STILL_OK;
 
-  const bool pre = still_vk_dot_preround(vk) > 0;
   P->att_r = P->hb_r = false;
   /* fused: the previous layer's FFN output (xb2) is added to x here */
-  TRY(norm_rows(f, P, &L->attn_norm, still_vk_fuse(vk) && il > P->first, 0, nt,
-                pre && attention_inputs_round8(P, L, n_tok), err));
+  TRY(norm_rows(f, P, &L->attn_norm, still_vk_fuse(vk) && il > P->first, 0, nt, attention_inputs_round8(P, L, n_tok),
+                err));
   uint32_t q_stride = 0;
   TRY(attention_inputs(f, P, L, nt, pos0, &q_stride, err));
   still_vk_attention_args aa = attention_args(f, nt, pos0);
@@ -800,13 +813,14 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
     TRY(still_vk_attention_split(vk, &P->q, &L->k_cache, &L->v_cache, &P->att_part, &P->att, &aa, err));
   else
     TRY(still_vk_attention(vk, &P->q, &L->k_cache, &L->v_cache, &P->att, &aa, err));
-  TRY(round8_alone(P, &L->wo, &P->att, P->att_q, (uint32_t)(hp->n_head * hp->head_dim_v), n_tok, &P->att_r, err));
+  TRY(round8_alone(P, &L->wo, &P->att, P->att_q, P->att_qs, (uint32_t)(hp->n_head * hp->head_dim_v), n_tok,
+                   &P->att_r, err));
   TRY(mv(P, &L->wo, &P->att, &P->xb2, n_tok, 0, err));
   if (!still_vk_fuse(vk)) TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
 
-  TRY(norm_rows(f, P, &L->ffn_norm, still_vk_fuse(vk), 0, nt, pre && ffn_inputs_round8(P, L, n_tok), err));
+  TRY(norm_rows(f, P, &L->ffn_norm, still_vk_fuse(vk), 0, nt, ffn_inputs_round8(P, L, n_tok), err));
   TRY(ffn_gate_up(P, L, n_tok, (uint32_t)hp->n_ff, err));
-  TRY(round8_alone(P, &L->w_down, &P->hb, P->hb_q, (uint32_t)hp->n_ff, n_tok, &P->hb_r, err));
+  TRY(round8_alone(P, &L->w_down, &P->hb, P->hb_q, P->hb_qs, (uint32_t)hp->n_ff, n_tok, &P->hb_r, err));
   TRY(mv(P, &L->w_down, &P->hb, &P->xb2, n_tok, 0, err));
   /* fused, the add goes with the next norm (the next layer's or the output
    * norm); the last layer of a part whose stream goes on to the next
@@ -822,7 +836,7 @@ static still_status record_output(still_vk_forward *f, vk_part *P, uint32_t firs
 {
   /* fused: the last layer's FFN output is added to these rows here (the
    * rows without logits are not needed any more) */
-  const bool pre = still_vk_dot_preround(P->vk) > 0 && reads_round8(P, &P->output, (int)n, 0);
+  const bool pre = reads_round8(P, &P->output, (int)n, 0);
   P->att_r = P->hb_r = false;
   still_status st = norm_rows(f, P, &P->output_norm, still_vk_fuse(P->vk) && P->end > P->first, first, n, pre, err);
   return st == STILL_OK ? mv(P, &P->output, &P->xb, &P->logits, (int)n, 0, err) : st;

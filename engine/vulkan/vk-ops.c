@@ -338,13 +338,67 @@ static int matmul_coop_shader(const still_vk *vk, const still_vk_matvec_args *a)
   return base + k;
 }
 
+/* matvec_dot.comp -DNVEC (matmul_dot_*): vectors per workgroup, the
+ * shader's NVEC */
+#define DOT_BATCH 8u
+
+bool still_vk_matmul_dot_on(const still_vk *vk) { return vk->int_dot && vk->matmul_mode == 3; }
+
+/* The batched integer dot shader for these arguments, or -1: the types and
+ * layouts of dot_shader (every one of them: STILL_VK_DOT_TYPES is about
+ * decode), its workgroup, and the partial sums of DOT_BATCH vectors in
+ * shared memory. */
+static int matmul_dot_shader(const still_vk *vk, const still_vk_matvec_args *a)
+{
+  const uint32_t wg = vk->dot_wg;
+  if (!still_vk_matmul_dot_on(vk) || a->n_vec < 2 || wg < 32 || wg % 32 != 0 || team_shader(vk, a) < 0) return -1;
+  if (4ull * DOT_BATCH * vk->dot_rows * wg + 4ull * (wg / 4 + 1) > vk->props.limits.maxComputeSharedMemorySize)
+    return -1;
+  const bool wide = team_wide(vk, a, 0);
+  switch (a->type) {
+  case STILL_TYPE_Q4_K: return wide ? VK_SHADER_MATMUL_DOT_Q4_K : -1;
+  case STILL_TYPE_Q6_K: return VK_SHADER_MATMUL_DOT_Q6_K;
+  case STILL_TYPE_Q8_0: return VK_SHADER_MATMUL_DOT_Q8_0;
+  case STILL_TYPE_Q5_K: return wide ? VK_SHADER_MATMUL_DOT_Q5_K : -1;
+  case STILL_TYPE_Q4_0: return VK_SHADER_MATMUL_DOT_Q4_0;
+  default: return -1;
+  }
+}
+
+bool still_vk_matmul_dot(const still_vk *vk, const still_vk_matvec_args *a) { return matmul_dot_shader(vk, a) >= 0; }
+
+static still_status record_matmul_dot(still_vk *vk, int sh, const still_vk_buffer *w, const still_vk_buffer *x,
+                                      still_vk_buffer *y, const still_vk_matvec_args *a, still_error *err)
+{
+  const uint64_t words = still_vk_round8_words(a->ncols);
+  if ((a->xq_off & 3) || (a->xq_stride & 3) || a->xq_stride < words || a->ncols % 32 ||
+      !fits(x, 4 * ((uint64_t)a->xq_off + (uint64_t)a->xq_stride * (a->n_vec - 1) + words)))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: the rounded vectors lie outside their buffer");
+  /* one team per row: the batch already gives the GPU many workgroups */
+  const uint32_t most = vk->dot_wg / 32;
+  const uint32_t subs = vk->matvec_sub ? (vk->matvec_sub < most ? vk->matvec_sub : most) : 1;
+  const uint32_t push[12] = {a->ncols,  a->nrows,    (uint32_t)a->w_off, (uint32_t)a->row_bytes, a->xq_off, a->xq_stride,
+                             a->y_off, a->y_stride, a->n_vec,           subs,                   0,         0};
+  const still_vk_buffer *bufs[4] = {w, x, y, w};
+  const uint32_t rows_per_group = vk->dot_wg / (32 * subs) * vk->dot_rows;
+  uint32_t gx, gy;
+  grid_2d((a->nrows + rows_per_group - 1) / rows_per_group, &gx, &gy);
+  return still_vk_dispatch(vk, (still_vk_shader_id)sh, bufs, 4, push, sizeof push, gx, gy,
+                           (a->n_vec + DOT_BATCH - 1) / DOT_BATCH, err);
+}
+
 /* Tiles of 64 rows × 32 vectors (TILE_M, TILE_N in matmul.comp); on tensor
- * cores 64 × 64 (matmul_coop_shader). */
+ * cores 64 × 64 (matmul_coop_shader); a batch rounded beforehand on the
+ * integer dot products where still_vk_matmul_dot_on. */
 still_status still_vk_matmul(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
                              const still_vk_matvec_args *a, still_error *err)
 {
   still_status st = check_matvec(w, x, y, a, "matrix×matrix", err);
   if (st != STILL_OK) return st;
+  if (a->x_rounded) {
+    const int dm = matmul_dot_shader(vk, a);
+    if (dm >= 0) return record_matmul_dot(vk, dm, w, x, y, a, err);
+  }
   const int coop = matmul_coop_shader(vk, a);
   if (coop >= 0) {
     /* its own 128 threads (4 subgroups of 32), whatever wg_size is */
@@ -370,8 +424,10 @@ still_status still_vk_matmul(still_vk *vk, const still_vk_buffer *w, const still
 still_status still_vk_mul_mat(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
                               const still_vk_matvec_args *a, still_error *err)
 {
-  return a->n_vec >= vk->matmul_min_vecs ? still_vk_matmul(vk, w, x, y, a, err)
-                                         : still_vk_matvec(vk, w, x, y, a, err);
+  /* a batch rounded beforehand goes to the integer dot products whatever its size */
+  const bool dot = a->x_rounded && a->n_vec > 1 && matmul_dot_shader(vk, a) >= 0;
+  return dot || a->n_vec >= vk->matmul_min_vecs ? still_vk_matmul(vk, w, x, y, a, err)
+                                                : still_vk_matvec(vk, w, x, y, a, err);
 }
 
 still_status still_vk_get_rows(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *ids, still_vk_buffer *y,

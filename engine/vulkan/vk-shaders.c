@@ -278,6 +278,21 @@ static const uint32_t spv_add_rms_norm_v4_round8[] =
 static const uint32_t spv_quantize_q8[] =
 #include "vulkan/quantize_q8.spv.h"
 ;
+static const uint32_t spv_matmul_dot_q4_k[] =
+#include "vulkan/matmul_dot_q4_k.spv.h"
+;
+static const uint32_t spv_matmul_dot_q6_k[] =
+#include "vulkan/matmul_dot_q6_k.spv.h"
+;
+static const uint32_t spv_matmul_dot_q8_0[] =
+#include "vulkan/matmul_dot_q8_0.spv.h"
+;
+static const uint32_t spv_matmul_dot_q5_k[] =
+#include "vulkan/matmul_dot_q5_k.spv.h"
+;
+static const uint32_t spv_matmul_dot_q4_0[] =
+#include "vulkan/matmul_dot_q4_0.spv.h"
+;
 static const uint32_t spv_matmul_team_f16[] =
 #include "vulkan/matmul_team_f16.spv.h"
 ;
@@ -464,6 +479,11 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATVEC_DOT_PRE_Q4_0, spv_matvec_dot_pre_q4_0, 48),
   ENTRY(VK_SHADER_ADD_RMS_NORM_V4_ROUND8, spv_add_rms_norm_v4_round8, 52),
   ENTRY(VK_SHADER_QUANTIZE_Q8, spv_quantize_q8, 24),
+  ENTRY(VK_SHADER_MATMUL_DOT_Q4_K, spv_matmul_dot_q4_k, 48),
+  ENTRY(VK_SHADER_MATMUL_DOT_Q6_K, spv_matmul_dot_q6_k, 48),
+  ENTRY(VK_SHADER_MATMUL_DOT_Q8_0, spv_matmul_dot_q8_0, 48),
+  ENTRY(VK_SHADER_MATMUL_DOT_Q5_K, spv_matmul_dot_q5_k, 48),
+  ENTRY(VK_SHADER_MATMUL_DOT_Q4_0, spv_matmul_dot_q4_0, 48),
   ENTRY(VK_SHADER_MATMUL_TEAM_F16, spv_matmul_team_f16, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q8_0, spv_matmul_team_q8_0, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q4_0, spv_matmul_team_q4_0, 36),

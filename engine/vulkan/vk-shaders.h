@@ -143,6 +143,12 @@ typedef enum {
   /* the rounding for them: fused with the residual add + RMSNorm, or alone */
   VK_SHADER_ADD_RMS_NORM_V4_ROUND8,
   VK_SHADER_QUANTIZE_Q8,
+  /* matvec_dot.comp for prefill batches rounded beforehand, 8 vectors per workgroup (same order) */
+  VK_SHADER_MATMUL_DOT_Q4_K,
+  VK_SHADER_MATMUL_DOT_Q6_K,
+  VK_SHADER_MATMUL_DOT_Q8_0,
+  VK_SHADER_MATMUL_DOT_Q5_K,
+  VK_SHADER_MATMUL_DOT_Q4_0,
   VK_SHADER_COUNT
 } still_vk_shader_id;
 

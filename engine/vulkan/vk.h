@@ -125,6 +125,7 @@ typedef struct {
    * rounding x again in every workgroup; elsewhere it reads x as usual. */
   bool x_rounded;
   uint32_t xq_off;
+  uint32_t xq_stride; /* words between the rounded vectors of a batch (still_vk_matmul_dot) */
 } still_vk_matvec_args;
 still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
                              const still_vk_matvec_args *a, still_error *err);
@@ -207,6 +208,14 @@ still_status still_vk_round8(still_vk *vk, const still_vk_buffer *x, uint32_t x_
  * as the norm); 2 also the attention and SwiGLU outputs (one more dispatch
  * each). */
 uint32_t still_vk_dot_preround(const still_vk *vk);
+/* Prefill on the integer dot products (matvec_dot.comp -DNVEC: each pass
+ * of weights multiplied with 8 vectors), for batches of 2 or more vectors
+ * rounded beforehand (x_rounded, xq_stride): still_vk_matmul and
+ * still_vk_mul_mat take it where still_vk_matmul_dot says so, on devices
+ * with the dot products where STILL_VK_MATMUL=dot asks for it
+ * (still_vk_matmul_dot_on; not yet timed against matmul.comp). */
+bool still_vk_matmul_dot_on(const still_vk *vk);
+bool still_vk_matmul_dot(const still_vk *vk, const still_vk_matvec_args *a);
 /* Whether the matrix × vector of these arguments (up_off: a fused SwiGLU's)
  * takes that path, rounding the activations to 8 bits (matvec_dot.comp):
  * the forward pass asks it before rounding a vector once for its products;

@@ -168,7 +168,7 @@ typedef struct {
   double *want;
   still_vk_buffer bw, bx, by;
   still_vk_matvec_args a; /* the shapes, for still_vk_matvec / _matmul */
-  uint32_t xq_off;        /* room for one vector rounded to 8 bits in bx, after the vectors (words) */
+  uint32_t xq_off, xq_stride; /* room for the vectors rounded to 8 bits in bx, after them (words) */
 } mv_problem;
 
 static void mv_problem_init(mv_problem *pb, still_vk *vk, uint32_t type, int nc, int nr, int nv, size_t w_off,
@@ -206,8 +206,9 @@ static void mv_problem_init(mv_problem *pb, still_vk *vk, uint32_t type, int nc,
   pb->y_len = y_off + (size_t)y_stride * nv;
   g_assert_cmpint(still_vk_buffer_new(vk, w_off + row_bytes * nr, &pb->bw, &err), ==, STILL_OK);
   pb->xq_off = (uint32_t)((x_off + (size_t)x_stride * nv + 3) & ~(size_t)3);
-  g_assert_cmpint(still_vk_buffer_new(vk, 4 * ((size_t)pb->xq_off + still_vk_round8_words((uint32_t)nc)), &pb->bx, &err),
-                  ==, STILL_OK);
+  pb->xq_stride = ((still_vk_round8_words((uint32_t)nc) + 3) & ~3u) + 4; /* 4 words of gap */
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * ((size_t)pb->xq_off + (size_t)pb->xq_stride * nv), &pb->bx, &err), ==,
+                  STILL_OK);
   g_assert_cmpint(still_vk_buffer_new(vk, 4 * pb->y_len, &pb->by, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_upload(vk, &pb->bw, 0, pb->wq, w_off + row_bytes * nr, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_upload(vk, &pb->bx, 0, pb->x, 4 * (x_off + (size_t)x_stride * nv), &err), ==, STILL_OK);
@@ -310,6 +311,14 @@ static void mv_problem_round_x(mv_problem *pb)
   g_free(xr);
 }
 
+/* y back to its marks, so that a second op on the problem shows no result of the first */
+static void mv_problem_reset_y(mv_problem *pb, still_vk *vk)
+{
+  still_error err = {0};
+  for (size_t i = 0; i < pb->y_len; i++) pb->y[i] = 1234.5f;
+  g_assert_cmpint(still_vk_upload(vk, &pb->by, 0, pb->y, 4 * pb->y_len, &err), ==, STILL_OK);
+}
+
 static void mv_problem_free(mv_problem *pb, still_vk *vk)
 {
   still_vk_buffer_free(vk, &pb->bw);
@@ -356,6 +365,7 @@ static void test_matvec(gconstpointer data)
   if (rounded && !c->matmul && nv == 1 && nc % 32 == 0) {
     still_vk_matvec_args ar = a;
     ar.x_rounded = true, ar.xq_off = pb.xq_off;
+    mv_problem_reset_y(&pb, vk);
     g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
     g_assert_cmpint(still_vk_round8(vk, &pb.bx, a.x_off, a.x_stride, &pb.bx, pb.xq_off, 0, (uint32_t)nc, 1, &err), ==,
                     STILL_OK);
@@ -367,9 +377,36 @@ static void test_matvec(gconstpointer data)
     g_assert_cmpfloat(e2, <, DOT_MAX_NMSE);
     g_free(got2);
     /* a rounded vector past the buffer's end is refused */
-    ar.xq_off += 4;
+    ar.xq_off += pb.xq_stride * (uint32_t)nv;
     g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
     g_assert_cmpint(still_vk_matvec(vk, &pb.bw, &pb.bx, &pb.by, &ar, &err), ==, STILL_ERR_INVALID_ARG);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  }
+
+  /* a batch rounded beforehand on the integer dot products
+   * (STILL_VK_MATMUL=dot: still_vk_mul_mat takes matvec_dot.comp -DNVEC) */
+  still_vk_matvec_args ab = a;
+  ab.x_rounded = true, ab.xq_off = pb.xq_off, ab.xq_stride = pb.xq_stride;
+  if (nv >= 2 && still_vk_matmul_dot(vk, &ab)) {
+    mv_problem_round_x(&pb);
+    mv_problem_reset_y(&pb, vk);
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_round8(vk, &pb.bx, a.x_off, a.x_stride, &pb.bx, pb.xq_off, pb.xq_stride, (uint32_t)nc,
+                                    (uint32_t)nv, &err),
+                    ==, STILL_OK);
+    g_assert_cmpint(still_vk_mul_mat(vk, &pb.bw, &pb.bx, &pb.by, &ab, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    float *got2 = mv_problem_result(&pb, vk, 1);
+    const double e2 = nmse(got2, pb.want, (size_t)nr * nv);
+    g_test_message("  batch rounded beforehand: NMSE %.3g", e2);
+    g_assert_cmpfloat(e2, <, DOT_MAX_NMSE);
+    g_free(got2);
+    /* rounded vectors past the buffer's end, or closer than a vector, are refused */
+    ab.xq_off += 8; /* the last one ends 4 words past the buffer (4 words of gap between them) */
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_mul_mat(vk, &pb.bw, &pb.bx, &pb.by, &ab, &err), ==, STILL_ERR_INVALID_ARG);
+    ab.xq_off -= 8, ab.xq_stride = 4;
+    g_assert_cmpint(still_vk_mul_mat(vk, &pb.bw, &pb.bx, &pb.by, &ab, &err), ==, STILL_ERR_INVALID_ARG);
     g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
   }
 
@@ -697,6 +734,8 @@ static void test_matvec_fused(gconstpointer data)
     if (rounded && nv == 1 && nc % 32 == 0) {
       still_vk_matvec_args ar = a;
       ar.x_rounded = true, ar.xq_off = xq_off;
+      for (size_t i = 0; i < n_out; i++) got[i] = 1234.5f; /* no result of the first run may stay */
+      g_assert_cmpint(still_vk_upload(vk, &by, 0, got, 4 * n_out, &err), ==, STILL_OK);
       g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
       g_assert_cmpint(still_vk_round8(vk, &bx, 0, (uint32_t)nc, &bx, xq_off, 0, (uint32_t)nc, 1, &err), ==, STILL_OK);
       g_assert_cmpint(still_vk_matvec_fused(vk, &bw, &bx, &by, c->swiglu ? NULL : &bb,
@@ -1966,6 +2005,18 @@ int main(int argc, char **argv)
       g_test_add_data_func(path, &mm_cases[4 * i + k], test_matvec);
       g_free(path);
     }
+  /* K-quant rows on 16 bytes (as the forward pass uploads them), which the
+   * batched integer dot products take (STILL_VK_MATMUL=dot): groups of 8
+   * vectors with one left over, several groups, a ragged last one */
+  static const matvec_case mm_w16[] = {{STILL_TYPE_Q4_K, 1024, 70, 9, true, true, true},
+                                       {STILL_TYPE_Q5_K, 1536, 129, 130, true, true, true},
+                                       {STILL_TYPE_Q4_K, 4352, 37, 33, true, true, true}};
+  for (size_t i = 0; i < G_N_ELEMENTS(mm_w16); i++) {
+    char *path = g_strdup_printf("/vk/matmul/%s/%dx%d-x%d-w16", still_type_name(mm_w16[i].type), mm_w16[i].nrows,
+                                 mm_w16[i].ncols, mm_w16[i].n_vec);
+    g_test_add_data_func(path, &mm_w16[i], test_matvec);
+    g_free(path);
+  }
   /* scalar types: a width that ends inside a 32-column step */
   /* ... and for the 64-value steps of matmul_team.comp: 17 blocks of 32 (the
    * last step holds one block), an F16 row that ends inside a thread's 8 values */

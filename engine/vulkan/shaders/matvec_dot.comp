@@ -31,8 +31,17 @@
  * -DPREROUNDED: the vector was rounded beforehand (add_rms_norm.comp or
  * quantize_q8.comp, act8.glsl's layout, from word x_off of binding 1): no
  * rounding, no chunks, no shared copy; the teams read the codes and scales
- * straight from the buffer (all workgroups read the same few KiB: caches). */
+ * straight from the buffer (all workgroups read the same few KiB: caches).
+ *
+ * -DNVEC=n (with PREROUNDED): a prefill batch for devices without tensor
+ * cores, n vectors per workgroup (gl_WorkGroupID.z: which n of the batch),
+ * vector j rounded from word x_off + j · x_stride: each team loads a pass of
+ * its rows' weights once and multiplies it with every vector of the group.
+ * Plain products only (no bias, no SwiGLU). */
 #extension GL_EXT_spirv_intrinsics : require
+#ifdef NVEC
+#define PREROUNDED
+#endif
 #include "common.glsl"
 #include "act8.glsl"
 
@@ -57,10 +66,10 @@ layout(push_constant) uniform Params {
   uint w_off;     /* byte offset of row 0 */
   uint row_bytes;
   uint x_off;     /* float offset of the vector (PREROUNDED: word offset of the rounded one) */
-  uint x_stride;  /* unused: one vector */
+  uint x_stride;  /* NVEC: words between rounded vectors; else unused (one vector) */
   uint y_off;
-  uint y_stride;  /* unused */
-  uint n_vec;     /* 1 */
+  uint y_stride;  /* NVEC: floats between output vectors; else unused */
+  uint n_vec;     /* NVEC: the batch; else 1 */
   uint n_sub;     /* teams per row */
   uint flags;     /* bit 1: bias; 2: SwiGLU (up rows up_off bytes after the gate rows) */
   uint up_off;
@@ -78,8 +87,15 @@ int dot4(uint a, uint b) { return sdot_packed(a, b, 0u); }
 /* rows per team: specialization constant 3 (STILL_VK_DOT_ROWS), else 4 */
 layout(constant_id = 3) const uint ROWS_SET = 0u;
 const uint ROWS = ROWS_SET > 0u ? ROWS_SET : 4u;
+/* sets of ROWS sums per thread: one per vector of the group (NVEC), else
+ * the gate rows and (SwiGLU) the up rows */
+#ifdef NVEC
+#define SETS uint(NVEC)
+#else
+#define SETS 2u
+#endif
 
-shared float red[2u * ROWS * WG_SIZE];
+shared float red[SETS * ROWS * WG_SIZE];
 
 /* The rounded activations: word i (4 codes), scale and sum of block b, of
  * the chunk in shared memory or (PREROUNDED) of the whole vector in the
@@ -100,7 +116,7 @@ float XD(uint b) { return xd[b]; }
 float XS(uint b) { return xsum[b]; }
 #endif
 
-float acc[2u * ROWS];
+float acc[SETS * ROWS];
 uint w_last;
 
 uint wc(uint i) { return w[min(i, w_last)]; }
@@ -350,6 +366,38 @@ void chunk_passes(uint rb[ROWS], uint h, uint c0, uint len, uint sub, uint n_sub
   }
 }
 
+#ifdef NVEC
+/* The batch: this team's passes of the rows at rb, each pass's weights
+ * loaded once for the group's nv vectors (from v0), into acc[j · ROWS …]. */
+void batch_passes(uint rb[ROWS], uint sub, uint n_sub, uint lane, uint v0, uint nv)
+{
+  const uint it_end = (p.ncols + PASS_COLS - 1u) / PASS_COLS;
+  for (uint it = sub; it < it_end; it += n_sub) {
+    Raw r[ROWS];
+    for (uint i = 0u; i < ROWS; i++) r[i] = load_pass(rb[i], it, lane);
+    for (uint j = 0u; j < SETS; j++) {
+      if (j >= nv) break; /* the same for the whole workgroup */
+      xq_base = p.x_off + (v0 + j) * p.x_stride;
+      xd_base = (xq_base + p.ncols / 4u) / 2u;
+      xfetch(it, lane, 0u);
+      for (uint i = 0u; i < ROWS; i++) acc[j * ROWS + i] += wdot(r[i], lane);
+    }
+  }
+}
+#endif
+
+/* the sum of row i of set `set` over the team's 32 threads and the row's
+ * n_sub teams (after the first reduction step below) */
+float row_sum(uint set, uint i, uint tid, uint n_sub)
+{
+  float s = 0.0;
+  for (uint t = 0u; t < n_sub; t++) {
+    const uint o = (set * ROWS + i) * WG_SIZE + tid + t * TEAM;
+    s += red[o] + red[o + 1u] + red[o + 2u] + red[o + 3u] + red[o + 4u] + red[o + 5u] + red[o + 6u] + red[o + 7u];
+  }
+  return s;
+}
+
 void main()
 {
   const uint tid = gl_LocalInvocationID.x;
@@ -359,11 +407,14 @@ void main()
   const bool swiglu = (p.flags & 4u) != 0u;
   const bool live = row < p.nrows && team < groups * n_sub;
   w_last = uint(w.length()) - 1u;
-  for (uint k = 0u; k < 2u * ROWS; k++) acc[k] = 0.0;
+  for (uint k = 0u; k < SETS * ROWS; k++) acc[k] = 0.0;
   uint rb_gate[ROWS], rb_up[ROWS];
   row_bytes_of(p.w_off, row, rb_gate);
   row_bytes_of(p.w_off + p.up_off, row, rb_up);
-#ifdef PREROUNDED
+#if defined(NVEC)
+  const uint v0 = gl_WorkGroupID.z * SETS, used = min(SETS, p.n_vec - v0);
+  if (live) batch_passes(rb_gate, sub, n_sub, lane, v0, used);
+#elif defined(PREROUNDED)
   xq_base = p.x_off;
   xd_base = (p.x_off + p.ncols / 4u) / 2u;
   if (live) {
@@ -382,13 +433,15 @@ void main()
     }
   }
 #endif
+#ifndef NVEC
+  const uint used = swiglu ? 2u : 1u;
+#endif
   /* the partial sums of each row: 4 per thread of the first 8 of a team,
    * then one thread adds 8 per team */
-  const uint halves = swiglu ? 2u : 1u;
-  for (uint k = 0u; k < 2u * ROWS; k++) red[k * WG_SIZE + tid] = acc[k];
+  for (uint k = 0u; k < SETS * ROWS; k++) red[k * WG_SIZE + tid] = acc[k];
   barrier();
   if (lane < 8u && live)
-    for (uint k = 0u; k < halves * ROWS; k++) {
+    for (uint k = 0u; k < used * ROWS; k++) {
       const uint o = k * WG_SIZE + tid;
       red[o] = red[o] + red[o + 8u] + red[o + 16u] + red[o + 24u];
     }
@@ -396,17 +449,15 @@ void main()
   if (lane == 0u && sub == 0u && live) {
     const uint outs = min(ROWS, p.nrows - row);
     for (uint i = 0u; i < outs; i++) {
-      float s[2] = {0.0, 0.0};
-      for (uint hf = 0u; hf < halves; hf++)
-        for (uint t = 0u; t < n_sub; t++) {
-          const uint o = (hf * ROWS + i) * WG_SIZE + tid + t * TEAM;
-          s[hf] += red[o] + red[o + 1u] + red[o + 2u] + red[o + 3u] + red[o + 4u] + red[o + 5u] + red[o + 6u] +
-                   red[o + 7u];
-        }
-      float out_v = s[0];
+#ifdef NVEC
+      for (uint j = 0u; j < used; j++) y[p.y_off + (v0 + j) * p.y_stride + row + i] = row_sum(j, i, tid, n_sub);
+#else
+      const float g = row_sum(0u, i, tid, n_sub);
+      float out_v = g;
       if ((p.flags & 2u) != 0u) out_v += bias[row + i];
-      if (swiglu) out_v = s[0] / (1.0 + exp(-s[0])) * s[1];
+      if (swiglu) out_v = g / (1.0 + exp(-g)) * row_sum(1u, i, tid, n_sub);
       y[p.y_off + row + i] = out_v;
+#endif
     }
   }
 }
