@@ -335,6 +335,76 @@ static void test_all_logits(gconstpointer data)
   ref_free(r);
 }
 
+/* Every position's logits of the prompt in session s (n_prompt × n_vocab). */
+static float *all_logits(still_session *s, const reference *r)
+{
+  float *out = g_new(float, (size_t)r->n_prompt * r->n_vocab);
+  still_error err = {0};
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, true, out, NULL, &err), ==, STILL_OK);
+  return out;
+}
+
+/* The activations of the integer dot products rounded once beforehand
+ * against the products rounding them themselves. The base: the prompt one
+ * token at a time (decode, rounding in the products), with every dot type
+ * (STILL_VK_DOT_TYPES=all) so that decode and the batched prefill round the
+ * same products, and attention.comp for decode and prompts alike
+ * (STILL_VK_ATTN_SPLIT=0, STILL_VK_ATTN_TILE=0: the split and tiled kernels
+ * sum in other orders, and a float that differs in its last bit can round
+ * to the next 8-bit step, which moves later positions by about 0.05
+ * through the KV cache). Against it, decode with STILL_VK_DOT_PREROUND=1
+ * and 2, and the whole prompt in one batch on the batched dot products
+ * (STILL_VK_MATMUL=dot): the same floats are rounded, the same 8-bit values
+ * meet the same weights, and on lavapipe the logits are bit for bit the
+ * same. A stale or misplaced rounded vector, even in one layer or one group
+ * of 8 vectors, moves every position after it. At most an eighth of the
+ * positions may differ by more than DOT_ROUNDING_CLOSE (a device whose
+ * sums for Q6_K or Q8_0 run in another order than decode's may still round
+ * one value the other way). */
+#define DOT_ROUNDING_CLOSE 1e-3
+static void test_dot_rounding(gconstpointer data)
+{
+  const char *name = data;
+  reference *r;
+  still_model *m;
+  if (!load_case(name, &r, &m)) return;
+  const double tol = tolerance_for(r->type);
+  /* read when a session opens its device */
+  g_setenv("STILL_VK_DOT_TYPES", "all", TRUE);
+  g_setenv("STILL_VK_ATTN_SPLIT", "0", TRUE);
+  g_setenv("STILL_VK_ATTN_TILE", "0", TRUE);
+  still_session *s = new_session(m, -1, 1);
+  float *base = all_logits(s, r);
+  still_session_free(s);
+  static const char *const modes[3][2] = {
+    {"STILL_VK_DOT_PREROUND", "1"}, {"STILL_VK_DOT_PREROUND", "2"}, {"STILL_VK_MATMUL", "dot"}};
+  for (int k = 0; k < 3; k++) {
+    g_setenv(modes[k][0], modes[k][1], TRUE);
+    s = new_session(m, -1, k == 2 ? 64 : 1);
+    g_unsetenv(modes[k][0]);
+    float *got = all_logits(s, r);
+    still_session_free(s);
+    double most = 0;
+    int apart = 0;
+    for (int t = 0; t < r->n_prompt; t++) {
+      const double d = max_abs_diff(got + (size_t)t * r->n_vocab, base + (size_t)t * r->n_vocab, r->n_vocab);
+      most = fmax(most, d);
+      apart += d > DOT_ROUNDING_CLOSE;
+    }
+    g_test_message("%s, %s=%s against rounding in the products: max |diff| %.3g, %d of %d positions over %.0e",
+                   name, modes[k][0], modes[k][1], most, apart, r->n_prompt, DOT_ROUNDING_CLOSE);
+    g_assert_cmpfloat(most, <=, tol);
+    g_assert_cmpint(apart, <=, r->n_prompt / 8);
+    g_free(got);
+  }
+  g_unsetenv("STILL_VK_DOT_TYPES");
+  g_unsetenv("STILL_VK_ATTN_SPLIT");
+  g_unsetenv("STILL_VK_ATTN_TILE");
+  g_free(base);
+  still_model_free(m);
+  ref_free(r);
+}
+
 /* A copy of a fixture model without output.weight: the output layer is then
  * tied to token_embd (arch.c), as in Qwen3-0.6B or Llama-3.2-1B. */
 static char *write_tied_copy(const char *name)
@@ -833,6 +903,13 @@ int main(int argc, char **argv)
   for (size_t i = 0; i < G_N_ELEMENTS(fit_models); i++) {
     char *path = g_strdup_printf("/vk-forward/fit-bytes/%s", fit_models[i]);
     g_test_add_data_func(path, fit_models[i], test_fit_bytes);
+    g_free(path);
+  }
+  static const char *dot_models[] = {"tiny-qwen2-Q4_K_M", "tiny-llama-Q4_K_M", "tiny-qwen2-Q5_K_M",
+                                     "tiny-qwen2-Q6_K",   "tiny-qwen3-Q8_0",   "tiny-qwen2-Q4_0"};
+  for (size_t i = 0; i < G_N_ELEMENTS(dot_models); i++) {
+    char *path = g_strdup_printf("/vk-forward/dot-rounding/%s", dot_models[i]);
+    g_test_add_data_func(path, dot_models[i], test_dot_rounding);
     g_free(path);
   }
   static const char *q8_models[] = {"tiny-qwen2-F32", "tiny-qwen3-Q8_0", "tiny-llama-Q4_K_M"};
