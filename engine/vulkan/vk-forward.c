@@ -491,7 +491,8 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
   if ((size_t)hp->n_head * hp->head_dim_v > max_in) max_in = (size_t)hp->n_head * hp->head_dim_v;
   /* the rounded vectors after the floats of xb, att and hb (a whole batch
    * only where prefill takes them: that is not in the fit estimate yet) */
-  const size_t att_w = (size_t)hp->n_head * hp->head_dim_v, q_rows = still_vk_matmul_dot_on(P->vk) ? (size_t)f->n_batch : 1;
+  const size_t att_w = (size_t)hp->n_head * hp->head_dim_v;
+  const size_t q_rows = still_vk_matmul_dot_on(P->vk) ? (size_t)f->n_batch : 1;
   P->xb_q = (uint32_t)((f->n_batch * max_in + 3) & ~(size_t)3);
   P->att_q = (uint32_t)((f->n_batch * att_w + 3) & ~(size_t)3);
   P->hb_q = (uint32_t)(((size_t)f->n_batch * hp->n_ff + 3) & ~(size_t)3);
@@ -642,7 +643,7 @@ static still_status mv_bias(vk_part *P, const gpu_weight *w, const gpu_vector *b
   use_round8(P, x, &a);
   if (!b->buf.handle) return still_vk_mul_mat(P->vk, &w->buf, x, y, &a, err);
   /* (a batch rounded beforehand goes to the integer dot products instead) */
-  if (still_vk_matvec_fusable(P->vk, &a) && !(a.x_rounded && n_tok > 1))
+  if (still_vk_matvec_fusable(P->vk, &a) && !(a.x_rounded && n_tok > 1 && still_vk_matmul_dot(P->vk, &a)))
     return still_vk_matvec_fused(P->vk, &w->buf, x, y, &b->buf, 0, &a, err);
   still_status st = still_vk_mul_mat(P->vk, &w->buf, x, y, &a, err);
   if (st != STILL_OK) return st;
@@ -658,7 +659,7 @@ static still_status ffn_gate_up(vk_part *P, const gpu_layer *L, int n_tok, uint3
   still_vk_matvec_args ga = mv_args(&L->w_gate, n_tok, 0), ua = mv_args(&L->w_up, n_tok, 0);
   use_round8(P, &P->xb, &ga), use_round8(P, &P->xb, &ua);
   if (paired) ua.w_off = (size_t)L->w_gate.n_out * L->w_gate.row_bytes;
-  if (paired && still_vk_matvec_fusable(P->vk, &ga) && !(ga.x_rounded && n_tok > 1))
+  if (paired && still_vk_matvec_fusable(P->vk, &ga) && !(ga.x_rounded && n_tok > 1 && still_vk_matmul_dot(P->vk, &ga)))
     return still_vk_matvec_fused(P->vk, &L->w_gate.buf, &P->xb, &P->hb, NULL, ua.w_off, &ga, err);
   still_status st = still_vk_mul_mat(P->vk, &L->w_gate.buf, &P->xb, &P->hb, &ga, err);
   still_vk_concurrent_next(P->vk);

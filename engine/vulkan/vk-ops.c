@@ -17,6 +17,13 @@ static void grid_2d(uint32_t rows, uint32_t *gx, uint32_t *gy)
 
 static bool fits(const still_vk_buffer *b, uint64_t end_bytes) { return b && b->handle && end_bytes <= b->size; }
 
+/* whether bytes [a0, a1) of a and [b0, b1) of b are in one buffer and meet */
+static bool meets(const still_vk_buffer *a, uint64_t a0, uint64_t a1, const still_vk_buffer *b, uint64_t b0,
+                  uint64_t b1)
+{
+  return a && b && a->handle == b->handle && a0 < b1 && b0 < a1;
+}
+
 static int matvec_shader(uint32_t type)
 {
   switch (type) {
@@ -199,9 +206,10 @@ static still_status record_dot(still_vk *vk, int dot, const still_vk_buffer *w, 
   /* A vector rounded beforehand (x_rounded): the -DPREROUNDED variant, and
    * no rounding to repeat, so team_subs' rule for every type. */
   const bool pre = a->x_rounded;
-  if (pre && ((a->xq_off & 3) || a->ncols % 32 ||
-              !fits(x, 4 * ((uint64_t)a->xq_off + still_vk_round8_words(a->ncols)))))
-    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: the rounded vector lies outside its buffer");
+  const uint64_t q_end = 4 * ((uint64_t)a->xq_off + still_vk_round8_words(a->ncols));
+  if (pre && ((a->xq_off & 3) || a->ncols % 32 || !fits(x, q_end) ||
+              meets(x, 4ull * a->xq_off, q_end, y, 4ull * a->y_off, 4 * ((uint64_t)a->y_off + a->nrows))))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: the rounded vector lies outside its place");
   const bool one_team = !pre && (a->type == STILL_TYPE_Q6_K || a->type == STILL_TYPE_Q8_0);
   const uint32_t subs = one_team && !vk->matvec_sub ? 1 : team_subs(vk, &rows, passes, vk->dot_wg);
   const uint32_t flags = (bias ? 2u : 0u) | (up_off ? 4u : 0u);
@@ -231,9 +239,11 @@ still_status still_vk_round8(still_vk *vk, const still_vk_buffer *x, uint32_t x_
   const uint64_t last = nrows - 1, words = still_vk_round8_words(n);
   if (n % 32 || (q_off & 3) || (q_stride & 3) || (nrows > 1 && q_stride < words) || nrows > 65535)
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bad shape for rounding activations (%u values)", n);
-  if (!fits(x, 4 * ((uint64_t)x_off + (uint64_t)x_stride * last + n)) ||
-      !fits(q, 4 * ((uint64_t)q_off + (uint64_t)q_stride * last + words)))
-    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: rounding activations outside its buffers");
+  const uint64_t x_end = 4 * ((uint64_t)x_off + (uint64_t)x_stride * last + n),
+                 q_end = 4 * ((uint64_t)q_off + (uint64_t)q_stride * last + words);
+  if (!fits(x, x_end) || !fits(q, q_end) || meets(x, 4ull * x_off, x_end, q, 4ull * q_off, q_end))
+    return still_set_error(err, STILL_ERR_INVALID_ARG,
+                           "Vulkan: rounding activations outside its buffers or onto them");
   const uint32_t push[6] = {n, nrows, x_off, x_stride, q_off, q_stride};
   const still_vk_buffer *bufs[2] = {x, q};
   const uint32_t blocks = n / 32;
@@ -346,13 +356,13 @@ bool still_vk_matmul_dot_on(const still_vk *vk) { return vk->int_dot && vk->matm
 
 /* The batched integer dot shader for these arguments, or -1: the types and
  * layouts of dot_shader (every one of them: STILL_VK_DOT_TYPES is about
- * decode), its workgroup, and the partial sums of DOT_BATCH vectors in
- * shared memory. */
+ * decode), its workgroup, and its shared memory (the partial sums of two
+ * vectors at a time, and common.glsl's red_partial). */
 static int matmul_dot_shader(const still_vk *vk, const still_vk_matvec_args *a)
 {
   const uint32_t wg = vk->dot_wg;
   if (!still_vk_matmul_dot_on(vk) || a->n_vec < 2 || wg < 32 || wg % 32 != 0 || team_shader(vk, a) < 0) return -1;
-  if (4ull * DOT_BATCH * vk->dot_rows * wg + 4ull * (wg / 4 + 1) > vk->props.limits.maxComputeSharedMemorySize)
+  if (8ull * vk->dot_rows * wg + 4ull * (wg / 4 + 1) > vk->props.limits.maxComputeSharedMemorySize)
     return -1;
   const bool wide = team_wide(vk, a, 0);
   switch (a->type) {
@@ -371,14 +381,17 @@ static still_status record_matmul_dot(still_vk *vk, int sh, const still_vk_buffe
                                       still_vk_buffer *y, const still_vk_matvec_args *a, still_error *err)
 {
   const uint64_t words = still_vk_round8_words(a->ncols);
-  if ((a->xq_off & 3) || (a->xq_stride & 3) || a->xq_stride < words || a->ncols % 32 ||
-      !fits(x, 4 * ((uint64_t)a->xq_off + (uint64_t)a->xq_stride * (a->n_vec - 1) + words)))
-    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: the rounded vectors lie outside their buffer");
+  const uint64_t q_end = 4 * ((uint64_t)a->xq_off + (uint64_t)a->xq_stride * (a->n_vec - 1) + words),
+                 y_end = 4 * ((uint64_t)a->y_off + (uint64_t)a->y_stride * (a->n_vec - 1) + a->nrows);
+  if ((a->xq_off & 3) || (a->xq_stride & 3) || a->xq_stride < words || a->ncols % 32 || !fits(x, q_end) ||
+      meets(x, 4ull * a->xq_off, q_end, y, 4ull * a->y_off, y_end))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: the rounded vectors lie outside their place");
   /* one team per row: the batch already gives the GPU many workgroups */
   const uint32_t most = vk->dot_wg / 32;
   const uint32_t subs = vk->matvec_sub ? (vk->matvec_sub < most ? vk->matvec_sub : most) : 1;
-  const uint32_t push[12] = {a->ncols,  a->nrows,    (uint32_t)a->w_off, (uint32_t)a->row_bytes, a->xq_off, a->xq_stride,
-                             a->y_off, a->y_stride, a->n_vec,           subs,                   0,         0};
+  const uint32_t push[12] = {a->ncols,   a->nrows,   (uint32_t)a->w_off, (uint32_t)a->row_bytes,
+                             a->xq_off,  a->xq_stride, a->y_off,        a->y_stride,
+                             a->n_vec,   subs,         0,               0};
   const still_vk_buffer *bufs[4] = {w, x, y, w};
   const uint32_t rows_per_group = vk->dot_wg / (32 * subs) * vk->dot_rows;
   uint32_t gx, gy;
@@ -493,8 +506,11 @@ still_status still_vk_add_rms_norm(still_vk *vk, still_vk_buffer *x, const still
     const uint64_t y_end = a->y_off + (uint64_t)a->y_stride * last + a->n;
     if (!v4 || a->n % 32)
       return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no rounded RMSNorm output for this row layout");
+    const uint64_t x_end = a->x_off + (uint64_t)a->x_stride * last + a->n,
+                   r_end = a->r_off + (uint64_t)a->r_stride * last + a->n;
     if ((a->q_off & 3) || (a->q_stride & 3) || (a->nrows > 1 && a->q_stride < words) || !fits(y, 4 * q_end) ||
-        (q_end > a->y_off && a->q_off < y_end))
+        (q_end > a->y_off && a->q_off < y_end) || meets(y, 4ull * a->q_off, 4 * q_end, x, 4ull * a->x_off, 4 * x_end) ||
+        (r && meets(y, 4ull * a->q_off, 4 * q_end, r, 4ull * a->r_off, 4 * r_end)))
       return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: the rounded RMSNorm output lies outside its place");
   }
   struct {

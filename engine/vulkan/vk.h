@@ -119,10 +119,12 @@ typedef struct {
   uint32_t ncols, nrows, n_vec;
   size_t w_off, row_bytes;
   uint32_t x_off, x_stride, y_off, y_stride;
-  /* One vector only: x's buffer also holds it rounded to 8 bits (by
-   * still_vk_round8 or still_vk_add_rms_norm's round8) from word xq_off.
-   * Where the product takes the integer dot path it reads that instead of
-   * rounding x again in every workgroup; elsewhere it reads x as usual. */
+  /* x's buffer also holds the vectors rounded to 8 bits (by still_vk_round8
+   * or still_vk_add_rms_norm's round8) from word xq_off, xq_stride words
+   * apart (n_vec > 1). Where the product takes an integer dot path (one
+   * vector: matvec_dot.comp; a batch: still_vk_matmul_dot) it reads them
+   * instead of rounding x in every workgroup or not at all; elsewhere it
+   * reads x as usual. The rounded region must not meet y. */
   bool x_rounded;
   uint32_t xq_off;
   uint32_t xq_stride; /* words between the rounded vectors of a batch (still_vk_matmul_dot) */

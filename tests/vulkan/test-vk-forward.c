@@ -103,10 +103,14 @@ static still_session *new_session(still_model *m, int n_gpu_layers, int n_batch)
   return new_session_on(m, n_gpu_layers, n_batch, NULL, NULL);
 }
 
+/* (infinite when either side is not a number: fmax would skip a NaN) */
 static double max_abs_diff(const float *a, const float *b, int n)
 {
   double d = 0;
-  for (int i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - b[i]));
+  for (int i = 0; i < n; i++) {
+    if (!isfinite(a[i]) || !isfinite(b[i])) return INFINITY;
+    d = fmax(d, fabs((double)a[i] - b[i]));
+  }
   return d;
 }
 

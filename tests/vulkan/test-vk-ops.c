@@ -376,8 +376,8 @@ static void test_matvec(gconstpointer data)
     g_test_message("  rounded beforehand: NMSE %.3g", e2);
     g_assert_cmpfloat(e2, <, DOT_MAX_NMSE);
     g_free(got2);
-    /* a rounded vector past the buffer's end is refused */
-    ar.xq_off += pb.xq_stride * (uint32_t)nv;
+    /* a rounded vector that ends a few words past the buffer is refused */
+    ar.xq_off = pb.xq_off + pb.xq_stride * (uint32_t)nv - ((still_vk_round8_words((uint32_t)nc) + 3) & ~3u) + 4;
     g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
     g_assert_cmpint(still_vk_matvec(vk, &pb.bw, &pb.bx, &pb.by, &ar, &err), ==, STILL_ERR_INVALID_ARG);
     g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
@@ -1566,6 +1566,11 @@ static void test_round8(gconstpointer data)
   g_assert_cmpint(still_vk_round8(vk, &bx, c->x_off, c->x_stride, qb, q_off, q_stride, (uint32_t)n,
                                   (uint32_t)rows + 1, &err),
                   ==, STILL_ERR_INVALID_ARG);
+  /* rounded rows onto the floats they come from (one buffer) */
+  if (c->same_buffer)
+    g_assert_cmpint(still_vk_round8(vk, &bx, c->x_off, c->x_stride, &bx, (c->x_off + 3) & ~3u, q_stride, (uint32_t)n,
+                                    1, &err),
+                    ==, STILL_ERR_INVALID_ARG);
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
   still_vk_buffer_free(vk, &bx);
   if (!c->same_buffer) still_vk_buffer_free(vk, &bq);

@@ -39,6 +39,7 @@
  * its rows' weights once and multiplies it with every vector of the group.
  * Plain products only (no bias, no SwiGLU). */
 #extension GL_EXT_spirv_intrinsics : require
+#extension GL_EXT_control_flow_attributes : require
 #ifdef NVEC
 #define PREROUNDED
 #endif
@@ -88,14 +89,15 @@ int dot4(uint a, uint b) { return sdot_packed(a, b, 0u); }
 layout(constant_id = 3) const uint ROWS_SET = 0u;
 const uint ROWS = ROWS_SET > 0u ? ROWS_SET : 4u;
 /* sets of ROWS sums per thread: one per vector of the group (NVEC), else
- * the gate rows and (SwiGLU) the up rows */
+ * the gate rows and (SwiGLU) the up rows; they meet in shared memory two
+ * sets at a time */
 #ifdef NVEC
 #define SETS uint(NVEC)
 #else
 #define SETS 2u
 #endif
 
-shared float red[SETS * ROWS * WG_SIZE];
+shared float red[2u * ROWS * WG_SIZE];
 
 /* The rounded activations: word i (4 codes), scale and sum of block b, of
  * the chunk in shared memory or (PREROUNDED) of the whole vector in the
@@ -375,7 +377,7 @@ void batch_passes(uint rb[ROWS], uint sub, uint n_sub, uint lane, uint v0, uint 
   for (uint it = sub; it < it_end; it += n_sub) {
     Raw r[ROWS];
     for (uint i = 0u; i < ROWS; i++) r[i] = load_pass(rb[i], it, lane);
-    for (uint j = 0u; j < SETS; j++) {
+    [[unroll]] for (uint j = 0u; j < SETS; j++) {
       if (j >= nv) break; /* the same for the whole workgroup */
       xq_base = p.x_off + (v0 + j) * p.x_stride;
       xd_base = (xq_base + p.ncols / 4u) / 2u;
@@ -386,8 +388,9 @@ void batch_passes(uint rb[ROWS], uint sub, uint n_sub, uint lane, uint v0, uint 
 }
 #endif
 
-/* the sum of row i of set `set` over the team's 32 threads and the row's
- * n_sub teams (after the first reduction step below) */
+/* the sum of row i of set `set` (0 or 1 of the pair in shared memory) over
+ * the team's 32 threads and the row's n_sub teams (after the first
+ * reduction step below) */
 float row_sum(uint set, uint i, uint tid, uint n_sub)
 {
   float s = 0.0;
@@ -436,28 +439,33 @@ void main()
 #ifndef NVEC
   const uint used = swiglu ? 2u : 1u;
 #endif
-  /* the partial sums of each row: 4 per thread of the first 8 of a team,
-   * then one thread adds 8 per team */
-  for (uint k = 0u; k < SETS * ROWS; k++) red[k * WG_SIZE + tid] = acc[k];
-  barrier();
-  if (lane < 8u && live)
-    for (uint k = 0u; k < used * ROWS; k++) {
-      const uint o = k * WG_SIZE + tid;
-      red[o] = red[o] + red[o + 8u] + red[o + 16u] + red[o + 24u];
-    }
-  barrier();
-  if (lane == 0u && sub == 0u && live) {
-    const uint outs = min(ROWS, p.nrows - row);
-    for (uint i = 0u; i < outs; i++) {
+  /* the partial sums of each row, two sets at a time: 4 per thread of the
+   * first 8 of a team, then one thread adds 8 per team */
+  [[unroll]] for (uint j0 = 0u; j0 < SETS; j0 += 2u) {
+    if (j0 >= used) break;  /* the same for the whole workgroup */
+    if (j0 > 0u) barrier(); /* the last pair's sums are read */
+    for (uint k = 0u; k < 2u * ROWS; k++) red[k * WG_SIZE + tid] = acc[j0 * ROWS + k];
+    barrier();
+    const uint pair = min(2u, used - j0);
+    if (lane < 8u && live)
+      for (uint k = 0u; k < pair * ROWS; k++) {
+        const uint o = k * WG_SIZE + tid;
+        red[o] = red[o] + red[o + 8u] + red[o + 16u] + red[o + 24u];
+      }
+    barrier();
+    if (lane == 0u && sub == 0u && live) {
+      const uint outs = min(ROWS, p.nrows - row);
+      for (uint i = 0u; i < outs; i++) {
 #ifdef NVEC
-      for (uint j = 0u; j < used; j++) y[p.y_off + (v0 + j) * p.y_stride + row + i] = row_sum(j, i, tid, n_sub);
+        for (uint h = 0u; h < pair; h++) y[p.y_off + (v0 + j0 + h) * p.y_stride + row + i] = row_sum(h, i, tid, n_sub);
 #else
-      const float g = row_sum(0u, i, tid, n_sub);
-      float out_v = g;
-      if ((p.flags & 2u) != 0u) out_v += bias[row + i];
-      if (swiglu) out_v = g / (1.0 + exp(-g)) * row_sum(1u, i, tid, n_sub);
-      y[p.y_off + row + i] = out_v;
+        const float g = row_sum(0u, i, tid, n_sub);
+        float out_v = g;
+        if ((p.flags & 2u) != 0u) out_v += bias[row + i];
+        if (swiglu) out_v = g / (1.0 + exp(-g)) * row_sum(1u, i, tid, n_sub);
+        y[p.y_off + row + i] = out_v;
 #endif
+      }
     }
   }
 }
