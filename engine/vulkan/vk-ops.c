@@ -213,8 +213,9 @@ static still_status record_dot(still_vk *vk, int dot, const still_vk_buffer *w, 
   const bool one_team = !pre && (a->type == STILL_TYPE_Q6_K || a->type == STILL_TYPE_Q8_0);
   const uint32_t subs = one_team && !vk->matvec_sub ? 1 : team_subs(vk, &rows, passes, vk->dot_wg);
   const uint32_t flags = (bias ? 2u : 0u) | (up_off ? 4u : 0u);
-  const uint32_t push[12] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes, pre ? a->xq_off : a->x_off,
-                             a->x_stride, a->y_off, a->y_stride, 1, subs, flags, (uint32_t)up_off};
+  const uint32_t x_at = pre ? a->xq_off : a->x_off;
+  const uint32_t push[12] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes, x_at, a->x_stride,
+                             a->y_off, a->y_stride, 1, subs, flags, (uint32_t)up_off};
   if (pre) dot += VK_SHADER_MATVEC_DOT_PRE_Q4_K - VK_SHADER_MATVEC_DOT_Q4_K;
   const still_vk_buffer *bufs[4] = {w, x, y, bias ? bias : w};
   const uint32_t rows_per_group = vk->dot_wg / (32 * subs) * per_team;
@@ -509,7 +510,8 @@ still_status still_vk_add_rms_norm(still_vk *vk, still_vk_buffer *x, const still
     const uint64_t x_end = a->x_off + (uint64_t)a->x_stride * last + a->n,
                    r_end = a->r_off + (uint64_t)a->r_stride * last + a->n;
     if ((a->q_off & 3) || (a->q_stride & 3) || (a->nrows > 1 && a->q_stride < words) || !fits(y, 4 * q_end) ||
-        (q_end > a->y_off && a->q_off < y_end) || meets(y, 4ull * a->q_off, 4 * q_end, x, 4ull * a->x_off, 4 * x_end) ||
+        (q_end > a->y_off && a->q_off < y_end) ||
+        meets(y, 4ull * a->q_off, 4 * q_end, x, 4ull * a->x_off, 4 * x_end) ||
         (r && meets(y, 4ull * a->q_off, 4 * q_end, r, 4ull * a->r_off, 4 * r_end)))
       return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: the rounded RMSNorm output lies outside its place");
   }
