@@ -1503,6 +1503,7 @@ static void distill_chat_page_init(DistillChatPage *self)
   gtk_widget_set_name(GTK_WIDGET(self->max_tokens_spin), "max-tokens");
   gtk_widget_set_name(GTK_WIDGET(self->context_spin), "context-size");
   gtk_widget_set_name(GTK_WIDGET(self->budget_spin), "reasoning-budget");
+  gtk_widget_set_name(GTK_WIDGET(self->temperature_spin), "temperature");
 
   GtkEventController *keys = gtk_event_controller_key_new();
   gtk_event_controller_set_propagation_phase(keys, GTK_PHASE_CAPTURE);
