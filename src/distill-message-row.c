@@ -20,7 +20,7 @@ struct _DistillMessageRow {
   GString *text;             /* the whole text while streaming */
   DistillReasoningSplit *split;
   gboolean streaming;
-  gint64 stream_start_us;    /* first text of the stream */
+  gint64 stream_start_us;    /* when the stream began (begin_stream: the model starts on the answer) */
   gint64 reasoning_end_us;   /* when the answer started */
   double reasoning_s;
   gboolean has_reasoning;
@@ -283,7 +283,10 @@ void distill_message_row_begin_stream(DistillMessageRow *self, gboolean starts_i
   self->msg->starts_in_think = starts_in_think;
   g_string_truncate(self->text, 0);
   self->streaming = TRUE;
-  self->stream_start_us = 0;
+  /* the clock of "Thought for…" starts here, not at the first text: the
+   * worker sends text at most 60 times a second, and a busy main loop can
+   * get a whole short reasoning in one piece, which then took no time */
+  self->stream_start_us = g_get_monotonic_time();
   self->reasoning_end_us = 0;
   self->reasoning_s = 0;
   self->has_reasoning = FALSE;
