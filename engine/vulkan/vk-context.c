@@ -317,6 +317,16 @@ static uint32_t env_choice(const char *name, uint32_t allowed, const char *hint)
   return 0;
 }
 
+/* The largest workgroup a shader here may ask of the device: 1024 threads,
+ * or fewer where its limits say so. */
+static uint32_t wg_most(const still_vk *vk)
+{
+  uint32_t most = 1024;
+  if (most > vk->props.limits.maxComputeWorkGroupSize[0]) most = vk->props.limits.maxComputeWorkGroupSize[0];
+  if (most > vk->props.limits.maxComputeWorkGroupInvocations) most = vk->props.limits.maxComputeWorkGroupInvocations;
+  return most;
+}
+
 /* A workgroup size of the environment: a power of two from lo to hi; 0
  * when unset or outside (the caller keeps its default). */
 static uint32_t env_pow2(const char *name, uint32_t lo, uint32_t hi)
@@ -466,11 +476,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   if (vk->wg_size > vk->props.limits.maxComputeWorkGroupSize[0]) vk->wg_size = vk->props.limits.maxComputeWorkGroupSize[0];
   /* matvec_dot.comp's own workgroup (STILL_VK_DOT_WG, as STILL_VK_WG_SIZE): each workgroup rounds the
    * whole input vector, so fewer, larger workgroups round it fewer times */
-  uint32_t dot_wg_max = 1024;
-  if (dot_wg_max > vk->props.limits.maxComputeWorkGroupSize[0]) dot_wg_max = vk->props.limits.maxComputeWorkGroupSize[0];
-  if (dot_wg_max > vk->props.limits.maxComputeWorkGroupInvocations)
-    dot_wg_max = vk->props.limits.maxComputeWorkGroupInvocations;
-  const uint32_t dot_wg_env = env_pow2("STILL_VK_DOT_WG", 32, dot_wg_max);
+  const uint32_t dot_wg_env = env_pow2("STILL_VK_DOT_WG", 32, wg_most(vk));
   vk->dot_wg = dot_wg_env ? dot_wg_env : vk->wg_size;
 
   uint32_t nq = 0;
@@ -1307,9 +1313,8 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
   const bool norm = id == VK_SHADER_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM_V4 ||
                     id == VK_SHADER_ADD_RMS_NORM_V4_ROUND8;
   if (norm && (wg < 256 || vk->norm_wg)) {
-    wg = vk->norm_wg ? vk->norm_wg : 256;
-    if (wg > vk->props.limits.maxComputeWorkGroupSize[0]) wg = vk->props.limits.maxComputeWorkGroupSize[0];
-    if (wg > vk->props.limits.maxComputeWorkGroupInvocations) wg = vk->props.limits.maxComputeWorkGroupInvocations;
+    wg = vk->norm_wg ? vk->norm_wg : 256; /* (at most 1024) */
+    if (wg > wg_most(vk)) wg = wg_most(vk);
     if (wg < vk->wg_size) wg = vk->wg_size;
   }
   /* 0: workgroup size, 1: subgroup size, 2: matvec_team.comp's passes

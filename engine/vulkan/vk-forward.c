@@ -98,6 +98,14 @@ typedef struct {
   uint32_t n;
 } gpu_vector;
 
+/* Where a buffer of activations (xb, att, hb) keeps its vectors rounded to
+ * 8 bits for the integer dot products (decode: still_vk_dot_preround;
+ * prefill: still_vk_matmul_dot), after its floats. */
+typedef struct {
+  uint32_t off, stride; /* words: the first row; between rows (one row, or n_batch when prefill takes them) */
+  bool made;            /* the layer being recorded rounded it for the products that read it next */
+} round8_place;
+
 typedef struct {
   gpu_vector attn_norm, bq, bk, bv, q_norm, k_norm, ffn_norm;
   gpu_weight wq, wk, wv, wo, w_gate, w_up, w_down;
@@ -124,13 +132,7 @@ typedef struct {
   still_vk_buffer x, xb, xb2, q, k, v, att, hb, hb2, rope, logits, ids;
   still_vk_buffer att_part; /* partial results of the split attention (decode) */
   bool stack_qkv; /* rope_store.comp takes this model's shape: q, k and v products may be stacked (qkv_stacked) */
-  /* the vectors of xb, att and hb rounded to 8 bits for the integer dot
-   * products (decode: still_vk_dot_preround; prefill: still_vk_matmul_dot):
-   * where (word offsets past the floats; one row, or n_batch rows qs words
-   * apart when prefill takes them), and whether the layer being recorded
-   * rounded them for the products that read them next */
-  uint32_t xb_q, att_q, hb_q, xb_qs, att_qs, hb_qs;
-  bool xb_r, att_r, hb_r;
+  round8_place xb_r8, att_r8, hb_r8; /* the rounded vectors of xb, att and hb */
 } vk_part;
 
 struct still_vk_forward {
@@ -445,6 +447,13 @@ static still_status upload_layer(vk_part *P, const still_layer *S, gpu_layer *L,
   return upload_weight(vk, &S->w_up, &L->w_up, err);
 }
 
+/* The rounded rows of a buffer of n_batch rows of `width` floats: after the floats, on whole 16 bytes. */
+static round8_place place_after(size_t n_batch, size_t width)
+{
+  return (round8_place){.off = (uint32_t)((n_batch * width + 3) & ~(size_t)3),
+                        .stride = (still_vk_round8_words((uint32_t)width) + 3) & ~3u};
+}
+
 static still_status open_part(still_vk_forward *f, vk_part *P, const char *device, still_error *err)
 {
   const still_model *m = f->m;
@@ -493,24 +502,21 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
    * only where prefill takes them: that is not in the fit estimate yet) */
   const size_t att_w = (size_t)hp->n_head * hp->head_dim_v;
   const size_t q_rows = still_vk_matmul_dot_on(P->vk) ? (size_t)f->n_batch : 1;
-  P->xb_q = (uint32_t)((f->n_batch * max_in + 3) & ~(size_t)3);
-  P->att_q = (uint32_t)((f->n_batch * att_w + 3) & ~(size_t)3);
-  P->hb_q = (uint32_t)(((size_t)f->n_batch * hp->n_ff + 3) & ~(size_t)3);
-  P->xb_qs = (still_vk_round8_words((uint32_t)max_in) + 3) & ~3u;
-  P->att_qs = (still_vk_round8_words((uint32_t)att_w) + 3) & ~3u;
-  P->hb_qs = (still_vk_round8_words((uint32_t)hp->n_ff) + 3) & ~3u;
+  P->xb_r8 = place_after((size_t)f->n_batch, max_in);
+  P->att_r8 = place_after((size_t)f->n_batch, att_w);
+  P->hb_r8 = place_after((size_t)f->n_batch, (size_t)hp->n_ff);
   struct {
     still_vk_buffer *b;
     size_t n;
   } acts[] = {
     {&P->x, nb * hp->n_embd},
-    {&P->xb, 4 * (P->xb_q + q_rows * P->xb_qs)},
+    {&P->xb, 4 * (P->xb_r8.off + q_rows * P->xb_r8.stride)},
     {&P->xb2, nb * hp->n_embd},
     {&P->q, nb * q_width},
     {&P->k, k_apart ? nb * kw : 4},
     {&P->v, v_apart ? nb * vw : 4},
-    {&P->att, 4 * (P->att_q + q_rows * P->att_qs)},
-    {&P->hb, 4 * (P->hb_q + q_rows * P->hb_qs)},
+    {&P->att, 4 * (P->att_r8.off + q_rows * P->att_r8.stride)},
+    {&P->hb, 4 * (P->hb_r8.off + q_rows * P->hb_r8.stride)},
     {&P->hb2, nb * hp->n_ff},
     {&P->rope, nb * (size_t)(hp->n_rot > 0 ? hp->n_rot : 2)},
     {&P->logits, P->has_output ? (size_t)logits_rows(f) * 4 * hp->n_vocab : 4},
@@ -616,14 +622,20 @@ static bool reads_round8(vk_part *P, const gpu_weight *w, int n_tok, size_t up_o
   return still_vk_dot_preround(P->vk) > 0 && still_vk_matvec_rounds_x(P->vk, &a, up_off);
 }
 
+/* where buffer x keeps its rounded vectors (NULL: it keeps none) */
+static const round8_place *place_of(const vk_part *P, const still_vk_buffer *x)
+{
+  return x == &P->xb ? &P->xb_r8 : x == &P->att ? &P->att_r8 : x == &P->hb ? &P->hb_r8 : NULL;
+}
+
 /* the rounded form of x's vectors, where this layer made it */
 static void use_round8(const vk_part *P, const still_vk_buffer *x, still_vk_matvec_args *a)
 {
-  const bool r = x == &P->xb ? P->xb_r : x == &P->att ? P->att_r : x == &P->hb ? P->hb_r : false;
-  if (!r || a->x_off != 0) return;
+  const round8_place *q = place_of(P, x);
+  if (!q || !q->made || a->x_off != 0) return;
   a->x_rounded = true;
-  a->xq_off = x == &P->xb ? P->xb_q : x == &P->att ? P->att_q : P->hb_q;
-  a->xq_stride = x == &P->xb ? P->xb_qs : x == &P->att ? P->att_qs : P->hb_qs;
+  a->xq_off = q->off;
+  a->xq_stride = q->stride;
 }
 
 static still_status mv(vk_part *P, const gpu_weight *w, const still_vk_buffer *x, still_vk_buffer *y, int n_tok,
@@ -680,18 +692,18 @@ static still_status norm_rows(still_vk_forward *f, vk_part *P, const gpu_vector 
   const still_hparams *hp = &f->m->hp;
   const uint32_t n_embd = (uint32_t)hp->n_embd;
   round8 = round8 && n_embd % 32 == 0;
-  P->xb_r = round8;
+  P->xb_r8.made = round8;
   if (!still_vk_fuse(P->vk)) {
     still_status st = still_vk_rms_norm(P->vk, &P->x, row0 * n_embd, n_embd, &g->buf, 0, &P->xb, 0, n_embd, n_embd,
                                         n, hp->rms_eps, err);
     if (st == STILL_OK && round8)
-      st = still_vk_round8(P->vk, &P->xb, 0, n_embd, &P->xb, P->xb_q, P->xb_qs, n_embd, n, err);
+      st = still_vk_round8(P->vk, &P->xb, 0, n_embd, &P->xb, P->xb_r8.off, P->xb_r8.stride, n_embd, n, err);
     return st;
   }
   still_vk_add_rms_norm_args a = {.n = n_embd, .nrows = n, .x_off = row0 * n_embd, .x_stride = n_embd,
                                   .r_off = row0 * n_embd, .r_stride = n_embd, .g_off = 0, .y_off = 0,
-                                  .y_stride = n_embd, .eps = hp->rms_eps, .round8 = round8, .q_off = P->xb_q,
-                                  .q_stride = P->xb_qs};
+                                  .y_stride = n_embd, .eps = hp->rms_eps, .round8 = round8,
+                                  .q_off = P->xb_r8.off, .q_stride = P->xb_r8.stride};
   return still_vk_add_rms_norm(P->vk, &P->x, add ? &P->xb2 : NULL, &g->buf, &P->xb, &a, err);
 }
 
@@ -718,11 +730,11 @@ static bool ffn_inputs_round8(vk_part *P, const gpu_layer *L, int n_tok)
 /* The rows of buf (att or hb, n values each) rounded by a dispatch of
  * their own when w's product reads them rounded: prompt batches, and decode
  * with STILL_VK_DOT_PREROUND=2. */
-static still_status round8_alone(vk_part *P, const gpu_weight *w, still_vk_buffer *buf, uint32_t q, uint32_t qs,
-                                 uint32_t n, int n_tok, bool *flag, still_error *err)
+static still_status round8_alone(vk_part *P, const gpu_weight *w, still_vk_buffer *buf, round8_place *q, uint32_t n,
+                                 int n_tok, still_error *err)
 {
-  *flag = (n_tok > 1 || still_vk_dot_preround(P->vk) >= 2) && n % 32 == 0 && reads_round8(P, w, n_tok, 0);
-  return *flag ? still_vk_round8(P->vk, buf, 0, n, buf, q, qs, n, (uint32_t)n_tok, err) : STILL_OK;
+  q->made = (n_tok > 1 || still_vk_dot_preround(P->vk) >= 2) && n % 32 == 0 && reads_round8(P, w, n_tok, 0);
+  return q->made ? still_vk_round8(P->vk, buf, 0, n, buf, q->off, q->stride, n, (uint32_t)n_tok, err) : STILL_OK;
 }
 
 #define TRY(expr)                                                                                                     \
@@ -802,7 +814,7 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
   const uint32_t nt = (uint32_t)n_tok;
   still_status st = STILL_OK;
 
-  P->att_r = P->hb_r = false;
+  P->att_r8.made = P->hb_r8.made = false;
   /* fused: the previous layer's FFN output (xb2) is added to x here */
   TRY(norm_rows(f, P, &L->attn_norm, still_vk_fuse(vk) && il > P->first, 0, nt, attention_inputs_round8(P, L, n_tok),
                 err));
@@ -814,14 +826,13 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
     TRY(still_vk_attention_split(vk, &P->q, &L->k_cache, &L->v_cache, &P->att_part, &P->att, &aa, err));
   else
     TRY(still_vk_attention(vk, &P->q, &L->k_cache, &L->v_cache, &P->att, &aa, err));
-  TRY(round8_alone(P, &L->wo, &P->att, P->att_q, P->att_qs, (uint32_t)(hp->n_head * hp->head_dim_v), n_tok,
-                   &P->att_r, err));
+  TRY(round8_alone(P, &L->wo, &P->att, &P->att_r8, (uint32_t)(hp->n_head * hp->head_dim_v), n_tok, err));
   TRY(mv(P, &L->wo, &P->att, &P->xb2, n_tok, 0, err));
   if (!still_vk_fuse(vk)) TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
 
   TRY(norm_rows(f, P, &L->ffn_norm, still_vk_fuse(vk), 0, nt, ffn_inputs_round8(P, L, n_tok), err));
   TRY(ffn_gate_up(P, L, n_tok, (uint32_t)hp->n_ff, err));
-  TRY(round8_alone(P, &L->w_down, &P->hb, P->hb_q, P->hb_qs, (uint32_t)hp->n_ff, n_tok, &P->hb_r, err));
+  TRY(round8_alone(P, &L->w_down, &P->hb, &P->hb_r8, (uint32_t)hp->n_ff, n_tok, err));
   TRY(mv(P, &L->w_down, &P->hb, &P->xb2, n_tok, 0, err));
   /* fused, the add goes with the next norm (the next layer's or the output
    * norm); the last layer of a part whose stream goes on to the next
@@ -838,7 +849,7 @@ static still_status record_output(still_vk_forward *f, vk_part *P, uint32_t firs
   /* fused: the last layer's FFN output is added to these rows here (the
    * rows without logits are not needed any more) */
   const bool pre = reads_round8(P, &P->output, (int)n, 0);
-  P->att_r = P->hb_r = false;
+  P->att_r8.made = P->hb_r8.made = false;
   still_status st = norm_rows(f, P, &P->output_norm, still_vk_fuse(P->vk) && P->end > P->first, first, n, pre, err);
   return st == STILL_OK ? mv(P, &P->output, &P->xb, &P->logits, (int)n, 0, err) : st;
 }

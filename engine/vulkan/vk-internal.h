@@ -151,8 +151,9 @@ struct still_vk {
 };
 
 still_status still_vk_fail(still_error *err, VkResult r, const char *what);
-/* The shared memory one workgroup of matvec_dot.comp declares (bytes), at vk's rows and workgroup. */
-uint64_t still_vk_dot_shared_bytes(const still_vk *vk);
+/* The shared memory one workgroup of matvec_dot.comp declares (bytes), at vk's rows and workgroup:
+ * rounds, the variant that rounds the vector itself; else -DPREROUNDED or -DNVEC. */
+uint64_t still_vk_dot_shared_bytes(const still_vk *vk, bool rounds);
 /* Record one dispatch of shader id over gx×gy×gz workgroups. */
 still_status still_vk_dispatch(still_vk *vk, still_vk_shader_id id, const still_vk_buffer *const *bufs, int n_bufs,
                                const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz,

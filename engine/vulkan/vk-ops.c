@@ -149,11 +149,11 @@ _Static_assert(VK_SHADER_MATVEC_TEAM4_Q6_K - VK_SHADER_MATVEC_TEAM4_F16 ==
                  VK_SHADER_MATVEC_TEAM_Q6_K - VK_SHADER_MATVEC_TEAM_F16,
                "the matvec_team4 shaders are in the order of the matvec_team ones");
 
-uint64_t still_vk_dot_shared_bytes(const still_vk *vk)
+uint64_t still_vk_dot_shared_bytes(const still_vk *vk, bool rounds)
 {
-  /* the rounded chunk (xq, xd, xsum: 10 KiB), the rows' partial sums
-   * (red) and common.glsl's red_partial */
-  return 10240 + 8ull * vk->dot_rows * vk->dot_wg + 4ull * (vk->dot_wg / 4 + 1);
+  /* the rounded chunk (xq, xd, xsum: 10 KiB) where the shader rounds, the
+   * rows' partial sums of two sets (red) and common.glsl's red_partial */
+  return (rounds ? 10240 : 0) + 8ull * vk->dot_rows * vk->dot_wg + 4ull * (vk->dot_wg / 4 + 1);
 }
 
 /* matvec_dot.comp for one input vector where the device has 8-bit integer
@@ -164,7 +164,7 @@ static int dot_shader(const still_vk *vk, const still_vk_matvec_args *a, bool wi
 {
   const uint32_t wg = vk->dot_wg;
   if (!vk->int_dot || a->n_vec != 1 || wg < 32 || wg % 32 != 0) return -1;
-  if (still_vk_dot_shared_bytes(vk) > vk->props.limits.maxComputeSharedMemorySize) return -1;
+  if (still_vk_dot_shared_bytes(vk, true) > vk->props.limits.maxComputeSharedMemorySize) return -1;
   switch (a->type) {
   case STILL_TYPE_Q4_K: return wide && (vk->dot_types & 1) ? VK_SHADER_MATVEC_DOT_Q4_K : -1;
   case STILL_TYPE_Q6_K: return vk->dot_types & 2 ? VK_SHADER_MATVEC_DOT_Q6_K : -1;
@@ -357,14 +357,12 @@ bool still_vk_matmul_dot_on(const still_vk *vk) { return vk->int_dot && vk->matm
 
 /* The batched integer dot shader for these arguments, or -1: the types and
  * layouts of dot_shader (every one of them: STILL_VK_DOT_TYPES is about
- * decode), its workgroup, and its shared memory (the partial sums of two
- * vectors at a time, and common.glsl's red_partial). */
+ * decode), its workgroup, and its shared memory (no rounded chunk). */
 static int matmul_dot_shader(const still_vk *vk, const still_vk_matvec_args *a)
 {
   const uint32_t wg = vk->dot_wg;
   if (!still_vk_matmul_dot_on(vk) || a->n_vec < 2 || wg < 32 || wg % 32 != 0 || team_shader(vk, a) < 0) return -1;
-  if (8ull * vk->dot_rows * wg + 4ull * (wg / 4 + 1) > vk->props.limits.maxComputeSharedMemorySize)
-    return -1;
+  if (still_vk_dot_shared_bytes(vk, false) > vk->props.limits.maxComputeSharedMemorySize) return -1;
   const bool wide = team_wide(vk, a, 0);
   switch (a->type) {
   case STILL_TYPE_Q4_K: return wide ? VK_SHADER_MATMUL_DOT_Q4_K : -1;

@@ -440,7 +440,7 @@ static void test_matvec_dot_taken(void)
                             .row_bytes = 2304, .x_stride = 4096, .y_stride = 64};
   /* settings under which the library rightly keeps matvec_team.comp (or matvec.comp) */
   const bool other = vk->matvec_generic || vk->matvec_narrow || vk->wg_size % 32 != 0 || vk->dot_wg % 32 != 0 ||
-                     still_vk_dot_shared_bytes(vk) > vk->props.limits.maxComputeSharedMemorySize;
+                     still_vk_dot_shared_bytes(vk, true) > vk->props.limits.maxComputeSharedMemorySize;
   if (!vk->int_dot || other) {
     g_assert_false(still_vk_matvec_rounds_x(vk, &a, 0));
     g_test_skip(off      ? "STILL_VK_DOT=0"
