@@ -33,12 +33,17 @@
  *             logits n_vocab·4 (session) and the cached token ids n_ctx·4.
  *           When every layer runs on a GPU the CPU keeps only the embedding
  *           rows of a batch and the logits: nb·n_embd·4 + n_vocab·4.
- *           GPU (per GPU holding layers): the same activations for a micro-
- *           batch of min(512, n_ctx) tokens, plus attention scores for that
- *           micro-batch over blocks of at most STILL_FIT_GPU_KQ_BLOCK keys
+ *           GPU (per GPU holding layers): the same activations (xb as wide
+ *           as the attention output where that is wider) for a batch of
+ *           min(n_batch, n_ctx) tokens, plus attention scores for that
+ *           batch over blocks of at most STILL_FIT_GPU_KQ_BLOCK keys
  *           (n_head·nb·min(n_ctx, 1024)·4: the GPU kernels must not
  *           materialise the whole n_ctx × n_ctx score matrix, which would be
- *           gigabytes at long contexts), 8-bit activations nb·max_in·34/32;
+ *           gigabytes at long contexts), the split attention's partial
+ *           results at decode (4 tokens × n_head × (2 + head_dim_v) floats
+ *           per chunk of 64 keys of the context), the rows of xb, att and hb
+ *           rounded to 8 bits for the integer dot products, 1.25 bytes a
+ *           value;
  *           the GPU holding the output layer also keeps STILL_FIT_GPU_LOGITS_ROWS
  *           rows of logits, n_vocab·4 each (LOGITS_ROWS in vk-forward.c:
  *           more rows go through in rounds).
@@ -120,6 +125,13 @@
 #define GPU_UBATCH 512
 /* rows of logits the GPU holding the output keeps (LOGITS_ROWS in vulkan/vk-forward.c) */
 #define STILL_FIT_GPU_LOGITS_ROWS 8
+/* The split attention of decode keeps partial results for up to 4 tokens
+ * (SPLIT_ATTENTION_TOKENS in vk-forward.c) per query head and chunk of
+ * keys: chunks of a workgroup's keys (vk-ops.c split_chunk: 64 threads is
+ * the smallest default, on CPU devices; 128 on GPUs), at least 64 chunks. */
+#define STILL_FIT_GPU_SPLIT_TOKENS 4
+#define STILL_FIT_GPU_SPLIT_CHUNK 64
+#define STILL_FIT_GPU_SPLIT_MIN_CHUNKS 64
 #define CTX_STEP 256
 
 /* ---- model facts ------------------------------------------------------------------ */
@@ -331,16 +343,43 @@ uint64_t still_fit_cpu_compute_bytes(const still_fit_model *m, int32_t n_ctx, in
   return total;
 }
 
+/* One row of n values rounded to 8 bits on the GPU (act8.glsl): n/4 words
+ * of codes and n/32 pairs of floats (scale, sum), on whole 16 bytes. */
+static uint64_t round8_row_bytes(uint64_t n) { return 4 * ((n / 4 + n / 16 + 3) & ~(uint64_t)3); }
+
+/* xb holds the norm output and, for models whose attention is wider than
+ * the model (Qwen3-0.6B: 16 heads of 128 over 1024), the products' widest
+ * input: vk-forward.c's max_in */
+static uint64_t gpu_xb_width(const still_fit_model *m)
+{
+  const uint64_t n_att = (uint64_t)m->n_head * m->head_dim_v;
+  return (uint64_t)m->n_embd > n_att ? (uint64_t)m->n_embd : n_att;
+}
+
+uint64_t still_fit_gpu_round8_bytes(const still_fit_model *m, int32_t n_ctx, int32_t n_ubatch)
+{
+  if (n_ubatch <= 0) n_ubatch = GPU_UBATCH;
+  if (n_ctx > 0 && n_ubatch > n_ctx) n_ubatch = n_ctx;
+  const uint64_t n_att = (uint64_t)m->n_head * m->head_dim_v;
+  return (uint64_t)n_ubatch *
+           (round8_row_bytes(gpu_xb_width(m)) + round8_row_bytes(n_att) + round8_row_bytes((uint64_t)m->n_ff)) +
+         3 * 16;
+}
+
 uint64_t still_fit_gpu_compute_bytes(const still_fit_model *m, int32_t n_ctx, int32_t n_ubatch)
 {
   if (n_ubatch <= 0) n_ubatch = GPU_UBATCH;
   if (n_ctx > 0 && n_ubatch > n_ctx) n_ubatch = n_ctx;
   const uint64_t nb = (uint64_t)n_ubatch;
   const uint64_t keys = (uint64_t)(n_ctx < STILL_FIT_GPU_KQ_BLOCK ? (n_ctx > 0 ? n_ctx : 1) : STILL_FIT_GPU_KQ_BLOCK);
-  uint64_t total = nb * 4 * activation_floats_per_token(m);
+  uint64_t total = nb * 4 * (activation_floats_per_token(m) + gpu_xb_width(m) - (uint64_t)m->n_embd);
   total += (uint64_t)m->n_head * nb * keys * 4;
-  total += nb * (uint64_t)max_matmul_in(m) * 34 / 32;
-  return total;
+  /* the split attention's partial results: (max, sum, head_dim_v values)
+   * per token, head and chunk, for the whole context */
+  uint64_t chunks = ((uint64_t)(n_ctx > 0 ? n_ctx : 1) + STILL_FIT_GPU_SPLIT_CHUNK - 1) / STILL_FIT_GPU_SPLIT_CHUNK;
+  if (chunks < STILL_FIT_GPU_SPLIT_MIN_CHUNKS) chunks = STILL_FIT_GPU_SPLIT_MIN_CHUNKS;
+  total += 4ull * STILL_FIT_GPU_SPLIT_TOKENS * (uint64_t)m->n_head * chunks * (2 + (uint64_t)m->head_dim_v);
+  return total + still_fit_gpu_round8_bytes(m, n_ctx, n_ubatch);
 }
 
 uint64_t still_fit_gpu_logits_bytes(const still_fit_model *m, int32_t n_ctx, int32_t n_ubatch)
@@ -466,8 +505,9 @@ static void place_split(const still_fit_model *m, const machine *mc, const still
   const still_kv_type gpu_kv_type = p->kv_type;
   const uint64_t kvl_gpu = kv_layer_bytes(m, n_ctx, gpu_kv_type);
   const uint64_t kv_half_gpu = kv_layer_bytes(m, n_ctx / 2 > 0 ? n_ctx / 2 : 1, gpu_kv_type);
-  const uint64_t gpu_compute = still_fit_gpu_compute_bytes(m, n_ctx, GPU_UBATCH),
-                 gpu_logits = still_fit_gpu_logits_bytes(m, n_ctx, GPU_UBATCH);
+  /* a GPU part takes the session's batches as they come (vk-forward.c) */
+  const uint64_t gpu_compute = still_fit_gpu_compute_bytes(m, n_ctx, p->n_batch),
+                 gpu_logits = still_fit_gpu_logits_bytes(m, n_ctx, p->n_batch);
   const bool output_on_gpu = g > 0;
 
   /* CPU part: layers [0, L-g) */
@@ -549,7 +589,8 @@ static void rebalance(const still_fit_model *m, const machine *mc, const still_f
         over = i;
       }
       /* a GPU without layers would also pay its driver overhead and compute buffers */
-      if (pl->per[i] == 0) spare -= (int64_t)(STILL_FIT_GPU_DRIVER_BYTES + still_fit_gpu_compute_bytes(m, p->n_ctx, GPU_UBATCH));
+      if (pl->per[i] == 0)
+        spare -= (int64_t)(STILL_FIT_GPU_DRIVER_BYTES + still_fit_gpu_compute_bytes(m, p->n_ctx, p->n_batch));
       if (spare > best) {
         best = spare;
         room = i;

@@ -63,6 +63,10 @@ uint64_t still_fit_kv_bytes(const still_fit_model *m, int32_t n_ctx, still_kv_ty
 uint64_t still_fit_cpu_compute_bytes(const still_fit_model *m, int32_t n_ctx, int32_t n_batch, int n_threads,
                                      still_kv_type kv_type);
 uint64_t still_fit_gpu_compute_bytes(const still_fit_model *m, int32_t n_ctx, int32_t n_ubatch);
+/* Its part for the activations rounded to 8 bits (the inputs of the
+ * integer dot products: a whole micro-batch of rows of xb, att and hb, as
+ * STILL_VK_MATMUL=dot keeps them; the other paths keep one row each). */
+uint64_t still_fit_gpu_round8_bytes(const still_fit_model *m, int32_t n_ctx, int32_t n_ubatch);
 /* The logits the GPU holding the output layer keeps on top of its compute
  * buffers: min(8, n_ubatch) rows (vk-forward.c sends more in rounds). */
 uint64_t still_fit_gpu_logits_bytes(const still_fit_model *m, int32_t n_ctx, int32_t n_ubatch);

@@ -499,7 +499,8 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
   size_t max_in = (size_t)hp->n_embd;
   if ((size_t)hp->n_head * hp->head_dim_v > max_in) max_in = (size_t)hp->n_head * hp->head_dim_v;
   /* the rounded vectors after the floats of xb, att and hb (a whole batch
-   * only where prefill takes them: that is not in the fit estimate yet) */
+   * only where prefill takes them; the fit estimate counts a whole batch:
+   * still_fit_gpu_compute_bytes) */
   const size_t att_w = (size_t)hp->n_head * hp->head_dim_v;
   const size_t q_rows = still_vk_matmul_dot_on(P->vk) ? (size_t)f->n_batch : 1;
   P->xb_r8 = place_after((size_t)f->n_batch, max_in);

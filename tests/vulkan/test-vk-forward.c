@@ -841,9 +841,53 @@ static void test_device_lost(void)
 
 /* The fit estimator's GPU figure for a placement (weights + KV + compute +
  * logits, as still_fit adds them for the device with the output) against
- * what the device really holds at its peak once all layers are there: the
- * estimate must never be below it (a "fits" verdict that then runs out of
- * VRAM is the one thing a user cannot forgive), nor far above it. */
+ * what the device really holds at its peak once all layers are there, for
+ * a context of n_ctx: the estimate must never be below it (a "fits"
+ * verdict that then runs out of VRAM is the one thing a user cannot
+ * forgive), nor far above it. */
+static void check_fit_bytes(const char *name, const still_model *m, const still_fit_model *fm, int32_t n_ctx)
+{
+  still_error err = {0};
+  const int32_t n_batch = n_ctx < 512 ? n_ctx : 512; /* as graph.c clamps it */
+  still_vk_forward *f = NULL;
+  g_assert_cmpint(still_vk_forward_new(m, NULL, NULL, 0, n_ctx, n_batch, STILL_TYPE_F16, &f, &err), ==, STILL_OK);
+  uint64_t peak = 0;
+  const uint64_t now = still_vk_forward_device_bytes(f, &peak);
+  still_vk_forward_free(f);
+  uint64_t weights = fm->output_bytes + (fm->tied ? fm->embd_bytes : 0);
+  for (int l = 0; l < fm->n_layer; l++) weights += fm->layer_bytes[l];
+  const uint64_t kv = still_fit_kv_bytes(fm, n_ctx, STILL_KV_F16);
+  const uint64_t compute = still_fit_gpu_compute_bytes(fm, n_ctx, n_batch);
+  const uint64_t logits = still_fit_gpu_logits_bytes(fm, n_ctx, n_batch);
+  const uint64_t estimate = weights + kv + compute + logits;
+  g_test_message("%s, n_ctx %d: device holds %" G_GUINT64_FORMAT " (peak %" G_GUINT64_FORMAT "), fit says %" G_GUINT64_FORMAT
+                 " (weights %" G_GUINT64_FORMAT ", KV %" G_GUINT64_FORMAT ", compute %" G_GUINT64_FORMAT
+                 ", logits %" G_GUINT64_FORMAT ")",
+                 name, (int)n_ctx, now, peak, estimate, weights, kv, compute, logits);
+  g_assert_cmpuint(peak, >=, now);
+  g_assert_cmpuint(estimate, >=, peak);
+  g_assert_cmpuint(estimate, <=, peak + peak / 2 + (64u << 20));
+
+  /* the rounded rows of a whole batch (STILL_VK_MATMUL=dot, where the
+   * device has integer dot products: STILL_VK_DOT=1 here) against the
+   * estimate's part for them: the extra memory the mode takes is the
+   * estimate's part less the one row of each buffer the other paths keep */
+  g_setenv("STILL_VK_MATMUL", "dot", TRUE);
+  g_assert_cmpint(still_vk_forward_new(m, NULL, NULL, 0, n_ctx, n_batch, STILL_TYPE_F16, &f, &err), ==, STILL_OK);
+  g_unsetenv("STILL_VK_MATMUL");
+  uint64_t peak_dot = 0;
+  still_vk_forward_device_bytes(f, &peak_dot);
+  still_vk_forward_free(f);
+  const uint64_t r8 = still_fit_gpu_round8_bytes(fm, n_ctx, n_batch), r8_row = still_fit_gpu_round8_bytes(fm, n_ctx, 1);
+  g_test_message("%s, n_ctx %d: a batch of rounded rows takes %" G_GUINT64_FORMAT " more, fit counts "
+                 "%" G_GUINT64_FORMAT, name, (int)n_ctx, peak_dot - peak, r8);
+  g_assert_cmpuint(peak_dot, >=, peak);
+  g_assert_cmpuint(peak_dot - peak, <=, r8 - r8_row + 3 * 16);
+  if (g_strcmp0(g_getenv("STILL_VK_DOT"), "1") == 0)
+    g_assert_cmpuint(peak_dot - peak + r8_row, >=, r8 - 3 * 16 - 4096);
+  g_assert_cmpuint(estimate - peak, >=, peak_dot - peak);
+}
+
 static void test_fit_bytes(gconstpointer data)
 {
   const char *name = data;
@@ -852,29 +896,52 @@ static void test_fit_bytes(gconstpointer data)
   still_error err = {0};
   still_fit_model fm;
   g_assert_cmpint(still_fit_model_from_header(m->file, &fm, &err), ==, STILL_OK);
-  for (int k = 0; k < 2; k++) {
-    const int32_t n_ctx = k == 0 ? 256 : 2048, n_batch = n_ctx < 512 ? n_ctx : 512; /* as graph.c clamps it */
-    still_vk_forward *f = NULL;
-    g_assert_cmpint(still_vk_forward_new(m, NULL, NULL, 0, n_ctx, n_batch, STILL_TYPE_F16, &f, &err), ==, STILL_OK);
-    uint64_t peak = 0;
-    const uint64_t now = still_vk_forward_device_bytes(f, &peak);
-    still_vk_forward_free(f);
-    uint64_t weights = fm.output_bytes + (fm.tied ? fm.embd_bytes : 0);
-    for (int l = 0; l < fm.n_layer; l++) weights += fm.layer_bytes[l];
-    const uint64_t kv = still_fit_kv_bytes(&fm, n_ctx, STILL_KV_F16);
-    const uint64_t compute = still_fit_gpu_compute_bytes(&fm, n_ctx, n_batch);
-    const uint64_t logits = still_fit_gpu_logits_bytes(&fm, n_ctx, n_batch);
-    const uint64_t estimate = weights + kv + compute + logits;
-    g_test_message("%s, n_ctx %d: device holds %" G_GUINT64_FORMAT " (peak %" G_GUINT64_FORMAT "), fit says %" G_GUINT64_FORMAT
-                   " (weights %" G_GUINT64_FORMAT ", KV %" G_GUINT64_FORMAT ", compute %" G_GUINT64_FORMAT
-                   ", logits %" G_GUINT64_FORMAT ")",
-                   name, (int)n_ctx, now, peak, estimate, weights, kv, compute, logits);
-    g_assert_cmpuint(peak, >=, now);
-    g_assert_cmpuint(estimate, >=, peak);
-    g_assert_cmpuint(estimate, <=, peak + peak / 2 + (64u << 20));
-  }
+  check_fit_bytes(name, m, &fm, 256);
+  check_fit_bytes(name, m, &fm, 2048);
   still_fit_model_free(&fm);
   still_model_free(m);
+}
+
+/* The same for one layer of a real shape (still make-model: R1-Distill-
+ * Qwen-1.5B, whose 12 heads make the split attention's scratch the largest
+ * share of its compute buffers) up to its trained context of 131072 tokens,
+ * where that scratch grows with the context (the tiny fixtures cannot show
+ * it: their other buffers dwarf it). */
+static void test_fit_bytes_real_shape(void)
+{
+  const char *cli = g_getenv("STILL_CLI");
+  char *vocab = test_fixture_path("vocab/ggml-vocab-qwen2.gguf");
+  if (!vocab) return;
+  if (!cli) {
+    g_test_skip("STILL_CLI not set");
+    g_free(vocab);
+    return;
+  }
+  char *dir = g_dir_make_tmp("still-vk-fit-XXXXXX", NULL);
+  g_assert_nonnull(dir);
+  char *path = g_build_filename(dir, "r1-qwen-1.5b-1-layer.gguf", NULL);
+  char *argv[] = {(char *)cli, "make-model", "--shape", "r1-qwen-1.5b", "--type", "Q4_0", "--layers", "1",
+                  "--vocab", vocab, "-o", path, NULL};
+  char *out = NULL, *errs = NULL;
+  int status = 0;
+  g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  if (!g_spawn_check_wait_status(status, NULL)) g_test_message("make-model: %s", errs);
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  still_load_params lp = still_load_params_default();
+  lp.no_vocab = true;
+  still_model *m = NULL;
+  still_error err = {0};
+  g_assert_cmpint(still_model_load(path, &lp, NULL, NULL, &m, &err), ==, STILL_OK);
+  still_fit_model fm;
+  g_assert_cmpint(still_fit_model_from_header(m->file, &fm, &err), ==, STILL_OK);
+  g_assert_cmpint(fm.n_head, ==, 12);
+  check_fit_bytes("r1-qwen-1.5b (1 layer)", m, &fm, 512);
+  check_fit_bytes("r1-qwen-1.5b (1 layer)", m, &fm, 131072);
+  still_fit_model_free(&fm);
+  still_model_free(m);
+  g_remove(path);
+  g_rmdir(dir);
+  g_free(path), g_free(dir), g_free(vocab), g_free(out), g_free(errs);
 }
 
 int main(int argc, char **argv)
@@ -909,6 +976,7 @@ int main(int argc, char **argv)
     g_test_add_data_func(path, fit_models[i], test_fit_bytes);
     g_free(path);
   }
+  g_test_add_func("/vk-forward/fit-bytes/r1-qwen-1.5b-long-context", test_fit_bytes_real_shape);
   static const char *dot_models[] = {"tiny-qwen2-Q4_K_M", "tiny-llama-Q4_K_M", "tiny-qwen2-Q5_K_M",
                                      "tiny-qwen2-Q6_K",   "tiny-qwen3-Q8_0",   "tiny-qwen2-Q4_0"};
   for (size_t i = 0; i < G_N_ELEMENTS(dot_models); i++) {
