@@ -728,13 +728,19 @@ static bool ffn_inputs_round8(vk_part *P, const gpu_layer *L, int n_tok)
   return reads_round8(P, &L->w_gate, n_tok, 0) || reads_round8(P, &L->w_up, n_tok, 0);
 }
 
-/* The rows of buf (att or hb, n values each) rounded by a dispatch of
- * their own when w's product reads them rounded: prompt batches, and decode
- * with STILL_VK_DOT_PREROUND=2. */
+/* Whether w's product reads the rows of n values before it (att or hb)
+ * rounded by the op that makes them or by a dispatch of their own: prompt
+ * batches, and decode with STILL_VK_DOT_PREROUND=2. round8_alone is that
+ * dispatch. */
+static bool rounds_after(vk_part *P, const gpu_weight *w, uint32_t n, int n_tok)
+{
+  return (n_tok > 1 || still_vk_dot_preround(P->vk) >= 2) && n % 32 == 0 && reads_round8(P, w, n_tok, 0);
+}
+
 static still_status round8_alone(vk_part *P, const gpu_weight *w, still_vk_buffer *buf, round8_place *q, uint32_t n,
                                  int n_tok, still_error *err)
 {
-  q->made = (n_tok > 1 || still_vk_dot_preround(P->vk) >= 2) && n % 32 == 0 && reads_round8(P, w, n_tok, 0);
+  q->made = rounds_after(P, w, n, n_tok);
   return q->made ? still_vk_round8(P->vk, buf, 0, n, buf, q->off, q->stride, n, (uint32_t)n_tok, err) : STILL_OK;
 }
 
@@ -823,11 +829,17 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
   TRY(attention_inputs(f, P, L, nt, pos0, &q_stride, err));
   still_vk_attention_args aa = attention_args(f, nt, pos0);
   aa.q_stride = q_stride;
-  if (nt <= SPLIT_ATTENTION_TOKENS && P->att_part.size > 4 && still_vk_attention_split_ok(vk, &aa))
+  const uint32_t n_att = (uint32_t)(hp->n_head * hp->head_dim_v);
+  if (nt <= SPLIT_ATTENTION_TOKENS && P->att_part.size > 4 && still_vk_attention_split_ok(vk, &aa)) {
+    /* fused: the merge rounds the output for wo (whole blocks per head) */
+    P->att_r8.made = still_vk_fuse(vk) && still_vk_attention_split_rounds(vk, &aa) &&
+                     rounds_after(P, &L->wo, n_att, n_tok);
+    aa.round8 = P->att_r8.made, aa.r8_off = P->att_r8.off, aa.r8_stride = P->att_r8.stride;
     TRY(still_vk_attention_split(vk, &P->q, &L->k_cache, &L->v_cache, &P->att_part, &P->att, &aa, err));
-  else
+  } else {
     TRY(still_vk_attention(vk, &P->q, &L->k_cache, &L->v_cache, &P->att, &aa, err));
-  TRY(round8_alone(P, &L->wo, &P->att, &P->att_r8, (uint32_t)(hp->n_head * hp->head_dim_v), n_tok, err));
+  }
+  if (!P->att_r8.made) TRY(round8_alone(P, &L->wo, &P->att, &P->att_r8, n_att, n_tok, err));
   TRY(mv(P, &L->wo, &P->att, &P->xb2, n_tok, 0, err));
   if (!still_vk_fuse(vk)) TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
 

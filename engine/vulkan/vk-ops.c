@@ -698,6 +698,8 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
   if (!f16 && !q8 && a->kv_type != STILL_TYPE_F32)
     return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: a %s KV cache is not supported (F32, F16 or Q8_0)",
                            still_type_name(a->kv_type));
+  if (a->round8)
+    return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: only the split attention rounds its output");
   if (a->n_head == 0 || a->n_head_kv == 0 || a->n_head % a->n_head_kv || a->head_dim_k == 0 ||
       a->head_dim_k > 256 || a->head_dim_v == 0 || a->head_dim_v > 256 ||
       (f16 && ((a->k_off | a->v_off) & 1)) ||
@@ -779,6 +781,12 @@ bool still_vk_attention_split_ok(const still_vk *vk, const still_vk_attention_ar
          2 * g * vk->wg_size <= 8 * 256 && g * a->head_dim_k <= 8 * 256;
 }
 
+bool still_vk_attention_split_rounds(const still_vk *vk, const still_vk_attention_args *a)
+{
+  /* whole blocks per head, one thread of the merge's workgroup per block */
+  return a->head_dim_v > 0 && a->head_dim_v % 32 == 0 && a->head_dim_v <= 256 && a->head_dim_v / 32 <= vk->wg_size;
+}
+
 uint64_t still_vk_attention_part_floats(const still_vk *vk, uint32_t n_tok, uint32_t n_head, uint32_t head_dim_v,
                                         uint32_t n_kv)
 {
@@ -805,8 +813,24 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
       !fits(v, still_vk_kv_cache_bytes(a->kv_type, a->v_off + n_kv * a->n_head_kv * a->head_dim_v)) ||
       !fits(part, 4 * part_floats))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention outside its buffers");
+  const uint64_t o_end = 4 * ((uint64_t)a->o_off + (uint64_t)a->o_stride * (a->n_tok - 1) +
+                              (uint64_t)a->n_head * a->head_dim_v);
+  if (meets(part, 0, 4 * part_floats, out, 4ull * a->o_off, o_end))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention output onto its scratch");
   if (n_chunks > 65535 || a->n_tok > 65535)
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention over too many keys");
+  if (a->round8) {
+    const uint64_t n = (uint64_t)a->n_head * a->head_dim_v, words = still_vk_round8_words((uint32_t)n);
+    const uint64_t r0 = 4ull * a->r8_off,
+                   r1 = 4 * ((uint64_t)a->r8_off + (uint64_t)a->r8_stride * (a->n_tok - 1) + words);
+    if (!still_vk_attention_split_rounds(vk, a) || (a->r8_off & 3) || (a->r8_stride & 3) ||
+        (a->n_tok > 1 && a->r8_stride < words))
+      return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bad shape for rounding the attention output");
+    if (!fits(out, r1) || meets(out, 4ull * a->o_off, o_end, out, r0, r1) ||
+        meets(part, 0, 4 * part_floats, out, r0, r1))
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "Vulkan: the rounded attention output outside its buffer or onto the floats");
+  }
   struct {
     uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, pos0, q_off, q_stride, k_off, v_off, n_chunks;
     float scale;
@@ -818,9 +842,11 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
     q8 ? VK_SHADER_ATTENTION_SPLIT_Q8_0 : f16 ? VK_SHADER_ATTENTION_SPLIT_F16 : VK_SHADER_ATTENTION_SPLIT_F32;
   still_status st = still_vk_dispatch(vk, sh, bufs, 4, &push, sizeof push, n_chunks, a->n_head_kv, a->n_tok, err);
   if (st != STILL_OK) return st;
-  const uint32_t mpush[8] = {a->n_tok, a->n_head, a->head_dim_v, a->pos0, n_chunks, chunk, a->o_off, a->o_stride};
+  const uint32_t mpush[10] = {a->n_tok,  a->n_head,   a->head_dim_v, a->pos0,      n_chunks,
+                              chunk,     a->o_off,    a->o_stride,   a->r8_off,    a->r8_stride};
   const still_vk_buffer *mbufs[2] = {part, out};
   uint32_t gx, gy;
   grid_2d(a->n_tok * a->n_head, &gx, &gy);
-  return still_vk_dispatch(vk, VK_SHADER_ATTENTION_MERGE, mbufs, 2, mpush, sizeof mpush, gx, gy, 1, err);
+  return still_vk_dispatch(vk, a->round8 ? VK_SHADER_ATTENTION_MERGE_ROUND8 : VK_SHADER_ATTENTION_MERGE, mbufs, 2,
+                           mpush, sizeof mpush, gx, gy, 1, err);
 }

@@ -278,6 +278,9 @@ static const uint32_t spv_add_rms_norm_v4_round8[] =
 static const uint32_t spv_quantize_q8[] =
 #include "vulkan/quantize_q8.spv.h"
 ;
+static const uint32_t spv_attention_merge_round8[] =
+#include "vulkan/attention_merge_round8.spv.h"
+;
 static const uint32_t spv_matmul_dot_q4_k[] =
 #include "vulkan/matmul_dot_q4_k.spv.h"
 ;
@@ -414,7 +417,7 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_ATTENTION_F16, spv_attention_f16, 52),
   ENTRY(VK_SHADER_ATTENTION_SPLIT_F32, spv_attention_split_f32, 52),
   ENTRY(VK_SHADER_ATTENTION_SPLIT_F16, spv_attention_split_f16, 52),
-  ENTRY(VK_SHADER_ATTENTION_MERGE, spv_attention_merge, 32),
+  ENTRY(VK_SHADER_ATTENTION_MERGE, spv_attention_merge, 40),
   ENTRY(VK_SHADER_ATTENTION_SPLIT_Q8_0, spv_attention_split_q8_0, 52),
   ENTRY(VK_SHADER_ATTENTION_TILE_F32, spv_attention_tile_f32, 52),
   ENTRY(VK_SHADER_ATTENTION_TILE_F16, spv_attention_tile_f16, 52),
@@ -479,6 +482,7 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATVEC_DOT_PRE_Q4_0, spv_matvec_dot_pre_q4_0, 48),
   ENTRY(VK_SHADER_ADD_RMS_NORM_V4_ROUND8, spv_add_rms_norm_v4_round8, 52),
   ENTRY(VK_SHADER_QUANTIZE_Q8, spv_quantize_q8, 24),
+  ENTRY(VK_SHADER_ATTENTION_MERGE_ROUND8, spv_attention_merge_round8, 40),
   ENTRY(VK_SHADER_MATMUL_DOT_Q4_K, spv_matmul_dot_q4_k, 48),
   ENTRY(VK_SHADER_MATMUL_DOT_Q6_K, spv_matmul_dot_q6_k, 48),
   ENTRY(VK_SHADER_MATMUL_DOT_Q8_0, spv_matmul_dot_q8_0, 48),

@@ -140,9 +140,10 @@ typedef enum {
   VK_SHADER_MATVEC_DOT_PRE_Q8_0,
   VK_SHADER_MATVEC_DOT_PRE_Q5_K,
   VK_SHADER_MATVEC_DOT_PRE_Q4_0,
-  /* the rounding for them: fused with the residual add + RMSNorm, or alone */
+  /* the rounding for them: fused with the residual add + RMSNorm, alone, or with the attention merge */
   VK_SHADER_ADD_RMS_NORM_V4_ROUND8,
   VK_SHADER_QUANTIZE_Q8,
+  VK_SHADER_ATTENTION_MERGE_ROUND8,
   /* matvec_dot.comp for prefill batches rounded beforehand, 8 vectors per workgroup (same order) */
   VK_SHADER_MATMUL_DOT_Q4_K,
   VK_SHADER_MATMUL_DOT_Q6_K,

@@ -286,6 +286,12 @@ typedef struct {
   uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, pos0;
   uint32_t q_off, q_stride, k_off, v_off, o_off, o_stride;
   float scale;
+  /* still_vk_attention_split only: the output also rounded to 8 bits for
+   * the integer dot products (act8.glsl), token t's row from word r8_off +
+   * t · r8_stride of out's buffer (multiples of 4, apart from the floats);
+   * head_dim_v a multiple of 32 */
+  bool round8;
+  uint32_t r8_off, r8_stride;
 } still_vk_attention_args;
 still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
                                 const still_vk_buffer *v, still_vk_buffer *out, const still_vk_attention_args *a,
@@ -302,11 +308,14 @@ bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_arg
 /* Attention for a few tokens (decode) split along the keys: chunks of keys
  * in parallel workgroups, each reading a K/V row once for all the query
  * heads that share it, then a merge (two dispatches; "part" is scratch of
- * still_vk_attention_part_floats floats for n_kv = pos0 + n_tok keys). Same
- * result as still_vk_attention within float rounding. F32 and F16 caches;
+ * still_vk_attention_part_floats floats for n_kv = pos0 + n_tok keys), which
+ * also rounds the output when a->round8. Same result as still_vk_attention
+ * within float rounding. F32, F16 and Q8_0 caches;
  * still_vk_attention_split_ok says whether a shape suits (else
  * STILL_ERR_UNSUPPORTED). STILL_VK_ATTN_SPLIT=0 turns it off. */
 bool still_vk_attention_split_ok(const still_vk *vk, const still_vk_attention_args *a);
+/* Whether the merge can round this shape's output (a->round8). */
+bool still_vk_attention_split_rounds(const still_vk *vk, const still_vk_attention_args *a);
 uint64_t still_vk_attention_part_floats(const still_vk *vk, uint32_t n_tok, uint32_t n_head, uint32_t head_dim_v,
                                         uint32_t n_kv);
 still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,

@@ -358,9 +358,11 @@ static float *all_logits(still_session *s, const reference *r)
  * to the next 8-bit step, which moves later positions by about 0.05
  * through the KV cache). Against it, decode with STILL_VK_DOT_PREROUND=1
  * and 2, and the whole prompt in one batch on the batched dot products
- * (STILL_VK_MATMUL=dot): the same floats are rounded, the same 8-bit values
- * meet the same weights, and on lavapipe the logits are bit for bit the
- * same. A stale or misplaced rounded vector, even in one layer or one group
+ * (STILL_VK_MATMUL=dot); then decode on the split attention (whose merge
+ * rounds at PREROUND=2 and for batches on the dot products) at 0 against 2
+ * and against batches of 3 and 4 on the batched dot products: the same
+ * floats are rounded, the same 8-bit values meet the same weights, and on
+ * lavapipe the logits are bit for bit the same. A stale or misplaced rounded vector, even in one layer or one group
  * of 8 vectors, moves every position after it. At most an eighth of the
  * positions may differ by more than DOT_ROUNDING_CLOSE (a device whose
  * sums for Q6_K or Q8_0 run in another order than decode's may still round
@@ -401,8 +403,42 @@ static void test_dot_rounding(gconstpointer data)
     g_assert_cmpint(apart, <=, r->n_prompt / 8);
     g_free(got);
   }
-  g_unsetenv("STILL_VK_DOT_TYPES");
+  /* Decode on the split attention, whose merge rounds the attention output
+   * at PREROUND=2 (attention_merge.comp -DROUND8), against decode on the
+   * split attention rounding in the products: the same floats again. */
   g_unsetenv("STILL_VK_ATTN_SPLIT");
+  s = new_session(m, -1, 1);
+  float *split_base = all_logits(s, r);
+  still_session_free(s);
+  /* and batches of 3 and 4 tokens (the split attention's most) on the
+   * batched dot products, whose merge rounds for them too */
+  static const struct {
+    const char *var, *value;
+    int n_batch;
+  } split_modes[] = {{"STILL_VK_DOT_PREROUND", "2", 1}, {"STILL_VK_MATMUL", "dot", 3}, {"STILL_VK_MATMUL", "dot", 4}};
+  for (size_t k = 0; k < G_N_ELEMENTS(split_modes); k++) {
+    g_setenv(split_modes[k].var, split_modes[k].value, TRUE);
+    s = new_session(m, -1, split_modes[k].n_batch);
+    g_unsetenv(split_modes[k].var);
+    float *got = all_logits(s, r);
+    still_session_free(s);
+    double most = 0;
+    int apart = 0;
+    for (int t = 0; t < r->n_prompt; t++) {
+      const double d = max_abs_diff(got + (size_t)t * r->n_vocab, split_base + (size_t)t * r->n_vocab, r->n_vocab);
+      most = fmax(most, d);
+      apart += d > DOT_ROUNDING_CLOSE;
+    }
+    g_test_message("%s, split attention, %s=%s in batches of %d against rounding in the products: max |diff| %.3g, "
+                   "%d of %d positions over %.0e",
+                   name, split_modes[k].var, split_modes[k].value, split_modes[k].n_batch, most, apart, r->n_prompt,
+                   DOT_ROUNDING_CLOSE);
+    g_assert_cmpfloat(most, <=, tol);
+    g_assert_cmpint(apart, <=, r->n_prompt / 8);
+    g_free(got);
+  }
+  g_free(split_base);
+  g_unsetenv("STILL_VK_DOT_TYPES");
   g_unsetenv("STILL_VK_ATTN_TILE");
   g_free(base);
   still_model_free(m);

@@ -961,14 +961,96 @@ typedef struct {
 
 /* Whether still_vk_attention should take attention_tile.comp for this
  * batch (the tests check that the cases meant for it do go through it). */
-static bool tile_expected(uint32_t kv_type, int n_tok, int hd_k, int hd_v, bool tile_off)
+static bool tile_expected(const still_vk *vk, uint32_t kv_type, int n_tok, int hd_k, int hd_v, bool tile_off)
 {
   const int align = kv_type == STILL_TYPE_Q8_0 ? 32 : 4;
-  return !tile_off && n_tok >= STILL_VK_ATTN_TILE_MIN_TOKENS && hd_k % align == 0 && hd_v % align == 0 &&
-         hd_k <= 256 && hd_v <= 256;
+  /* the tiles take workgroups of 64, 128 or 256 threads */
+  return !tile_off && vk->wg_size % 64 == 0 && vk->wg_size <= 256 && n_tok >= STILL_VK_ATTN_TILE_MIN_TOKENS &&
+         hd_k % align == 0 && hd_v % align == 0 && hd_k <= 256 && hd_v <= 256;
 }
 
 static float round_f16(float v) { return still_fp16_to_fp32(still_fp32_to_fp16(v)); }
+
+/* The split attention again with the merge rounding its output to 8 bits
+ * (a->round8), into a buffer that keeps the floats first and the rounded
+ * rows after them (as the forward pass's att): the floats those of the run
+ * without rounding (o) within float rounding (another build of the merge),
+ * each token's row rounded exactly as quantize_q8.comp rounds the same
+ * floats (and as the host does, within a step), the words between rows
+ * untouched; shapes it cannot round refused. */
+static void check_split_round8(still_vk *vk, const still_vk_buffer *bq, const still_vk_buffer *bk,
+                               const still_vk_buffer *bv, still_vk_buffer *bpart, const still_vk_attention_args *a,
+                               const float *o)
+{
+  const uint32_t n_tok = a->n_tok, ow = a->n_head * a->head_dim_v, words = still_vk_round8_words(ow);
+  const uint32_t r8_stride = ((words + 3) & ~3u) + 4, r8_off = ((n_tok * ow + 3) & ~3u) + 8;
+  const size_t len = r8_off + (size_t)r8_stride * n_tok;
+  uint32_t *got = g_new(uint32_t, len);
+  for (size_t i = 0; i < len; i++) got[i] = 0xdeadbeefu;
+  still_error err = {0};
+  still_vk_buffer br;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * len, &br, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &br, 0, got, 4 * len, &err), ==, STILL_OK);
+  still_vk_attention_args ra = *a;
+  ra.round8 = true, ra.r8_off = r8_off, ra.r8_stride = r8_stride;
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  if (!still_vk_attention_split_rounds(vk, a)) {
+    g_assert_cmpuint(a->head_dim_v % 32, !=, 0);
+    g_assert_cmpint(still_vk_attention_split(vk, bq, bk, bv, bpart, &br, &ra, &err), ==, STILL_ERR_INVALID_ARG);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    still_vk_buffer_free(vk, &br);
+    g_free(got);
+    return;
+  }
+  g_assert_cmpint(still_vk_attention_split(vk, bq, bk, bv, bpart, &br, &ra, &err), ==, STILL_OK);
+  /* quantize_q8.comp's rounding of the same floats, into a buffer of its own */
+  still_vk_buffer bw;
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)r8_stride * n_tok, &bw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_round8(vk, &br, 0, ow, &bw, 0, r8_stride, ow, n_tok, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_download(vk, &br, 0, got, 4 * len, &err), ==, STILL_OK);
+  uint32_t *want = g_new(uint32_t, (size_t)r8_stride * n_tok);
+  g_assert_cmpint(still_vk_download(vk, &bw, 0, want, 4 * (size_t)r8_stride * n_tok, &err), ==, STILL_OK);
+  still_vk_buffer_free(vk, &bw);
+  float *got_f = g_new(float, (size_t)n_tok * ow);
+  memcpy(got_f, got, 4 * (size_t)n_tok * ow);
+  double *o_d = g_new(double, (size_t)n_tok * ow);
+  for (size_t i = 0; i < (size_t)n_tok * ow; i++) o_d[i] = o[i];
+  g_assert_cmpfloat(nmse(got_f, o_d, (size_t)n_tok * ow), <, 1e-12);
+  g_free(o_d);
+  for (uint32_t i = n_tok * ow; i < r8_off; i++) g_assert_cmphex(got[i], ==, 0xdeadbeefu);
+  for (uint32_t t = 0; t < n_tok; t++) {
+    const uint32_t *row = got + r8_off + (size_t)t * r8_stride;
+    g_assert_cmpint(memcmp(row, want + (size_t)t * r8_stride, 4 * (size_t)words), ==, 0);
+    check_round8(got_f + (size_t)t * ow, row, (int)ow);
+    for (uint32_t i = words; i < r8_stride; i++) g_assert_cmphex(row[i], ==, 0xdeadbeefu);
+  }
+  g_free(want), g_free(got_f);
+  g_test_message("split attention: the merge's rounded output, %u tokens of %u values: ok", n_tok, ow);
+
+  /* refused: a misplaced row, rows onto the floats, rows past the end, rows
+   * too close, the unsplit attention asked to round */
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  still_vk_attention_args bad = ra;
+  bad.r8_off = r8_off + 2;
+  g_assert_cmpint(still_vk_attention_split(vk, bq, bk, bv, bpart, &br, &bad, &err), ==, STILL_ERR_INVALID_ARG);
+  bad.r8_off = (n_tok * ow - 1) & ~3u;
+  g_assert_cmpint(still_vk_attention_split(vk, bq, bk, bv, bpart, &br, &bad, &err), ==, STILL_ERR_INVALID_ARG);
+  bad.r8_off = r8_off + r8_stride;
+  g_assert_cmpint(still_vk_attention_split(vk, bq, bk, bv, bpart, &br, &bad, &err), ==, STILL_ERR_INVALID_ARG);
+  if (n_tok > 1) {
+    bad = ra;
+    bad.r8_stride = words - 4;
+    g_assert_cmpint(still_vk_attention_split(vk, bq, bk, bv, bpart, &br, &bad, &err), ==, STILL_ERR_INVALID_ARG);
+  }
+  g_assert_cmpint(still_vk_attention(vk, bq, bk, bv, &br, &ra, &err), ==, STILL_ERR_UNSUPPORTED);
+  /* (and, rounding or not, an output onto the scratch of the chunks) */
+  g_assert_cmpint(still_vk_attention_split(vk, bq, bk, bv, bpart, bpart, a, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpstr(err.message, ==, "Vulkan: attention output onto its scratch");
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  still_vk_buffer_free(vk, &br);
+  g_free(got);
+}
 
 /* Attention with GQA over a cache filled through kv_store, against softmax in double. */
 static void test_attention(gconstpointer data)
@@ -1018,7 +1100,8 @@ static void test_attention(gconstpointer data)
     g_assert_cmpint(still_vk_buffer_new(vk, 4 * pf, &bpart, &err), ==, STILL_OK);
     g_assert_cmpint(still_vk_attention_split(vk, &bq, &bk, &bv, &bpart, &bo, &a, &err), ==, STILL_OK);
   } else {
-    g_assert_cmpint(still_vk_attention_tile_ok(vk, &a), ==, tile_expected(c->kv_type, n_tok, hd_k, hd_v, c->tile_off));
+    g_assert_cmpint(still_vk_attention_tile_ok(vk, &a), ==,
+                    tile_expected(vk, c->kv_type, n_tok, hd_k, hd_v, c->tile_off));
     g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &a, &err), ==, STILL_OK);
   }
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
@@ -1051,6 +1134,7 @@ static void test_attention(gconstpointer data)
                  f16 ? "F16" : "F32", n_tok, pos0, n_head, n_head_kv, hd_k, hd_v,
                  !split && still_vk_attention_tile_ok(vk, &a) ? " (tiled)" : "", e);
   g_assert_cmpfloat(e, <, 1e-10);
+  if (split) check_split_round8(vk, &bq, &bk, &bv, &bpart, &a, o);
 
   /* a query that would read past the cache is refused */
   a.pos0 = pos0 + 1;
@@ -1395,13 +1479,15 @@ static void test_attention_q8_0(gconstpointer data)
                     ==, STILL_OK);
     g_assert_cmpint(still_vk_attention_split(vk, &bq, &bk, &bv, &bpart, &bo, &aa, &err), ==, STILL_OK);
   } else {
-    g_assert_cmpint(still_vk_attention_tile_ok(vk, &aa), ==, tile_expected(STILL_TYPE_Q8_0, n_tok, hd_k, hd_v, c[6]));
+    g_assert_cmpint(still_vk_attention_tile_ok(vk, &aa), ==,
+                    tile_expected(vk, STILL_TYPE_Q8_0, n_tok, hd_k, hd_v, c[6]));
     g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &aa, &err), ==, STILL_OK);
   }
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
-  if (c[2]) still_vk_buffer_free(vk, &bpart);
   float *o = g_new(float, (size_t)n_tok * ow);
   g_assert_cmpint(still_vk_download(vk, &bo, 0, o, 4 * (size_t)n_tok * ow, &err), ==, STILL_OK);
+  if (c[2]) check_split_round8(vk, &bq, &bk, &bv, &bpart, &aa, o);
+  if (c[2]) still_vk_buffer_free(vk, &bpart);
 
   for (int pass = 0; pass < 2; pass++) {
     const float *kk = pass == 0 ? kq : k, *vv = pass == 0 ? vq : v;
@@ -2130,7 +2216,10 @@ int main(int argc, char **argv)
     {STILL_TYPE_F16, 5, 70},
     /* split along the keys (decode): one key, a chunk's edge, many chunks,
      * a few tokens across chunks, and the GQA groups of the R1 models (7:
-     * Qwen 7B, 8: the most the shader takes) with head dim 128 */
+     * Qwen 7B, 8: the most the shader takes) with head dim 128; 4 tokens
+     * (the forward pass's most) with head dims 256 (the merge's rounding
+     * then takes 8 threads); the merge also rounds where head_dim_v is a
+     * multiple of 32 (check_split_round8) */
     {STILL_TYPE_F32, 1, 0, true},
     {STILL_TYPE_F32, 1, 127, true},
     {STILL_TYPE_F32, 1, 1500, true},
@@ -2138,6 +2227,7 @@ int main(int argc, char **argv)
     {STILL_TYPE_F16, 1, 1000, true, 28, 4, 128, 128},
     {STILL_TYPE_F32, 2, 300, true, 16, 2, 128, 128},
     {STILL_TYPE_F16, 1, 64, true, 8, 8, 64, 64},
+    {STILL_TYPE_F16, 4, 40, true, 8, 2, 256, 256},
     /* the tiled prompt attention (attention_tile.comp: 16 query rows ×
      * 32 keys per tile, dims in slices of 64): GQA groups 6 (a token's
      * rows split across row tiles), 4, 7 and 1; a prompt continuing a

@@ -4,7 +4,13 @@
  * output a_c = Σ exp(s - m_c)·V) combine into
  *   o = Σ_c exp(m_c - M)·a_c / Σ_c exp(m_c - M)·l_c,   M = max_c m_c.
  * One workgroup per (token, head); threads take output dims. Every chunk the
- * token sees holds at least one key, so every m_c is finite. */
+ * token sees holds at least one key, so every m_c is finite.
+ *
+ * -DROUND8: the head's output is also rounded to 8 bits for the product
+ * after attention (act8.glsl's rounding and layout; the token's row of
+ * n_head · head_dim_v values from word q_off + t · q_stride of o's buffer),
+ * so that it needs no dispatch of its own. head_dim_v is a multiple of 32:
+ * a head holds whole blocks, one thread rounds each. */
 #include "common.glsl"
 
 layout(std430, binding = 0) readonly buffer Part { float part[]; };
@@ -13,12 +19,20 @@ layout(std430, binding = 1) writeonly buffer O { float o[]; };
 layout(push_constant) uniform Params {
   uint n_tok, n_head, head_dim_v, pos0, n_chunks, chunk; /* chunk: keys per chunk */
   uint o_off, o_stride;
+  uint q_off, q_stride; /* ROUND8: words */
 } p;
+
+#ifdef ROUND8
+#include "act8.glsl"
+layout(std430, binding = 1) writeonly buffer OQ { uint oq[]; };
+layout(std430, binding = 1) writeonly buffer OD { vec2 od[]; };
+shared float head_out[256]; /* head_dim_v <= 256 */
+#endif
 
 void main()
 {
   const uint item = group_row();
-  if (item >= p.n_tok * p.n_head) return;
+  if (item >= p.n_tok * p.n_head) return; /* the whole workgroup */
   const uint t = item / p.n_head, h = item % p.n_head;
   const uint n_c = (p.pos0 + t + p.chunk) / p.chunk; /* chunks holding keys 0 … pos0 + t */
   const uint ps = 2u + p.head_dim_v, base = (t * p.n_head + h) * p.n_chunks * ps;
@@ -31,6 +45,29 @@ void main()
       a += w * part[base + c * ps + 2u + d];
       l += w * part[base + c * ps + 1u];
     }
-    o[p.o_off + t * p.o_stride + h * p.head_dim_v + d] = a / l;
+    const float v = a / l;
+    o[p.o_off + t * p.o_stride + h * p.head_dim_v + d] = v;
+#ifdef ROUND8
+    head_out[d] = v;
+#endif
   }
+#ifdef ROUND8
+  barrier();
+  const uint b = gl_LocalInvocationID.x;
+  if (b < p.head_dim_v / 32u) {
+    vec4 v[8];
+    float amax = 0.0;
+    for (uint i = 0u; i < 8u; i++) {
+      const uint d = 32u * b + 4u * i;
+      v[i] = vec4(head_out[d], head_out[d + 1u], head_out[d + 2u], head_out[d + 3u]);
+      amax = max(amax, act8_amax(v[i]));
+    }
+    const float id = act8_inv(amax);
+    const uint n = p.n_head * p.head_dim_v, qb = p.q_off + t * p.q_stride, blk = h * (p.head_dim_v / 32u) + b;
+    int s = 0;
+    for (uint i = 0u; i < 8u; i++) oq[qb + 8u * blk + i] = act8_pack(v[i], id, s);
+    const float d = act8_scale(amax);
+    od[(qb + n / 4u) / 2u + blk] = vec2(d, d * float(s));
+  }
+#endif
 }
