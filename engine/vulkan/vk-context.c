@@ -391,6 +391,8 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   vk->set_cache_on = !env_is("STILL_VK_SET_CACHE", "0");
   const char *lim = getenv("STILL_VK_MEMORY_LIMIT");
   if (lim && *lim) vk->mem_limit = strtoull(lim, NULL, 10);
+  const char *range_env = getenv("STILL_VK_MAX_RANGE");
+  const uint64_t range_test = range_env && *range_env ? strtoull(range_env, NULL, 10) : 0;
   still_status st = STILL_OK;
   VkResult r;
 
@@ -621,6 +623,12 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
     vk->ts_mask = qf[family].timestampValidBits >= 64 ? UINT64_MAX : (1ull << qf[family].timestampValidBits) - 1;
   }
 
+  /* every buffer is bound whole: none may be larger than one binding may
+   * see (lavapipe reports 128 MiB but reads any size correctly: not held
+   * to it, unless a test asks) */
+  vk->max_range = range_test                                              ? range_test
+                  : vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 0
+                                                                          : vk->props.limits.maxStorageBufferRange;
   /* one layout for every shader: 8 storage buffers (4 where the device
    * allows fewer; ops that need more are then not used) + 128 bytes of push
    * constants */
@@ -819,6 +827,15 @@ uint64_t still_vk_memory_usage(const still_vk *vk, uint64_t *peak)
 
 /* ---- buffers ------------------------------------------------------------ */
 
+/* The largest memory heap of the device, bytes. */
+static uint64_t largest_heap(const still_vk *vk)
+{
+  uint64_t most = 0;
+  for (uint32_t i = 0; i < vk->mem.memoryHeapCount; i++)
+    if (vk->mem.memoryHeaps[i].size > most) most = vk->mem.memoryHeaps[i].size;
+  return most;
+}
+
 static still_status buffer_alloc(still_vk *vk, size_t size, bool host, still_vk_buffer *out, still_error *err)
 {
   memset(out, 0, sizeof *out);
@@ -873,6 +890,16 @@ static still_status buffer_alloc(still_vk *vk, size_t size, bool host, still_vk_
     still_format_bytes((uint64_t)size, sz, sizeof sz);
     return still_set_error(err, STILL_ERR_NOMEM, "Vulkan: out of device memory allocating %s on %s (test limit)", sz,
                            vk->props.deviceName);
+  }
+  /* (a buffer larger than any memory heap is out of memory, not this) */
+  if (!host && vk->max_range && size > vk->max_range && req.size <= largest_heap(vk)) {
+    vkDestroyBuffer(vk->device, buf, NULL);
+    char sz[32], most[32];
+    still_format_bytes((uint64_t)size, sz, sizeof sz);
+    still_format_bytes(vk->max_range, most, sizeof most);
+    return still_set_error(err, STILL_ERR_UNSUPPORTED,
+                           "Vulkan: %s lets a shader see at most %s of a buffer, and this model needs one of %s",
+                           vk->props.deviceName, most, sz);
   }
   VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                               .allocationSize = req.size,

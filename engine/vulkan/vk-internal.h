@@ -105,6 +105,11 @@ struct still_vk {
   /* test hook: STILL_VK_MEMORY_LIMIT=BYTES makes allocations beyond it fail as
    * out of device memory (to test the fallback to fewer layers) */
   uint64_t mem_limit, mem_used;
+  /* the most bytes of a buffer one shader binding may see
+   * (maxStorageBufferRange; every buffer is bound whole). 0: no limit
+   * checked (lavapipe, which reports 128 MiB but reads past it correctly).
+   * Test hook: STILL_VK_MAX_RANGE=BYTES sets it on any device. */
+  uint64_t max_range;
   uint64_t mem_peak; /* the most mem_used has been (still_vk_memory_usage) */
   /* STILL_VK_PROFILE=1: a timestamp after every dispatch; per-shader GPU time
    * is summed over the context's life and printed on stderr at close */

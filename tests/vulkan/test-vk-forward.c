@@ -797,6 +797,28 @@ static void test_fallback(void)
   g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, &err), ==, STILL_OK);
   g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
   still_session_free(s);
+  /* a device whose shaders may see less of a buffer than the output matrix
+   * (128 KiB of F32; maxStorageBufferRange, here set by the test hook): no
+   * layer goes there (fewer would not help: the output goes with the last),
+   * said plainly, and the CPU runs everything */
+  g_setenv("STILL_VK_MAX_RANGE", "100000", TRUE);
+  s = new_session(m, -1, 7);
+  g_unsetenv("STILL_VK_MAX_RANGE");
+  off = still_session_offload(s);
+  g_test_message("%s", off);
+  g_assert_true(g_str_has_prefix(off, "offload: 0/5 layers on a GPU (Vulkan: "));
+  g_assert_nonnull(strstr(off, "lets a shader see at most"));
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, &err), ==, STILL_OK);
+  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+  still_session_free(s);
+  /* one that sees all of it runs every layer */
+  g_setenv("STILL_VK_MAX_RANGE", "131072", TRUE);
+  s = new_session(m, -1, 7);
+  g_unsetenv("STILL_VK_MAX_RANGE");
+  off = still_session_offload(s);
+  g_test_message("%s", off);
+  g_assert_true(g_str_has_prefix(off, "offload: 5/5 layers on Vulkan"));
+  still_session_free(s);
   g_free(lg);
   still_model_free(m);
   ref_free(r);
