@@ -452,6 +452,17 @@ still_status still_recommend(const still_hardware *hw, int32_t n_ctx, still_reco
  * the whole buffer. 0 on failure. *bytes_used (may be NULL): the buffer size used. */
 double still_measure_memory_bandwidth(int n_threads, uint64_t bytes, uint64_t *bytes_used);
 
+/* The same for a GPU's own memory: shaders stream a buffer of `bytes` (0:
+ * 1 GiB; at most half the device's memory and what one shader binding may
+ * see; halved while it cannot be allocated, down to 16 MiB) that was
+ * written first, best of five passes of at least ~20 ms each. device: as
+ * still_session_params.device (NULL or "": the one a session would take).
+ * 0 on failure, err saying why (built without Vulkan, no such device, out
+ * of memory). *bytes_used and name (the device's name, name_size bytes)
+ * may be NULL. */
+double still_measure_gpu_bandwidth(const char *device, uint64_t bytes, uint64_t *bytes_used, char *name,
+                                   size_t name_size, still_error *err);
+
 /* ==== the standard benchmark ==================================================
  * The published two-prompt method (engine/bench-standard.c): the model loaded
  * first, one untimed 1-token warm-up, then `runs` timed runs of each prompt

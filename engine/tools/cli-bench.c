@@ -13,18 +13,23 @@
  * cache is emptied before every run (still_session_reset: the session's KV
  * cache starts over, as a fresh session's would).
  *
- * --membw measures this machine's read bandwidth with the same thread count
- * (a streaming sum over a buffer far larger than the caches) and reports the
- * decode efficiency: the weight bytes a decode step has to read (every
- * tensor except token_embd, which is a row lookup, unless it doubles as the
- * tied output matrix) × tg tok/s ÷ bandwidth. 100 % would be a decode that
- * is limited by memory bandwidth alone.
+ * --membw measures the read bandwidth of the memory the weights were read
+ * from and reports the decode efficiency: the weight bytes a decode step has
+ * to read (every tensor except token_embd, which is a row lookup, unless it
+ * doubles as the tied output matrix) × tg tok/s ÷ bandwidth. 100 % would be
+ * a decode that is limited by memory bandwidth alone. With every layer on
+ * one GPU that is the GPU's own memory (shaders streaming a buffer in it,
+ * still_measure_gpu_bandwidth; the vendor's figure too where hw.c's table
+ * knows the card); else this machine's RAM with the same thread count (a
+ * streaming sum over a buffer far larger than the caches), and with layers
+ * on both no efficiency is given: no one bandwidth limits such a decode.
  */
 #include "cli-common.h"
 #include "cli-run.h"
 
 #include "cpu/threadpool.h"
 #include "cpu/vec.h"
+#include "hw.h"
 #include "model.h"
 #include "tokenizer/vocab.h"
 
@@ -59,9 +64,10 @@ static const char bench_usage[] =
   "                       proportions\n"
   "  --membw              also measure the memory read bandwidth and print the\n"
   "                       decode efficiency (weight bytes per token x tg tok/s\n"
-  "                       / bandwidth)\n"
+  "                       / bandwidth): the GPU's memory when every layer ran\n"
+  "                       on one GPU, else the RAM's\n"
   "  --membw-size SIZE    buffer of the bandwidth test (default 1G; it must be\n"
-  "                       much larger than the CPU caches)\n"
+  "                       much larger than the CPU or GPU caches)\n"
   "  --json               print one JSON object instead of a table\n"
   "  --standard           the published two-prompt benchmark instead (see\n"
   "                       'still bench --standard --help')\n"
@@ -305,15 +311,33 @@ int still_cmd_bench(int argc, char **argv)
     summarize(&tg);
   }
   if (rc == 0) rc = cli_run_bench_gpu_intact(offload, s);
-  double bw = 0;
+  double bw = 0, spec = 0;
   uint64_t bw_bytes = 0, per_token = decode_weight_bytes(m);
-  double efficiency = 0;
+  double efficiency = 0, efficiency_spec = 0;
+  /* whose memory the weights were read from: every layer on one GPU, none, or both */
+  int on_gpu = 0, n_layers = 0;
+  if (sscanf(offload, "offload: %d/%d", &on_gpu, &n_layers) != 2) on_gpu = n_layers = 0;
+  const bool one_gpu = on_gpu > 0 && on_gpu == n_layers && !split && !(device && strchr(device, ','));
+  const bool mixed = on_gpu > 0 && !one_gpu;
+  char bw_device[256] = "";
   if (rc == 0 && membw) {
     still_session_free(s); /* give its memory back before the 1 GiB buffer */
     s = NULL;
-    bw = still_measure_memory_bandwidth(threads, membw_size, &bw_bytes);
-    if (bw <= 0) rc = cli_fail("cannot measure the memory bandwidth: out of memory");
-    else if (n_gen > 0) efficiency = (double)per_token * tg.mean / (bw * 1e9);
+    if (one_gpu) {
+      still_error err = {0};
+      bw = still_measure_gpu_bandwidth(device, membw_size, &bw_bytes, bw_device, sizeof bw_device, &err);
+      if (bw <= 0) rc = cli_fail("cannot measure the GPU's memory bandwidth: %s", err.message);
+      bool known = false;
+      const double table = still_gpu_bandwidth_gbs(bw_device, STILL_GPU_DISCRETE, &known);
+      if (known) spec = table;
+    } else {
+      bw = still_measure_memory_bandwidth(threads, membw_size, &bw_bytes);
+      if (bw <= 0) rc = cli_fail("cannot measure the memory bandwidth: out of memory");
+    }
+    if (rc == 0 && n_gen > 0 && !mixed) {
+      efficiency = (double)per_token * tg.mean / (bw * 1e9);
+      if (spec > 0) efficiency_spec = (double)per_token * tg.mean / (spec * 1e9);
+    }
   }
 
   const char *isa = still_isa_name(m->isa);
@@ -347,10 +371,20 @@ int still_cmd_bench(int argc, char **argv)
       json_result(root, "tg_tok_s", &tg, n_gen > 0);
       cli_json_add_u64(root, "weight_bytes_per_token", per_token);
       if (membw) {
+        /* "gpu": the GPU's own memory (membw_device names it), "cpu": this machine's RAM */
+        cJSON_AddStringToObject(root, "membw_of", one_gpu ? "gpu" : "cpu");
+        if (one_gpu) cJSON_AddStringToObject(root, "membw_device", bw_device);
         cJSON_AddNumberToObject(root, "membw_gb_s", bw);
         cli_json_add_u64(root, "membw_buffer_bytes", bw_bytes);
-        if (n_gen > 0) cJSON_AddNumberToObject(root, "decode_efficiency", efficiency);
+        if (n_gen > 0 && !mixed) cJSON_AddNumberToObject(root, "decode_efficiency", efficiency);
         else cJSON_AddNullToObject(root, "decode_efficiency");
+        if (one_gpu) {
+          /* the vendor's figure, where the card is in the table */
+          if (spec > 0) cJSON_AddNumberToObject(root, "membw_spec_gb_s", spec);
+          else cJSON_AddNullToObject(root, "membw_spec_gb_s");
+          if (spec > 0 && n_gen > 0) cJSON_AddNumberToObject(root, "decode_efficiency_spec", efficiency_spec);
+          else cJSON_AddNullToObject(root, "decode_efficiency_spec");
+        }
       }
       if (!cli_json_print(root)) rc = cli_fail("out of memory");
       cJSON_Delete(root);
@@ -375,10 +409,23 @@ int still_cmd_bench(int argc, char **argv)
       print_row((const char *[]){type_label, size, params, backend, th, isa, test, ts});
     }
     if (membw) {
-      printf("\nmemory read bandwidth: %.2f GB/s (%" PRId32 " threads, best of 5 over %.0f MiB)\n", bw, threads,
-             (double)bw_bytes / (1024.0 * 1024.0));
+      if (one_gpu) {
+        printf("\nmemory read bandwidth of %s: %.2f GB/s (best of 5 over %.0f MiB)", bw_device, bw,
+               (double)bw_bytes / (1024.0 * 1024.0));
+        if (spec > 0) printf("; its spec sheet says %.0f GB/s", spec);
+        printf("\n");
+      } else {
+        printf("\nmemory read bandwidth: %.2f GB/s (%" PRId32 " threads, best of 5 over %.0f MiB)\n", bw, threads,
+               (double)bw_bytes / (1024.0 * 1024.0));
+      }
       printf("weights read per token: %.1f MB\n", (double)per_token / 1e6);
-      if (n_gen > 0)
+      if (n_gen > 0 && mixed)
+        printf("decode efficiency: not given: the layers ran on both the CPU and a GPU, or on several GPUs\n");
+      else if (n_gen > 0 && spec > 0)
+        printf("decode efficiency: %.1f%% of the measured bandwidth, %.1f%% of the spec sheet's (%.2f GB/s of weights "
+               "at %.2f tok/s)\n",
+               efficiency * 100.0, efficiency_spec * 100.0, (double)per_token * tg.mean / 1e9, tg.mean);
+      else if (n_gen > 0)
         printf("decode efficiency: %.1f%% (%.2f GB/s of weights at %.2f tok/s)\n", efficiency * 100.0,
                (double)per_token * tg.mean / 1e9, tg.mean);
     }

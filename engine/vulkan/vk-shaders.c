@@ -281,6 +281,12 @@ static const uint32_t spv_quantize_q8[] =
 static const uint32_t spv_attention_merge_round8[] =
 #include "vulkan/attention_merge_round8.spv.h"
 ;
+static const uint32_t spv_membw_read[] =
+#include "vulkan/membw_read.spv.h"
+;
+static const uint32_t spv_membw_fill[] =
+#include "vulkan/membw_fill.spv.h"
+;
 static const uint32_t spv_matmul_dot_q4_k[] =
 #include "vulkan/matmul_dot_q4_k.spv.h"
 ;
@@ -483,6 +489,8 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_ADD_RMS_NORM_V4_ROUND8, spv_add_rms_norm_v4_round8, 52),
   ENTRY(VK_SHADER_QUANTIZE_Q8, spv_quantize_q8, 24),
   ENTRY(VK_SHADER_ATTENTION_MERGE_ROUND8, spv_attention_merge_round8, 40),
+  ENTRY(VK_SHADER_MEMBW_READ, spv_membw_read, 8),
+  ENTRY(VK_SHADER_MEMBW_FILL, spv_membw_fill, 8),
   ENTRY(VK_SHADER_MATMUL_DOT_Q4_K, spv_matmul_dot_q4_k, 48),
   ENTRY(VK_SHADER_MATMUL_DOT_Q6_K, spv_matmul_dot_q6_k, 48),
   ENTRY(VK_SHADER_MATMUL_DOT_Q8_0, spv_matmul_dot_q8_0, 48),

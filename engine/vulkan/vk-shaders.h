@@ -144,6 +144,9 @@ typedef enum {
   VK_SHADER_ADD_RMS_NORM_V4_ROUND8,
   VK_SHADER_QUANTIZE_Q8,
   VK_SHADER_ATTENTION_MERGE_ROUND8,
+  /* the memory bandwidth test (vk-membw.c) */
+  VK_SHADER_MEMBW_READ,
+  VK_SHADER_MEMBW_FILL,
   /* matvec_dot.comp for prefill batches rounded beforehand, 8 vectors per workgroup (same order) */
   VK_SHADER_MATMUL_DOT_Q4_K,
   VK_SHADER_MATMUL_DOT_Q6_K,

@@ -604,6 +604,24 @@ static void test_cli(void)
   g_assert_nonnull(j);
   g_assert_cmpstr(cJSON_GetObjectItem(j, "backend")->valuestring, ==, "vulkan");
   g_assert_true(g_str_has_prefix(cJSON_GetObjectItem(j, "offload")->valuestring, "offload: 5/5 layers on Vulkan"));
+  /* every layer on the GPU: the efficiency is against the GPU's own memory (lavapipe: no spec sheet) */
+  g_assert_cmpstr(cJSON_GetObjectItem(j, "membw_of")->valuestring, ==, "gpu");
+  g_assert_nonnull(strstr(cJSON_GetObjectItem(j, "membw_device")->valuestring, "llvmpipe"));
+  g_assert_cmpfloat(cJSON_GetObjectItem(j, "membw_gb_s")->valuedouble, >, 0);
+  g_assert_cmpfloat(cJSON_GetObjectItem(j, "decode_efficiency")->valuedouble, >, 0);
+  g_assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "membw_spec_gb_s")));
+  cJSON_Delete(j);
+  g_free(out), g_free(errs);
+  /* some layers on each: the RAM's bandwidth is measured, no efficiency is claimed */
+  char *argv_half[] = {(char *)cli, "bench", "-m", model, "-ngl", "2", "-p", "0", "-n", "4", "-r", "1", "--membw",
+                       "--membw-size", "16M", "--json", NULL};
+  g_assert_true(g_spawn_sync(NULL, argv_half, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  j = cJSON_Parse(out);
+  g_assert_nonnull(j);
+  g_assert_true(g_str_has_prefix(cJSON_GetObjectItem(j, "offload")->valuestring, "offload: 2/5 layers on Vulkan"));
+  g_assert_cmpstr(cJSON_GetObjectItem(j, "membw_of")->valuestring, ==, "cpu");
+  g_assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "decode_efficiency")));
   cJSON_Delete(j);
   g_free(out), g_free(errs);
   /* a GPU lost during a benchmark: no result that mixes GPU and CPU runs */

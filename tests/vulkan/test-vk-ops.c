@@ -128,6 +128,33 @@ static void test_out_of_memory(void)
   still_vk_close(vk);
 }
 
+/* The GPU's memory read bandwidth (still_measure_gpu_bandwidth, membw.comp):
+ * a buffer of the asked size, the device's name, a figure above 0 and,
+ * since lavapipe reads this machine's RAM, not far above what the CPU
+ * streams from it (a shader that skipped its reads would be timing empty
+ * dispatches); a device that is not there: 0 and why. */
+static void test_gpu_bandwidth(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  still_vk_close(vk);
+  still_error err = {0};
+  uint64_t used = 0;
+  char name[256];
+  const double gbs = still_measure_gpu_bandwidth(NULL, (uint64_t)96 << 20, &used, name, sizeof name, &err);
+  uint64_t cpu_used = 0;
+  const double cpu = still_measure_memory_bandwidth(0, (uint64_t)512 << 20, &cpu_used);
+  g_test_message("%s: %.2f GB/s over %" G_GUINT64_FORMAT " bytes (the CPU: %.2f GB/s)", name, gbs, used, cpu);
+  g_assert_cmpfloat(gbs, >, 0);
+  g_assert_cmpuint(used, ==, (uint64_t)96 << 20);
+  g_assert_true(name[0] != '\0');
+  if (cpu > 0) g_assert_cmpfloat(gbs, <, 8 * cpu);
+  g_assert_cmpfloat(still_measure_gpu_bandwidth("nosuchgpu", 0, &used, name, sizeof name, &err), ==, 0);
+  g_assert_nonnull(strstr(err.message, "no device \"nosuchgpu\""));
+  g_assert_cmpuint(used, ==, 0);
+}
+
 typedef struct {
   uint32_t type;
   int ncols, nrows, n_vec;
@@ -2009,6 +2036,7 @@ int main(int argc, char **argv)
   g_test_add_data_func("/vk/buffers/mapped", GINT_TO_POINTER(0), test_buffers);
   g_test_add_data_func("/vk/buffers/staging", GINT_TO_POINTER(1), test_buffers);
   g_test_add_func("/vk/out-of-memory", test_out_of_memory);
+  g_test_add_func("/vk/gpu-bandwidth", test_gpu_bandwidth);
   g_test_add_func("/vk/pipeline-cache", test_pipeline_cache);
   static const uint32_t types[] = {STILL_TYPE_F32,  STILL_TYPE_F16,  STILL_TYPE_BF16, STILL_TYPE_Q8_0,
                                    STILL_TYPE_Q4_0, STILL_TYPE_Q4_1, STILL_TYPE_Q5_0, STILL_TYPE_Q5_1,
