@@ -929,8 +929,9 @@ still_status still_graph_set_gpu_split(still_graph *g, int n_gpu_layers, const c
       if (n < n_gpu_layers) strncat(g->offload, ")", sizeof g->offload - strlen(g->offload) - 1);
       return STILL_OK;
     }
-    if (!first.message[0]) first = e;
-    /* only memory shortage gets better with fewer layers */
+    /* only memory shortage gets better with fewer layers; what stops the
+     * tries is the reason given */
+    if (!first.message[0] || st != STILL_ERR_NOMEM) first = e;
     if (st != STILL_ERR_NOMEM) break;
   }
   snprintf(g->offload, sizeof g->offload, "offload: 0/%d layers on a GPU (%.500s; running on the CPU)", n_layer,

@@ -314,19 +314,28 @@ int still_cmd_bench(int argc, char **argv)
   double bw = 0, spec = 0;
   uint64_t bw_bytes = 0, per_token = decode_weight_bytes(m);
   double efficiency = 0, efficiency_spec = 0;
-  /* whose memory the weights were read from: every layer on one GPU, none, or both */
+  /* whose memory the weights were read from: every layer on one GPU
+   * ("offload: 28/28 layers on Vulkan1 (name)"; a split that used several
+   * joins them with " + "), none, or both */
   int on_gpu = 0, n_layers = 0;
   if (sscanf(offload, "offload: %d/%d", &on_gpu, &n_layers) != 2) on_gpu = n_layers = 0;
-  const bool one_gpu = on_gpu > 0 && on_gpu == n_layers && !split && !(device && strchr(device, ','));
-  const bool mixed = on_gpu > 0 && !one_gpu;
+  const char *on_dev = strstr(offload, " layers on Vulkan");
+  char ran_on[32] = ""; /* "Vulkan1": still_vk_open takes it as a device name */
+  if (on_dev && sscanf(on_dev + strlen(" layers on "), "%31[A-Za-z0-9]", ran_on) != 1) ran_on[0] = '\0';
+  const bool one_gpu = on_gpu > 0 && on_gpu == n_layers && ran_on[0] && !strstr(offload, " + ");
+  bool mixed = on_gpu > 0 && !one_gpu;
   char bw_device[256] = "";
   if (rc == 0 && membw) {
     still_session_free(s); /* give its memory back before the 1 GiB buffer */
     s = NULL;
     if (one_gpu) {
       still_error err = {0};
-      bw = still_measure_gpu_bandwidth(device, membw_size, &bw_bytes, bw_device, sizeof bw_device, &err);
-      if (bw <= 0) rc = cli_fail("cannot measure the GPU's memory bandwidth: %s", err.message);
+      bw = still_measure_gpu_bandwidth(ran_on, membw_size, &bw_bytes, bw_device, sizeof bw_device, &err);
+      if (bw <= 0) {
+        /* the speeds stand without it */
+        fprintf(stderr, "still: cannot measure the GPU's memory bandwidth: %s\n", err.message);
+        mixed = true;
+      }
       bool known = false;
       const double table = still_gpu_bandwidth_gbs(bw_device, STILL_GPU_DISCRETE, &known);
       if (known) spec = table;
@@ -334,7 +343,7 @@ int still_cmd_bench(int argc, char **argv)
       bw = still_measure_memory_bandwidth(threads, membw_size, &bw_bytes);
       if (bw <= 0) rc = cli_fail("cannot measure the memory bandwidth: out of memory");
     }
-    if (rc == 0 && n_gen > 0 && !mixed) {
+    if (rc == 0 && n_gen > 0 && !mixed && bw > 0) {
       efficiency = (double)per_token * tg.mean / (bw * 1e9);
       if (spec > 0) efficiency_spec = (double)per_token * tg.mean / (spec * 1e9);
     }
@@ -374,17 +383,17 @@ int still_cmd_bench(int argc, char **argv)
         /* "gpu": the GPU's own memory (membw_device names it), "cpu": this machine's RAM */
         cJSON_AddStringToObject(root, "membw_of", one_gpu ? "gpu" : "cpu");
         if (one_gpu) cJSON_AddStringToObject(root, "membw_device", bw_device);
-        cJSON_AddNumberToObject(root, "membw_gb_s", bw);
+        else cJSON_AddNullToObject(root, "membw_device");
+        if (bw > 0) cJSON_AddNumberToObject(root, "membw_gb_s", bw);
+        else cJSON_AddNullToObject(root, "membw_gb_s");
         cli_json_add_u64(root, "membw_buffer_bytes", bw_bytes);
-        if (n_gen > 0 && !mixed) cJSON_AddNumberToObject(root, "decode_efficiency", efficiency);
+        if (n_gen > 0 && efficiency > 0) cJSON_AddNumberToObject(root, "decode_efficiency", efficiency);
         else cJSON_AddNullToObject(root, "decode_efficiency");
-        if (one_gpu) {
-          /* the vendor's figure, where the card is in the table */
-          if (spec > 0) cJSON_AddNumberToObject(root, "membw_spec_gb_s", spec);
-          else cJSON_AddNullToObject(root, "membw_spec_gb_s");
-          if (spec > 0 && n_gen > 0) cJSON_AddNumberToObject(root, "decode_efficiency_spec", efficiency_spec);
-          else cJSON_AddNullToObject(root, "decode_efficiency_spec");
-        }
+        /* the vendor's figure, where the card is in hw.c's table */
+        if (spec > 0) cJSON_AddNumberToObject(root, "membw_spec_gb_s", spec);
+        else cJSON_AddNullToObject(root, "membw_spec_gb_s");
+        if (n_gen > 0 && efficiency_spec > 0) cJSON_AddNumberToObject(root, "decode_efficiency_spec", efficiency_spec);
+        else cJSON_AddNullToObject(root, "decode_efficiency_spec");
       }
       if (!cli_json_print(root)) rc = cli_fail("out of memory");
       cJSON_Delete(root);
@@ -409,7 +418,11 @@ int still_cmd_bench(int argc, char **argv)
       print_row((const char *[]){type_label, size, params, backend, th, isa, test, ts});
     }
     if (membw) {
-      if (one_gpu) {
+      if (one_gpu && bw <= 0) {
+        printf("\nmemory read bandwidth of %s: not measured", bw_device[0] ? bw_device : ran_on);
+        if (spec > 0) printf(" (its spec sheet says %.0f GB/s)", spec);
+        printf("\n");
+      } else if (one_gpu) {
         printf("\nmemory read bandwidth of %s: %.2f GB/s (best of 5 over %.0f MiB)", bw_device, bw,
                (double)bw_bytes / (1024.0 * 1024.0));
         if (spec > 0) printf("; its spec sheet says %.0f GB/s", spec);
@@ -419,7 +432,9 @@ int still_cmd_bench(int argc, char **argv)
                (double)bw_bytes / (1024.0 * 1024.0));
       }
       printf("weights read per token: %.1f MB\n", (double)per_token / 1e6);
-      if (n_gen > 0 && mixed)
+      if (n_gen > 0 && mixed && one_gpu)
+        printf("decode efficiency: not given: the GPU's bandwidth could not be measured\n");
+      else if (n_gen > 0 && mixed)
         printf("decode efficiency: not given: the layers ran on both the CPU and a GPU, or on several GPUs\n");
       else if (n_gen > 0 && spec > 0)
         printf("decode efficiency: %.1f%% of the measured bandwidth, %.1f%% of the spec sheet's (%.2f GB/s of weights "

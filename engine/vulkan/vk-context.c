@@ -624,10 +624,10 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   }
 
   /* every buffer is bound whole: none may be larger than one binding may
-   * see (lavapipe reports 128 MiB but reads any size correctly: not held
-   * to it, unless a test asks) */
+   * see (lavapipe reports 128 MiB but reads any size correctly: held only
+   * to the 4 GiB the shaders' 32-bit offsets reach, unless a test asks) */
   vk->max_range = range_test                                              ? range_test
-                  : vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 0
+                  : vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? UINT32_MAX
                                                                           : vk->props.limits.maxStorageBufferRange;
   /* one layout for every shader: 8 storage buffers (4 where the device
    * allows fewer; ops that need more are then not used) + 128 bytes of push
@@ -812,6 +812,8 @@ void still_vk_close(still_vk *vk)
   free(vk);
 }
 
+uint64_t still_vk_max_buffer_bytes(const still_vk *vk) { return vk->max_range ? vk->max_range : UINT64_MAX; }
+
 const char *still_vk_device_name(const still_vk *vk) { return vk->props.deviceName; }
 int still_vk_device_index(const still_vk *vk) { return vk->device_index; }
 bool still_vk_cpu_emulated(const still_vk *vk) { return vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU; }
@@ -891,14 +893,18 @@ static still_status buffer_alloc(still_vk *vk, size_t size, bool host, still_vk_
     return still_set_error(err, STILL_ERR_NOMEM, "Vulkan: out of device memory allocating %s on %s (test limit)", sz,
                            vk->props.deviceName);
   }
-  /* (a buffer larger than any memory heap is out of memory, not this) */
-  if (!host && vk->max_range && size > vk->max_range && req.size <= largest_heap(vk)) {
+  if (!host && vk->max_range && size > vk->max_range) {
     vkDestroyBuffer(vk->device, buf, NULL);
     char sz[32], most[32];
     still_format_bytes((uint64_t)size, sz, sizeof sz);
     still_format_bytes(vk->max_range, most, sizeof most);
+    /* (larger than any memory heap too: out of memory, as the fallback to fewer layers expects) */
+    if (req.size > largest_heap(vk))
+      return still_set_error(err, STILL_ERR_NOMEM, "Vulkan: out of device memory allocating %s on %s", sz,
+                             vk->props.deviceName);
     return still_set_error(err, STILL_ERR_UNSUPPORTED,
-                           "Vulkan: %s lets a shader see at most %s of a buffer, and this model needs one of %s",
+                           "Vulkan: %s lets a shader see at most %s of a buffer, and this model needs one of %s "
+                           "(a weight matrix, or a layer's KV cache at this context)",
                            vk->props.deviceName, most, sz);
   }
   VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,

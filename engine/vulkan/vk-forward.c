@@ -461,6 +461,16 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
   still_vk_params vp = {.device = device};
   still_status st = still_vk_open(&vp, &P->vk, err);
   if (st != STILL_OK) return st;
+  /* the output matrix, the largest buffer, before any layer is uploaded:
+   * a device that cannot bind it whole takes no layer (buffer_alloc says
+   * the same in the same words, for any buffer) */
+  const uint64_t out_bytes = ((m->output.row_bytes + 3) & ~(uint64_t)3) * (uint64_t)m->output.n_out;
+  if (P->has_output && out_bytes > still_vk_max_buffer_bytes(P->vk)) {
+    still_vk_buffer probe = {0};
+    st = still_vk_buffer_new(P->vk, (size_t)out_bytes, &probe, err);
+    still_vk_buffer_free(P->vk, &probe);
+    if (st != STILL_OK) return st;
+  }
   const int n = P->end - P->first;
   P->layers = calloc(n > 0 ? (size_t)n : 1, sizeof *P->layers);
   if (!P->layers) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");

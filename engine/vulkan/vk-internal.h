@@ -106,9 +106,10 @@ struct still_vk {
    * out of device memory (to test the fallback to fewer layers) */
   uint64_t mem_limit, mem_used;
   /* the most bytes of a buffer one shader binding may see
-   * (maxStorageBufferRange; every buffer is bound whole). 0: no limit
-   * checked (lavapipe, which reports 128 MiB but reads past it correctly).
-   * Test hook: STILL_VK_MAX_RANGE=BYTES sets it on any device. */
+   * (maxStorageBufferRange; every buffer is bound whole); on lavapipe,
+   * which reports 128 MiB but reads past it correctly, 4 GiB - 1 (the
+   * shaders' 32-bit offsets). Test hook: STILL_VK_MAX_RANGE=BYTES sets it
+   * on any device. */
   uint64_t max_range;
   uint64_t mem_peak; /* the most mem_used has been (still_vk_memory_usage) */
   /* STILL_VK_PROFILE=1: a timestamp after every dispatch; per-shader GPU time

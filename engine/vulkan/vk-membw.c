@@ -37,7 +37,7 @@ double still_measure_gpu_bandwidth(const char *device, uint64_t bytes, uint64_t 
 #include "vulkan/vk.h"
 
 #define MEMBW_DEFAULT ((uint64_t)1 << 30)
-#define MEMBW_LEAST ((uint64_t)16 << 20)
+#define MEMBW_LEAST ((uint64_t)256 << 20) /* halved no further: an H200's L2 holds 50 MB */
 #define MEMBW_PASS_US 20000 /* a submit of about this long */
 #define MEMBW_MAX_REPS 256
 
@@ -45,7 +45,9 @@ double still_measure_gpu_bandwidth(const char *device, uint64_t bytes, uint64_t 
 static uint32_t pattern_xor(uint32_t n)
 {
   uint32_t x = 0;
-  for (uint32_t i = 0; i < n; i++) x ^= i ^ (i ^ 0x55555555u) ^ ~i ^ (uint32_t)(i * 2654435761u);
+  for (uint32_t i = 0; i < n; i++)
+    x ^= (uint32_t)(i * 2654435761u) ^ (uint32_t)((i ^ 0x5bd1e995u) * 0x85ebca6bu) ^
+         (uint32_t)((i >> 3) * 0xc2b2ae35u + 1u) ^ (~i ^ (uint32_t)(i << 7));
   return x;
 }
 
@@ -57,7 +59,9 @@ static int64_t read_pass(still_vk *vk, const still_vk_buffer *buf, still_vk_buff
   const still_vk_buffer *bufs[2] = {buf, out};
   if (still_vk_begin(vk, err) != STILL_OK) return 0;
   for (int i = 0; i < reps; i++) {
-    /* the reads share nothing with each other: no barrier between them */
+    /* no barrier between the reads: they may overlap, as a stream of
+     * independent reads would (each writes the same per-workgroup values to
+     * out, so the overlap cannot change them) */
     if (i > 0) still_vk_concurrent_next(vk);
     if (still_vk_dispatch(vk, VK_SHADER_MEMBW_READ, bufs, 2, push, sizeof push, groups, 1, 1, err) != STILL_OK) {
       still_error e2 = {0};
@@ -81,8 +85,9 @@ double still_measure_gpu_bandwidth(const char *device, uint64_t bytes, uint64_t 
   if (still_vk_open(&vp, &vk, err) != STILL_OK) return 0;
   if (name && name_size) snprintf(name, name_size, "%s", still_vk_device_name(vk));
 
-  /* the buffer: asked size, within half the largest device-local heap, one
-   * binding's range and 2^32 words of 16 bytes */
+  /* the buffer: asked size, within half the largest device-local heap and
+   * one binding's range (at most 4 GiB - 1: words < 2^28, so the shader's
+   * 32-bit word index cannot wrap) */
   uint64_t size = bytes ? bytes : MEMBW_DEFAULT, heap = 0;
   for (uint32_t i = 0; i < vk->mem.memoryHeapCount; i++)
     if ((vk->mem.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) && vk->mem.memoryHeaps[i].size > heap)
@@ -90,7 +95,6 @@ double still_measure_gpu_bandwidth(const char *device, uint64_t bytes, uint64_t 
   if (heap && size > heap / 2) size = heap / 2;
   const uint64_t range = vk->props.limits.maxStorageBufferRange;
   if (size > range) size = range;
-  if (size > ((uint64_t)1 << 36) - 16) size = ((uint64_t)1 << 36) - 16;
   if (size < 4096) size = 4096;
   size &= ~(uint64_t)15;
   const uint64_t least = size < MEMBW_LEAST ? size : MEMBW_LEAST;
@@ -113,6 +117,10 @@ double still_measure_gpu_bandwidth(const char *device, uint64_t bytes, uint64_t 
   if (groups < 1) groups = 1;
   if (groups > 65535) groups = 65535;
   if (st == STILL_OK) st = still_vk_buffer_new(vk, 4 * (size_t)groups, &out, err);
+  uint32_t *o = st == STILL_OK ? calloc((size_t)groups, 4) : NULL;
+  if (st == STILL_OK && !o) st = still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  /* out starts cleared: a read that wrote nothing leaves zeros, not an earlier buffer's values */
+  if (st == STILL_OK) st = still_vk_upload(vk, &out, 0, o, 4 * (size_t)groups, err);
   if (st == STILL_OK) {
     const uint32_t push[2] = {words, (uint32_t)groups * vk->wg_size};
     const still_vk_buffer *bufs[2] = {&buf, &out};
@@ -131,13 +139,8 @@ double still_measure_gpu_bandwidth(const char *device, uint64_t bytes, uint64_t 
     }
     if (us <= 0) best_gbs = 0;
     /* the reads read the pattern */
-    uint32_t *o = best_gbs > 0 ? malloc(4 * (size_t)groups) : NULL;
-    if (best_gbs > 0 && !o) {
-      still_set_error(err, STILL_ERR_NOMEM, "out of memory");
-      best_gbs = 0;
-    }
-    if (o && still_vk_download(vk, &out, 0, o, 4 * (size_t)groups, err) != STILL_OK) best_gbs = 0;
-    if (o && best_gbs > 0) {
+    if (best_gbs > 0 && still_vk_download(vk, &out, 0, o, 4 * (size_t)groups, err) != STILL_OK) best_gbs = 0;
+    if (best_gbs > 0) {
       uint32_t x = 0;
       for (uint64_t g = 0; g < groups; g++) x ^= o[g];
       if (x != pattern_xor(words)) {
@@ -146,8 +149,8 @@ double still_measure_gpu_bandwidth(const char *device, uint64_t bytes, uint64_t 
         best_gbs = 0;
       }
     }
-    free(o);
   }
+  free(o);
   still_vk_buffer_free(vk, &out);
   still_vk_buffer_free(vk, &buf);
   still_vk_close(vk);

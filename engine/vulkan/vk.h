@@ -44,6 +44,9 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
 void still_vk_close(still_vk *vk);
 
 const char *still_vk_device_name(const still_vk *vk);
+/* The largest buffer a shader may see (bytes; every buffer is bound whole):
+ * still_vk_buffer_new refuses larger ones with STILL_ERR_UNSUPPORTED. */
+uint64_t still_vk_max_buffer_bytes(const still_vk *vk);
 int still_vk_device_index(const still_vk *vk);
 bool still_vk_cpu_emulated(const still_vk *vk);
 uint32_t still_vk_subgroup_size(const still_vk *vk);

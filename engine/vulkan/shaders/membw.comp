@@ -41,6 +41,8 @@ void main()
     o[gl_WorkGroupID.x] = w;
   }
 #else
-  for (uint i = id; i < p.n; i += p.threads) a[i] = uvec4(i, i ^ 0x55555555u, ~i, i * 2654435761u);
+  /* four values that do not cancel in the XOR (vk-membw.c pattern_xor) */
+  for (uint i = id; i < p.n; i += p.threads)
+    a[i] = uvec4(i * 2654435761u, (i ^ 0x5bd1e995u) * 0x85ebca6bu, (i >> 3) * 0xc2b2ae35u + 1u, ~i ^ (i << 7));
 #endif
 }
