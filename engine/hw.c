@@ -488,6 +488,17 @@ still_status still_hardware_probe(still_hardware *hw, const char *models_dir, st
   return STILL_OK;
 }
 
+void still_hardware_set_memory_bandwidth(still_hardware *hw, double gbs)
+{
+  if (!hw || !(gbs > 0)) return;
+  hw->cpu_bandwidth_gbs = gbs;
+  hw->cpu_bandwidth_measured = true;
+  for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++) {
+    still_gpu *g = &hw->gpus[i];
+    if (g->cpu_emulated || (g->unified && !g->bandwidth_known)) g->bandwidth_gbs = gbs;
+  }
+}
+
 void still_hardware_simulated(still_hardware *hw, uint64_t ram_free, int n_gpus, const uint64_t *vram_free,
                               bool unified, double gpu_bandwidth_gbs, double cpu_bandwidth_gbs)
 {

@@ -144,12 +144,8 @@ static void probe_thread(GTask *task, gpointer source, gpointer task_data, GCanc
     bw = still_measure_memory_bandwidth(0, BANDWIDTH_TEST_BYTES, NULL);
     d->measured = bw > 0;
   }
-  if (bw > 0) {
-    d->hw.cpu_bandwidth_gbs = bw;
-    d->hw.cpu_bandwidth_measured = TRUE;
-    for (int i = 0; i < d->hw.n_gpus && i < STILL_MAX_GPUS; i++)
-      if (d->hw.gpus[i].cpu_emulated) d->hw.gpus[i].bandwidth_gbs = bw;
-  }
+  /* (and the GPUs that read the same memory: lavapipe, an integrated GPU not in the table) */
+  if (bw > 0) still_hardware_set_memory_bandwidth(&d->hw, bw);
   g_task_return_boolean(task, TRUE);
 }
 

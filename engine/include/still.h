@@ -317,6 +317,13 @@ still_status still_hardware_probe(still_hardware *hw, const char *models_dir, st
 void still_hardware_simulated(still_hardware *hw, uint64_t ram_free, int n_gpus, const uint64_t *vram_free,
                               bool unified, double gpu_bandwidth_gbs, double cpu_bandwidth_gbs);
 
+/* This machine's RAM read bandwidth, measured (still_measure_memory_bandwidth:
+ * gbs > 0): the CPU's figure, and that of the GPUs that read the same memory
+ * where no table knows them better: a Vulkan driver on the CPU, and an
+ * integrated GPU that shares the RAM and is not in hw.c's table (its guess
+ * by kind gives way to the measurement). */
+void still_hardware_set_memory_bandwidth(still_hardware *hw, double gbs);
+
 typedef struct {
   int32_t n_ctx;         /* context in tokens; 0: min(trained context, 4096) */
   still_kv_type kv_type; /* default F16 */

@@ -186,6 +186,8 @@ static bool get_machine(const machine_opts *o, still_hardware *hw)
       hw->ram_available = probed.ram_available;
     }
     hw->cpu_bandwidth_measured = membw > 0;
+    /* a simulated iGPU without --gpu-bw reads the RAM at --membw's figure too */
+    if (membw > 0 && gpubw <= 0) still_hardware_set_memory_bandwidth(hw, membw);
     return true;
   }
   still_error err = {0};
@@ -194,13 +196,8 @@ static bool get_machine(const machine_opts *o, still_hardware *hw)
     return false;
   }
   if (o->ram_free) hw->ram_total = hw->ram_available = hw->ram_free = ram;
-  if (membw > 0) {
-    hw->cpu_bandwidth_gbs = membw;
-    hw->cpu_bandwidth_measured = true;
-    /* a Vulkan driver on the CPU reads the same memory */
-    for (int i = 0; i < hw->n_gpus; i++)
-      if (hw->gpus[i].cpu_emulated) hw->gpus[i].bandwidth_gbs = membw;
-  }
+  /* (the GPUs that read the same memory too: lavapipe, an iGPU not in the table) */
+  if (membw > 0) still_hardware_set_memory_bandwidth(hw, membw);
   return true;
 }
 
@@ -651,10 +648,7 @@ int still_cmd_hw(int argc, char **argv)
       free(def);
       return cli_fail("could not measure the memory bandwidth (not enough memory for the test buffer?)");
     }
-    hw.cpu_bandwidth_gbs = gbs;
-    hw.cpu_bandwidth_measured = true;
-    for (int i = 0; i < hw.n_gpus; i++)
-      if (hw.gpus[i].cpu_emulated) hw.gpus[i].bandwidth_gbs = gbs;
+    still_hardware_set_memory_bandwidth(&hw, gbs);
   }
   int rc = json ? hw_json(&hw, dir) : hw_human(&hw, dir);
   free(def);

@@ -197,6 +197,48 @@ static void test_measure_bandwidth(void)
   g_test_message("bandwidth: %.1f GB/s (1 thread), %.1f GB/s (2 threads)", a, b);
 }
 
+/* A measured RAM bandwidth (still_hardware_set_memory_bandwidth) is the CPU's
+ * and that of the GPUs that read the same memory where no table knows them:
+ * lavapipe, and an integrated GPU that is not in hw.c's table, whose guess
+ * by kind (70 GB/s) it replaces, so its speed estimate follows; a card the
+ * table knows, or a discrete one, keeps its figure. */
+static void test_set_memory_bandwidth(void)
+{
+  still_hardware hw;
+  sim(&hw, 0, 32 * GB, true, 0, 0);
+  g_assert_false(hw.gpus[0].bandwidth_known);
+  g_assert_cmpfloat(hw.gpus[0].bandwidth_gbs, ==, 70.0);
+  const still_fit before = estimate("qwen-7b", STILL_MIX_Q4_K_M, &hw, 4096);
+  still_hardware_set_memory_bandwidth(&hw, 105.0);
+  g_assert_true(hw.cpu_bandwidth_measured);
+  g_assert_cmpfloat(hw.cpu_bandwidth_gbs, ==, 105.0);
+  g_assert_cmpfloat(hw.gpus[0].bandwidth_gbs, ==, 105.0);
+  const still_fit after = estimate("qwen-7b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(before.verdict, ==, STILL_FIT_GPU);
+  g_assert_cmpint(after.verdict, ==, STILL_FIT_GPU);
+  g_test_message("7B Q4_K_M on a 32 GB iGPU: ~%.1f tok/s guessed at 70 GB/s, ~%.1f tok/s at 105 GB/s measured",
+                 before.tok_s_estimate, after.tok_s_estimate);
+  g_assert_cmpfloat(after.tok_s_estimate, >, before.tok_s_estimate * 1.2);
+  /* an iGPU the table knows (Apple M3 Max, 400 GB/s) keeps its figure */
+  sim(&hw, 0, 48 * GB, true, 0, 0);
+  snprintf(hw.gpus[0].name, sizeof hw.gpus[0].name, "Apple M3 Max");
+  hw.gpus[0].bandwidth_gbs = still_gpu_bandwidth_gbs(hw.gpus[0].name, STILL_GPU_INTEGRATED, &hw.gpus[0].bandwidth_known);
+  still_hardware_set_memory_bandwidth(&hw, 105.0);
+  g_assert_cmpfloat(hw.gpus[0].bandwidth_gbs, ==, 400.0);
+  /* a discrete card keeps its own; a CPU driver (lavapipe) reads the RAM */
+  sim(&hw, 64 * GB, 8 * GB, false, 0, 0);
+  hw.n_gpus = 2;
+  hw.gpus[1] = hw.gpus[0];
+  hw.gpus[1].kind = STILL_GPU_CPU;
+  hw.gpus[1].cpu_emulated = true;
+  still_hardware_set_memory_bandwidth(&hw, 60.0);
+  g_assert_cmpfloat(hw.gpus[0].bandwidth_gbs, ==, 250.0);
+  g_assert_cmpfloat(hw.gpus[1].bandwidth_gbs, ==, 60.0);
+  /* no measurement: nothing changes */
+  still_hardware_set_memory_bandwidth(&hw, 0);
+  g_assert_cmpfloat(hw.cpu_bandwidth_gbs, ==, 60.0);
+}
+
 /* ---- shapes and sizes ---------------------------------------------------------------- */
 
 static void test_q4km_sizes(void)
@@ -1384,6 +1426,7 @@ int main(int argc, char **argv)
   g_test_add_func("/fit/speed/published", test_speed_published);
   g_test_add_func("/fit/speed/measured", test_speed_measured);
   g_test_add_func("/fit/speed/measure-bandwidth", test_measure_bandwidth);
+  g_test_add_func("/fit/speed/set-memory-bandwidth", test_set_memory_bandwidth);
   g_test_add_func("/fit/tied-embeddings", test_tied_embeddings);
   g_test_add_func("/fit/header-bytes", test_header_bytes);
   g_test_add_func("/fit/bad-headers", test_bad_headers);
