@@ -97,6 +97,7 @@ typedef struct {
   char *base;
   GPtrArray *done_status; /* guint of each "request-done" */
   GArray *done_waiting;   /* guint: the requests still waiting in the server's queue at each "request-done" */
+  GString *done_paths;    /* the path of each "request-done", one per line */
 } Fixture;
 
 static void on_request_done(DistillApiServer *s, const char *method, const char *path, guint status, Fixture *f)
@@ -104,6 +105,7 @@ static void on_request_done(DistillApiServer *s, const char *method, const char 
   g_ptr_array_add(f->done_status, GUINT_TO_POINTER(status));
   const guint waiting = distill_api_server_get_n_waiting(s);
   g_array_append_val(f->done_waiting, waiting);
+  g_string_append_printf(f->done_paths, "%s\n", path);
 }
 
 typedef struct {
@@ -136,6 +138,7 @@ static void fixture_init(Fixture *f, const char *models_dir, const char *model)
   g_object_set(f->server, "models-folder", models_dir, "api-key", KEY, NULL);
   f->done_status = g_ptr_array_new();
   f->done_waiting = g_array_new(FALSE, FALSE, sizeof(guint));
+  f->done_paths = g_string_new(NULL);
   g_signal_connect(f->server, "request-done", G_CALLBACK(on_request_done), f);
   g_autoptr(GError) error = NULL;
   g_assert_true(distill_api_server_start(f->server, 0, &error));
@@ -158,6 +161,7 @@ static void fixture_clear(Fixture *f)
   g_object_unref(f->engine);
   g_ptr_array_unref(f->done_status);
   g_array_unref(f->done_waiting);
+  g_string_free(f->done_paths, TRUE);
   g_free(f->base);
 }
 
@@ -955,15 +959,21 @@ static void test_disconnect(void)
   fixture_clear(&f);
 }
 
-/* Two requests at once: both answered, one after the other, in the order they came. The
- * order is the server's: when A's answer is complete, B still waits in its queue (the client
- * may finish reading A's long stream after B's short answer, so the order the replies end
- * on the client says nothing). */
+static gboolean server_waiting_1(gpointer s) { return distill_api_server_get_n_waiting(s) >= 1; }
+static gboolean server_waiting_2(gpointer s) { return distill_api_server_get_n_waiting(s) >= 2; }
+
+/* Three requests at once: all answered, one after the other, in the order they came. The
+ * order is the server's: the paths of its "request-done" (A and B chat, C a completion) and
+ * the requests still waiting at each (2, 1, 0). The order in which the replies end on the
+ * client says nothing: it may finish reading A's long stream after B's short answer. */
 static void test_queue(void)
 {
   NEED_FIXTURES(dir);
   Fixture f;
   fixture_init(&f, dir, STORIES);
+  /* three connections at once (libsoup opens two per host unless told) */
+  g_object_unref(f.session);
+  f.session = soup_session_new_with_options("timeout", 60, "proxy-resolver", NULL, "max-conns-per-host", 4, NULL);
   g_object_set(f.engine, "ignore-eog", TRUE, NULL);
   g_autofree char *want_a = engine_answer(f.engine, "Once upon a time", NULL, 1500, NULL, NULL);
   g_autofree char *want_b = engine_answer(f.engine, "The dog", NULL, 10, NULL, NULL);
@@ -976,12 +986,26 @@ static void test_queue(void)
   g_assert_true(wait_for(engine_busy, f.engine, 30000));
   Reply *rb = start_request(&f, "POST", "/v1/chat/completions", KEY, b, -1);
   rb->order = &order;
+  g_assert_true(wait_for(server_waiting_1, f.server, 30000));
+  g_autofree char *c = g_strdup_printf("{\"model\":\"%s\",\"prompt\":\"A cat\",\"max_tokens\":5,\"temperature\":0}",
+                                       STORIES);
+  Reply *rc = start_request(&f, "POST", "/v1/completions", KEY, c, -1);
+  rc->order = &order;
+  /* B and C both arrived while A ran */
+  g_assert_true(wait_for(server_waiting_2, f.server, 30000));
+  g_assert_cmpuint(f.done_waiting->len, ==, 0);
   g_assert_true(wait_for(reply_done, ra, 60000));
   g_assert_true(wait_for(reply_done, rb, 60000));
-  g_assert_cmpuint(f.done_waiting->len, ==, 2);
-  g_assert_cmpuint(g_array_index(f.done_waiting, guint, 0), ==, 1); /* A done, B waiting */
-  g_assert_cmpuint(g_array_index(f.done_waiting, guint, 1), ==, 0);
-  g_test_message("replies ended on the client in the order A %d, B %d", ra->order_value, rb->order_value);
+  g_assert_true(wait_for(reply_done, rc, 60000));
+  g_assert_cmpuint(rc->status, ==, 200);
+  g_assert_cmpstr(f.done_paths->str, ==, "/v1/chat/completions\n/v1/chat/completions\n/v1/completions\n");
+  g_assert_cmpuint(f.done_waiting->len, ==, 3);
+  g_assert_cmpuint(g_array_index(f.done_waiting, guint, 0), ==, 2); /* A done, B and C waiting */
+  g_assert_cmpuint(g_array_index(f.done_waiting, guint, 1), ==, 1);
+  g_assert_cmpuint(g_array_index(f.done_waiting, guint, 2), ==, 0);
+  g_test_message("replies ended on the client in the order A %d, B %d, C %d", ra->order_value, rb->order_value,
+                 rc->order_value);
+  reply_free(rc);
   Streamed got = collect_stream(ra, TRUE, FALSE);
   g_assert_cmpstr(got.content->str, ==, want_a);
   streamed_clear(&got);
