@@ -103,7 +103,9 @@
  * figure matches 1.5B ≈ 15 tok/s on a dual-channel DDR4 i3. GPU bandwidth
  * comes from a table of known cards (hw.c), else a default per device kind;
  * CPU bandwidth is assumed (STILL_DEFAULT_CPU_BANDWIDTH_GBS) unless measured
- * or given.
+ * or given, and a measured RAM figure also stands for an integrated GPU not
+ * in the table (still_hardware_set_memory_bandwidth; conservative: the
+ * efficiency above then applies to an achieved, not a peak, figure).
  */
 #include "fit.h"
 

@@ -495,7 +495,10 @@ void still_hardware_set_memory_bandwidth(still_hardware *hw, double gbs)
   hw->cpu_bandwidth_measured = true;
   for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++) {
     still_gpu *g = &hw->gpus[i];
-    if (g->cpu_emulated || (g->unified && !g->bandwidth_known)) g->bandwidth_gbs = gbs;
+    if (g->cpu_emulated || (g->unified && !g->bandwidth_known)) {
+      g->bandwidth_gbs = gbs;
+      g->bandwidth_measured = true;
+    }
   }
 }
 

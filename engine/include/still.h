@@ -271,8 +271,12 @@ typedef struct {
   uint64_t total_bytes;  /* device-local memory heaps together */
   uint64_t free_bytes;   /* budget − usage of those heaps (VK_EXT_memory_budget), else total_bytes */
   bool free_known;       /* false: the driver has no memory budget, only totals are known */
-  double bandwidth_gbs;  /* memory bandwidth in GB/s: a table of known cards, else a default by kind */
+  double bandwidth_gbs;  /* memory bandwidth in GB/s: a table of known cards, else a default by kind, or the
+                          * RAM's measured figure (bandwidth_measured) */
   bool bandwidth_known;  /* true when the card was found in the table */
+  bool bandwidth_measured; /* bandwidth_gbs is this machine's RAM read bandwidth as the CPU measured it
+                          * (still_hardware_set_memory_bandwidth: lavapipe, an integrated GPU not in the
+                          * table): a lower bound for what the GPU reads */
   bool matrix_cores;     /* VK_NV_cooperative_matrix with fp16 inputs and fp32 sums: prefill on tensor cores */
   uint8_t int8_dot;      /* 8-bit integer dot products (VK_KHR_shader_integer_dot_product), which the decode
                           * of Q4_K and Q5_K uses: STILL_INT8_DOT_NONE, _EMULATED (by the driver) or _HARDWARE */
@@ -321,7 +325,8 @@ void still_hardware_simulated(still_hardware *hw, uint64_t ram_free, int n_gpus,
  * gbs > 0): the CPU's figure, and that of the GPUs that read the same memory
  * where no table knows them better: a Vulkan driver on the CPU, and an
  * integrated GPU that shares the RAM and is not in hw.c's table (its guess
- * by kind gives way to the measurement). */
+ * by kind gives way to the measurement, a conservative stand-in: the CPU's
+ * streaming read, below the GPU's on some APUs; bandwidth_measured). */
 void still_hardware_set_memory_bandwidth(still_hardware *hw, double gbs);
 
 typedef struct {

@@ -51,7 +51,7 @@
  * cpu_bandwidth_measured, models_dir, disk_free (null when unknown), vulkan, gpu_note,
  * gpus: [{name, kind ("discrete", "integrated", "virtual", "cpu", "other"),
  * cpu_emulated, unified, vendor_id, device_id, api_version, total_bytes,
- * free_bytes, free_known, bandwidth_gbs, bandwidth_known, matrix_cores}].
+ * free_bytes, free_known, bandwidth_gbs, bandwidth_known, bandwidth_measured, matrix_cores}].
  *
  * `still recommend --json`: found, n_ctx, reason, pick and runner_up (null
  * when none): {model_id, model_name, quant, quality, file_bytes, verdict,
@@ -61,7 +61,8 @@
  * SIZE[,SIZE…] one free size per GPU (0 = no GPU; the GPUs are then not
  * probed), --unified (the GPU shares the RAM: one pool; without --ram-free
  * the pool is the --vram-free size), --ram-free SIZE, --membw GBPS (CPU RAM
- * bandwidth), --gpu-bw GBPS (bandwidth of the simulated GPUs).
+ * bandwidth; a --unified GPU's too without --gpu-bw), --gpu-bw GBPS
+ * (bandwidth of the simulated GPUs).
  */
 #include "cli-common.h"
 
@@ -214,7 +215,8 @@ static bool get_machine(const machine_opts *o, still_hardware *hw)
   "  --unified               the GPU shares the RAM (Apple silicon, iGPUs): one pool\n"                \
   "  --ram-free SIZE         free RAM\n"                                                               \
   "  --membw GBPS|measure    CPU memory bandwidth in GB/s, or measure it now (about a\n"                \
-  "                          second, 1 GiB buffer); default: assumed 40\n"                           \
+  "                          second, 1 GiB buffer); default: assumed 40. An iGPU\n"                  \
+  "                          without --gpu-bw (or not in the table) reads at it too\n"               \
   "  --gpu-bw GBPS           memory bandwidth of the simulated GPUs in GB/s\n"
 
 static const char *fmt(uint64_t b, char *buf)
@@ -582,6 +584,7 @@ static int hw_json(const still_hardware *hw, const char *dir)
     cJSON_AddBoolToObject(x, "free_known", g->free_known);
     cJSON_AddNumberToObject(x, "bandwidth_gbs", g->bandwidth_gbs);
     cJSON_AddBoolToObject(x, "bandwidth_known", g->bandwidth_known);
+    cJSON_AddBoolToObject(x, "bandwidth_measured", g->bandwidth_measured);
     cJSON_AddBoolToObject(x, "matrix_cores", g->matrix_cores);
     cJSON_AddStringToObject(x, "int8_dot", still_int8_dot_name(g->int8_dot));
     cJSON_AddItemToArray(gpus, x);
@@ -613,7 +616,8 @@ static int hw_human(const still_hardware *hw, const char *dir)
            fmt(g->total_bytes, a));
     if (g->free_known) printf(", %s free", fmt(g->free_bytes, b));
     else printf(", free memory unknown");
-    printf(", ~%.0f GB/s%s\n", g->bandwidth_gbs, g->bandwidth_known ? "" : " (guess)");
+    printf(", ~%.0f GB/s%s\n", g->bandwidth_gbs,
+           g->bandwidth_known ? "" : g->bandwidth_measured ? " (the RAM's, measured)" : " (guess)");
   }
   if (hw->gpu_note[0]) printf("note    %s\n", hw->gpu_note);
   return 0;

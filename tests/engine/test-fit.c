@@ -213,6 +213,7 @@ static void test_set_memory_bandwidth(void)
   g_assert_true(hw.cpu_bandwidth_measured);
   g_assert_cmpfloat(hw.cpu_bandwidth_gbs, ==, 105.0);
   g_assert_cmpfloat(hw.gpus[0].bandwidth_gbs, ==, 105.0);
+  g_assert_true(hw.gpus[0].bandwidth_measured);
   const still_fit after = estimate("qwen-7b", STILL_MIX_Q4_K_M, &hw, 4096);
   g_assert_cmpint(before.verdict, ==, STILL_FIT_GPU);
   g_assert_cmpint(after.verdict, ==, STILL_FIT_GPU);
@@ -225,6 +226,7 @@ static void test_set_memory_bandwidth(void)
   hw.gpus[0].bandwidth_gbs = still_gpu_bandwidth_gbs(hw.gpus[0].name, STILL_GPU_INTEGRATED, &hw.gpus[0].bandwidth_known);
   still_hardware_set_memory_bandwidth(&hw, 105.0);
   g_assert_cmpfloat(hw.gpus[0].bandwidth_gbs, ==, 400.0);
+  g_assert_false(hw.gpus[0].bandwidth_measured);
   /* a discrete card keeps its own; a CPU driver (lavapipe) reads the RAM */
   sim(&hw, 64 * GB, 8 * GB, false, 0, 0);
   hw.n_gpus = 2;
