@@ -919,9 +919,40 @@ static void fitting_message(const still_fit_model *m, const machine *mc, const p
   }
 }
 
-static still_status estimate_model(const still_fit_model *m, const still_hardware *hw, const still_fit_params *p_in,
+/* The largest single buffer the model's GPU part binds: the output matrix
+ * (or the embedding table it is tied to) or one layer's K or V cache at
+ * n_ctx (vk-forward.c allocates each whole). */
+static uint64_t largest_gpu_buffer(const still_fit_model *m, int32_t n_ctx, still_kv_type kv_type)
+{
+  uint64_t most = m->tied ? m->embd_bytes : m->output_bytes;
+  const uint64_t kv = kv_layer_bytes(m, n_ctx, kv_type) / 2;
+  return kv > most ? kv : most;
+}
+
+/* hw without the GPUs whose shaders cannot see a buffer of the model whole
+ * (still_gpu.max_buffer_bytes): a session would refuse them (vk-context.c)
+ * and run on the CPU. The first such GPU's name and limit go to why. */
+static void drop_narrow_gpus(const still_fit_model *m, const still_fit_params *p, still_hardware *hw, char *why,
+                             size_t why_size)
+{
+  const uint64_t need = largest_gpu_buffer(m, p->n_ctx, p->kv_type);
+  why[0] = '\0';
+  for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++) {
+    still_gpu *g = &hw->gpus[i];
+    if (!g->max_buffer_bytes || need <= g->max_buffer_bytes || g->free_bytes == 0) continue;
+    if (!why[0]) {
+      char a[32], b[32];
+      snprintf(why, why_size, "%.80s lets a shader see at most %s of a buffer; this model needs %s", g->name,
+               still_format_bytes(g->max_buffer_bytes, a, sizeof a), still_format_bytes(need, b, sizeof b));
+    }
+    g->free_bytes = 0; /* machine_from_hw skips it */
+  }
+}
+
+static still_status estimate_model(const still_fit_model *m, const still_hardware *hw_in, const still_fit_params *p_in,
                                    still_fit *out, still_error *err)
 {
+  const still_hardware *hw = hw_in;
   still_fit_params p = p_in ? *p_in : still_fit_params_default();
   if (p.n_ctx < 0 || p.n_batch < 0)
     return still_set_error(err, STILL_ERR_INVALID_ARG, "the context and batch sizes cannot be negative");
@@ -941,6 +972,16 @@ static still_status estimate_model(const still_fit_model *m, const still_hardwar
   if (st != STILL_OK) return st;
   const bool fixed = n_shares > 0 || p.gpu_layers_set;
 
+  /* the layers a session would place: not on a GPU that cannot bind the model's buffers */
+  still_hardware *narrow = NULL;
+  char narrow_why[160] = "";
+  if (!fixed) {
+    narrow = malloc(sizeof *narrow);
+    if (!narrow) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+    *narrow = *hw_in;
+    drop_narrow_gpus(m, &p, narrow, narrow_why, sizeof narrow_why);
+    hw = narrow;
+  }
   machine mc;
   machine_from_hw(hw, &mc);
   const int32_t max_ctx = max_ctx_on_gpu(m, &mc, &p);
@@ -952,7 +993,10 @@ static still_status estimate_model(const still_fit_model *m, const still_hardwar
     int g = !p.gpu_layers_set || p.n_gpu_layers < 0 || p.n_gpu_layers > m->n_layer ? m->n_layer : p.n_gpu_layers;
     machine fm;
     st = machine_fixed(hw, n_shares, g > 0, p.split, &fm, err);
-    if (st != STILL_OK) return st;
+    if (st != STILL_OK) {
+      free(narrow);
+      return st;
+    }
     if (n_shares == 0) {
       n_shares = fm.n;
       for (int i = 0; i < n_shares; i++) shares[i] = 1.0;
@@ -985,6 +1029,11 @@ static still_status estimate_model(const still_fit_model *m, const still_hardwar
   } else {
     fitting_message(m, &mc, &pl, out);
   }
+  if (narrow_why[0]) {
+    const size_t used = strlen(out->message);
+    snprintf(out->message + used, sizeof out->message - used, " (no GPU: %s)", narrow_why);
+  }
+  free(narrow);
   return STILL_OK;
 }
 

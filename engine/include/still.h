@@ -278,6 +278,8 @@ typedef struct {
                           * (still_hardware_set_memory_bandwidth: lavapipe, an integrated GPU not in the
                           * table): a lower bound for what the GPU reads */
   bool matrix_cores;     /* VK_NV_cooperative_matrix with fp16 inputs and fp32 sums: prefill on tensor cores */
+  uint64_t max_buffer_bytes; /* the largest buffer a shader may see (maxStorageBufferRange: the engine binds
+                          * each weight matrix and layer KV cache whole); 0: not known (simulated machines) */
   uint8_t int8_dot;      /* 8-bit integer dot products (VK_KHR_shader_integer_dot_product), which the decode
                           * of Q4_K and Q5_K uses: STILL_INT8_DOT_NONE, _EMULATED (by the driver) or _HARDWARE */
 } still_gpu;

@@ -51,7 +51,7 @@
  * cpu_bandwidth_measured, models_dir, disk_free (null when unknown), vulkan, gpu_note,
  * gpus: [{name, kind ("discrete", "integrated", "virtual", "cpu", "other"),
  * cpu_emulated, unified, vendor_id, device_id, api_version, total_bytes,
- * free_bytes, free_known, bandwidth_gbs, bandwidth_known, bandwidth_measured, matrix_cores}].
+ * free_bytes, free_known, bandwidth_gbs, bandwidth_known, bandwidth_measured, max_buffer_bytes, matrix_cores}].
  *
  * `still recommend --json`: found, n_ctx, reason, pick and runner_up (null
  * when none): {model_id, model_name, quant, quality, file_bytes, verdict,
@@ -585,6 +585,7 @@ static int hw_json(const still_hardware *hw, const char *dir)
     cJSON_AddNumberToObject(x, "bandwidth_gbs", g->bandwidth_gbs);
     cJSON_AddBoolToObject(x, "bandwidth_known", g->bandwidth_known);
     cJSON_AddBoolToObject(x, "bandwidth_measured", g->bandwidth_measured);
+    cli_json_add_u64(x, "max_buffer_bytes", g->max_buffer_bytes);
     cJSON_AddBoolToObject(x, "matrix_cores", g->matrix_cores);
     cJSON_AddStringToObject(x, "int8_dot", still_int8_dot_name(g->int8_dot));
     cJSON_AddItemToArray(gpus, x);

@@ -241,6 +241,52 @@ static void test_set_memory_bandwidth(void)
   g_assert_cmpfloat(hw.cpu_bandwidth_gbs, ==, 60.0);
 }
 
+/* A GPU whose shaders see at most 128 MiB of a buffer (maxStorageBufferRange;
+ * some integrated and mobile GPUs) cannot hold a 1.5B model's output matrix
+ * (190 MB at Q4_K_M's Q6_K) in one binding: a session would refuse it and run
+ * on the CPU, so the estimate does not place layers there and says why. At 4
+ * GiB (NVIDIA, AMD) it runs fully on the GPU; 0 (unknown) changes nothing. */
+static void test_narrow_binding(void)
+{
+  still_hardware hw;
+  sim(&hw, 64 * GB, 24 * GB, false, 0, 0);
+  hw.gpus[0].max_buffer_bytes = (uint64_t)128 << 20;
+  still_fit f = estimate("qwen-1.5b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_test_message("%s", f.message);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_CPU);
+  g_assert_cmpint(f.gpu_layers, ==, 0);
+  g_assert_nonnull(strstr(f.message, "lets a shader see at most 134 MB of a buffer; this model needs 191 MB"));
+  /* the 32B's output matrix (640 MB) does not fit a 512 MiB binding either; its KV cache per layer does */
+  hw.gpus[0].max_buffer_bytes = (uint64_t)512 << 20;
+  f = estimate("qwen-32b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(f.gpu_layers, ==, 0);
+  hw.gpus[0].max_buffer_bytes = ((uint64_t)4 << 30) - 1;
+  f = estimate("qwen-1.5b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
+  g_assert_null(strstr(f.message, "shader"));
+  /* a layer's KV cache counts too: 8B's output matrix (431 MB) fits 480 MiB, but at 131072
+   * tokens of F32 cache each layer's K is 512 MiB */
+  hw.gpus[0].max_buffer_bytes = (uint64_t)480 << 20;
+  hw.gpus[0].free_bytes = hw.gpus[0].total_bytes = 80 * GB;
+  size_t len;
+  void *buf = header_of("llama-8b", STILL_MIX_Q4_K_M, false, &len);
+  still_fit_params fp = still_fit_params_default();
+  fp.kv_type = STILL_KV_F32;
+  fp.n_ctx = 4096;
+  still_error err = {0};
+  g_assert_cmpint(still_fit_estimate_buffer(buf, len, 0, &hw, &fp, &f, NULL, &err), ==, STILL_OK);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
+  fp.n_ctx = 131072;
+  g_assert_cmpint(still_fit_estimate_buffer(buf, len, 0, &hw, &fp, &f, NULL, &err), ==, STILL_OK);
+  g_test_message("%s", f.message);
+  g_assert_cmpint(f.gpu_layers, ==, 0);
+  g_assert_nonnull(strstr(f.message, "this model needs 537 MB"));
+  g_free(buf);
+  hw.gpus[0].max_buffer_bytes = 0;
+  f = estimate("qwen-1.5b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
+}
+
 /* ---- shapes and sizes ---------------------------------------------------------------- */
 
 static void test_q4km_sizes(void)
@@ -1429,6 +1475,7 @@ int main(int argc, char **argv)
   g_test_add_func("/fit/speed/measured", test_speed_measured);
   g_test_add_func("/fit/speed/measure-bandwidth", test_measure_bandwidth);
   g_test_add_func("/fit/speed/set-memory-bandwidth", test_set_memory_bandwidth);
+  g_test_add_func("/fit/narrow-binding", test_narrow_binding);
   g_test_add_func("/fit/tied-embeddings", test_tied_embeddings);
   g_test_add_func("/fit/header-bytes", test_header_bytes);
   g_test_add_func("/fit/bad-headers", test_bad_headers);
