@@ -942,7 +942,7 @@ static void drop_narrow_gpus(const still_fit_model *m, const still_fit_params *p
     if (!g->max_buffer_bytes || need <= g->max_buffer_bytes || g->free_bytes == 0) continue;
     if (!why[0]) {
       char a[32], b[32];
-      snprintf(why, why_size, "%.80s lets a shader see at most %s of a buffer; this model needs %s", g->name,
+      snprintf(why, why_size, "not on %.80s: its shaders see at most %s of a buffer, this model needs %s", g->name,
                still_format_bytes(g->max_buffer_bytes, a, sizeof a), still_format_bytes(need, b, sizeof b));
     }
     g->free_bytes = 0; /* machine_from_hw skips it */
@@ -1031,7 +1031,7 @@ static still_status estimate_model(const still_fit_model *m, const still_hardwar
   }
   if (narrow_why[0]) {
     const size_t used = strlen(out->message);
-    snprintf(out->message + used, sizeof out->message - used, " (no GPU: %s)", narrow_why);
+    snprintf(out->message + used, sizeof out->message - used, " (%s)", narrow_why);
   }
   free(narrow);
   return STILL_OK;
