@@ -314,12 +314,14 @@ int still_cmd_bench(int argc, char **argv)
   double bw = 0, spec = 0;
   uint64_t bw_bytes = 0, per_token = decode_weight_bytes(m);
   double efficiency = 0, efficiency_spec = 0;
-  /* whose memory the weights were read from: every layer on one GPU
-   * ("offload: 28/28 layers on Vulkan1 (name)"; a split that used several
-   * joins them with " + "), none, or both */
+  /* where the layers ran, from the offload line: "offload: N/M layers on
+   * Vulkan1 (name)" (N > 0: the Vulkan backend ran them; a split that used
+   * several devices joins them with " + "). The bandwidth is of the memory
+   * the weights were read from: every layer on one GPU, none, or both. */
   int on_gpu = 0, n_layers = 0;
   if (sscanf(offload, "offload: %d/%d", &on_gpu, &n_layers) != 2) on_gpu = n_layers = 0;
   const char *on_dev = strstr(offload, " layers on Vulkan");
+  if (!on_dev) on_gpu = 0;
   char ran_on[32] = ""; /* "Vulkan1": still_vk_open takes it as a device name */
   if (on_dev && sscanf(on_dev + strlen(" layers on "), "%31[A-Za-z0-9]", ran_on) != 1) ran_on[0] = '\0';
   const bool one_gpu = on_gpu > 0 && on_gpu == n_layers && ran_on[0] && !strstr(offload, " + ");
@@ -363,12 +365,9 @@ int still_cmd_bench(int argc, char **argv)
       cli_json_add_u64(root, "model_bytes", info->weight_bytes);
       cli_json_add_u64(root, "file_bytes", info->file_size);
       cli_json_add_u64(root, "n_params", info->n_params);
-      /* "offload: N/M layers on DEVICE…": N > 0 means the Vulkan backend ran them */
-      const char *off = offload, *on = strstr(off, " layers on ");
-      const bool gpu = strncmp(off, "offload: 0/", 11) != 0 && on;
-      cJSON_AddStringToObject(root, "backend", gpu ? "vulkan" : "cpu");
-      cJSON_AddStringToObject(root, "device", gpu ? on + strlen(" layers on ") : "cpu");
-      cJSON_AddStringToObject(root, "offload", off);
+      cJSON_AddStringToObject(root, "backend", on_gpu > 0 ? "vulkan" : "cpu");
+      cJSON_AddStringToObject(root, "device", on_gpu > 0 ? on_dev + strlen(" layers on ") : "cpu");
+      cJSON_AddStringToObject(root, "offload", offload);
       cJSON_AddStringToObject(root, "isa", isa);
       cJSON_AddNumberToObject(root, "threads", threads);
       cJSON_AddStringToObject(root, "kv_type", cli_run_kv_type_name(sp.kv_type));
@@ -401,8 +400,7 @@ int still_cmd_bench(int argc, char **argv)
   } else if (rc == 0) {
     char size[32];
     snprintf(size, sizeof size, "%.2f GiB", (double)info->weight_bytes / (1024.0 * 1024.0 * 1024.0));
-    /* "offload: N/M layers on …": N > 0 means the Vulkan backend ran them */
-    const char *backend = strncmp(offload, "offload: 0/", 11) != 0 ? "vulkan" : "cpu";
+    const char *backend = on_gpu > 0 ? "vulkan" : "cpu";
     print_row((const char *[]){"model", "size", "params", "backend", "threads", "isa", "test", "t/s"});
     print_row(NULL);
     for (int k = 0; k < 2; k++) {

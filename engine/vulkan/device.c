@@ -120,6 +120,14 @@ bool still_vk_has_device_extension(VkPhysicalDevice pd, const char *name)
   return found;
 }
 
+uint64_t still_vk_max_range(const VkPhysicalDeviceProperties *props)
+{
+  const char *env = getenv("STILL_VK_MAX_RANGE");
+  const uint64_t test = env && *env ? strtoull(env, NULL, 10) : 0;
+  if (test) return test;
+  return props->deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? UINT32_MAX : props->limits.maxStorageBufferRange;
+}
+
 uint8_t still_vk_int8_dot(VkInstance inst, VkPhysicalDevice pd)
 {
   if (!still_vk_has_device_extension(pd, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME)) return STILL_INT8_DOT_NONE;
@@ -247,12 +255,7 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
     g->matrix_cores = n16 || n8;
     if (v11 && props.apiVersion >= VK_API_VERSION_1_1) g->int8_dot = still_vk_int8_dot(inst, pds[i]);
     g->total_bytes = total;
-    /* (lavapipe reads past its stated 128 MiB: held to the 4 GiB of 32-bit offsets, as vk-context.c does;
-     * STILL_VK_MAX_RANGE: the same test hook) */
-    const char *range_env = getenv("STILL_VK_MAX_RANGE");
-    g->max_buffer_bytes = range_env && *range_env ? strtoull(range_env, NULL, 10)
-                          : g->cpu_emulated       ? UINT32_MAX
-                                                  : props.limits.maxStorageBufferRange;
+    g->max_buffer_bytes = still_vk_max_range(&props);
     g->free_known = budget;
     g->free_bytes = budget ? free_bytes : total;
     if (!budget) add_note(note, note_size, "free memory unknown for %s: only totals are known", g->name);

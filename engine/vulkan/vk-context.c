@@ -391,8 +391,6 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   vk->set_cache_on = !env_is("STILL_VK_SET_CACHE", "0");
   const char *lim = getenv("STILL_VK_MEMORY_LIMIT");
   if (lim && *lim) vk->mem_limit = strtoull(lim, NULL, 10);
-  const char *range_env = getenv("STILL_VK_MAX_RANGE");
-  const uint64_t range_test = range_env && *range_env ? strtoull(range_env, NULL, 10) : 0;
   still_status st = STILL_OK;
   VkResult r;
 
@@ -623,12 +621,8 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
     vk->ts_mask = qf[family].timestampValidBits >= 64 ? UINT64_MAX : (1ull << qf[family].timestampValidBits) - 1;
   }
 
-  /* every buffer is bound whole: none may be larger than one binding may
-   * see (lavapipe reports 128 MiB but reads any size correctly: held only
-   * to the 4 GiB the shaders' 32-bit offsets reach, unless a test asks) */
-  vk->max_range = range_test                                              ? range_test
-                  : vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? UINT32_MAX
-                                                                          : vk->props.limits.maxStorageBufferRange;
+  /* every buffer is bound whole: none may be larger than one binding may see */
+  vk->max_range = still_vk_max_range(&vk->props);
   /* one layout for every shader: 8 storage buffers (4 where the device
    * allows fewer; ops that need more are then not used) + 128 bytes of push
    * constants */

@@ -657,6 +657,14 @@ static still_status mv(vk_part *P, const gpu_weight *w, const still_vk_buffer *x
   return still_vk_mul_mat(P->vk, &w->buf, x, y, &a, err); /* tiled matrix × matrix from 8 tokens on */
 }
 
+/* Whether the product of a takes the fused matrix × vector shader (bias or
+ * SwiGLU in the same dispatch): where it allows it, and not for a batch
+ * rounded beforehand, which goes to the integer dot products instead. */
+static bool fused_product(vk_part *P, const still_vk_matvec_args *a, int n_tok)
+{
+  return still_vk_matvec_fusable(P->vk, a) && !(a->x_rounded && n_tok > 1 && still_vk_matmul_dot(P->vk, a));
+}
+
 /* y = W·x + b in one dispatch when the shader allows it, else two. The
  * caller's barrier hints cover the pair as one op. */
 static still_status mv_bias(vk_part *P, const gpu_weight *w, const gpu_vector *b, const still_vk_buffer *x,
@@ -665,8 +673,7 @@ static still_status mv_bias(vk_part *P, const gpu_weight *w, const gpu_vector *b
   still_vk_matvec_args a = mv_args(w, n_tok, 0);
   use_round8(P, x, &a);
   if (!b->buf.handle) return still_vk_mul_mat(P->vk, &w->buf, x, y, &a, err);
-  /* (a batch rounded beforehand goes to the integer dot products instead) */
-  if (still_vk_matvec_fusable(P->vk, &a) && !(a.x_rounded && n_tok > 1 && still_vk_matmul_dot(P->vk, &a)))
+  if (fused_product(P, &a, n_tok))
     return still_vk_matvec_fused(P->vk, &w->buf, x, y, &b->buf, 0, &a, err);
   still_status st = still_vk_mul_mat(P->vk, &w->buf, x, y, &a, err);
   if (st != STILL_OK) return st;
@@ -682,7 +689,7 @@ static still_status ffn_gate_up(vk_part *P, const gpu_layer *L, int n_tok, uint3
   still_vk_matvec_args ga = mv_args(&L->w_gate, n_tok, 0), ua = mv_args(&L->w_up, n_tok, 0);
   use_round8(P, &P->xb, &ga), use_round8(P, &P->xb, &ua);
   if (paired) ua.w_off = (size_t)L->w_gate.n_out * L->w_gate.row_bytes;
-  if (paired && still_vk_matvec_fusable(P->vk, &ga) && !(ga.x_rounded && n_tok > 1 && still_vk_matmul_dot(P->vk, &ga)))
+  if (paired && fused_product(P, &ga, n_tok))
     return still_vk_matvec_fused(P->vk, &L->w_gate.buf, &P->xb, &P->hb, NULL, ua.w_off, &ga, err);
   still_status st = still_vk_mul_mat(P->vk, &L->w_gate.buf, &P->xb, &P->hb, &ga, err);
   still_vk_concurrent_next(P->vk);

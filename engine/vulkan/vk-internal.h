@@ -105,11 +105,7 @@ struct still_vk {
   /* test hook: STILL_VK_MEMORY_LIMIT=BYTES makes allocations beyond it fail as
    * out of device memory (to test the fallback to fewer layers) */
   uint64_t mem_limit, mem_used;
-  /* the most bytes of a buffer one shader binding may see
-   * (maxStorageBufferRange; every buffer is bound whole); on lavapipe,
-   * which reports 128 MiB but reads past it correctly, 4 GiB - 1 (the
-   * shaders' 32-bit offsets). Test hook: STILL_VK_MAX_RANGE=BYTES sets it
-   * on any device. */
+  /* the most bytes of a buffer one shader binding may see (still_vk_max_range) */
   uint64_t max_range;
   uint64_t mem_peak; /* the most mem_used has been (still_vk_memory_usage) */
   /* STILL_VK_PROFILE=1: a timestamp after every dispatch; per-shader GPU time
@@ -181,5 +177,10 @@ void still_vk_coopmat_shapes(VkInstance inst, VkPhysicalDevice pd, bool list, bo
 /* 8-bit integer dot products of a device (Vulkan 1.1 or later): STILL_INT8_DOT_NONE, _EMULATED or
  * _HARDWARE (integerDotProduct4x8BitPackedSignedAccelerated); for still devices and matvec_dot.comp */
 uint8_t still_vk_int8_dot(VkInstance inst, VkPhysicalDevice pd);
+/* The largest buffer one shader binding of the device may see (every buffer is bound whole):
+ * maxStorageBufferRange; on a CPU device (lavapipe reports 128 MiB but reads past it correctly) the
+ * 4 GiB - 1 the shaders' 32-bit offsets reach. Test hook: STILL_VK_MAX_RANGE=BYTES on any device.
+ * The context's limit and the device listing's (still_gpu.max_buffer_bytes) both come from here. */
+uint64_t still_vk_max_range(const VkPhysicalDeviceProperties *props);
 
 #endif

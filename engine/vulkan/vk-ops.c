@@ -491,9 +491,11 @@ still_status still_vk_add_rms_norm(still_vk *vk, still_vk_buffer *x, const still
 {
   if (a->nrows == 0 || a->n == 0) return STILL_OK;
   const uint64_t last = a->nrows - 1;
-  if (!fits(x, 4 * ((uint64_t)a->x_off + (uint64_t)a->x_stride * last + a->n)) ||
-      !fits(y, 4 * ((uint64_t)a->y_off + (uint64_t)a->y_stride * last + a->n)) ||
-      (r && !fits(r, 4 * ((uint64_t)a->r_off + (uint64_t)a->r_stride * last + a->n))) ||
+  /* each region's end, in floats */
+  const uint64_t x_end = a->x_off + (uint64_t)a->x_stride * last + a->n,
+                 y_end = a->y_off + (uint64_t)a->y_stride * last + a->n,
+                 r_end = a->r_off + (uint64_t)a->r_stride * last + a->n;
+  if (!fits(x, 4 * x_end) || !fits(y, 4 * y_end) || (r && !fits(r, 4 * r_end)) ||
       (g && !fits(g, 4 * ((uint64_t)a->g_off + a->n))))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: residual add and RMSNorm outside its buffers");
   /* rows of whole vec4s: a quarter of the loads */
@@ -502,13 +504,10 @@ still_status still_vk_add_rms_norm(still_vk *vk, still_vk_buffer *x, const still
   const uint32_t q = v4 ? 4 : 1;
   if (a->round8) {
     const uint64_t words = still_vk_round8_words(a->n), q_end = a->q_off + (uint64_t)a->q_stride * last + words;
-    const uint64_t y_end = a->y_off + (uint64_t)a->y_stride * last + a->n;
     if (!v4 || a->n % 32)
       return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no rounded RMSNorm output for this row layout");
-    const uint64_t x_end = a->x_off + (uint64_t)a->x_stride * last + a->n,
-                   r_end = a->r_off + (uint64_t)a->r_stride * last + a->n;
     if ((a->q_off & 3) || (a->q_stride & 3) || (a->nrows > 1 && a->q_stride < words) || !fits(y, 4 * q_end) ||
-        (q_end > a->y_off && a->q_off < y_end) ||
+        meets(y, 4ull * a->q_off, 4 * q_end, y, 4ull * a->y_off, 4 * y_end) ||
         meets(y, 4ull * a->q_off, 4 * q_end, x, 4ull * a->x_off, 4 * x_end) ||
         (r && meets(y, 4ull * a->q_off, 4 * q_end, r, 4ull * a->r_off, 4 * r_end)))
       return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: the rounded RMSNorm output lies outside its place");
@@ -807,14 +806,14 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
   const uint64_t part_chunks = part && part->size ? part->size / 4 / per_chunk : 0;
   const uint32_t chunk = split_chunk_for(vk, a, part_chunks), n_chunks = (uint32_t)((n_kv + chunk - 1) / chunk);
   const uint64_t part_floats = per_chunk * n_chunks;
+  const uint64_t o_end = 4 * ((uint64_t)a->o_off + (uint64_t)a->o_stride * (a->n_tok - 1) +
+                              (uint64_t)a->n_head * a->head_dim_v);
   if (!fits(q, 4 * ((uint64_t)a->q_off + (uint64_t)a->q_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_k)) ||
-      !fits(out, 4 * ((uint64_t)a->o_off + (uint64_t)a->o_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_v)) ||
+      !fits(out, o_end) ||
       !fits(k, still_vk_kv_cache_bytes(a->kv_type, a->k_off + n_kv * a->n_head_kv * a->head_dim_k)) ||
       !fits(v, still_vk_kv_cache_bytes(a->kv_type, a->v_off + n_kv * a->n_head_kv * a->head_dim_v)) ||
       !fits(part, 4 * part_floats))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention outside its buffers");
-  const uint64_t o_end = 4 * ((uint64_t)a->o_off + (uint64_t)a->o_stride * (a->n_tok - 1) +
-                              (uint64_t)a->n_head * a->head_dim_v);
   if (meets(part, 0, 4 * part_floats, out, 4ull * a->o_off, o_end))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention output onto its scratch");
   if (n_chunks > 65535 || a->n_tok > 65535)
