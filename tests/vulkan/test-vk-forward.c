@@ -368,13 +368,44 @@ static float *all_logits(still_session *s, const reference *r)
  * sums for Q6_K or Q8_0 run in another order than decode's may still round
  * one value the other way). */
 #define DOT_ROUNDING_CLOSE 1e-3
+
+/* One comparison of test_dot_rounding: every position's logits with
+ * var=value (read when a session opens its device), the prompt in batches
+ * of n_batch, against base. */
+static void check_rounding_mode(const char *name, const char *what, still_model *m, const reference *r,
+                                const float *base, const char *var, const char *value, int n_batch)
+{
+  g_setenv(var, value, TRUE);
+  still_session *s = new_session(m, -1, n_batch);
+  g_unsetenv(var);
+  float *got = all_logits(s, r);
+  still_session_free(s);
+  double most = 0;
+  int apart = 0;
+  for (int t = 0; t < r->n_prompt; t++) {
+    const double d = max_abs_diff(got + (size_t)t * r->n_vocab, base + (size_t)t * r->n_vocab, r->n_vocab);
+    most = fmax(most, d);
+    apart += d > DOT_ROUNDING_CLOSE;
+  }
+  g_test_message("%s, %s%s=%s in batches of %d against rounding in the products: max |diff| %.3g, %d of %d "
+                 "positions over %.0e",
+                 name, what, var, value, n_batch, most, apart, r->n_prompt, DOT_ROUNDING_CLOSE);
+  g_assert_cmpfloat(most, <=, tolerance_for(r->type));
+  g_assert_cmpint(apart, <=, r->n_prompt / 8);
+  g_free(got);
+}
+
+typedef struct {
+  const char *var, *value;
+  int n_batch;
+} rounding_mode;
+
 static void test_dot_rounding(gconstpointer data)
 {
   const char *name = data;
   reference *r;
   still_model *m;
   if (!load_case(name, &r, &m)) return;
-  const double tol = tolerance_for(r->type);
   /* read when a session opens its device */
   g_setenv("STILL_VK_DOT_TYPES", "all", TRUE);
   g_setenv("STILL_VK_ATTN_SPLIT", "0", TRUE);
@@ -382,27 +413,10 @@ static void test_dot_rounding(gconstpointer data)
   still_session *s = new_session(m, -1, 1);
   float *base = all_logits(s, r);
   still_session_free(s);
-  static const char *const modes[3][2] = {
-    {"STILL_VK_DOT_PREROUND", "1"}, {"STILL_VK_DOT_PREROUND", "2"}, {"STILL_VK_MATMUL", "dot"}};
-  for (int k = 0; k < 3; k++) {
-    g_setenv(modes[k][0], modes[k][1], TRUE);
-    s = new_session(m, -1, k == 2 ? 64 : 1);
-    g_unsetenv(modes[k][0]);
-    float *got = all_logits(s, r);
-    still_session_free(s);
-    double most = 0;
-    int apart = 0;
-    for (int t = 0; t < r->n_prompt; t++) {
-      const double d = max_abs_diff(got + (size_t)t * r->n_vocab, base + (size_t)t * r->n_vocab, r->n_vocab);
-      most = fmax(most, d);
-      apart += d > DOT_ROUNDING_CLOSE;
-    }
-    g_test_message("%s, %s=%s against rounding in the products: max |diff| %.3g, %d of %d positions over %.0e",
-                   name, modes[k][0], modes[k][1], most, apart, r->n_prompt, DOT_ROUNDING_CLOSE);
-    g_assert_cmpfloat(most, <=, tol);
-    g_assert_cmpint(apart, <=, r->n_prompt / 8);
-    g_free(got);
-  }
+  static const rounding_mode modes[] = {
+    {"STILL_VK_DOT_PREROUND", "1", 1}, {"STILL_VK_DOT_PREROUND", "2", 1}, {"STILL_VK_MATMUL", "dot", 64}};
+  for (size_t k = 0; k < G_N_ELEMENTS(modes); k++)
+    check_rounding_mode(name, "", m, r, base, modes[k].var, modes[k].value, modes[k].n_batch);
   /* Decode on the split attention, whose merge rounds the attention output
    * at PREROUND=2 (attention_merge.comp -DROUND8), against decode on the
    * split attention rounding in the products: the same floats again. */
@@ -412,31 +426,11 @@ static void test_dot_rounding(gconstpointer data)
   still_session_free(s);
   /* and batches of 3 and 4 tokens (the split attention's most) on the
    * batched dot products, whose merge rounds for them too */
-  static const struct {
-    const char *var, *value;
-    int n_batch;
-  } split_modes[] = {{"STILL_VK_DOT_PREROUND", "2", 1}, {"STILL_VK_MATMUL", "dot", 3}, {"STILL_VK_MATMUL", "dot", 4}};
-  for (size_t k = 0; k < G_N_ELEMENTS(split_modes); k++) {
-    g_setenv(split_modes[k].var, split_modes[k].value, TRUE);
-    s = new_session(m, -1, split_modes[k].n_batch);
-    g_unsetenv(split_modes[k].var);
-    float *got = all_logits(s, r);
-    still_session_free(s);
-    double most = 0;
-    int apart = 0;
-    for (int t = 0; t < r->n_prompt; t++) {
-      const double d = max_abs_diff(got + (size_t)t * r->n_vocab, split_base + (size_t)t * r->n_vocab, r->n_vocab);
-      most = fmax(most, d);
-      apart += d > DOT_ROUNDING_CLOSE;
-    }
-    g_test_message("%s, split attention, %s=%s in batches of %d against rounding in the products: max |diff| %.3g, "
-                   "%d of %d positions over %.0e",
-                   name, split_modes[k].var, split_modes[k].value, split_modes[k].n_batch, most, apart, r->n_prompt,
-                   DOT_ROUNDING_CLOSE);
-    g_assert_cmpfloat(most, <=, tol);
-    g_assert_cmpint(apart, <=, r->n_prompt / 8);
-    g_free(got);
-  }
+  static const rounding_mode split_modes[] = {
+    {"STILL_VK_DOT_PREROUND", "2", 1}, {"STILL_VK_MATMUL", "dot", 3}, {"STILL_VK_MATMUL", "dot", 4}};
+  for (size_t k = 0; k < G_N_ELEMENTS(split_modes); k++)
+    check_rounding_mode(name, "split attention, ", m, r, split_base, split_modes[k].var, split_modes[k].value,
+                        split_modes[k].n_batch);
   g_free(split_base);
   g_unsetenv("STILL_VK_DOT_TYPES");
   g_unsetenv("STILL_VK_ATTN_TILE");
@@ -785,6 +779,27 @@ static void test_kv_q8_0(gconstpointer data)
   still_model_free(m);
 }
 
+/* A session of m with all layers asked for the GPU, opened while the test
+ * hook var=value holds (read when the device opens); its offload line goes
+ * to *off, logged. */
+static still_session *session_with_hook(still_model *m, const char *var, const char *value, const char **off)
+{
+  g_setenv(var, value, TRUE);
+  still_session *s = new_session(m, -1, 7);
+  g_unsetenv(var);
+  *off = still_session_offload(s);
+  g_test_message("%s", *off);
+  return s;
+}
+
+/* s's last logits of r's prompt against the reference (lg: n_vocab floats of room). */
+static void assert_reference_logits(still_session *s, const reference *r, float *lg)
+{
+  still_error err = {0};
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, &err), ==, STILL_OK);
+  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+}
+
 /* Too little device memory for every layer: fewer layers go to the GPU, the
  * offload line says so, and the logits are still right. */
 static void test_fallback(void)
@@ -792,49 +807,30 @@ static void test_fallback(void)
   reference *r = ref_load("stories260K");
   if (!r) return;
   still_model *m = test_load_fixture_model("stories260K", false);
-  g_setenv("STILL_VK_MEMORY_LIMIT", "1200000", TRUE); /* ~2 of the 5 layers */
-  still_session *s = new_session(m, -1, 7);
-  g_unsetenv("STILL_VK_MEMORY_LIMIT");
-  const char *off = still_session_offload(s);
-  g_test_message("%s", off);
+  const char *off = NULL;
+  float *lg = g_new(float, r->n_vocab);
+  still_session *s = session_with_hook(m, "STILL_VK_MEMORY_LIMIT", "1200000", &off); /* ~2 of the 5 layers */
   g_assert_true(g_str_has_prefix(off, "offload: 2/5 layers on Vulkan"));
   g_assert_nonnull(strstr(off, "fewer than asked"));
   g_assert_nonnull(strstr(off, "out of device memory"));
-  float *lg = g_new(float, r->n_vocab);
-  still_error err = {0};
-  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, &err), ==, STILL_OK);
-  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+  assert_reference_logits(s, r, lg);
   still_session_free(s);
   /* not even one layer fits: the CPU runs everything */
-  g_setenv("STILL_VK_MEMORY_LIMIT", "1000", TRUE);
-  s = new_session(m, -1, 7);
-  g_unsetenv("STILL_VK_MEMORY_LIMIT");
-  off = still_session_offload(s);
-  g_test_message("%s", off);
+  s = session_with_hook(m, "STILL_VK_MEMORY_LIMIT", "1000", &off);
   g_assert_true(g_str_has_prefix(off, "offload: 0/5 layers on a GPU (Vulkan: out of device memory"));
-  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, &err), ==, STILL_OK);
-  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+  assert_reference_logits(s, r, lg);
   still_session_free(s);
   /* a device whose shaders may see less of a buffer than the output matrix
    * (128 KiB of F32; maxStorageBufferRange, here set by the test hook): no
    * layer goes there (fewer would not help: the output goes with the last),
    * said plainly, and the CPU runs everything */
-  g_setenv("STILL_VK_MAX_RANGE", "100000", TRUE);
-  s = new_session(m, -1, 7);
-  g_unsetenv("STILL_VK_MAX_RANGE");
-  off = still_session_offload(s);
-  g_test_message("%s", off);
+  s = session_with_hook(m, "STILL_VK_MAX_RANGE", "100000", &off);
   g_assert_true(g_str_has_prefix(off, "offload: 0/5 layers on a GPU (Vulkan: "));
   g_assert_nonnull(strstr(off, "lets a shader see at most"));
-  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, &err), ==, STILL_OK);
-  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+  assert_reference_logits(s, r, lg);
   still_session_free(s);
   /* one that sees all of it runs every layer */
-  g_setenv("STILL_VK_MAX_RANGE", "131072", TRUE);
-  s = new_session(m, -1, 7);
-  g_unsetenv("STILL_VK_MAX_RANGE");
-  off = still_session_offload(s);
-  g_test_message("%s", off);
+  s = session_with_hook(m, "STILL_VK_MAX_RANGE", "131072", &off);
   g_assert_true(g_str_has_prefix(off, "offload: 5/5 layers on Vulkan"));
   still_session_free(s);
   g_free(lg);
