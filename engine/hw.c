@@ -392,46 +392,122 @@ bool still_hw_disk_free(const char *dir, uint64_t *out)
 
 /* ---- GPUs -------------------------------------------------------------------------- */
 
-/* Memory bandwidth of common cards, GB/s, from the vendors' spec sheets.
- * Matched as a case-insensitive substring of the Vulkan device name; the
- * longest matching entry wins ("RTX 4070 Ti" before "RTX 4070"). */
+/* Memory bandwidth of common cards, GB/s, from the vendors' spec sheets. The
+ * laptop entries take the lower figure where a chip ships with several memory
+ * configurations (the fit estimator's "expect ~N tok/s" must not promise more
+ * than the card gives); some desktop entries are the common configuration
+ * (RTX 3060: 360, the 12 GB card; the 8 GB one has 240).
+ *
+ * Matching (still_gpu_bandwidth_gbs): an entry matches when its text occurs in
+ * the Vulkan device name, ASCII case-insensitive, at word boundaries: the
+ * characters right before and after it are not letters or digits (or are the
+ * start/end). So "RX 7600M" does not take "RX 7600", "RTX A1000" does not take
+ * "A100", and "RX 7900 XTX" does not take "RX 7900 XT". The longest matching
+ * entry wins ("RTX 4070 Ti" before "RTX 4070").
+ *
+ * mobile: true marks a laptop/mobile entry. A laptop/mobile name (is_mobile_name)
+ * takes only such entries: its desktop namesake is a different, slower
+ * configuration (an "RTX 4090 Laptop GPU" has 576 GB/s, the desktop RTX 4090
+ * 1008). NVIDIA's laptop entries carry the word "Laptop" as the driver names
+ * them ("NVIDIA GeForce RTX 4090 Laptop GPU"); AMD's mobile parts have their
+ * own model names ("RX 7600M XT", "RX 6800S"). Left out for want of a sure
+ * figure: RTX 5050 Laptop, RX 6700S, the Turing laptops and 3050 6GB/A Laptop. */
 static const struct {
   const char *name;
   double gbs;
+  bool mobile;
 } gpu_bandwidth[] = {
+  /* desktop and data-centre cards */
   {"RTX 5090", 1792}, {"RTX 5080", 960},  {"RTX 5070 Ti", 896}, {"RTX 5070", 672}, {"RTX 5060 Ti", 448},
+  {"RTX 5060", 448},
   {"RTX 4090", 1008}, {"RTX 4080 SUPER", 736}, {"RTX 4080", 717}, {"RTX 4070 Ti SUPER", 672},
   {"RTX 4070 Ti", 504}, {"RTX 4070 SUPER", 504}, {"RTX 4070", 504}, {"RTX 4060 Ti", 288}, {"RTX 4060", 272},
   {"RTX 3090 Ti", 1008}, {"RTX 3090", 936}, {"RTX 3080 Ti", 912}, {"RTX 3080", 760}, {"RTX 3070 Ti", 608},
   {"RTX 3070", 448},  {"RTX 3060 Ti", 448}, {"RTX 3060", 360}, {"RTX 3050", 224}, {"RTX 2080 Ti", 616},
-  {"RTX 2080 SUPER", 496}, {"RTX 2080", 448}, {"RTX 2070", 448}, {"RTX 2060", 336}, {"GTX 1660", 192},
+  {"RTX 2080 SUPER", 496}, {"RTX 2080", 448}, {"RTX 2070 SUPER", 448}, {"RTX 2070", 448},
+  {"RTX 2060 SUPER", 448}, {"RTX 2060", 336}, {"GTX 1660", 192},
   {"GTX 1650", 128},  {"GTX 1080 Ti", 484}, {"GTX 1080", 320}, {"GTX 1070", 256}, {"GTX 1060", 192},
   {"GTX 960", 112},   {"TITAN RTX", 672}, {"RTX 6000 Ada", 960}, {"RTX A6000", 768}, {"Quadro RTX 8000", 672},
-  {"L40S", 864},      {"A100", 1555}, {"H100 PCIe", 2039}, {"H100", 3350}, {"H200", 4800},
+  {"L40S", 864},      {"A100", 1555}, {"A100-SXM4-80GB", 2039}, {"A100 80GB PCIe", 1935},
+  {"H100 PCIe", 2039}, {"H100 NVL", 3900}, {"H100", 3350}, {"H200", 4800},
   {"RX 7900 XTX", 960}, {"RX 7900 XT", 800}, {"RX 7900 GRE", 576}, {"RX 7800 XT", 624}, {"RX 7700 XT", 432},
-  {"RX 7600", 288},   {"RX 9070 XT", 640}, {"RX 9070", 640}, {"RX 6950 XT", 576}, {"RX 6900 XT", 512},
+  {"RX 7600 XT", 288}, {"RX 7600", 288},   {"RX 9070 XT", 640}, {"RX 9070", 640}, {"RX 9060 XT", 320},
+  {"RX 6950 XT", 576}, {"RX 6900 XT", 512},
   {"RX 6800 XT", 512}, {"RX 6800", 512}, {"RX 6750 XT", 432}, {"RX 6700 XT", 384}, {"RX 6650 XT", 280},
   {"RX 6600 XT", 256}, {"RX 6600", 224}, {"RX 5700 XT", 448}, {"RX 580", 256}, {"Radeon VII", 1024},
   {"Arc A770", 560},  {"Arc A750", 512}, {"Arc B580", 456}, {"Arc B570", 380},
+  /* the same as the drivers spell them: "Intel(R) Arc(tm) A770 Graphics (DG2)" */
+  {"Arc(tm) A770", 560}, {"Arc(tm) A750", 512}, {"Arc(tm) B580", 456}, {"Arc(tm) B570", 380},
   {"Apple M1 Max", 400}, {"Apple M1 Pro", 200}, {"Apple M1", 68}, {"Apple M2 Max", 400}, {"Apple M2 Pro", 200},
   {"Apple M2", 100},   {"Apple M1 Ultra", 800}, {"Apple M2 Ultra", 800}, {"Apple M3 Max", 400},
   {"Apple M3 Pro", 150}, {"Apple M3 Ultra", 819}, {"Apple M3", 100}, {"Apple M4 Max", 546},
   {"Apple M4 Pro", 273}, {"Apple M4", 120},
+  /* laptop GPUs (NVIDIA) */
+  {"RTX 5090 Laptop", 896, true}, {"RTX 5080 Laptop", 896, true}, {"RTX 5070 Ti Laptop", 672, true},
+  {"RTX 5070 Laptop", 384, true}, {"RTX 5060 Laptop", 384, true},
+  {"RTX 4090 Laptop", 576, true}, {"RTX 4080 Laptop", 432, true}, {"RTX 4070 Laptop", 256, true},
+  {"RTX 4060 Laptop", 256, true}, {"RTX 4050 Laptop", 192, true},
+  {"RTX 3080 Ti Laptop", 512, true}, {"RTX 3080 Laptop", 384, true}, {"RTX 3070 Ti Laptop", 448, true},
+  {"RTX 3070 Laptop", 384, true}, {"RTX 3060 Laptop", 336, true}, {"RTX 3050 Ti Laptop", 192, true},
+  {"RTX 3050 Laptop", 192, true},
+  /* mobile GPUs (AMD) */
+  {"RX 7900M", 576, true}, {"RX 7600M XT", 288, true}, {"RX 7600M", 256, true}, {"RX 7600S", 256, true},
+  {"RX 6850M XT", 432, true}, {"RX 6800M", 384, true}, {"RX 6800S", 256, true}, {"RX 6700M", 320, true},
+  {"RX 6650M", 256, true}, {"RX 6600M", 224, true}, {"RX 6600S", 224, true},
 };
 
+/* A letter or digit in ASCII (no locale: device names are matched byte-wise;
+ * a byte of a UTF-8 sign such as "™" counts as a separator). */
+static bool is_word_char(char c)
+{
+  const unsigned char u = (unsigned char)c;
+  return (u >= '0' && u <= '9') || ((u | 0x20) >= 'a' && (u | 0x20) <= 'z');
+}
+
+/* True when needle occurs in hay, ASCII case-insensitive, at word boundaries:
+ * no letter or digit right before or right after the occurrence. */
 static bool contains_ci(const char *hay, const char *needle)
 {
-  size_t n = strlen(needle);
-  for (; *hay; hay++)
-    if (strncasecmp(hay, needle, n) == 0) return true;
+  const size_t n = strlen(needle);
+  if (n == 0) return false;
+  for (const char *p = hay; *p; p++) {
+    /* strncasecmp stops at hay's end, so p[n] is read only when p has n chars */
+    if (strncasecmp(p, needle, n) == 0 && (p == hay || !is_word_char(p[-1])) && !is_word_char(p[n])) return true;
+  }
+  return false;
+}
+
+/* A laptop/mobile GPU by its name: the word "Laptop", "Mobile" or "Max-Q"
+ * (NVIDIA: "... RTX 4070 Laptop GPU", "... GTX 1060 with Max-Q Design"), or a
+ * 3- or 4-digit model number with an M or S suffix right after the word "RX",
+ * "GTX" or "Pro" (AMD: "RX 7600M XT", "RX 6800S", "Radeon Pro 5500M"; older
+ * NVIDIA: "GTX 980M"). */
+static bool is_mobile_name(const char *name)
+{
+  if (contains_ci(name, "Laptop") || contains_ci(name, "Mobile") || contains_ci(name, "Max-Q")) return true;
+  static const char *const series[] = {"RX ", "GTX ", "Pro "};
+  for (const char *p = name; *p; p++) {
+    if (p != name && is_word_char(p[-1])) continue;
+    for (size_t s = 0; s < sizeof series / sizeof series[0]; s++) {
+      const size_t len = strlen(series[s]);
+      if (strncasecmp(p, series[s], len) != 0) continue;
+      const char *q = p + len;
+      size_t digits = 0;
+      while (q[digits] >= '0' && q[digits] <= '9') digits++;
+      const char suffix = (char)(q[digits] | 0x20);
+      if (digits >= 3 && digits <= 4 && (suffix == 'm' || suffix == 's') && !is_word_char(q[digits + 1])) return true;
+    }
+  }
   return false;
 }
 
 double still_gpu_bandwidth_gbs(const char *name, still_gpu_kind kind, bool *known)
 {
+  const bool mobile = name && is_mobile_name(name);
   size_t best_len = 0;
   double best = 0;
   for (size_t i = 0; name && i < sizeof gpu_bandwidth / sizeof gpu_bandwidth[0]; i++) {
+    if (mobile && !gpu_bandwidth[i].mobile) continue; /* a laptop's namesake desktop card is faster */
     size_t len = strlen(gpu_bandwidth[i].name);
     if (len > best_len && contains_ci(name, gpu_bandwidth[i].name)) {
       best_len = len;
@@ -440,9 +516,10 @@ double still_gpu_bandwidth_gbs(const char *name, still_gpu_kind kind, bool *know
   }
   if (known) *known = best_len > 0;
   if (best_len) return best;
-  /* conservative guesses: an entry-level discrete card; an iGPU on dual-channel DDR5 */
+  /* conservative guesses: an entry-level discrete card (a laptop one: the
+   * common 96/128-bit parts); an iGPU on dual-channel DDR5 */
   switch (kind) {
-  case STILL_GPU_DISCRETE: return 250.0;
+  case STILL_GPU_DISCRETE: return mobile ? 192.0 : 250.0;
   case STILL_GPU_INTEGRATED: return 70.0;
   case STILL_GPU_CPU: return STILL_DEFAULT_CPU_BANDWIDTH_GBS;
   default: return 100.0;

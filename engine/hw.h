@@ -49,9 +49,13 @@ void still_hw_probe_cpu(const char *root, still_hardware *hw);
  * parent when dir does not exist yet. False when nothing could be asked. */
 bool still_hw_disk_free(const char *dir, uint64_t *out);
 
-/* Memory bandwidth of a GPU in GB/s from a table of known cards (matched by
- * name, longest entry wins), else a conservative default for its kind
- * (*known false). */
+/* Memory bandwidth of a GPU in GB/s from a table of known cards, else a
+ * conservative default for its kind (*known false). An entry matches as a
+ * case-insensitive substring of name at word boundaries (no letter or digit
+ * right before or after: "RTX A1000" is not "A100"); the longest entry wins.
+ * A laptop/mobile name ("... Laptop GPU", "Mobile", "Max-Q", AMD's "RX 7600M",
+ * "RX 6800S") takes only laptop/mobile entries, and its unknown-card default
+ * is lower than a desktop card's (192 GB/s against 250). */
 double still_gpu_bandwidth_gbs(const char *name, still_gpu_kind kind, bool *known);
 
 const char *still_gpu_kind_name(still_gpu_kind k); /* "discrete", "integrated", "virtual", "cpu", "other" */

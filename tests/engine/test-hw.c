@@ -266,6 +266,72 @@ static void test_bandwidth_table(void)
   g_assert_cmpfloat(d, >, i);
   g_assert_cmpfloat(i, >, 0);
   g_assert_cmpstr(still_gpu_kind_name(STILL_GPU_CPU), ==, "cpu");
+
+  /* a laptop GPU takes its own entry, never its faster desktop namesake's */
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA GeForce RTX 4090 Laptop GPU", STILL_GPU_DISCRETE, &known), ==, 576);
+  g_assert_true(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA GeForce RTX 4070 Laptop GPU", STILL_GPU_DISCRETE, &known), ==, 256);
+  g_assert_true(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA GeForce RTX 3080 Ti Laptop GPU", STILL_GPU_DISCRETE, &known), ==,
+                    512);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("nvidia geforce rtx 3080 laptop gpu", STILL_GPU_DISCRETE, &known), ==, 384);
+  /* an unknown laptop card: a guess below the desktop one; a Max-Q name is a laptop one */
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA GeForce RTX 9999 Laptop GPU", STILL_GPU_DISCRETE, &known), ==, 192);
+  g_assert_false(known);
+  g_assert_cmpfloat(d, ==, 250);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA GeForce RTX 2080 with Max-Q Design", STILL_GPU_DISCRETE, &known),
+                    ==, 192);
+  g_assert_false(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA RTX A1000 Laptop GPU", STILL_GPU_DISCRETE, &known), ==, 192);
+  g_assert_false(known);
+  /* matches only at word boundaries: A1000 is not an A100 */
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA RTX A1000", STILL_GPU_DISCRETE, &known), ==, 250);
+  g_assert_false(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA A100-SXM4-80GB", STILL_GPU_DISCRETE, &known), ==, 2039);
+  g_assert_true(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA A100 80GB PCIe", STILL_GPU_DISCRETE, &known), ==, 1935);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA A100-PCIE-40GB", STILL_GPU_DISCRETE, &known), ==, 1555);
+  g_assert_true(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA H100 NVL", STILL_GPU_DISCRETE, &known), ==, 3900);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA H100 80GB HBM3", STILL_GPU_DISCRETE, &known), ==, 3350);
+  /* AMD's mobile parts: "RX 7600M" is not an "RX 7600", "RX 6800S" not an "RX 6800" */
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("AMD Radeon RX 7600M XT (RADV NAVI33)", STILL_GPU_DISCRETE, &known), ==,
+                    288);
+  g_assert_true(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("AMD Radeon RX 7600M (RADV NAVI33)", STILL_GPU_DISCRETE, &known), ==, 256);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("AMD Radeon RX 6800S", STILL_GPU_DISCRETE, &known), ==, 256);
+  g_assert_true(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("AMD Radeon RX 7600 (RADV NAVI33)", STILL_GPU_DISCRETE, &known), ==, 288);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("AMD Radeon RX 6800 (RADV NAVI21)", STILL_GPU_DISCRETE, &known), ==, 512);
+  /* an unknown mobile AMD part (an M suffix) gets the laptop guess */
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("AMD Radeon RX 6550M (RADV NAVI24)", STILL_GPU_DISCRETE, &known), ==, 192);
+  g_assert_false(known);
+  /* no entry inside a longer model number: an RX 5800 would not be an RX 580 */
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("AMD Radeon RX 5800", STILL_GPU_DISCRETE, &known), ==, 250);
+  g_assert_false(known);
+  g_assert_cmpfloat(
+      still_gpu_bandwidth_gbs("AMD Radeon RX 580 Series (RADV POLARIS10)", STILL_GPU_DISCRETE, &known), ==, 256);
+  g_assert_true(known);
+  /* desktop names keep their figures; the longest entry still wins */
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA GeForce RTX 4070 SUPER", STILL_GPU_DISCRETE, &known), ==, 504);
+  g_assert_true(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA GeForce RTX 4080 SUPER", STILL_GPU_DISCRETE, &known), ==, 736);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA GeForce RTX 2070 SUPER", STILL_GPU_DISCRETE, &known), ==, 448);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA GeForce RTX 5060", STILL_GPU_DISCRETE, &known), ==, 448);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("AMD Radeon RX 9060 XT (RADV GFX1200)", STILL_GPU_DISCRETE, &known), ==,
+                    320);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("Intel(R) Arc(tm) A770 Graphics (DG2)", STILL_GPU_DISCRETE, &known), ==,
+                    560);
+  g_assert_true(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("Intel(R) Arc(TM) B580 Graphics", STILL_GPU_DISCRETE, &known), ==, 456);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("Apple M1 Max", STILL_GPU_INTEGRATED, &known), ==, 400);
+  g_assert_true(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("Apple M1", STILL_GPU_INTEGRATED, &known), ==, 68);
+  /* no name: the guess by kind */
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs(NULL, STILL_GPU_DISCRETE, &known), ==, 250);
+  g_assert_false(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("", STILL_GPU_INTEGRATED, &known), ==, 70);
+  g_assert_false(known);
 }
 
 /* ---- the real probe ----------------------------------------------------------------------- */
