@@ -43,8 +43,9 @@ void distill_bench_average(GPtrArray *runs, int prompt, DistillBenchAverages *ou
 GPtrArray *distill_bench_group(GPtrArray *runs);
 
 /* From the engine's offload line ("offload: 0/28 layers on a GPU (CPU only)",
- * "offload: 28/28 layers on NVIDIA GeForce RTX 4090"): the backend ("CPU",
- * "Vulkan", "CPU + Vulkan") and the device ("" on the CPU). */
+ * "offload: 28/28 layers on Vulkan0 (NVIDIA GeForce RTX 4090)", a split "offload: 48/48 layers on
+ * Vulkan0 (A) 24 + Vulkan1 (B) 24"): the backend ("CPU", "Vulkan", "CPU + Vulkan") and the
+ * device: its name, the names joined by " + " for a split, "" on the CPU. */
 void distill_bench_backend_from_offload(const char *offload, char **backend, char **device);
 
 /* A short human name for the standard prompt ("average speed"), translated. */

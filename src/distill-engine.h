@@ -94,7 +94,7 @@ typedef struct {
   int n_ctx;
   int dropped_messages;
   gboolean budget_closed; /* the reasoning budget closed the reasoning */
-  char offload[192];      /* where the layers ran by the end of the generation, e.g. "offload: 0/28 layers on a GPU (CPU only)" */
+  char offload[768];      /* where the layers ran by the end of the generation, e.g. "offload: 0/28 layers on a GPU (CPU only)" */
   int n_threads;          /* CPU threads of the session */
   char quant[16];         /* the model's file type ("Q4_K_M"; "unknown" when the file does not say) */
   guint64 peak_device_bytes; /* the most GPU memory the session has held (0 on the CPU) */

@@ -143,6 +143,18 @@ static void test_backend(void)
     {"offload: 0/28 layers on a GPU (no Vulkan device; running on the CPU)", "CPU", ""},
     {"offload: 28/28 layers on NVIDIA GeForce RTX 4090", "Vulkan", "NVIDIA GeForce RTX 4090"},
     {"offload: 20/48 layers on AMD Radeon RX 7600 (the rest did not fit)", "CPU + Vulkan", "AMD Radeon RX 7600"},
+    /* the engine's own lines (graph.c, vk-forward.c) */
+    {"offload: 28/28 layers on Vulkan0 (NVIDIA GeForce RTX 4090)", "Vulkan", "NVIDIA GeForce RTX 4090"},
+    {"offload: 5/5 layers on Vulkan1 (llvmpipe (LLVM 15.0.6, 256 bits))", "Vulkan", "llvmpipe (LLVM 15.0.6, 256 bits)"},
+    {"offload: 24/48 layers on Vulkan0 (AMD Radeon RX 7600 (RADV NAVI33)) (fewer than asked: Vulkan: out of device "
+     "memory (allocating 1.2 GB))",
+     "CPU + Vulkan", "AMD Radeon RX 7600 (RADV NAVI33)"},
+    {"offload: 64/64 layers on Vulkan0 (NVIDIA GeForce RTX 3090) 32 + Vulkan2 (NVIDIA GeForce RTX 3090 Ti) 32",
+     "Vulkan", "NVIDIA GeForce RTX 3090 + NVIDIA GeForce RTX 3090 Ti"},
+    {"offload: 16/64 layers on Vulkan0 (A (x)) 8 + Vulkan1 (B) 8 (fewer than asked: out of device memory)",
+     "CPU + Vulkan", "A (x) + B"},
+    {"offload: 0/28 layers on a GPU (Vulkan: no device \"2\" (1 device; see `still devices`); running on the CPU)",
+     "CPU", ""},
     {"", "CPU", ""},
     {NULL, "CPU", ""},
   };
