@@ -104,6 +104,7 @@ struct _DistillGeneration {
   int n_gpu_layers;
   int kv_type; /* still_kv_type */
   char *device;
+  char *split;
 
   gint stop; /* atomic: distill_generation_stop() was called */
 
@@ -134,6 +135,7 @@ static void distill_generation_finalize(GObject *object)
   g_main_context_unref(self->context);
   distill_generate_request_free(self->req);
   g_free(self->device);
+  g_free(self->split);
   g_string_free(self->pending, TRUE);
   g_clear_error(&self->error);
   g_clear_object(&self->cancellable);
@@ -294,6 +296,7 @@ typedef struct {
   int session_gpu_layers;
   int session_kv_type;
   char *session_device;
+  char *session_split;
   char *prefix_dir;     /* $XDG_CACHE_HOME/distill/prefix: saved caches of chats */
   gint64 cache_chat;    /* the chat whose history the session's cache holds (0: none or unknown) */
   gboolean cache_dirty; /* the cache changed since it was saved or restored */
@@ -302,6 +305,7 @@ typedef struct {
 static void worker_clear(Worker *w)
 {
   g_free(w->session_device);
+  g_free(w->session_split);
   g_free(w->prefix_dir);
   g_async_queue_unref(w->queue);
   g_weak_ref_clear(&w->engine);
@@ -335,6 +339,7 @@ struct _DistillEngine {
   int n_gpu_layers;
   int kv_type;
   char *device;
+  char *split;
 };
 
 G_DEFINE_FINAL_TYPE(DistillEngine, distill_engine, G_TYPE_OBJECT)
@@ -351,6 +356,7 @@ enum {
   PROP_GPU_LAYERS,
   PROP_KV_TYPE,
   PROP_DEVICE,
+  PROP_SPLIT,
   N_PROPS
 };
 static GParamSpec *props[N_PROPS];
@@ -759,7 +765,7 @@ static gboolean ensure_session(Worker *w, DistillGeneration *gen, int n_ctx)
 {
   if (w->session && w->session_ctx == n_ctx && w->session_threads == gen->n_threads &&
       w->session_gpu_layers == gen->n_gpu_layers && w->session_kv_type == gen->kv_type &&
-      g_strcmp0(w->session_device, gen->device) == 0)
+      g_strcmp0(w->session_device, gen->device) == 0 && g_strcmp0(w->session_split, gen->split) == 0)
     return TRUE;
   /* chats with their own context sizes: keep the cache of the one being left */
   prefix_save(w);
@@ -771,6 +777,7 @@ static gboolean ensure_session(Worker *w, DistillGeneration *gen, int n_ctx)
   sp.n_gpu_layers = gen->n_gpu_layers;
   sp.kv_type = (still_kv_type)gen->kv_type;
   sp.device = gen->device;
+  sp.split = gen->split;
   still_error err = {0};
   still_status rc = still_session_new(w->model, &sp, &w->session, &err);
   if (rc == STILL_OK) {
@@ -780,6 +787,8 @@ static gboolean ensure_session(Worker *w, DistillGeneration *gen, int n_ctx)
     w->session_kv_type = gen->kv_type;
     g_free(w->session_device);
     w->session_device = g_strdup(gen->device);
+    g_free(w->session_split);
+    w->session_split = g_strdup(gen->split);
     return TRUE;
   }
   gen->stop_reason = DISTILL_STOP_ERROR;
@@ -1138,6 +1147,7 @@ DistillGeneration *distill_engine_generate(DistillEngine *self, DistillGenerateR
   gen->n_gpu_layers = self->n_gpu_layers;
   gen->kv_type = self->kv_type;
   gen->device = g_strdup(self->device);
+  gen->split = g_strdup(self->split);
   if (self->active++ == 0) g_object_notify_by_pspec(G_OBJECT(self), props[PROP_BUSY]);
   Command *c = g_new0(Command, 1);
   c->kind = CMD_GENERATE;
@@ -1225,6 +1235,7 @@ static void distill_engine_get_property(GObject *object, guint prop_id, GValue *
   case PROP_GPU_LAYERS: g_value_set_int(value, self->n_gpu_layers); break;
   case PROP_KV_TYPE: g_value_set_string(value, kv_type_name(self->kv_type)); break;
   case PROP_DEVICE: g_value_set_string(value, self->device); break;
+  case PROP_SPLIT: g_value_set_string(value, self->split); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
@@ -1271,6 +1282,16 @@ static void distill_engine_set_property(GObject *object, guint prop_id, const GV
     }
     break;
   }
+  case PROP_SPLIT: {
+    const char *split = g_value_get_string(value);
+    if (split && !*split) split = NULL;
+    if (g_strcmp0(self->split, split) != 0) {
+      g_free(self->split);
+      self->split = g_strdup(split);
+      g_object_notify_by_pspec(object, pspec);
+    }
+    break;
+  }
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
@@ -1298,6 +1319,7 @@ static void distill_engine_finalize(GObject *object)
   g_free(self->model_name);
   g_free(self->template_family);
   g_free(self->device);
+  g_free(self->split);
   G_OBJECT_CLASS(distill_engine_parent_class)->finalize(object);
 }
 
@@ -1333,6 +1355,10 @@ static void distill_engine_class_init(DistillEngineClass *klass)
   /* Vulkan device of new sessions (index or part of its name); NULL: the default choice. */
   props[PROP_DEVICE] = g_param_spec_string("device", NULL, NULL, NULL,
                                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* Shares of the GPU layers per device of a device list ("14,14"), as still_session_params.split;
+   * NULL: one device, or equal shares. */
+  props[PROP_SPLIT] = g_param_spec_string("split", NULL, NULL, NULL,
+                                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
 }
 

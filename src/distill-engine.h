@@ -116,7 +116,10 @@ gboolean distill_generation_starts_in_think(DistillGeneration *self);
  *   "n-threads"  int, 0: the physical cores
  *   "gpu-layers" int, the last N layers on a Vulkan GPU; 0: none (default); -1: all that fit
  *   "kv-type"    string, "f16" (default), "f32" or "q8_0"
- *   "device"     string, Vulkan device (index or part of its name); NULL: the default choice
+ *   "device"     string, Vulkan device (index or part of its name), or a comma-separated list of
+ *                them for a split ("0,1"); NULL: the default choice
+ *   "split"      string, shares of the GPU layers per listed device ("14,14", as `still run --split`);
+ *                NULL: one device, or equal shares
  */
 #define DISTILL_TYPE_ENGINE (distill_engine_get_type())
 G_DECLARE_FINAL_TYPE(DistillEngine, distill_engine, DISTILL, ENGINE, GObject)

@@ -115,33 +115,16 @@ int distill_load_settings_get_context_size(GSettings *settings, const char *mode
 
 /* ---- Auto GPU layers ---- */
 
-/* The engine's default device choice (engine/vulkan/vk-context.c): the first of the highest kind,
- * discrete before integrated before virtual before other; software renderers never take layers.
- * -1 when there is none. */
-static int engine_gpu(const still_hardware *hw)
-{
-  static const int rank[] = {
-    [STILL_GPU_OTHER] = 1, [STILL_GPU_DISCRETE] = 4, [STILL_GPU_INTEGRATED] = 3, [STILL_GPU_VIRTUAL] = 2,
-    [STILL_GPU_CPU] = 0,
-  };
-  int best = -1, best_rank = 0;
-  for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++) {
-    const still_gpu *g = &hw->gpus[i];
-    int r = (g->kind >= 0 && g->kind < (int)G_N_ELEMENTS(rank)) ? rank[g->kind] : 0;
-    if (g->cpu_emulated) r = 0;
-    if (r > best_rank) {
-      best = i;
-      best_rank = r;
-    }
-  }
-  return best;
-}
-
 /* One remembered estimate: the chat asks before every answer, and reading a big model's header
  * (its vocabulary) takes a while. */
 static struct {
   char *key;
-  int gpu_layers, n_layers;
+  DistillGpuPlacement placement;
+  /* the GPUs the estimate may use, in its order, and their usable memory (MiB): a fixed number of
+   * layers goes over them in those proportions */
+  int n_gpus;
+  int gpu[STILL_MAX_GPUS];
+  guint64 usable_mib[STILL_MAX_GPUS];
 } fit_cache;
 
 static char *fit_key(const char *path, const still_hardware *hw, int n_ctx, const char *kv_type)
@@ -155,50 +138,117 @@ static char *fit_key(const char *path, const still_hardware *hw, int n_ctx, cons
                            g_file_info_get_attribute_uint64(info, G_FILE_ATTRIBUTE_TIME_MODIFIED));
   g_string_append_printf(k, "|%d|%s|%" G_GUINT64_FORMAT "|%d", n_ctx, kv_name(kv_type), hw->ram_free, hw->n_gpus);
   for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++)
-    g_string_append_printf(k, "|%d:%d:%d:%" G_GUINT64_FORMAT, hw->gpus[i].kind, hw->gpus[i].cpu_emulated,
-                           hw->gpus[i].unified, hw->gpus[i].free_bytes);
+    g_string_append_printf(k, "|%d:%d:%d:%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT ":%g", hw->gpus[i].kind,
+                           hw->gpus[i].cpu_emulated, hw->gpus[i].unified, hw->gpus[i].free_bytes,
+                           hw->gpus[i].max_buffer_bytes, hw->gpus[i].bandwidth_gbs);
   return g_string_free(k, FALSE);
 }
 
-int distill_load_settings_auto_gpu_layers(const char *model_path, const still_hardware *hw, int n_ctx,
-                                          const char *kv_type, int *n_layers_out)
+/* "2", or "0,1" and its split "14,14": the GPUs of the estimate that have layers. */
+static void placement_from_fit(const still_fit *fit, DistillGpuPlacement *out)
 {
-  if (n_layers_out) *n_layers_out = 0;
-  if (model_path == NULL) return 0;
+  GString *dev = g_string_new(NULL), *split = g_string_new(NULL);
+  int n = 0;
+  for (int i = 0; i < fit->n_devices && i < STILL_MAX_GPUS; i++) {
+    const still_fit_device *d = &fit->devices[i];
+    if (d->n_layers <= 0) continue;
+    g_string_append_printf(dev, "%s%d", n ? "," : "", d->gpu);
+    g_string_append_printf(split, "%s%d", n ? "," : "", d->n_layers);
+    n++;
+  }
+  out->n_devices = n;
+  g_strlcpy(out->device, n > 0 ? dev->str : "", sizeof out->device);
+  g_strlcpy(out->split, n > 1 ? split->str : "", sizeof out->split);
+  g_string_free(dev, TRUE);
+  g_string_free(split, TRUE);
+}
+
+/* The estimate for model_path on hw, remembered in fit_cache; FALSE when the header cannot be read. */
+static gboolean estimate(const char *model_path, const still_hardware *hw, int n_ctx, const char *kv_type)
+{
+  g_autofree char *key = fit_key(model_path, hw, n_ctx, kv_type);
+  if (fit_cache.key && g_str_equal(fit_cache.key, key)) return TRUE;
+  still_fit_params p = still_fit_params_default();
+  p.n_ctx = n_ctx > 0 ? n_ctx : 0;
+  p.kv_type = distill_load_settings_kv_type(kv_type);
+  still_fit fit;
+  still_error err = {0};
+  if (still_fit_estimate_file(model_path, hw, &p, &fit, &err) != STILL_OK) {
+    /* the engine will say what is wrong with the file when it loads it */
+    g_debug("fit estimate of %s: %s", model_path, err.message);
+    return FALSE;
+  }
+  g_free(fit_cache.key);
+  memset(&fit_cache, 0, sizeof fit_cache);
+  fit_cache.key = g_steal_pointer(&key);
+  DistillGpuPlacement *pl = &fit_cache.placement;
+  pl->n_layers = fit.n_layers;
+  pl->gpu_layers = CLAMP(fit.gpu_layers, 0, fit.n_layers);
+  placement_from_fit(&fit, pl);
+  if (pl->n_devices == 0) pl->gpu_layers = 0;
+  for (int i = 0; i < fit.n_devices && i < STILL_MAX_GPUS; i++) {
+    if (fit.devices[i].usable_bytes < (1 << 20)) continue;
+    fit_cache.gpu[fit_cache.n_gpus] = fit.devices[i].gpu;
+    fit_cache.usable_mib[fit_cache.n_gpus] = fit.devices[i].usable_bytes >> 20;
+    fit_cache.n_gpus++;
+  }
+  return TRUE;
+}
+
+void distill_load_settings_auto_placement(const char *model_path, const still_hardware *hw, int n_ctx,
+                                          const char *kv_type, DistillGpuPlacement *out)
+{
+  memset(out, 0, sizeof *out);
+  if (model_path == NULL) return;
   /* without the hardware, the layers are still worth knowing (the preferences show them) */
   still_hardware none;
   if (hw == NULL) {
     still_hardware_simulated(&none, 0, 0, NULL, false, 0, 0);
     hw = &none;
   }
-  /* only the GPU the engine will use counts: the session places layers on one device */
-  still_hardware one = *hw;
-  int g = engine_gpu(hw);
-  one.n_gpus = g < 0 ? 0 : 1;
-  if (g > 0) one.gpus[0] = hw->gpus[g];
+  /* the estimate's own placement: every GPU it puts layers on (a split when there are several,
+   * so a model runs where the library's "will it fit" verdict says); software renderers never
+   * take layers there */
+  if (estimate(model_path, hw, n_ctx, kv_type)) *out = fit_cache.placement;
+}
 
-  g_autofree char *key = fit_key(model_path, &one, n_ctx, kv_type);
-  if (fit_cache.key && g_str_equal(fit_cache.key, key)) {
-    if (n_layers_out) *n_layers_out = fit_cache.n_layers;
-    return fit_cache.gpu_layers;
+int distill_load_settings_auto_gpu_layers(const char *model_path, const still_hardware *hw, int n_ctx,
+                                          const char *kv_type, int *n_layers_out)
+{
+  DistillGpuPlacement pl;
+  distill_load_settings_auto_placement(model_path, hw, n_ctx, kv_type, &pl);
+  if (n_layers_out) *n_layers_out = pl.n_layers;
+  return pl.gpu_layers;
+}
+
+void distill_load_settings_fixed_placement(const char *model_path, const still_hardware *hw, int n_ctx,
+                                           const char *kv_type, int gpu_layers, DistillGpuPlacement *out)
+{
+  memset(out, 0, sizeof *out);
+  out->gpu_layers = MAX(gpu_layers, 0);
+  if (model_path == NULL || out->gpu_layers == 0) return;
+  still_hardware none;
+  if (hw == NULL) still_hardware_simulated(&none, 0, 0, NULL, false, 0, 0);
+  gboolean known = estimate(model_path, hw ? hw : &none, n_ctx, kv_type);
+  /* a fixed number above the model's layers means all of them */
+  if (known) {
+    out->n_layers = fit_cache.placement.n_layers;
+    if (out->n_layers > 0) out->gpu_layers = MIN(out->gpu_layers, out->n_layers);
   }
-  still_fit_params p = still_fit_params_default();
-  p.n_ctx = n_ctx > 0 ? n_ctx : 0;
-  p.kv_type = distill_load_settings_kv_type(kv_type);
-  still_fit fit;
-  still_error err = {0};
-  if (still_fit_estimate_file(model_path, &one, &p, &fit, &err) != STILL_OK) {
-    /* the engine will say what is wrong with the file when it loads it */
-    g_debug("fit estimate of %s: %s", model_path, err.message);
-    return 0;
+  /* without the hardware or a usable GPU of the estimate's: the engine's default device */
+  if (!known || hw == NULL || fit_cache.n_gpus == 0) return;
+  /* over the GPUs the estimate may use, in proportion to their usable memory, as the estimate
+   * itself shares layers out */
+  GString *dev = g_string_new(NULL), *split = g_string_new(NULL);
+  for (int i = 0; i < fit_cache.n_gpus; i++) {
+    g_string_append_printf(dev, "%s%d", i ? "," : "", fit_cache.gpu[i]);
+    g_string_append_printf(split, "%s%" G_GUINT64_FORMAT, i ? "," : "", fit_cache.usable_mib[i]);
   }
-  int layers = g < 0 ? 0 : CLAMP(fit.gpu_layers, 0, fit.n_layers);
-  g_free(fit_cache.key);
-  fit_cache.key = g_steal_pointer(&key);
-  fit_cache.gpu_layers = layers;
-  fit_cache.n_layers = fit.n_layers;
-  if (n_layers_out) *n_layers_out = fit.n_layers;
-  return layers;
+  out->n_devices = fit_cache.n_gpus;
+  g_strlcpy(out->device, dev->str, sizeof out->device);
+  g_strlcpy(out->split, fit_cache.n_gpus > 1 ? split->str : "", sizeof out->split);
+  g_string_free(dev, TRUE);
+  g_string_free(split, TRUE);
 }
 
 int distill_load_settings_apply(GSettings *settings, const char *model_path, int n_ctx, DistillEngine *engine,
@@ -208,15 +258,12 @@ int distill_load_settings_apply(GSettings *settings, const char *model_path, int
   DistillLoadSettings ls;
   distill_load_settings_get(settings, model_path, &ls);
   if (n_ctx <= 0) n_ctx = ls.context_size;
-  int gpu_layers = ls.gpu_layers;
-  if (gpu_layers == DISTILL_GPU_LAYERS_AUTO) {
-    gpu_layers = distill_load_settings_auto_gpu_layers(model_path, hw, n_ctx, ls.kv_type, NULL);
-  } else if (gpu_layers > 0) {
-    /* a fixed number above the model's layers means all of them */
-    int n_layers = 0;
-    distill_load_settings_auto_gpu_layers(model_path, hw, n_ctx, ls.kv_type, &n_layers);
-    if (n_layers > 0) gpu_layers = MIN(gpu_layers, n_layers);
-  }
-  g_object_set(engine, "gpu-layers", gpu_layers, "n-threads", ls.threads, "kv-type", ls.kv_type, NULL);
-  return gpu_layers;
+  DistillGpuPlacement pl = {0};
+  if (ls.gpu_layers == DISTILL_GPU_LAYERS_AUTO)
+    distill_load_settings_auto_placement(model_path, hw, n_ctx, ls.kv_type, &pl);
+  else if (ls.gpu_layers > 0)
+    distill_load_settings_fixed_placement(model_path, hw, n_ctx, ls.kv_type, ls.gpu_layers, &pl);
+  g_object_set(engine, "gpu-layers", pl.gpu_layers, "n-threads", ls.threads, "kv-type", ls.kv_type, "device",
+               pl.device[0] ? pl.device : NULL, "split", pl.split[0] ? pl.split : NULL, NULL);
+  return pl.gpu_layers;
 }

@@ -7,8 +7,8 @@
  * "kv-type" s, "context-size" i; a key left out falls back to the default).
  *
  * "Auto" GPU layers are computed with the fit estimator (still_fit_estimate) from the model's
- * header and the hardware with the user's corrections: the layers that fit on the GPU the
- * engine will use. */
+ * header and the hardware with the user's corrections: the layers that fit on the GPUs the
+ * estimate uses, split over them by its placement. */
 #pragma once
 
 #include <gio/gio.h>
@@ -44,14 +44,33 @@ gboolean distill_load_settings_has_model(GSettings *settings, const char *model_
 /* The context size for a new chat with model_path (its own setting, else default-context-size). */
 int distill_load_settings_get_context_size(GSettings *settings, const char *model_path);
 
-/* Layers that fit on the GPU the engine will use, from the fit estimate of model_path's header
- * at n_ctx tokens (0: the model's default) with kv_type. hw NULL (not known yet) or no usable
- * GPU: 0. n_layers_out (may be NULL): the model's layers (0 when the header cannot be read). */
+/* Where a model's layers go: how many on the GPUs, and on which ("device" and "split" as the
+ * engine's properties of those names take them). */
+typedef struct {
+  int gpu_layers;   /* on all GPUs together */
+  int n_layers;     /* the model's layers (0 when the header cannot be read) */
+  int n_devices;    /* GPUs in device (0: none named, the engine's default choice) */
+  char device[64];  /* "" (the default choice), one index ("1") or a list for a split ("0,1") */
+  char split[64];   /* "" or the shares per listed device ("14,14"; a fixed number: usable MiB) */
+} DistillGpuPlacement;
+
+/* The fit estimate's placement of model_path at n_ctx tokens (0: the model's default) with
+ * kv_type on hw: the layers that fit on every GPU the estimate uses, as a split over them when
+ * there are several, so the chat runs where the library's verdict says. hw NULL (not known yet)
+ * or no usable GPU: no GPU layers. */
+void distill_load_settings_auto_placement(const char *model_path, const still_hardware *hw, int n_ctx,
+                                          const char *kv_type, DistillGpuPlacement *out);
+/* gpu_layers fixed by the user (at most the model's layers), over the GPUs the estimate may use
+ * in proportion to their usable memory; without hw or such a GPU, on the engine's default device. */
+void distill_load_settings_fixed_placement(const char *model_path, const still_hardware *hw, int n_ctx,
+                                           const char *kv_type, int gpu_layers, DistillGpuPlacement *out);
+/* The auto placement's GPU layers. n_layers_out (may be NULL): the model's layers (0 when the
+ * header cannot be read). */
 int distill_load_settings_auto_gpu_layers(const char *model_path, const still_hardware *hw, int n_ctx,
                                           const char *kv_type, int *n_layers_out);
 
-/* Set the engine's "gpu-layers", "n-threads" and "kv-type" for model_path (Auto GPU layers
- * resolved as above, for a context of n_ctx tokens; 0: the model's setting). The engine reads them
+/* Set the engine's "gpu-layers", "device", "split", "n-threads" and "kv-type" for model_path (GPU
+ * layers placed as above, for a context of n_ctx tokens; 0: the model's setting). The engine reads them
  * when a generation is queued; when they change, it makes a new session. Returns the GPU layers set. */
 int distill_load_settings_apply(GSettings *settings, const char *model_path, int n_ctx, DistillEngine *engine,
                                 const still_hardware *hw);

@@ -116,20 +116,41 @@ static void editor_update_subtitles(Editor *e)
   gboolean hw_known = distill_hardware_get_effective(self->hardware, &hw);
   guint gpu_mode = adw_combo_row_get_selected(e->gpu_mode);
   g_autofree char *gpu_sub = NULL;
+  int n_cards = 0; /* discrete GPUs: the ones a split shares layers over (see distill-load-settings.h) */
+  for (int i = 0; hw_known && i < hw.n_gpus && i < STILL_MAX_GPUS; i++)
+    if (!hw.gpus[i].cpu_emulated && !hw.gpus[i].unified && hw.gpus[i].free_bytes > 0) n_cards++;
   if (gpu_mode == GPU_NONE) {
     gpu_sub = g_strdup(_("Everything runs on the CPU. Slower, but leaves the GPU’s memory to other apps."));
   } else if (gpu_mode == GPU_FIXED) {
-    gpu_sub = g_strdup(_("This many of the last layers run on the GPU, the rest on the CPU. If the GPU cannot "
-                         "hold them, fewer are used."));
+    if (n_cards > 1)
+      gpu_sub = g_strdup(_("This many of the last layers run on the GPUs, shared out by their free memory, the "
+                           "rest on the CPU. If the GPUs cannot hold them, fewer are used."));
+    else
+      gpu_sub = g_strdup(_("This many of the last layers run on the GPU, the rest on the CPU. If the GPU cannot "
+                           "hold them, fewer are used."));
   } else if (e->model_path != NULL && e->n_layers > 0 && hw_known) {
     DistillLoadSettings ls;
     distill_load_settings_get(self->settings, e->model_path, &ls);
-    int fit = distill_load_settings_auto_gpu_layers(e->model_path, &hw, ls.context_size, ls.kv_type, NULL);
-    gpu_sub = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE,
-                                          "As many as fit in the GPU’s free memory: now %1$d of its %2$d layer.",
-                                          "As many as fit in the GPU’s free memory: now %1$d of its %2$d layers.",
-                                          e->n_layers),
-                              fit, e->n_layers);
+    DistillGpuPlacement pl;
+    distill_load_settings_auto_placement(e->model_path, &hw, ls.context_size, ls.kv_type, &pl);
+    if (pl.n_devices > 1)
+      /* TRANSLATORS: %1$d of the model's %2$d layers, shared over %3$d GPUs */
+      gpu_sub = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE,
+                                            "As many as fit in the free memory of the GPUs: now %1$d of its %2$d "
+                                            "layer, shared over %3$d GPUs.",
+                                            "As many as fit in the free memory of the GPUs: now %1$d of its %2$d "
+                                            "layers, shared over %3$d GPUs.",
+                                            e->n_layers),
+                                pl.gpu_layers, e->n_layers, pl.n_devices);
+    else
+      gpu_sub = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE,
+                                            "As many as fit in the GPU’s free memory: now %1$d of its %2$d layer.",
+                                            "As many as fit in the GPU’s free memory: now %1$d of its %2$d layers.",
+                                            e->n_layers),
+                                pl.gpu_layers, e->n_layers);
+  } else if (n_cards > 1) {
+    gpu_sub = g_strdup(_("As many layers as fit in the free memory of the GPUs, shared over them, from the “will "
+                         "it fit” estimate."));
   } else {
     gpu_sub = g_strdup(_("As many layers as fit in the GPU’s free memory, from the “will it fit” estimate. None "
                          "when there is no usable GPU."));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "distill-benchmark.h"
 #include "distill-chat-page.h"
 #include "distill-engine.h"
 #include "distill-hardware.h"
@@ -119,6 +120,13 @@ static int engine_int(DistillEngine *e, const char *prop)
   return v;
 }
 
+static char *engine_str(DistillEngine *e, const char *prop)
+{
+  char *v;
+  g_object_get(e, prop, &v, NULL);
+  return v;
+}
+
 static char *engine_kv(DistillEngine *e)
 {
   char *v;
@@ -170,14 +178,21 @@ static void test_apply(void)
   sim.gpus[0].kind = STILL_GPU_CPU;
   sim.gpus[0].cpu_emulated = true;
   g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 0);
-  /* … with two GPUs, the one the engine uses counts (discrete before integrated) */
+  /* … with an integrated GPU beside a discrete one, the discrete one when it has room (the
+   * estimate leaves the iGPU out, as the library's verdict does), else the iGPU */
   uint64_t two[2] = {100 * GB, 0};
   still_hardware_simulated(&sim, 16 * GB, 2, two, false, 0, 0);
   sim.gpus[0].kind = STILL_GPU_INTEGRATED;
+  sim.gpus[0].unified = true;
   sim.gpus[1].kind = STILL_GPU_DISCRETE;
-  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 0);
+  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 5);
+  g_autofree char *igpu = engine_str(e, "device");
+  g_assert_cmpstr(igpu, ==, "0");
   sim.gpus[1].free_bytes = 100 * GB;
   g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 5);
+  g_autofree char *dgpu = engine_str(e, "device"), *dsplit = engine_str(e, "split");
+  g_assert_cmpstr(dgpu, ==, "1");
+  g_assert_null(dsplit);
 
   /* the defaults: threads and KV type */
   g_assert_cmpint(engine_int(e, "n-threads"), ==, 0);
@@ -201,11 +216,100 @@ static void test_apply(void)
   own.gpu_layers = 40;
   distill_load_settings_set_model(s, path, &own);
   g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 5);
-  /* another model still has the defaults */
+  /* another model still has the defaults (and the engine's default device) */
   g_assert_cmpint(distill_load_settings_apply(s, "/nowhere/other.gguf", 0, e, NULL), ==, 0);
+  g_autofree char *dev_none = engine_str(e, "device");
+  g_assert_null(dev_none);
   g_assert_cmpint(engine_int(e, "n-threads"), ==, 0);
   g_autofree char *kv2 = engine_kv(e);
   g_assert_cmpstr(kv2, ==, "f16");
+}
+
+/* ---- several GPUs: the chat runs where the verdict says ---- */
+
+/* "0,1" and "3,2" from the estimate's devices that have layers. */
+static void fit_devices(const char *path, const still_hardware *hw, GString *dev, GString *split, GString *usable)
+{
+  still_fit_params p = still_fit_params_default();
+  p.n_ctx = 512; /* default-context-size is 4096, but stories260K trained on 512: the estimate clamps */
+  still_fit fit;
+  still_error err = {0};
+  g_assert_cmpint(still_fit_estimate_file(path, hw, &p, &fit, &err), ==, STILL_OK);
+  for (int i = 0; i < fit.n_devices; i++) {
+    g_string_append_printf(usable, "%s%" G_GUINT64_FORMAT, usable->len ? "," : "", fit.devices[i].usable_bytes >> 20);
+    if (fit.devices[i].n_layers == 0) continue;
+    g_string_append_printf(dev, "%s%d", dev->len ? "," : "", fit.devices[i].gpu);
+    g_string_append_printf(split, "%s%d", split->len ? "," : "", fit.devices[i].n_layers);
+  }
+}
+
+static void test_apply_several_gpus(void)
+{
+  NEED_FIXTURE(path, "stories260K.gguf");
+  g_autoptr(GSettings) s = fresh_settings();
+  g_settings_set_int(s, "default-context-size", 512);
+  g_autoptr(DistillEngine) e = distill_engine_new();
+  g_autoptr(DistillHardware) hw = distill_hardware_new(s, "/tmp");
+  still_hardware sim, eff;
+
+  /* two cards, one with three times the memory of the other: the layers go over both as the
+   * estimate shares them (by usable memory), not all on the first */
+  uint64_t cards[2] = {100 * GB, 300 * GB};
+  still_hardware_simulated(&sim, 16 * GB, 2, cards, false, 0, 0);
+  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 5);
+  g_assert_true(distill_hardware_get_effective(hw, &eff));
+  g_autoptr(GString) dev = g_string_new(NULL), split = g_string_new(NULL), usable = g_string_new(NULL);
+  fit_devices(path, &eff, dev, split, usable);
+  g_autofree char *d1 = engine_str(e, "device"), *s1 = engine_str(e, "split");
+  g_assert_cmpstr(d1, ==, "0,1");
+  g_assert_cmpstr(s1, ==, "1,4");
+  g_assert_cmpstr(d1, ==, dev->str);
+  g_assert_cmpstr(s1, ==, split->str);
+  g_assert_cmpint(engine_int(e, "gpu-layers"), ==, 5);
+
+  /* a software renderer listed first is never part of it */
+  uint64_t three[3] = {100 * GB, 100 * GB, 100 * GB};
+  still_hardware_simulated(&sim, 16 * GB, 3, three, false, 0, 0);
+  sim.gpus[0].kind = STILL_GPU_CPU;
+  sim.gpus[0].cpu_emulated = true;
+  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 5);
+  g_autofree char *d2 = engine_str(e, "device"), *s2 = engine_str(e, "split");
+  g_assert_cmpstr(d2, ==, "1,2");
+  g_assert_cmpstr(s2, ==, "3,2");
+
+  /* a fixed number of layers goes over the same GPUs in proportion to their usable memory */
+  DistillLoadSettings own = {.gpu_layers = 4, .threads = 0, .kv_type = "f16", .context_size = 512};
+  distill_load_settings_set_model(s, path, &own);
+  still_hardware_simulated(&sim, 16 * GB, 2, cards, false, 0, 0);
+  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 4);
+  g_assert_true(distill_hardware_get_effective(hw, &eff));
+  g_string_truncate(dev, 0), g_string_truncate(split, 0), g_string_truncate(usable, 0);
+  fit_devices(path, &eff, dev, split, usable);
+  g_autofree char *d3 = engine_str(e, "device"), *s3 = engine_str(e, "split");
+  g_assert_cmpstr(d3, ==, "0,1");
+  g_assert_cmpstr(s3, ==, usable->str);
+  /* … on one GPU: that one, no split */
+  still_hardware_simulated(&sim, 16 * GB, 1, cards, false, 0, 0);
+  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 4);
+  g_autofree char *d4 = engine_str(e, "device"), *s4 = engine_str(e, "split");
+  g_assert_cmpstr(d4, ==, "0");
+  g_assert_null(s4);
+  /* … without knowing the hardware: the engine's default device */
+  g_assert_cmpint(distill_load_settings_apply(s, path, 0, e, NULL), ==, 4);
+  g_autofree char *d5 = engine_str(e, "device"), *s5 = engine_str(e, "split");
+  g_assert_null(d5);
+  g_assert_null(s5);
+
+  /* CPU only: no device, no split left over from before */
+  own.gpu_layers = 0;
+  distill_load_settings_set_model(s, path, &own);
+  still_hardware_simulated(&sim, 16 * GB, 2, cards, false, 0, 0);
+  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 0);
+  g_autofree char *d6 = engine_str(e, "device"), *s6 = engine_str(e, "split");
+  g_assert_null(d6);
+  g_assert_null(s6);
+  g_settings_reset(s, "model-load-settings");
+  g_settings_reset(s, "default-context-size");
 }
 
 /* ---- a changed KV type makes a new session ---- */
@@ -276,6 +380,81 @@ static void test_kv_change_new_session(void)
   g_settings_reset(s, "model-load-settings");
 }
 
+
+/* ---- the engine runs the split it is given ---- */
+
+static char *lavapipe_dir; /* main(): a second lavapipe ICD file here, so Vulkan lists two devices */
+
+static void on_text(DistillGeneration *g, const char *text, int tokens, GString *out)
+{
+  (void)g, (void)tokens;
+  g_string_append(out, text);
+}
+
+static DistillGenerationStats answer_text(DistillEngine *e, GString *text)
+{
+  g_autoptr(DistillGenerateRequest) req = distill_generate_request_new();
+  distill_generate_request_add_message(req, "user", "Once upon a time there was a little dog named Max.");
+  req->temperature = 0;
+  req->max_tokens = 12;
+  req->seed = 1;
+  g_autoptr(DistillGeneration) g = distill_engine_generate(e, g_steal_pointer(&req));
+  g_signal_connect(g, "delta", G_CALLBACK(on_text), text);
+  g_assert_true(wait_for(gen_done, g, 120000));
+  g_assert_null(distill_generation_get_error(g));
+  return *distill_generation_get_stats(g);
+}
+
+/* stories260K over two lavapipe devices as the "device" and "split" properties say: the same
+ * greedy text as on the CPU, the layers where the split puts them, a changed split a new session,
+ * and the benchmark's device naming both. */
+static void test_split_runs(void)
+{
+  NEED_FIXTURE(path, "stories260K.gguf");
+  if (lavapipe_dir == NULL) {
+    g_test_skip("lavapipe (mesa-vulkan-drivers) is not installed, or VK_ICD_FILENAMES was set from outside");
+    return;
+  }
+  g_autoptr(DistillEngine) e = distill_engine_new();
+  LoadWait lw = {0};
+  g_object_set(e, "kv-type", "f32", "gpu-layers", 0, NULL);
+  distill_engine_load_async(e, path, NULL, loaded, &lw);
+  g_assert_true(wait_for(load_done, &lw, 30000));
+  g_assert_no_error(lw.error);
+
+  g_autoptr(GString) cpu = g_string_new(NULL), split = g_string_new(NULL), other = g_string_new(NULL);
+  DistillGenerationStats a = answer_text(e, cpu);
+  g_assert_cmpint(a.gen_tokens, >, 4);
+  g_assert_true(g_str_has_prefix(a.offload, "offload: 0/5 "));
+
+  g_object_set(e, "gpu-layers", 5, "device", "0,1", "split", "2,3", NULL);
+  DistillGenerationStats b = answer_text(e, split);
+  g_test_message("%s", b.offload);
+  if (g_str_has_prefix(b.offload, "offload: 0/5 ") && strstr(b.offload, "no Vulkan support")) {
+    g_test_skip("built without Vulkan");
+    return;
+  }
+  g_assert_true(g_str_has_prefix(b.offload, "offload: 5/5 layers on Vulkan0 ("));
+  g_assert_nonnull(strstr(b.offload, ") 2 + Vulkan1 ("));
+  g_assert_true(g_str_has_suffix(b.offload, ") 3"));
+  g_assert_cmpint(b.prompt_cached, ==, 0);
+  g_assert_cmpstr(split->str, ==, cpu->str);
+  g_autofree char *backend = NULL, *device = NULL;
+  distill_bench_backend_from_offload(b.offload, &backend, &device);
+  g_assert_cmpstr(backend, ==, "Vulkan");
+  g_auto(GStrv) names = g_strsplit(device, " + ", -1);
+  g_assert_cmpuint(g_strv_length(names), ==, 2);
+  g_assert_cmpstr(names[0], ==, names[1]);
+  g_assert_nonnull(strstr(names[0], "llvmpipe"));
+
+  /* another split: a new session, cut as it says */
+  g_object_set(e, "split", "4,1", NULL);
+  DistillGenerationStats c = answer_text(e, other);
+  g_assert_nonnull(strstr(c.offload, ") 4 + Vulkan1 ("));
+  g_assert_true(g_str_has_suffix(c.offload, ") 1"));
+  g_assert_cmpint(c.prompt_cached, ==, 0);
+  g_assert_cmpstr(other->str, ==, cpu->str);
+}
 
 /* ---- the chat page applies them ---- */
 
@@ -414,6 +593,16 @@ static void test_prefs_page(void)
   AdwComboRow *m_gpu = ADW_COMBO_ROW(distill_prefs_models_get_widget(p, "stories260K.gguf/gpu-mode"));
   /* Auto on this simulated GPU: all 5 */
   g_assert_nonnull(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(m_gpu)), "5 of its 5"));
+  /* … on two cards, shared over both (as the chat will run it) */
+  uint64_t cards[2] = {100 * GB, 100 * GB};
+  still_hardware two;
+  still_hardware_simulated(&two, 16 * GB, 2, cards, false, 0, 0);
+  two.cpu_cores = 6;
+  distill_hardware_set_simulated(hw, &two);
+  g_assert_nonnull(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(m_gpu)), "5 of its 5 layers, shared over 2 GPUs"));
+  g_assert_nonnull(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(gpu_mode)), "free memory of the GPUs"));
+  distill_hardware_set_simulated(hw, &sim);
+  g_assert_null(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(m_gpu)), "shared"));
   adw_expander_row_set_enable_expansion(row, TRUE);
   g_assert_true(distill_load_settings_has_model(s, path));
   DistillLoadSettings ls;
@@ -553,18 +742,48 @@ static void test_prefs_window(void)
   g_settings_reset(s, "model-load-settings");
 }
 
+/* Vulkan lists one device per ICD file path: a copy of lavapipe's beside the original gives two
+ * (set before anything in this process makes its Vulkan instance). */
+static void two_lavapipes(void)
+{
+  const char *icd = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  if (g_getenv("VK_ICD_FILENAMES") || !g_file_get_contents(icd, &text, &len, NULL)) return;
+  lavapipe_dir = g_dir_make_tmp("distill-icd-XXXXXX", NULL);
+  g_assert_nonnull(lavapipe_dir);
+  g_autofree char *copy = g_build_filename(lavapipe_dir, "second-lavapipe.json", NULL);
+  g_assert_true(g_file_set_contents(copy, text, (gssize)len, NULL));
+  g_autofree char *both = g_strdup_printf("%s:%s", icd, copy);
+  g_setenv("VK_ICD_FILENAMES", both, TRUE);
+}
+
+static void remove_lavapipes(void)
+{
+  if (lavapipe_dir == NULL) return;
+  g_autofree char *copy = g_build_filename(lavapipe_dir, "second-lavapipe.json", NULL);
+  g_remove(copy);
+  g_rmdir(lavapipe_dir);
+  g_clear_pointer(&lavapipe_dir, g_free);
+}
+
 int main(int argc, char **argv)
 {
+  two_lavapipes();
   gtk_test_init(&argc, &argv, NULL);
   adw_init();
   distill_register_resource(); /* the app does this; here there is no app */
   g_test_add_func("/load-settings/defaults", test_defaults);
   g_test_add_func("/load-settings/per-model", test_per_model);
   g_test_add_func("/load-settings/apply", test_apply);
+  g_test_add_func("/load-settings/apply-several-gpus", test_apply_several_gpus);
+  g_test_add_func("/load-settings/split-runs", test_split_runs);
   g_test_add_func("/load-settings/kv-change-new-session", test_kv_change_new_session);
   g_test_add_func("/load-settings/chat-page-applies", test_chat_page_applies);
   g_test_add_func("/load-settings/prefs-page", test_prefs_page);
   g_test_add_func("/load-settings/prefs-window", test_prefs_window);
   g_test_add_func("/load-settings/reasoning-expanded", test_reasoning_expanded);
-  return g_test_run();
+  int rc = g_test_run();
+  remove_lavapipes();
+  return rc;
 }
