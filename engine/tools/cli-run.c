@@ -177,7 +177,8 @@ typedef struct {
 /* options of the Vulkan backend (run, chat, logits; bench has its own copy) */
 #define GPU_USAGE                                                                            \
   "  -ngl, --gpu-layers N   run the last N layers on the GPU (-1: all; default: as many\n"   \
-  "                         as fit, from the fit estimate; 0 without a usable GPU)\n"     \
+  "                         as fit, from the fit estimate, split like it over several\n"  \
+  "                         GPUs; 0 without a usable GPU)\n"                             \
   "  --device D             Vulkan device: index or part of its name (see 'still hw');\n"   \
   "                         naming one without --gpu-layers puts all layers on it;\n"  \
   "                         several: 0,1 (with --split, or equal shares)\n"             \
@@ -235,18 +236,36 @@ static int apply_gen_opts(const gen_opts *g, const still_model *m, still_session
 
 void cli_run_auto_gpu_layers(const still_model *m, still_session_params *sp)
 {
+  /* the devices and shares of a split: sp keeps pointers to them (one session per CLI run) */
+  static char devices[STILL_MAX_GPUS * 4], shares[STILL_MAX_GPUS * 12];
   sp->n_gpu_layers = 0;
   still_hardware hw;
   still_error err = {0};
   if (still_hardware_probe(&hw, NULL, &err) != STILL_OK) return;
-  /* STILL_FIT_VRAM_FREE=SIZE (tests, what-if): decide as if this machine had one discrete GPU with
-   * SIZE free (0: none); the session still runs on the devices that are really there */
+  /* STILL_FIT_VRAM_FREE=SIZE[,SIZE...] (tests, what-if): decide as if this machine had these
+   * discrete GPUs with SIZE free each (0: none); the session still runs on the devices that are
+   * really there, by index */
   const char *sim = getenv("STILL_FIT_VRAM_FREE");
-  uint64_t vram = 0;
-  char why[160];
-  if (sim && *sim && cli_parse_size(sim, &vram, why, sizeof why)) {
-    const still_hardware real = hw;
-    still_hardware_simulated(&hw, real.ram_free, vram ? 1 : 0, &vram, false, 0, real.cpu_bandwidth_gbs);
+  if (sim && *sim) {
+    uint64_t vram[STILL_MAX_GPUS];
+    int n = 0;
+    bool ok = true;
+    char why[160];
+    for (const char *p = sim; ok && *p; n++) {
+      char item[64];
+      size_t len = strcspn(p, ",");
+      ok = n < STILL_MAX_GPUS && len < sizeof item;
+      if (!ok) break;
+      memcpy(item, p, len);
+      item[len] = '\0';
+      ok = cli_parse_size(item, &vram[n], why, sizeof why);
+      p += len + (p[len] == ',');
+    }
+    if (ok && n > 0) {
+      const still_hardware real = hw;
+      if (n == 1 && vram[0] == 0) n = 0;
+      still_hardware_simulated(&hw, real.ram_free, n, vram, false, 0, real.cpu_bandwidth_gbs);
+    }
   }
   still_fit_params fp = still_fit_params_default();
   fp.n_ctx = sp->n_ctx;
@@ -255,13 +274,23 @@ void cli_run_auto_gpu_layers(const still_model *m, still_session_params *sp)
   still_fit f;
   if (still_fit_estimate(m->file, &hw, &fp, &f, &err) != STILL_OK) return;
   if (f.verdict != STILL_FIT_GPU && f.verdict != STILL_FIT_PARTIAL) return;
-  int32_t most = 0, used = 0;
-  for (int i = 0; i < STILL_MAX_GPUS; i++)
-    if (f.gpu_layers_per[i] > 0) {
-      used++;
-      if (f.gpu_layers_per[i] > most) most = f.gpu_layers_per[i];
-    }
-  sp->n_gpu_layers = used > 1 ? most : f.gpu_layers;
+  sp->n_gpu_layers = f.gpu_layers;
+  /* the estimate put layers on several GPUs: the same split (devices in its order, its layers
+   * each), so the run is what `still fit` said; on one GPU the engine's default choice is the
+   * estimate's too (discrete, then integrated) */
+  size_t dl = 0, sl = 0;
+  int used = 0;
+  devices[0] = shares[0] = '\0';
+  for (int i = 0; i < f.n_devices && i < STILL_MAX_GPUS; i++) {
+    if (f.devices[i].n_layers <= 0) continue;
+    dl += (size_t)snprintf(devices + dl, sizeof devices - dl, "%s%d", used ? "," : "", (int)f.devices[i].gpu);
+    sl += (size_t)snprintf(shares + sl, sizeof shares - sl, "%s%d", used ? "," : "", (int)f.devices[i].n_layers);
+    used++;
+  }
+  if (used > 1) {
+    sp->device = devices;
+    sp->split = shares;
+  }
 }
 
 /* The offload line printed when the session started (a GPU was asked for). */

@@ -673,6 +673,22 @@ static void test_cli(void)
     g_assert_cmpuint(len, ==, (gsize)r->n_vocab * 4);
     g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
     g_free(lg);
+    /* without -ngl on a machine with two cards (simulated for the estimate, 8 and 24 GB free): the
+     * estimate's own split over both (by their usable memory), not its share of one device */
+    char **env_two = g_environ_setenv(g_strdupv(env), "STILL_FIT_VRAM_FREE", "8G,24G", TRUE);
+    char *argv7[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32", NULL};
+    g_assert_true(g_spawn_sync(NULL, argv7, env_two, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+    g_test_message("two cards, auto layers: %s", errs);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    g_assert_nonnull(strstr(errs, "offload: 5/5 layers on Vulkan0 (llvmpipe"));
+    g_assert_nonnull(strstr(errs, ") 1 + Vulkan1 (llvmpipe"));
+    g_assert_nonnull(strstr(errs, ") 4\n"));
+    g_free(out), g_free(errs);
+    lg = (float *)test_read_file(tmp, &len);
+    g_assert_cmpuint(len, ==, (gsize)r->n_vocab * 4);
+    g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+    g_free(lg);
+    g_strfreev(env_two);
     g_strfreev(env);
     g_remove(icd2);
     g_rmdir(dir);
