@@ -668,6 +668,9 @@ void distill_benchmark_page_set_services(DistillBenchmarkPage *self, DistillEngi
     self->models_dir = folder && *folder ? g_steal_pointer(&folder) : distill_download_default_directory();
   }
   self->bench = distill_benchmark_new(engine, history);
+  /* each model as its chats run it: its GPU layers, threads and KV cache type from Preferences */
+  g_autoptr(GSettings) load_settings = g_settings_new(APP_ID);
+  distill_benchmark_set_load_settings(self->bench, load_settings);
   g_signal_connect(self->bench, "progress", G_CALLBACK(on_progress), self);
   g_signal_connect(self->bench, "model-done", G_CALLBACK(on_model_done), self);
   g_signal_connect(self->bench, "finished", G_CALLBACK(on_finished), self);

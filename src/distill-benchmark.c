@@ -18,6 +18,8 @@
 
 #include "distill-benchmark.h"
 #include "distill-catalog.h"
+#include "distill-hardware.h"
+#include "distill-load-settings.h"
 #include "still.h"
 
 /* ==== averages ===================================================================== */
@@ -539,6 +541,7 @@ struct _DistillBenchmark {
 
   DistillEngine *engine;
   DistillHistory *history;
+  GSettings *load_settings; /* each model's load settings, applied before its warm-up (NULL: none) */
 
   /* the benchmark in progress */
   GStrv paths;
@@ -830,6 +833,15 @@ static void next_step(DistillBenchmark *self)
     self->set = g_ptr_array_new_with_free_func((GDestroyNotify)distill_bench_run_free);
     self->set_created = g_get_real_time();
     update_progress(self, 0);
+    if (self->load_settings) {
+      /* as a chat with this model would run: its GPU layers (on the GPUs the fit estimate uses),
+       * threads and KV cache type; the engine reads them when the warm-up is queued */
+      still_hardware hw;
+      DistillHardware *hardware = distill_hardware_get_default();
+      gboolean known = hardware && distill_hardware_get_effective(hardware, &hw);
+      distill_load_settings_apply(self->load_settings, current_path(self), STILL_BENCH_N_CTX, self->engine,
+                                  known ? &hw : NULL);
+    }
     if (distill_engine_get_state(self->engine) == DISTILL_ENGINE_READY &&
         g_strcmp0(distill_engine_get_model_path(self->engine), current_path(self)) == 0) {
       /* already in memory: loading it again would measure nothing more */
@@ -857,6 +869,13 @@ static void next_step(DistillBenchmark *self)
 }
 
 /* ---- API ---- */
+
+void distill_benchmark_set_load_settings(DistillBenchmark *self, GSettings *settings)
+{
+  g_return_if_fail(DISTILL_IS_BENCHMARK(self));
+  g_return_if_fail(settings == NULL || G_IS_SETTINGS(settings));
+  g_set_object(&self->load_settings, settings);
+}
 
 DistillBenchmark *distill_benchmark_new(DistillEngine *engine, DistillHistory *history)
 {
@@ -949,6 +968,7 @@ static void distill_benchmark_dispose(GObject *object)
   g_clear_object(&self->cancellable);
   if (self->engine) g_signal_handlers_disconnect_by_data(self->engine, self);
   g_clear_object(&self->engine);
+  g_clear_object(&self->load_settings);
   g_clear_object(&self->history);
   G_OBJECT_CLASS(distill_benchmark_parent_class)->dispose(object);
 }

@@ -110,6 +110,12 @@ G_DECLARE_FINAL_TYPE(DistillBenchmark, distill_benchmark, DISTILL, BENCHMARK, GO
 /* history may be NULL (results are then not stored). */
 DistillBenchmark *distill_benchmark_new(DistillEngine *engine, DistillHistory *history);
 
+/* Run each model with its load settings from settings (GPU layers and the GPUs they go on,
+ * threads, KV cache type; distill-load-settings.h) at the benchmark's context, as a chat with
+ * it would run, on the hardware DistillHardware's default instance reports. NULL (the default):
+ * the engine's properties as they are. */
+void distill_benchmark_set_load_settings(DistillBenchmark *self, GSettings *settings);
+
 /* Start with the model files and the runs per prompt (1 … DISTILL_BENCHMARK_MAX_RUNS).
  * FALSE with error when one is already running, the engine is busy with a
  * chat, or there is no model. */

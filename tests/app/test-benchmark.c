@@ -14,6 +14,7 @@
 #include "distill-bench-chart.h"
 #include "distill-benchmark-page.h"
 #include "distill-benchmark.h"
+#include "distill-load-settings.h"
 #include "distill-resources.h"
 #include "still.h"
 #include "test-util.h"
@@ -589,6 +590,54 @@ static void test_gpu_lost(void)
   }
 }
 
+/* Each model runs with its own load settings (GPU layers, threads, KV type from GSettings), not
+ * with what the engine was last set to for another model's chat. */
+static void test_load_settings(void)
+{
+  NEED_FIXTURE(model, "stories260K.gguf");
+  const char *icd = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+  if (!g_file_test(icd, G_FILE_TEST_EXISTS)) {
+    g_test_skip("lavapipe (mesa-vulkan-drivers) is not installed");
+    return;
+  }
+  g_setenv("VK_ICD_FILENAMES", icd, TRUE);
+  g_autoptr(GSettings) s = g_settings_new(APP_ID);
+  DistillLoadSettings own = {.gpu_layers = 2, .threads = 1, .kv_type = "f32", .context_size = 1024};
+  distill_load_settings_set_model(s, model, &own);
+  g_autoptr(DistillEngine) engine = distill_engine_new();
+  /* what a chat with another model left behind */
+  g_object_set(engine, "gpu-layers", 0, "n-threads", 2, "kv-type", "q8_0", NULL);
+  g_autoptr(DistillBenchmark) b = distill_benchmark_new(engine, NULL);
+  distill_benchmark_set_load_settings(b, s);
+  Watch w;
+  watch(b, &w);
+  const char *models[] = {model, NULL};
+  g_autoptr(GError) error = NULL;
+  g_assert_true(distill_benchmark_start(b, models, 1, &error));
+  g_assert_no_error(error);
+  g_assert_true(wait_for(watch_finished, &w, 120000));
+  g_unsetenv("VK_ICD_FILENAMES");
+  if (w.outcome != DISTILL_BENCHMARK_COMPLETED) g_error("benchmark: %s", distill_benchmark_get_error(b)->message);
+  GPtrArray *runs = distill_benchmark_get_runs(b);
+  g_assert_cmpuint(runs->len, ==, STILL_BENCH_N_PROMPTS);
+  for (guint i = 0; i < runs->len; i++) {
+    const DistillBenchRun *r = runs->pdata[i];
+    g_test_message("%s", r->offload);
+    if (strstr(r->offload, "no Vulkan support")) {
+      g_test_skip("built without Vulkan");
+      break;
+    }
+    g_assert_true(g_str_has_prefix(r->offload, "offload: 2/5 layers on Vulkan0 (llvmpipe"));
+    g_assert_cmpstr(r->backend, ==, "CPU + Vulkan");
+    g_assert_true(g_str_has_prefix(r->device, "llvmpipe"));
+    g_assert_cmpint(r->threads, ==, 1);
+  }
+  g_autofree char *kv = NULL;
+  g_object_get(engine, "kv-type", &kv, NULL);
+  g_assert_cmpstr(kv, ==, "f32");
+  g_settings_reset(s, "model-load-settings");
+}
+
 /* ---- published figures ---- */
 
 static void test_published(void)
@@ -836,6 +885,7 @@ int main(int argc, char **argv)
   g_test_add_func("/benchmark/cancel", test_cancel);
   g_test_add_func("/benchmark/errors", test_errors);
   g_test_add_func("/benchmark/gpu-lost", test_gpu_lost);
+  g_test_add_func("/benchmark/load-settings", test_load_settings);
   g_test_add_func("/benchmark/chart", test_chart);
   g_test_add_func("/benchmark/page", test_page);
   return g_test_run();
