@@ -144,20 +144,45 @@ static char *fit_key(const char *path, const still_hardware *hw, int n_ctx, cons
   return g_string_free(k, FALSE);
 }
 
-/* "2", or "0,1" and its split "14,14": the GPUs of the estimate that have layers. */
-static void placement_from_fit(const still_fit *fit, DistillGpuPlacement *out)
+/* The device the engine picks when none is named (engine/vulkan/vk-context.c choose_device): the
+ * first of the highest kind, discrete before integrated before virtual before other; a software
+ * renderer only when it is the only device. -1: none. */
+static int engine_default_gpu(const still_hardware *hw)
+{
+  static const int rank[] = {
+    [STILL_GPU_OTHER] = 1, [STILL_GPU_DISCRETE] = 4, [STILL_GPU_INTEGRATED] = 3, [STILL_GPU_VIRTUAL] = 2,
+    [STILL_GPU_CPU] = 0,
+  };
+  int best = -1, best_rank = -1;
+  for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++) {
+    const still_gpu *g = &hw->gpus[i];
+    int r = (g->kind >= 0 && g->kind < (int)G_N_ELEMENTS(rank)) ? rank[g->kind] : 0;
+    if (g->cpu_emulated) r = 0;
+    if (r > best_rank) {
+      best = i;
+      best_rank = r;
+    }
+  }
+  return best_rank == 0 && hw->n_gpus > 1 ? -1 : best;
+}
+
+/* "2", or "0,1" and its split "14,14": the GPUs of the estimate that have layers. One GPU that is
+ * the engine's own choice is left unnamed (""), so the engine picks it as it always has. */
+static void placement_from_fit(const still_fit *fit, const still_hardware *hw, DistillGpuPlacement *out)
 {
   GString *dev = g_string_new(NULL), *split = g_string_new(NULL);
-  int n = 0;
+  int n = 0, only = -1;
   for (int i = 0; i < fit->n_devices && i < STILL_MAX_GPUS; i++) {
     const still_fit_device *d = &fit->devices[i];
     if (d->n_layers <= 0) continue;
+    only = d->gpu;
     g_string_append_printf(dev, "%s%d", n ? "," : "", d->gpu);
     g_string_append_printf(split, "%s%d", n ? "," : "", d->n_layers);
     n++;
   }
   out->n_devices = n;
-  g_strlcpy(out->device, n > 0 ? dev->str : "", sizeof out->device);
+  gboolean implied = n == 1 && only == engine_default_gpu(hw);
+  g_strlcpy(out->device, n > 0 && !implied ? dev->str : "", sizeof out->device);
   g_strlcpy(out->split, n > 1 ? split->str : "", sizeof out->split);
   g_string_free(dev, TRUE);
   g_string_free(split, TRUE);
@@ -184,7 +209,7 @@ static gboolean estimate(const char *model_path, const still_hardware *hw, int n
   DistillGpuPlacement *pl = &fit_cache.placement;
   pl->n_layers = fit.n_layers;
   pl->gpu_layers = CLAMP(fit.gpu_layers, 0, fit.n_layers);
-  placement_from_fit(&fit, pl);
+  placement_from_fit(&fit, hw, pl);
   if (pl->n_devices == 0) pl->gpu_layers = 0;
   for (int i = 0; i < fit.n_devices && i < STILL_MAX_GPUS; i++) {
     if (fit.devices[i].usable_bytes < (1 << 20)) continue;
@@ -245,7 +270,8 @@ void distill_load_settings_fixed_placement(const char *model_path, const still_h
     g_string_append_printf(split, "%s%" G_GUINT64_FORMAT, i ? "," : "", fit_cache.usable_mib[i]);
   }
   out->n_devices = fit_cache.n_gpus;
-  g_strlcpy(out->device, dev->str, sizeof out->device);
+  gboolean implied = fit_cache.n_gpus == 1 && fit_cache.gpu[0] == engine_default_gpu(hw);
+  g_strlcpy(out->device, implied ? "" : dev->str, sizeof out->device);
   g_strlcpy(out->split, fit_cache.n_gpus > 1 ? split->str : "", sizeof out->split);
   g_string_free(dev, TRUE);
   g_string_free(split, TRUE);

@@ -49,8 +49,9 @@ int distill_load_settings_get_context_size(GSettings *settings, const char *mode
 typedef struct {
   int gpu_layers;   /* on all GPUs together */
   int n_layers;     /* the model's layers (0 when the header cannot be read) */
-  int n_devices;    /* GPUs in device (0: none named, the engine's default choice) */
-  char device[64];  /* "" (the default choice), one index ("1") or a list for a split ("0,1") */
+  int n_devices;    /* GPUs the layers go on (0: none known; the engine's default choice) */
+  char device[64];  /* "": the engine's default choice (also when that is the one GPU used); one index
+                     * ("1"); a list for a split ("0,1") */
   char split[64];   /* "" or the shares per listed device ("14,14"; a fixed number: usable MiB) */
 } DistillGpuPlacement;
 

@@ -191,7 +191,7 @@ static void test_apply(void)
   sim.gpus[1].free_bytes = 100 * GB;
   g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 5);
   g_autofree char *dgpu = engine_str(e, "device"), *dsplit = engine_str(e, "split");
-  g_assert_cmpstr(dgpu, ==, "1");
+  g_assert_null(dgpu); /* the engine's own choice: left unnamed */
   g_assert_null(dsplit);
 
   /* the defaults: threads and KV type */
@@ -288,12 +288,21 @@ static void test_apply_several_gpus(void)
   g_autofree char *d3 = engine_str(e, "device"), *s3 = engine_str(e, "split");
   g_assert_cmpstr(d3, ==, "0,1");
   g_assert_cmpstr(s3, ==, usable->str);
-  /* … on one GPU: that one, no split */
+  /* … on one GPU: that one, no split (unnamed when the engine picks it anyway) */
   still_hardware_simulated(&sim, 16 * GB, 1, cards, false, 0, 0);
   g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 4);
   g_autofree char *d4 = engine_str(e, "device"), *s4 = engine_str(e, "split");
-  g_assert_cmpstr(d4, ==, "0");
+  g_assert_null(d4);
   g_assert_null(s4);
+  /* … an integrated GPU beside a card with no room: the iGPU, named (the engine would take the card) */
+  uint64_t igpu_card[2] = {100 * GB, 0};
+  still_hardware_simulated(&sim, 16 * GB, 2, igpu_card, false, 0, 0);
+  sim.gpus[0].kind = STILL_GPU_INTEGRATED;
+  sim.gpus[0].unified = true;
+  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 4);
+  g_autofree char *d7 = engine_str(e, "device"), *s7 = engine_str(e, "split");
+  g_assert_cmpstr(d7, ==, "0");
+  g_assert_null(s7);
   /* … without knowing the hardware: the engine's default device */
   g_assert_cmpint(distill_load_settings_apply(s, path, 0, e, NULL), ==, 4);
   g_autofree char *d5 = engine_str(e, "device"), *s5 = engine_str(e, "split");
