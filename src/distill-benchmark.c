@@ -20,6 +20,7 @@
 #include "distill-catalog.h"
 #include "distill-hardware.h"
 #include "distill-load-settings.h"
+#include "distill-offload.h"
 #include "still.h"
 
 /* ==== averages ===================================================================== */
@@ -72,64 +73,13 @@ GPtrArray *distill_bench_group(GPtrArray *runs)
   return groups;
 }
 
-/* "Vulkan0 (NAME)" at *p (NAME may hold parentheses of its own: "llvmpipe (LLVM 15.0.6, 256 bits)"):
- * NAME appended to out, *p moved past it; FALSE when *p is not that. */
-static gboolean take_vulkan_device(const char **p, GString *out)
-{
-  const char *s = *p;
-  if (!g_str_has_prefix(s, "Vulkan")) return FALSE;
-  s += strlen("Vulkan");
-  if (!g_ascii_isdigit(*s)) return FALSE;
-  while (g_ascii_isdigit(*s)) s++;
-  if (!g_str_has_prefix(s, " (")) return FALSE;
-  s += 2;
-  const char *name = s;
-  int depth = 1;
-  for (; *s && depth > 0; s++) {
-    if (*s == '(') depth++;
-    else if (*s == ')') depth--;
-  }
-  if (depth != 0) return FALSE;
-  if (out->len) g_string_append(out, " + ");
-  g_string_append_len(out, name, s - 1 - name);
-  *p = s;
-  return TRUE;
-}
-
 void distill_bench_backend_from_offload(const char *offload, char **backend, char **device)
 {
-  int on = 0, total = 0;
-  const char *dev = NULL;
-  if (offload && sscanf(offload, "offload: %d/%d", &on, &total) == 2 && on > 0) {
-    const char *p = strstr(offload, " layers on ");
-    if (p) dev = p + strlen(" layers on ");
-  }
-  if (on <= 0) {
-    *backend = g_strdup("CPU");
-    *device = g_strdup("");
-    return;
-  }
-  *backend = g_strdup(on < total ? "CPU + Vulkan" : "Vulkan");
-  /* the engine's line: "Vulkan0 (NAME)", for a split "Vulkan0 (NAME) 14 + Vulkan1 (NAME) 14", then
-   * perhaps its remarks in parentheses; the device is the names, joined by " + " */
-  GString *names = g_string_new(NULL);
-  const char *p = dev ? dev : "";
-  while (take_vulkan_device(&p, names)) {
-    while (*p == ' ' && g_ascii_isdigit(p[1])) { /* a split's layer count */
-      p++;
-      while (g_ascii_isdigit(*p)) p++;
-    }
-    if (!g_str_has_prefix(p, " + ")) break;
-    p += 3;
-  }
-  if (names->len == 0) {
-    /* a bare name: it ends where the remarks in parentheses begin */
-    g_string_assign(names, dev ? dev : "");
-    char *paren = strstr(names->str, " (");
-    if (paren) g_string_truncate(names, paren - names->str);
-  }
-  *device = g_strdup(g_strstrip(names->str));
-  g_string_free(names, TRUE);
+  DistillOffload o;
+  distill_offload_parse(offload, &o);
+  *backend = g_strdup(o.gpu_layers <= 0 ? "CPU" : o.gpu_layers < o.n_layers ? "CPU + Vulkan" : "Vulkan");
+  *device = distill_offload_devices(&o);
+  distill_offload_clear(&o);
 }
 
 const char *distill_bench_prompt_label(int prompt)

@@ -19,6 +19,7 @@
 #include "distill-hardware.h"
 #include "distill-load-settings.h"
 #include "distill-message-row.h"
+#include "distill-offload.h"
 #include "distill-model-picker.h"
 #include "distill-remote.h"
 
@@ -847,11 +848,13 @@ static void on_finished(DistillGeneration *gen, DistillChatPage *self)
     int threads = st->n_threads;
     if (self->gen_remote) threads = 0; /* the server's threads are not ours to count */
     else if (threads <= 0 && distill_hardware_get_effective(distill_hardware_get_default(), &hw)) threads = hw.cpu_cores;
+    /* in words ("All 28 layers on the GPU (…)"); a remote server's line as it is */
+    g_autofree char *where = self->gen_remote ? g_strdup(st->offload) : distill_offload_describe(st->offload);
     g_autofree char *details =
       threads > 0 ? g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%1$s; %2$d CPU thread", "%1$s; %2$d CPU threads",
                                                 threads),
-                                    st->offload, threads)
-                  : g_strdup(st->offload);
+                                    where, threads)
+                  : g_strdup(where);
     distill_message_row_set_details(self->stream_row, details);
   }
   /* the streamed row saw the reasoning end: its clock is what the user saw */

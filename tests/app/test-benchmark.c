@@ -15,6 +15,7 @@
 #include "distill-benchmark-page.h"
 #include "distill-benchmark.h"
 #include "distill-load-settings.h"
+#include "distill-offload.h"
 #include "distill-resources.h"
 #include "still.h"
 #include "test-util.h"
@@ -165,6 +166,59 @@ static void test_backend(void)
     g_assert_cmpstr(backend, ==, cases[i].backend);
     g_assert_cmpstr(device, ==, cases[i].device);
   }
+}
+
+/* The offload line in words, for the chat's statistics. */
+static void test_offload_words(void)
+{
+  struct {
+    const char *line, *words;
+  } cases[] = {
+    {"offload: 0/28 layers on a GPU (CPU only)", "On the CPU"},
+    {"offload: 0/28 layers on a GPU (Vulkan: only CPU-emulated devices found; name one with --device to use it; "
+     "running on the CPU)",
+     "On the CPU: Vulkan: only CPU-emulated devices found; name one with --device to use it"},
+    {"offload: 0/28 layers on a GPU (Vulkan: the device was lost (driver reset or crash) (submitting work); running "
+     "on the CPU from then on)",
+     "On the CPU since the GPU failed: Vulkan: the device was lost (driver reset or crash) (submitting work)"},
+    {"offload: 28/28 layers on Vulkan0 (NVIDIA GeForce RTX 4090)", "All 28 layers on the GPU (NVIDIA GeForce RTX 4090)"},
+    {"offload: 1/1 layers on Vulkan0 (llvmpipe (LLVM 15.0.6, 256 bits))",
+     "All 1 layer on the GPU (llvmpipe (LLVM 15.0.6, 256 bits))"},
+    {"offload: 24/48 layers on Vulkan0 (AMD Radeon RX 7600 (RADV NAVI33)) (fewer than asked: Vulkan: out of device "
+     "memory (allocating 1.2 GB))",
+     "24 of 48 layers on the GPU (AMD Radeon RX 7600 (RADV NAVI33)), the rest on the CPU (fewer than asked: Vulkan: "
+     "out of device memory (allocating 1.2 GB))"},
+    {"offload: 64/64 layers on Vulkan0 (NVIDIA GeForce RTX 3090) 32 + Vulkan2 (NVIDIA GeForce RTX 3090 Ti) 32",
+     "All 64 layers on 2 GPUs: NVIDIA GeForce RTX 3090 (32 layers), NVIDIA GeForce RTX 3090 Ti (32 layers)"},
+    {"offload: 9/64 layers on Vulkan0 (A) 8 + Vulkan1 (B) 1", "9 of 64 layers on 2 GPUs: A (8 layers), B (1 layer), "
+                                                            "the rest on the CPU"},
+    /* not the engine's: as it is */
+    {"remote: example.org", "remote: example.org"},
+    {"offload: 30/28 layers on Vulkan0 (X)", "offload: 30/28 layers on Vulkan0 (X)"},
+    {"offload: 5/5 layers on Vulkan0 (unclosed", "All 5 layers on the GPU (Vulkan0)"},
+    {"", ""},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *words = distill_offload_describe(cases[i].line);
+    g_assert_cmpstr(words, ==, cases[i].words);
+  }
+  /* the parts */
+  DistillOffload o;
+  distill_offload_parse("offload: 16/64 layers on Vulkan0 (A (x)) 8 + Vulkan1 (B) 8 (fewer than asked: out of memory)",
+                        &o);
+  g_assert_cmpint(o.gpu_layers, ==, 16);
+  g_assert_cmpint(o.n_layers, ==, 64);
+  g_assert_cmpint(o.n_devices, ==, 2);
+  g_assert_cmpstr(o.names[0], ==, "A (x)");
+  g_assert_cmpint(o.layers[0], ==, 8);
+  g_assert_cmpstr(o.names[1], ==, "B");
+  g_assert_cmpint(o.layers[1], ==, 8);
+  g_assert_cmpstr(o.remark, ==, "out of memory");
+  g_assert_false(o.gpu_failed);
+  distill_offload_clear(&o);
+  distill_offload_parse(NULL, &o);
+  g_assert_cmpint(o.n_layers, ==, 0);
+  distill_offload_clear(&o);
 }
 
 /* ---- export ---- */
@@ -878,6 +932,7 @@ int main(int argc, char **argv)
   distill_register_resource();
   g_test_add_func("/benchmark/average", test_average);
   g_test_add_func("/benchmark/backend", test_backend);
+  g_test_add_func("/benchmark/offload-words", test_offload_words);
   g_test_add_func("/benchmark/export", test_export);
   g_test_add_func("/benchmark/history", test_history);
   g_test_add_func("/benchmark/published", test_published);

@@ -527,7 +527,7 @@ static void test_chat_page_applies(void)
     if (DISTILL_IS_MESSAGE_ROW(c) && g_strcmp0(distill_message_row_get_role(DISTILL_MESSAGE_ROW(c)), "assistant") == 0)
       last = c;
   g_assert_nonnull(last);
-  g_assert_true(has_tooltip_with(last, "offload: 0/5 layers"));
+  g_assert_true(has_tooltip_with(last, "On the CPU; 2 CPU threads"));
   g_assert_true(has_tooltip_with(last, "2 CPU threads"));
 
   gtk_window_destroy(GTK_WINDOW(win));
