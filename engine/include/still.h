@@ -261,6 +261,17 @@ typedef enum {
   STILL_GPU_CPU, /* a Vulkan driver running on the CPU (lavapipe, SwiftShader) */
 } still_gpu_kind;
 
+#define STILL_MAX_GPU_HEAPS 16 /* VK_MAX_MEMORY_HEAPS */
+
+/* One memory heap of a GPU, as the driver reports it. */
+typedef struct {
+  uint64_t size_bytes;
+  uint64_t budget_bytes; /* what this process may use (VK_EXT_memory_budget); 0 when not known */
+  uint64_t used_bytes;   /* what is in use now, all processes (VK_EXT_memory_budget); 0 when not known */
+  bool device_local;     /* the GPU's own memory (VRAM; on an integrated GPU, its share of the RAM) */
+  bool host_visible;     /* the CPU can map memory of this heap (a resizable BAR, or system RAM) */
+} still_gpu_heap;
+
 typedef struct {
   char name[256];
   still_gpu_kind kind;
@@ -282,6 +293,8 @@ typedef struct {
                           * each weight matrix and layer KV cache whole); 0: not known (simulated machines) */
   uint8_t int8_dot;      /* 8-bit integer dot products (VK_KHR_shader_integer_dot_product), which the decode
                           * of Q4_K and Q5_K uses: STILL_INT8_DOT_NONE, _EMULATED (by the driver) or _HARDWARE */
+  uint32_t n_heaps;      /* its memory heaps (0: not known, simulated machines) */
+  still_gpu_heap heaps[STILL_MAX_GPU_HEAPS];
 } still_gpu;
 
 enum { STILL_INT8_DOT_NONE = 0, STILL_INT8_DOT_EMULATED = 1, STILL_INT8_DOT_HARDWARE = 2 };

@@ -16,7 +16,9 @@
 static const char devices_usage[] =
   "Usage: still devices [--json]\n"
   "\n"
-  "List the Vulkan devices (the index is what --device takes).\n"
+  "List the Vulkan devices (the index is what --device takes) and their memory\n"
+  "heaps: device-local (the GPU's own memory) or system memory, with the driver's\n"
+  "budget and what is in use where it reports them (VK_EXT_memory_budget).\n"
   "\n"
   "Options:\n"
   "  --json      print JSON instead of a table\n"
@@ -72,6 +74,25 @@ int still_cmd_devices(int argc, char **argv)
       cJSON_AddBoolToObject(o, "free_known", gpus[i].free_known);
       cJSON_AddBoolToObject(o, "matrix_cores", gpus[i].matrix_cores);
       cJSON_AddStringToObject(o, "int8_dot", still_int8_dot_name(gpus[i].int8_dot));
+      cli_json_add_u64(o, "max_buffer_bytes", gpus[i].max_buffer_bytes);
+      cJSON *heaps = cJSON_AddArrayToObject(o, "heaps");
+      for (uint32_t h = 0; heaps && h < gpus[i].n_heaps; h++) {
+        const still_gpu_heap *hp = &gpus[i].heaps[h];
+        cJSON *ho = cJSON_CreateObject();
+        if (!ho) break;
+        cJSON_AddItemToArray(heaps, ho);
+        cli_json_add_u64(ho, "size_bytes", hp->size_bytes);
+        cJSON_AddBoolToObject(ho, "device_local", hp->device_local);
+        cJSON_AddBoolToObject(ho, "host_visible", hp->host_visible);
+        /* null where the driver has no memory budget */
+        if (gpus[i].free_known) {
+          cli_json_add_u64(ho, "budget_bytes", hp->budget_bytes);
+          cli_json_add_u64(ho, "used_bytes", hp->used_bytes);
+        } else {
+          cJSON_AddNullToObject(ho, "budget_bytes");
+          cJSON_AddNullToObject(ho, "used_bytes");
+        }
+      }
     }
     bool ok = cli_json_print(root);
     cJSON_Delete(root);
@@ -89,6 +110,21 @@ int still_cmd_devices(int argc, char **argv)
            gpus[i].matrix_cores ? ", matrix cores: NV_coopmat" : "",
            gpus[i].int8_dot ? ", int8 dot products: " : "",
            gpus[i].int8_dot ? still_int8_dot_name(gpus[i].int8_dot) : "");
+    /* the heaps: where the driver puts what (VRAM, a BAR window the CPU can write, system RAM) */
+    for (uint32_t h = 0; h < gpus[i].n_heaps; h++) {
+      const still_gpu_heap *hp = &gpus[i].heaps[h];
+      char size[32], used[32], budget[32];
+      still_format_bytes(hp->size_bytes, size, sizeof size);
+      printf("          heap %u: %s, %s%s", h, size,
+             hp->device_local ? "device-local" : "system memory",
+             hp->host_visible && hp->device_local ? ", mappable by the CPU" : "");
+      if (gpus[i].free_known) {
+        still_format_bytes(hp->used_bytes, used, sizeof used);
+        still_format_bytes(hp->budget_bytes, budget, sizeof budget);
+        printf(", %s in use, budget %s", used, budget);
+      }
+      printf("\n");
+    }
   }
   if (note[0]) printf("note: %s\n", note);
   return 0;

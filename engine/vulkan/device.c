@@ -241,9 +241,21 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
 
     uint64_t total = 0, free_bytes = 0;
     uint32_t n_heaps = mp->memoryHeapCount < VK_MAX_MEMORY_HEAPS ? mp->memoryHeapCount : VK_MAX_MEMORY_HEAPS;
+    if (n_heaps > STILL_MAX_GPU_HEAPS) n_heaps = STILL_MAX_GPU_HEAPS;
+    g->n_heaps = n_heaps;
     for (uint32_t h = 0; h < n_heaps; h++) {
-      if (!(mp->memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)) continue;
-      uint64_t size = mp->memoryHeaps[h].size;
+      still_gpu_heap *heap = &g->heaps[h];
+      heap->size_bytes = mp->memoryHeaps[h].size;
+      heap->device_local = (mp->memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) != 0;
+      for (uint32_t t = 0; t < mp->memoryTypeCount && t < VK_MAX_MEMORY_TYPES; t++)
+        if (mp->memoryTypes[t].heapIndex == h && (mp->memoryTypes[t].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
+          heap->host_visible = true;
+      if (budget) {
+        heap->budget_bytes = mb.heapBudget[h];
+        heap->used_bytes = mb.heapUsage[h];
+      }
+      if (!heap->device_local) continue;
+      uint64_t size = heap->size_bytes;
       total += size;
       if (budget) {
         uint64_t b = mb.heapBudget[h] < size ? mb.heapBudget[h] : size;

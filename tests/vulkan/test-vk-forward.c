@@ -557,6 +557,18 @@ static void test_cli(void)
       /* its 8-bit integer dot products are emulated (the decode keeps float there by default) */
       g_assert_cmpstr(cJSON_GetObjectItem(d, "int8_dot")->valuestring, ==, "emulated");
     }
+    /* the heaps: the device-local ones make up total_bytes; no budget where free_known is false */
+    const cJSON *heaps = cJSON_GetObjectItem(d, "heaps");
+    g_assert_cmpint(cJSON_GetArraySize(heaps), >=, 1);
+    double local = 0;
+    for (int h = 0; h < cJSON_GetArraySize(heaps); h++) {
+      const cJSON *hp = cJSON_GetArrayItem(heaps, h);
+      g_assert_cmpfloat(cJSON_GetObjectItem(hp, "size_bytes")->valuedouble, >, 0);
+      if (cJSON_IsTrue(cJSON_GetObjectItem(hp, "device_local"))) local += cJSON_GetObjectItem(hp, "size_bytes")->valuedouble;
+      g_assert_true(cJSON_IsFalse(cJSON_GetObjectItem(d, "free_known")) == cJSON_IsNull(cJSON_GetObjectItem(hp, "budget_bytes")));
+    }
+    g_assert_cmpfloat(local, ==, cJSON_GetObjectItem(d, "total_bytes")->valuedouble);
+    g_assert_cmpfloat(cJSON_GetObjectItem(d, "max_buffer_bytes")->valuedouble, >=, 128.0 * 1024 * 1024);
   }
   g_assert_true(lavapipe);
   cJSON_Delete(j);
