@@ -441,6 +441,7 @@ static void machine_from_hw(const still_hardware *hw, machine *mc)
   for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++) {
     const still_gpu *g = &hw->gpus[i];
     if (g->cpu_emulated || g->free_bytes == 0) continue;
+    if (g->duplicate) continue; /* a card listed again by another driver: its memory is counted once */
     if (g->unified && any_discrete) continue; /* an iGPU next to a real card only slows it down */
     if (g->unified) {
       /* one shared pool: the GPU's view and the RAM's, whichever is smaller */

@@ -247,7 +247,10 @@ char *distill_hardware_describe(const still_hardware *hw)
     const still_gpu *g = &hw->gpus[i];
     g_autofree char *total = g_format_size(g->total_bytes);
     g_autofree char *free_s = g_format_size(g->free_bytes);
-    if (g->cpu_emulated)
+    if (g->duplicate)
+      /* Translators: one GPU that two drivers both list */
+      g_string_append_printf(s, _("GPU: %s (listed again by another driver, counted once)\n"), g->name);
+    else if (g->cpu_emulated)
       g_string_append_printf(s, _("GPU: %s (software, not used)\n"), g->name);
     else if (g->free_known)
       g_string_append_printf(s, _("GPU: %s, %s free of %s\n"), g->name, free_s, total);

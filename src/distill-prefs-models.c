@@ -118,7 +118,8 @@ static void editor_update_subtitles(Editor *e)
   g_autofree char *gpu_sub = NULL;
   int n_cards = 0; /* discrete GPUs: the ones a split shares layers over (see distill-load-settings.h) */
   for (int i = 0; hw_known && i < hw.n_gpus && i < STILL_MAX_GPUS; i++)
-    if (!hw.gpus[i].cpu_emulated && !hw.gpus[i].unified && hw.gpus[i].free_bytes > 0) n_cards++;
+    if (!hw.gpus[i].cpu_emulated && !hw.gpus[i].unified && !hw.gpus[i].duplicate && hw.gpus[i].free_bytes > 0)
+      n_cards++;
   if (gpu_mode == GPU_NONE) {
     gpu_sub = g_strdup(_("Everything runs on the CPU. Slower, but leaves the GPU’s memory to other apps."));
   } else if (gpu_mode == GPU_FIXED) {

@@ -295,6 +295,12 @@ typedef struct {
                           * of Q4_K and Q5_K uses: STILL_INT8_DOT_NONE, _EMULATED (by the driver) or _HARDWARE */
   uint32_t n_heaps;      /* its memory heaps (0: not known, simulated machines) */
   still_gpu_heap heaps[STILL_MAX_GPU_HEAPS];
+  uint8_t uuid[16];      /* VkPhysicalDeviceIDProperties.deviceUUID: the same for one GPU whatever driver lists it */
+  bool uuid_known;
+  bool duplicate;        /* the same GPU as entry duplicate_of (an earlier one), listed again by another driver
+                          * (RADV and AMDVLK, Dozen …) or ICD file: the fit estimate's placement leaves it out,
+                          * so one card's memory is not counted twice; --device/--split may still name it */
+  int32_t duplicate_of;
 } still_gpu;
 
 enum { STILL_INT8_DOT_NONE = 0, STILL_INT8_DOT_EMULATED = 1, STILL_INT8_DOT_HARDWARE = 2 };

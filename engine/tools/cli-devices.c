@@ -75,6 +75,9 @@ int still_cmd_devices(int argc, char **argv)
       cJSON_AddBoolToObject(o, "matrix_cores", gpus[i].matrix_cores);
       cJSON_AddStringToObject(o, "int8_dot", still_int8_dot_name(gpus[i].int8_dot));
       cli_json_add_u64(o, "max_buffer_bytes", gpus[i].max_buffer_bytes);
+      /* another listing of an earlier entry's GPU (same deviceUUID), else null */
+      if (gpus[i].duplicate) cJSON_AddNumberToObject(o, "same_gpu_as", gpus[i].duplicate_of);
+      else cJSON_AddNullToObject(o, "same_gpu_as");
       cJSON *heaps = cJSON_AddArrayToObject(o, "heaps");
       for (uint32_t h = 0; heaps && h < gpus[i].n_heaps; h++) {
         const still_gpu_heap *hp = &gpus[i].heaps[h];
@@ -110,6 +113,9 @@ int still_cmd_devices(int argc, char **argv)
            gpus[i].matrix_cores ? ", matrix cores: NV_coopmat" : "",
            gpus[i].int8_dot ? ", int8 dot products: " : "",
            gpus[i].int8_dot ? still_int8_dot_name(gpus[i].int8_dot) : "");
+    if (gpus[i].duplicate)
+      printf("          the same GPU as Vulkan%d, listed again (another driver or ICD file): not counted twice\n",
+             (int)gpus[i].duplicate_of);
     /* the heaps: where the driver puts what (VRAM, a BAR window the CPU can write, system RAM) */
     for (uint32_t h = 0; h < gpus[i].n_heaps; h++) {
       const still_gpu_heap *hp = &gpus[i].heaps[h];

@@ -204,6 +204,8 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
   PFN_vkGetPhysicalDeviceMemoryProperties2 get_mem2 =
     v11 ? (PFN_vkGetPhysicalDeviceMemoryProperties2)vkGetInstanceProcAddr(inst, "vkGetPhysicalDeviceMemoryProperties2")
         : NULL;
+  PFN_vkGetPhysicalDeviceProperties2 get_props2 =
+    v11 ? (PFN_vkGetPhysicalDeviceProperties2)vkGetInstanceProcAddr(inst, "vkGetPhysicalDeviceProperties2") : NULL;
 
   uint32_t n_pd = 0;
   VkPhysicalDevice *pds = NULL;
@@ -228,6 +230,23 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
     g->device_id = props.deviceID;
     snprintf(g->api_version, sizeof g->api_version, "%u.%u.%u", VK_API_VERSION_MAJOR(props.apiVersion),
              VK_API_VERSION_MINOR(props.apiVersion), VK_API_VERSION_PATCH(props.apiVersion));
+    /* one GPU listed twice (two drivers, or one driver's ICD file twice) has one deviceUUID */
+    if (get_props2 && props.apiVersion >= VK_API_VERSION_1_1) {
+      VkPhysicalDeviceIDProperties idp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
+      VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &idp};
+      get_props2(pds[i], &p2);
+      static const uint8_t zero[VK_UUID_SIZE];
+      if (memcmp(idp.deviceUUID, zero, VK_UUID_SIZE) != 0) {
+        memcpy(g->uuid, idp.deviceUUID, sizeof g->uuid);
+        g->uuid_known = true;
+        for (int k = 0; k < n - 1; k++)
+          if (gpus[k].uuid_known && !gpus[k].duplicate && memcmp(gpus[k].uuid, g->uuid, sizeof g->uuid) == 0) {
+            g->duplicate = true;
+            g->duplicate_of = k;
+            break;
+          }
+      }
+    }
 
     const bool budget = get_mem2 && props.apiVersion >= VK_API_VERSION_1_1 &&
                         still_vk_has_device_extension(pds[i], VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);

@@ -395,6 +395,32 @@ static void test_devices_and_errors(void)
   g_free(buf);
 }
 
+/* One card listed twice (two drivers: same deviceUUID) is one card: the estimate does not plan for
+ * twice its memory. */
+static void test_duplicate_listing(void)
+{
+  size_t len;
+  void *buf = header_of("qwen-14b", &len); /* about 9 GB of Q4_K_M: needs two 8 GiB cards */
+  still_hardware hw;
+  gpus(&hw, 2, 8 * GiB, 64 * GB);
+  still_fit f = fit_ok(buf, len, &hw, NULL, -2);
+  g_assert_cmpint(f.n_devices, ==, 2);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
+  g_assert_cmpint(f.devices[0].n_layers, >, 0);
+  g_assert_cmpint(f.devices[1].n_layers, >, 0);
+  hw.gpus[1].duplicate = true;
+  hw.gpus[1].duplicate_of = 0;
+  f = fit_ok(buf, len, &hw, NULL, -2);
+  g_assert_cmpint(f.n_devices, ==, 1);
+  g_assert_cmpint(f.devices[0].gpu, ==, 0);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_PARTIAL);
+  g_assert_cmpuint(f.gpu_free, ==, 8 * GiB);
+  /* a split the user names still takes both entries, as `still run --split` opens them */
+  f = fit_ok(buf, len, &hw, "1,1", -2);
+  g_assert_cmpint(f.n_devices, ==, 2);
+  g_free(buf);
+}
+
 /* ---- the CLI -------------------------------------------------------------------------- */
 
 static void assert_one_line_failure(const cli_result *r)
@@ -591,6 +617,7 @@ int main(int argc, char **argv)
   g_test_add_func("/fit-split/q8-cache-on-gpu", test_q8_cache_on_gpu);
   g_test_add_func("/fit-split/overflow", test_overflow);
   g_test_add_func("/fit-split/devices-and-errors", test_devices_and_errors);
+  g_test_add_func("/fit-split/duplicate-listing", test_duplicate_listing);
   g_test_add_func("/fit-split/cli", test_cli);
   g_test_add_func("/fit-split/matches-run", test_matches_run);
   int rc = g_test_run();

@@ -673,6 +673,18 @@ static void test_cli(void)
     g_assert_true(g_file_set_contents(icd2, icd_text, (gssize)icd_len, NULL));
     char *both = g_strdup_printf("%s:%s", icd, icd2);
     char **env = g_environ_setenv(g_get_environ(), "VK_ICD_FILENAMES", both, TRUE);
+    /* one device listed twice: `still devices` says the second is the first again (same deviceUUID) */
+    char *argv_dev[] = {(char *)cli, "devices", "--json", NULL};
+    g_assert_true(g_spawn_sync(NULL, argv_dev, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    cJSON *jd = cJSON_Parse(out);
+    g_assert_nonnull(jd);
+    const cJSON *two = cJSON_GetObjectItem(jd, "devices");
+    g_assert_cmpint(cJSON_GetArraySize(two), ==, 2);
+    g_assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(two, 0), "same_gpu_as")));
+    g_assert_cmpint(cJSON_GetObjectItem(cJSON_GetArrayItem(two, 1), "same_gpu_as")->valueint, ==, 0);
+    cJSON_Delete(jd);
+    g_free(out), g_free(errs);
     char *argv5[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32",
                      "--split", "1,1", NULL};
     g_assert_true(g_spawn_sync(NULL, argv5, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
