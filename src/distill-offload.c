@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "distill-offload.h"
@@ -24,18 +25,27 @@ static char *take_group(const char **p)
   return g_strndup(start, s - start);
 }
 
-/* "Vulkan0 (NAME)" at *p: NAME; *p moves past it. NULL when *p is not that. */
-static char *take_vulkan_device(const char **p)
+/* Length of "VulkanN (" at s; 0 when s does not start with it. */
+static size_t vulkan_prefix(const char *s)
 {
-  const char *s = *p;
-  if (!g_str_has_prefix(s, "Vulkan")) return NULL;
-  s += strlen("Vulkan");
-  if (!g_ascii_isdigit(*s)) return NULL;
-  while (g_ascii_isdigit(*s)) s++;
-  if (*s++ != ' ') return NULL;
-  char *name = take_group(&s);
-  if (name) *p = s;
-  return name;
+  if (!g_str_has_prefix(s, "Vulkan")) return 0;
+  size_t i = strlen("Vulkan");
+  if (!g_ascii_isdigit(s[i])) return 0;
+  while (g_ascii_isdigit(s[i])) i++;
+  return s[i] == ' ' && s[i + 1] == '(' ? i + 2 : 0;
+}
+
+/* Length of a split's separator ") 14 + VulkanN (" at s (its count in *count); 0 when not there. */
+static size_t split_separator(const char *s, int *count)
+{
+  if (s[0] != ')' || s[1] != ' ' || !g_ascii_isdigit(s[2])) return 0;
+  size_t i = 2;
+  while (g_ascii_isdigit(s[i])) i++;
+  if (!g_str_has_prefix(s + i, " + ")) return 0;
+  size_t v = vulkan_prefix(s + i + 3);
+  if (v == 0) return 0;
+  *count = atoi(s + 2);
+  return i + 3 + v;
 }
 
 void distill_offload_parse(const char *line, DistillOffload *out)
@@ -67,35 +77,65 @@ void distill_offload_parse(const char *line, DistillOffload *out)
     return;
   }
 
-  char *name;
-  while (out->n_devices < DISTILL_OFFLOAD_MAX_DEVICES && (name = take_vulkan_device(&p)) != NULL) {
-    int k = out->n_devices++;
-    out->names[k] = name;
-    out->layers[k] = on;
-    if (*p == ' ' && g_ascii_isdigit(p[1])) { /* a split's layer count */
-      char *end = NULL;
-      out->layers[k] = (int)g_ascii_strtoll(p + 1, &end, 10);
-      p = end;
-    }
-    if (!g_str_has_prefix(p, " + ")) break;
-    p += 3;
+  /* the remark at the end: " (fewer than asked: REASON)" */
+  const char *fewer = strstr(p, " (fewer than asked: ");
+  g_autofree char *body = fewer ? g_strndup(p, fewer - p) : g_strdup(p);
+  if (fewer) {
+    const char *r = fewer + strlen(" (fewer than asked: ");
+    size_t n = strlen(r);
+    out->remark = g_strndup(r, n > 0 && r[n - 1] == ')' ? n - 1 : n);
   }
-  if (out->n_devices == 0) {
+  /* "Vulkan0 (A) 14 + Vulkan1 (B) 14" or "Vulkan0 (A)": the names are cut at the separators, not
+   * by matching parentheses, so a name with an odd one (or a line cut short) still reads */
+  size_t v = vulkan_prefix(body);
+  if (v == 0) {
     /* a bare name (older lines): it ends where the remarks in parentheses begin */
-    const char *paren = strstr(p, " (");
-    g_autofree char *bare = g_strstrip(paren ? g_strndup(p, paren - p) : g_strdup(p));
+    const char *paren = strstr(body, " (");
+    g_autofree char *bare = g_strstrip(paren ? g_strndup(body, paren - body) : g_strdup(body));
     if (*bare) {
       out->names[0] = g_steal_pointer(&bare);
       out->layers[0] = on;
       out->n_devices = 1;
     }
-    if (paren) p = paren;
-    else p += strlen(p);
+    if (paren && !out->remark) {
+      const char *r = paren + 2;
+      size_t n = strlen(r);
+      out->remark = g_strndup(r, n > 0 && r[n - 1] == ')' ? n - 1 : n);
+    }
+    return;
   }
-  /* " (fewer than asked: REASON)" */
-  while (*p == ' ') p++;
-  g_autofree char *group = take_group(&p);
-  if (group) out->remark = g_strdup(g_str_has_prefix(group, "fewer than asked: ") ? group + 18 : group);
+  const char *name = body + v;
+  for (const char *q = name;; q++) {
+    int count = 0;
+    size_t sep = *q ? split_separator(q, &count) : 0;
+    if (*q && sep == 0) continue;
+    if (out->n_devices == DISTILL_OFFLOAD_MAX_DEVICES) break;
+    int k = out->n_devices++;
+    if (*q) {
+      out->names[k] = g_strndup(name, q - name);
+      out->layers[k] = count;
+      name = q + sep;
+      q = name - 1;
+      continue;
+    }
+    /* the last one: "NAME) 14" in a split, "NAME)" alone */
+    const char *end = q;
+    int last = on;
+    const char *sp = strrchr(name, ' ');
+    if (out->n_devices > 1 && sp && sp > name && sp[-1] == ')' && g_ascii_isdigit(sp[1])) {
+      last = atoi(sp + 1);
+      end = sp;
+    }
+    if (end > name && end[-1] == ')') end--;
+    out->names[k] = g_strndup(name, end - name);
+    out->layers[k] = last;
+    break;
+  }
+  for (int i = 0; i < out->n_devices; i++)
+    if (*g_strstrip(out->names[i]) == '\0') {
+      g_free(out->names[i]);
+      out->names[i] = g_strdup("?");
+    }
 }
 
 void distill_offload_clear(DistillOffload *o)

@@ -195,7 +195,10 @@ static void test_offload_words(void)
     /* not the engine's: as it is */
     {"remote: example.org", "remote: example.org"},
     {"offload: 30/28 layers on Vulkan0 (X)", "offload: 30/28 layers on Vulkan0 (X)"},
-    {"offload: 5/5 layers on Vulkan0 (unclosed", "All 5 layers on the GPU (Vulkan0)"},
+    {"offload: 5/5 layers on Vulkan0 (unclosed", "All 5 layers on the GPU (unclosed)"},
+    {"offload: 5/5 layers on Vulkan0 (llvmpipe (LLVM 15.0.6, 256 b", "All 5 layers on the GPU (llvmpipe (LLVM 15.0.6, 256 b)"},
+    {"offload: 5/5 layers on Vulkan0 () 2 + Vulkan1 (B) 3", "All 5 layers on 2 GPUs: ? (2 layers), B (3 layers)"},
+    {"offload: 5/5 layers on Vulkan0 (Foo :)) 2 + Vulkan1 (B) 3", "All 5 layers on 2 GPUs: Foo :) (2 layers), B (3 layers)"},
     {"", ""},
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
