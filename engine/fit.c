@@ -465,23 +465,32 @@ static void machine_from_hw(const still_hardware *hw, machine *mc)
   mc->n_threads = hw->cpu_cores > 0 ? hw->cpu_cores : 1;
 }
 
-/* Split g layers over the GPUs in proportion to their usable memory (largest remainder). */
-static void split_layers(const machine *mc, int g, int *per)
+/* The machine's GPUs, as a mask of mc entries (bit i: entry i). */
+static unsigned all_gpus(const machine *mc)
+{
+  return mc->n >= 32 ? ~0u : (1u << mc->n) - 1u;
+}
+
+/* Split g layers over the GPUs of mask in proportion to their usable memory (largest remainder);
+ * the others get none. */
+static void split_layers(const machine *mc, unsigned mask, int g, int *per)
 {
   uint64_t sum = 0;
-  for (int i = 0; i < mc->n; i++) sum += mc->usable[i];
+  int n = 0;
+  for (int i = 0; i < mc->n; i++)
+    if (mask >> i & 1u) sum += mc->usable[i], n++;
   int given = 0;
   double rem[STILL_MAX_GPUS];
   for (int i = 0; i < mc->n; i++) {
-    double share = sum ? (double)g * (double)mc->usable[i] / (double)sum : (double)g / mc->n;
+    double share = !(mask >> i & 1u) ? 0.0 : sum ? (double)g * (double)mc->usable[i] / (double)sum : (double)g / n;
     per[i] = (int)floor(share);
-    rem[i] = share - per[i];
+    rem[i] = mask >> i & 1u ? share - per[i] : -2.0;
     given += per[i];
   }
-  while (given < g) {
-    int best = 0;
-    for (int i = 1; i < mc->n; i++)
-      if (rem[i] > rem[best]) best = i;
+  while (given < g && n > 0) {
+    int best = -1;
+    for (int i = 0; i < mc->n; i++)
+      if (rem[i] > -1.5 && (best < 0 || rem[i] > rem[best])) best = i;
     per[best]++;
     rem[best] = -1.0;
     given++;
@@ -499,7 +508,7 @@ static void place_split(const still_fit_model *m, const machine *mc, const still
   if (mc->n == 0) g = 0;
   pl->g = g;
   if (g > 0 && per) memcpy(pl->per, per, sizeof pl->per);
-  else if (g > 0) split_layers(mc, g, pl->per);
+  else if (g > 0) split_layers(mc, all_gpus(mc), g, pl->per);
 
   const uint64_t kvl = kv_layer_bytes(m, n_ctx, p->kv_type);
   const uint64_t kv_half = kv_layer_bytes(m, n_ctx / 2 > 0 ? n_ctx / 2 : 1, p->kv_type);
@@ -575,9 +584,10 @@ static void place_split(const still_fit_model *m, const machine *mc, const still
 }
 
 /* When a placement overfills a GPU (the last one also holds the output
- * layer), move layers one at a time from the fullest to the GPU with the
- * most room left, until it fits or no GPU has room for a layer. */
-static void rebalance(const still_fit_model *m, const machine *mc, const still_fit_params *p, int g, placement *pl)
+ * layer), move layers one at a time from the fullest to the GPU of mask with
+ * the most room left, until it fits or no GPU has room for a layer. */
+static void rebalance(const still_fit_model *m, const machine *mc, const still_fit_params *p, int g, unsigned mask,
+                      placement *pl)
 {
   if (pl->fits || mc->n < 2 || mc->unified || g == 0) return;
   const uint64_t layer = m->weights_bytes / (uint64_t)m->n_layer + kv_layer_bytes(m, p->n_ctx, p->kv_type);
@@ -591,6 +601,7 @@ static void rebalance(const still_fit_model *m, const machine *mc, const still_f
         worst = spare;
         over = i;
       }
+      if (!(mask >> i & 1u)) continue; /* not a GPU this placement may use */
       /* a GPU without layers would also pay its driver overhead and compute buffers */
       if (pl->per[i] == 0)
         spare -= (int64_t)(STILL_FIT_GPU_DRIVER_BYTES + still_fit_gpu_compute_bytes(m, p->n_ctx, p->n_batch));
@@ -607,21 +618,50 @@ static void rebalance(const still_fit_model *m, const machine *mc, const still_f
   }
 }
 
-/* Place g layers: in proportion to free memory first, then rebalanced. */
-static void place(const still_fit_model *m, const machine *mc, const still_fit_params *p, int g, placement *pl)
+/* Place g layers on the GPUs of mask: in proportion to free memory first, then rebalanced. */
+static void place_in(const still_fit_model *m, const machine *mc, const still_fit_params *p, int g, unsigned mask,
+                     placement *pl)
 {
-  place_split(m, mc, p, g, NULL, pl);
-  rebalance(m, mc, p, g, pl);
+  int per[STILL_MAX_GPUS] = {0};
+  split_layers(mc, mask, g, per);
+  place_split(m, mc, p, g, per, pl);
+  rebalance(m, mc, p, g, mask, pl);
 }
 
-/* The most layers on the GPU(s) that fit; pl->fits false when nothing does. */
+static void place(const still_fit_model *m, const machine *mc, const still_fit_params *p, int g, placement *pl)
+{
+  place_in(m, mc, p, g, all_gpus(mc), pl);
+}
+
+static int gpus_used(const machine *mc, const placement *pl)
+{
+  int n = 0;
+  for (int i = 0; i < mc->n; i++) n += pl->per[i] > 0;
+  return n;
+}
+
+/* The most layers on the GPU(s) that fit; pl->fits false when nothing does. When every layer fits
+ * on some of the GPUs alone, the fastest such placement (a slow card beside a fast one only slows
+ * a model the fast one holds whole), and of equally fast ones (within 2 %) the one on fewer GPUs:
+ * a split pays a hop between devices per token that the estimate does not count. */
 static void best_placement(const still_fit_model *m, const machine *mc, const still_fit_params *p, placement *pl)
 {
+  pl->fits = false;
   for (int g = mc->n ? m->n_layer : 0; g >= 0; g--) {
     place(m, mc, p, g, pl);
-    if (pl->fits) return;
+    if (pl->fits) break;
   }
-  place(m, mc, p, 0, pl); /* report the CPU-only need */
+  if (!pl->fits) {
+    place(m, mc, p, 0, pl); /* report the CPU-only need */
+    return;
+  }
+  if (pl->g < m->n_layer || mc->n < 2 || mc->n > STILL_FIT_SUBSET_GPUS || mc->unified) return;
+  for (unsigned mask = 1; mask < all_gpus(mc); mask++) {
+    placement q;
+    place_in(m, mc, p, m->n_layer, mask, &q);
+    if (!q.fits) continue;
+    if (q.tok_s > pl->tok_s * 1.02 || (q.tok_s >= pl->tok_s * 0.98 && gpus_used(mc, &q) < gpus_used(mc, pl))) *pl = q;
+  }
 }
 
 static bool runs_fully_on_gpu(const still_fit_model *m, const machine *mc, const still_fit_params *p, int32_t n_ctx)
@@ -785,7 +825,7 @@ static void explain_overflow(const still_fit_model *m, const machine *mc, const 
   /* the same layers split otherwise: rebalance from the given split */
   out->suggested_split[0] = '\0';
   placement moved = *pl;
-  rebalance(m, mc, p, pl->g, &moved);
+  rebalance(m, mc, p, pl->g, all_gpus(mc), &moved);
   if (moved.fits) {
     size_t len = 0;
     for (int i = 0; i < mc->n; i++) {
@@ -900,7 +940,7 @@ static void fill_result(const still_fit_model *m, const still_hardware *hw, cons
 static void fitting_message(const still_fit_model *m, const machine *mc, const placement *pl, still_fit *out)
 {
   char sp[32], c[32];
-  const char *gpu_word = mc->n > 1 ? "GPUs" : "GPU";
+  const char *gpu_word = gpus_used(mc, pl) > 1 ? "GPUs" : "GPU";
   if (pl->g == m->n_layer && mc->n > 0) {
     out->verdict = STILL_FIT_GPU;
     if (out->tight)

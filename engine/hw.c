@@ -429,7 +429,7 @@ static const struct {
   {"GTX 1650", 128},  {"GTX 1080 Ti", 484}, {"GTX 1080", 320}, {"GTX 1070", 256}, {"GTX 1060", 192},
   {"GTX 960", 112},   {"TITAN RTX", 672}, {"RTX 6000 Ada", 960}, {"RTX A6000", 768}, {"Quadro RTX 8000", 672},
   {"L40S", 864},      {"A100", 1555}, {"A100-SXM4-80GB", 2039}, {"A100 80GB PCIe", 1935},
-  {"H100 PCIe", 2039}, {"H100 NVL", 3900}, {"H100", 3350}, {"H200", 4800},
+  {"H100 PCIe", 2039}, {"H100 NVL", 3900}, {"H100", 3350}, {"H200", 4800}, {"GH200", 4000},
   {"RX 7900 XTX", 960}, {"RX 7900 XT", 800}, {"RX 7900 GRE", 576}, {"RX 7800 XT", 624}, {"RX 7700 XT", 432},
   {"RX 7600 XT", 288}, {"RX 7600", 288},   {"RX 9070 XT", 640}, {"RX 9070", 640}, {"RX 9060 XT", 320},
   {"RX 6950 XT", 576}, {"RX 6900 XT", 512},
@@ -454,6 +454,8 @@ static const struct {
   {"RX 7900M", 576, true}, {"RX 7600M XT", 288, true}, {"RX 7600M", 256, true}, {"RX 7600S", 256, true},
   {"RX 6850M XT", 432, true}, {"RX 6800M", 384, true}, {"RX 6800S", 256, true}, {"RX 6700M", 320, true},
   {"RX 6650M", 256, true}, {"RX 6600M", 224, true}, {"RX 6600S", 224, true},
+  /* mobile GPUs (Intel), as the drivers spell them */
+  {"Arc(tm) A770M", 512, true}, {"Arc(tm) A730M", 336, true}, {"Arc(tm) A370M", 112, true},
 };
 
 /* A letter or digit in ASCII (no locale: device names are matched byte-wise;
@@ -481,11 +483,11 @@ static bool contains_ci(const char *hay, const char *needle)
  * (NVIDIA: "... RTX 4070 Laptop GPU", "... GTX 1060 with Max-Q Design"), or a
  * 3- or 4-digit model number with an M or S suffix right after the word "RX",
  * "GTX" or "Pro" (AMD: "RX 7600M XT", "RX 6800S", "Radeon Pro 5500M"; older
- * NVIDIA: "GTX 980M"). */
+ * NVIDIA: "GTX 980M"), or after Intel's "Arc(tm) A" ("Arc(tm) A370M"). */
 static bool is_mobile_name(const char *name)
 {
   if (contains_ci(name, "Laptop") || contains_ci(name, "Mobile") || contains_ci(name, "Max-Q")) return true;
-  static const char *const series[] = {"RX ", "GTX ", "Pro "};
+  static const char *const series[] = {"RX ", "GTX ", "Pro ", "Arc(tm) A", "Arc A"};
   for (const char *p = name; *p; p++) {
     if (p != name && is_word_char(p[-1])) continue;
     for (size_t s = 0; s < sizeof series / sizeof series[0]; s++) {
@@ -577,6 +579,27 @@ void still_hardware_set_memory_bandwidth(still_hardware *hw, double gbs)
       g->bandwidth_measured = true;
     }
   }
+}
+
+int still_hardware_default_gpu(const still_hardware *hw)
+{
+  if (!hw) return -1;
+  int best = -1, best_rank = -1;
+  for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++) {
+    const still_gpu *g = &hw->gpus[i];
+    /* as vk-context.c ranks VkPhysicalDeviceType */
+    int rank = g->cpu_emulated ? 0
+               : g->kind == STILL_GPU_DISCRETE   ? 4
+               : g->kind == STILL_GPU_INTEGRATED ? 3
+               : g->kind == STILL_GPU_VIRTUAL    ? 2
+               : g->kind == STILL_GPU_CPU        ? 0
+                                                 : 1;
+    if (rank > best_rank) {
+      best_rank = rank;
+      best = i;
+    }
+  }
+  return best_rank == 0 && hw->n_gpus > 1 ? -1 : best;
 }
 
 void still_hardware_simulated(still_hardware *hw, uint64_t ram_free, int n_gpus, const uint64_t *vram_free,

@@ -144,28 +144,6 @@ static char *fit_key(const char *path, const still_hardware *hw, int n_ctx, cons
   return g_string_free(k, FALSE);
 }
 
-/* The device the engine picks when none is named (engine/vulkan/vk-context.c choose_device): the
- * first of the highest kind, discrete before integrated before virtual before other; a software
- * renderer only when it is the only device. -1: none. */
-static int engine_default_gpu(const still_hardware *hw)
-{
-  static const int rank[] = {
-    [STILL_GPU_OTHER] = 1, [STILL_GPU_DISCRETE] = 4, [STILL_GPU_INTEGRATED] = 3, [STILL_GPU_VIRTUAL] = 2,
-    [STILL_GPU_CPU] = 0,
-  };
-  int best = -1, best_rank = -1;
-  for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++) {
-    const still_gpu *g = &hw->gpus[i];
-    int r = (g->kind >= 0 && g->kind < (int)G_N_ELEMENTS(rank)) ? rank[g->kind] : 0;
-    if (g->cpu_emulated) r = 0;
-    if (r > best_rank) {
-      best = i;
-      best_rank = r;
-    }
-  }
-  return best_rank == 0 && hw->n_gpus > 1 ? -1 : best;
-}
-
 /* "2", or "0,1" and its split "14,14": the GPUs of the estimate that have layers. One GPU that is
  * the engine's own choice is left unnamed (""), so the engine picks it as it always has. */
 static void placement_from_fit(const still_fit *fit, const still_hardware *hw, DistillGpuPlacement *out)
@@ -181,7 +159,7 @@ static void placement_from_fit(const still_fit *fit, const still_hardware *hw, D
     n++;
   }
   out->n_devices = n;
-  gboolean implied = n == 1 && only == engine_default_gpu(hw);
+  gboolean implied = n == 1 && only == still_hardware_default_gpu(hw);
   g_strlcpy(out->device, n > 0 && !implied ? dev->str : "", sizeof out->device);
   g_strlcpy(out->split, n > 1 ? split->str : "", sizeof out->split);
   g_string_free(dev, TRUE);
@@ -262,15 +240,25 @@ void distill_load_settings_fixed_placement(const char *model_path, const still_h
   }
   /* without the hardware or a usable GPU of the estimate's: the engine's default device */
   if (!known || hw == NULL || fit_cache.n_gpus == 0) return;
-  /* over the GPUs the estimate may use, in proportion to their usable memory, as the estimate
-   * itself shares layers out */
+  const DistillGpuPlacement *au = &fit_cache.placement;
+  if (au->gpu_layers > 0) {
+    /* the Auto placement's GPUs and its layers on each as the shares: at most as many layers as
+     * Auto on each GPU, so a count Auto fits fits the same way (the last GPU also holds the output
+     * layer, which a split by memory alone would not allow for) */
+    out->n_devices = au->n_devices;
+    g_strlcpy(out->device, au->device, sizeof out->device);
+    g_strlcpy(out->split, au->split, sizeof out->split);
+    return;
+  }
+  /* nothing fits on a GPU at all: over the GPUs the estimate may use, in proportion to their usable
+   * memory (the engine then takes fewer layers, down to none) */
   GString *dev = g_string_new(NULL), *split = g_string_new(NULL);
   for (int i = 0; i < fit_cache.n_gpus; i++) {
     g_string_append_printf(dev, "%s%d", i ? "," : "", fit_cache.gpu[i]);
     g_string_append_printf(split, "%s%" G_GUINT64_FORMAT, i ? "," : "", fit_cache.usable_mib[i]);
   }
   out->n_devices = fit_cache.n_gpus;
-  gboolean implied = fit_cache.n_gpus == 1 && fit_cache.gpu[0] == engine_default_gpu(hw);
+  gboolean implied = fit_cache.n_gpus == 1 && fit_cache.gpu[0] == still_hardware_default_gpu(hw);
   g_strlcpy(out->device, implied ? "" : dev->str, sizeof out->device);
   g_strlcpy(out->split, fit_cache.n_gpus > 1 ? split->str : "", sizeof out->split);
   g_string_free(dev, TRUE);

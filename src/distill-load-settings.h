@@ -52,7 +52,7 @@ typedef struct {
   int n_devices;    /* GPUs the layers go on (0: none known; the engine's default choice) */
   char device[64];  /* "": the engine's default choice (also when that is the one GPU used); one index
                      * ("1"); a list for a split ("0,1") */
-  char split[64];   /* "" or the shares per listed device ("14,14"; a fixed number: usable MiB) */
+  char split[64];   /* "" or the shares per listed device ("14,14", layers; usable MiB when nothing fits) */
 } DistillGpuPlacement;
 
 /* The fit estimate's placement of model_path at n_ctx tokens (0: the model's default) with
@@ -61,8 +61,9 @@ typedef struct {
  * or no usable GPU: no GPU layers. */
 void distill_load_settings_auto_placement(const char *model_path, const still_hardware *hw, int n_ctx,
                                           const char *kv_type, DistillGpuPlacement *out);
-/* gpu_layers fixed by the user (at most the model's layers), over the GPUs the estimate may use
- * in proportion to their usable memory; without hw or such a GPU, on the engine's default device. */
+/* gpu_layers fixed by the user (at most the model's layers), over the GPUs of the Auto placement
+ * in the proportions of its layers on each (when nothing fits on a GPU: over the GPUs the estimate
+ * may use, by their usable memory); without hw or such a GPU, on the engine's default device. */
 void distill_load_settings_fixed_placement(const char *model_path, const still_hardware *hw, int n_ctx,
                                            const char *kv_type, int gpu_layers, DistillGpuPlacement *out);
 /* The auto placement's GPU layers. n_layers_out (may be NULL): the model's layers (0 when the

@@ -350,6 +350,11 @@ void still_hardware_simulated(still_hardware *hw, uint64_t ram_free, int n_gpus,
  * streaming read, below the GPU's on some APUs; bandwidth_measured). */
 void still_hardware_set_memory_bandwidth(still_hardware *hw, double gbs);
 
+/* The GPU a session takes when no device is named (the Vulkan backend's rule): the first of the
+ * highest kind, discrete before integrated before virtual before other; a software one
+ * (cpu_emulated) only when it is the only device. -1: none. */
+int still_hardware_default_gpu(const still_hardware *hw);
+
 typedef struct {
   int32_t n_ctx;         /* context in tokens; 0: min(trained context, 4096) */
   still_kv_type kv_type; /* default F16 */

@@ -242,6 +242,8 @@ void cli_run_auto_gpu_layers(const still_model *m, still_session_params *sp)
   still_hardware hw;
   still_error err = {0};
   if (still_hardware_probe(&hw, NULL, &err) != STILL_OK) return;
+  /* the device the engine opens when none is named: of the machine that is really there */
+  const int engine_default = still_hardware_default_gpu(&hw);
   /* STILL_FIT_VRAM_FREE=SIZE[,SIZE...] (tests, what-if): decide as if this machine had these
    * discrete GPUs with SIZE free each (0: none); the session still runs on the devices that are
    * really there, by index */
@@ -261,6 +263,8 @@ void cli_run_auto_gpu_layers(const still_model *m, still_session_params *sp)
       ok = cli_parse_size(item, &vram[n], why, sizeof why);
       p += len + (p[len] == ',');
     }
+    if (!ok || n == 0)
+      fprintf(stderr, "still: STILL_FIT_VRAM_FREE=\"%.60s\" is not a list of sizes (e.g. 8G,24G): ignored\n", sim);
     if (ok && n > 0) {
       const still_hardware real = hw;
       if (n == 1 && vram[0] == 0) n = 0;
@@ -276,13 +280,14 @@ void cli_run_auto_gpu_layers(const still_model *m, still_session_params *sp)
   if (f.verdict != STILL_FIT_GPU && f.verdict != STILL_FIT_PARTIAL) return;
   sp->n_gpu_layers = f.gpu_layers;
   /* the estimate put layers on several GPUs: the same split (devices in its order, its layers
-   * each), so the run is what `still fit` said; on one GPU the engine's default choice is the
-   * estimate's too (discrete, then integrated) */
+   * each), so the run is what `still fit` said; one GPU is named when the engine would pick
+   * another by itself (the estimate leaves out cards without room, or an iGPU beside a card) */
   size_t dl = 0, sl = 0;
-  int used = 0;
+  int used = 0, only = -1;
   devices[0] = shares[0] = '\0';
   for (int i = 0; i < f.n_devices && i < STILL_MAX_GPUS; i++) {
     if (f.devices[i].n_layers <= 0) continue;
+    only = f.devices[i].gpu;
     dl += (size_t)snprintf(devices + dl, sizeof devices - dl, "%s%d", used ? "," : "", (int)f.devices[i].gpu);
     sl += (size_t)snprintf(shares + sl, sizeof shares - sl, "%s%d", used ? "," : "", (int)f.devices[i].n_layers);
     used++;
@@ -290,6 +295,8 @@ void cli_run_auto_gpu_layers(const still_model *m, still_session_params *sp)
   if (used > 1) {
     sp->device = devices;
     sp->split = shares;
+  } else if (used == 1 && only != engine_default) {
+    sp->device = devices;
   }
 }
 

@@ -18,6 +18,7 @@
 #include "distill-preferences.h"
 #include "distill-prefs-models.h"
 #include "distill-resources.h"
+#include "fit-shapes.h"
 #include "test-util.h"
 
 #define GB 1000000000ULL
@@ -252,44 +253,86 @@ static void test_apply_several_gpus(void)
   g_autoptr(DistillHardware) hw = distill_hardware_new(s, "/tmp");
   still_hardware sim, eff;
 
-  /* two cards, one with three times the memory of the other: the layers go over both as the
-   * estimate shares them (by usable memory), not all on the first */
-  uint64_t cards[2] = {100 * GB, 300 * GB};
-  still_hardware_simulated(&sim, 16 * GB, 2, cards, false, 0, 0);
-  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 5);
+  /* R1-Distill-Qwen-14B Q4_K_M (a header of its real shape: the estimate reads nothing else) on
+   * two 8 GB cards: it needs both, and the chat splits it over both as the estimate does, not its
+   * share of one on the first */
+  g_autofree char *dir = g_dir_make_tmp("distill-split-XXXXXX", NULL);
+  g_autofree char *big = g_build_filename(dir, "r1-qwen-14b-Q4_K_M.gguf", NULL);
+  void *hdr = NULL;
+  size_t hdr_len = 0;
+  g_assert_cmpint(still_shape_build_header(still_shape_find("qwen-14b"), STILL_MIX_Q4_K_M, false, &hdr, &hdr_len, NULL),
+                  ==, STILL_OK);
+  g_assert_true(g_file_set_contents(big, hdr, (gssize)hdr_len, NULL));
+  g_free(hdr);
+  uint64_t cards[2] = {8 * GB, 8 * GB};
+  still_hardware_simulated(&sim, 64 * GB, 2, cards, false, 0, 0);
+  g_assert_cmpint(apply_on(s, big, e, hw, &sim), ==, 48);
   g_assert_true(distill_hardware_get_effective(hw, &eff));
   g_autoptr(GString) dev = g_string_new(NULL), split = g_string_new(NULL), usable = g_string_new(NULL);
-  fit_devices(path, &eff, dev, split, usable);
+  fit_devices(big, &eff, dev, split, usable);
   g_autofree char *d1 = engine_str(e, "device"), *s1 = engine_str(e, "split");
   g_assert_cmpstr(d1, ==, "0,1");
-  g_assert_cmpstr(s1, ==, "1,4");
-  g_assert_cmpstr(d1, ==, dev->str);
   g_assert_cmpstr(s1, ==, split->str);
-  g_assert_cmpint(engine_int(e, "gpu-layers"), ==, 5);
+  int a0 = 0, a1 = 0;
+  g_assert_cmpint(sscanf(s1, "%d,%d", &a0, &a1), ==, 2);
+  g_assert_cmpint(a0, >, 0);
+  g_assert_cmpint(a1, >, 0);
+  g_assert_cmpint(a0 + a1, ==, 48);
+  g_assert_cmpint(engine_int(e, "gpu-layers"), ==, 48);
 
   /* a software renderer listed first is never part of it */
-  uint64_t three[3] = {100 * GB, 100 * GB, 100 * GB};
-  still_hardware_simulated(&sim, 16 * GB, 3, three, false, 0, 0);
+  uint64_t three[3] = {8 * GB, 8 * GB, 8 * GB};
+  still_hardware_simulated(&sim, 64 * GB, 3, three, false, 0, 0);
   sim.gpus[0].kind = STILL_GPU_CPU;
   sim.gpus[0].cpu_emulated = true;
-  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 5);
+  g_assert_cmpint(apply_on(s, big, e, hw, &sim), ==, 48);
   g_autofree char *d2 = engine_str(e, "device"), *s2 = engine_str(e, "split");
   g_assert_cmpstr(d2, ==, "1,2");
-  g_assert_cmpstr(s2, ==, "3,2");
+  g_assert_cmpstr(s2, ==, s1);
 
-  /* a fixed number of layers goes over the same GPUs in proportion to their usable memory */
-  DistillLoadSettings own = {.gpu_layers = 4, .threads = 0, .kv_type = "f16", .context_size = 512};
+  /* a fixed number of layers goes over the same GPUs in the proportions of Auto's layers on each
+   * (so no GPU gets more than Auto gives it) */
+  DistillLoadSettings own = {.gpu_layers = 20, .threads = 0, .kv_type = "f16", .context_size = 512};
+  distill_load_settings_set_model(s, big, &own);
+  still_hardware_simulated(&sim, 64 * GB, 2, cards, false, 0, 0);
+  g_assert_cmpint(apply_on(s, big, e, hw, &sim), ==, 20);
+  g_autofree char *d3 = engine_str(e, "device"), *s3 = engine_str(e, "split");
+  g_assert_cmpstr(d3, ==, "0,1");
+  g_assert_cmpstr(s3, ==, s1);
+  g_settings_reset(s, "model-load-settings");
+  g_unlink(big);
+  g_rmdir(dir);
+
+  /* stories260K fits whole on either of two equal cards: one card (the first, the engine's own
+   * choice, so left unnamed), no split */
+  uint64_t huge[2] = {100 * GB, 300 * GB};
+  still_hardware_simulated(&sim, 16 * GB, 2, huge, false, 0, 0);
+  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 5);
+  g_autofree char *d9 = engine_str(e, "device"), *s9 = engine_str(e, "split");
+  g_assert_null(d9);
+  g_assert_null(s9);
+  /* a fixed count: as Auto, on that card */
+  own.gpu_layers = 4;
   distill_load_settings_set_model(s, path, &own);
-  still_hardware_simulated(&sim, 16 * GB, 2, cards, false, 0, 0);
+  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 4);
+  g_autofree char *d10 = engine_str(e, "device"), *s10 = engine_str(e, "split");
+  g_assert_null(d10);
+  g_assert_null(s10);
+  /* … when no layer fits on either (each has room for less than a GPU's driver overhead), over
+   * both by their usable memory: the engine then takes fewer layers, down to none */
+  uint64_t small[2] = {500 * 1024 * 1024ull, 520 * 1024 * 1024ull};
+  still_hardware_simulated(&sim, 16 * GB, 2, small, false, 0, 0);
   g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 4);
   g_assert_true(distill_hardware_get_effective(hw, &eff));
   g_string_truncate(dev, 0), g_string_truncate(split, 0), g_string_truncate(usable, 0);
   fit_devices(path, &eff, dev, split, usable);
-  g_autofree char *d3 = engine_str(e, "device"), *s3 = engine_str(e, "split");
-  g_assert_cmpstr(d3, ==, "0,1");
-  g_assert_cmpstr(s3, ==, usable->str);
+  g_assert_cmpstr(split->str, ==, ""); /* Auto: none */
+  g_autofree char *d8 = engine_str(e, "device"), *s8 = engine_str(e, "split");
+  g_assert_cmpstr(d8, ==, "0,1");
+  g_assert_cmpstr(s8, ==, usable->str);
+  g_assert_nonnull(strchr(s8, ','));
   /* … on one GPU: that one, no split (unnamed when the engine picks it anyway) */
-  still_hardware_simulated(&sim, 16 * GB, 1, cards, false, 0, 0);
+  still_hardware_simulated(&sim, 16 * GB, 1, huge, false, 0, 0);
   g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 4);
   g_autofree char *d4 = engine_str(e, "device"), *s4 = engine_str(e, "split");
   g_assert_null(d4);
@@ -551,6 +594,14 @@ static void test_prefs_page(void)
   g_autofree char *dir = g_dir_make_tmp("distill-models-XXXXXX", NULL);
   g_autofree char *link = g_build_filename(dir, "stories260K.gguf", NULL);
   g_assert_cmpint(symlink(path, link), ==, 0);
+  /* and a header of R1-Distill-Qwen-14B Q4_K_M's real shape, which two 8 GB cards share */
+  g_autofree char *big = g_build_filename(dir, "r1-qwen-14b-Q4_K_M.gguf", NULL);
+  void *hdr = NULL;
+  size_t hdr_len = 0;
+  g_assert_cmpint(still_shape_build_header(still_shape_find("qwen-14b"), STILL_MIX_Q4_K_M, false, &hdr, &hdr_len, NULL),
+                  ==, STILL_OK);
+  g_assert_true(g_file_set_contents(big, hdr, (gssize)hdr_len, NULL));
+  g_free(hdr);
   g_autoptr(DistillHardware) hw = distill_hardware_new(s, dir);
   uint64_t huge[1] = {100 * GB};
   still_hardware sim;
@@ -602,16 +653,21 @@ static void test_prefs_page(void)
   AdwComboRow *m_gpu = ADW_COMBO_ROW(distill_prefs_models_get_widget(p, "stories260K.gguf/gpu-mode"));
   /* Auto on this simulated GPU: all 5 */
   g_assert_nonnull(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(m_gpu)), "5 of its 5"));
-  /* … on two cards, shared over both (as the chat will run it) */
-  uint64_t cards[2] = {100 * GB, 100 * GB};
+  /* … on two 8 GB cards: stories260K on one of them; the 14B shared over both (as the chat will
+   * run them) */
+  uint64_t cards[2] = {8 * GB, 8 * GB};
   still_hardware two;
   still_hardware_simulated(&two, 16 * GB, 2, cards, false, 0, 0);
   two.cpu_cores = 6;
   distill_hardware_set_simulated(hw, &two);
-  g_assert_nonnull(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(m_gpu)), "5 of its 5 layers, shared over 2 GPUs"));
+  AdwComboRow *big_gpu = ADW_COMBO_ROW(distill_prefs_models_get_widget(p, "r1-qwen-14b-Q4_K_M.gguf/gpu-mode"));
+  g_assert_nonnull(big_gpu);
+  g_test_message("%s", adw_action_row_get_subtitle(ADW_ACTION_ROW(big_gpu)));
+  g_assert_nonnull(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(big_gpu)), "48 of its 48 layers, shared over 2 GPUs"));
+  g_assert_nonnull(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(m_gpu)), "5 of its 5 layers."));
   g_assert_nonnull(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(gpu_mode)), "free memory of the GPUs"));
   distill_hardware_set_simulated(hw, &sim);
-  g_assert_null(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(m_gpu)), "shared"));
+  g_assert_null(strstr(adw_action_row_get_subtitle(ADW_ACTION_ROW(big_gpu)), "shared"));
   adw_expander_row_set_enable_expansion(row, TRUE);
   g_assert_true(distill_load_settings_has_model(s, path));
   DistillLoadSettings ls;
@@ -641,6 +697,7 @@ static void test_prefs_page(void)
 
   gtk_window_destroy(GTK_WINDOW(window));
   g_unlink(link);
+  g_unlink(big);
   g_rmdir(dir);
   g_settings_reset(s, "default-cpu-threads");
   g_settings_reset(s, "default-kv-type");

@@ -572,12 +572,41 @@ static void test_multi_gpu(void)
   g_assert_cmpint(f.gpu_layers_per[1], ==, 32);
   g_assert_cmpuint(f.gpu_bytes[1], >, f.gpu_bytes[0]); /* the output layer is on the last one */
   g_assert_true(g_str_has_prefix(f.message, "Runs fully on your GPUs"));
-  uint64_t w[2] = {16 * GB, 8 * GB};
+  uint64_t w[2] = {20 * GB, 10 * GB};
   still_hardware_simulated(&hw, 64 * GB, 2, w, false, 360, 0);
+  f = estimate("qwen-32b", STILL_MIX_Q4_K_M, &hw, 4096); /* needs both */
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
+  g_assert_cmpint(f.gpu_layers_per[0] + f.gpu_layers_per[1], ==, 64);
+  g_assert_cmpint(abs(f.gpu_layers_per[0] - 2 * f.gpu_layers_per[1]), <=, 3);
+  /* a model that one of two equal-speed cards holds whole stays on that one (a split only adds a hop
+   * between devices per token) */
   f = estimate("qwen-14b", STILL_MIX_Q4_K_M, &hw, 4096);
   g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
-  g_assert_cmpint(f.gpu_layers_per[0] + f.gpu_layers_per[1], ==, 48);
-  g_assert_cmpint(abs(f.gpu_layers_per[0] - 2 * f.gpu_layers_per[1]), <=, 2);
+  g_assert_cmpint(f.gpu_layers_per[0], ==, 48);
+  g_assert_cmpint(f.gpu_layers_per[1], ==, 0);
+  g_assert_true(g_str_has_prefix(f.message, "Runs fully on your GPU ("));
+  /* a fast card and a slow one: a model the fast one holds runs there alone, faster than split;
+   * one it cannot hold takes both */
+  uint64_t fs[2] = {6 * GB, 24 * GB};
+  still_hardware_simulated(&hw, 64 * GB, 2, fs, false, 192, 0);
+  hw.gpus[1].bandwidth_gbs = 1008;
+  f = estimate("qwen-7b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(f.gpu_layers_per[0], ==, 0);
+  g_assert_cmpint(f.gpu_layers_per[1], ==, 28);
+  still_fit fast = f;
+  uint64_t fs_both[2] = {24 * GB, 24 * GB};
+  still_hardware_simulated(&hw, 64 * GB, 2, fs_both, false, 192, 0);
+  hw.gpus[1].bandwidth_gbs = 1008;
+  f = estimate("qwen-7b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(f.gpu_layers_per[1], ==, 28); /* the slow card could hold it too: not chosen */
+  g_assert_cmpfloat(f.tok_s_estimate, ==, fast.tok_s_estimate);
+  uint64_t small_fast[2] = {24 * GB, 16 * GB};
+  still_hardware_simulated(&hw, 64 * GB, 2, small_fast, false, 192, 0);
+  hw.gpus[1].bandwidth_gbs = 1008;
+  f = estimate("qwen-32b", STILL_MIX_Q4_K_M, &hw, 4096); /* about 20 GB: more than the fast card holds */
+  g_assert_cmpint(f.gpu_layers_per[0], >, 0);
+  g_assert_cmpint(f.gpu_layers_per[1], >, 0);
+  g_assert_cmpint(f.gpu_layers_per[0] + f.gpu_layers_per[1], ==, 64);
   /* the output layer lives on the last GPU: when the proportional split
    * overfills a small last card, layers move to the one with room */
   uint64_t x[2] = {8ull << 30, 4ull << 30};

@@ -275,6 +275,16 @@ static void test_bandwidth_table(void)
   g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA GeForce RTX 3080 Ti Laptop GPU", STILL_GPU_DISCRETE, &known), ==,
                     512);
   g_assert_cmpfloat(still_gpu_bandwidth_gbs("nvidia geforce rtx 3080 laptop gpu", STILL_GPU_DISCRETE, &known), ==, 384);
+  /* Intel's laptop Arc parts are laptop ones; GH200 is not an H200 by accident of spelling */
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("Intel(R) Arc(tm) A370M Graphics (DG2)", STILL_GPU_DISCRETE, &known), ==,
+                    112);
+  g_assert_true(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("Intel(R) Arc(tm) A550M Graphics (DG2)", STILL_GPU_DISCRETE, &known), ==,
+                    192);
+  g_assert_false(known);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("Intel(R) Arc(tm) A770 Graphics (DG2)", STILL_GPU_DISCRETE, &known), ==,
+                    560);
+  g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA GH200 480GB", STILL_GPU_DISCRETE, &known), ==, 4000);
   /* an unknown laptop card: a guess below the desktop one; a Max-Q name is a laptop one */
   g_assert_cmpfloat(still_gpu_bandwidth_gbs("NVIDIA GeForce RTX 9999 Laptop GPU", STILL_GPU_DISCRETE, &known), ==, 192);
   g_assert_false(known);

@@ -533,6 +533,26 @@ static void test_tied_embeddings(gconstpointer data)
 /* The CLI: `still devices --json` marks lavapipe CPU-emulated; `still logits
  * -ngl -1` says where the layers went and writes the same logits as the CPU
  * within the F32 tolerance. */
+/* The least free memory (to 4 KiB) one GPU needs for every layer of model at n_ctx, by the fit
+ * estimate. */
+static uint64_t smallest_card_for_all(const char *model, int n_ctx, still_kv_type kv)
+{
+  uint64_t lo = 1u << 20, hi = 64ull << 30;
+  still_fit_params p = still_fit_params_default();
+  p.n_ctx = n_ctx;
+  p.kv_type = kv;
+  while (hi - lo > 4096) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    still_hardware hw;
+    still_hardware_simulated(&hw, 64ull << 30, 1, &mid, false, 0, 0);
+    still_fit f;
+    g_assert_cmpint(still_fit_estimate_file(model, &hw, &p, &f, NULL), ==, STILL_OK);
+    if (f.verdict == STILL_FIT_GPU) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
 static void test_cli(void)
 {
   const char *cli = g_getenv("STILL_CLI");
@@ -697,21 +717,51 @@ static void test_cli(void)
     g_assert_cmpuint(len, ==, (gsize)r->n_vocab * 4);
     g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
     g_free(lg);
-    /* without -ngl on a machine with two cards (simulated for the estimate, 8 and 24 GB free): the
-     * estimate's own split over both (by their usable memory), not its share of one device */
-    char **env_two = g_environ_setenv(g_strdupv(env), "STILL_FIT_VRAM_FREE", "8G,24G", TRUE);
+    /* without -ngl on a machine with two cards (simulated for the estimate) that each hold a little
+     * less than the whole model: the estimate's own split over both, not its share of one device */
+    uint64_t whole = smallest_card_for_all(model, r->n_prompt, STILL_KV_F32);
+    uint64_t each[2] = {whole - 64 * 1024, whole - 64 * 1024};
+    still_hardware two_cards;
+    still_hardware_simulated(&two_cards, 64ull << 30, 2, each, false, 0, 0);
+    still_fit_params fp = still_fit_params_default();
+    fp.n_ctx = r->n_prompt;
+    fp.kv_type = STILL_KV_F32;
+    still_fit fit2;
+    g_assert_cmpint(still_fit_estimate_file(model, &two_cards, &fp, &fit2, NULL), ==, STILL_OK);
+    g_assert_cmpint(fit2.verdict, ==, STILL_FIT_GPU);
+    g_assert_cmpint(fit2.devices[0].n_layers, >, 0);
+    g_assert_cmpint(fit2.devices[1].n_layers, >, 0);
+    char *want = g_strdup_printf(") %d + Vulkan1 (llvmpipe", fit2.devices[0].n_layers);
+    char *want_end = g_strdup_printf(") %d\n", fit2.devices[1].n_layers);
+    char *sizes = g_strdup_printf("%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT, each[0], each[1]);
+    char **env_two = g_environ_setenv(g_strdupv(env), "STILL_FIT_VRAM_FREE", sizes, TRUE);
     char *argv7[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32", NULL};
     g_assert_true(g_spawn_sync(NULL, argv7, env_two, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
-    g_test_message("two cards, auto layers: %s", errs);
+    g_test_message("two cards of %s bytes, auto layers: %s", sizes, errs);
     g_assert_true(g_spawn_check_wait_status(status, NULL));
     g_assert_nonnull(strstr(errs, "offload: 5/5 layers on Vulkan0 (llvmpipe"));
-    g_assert_nonnull(strstr(errs, ") 1 + Vulkan1 (llvmpipe"));
-    g_assert_nonnull(strstr(errs, ") 4\n"));
-    g_free(out), g_free(errs);
+    g_assert_nonnull(strstr(errs, want));
+    g_assert_nonnull(strstr(errs, want_end));
+    g_free(out), g_free(errs), g_free(want), g_free(want_end), g_free(sizes);
     lg = (float *)test_read_file(tmp, &len);
     g_assert_cmpuint(len, ==, (gsize)r->n_vocab * 4);
     g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
     g_free(lg);
+    g_strfreev(env_two);
+    /* … and when the estimate takes one card that is not the engine's own first choice (the first
+     * has no room), that card is named */
+    env_two = g_environ_setenv(g_strdupv(env), "STILL_FIT_VRAM_FREE", "0,8G", TRUE);
+    g_assert_true(g_spawn_sync(NULL, argv7, env_two, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+    g_test_message("second card only: %s", errs);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    g_assert_nonnull(strstr(errs, "offload: 5/5 layers on Vulkan1 (llvmpipe"));
+    g_free(out), g_free(errs);
+    g_strfreev(env_two);
+    /* a list that is not one is said, not silently taken for the real machine */
+    env_two = g_environ_setenv(g_strdupv(env), "STILL_FIT_VRAM_FREE", "8G,,24G", TRUE);
+    g_assert_true(g_spawn_sync(NULL, argv7, env_two, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+    g_assert_nonnull(strstr(errs, "STILL_FIT_VRAM_FREE=\"8G,,24G\" is not a list of sizes"));
+    g_free(out), g_free(errs);
     g_strfreev(env_two);
     g_strfreev(env);
     g_remove(icd2);
