@@ -590,7 +590,11 @@ static void rebalance(const still_fit_model *m, const machine *mc, const still_f
                       placement *pl)
 {
   if (pl->fits || mc->n < 2 || mc->unified || g == 0) return;
-  const uint64_t layer = m->weights_bytes / (uint64_t)m->n_layer + kv_layer_bytes(m, p->n_ctx, p->kv_type);
+  /* the largest layer (weights_bytes / n_layer would count the embeddings and output in) */
+  uint64_t layer = 0;
+  for (int i = 0; i < m->n_layer; i++)
+    if (m->layer_bytes[i] > layer) layer = m->layer_bytes[i];
+  layer += kv_layer_bytes(m, p->n_ctx, p->kv_type);
   int per[STILL_MAX_GPUS];
   for (int moves = 0; moves < g * mc->n && !pl->fits; moves++) {
     int over = -1, room = -1;
@@ -640,10 +644,25 @@ static int gpus_used(const machine *mc, const placement *pl)
   return n;
 }
 
-/* The most layers on the GPU(s) that fit; pl->fits false when nothing does. When every layer fits
- * on some of the GPUs alone, the fastest such placement (a slow card beside a fast one only slows
- * a model the fast one holds whole), and of equally fast ones (within 2 %) the one on fewer GPUs:
- * a split pays a hop between devices per token that the estimate does not count. */
+/* Is placement a better than b? More layers on the GPUs first; then faster by more than 2 %, or
+ * as fast (within 2 %) on fewer GPUs (a split pays a hop between devices per token that the
+ * estimate does not count), or on as many GPUs, faster. */
+static bool better_placement(const machine *mc, const placement *a, const placement *b)
+{
+  if (!a->fits) return false;
+  if (!b->fits) return true;
+  if (a->g != b->g) return a->g > b->g;
+  const int na = gpus_used(mc, a), nb = gpus_used(mc, b);
+  if (a->tok_s > b->tok_s * 1.02) return true;
+  if (a->tok_s < b->tok_s * 0.98) return false;
+  return na < nb || (na == nb && a->tok_s > b->tok_s);
+}
+
+/* The most layers on the GPU(s) that fit; pl->fits false when nothing does. Every subset of the
+ * GPUs is tried too (up to STILL_FIT_SUBSET_GPUS of them): the split by memory over all of them
+ * can hold fewer layers than some of them alone (a small card that takes the output layer), and a
+ * slow card beside a fast one only slows a model the fast one holds whole. The best by
+ * better_placement wins. */
 static void best_placement(const still_fit_model *m, const machine *mc, const still_fit_params *p, placement *pl)
 {
   pl->fits = false;
@@ -655,12 +674,20 @@ static void best_placement(const still_fit_model *m, const machine *mc, const st
     place(m, mc, p, 0, pl); /* report the CPU-only need */
     return;
   }
-  if (pl->g < m->n_layer || mc->n < 2 || mc->n > STILL_FIT_SUBSET_GPUS || mc->unified) return;
+  if (mc->n < 2 || mc->n > STILL_FIT_SUBSET_GPUS || mc->unified) return;
   for (unsigned mask = 1; mask < all_gpus(mc); mask++) {
-    placement q;
-    place_in(m, mc, p, m->n_layer, mask, &q);
+    /* this subset's most layers, from the count the whole set holds up */
+    placement q, next;
+    int g = pl->g;
+    place_in(m, mc, p, g, mask, &q);
     if (!q.fits) continue;
-    if (q.tok_s > pl->tok_s * 1.02 || (q.tok_s >= pl->tok_s * 0.98 && gpus_used(mc, &q) < gpus_used(mc, pl))) *pl = q;
+    while (g < m->n_layer) {
+      place_in(m, mc, p, g + 1, mask, &next);
+      if (!next.fits) break;
+      q = next;
+      g++;
+    }
+    if (better_placement(mc, &q, pl)) *pl = q;
   }
 }
 
@@ -670,7 +697,14 @@ static bool runs_fully_on_gpu(const still_fit_model *m, const machine *mc, const
   q.n_ctx = n_ctx;
   placement pl;
   place(m, mc, &q, m->n_layer, &pl);
-  return pl.fits;
+  if (pl.fits) return true;
+  /* some of the GPUs alone, as best_placement may choose */
+  if (mc->n < 2 || mc->n > STILL_FIT_SUBSET_GPUS || mc->unified) return false;
+  for (unsigned mask = 1; mask < all_gpus(mc); mask++) {
+    place_in(m, mc, &q, m->n_layer, mask, &pl);
+    if (pl.fits) return true;
+  }
+  return false;
 }
 
 static int32_t max_ctx_on_gpu(const still_fit_model *m, const machine *mc, const still_fit_params *p)
@@ -944,8 +978,10 @@ static void fitting_message(const still_fit_model *m, const machine *mc, const p
   if (pl->g == m->n_layer && mc->n > 0) {
     out->verdict = STILL_FIT_GPU;
     if (out->tight)
+      /* the limit is the machine's (max_ctx_gpu: on any of its GPUs), whatever this placement uses */
       snprintf(out->message, sizeof out->message,
-               "Runs fully on your %s (expect ~%s tok/s), but only up to %s tokens of context", gpu_word,
+               "Runs fully on your %s (expect ~%s tok/s), but only up to %s tokens of context",
+               mc->n > 1 ? "GPUs" : "GPU",
                fmt_speed(pl->tok_s, sp, sizeof sp), fmt_tokens(out->max_ctx_gpu, c, sizeof c));
     else
       snprintf(out->message, sizeof out->message, "Runs fully on your %s (expect ~%s tok/s)", gpu_word,
@@ -1051,6 +1087,20 @@ static still_status estimate_model(const still_fit_model *m, const still_hardwar
     } else {
       out->verdict = STILL_FIT_NO;
       explain_overflow(m, &fm, &p, shares, &pl, out);
+    }
+    /* a split that names one card twice (two drivers list it): say so, its memory is counted twice */
+    for (int i = 0; i < fm.n; i++) {
+      const still_gpu *again = &hw->gpus[fm.index[i]];
+      if (!again->duplicate || pl.per[i] == 0) continue;
+      for (int k = 0; k < fm.n; k++)
+        if (fm.index[k] == again->duplicate_of && pl.per[k] > 0) {
+          const size_t len = strlen(out->message);
+          snprintf(out->message + len, sizeof out->message - len,
+                   " (Vulkan%d is Vulkan%d listed again: one card, whose memory this counts twice)", fm.index[i],
+                   fm.index[k]);
+          i = fm.n;
+          break;
+        }
     }
     return STILL_OK;
   }

@@ -20,8 +20,8 @@
 #define STILL_FIT_CPU_RUNTIME_BYTES (32 * STILL_MIB)
 #define STILL_FIT_TOKENIZER_BYTES_PER_TOKEN 192
 #define STILL_FIT_GPU_DRIVER_BYTES (256 * STILL_MIB)
-/* Up to this many GPUs, the estimate also tries every subset of them for a faster placement */
-#define STILL_FIT_SUBSET_GPUS 4
+/* Up to this many GPUs, the estimate also tries every subset of them (at most 255) */
+#define STILL_FIT_SUBSET_GPUS 8
 /* GPU attention works on blocks of at most this many keys at a time. */
 #define STILL_FIT_GPU_KQ_BLOCK 1024
 /* Share of the peak memory bandwidth a decode step reaches (GPU: fitted to

@@ -415,9 +415,14 @@ static void test_duplicate_listing(void)
   g_assert_cmpint(f.devices[0].gpu, ==, 0);
   g_assert_cmpint(f.verdict, ==, STILL_FIT_PARTIAL);
   g_assert_cmpuint(f.gpu_free, ==, 8 * GiB);
-  /* a split the user names still takes both entries, as `still run --split` opens them */
+  /* a split the user names still takes both entries, as `still run --split` opens them, and says
+   * it is one card */
   f = fit_ok(buf, len, &hw, "1,1", -2);
   g_assert_cmpint(f.n_devices, ==, 2);
+  g_assert_nonnull(strstr(f.message, "(Vulkan1 is Vulkan0 listed again: one card, whose memory this counts twice)"));
+  hw.gpus[1].duplicate = false;
+  f = fit_ok(buf, len, &hw, "1,1", -2);
+  g_assert_null(strstr(f.message, "listed again"));
   g_free(buf);
 }
 

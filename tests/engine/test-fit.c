@@ -616,6 +616,27 @@ static void test_multi_gpu(void)
   g_assert_cmpint(f.gpu_layers_per[0], >, 2 * f.gpu_layers_per[1]);
   g_assert_cmpuint(f.gpu_bytes[0], <=, still_fit_usable(x[0]));
   g_assert_cmpuint(f.gpu_bytes[1], <=, still_fit_usable(x[1]));
+  /* a small third card never costs layers: the cards that held every layer still do (the split by
+   * memory over all three would give the small one layers it cannot keep), and the context limit
+   * is theirs */
+  uint64_t two_cards[2] = {8500000000ull, 3 * GB}, three_cards[3] = {8500000000ull, 3 * GB, 1500000000ull};
+  still_hardware_simulated(&hw, 64 * GB, 2, two_cards, false, 360, 0);
+  still_fit f2 = estimate("qwen-14b", STILL_MIX_Q4_K_M, &hw, 2048);
+  g_assert_cmpint(f2.verdict, ==, STILL_FIT_GPU);
+  still_hardware_simulated(&hw, 64 * GB, 3, three_cards, false, 360, 0);
+  still_fit f3 = estimate("qwen-14b", STILL_MIX_Q4_K_M, &hw, 2048);
+  g_assert_cmpint(f3.verdict, ==, STILL_FIT_GPU);
+  g_assert_cmpint(f3.gpu_layers, ==, 48);
+  g_assert_cmpint(f3.max_ctx_gpu, ==, f2.max_ctx_gpu);
+  g_assert_cmpint(f3.max_ctx_gpu, >=, 2048);
+  /* … nor does the order the cards are listed in */
+  uint64_t small_first[2] = {500000000ull, 4 * GB}, small_last[2] = {4 * GB, 500000000ull};
+  still_hardware_simulated(&hw, 64 * GB, 2, small_first, false, 360, 0);
+  still_fit o1 = estimate("qwen-7b", STILL_MIX_Q4_K_M, &hw, 2048);
+  still_hardware_simulated(&hw, 64 * GB, 2, small_last, false, 360, 0);
+  still_fit o2 = estimate("qwen-7b", STILL_MIX_Q4_K_M, &hw, 2048);
+  g_assert_cmpint(o1.gpu_layers, ==, o2.gpu_layers);
+  g_assert_cmpint(o1.gpu_layers, >, 0);
   /* a software (lavapipe) device is never used */
   still_hardware_simulated(&hw, 64 * GB, 1, w, false, 360, 0);
   hw.gpus[0].cpu_emulated = true;
