@@ -266,8 +266,9 @@ typedef enum {
 /* One memory heap of a GPU, as the driver reports it. */
 typedef struct {
   uint64_t size_bytes;
-  uint64_t budget_bytes; /* what this process may use (VK_EXT_memory_budget); 0 when not known */
-  uint64_t used_bytes;   /* what is in use now, all processes (VK_EXT_memory_budget); 0 when not known */
+  uint64_t budget_bytes; /* what this process may use now, other processes' use allowed for
+                          * (VK_EXT_memory_budget heapBudget); 0 when not known */
+  uint64_t used_bytes;   /* what this process uses of it (heapUsage); 0 when not known */
   bool device_local;     /* the GPU's own memory (VRAM; on an integrated GPU, its share of the RAM) */
   bool host_visible;     /* the CPU can map memory of this heap (a resizable BAR, or system RAM) */
 } still_gpu_heap;

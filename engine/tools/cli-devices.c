@@ -17,8 +17,8 @@ static const char devices_usage[] =
   "Usage: still devices [--json]\n"
   "\n"
   "List the Vulkan devices (the index is what --device takes) and their memory\n"
-  "heaps: device-local (the GPU's own memory) or system memory, with the driver's\n"
-  "budget and what is in use where it reports them (VK_EXT_memory_budget).\n"
+  "heaps: device-local (the GPU's own memory) or system memory, with what the driver\n"
+  "says a program may use of each now, where it says (VK_EXT_memory_budget).\n"
   "\n"
   "Options:\n"
   "  --json      print JSON instead of a table\n"
@@ -125,9 +125,10 @@ int still_cmd_devices(int argc, char **argv)
              hp->device_local ? "device-local" : "system memory",
              hp->host_visible && hp->device_local ? ", mappable by the CPU" : "");
       if (gpus[i].free_known) {
+        /* the budget already allows for other programs; the use is this one's */
         still_format_bytes(hp->used_bytes, used, sizeof used);
         still_format_bytes(hp->budget_bytes, budget, sizeof budget);
-        printf(", %s in use, budget %s", used, budget);
+        printf(", %s available to a program (this one uses %s)", budget, used);
       }
       printf("\n");
     }
