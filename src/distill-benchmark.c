@@ -597,6 +597,16 @@ static void fail(DistillBenchmark *self, GError *error)
 
 static DistillGeneration *generate(DistillBenchmark *self, int prompt, int max_tokens, guint64 seed)
 {
+  if (self->load_settings) {
+    /* as a chat with this model would run: its GPU layers (on the GPUs the fit estimate uses),
+     * threads and KV cache type. Before every run, not once per model: the engine reads them when a
+     * generation is queued, and a chat or API request in between sets them for its own model */
+    still_hardware hw;
+    DistillHardware *hardware = distill_hardware_get_default();
+    gboolean known = hardware && distill_hardware_get_effective(hardware, &hw);
+    distill_load_settings_apply(self->load_settings, current_path(self), STILL_BENCH_N_CTX, self->engine,
+                                known ? &hw : NULL);
+  }
   DistillGenerateRequest *req = distill_generate_request_new();
   distill_generate_request_add_message(req, "user", still_bench_prompt(prompt));
   req->fresh = TRUE; /* every run from an empty cache: no prefix reuse between runs */
@@ -783,15 +793,6 @@ static void next_step(DistillBenchmark *self)
     self->set = g_ptr_array_new_with_free_func((GDestroyNotify)distill_bench_run_free);
     self->set_created = g_get_real_time();
     update_progress(self, 0);
-    if (self->load_settings) {
-      /* as a chat with this model would run: its GPU layers (on the GPUs the fit estimate uses),
-       * threads and KV cache type; the engine reads them when the warm-up is queued */
-      still_hardware hw;
-      DistillHardware *hardware = distill_hardware_get_default();
-      gboolean known = hardware && distill_hardware_get_effective(hardware, &hw);
-      distill_load_settings_apply(self->load_settings, current_path(self), STILL_BENCH_N_CTX, self->engine,
-                                  known ? &hw : NULL);
-    }
     if (distill_engine_get_state(self->engine) == DISTILL_ENGINE_READY &&
         g_strcmp0(distill_engine_get_model_path(self->engine), current_path(self)) == 0) {
       /* already in memory: loading it again would measure nothing more */

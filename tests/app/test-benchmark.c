@@ -189,16 +189,25 @@ static void test_offload_words(void)
      "24 of 48 layers on the GPU (AMD Radeon RX 7600 (RADV NAVI33)), the rest on the CPU (fewer than asked: Vulkan: "
      "out of device memory (allocating 1.2 GB))"},
     {"offload: 64/64 layers on Vulkan0 (NVIDIA GeForce RTX 3090) 32 + Vulkan2 (NVIDIA GeForce RTX 3090 Ti) 32",
-     "All 64 layers on 2 GPUs: NVIDIA GeForce RTX 3090 (32 layers), NVIDIA GeForce RTX 3090 Ti (32 layers)"},
-    {"offload: 9/64 layers on Vulkan0 (A) 8 + Vulkan1 (B) 1", "9 of 64 layers on 2 GPUs: A (8 layers), B (1 layer), "
-                                                            "the rest on the CPU"},
+     "All 64 layers on the GPUs: NVIDIA GeForce RTX 3090 (32 layers), NVIDIA GeForce RTX 3090 Ti (32 layers)"},
+    {"offload: 9/64 layers on Vulkan0 (A) 8 + Vulkan1 (B) 1",
+     "9 of 64 layers on the GPUs, the rest on the CPU: A (8 layers), B (1 layer)"},
+    /* a split's line cut short: the last GPU has the layers the others do not */
+    {"offload: 28/28 layers on Vulkan0 (A) 14 + Vulkan1 (", "All 28 layers on the GPUs: A (14 layers), unknown (14 layers)"},
+    {"offload: 28/28 layers on Vulkan0 (A) 99999999999999999999 + Vulkan1 (B) 3",
+     "All 28 layers on the GPUs: A (28 layers), B (3 layers)"},
+    /* a reason with parentheses of its own, or cut short */
+    {"offload: 0/28 layers on a GPU (Vulkan: no device \"x(\" (2 devices; see `still devices`); running on the CPU)",
+     "On the CPU: Vulkan: no device \"x(\" (2 devices; see `still devices`)"},
+    {"offload: 0/28 layers on a GPU (Vulkan: the device was lost (driver reset or cr",
+     "On the CPU: Vulkan: the device was lost (driver reset or cr"},
     /* not the engine's: as it is */
     {"remote: example.org", "remote: example.org"},
     {"offload: 30/28 layers on Vulkan0 (X)", "offload: 30/28 layers on Vulkan0 (X)"},
     {"offload: 5/5 layers on Vulkan0 (unclosed", "All 5 layers on the GPU (unclosed)"},
     {"offload: 5/5 layers on Vulkan0 (llvmpipe (LLVM 15.0.6, 256 b", "All 5 layers on the GPU (llvmpipe (LLVM 15.0.6, 256 b)"},
-    {"offload: 5/5 layers on Vulkan0 () 2 + Vulkan1 (B) 3", "All 5 layers on 2 GPUs: ? (2 layers), B (3 layers)"},
-    {"offload: 5/5 layers on Vulkan0 (Foo :)) 2 + Vulkan1 (B) 3", "All 5 layers on 2 GPUs: Foo :) (2 layers), B (3 layers)"},
+    {"offload: 5/5 layers on Vulkan0 () 2 + Vulkan1 (B) 3", "All 5 layers on the GPUs: unknown (2 layers), B (3 layers)"},
+    {"offload: 5/5 layers on Vulkan0 (Foo :)) 2 + Vulkan1 (B) 3", "All 5 layers on the GPUs: Foo :) (2 layers), B (3 layers)"},
     {"", ""},
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -647,6 +656,20 @@ static void test_gpu_lost(void)
   }
 }
 
+typedef struct {
+  DistillEngine *engine;
+  int runs;
+  char *kv_seen[4]; /* the engine's KV type when each run ended */
+} Interloper;
+
+static void another_chat_applies(DistillBenchmark *b, gpointer run, Interloper *it)
+{
+  (void)b, (void)run;
+  if (it->runs < 4) g_object_get(it->engine, "kv-type", &it->kv_seen[it->runs], NULL);
+  it->runs++;
+  g_object_set(it->engine, "gpu-layers", 0, "n-threads", 2, "kv-type", "q8_0", NULL);
+}
+
 /* Each model runs with its own load settings (GPU layers, threads, KV type from GSettings), not
  * with what the engine was last set to for another model's chat. */
 static void test_load_settings(void)
@@ -668,6 +691,10 @@ static void test_load_settings(void)
   distill_benchmark_set_load_settings(b, s);
   Watch w;
   watch(b, &w);
+  /* a chat with another model sets the engine between two timed runs: the next run is still this
+   * model's */
+  Interloper it = {engine, 0, {NULL}};
+  g_signal_connect(b, "run-done", G_CALLBACK(another_chat_applies), &it);
   const char *models[] = {model, NULL};
   g_autoptr(GError) error = NULL;
   g_assert_true(distill_benchmark_start(b, models, 1, &error));
@@ -689,9 +716,11 @@ static void test_load_settings(void)
     g_assert_true(g_str_has_prefix(r->device, "llvmpipe"));
     g_assert_cmpint(r->threads, ==, 1);
   }
-  g_autofree char *kv = NULL;
-  g_object_get(engine, "kv-type", &kv, NULL);
-  g_assert_cmpstr(kv, ==, "f32");
+  g_assert_cmpint(it.runs, ==, STILL_BENCH_N_PROMPTS);
+  for (int i = 0; i < it.runs && i < 4; i++) {
+    g_assert_cmpstr(it.kv_seen[i], ==, "f32");
+    g_free(it.kv_seen[i]);
+  }
   g_settings_reset(s, "model-load-settings");
 }
 
