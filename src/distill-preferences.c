@@ -58,7 +58,11 @@ static void show_detected(DistillPreferences *self)
     g_autofree char *total = g_format_size(g->total_bytes);
     g_autofree char *free_s = g_format_size(g->free_bytes);
     g_autofree char *sub = NULL;
-    if (g->cpu_emulated) sub = g_strdup_printf(_("Software renderer, not used for models · %s"), total);
+    if (g->duplicate && g->duplicate_of >= 0 && g->duplicate_of < i)
+      /* Translators: one GPU that two drivers both list; %s is the name of its first listing, above */
+      sub = g_strdup_printf(_("The same GPU as “%s” above, listed again by another driver: counted once"),
+                            hw->gpus[g->duplicate_of].name);
+    else if (g->cpu_emulated) sub = g_strdup_printf(_("Software renderer, not used for models · %s"), total);
     else if (g->free_known && g->api_version[0])
       sub = g_strdup_printf(_("%s free of %s · Vulkan %s"), free_s, total, g->api_version);
     else if (g->free_known) sub = g_strdup_printf(_("%s free of %s"), free_s, total);

@@ -327,11 +327,15 @@ static const char *row_subtitle(DistillPreferences *prefs, const char *name)
 static void test_preferences(void)
 {
   still_hardware hw;
-  uint64_t vram[2] = {6 * GB, 24 * GB};
-  still_hardware_simulated(&hw, 30 * GB, 2, vram, false, 0, 0);
+  uint64_t vram[3] = {6 * GB, 24 * GB, 24 * GB};
+  still_hardware_simulated(&hw, 30 * GB, 3, vram, false, 0, 0);
   g_strlcpy(hw.gpus[0].name, "Integrated Test GPU", sizeof hw.gpus[0].name);
   g_strlcpy(hw.gpus[1].name, "Discrete Test GPU", sizeof hw.gpus[1].name);
   hw.gpus[1].free_known = false;
+  /* the same card through a second driver */
+  g_strlcpy(hw.gpus[2].name, "Discrete Test GPU (second driver)", sizeof hw.gpus[2].name);
+  hw.gpus[2].duplicate = true;
+  hw.gpus[2].duplicate_of = 1;
   hw.ram_total = 32 * GB;
   hw.cpu_cores = 8;
   hw.cpu_threads = 16;
@@ -344,6 +348,8 @@ static void test_preferences(void)
   gtk_window_present(GTK_WINDOW(prefs));
   g_assert_nonnull(strstr(row_subtitle(prefs, "gpu-0"), "free of"));
   g_assert_nonnull(strstr(row_subtitle(prefs, "gpu-1"), "only the total is known"));
+  g_assert_cmpstr(row_subtitle(prefs, "gpu-2"), ==,
+                  "The same GPU as “Discrete Test GPU” above, listed again by another driver: counted once");
   g_assert_nonnull(strstr(row_subtitle(prefs, "cpu"), "AVX2"));
   g_assert_nonnull(strstr(row_subtitle(prefs, "ram"), "available of"));
   g_assert_nonnull(strstr(row_subtitle(prefs, "disk"), "free at the models folder"));
