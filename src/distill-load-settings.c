@@ -121,7 +121,7 @@ static struct {
   char *key;
   DistillGpuPlacement placement;
   /* the GPUs the estimate may use, in its order, and their usable memory (MiB): a fixed number of
-   * layers goes over them in those proportions */
+   * layers goes over them in those proportions when Auto puts none on a GPU */
   int n_gpus;
   int gpu[STILL_MAX_GPUS];
   guint64 usable_mib[STILL_MAX_GPUS];
