@@ -644,9 +644,20 @@ static int gpus_used(const machine *mc, const placement *pl)
   return n;
 }
 
+/* The least room left on a GPU the placement uses (bytes; INT64_MAX without GPU layers). */
+static int64_t least_spare(const machine *mc, const placement *pl)
+{
+  int64_t least = INT64_MAX;
+  for (int i = 0; i < mc->n; i++)
+    if (pl->per[i] > 0 && (int64_t)mc->usable[i] - (int64_t)pl->gpu_need[i] < least)
+      least = (int64_t)mc->usable[i] - (int64_t)pl->gpu_need[i];
+  return least;
+}
+
 /* Is placement a better than b? More layers on the GPUs first; then faster by more than 2 %, or
  * as fast (within 2 %) on fewer GPUs (a split pays a hop between devices per token that the
- * estimate does not count), or on as many GPUs, faster. */
+ * estimate does not count), or on as many GPUs with more room left (an estimate is not exact, and
+ * a longer context may come), then faster. */
 static bool better_placement(const machine *mc, const placement *a, const placement *b)
 {
   if (!a->fits) return false;
@@ -655,7 +666,10 @@ static bool better_placement(const machine *mc, const placement *a, const placem
   const int na = gpus_used(mc, a), nb = gpus_used(mc, b);
   if (a->tok_s > b->tok_s * 1.02) return true;
   if (a->tok_s < b->tok_s * 0.98) return false;
-  return na < nb || (na == nb && a->tok_s > b->tok_s);
+  if (na != nb) return na < nb;
+  const int64_t sa = least_spare(mc, a), sb = least_spare(mc, b);
+  if (sa != sb) return sa > sb;
+  return a->tok_s > b->tok_s;
 }
 
 /* The most layers on the GPU(s) that fit; pl->fits false when nothing does. Every subset of the

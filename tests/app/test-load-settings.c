@@ -303,21 +303,27 @@ static void test_apply_several_gpus(void)
   g_unlink(big);
   g_rmdir(dir);
 
-  /* stories260K fits whole on either of two equal cards: one card (the first, the engine's own
-   * choice, so left unnamed), no split */
+  /* stories260K fits whole on either of two equally fast cards: one card, the one with more room
+   * (not the engine's own first choice, so named), no split */
   uint64_t huge[2] = {100 * GB, 300 * GB};
   still_hardware_simulated(&sim, 16 * GB, 2, huge, false, 0, 0);
   g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 5);
   g_autofree char *d9 = engine_str(e, "device"), *s9 = engine_str(e, "split");
-  g_assert_null(d9);
+  g_assert_cmpstr(d9, ==, "1");
   g_assert_null(s9);
   /* a fixed count: as Auto, on that card */
   own.gpu_layers = 4;
   distill_load_settings_set_model(s, path, &own);
   g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 4);
   g_autofree char *d10 = engine_str(e, "device"), *s10 = engine_str(e, "split");
-  g_assert_null(d10);
+  g_assert_cmpstr(d10, ==, "1");
   g_assert_null(s10);
+  /* … and with the roomier card first, that one, unnamed (the engine's own choice) */
+  uint64_t huge_first[2] = {300 * GB, 100 * GB};
+  still_hardware_simulated(&sim, 16 * GB, 2, huge_first, false, 0, 0);
+  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 4);
+  g_autofree char *d11 = engine_str(e, "device");
+  g_assert_null(d11);
   /* … when no layer fits on either (each has room for less than a GPU's driver overhead), over
    * both by their usable memory: the engine then takes fewer layers, down to none */
   uint64_t small[2] = {500 * 1024 * 1024ull, 520 * 1024 * 1024ull};

@@ -629,6 +629,12 @@ static void test_multi_gpu(void)
   g_assert_cmpint(f3.gpu_layers, ==, 48);
   g_assert_cmpint(f3.max_ctx_gpu, ==, f2.max_ctx_gpu);
   g_assert_cmpint(f3.max_ctx_gpu, >=, 2048);
+  /* of two equally fast cards that each hold a model, the one with more room left */
+  uint64_t roomy_last[2] = {6 * GB, 24 * GB};
+  still_hardware_simulated(&hw, 64 * GB, 2, roomy_last, false, 360, 0);
+  still_fit r = estimate("qwen-7b", STILL_MIX_Q4_K_M, &hw, 4096);
+  g_assert_cmpint(r.gpu_layers_per[0], ==, 0);
+  g_assert_cmpint(r.gpu_layers_per[1], ==, 28);
   /* … nor does the order the cards are listed in */
   uint64_t small_first[2] = {500000000ull, 4 * GB}, small_last[2] = {4 * GB, 500000000ull};
   still_hardware_simulated(&hw, 64 * GB, 2, small_first, false, 360, 0);
