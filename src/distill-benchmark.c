@@ -800,6 +800,8 @@ static void next_step(DistillBenchmark *self)
       next_step(self);
       return;
     }
+    /* the placement uses free GPU memory as it is now, not as at the app's start */
+    if (self->load_settings) distill_hardware_refresh(distill_hardware_get_default());
     distill_engine_load_async(self->engine, current_path(self), self->cancellable, on_loaded, g_object_ref(self));
     return;
   case STEP_WARMUP:

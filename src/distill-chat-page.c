@@ -665,6 +665,9 @@ void distill_chat_page_load_model(DistillChatPage *self, const char *path)
   self->loading_path = g_strdup(path);
   g_settings_set_string(self->settings, "last-model", path);
   apply_load_settings(self, path, 0);
+  /* free video memory may have changed since the app started: the first answer's placement (made
+   * when it is sent, after the load) uses a fresh probe */
+  distill_hardware_refresh(distill_hardware_get_default());
   distill_engine_load_async(self->engine, path, self->load_cancellable, on_model_loaded, g_object_ref(self));
   update_state(self);
 }

@@ -16,6 +16,8 @@ struct _DistillHardware {
   char *models_dir;
   still_hardware detected;
   gboolean ready;
+  gboolean simulated; /* set_simulated's values: a refresh keeps them */
+  guint refreshing;   /* refresh probes in flight */
 };
 
 G_DEFINE_FINAL_TYPE(DistillHardware, distill_hardware, G_TYPE_OBJECT)
@@ -176,8 +178,35 @@ gboolean distill_hardware_probe_finish(DistillHardware *self, GAsyncResult *resu
   }
   self->detected = d->hw;
   self->ready = TRUE;
+  self->simulated = FALSE;
   g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
   return TRUE;
+}
+
+static void refresh_done(GObject *src, GAsyncResult *res, gpointer user_data)
+{
+  (void)user_data;
+  DistillHardware *self = DISTILL_HARDWARE(src);
+  self->refreshing--;
+  g_autoptr(GError) error = NULL;
+  /* values simulated in the meantime win */
+  if (self->simulated) return;
+  if (!distill_hardware_probe_finish(self, res, &error)) g_message("%s", error->message);
+}
+
+void distill_hardware_refresh(DistillHardware *self)
+{
+  g_return_if_fail(DISTILL_IS_HARDWARE(self));
+  if (self->simulated || self->refreshing > 0) return;
+  self->refreshing++;
+  /* the task keeps self alive until it is done */
+  distill_hardware_probe_async(self, NULL, refresh_done, NULL);
+}
+
+gboolean distill_hardware_is_simulated(DistillHardware *self)
+{
+  g_return_val_if_fail(DISTILL_IS_HARDWARE(self), FALSE);
+  return self->simulated;
 }
 
 void distill_hardware_set_simulated(DistillHardware *self, const still_hardware *hw)
@@ -185,6 +214,7 @@ void distill_hardware_set_simulated(DistillHardware *self, const still_hardware 
   g_return_if_fail(DISTILL_IS_HARDWARE(self) && hw != NULL);
   self->detected = *hw;
   self->ready = TRUE;
+  self->simulated = TRUE;
   g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 }
 

@@ -30,8 +30,15 @@ void distill_hardware_probe_async(DistillHardware *self, GCancellable *cancellab
                                   gpointer user_data);
 gboolean distill_hardware_probe_finish(DistillHardware *self, GAsyncResult *result, GError **error);
 
-/* Use these values instead of probing (tests, "what if"); emits "changed". */
+/* Use these values instead of probing (tests, "what if"); emits "changed". A probe started later
+ * (distill_hardware_probe_async) replaces them; a refresh does not. */
 void distill_hardware_set_simulated(DistillHardware *self, const still_hardware *hw);
+gboolean distill_hardware_is_simulated(DistillHardware *self);
+
+/* Probe again in the background (free GPU and system memory change while the app runs: another
+ * program takes or gives back video memory), so the placement of the next model is made with
+ * today's figures; "changed" when done. Nothing while simulated values are set or a refresh runs. */
+void distill_hardware_refresh(DistillHardware *self);
 
 /* TRUE once a probe finished or simulated values were set. */
 gboolean distill_hardware_is_ready(DistillHardware *self);

@@ -138,11 +138,57 @@ static void test_probe(void)
   g_settings_reset(settings, "cpu-bandwidth-cpu");
 }
 
+static void count_changed(DistillHardware *hw, int *n)
+{
+  (void)hw;
+  (*n)++;
+}
+
+/* A refresh probes again in the background (and once at a time), but keeps simulated values. */
+static void test_refresh(void)
+{
+  g_autoptr(GSettings) settings = g_settings_new("io.github.distillapp.Distill");
+  g_autoptr(DistillHardware) hw = distill_hardware_new(settings, g_get_tmp_dir());
+  int changed = 0;
+  g_signal_connect(hw, "changed", G_CALLBACK(count_changed), &changed);
+  still_hardware sim;
+  uint64_t vram[1] = {7 * GB};
+  still_hardware_simulated(&sim, 3 * GB, 1, vram, false, 0, 0);
+  g_strlcpy(sim.cpu_name, "Simulated CPU", sizeof sim.cpu_name);
+  distill_hardware_set_simulated(hw, &sim);
+  g_assert_true(distill_hardware_is_simulated(hw));
+  g_assert_cmpint(changed, ==, 1);
+  distill_hardware_refresh(hw);
+  for (int i = 0; i < 50; i++) g_main_context_iteration(NULL, FALSE), g_usleep(10000);
+  g_assert_cmpint(changed, ==, 1);
+  g_assert_cmpstr(distill_hardware_get_detected(hw)->cpu_name, ==, "Simulated CPU");
+
+  /* a probe replaces them; a refresh after it probes again, two at once are one */
+  g_settings_set_double(settings, "cpu-bandwidth-gbs", 20.0); /* no bandwidth test in this test */
+  g_autofree char *cpu = NULL;
+  gboolean done = FALSE;
+  distill_hardware_probe_async(hw, NULL, probe_done, &done);
+  while (!done) g_main_context_iteration(NULL, TRUE);
+  g_assert_false(distill_hardware_is_simulated(hw));
+  cpu = g_strdup(distill_hardware_get_detected(hw)->cpu_name);
+  g_settings_set_string(settings, "cpu-bandwidth-cpu", cpu);
+  g_assert_cmpint(changed, ==, 2);
+  distill_hardware_refresh(hw);
+  distill_hardware_refresh(hw);
+  while (changed < 3) g_main_context_iteration(NULL, TRUE);
+  for (int i = 0; i < 30; i++) g_main_context_iteration(NULL, FALSE), g_usleep(10000);
+  g_assert_cmpint(changed, ==, 3);
+  g_assert_cmpstr(distill_hardware_get_detected(hw)->cpu_name, ==, cpu);
+  g_settings_reset(settings, "cpu-bandwidth-gbs");
+  g_settings_reset(settings, "cpu-bandwidth-cpu");
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/hardware/simulated-corrections", test_simulated_corrections);
   g_test_add_func("/hardware/describe-totals-only", test_describe_totals_only);
   g_test_add_func("/hardware/probe", test_probe);
+  g_test_add_func("/hardware/refresh", test_refresh);
   return g_test_run();
 }
