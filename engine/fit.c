@@ -789,18 +789,6 @@ static void machine_add(machine *mc, const still_hardware *hw, int i)
   mc->shared[k] = g->unified;
 }
 
-static int kind_rank(const still_gpu *g)
-{
-  if (g->cpu_emulated) return 0;
-  switch (g->kind) {
-  case STILL_GPU_DISCRETE: return 4;
-  case STILL_GPU_INTEGRATED: return 3;
-  case STILL_GPU_VIRTUAL: return 2;
-  case STILL_GPU_CPU: return 0;
-  default: return 1;
-  }
-}
-
 static still_status machine_fixed(const still_hardware *hw, int n_shares, bool want_gpu, const char *split,
                                   machine *mc, still_error *err)
 {
@@ -823,10 +811,8 @@ static still_status machine_fixed(const still_hardware *hw, int n_shares, bool w
                              split, n_shares, n_shares == 1 ? "" : "s", mc->n, mc->n == 1 ? "" : "s");
     }
   } else if (want_gpu) {
-    int best = -1;
-    for (int i = 0; i < n_gpus; i++)
-      if (best < 0 || kind_rank(&hw->gpus[i]) > kind_rank(&hw->gpus[best])) best = i;
-    if (best >= 0 && (kind_rank(&hw->gpus[best]) > 0 || n_gpus == 1)) machine_add(mc, hw, best);
+    const int best = still_hardware_default_gpu(hw); /* the device a session opens by itself */
+    if (best >= 0) machine_add(mc, hw, best);
     if (mc->n == 0)
       return still_set_error(err, STILL_ERR_INVALID_ARG,
                              "GPU layers were asked for, but this machine has no usable GPU");

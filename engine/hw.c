@@ -584,8 +584,9 @@ void still_hardware_set_memory_bandwidth(still_hardware *hw, double gbs)
 int still_hardware_default_gpu(const still_hardware *hw)
 {
   if (!hw) return -1;
+  const int n = hw->n_gpus < STILL_MAX_GPUS ? hw->n_gpus : STILL_MAX_GPUS;
   int best = -1, best_rank = -1;
-  for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++) {
+  for (int i = 0; i < n; i++) {
     const still_gpu *g = &hw->gpus[i];
     /* as vk-context.c ranks VkPhysicalDeviceType */
     int rank = g->cpu_emulated ? 0
@@ -599,7 +600,7 @@ int still_hardware_default_gpu(const still_hardware *hw)
       best = i;
     }
   }
-  return best_rank == 0 && hw->n_gpus > 1 ? -1 : best;
+  return best_rank == 0 && n > 1 ? -1 : best;
 }
 
 void still_hardware_simulated(still_hardware *hw, uint64_t ram_free, int n_gpus, const uint64_t *vram_free,
