@@ -1128,6 +1128,31 @@ static still_status estimate_model(const still_fit_model *m, const still_hardwar
   return STILL_OK;
 }
 
+/* Appends ",%d" (or "%d" to an empty list) to list, as far as it holds. */
+static void list_append(char *list, size_t size, int v)
+{
+  const size_t len = strlen(list);
+  if (len < size) snprintf(list + len, size - len, "%s%d", len ? "," : "", v);
+}
+
+int still_fit_device_args(const still_fit *f, int unnamed_gpu, char *devices, size_t devices_size, char *shares,
+                          size_t shares_size)
+{
+  if (devices_size) devices[0] = '\0';
+  if (shares_size) shares[0] = '\0';
+  int n = 0, only = -1;
+  for (int i = 0; f && i < f->n_devices && i < STILL_MAX_GPUS; i++) {
+    if (f->devices[i].n_layers <= 0) continue;
+    only = f->devices[i].gpu;
+    list_append(devices, devices_size, f->devices[i].gpu);
+    list_append(shares, shares_size, f->devices[i].n_layers);
+    n++;
+  }
+  if (n == 1 && only == unnamed_gpu && devices_size) devices[0] = '\0';
+  if (n < 2 && shares_size) shares[0] = '\0';
+  return n;
+}
+
 still_status still_fit_estimate(const struct gguf_file *header, const still_hardware *hw, const still_fit_params *p,
                                 still_fit *out, still_error *err)
 {

@@ -144,28 +144,6 @@ static char *fit_key(const char *path, const still_hardware *hw, int n_ctx, cons
   return g_string_free(k, FALSE);
 }
 
-/* "2", or "0,1" and its split "14,14": the GPUs of the estimate that have layers. One GPU that is
- * the engine's own choice is left unnamed (""), so the engine picks it as it always has. */
-static void placement_from_fit(const still_fit *fit, const still_hardware *hw, DistillGpuPlacement *out)
-{
-  GString *dev = g_string_new(NULL), *split = g_string_new(NULL);
-  int n = 0, only = -1;
-  for (int i = 0; i < fit->n_devices && i < STILL_MAX_GPUS; i++) {
-    const still_fit_device *d = &fit->devices[i];
-    if (d->n_layers <= 0) continue;
-    only = d->gpu;
-    g_string_append_printf(dev, "%s%d", n ? "," : "", d->gpu);
-    g_string_append_printf(split, "%s%d", n ? "," : "", d->n_layers);
-    n++;
-  }
-  out->n_devices = n;
-  gboolean implied = n == 1 && only == still_hardware_default_gpu(hw);
-  g_strlcpy(out->device, n > 0 && !implied ? dev->str : "", sizeof out->device);
-  g_strlcpy(out->split, n > 1 ? split->str : "", sizeof out->split);
-  g_string_free(dev, TRUE);
-  g_string_free(split, TRUE);
-}
-
 /* The estimate for model_path on hw, remembered in fit_cache; FALSE when the header cannot be read. */
 static gboolean estimate(const char *model_path, const still_hardware *hw, int n_ctx, const char *kv_type)
 {
@@ -187,7 +165,10 @@ static gboolean estimate(const char *model_path, const still_hardware *hw, int n
   DistillGpuPlacement *pl = &fit_cache.placement;
   pl->n_layers = fit.n_layers;
   pl->gpu_layers = CLAMP(fit.gpu_layers, 0, fit.n_layers);
-  placement_from_fit(&fit, hw, pl);
+  /* "2", or "0,1" and its split "14,14": the GPUs of the estimate that have layers; one GPU that is
+   * the engine's own choice stays unnamed, so the engine picks it as it always has */
+  pl->n_devices = still_fit_device_args(&fit, still_hardware_default_gpu(hw), pl->device, sizeof pl->device,
+                                        pl->split, sizeof pl->split);
   if (pl->n_devices == 0) pl->gpu_layers = 0;
   for (int i = 0; i < fit.n_devices && i < STILL_MAX_GPUS; i++) {
     if (fit.devices[i].usable_bytes < (1 << 20)) continue;

@@ -282,22 +282,9 @@ void cli_run_auto_gpu_layers(const still_model *m, still_session_params *sp)
   /* the estimate put layers on several GPUs: the same split (devices in its order, its layers
    * each), so the run is what `still fit` said; one GPU is named when the engine would pick
    * another by itself (the estimate leaves out cards without room, or an iGPU beside a card) */
-  size_t dl = 0, sl = 0;
-  int used = 0, only = -1;
-  devices[0] = shares[0] = '\0';
-  for (int i = 0; i < f.n_devices && i < STILL_MAX_GPUS; i++) {
-    if (f.devices[i].n_layers <= 0) continue;
-    only = f.devices[i].gpu;
-    dl += (size_t)snprintf(devices + dl, sizeof devices - dl, "%s%d", used ? "," : "", (int)f.devices[i].gpu);
-    sl += (size_t)snprintf(shares + sl, sizeof shares - sl, "%s%d", used ? "," : "", (int)f.devices[i].n_layers);
-    used++;
-  }
-  if (used > 1) {
-    sp->device = devices;
-    sp->split = shares;
-  } else if (used == 1 && only != engine_default) {
-    sp->device = devices;
-  }
+  still_fit_device_args(&f, engine_default, devices, sizeof devices, shares, sizeof shares);
+  if (devices[0]) sp->device = devices;
+  if (shares[0]) sp->split = shares;
 }
 
 /* The offload line printed when the session started (a GPU was asked for). */
