@@ -1240,6 +1240,17 @@ static void distill_engine_get_property(GObject *object, guint prop_id, GValue *
   }
 }
 
+/* A string property where "" means the same as NULL (none): stored as NULL, notified on change. */
+static void set_optional_string(GObject *object, GParamSpec *pspec, char **field, const GValue *value)
+{
+  const char *v = g_value_get_string(value);
+  if (v && !*v) v = NULL;
+  if (g_strcmp0(*field, v) == 0) return;
+  g_free(*field);
+  *field = g_strdup(v);
+  g_object_notify_by_pspec(object, pspec);
+}
+
 static void distill_engine_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   DistillEngine *self = DISTILL_ENGINE(object);
@@ -1272,26 +1283,8 @@ static void distill_engine_set_property(GObject *object, guint prop_id, const GV
     }
     break;
   }
-  case PROP_DEVICE: {
-    const char *dev = g_value_get_string(value);
-    if (dev && !*dev) dev = NULL;
-    if (g_strcmp0(self->device, dev) != 0) {
-      g_free(self->device);
-      self->device = g_strdup(dev);
-      g_object_notify_by_pspec(object, pspec);
-    }
-    break;
-  }
-  case PROP_SPLIT: {
-    const char *split = g_value_get_string(value);
-    if (split && !*split) split = NULL;
-    if (g_strcmp0(self->split, split) != 0) {
-      g_free(self->split);
-      self->split = g_strdup(split);
-      g_object_notify_by_pspec(object, pspec);
-    }
-    break;
-  }
+  case PROP_DEVICE: set_optional_string(object, pspec, &self->device, value); break;
+  case PROP_SPLIT: set_optional_string(object, pspec, &self->split, value); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
