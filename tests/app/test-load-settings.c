@@ -244,6 +244,20 @@ static void fit_devices(const char *path, const still_hardware *hw, GString *dev
   }
 }
 
+/* dir/r1-qwen-14b-Q4_K_M.gguf: the header of R1-Distill-Qwen-14B Q4_K_M's real shape (the fit
+ * estimate reads nothing else). Returns its path. */
+static char *write_14b_header(const char *dir)
+{
+  char *path = g_build_filename(dir, "r1-qwen-14b-Q4_K_M.gguf", NULL);
+  void *hdr = NULL;
+  size_t hdr_len = 0;
+  g_assert_cmpint(still_shape_build_header(still_shape_find("qwen-14b"), STILL_MIX_Q4_K_M, false, &hdr, &hdr_len, NULL),
+                  ==, STILL_OK);
+  g_assert_true(g_file_set_contents(path, hdr, (gssize)hdr_len, NULL));
+  g_free(hdr);
+  return path;
+}
+
 static void test_apply_several_gpus(void)
 {
   NEED_FIXTURE(path, "stories260K.gguf");
@@ -257,13 +271,7 @@ static void test_apply_several_gpus(void)
    * two 8 GB cards: it needs both, and the chat splits it over both as the estimate does, not its
    * share of one on the first */
   g_autofree char *dir = g_dir_make_tmp("distill-split-XXXXXX", NULL);
-  g_autofree char *big = g_build_filename(dir, "r1-qwen-14b-Q4_K_M.gguf", NULL);
-  void *hdr = NULL;
-  size_t hdr_len = 0;
-  g_assert_cmpint(still_shape_build_header(still_shape_find("qwen-14b"), STILL_MIX_Q4_K_M, false, &hdr, &hdr_len, NULL),
-                  ==, STILL_OK);
-  g_assert_true(g_file_set_contents(big, hdr, (gssize)hdr_len, NULL));
-  g_free(hdr);
+  g_autofree char *big = write_14b_header(dir);
   uint64_t cards[2] = {8 * GB, 8 * GB};
   still_hardware_simulated(&sim, 64 * GB, 2, cards, false, 0, 0);
   g_assert_cmpint(apply_on(s, big, e, hw, &sim), ==, 48);
@@ -601,13 +609,7 @@ static void test_prefs_page(void)
   g_autofree char *link = g_build_filename(dir, "stories260K.gguf", NULL);
   g_assert_cmpint(symlink(path, link), ==, 0);
   /* and a header of R1-Distill-Qwen-14B Q4_K_M's real shape, which two 8 GB cards share */
-  g_autofree char *big = g_build_filename(dir, "r1-qwen-14b-Q4_K_M.gguf", NULL);
-  void *hdr = NULL;
-  size_t hdr_len = 0;
-  g_assert_cmpint(still_shape_build_header(still_shape_find("qwen-14b"), STILL_MIX_Q4_K_M, false, &hdr, &hdr_len, NULL),
-                  ==, STILL_OK);
-  g_assert_true(g_file_set_contents(big, hdr, (gssize)hdr_len, NULL));
-  g_free(hdr);
+  g_autofree char *big = write_14b_header(dir);
   g_autoptr(DistillHardware) hw = distill_hardware_new(s, dir);
   uint64_t huge[1] = {100 * GB};
   still_hardware sim;

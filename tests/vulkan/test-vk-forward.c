@@ -533,6 +533,19 @@ static void test_tied_embeddings(gconstpointer data)
 /* The CLI: `still devices --json` marks lavapipe CPU-emulated; `still logits
  * -ngl -1` says where the layers went and writes the same logits as the CPU
  * within the F32 tolerance. */
+/* Run the CLI (argv, env NULL: this one), which must succeed, and parse what it printed. */
+static cJSON *cli_json(char **argv, char **env)
+{
+  char *out = NULL, *errs = NULL;
+  int status = 0;
+  g_assert_true(g_spawn_sync(NULL, argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  if (!g_spawn_check_wait_status(status, NULL)) g_error("%s failed: %s", argv[1], errs);
+  cJSON *j = cJSON_Parse(out);
+  g_assert_nonnull(j);
+  g_free(out), g_free(errs);
+  return j;
+}
+
 /* The least free memory (to 4 KiB) one GPU needs for every layer of model at n_ctx, by the fit
  * estimate. */
 static uint64_t smallest_card_for_all(const char *model, int n_ctx, still_kv_type kv)
@@ -563,10 +576,7 @@ static void test_cli(void)
   char *out = NULL, *errs = NULL;
   int status = 0;
   char *argv1[] = {(char *)cli, "devices", "--json", NULL};
-  g_assert_true(g_spawn_sync(NULL, argv1, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
-  cJSON *j = cJSON_Parse(out);
-  g_assert_nonnull(j);
+  cJSON *j = cli_json(argv1, NULL);
   const cJSON *devs = cJSON_GetObjectItem(j, "devices");
   g_assert_cmpint(cJSON_GetArraySize(devs), >=, 1);
   bool lavapipe = false;
@@ -592,7 +602,6 @@ static void test_cli(void)
   }
   g_assert_true(lavapipe);
   cJSON_Delete(j);
-  g_free(out), g_free(errs);
 
   reference *r = ref_load("stories260K");
   if (!r) return;
@@ -624,10 +633,7 @@ static void test_cli(void)
   /* bench --membw --json names the GPU it ran on (the session is gone when the bandwidth is measured) */
   char *argv_bench[] = {(char *)cli, "bench", "-m", model, "-ngl", "99", "-p", "8", "-n", "4", "-r", "1", "--membw",
                         "--membw-size", "64M", "--json", NULL};
-  g_assert_true(g_spawn_sync(NULL, argv_bench, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
-  j = cJSON_Parse(out);
-  g_assert_nonnull(j);
+  j = cli_json(argv_bench, NULL);
   g_assert_cmpstr(cJSON_GetObjectItem(j, "backend")->valuestring, ==, "vulkan");
   g_assert_true(g_str_has_prefix(cJSON_GetObjectItem(j, "offload")->valuestring, "offload: 5/5 layers on Vulkan"));
   /* every layer on the GPU: the efficiency is against the GPU's own memory (lavapipe: no spec sheet) */
@@ -637,19 +643,14 @@ static void test_cli(void)
   g_assert_cmpfloat(cJSON_GetObjectItem(j, "decode_efficiency")->valuedouble, >, 0);
   g_assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "membw_spec_gb_s")));
   cJSON_Delete(j);
-  g_free(out), g_free(errs);
   /* some layers on each: the RAM's bandwidth is measured, no efficiency is claimed */
   char *argv_half[] = {(char *)cli, "bench", "-m", model, "-ngl", "2", "-p", "0", "-n", "4", "-r", "1", "--membw",
                        "--membw-size", "16M", "--json", NULL};
-  g_assert_true(g_spawn_sync(NULL, argv_half, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
-  j = cJSON_Parse(out);
-  g_assert_nonnull(j);
+  j = cli_json(argv_half, NULL);
   g_assert_true(g_str_has_prefix(cJSON_GetObjectItem(j, "offload")->valuestring, "offload: 2/5 layers on Vulkan"));
   g_assert_cmpstr(cJSON_GetObjectItem(j, "membw_of")->valuestring, ==, "cpu");
   g_assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "decode_efficiency")));
   cJSON_Delete(j);
-  g_free(out), g_free(errs);
   /* a GPU lost during a benchmark: no result that mixes GPU and CPU runs */
   gchar **lost_env = g_environ_setenv(g_get_environ(), "STILL_VK_FAULT_SUBMIT", "3", TRUE);
   lost_env = g_environ_unsetenv(lost_env, "STILL_GPU_FALLBACK");
@@ -695,16 +696,12 @@ static void test_cli(void)
     char **env = g_environ_setenv(g_get_environ(), "VK_ICD_FILENAMES", both, TRUE);
     /* one device listed twice: `still devices` says the second is the first again (same deviceUUID) */
     char *argv_dev[] = {(char *)cli, "devices", "--json", NULL};
-    g_assert_true(g_spawn_sync(NULL, argv_dev, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
-    cJSON *jd = cJSON_Parse(out);
-    g_assert_nonnull(jd);
+    cJSON *jd = cli_json(argv_dev, env);
     const cJSON *two = cJSON_GetObjectItem(jd, "devices");
     g_assert_cmpint(cJSON_GetArraySize(two), ==, 2);
     g_assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(two, 0), "same_gpu_as")));
     g_assert_cmpint(cJSON_GetObjectItem(cJSON_GetArrayItem(two, 1), "same_gpu_as")->valueint, ==, 0);
     cJSON_Delete(jd);
-    g_free(out), g_free(errs);
     char *argv5[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32",
                      "--split", "1,1", NULL};
     g_assert_true(g_spawn_sync(NULL, argv5, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
