@@ -91,7 +91,15 @@ void distill_part_prepare_thread(GTask *task, gpointer source, gpointer data, GC
   }
   /* One writer per part: another window or a `distill pull` of the same file would interleave
    * bytes. The lock goes away with the fd, also when the process dies. */
-  if (flock(j->fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+  /* A run of this process that was just stopped may hold it a moment longer while it winds
+   * down (a cancelled read still returning): wait a little before calling it busy. */
+  gboolean busy = FALSE;
+  for (gint64 end = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;;) {
+    busy = flock(j->fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    if (!busy || g_cancellable_is_cancelled(cancellable) || g_get_monotonic_time() >= end) break;
+    g_usleep(50 * 1000);
+  }
+  if (busy) {
     g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_BUSY,
                             _("%s is already being downloaded by another Distill window or `distill pull`."),
                             j->part_path);

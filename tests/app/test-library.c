@@ -687,7 +687,8 @@ static void test_manager_persistence(void)
   g_assert_true(g_file_test(state, G_FILE_TEST_IS_REGULAR));
   /* "restart": a new manager reads the list */
   g_clear_object(&mgr);
-  spin_ms(100);
+  /* the paused run lets go of the part file (its lock) once it has wound down */
+  spin_until(part7_unlocked, 10000);
   f->trickle_bytes = 0;
   f->trickle_ms = 0;
   /* the models folder changed meanwhile: the saved items still finish where their parts are */
