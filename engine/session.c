@@ -22,6 +22,13 @@ struct still_session {
   still_graph *g;
   atomic_bool cancel;
   float *logits; /* [n_vocab] of the last evaluated position */
+  /* The logits of the last prompt evaluated, at position prompt_n - 1, kept while the cache still
+   * holds that prompt (prompt_n = 0: none). The same prompt again then starts from them instead
+   * of evaluating its last token once more: a token evaluated alone is within float rounding of
+   * the same token in a batch (BLAS, cpu/blas.h), not always its bits, and a repeated request
+   * should give the same answer at temperature 0. */
+  float *prompt_logits;
+  int32_t prompt_n;
 };
 
 still_session_params still_session_params_default(void)
@@ -74,7 +81,8 @@ still_status still_session_new(still_model *m, const still_session_params *p, st
     still_error gpu_err = {0};
     (void)still_graph_set_gpu_split(s->g, p->n_gpu_layers, p->device, p->split, &gpu_err);
   }
-  if (st == STILL_OK && !(s->logits = malloc((size_t)hp->n_vocab * sizeof(float))))
+  if (st == STILL_OK && (!(s->logits = malloc((size_t)hp->n_vocab * sizeof(float))) ||
+                         !(s->prompt_logits = malloc((size_t)hp->n_vocab * sizeof(float)))))
     st = still_set_error(err, STILL_ERR_NOMEM, "out of memory");
   if (st != STILL_OK) {
     still_session_free(s);
@@ -95,6 +103,7 @@ void still_session_free(still_session *s)
   still_graph_free(s->g);
   still_kv_cache_free(&s->kv);
   free(s->logits);
+  free(s->prompt_logits);
   free(s);
 }
 
@@ -122,7 +131,9 @@ int32_t still_session_n_past(const still_session *s)
 
 void still_session_reset(still_session *s)
 {
-  if (s) s->kv.n_past = 0;
+  if (!s) return;
+  s->kv.n_past = 0;
+  s->prompt_n = 0;
 }
 
 void still_session_cancel(still_session *s)
@@ -131,14 +142,21 @@ void still_session_cancel(still_session *s)
 }
 
 /* Keep the longest common prefix of the cached ids and the prompt, but
- * always evaluate at least the last prompt token (its logits are needed).
- * Returns how many prompt tokens are reused. */
+ * evaluate at least the last prompt token (its logits are needed) unless
+ * they are kept from the same prompt before. Returns how many prompt tokens
+ * are reused (n: all, the logits are in s->logits). */
 static int32_t reuse_prefix(still_session *s, const int32_t *ids, int32_t n)
 {
   int32_t common = 0;
   while (common < s->kv.n_past && common < n && s->kv.tokens[common] == ids[common]) common++;
+  if (common >= n && s->prompt_n == n) {
+    s->kv.n_past = n;
+    memcpy(s->logits, s->prompt_logits, (size_t)s->m->hp.n_vocab * sizeof(float));
+    return n;
+  }
   if (common >= n) common = n - 1;
   s->kv.n_past = common;
+  if (s->prompt_n > common) s->prompt_n = 0; /* that prompt is no longer whole in the cache */
   return common;
 }
 
@@ -158,7 +176,15 @@ static still_status eval_prompt(still_session *s, const int32_t *ids, int32_t n,
   int32_t keep = reuse_prefix(s, ids, n);
   st->prompt_cached = keep;
   st->prompt_tokens = n - keep;
-  still_status rc = still_graph_eval(s->g, ids + keep, n - keep, false, s->logits, &s->cancel, err);
+  still_status rc = STILL_OK;
+  if (keep < n) {
+    s->prompt_n = 0;
+    rc = still_graph_eval(s->g, ids + keep, n - keep, false, s->logits, &s->cancel, err);
+    if (rc == STILL_OK) {
+      memcpy(s->prompt_logits, s->logits, (size_t)s->m->hp.n_vocab * sizeof(float));
+      s->prompt_n = n;
+    }
+  }
   st->prompt_s = still_time_s() - t0;
   st->n_past = s->kv.n_past;
   return rc;
@@ -177,7 +203,12 @@ still_status still_session_logits(still_session *s, const int32_t *ids, size_t n
   if (all_positions) {
     double t0 = still_time_s();
     s->kv.n_past = 0;
+    s->prompt_n = 0;
     rc = still_graph_eval(s->g, ids, (int32_t)n, true, out, &s->cancel, err);
+    if (rc == STILL_OK) {
+      memcpy(s->prompt_logits, out + (n - 1) * (size_t)s->m->hp.n_vocab, (size_t)s->m->hp.n_vocab * sizeof(float));
+      s->prompt_n = (int32_t)n;
+    }
     stats->prompt_tokens = (int32_t)n;
     stats->prompt_s = still_time_s() - t0;
     stats->n_past = s->kv.n_past;
@@ -403,6 +434,7 @@ still_status still_session_load_prefix(still_session *s, const char *path, still
   still_kv_model_id id;
   model_identity(s, &id);
   still_status rc = still_kv_cache_load(&s->kv, &id, path, err);
+  if (rc == STILL_OK || s->kv.n_past == 0) s->prompt_n = 0; /* the cache holds other values now */
   /* a refused file leaves the cache (CPU and GPU rows) as it was */
   if (rc != STILL_OK) return rc;
   rc = gpu_kv_copy(s, true, err);

@@ -235,7 +235,9 @@ static void check_reference(gconstpointer data)
     g_assert_cmpint(runs[ti].n, ==, 32);
     g_assert_cmpint(st.gen_tokens, ==, 32);
     g_assert_cmpint(st.gen_evals, ==, 31);
-    g_assert_cmpint(st.prompt_cached, ==, r->n_prompt - 1); /* the logits call left the prompt cached */
+    /* the logits calls left the prompt and its logits cached: nothing is evaluated again */
+    g_assert_cmpint(st.prompt_cached, ==, r->n_prompt);
+    g_assert_cmpint(st.prompt_tokens, ==, 0);
     int agree = 0;
     while (agree < 32 && runs[ti].ids[agree] == r->greedy[agree]) agree++;
     if (agree < 32) g_assert_cmpfloat(r->margins[agree], <=, 2 * tol);
@@ -304,6 +306,65 @@ static reference *load_ref(const char *name)
  * Every value must still come out bit for bit as on one thread: all-position
  * logits of the prompt (one batch, and in batches of 5) and 24 greedy
  * tokens, with the default F16 cache (probabilities converted per head). */
+/* With BLAS on (forced here for batches of 2 or more), a token evaluated alone is within float
+ * rounding of the same token in a batch, not its bits. The same prompt asked again starts from
+ * the logits kept from its evaluation, so the answer repeats bit for bit; a shorter prompt, or a
+ * cache that no longer holds the prompt, evaluates again. */
+static void test_repeat_with_blas(void)
+{
+  reference *r = load_ref("tiny-qwen2-F32");
+  if (!r) return;
+  still_model *m = test_load_fixture_model(r->name, false);
+  g_setenv("STILL_BLAS", "1", TRUE);
+  g_setenv("STILL_BLAS_MIN_TOKENS", "2", TRUE);
+  still_session *s = new_session(m, 2, STILL_KV_F16, 0, 0);
+  still_session *fresh = new_session(m, 2, STILL_KV_F16, 0, 0);
+  g_unsetenv("STILL_BLAS");
+  g_unsetenv("STILL_BLAS_MIN_TOKENS");
+  const int nv = r->n_vocab;
+  float *a = g_new(float, nv), *b = g_new(float, nv);
+  still_stats st;
+  still_error err = {0};
+  collected c1 = {0}, c2 = {0}, c3 = {0};
+
+  g_assert_cmpint(greedy(s, r->prompt, 24, 24, &c1, &st), ==, STILL_OK);
+  g_assert_cmpint(st.prompt_tokens, ==, 24);
+  g_assert_cmpint(greedy(s, r->prompt, 24, 24, &c2, &st), ==, STILL_OK);
+  g_assert_cmpint(st.prompt_cached, ==, 24);
+  g_assert_cmpint(st.prompt_tokens, ==, 0);
+  g_assert_cmpmem(c1.ids, sizeof(int32_t) * c1.n, c2.ids, sizeof(int32_t) * c2.n);
+  /* the same as a session that never saw another request */
+  g_assert_cmpint(greedy(fresh, r->prompt, 24, 24, &c3, &st), ==, STILL_OK);
+  g_assert_cmpmem(c1.ids, sizeof(int32_t) * c1.n, c3.ids, sizeof(int32_t) * c3.n);
+
+  /* logits: the kept ones, bit for bit, and those of a fresh session */
+  g_assert_cmpint(still_session_logits(fresh, r->prompt, 24, false, a, &st, &err), ==, STILL_OK);
+  g_assert_cmpint(still_session_logits(s, r->prompt, 24, false, b, &st, &err), ==, STILL_OK);
+  g_assert_cmpint(st.prompt_tokens, ==, 0);
+  g_assert_cmpmem(a, sizeof(float) * nv, b, sizeof(float) * nv);
+
+  /* a prefix of it is evaluated (its last token alone): within rounding, and no longer kept */
+  g_assert_cmpint(still_session_logits(s, r->prompt, 20, false, b, &st, &err), ==, STILL_OK);
+  g_assert_cmpint(st.prompt_cached, ==, 19);
+  g_assert_cmpint(st.prompt_tokens, ==, 1);
+  g_assert_cmpint(still_session_logits(s, r->prompt, 24, false, b, &st, &err), ==, STILL_OK);
+  g_assert_cmpint(st.prompt_cached, ==, 20);
+  g_assert_cmpint(st.prompt_tokens, ==, 4);
+  g_assert_cmpfloat(max_abs_diff(a, b, nv), <=, 1e-3);
+  /* a reset forgets them too */
+  still_session_reset(s);
+  g_assert_cmpint(still_session_logits(s, r->prompt, 24, false, b, &st, &err), ==, STILL_OK);
+  g_assert_cmpint(st.prompt_tokens, ==, 24);
+  g_assert_cmpmem(a, sizeof(float) * nv, b, sizeof(float) * nv);
+
+  g_free(a);
+  g_free(b);
+  still_session_free(s);
+  still_session_free(fresh);
+  still_model_free(m);
+  ref_free(r);
+}
+
 static void test_thread_splits(void)
 {
   const char *names[] = {"tiny-qwen2-Q4_K_M", "tiny-qwen3-Q8_0"};
@@ -366,9 +427,10 @@ static void test_prefix_reuse(void)
   g_assert_cmpint(still_session_n_past(s), ==, 24);
   g_assert_cmpfloat(max_abs_diff(a, r->last, nv), <=, 1e-4);
 
-  /* the same prompt again: only the last token is evaluated, same logits */
+  /* the same prompt again: its logits are kept, nothing is evaluated */
   g_assert_cmpint(still_session_logits(s, r->prompt, 24, false, b, &st, &err), ==, STILL_OK);
-  g_assert_cmpint(st.prompt_tokens, ==, 1);
+  g_assert_cmpint(st.prompt_tokens, ==, 0);
+  g_assert_cmpint(st.prompt_cached, ==, 24);
   g_assert_cmpmem(a, sizeof(float) * nv, b, sizeof(float) * nv);
 
   /* a prompt that diverges at position 10: ten tokens reused */
@@ -926,6 +988,7 @@ int main(int argc, char **argv)
     g_free(path);
   }
   g_test_add_func("/forward/prefix-reuse", test_prefix_reuse);
+  g_test_add_func("/forward/repeat-with-blas", test_repeat_with_blas);
   g_test_add_func("/forward/thread-splits", test_thread_splits);
   g_test_add_func("/forward/cancel", test_cancel);
   g_test_add_func("/forward/context-full", test_context_full);
