@@ -399,6 +399,19 @@ static still_status record_matmul_dot(still_vk *vk, int sh, const still_vk_buffe
                            (a->n_vec + DOT_BATCH - 1) / DOT_BATCH, err);
 }
 
+/* llvmpipe (lavapipe, a CPU device) ends every loop of a shader invocation once the loops of
+ * that invocation have run 65535 iterations in all, its guard against endless loops: matmul.comp
+ * walks a row in steps of 32 values, each step its load loops (64 × 32 weights and 32 × 32
+ * activations over the workgroup) and 32 multiply steps, so with 64 threads rows longer than
+ * about 26000 values (the 32B's and 70B's ffn_down: 27648, 28672) came out short, silently.
+ * There such rows take matvec.comp, whose loops are shorter. GPUs have no such limit. */
+static bool matmul_loops_cut(const still_vk *vk, const still_vk_matvec_args *a)
+{
+  if (vk->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU) return false;
+  const uint64_t wg = vk->wg_size, per_step = (64 * 32 + wg - 1) / wg + (32 * 32 + wg - 1) / wg + 32;
+  return ((uint64_t)a->ncols + 31) / 32 * per_step > 60000;
+}
+
 /* Tiles of 64 rows × 32 vectors (TILE_M, TILE_N in matmul.comp); on tensor
  * cores 64 × 64 (matmul_coop_shader); a batch rounded beforehand on the
  * integer dot products where still_vk_matmul_dot_on. */
@@ -423,7 +436,7 @@ still_status still_vk_matmul(still_vk *vk, const still_vk_buffer *w, const still
   }
   /* the tile needs 64 threads (4 × 8 outputs each); every device allows
    * 128, but a smaller workgroup would leave outputs unwritten */
-  if (vk->wg_size < 64) return still_vk_matvec(vk, w, x, y, a, err);
+  if (vk->wg_size < 64 || matmul_loops_cut(vk, a)) return still_vk_matvec(vk, w, x, y, a, err);
   const uint32_t push[9] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes,
                             a->x_off, a->x_stride, a->y_off, a->y_stride, a->n_vec};
   const still_vk_buffer *bufs[3] = {w, x, y};

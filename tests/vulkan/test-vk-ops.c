@@ -2158,6 +2158,17 @@ int main(int argc, char **argv)
   static const matvec_case mm_w16[] = {{STILL_TYPE_Q4_K, 1024, 70, 9, true, true, true},
                                        {STILL_TYPE_Q5_K, 1536, 129, 130, true, true, true},
                                        {STILL_TYPE_Q4_K, 4352, 37, 33, true, true, true}};
+  /* rows as long as the 32B's and 70B's ffn_down (27648, 28672 values): on lavapipe, past its
+   * limit of loop iterations per invocation for matmul.comp (vk-ops.c, matmul_loops_cut) */
+  static const matvec_case mm_long[] = {{STILL_TYPE_Q4_K, 27648, 37, 20, true, true, true},
+                                        {STILL_TYPE_F16, 28672, 33, 9, true, true, false},
+                                        {STILL_TYPE_Q8_0, 28672, 70, 33, true, true, false}};
+  for (size_t i = 0; i < G_N_ELEMENTS(mm_long); i++) {
+    char *path = g_strdup_printf("/vk/matmul/%s/%dx%d-x%d-long-rows", still_type_name(mm_long[i].type),
+                                 mm_long[i].nrows, mm_long[i].ncols, mm_long[i].n_vec);
+    g_test_add_data_func(path, &mm_long[i], test_matvec);
+    g_free(path);
+  }
   for (size_t i = 0; i < G_N_ELEMENTS(mm_w16); i++) {
     char *path = g_strdup_printf("/vk/matmul/%s/%dx%d-x%d-w16", still_type_name(mm_w16[i].type), mm_w16[i].nrows,
                                  mm_w16[i].ncols, mm_w16[i].n_vec);
