@@ -1103,6 +1103,107 @@ static void test_fit_bytes_real_shape(void)
   g_free(path), g_free(dir), g_free(vocab), g_free(out), g_free(errs);
 }
 
+/* ---- real widths ---------------------------------------------------------------------
+ * The fixture models are a few hundred values wide. Every R1 shape at its real width (one or
+ * two blocks of random weights from `still make-model`, the real vocabulary and output layer):
+ * the last position's logits with every layer on the GPU against the CPU's, after a prompt
+ * (the batched prefill) and after one more token (the decode), within the rounding of 8-bit
+ * activations (the CPU rounds them to Q8_K/Q8_0 blocks, the GPU keeps floats or rounds 32 at a
+ * time: about 1e-3 of the logits' energy here, measured 2e-4 to 1.4e-3), F16 within float
+ * rounding. Registered when STILL_TEST_REAL_WIDTHS is set (their own test: lavapipe takes
+ * a minute or two over them). */
+typedef struct {
+  const char *shape, *type, *vocab;
+  int layers, n_prompt, gpu_layers; /* gpu_layers -1: all */
+} width_case;
+
+static double nmse_of(const float *got, const float *want, int n)
+{
+  double d = 0, e = 0;
+  for (int i = 0; i < n; i++) {
+    if (!isfinite(got[i])) return INFINITY;
+    d += ((double)got[i] - want[i]) * ((double)got[i] - want[i]);
+    e += (double)want[i] * want[i];
+  }
+  return e > 0 ? d / e : INFINITY;
+}
+
+static void compare_width_logits(const width_case *c, const char *what, const float *gpu, const float *cpu, int nv)
+{
+  const double e = nmse_of(gpu, cpu, nv);
+  int best = 0, second = -1;
+  for (int i = 1; i < nv; i++)
+    if (cpu[i] > cpu[best]) second = best, best = i;
+    else if (second < 0 || cpu[i] > cpu[second]) second = i;
+  int gbest = 0;
+  for (int i = 1; i < nv; i++)
+    if (gpu[i] > gpu[gbest]) gbest = i;
+  const double margin = cpu[best] - cpu[second];
+  g_test_message("%s %s %s: NMSE %.3g, max |diff| %.3g, top-1 %d/%d (margin %.3g)", c->shape, c->type, what, e,
+                 max_abs_diff(gpu, cpu, nv), gbest, best, margin);
+  g_assert_cmpfloat(e, <, strcmp(c->type, "F16") == 0 ? 1e-5 : 4e-3);
+  if (margin > 0.5) g_assert_cmpint(gbest, ==, best);
+}
+
+static void test_real_width(gconstpointer data)
+{
+  const width_case *c = data;
+  const char *cli = g_getenv("STILL_CLI");
+  char *vocab_rel = g_strdup_printf("vocab/ggml-vocab-%s.gguf", c->vocab);
+  char *vocab = test_fixture_path(vocab_rel);
+  g_free(vocab_rel);
+  if (!cli || !vocab) {
+    g_test_skip(!cli ? "STILL_CLI not set" : "no fixtures");
+    g_free(vocab);
+    return;
+  }
+  char *dir = g_dir_make_tmp("still-width-XXXXXX", NULL);
+  char *file = g_build_filename(dir, "model.gguf", NULL);
+  char layers[16];
+  g_snprintf(layers, sizeof layers, "%d", c->layers);
+  char *argv[] = {(char *)cli, "make-model", "--shape", (char *)c->shape, "--type", (char *)c->type, "--vocab", vocab,
+                  "--layers", layers, "-o", file, NULL};
+  char *errs = NULL;
+  int status = 0;
+  g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &errs, &status, NULL));
+  if (!g_spawn_check_wait_status(status, NULL)) g_error("make-model failed: %s", errs);
+  g_free(errs);
+
+  still_model *m = NULL;
+  still_error err = {0};
+  g_assert_cmpint(still_model_load(file, NULL, NULL, NULL, &m, &err), ==, STILL_OK);
+  const int nv = still_model_get_info(m)->n_vocab;
+  still_session *cpu = new_session(m, 0, 0), *gpu = new_session(m, c->gpu_layers, 0);
+  const char *off = still_session_offload(gpu);
+  g_test_message("%s", off);
+  const int on_gpu = c->gpu_layers < 0 ? c->layers : c->gpu_layers;
+  char *want = g_strdup_printf("offload: %d/%d layers on Vulkan", on_gpu, c->layers);
+  g_assert_true(g_str_has_prefix(off, want));
+  g_free(want);
+
+  /* a prompt of random ids (fixed), then one more */
+  int32_t ids[64];
+  GRand *rng = g_rand_new_with_seed(7);
+  for (int i = 0; i <= c->n_prompt; i++) ids[i] = g_rand_int_range(rng, 1000, 100000);
+  g_rand_free(rng);
+  float *a = g_new(float, nv), *b = g_new(float, nv);
+  for (int step = 0; step < 2; step++) {
+    const int n = c->n_prompt + step;
+    still_stats st;
+    g_assert_cmpint(still_session_logits(cpu, ids, (size_t)n, false, a, NULL, &err), ==, STILL_OK);
+    g_assert_cmpint(still_session_logits(gpu, ids, (size_t)n, false, b, &st, &err), ==, STILL_OK);
+    g_assert_cmpint(st.prompt_tokens, ==, step ? 1 : n);
+    compare_width_logits(c, step ? "decode" : "prompt", b, a, nv);
+  }
+  g_free(a), g_free(b);
+  still_session_free(cpu);
+  still_session_free(gpu);
+  still_model_free(m);
+  g_unlink(file);
+  g_rmdir(dir);
+  g_free(file), g_free(dir), g_free(vocab);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -1149,5 +1250,19 @@ int main(int argc, char **argv)
     g_test_add_data_func(path, q8_models[i], test_kv_q8_0);
     g_free(path);
   }
+  /* every R1 shape and most mixtures; the 1.5B also half on the GPU (its last layer and the output) */
+  static const width_case widths[] = {
+    {"r1-qwen-1.5b", "F16", "qwen2", 2, 20, -1},      {"r1-qwen-1.5b", "Q4_K_M", "qwen2", 2, 20, 1},
+    {"r1-qwen-7b", "Q5_K_M", "qwen2", 1, 20, -1},     {"r1-llama-8b", "Q8_0", "llama-bpe", 1, 20, -1},
+    {"r1-qwen3-8b", "Q6_K", "qwen2", 1, 20, -1},      {"r1-qwen-14b", "Q3_K_M", "qwen2", 1, 20, -1},
+    {"r1-qwen-32b", "Q4_K_M", "qwen2", 1, 20, -1},    {"r1-llama-70b", "Q2_K", "llama-bpe", 1, 12, -1},
+  };
+  if (g_getenv("STILL_TEST_REAL_WIDTHS"))
+    for (size_t i = 0; i < G_N_ELEMENTS(widths); i++) {
+      char *path = g_strdup_printf("/vk-forward/real-width/%s-%s%s", widths[i].shape, widths[i].type,
+                                   widths[i].gpu_layers >= 0 ? "-half" : "");
+      g_test_add_data_func(path, &widths[i], test_real_width);
+      g_free(path);
+    }
   return g_test_run();
 }
