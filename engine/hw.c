@@ -603,6 +603,55 @@ int still_hardware_default_gpu(const still_hardware *hw)
   return best_rank == 0 && n > 1 ? -1 : best;
 }
 
+int still_gpu_selector(const still_hardware *hw, int index, char *out, size_t size)
+{
+  const int n = hw ? (hw->n_gpus < STILL_MAX_GPUS ? hw->n_gpus : STILL_MAX_GPUS) : 0;
+  bool unique = index >= 0 && index < n && hw->gpus[index].uuid_known;
+  for (int i = 0; unique && i < n; i++)
+    if (i != index && hw->gpus[i].uuid_known && memcmp(hw->gpus[i].uuid, hw->gpus[index].uuid, 16) == 0)
+      unique = false;
+  return unique ? still_gpu_uuid_string(&hw->gpus[index], out, size) : snprintf(out, size, "%d", index);
+}
+
+int still_gpu_uuid_string(const still_gpu *g, char *out, size_t size)
+{
+  if (!g || !g->uuid_known) return snprintf(out, size, "%s", "");
+  char hex[33];
+  for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", g->uuid[i]);
+  return snprintf(out, size, "uuid:%s", hex);
+}
+
+bool still_gpu_selectors(const still_hardware *hw, const char *devices, char *out, size_t size)
+{
+  if (!out || size == 0) return false;
+  out[0] = '\0';
+  size_t len = 0;
+  for (const char *p = devices ? devices : ""; *p;) {
+    const char *end = strchr(p, ',');
+    const size_t tok = end ? (size_t)(end - p) : strlen(p);
+    char item[64];
+    int need;
+    bool digits = tok > 0 && tok < 4;
+    for (size_t i = 0; digits && i < tok; i++) digits = p[i] >= '0' && p[i] <= '9';
+    if (digits) {
+      char num[4];
+      memcpy(num, p, tok);
+      num[tok] = '\0';
+      need = still_gpu_selector(hw, atoi(num), item, sizeof item);
+    } else {
+      need = snprintf(item, sizeof item, "%.*s", (int)tok, p);
+    }
+    if (need < 0 || (size_t)need >= sizeof item || len + (len ? 1 : 0) + (size_t)need >= size) {
+      out[0] = '\0';
+      return false;
+    }
+    len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "," : "", item);
+    if (!end) break;
+    p = end + 1;
+  }
+  return true;
+}
+
 void still_hardware_simulated(still_hardware *hw, uint64_t ram_free, int n_gpus, const uint64_t *vram_free,
                               bool unified, double gpu_bandwidth_gbs, double cpu_bandwidth_gbs)
 {

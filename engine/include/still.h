@@ -356,6 +356,18 @@ void still_hardware_set_memory_bandwidth(still_hardware *hw, double gbs);
  * (cpu_emulated) only when it is the only device. -1: none. */
 int still_hardware_default_gpu(const still_hardware *hw);
 
+/* A GPU's selector for still_session_params.device and --device: "uuid:" and the 32 hex digits
+ * of its deviceUUID when hw knows one that no other entry of hw has (not the same GPU listed
+ * twice), else its index ("1"). An index can point at another card once GPUs come or go (an
+ * eGPU, a driver installed); the UUID names the same card. Returns the length it needs. */
+int still_gpu_selector(const still_hardware *hw, int index, char *out, size_t size);
+/* "uuid:" and g's deviceUUID in hex (a selector of that GPU); "" when the driver gave none.
+ * Returns the length it needs. */
+int still_gpu_uuid_string(const still_gpu *g, char *out, size_t size);
+/* A device list of indices ("0,1", as still_fit_device_args writes it) with every index named by
+ * still_gpu_selector; other entries are copied. false when out is too small (out is then ""). */
+bool still_gpu_selectors(const still_hardware *hw, const char *devices, char *out, size_t size);
+
 typedef struct {
   int32_t n_ctx;         /* context in tokens; 0: min(trained context, 4096) */
   still_kv_type kv_type; /* default F16 */

@@ -76,6 +76,9 @@ int still_cmd_devices(int argc, char **argv)
       cJSON_AddStringToObject(o, "int8_dot", still_int8_dot_name(gpus[i].int8_dot));
       cli_json_add_u64(o, "max_buffer_bytes", gpus[i].max_buffer_bytes);
       /* another listing of an earlier entry's GPU (same deviceUUID), else null */
+      char uuid[48];
+      if (still_gpu_uuid_string(&gpus[i], uuid, sizeof uuid) > 0) cJSON_AddStringToObject(o, "uuid", uuid);
+      else cJSON_AddNullToObject(o, "uuid");
       if (gpus[i].duplicate) cJSON_AddNumberToObject(o, "same_gpu_as", gpus[i].duplicate_of);
       else cJSON_AddNullToObject(o, "same_gpu_as");
       cJSON *heaps = cJSON_AddArrayToObject(o, "heaps");

@@ -179,7 +179,8 @@ typedef struct {
   "  -ngl, --gpu-layers N   run the last N layers on the GPU (-1: all; default: as many\n"   \
   "                         as fit, from the fit estimate, split like it over several\n"  \
   "                         GPUs; 0 without a usable GPU)\n"                             \
-  "  --device D             Vulkan device: index or part of its name (see 'still hw');\n"   \
+  "  --device D             Vulkan device: index, part of its name or uuid:HEX (see\n"      \
+  "                         'still devices --json');\n"                                  \
   "                         naming one without --gpu-layers puts all layers on it;\n"  \
   "                         several: 0,1 (with --split, or equal shares)\n"             \
   "  --split A,B[,...]      spread the GPU layers over several devices in these\n"    \

@@ -77,6 +77,27 @@ static bool parse_index(const char *s, int *out)
   return true;
 }
 
+/* "uuid:" and the 32 hex digits of a deviceUUID (still_gpu_selector; dashes and nvidia-smi's
+ * "GPU-" are allowed). Returns 1 for a UUID, 0 when s is no "uuid:", -1 when it is malformed. */
+static int parse_uuid(const char *s, uint8_t out[VK_UUID_SIZE])
+{
+  if (strncasecmp(s, "uuid:", 5) != 0) return 0;
+  s += 5;
+  if (strncasecmp(s, "GPU-", 4) == 0) s += 4;
+  int n = 0;
+  for (; *s; s++) {
+    if (*s == '-') continue;
+    const int v = isdigit((unsigned char)*s) ? *s - '0'
+                  : isxdigit((unsigned char)*s) ? tolower((unsigned char)*s) - 'a' + 10
+                                                : -1;
+    if (v < 0 || n >= 2 * (int)VK_UUID_SIZE) return -1;
+    if (n % 2 == 0) out[n / 2] = (uint8_t)(v << 4);
+    else out[n / 2] |= (uint8_t)v;
+    n++;
+  }
+  return n == 2 * (int)VK_UUID_SIZE ? 1 : -1;
+}
+
 static still_status choose_device(still_vk *vk, const char *want, still_error *err)
 {
   uint32_t n = 0;
@@ -93,7 +114,23 @@ static still_status choose_device(still_vk *vk, const char *want, still_error *e
   int chosen = -1;
   if (want && *want) {
     int idx;
-    if (parse_index(want, &idx)) {
+    uint8_t uuid[VK_UUID_SIZE];
+    const int is_uuid = parse_uuid(want, uuid);
+    if (is_uuid < 0) {
+      free(pds);
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "Vulkan: \"%s\" is not a device UUID (uuid: and 32 hex digits, see `still devices --json`)",
+                             want);
+    }
+    if (is_uuid) {
+      for (uint32_t i = 0; i < n && chosen < 0; i++) {
+        VkPhysicalDeviceIDProperties idp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
+        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &idp};
+        vkGetPhysicalDeviceProperties2(pds[i], &p2);
+        if (p2.properties.apiVersion >= VK_API_VERSION_1_1 && memcmp(idp.deviceUUID, uuid, VK_UUID_SIZE) == 0)
+          chosen = (int)i;
+      }
+    } else if (parse_index(want, &idx)) {
       if ((uint32_t)idx < n) chosen = idx;
     } else {
       for (uint32_t i = 0; i < n && chosen < 0; i++) {

@@ -287,6 +287,21 @@ static void test_apply_several_gpus(void)
   g_assert_cmpint(a1, >, 0);
   g_assert_cmpint(a0 + a1, ==, 48);
   g_assert_cmpint(engine_int(e, "gpu-layers"), ==, 48);
+  /* where the probe knows the cards' UUIDs, the engine gets those: the session opens later, and an
+   * index could by then point at another card */
+  for (int i = 0; i < 2; i++) {
+    memset(sim.gpus[i].uuid, 0xa0 + i, sizeof sim.gpus[i].uuid);
+    sim.gpus[i].uuid_known = true;
+  }
+  g_assert_cmpint(apply_on(s, big, e, hw, &sim), ==, 48);
+  g_autofree char *du = engine_str(e, "device"), *su = engine_str(e, "split");
+  g_assert_cmpstr(du, ==, "uuid:a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0,uuid:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1");
+  g_assert_cmpstr(su, ==, s1);
+  /* one UUID for both (one card that two drivers list): the indices, which tell them apart */
+  memset(sim.gpus[1].uuid, 0xa0, sizeof sim.gpus[1].uuid);
+  g_assert_cmpint(apply_on(s, big, e, hw, &sim), ==, 48);
+  g_autofree char *dd = engine_str(e, "device");
+  g_assert_cmpstr(dd, ==, "0,1");
 
   /* a software renderer listed first is never part of it */
   uint64_t three[3] = {8 * GB, 8 * GB, 8 * GB};

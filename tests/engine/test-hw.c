@@ -510,6 +510,39 @@ static void test_lavapipe(void)
 #endif
 }
 
+/* still_gpu_selector(s): a card by its UUID where no other entry has it, else by index */
+static void test_gpu_selectors(void)
+{
+  still_hardware hw;
+  uint64_t vram[3] = {8ull << 30, 8ull << 30, 8ull << 30};
+  still_hardware_simulated(&hw, 16ull << 30, 3, vram, false, 0, 0);
+  char out[256];
+  g_assert_cmpint(still_gpu_selector(&hw, 1, out, sizeof out), ==, 1);
+  g_assert_cmpstr(out, ==, "1"); /* no UUID known */
+  for (int i = 0; i < 16; i++) hw.gpus[1].uuid[i] = (uint8_t)(0x10 * i + 0xf - i);
+  hw.gpus[1].uuid_known = true;
+  g_assert_cmpint(still_gpu_selector(&hw, 1, out, sizeof out), ==, 37);
+  g_assert_cmpstr(out, ==, "uuid:0f1e2d3c4b5a69788796a5b4c3d2e1f0");
+  /* the same UUID on another entry (one card, two drivers): indices */
+  memcpy(hw.gpus[2].uuid, hw.gpus[1].uuid, 16);
+  hw.gpus[2].uuid_known = true;
+  g_assert_true(still_gpu_selectors(&hw, "2,1,0", out, sizeof out));
+  g_assert_cmpstr(out, ==, "2,1,0");
+  hw.gpus[2].uuid[15] ^= 1;
+  g_assert_true(still_gpu_selectors(&hw, "2,1,0", out, sizeof out));
+  g_assert_cmpstr(out, ==, "uuid:0f1e2d3c4b5a69788796a5b4c3d2e1f1,uuid:0f1e2d3c4b5a69788796a5b4c3d2e1f0,0");
+  /* names and out-of-range indices are copied as they are; an empty list stays empty */
+  g_assert_true(still_gpu_selectors(&hw, "RTX 4090,7", out, sizeof out));
+  g_assert_cmpstr(out, ==, "RTX 4090,7");
+  g_assert_true(still_gpu_selectors(&hw, "", out, sizeof out));
+  g_assert_cmpstr(out, ==, "");
+  /* too small: false and nothing half written */
+  g_assert_false(still_gpu_selectors(&hw, "1,2", out, 40));
+  g_assert_cmpstr(out, ==, "");
+  g_assert_true(still_gpu_selectors(NULL, "1", out, sizeof out));
+  g_assert_cmpstr(out, ==, "1");
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -519,6 +552,7 @@ int main(int argc, char **argv)
   g_test_add_func("/hw/cgroup-values", test_cgroup_values);
   g_test_add_func("/hw/cgroup-path", test_cgroup_path);
   g_test_add_func("/hw/fake-machines", test_fake_machines);
+  g_test_add_func("/hw/gpu-selectors", test_gpu_selectors);
   g_test_add_func("/hw/disk", test_disk);
   g_test_add_func("/hw/bandwidth-table", test_bandwidth_table);
   g_test_add_func("/hw/probe", test_probe);

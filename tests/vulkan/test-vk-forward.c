@@ -586,6 +586,8 @@ static void test_cli(void)
       lavapipe = cJSON_IsTrue(cJSON_GetObjectItem(d, "cpu_emulated"));
       /* its 8-bit integer dot products are emulated (the decode keeps float there by default) */
       g_assert_cmpstr(cJSON_GetObjectItem(d, "int8_dot")->valuestring, ==, "emulated");
+      /* its UUID, as --device takes it */
+      g_assert_true(g_str_has_prefix(cJSON_GetObjectItem(d, "uuid")->valuestring, "uuid:"));
     }
     /* the heaps: the device-local ones make up total_bytes; no budget where free_known is false */
     const cJSON *heaps = cJSON_GetObjectItem(d, "heaps");
@@ -885,6 +887,66 @@ static void assert_reference_logits(still_session *s, const reference *r, float 
   still_error err = {0};
   g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, &err), ==, STILL_OK);
   g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+}
+
+/* A device named by its UUID (still_gpu_selector, as the app names the GPUs of its placement):
+ * the same device as its index, also written as nvidia-smi does ("GPU-" and dashes); an unknown
+ * UUID or a malformed one: the CPU, and the offload line says why. */
+static void test_device_uuid(void)
+{
+  reference *r = ref_load("stories260K");
+  if (!r) return;
+  still_hardware hw;
+  still_error err = {0};
+  g_assert_cmpint(still_hardware_probe(&hw, NULL, &err), ==, STILL_OK);
+  g_assert_cmpint(hw.n_gpus, >=, 1);
+  if (!hw.gpus[0].uuid_known) {
+    g_test_skip("the first Vulkan device reports no UUID");
+    ref_free(r);
+    return;
+  }
+  char sel[64];
+  still_gpu_selector(&hw, 0, sel, sizeof sel);
+  g_test_message("device 0: %s", sel);
+  still_model *m = test_load_fixture_model("stories260K", false);
+  float *lg = g_new(float, r->n_vocab);
+  still_session *s = new_session_on(m, -1, 0, sel, NULL);
+  const char *off = still_session_offload(s);
+  g_test_message("%s", off);
+  if (hw.n_gpus == 1 || !hw.gpus[1].uuid_known || memcmp(hw.gpus[1].uuid, hw.gpus[0].uuid, 16) != 0)
+    g_assert_true(g_str_has_prefix(off, "offload: 5/5 layers on Vulkan0 ("));
+  else /* the same device listed twice (two ICD files): the selector is the index */
+    g_assert_cmpstr(sel, ==, "0");
+  assert_reference_logits(s, r, lg);
+  still_session_free(s);
+  if (strncmp(sel, "uuid:", 5) == 0) {
+    /* nvidia-smi's way of writing it */
+    const char *h = sel + 5;
+    char *dashed = g_strdup_printf("uuid:GPU-%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+    for (char *c = dashed + 9; *c; c++) *c = g_ascii_toupper(*c);
+    s = new_session_on(m, -1, 0, dashed, NULL);
+    g_assert_true(g_str_has_prefix(still_session_offload(s), "offload: 5/5 layers on Vulkan0 ("));
+    still_session_free(s);
+    g_free(dashed);
+    /* another card's UUID */
+    char other[64];
+    g_strlcpy(other, sel, sizeof other);
+    other[strlen(other) - 1] = other[strlen(other) - 1] == '0' ? '1' : '0';
+    s = new_session_on(m, -1, 0, other, NULL);
+    off = still_session_offload(s);
+    g_test_message("%s", off);
+    g_assert_true(g_str_has_prefix(off, "offload: 0/5 layers on a GPU (Vulkan: no device \"uuid:"));
+    assert_reference_logits(s, r, lg);
+    still_session_free(s);
+  }
+  s = new_session_on(m, -1, 0, "uuid:12345", NULL);
+  off = still_session_offload(s);
+  g_test_message("%s", off);
+  g_assert_nonnull(strstr(off, "\"uuid:12345\" is not a device UUID"));
+  still_session_free(s);
+  g_free(lg);
+  still_model_free(m);
+  ref_free(r);
 }
 
 /* Too little device memory for every layer: fewer layers go to the GPU, the
@@ -1229,6 +1291,7 @@ int main(int argc, char **argv)
   g_test_add_data_func("/vk-forward/all-logits/tiny-qwen2-Q4_K_M", "tiny-qwen2-Q4_K_M", test_all_logits);
   g_test_add_func("/vk-forward/cli", test_cli);
   g_test_add_func("/vk-forward/fallback", test_fallback);
+  g_test_add_func("/vk-forward/device-uuid", test_device_uuid);
   g_test_add_func("/vk-forward/device-lost", test_device_lost);
   static const char *fit_models[] = {"tiny-qwen2-Q4_K_M", "tiny-llama-Q4_K_M", "tiny-qwen2-Q8_0", "tiny-qwen3-Q8_0"};
   for (size_t i = 0; i < G_N_ELEMENTS(fit_models); i++) {
