@@ -56,6 +56,7 @@ struct still_vk {
   uint32_t n_submits;
   bool rope_store_off;  /* STILL_VK_ROPE_STORE=0: separate norm, rope and store dispatches (no rope_store.comp) */
   bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
+  uint32_t loop_budget; /* loop iterations a shader invocation may run (CPU devices: lavapipe's limit; vk-ops.c) */
   bool int_dot;        /* 8-bit integer dot products enabled (matvec_dot.comp); STILL_VK_DOT=0: off */
   uint32_t dot_rows;   /* rows per team of matvec_dot.comp: STILL_VK_DOT_ROWS, else 4 */
   uint32_t dot_wg;     /* its workgroup: STILL_VK_DOT_WG, else wg_size */

@@ -400,16 +400,23 @@ static still_status record_matmul_dot(still_vk *vk, int sh, const still_vk_buffe
 }
 
 /* llvmpipe (lavapipe, a CPU device) ends every loop of a shader invocation once the loops of
- * that invocation have run 65535 iterations in all, its guard against endless loops: matmul.comp
- * walks a row in steps of 32 values, each step its load loops (64 × 32 weights and 32 × 32
- * activations over the workgroup) and 32 multiply steps, so with 64 threads rows longer than
- * about 26000 values (the 32B's and 70B's ffn_down: 27648, 28672) came out short, silently.
- * There such rows take matvec.comp, whose loops are shorter. GPUs have no such limit. */
+ * that invocation have run 65535 iterations in all, its guard against endless loops; what was
+ * left to do is silently not done. GPUs have no such limit. A shader whose loops would run that
+ * long is not used there (vk->loop_budget: a little under the limit, the counts below are
+ * estimates). */
+static bool loops_cut(const still_vk *vk, uint64_t iterations)
+{
+  return vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU && iterations > vk->loop_budget;
+}
+
+/* matmul.comp walks a row in steps of 32 values, each step its load loops (64 × 32 weights and
+ * 32 × 32 activations over the workgroup) and 32 multiply steps: with 64 threads rows longer
+ * than about 26000 values (the 32B's and 70B's ffn_down: 27648, 28672) came out short. There
+ * such rows take matvec.comp, whose loops are shorter. */
 static bool matmul_loops_cut(const still_vk *vk, const still_vk_matvec_args *a)
 {
-  if (vk->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU) return false;
   const uint64_t wg = vk->wg_size, per_step = (64 * 32 + wg - 1) / wg + (32 * 32 + wg - 1) / wg + 32;
-  return ((uint64_t)a->ncols + 31) / 32 * per_step > 60000;
+  return loops_cut(vk, ((uint64_t)a->ncols + 31) / 32 * per_step);
 }
 
 /* Tiles of 64 rows × 32 vectors (TILE_M, TILE_N in matmul.comp); on tensor
@@ -701,6 +708,20 @@ bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_arg
          tiles <= 65535 && a->n_head_kv <= 65535;
 }
 
+/* Attention over a long context on lavapipe (loops_cut): attention_tile.comp runs about
+ * hdk + hdv / 4 loop iterations per tile of 32 keys with 64 threads (measured: head dims 128 went
+ * wrong between 12000 and 14500 keys), attention.comp per block of WG_SIZE keys its query dot,
+ * the block's V rows for each of its dims and the reductions (16000 keys with dims 128). The
+ * split attention of decode keeps every workgroup to a chunk of keys. */
+bool still_vk_attention_loops_cut(const still_vk *vk, const still_vk_attention_args *a)
+{
+  const uint64_t n_kv = (uint64_t)a->pos0 + a->n_tok, wg = vk->wg_size ? vk->wg_size : 64;
+  if (still_vk_attention_tile_ok(vk, a))
+    return loops_cut(vk, (n_kv + 31) / 32 * (a->head_dim_k + a->head_dim_v / 4 + 16));
+  const uint64_t dot = a->kv_type == STILL_TYPE_Q8_0 ? a->head_dim_k / 4 : a->head_dim_k;
+  return loops_cut(vk, (n_kv + wg - 1) / wg * (dot + (a->head_dim_v + wg - 1) / wg * wg + 16));
+}
+
 still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
                                 const still_vk_buffer *v, still_vk_buffer *out, const still_vk_attention_args *a,
                                 still_error *err)
@@ -724,6 +745,11 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
       !fits(k, still_vk_kv_cache_bytes(a->kv_type, a->k_off + n_kv * a->n_head_kv * a->head_dim_k)) ||
       !fits(v, still_vk_kv_cache_bytes(a->kv_type, a->v_off + n_kv * a->n_head_kv * a->head_dim_v)))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention outside its buffers");
+  if (still_vk_attention_loops_cut(vk, a))
+    return still_set_error(err, STILL_ERR_BACKEND, /* the driver's limit: the forward pass goes on on the CPU */
+                           "Vulkan: %s stops a shader's loops after 65535 iterations, too few for attention over "
+                           "%llu positions",
+                           vk->props.deviceName, (unsigned long long)n_kv);
   struct {
     uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, pos0, q_off, q_stride, k_off, v_off, o_off, o_stride;
     float scale;

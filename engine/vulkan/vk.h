@@ -307,6 +307,9 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
  * it off. */
 #define STILL_VK_ATTN_TILE_MIN_TOKENS 2
 bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_args *a);
+/* Whether still_vk_attention would refuse a's context on this device: lavapipe ends a shader's
+ * loops after 65535 iterations, which attention over a long context needs more of. */
+bool still_vk_attention_loops_cut(const still_vk *vk, const still_vk_attention_args *a);
 
 /* Attention for a few tokens (decode) split along the keys: chunks of keys
  * in parallel workgroups, each reading a K/V row once for all the query

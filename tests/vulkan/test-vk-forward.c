@@ -949,6 +949,38 @@ static void test_device_uuid(void)
   ref_free(r);
 }
 
+/* Attention that lavapipe's loop limit would cut short (a context of tens of thousands of keys
+ * there; here the limit is lowered with the test hook STILL_VK_LOOP_BUDGET): the GPU refuses it,
+ * the layers move to the CPU and the offload line says why; the logits stay right. */
+static void test_loop_limit(void)
+{
+  reference *r = ref_load("tiny-qwen2-F32");
+  if (!r) return;
+  still_model *m = test_load_fixture_model("tiny-qwen2-F32", false);
+  char *fallback = g_strdup(g_getenv("STILL_GPU_FALLBACK"));
+  g_unsetenv("STILL_GPU_FALLBACK");
+  const char *off = NULL;
+  still_session *s = session_with_hook(m, "STILL_VK_LOOP_BUDGET", "60", &off);
+  float *lg = g_new(float, r->n_vocab);
+  const bool cpu_device = strstr(off, "llvmpipe") != NULL;
+  assert_reference_logits(s, r, lg);
+  off = still_session_offload(s);
+  g_test_message("%s", off);
+  if (cpu_device) {
+    g_assert_true(g_str_has_prefix(off, "offload: 0/2 layers on a GPU (Vulkan: llvmpipe"));
+    g_assert_nonnull(strstr(off, "stops a shader's loops after 65535 iterations"));
+    g_assert_nonnull(strstr(off, "running on the CPU from then on"));
+  } else {
+    g_assert_true(g_str_has_prefix(off, "offload: 2/2 layers on Vulkan")); /* GPUs have no such limit */
+  }
+  still_session_free(s);
+  if (fallback) g_setenv("STILL_GPU_FALLBACK", fallback, TRUE);
+  g_free(fallback);
+  g_free(lg);
+  still_model_free(m);
+  ref_free(r);
+}
+
 /* Too little device memory for every layer: fewer layers go to the GPU, the
  * offload line says so, and the logits are still right. */
 static void test_fallback(void)
@@ -1292,6 +1324,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk-forward/cli", test_cli);
   g_test_add_func("/vk-forward/fallback", test_fallback);
   g_test_add_func("/vk-forward/device-uuid", test_device_uuid);
+  g_test_add_func("/vk-forward/loop-limit", test_loop_limit);
   g_test_add_func("/vk-forward/device-lost", test_device_lost);
   static const char *fit_models[] = {"tiny-qwen2-Q4_K_M", "tiny-llama-Q4_K_M", "tiny-qwen2-Q8_0", "tiny-qwen3-Q8_0"};
   for (size_t i = 0; i < G_N_ELEMENTS(fit_models); i++) {
