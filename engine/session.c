@@ -21,12 +21,12 @@ struct still_session {
   still_kv_cache kv;
   still_graph *g;
   atomic_bool cancel;
-  float *logits; /* [n_vocab] of the last evaluated position */
-  /* The logits of the last prompt evaluated, at position prompt_n - 1, kept while the cache still
+  float *logits; /* [n_vocab] of the last generated token */
+  /* [n_vocab] of the last prompt evaluated, at position prompt_n - 1, kept while the cache still
    * holds that prompt (prompt_n = 0: none). The same prompt again then starts from them instead
    * of evaluating its last token once more: a token evaluated alone is within float rounding of
    * the same token in a batch (BLAS, cpu/blas.h), not always its bits, and a repeated request
-   * should give the same answer at temperature 0. */
+   * should give the same answer at temperature 0. (The two buffers swap, nothing is copied.) */
   float *prompt_logits;
   int32_t prompt_n;
 };
@@ -144,14 +144,13 @@ void still_session_cancel(still_session *s)
 /* Keep the longest common prefix of the cached ids and the prompt, but
  * evaluate at least the last prompt token (its logits are needed) unless
  * they are kept from the same prompt before. Returns how many prompt tokens
- * are reused (n: all, the logits are in s->logits). */
+ * are reused (n: all, their logits kept in s->prompt_logits). */
 static int32_t reuse_prefix(still_session *s, const int32_t *ids, int32_t n)
 {
   int32_t common = 0;
   while (common < s->kv.n_past && common < n && s->kv.tokens[common] == ids[common]) common++;
   if (common >= n && s->prompt_n == n) {
     s->kv.n_past = n;
-    memcpy(s->logits, s->prompt_logits, (size_t)s->m->hp.n_vocab * sizeof(float));
     return n;
   }
   if (common >= n) common = n - 1;
@@ -169,7 +168,7 @@ static still_status check_prompt(still_session *s, const int32_t *ids, size_t n,
   return STILL_OK;
 }
 
-/* Evaluate the prompt (after prefix reuse) into s->logits. */
+/* Evaluate the prompt (after prefix reuse): its last logits end up in s->prompt_logits. */
 static still_status eval_prompt(still_session *s, const int32_t *ids, int32_t n, still_stats *st, still_error *err)
 {
   double t0 = still_time_s();
@@ -181,7 +180,9 @@ static still_status eval_prompt(still_session *s, const int32_t *ids, int32_t n,
     s->prompt_n = 0;
     rc = still_graph_eval(s->g, ids + keep, n - keep, false, s->logits, &s->cancel, err);
     if (rc == STILL_OK) {
-      memcpy(s->prompt_logits, s->logits, (size_t)s->m->hp.n_vocab * sizeof(float));
+      float *t = s->prompt_logits;
+      s->prompt_logits = s->logits;
+      s->logits = t;
       s->prompt_n = n;
     }
   }
@@ -214,7 +215,7 @@ still_status still_session_logits(still_session *s, const int32_t *ids, size_t n
     stats->n_past = s->kv.n_past;
   } else {
     rc = eval_prompt(s, ids, (int32_t)n, stats, err);
-    if (rc == STILL_OK) memcpy(out, s->logits, (size_t)s->m->hp.n_vocab * sizeof(float));
+    if (rc == STILL_OK) memcpy(out, s->prompt_logits, (size_t)s->m->hp.n_vocab * sizeof(float));
   }
   stats->stop = rc == STILL_OK ? STILL_STOP_NONE : rc == STILL_ERR_CANCELLED ? STILL_STOP_CANCELLED : STILL_STOP_ERROR;
   return rc;
@@ -251,8 +252,9 @@ still_status still_session_generate(still_session *s, const int32_t *prompt, siz
   rc = eval_prompt(s, prompt, (int32_t)n, stats, err);
   const double t_gen = still_time_s();
   stats->stop = STILL_STOP_NONE;
+  const float *lg = s->prompt_logits; /* then those of each generated token */
   while (rc == STILL_OK) {
-    int32_t tok = still_sampler_sample(smp, s->logits);
+    int32_t tok = still_sampler_sample(smp, lg);
     if (!sp->ignore_eog && still_token_is_eog(m, tok)) {
       stats->stop = STILL_STOP_EOG;
       break;
@@ -281,6 +283,7 @@ still_status still_session_generate(still_session *s, const int32_t *prompt, siz
       break;
     }
     rc = still_graph_eval(s->g, &tok, 1, false, s->logits, &s->cancel, err);
+    lg = s->logits;
     if (rc == STILL_OK) stats->gen_evals++;
   }
   /* a character cut in the middle by the stop: flush it (as U+FFFD) */

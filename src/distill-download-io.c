@@ -99,6 +99,10 @@ void distill_part_prepare_thread(GTask *task, gpointer source, gpointer data, GC
     if (!busy || g_cancellable_is_cancelled(cancellable) || g_get_monotonic_time() >= end) break;
     g_usleep(50 * 1000);
   }
+  if (busy && g_cancellable_is_cancelled(cancellable)) {
+    g_task_return_boolean(task, TRUE); /* paused or cancelled while waiting: j->complete stays FALSE */
+    return;
+  }
   if (busy) {
     g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_BUSY,
                             _("%s is already being downloaded by another Distill window or `distill pull`."),

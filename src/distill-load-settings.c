@@ -259,10 +259,15 @@ int distill_load_settings_apply(GSettings *settings, const char *model_path, int
   else if (ls.gpu_layers > 0)
     distill_load_settings_fixed_placement(model_path, hw, n_ctx, ls.kv_type, ls.gpu_layers, &pl);
   /* the GPUs by their UUIDs where the probe knows them: the engine opens the session later (at the
-   * first answer), and an index could by then point at another card (one plugged in meanwhile) */
+   * first answer), and an index could by then point at another card (one plugged in meanwhile),
+   * as could the engine's own choice (a discrete card plugged in beside the integrated one) */
   char named[512];
   const char *device = pl.device;
   if (pl.device[0] && still_gpu_selectors(hw, pl.device, named, sizeof named)) device = named;
+  else if (!pl.device[0] && pl.gpu_layers > 0 && hw &&
+           still_gpu_selector(hw, still_hardware_default_gpu(hw), named, sizeof named) > 0 &&
+           g_str_has_prefix(named, "uuid:"))
+    device = named;
   g_object_set(engine, "gpu-layers", pl.gpu_layers, "n-threads", ls.threads, "kv-type", ls.kv_type, "device",
                device[0] ? device : NULL, "split", pl.split[0] ? pl.split : NULL, NULL);
   return pl.gpu_layers;

@@ -75,10 +75,11 @@ int still_cmd_devices(int argc, char **argv)
       cJSON_AddBoolToObject(o, "matrix_cores", gpus[i].matrix_cores);
       cJSON_AddStringToObject(o, "int8_dot", still_int8_dot_name(gpus[i].int8_dot));
       cli_json_add_u64(o, "max_buffer_bytes", gpus[i].max_buffer_bytes);
-      /* another listing of an earlier entry's GPU (same deviceUUID), else null */
+      /* its deviceUUID as --device takes it ("uuid:…"), null when the driver gives none */
       char uuid[48];
       if (still_gpu_uuid_string(&gpus[i], uuid, sizeof uuid) > 0) cJSON_AddStringToObject(o, "uuid", uuid);
       else cJSON_AddNullToObject(o, "uuid");
+      /* another listing of an earlier entry's GPU (same deviceUUID), else null */
       if (gpus[i].duplicate) cJSON_AddNumberToObject(o, "same_gpu_as", gpus[i].duplicate_of);
       else cJSON_AddNullToObject(o, "same_gpu_as");
       cJSON *heaps = cJSON_AddArrayToObject(o, "heaps");

@@ -965,6 +965,21 @@ static void test_cancel_while_paused(Fixture *fx, gconstpointer data)
   g_assert_nonnull(strstr(distill_download_get_message(other), "already being downloaded"));
   g_assert_cmpint(file_size(distill_download_get_partial_path(d)), ==, kept); /* untouched */
   g_assert_true(g_file_test(distill_download_get_state_path(d), G_FILE_TEST_EXISTS));
+
+  /* one cancelled while it waits for that lock (a run winding down may hold it a moment) ends
+   * cancelled, not failed as busy */
+  g_autoptr(DistillDownload) third = new_download(fx, REPO, MODEL);
+  RunResult r3 = {0};
+  distill_download_run_async(third, NULL, run_cb, &r3);
+  gint64 until = g_get_monotonic_time() + 300 * 1000;
+  while (g_get_monotonic_time() < until) g_main_context_iteration(NULL, FALSE);
+  g_assert_false(r3.done); /* still waiting */
+  distill_download_cancel(third);
+  iterate_until(&r3.done, 5000);
+  g_assert_false(r3.ok);
+  g_assert_error(r3.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error(&r3.error);
+  g_assert_cmpint(file_size(distill_download_get_partial_path(d)), ==, kept);
 }
 
 static void test_give_up(Fixture *fx, gconstpointer data)

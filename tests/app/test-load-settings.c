@@ -347,6 +347,15 @@ static void test_apply_several_gpus(void)
   g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 4);
   g_autofree char *d11 = engine_str(e, "device");
   g_assert_null(d11);
+  /* … by its UUID where the probe knows one (the engine's choice could change before the session
+   * opens: a card plugged in meanwhile) */
+  for (int i = 0; i < 2; i++) {
+    memset(sim.gpus[i].uuid, 0xb0 + i, sizeof sim.gpus[i].uuid);
+    sim.gpus[i].uuid_known = true;
+  }
+  g_assert_cmpint(apply_on(s, path, e, hw, &sim), ==, 4);
+  g_autofree char *d12 = engine_str(e, "device");
+  g_assert_cmpstr(d12, ==, "uuid:b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0");
   /* … when no layer fits on either (each has room for less than a GPU's driver overhead), over
    * both by their usable memory: the engine then takes fewer layers, down to none */
   uint64_t small[2] = {500 * 1024 * 1024ull, 520 * 1024 * 1024ull};

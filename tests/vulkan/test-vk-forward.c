@@ -954,24 +954,28 @@ static void test_device_uuid(void)
  * the layers move to the CPU and the offload line says why; the logits stay right. */
 static void test_loop_limit(void)
 {
-  reference *r = ref_load("tiny-qwen2-F32");
+  reference *r = ref_load("stories260K");
   if (!r) return;
-  still_model *m = test_load_fixture_model("tiny-qwen2-F32", false);
+  still_model *m = test_load_fixture_model("stories260K", false);
+  if (!m) {
+    ref_free(r);
+    return;
+  }
   char *fallback = g_strdup(g_getenv("STILL_GPU_FALLBACK"));
   g_unsetenv("STILL_GPU_FALLBACK");
   const char *off = NULL;
-  still_session *s = session_with_hook(m, "STILL_VK_LOOP_BUDGET", "60", &off);
+  still_session *s = session_with_hook(m, "STILL_VK_LOOP_BUDGET", "20", &off);
   float *lg = g_new(float, r->n_vocab);
   const bool cpu_device = strstr(off, "llvmpipe") != NULL;
   assert_reference_logits(s, r, lg);
   off = still_session_offload(s);
   g_test_message("%s", off);
   if (cpu_device) {
-    g_assert_true(g_str_has_prefix(off, "offload: 0/2 layers on a GPU (Vulkan: llvmpipe"));
+    g_assert_true(g_str_has_prefix(off, "offload: 0/5 layers on a GPU (Vulkan: llvmpipe"));
     g_assert_nonnull(strstr(off, "stops a shader's loops after 65535 iterations"));
     g_assert_nonnull(strstr(off, "running on the CPU from then on"));
   } else {
-    g_assert_true(g_str_has_prefix(off, "offload: 2/2 layers on Vulkan")); /* GPUs have no such limit */
+    g_assert_true(g_str_has_prefix(off, "offload: 5/5 layers on Vulkan")); /* GPUs have no such limit */
   }
   still_session_free(s);
   if (fallback) g_setenv("STILL_GPU_FALLBACK", fallback, TRUE);
@@ -1265,7 +1269,11 @@ static void test_real_width(gconstpointer data)
 
   still_model *m = NULL;
   still_error err = {0};
-  g_assert_cmpint(still_model_load(file, NULL, NULL, NULL, &m, &err), ==, STILL_OK);
+  const still_status loaded = still_model_load(file, NULL, NULL, NULL, &m, &err);
+  /* the mapping keeps it readable: gone from the disk even if an assertion below ends the test */
+  g_unlink(file);
+  g_rmdir(dir);
+  g_assert_cmpint(loaded, ==, STILL_OK);
   const int nv = still_model_get_info(m)->n_vocab;
   still_session *cpu = new_session(m, 0, 0), *gpu = new_session(m, c->gpu_layers, 0);
   const char *off = still_session_offload(gpu);
@@ -1293,8 +1301,6 @@ static void test_real_width(gconstpointer data)
   still_session_free(cpu);
   still_session_free(gpu);
   still_model_free(m);
-  g_unlink(file);
-  g_rmdir(dir);
   g_free(file), g_free(dir), g_free(vocab);
 }
 
