@@ -90,6 +90,7 @@ struct still_graph {
   still_vk_forward *gpu;
   int gpu_first;
   char offload[768];
+  int gpu_failures; /* times the GPU failed and its layers moved to the CPU (gpu_failed) */
 };
 
 /* ---- small ops (calling thread) ------------------------------------------------ */
@@ -635,6 +636,7 @@ static still_status gpu_failed(still_graph *g, const int32_t *tokens, int n_tok,
   snprintf(why, sizeof why, "%s", err && err->message[0] ? err->message : "the GPU failed");
   still_vk_forward_free(g->gpu);
   g->gpu = NULL;
+  g->gpu_failures++;
   snprintf(g->offload, sizeof g->offload, "offload: 0/%d layers on a GPU (%s; running on the CPU from then on)",
            n_layer, why);
   /* from here the cache holds nothing valid for the former GPU layers */
@@ -938,6 +940,11 @@ still_status still_graph_set_gpu_split(still_graph *g, int n_gpu_layers, const c
            first.message);
   if (err) *err = first;
   return first.status ? first.status : STILL_ERR_BACKEND;
+}
+
+int still_graph_gpu_failures(const still_graph *g)
+{
+  return g ? g->gpu_failures : 0;
 }
 
 const char *still_graph_offload(const still_graph *g)

@@ -29,6 +29,7 @@ struct still_session {
    * should give the same answer at temperature 0. (The two buffers swap, nothing is copied.) */
   float *prompt_logits;
   int32_t prompt_n;
+  int prompt_gpu_failures; /* still_graph_gpu_failures when they were computed */
 };
 
 still_session_params still_session_params_default(void)
@@ -149,6 +150,9 @@ static int32_t reuse_prefix(still_session *s, const int32_t *ids, int32_t n)
 {
   int32_t common = 0;
   while (common < s->kv.n_past && common < n && s->kv.tokens[common] == ids[common]) common++;
+  /* a GPU failure since re-read the cache on the CPU: its values are no longer those the kept
+   * logits came from */
+  if (s->prompt_gpu_failures != still_graph_gpu_failures(s->g)) s->prompt_n = 0;
   if (common >= n && s->prompt_n == n) {
     s->kv.n_past = n;
     return n;
@@ -184,6 +188,7 @@ static still_status eval_prompt(still_session *s, const int32_t *ids, int32_t n,
       s->prompt_logits = s->logits;
       s->logits = t;
       s->prompt_n = n;
+      s->prompt_gpu_failures = still_graph_gpu_failures(s->g);
     }
   }
   st->prompt_s = still_time_s() - t0;
@@ -209,6 +214,7 @@ still_status still_session_logits(still_session *s, const int32_t *ids, size_t n
     if (rc == STILL_OK) {
       memcpy(s->prompt_logits, out + (n - 1) * (size_t)s->m->hp.n_vocab, (size_t)s->m->hp.n_vocab * sizeof(float));
       s->prompt_n = (int32_t)n;
+      s->prompt_gpu_failures = still_graph_gpu_failures(s->g);
     }
     stats->prompt_tokens = (int32_t)n;
     stats->prompt_s = still_time_s() - t0;

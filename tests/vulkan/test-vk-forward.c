@@ -985,6 +985,53 @@ static void test_loop_limit(void)
   ref_free(r);
 }
 
+/* The same prompt again after the GPU failed in between: the logits the session kept from that
+ * prompt came from the GPU, and the cache has been read again on the CPU since, so the prompt's
+ * last token is evaluated anew (the repeat is then the CPU's answer, whole). */
+static void test_repeat_after_gpu_failure(void)
+{
+  reference *r = ref_load("stories260K");
+  if (!r) return;
+  still_model *m = test_load_fixture_model("stories260K", false);
+  if (!m) {
+    ref_free(r);
+    return;
+  }
+  char *fallback = g_strdup(g_getenv("STILL_GPU_FALLBACK"));
+  g_unsetenv("STILL_GPU_FALLBACK");
+  const char *off = NULL;
+  /* the prompt in batches of 7: submits 1 to 4; the decode's second token fails */
+  still_session *s = session_with_hook(m, "STILL_VK_FAULT_SUBMIT", "6", &off);
+  float *lg = g_new(float, r->n_vocab);
+  still_error err = {0};
+  still_stats st;
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, &st, &err), ==, STILL_OK);
+  g_assert_cmpint(st.prompt_tokens, ==, r->n_prompt);
+  g_assert_null(strstr(still_session_offload(s), "CPU"));
+  still_sampling sp = still_sampling_greedy();
+  sp.max_tokens = 4;
+  GArray *ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+  g_assert_cmpint(still_session_generate(s, r->prompt, (size_t)r->n_prompt, &sp, collect, ids, &st, &err), ==,
+                  STILL_OK);
+  g_assert_cmpint(st.prompt_tokens, ==, 0); /* the kept logits, before the failure */
+  off = still_session_offload(s);
+  g_test_message("%s", off);
+  g_assert_nonnull(strstr(off, "running on the CPU from then on"));
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, &st, &err), ==, STILL_OK);
+  g_assert_cmpint(st.prompt_tokens, ==, 1);
+  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+  /* and kept again from there */
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, &st, &err), ==, STILL_OK);
+  g_assert_cmpint(st.prompt_tokens, ==, 0);
+  g_array_free(ids, TRUE);
+  still_session_free(s);
+  if (fallback) g_setenv("STILL_GPU_FALLBACK", fallback, TRUE);
+  g_free(fallback);
+  g_free(lg);
+  still_model_free(m);
+  ref_free(r);
+}
+
 /* Too little device memory for every layer: fewer layers go to the GPU, the
  * offload line says so, and the logits are still right. */
 static void test_fallback(void)
@@ -1331,6 +1378,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk-forward/fallback", test_fallback);
   g_test_add_func("/vk-forward/device-uuid", test_device_uuid);
   g_test_add_func("/vk-forward/loop-limit", test_loop_limit);
+  g_test_add_func("/vk-forward/repeat-after-gpu-failure", test_repeat_after_gpu_failure);
   g_test_add_func("/vk-forward/device-lost", test_device_lost);
   static const char *fit_models[] = {"tiny-qwen2-Q4_K_M", "tiny-llama-Q4_K_M", "tiny-qwen2-Q8_0", "tiny-qwen3-Q8_0"};
   for (size_t i = 0; i < G_N_ELEMENTS(fit_models); i++) {
