@@ -1263,7 +1263,8 @@ static void prepared(GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   }
   if (!j->dest_exists && !j->complete) {
-    /* a pause cut the re-hash short: forget it, the next attempt prepares again */
+    /* a pause cut the re-hash (or the wait for the part's lock) short: forget it, the next
+     * attempt prepares again */
     if (!handle_stop(self)) start_attempt(self);
     g_object_unref(self);
     return;

@@ -475,8 +475,9 @@ still_status still_fit_estimate_buffers(const void *const *bufs, const size_t *l
 
 /* What a session needs to run as an estimate places the layers (still_session_params.device and
  * .split): the GPUs with layers, "0,1", and their layers each, "14,14". devices is "" when one GPU
- * has them and it is unnamed_gpu (the engine's own choice, still_hardware_default_gpu: naming it
- * changes nothing); shares is "" unless several have them. Returns how many GPUs have layers. */
+ * has them and it is unnamed_gpu (the engine's own choice, still_hardware_default_gpu: its index
+ * adds nothing; the app names it by UUID, still_gpu_selector); shares is "" unless several have
+ * them. Returns how many GPUs have layers. */
 int still_fit_device_args(const still_fit *f, int unnamed_gpu, char *devices, size_t devices_size, char *shares,
                           size_t shares_size);
 
