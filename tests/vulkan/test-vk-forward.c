@@ -949,25 +949,50 @@ static void test_device_uuid(void)
   ref_free(r);
 }
 
+/* stories260K, its reference and a buffer for its logits, with the move to the CPU on after a GPU
+ * failure (the suite turns it off): the set-up of the tests that watch that move. false when the
+ * fixtures are missing (the test is then skipped). */
+typedef struct {
+  reference *r;
+  still_model *m;
+  float *lg;
+  char *fallback; /* STILL_GPU_FALLBACK as it was */
+} fallback_run;
+
+static bool fallback_run_open(fallback_run *f)
+{
+  memset(f, 0, sizeof *f);
+  if (!(f->r = ref_load("stories260K"))) return false;
+  if (!(f->m = test_load_fixture_model("stories260K", false))) {
+    ref_free(f->r);
+    return false;
+  }
+  f->lg = g_new(float, f->r->n_vocab);
+  f->fallback = g_strdup(g_getenv("STILL_GPU_FALLBACK"));
+  g_unsetenv("STILL_GPU_FALLBACK");
+  return true;
+}
+
+static void fallback_run_close(fallback_run *f)
+{
+  if (f->fallback) g_setenv("STILL_GPU_FALLBACK", f->fallback, TRUE);
+  g_free(f->fallback);
+  g_free(f->lg);
+  still_model_free(f->m);
+  ref_free(f->r);
+}
+
 /* Attention that lavapipe's loop limit would cut short (a context of tens of thousands of keys
  * there; here the limit is lowered with the test hook STILL_VK_LOOP_BUDGET): the GPU refuses it,
  * the layers move to the CPU and the offload line says why; the logits stay right. */
 static void test_loop_limit(void)
 {
-  reference *r = ref_load("stories260K");
-  if (!r) return;
-  still_model *m = test_load_fixture_model("stories260K", false);
-  if (!m) {
-    ref_free(r);
-    return;
-  }
-  char *fallback = g_strdup(g_getenv("STILL_GPU_FALLBACK"));
-  g_unsetenv("STILL_GPU_FALLBACK");
+  fallback_run f;
+  if (!fallback_run_open(&f)) return;
   const char *off = NULL;
-  still_session *s = session_with_hook(m, "STILL_VK_LOOP_BUDGET", "20", &off);
-  float *lg = g_new(float, r->n_vocab);
+  still_session *s = session_with_hook(f.m, "STILL_VK_LOOP_BUDGET", "20", &off);
   const bool cpu_device = strstr(off, "llvmpipe") != NULL;
-  assert_reference_logits(s, r, lg);
+  assert_reference_logits(s, f.r, f.lg);
   off = still_session_offload(s);
   g_test_message("%s", off);
   if (cpu_device) {
@@ -978,11 +1003,7 @@ static void test_loop_limit(void)
     g_assert_true(g_str_has_prefix(off, "offload: 5/5 layers on Vulkan")); /* GPUs have no such limit */
   }
   still_session_free(s);
-  if (fallback) g_setenv("STILL_GPU_FALLBACK", fallback, TRUE);
-  g_free(fallback);
-  g_free(lg);
-  still_model_free(m);
-  ref_free(r);
+  fallback_run_close(&f);
 }
 
 /* The same prompt again after the GPU failed in between: the logits the session kept from that
@@ -990,22 +1011,15 @@ static void test_loop_limit(void)
  * last token is evaluated anew (the repeat is then the CPU's answer, whole). */
 static void test_repeat_after_gpu_failure(void)
 {
-  reference *r = ref_load("stories260K");
-  if (!r) return;
-  still_model *m = test_load_fixture_model("stories260K", false);
-  if (!m) {
-    ref_free(r);
-    return;
-  }
-  char *fallback = g_strdup(g_getenv("STILL_GPU_FALLBACK"));
-  g_unsetenv("STILL_GPU_FALLBACK");
+  fallback_run f;
+  if (!fallback_run_open(&f)) return;
+  const reference *r = f.r;
   const char *off = NULL;
   /* the prompt in batches of 7: submits 1 to 4; the decode's second token fails */
-  still_session *s = session_with_hook(m, "STILL_VK_FAULT_SUBMIT", "6", &off);
-  float *lg = g_new(float, r->n_vocab);
+  still_session *s = session_with_hook(f.m, "STILL_VK_FAULT_SUBMIT", "6", &off);
   still_error err = {0};
   still_stats st;
-  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, &st, &err), ==, STILL_OK);
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, f.lg, &st, &err), ==, STILL_OK);
   g_assert_cmpint(st.prompt_tokens, ==, r->n_prompt);
   g_assert_null(strstr(still_session_offload(s), "CPU"));
   still_sampling sp = still_sampling_greedy();
@@ -1017,19 +1031,15 @@ static void test_repeat_after_gpu_failure(void)
   off = still_session_offload(s);
   g_test_message("%s", off);
   g_assert_nonnull(strstr(off, "running on the CPU from then on"));
-  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, &st, &err), ==, STILL_OK);
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, f.lg, &st, &err), ==, STILL_OK);
   g_assert_cmpint(st.prompt_tokens, ==, 1);
-  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+  g_assert_cmpfloat(max_abs_diff(f.lg, r->last, r->n_vocab), <=, 1e-4);
   /* and kept again from there */
-  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, &st, &err), ==, STILL_OK);
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, f.lg, &st, &err), ==, STILL_OK);
   g_assert_cmpint(st.prompt_tokens, ==, 0);
   g_array_free(ids, TRUE);
   still_session_free(s);
-  if (fallback) g_setenv("STILL_GPU_FALLBACK", fallback, TRUE);
-  g_free(fallback);
-  g_free(lg);
-  still_model_free(m);
-  ref_free(r);
+  fallback_run_close(&f);
 }
 
 /* Too little device memory for every layer: fewer layers go to the GPU, the
