@@ -533,17 +533,52 @@ static void test_tied_embeddings(gconstpointer data)
 /* The CLI: `still devices --json` marks lavapipe CPU-emulated; `still logits
  * -ngl -1` says where the layers went and writes the same logits as the CPU
  * within the F32 tolerance. */
-/* Run the CLI (argv, env NULL: this one), which must succeed, and parse what it printed. */
+/* Run the CLI (argv; env NULL: this process's), which must succeed (ok) or fail, and return what
+ * it wrote on standard error (g_free it); *out, when out is not NULL, what it printed. */
+static char *cli_run(char **argv, char **env, bool ok, char **out)
+{
+  char *text = NULL, *errs = NULL;
+  int status = 0;
+  g_assert_true(g_spawn_sync(NULL, argv, env, G_SPAWN_DEFAULT, NULL, NULL, &text, &errs, &status, NULL));
+  const bool succeeded = g_spawn_check_wait_status(status, NULL);
+  if (ok && !succeeded) g_error("still %s failed: %s", argv[1], errs);
+  g_assert_true(succeeded == ok);
+  if (out) *out = text;
+  else g_free(text);
+  return errs;
+}
+
+/* Run the CLI, which must succeed, and parse what it printed. */
 static cJSON *cli_json(char **argv, char **env)
 {
-  char *out = NULL, *errs = NULL;
-  int status = 0;
-  g_assert_true(g_spawn_sync(NULL, argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
-  if (!g_spawn_check_wait_status(status, NULL)) g_error("%s failed: %s", argv[1], errs);
+  char *out = NULL;
+  g_free(cli_run(argv, env, true, &out));
   cJSON *j = cJSON_Parse(out);
   g_assert_nonnull(j);
-  g_free(out), g_free(errs);
+  g_free(out);
   return j;
+}
+
+/* The logits file path that `still logits` wrote against r's last-position reference. */
+static void assert_logits_file(const char *path, const reference *r)
+{
+  gsize len;
+  float *lg = (float *)test_read_file(path, &len);
+  g_assert_cmpuint(len, ==, (gsize)r->n_vocab * 4);
+  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
+  g_free(lg);
+}
+
+/* `still make-model` (cli) of shape and type, its first layers blocks, the vocabulary of the GGUF
+ * vocab, into path. */
+static void make_model(const char *cli, const char *shape, const char *type, int layers, const char *vocab,
+                       const char *path)
+{
+  char n[16];
+  g_snprintf(n, sizeof n, "%d", layers);
+  char *argv[] = {(char *)cli, "make-model", "--shape", (char *)shape, "--type", (char *)type, "--layers", n,
+                  "--vocab", (char *)vocab, "-o", (char *)path, NULL};
+  g_free(cli_run(argv, NULL, true, NULL));
 }
 
 /* The least free memory (to 4 KiB) one GPU needs for every layer of model at n_ctx, by the fit
@@ -573,8 +608,6 @@ static void test_cli(void)
     g_test_skip("STILL_CLI not set");
     return;
   }
-  char *out = NULL, *errs = NULL;
-  int status = 0;
   char *argv1[] = {(char *)cli, "devices", "--json", NULL};
   cJSON *j = cli_json(argv1, NULL);
   const cJSON *devs = cJSON_GetObjectItem(j, "devices");
@@ -616,22 +649,17 @@ static void test_cli(void)
   close(fd);
   char *argv2[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32",
                    "-ngl", "-1", NULL};
-  g_assert_true(g_spawn_sync(NULL, argv2, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  char *errs = cli_run(argv2, NULL, true, NULL);
   g_test_message("stderr: %s", errs);
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
   g_assert_nonnull(strstr(errs, "offload: 5/5 layers on Vulkan"));
-  gsize len;
-  float *lg = (float *)test_read_file(tmp, &len);
-  g_assert_cmpuint(len, ==, (gsize)r->n_vocab * 4);
-  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
-  g_free(out), g_free(errs), g_free(lg);
+  assert_logits_file(tmp, r);
+  g_free(errs);
   /* a device that does not exist: the run goes on on the CPU and says why */
   char *argv3[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--device", "nosuchgpu",
                    NULL};
-  g_assert_true(g_spawn_sync(NULL, argv3, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  errs = cli_run(argv3, NULL, true, NULL);
   g_assert_nonnull(strstr(errs, "offload: 0/5 layers on a GPU (Vulkan: no device \"nosuchgpu\""));
-  g_free(out), g_free(errs);
+  g_free(errs);
   /* bench --membw --json names the GPU it ran on (the session is gone when the bandwidth is measured) */
   char *argv_bench[] = {(char *)cli, "bench", "-m", model, "-ngl", "99", "-p", "8", "-n", "4", "-r", "1", "--membw",
                         "--membw-size", "64M", "--json", NULL};
@@ -657,32 +685,28 @@ static void test_cli(void)
   gchar **lost_env = g_environ_setenv(g_get_environ(), "STILL_VK_FAULT_SUBMIT", "3", TRUE);
   lost_env = g_environ_unsetenv(lost_env, "STILL_GPU_FALLBACK");
   char *argv_lost[] = {(char *)cli, "bench", "-m", model, "-ngl", "99", "-p", "8", "-n", "4", "-r", "1", NULL};
-  g_assert_true(g_spawn_sync(NULL, argv_lost, lost_env, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  errs = cli_run(argv_lost, lost_env, false, NULL);
   g_test_message("bench with a lost device: %s", errs);
-  g_assert_false(g_spawn_check_wait_status(status, NULL));
   g_assert_nonnull(strstr(errs, "the GPU failed during the benchmark"));
   g_strfreev(lost_env);
-  g_free(out), g_free(errs);
+  g_free(errs);
   /* CPU only: the offload line is there too */
   char *argv4[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, NULL};
-  g_assert_true(g_spawn_sync(NULL, argv4, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  errs = cli_run(argv4, NULL, true, NULL);
   g_assert_nonnull(strstr(errs, "offload: 0/5 layers on a GPU (CPU only)\n"));
-  g_free(out), g_free(errs);
+  g_free(errs);
   /* without -ngl the layers follow the fit estimate: lavapipe alone is never chosen (above); a
    * machine whose GPU has room (simulated for the estimate) gets every layer on the device there is */
   char **env_fit = g_environ_setenv(g_get_environ(), "STILL_FIT_VRAM_FREE", "24G", TRUE);
-  g_assert_true(g_spawn_sync(NULL, argv4, env_fit, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+  errs = cli_run(argv4, env_fit, true, NULL);
   g_test_message("auto layers: %s", errs);
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
   g_assert_nonnull(strstr(errs, "offload: 5/5 layers on Vulkan0"));
-  g_free(out), g_free(errs);
+  g_free(errs);
   g_strfreev(env_fit);
   env_fit = g_environ_setenv(g_get_environ(), "STILL_FIT_VRAM_FREE", "0", TRUE);
-  g_assert_true(g_spawn_sync(NULL, argv4, env_fit, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  errs = cli_run(argv4, env_fit, true, NULL);
   g_assert_nonnull(strstr(errs, "offload: 0/5 layers on a GPU (CPU only)\n"));
-  g_free(out), g_free(errs);
+  g_free(errs);
   g_strfreev(env_fit);
   /* two physical devices: lavapipe listed twice through two ICD files with
    * different paths; --split alone takes devices 0 and 1 */
@@ -706,16 +730,12 @@ static void test_cli(void)
     cJSON_Delete(jd);
     char *argv5[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32",
                      "--split", "1,1", NULL};
-    g_assert_true(g_spawn_sync(NULL, argv5, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+    errs = cli_run(argv5, env, true, NULL);
     g_test_message("two ICDs: %s", errs);
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
     g_assert_nonnull(strstr(errs, "offload: 5/5 layers on Vulkan0 (llvmpipe"));
     g_assert_nonnull(strstr(errs, ") 3 + Vulkan1 (llvmpipe"));
-    g_free(out), g_free(errs);
-    lg = (float *)test_read_file(tmp, &len);
-    g_assert_cmpuint(len, ==, (gsize)r->n_vocab * 4);
-    g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
-    g_free(lg);
+    g_free(errs);
+    assert_logits_file(tmp, r);
     /* without -ngl on a machine with two cards (simulated for the estimate) that each hold a little
      * less than the whole model: the estimate's own split over both, not its share of one device */
     uint64_t whole = smallest_card_for_all(model, r->n_prompt, STILL_KV_F32);
@@ -735,32 +755,27 @@ static void test_cli(void)
     char *sizes = g_strdup_printf("%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT, each[0], each[1]);
     char **env_two = g_environ_setenv(g_strdupv(env), "STILL_FIT_VRAM_FREE", sizes, TRUE);
     char *argv7[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32", NULL};
-    g_assert_true(g_spawn_sync(NULL, argv7, env_two, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+    errs = cli_run(argv7, env_two, true, NULL);
     g_test_message("two cards of %s bytes, auto layers: %s", sizes, errs);
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
     g_assert_nonnull(strstr(errs, "offload: 5/5 layers on Vulkan0 (llvmpipe"));
     g_assert_nonnull(strstr(errs, want));
     g_assert_nonnull(strstr(errs, want_end));
-    g_free(out), g_free(errs), g_free(want), g_free(want_end), g_free(sizes);
-    lg = (float *)test_read_file(tmp, &len);
-    g_assert_cmpuint(len, ==, (gsize)r->n_vocab * 4);
-    g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, 1e-4);
-    g_free(lg);
+    g_free(errs), g_free(want), g_free(want_end), g_free(sizes);
+    assert_logits_file(tmp, r);
     g_strfreev(env_two);
     /* … and when the estimate takes one card that is not the engine's own first choice (the first
      * has no room), that card is named */
     env_two = g_environ_setenv(g_strdupv(env), "STILL_FIT_VRAM_FREE", "0,8G", TRUE);
-    g_assert_true(g_spawn_sync(NULL, argv7, env_two, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+    errs = cli_run(argv7, env_two, true, NULL);
     g_test_message("second card only: %s", errs);
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
     g_assert_nonnull(strstr(errs, "offload: 5/5 layers on Vulkan1 (llvmpipe"));
-    g_free(out), g_free(errs);
+    g_free(errs);
     g_strfreev(env_two);
     /* a list that is not one is said, not silently taken for the real machine */
     env_two = g_environ_setenv(g_strdupv(env), "STILL_FIT_VRAM_FREE", "8G,,24G", TRUE);
-    g_assert_true(g_spawn_sync(NULL, argv7, env_two, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
+    errs = cli_run(argv7, env_two, true, NULL);
     g_assert_nonnull(strstr(errs, "STILL_FIT_VRAM_FREE=\"8G,,24G\" is not a list of sizes"));
-    g_free(out), g_free(errs);
+    g_free(errs);
     g_strfreev(env_two);
     g_strfreev(env);
     g_remove(icd2);
@@ -769,10 +784,9 @@ static void test_cli(void)
   }
   /* a bad split is refused by the CLI: exit 1, one line */
   char *argv6[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--split", "1,,2", NULL};
-  g_assert_true(g_spawn_sync(NULL, argv6, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
-  g_assert_false(g_spawn_check_wait_status(status, NULL));
+  errs = cli_run(argv6, NULL, false, NULL);
   g_assert_nonnull(strstr(errs, "--split"));
-  g_free(out), g_free(errs);
+  g_free(errs);
   g_remove(tmp);
   g_free(tmp), g_free(model);
   g_string_free(ids, TRUE);
@@ -1234,13 +1248,7 @@ static void test_fit_bytes_real_shape(void)
   char *dir = g_dir_make_tmp("still-vk-fit-XXXXXX", NULL);
   g_assert_nonnull(dir);
   char *path = g_build_filename(dir, "r1-qwen-1.5b-1-layer.gguf", NULL);
-  char *argv[] = {(char *)cli, "make-model", "--shape", "r1-qwen-1.5b", "--type", "Q4_0", "--layers", "1",
-                  "--vocab", vocab, "-o", path, NULL};
-  char *out = NULL, *errs = NULL;
-  int status = 0;
-  g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errs, &status, NULL));
-  if (!g_spawn_check_wait_status(status, NULL)) g_test_message("make-model: %s", errs);
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  make_model(cli, "r1-qwen-1.5b", "Q4_0", 1, vocab, path);
   still_load_params lp = still_load_params_default();
   lp.no_vocab = true;
   still_model *m = NULL;
@@ -1255,7 +1263,7 @@ static void test_fit_bytes_real_shape(void)
   still_model_free(m);
   g_remove(path);
   g_rmdir(dir);
-  g_free(path), g_free(dir), g_free(vocab), g_free(out), g_free(errs);
+  g_free(path), g_free(dir), g_free(vocab);
 }
 
 /* ---- real widths ---------------------------------------------------------------------
@@ -1314,15 +1322,7 @@ static void test_real_width(gconstpointer data)
   }
   char *dir = g_dir_make_tmp("still-width-XXXXXX", NULL);
   char *file = g_build_filename(dir, "model.gguf", NULL);
-  char layers[16];
-  g_snprintf(layers, sizeof layers, "%d", c->layers);
-  char *argv[] = {(char *)cli, "make-model", "--shape", (char *)c->shape, "--type", (char *)c->type, "--vocab", vocab,
-                  "--layers", layers, "-o", file, NULL};
-  char *errs = NULL;
-  int status = 0;
-  g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &errs, &status, NULL));
-  if (!g_spawn_check_wait_status(status, NULL)) g_error("make-model failed: %s", errs);
-  g_free(errs);
+  make_model(cli, c->shape, c->type, c->layers, vocab, file);
 
   still_model *m = NULL;
   still_error err = {0};
