@@ -163,6 +163,13 @@ static int32_t reuse_prefix(still_session *s, const int32_t *ids, int32_t n)
   return common;
 }
 
+/* s->prompt_logits now hold the logits of the prompt's last position, n tokens in the cache. */
+static void keep_prompt_logits(still_session *s, int32_t n)
+{
+  s->prompt_n = n;
+  s->prompt_gpu_failures = still_graph_gpu_failures(s->g);
+}
+
 static still_status check_prompt(still_session *s, const int32_t *ids, size_t n, still_error *err)
 {
   if (!ids || n == 0) return still_set_error(err, STILL_ERR_INVALID_ARG, "the prompt is empty");
@@ -187,8 +194,7 @@ static still_status eval_prompt(still_session *s, const int32_t *ids, int32_t n,
       float *t = s->prompt_logits;
       s->prompt_logits = s->logits;
       s->logits = t;
-      s->prompt_n = n;
-      s->prompt_gpu_failures = still_graph_gpu_failures(s->g);
+      keep_prompt_logits(s, n);
     }
   }
   st->prompt_s = still_time_s() - t0;
@@ -213,8 +219,7 @@ still_status still_session_logits(still_session *s, const int32_t *ids, size_t n
     rc = still_graph_eval(s->g, ids, (int32_t)n, true, out, &s->cancel, err);
     if (rc == STILL_OK) {
       memcpy(s->prompt_logits, out + (n - 1) * (size_t)s->m->hp.n_vocab, (size_t)s->m->hp.n_vocab * sizeof(float));
-      s->prompt_n = (int32_t)n;
-      s->prompt_gpu_failures = still_graph_gpu_failures(s->g);
+      keep_prompt_logits(s, (int32_t)n);
     }
     stats->prompt_tokens = (int32_t)n;
     stats->prompt_s = still_time_s() - t0;
