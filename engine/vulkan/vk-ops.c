@@ -76,10 +76,14 @@ static still_status check_matvec(const still_vk_buffer *w, const still_vk_buffer
   return STILL_OK;
 }
 
-/* matvec_team.comp covers the types of the common mixtures when each row
- * starts on a word (the shader reads whole 32-bit words); 32 threads per
- * row, so the workgroup must hold a multiple of 32. STILL_VK_MATVEC=generic
- * keeps matvec.comp for every type (a switch for comparisons). */
+/* matvec_team.comp covers the types of the common mixtures and of the
+ * smaller files when each row starts on a word, or on 2 bytes for the
+ * types whose blocks do (the shader reads whole 32-bit words); 32 threads
+ * per row, so the workgroup must hold a multiple of 32. STILL_VK_MATVEC=
+ * generic keeps matvec.comp for every type (a switch for comparisons).
+ * The index orders the team shaders of a type; the first TEAM_PREFILL_TYPES
+ * also have matmul_team.comp and matmul_coop.comp variants. */
+#define TEAM_PREFILL_TYPES 6
 static int team_layout_ok(const still_vk_matvec_args *a)
 {
   const bool words = (a->w_off % 4) == 0 && (a->row_bytes % 4) == 0;
@@ -90,8 +94,18 @@ static int team_layout_ok(const still_vk_matvec_args *a)
   case STILL_TYPE_Q4_K: return words ? 3 : -1;
   case STILL_TYPE_Q5_K: return words ? 4 : -1;
   case STILL_TYPE_Q6_K: return a->row_bytes % 2 == 0 ? 5 : -1;
+  case STILL_TYPE_Q2_K: return words ? 6 : -1;
+  case STILL_TYPE_Q3_K: return a->row_bytes % 2 == 0 ? 7 : -1;
+  case STILL_TYPE_IQ4_XS: return words ? 8 : -1;
   default: return -1;
   }
+}
+
+/* team_layout_ok for the prefill shaders (matmul_team.comp, matmul_coop.comp) */
+static int team_prefill_layout_ok(const still_vk_matvec_args *a)
+{
+  const int k = team_layout_ok(a);
+  return k < TEAM_PREFILL_TYPES ? k : -1;
 }
 
 static int team_shader(const still_vk *vk, const still_vk_matvec_args *a)
@@ -108,7 +122,7 @@ static int team_shader(const still_vk *vk, const still_vk_matvec_args *a)
 static int matmul_team_shader(const still_vk *vk, const still_vk_matvec_args *a)
 {
   if (vk->matmul_mode == 1) return -1;
-  const int k = team_layout_ok(a);
+  const int k = team_prefill_layout_ok(a);
   if (k < 0) return -1;
   const bool k_quant = a->type == STILL_TYPE_Q4_K || a->type == STILL_TYPE_Q5_K || a->type == STILL_TYPE_Q6_K;
   if (k_quant && vk->matmul_mode != 2) return -1;
@@ -126,7 +140,10 @@ static uint32_t team_passes(const still_vk_matvec_args *a, bool wide)
   case STILL_TYPE_Q4_0: return (a->ncols / 32 + 7) / 8;
   case STILL_TYPE_Q4_K:
   case STILL_TYPE_Q5_K: return wide ? (blocks + 3) / 4 : blocks;
-  case STILL_TYPE_Q6_K: return (blocks + 1) / 2;
+  case STILL_TYPE_Q6_K:
+  case STILL_TYPE_Q2_K:
+  case STILL_TYPE_Q3_K: return (blocks + 1) / 2;
+  case STILL_TYPE_IQ4_XS: return (blocks + 3) / 4;
   default: return 1;
   }
 }
@@ -145,9 +162,11 @@ static uint32_t team_subs(const still_vk *vk, const still_vk_matvec_args *a, uin
 }
 
 /* record_team reaches a type's matvec_team4 variant by an offset from its matvec_team one */
-_Static_assert(VK_SHADER_MATVEC_TEAM4_Q6_K - VK_SHADER_MATVEC_TEAM4_F16 ==
-                 VK_SHADER_MATVEC_TEAM_Q6_K - VK_SHADER_MATVEC_TEAM_F16,
-               "the matvec_team4 shaders are in the order of the matvec_team ones");
+_Static_assert(VK_SHADER_MATVEC_TEAM4_IQ4_XS - VK_SHADER_MATVEC_TEAM4_F16 ==
+                   VK_SHADER_MATVEC_TEAM_IQ4_XS - VK_SHADER_MATVEC_TEAM_F16 &&
+                 VK_SHADER_MATVEC_TEAM_IQ4_XS - VK_SHADER_MATVEC_TEAM_F16 == 8 &&
+                 VK_SHADER_MATMUL_TEAM_Q6_K - VK_SHADER_MATMUL_TEAM_F16 == TEAM_PREFILL_TYPES - 1,
+               "the matvec_team4 shaders are in the order of the matvec_team ones, team_layout_ok's indices");
 
 uint64_t still_vk_dot_shared_bytes(const still_vk *vk, bool rounds)
 {
@@ -267,8 +286,11 @@ static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w
    * team 1 / 2 / 4: R1-Llama-8B Q4_K_M 114 / 141 / 158 tok/s, Q8_0 162 /
    * 178 / 167; R1-Qwen-1.5B Q4_K_M 283 / 332 / 337, Q8_0 383 / 407 / 359.
    * So 4 for the 4- and 5-bit types, 2 for Q8_0 and Q6_K (whose wider rows
-   * need more registers per pass); STILL_VK_MATVEC_ROWS overrides. */
-  const bool small = a->type == STILL_TYPE_Q4_0 || a->type == STILL_TYPE_Q4_K || a->type == STILL_TYPE_Q5_K;
+   * need more registers per pass); STILL_VK_MATVEC_ROWS overrides. Q2_K,
+   * Q3_K and IQ4_XS read fewer bytes a pass than Q4_K: 4 too (not yet
+   * timed on a GPU). */
+  const bool small = a->type == STILL_TYPE_Q4_0 || a->type == STILL_TYPE_Q4_K || a->type == STILL_TYPE_Q5_K ||
+                     a->type == STILL_TYPE_Q2_K || a->type == STILL_TYPE_Q3_K || a->type == STILL_TYPE_IQ4_XS;
   const uint32_t per_team = a->n_vec != 1 || a->type == STILL_TYPE_F16 ? 1
                             : vk->matvec_rows                          ? vk->matvec_rows
                             : small                                    ? 4
@@ -340,7 +362,7 @@ static int matmul_coop_shader(const still_vk *vk, const still_vk_matvec_args *a)
 {
   if (!vk->coopmat || vk->matmul_mode != 0) return -1;
   if ((a->nrows + 63) / 64 > 65535 || (a->n_vec + 63) / 64 > 65535) return -1; /* the grid's limit */
-  const int k = team_layout_ok(a);
+  const int k = team_prefill_layout_ok(a);
   if (k < 0) return -1;
   const int base = vk->coopmat_n == 8        ? VK_SHADER_MATMUL_COOP8_F16
                    : vk->coopmat_rows == 128 ? VK_SHADER_MATMUL_COOP_M128_F16

@@ -224,6 +224,15 @@ static const uint32_t spv_matvec_team_q5_k[] =
 static const uint32_t spv_matvec_team_q6_k[] =
 #include "vulkan/matvec_team_q6_k.spv.h"
 ;
+static const uint32_t spv_matvec_team_q2_k[] =
+#include "vulkan/matvec_team_q2_k.spv.h"
+;
+static const uint32_t spv_matvec_team_q3_k[] =
+#include "vulkan/matvec_team_q3_k.spv.h"
+;
+static const uint32_t spv_matvec_team_iq4_xs[] =
+#include "vulkan/matvec_team_iq4_xs.spv.h"
+;
 static const uint32_t spv_matvec_team4_f16[] =
 #include "vulkan/matvec_team4_f16.spv.h"
 ;
@@ -241,6 +250,15 @@ static const uint32_t spv_matvec_team4_q5_k[] =
 ;
 static const uint32_t spv_matvec_team4_q6_k[] =
 #include "vulkan/matvec_team4_q6_k.spv.h"
+;
+static const uint32_t spv_matvec_team4_q2_k[] =
+#include "vulkan/matvec_team4_q2_k.spv.h"
+;
+static const uint32_t spv_matvec_team4_q3_k[] =
+#include "vulkan/matvec_team4_q3_k.spv.h"
+;
+static const uint32_t spv_matvec_team4_iq4_xs[] =
+#include "vulkan/matvec_team4_iq4_xs.spv.h"
 ;
 static const uint32_t spv_matvec_dot_q4_k[] =
 #include "vulkan/matvec_dot_q4_k.spv.h"
@@ -470,12 +488,18 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATVEC_TEAM_Q4_K, spv_matvec_team_q4_k, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM_Q5_K, spv_matvec_team_q5_k, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM_Q6_K, spv_matvec_team_q6_k, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q2_K, spv_matvec_team_q2_k, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q3_K, spv_matvec_team_q3_k, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM_IQ4_XS, spv_matvec_team_iq4_xs, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM4_F16, spv_matvec_team4_f16, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM4_Q8_0, spv_matvec_team4_q8_0, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM4_Q4_0, spv_matvec_team4_q4_0, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM4_Q4_K, spv_matvec_team4_q4_k, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM4_Q5_K, spv_matvec_team4_q5_k, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM4_Q6_K, spv_matvec_team4_q6_k, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM4_Q2_K, spv_matvec_team4_q2_k, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM4_Q3_K, spv_matvec_team4_q3_k, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM4_IQ4_XS, spv_matvec_team4_iq4_xs, 48),
   ENTRY(VK_SHADER_MATVEC_DOT_Q4_K, spv_matvec_dot_q4_k, 48),
   ENTRY(VK_SHADER_MATVEC_DOT_Q6_K, spv_matvec_dot_q6_k, 48),
   ENTRY(VK_SHADER_MATVEC_DOT_Q8_0, spv_matvec_dot_q8_0, 48),

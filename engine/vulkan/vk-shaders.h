@@ -70,6 +70,9 @@ typedef enum {
   VK_SHADER_MATVEC_TEAM_Q4_K,
   VK_SHADER_MATVEC_TEAM_Q5_K,
   VK_SHADER_MATVEC_TEAM_Q6_K,
+  VK_SHADER_MATVEC_TEAM_Q2_K, /* decode only: no matmul_team/coop shader of these three */
+  VK_SHADER_MATVEC_TEAM_Q3_K,
+  VK_SHADER_MATVEC_TEAM_IQ4_XS,
   /* the same with four rows per team at decode (same order) */
   VK_SHADER_MATVEC_TEAM4_F16,
   VK_SHADER_MATVEC_TEAM4_Q8_0,
@@ -77,6 +80,9 @@ typedef enum {
   VK_SHADER_MATVEC_TEAM4_Q4_K,
   VK_SHADER_MATVEC_TEAM4_Q5_K,
   VK_SHADER_MATVEC_TEAM4_Q6_K,
+  VK_SHADER_MATVEC_TEAM4_Q2_K,
+  VK_SHADER_MATVEC_TEAM4_Q3_K,
+  VK_SHADER_MATVEC_TEAM4_IQ4_XS,
   /* matvec_dot.comp: one vector with 8-bit integer dot products (devices with them) */
   VK_SHADER_MATVEC_DOT_Q4_K,
   VK_SHADER_MATVEC_DOT_Q6_K,

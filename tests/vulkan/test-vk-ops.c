@@ -2108,6 +2108,14 @@ int main(int argc, char **argv)
     {STILL_TYPE_Q8_0, 544, 33, 1, false, true}, {STILL_TYPE_Q4_0, 544, 33, 5, false, true},
     {STILL_TYPE_F16, 300, 35, 3, false, true},  {STILL_TYPE_Q4_K, 1536, 67, 1, false, true},
     {STILL_TYPE_Q5_K, 1536, 3, 4, false, true}, {STILL_TYPE_Q6_K, 1536, 66, 7, false, true},
+    /* the smaller files' types: 5 Q2_K/Q3_K blocks (the last pass of two
+     * blocks half past the row; Q3_K rows of 550 bytes start on 2 bytes),
+     * 5 and 6 IQ4_XS blocks (passes of four), rows left over for the last
+     * team of 4, several vectors, vec4 loads */
+    {STILL_TYPE_Q3_K, 1280, 33, 1}, {STILL_TYPE_Q3_K, 1280, 66, 5, false, true},
+    {STILL_TYPE_Q2_K, 1280, 35, 3}, {STILL_TYPE_Q2_K, 1536, 67, 1, false, true},
+    {STILL_TYPE_IQ4_XS, 1536, 67, 1}, {STILL_TYPE_IQ4_XS, 1280, 9, 2, false, true},
+    {STILL_TYPE_Q3_K, 1536, 6, 1, false, true}, {STILL_TYPE_IQ4_XS, 1280, 37, 6},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(team_cases); i++) {
     char *path = g_strdup_printf("/vk/matvec/%s/%dx%d-x%d%s", still_type_name(team_cases[i].type),
@@ -2126,6 +2134,8 @@ int main(int argc, char **argv)
     {STILL_TYPE_Q6_K, 1280, 66, 2, false, true, true},    {STILL_TYPE_Q6_K, 4352, 31, 7, false, true, true, 2},
     {STILL_TYPE_Q4_K, 4352, 9, 5, false, false, true, 2}, {STILL_TYPE_Q8_0, 4352, 40, 1, false, true, true, 2},
     {STILL_TYPE_Q4_0, 4352, 40, 6, false, true, true, 2}, {STILL_TYPE_F16, 2056, 40, 2, false, true, true, 2},
+    {STILL_TYPE_Q3_K, 4352, 9, 1, false, true, true, 2},  {STILL_TYPE_Q2_K, 4352, 40, 6, false, false, true, 2},
+    {STILL_TYPE_IQ4_XS, 4352, 11, 1, false, true, true, 2}, {STILL_TYPE_Q3_K, 4352, 31, 3, false, false, true},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(wide_cases); i++) {
     const matvec_case *c = &wide_cases[i];
@@ -2145,6 +2155,9 @@ int main(int argc, char **argv)
     {STILL_TYPE_Q4_0, 8224, 6, 1, false, false, false}, {STILL_TYPE_Q5_K, 1536, 10, 1, false, false, true},
     /* 128 Q4_K blocks in four chunks: 16 passes, rows shared by 4 teams */
     {STILL_TYPE_Q4_K, 32768, 3, 1, false, true, true},
+    /* the FFN width of R1-Llama-8B and ffn_down of the 32B (27648) in the smaller files' types */
+    {STILL_TYPE_Q3_K, 14336, 5, 1, false, true, false}, {STILL_TYPE_Q2_K, 27648, 3, 1, false, true, true},
+    {STILL_TYPE_IQ4_XS, 14336, 6, 1, false, false, true},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(long_cases); i++) {
     const matvec_case *c = &long_cases[i];
@@ -2238,6 +2251,9 @@ int main(int argc, char **argv)
     {STILL_TYPE_Q4_K, 8704, 6, 1, true},   {STILL_TYPE_Q6_K, 8448, 5, 1, false},  {STILL_TYPE_Q8_0, 8224, 4, 1, true},
     {STILL_TYPE_Q5_K, 8704, 5, 1, true},   {STILL_TYPE_Q4_0, 1024, 9, 1, false},  {STILL_TYPE_Q4_0, 2048, 6, 1, true},
     {STILL_TYPE_Q8_0, 1088, 35, 1, false}, {STILL_TYPE_Q4_K, 8704, 7, 1, false},
+    /* the smaller files' types (Q3_K rows of 1760 bytes: the up rows on 16 bytes; 550: on 2) */
+    {STILL_TYPE_Q3_K, 4096, 9, 1, true},   {STILL_TYPE_Q3_K, 1280, 35, 2, false}, {STILL_TYPE_Q2_K, 1536, 33, 1, true},
+    {STILL_TYPE_Q2_K, 2304, 7, 3, false},  {STILL_TYPE_IQ4_XS, 2304, 70, 1, true}, {STILL_TYPE_IQ4_XS, 1280, 5, 1, false},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(fused_cases); i++) {
     const fused_case *c = &fused_cases[i];

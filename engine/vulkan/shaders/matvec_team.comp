@@ -1,6 +1,7 @@
 #version 450
 /* matvec_team.comp — y = W·x for the weight types of the common GGUF
- * mixtures (F16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K), written for real GPUs.
+ * mixtures (F16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) and of the smaller files
+ * (Q2_K, Q3_K, IQ4_XS), written for real GPUs.
  *
  * Decode is memory-bound, and on a GPU that means bytes in flight: by
  * Little's law an H200 (4.4 TB/s, ~0.7 µs loaded latency) needs about 3 MB
@@ -341,6 +342,133 @@ float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
               scale8(r, so, j + 4u) * dot(v2, xr[2]) + scale8(r, so, j + 6u) * dot(v3, xr[3]));
 }
 
+#elif defined(TYPE_Q2_K) || defined(TYPE_Q3_K)
+/* Two blocks per pass, 16 threads per block, as Q6_K (and the same
+ * activations, xfetch): thread t takes half n = t / 8 and four neighbouring
+ * l from l4 = 4·(t % 8) at each of the four 2-bit shifts j, values 128n +
+ * 32j + l4 + 0…3. Their codes are one word of qs (byte 32n + l, bits 2j),
+ * their scales those of sub-blocks (16 values) 8n + 2j + l4 / 16.
+ * Q2_K (84 bytes; rows on a word): scales[16] at 0 (scale | min << 4),
+ * qs at 16, d and dmin at 80: a value is d·sc·q − dmin·m.
+ * Q3_K (110 bytes; rows on 2 bytes, reads joined as for Q6_K): hmask[32]
+ * at 0 (bit 4n + j of byte l: the code's third bit; clear means minus 4),
+ * qs at 32, 16 6-bit scales (minus 32) packed in 12 bytes at 96, d at 108:
+ * a value is d·sc·(q − 4 + 4·h). */
+#if defined(TYPE_Q2_K)
+#define BLOCK_BYTES 84u
+#else
+#define BLOCK_BYTES 110u
+#endif
+uint n_passes() { return (p.ncols / 256u + 1u) / 2u; }
+Raw load_pass(uint rb, uint it, uint lane)
+{
+  Raw r;
+  const uint nb = p.ncols / 256u, blk = it * 2u + lane / 16u, t = lane % 16u;
+  const uint n = t / 8u, l4 = (t % 8u) * 4u;
+  r.f = blk < nb ? 1.0 : 0.0;
+  const uint b = rb + min(blk, nb - 1u) * BLOCK_BYTES;
+#if defined(TYPE_Q2_K)
+  const uint bw = b >> 2;
+  /* qs word, the 8 scale bytes of half n, d and dmin */
+  r.a = uvec4(wc(bw + 4u + 8u * n + t % 8u), wc(bw + 2u * n), wc(bw + 2u * n + 1u), wc(bw + 20u));
+#else
+  const uint hm = b + l4, qs = b + 32u + 32u * n + l4, sc = (b + 96u) >> 2;
+  r.a = uvec4(wc(hm >> 2), wc((hm >> 2) + 1u), wc(qs >> 2), wc((qs >> 2) + 1u));
+  r.b = uvec4(wc(sc), wc(sc + 1u), wc(sc + 2u), wc(sc + 3u)); /* the 12 scale bytes and d */
+  r.c.x = b;
+#endif
+  return r;
+}
+void xfetch(uint k, uint it, uint lane)
+{
+  const uint blk = min(it * 2u + lane / 16u, p.ncols / 256u - 1u), t = lane % 16u;
+  const uint v = blk * 256u + 128u * (t / 8u) + (t % 8u) * 4u;
+  xr[0] = xq(k, v), xr[1] = xq(k, v + 32u), xr[2] = xq(k, v + 64u), xr[3] = xq(k, v + 96u);
+}
+/* the 2-bit codes at shift 2j of a word's 4 bytes */
+vec4 crumbs(uint q, uint j)
+{
+  const uint m = (q >> (2u * j)) & 0x03030303u;
+  return vec4(m & 3u, (m >> 8) & 3u, (m >> 16) & 3u, m >> 24);
+}
+#if defined(TYPE_Q3_K)
+/* byte o of the 16 loaded bytes */
+uint byte16(uvec4 v, uint o) { return (v[o >> 2] >> (8u * (o & 3u))) & 0xffu; }
+#endif
+float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
+{
+  const uint t = lane % 16u, s = (t % 8u) / 4u;
+  float sum = 0.0;
+#if defined(TYPE_Q2_K)
+  const vec2 dm = unpackHalf2x16(r.a.w) * r.f;
+  for (uint j = 0u; j < 4u; j++) {
+    const uint sm = byte_of(j < 2u ? r.a.y : r.a.z, (2u * j + s) & 3u);
+    sum += dm.x * float(sm & 15u) * dot(crumbs(r.a.x, j), xr[j]) - dm.y * float(sm >> 4) * dot(xr[j], vec4(1.0));
+  }
+  return sum;
+#else
+  const uint n = t / 8u, b = r.c.x, o = b & 3u;
+  const uint hm = join(r.a.x, r.a.y, b), qs = join(r.a.z, r.a.w, b);
+  const float d = unpackHalf2x16(r.b.w >> ((b & 2u) * 8u)).x * r.f;
+  for (uint j = 0u; j < 4u; j++) {
+    const uint sk = 8u * n + 2u * j + s;
+    const uint lo = n == 0u ? byte16(r.b, o + sk) & 15u : byte16(r.b, o + sk - 8u) >> 4;
+    const uint hi = (byte16(r.b, o + 8u + (sk & 3u)) >> (2u * (sk >> 2))) & 3u;
+    const uint h = (hm >> (4u * n + j)) & 0x01010101u;
+    const vec4 q = crumbs(qs, j) + 4.0 * vec4(h & 1u, (h >> 8) & 1u, (h >> 16) & 1u, h >> 24) - 4.0;
+    sum += float(int(lo | (hi << 4)) - 32) * dot(q, xr[j]);
+  }
+  return d * sum;
+#endif
+}
+
+#elif defined(TYPE_IQ4_XS)
+/* Four 136-byte blocks per pass (rows on a word), 8 threads per block:
+ * thread p8 = lane % 8 takes sub-block p8, 32 values from the 16 bytes of
+ * qs at byte 8 + 16·p8 (low nibbles values 0…15, high nibbles 16…31).
+ * Its 6-bit scale (minus 32) is 4 bits of scales_l (byte 4 + p8 / 2) and 2
+ * of scales_h (the 16 bits at byte 2); d at byte 0. A nibble indexes the 16
+ * levels of the non-uniform grid, kept in shared memory (iq4_init). */
+const float IQ4_GRID[16] = float[16](-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0, 25.0, 38.0,
+                                     53.0, 69.0, 89.0, 113.0);
+shared float iq4_grid[16];
+void iq4_init(uint tid)
+{
+  if (tid < 16u) iq4_grid[tid] = IQ4_GRID[tid];
+  barrier();
+}
+uint n_passes() { return (p.ncols / 256u + 3u) / 4u; }
+Raw load_pass(uint rb, uint it, uint lane)
+{
+  Raw r;
+  const uint nb = p.ncols / 256u, blk = it * 4u + lane / 8u, p8 = lane % 8u;
+  r.f = blk < nb ? 1.0 : 0.0;
+  const uint bw = (rb >> 2) + min(blk, nb - 1u) * 34u, q = bw + 2u + 4u * p8;
+  r.a = uvec4(wc(bw), wc(bw + 1u), 0u, 0u); /* d | scales_h << 16, scales_l */
+  r.b = uvec4(wc(q), wc(q + 1u), wc(q + 2u), wc(q + 3u));
+  return r;
+}
+void xfetch(uint k, uint it, uint lane)
+{
+  const uint blk = min(it * 4u + lane / 8u, p.ncols / 256u - 1u);
+  const uint v = blk * 256u + 32u * (lane % 8u);
+  for (uint i = 0u; i < 4u; i++) xr[i] = xq(k, v + 4u * i), xr[4u + i] = xq(k, v + 16u + 4u * i);
+}
+/* the levels of the low nibbles of a word's 4 bytes */
+vec4 iq4_levels(uint q)
+{
+  return vec4(iq4_grid[q & 15u], iq4_grid[(q >> 8) & 15u], iq4_grid[(q >> 16) & 15u], iq4_grid[(q >> 24) & 15u]);
+}
+float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
+{
+  const uint p8 = lane % 8u;
+  const uint ls = ((byte_of(r.a.y, p8 / 2u) >> (4u * (p8 & 1u))) & 15u) | (((r.a.x >> (16u + 2u * p8)) & 3u) << 4);
+  const float dl = unpackHalf2x16(r.a.x).x * (float(ls) - 32.0) * r.f;
+  float s = 0.0;
+  for (uint i = 0u; i < 4u; i++) s += dot(iq4_levels(r.b[i]), xr[i]) + dot(iq4_levels(r.b[i] >> 4), xr[4u + i]);
+  return dl * s;
+}
+
 #else
 #error matvec_team.comp: no TYPE_ given
 #endif
@@ -398,6 +526,9 @@ void row_passes(uint rb, uint sub, uint n_sub, uint lane)
 void main()
 {
   const uint tid = gl_LocalInvocationID.x;
+#if defined(TYPE_IQ4_XS)
+  iq4_init(tid);
+#endif
   const uint n_sub = max(p.n_sub, 1u), rows = WG_SIZE / (TEAM * n_sub);
   const uint team = tid / TEAM, lane = tid % TEAM, sub = team % n_sub;
   /* ROWS rows per team (one input vector): the sums of rows row … row +
