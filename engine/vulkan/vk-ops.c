@@ -76,10 +76,10 @@ static still_status check_matvec(const still_vk_buffer *w, const still_vk_buffer
   return STILL_OK;
 }
 
-/* matvec_team.comp covers the types of the common mixtures and of the
- * smaller files when each row starts on a word, or on 2 bytes for the
- * types whose blocks do (the shader reads whole 32-bit words); 32 threads
- * per row, so the workgroup must hold a multiple of 32. STILL_VK_MATVEC=
+/* matvec_team.comp covers every block type (the common mixtures', the
+ * smaller files', the other blocks of 32) when each row starts on a word,
+ * or on 2 bytes for the types whose blocks do (the shader reads whole
+ * 32-bit words); 32 threads per row, so the workgroup must hold a multiple of 32. STILL_VK_MATVEC=
  * generic keeps matvec.comp for every type (a switch for comparisons).
  * The index orders the team shaders of a type; the first TEAM_PREFILL_TYPES
  * also have matmul_team.comp and matmul_coop.comp variants. */
@@ -97,6 +97,10 @@ static int team_layout_ok(const still_vk_matvec_args *a)
   case STILL_TYPE_Q2_K: return words ? 6 : -1;
   case STILL_TYPE_Q3_K: return a->row_bytes % 2 == 0 ? 7 : -1;
   case STILL_TYPE_IQ4_XS: return words ? 8 : -1;
+  case STILL_TYPE_Q4_1: return a->row_bytes % 2 == 0 ? 9 : -1;
+  case STILL_TYPE_Q5_0: return a->row_bytes % 2 == 0 ? 10 : -1;
+  case STILL_TYPE_Q5_1: return a->row_bytes % 2 == 0 ? 11 : -1;
+  case STILL_TYPE_IQ4_NL: return a->row_bytes % 2 == 0 ? 12 : -1;
   default: return -1;
   }
 }
@@ -137,7 +141,11 @@ static uint32_t team_passes(const still_vk_matvec_args *a, bool wide)
   switch (a->type) {
   case STILL_TYPE_F16: return (a->ncols + 255) / 256;
   case STILL_TYPE_Q8_0:
-  case STILL_TYPE_Q4_0: return (a->ncols / 32 + 7) / 8;
+  case STILL_TYPE_Q4_0:
+  case STILL_TYPE_Q4_1:
+  case STILL_TYPE_Q5_0:
+  case STILL_TYPE_Q5_1:
+  case STILL_TYPE_IQ4_NL: return (a->ncols / 32 + 7) / 8;
   case STILL_TYPE_Q4_K:
   case STILL_TYPE_Q5_K: return wide ? (blocks + 3) / 4 : blocks;
   case STILL_TYPE_Q6_K:
@@ -162,9 +170,9 @@ static uint32_t team_subs(const still_vk *vk, const still_vk_matvec_args *a, uin
 }
 
 /* record_team reaches a type's matvec_team4 variant by an offset from its matvec_team one */
-_Static_assert(VK_SHADER_MATVEC_TEAM4_IQ4_XS - VK_SHADER_MATVEC_TEAM4_F16 ==
-                   VK_SHADER_MATVEC_TEAM_IQ4_XS - VK_SHADER_MATVEC_TEAM_F16 &&
-                 VK_SHADER_MATVEC_TEAM_IQ4_XS - VK_SHADER_MATVEC_TEAM_F16 == 8 &&
+_Static_assert(VK_SHADER_MATVEC_TEAM4_IQ4_NL - VK_SHADER_MATVEC_TEAM4_F16 ==
+                   VK_SHADER_MATVEC_TEAM_IQ4_NL - VK_SHADER_MATVEC_TEAM_F16 &&
+                 VK_SHADER_MATVEC_TEAM_IQ4_NL - VK_SHADER_MATVEC_TEAM_F16 == 12 &&
                  VK_SHADER_MATMUL_TEAM_Q6_K - VK_SHADER_MATMUL_TEAM_F16 == TEAM_PREFILL_TYPES - 1,
                "the matvec_team4 shaders are in the order of the matvec_team ones, team_layout_ok's indices");
 
@@ -286,11 +294,10 @@ static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w
    * team 1 / 2 / 4: R1-Llama-8B Q4_K_M 114 / 141 / 158 tok/s, Q8_0 162 /
    * 178 / 167; R1-Qwen-1.5B Q4_K_M 283 / 332 / 337, Q8_0 383 / 407 / 359.
    * So 4 for the 4- and 5-bit types, 2 for Q8_0 and Q6_K (whose wider rows
-   * need more registers per pass); STILL_VK_MATVEC_ROWS overrides. Q2_K,
-   * Q3_K and IQ4_XS read fewer bytes a pass than Q4_K: 4 too (not yet
-   * timed on a GPU). */
-  const bool small = a->type == STILL_TYPE_Q4_0 || a->type == STILL_TYPE_Q4_K || a->type == STILL_TYPE_Q5_K ||
-                     a->type == STILL_TYPE_Q2_K || a->type == STILL_TYPE_Q3_K || a->type == STILL_TYPE_IQ4_XS;
+   * need more registers per pass); STILL_VK_MATVEC_ROWS overrides. The
+   * others (Q2_K, Q3_K, IQ4_XS, and Q4_1, Q5_0, Q5_1, IQ4_NL like Q4_0)
+   * read fewer bytes a pass than Q6_K: 4 too (not yet timed on a GPU). */
+  const bool small = a->type != STILL_TYPE_Q8_0 && a->type != STILL_TYPE_Q6_K;
   const uint32_t per_team = a->n_vec != 1 || a->type == STILL_TYPE_F16 ? 1
                             : vk->matvec_rows                          ? vk->matvec_rows
                             : small                                    ? 4

@@ -233,6 +233,18 @@ static const uint32_t spv_matvec_team_q3_k[] =
 static const uint32_t spv_matvec_team_iq4_xs[] =
 #include "vulkan/matvec_team_iq4_xs.spv.h"
 ;
+static const uint32_t spv_matvec_team_q4_1[] =
+#include "vulkan/matvec_team_q4_1.spv.h"
+;
+static const uint32_t spv_matvec_team_q5_0[] =
+#include "vulkan/matvec_team_q5_0.spv.h"
+;
+static const uint32_t spv_matvec_team_q5_1[] =
+#include "vulkan/matvec_team_q5_1.spv.h"
+;
+static const uint32_t spv_matvec_team_iq4_nl[] =
+#include "vulkan/matvec_team_iq4_nl.spv.h"
+;
 static const uint32_t spv_matvec_team4_f16[] =
 #include "vulkan/matvec_team4_f16.spv.h"
 ;
@@ -259,6 +271,18 @@ static const uint32_t spv_matvec_team4_q3_k[] =
 ;
 static const uint32_t spv_matvec_team4_iq4_xs[] =
 #include "vulkan/matvec_team4_iq4_xs.spv.h"
+;
+static const uint32_t spv_matvec_team4_q4_1[] =
+#include "vulkan/matvec_team4_q4_1.spv.h"
+;
+static const uint32_t spv_matvec_team4_q5_0[] =
+#include "vulkan/matvec_team4_q5_0.spv.h"
+;
+static const uint32_t spv_matvec_team4_q5_1[] =
+#include "vulkan/matvec_team4_q5_1.spv.h"
+;
+static const uint32_t spv_matvec_team4_iq4_nl[] =
+#include "vulkan/matvec_team4_iq4_nl.spv.h"
 ;
 static const uint32_t spv_matvec_dot_q4_k[] =
 #include "vulkan/matvec_dot_q4_k.spv.h"
@@ -491,6 +515,10 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATVEC_TEAM_Q2_K, spv_matvec_team_q2_k, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM_Q3_K, spv_matvec_team_q3_k, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM_IQ4_XS, spv_matvec_team_iq4_xs, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q4_1, spv_matvec_team_q4_1, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q5_0, spv_matvec_team_q5_0, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM_Q5_1, spv_matvec_team_q5_1, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM_IQ4_NL, spv_matvec_team_iq4_nl, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM4_F16, spv_matvec_team4_f16, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM4_Q8_0, spv_matvec_team4_q8_0, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM4_Q4_0, spv_matvec_team4_q4_0, 48),
@@ -500,6 +528,10 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATVEC_TEAM4_Q2_K, spv_matvec_team4_q2_k, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM4_Q3_K, spv_matvec_team4_q3_k, 48),
   ENTRY(VK_SHADER_MATVEC_TEAM4_IQ4_XS, spv_matvec_team4_iq4_xs, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM4_Q4_1, spv_matvec_team4_q4_1, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM4_Q5_0, spv_matvec_team4_q5_0, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM4_Q5_1, spv_matvec_team4_q5_1, 48),
+  ENTRY(VK_SHADER_MATVEC_TEAM4_IQ4_NL, spv_matvec_team4_iq4_nl, 48),
   ENTRY(VK_SHADER_MATVEC_DOT_Q4_K, spv_matvec_dot_q4_k, 48),
   ENTRY(VK_SHADER_MATVEC_DOT_Q6_K, spv_matvec_dot_q6_k, 48),
   ENTRY(VK_SHADER_MATVEC_DOT_Q8_0, spv_matvec_dot_q8_0, 48),

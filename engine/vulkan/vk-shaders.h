@@ -70,9 +70,13 @@ typedef enum {
   VK_SHADER_MATVEC_TEAM_Q4_K,
   VK_SHADER_MATVEC_TEAM_Q5_K,
   VK_SHADER_MATVEC_TEAM_Q6_K,
-  VK_SHADER_MATVEC_TEAM_Q2_K, /* decode only: no matmul_team/coop shader of these three */
+  VK_SHADER_MATVEC_TEAM_Q2_K, /* decode only from here: no matmul_team/coop shader of these */
   VK_SHADER_MATVEC_TEAM_Q3_K,
   VK_SHADER_MATVEC_TEAM_IQ4_XS,
+  VK_SHADER_MATVEC_TEAM_Q4_1,
+  VK_SHADER_MATVEC_TEAM_Q5_0,
+  VK_SHADER_MATVEC_TEAM_Q5_1,
+  VK_SHADER_MATVEC_TEAM_IQ4_NL,
   /* the same with four rows per team at decode (same order) */
   VK_SHADER_MATVEC_TEAM4_F16,
   VK_SHADER_MATVEC_TEAM4_Q8_0,
@@ -83,6 +87,10 @@ typedef enum {
   VK_SHADER_MATVEC_TEAM4_Q2_K,
   VK_SHADER_MATVEC_TEAM4_Q3_K,
   VK_SHADER_MATVEC_TEAM4_IQ4_XS,
+  VK_SHADER_MATVEC_TEAM4_Q4_1,
+  VK_SHADER_MATVEC_TEAM4_Q5_0,
+  VK_SHADER_MATVEC_TEAM4_Q5_1,
+  VK_SHADER_MATVEC_TEAM4_IQ4_NL,
   /* matvec_dot.comp: one vector with 8-bit integer dot products (devices with them) */
   VK_SHADER_MATVEC_DOT_Q4_K,
   VK_SHADER_MATVEC_DOT_Q6_K,

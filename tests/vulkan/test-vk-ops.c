@@ -2116,6 +2116,10 @@ int main(int argc, char **argv)
     {STILL_TYPE_Q2_K, 1280, 35, 3}, {STILL_TYPE_Q2_K, 1536, 67, 1, false, true},
     {STILL_TYPE_IQ4_XS, 1536, 67, 1}, {STILL_TYPE_IQ4_XS, 1280, 9, 2, false, true},
     {STILL_TYPE_Q3_K, 1536, 6, 1, false, true}, {STILL_TYPE_IQ4_XS, 1280, 37, 6},
+    /* the other blocks of 32 (Q5_0 and IQ4_NL blocks on 2 bytes): 17 blocks
+     * (the last pass holds one), rows left over for the last team of 4 */
+    {STILL_TYPE_Q4_1, 544, 33, 1}, {STILL_TYPE_Q5_0, 544, 34, 1, false, true}, {STILL_TYPE_Q5_1, 544, 35, 3},
+    {STILL_TYPE_IQ4_NL, 544, 33, 5, false, true}, {STILL_TYPE_Q5_0, 1056, 7, 6}, {STILL_TYPE_IQ4_NL, 1056, 67, 1},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(team_cases); i++) {
     char *path = g_strdup_printf("/vk/matvec/%s/%dx%d-x%d%s", still_type_name(team_cases[i].type),
@@ -2136,6 +2140,8 @@ int main(int argc, char **argv)
     {STILL_TYPE_Q4_0, 4352, 40, 6, false, true, true, 2}, {STILL_TYPE_F16, 2056, 40, 2, false, true, true, 2},
     {STILL_TYPE_Q3_K, 4352, 9, 1, false, true, true, 2},  {STILL_TYPE_Q2_K, 4352, 40, 6, false, false, true, 2},
     {STILL_TYPE_IQ4_XS, 4352, 11, 1, false, true, true, 2}, {STILL_TYPE_Q3_K, 4352, 31, 3, false, false, true},
+    {STILL_TYPE_Q5_0, 4352, 9, 1, false, true, true, 2},   {STILL_TYPE_IQ4_NL, 4352, 40, 3, false, false, true, 2},
+    {STILL_TYPE_Q4_1, 4352, 10, 1, false, true, true, 2},  {STILL_TYPE_Q5_1, 4352, 5, 2, false, true, true, 2},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(wide_cases); i++) {
     const matvec_case *c = &wide_cases[i];
@@ -2254,6 +2260,9 @@ int main(int argc, char **argv)
     /* the smaller files' types (Q3_K rows of 1760 bytes: the up rows on 16 bytes; 550: on 2) */
     {STILL_TYPE_Q3_K, 4096, 9, 1, true},   {STILL_TYPE_Q3_K, 1280, 35, 2, false}, {STILL_TYPE_Q2_K, 1536, 33, 1, true},
     {STILL_TYPE_Q2_K, 2304, 7, 3, false},  {STILL_TYPE_IQ4_XS, 2304, 70, 1, true}, {STILL_TYPE_IQ4_XS, 1280, 5, 1, false},
+    /* the other blocks of 32 (Q5_0 and IQ4_NL rows of 17 blocks on 2 bytes) */
+    {STILL_TYPE_Q4_1, 1024, 9, 1, true},   {STILL_TYPE_Q5_0, 544, 34, 1, true},   {STILL_TYPE_Q5_1, 544, 7, 2, false},
+    {STILL_TYPE_IQ4_NL, 544, 66, 1, true}, {STILL_TYPE_IQ4_NL, 1024, 5, 3, false},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(fused_cases); i++) {
     const fused_case *c = &fused_cases[i];

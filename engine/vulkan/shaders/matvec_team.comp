@@ -1,7 +1,8 @@
 #version 450
 /* matvec_team.comp — y = W·x for the weight types of the common GGUF
- * mixtures (F16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) and of the smaller files
- * (Q2_K, Q3_K, IQ4_XS), written for real GPUs.
+ * mixtures (F16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K), of the smaller files
+ * (Q2_K, Q3_K, IQ4_XS) and the other blocks of 32 (Q4_1, Q5_0, Q5_1,
+ * IQ4_NL), written for real GPUs.
  *
  * Decode is memory-bound, and on a GPU that means bytes in flight: by
  * Little's law an H200 (4.4 TB/s, ~0.7 µs loaded latency) needs about 3 MB
@@ -112,6 +113,24 @@ struct Raw {
   float f;
 };
 
+#if defined(TYPE_IQ4_XS) || defined(TYPE_IQ4_NL)
+/* the 16 levels of the non-uniform 4-bit grid (IQ4_NL, IQ4_XS), in shared
+ * memory: a nibble indexes them */
+const float IQ4_GRID[16] = float[16](-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0, 25.0, 38.0,
+                                     53.0, 69.0, 89.0, 113.0);
+shared float iq4_grid[16];
+void iq4_init(uint tid)
+{
+  if (tid < 16u) iq4_grid[tid] = IQ4_GRID[tid];
+  barrier();
+}
+/* the levels of the low nibbles of a word's 4 bytes */
+vec4 iq4_levels(uint q)
+{
+  return vec4(iq4_grid[q & 15u], iq4_grid[(q >> 8) & 15u], iq4_grid[(q >> 16) & 15u], iq4_grid[(q >> 24) & 15u]);
+}
+#endif
+
 /* ---- per type: passes per row, the load step, the compute step -------- */
 
 #if defined(TYPE_F16)
@@ -200,6 +219,80 @@ float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
   const vec4 lo = nibbles_lo(qq) - 8.0, hi = nibbles_hi(qq) - 8.0;
 #endif
   return d * (dot(lo, xr[0]) + dot(hi, xr[1]));
+}
+
+#elif defined(TYPE_Q4_1) || defined(TYPE_Q5_0) || defined(TYPE_Q5_1) || defined(TYPE_IQ4_NL)
+/* The other blocks of 32 values, as Q4_0: 8 blocks per pass, 4 threads per
+ * block; thread part = lane % 4 takes the 4 bytes of qs at 4·part, values
+ * 4·part + 0…3 (low nibbles) and 16 + the same (high nibbles). Blocks are
+ * 2-byte aligned (Q5_0: 22 bytes, IQ4_NL: 18), so every read joins two words:
+ * the header (d, and m at byte 2 for Q4_1 and Q5_1), Q5's fifth bits (qh,
+ * bit j of value j) and the nibbles.
+ * Q4_1 (20 bytes, qs at 4): d·q + m; Q5_0 (22, qh at 2, qs at 6): d·(q − 16);
+ * Q5_1 (24, qh at 4, qs at 8): d·q + m; IQ4_NL (18, qs at 2): d·grid[q]. */
+#if defined(TYPE_Q4_1)
+#define BLOCK_BYTES 20u
+#define QS_OFF 4u
+#elif defined(TYPE_Q5_0)
+#define BLOCK_BYTES 22u
+#define QH_OFF 2u
+#define QS_OFF 6u
+#elif defined(TYPE_Q5_1)
+#define BLOCK_BYTES 24u
+#define QH_OFF 4u
+#define QS_OFF 8u
+#else
+#define BLOCK_BYTES 18u
+#define QS_OFF 2u
+#endif
+uint n_passes() { return (p.ncols / 32u + 7u) / 8u; }
+Raw load_pass(uint rb, uint it, uint lane)
+{
+  Raw r;
+  const uint nb = p.ncols / 32u, blk = it * 8u + lane / 4u, part = lane % 4u;
+  r.f = blk < nb ? 1.0 : 0.0;
+  const uint b = rb + min(blk, nb - 1u) * BLOCK_BYTES, q = (b + QS_OFF + 4u * part) >> 2; /* b even */
+  r.a = uvec4(wc(b >> 2), wc((b >> 2) + 1u), wc(q), wc(q + 1u));
+#if defined(QH_OFF)
+  const uint h = (b + QH_OFF) >> 2;
+  r.b = uvec4(wc(h), wc(h + 1u), b, 0u);
+#else
+  r.b.z = b;
+#endif
+  return r;
+}
+void xfetch(uint k, uint it, uint lane)
+{
+  const uint v = min(it * 8u + lane / 4u, p.ncols / 32u - 1u) * 32u + (lane % 4u) * 4u;
+  xr[0] = xq(k, v), xr[1] = xq(k, v + 16u);
+}
+#if defined(QH_OFF)
+/* the fifth bits of values j … j + 3 (bits j … j + 3 of qh), as 16 */
+vec4 fifth4(uint qh, uint j)
+{
+  const uint m = qh >> j;
+  return 16.0 * vec4(m & 1u, (m >> 1) & 1u, (m >> 2) & 1u, (m >> 3) & 1u);
+}
+#endif
+float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
+{
+  const uint b = r.b.z, part = lane % 4u;
+  const vec2 dm = unpackHalf2x16(join(r.a.x, r.a.y, b)) * r.f;
+  const uint qs = join(r.a.z, r.a.w, b + QS_OFF); /* join takes a field's own byte offset */
+#if defined(TYPE_IQ4_NL)
+  return dm.x * (dot(iq4_levels(qs), xr[0]) + dot(iq4_levels(qs >> 4), xr[1]));
+#else
+  vec4 lo = nibbles_lo(qs), hi = nibbles_hi(qs);
+#if defined(QH_OFF)
+  const uint qh = join(r.b.x, r.b.y, b + QH_OFF);
+  lo += fifth4(qh, 4u * part), hi += fifth4(qh, 16u + 4u * part);
+#endif
+#if defined(TYPE_Q5_0)
+  return dm.x * (dot(lo - 16.0, xr[0]) + dot(hi - 16.0, xr[1]));
+#else
+  return dm.x * (dot(lo, xr[0]) + dot(hi, xr[1])) + dm.y * dot(xr[0] + xr[1], vec4(1.0));
+#endif
+#endif
 }
 
 #elif defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
@@ -428,15 +521,7 @@ float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
  * qs at byte 8 + 16·p8 (low nibbles values 0…15, high nibbles 16…31).
  * Its 6-bit scale (minus 32) is 4 bits of scales_l (byte 4 + p8 / 2) and 2
  * of scales_h (the 16 bits at byte 2); d at byte 0. A nibble indexes the 16
- * levels of the non-uniform grid, kept in shared memory (iq4_init). */
-const float IQ4_GRID[16] = float[16](-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0, 25.0, 38.0,
-                                     53.0, 69.0, 89.0, 113.0);
-shared float iq4_grid[16];
-void iq4_init(uint tid)
-{
-  if (tid < 16u) iq4_grid[tid] = IQ4_GRID[tid];
-  barrier();
-}
+ * levels of the grid (iq4_levels). */
 uint n_passes() { return (p.ncols / 256u + 3u) / 4u; }
 Raw load_pass(uint rb, uint it, uint lane)
 {
@@ -453,11 +538,6 @@ void xfetch(uint k, uint it, uint lane)
   const uint blk = min(it * 4u + lane / 8u, p.ncols / 256u - 1u);
   const uint v = blk * 256u + 32u * (lane % 8u);
   for (uint i = 0u; i < 4u; i++) xr[i] = xq(k, v + 4u * i), xr[4u + i] = xq(k, v + 16u + 4u * i);
-}
-/* the levels of the low nibbles of a word's 4 bytes */
-vec4 iq4_levels(uint q)
-{
-  return vec4(iq4_grid[q & 15u], iq4_grid[(q >> 8) & 15u], iq4_grid[(q >> 16) & 15u], iq4_grid[(q >> 24) & 15u]);
 }
 float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
 {
@@ -526,7 +606,7 @@ void row_passes(uint rb, uint sub, uint n_sub, uint lane)
 void main()
 {
   const uint tid = gl_LocalInvocationID.x;
-#if defined(TYPE_IQ4_XS)
+#if defined(TYPE_IQ4_XS) || defined(TYPE_IQ4_NL)
   iq4_init(tid);
 #endif
   const uint n_sub = max(p.n_sub, 1u), rows = WG_SIZE / (TEAM * n_sub);
