@@ -76,40 +76,47 @@ static still_status check_matvec(const still_vk_buffer *w, const still_vk_buffer
   return STILL_OK;
 }
 
-/* matvec_team.comp covers every block type (the common mixtures', the
- * smaller files', the other blocks of 32) when each row starts on a word,
- * or on 2 bytes for the types whose blocks do (the shader reads whole
- * 32-bit words); 32 threads per row, so the workgroup must hold a multiple of 32. STILL_VK_MATVEC=
- * generic keeps matvec.comp for every type (a switch for comparisons).
- * The index orders the team shaders of a type; the first TEAM_PREFILL_TYPES
- * also have matmul_team.comp and matmul_coop.comp variants. */
-#define TEAM_PREFILL_TYPES 6
+/* The types with the team layouts, in the order of each family of their
+ * shaders (matvec_team, matvec_team4, matmul_team and the four matmul_coop
+ * ones; checked below): a type's shader is the family's first plus
+ * TEAM_INDEX. */
+#define TEAM_TYPES(X) X(F16) X(Q8_0) X(Q4_0) X(Q4_K) X(Q5_K) X(Q6_K) X(Q2_K) X(Q3_K) X(IQ4_XS) X(Q4_1) X(Q5_0) X(Q5_1) X(IQ4_NL)
+#define TEAM_INDEX(T) (VK_SHADER_MATVEC_TEAM_##T - VK_SHADER_MATVEC_TEAM_F16)
+#define TEAM_ORDER(T)                                                                                                \
+  _Static_assert(VK_SHADER_MATVEC_TEAM4_##T - VK_SHADER_MATVEC_TEAM4_F16 == TEAM_INDEX(T) &&                         \
+                   VK_SHADER_MATMUL_TEAM_##T - VK_SHADER_MATMUL_TEAM_F16 == TEAM_INDEX(T) &&                         \
+                   VK_SHADER_MATMUL_COOP_##T - VK_SHADER_MATMUL_COOP_F16 == TEAM_INDEX(T) &&                         \
+                   VK_SHADER_MATMUL_COOP8_##T - VK_SHADER_MATMUL_COOP8_F16 == TEAM_INDEX(T) &&                       \
+                   VK_SHADER_MATMUL_COOP_M128_##T - VK_SHADER_MATMUL_COOP_M128_F16 == TEAM_INDEX(T) &&               \
+                   VK_SHADER_MATMUL_COOP_N128_##T - VK_SHADER_MATMUL_COOP_N128_F16 == TEAM_INDEX(T),                 \
+                 "the team-layout shaders of " #T " are in the same place in every family");
+TEAM_TYPES(TEAM_ORDER)
+
+/* matvec_team.comp covers F16 and every block type when each row starts on
+ * a word, or, for the types whose reads join two words (Q8_0, Q4_0, Q6_K,
+ * Q3_K and the other blocks of 32), on 2 bytes; 32 threads per row, so the
+ * workgroup must hold a multiple of 32. STILL_VK_MATVEC=generic keeps
+ * matvec.comp for every type (a switch for comparisons). Returns the type's
+ * TEAM_INDEX, or -1. */
 static int team_layout_ok(const still_vk_matvec_args *a)
 {
-  const bool words = (a->w_off % 4) == 0 && (a->row_bytes % 4) == 0;
+  const bool words = (a->w_off % 4) == 0 && (a->row_bytes % 4) == 0, halves = a->row_bytes % 2 == 0;
   switch (a->type) {
-  case STILL_TYPE_F16: return words && a->ncols % 2 == 0 ? 0 : -1;
-  case STILL_TYPE_Q8_0: return a->row_bytes % 2 == 0 ? 1 : -1;
-  case STILL_TYPE_Q4_0: return a->row_bytes % 2 == 0 ? 2 : -1;
-  case STILL_TYPE_Q4_K: return words ? 3 : -1;
-  case STILL_TYPE_Q5_K: return words ? 4 : -1;
-  case STILL_TYPE_Q6_K: return a->row_bytes % 2 == 0 ? 5 : -1;
-  case STILL_TYPE_Q2_K: return words ? 6 : -1;
-  case STILL_TYPE_Q3_K: return a->row_bytes % 2 == 0 ? 7 : -1;
-  case STILL_TYPE_IQ4_XS: return words ? 8 : -1;
-  case STILL_TYPE_Q4_1: return a->row_bytes % 2 == 0 ? 9 : -1;
-  case STILL_TYPE_Q5_0: return a->row_bytes % 2 == 0 ? 10 : -1;
-  case STILL_TYPE_Q5_1: return a->row_bytes % 2 == 0 ? 11 : -1;
-  case STILL_TYPE_IQ4_NL: return a->row_bytes % 2 == 0 ? 12 : -1;
+  case STILL_TYPE_F16: return words && a->ncols % 2 == 0 ? TEAM_INDEX(F16) : -1;
+  case STILL_TYPE_Q8_0: return halves ? TEAM_INDEX(Q8_0) : -1;
+  case STILL_TYPE_Q4_0: return halves ? TEAM_INDEX(Q4_0) : -1;
+  case STILL_TYPE_Q4_K: return words ? TEAM_INDEX(Q4_K) : -1;
+  case STILL_TYPE_Q5_K: return words ? TEAM_INDEX(Q5_K) : -1;
+  case STILL_TYPE_Q6_K: return halves ? TEAM_INDEX(Q6_K) : -1;
+  case STILL_TYPE_Q2_K: return words ? TEAM_INDEX(Q2_K) : -1;
+  case STILL_TYPE_Q3_K: return halves ? TEAM_INDEX(Q3_K) : -1;
+  case STILL_TYPE_IQ4_XS: return words ? TEAM_INDEX(IQ4_XS) : -1;
+  case STILL_TYPE_Q4_1: return halves ? TEAM_INDEX(Q4_1) : -1;
+  case STILL_TYPE_Q5_0: return halves ? TEAM_INDEX(Q5_0) : -1;
+  case STILL_TYPE_Q5_1: return halves ? TEAM_INDEX(Q5_1) : -1;
+  case STILL_TYPE_IQ4_NL: return halves ? TEAM_INDEX(IQ4_NL) : -1;
   default: return -1;
   }
-}
-
-/* team_layout_ok for the prefill shaders (matmul_team.comp, matmul_coop.comp) */
-static int team_prefill_layout_ok(const still_vk_matvec_args *a)
-{
-  const int k = team_layout_ok(a);
-  return k < TEAM_PREFILL_TYPES ? k : -1;
 }
 
 static int team_shader(const still_vk *vk, const still_vk_matvec_args *a)
@@ -122,13 +129,15 @@ static int team_shader(const still_vk *vk, const still_vk_matvec_args *a)
 /* matmul_team.comp: the same layouts, for the tiled prefill. Measured on an
  * H200 (pp512, 8B): Q8_0 143 → 688 tok/s with it, but Q4_K 557 → 143, so the
  * K-quants keep matmul.comp (STILL_VK_MATMUL=team forces it for them,
- * =generic turns it off). */
+ * =generic turns it off). The types added since (Q2_K, Q3_K, IQ4_XS; Q4_1,
+ * Q5_0, Q5_1, IQ4_NL) follow the rule of their block size, untimed. */
 static int matmul_team_shader(const still_vk *vk, const still_vk_matvec_args *a)
 {
   if (vk->matmul_mode == 1) return -1;
-  const int k = team_prefill_layout_ok(a);
+  const int k = team_layout_ok(a);
   if (k < 0) return -1;
-  const bool k_quant = a->type == STILL_TYPE_Q4_K || a->type == STILL_TYPE_Q5_K || a->type == STILL_TYPE_Q6_K;
+  /* blocks of 256 values: the K-quants and IQ4_XS */
+  const bool k_quant = still_type_get(a->type)->block_size == 256;
   if (k_quant && vk->matmul_mode != 2) return -1;
   return VK_SHADER_MATMUL_TEAM_F16 + k;
 }
@@ -168,13 +177,6 @@ static uint32_t team_subs(const still_vk *vk, const still_vk_matvec_args *a, uin
   while (n * 2 <= most && (uint64_t)a->nrows * n < 8192 && passes >= 4 * n) n *= 2;
   return n;
 }
-
-/* record_team reaches a type's matvec_team4 variant by an offset from its matvec_team one */
-_Static_assert(VK_SHADER_MATVEC_TEAM4_IQ4_NL - VK_SHADER_MATVEC_TEAM4_F16 ==
-                   VK_SHADER_MATVEC_TEAM_IQ4_NL - VK_SHADER_MATVEC_TEAM_F16 &&
-                 VK_SHADER_MATVEC_TEAM_IQ4_NL - VK_SHADER_MATVEC_TEAM_F16 == 12 &&
-                 VK_SHADER_MATMUL_TEAM_Q6_K - VK_SHADER_MATMUL_TEAM_F16 == TEAM_PREFILL_TYPES - 1,
-               "the matvec_team4 shaders are in the order of the matvec_team ones, team_layout_ok's indices");
 
 uint64_t still_vk_dot_shared_bytes(const still_vk *vk, bool rounds)
 {
@@ -369,7 +371,7 @@ static int matmul_coop_shader(const still_vk *vk, const still_vk_matvec_args *a)
 {
   if (!vk->coopmat || vk->matmul_mode != 0) return -1;
   if ((a->nrows + 63) / 64 > 65535 || (a->n_vec + 63) / 64 > 65535) return -1; /* the grid's limit */
-  const int k = team_prefill_layout_ok(a);
+  const int k = team_layout_ok(a);
   if (k < 0) return -1;
   const int base = vk->coopmat_n == 8        ? VK_SHADER_MATMUL_COOP8_F16
                    : vk->coopmat_rows == 128 ? VK_SHADER_MATMUL_COOP_M128_F16

@@ -362,6 +362,27 @@ static const uint32_t spv_matmul_team_q5_k[] =
 static const uint32_t spv_matmul_team_q6_k[] =
 #include "vulkan/matmul_team_q6_k.spv.h"
 ;
+static const uint32_t spv_matmul_team_q2_k[] =
+#include "vulkan/matmul_team_q2_k.spv.h"
+;
+static const uint32_t spv_matmul_team_q3_k[] =
+#include "vulkan/matmul_team_q3_k.spv.h"
+;
+static const uint32_t spv_matmul_team_iq4_xs[] =
+#include "vulkan/matmul_team_iq4_xs.spv.h"
+;
+static const uint32_t spv_matmul_team_q4_1[] =
+#include "vulkan/matmul_team_q4_1.spv.h"
+;
+static const uint32_t spv_matmul_team_q5_0[] =
+#include "vulkan/matmul_team_q5_0.spv.h"
+;
+static const uint32_t spv_matmul_team_q5_1[] =
+#include "vulkan/matmul_team_q5_1.spv.h"
+;
+static const uint32_t spv_matmul_team_iq4_nl[] =
+#include "vulkan/matmul_team_iq4_nl.spv.h"
+;
 
 static const uint32_t spv_matmul_coop_f16[] =
 #include "vulkan/matmul_coop_f16.spv.h"
@@ -381,6 +402,27 @@ static const uint32_t spv_matmul_coop_q5_k[] =
 static const uint32_t spv_matmul_coop_q6_k[] =
 #include "vulkan/matmul_coop_q6_k.spv.h"
 ;
+static const uint32_t spv_matmul_coop_q2_k[] =
+#include "vulkan/matmul_coop_q2_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_q3_k[] =
+#include "vulkan/matmul_coop_q3_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_iq4_xs[] =
+#include "vulkan/matmul_coop_iq4_xs.spv.h"
+;
+static const uint32_t spv_matmul_coop_q4_1[] =
+#include "vulkan/matmul_coop_q4_1.spv.h"
+;
+static const uint32_t spv_matmul_coop_q5_0[] =
+#include "vulkan/matmul_coop_q5_0.spv.h"
+;
+static const uint32_t spv_matmul_coop_q5_1[] =
+#include "vulkan/matmul_coop_q5_1.spv.h"
+;
+static const uint32_t spv_matmul_coop_iq4_nl[] =
+#include "vulkan/matmul_coop_iq4_nl.spv.h"
+;
 static const uint32_t spv_matmul_coop8_f16[] =
 #include "vulkan/matmul_coop8_f16.spv.h"
 ;
@@ -398,6 +440,27 @@ static const uint32_t spv_matmul_coop8_q5_k[] =
 ;
 static const uint32_t spv_matmul_coop8_q6_k[] =
 #include "vulkan/matmul_coop8_q6_k.spv.h"
+;
+static const uint32_t spv_matmul_coop8_q2_k[] =
+#include "vulkan/matmul_coop8_q2_k.spv.h"
+;
+static const uint32_t spv_matmul_coop8_q3_k[] =
+#include "vulkan/matmul_coop8_q3_k.spv.h"
+;
+static const uint32_t spv_matmul_coop8_iq4_xs[] =
+#include "vulkan/matmul_coop8_iq4_xs.spv.h"
+;
+static const uint32_t spv_matmul_coop8_q4_1[] =
+#include "vulkan/matmul_coop8_q4_1.spv.h"
+;
+static const uint32_t spv_matmul_coop8_q5_0[] =
+#include "vulkan/matmul_coop8_q5_0.spv.h"
+;
+static const uint32_t spv_matmul_coop8_q5_1[] =
+#include "vulkan/matmul_coop8_q5_1.spv.h"
+;
+static const uint32_t spv_matmul_coop8_iq4_nl[] =
+#include "vulkan/matmul_coop8_iq4_nl.spv.h"
 ;
 static const uint32_t spv_matmul_coop_m128_f16[] =
 #include "vulkan/matmul_coop_m128_f16.spv.h"
@@ -417,6 +480,27 @@ static const uint32_t spv_matmul_coop_m128_q5_k[] =
 static const uint32_t spv_matmul_coop_m128_q6_k[] =
 #include "vulkan/matmul_coop_m128_q6_k.spv.h"
 ;
+static const uint32_t spv_matmul_coop_m128_q2_k[] =
+#include "vulkan/matmul_coop_m128_q2_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_m128_q3_k[] =
+#include "vulkan/matmul_coop_m128_q3_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_m128_iq4_xs[] =
+#include "vulkan/matmul_coop_m128_iq4_xs.spv.h"
+;
+static const uint32_t spv_matmul_coop_m128_q4_1[] =
+#include "vulkan/matmul_coop_m128_q4_1.spv.h"
+;
+static const uint32_t spv_matmul_coop_m128_q5_0[] =
+#include "vulkan/matmul_coop_m128_q5_0.spv.h"
+;
+static const uint32_t spv_matmul_coop_m128_q5_1[] =
+#include "vulkan/matmul_coop_m128_q5_1.spv.h"
+;
+static const uint32_t spv_matmul_coop_m128_iq4_nl[] =
+#include "vulkan/matmul_coop_m128_iq4_nl.spv.h"
+;
 static const uint32_t spv_matmul_coop_n128_f16[] =
 #include "vulkan/matmul_coop_n128_f16.spv.h"
 ;
@@ -434,6 +518,27 @@ static const uint32_t spv_matmul_coop_n128_q5_k[] =
 ;
 static const uint32_t spv_matmul_coop_n128_q6_k[] =
 #include "vulkan/matmul_coop_n128_q6_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_q2_k[] =
+#include "vulkan/matmul_coop_n128_q2_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_q3_k[] =
+#include "vulkan/matmul_coop_n128_q3_k.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_iq4_xs[] =
+#include "vulkan/matmul_coop_n128_iq4_xs.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_q4_1[] =
+#include "vulkan/matmul_coop_n128_q4_1.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_q5_0[] =
+#include "vulkan/matmul_coop_n128_q5_0.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_q5_1[] =
+#include "vulkan/matmul_coop_n128_q5_1.spv.h"
+;
+static const uint32_t spv_matmul_coop_n128_iq4_nl[] =
+#include "vulkan/matmul_coop_n128_iq4_nl.spv.h"
 ;
 
 #define ENTRY(id, var, push) [id] = {#var, var, sizeof var, push}
@@ -558,28 +663,63 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATMUL_TEAM_Q4_K, spv_matmul_team_q4_k, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q5_K, spv_matmul_team_q5_k, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q6_K, spv_matmul_team_q6_k, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_Q2_K, spv_matmul_team_q2_k, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_Q3_K, spv_matmul_team_q3_k, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_IQ4_XS, spv_matmul_team_iq4_xs, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_Q4_1, spv_matmul_team_q4_1, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_Q5_0, spv_matmul_team_q5_0, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_Q5_1, spv_matmul_team_q5_1, 36),
+  ENTRY(VK_SHADER_MATMUL_TEAM_IQ4_NL, spv_matmul_team_iq4_nl, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_F16, spv_matmul_coop_f16, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_Q8_0, spv_matmul_coop_q8_0, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_Q4_0, spv_matmul_coop_q4_0, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_Q4_K, spv_matmul_coop_q4_k, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_Q5_K, spv_matmul_coop_q5_k, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_Q6_K, spv_matmul_coop_q6_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_Q2_K, spv_matmul_coop_q2_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_Q3_K, spv_matmul_coop_q3_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_IQ4_XS, spv_matmul_coop_iq4_xs, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_Q4_1, spv_matmul_coop_q4_1, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_Q5_0, spv_matmul_coop_q5_0, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_Q5_1, spv_matmul_coop_q5_1, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_IQ4_NL, spv_matmul_coop_iq4_nl, 36),
   ENTRY(VK_SHADER_MATMUL_COOP8_F16, spv_matmul_coop8_f16, 36),
   ENTRY(VK_SHADER_MATMUL_COOP8_Q8_0, spv_matmul_coop8_q8_0, 36),
   ENTRY(VK_SHADER_MATMUL_COOP8_Q4_0, spv_matmul_coop8_q4_0, 36),
   ENTRY(VK_SHADER_MATMUL_COOP8_Q4_K, spv_matmul_coop8_q4_k, 36),
   ENTRY(VK_SHADER_MATMUL_COOP8_Q5_K, spv_matmul_coop8_q5_k, 36),
   ENTRY(VK_SHADER_MATMUL_COOP8_Q6_K, spv_matmul_coop8_q6_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_Q2_K, spv_matmul_coop8_q2_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_Q3_K, spv_matmul_coop8_q3_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_IQ4_XS, spv_matmul_coop8_iq4_xs, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_Q4_1, spv_matmul_coop8_q4_1, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_Q5_0, spv_matmul_coop8_q5_0, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_Q5_1, spv_matmul_coop8_q5_1, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP8_IQ4_NL, spv_matmul_coop8_iq4_nl, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_M128_F16, spv_matmul_coop_m128_f16, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_M128_Q8_0, spv_matmul_coop_m128_q8_0, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_M128_Q4_0, spv_matmul_coop_m128_q4_0, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_M128_Q4_K, spv_matmul_coop_m128_q4_k, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_M128_Q5_K, spv_matmul_coop_m128_q5_k, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_M128_Q6_K, spv_matmul_coop_m128_q6_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_Q2_K, spv_matmul_coop_m128_q2_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_Q3_K, spv_matmul_coop_m128_q3_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_IQ4_XS, spv_matmul_coop_m128_iq4_xs, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_Q4_1, spv_matmul_coop_m128_q4_1, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_Q5_0, spv_matmul_coop_m128_q5_0, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_Q5_1, spv_matmul_coop_m128_q5_1, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_M128_IQ4_NL, spv_matmul_coop_m128_iq4_nl, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_N128_F16, spv_matmul_coop_n128_f16, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_N128_Q8_0, spv_matmul_coop_n128_q8_0, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_N128_Q4_0, spv_matmul_coop_n128_q4_0, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_N128_Q4_K, spv_matmul_coop_n128_q4_k, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_N128_Q5_K, spv_matmul_coop_n128_q5_k, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_N128_Q6_K, spv_matmul_coop_n128_q6_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_Q2_K, spv_matmul_coop_n128_q2_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_Q3_K, spv_matmul_coop_n128_q3_k, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_IQ4_XS, spv_matmul_coop_n128_iq4_xs, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_Q4_1, spv_matmul_coop_n128_q4_1, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_Q5_0, spv_matmul_coop_n128_q5_0, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_Q5_1, spv_matmul_coop_n128_q5_1, 36),
+  ENTRY(VK_SHADER_MATMUL_COOP_N128_IQ4_NL, spv_matmul_coop_n128_iq4_nl, 36),
 };

@@ -192,11 +192,10 @@ typedef struct {
   int subs;       /* STILL_VK_MATVEC_SUB for this case (0: the shader's own choice) */
 } matvec_case;
 
-/* The weight types of matmul_coop.comp (the tensor-core prefill). */
+/* The weight types of matmul_coop.comp (the tensor-core prefill): F16 and every block type. */
 static bool coop_type(uint32_t type)
 {
-  return type == STILL_TYPE_F16 || type == STILL_TYPE_Q8_0 || type == STILL_TYPE_Q4_0 || type == STILL_TYPE_Q4_K ||
-         type == STILL_TYPE_Q5_K || type == STILL_TYPE_Q6_K;
+  return type != STILL_TYPE_F32 && type != STILL_TYPE_BF16;
 }
 
 /* matmul_coop.comp multiplies float16 weights and activations with float32
@@ -2224,12 +2223,14 @@ int main(int argc, char **argv)
     g_free(path);
   }
   /* the tensor-core prefill: per type, ragged tiles, then a real prefill width */
-  static const uint32_t coop_types[] = {STILL_TYPE_F16,  STILL_TYPE_Q8_0, STILL_TYPE_Q4_0,
-                                        STILL_TYPE_Q4_K, STILL_TYPE_Q5_K, STILL_TYPE_Q6_K};
+  static const uint32_t coop_types[] = {STILL_TYPE_F16,  STILL_TYPE_Q8_0,   STILL_TYPE_Q4_0, STILL_TYPE_Q4_K,
+                                        STILL_TYPE_Q5_K, STILL_TYPE_Q6_K,   STILL_TYPE_Q2_K, STILL_TYPE_Q3_K,
+                                        STILL_TYPE_IQ4_XS, STILL_TYPE_Q4_1, STILL_TYPE_Q5_0, STILL_TYPE_Q5_1,
+                                        STILL_TYPE_IQ4_NL};
   static coop_case coop_cases[G_N_ELEMENTS(coop_types) * 6];
   for (size_t i = 0; i < G_N_ELEMENTS(coop_types); i++) {
     const uint32_t t = coop_types[i];
-    const bool blocks32 = t == STILL_TYPE_Q8_0 || t == STILL_TYPE_Q4_0;
+    const bool blocks32 = still_type_get(t)->block_size == 32;
     const int odd = t == STILL_TYPE_F16 ? 202 : blocks32 ? 544 : 768;
     coop_cases[6 * i + 0] = (coop_case){t, 256, 37, 8, false};
     coop_cases[6 * i + 1] = (coop_case){t, 1024, 130, 37, false};

@@ -97,64 +97,7 @@ shared float16_t as_[TILE_M * SA];
 shared float16_t bs_[TILE_N * SB];
 shared float cs_[4u * 256u];
 
-/* Item `part` (0..7) of the step starting at value k0 of the row at byte rb:
- * values at step offsets ka..ka+3 (a) and kb..kb+3 (b). As in
- * matmul_team.comp. */
-void item(uint rb, uint k0, uint part, out vec4 a, out vec4 b, out uint ka, out uint kb)
-{
-#if defined(TYPE_F16)
-  const uint k = k0 + part * 8u;
-  ka = part * 8u, kb = ka + 4u;
-  a = vec4(0.0), b = vec4(0.0);
-  if (k + 8u <= p.ncols) {
-    const uint wi = (rb >> 2) + (k >> 1);
-    a = vec4(unpackHalf2x16(w[wi]), unpackHalf2x16(w[wi + 1u]));
-    b = vec4(unpackHalf2x16(w[wi + 2u]), unpackHalf2x16(w[wi + 3u]));
-  } else {
-    for (uint j = 0u; j < 8u && k + j < p.ncols; j++) {
-      const float v = unpackHalf2x16(w[(rb >> 2) + ((k + j) >> 1)] >> (((k + j) & 1u) * 16u)).x;
-      if (j < 4u) a[j] = v; else b[j - 4u] = v;
-    }
-  }
-#elif defined(TYPE_Q8_0)
-  const uint bi = part / 4u, g = part % 4u;
-  ka = bi * 32u + g * 8u, kb = ka + 4u;
-  a = vec4(0.0), b = vec4(0.0);
-  if (k0 + bi * 32u < p.ncols) {
-    const uint blk = rb + ((k0 >> 5) + bi) * 34u;
-    const float d = rdhalf(blk);
-    a = bytes_s8(rd32h(blk + 2u + g * 8u)) * d;
-    b = bytes_s8(rd32h(blk + 6u + g * 8u)) * d;
-  }
-#elif defined(TYPE_Q4_0)
-  const uint bi = part / 4u, g = part % 4u;
-  ka = bi * 32u + g * 4u, kb = ka + 16u;
-  a = vec4(0.0), b = vec4(0.0);
-  if (k0 + bi * 32u < p.ncols) {
-    const uint blk = rb + ((k0 >> 5) + bi) * 18u;
-    const float d = rdhalf(blk);
-    const uint q = rd32h(blk + 2u + g * 4u);
-    a = (nibbles_lo(q) - 8.0) * d;
-    b = (nibbles_hi(q) - 8.0) * d;
-  }
-#elif defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
-  /* the step is chunk (k0 % 256) / 64 of block k0 / 256 (words.glsl) */
-#if defined(TYPE_Q4_K)
-  const uint bw = (rb >> 2) + (k0 >> 8) * 36u;
-#else
-  const uint bw = (rb >> 2) + (k0 >> 8) * 44u;
-#endif
-  kquant_chunk(bw, (k0 & 255u) >> 6, part, a, b);
-  ka = part * 4u, kb = 32u + part * 4u;
-#elif defined(TYPE_Q6_K)
-  /* step h4 of the block: half h4 / 2, low (even h4) or high nibbles */
-  const uint h4 = (k0 & 255u) >> 6;
-  q6k_quad(rb + (k0 >> 8) * 210u, h4 >> 1, h4 & 1u, part * 4u, a, b);
-  ka = part * 4u, kb = 32u + part * 4u;
-#else
-#error matmul_coop.glsl: no TYPE_ given
-#endif
-}
+#include "items.glsl"
 
 /* COOP_EMULATE (never built into the engine; a check on lavapipe, which has
  * no cooperative matrices): the same tiles and indexing with the three

@@ -19,8 +19,9 @@
  *   bytes) instead of 8, so no two threads read the same words;
  * - a row may be shared by p.n_sub teams of 32 threads that take turns
  *   over its passes (more threads in flight for matrices with few rows).
- * Scales are decoded once per 8 to 32 values, and the K-quant minimum is
- * applied once per 16 values: sum(q·x)·d·sc − dmin·m·sum(x).
+ * Scales are decoded once per 4 to 32 values (4: Q2_K, Q3_K, Q6_K), and a
+ * K-quant minimum is applied once per 4 to 16 values: sum(q·x)·d·sc −
+ * dmin·m·sum(x).
  *
  * A workgroup holds WG_SIZE / 32 teams: WG_SIZE / (32 · n_sub) rows (ROWS
  * times as many with flags bit 3). z
@@ -484,10 +485,6 @@ vec4 crumbs(uint q, uint j)
   const uint m = (q >> (2u * j)) & 0x03030303u;
   return vec4(m & 3u, (m >> 8) & 3u, (m >> 16) & 3u, m >> 24);
 }
-#if defined(TYPE_Q3_K)
-/* byte o of the 16 loaded bytes */
-uint byte16(uvec4 v, uint o) { return (v[o >> 2] >> (8u * (o & 3u))) & 0xffu; }
-#endif
 float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
 {
   const uint t = lane % 16u, s = (t % 8u) / 4u;
@@ -500,13 +497,18 @@ float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
   }
   return sum;
 #else
-  const uint n = t / 8u, b = r.c.x, o = b & 3u;
+  const uint n = t / 8u, b = r.c.x;
   const uint hm = join(r.a.x, r.a.y, b), qs = join(r.a.z, r.a.w, b);
   const float d = unpackHalf2x16(r.b.w >> ((b & 2u) * 8u)).x * r.f;
+  /* the 12 scale bytes as 3 words (no indexing of a vector by a run-time value) */
+  const uint s0 = join(r.b.x, r.b.y, b), s1 = join(r.b.y, r.b.z, b), s2 = join(r.b.z, r.b.w, b);
   for (uint j = 0u; j < 4u; j++) {
+    /* scale sk = 8n + 2j + s: its low 4 bits are the low (n = 0) or high
+     * (n = 1) nibble of byte 2j + s, its high 2 bits those at 2·(sk / 4) of
+     * byte 8 + sk % 4 */
     const uint sk = 8u * n + 2u * j + s;
-    const uint lo = n == 0u ? byte16(r.b, o + sk) & 15u : byte16(r.b, o + sk - 8u) >> 4;
-    const uint hi = (byte16(r.b, o + 8u + (sk & 3u)) >> (2u * (sk >> 2))) & 3u;
+    const uint lo = (byte_of(j < 2u ? s0 : s1, (2u * j + s) & 3u) >> (4u * n)) & 15u;
+    const uint hi = (byte_of(s2, sk & 3u) >> (2u * (sk >> 2))) & 3u;
     const uint h = (hm >> (4u * n + j)) & 0x01010101u;
     const vec4 q = crumbs(qs, j) + 4.0 * vec4(h & 1u, (h >> 8) & 1u, (h >> 16) & 1u, h >> 24) - 4.0;
     sum += float(int(lo | (hi << 4)) - 32) * dot(q, xr[j]);
