@@ -75,17 +75,6 @@ void item(uint rb, uint k0, uint part, out vec4 a, out vec4 b, out uint ka, out 
     a = bytes_s8(rd32h(blk + 2u + g * 8u)) * d;
     b = bytes_s8(rd32h(blk + 6u + g * 8u)) * d;
   }
-#elif defined(TYPE_Q4_0)
-  const uint bi = part / 4u, g = part % 4u;
-  ka = bi * 32u + g * 4u, kb = ka + 16u;
-  a = vec4(0.0), b = vec4(0.0);
-  if (k0 + bi * 32u < p.ncols) {
-    const uint blk = rb + ((k0 >> 5) + bi) * 18u;
-    const float d = rdhalf(blk);
-    const uint q = rd32h(blk + 2u + g * 4u);
-    a = (nibbles_lo(q) - 8.0) * d;
-    b = (nibbles_hi(q) - 8.0) * d;
-  }
 #elif defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
   /* the step is chunk (k0 % 256) / 64 of block k0 / 256 (words.glsl) */
 #if defined(TYPE_Q4_K)
@@ -100,13 +89,16 @@ void item(uint rb, uint k0, uint part, out vec4 a, out vec4 b, out uint ka, out 
   const uint h4 = (k0 & 255u) >> 6;
   q6k_quad(rb + (k0 >> 8) * 210u, h4 >> 1, h4 & 1u, part * 4u, a, b);
   ka = part * 4u, kb = 32u + part * 4u;
-#elif defined(TYPE_Q4_1) || defined(TYPE_Q5_0) || defined(TYPE_Q5_1) || defined(TYPE_IQ4_NL)
-  /* as Q4_0: bytes 4g … 4g + 3 of block bi's nibbles */
+#elif defined(TYPE_Q4_0) || defined(TYPE_Q4_1) || defined(TYPE_Q5_0) || defined(TYPE_Q5_1) || defined(TYPE_IQ4_NL)
+  /* the 4-bit blocks of 32 (two a step): bytes 4g … 4g + 3 of block bi's
+   * nibbles, values 4g … 4g + 3 (low nibbles: a) and 16 on (high: b) */
   const uint bi = part / 4u, g = part % 4u;
   ka = bi * 32u + g * 4u, kb = ka + 16u;
   a = vec4(0.0), b = vec4(0.0);
   if (k0 + bi * 32u < p.ncols) {
-#if defined(TYPE_Q4_1)
+#if defined(TYPE_Q4_0)
+    const uint blk = rb + ((k0 >> 5) + bi) * 18u, q = rd32h(blk + 2u + g * 4u);
+#elif defined(TYPE_Q4_1)
     const uint blk = rb + ((k0 >> 5) + bi) * 20u, q = rd32h(blk + 4u + g * 4u);
 #elif defined(TYPE_Q5_0)
     const uint blk = rb + ((k0 >> 5) + bi) * 22u, q = rd32h(blk + 6u + g * 4u), qh = rd32h(blk + 2u);
@@ -124,7 +116,9 @@ void item(uint rb, uint k0, uint part, out vec4 a, out vec4 b, out uint ka, out 
 #if defined(TYPE_Q5_0) || defined(TYPE_Q5_1)
     a += 16.0 * bits4(qh >> (4u * g)), b += 16.0 * bits4(qh >> (16u + 4u * g));
 #endif
-#if defined(TYPE_Q5_0)
+#if defined(TYPE_Q4_0)
+    a = (a - 8.0) * d, b = (b - 8.0) * d;
+#elif defined(TYPE_Q5_0)
     a = (a - 16.0) * d, b = (b - 16.0) * d;
 #else
     const float m = rdhalf(blk + 2u);
