@@ -91,6 +91,10 @@ static still_status check_matvec(const still_vk_buffer *w, const still_vk_buffer
                    VK_SHADER_MATMUL_COOP_N128_##T - VK_SHADER_MATMUL_COOP_N128_F16 == TEAM_INDEX(T),                 \
                  "the team-layout shaders of " #T " are in the same place in every family");
 TEAM_TYPES(TEAM_ORDER)
+/* and TEAM_TYPES lists every matvec_team shader, so no type reaches past the end of a family */
+#define TEAM_ONE(T) +1
+_Static_assert(VK_SHADER_MATVEC_TEAM4_F16 - VK_SHADER_MATVEC_TEAM_F16 == 0 TEAM_TYPES(TEAM_ONE),
+               "TEAM_TYPES lists every matvec_team shader");
 
 /* matvec_team.comp covers F16 and every block type when each row starts on
  * a word, or, for the types whose reads join two words (Q8_0, Q4_0, Q6_K,

@@ -2211,7 +2211,10 @@ int main(int argc, char **argv)
    * last step holds one block), an F16 row that ends inside a thread's 8 values */
   static const matvec_case mm_odd[] = {{STILL_TYPE_F32, 100, 65, 40, true}, {STILL_TYPE_F16, 46, 3, 9, true},
                                        {STILL_TYPE_Q8_0, 544, 70, 40, true}, {STILL_TYPE_Q4_0, 544, 65, 33, true},
-                                       {STILL_TYPE_F16, 202, 66, 35, true}};
+                                       {STILL_TYPE_F16, 202, 66, 35, true},
+                                       /* the other blocks of 32 (Q5_0, IQ4_NL rows on 2 bytes) */
+                                       {STILL_TYPE_Q4_1, 544, 65, 33, true}, {STILL_TYPE_Q5_0, 544, 70, 40, true},
+                                       {STILL_TYPE_Q5_1, 544, 37, 9, true}, {STILL_TYPE_IQ4_NL, 544, 65, 33, true}};
   for (size_t i = 0; i < G_N_ELEMENTS(mm_odd); i++) {
     char *path = g_strdup_printf("/vk/matmul/%s/%d-columns", still_type_name(mm_odd[i].type), mm_odd[i].ncols);
     g_test_add_data_func(path, &mm_odd[i], test_matvec);

@@ -1,14 +1,14 @@
 /* matmul_coop.glsl — the body of matmul_coop.comp and matmul_coop8.comp:
  * Y = W·X for a batch of vectors (prefill) on tensor cores through
- * VK_NV_cooperative_matrix, for the types of matmul_team.comp (F16, Q8_0,
- * Q4_0, Q4_K, Q5_K, Q6_K; -DTYPE_xxx). Same bindings and push constants as
+ * VK_NV_cooperative_matrix, for the types of matmul_team.comp (F16 and
+ * every block type; -DTYPE_xxx). Same bindings and push constants as
  * matmul.comp. matmul_coop.comp multiplies 16 × 16 × 16 matrices,
  * matmul_coop8.comp 16 × 8 × 16 ones (COOP_N 8) for devices without the
  * former.
  *
  * A workgroup computes 64 rows × 64 vectors (or 128 × 64, 64 × 128: see
  * ROWS_M, VECS_N). Every step of 64 values along the row it decodes the
- * weight tile word-wise (words.glsl, the items of matmul_team.comp) into
+ * weight tile word-wise (items.glsl, as matmul_team.comp does) into
  * shared memory as float16, converts the activation tile to float16 next to
  * it, and its four subgroups each multiply their quarter of the tile (32 ×
  * 32 for 64 × 64) as accumulators of 16 × N (fp16 × fp16 + fp32) over four

@@ -1,6 +1,6 @@
 #version 450
 /* matmul_team.comp — Y = W·X for a batch of vectors (prefill), for the
- * types of matvec_team.comp (F16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K).
+ * types of matvec_team.comp (F16 and every block type; items.glsl).
  *
  * The tiling is matmul.comp's (64 rows × 32 vectors per workgroup, 64
  * threads computing 4 rows × 8 vectors each) with steps of 64 values along
@@ -8,8 +8,8 @@
  * decodes one value per call, re-reading its block's scales and picking
  * its byte out of a word each time; here a thread takes a whole word of
  * quants (or two halves) and writes 8 values, decoding the scales once.
- * A step of 64 values is one 64-value chunk of a K-quant block, two Q8_0 or
- * Q4_0 blocks, or 64 F16 values: 8 items of 8 values per row.
+ * A step of 64 values is a quarter of a block of 256 (the K-quants,
+ * IQ4_XS), two blocks of 32 or 64 F16 values: 8 items of 8 values per row.
  * Shared memory: 64 × 65 + 64 × 33 floats = 24.5 KiB. */
 #include "common.glsl"
 
