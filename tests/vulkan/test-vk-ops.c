@@ -2193,7 +2193,9 @@ int main(int argc, char **argv)
    * limit of loop iterations per invocation for matmul.comp (vk-ops.c, matmul_loops_cut) */
   static const matvec_case mm_long[] = {{STILL_TYPE_Q4_K, 27648, 37, 20, true, true, true},
                                         {STILL_TYPE_F16, 28672, 33, 9, true, true, false},
-                                        {STILL_TYPE_Q8_0, 28672, 70, 33, true, true, false}};
+                                        {STILL_TYPE_Q8_0, 28672, 70, 33, true, true, false},
+                                        {STILL_TYPE_Q5_0, 28672, 37, 20, true, true, false},
+                                        {STILL_TYPE_IQ4_NL, 28672, 33, 9, true, false, false}};
   for (size_t i = 0; i < G_N_ELEMENTS(mm_long); i++) {
     char *path = g_strdup_printf("/vk/matmul/%s/%dx%d-x%d-long-rows", still_type_name(mm_long[i].type),
                                  mm_long[i].nrows, mm_long[i].ncols, mm_long[i].n_vec);
