@@ -1410,14 +1410,14 @@ int main(int argc, char **argv)
     g_test_add_data_func(path, q8_models[i], test_kv_q8_0);
     g_free(path);
   }
-  /* every R1 shape and most mixtures (and IQ4_XS, which no fixture has); the 1.5B also half on the GPU
+  /* every R1 shape and most mixtures (and IQ4_XS, IQ4_NL, which no fixture has); the 1.5B also half on the GPU
    * (its last layer and the output) */
   static const width_case widths[] = {
     {"r1-qwen-1.5b", "F16", "qwen2", 2, 20, -1},      {"r1-qwen-1.5b", "Q4_K_M", "qwen2", 2, 20, 1},
     {"r1-qwen-7b", "Q5_K_M", "qwen2", 1, 20, -1},     {"r1-llama-8b", "Q8_0", "llama-bpe", 1, 20, -1},
     {"r1-qwen3-8b", "Q6_K", "qwen2", 1, 20, -1},      {"r1-qwen-14b", "Q3_K_M", "qwen2", 1, 20, -1},
     {"r1-qwen-32b", "Q4_K_M", "qwen2", 1, 20, -1},    {"r1-llama-70b", "Q2_K", "llama-bpe", 1, 12, -1},
-    {"r1-qwen-1.5b", "IQ4_XS", "qwen2", 2, 20, -1},
+    {"r1-qwen-1.5b", "IQ4_XS", "qwen2", 2, 20, -1},    {"r1-qwen-1.5b", "IQ4_NL", "qwen2", 1, 20, -1},
   };
   if (g_getenv("STILL_TEST_REAL_WIDTHS"))
     for (size_t i = 0; i < G_N_ELEMENTS(widths); i++) {
