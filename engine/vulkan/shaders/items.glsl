@@ -4,23 +4,6 @@
  *
  * Needs: words.glsl, and the push constants `p` (ncols). */
 
-/* The 4 bits of a value's lowest 4 (bit i → component i), and bit 0 of each
- * byte of a word. */
-vec4 bits4(uint v) { return vec4(v & 1u, (v >> 1) & 1u, (v >> 2) & 1u, (v >> 3) & 1u); }
-vec4 bits_of_bytes(uint v) { return vec4(v & 1u, (v >> 8) & 1u, (v >> 16) & 1u, (v >> 24) & 1u); }
-
-#if defined(TYPE_Q2_K) || defined(TYPE_Q3_K)
-/* the 2-bit codes at shift 2j of a word's 4 bytes */
-vec4 crumbs(uint q, uint j)
-{
-  const uint m = (q >> (2u * j)) & 0x03030303u;
-  return vec4(m & 3u, (m >> 8) & 3u, (m >> 16) & 3u, m >> 24);
-}
-#endif
-
-/* byte o (any offset) */
-uint rd8(uint o) { return (w[o >> 2] >> ((o & 3u) * 8u)) & 0xffu; }
-
 #if defined(TYPE_Q3_K)
 /* scale k (0…15) of the Q3_K block at byte blk: 4 low bits from bytes 96…103,
  * 2 high bits from bytes 104…107, minus 32 */
@@ -29,21 +12,6 @@ float q3k_scale(uint blk, uint k)
   const uint lo = k < 8u ? rd8(blk + 96u + k) & 15u : rd8(blk + 88u + k) >> 4;
   const uint hi = (rd8(blk + 104u + (k & 3u)) >> (2u * (k >> 2))) & 3u;
   return float(int(lo | (hi << 4)) - 32);
-}
-#endif
-
-#if defined(TYPE_IQ4_NL) || defined(TYPE_IQ4_XS)
-/* The 16 levels of the non-uniform 4-bit grid as int8 bytes (-127, -104 …
- * 113; picked by selects, not by indexing a vector with a run-time value),
- * and the levels of the low nibbles of a word's 4 bytes. */
-float grid_level(uint q)
-{
-  const uint g = q < 4u ? 0xBFAD9881u : q < 8u ? 0xF6EADDCFu : q < 12u ? 0x26190D01u : 0x71594535u;
-  return float(int(g << (24u - 8u * (q & 3u))) >> 24);
-}
-vec4 grid_levels(uint q)
-{
-  return vec4(grid_level(q & 15u), grid_level((q >> 8) & 15u), grid_level((q >> 16) & 15u), grid_level((q >> 24) & 15u));
 }
 #endif
 

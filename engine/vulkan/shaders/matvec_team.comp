@@ -114,24 +114,6 @@ struct Raw {
   float f;
 };
 
-#if defined(TYPE_IQ4_XS) || defined(TYPE_IQ4_NL)
-/* the 16 levels of the non-uniform 4-bit grid (IQ4_NL, IQ4_XS), in shared
- * memory: a nibble indexes them */
-const float IQ4_GRID[16] = float[16](-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0, 25.0, 38.0,
-                                     53.0, 69.0, 89.0, 113.0);
-shared float iq4_grid[16];
-void iq4_init(uint tid)
-{
-  if (tid < 16u) iq4_grid[tid] = IQ4_GRID[tid];
-  barrier();
-}
-/* the levels of the low nibbles of a word's 4 bytes */
-vec4 iq4_levels(uint q)
-{
-  return vec4(iq4_grid[q & 15u], iq4_grid[(q >> 8) & 15u], iq4_grid[(q >> 16) & 15u], iq4_grid[(q >> 24) & 15u]);
-}
-#endif
-
 /* ---- per type: passes per row, the load step, the compute step -------- */
 
 #if defined(TYPE_F16)
@@ -267,26 +249,19 @@ void xfetch(uint k, uint it, uint lane)
   const uint v = min(it * 8u + lane / 4u, p.ncols / 32u - 1u) * 32u + (lane % 4u) * 4u;
   xr[0] = xq(k, v), xr[1] = xq(k, v + 16u);
 }
-#if defined(QH_OFF)
-/* the fifth bits of values j … j + 3 (bits j … j + 3 of qh), as 16 */
-vec4 fifth4(uint qh, uint j)
-{
-  const uint m = qh >> j;
-  return 16.0 * vec4(m & 1u, (m >> 1) & 1u, (m >> 2) & 1u, (m >> 3) & 1u);
-}
-#endif
 float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
 {
   const uint b = r.b.z, part = lane % 4u;
   const vec2 dm = unpackHalf2x16(join(r.a.x, r.a.y, b)) * r.f;
   const uint qs = join(r.a.z, r.a.w, b + QS_OFF); /* join takes a field's own byte offset */
 #if defined(TYPE_IQ4_NL)
-  return dm.x * (dot(iq4_levels(qs), xr[0]) + dot(iq4_levels(qs >> 4), xr[1]));
+  return dm.x * (dot(grid_levels(qs), xr[0]) + dot(grid_levels(qs >> 4), xr[1]));
 #else
   vec4 lo = nibbles_lo(qs), hi = nibbles_hi(qs);
 #if defined(QH_OFF)
   const uint qh = join(r.b.x, r.b.y, b + QH_OFF);
-  lo += fifth4(qh, 4u * part), hi += fifth4(qh, 16u + 4u * part);
+  /* the fifth bits of values 4·part … and 16 on: bits 4·part … of qh */
+  lo += 16.0 * bits4(qh >> (4u * part)), hi += 16.0 * bits4(qh >> (16u + 4u * part));
 #endif
 #if defined(TYPE_Q5_0)
   return dm.x * (dot(lo - 16.0, xr[0]) + dot(hi - 16.0, xr[1]));
@@ -339,8 +314,7 @@ Raw load_pass(uint rb, uint it, uint lane)
 /* the fifth bits (Q5_K) of a word's 4 values: bit `bit` of each byte, as 16 */
 vec4 fifth(uint h, uint bit)
 {
-  const uint m = (h >> bit) & 0x01010101u;
-  return 16.0 * vec4(m & 1u, (m >> 8) & 1u, (m >> 16) & 1u, m >> 24);
+  return 16.0 * bits_of_bytes(h >> bit);
 }
 void xfetch(uint k, uint it, uint lane)
 {
@@ -479,12 +453,6 @@ void xfetch(uint k, uint it, uint lane)
   const uint v = blk * 256u + 128u * (t / 8u) + (t % 8u) * 4u;
   xr[0] = xq(k, v), xr[1] = xq(k, v + 32u), xr[2] = xq(k, v + 64u), xr[3] = xq(k, v + 96u);
 }
-/* the 2-bit codes at shift 2j of a word's 4 bytes */
-vec4 crumbs(uint q, uint j)
-{
-  const uint m = (q >> (2u * j)) & 0x03030303u;
-  return vec4(m & 3u, (m >> 8) & 3u, (m >> 16) & 3u, m >> 24);
-}
 float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
 {
   const uint t = lane % 16u, s = (t % 8u) / 4u;
@@ -509,8 +477,7 @@ float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
     const uint sk = 8u * n + 2u * j + s;
     const uint lo = (byte_of(j < 2u ? s0 : s1, (2u * j + s) & 3u) >> (4u * n)) & 15u;
     const uint hi = (byte_of(s2, sk & 3u) >> (2u * (sk >> 2))) & 3u;
-    const uint h = (hm >> (4u * n + j)) & 0x01010101u;
-    const vec4 q = crumbs(qs, j) + 4.0 * vec4(h & 1u, (h >> 8) & 1u, (h >> 16) & 1u, h >> 24) - 4.0;
+    const vec4 q = crumbs(qs, j) + 4.0 * bits_of_bytes(hm >> (4u * n + j)) - 4.0;
     sum += float(int(lo | (hi << 4)) - 32) * dot(q, xr[j]);
   }
   return d * sum;
@@ -523,7 +490,7 @@ float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
  * qs at byte 8 + 16·p8 (low nibbles values 0…15, high nibbles 16…31).
  * Its 6-bit scale (minus 32) is 4 bits of scales_l (byte 4 + p8 / 2) and 2
  * of scales_h (the 16 bits at byte 2); d at byte 0. A nibble indexes the 16
- * levels of the grid (iq4_levels). */
+ * levels of the grid (grid_levels, words.glsl). */
 uint n_passes() { return (p.ncols / 256u + 3u) / 4u; }
 Raw load_pass(uint rb, uint it, uint lane)
 {
@@ -547,7 +514,7 @@ float wdot(const Raw r, uint rb, uint k, uint it, uint lane)
   const uint ls = ((byte_of(r.a.y, p8 / 2u) >> (4u * (p8 & 1u))) & 15u) | (((r.a.x >> (16u + 2u * p8)) & 3u) << 4);
   const float dl = unpackHalf2x16(r.a.x).x * (float(ls) - 32.0) * r.f;
   float s = 0.0;
-  for (uint i = 0u; i < 4u; i++) s += dot(iq4_levels(r.b[i]), xr[i]) + dot(iq4_levels(r.b[i] >> 4), xr[4u + i]);
+  for (uint i = 0u; i < 4u; i++) s += dot(grid_levels(r.b[i]), xr[i]) + dot(grid_levels(r.b[i] >> 4), xr[4u + i]);
   return dl * s;
 }
 
@@ -608,9 +575,6 @@ void row_passes(uint rb, uint sub, uint n_sub, uint lane)
 void main()
 {
   const uint tid = gl_LocalInvocationID.x;
-#if defined(TYPE_IQ4_XS) || defined(TYPE_IQ4_NL)
-  iq4_init(tid);
-#endif
   const uint n_sub = max(p.n_sub, 1u), rows = WG_SIZE / (TEAM * n_sub);
   const uint team = tid / TEAM, lane = tid % TEAM, sub = team % n_sub;
   /* ROWS rows per team (one input vector): the sums of rows row … row +

@@ -1,7 +1,8 @@
 /* words.glsl — weight decoding by whole 32-bit words, shared by
- * matvec_team.comp and matmul_team.comp: each thread takes 8 values of a
- * block and decodes their scales once (dequant.glsl, for matvec.comp and
- * matmul.comp, decodes one value per call).
+ * matvec_team.comp, matvec_dot.comp and the prefill items (items.glsl):
+ * each thread takes several values of a block and decodes their scales once
+ * (dequant.glsl, for matvec.comp and matmul.comp, decodes one value per
+ * call).
  *
  * Needs: a buffer `W` with `uint w[]` declared before inclusion. */
 
@@ -16,6 +17,32 @@ uint byte_of(uint v, uint i) { return (v >> (8u * i)) & 0xffu; }
 vec4 nibbles_lo(uint q) { return vec4(q & 15u, (q >> 8) & 15u, (q >> 16) & 15u, (q >> 24) & 15u); }
 vec4 nibbles_hi(uint q) { return vec4((q >> 4) & 15u, (q >> 12) & 15u, (q >> 20) & 15u, (q >> 28) & 15u); }
 vec4 bytes_s8(uint q) { return vec4(ivec4(q << 24, q << 16, q << 8, q) >> 24); }
+/* byte o (any offset) */
+uint rd8(uint o) { return (w[o >> 2] >> ((o & 3u) * 8u)) & 0xffu; }
+/* bits 0…3 of v (bit i → component i); bit 0 of each byte of a word (Q5's
+ * fifth bits, Q3_K's third); the 2-bit codes at shift 2j of a word's bytes */
+vec4 bits4(uint v) { return vec4(v & 1u, (v >> 1) & 1u, (v >> 2) & 1u, (v >> 3) & 1u); }
+vec4 bits_of_bytes(uint v) { return vec4(v & 1u, (v >> 8) & 1u, (v >> 16) & 1u, (v >> 24) & 1u); }
+vec4 crumbs(uint q, uint j)
+{
+  const uint m = (q >> (2u * j)) & 0x03030303u;
+  return vec4(m & 3u, (m >> 8) & 3u, (m >> 16) & 3u, m >> 24);
+}
+
+#if defined(TYPE_IQ4_NL) || defined(TYPE_IQ4_XS)
+/* The 16 levels of the non-uniform 4-bit grid as int8 bytes (-127, -104 …
+ * 113; picked by selects, not by indexing a vector with a run-time value),
+ * and the levels of the low nibbles of a word's 4 bytes. */
+float grid_level(uint q)
+{
+  const uint g = q < 4u ? 0xBFAD9881u : q < 8u ? 0xF6EADDCFu : q < 12u ? 0x26190D01u : 0x71594535u;
+  return float(int(g << (24u - 8u * (q & 3u))) >> 24);
+}
+vec4 grid_levels(uint q)
+{
+  return vec4(grid_level(q & 15u), grid_level((q >> 8) & 15u), grid_level((q >> 16) & 15u), grid_level((q >> 24) & 15u));
+}
+#endif
 
 #if defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
 /* 6-bit scale and min of sub-block j from the 12 scale bytes (3 words) */
@@ -47,9 +74,8 @@ void kquant_chunk(uint bw, uint c, uint part, out vec4 a, out vec4 b)
 #else
   const uint q = w[bw + 12u + c * 8u + part];
   const uint h = w[bw + 4u + part];
-  const uint hl = (h >> (2u * c)) & 0x01010101u, hh = (h >> (2u * c + 1u)) & 0x01010101u;
-  const vec4 lo = nibbles_lo(q) + 16.0 * vec4(hl & 1u, (hl >> 8) & 1u, (hl >> 16) & 1u, hl >> 24);
-  const vec4 hi = nibbles_hi(q) + 16.0 * vec4(hh & 1u, (hh >> 8) & 1u, (hh >> 16) & 1u, hh >> 24);
+  const vec4 lo = nibbles_lo(q) + 16.0 * bits_of_bytes(h >> (2u * c));
+  const vec4 hi = nibbles_hi(q) + 16.0 * bits_of_bytes(h >> (2u * c + 1u));
 #endif
   a = lo * (dm.x * sc0) - dm.y * m0;
   b = hi * (dm.x * sc1) - dm.y * m1;
