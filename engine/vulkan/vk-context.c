@@ -302,13 +302,37 @@ static const char *coopmat_verdict(still_vk *vk, bool list, bool want8)
   return vk->coopmat_n == 16 ? "on (16x16x16, matmul_coop.comp)" : "on (16x8x16, matmul_coop8.comp)";
 }
 
+/* The test hook STILL_VK_COOPMAT=emulate (16x16x16) or emulate8 (16x8x16):
+ * the tensor-core shaders built with their matrix operations done by hand
+ * (still_vk_coop_emulated, set only by the tests) on a device without
+ * cooperative matrices, as lavapipe. They need float16 in shared memory and
+ * the workgroup and shared memory of the real ones. */
+static const char *coopmat_emulated_verdict(still_vk *vk, bool want8)
+{
+  if (!still_vk_coop_emulated) return "emulation asked, but this program has no emulated shaders (tests only)";
+  if (vk->props.limits.maxComputeWorkGroupSize[0] < 128 || vk->props.limits.maxComputeWorkGroupInvocations < 128 ||
+      vk->props.limits.maxComputeSharedMemorySize < 23 * 1024)
+    return "workgroup or shared memory limits too small";
+  coopmat_features f;
+  coopmat_chain(&f);
+  VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f.f16};
+  vkGetPhysicalDeviceFeatures2(vk->physical, &f2);
+  if (!f.f16.shaderFloat16) return "no shaderFloat16";
+  vk->coopmat = vk->coopmat_emulated = true;
+  vk->coopmat_n = want8 ? 8 : 16;
+  return want8 ? "emulated (16x8x16, matmul_coop8.comp)" : "emulated (16x16x16, matmul_coop.comp)";
+}
+
 static void probe_coopmat(still_vk *vk)
 {
-  vk->coopmat = false;
+  vk->coopmat = vk->coopmat_emulated = false;
   const char *env = getenv("STILL_VK_COOPMAT");
   if (env && strcmp(env, "0") == 0) return;
   const bool list = env && strcmp(env, "list") == 0;
-  const char *verdict = coopmat_verdict(vk, list, env && strcmp(env, "8") == 0);
+  const bool emulate = env && strncmp(env, "emulate", 7) == 0;
+  const char *verdict = emulate ? coopmat_emulated_verdict(vk, strcmp(env, "emulate8") == 0)
+                                : coopmat_verdict(vk, list, env && strcmp(env, "8") == 0);
+  if (emulate && !vk->coopmat) fprintf(stderr, "still: STILL_VK_COOPMAT=%s: %s\n", env, verdict);
   /* tiles of 128 rows or 128 vectors (matmul_coop_m128/n128.comp, 31 KiB of
    * shared memory, 16x16x16 only): a tuning switch until measured */
   vk->coopmat_rows = vk->coopmat_vecs = 64;
@@ -592,7 +616,16 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   const char *const *plain_ext = dci.ppEnabledExtensionNames;
   const uint32_t plain_n_ext = dci.enabledExtensionCount;
   const char *coop_ext[8];
-  if (vk->coopmat && plain_n_ext < 8) {
+  if (vk->coopmat_emulated) { /* float16 (and the memory model where there is one) without the extension */
+    coopmat_features have;
+    coopmat_chain(&have);
+    VkPhysicalDeviceFeatures2 hf = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &have.f16};
+    vkGetPhysicalDeviceFeatures2(vk->physical, &hf);
+    coop_f.f16.shaderFloat16 = VK_TRUE;
+    coop_f.vmm.vulkanMemoryModel = have.vmm.vulkanMemoryModel;
+    coop_f.vmm.pNext = (void *)plain_next;
+    dci.pNext = &coop_f.f16;
+  } else if (vk->coopmat && plain_n_ext < 8) {
     for (uint32_t i = 0; i < plain_n_ext; i++) coop_ext[i] = plain_ext[i];
     coop_ext[plain_n_ext] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
     coop_f.coop.cooperativeMatrix = VK_TRUE;
@@ -605,7 +638,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   } else vk->coopmat = false;
   r = vkCreateDevice(vk->physical, &dci, NULL, &vk->device);
   if (r != VK_SUCCESS && vk->coopmat) {
-    vk->coopmat = false;
+    vk->coopmat = vk->coopmat_emulated = false;
     dci.pNext = plain_next;
     dci.ppEnabledExtensionNames = plain_ext;
     dci.enabledExtensionCount = plain_n_ext;
@@ -615,7 +648,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
     fprintf(stderr, "still: Vulkan: %s refused a device with %s%s%s; trying without them%s\n", vk->props.deviceName,
             vk->int_dot ? "integer dot products" : "", vk->int_dot && vk->pipe_stats ? " and " : "",
             vk->pipe_stats ? "pipeline statistics" : "", vk->coopmat ? " (and without tensor cores)" : "");
-    vk->pipe_stats = vk->int_dot = vk->coopmat = false;
+    vk->pipe_stats = vk->int_dot = vk->coopmat = vk->coopmat_emulated = false;
     dci.pNext = NULL;
     dci.ppEnabledExtensionNames = NULL;
     dci.enabledExtensionCount = 0;
@@ -1362,6 +1395,14 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
     return STILL_OK;
   }
   const still_vk_shader *sh = &still_vk_shaders[id];
+  if (vk->coopmat_emulated && id >= VK_SHADER_MATMUL_COOP_F16 && id <= VK_SHADER_MATMUL_COOP_N128_IQ4_NL) {
+    const still_vk_shader *e = still_vk_coop_emulated;
+    while (e && e->name && strcmp(e->name, sh->name) != 0) e++;
+    if (!e || !e->name)
+      return still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no emulated version of %s (STILL_VK_COOPMAT=emulate)",
+                             sh->name);
+    sh = e;
+  }
   VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                   .codeSize = sh->size,
                                   .pCode = sh->code};

@@ -72,6 +72,9 @@ struct still_vk {
    * the Vulkan memory model all present and enabled, subgroups of 32;
    * STILL_VK_COOPMAT=0 leaves it off (probe in vk-context.c) */
   bool coopmat;
+  /* the test hook STILL_VK_COOPMAT=emulate: coopmat on a device without
+   * the extension, through still_vk_coop_emulated (vk-shaders.h) */
+  bool coopmat_emulated;
   bool pipe_stats; /* STILL_VK_PIPELINE_STATS=1: the driver's statistics of each pipeline on stderr */
   uint32_t coopmat_n; /* N of its 16xNx16 matrices: 16 (matmul_coop.comp) or 8 (matmul_coop8.comp) */
   uint32_t coopmat_rows, coopmat_vecs; /* its tile: 64x64, or 128x64 / 64x128 (STILL_VK_COOPMAT_TILE=m128|n128) */

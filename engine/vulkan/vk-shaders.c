@@ -723,3 +723,5 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATMUL_COOP_N128_Q5_1, spv_matmul_coop_n128_q5_1, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_N128_IQ4_NL, spv_matmul_coop_n128_iq4_nl, 36),
 };
+
+const still_vk_shader *still_vk_coop_emulated = NULL;

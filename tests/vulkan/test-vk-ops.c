@@ -660,7 +660,8 @@ static void bench_matmul(void)
  * dequantized weights: shapes across the 64 × 64 tiles (rows 37, 130, 200 and
  * 64; 8, 37, 70 and 512 vectors), steps of 64 values that end inside a row
  * (17 Q8_0/Q4_0 blocks, 202 F16 values) and rows of up to 4096 values.
- * Skipped where the device has no cooperative matrices (lavapipe). */
+ * Skipped where the device has no cooperative matrices (lavapipe), unless
+ * STILL_VK_COOPMAT=emulate runs the emulated shaders (vk-ops-coop-emulated). */
 typedef struct {
   uint32_t type;
   int ncols, nrows, n_vec;

@@ -99,16 +99,22 @@ shared float cs_[4u * 256u];
 
 #include "items.glsl"
 
-/* COOP_EMULATE (never built into the engine; a check on lavapipe, which has
+/* COOP_EMULATE (never built into the engine; the test programs' copies,
+ * tests/vulkan/vk-coop-emulated.c.in, run on lavapipe, which has
  * no cooperative matrices): the same tiles and indexing with the three
  * matrix operations done by hand, exactly as this shader reads them: A
  * row-major, B and the stored C column-major, element offsets and strides in
  * array elements. Subgroups are then 32 consecutive threads. */
 #ifdef COOP_EMULATE
+/* the emulation's outer loops stay loops (all unrolled, lavapipe takes
+ * some 20 s to compile each variant); the inner ones are unrolled, as
+ * llvmpipe ends a thread's loops after 65535 iterations in all */
+#define K_SLICES [[dont_unroll]]
 #define SG_ID (gl_LocalInvocationID.x / 32u)
 #define SG_LANE (gl_LocalInvocationID.x % 32u)
 #define SG_SIZE 32u
 #else
+#define K_SLICES [[unroll]]
 #define SG_ID gl_SubgroupID
 #define SG_LANE gl_SubgroupInvocationID
 #define SG_SIZE gl_SubgroupSize
@@ -206,14 +212,14 @@ void main()
       }
     }
     barrier();
-    [[unroll]] for (uint kk = 0u; kk < TILE_K; kk += 16u) {
+    K_SLICES for (uint kk = 0u; kk < TILE_K; kk += 16u) {
 #ifdef COOP_EMULATE
-      for (uint i = 0u; i < MI; i++)
-        for (uint j = 0u; j < NJ; j++)
-          for (uint t = 0u; t < ET; t++) {
+      [[dont_unroll]] for (uint i = 0u; i < MI; i++)
+        [[dont_unroll]] for (uint j = 0u; j < NJ; j++)
+          [[unroll]] for (uint t = 0u; t < ET; t++) {
             const uint e = SG_LANE + 32u * t, m = e & 15u, n = e >> 4;
             float s = 0.0;
-            for (uint q = 0u; q < 16u; q++)
+            [[unroll]] for (uint q = 0u; q < 16u; q++)
               s += float(as_[(qm + 16u * i + m) * SA + kk + q]) * float(bs_[(qn + CN * j + n) * SB + kk + q]);
             acc[i][j][t] += s;
           }
