@@ -329,7 +329,7 @@ static void probe_coopmat(still_vk *vk)
   const char *env = getenv("STILL_VK_COOPMAT");
   if (env && strcmp(env, "0") == 0) return;
   const bool list = env && strcmp(env, "list") == 0;
-  const bool emulate = env && strncmp(env, "emulate", 7) == 0;
+  const bool emulate = env && (strcmp(env, "emulate") == 0 || strcmp(env, "emulate8") == 0);
   const char *verdict = emulate ? coopmat_emulated_verdict(vk, strcmp(env, "emulate8") == 0)
                                 : coopmat_verdict(vk, list, env && strcmp(env, "8") == 0);
   if (emulate && !vk->coopmat) fprintf(stderr, "still: STILL_VK_COOPMAT=%s: %s\n", env, verdict);
@@ -616,14 +616,9 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   const char *const *plain_ext = dci.ppEnabledExtensionNames;
   const uint32_t plain_n_ext = dci.enabledExtensionCount;
   const char *coop_ext[8];
-  if (vk->coopmat_emulated) { /* float16 (and the memory model where there is one) without the extension */
-    coopmat_features have;
-    coopmat_chain(&have);
-    VkPhysicalDeviceFeatures2 hf = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &have.f16};
-    vkGetPhysicalDeviceFeatures2(vk->physical, &hf);
+  if (vk->coopmat_emulated) { /* float16 in shared memory, without the extension */
     coop_f.f16.shaderFloat16 = VK_TRUE;
-    coop_f.vmm.vulkanMemoryModel = have.vmm.vulkanMemoryModel;
-    coop_f.vmm.pNext = (void *)plain_next;
+    coop_f.f16.pNext = (void *)plain_next;
     dci.pNext = &coop_f.f16;
   } else if (vk->coopmat && plain_n_ext < 8) {
     for (uint32_t i = 0; i < plain_n_ext; i++) coop_ext[i] = plain_ext[i];

@@ -106,7 +106,7 @@ shared float cs_[4u * 256u];
  * row-major, B and the stored C column-major, element offsets and strides in
  * array elements. Subgroups are then 32 consecutive threads. */
 #ifdef COOP_EMULATE
-/* the emulation's outer loops stay loops (all unrolled, lavapipe takes
+/* the emulation's outer loops stay loops (all unrolled, lavapipe took
  * some 20 s to compile each variant); the inner ones are unrolled, as
  * llvmpipe ends a thread's loops after 65535 iterations in all */
 #define K_SLICES [[dont_unroll]]
@@ -118,6 +118,25 @@ shared float cs_[4u * 256u];
 #define SG_ID gl_SubgroupID
 #define SG_LANE gl_SubgroupInvocationID
 #define SG_SIZE gl_SubgroupSize
+#endif
+
+/* Where the three matrix operations find their matrices in shared memory:
+ * offset, stride (array elements) and layout, as passed to
+ * coopMatLoadNV/coopMatStoreNV; the emulation places each element by the
+ * extension's rule from the same arguments (coop_at), so that a change to
+ * them changes both. A: the weights, 16 × 16, row-major; B: the
+ * activations, 16 values × COOP_N vectors, column-major (each vector's
+ * values contiguous in bs_); C: an accumulator stored column-major into the
+ * subgroup's 16 × COOP_N scratch. */
+#define A_AT(i) (qm + 16u * (i)) * SA + kk, SA, false
+#define B_AT(j) (qn + CN * (j)) * SB + kk, SB, true
+#define C_AT sg * 256u, 16u, true
+#ifdef COOP_EMULATE
+/* element (r, c) of the matrix at (off, stride, col_major) */
+uint coop_at(uint off, uint stride, bool col_major, uint r, uint c)
+{
+  return off + (col_major ? c * stride + r : r * stride + c);
+}
 #endif
 
 /* float16 saturates at 65504: clamp so that a huge activation gives a large
@@ -137,9 +156,12 @@ void out_tile(fcoopmatNV<32, gl_ScopeSubgroup, 16, COOP_N> m, uint i, uint j, ui
 {
   const uint lane = SG_LANE;
 #ifdef COOP_EMULATE
-  for (uint t = 0u; t < ET; t++) cs_[sg * 256u + lane + 32u * t] = m[t];
+  for (uint t = 0u; t < ET; t++) {
+    const uint e = lane + 32u * t;
+    cs_[coop_at(C_AT, e & 15u, e >> 4)] = m[t];
+  }
 #else
-  coopMatStoreNV(m, cs_, sg * 256u, 16u, true);
+  coopMatStoreNV(m, cs_, C_AT);
 #endif
   barrier();
   for (uint e = lane; e < 16u * CN; e += SG_SIZE) {
@@ -220,17 +242,15 @@ void main()
             const uint e = SG_LANE + 32u * t, m = e & 15u, n = e >> 4;
             float s = 0.0;
             [[unroll]] for (uint q = 0u; q < 16u; q++)
-              s += float(as_[(qm + 16u * i + m) * SA + kk + q]) * float(bs_[(qn + CN * j + n) * SB + kk + q]);
+              s += float(as_[coop_at(A_AT(i), m, q)]) * float(bs_[coop_at(B_AT(j), q, n)]);
             acc[i][j][t] += s;
           }
 #else
-      /* A: 16 rows × 16 values, row-major; B: 16 values × COOP_N vectors,
-       * column-major (each vector's values are contiguous in bs_) */
       fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> ai[MI];
-      [[unroll]] for (uint i = 0u; i < MI; i++) coopMatLoadNV(ai[i], as_, (qm + 16u * i) * SA + kk, SA, false);
+      [[unroll]] for (uint i = 0u; i < MI; i++) coopMatLoadNV(ai[i], as_, A_AT(i));
       [[unroll]] for (uint j = 0u; j < NJ; j++) {
         fcoopmatNV<16, gl_ScopeSubgroup, 16, COOP_N> bj;
-        coopMatLoadNV(bj, bs_, (qn + CN * j) * SB + kk, SB, true);
+        coopMatLoadNV(bj, bs_, B_AT(j));
         [[unroll]] for (uint i = 0u; i < MI; i++) acc[i][j] = coopMatMulAddNV(ai[i], bj, acc[i][j]);
       }
 #endif
