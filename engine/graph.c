@@ -917,25 +917,62 @@ still_status still_graph_set_gpu_split(still_graph *g, int n_gpu_layers, const c
   if (n_gpu_layers < 0 || n_gpu_layers > n_layer) n_gpu_layers = n_layer;
   snprintf(g->offload, sizeof g->offload, "offload: 0/%d layers on a GPU (CPU only)", n_layer);
   if (n_gpu_layers == 0) return STILL_OK;
-  /* on failure (out of device memory …) try half as many layers, then give up to the CPU */
+  /* On failure for want of device memory (the fit estimate a little
+   * optimistic, another program's allocations), the most layers that fit:
+   * 1, 2, 4, 8 … fewer than asked until a count fits, then halves of the gap
+   * between the most that fitted and the fewest that did not. At most about
+   * twice log2(layers) tries (28 layers: 9), each one allocating and loading
+   * its layers; halving the count each time took 14 layers where 27 fit.
+   * Any other failure gives up to the CPU. */
   still_error first = {0};
-  for (int n = n_gpu_layers; n > 0; n /= 2) {
+  int best = 0, fail = n_gpu_layers + 1, held = 0, n = n_gpu_layers, drop = 1;
+  while (n > best && n < fail) {
+    still_vk_forward_free(g->gpu); /* the device memory of the count held before, if any */
+    g->gpu = NULL;
+    held = 0;
     still_error e = {0};
     still_status st =
       still_vk_forward_new(g->m, device, split, n_layer - n, g->kv->n_ctx, g->n_batch, g->kv->type, &g->gpu, &e);
     if (st == STILL_OK) {
-      g->gpu_first = n_layer - n;
-      snprintf(g->offload, sizeof g->offload, "offload: %d/%d layers on %.500s%s%.200s", n, n_layer,
-               still_vk_forward_device(g->gpu), n < n_gpu_layers ? " (fewer than asked: " : "",
-               n < n_gpu_layers ? first.message : "");
-      if (n < n_gpu_layers) strncat(g->offload, ")", sizeof g->offload - strlen(g->offload) - 1);
-      return STILL_OK;
+      best = held = n;
+    } else {
+      g->gpu = NULL;
+      if (!first.message[0] || st != STILL_ERR_NOMEM) first = e;
+      if (st != STILL_ERR_NOMEM) {
+        best = 0;
+        break;
+      }
+      fail = n;
     }
-    /* only memory shortage gets better with fewer layers; what stops the
-     * tries is the reason given */
-    if (!first.message[0] || st != STILL_ERR_NOMEM) first = e;
-    if (st != STILL_ERR_NOMEM) break;
+    if (best == 0) { /* none fitted yet: further down, faster and faster */
+      n = n_gpu_layers - drop;
+      drop *= 2;
+      if (n >= fail) n = fail - 1;
+      if (n < 1) n = 1;
+    } else
+      n = best + (fail - best) / 2;
   }
+  if (best > 0 && held != best) { /* the last try took more than fits: back to the most that did */
+    still_vk_forward_free(g->gpu);
+    g->gpu = NULL;
+    still_error e = {0};
+    if (still_vk_forward_new(g->m, device, split, n_layer - best, g->kv->n_ctx, g->n_batch, g->kv->type, &g->gpu,
+                             &e) != STILL_OK) {
+      g->gpu = NULL;
+      best = 0;
+      first = e;
+    }
+  }
+  if (best > 0) {
+    g->gpu_first = n_layer - best;
+    snprintf(g->offload, sizeof g->offload, "offload: %d/%d layers on %.500s%s%.200s", best, n_layer,
+             still_vk_forward_device(g->gpu), best < n_gpu_layers ? " (fewer than asked: " : "",
+             best < n_gpu_layers ? first.message : "");
+    if (best < n_gpu_layers) strncat(g->offload, ")", sizeof g->offload - strlen(g->offload) - 1);
+    return STILL_OK;
+  }
+  still_vk_forward_free(g->gpu);
+  g->gpu = NULL;
   snprintf(g->offload, sizeof g->offload, "offload: 0/%d layers on a GPU (%.500s; running on the CPU)", n_layer,
            first.message);
   if (err) *err = first;

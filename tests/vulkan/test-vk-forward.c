@@ -1065,10 +1065,31 @@ static void test_fallback(void)
   still_model *m = test_load_fixture_model("stories260K", false);
   const char *off = NULL;
   float *lg = g_new(float, r->n_vocab);
-  still_session *s = session_with_hook(m, "STILL_VK_MEMORY_LIMIT", "1200000", &off); /* ~2 of the 5 layers */
-  g_assert_true(g_str_has_prefix(off, "offload: 2/5 layers on Vulkan"));
+  still_session *s = session_with_hook(m, "STILL_VK_MEMORY_LIMIT", "1200000", &off); /* 3 of the 5 layers */
+  g_assert_true(g_str_has_prefix(off, "offload: 3/5 layers on Vulkan"));
   g_assert_nonnull(strstr(off, "fewer than asked"));
   g_assert_nonnull(strstr(off, "out of device memory"));
+  assert_reference_logits(s, r, lg);
+  still_session_free(s);
+  /* the most that fit, not just fewer (halving took 2): 3 asked fit as they are, 4 do not */
+  g_setenv("STILL_VK_MEMORY_LIMIT", "1200000", TRUE);
+  s = new_session(m, 3, 7);
+  g_assert_true(g_str_has_prefix(still_session_offload(s), "offload: 3/5 layers on Vulkan"));
+  g_assert_null(strstr(still_session_offload(s), "fewer than asked"));
+  still_session_free(s);
+  s = new_session(m, 4, 7);
+  g_assert_true(g_str_has_prefix(still_session_offload(s), "offload: 3/5 layers on Vulkan"));
+  g_assert_nonnull(strstr(still_session_offload(s), "fewer than asked"));
+  still_session_free(s);
+  g_unsetenv("STILL_VK_MEMORY_LIMIT");
+  /* where the last try takes more than fits, the most that fitted is loaded again: in half
+   * that memory 5, 4 and 3 layers fail, 1 fits, 2 fail, and 1 is loaded back */
+  g_setenv("STILL_VK_MEMORY_LIMIT", "600000", TRUE);
+  s = new_session(m, -1, 7);
+  g_unsetenv("STILL_VK_MEMORY_LIMIT");
+  off = still_session_offload(s);
+  g_test_message("%s", off);
+  g_assert_true(g_str_has_prefix(off, "offload: 1/5 layers on Vulkan"));
   assert_reference_logits(s, r, lg);
   still_session_free(s);
   /* not even one layer fits: the CPU runs everything */
