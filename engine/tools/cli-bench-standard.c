@@ -567,6 +567,7 @@ int still_cmd_bench_standard(int argc, char **argv)
   if (rc == 0) {
     fprintf(stderr, "warm-up…\n");
     rc = generate_once(s, m, ids[0], n_ids[0], 0, 0, 1, NULL);
+    if (rc == 0) rc = cli_run_bench_gpu_intact(offload_start, s); /* no timed run after a GPU failure */
   }
   /* 3. the timed runs: every run of prompt 1, then of prompt 2 */
   int done = 0;
@@ -575,6 +576,7 @@ int still_cmd_bench_standard(int argc, char **argv)
       fprintf(stderr, "run %d/%d of %s…\n", (int)r + 1, (int)n_runs, still_bench_prompt_name(p));
       rc = generate_once(s, m, ids[p], n_ids[p], p, r, max_tokens, &runs[done]);
       if (rc == 0) done++;
+      if (rc == 0) rc = cli_run_bench_gpu_intact(offload_start, s);
     }
   sigaction(SIGINT, &sa_old, NULL);
   atomic_store(&bench_session, NULL);

@@ -107,7 +107,15 @@ typedef struct {
   float *logits;
   int32_t n_prompt, n_gen;
   int32_t depth; /* tokens in the cache before each timed test (untimed) */
+  const char *offload; /* where the layers went at the start: a GPU failure changes it */
 } bench_ctx;
+
+/* Stops at the first GPU failure (the layers then on the CPU): the runs left
+ * would only time the CPU, and their results are refused anyway. */
+static int gpu_intact(const bench_ctx *b)
+{
+  return b->offload ? cli_run_bench_gpu_intact(b->offload, b->s) : 0;
+}
 
 /* An empty cache, then depth tokens (untimed). */
 static int fill_depth(bench_ctx *b)
@@ -130,7 +138,7 @@ static int run_pp(bench_ctx *b, double *tok_s)
   double dt = still_time_s() - t0;
   if (st != STILL_OK) return cli_fail("prompt evaluation failed: %s", err.message);
   *tok_s = dt > 0 ? b->n_prompt / dt : 0;
-  return 0;
+  return gpu_intact(b);
 }
 
 /* n single-token passes: the cache grows by one each call and the prefix
@@ -144,6 +152,7 @@ static int run_tg(bench_ctx *b, int32_t n, double *tok_s)
     still_status st =
       still_session_logits(b->s, b->tokens, (size_t)(b->depth + i) + 1, false, b->logits, NULL, &err);
     if (st != STILL_OK) return cli_fail("generation step %d failed: %s", (int)i, err.message);
+    if (gpu_intact(b)) return 1;
   }
   double dt = still_time_s() - t0;
   *tok_s = dt > 0 ? n / dt : 0;
@@ -300,7 +309,8 @@ int still_cmd_bench(int argc, char **argv)
     }
   }
   bench_result pp = {.v = samples, .n = 0}, tg = {.v = samples ? samples + reps : NULL, .n = 0};
-  bench_ctx b = {.s = s, .tokens = tokens, .logits = logits, .n_prompt = n_prompt, .n_gen = n_gen, .depth = depth};
+  bench_ctx b = {.s = s, .tokens = tokens, .logits = logits, .n_prompt = n_prompt, .n_gen = n_gen, .depth = depth,
+                 .offload = offload};
   double ignored;
   if (rc == 0 && n_prompt > 0) {
     rc = run_pp(&b, &ignored); /* warm-up */

@@ -688,6 +688,14 @@ static void test_cli(void)
   errs = cli_run(argv_lost, lost_env, false, NULL);
   g_test_message("bench with a lost device: %s", errs);
   g_assert_nonnull(strstr(errs, "the GPU failed during the benchmark"));
+  g_free(errs);
+  /* and stops there: lost at the warm-up, no timed run (on the CPU) follows */
+  lost_env = g_environ_setenv(lost_env, "STILL_VK_FAULT_SUBMIT", "1", TRUE);
+  char *argv_lost_std[] = {(char *)cli, "bench", "--standard", "-m", model, "-ngl", "99", "-r", "2", NULL};
+  errs = cli_run(argv_lost_std, lost_env, false, NULL);
+  g_assert_nonnull(strstr(errs, "warm-up"));
+  g_assert_nonnull(strstr(errs, "the GPU failed during the benchmark"));
+  g_assert_null(strstr(errs, "run 1/2"));
   g_strfreev(lost_env);
   g_free(errs);
   /* CPU only: the offload line is there too */
