@@ -789,17 +789,20 @@ static void machine_add(machine *mc, const still_hardware *hw, int i)
   mc->shared[k] = g->unified;
 }
 
-static still_status machine_fixed(const still_hardware *hw, int n_shares, bool want_gpu, const char *split,
-                                  machine *mc, still_error *err)
+static still_status machine_fixed(const still_hardware *hw, const double *shares, int *n_shares_io, bool want_gpu,
+                                  const char *split, machine *mc, still_error *err)
 {
   memset(mc, 0, sizeof *mc);
   const int n_gpus = hw->n_gpus < STILL_MAX_GPUS ? hw->n_gpus : STILL_MAX_GPUS;
-  if (n_shares > 0) {
+  if (*n_shares_io > 0) {
     int n_real = 0;
     for (int i = 0; i < n_gpus; i++)
       if (!hw->gpus[i].cpu_emulated) n_real++;
     for (int i = 0; i < n_gpus; i++)
       if (!hw->gpus[i].cpu_emulated || n_real == 0) machine_add(mc, hw, i);
+    /* shares of nothing at the end ("1,0") need no GPU of their own, as in a session (vk-forward.c) */
+    while (*n_shares_io > mc->n && *n_shares_io > 1 && shares[*n_shares_io - 1] == 0) (*n_shares_io)--;
+    const int n_shares = *n_shares_io;
     if (mc->n != n_shares) {
       if (mc->n == 0)
         return still_set_error(err, STILL_ERR_INVALID_ARG,
@@ -1069,7 +1072,7 @@ static still_status estimate_model(const still_fit_model *m, const still_hardwar
     /* the placement a session with this split / layer count makes */
     int g = !p.gpu_layers_set || p.n_gpu_layers < 0 || p.n_gpu_layers > m->n_layer ? m->n_layer : p.n_gpu_layers;
     machine fm;
-    st = machine_fixed(hw, n_shares, g > 0, p.split, &fm, err);
+    st = machine_fixed(hw, shares, &n_shares, g > 0, p.split, &fm, err);
     if (st != STILL_OK) {
       free(narrow);
       return st;

@@ -394,6 +394,8 @@ static still_status plan_split(const char *device, const char *split, char devs[
       if (!gpus[i].cpu_emulated) usable[nu++] = i;
     if (nu == 0)
       for (int i = 0; i < n; i++) usable[nu++] = i;
+    /* shares of nothing at the end ("1,0") need no device of their own */
+    while (nu < ns && ns > 1 && share[ns - 1] == 0) ns--;
     if (nu < ns)
       return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%s\" needs %d Vulkan devices, %d found", split, ns,
                              nu);

@@ -358,6 +358,19 @@ static void test_devices_and_errors(void)
   g_assert_cmpstr(err.message, ==, "the split \"1,1,1\" has 3 shares, but this machine has 2 GPUs: give one share per GPU");
   g_assert_cmpint(fit_with(buf, len, &hw, "1", -2, STILL_KV_F16, &f, &err), ==, STILL_ERR_INVALID_ARG);
   g_assert_cmpstr(err.message, ==, "the split \"1\" has 1 share, but this machine has 2 GPUs: give one share per GPU");
+  /* shares of nothing at the end need no GPU of their own ("2,1,0" on two, "1,0,0" on one), as a
+   * session places them; "0,1" names a second GPU */
+  f = fit_ok(buf, len, &hw, "2,1,0", -2);
+  g_assert_cmpint(f.n_devices, ==, 2);
+  g_assert_cmpint(fit_with(buf, len, &hw, "2,1,1", -2, STILL_KV_F16, &f, &err), ==, STILL_ERR_INVALID_ARG);
+  {
+    still_hardware one;
+    gpus(&one, 1, 8 * GiB, 64 * GB);
+    f = fit_ok(buf, len, &one, "1,0,0", -2);
+    g_assert_cmpint(f.n_devices, ==, 1);
+    g_assert_cmpint(f.devices[0].n_layers, ==, f.gpu_layers);
+    g_assert_cmpint(fit_with(buf, len, &one, "0,1", -2, STILL_KV_F16, &f, &err), ==, STILL_ERR_INVALID_ARG);
+  }
   g_assert_cmpint(fit_with(buf, len, &hw, "1,x", -2, STILL_KV_F16, &f, &err), ==, STILL_ERR_INVALID_ARG);
   g_assert_cmpint(fit_with(buf, len, &hw, "1,1", -5, STILL_KV_F16, &f, &err), ==, STILL_ERR_INVALID_ARG);
   gpus(&hw, 0, 0, 64 * GB);

@@ -790,6 +790,17 @@ static void test_cli(void)
     g_rmdir(dir);
     g_free(both), g_free(icd_text), g_free(icd2), g_free(dir);
   }
+  /* one device: shares of nothing at the end need no device of their own, a second share does */
+  char *argv_one[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32",
+                      "--split", "1,0", NULL};
+  errs = cli_run(argv_one, NULL, true, NULL);
+  g_assert_nonnull(strstr(errs, "offload: 5/5 layers on Vulkan0 (llvmpipe"));
+  g_free(errs);
+  assert_logits_file(tmp, r);
+  argv_one[11] = "0,1";
+  errs = cli_run(argv_one, NULL, true, NULL);
+  g_assert_nonnull(strstr(errs, "offload: 0/5 layers on a GPU (the split \"0,1\" needs 2 Vulkan devices, 1 found"));
+  g_free(errs);
   /* a bad split is refused by the CLI: exit 1, one line */
   char *argv6[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--split", "1,,2", NULL};
   errs = cli_run(argv6, NULL, false, NULL);
