@@ -19,13 +19,16 @@
 static void add_note(char *note, size_t size, const char *fmt, const char *arg)
 {
   if (!note || size == 0) return;
+  char one[512];
+  snprintf(one, sizeof one, fmt, arg);
+  if (strstr(note, one)) return; /* said already (one GPU listed by two drivers) */
   size_t used = strlen(note);
   if (used + 3 >= size) return;
   if (used) {
     snprintf(note + used, size - used, "; ");
     used += 2;
   }
-  snprintf(note + used, size - used, fmt, arg);
+  snprintf(note + used, size - used, "%s", one);
 }
 
 #ifndef STILL_HAVE_VULKAN

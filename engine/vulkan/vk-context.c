@@ -952,8 +952,9 @@ static still_status buffer_alloc(still_vk *vk, size_t size, bool host, still_vk_
     vkDestroyBuffer(vk->device, buf, NULL);
     char sz[32];
     still_format_bytes((uint64_t)size, sz, sizeof sz);
-    return still_set_error(err, STILL_ERR_NOMEM, "Vulkan: out of device memory allocating %s on %s (test limit)", sz,
-                           vk->props.deviceName);
+    return still_set_error(err, STILL_ERR_NOMEM,
+                           "Vulkan: out of device memory allocating %s on Vulkan%d (%s) (test limit)", sz,
+                           vk->device_index, vk->props.deviceName);
   }
   if (!host && vk->max_range && size > vk->max_range) {
     vkDestroyBuffer(vk->device, buf, NULL);
@@ -962,11 +963,12 @@ static still_status buffer_alloc(still_vk *vk, size_t size, bool host, still_vk_
     still_format_bytes(vk->max_range, most, sizeof most);
     /* (larger than any memory heap too: out of memory, as the fallback to fewer layers expects) */
     if (req.size > largest_heap(vk))
-      return still_set_error(err, STILL_ERR_NOMEM, "Vulkan: out of device memory allocating %s on %s", sz,
-                             vk->props.deviceName);
+      return still_set_error(err, STILL_ERR_NOMEM, "Vulkan: out of device memory allocating %s on Vulkan%d (%s)", sz,
+                             vk->device_index, vk->props.deviceName);
     return still_set_error(err, STILL_ERR_UNSUPPORTED,
                            "Vulkan: %s lets a shader see at most %s of a buffer, and this model needs one of %s "
-                           "(a weight matrix, or a layer's KV cache at this context)",
+                           "(a weight matrix, a layer's KV cache at this context, or the activations of a batch "
+                           "of prompt tokens: a smaller context or batch size may fit)",
                            vk->props.deviceName, most, sz);
   }
   VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
@@ -986,8 +988,9 @@ static still_status buffer_alloc(still_vk *vk, size_t size, bool host, still_vk_
     if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY) {
       char sz[32];
       still_format_bytes((uint64_t)size, sz, sizeof sz);
-      return still_set_error(err, STILL_ERR_NOMEM, "Vulkan: out of %s memory allocating %s on %s",
-                             r == VK_ERROR_OUT_OF_DEVICE_MEMORY ? "device" : "host", sz, vk->props.deviceName);
+      return still_set_error(err, STILL_ERR_NOMEM, "Vulkan: out of %s memory allocating %s on Vulkan%d (%s)",
+                             r == VK_ERROR_OUT_OF_DEVICE_MEMORY ? "device" : "host", sz, vk->device_index,
+                             vk->props.deviceName);
     }
     return still_vk_fail(err, r, "allocating device memory");
   }
