@@ -795,24 +795,34 @@ static still_status machine_fixed(const still_hardware *hw, const double *shares
   memset(mc, 0, sizeof *mc);
   const int n_gpus = hw->n_gpus < STILL_MAX_GPUS ? hw->n_gpus : STILL_MAX_GPUS;
   if (*n_shares_io > 0) {
-    int n_real = 0;
+    /* as a session places a split (vk-forward.c, plan_split): the usable GPUs in Vulkan order (the
+     * CPU-emulated ones only when there is nothing else), the first as many as there are shares;
+     * one share, the device a session opens by itself */
+    int usable[STILL_MAX_GPUS], nu = 0, n_real = 0;
     for (int i = 0; i < n_gpus; i++)
       if (!hw->gpus[i].cpu_emulated) n_real++;
     for (int i = 0; i < n_gpus; i++)
-      if (!hw->gpus[i].cpu_emulated || n_real == 0) machine_add(mc, hw, i);
-    /* shares of nothing at the end ("1,0") need no GPU of their own, as in a session (vk-forward.c) */
-    while (*n_shares_io > mc->n && *n_shares_io > 1 && shares[*n_shares_io - 1] == 0) (*n_shares_io)--;
+      if (!hw->gpus[i].cpu_emulated || n_real == 0) usable[nu++] = i;
+    /* shares of nothing at the end ("1,0") need no GPU of their own */
+    while (*n_shares_io > nu && *n_shares_io > 1 && shares[*n_shares_io - 1] == 0) (*n_shares_io)--;
     const int n_shares = *n_shares_io;
-    if (mc->n != n_shares) {
-      if (mc->n == 0)
-        return still_set_error(err, STILL_ERR_INVALID_ARG,
-                               "the split \"%.60s\" has %d share%s, but this machine has no usable GPU", split,
-                               n_shares, n_shares == 1 ? "" : "s");
+    if (nu == 0)
       return still_set_error(err, STILL_ERR_INVALID_ARG,
-                             "the split \"%.60s\" has %d share%s, but this machine has %d GPU%s: give one share per "
-                             "GPU",
-                             split, n_shares, n_shares == 1 ? "" : "s", mc->n, mc->n == 1 ? "" : "s");
-    }
+                             "the split \"%.60s\" has %d share%s, but this machine has no usable GPU", split, n_shares,
+                             n_shares == 1 ? "" : "s");
+    if (n_shares > nu)
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "the split \"%.60s\" has %d shares, but this machine has %d GPU%s: give at most one "
+                             "share per GPU",
+                             split, n_shares, nu, nu == 1 ? "" : "s");
+    if (n_shares == 1) {
+      const int best = still_hardware_default_gpu(hw);
+      if (best >= 0) machine_add(mc, hw, best);
+      if (mc->n == 0)
+        return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%.60s\" has 1 share, but no GPU is usable "
+                                                           "by default here (name one with --device)", split);
+    } else
+      for (int k = 0; k < n_shares; k++) machine_add(mc, hw, usable[k]);
   } else if (want_gpu) {
     const int best = still_hardware_default_gpu(hw); /* the device a session opens by itself */
     if (best >= 0) machine_add(mc, hw, best);

@@ -355,9 +355,22 @@ static void test_devices_and_errors(void)
   still_fit f;
   still_error err = {0};
   g_assert_cmpint(fit_with(buf, len, &hw, "1,1,1", -2, STILL_KV_F16, &f, &err), ==, STILL_ERR_INVALID_ARG);
-  g_assert_cmpstr(err.message, ==, "the split \"1,1,1\" has 3 shares, but this machine has 2 GPUs: give one share per GPU");
-  g_assert_cmpint(fit_with(buf, len, &hw, "1", -2, STILL_KV_F16, &f, &err), ==, STILL_ERR_INVALID_ARG);
-  g_assert_cmpstr(err.message, ==, "the split \"1\" has 1 share, but this machine has 2 GPUs: give one share per GPU");
+  g_assert_cmpstr(err.message, ==,
+                  "the split \"1,1,1\" has 3 shares, but this machine has 2 GPUs: give at most one share per GPU");
+  /* fewer shares than GPUs, as a session places them: one share, the default GPU; more, the first
+   * GPUs in Vulkan order */
+  f = fit_ok(buf, len, &hw, "1", -2);
+  g_assert_cmpint(f.n_devices, ==, 1);
+  g_assert_cmpint(f.devices[0].n_layers, ==, f.gpu_layers);
+  {
+    still_hardware three;
+    gpus(&three, 3, 8 * GiB, 64 * GB);
+    f = fit_ok(buf, len, &three, "1,1", -2);
+    g_assert_cmpint(f.n_devices, ==, 2);
+    g_assert_cmpint(f.devices[0].gpu, ==, 0);
+    g_assert_cmpint(f.devices[1].gpu, ==, 1);
+    g_assert_cmpint(f.devices[0].n_layers + f.devices[1].n_layers, ==, f.gpu_layers);
+  }
   /* shares of nothing at the end need no GPU of their own ("2,1,0" on two, "1,0,0" on one), as a
    * session places them; "0,1" names a second GPU */
   f = fit_ok(buf, len, &hw, "2,1,0", -2);
@@ -535,7 +548,7 @@ static void test_cli(void)
   /* errors: one line each */
   run_cli(&r, "fit", "--header-bytes", path, "--vram-free", "8G,8G", "--split", "1,1,1");
   assert_one_line_failure(&r);
-  g_assert_cmpstr(r.err, ==, "still: the split \"1,1,1\" has 3 shares, but this machine has 2 GPUs: give one share per GPU\n");
+  g_assert_cmpstr(r.err, ==, "still: the split \"1,1,1\" has 3 shares, but this machine has 2 GPUs: give at most one share per GPU\n");
   cli_result_clear(&r);
   run_cli(&r, "fit", "--header-bytes", path, "--vram-free", "0", "--split", "1");
   assert_one_line_failure(&r);
