@@ -920,48 +920,47 @@ still_status still_graph_set_gpu_split(still_graph *g, int n_gpu_layers, const c
   /* On failure for want of device memory (the fit estimate a little
    * optimistic, another program's allocations), the most layers that fit:
    * 1, 2, 4, 8 … fewer than asked until a count fits, then halves of the gap
-   * between the most that fitted and the fewest that did not. At most about
-   * twice log2(layers) tries (28 layers: 9), each one allocating and loading
-   * its layers; halving the count each time took 14 layers where 27 fit.
-   * Any other failure gives up to the CPU. */
+   * between the most that fitted and the fewest that did not, and the most
+   * that fitted loaded again when the last try took more. One or two tries
+   * when the estimate was a little off; at worst about 2·log2(N) + 2 device
+   * openings and uploads (28 layers: 12, where only 4 fit; 80 layers: 14).
+   * Halving the count each time took 14 layers where 27 fit. Another failure
+   * ends the search: with a count that fitted, that count (a device of a split
+   * that only opens at larger counts may be what fails), else the CPU. (A
+   * split of 3 or more shares can give a device fewer layers at a larger
+   * count, so the search may end a layer short there.) */
   still_error first = {0};
   int best = 0, fail = n_gpu_layers + 1, held = 0, n = n_gpu_layers, drop = 1;
-  while (n > best && n < fail) {
-    still_vk_forward_free(g->gpu); /* the device memory of the count held before, if any */
-    g->gpu = NULL;
-    held = 0;
-    still_error e = {0};
-    still_status st =
-      still_vk_forward_new(g->m, device, split, n_layer - n, g->kv->n_ctx, g->n_batch, g->kv->type, &g->gpu, &e);
-    if (st == STILL_OK) {
-      best = held = n;
-    } else {
+  for (;;) {
+    while (n > best && n < fail) {
+      still_vk_forward_free(g->gpu); /* the device memory of the count held before, if any */
       g->gpu = NULL;
-      if (!first.message[0] || st != STILL_ERR_NOMEM) first = e;
-      if (st != STILL_ERR_NOMEM) {
-        best = 0;
-        break;
+      held = 0;
+      still_error e = {0};
+      still_status st =
+        still_vk_forward_new(g->m, device, split, n_layer - n, g->kv->n_ctx, g->n_batch, g->kv->type, &g->gpu, &e);
+      if (st == STILL_OK) {
+        best = held = n;
+      } else {
+        g->gpu = NULL;
+        if (!first.message[0] || (st != STILL_ERR_NOMEM && best == 0)) first = e;
+        /* (another failure: no count above the best that fitted is tried again) */
+        fail = st != STILL_ERR_NOMEM && best > 0 ? best + 1 : n;
+        if (st != STILL_ERR_NOMEM) break;
       }
-      fail = n;
+      if (best == 0) { /* none fitted yet: further down, faster and faster */
+        n = n_gpu_layers - drop;
+        drop *= 2;
+        if (n >= fail) n = fail - 1;
+        if (n < 1) n = 1;
+      } else
+        n = best + (fail - best) / 2;
     }
-    if (best == 0) { /* none fitted yet: further down, faster and faster */
-      n = n_gpu_layers - drop;
-      drop *= 2;
-      if (n >= fail) n = fail - 1;
-      if (n < 1) n = 1;
-    } else
-      n = best + (fail - best) / 2;
-  }
-  if (best > 0 && held != best) { /* the last try took more than fits: back to the most that did */
-    still_vk_forward_free(g->gpu);
-    g->gpu = NULL;
-    still_error e = {0};
-    if (still_vk_forward_new(g->m, device, split, n_layer - best, g->kv->n_ctx, g->n_batch, g->kv->type, &g->gpu,
-                             &e) != STILL_OK) {
-      g->gpu = NULL;
-      best = 0;
-      first = e;
-    }
+    if (best == 0 || held == best) break;
+    /* the last try took more than fits: the most that did, again (should it no longer fit, the
+     * search goes on below it) */
+    n = best;
+    best = 0;
   }
   if (best > 0) {
     g->gpu_first = n_layer - best;
