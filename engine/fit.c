@@ -803,18 +803,19 @@ static still_status machine_fixed(const still_hardware *hw, const double *shares
       if (!hw->gpus[i].cpu_emulated) n_real++;
     for (int i = 0; i < n_gpus; i++)
       if (!hw->gpus[i].cpu_emulated || n_real == 0) usable[nu++] = i;
+    const int written = *n_shares_io; /* (the messages count the shares as written) */
+    if (nu == 0)
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "the split \"%.60s\" has %d share%s, but this machine has no usable GPU", split, written,
+                             written == 1 ? "" : "s");
     /* shares of nothing at the end ("1,0") need no GPU of their own */
     while (*n_shares_io > nu && *n_shares_io > 1 && shares[*n_shares_io - 1] == 0) (*n_shares_io)--;
     const int n_shares = *n_shares_io;
-    if (nu == 0)
-      return still_set_error(err, STILL_ERR_INVALID_ARG,
-                             "the split \"%.60s\" has %d share%s, but this machine has no usable GPU", split, n_shares,
-                             n_shares == 1 ? "" : "s");
     if (n_shares > nu)
       return still_set_error(err, STILL_ERR_INVALID_ARG,
                              "the split \"%.60s\" has %d shares, but this machine has %d GPU%s: give at most one "
                              "share per GPU",
-                             split, n_shares, nu, nu == 1 ? "" : "s");
+                             split, written, nu, nu == 1 ? "" : "s");
     if (n_shares == 1) {
       const int best = still_hardware_default_gpu(hw);
       if (best >= 0) machine_add(mc, hw, best);

@@ -363,6 +363,20 @@ static void test_devices_and_errors(void)
   g_assert_cmpint(f.n_devices, ==, 1);
   g_assert_cmpint(f.devices[0].n_layers, ==, f.gpu_layers);
   {
+    /* an integrated GPU listed before a discrete one: one share goes to the discrete one (the
+     * session's default device), "1,0" to the first in Vulkan order */
+    still_hardware mixed;
+    gpus(&mixed, 2, 8 * GiB, 64 * GB);
+    mixed.gpus[0].kind = STILL_GPU_INTEGRATED;
+    mixed.gpus[1].kind = STILL_GPU_DISCRETE;
+    f = fit_ok(buf, len, &mixed, "1", -2);
+    g_assert_cmpint(f.n_devices, ==, 1);
+    g_assert_cmpint(f.devices[0].gpu, ==, 1);
+    f = fit_ok(buf, len, &mixed, "1,0", -2);
+    g_assert_cmpint(f.devices[0].gpu, ==, 0);
+    g_assert_cmpint(f.devices[0].n_layers, ==, f.gpu_layers);
+  }
+  {
     still_hardware three;
     gpus(&three, 3, 8 * GiB, 64 * GB);
     f = fit_ok(buf, len, &three, "1,1", -2);
@@ -383,6 +397,10 @@ static void test_devices_and_errors(void)
     g_assert_cmpint(f.n_devices, ==, 1);
     g_assert_cmpint(f.devices[0].n_layers, ==, f.gpu_layers);
     g_assert_cmpint(fit_with(buf, len, &one, "0,1", -2, STILL_KV_F16, &f, &err), ==, STILL_ERR_INVALID_ARG);
+    /* the count the user wrote */
+    g_assert_cmpint(fit_with(buf, len, &one, "1,1,0,0", -2, STILL_KV_F16, &f, &err), ==, STILL_ERR_INVALID_ARG);
+    g_assert_cmpstr(err.message, ==,
+                    "the split \"1,1,0,0\" has 4 shares, but this machine has 1 GPU: give at most one share per GPU");
   }
   g_assert_cmpint(fit_with(buf, len, &hw, "1,x", -2, STILL_KV_F16, &f, &err), ==, STILL_ERR_INVALID_ARG);
   g_assert_cmpint(fit_with(buf, len, &hw, "1,1", -5, STILL_KV_F16, &f, &err), ==, STILL_ERR_INVALID_ARG);
