@@ -12,6 +12,7 @@
 #include "model.h"
 #include "types.h"
 #include "vulkan/vk-forward.h"
+#include "vulkan/vk-internal.h"
 
 #include "../engine/test-common.h"
 
@@ -1401,9 +1402,30 @@ static void test_real_width(gconstpointer data)
   g_free(file), g_free(dir), g_free(vocab);
 }
 
+/* Asked for the emulated tensor-core prefill (tests/vulkan/meson.build, vk-coop-emulated.c.in),
+ * the device must take it, in the tiles asked for: a refusal would leave these runs on the
+ * ordinary prefill, passing without testing it. */
+static void assert_coop_emulation(void)
+{
+  const char *want = g_getenv("STILL_VK_COOPMAT"), *tile = g_getenv("STILL_VK_COOPMAT_TILE");
+  if (!want || !g_str_has_prefix(want, "emulate")) return;
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = NULL;
+  still_error err = {0};
+  if (still_vk_open(&p, &vk, &err) != STILL_OK) g_error("STILL_VK_COOPMAT=%s: no Vulkan device: %s", want, err.message);
+  if (!still_vk_has_coopmat(vk)) g_error("STILL_VK_COOPMAT=%s: the device did not take the emulated shaders", want);
+  const uint32_t rows = g_strcmp0(tile, "m128") == 0 ? 128 : 64, vecs = g_strcmp0(tile, "n128") == 0 ? 128 : 64;
+  if (vk->coopmat_n != (strcmp(want, "emulate8") == 0 ? 8u : 16u) || vk->coopmat_rows != rows ||
+      vk->coopmat_vecs != vecs)
+    g_error("STILL_VK_COOPMAT=%s: 16x%ux16 in tiles of %ux%u, not what was asked", want, vk->coopmat_n,
+            vk->coopmat_rows, vk->coopmat_vecs);
+  still_vk_close(vk);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
+  assert_coop_emulation();
   static const char *models[] = {
     "stories260K",        "tiny-qwen2-F32",  "tiny-qwen2-F16",  "tiny-qwen2-BF16",    "tiny-qwen2-Q8_0",
     "tiny-qwen2-Q4_0",    "tiny-qwen2-Q4_1", "tiny-qwen2-Q5_0", "tiny-qwen2-Q5_1",    "tiny-qwen2-Q4_K_M",
