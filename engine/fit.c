@@ -795,21 +795,16 @@ static still_status machine_fixed(const still_hardware *hw, const double *shares
   memset(mc, 0, sizeof *mc);
   const int n_gpus = hw->n_gpus < STILL_MAX_GPUS ? hw->n_gpus : STILL_MAX_GPUS;
   if (*n_shares_io > 0) {
-    /* as a session places a split (vk-forward.c, plan_split): the usable GPUs in Vulkan order (the
-     * CPU-emulated ones only when there is nothing else), the first as many as there are shares;
-     * one share, the device a session opens by itself */
-    int usable[STILL_MAX_GPUS], nu = 0, n_real = 0;
-    for (int i = 0; i < n_gpus; i++)
-      if (!hw->gpus[i].cpu_emulated) n_real++;
-    for (int i = 0; i < n_gpus; i++)
-      if (!hw->gpus[i].cpu_emulated || n_real == 0) usable[nu++] = i;
+    /* as a session places a split (still_gpu_split_devices, also vk-forward.c's plan_split): the
+     * usable GPUs in Vulkan order, the first as many as there are shares; one share, the device a
+     * session opens by itself */
+    int usable[STILL_MAX_GPUS];
     const int written = *n_shares_io; /* (the messages count the shares as written) */
+    const int nu = still_gpu_split_devices(hw->gpus, n_gpus, shares, n_shares_io, usable);
     if (nu == 0)
       return still_set_error(err, STILL_ERR_INVALID_ARG,
                              "the split \"%.60s\" has %d share%s, but this machine has no usable GPU", split, written,
                              written == 1 ? "" : "s");
-    /* shares of nothing at the end ("1,0") need no GPU of their own */
-    while (*n_shares_io > nu && *n_shares_io > 1 && shares[*n_shares_io - 1] == 0) (*n_shares_io)--;
     const int n_shares = *n_shares_io;
     if (n_shares > nu)
       return still_set_error(err, STILL_ERR_INVALID_ARG,

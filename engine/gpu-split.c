@@ -58,3 +58,14 @@ int still_gpu_split_bounds(const double *shares, int n, int first_layer, int n_l
   }
   return last_used;
 }
+
+int still_gpu_split_devices(const still_gpu *gpus, int n, const double *shares, int *n_shares, int *usable)
+{
+  int nu = 0;
+  for (int i = 0; i < n; i++)
+    if (!gpus[i].cpu_emulated) usable[nu++] = i;
+  if (nu == 0)
+    for (int i = 0; i < n; i++) usable[nu++] = i;
+  while (*n_shares > nu && *n_shares > 1 && shares[*n_shares - 1] == 0) (*n_shares)--;
+  return nu;
+}

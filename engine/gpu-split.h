@@ -26,4 +26,12 @@ still_status still_gpu_split_parse(const char *text, double *shares, int cap, in
  * layers, the last with a share above 0); -1 when none. */
 int still_gpu_split_bounds(const double *shares, int n, int first_layer, int n_layer, int *bounds);
 
+/* The devices a split takes when none is named, as indices into gpus (n of
+ * them, in Vulkan order) written to usable (room for n): the real GPUs, or the
+ * CPU-emulated ones when there is nothing else. Shares of nothing at the end
+ * beyond those devices need none of their own ("1,0" on one GPU): *n_shares
+ * drops them. Returns how many devices usable lists; the split needs
+ * *n_shares of them. */
+int still_gpu_split_devices(const still_gpu *gpus, int n, const double *shares, int *n_shares, int *usable);
+
 #endif /* STILL_GPU_SPLIT_H */

@@ -389,13 +389,8 @@ static still_status plan_split(const char *device, const char *split, char devs[
     bool ok = false;
     int n = still_vk_enumerate(gpus, 16, &ok, NULL, 0);
     if (n > 16) n = 16;
-    int usable[16], nu = 0;
-    for (int i = 0; i < n; i++)
-      if (!gpus[i].cpu_emulated) usable[nu++] = i;
-    if (nu == 0)
-      for (int i = 0; i < n; i++) usable[nu++] = i;
-    /* shares of nothing at the end ("1,0") need no device of their own */
-    while (nu < ns && ns > 1 && share[ns - 1] == 0) ns--;
+    int usable[16];
+    const int nu = still_gpu_split_devices(gpus, n, share, &ns, usable);
     if (nu < ns)
       return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%s\" needs %d Vulkan devices, %d found", split, ns,
                              nu);
