@@ -272,12 +272,21 @@ static void coopmat_chain(coopmat_features *f)
  * portable shaders. STILL_VK_COOPMAT=list prints the device's configurations
  * and the verdict on stderr (a diagnostic for GPU runs); =8 takes 16x8x16
  * even where 16x16x16 exists (to test matmul_coop8.comp). */
-static const char *coopmat_verdict(still_vk *vk, bool list, bool want8)
+/* The workgroup (128 threads) and shared memory (22.5 KiB) of matmul_coop.comp, real or
+ * emulated: NULL when the device has them. */
+static const char *coopmat_limits(const still_vk *vk)
 {
-  if (vk->subgroup_size != 32) return "subgroup size is not 32";
   if (vk->props.limits.maxComputeWorkGroupSize[0] < 128 || vk->props.limits.maxComputeWorkGroupInvocations < 128 ||
       vk->props.limits.maxComputeSharedMemorySize < 23 * 1024)
     return "workgroup or shared memory limits too small";
+  return NULL;
+}
+
+static const char *coopmat_verdict(still_vk *vk, bool list, bool want8)
+{
+  if (vk->subgroup_size != 32) return "subgroup size is not 32";
+  const char *limits = coopmat_limits(vk);
+  if (limits) return limits;
   if (!still_vk_has_device_extension(vk->physical, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME))
     return "no " VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
 
@@ -310,9 +319,8 @@ static const char *coopmat_verdict(still_vk *vk, bool list, bool want8)
 static const char *coopmat_emulated_verdict(still_vk *vk, bool want8)
 {
   if (!still_vk_coop_emulated) return "emulation asked, but this program has no emulated shaders (tests only)";
-  if (vk->props.limits.maxComputeWorkGroupSize[0] < 128 || vk->props.limits.maxComputeWorkGroupInvocations < 128 ||
-      vk->props.limits.maxComputeSharedMemorySize < 23 * 1024)
-    return "workgroup or shared memory limits too small";
+  const char *limits = coopmat_limits(vk);
+  if (limits) return limits;
   coopmat_features f;
   coopmat_chain(&f);
   VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f.f16};
