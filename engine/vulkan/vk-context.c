@@ -168,15 +168,47 @@ static still_status choose_device(still_vk *vk, const char *want, still_error *e
 
 /* ---- pipeline cache on disk ------------------------------------------- */
 
-static void cache_path(still_vk *vk)
+/* $XDG_CACHE_HOME/distill/NAME, else ~/.cache/distill/NAME; false (buf
+ * empty) when neither is set. */
+bool still_vk_cache_file(const char *name, char *buf, size_t cap)
 {
-  vk->cache_path[0] = '\0';
+  buf[0] = '\0';
   const char *xdg = getenv("XDG_CACHE_HOME");
   const char *home = getenv("HOME");
-  if (xdg && *xdg) snprintf(vk->cache_path, sizeof vk->cache_path, "%s/distill/vk-pipeline-cache.bin", xdg);
-  else if (home && *home)
-    snprintf(vk->cache_path, sizeof vk->cache_path, "%s/.cache/distill/vk-pipeline-cache.bin", home);
+  int n = -1;
+  if (xdg && *xdg) n = snprintf(buf, cap, "%s/distill/%s", xdg, name);
+  else if (home && *home) n = snprintf(buf, cap, "%s/.cache/distill/%s", home, name);
+  if (n < 0 || (size_t)n >= cap) buf[0] = '\0';
+  return buf[0] != '\0';
 }
+
+/* Writes a cache file whole: mkdir -p of its folder, then a temp name
+ * renamed over it, so a crash or a process beside this one never leaves
+ * half a file. */
+bool still_vk_write_file_atomic(const char *path, const void *data, size_t len)
+{
+  char dir[1024];
+  if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) return false;
+  for (char *s = dir + 1; *s; s++)
+    if (*s == '/') {
+      *s = '\0';
+      mkdir(dir, 0755);
+      *s = '/';
+    }
+  char tmp[1040];
+  snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f) return false;
+  bool ok = fwrite(data, 1, len, f) == len;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok || rename(tmp, path) != 0) {
+    remove(tmp);
+    return false;
+  }
+  return true;
+}
+
+static void cache_path(still_vk *vk) { still_vk_cache_file("vk-pipeline-cache.bin", vk->cache_path, sizeof vk->cache_path); }
 
 /* The data is only given to the driver when its header names this device
  * and driver (a stale or foreign file is ignored, never trusted). */
@@ -221,26 +253,8 @@ static void save_cache(still_vk *vk)
   if (vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &len, NULL) != VK_SUCCESS || len == 0) return;
   void *data = malloc(len);
   if (!data) return;
-  if (vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &len, data) == VK_SUCCESS) {
-    /* mkdir -p of the folder, then write to a temp name and rename, so a
-     * crash never leaves half a file */
-    char dir[sizeof vk->cache_path];
-    snprintf(dir, sizeof dir, "%s", vk->cache_path);
-    for (char *s = dir + 1; *s; s++)
-      if (*s == '/') {
-        *s = '\0';
-        mkdir(dir, 0755);
-        *s = '/';
-      }
-    char tmp[sizeof vk->cache_path + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", vk->cache_path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (f) {
-      bool ok = fwrite(data, 1, len, f) == len;
-      ok = (fclose(f) == 0) && ok;
-      if (!ok || rename(tmp, vk->cache_path) != 0) remove(tmp);
-    }
-  }
+  if (vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &len, data) == VK_SUCCESS)
+    still_vk_write_file_atomic(vk->cache_path, data, len);
   free(data);
 }
 

@@ -36,6 +36,12 @@ typedef struct {
   uint8_t state; /* 0 empty, 1 live, 2 deleted (a tombstone) */
 } still_vk_set_entry;
 
+/* Cache files beside the pipeline cache (vk-context.c): the path of NAME
+ * ($XDG_CACHE_HOME/distill/NAME, else ~/.cache/distill/NAME; false when
+ * neither is set), and a whole-file write through a temp name. */
+bool still_vk_cache_file(const char *name, char *buf, size_t cap);
+bool still_vk_write_file_atomic(const char *path, const void *data, size_t len);
+
 #define VKBUF(b) ((VkBuffer)(uintptr_t)(b)->handle)
 #define VKMEM(b) ((VkDeviceMemory)(uintptr_t)(b)->memory)
 
