@@ -988,6 +988,11 @@ const char *still_graph_offload(const still_graph *g)
   return g->offload;
 }
 
+const char *still_graph_gpu_tuning(const still_graph *g)
+{
+  return g && g->gpu ? still_vk_forward_tuning(g->gpu) : "";
+}
+
 uint64_t still_graph_device_bytes(const still_graph *g, uint64_t *peak)
 {
   return still_vk_forward_device_bytes(g ? g->gpu : NULL, peak);

@@ -64,6 +64,8 @@ still_status still_graph_set_gpu_split(still_graph *g, int n_gpu_layers, const c
                                        still_error *err);
 /* One line saying where the layers went: "offload: 28/28 layers on Vulkan0 (…)". */
 const char *still_graph_offload(const still_graph *g);
+/* still_session_gpu_tuning */
+const char *still_graph_gpu_tuning(const still_graph *g);
 /* How many times the GPU failed and its layers moved to the CPU (the cache was then read again
  * there, so values kept from before are from other numbers). */
 int still_graph_gpu_failures(const still_graph *g);

@@ -98,6 +98,11 @@ const char *still_session_offload(const still_session *s)
   return s ? still_graph_offload(s->g) : "";
 }
 
+const char *still_session_gpu_tuning(const still_session *s)
+{
+  return s ? still_graph_gpu_tuning(s->g) : "";
+}
+
 void still_session_free(still_session *s)
 {
   if (!s) return;

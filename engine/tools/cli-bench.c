@@ -300,12 +300,15 @@ int still_cmd_bench(int argc, char **argv)
   }
   still_session *s = NULL;
   char offload[1024] = ""; /* where the layers went, kept past the session (--membw frees it) */
+  char gpu_paths[512] = ""; /* how the GPU's shaders were chosen (still_session_gpu_tuning) */
   if (rc == 0) {
     still_error err = {0};
     if (still_session_new(m, &sp, &s, &err) != STILL_OK) rc = cli_fail("cannot start a session: %s", err.message);
     else {
       snprintf(offload, sizeof offload, "%s", still_session_offload(s));
       fprintf(stderr, "%s\n", offload); /* CPU only too */
+      snprintf(gpu_paths, sizeof gpu_paths, "%s", still_session_gpu_tuning(s));
+      if (gpu_paths[0]) fprintf(stderr, "gpu paths: %s\n", gpu_paths);
     }
   }
   bench_result pp = {.v = samples, .n = 0}, tg = {.v = samples ? samples + reps : NULL, .n = 0};
@@ -380,6 +383,8 @@ int still_cmd_bench(int argc, char **argv)
       cJSON_AddStringToObject(root, "backend", on_gpu > 0 ? "vulkan" : "cpu");
       cJSON_AddStringToObject(root, "device", on_gpu > 0 ? on_dev + strlen(" layers on ") : "cpu");
       cJSON_AddStringToObject(root, "offload", offload);
+      if (gpu_paths[0]) cJSON_AddStringToObject(root, "gpu_paths", gpu_paths);
+      else cJSON_AddNullToObject(root, "gpu_paths");
       cJSON_AddStringToObject(root, "isa", isa);
       cJSON_AddNumberToObject(root, "threads", threads);
       cJSON_AddStringToObject(root, "kv_type", cli_run_kv_type_name(sp.kv_type));

@@ -5,6 +5,7 @@
 
 #include "arch.h"
 #include "gpu-split.h"
+#include "kv-cache.h"
 #include "types.h"
 #include "util.h"
 
@@ -34,6 +35,11 @@ uint64_t still_vk_forward_device_bytes(const still_vk_forward *f, uint64_t *peak
   (void)f;
   if (peak) *peak = 0;
   return 0;
+}
+const char *still_vk_forward_tuning(const still_vk_forward *f)
+{
+  (void)f;
+  return "";
 }
 int still_vk_forward_n_devices(const still_vk_forward *f)
 {
@@ -144,6 +150,7 @@ struct still_vk_forward {
   vk_part parts[STILL_VK_MAX_SPLIT];
   float *xhost; /* [n_batch][n_embd]: the residual stream between parts */
   char device[1024];
+  char tuning[512]; /* still_vk_forward_tuning */
 };
 
 /* Decode batches of up to this many tokens take the split attention
@@ -327,6 +334,8 @@ const char *still_vk_forward_device(const still_vk_forward *f) { return f->devic
 
 int still_vk_forward_n_devices(const still_vk_forward *f) { return f ? f->n_parts : 0; }
 
+const char *still_vk_forward_tuning(const still_vk_forward *f) { return f ? f->tuning : ""; }
+
 bool still_vk_forward_embeds(const still_vk_forward *f) { return f && f->n_parts > 0 && f->parts[0].embeds; }
 
 uint64_t still_vk_forward_device_bytes(const still_vk_forward *f, uint64_t *peak)
@@ -509,7 +518,8 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
    * only where prefill takes them; the fit estimate counts a whole batch:
    * still_fit_gpu_compute_bytes) */
   const size_t att_w = (size_t)hp->n_head * hp->head_dim_v;
-  const size_t q_rows = still_vk_matmul_dot_on(P->vk) ? (size_t)f->n_batch : 1;
+  const size_t q_rows =
+    still_vk_matmul_dot_on(P->vk) || still_vk_tune_may_take_matmul_dot(P->vk) ? (size_t)f->n_batch : 1;
   P->xb_r8 = place_after((size_t)f->n_batch, max_in);
   P->att_r8 = place_after((size_t)f->n_batch, att_w);
   P->hb_r8 = place_after((size_t)f->n_batch, (size_t)hp->n_ff);
@@ -547,6 +557,8 @@ static uint32_t device_kv_type(const still_hparams *hp, uint32_t kv_type)
     return STILL_TYPE_Q8_0;
   return STILL_TYPE_F16;
 }
+
+static still_status tune(still_vk_forward *f, still_error *err);
 
 still_status still_vk_forward_new(const still_model *m, const char *device, const char *split, int first_layer,
                                   int32_t n_ctx, int32_t n_batch, uint32_t kv_type, still_vk_forward **out,
@@ -589,6 +601,7 @@ still_status still_vk_forward_new(const still_model *m, const char *device, cons
   if (st == STILL_OK && f->n_parts > 1 &&
       !(f->xhost = malloc((size_t)n_batch * hp->n_embd * sizeof *f->xhost)))
     st = still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  if (st == STILL_OK) st = tune(f, err);
   if (st != STILL_OK) {
     still_vk_forward_free(f);
     return st;
@@ -972,6 +985,91 @@ still_status still_vk_forward_run(still_vk_forward *f, const float *x, const int
     st = run_part(f, P, i == 0 ? x : f->xhost, tokens, n_tok, pos0, rope_cos, rope_sin, first_out, out,
                   i + 1 < f->n_parts ? f->xhost : NULL, err);
   }
+  return st;
+}
+
+/* ---- the device's paths, timed (vk-tune.c) ------------------------------------------ */
+
+typedef struct {
+  still_vk_forward *f;
+  int n_prompt;
+  float *x, *rope, *out; /* x: NULL where the device looks the tokens up */
+  int32_t *ids;
+} tune_ctx;
+
+/* One decode token or prompt batch at position 0 (the cache rows it writes are written again
+ * before a session reads them), the last row's logits fetched as a session does. */
+static still_status tune_run(void *ctx, bool prompt, double *seconds, still_error *err)
+{
+  tune_ctx *c = ctx;
+  const int n = prompt ? c->n_prompt : 1;
+  const size_t half = (size_t)(c->f->m->hp.n_rot > 0 ? c->f->m->hp.n_rot / 2 : 0);
+  const double t0 = still_time_s();
+  still_status st = still_vk_forward_run(c->f, c->x, c->ids, n, 0, c->rope, c->rope + (size_t)n * half, n - 1,
+                                         c->out, err);
+  *seconds = still_time_s() - t0;
+  return st;
+}
+
+/* The matrices' types and shapes, the batch and the cache type: what the fastest paths depend
+ * on besides the device (the number of layers only scales the times). */
+static uint64_t model_key(const still_vk_forward *f, const vk_part *P, uint32_t *dot_types)
+{
+  const still_hparams *hp = &f->m->hp;
+  still_hash64 h;
+  still_hash64_init(&h);
+  const int32_t dims[] = {hp->n_embd, hp->n_ff, hp->n_head, hp->n_head_kv, hp->head_dim_k, hp->head_dim_v,
+                          hp->n_vocab, hp->n_rot, f->n_batch, (int32_t)f->kv_type, P->embeds, P->has_output,
+                          f->m->arch->rope, f->m->arch->qk_norm};
+  still_hash64_update(&h, dims, sizeof dims);
+  *dot_types = 0;
+  for (int il = P->first; il < P->end; il++) {
+    const gpu_layer *L = &P->layers[il - P->first];
+    const gpu_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
+      const uint32_t t[2] = {w[i]->buf.handle ? w[i]->type : UINT32_MAX, (uint32_t)L->qkv_stacked};
+      still_hash64_update(&h, t, sizeof t);
+      if (w[i]->buf.handle) *dot_types |= still_vk_dot_type_bit(w[i]->type);
+    }
+  }
+  if (P->has_output) {
+    still_hash64_update(&h, &P->output.type, sizeof P->output.type);
+    *dot_types |= still_vk_dot_type_bit(P->output.type);
+  }
+  return still_hash64_final(&h);
+}
+
+/* Sets the device's decode and prompt paths for this model (still_vk_tune). One device only:
+ * a split keeps the defaults (each device's time is not apart in the forward pass's). */
+static still_status tune(still_vk_forward *f, still_error *err)
+{
+  vk_part *P = &f->parts[0];
+  if (f->n_parts != 1) {
+    snprintf(f->tuning, sizeof f->tuning, "defaults (a split over %d devices)", f->n_parts);
+    return STILL_OK;
+  }
+  const still_hparams *hp = &f->m->hp;
+  tune_ctx c = {.f = f};
+  c.n_prompt = f->n_batch < f->n_ctx ? f->n_batch : f->n_ctx;
+  if (c.n_prompt > 128) c.n_prompt = 128;
+  /* prompt batches only where the rounded vectors have a batch's room (open_part) */
+  const bool prompt = (uint32_t)c.n_prompt >= STILL_VK_MATMUL_MIN_VECS &&
+                      (still_vk_matmul_dot_on(P->vk) || still_vk_tune_may_take_matmul_dot(P->vk));
+  const int n = prompt ? c.n_prompt : 1;
+  const size_t half = (size_t)(hp->n_rot > 0 ? hp->n_rot / 2 : 0);
+  still_vk_tune_job job = {.run = tune_run, .ctx = &c, .prompt = prompt};
+  job.model_key = model_key(f, P, &job.dot_types);
+  c.ids = calloc((size_t)n, sizeof *c.ids);
+  c.rope = calloc(2 * (size_t)n * half + 1, sizeof *c.rope);
+  c.out = calloc((size_t)hp->n_vocab, sizeof *c.out);
+  if (!P->embeds) c.x = calloc((size_t)n * hp->n_embd, sizeof *c.x);
+  still_status st;
+  if (!c.ids || !c.rope || !c.out || (!P->embeds && !c.x)) st = still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+  else {
+    for (size_t i = 0; i < (size_t)n * half; i++) c.rope[i] = 1.0f; /* cos 1, sin 0 */
+    st = still_vk_tune(P->vk, &job, f->tuning, sizeof f->tuning, err);
+  }
+  free(c.ids), free(c.rope), free(c.out), free(c.x);
   return st;
 }
 

@@ -40,6 +40,9 @@ void still_vk_forward_free(still_vk_forward *f);
 const char *still_vk_forward_device(const still_vk_forward *f);
 /* Devices (logical) in use: 1, or more for a split. */
 int still_vk_forward_n_devices(const still_vk_forward *f);
+/* What the device's decode and prompt paths are and how they were chosen
+ * (still_vk_tune: "measured: …", "cached: …", "defaults (why): …"). */
+const char *still_vk_forward_tuning(const still_vk_forward *f);
 /* True when the token embeddings are looked up on the device (the output
  * matrix is tied to them and the first layer is on the device that holds
  * it): then still_vk_forward_run can take token ids instead of x. */

@@ -208,6 +208,20 @@ static int dot_shader(const still_vk *vk, const still_vk_matvec_args *a, bool wi
   }
 }
 
+uint32_t still_vk_dot_type_bit(uint32_t type)
+{
+  switch (type) {
+  case STILL_TYPE_Q4_K: return 1;
+  case STILL_TYPE_Q6_K: return 2;
+  case STILL_TYPE_Q8_0: return 4;
+  case STILL_TYPE_Q5_K: return 8;
+  case STILL_TYPE_Q4_0: return 16;
+  default: return 0;
+  }
+}
+
+uint32_t still_vk_dot_types(const still_vk *vk) { return vk->int_dot ? vk->dot_types : 0; }
+
 /* K-quant rows on 16 bytes are read as 16-byte vectors */
 static bool team_wide(const still_vk *vk, const still_vk_matvec_args *a, size_t up_off)
 {

@@ -328,4 +328,33 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
                                       const still_vk_buffer *v, still_vk_buffer *part, still_vk_buffer *out,
                                       const still_vk_attention_args *a, still_error *err);
 
+/* ---- the decode and prompt paths, timed on the device (vk-tune.c) ---- */
+
+/* The types of STILL_VK_DOT_TYPES' bits (Q4_K, Q6_K, Q8_0, Q5_K, Q4_0: the
+ * ones with integer dot shaders): the bit of a weight type, or 0. */
+uint32_t still_vk_dot_type_bit(uint32_t type);
+/* Those bits of the types that take the dot products at decode now. */
+uint32_t still_vk_dot_types(const still_vk *vk);
+
+typedef struct {
+  /* one decode token (prompt false) or one prompt batch (true) of the
+   * caller's model with the device's current paths; *seconds: its wall time */
+  still_status (*run)(void *ctx, bool prompt, double *seconds, still_error *err);
+  void *ctx;
+  uint32_t dot_types; /* the bits (still_vk_dot_type_bit) of the types among its matrices */
+  bool prompt;        /* it can time a prompt batch (of STILL_VK_MATMUL_MIN_VECS tokens or more) */
+  uint64_t model_key; /* a hash of its shapes, types and batch size (the cache key's part) */
+} still_vk_tune_job;
+
+/* Chooses the paths of vk for the job's model by timing its forward pass
+ * (or takes them from the cache; see vk-tune.c) and sets them. summary:
+ * one line saying what was chosen and how ("measured: …", "cached: …",
+ * "defaults (why): …"). An error of a timed run is returned with the
+ * defaults set again. */
+still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *summary, size_t cap, still_error *err);
+/* Whether still_vk_tune may time prompt batches on the integer dot products
+ * (still_vk_matmul_dot_on): the caller then keeps room for a whole batch of
+ * rounded vectors. */
+bool still_vk_tune_may_take_matmul_dot(const still_vk *vk);
+
 #endif /* STILL_VULKAN_VK_H */

@@ -1209,6 +1209,193 @@ static void test_device_lost(void)
   ref_free(r);
 }
 
+/* ---- the device's paths, timed (vk-tune.c) ----------------------------------------------
+ * STILL_VK_TUNE=1 (lavapipe is a CPU device: off there by default) on tiny-qwen2-Q4_K_M, with
+ * the cache in a folder of its own: whatever the timing picks gives the reference logits and
+ * the CPU's next token; the choice is cached, read back, measured again when asked, rebuilt
+ * from a damaged file; choices fixed in the environment stay; a failure while timing is the
+ * GPU failure it is. */
+static char *tune_session(still_model *m, still_session **s)
+{
+  *s = new_session(m, -1, 64);
+  const char *t = still_session_gpu_tuning(*s);
+  g_test_message("%s", t);
+  g_assert_true(g_str_has_prefix(still_session_offload(*s), "offload: 2/2 layers on Vulkan"));
+  /* the paths chosen: "KIND: PATHS (…)" or "defaults (why): PATHS" */
+  const char *colon = strstr(t, ": ");
+  g_assert_nonnull(colon);
+  const char *end = strstr(colon, " (");
+  return end ? g_strndup(colon + 2, (gsize)(end - colon - 2)) : g_strdup(colon + 2);
+}
+
+static char **tune_file_lines(const char *file, int *n)
+{
+  char *text = NULL;
+  g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+  char **lines = g_strsplit(text, "\n", -1);
+  g_free(text);
+  *n = 0;
+  while (lines[*n] && lines[*n][0]) (*n)++;
+  g_assert_null(lines[*n] ? lines[*n + 1] : NULL); /* whole lines only, the last one ended */
+  return lines;
+}
+
+static void check_tuned_logits(still_session *s, still_model *m, const reference *r, float *lg)
+{
+  still_error err = {0};
+  const double tol = tolerance_for(r->type);
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, &err), ==, STILL_OK);
+  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, tol);
+  int32_t ids[64];
+  memcpy(ids, r->prompt, sizeof(int32_t) * (size_t)r->n_prompt);
+  ids[r->n_prompt] = 0;
+  for (int i = 1; i < r->n_vocab; i++)
+    if (lg[i] > lg[ids[r->n_prompt]]) ids[r->n_prompt] = i;
+  float *cpu_lg = g_new(float, r->n_vocab);
+  still_session *cpu = new_session(m, 0, 7);
+  g_assert_cmpint(still_session_logits(s, ids, (size_t)r->n_prompt + 1, false, lg, NULL, &err), ==, STILL_OK);
+  g_assert_cmpint(still_session_logits(cpu, ids, (size_t)r->n_prompt + 1, false, cpu_lg, NULL, &err), ==, STILL_OK);
+  g_assert_cmpfloat(max_abs_diff(lg, cpu_lg, r->n_vocab), <=, 2 * tol);
+  still_session_free(cpu);
+  g_free(cpu_lg);
+}
+
+static void test_tune(void)
+{
+  reference *r;
+  still_model *m;
+  if (!load_case("tiny-qwen2-Q4_K_M", &r, &m)) return;
+  g_assert_cmpint(r->n_prompt, <, 63);
+  float *lg = g_new(float, r->n_vocab);
+  char *dir = g_dir_make_tmp("still-tune-XXXXXX", NULL);
+  char *xdg = g_strdup(g_getenv("XDG_CACHE_HOME"));
+  g_setenv("XDG_CACHE_HOME", dir, TRUE);
+  g_setenv("STILL_VK_TUNE_SECONDS", "600", TRUE);
+  char *file = g_build_filename(dir, "distill", "vk-tune.txt", NULL);
+  char *mode = g_strdup(g_getenv("STILL_VK_TUNE"));
+  still_session *s;
+
+  /* the switch at 0, and lavapipe without it: the defaults, nothing timed or cached */
+  g_setenv("STILL_VK_TUNE", "0", TRUE);
+  char *def = tune_session(m, &s);
+  g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "defaults (STILL_VK_TUNE=0): dot Q4_K, preround 0"));
+  const bool cpu_device = strstr(still_session_offload(s), "(llvmpipe") != NULL;
+  still_session_free(s);
+  g_unsetenv("STILL_VK_TUNE");
+  if (cpu_device) {
+    g_free(tune_session(m, &s));
+    g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "defaults (a CPU device): "));
+    still_session_free(s);
+  }
+  g_assert_false(g_file_test(file, G_FILE_TEST_EXISTS));
+
+  /* timed: one line in the cache, the model's results right with what was picked */
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
+  char *picked = tune_session(m, &s);
+  g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "measured: dot"));
+  g_assert_nonnull(strstr(still_session_gpu_tuning(s), "prompt batch"));
+  g_assert_null(strstr(still_session_gpu_tuning(s), "time limit"));
+  check_tuned_logits(s, m, r, lg);
+  still_session_free(s);
+  int n;
+  char **lines = tune_file_lines(file, &n);
+  g_assert_cmpint(n, ==, 1);
+  char key[17];
+  g_strlcpy(key, lines[0], sizeof key);
+  g_strfreev(lines);
+
+  /* read back */
+  char *again = tune_session(m, &s);
+  g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "cached: "));
+  g_assert_cmpstr(again, ==, picked);
+  check_tuned_logits(s, m, r, lg);
+  still_session_free(s);
+  g_free(again);
+
+  /* measured again when asked, still one line */
+  g_setenv("STILL_VK_TUNE", "again", TRUE);
+  g_free(tune_session(m, &s));
+  g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "measured: "));
+  still_session_free(s);
+  lines = tune_file_lines(file, &n);
+  g_assert_cmpint(n, ==, 1);
+  g_strfreev(lines);
+
+  /* a damaged file: this key's line with values out of range is not taken; another key's
+   * line stays, the rest goes */
+  char *bad = g_strdup_printf("not a line\n%s 99 7 5 from another build\n0123456789abcdef 1 0 0 another device\n"
+                              "%s 1 0",
+                              key, key);
+  g_assert_true(g_file_set_contents(file, bad, -1, NULL));
+  g_free(bad);
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
+  g_free(tune_session(m, &s));
+  g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "measured: "));
+  still_session_free(s);
+  lines = tune_file_lines(file, &n);
+  g_assert_cmpint(n, ==, 2);
+  g_assert_true(g_str_has_prefix(lines[0], "0123456789abcdef 1 0 0 another device"));
+  g_assert_true(g_str_has_prefix(lines[1], key));
+  g_strfreev(lines);
+
+  /* what the environment sets is not tuned (and has its own cache line); all of it set: nothing timed */
+  g_setenv("STILL_VK_DOT_PREROUND", "1", TRUE);
+  char *pre = tune_session(m, &s);
+  g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "measured: "));
+  g_assert_nonnull(strstr(pre, ", preround 1, "));
+  still_session_free(s);
+  g_free(pre);
+  lines = tune_file_lines(file, &n);
+  g_assert_cmpint(n, ==, 3);
+  g_strfreev(lines);
+  g_setenv("STILL_VK_DOT_TYPES", "q6_k", TRUE);
+  g_setenv("STILL_VK_MATMUL", "team", TRUE);
+  g_free(tune_session(m, &s));
+  g_assert_cmpstr(still_session_gpu_tuning(s), ==,
+                  "defaults (all set in the environment): dot Q6_K, preround 1, prompt default");
+  still_session_free(s);
+  g_unsetenv("STILL_VK_DOT_PREROUND"), g_unsetenv("STILL_VK_DOT_TYPES"), g_unsetenv("STILL_VK_MATMUL");
+
+  /* out of time after the defaults: they stay */
+  g_setenv("STILL_VK_TUNE", "again", TRUE);
+  g_setenv("STILL_VK_TUNE_SECONDS", "0.000001", TRUE);
+  char *quick = tune_session(m, &s);
+  g_assert_nonnull(strstr(still_session_gpu_tuning(s), "stopped at the time limit"));
+  g_assert_cmpstr(quick, ==, def);
+  still_session_free(s);
+  g_free(quick);
+
+  /* the device lost while timing: the session runs on the CPU and says why */
+  char *fallback = g_strdup(g_getenv("STILL_GPU_FALLBACK"));
+  g_unsetenv("STILL_GPU_FALLBACK");
+  g_setenv("STILL_VK_FAULT_SUBMIT", "3", TRUE);
+  s = new_session(m, -1, 64);
+  g_unsetenv("STILL_VK_FAULT_SUBMIT");
+  const char *off = still_session_offload(s);
+  g_test_message("%s", off);
+  g_assert_true(g_str_has_prefix(off, "offload: 0/2 layers on a GPU ("));
+  g_assert_nonnull(strstr(off, "device was lost"));
+  g_assert_cmpstr(still_session_gpu_tuning(s), ==, "");
+  g_assert_cmpint(still_session_logits(s, r->prompt, (size_t)r->n_prompt, false, lg, NULL, NULL), ==, STILL_OK);
+  g_assert_cmpfloat(max_abs_diff(lg, r->last, r->n_vocab), <=, tolerance_for(r->type));
+  still_session_free(s);
+  if (fallback) g_setenv("STILL_GPU_FALLBACK", fallback, TRUE);
+  g_free(fallback);
+
+  g_unsetenv("STILL_VK_TUNE_SECONDS");
+  if (mode) g_setenv("STILL_VK_TUNE", mode, TRUE);
+  else g_unsetenv("STILL_VK_TUNE");
+  if (xdg) g_setenv("XDG_CACHE_HOME", xdg, TRUE);
+  else g_unsetenv("XDG_CACHE_HOME");
+  g_remove(file);
+  char *sub = g_build_filename(dir, "distill", NULL);
+  g_rmdir(sub);
+  g_rmdir(dir);
+  g_free(sub), g_free(file), g_free(dir), g_free(xdg), g_free(def), g_free(picked), g_free(lg), g_free(mode);
+  still_model_free(m);
+  ref_free(r);
+}
+
 /* The fit estimator's GPU figure for a placement (weights + KV + compute +
  * logits, as still_fit adds them for the device with the output) against
  * what the device really holds at its peak once all layers are there, for
@@ -1448,6 +1635,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk-forward/loop-limit", test_loop_limit);
   g_test_add_func("/vk-forward/repeat-after-gpu-failure", test_repeat_after_gpu_failure);
   g_test_add_func("/vk-forward/device-lost", test_device_lost);
+  g_test_add_func("/vk-forward/tune", test_tune);
   static const char *fit_models[] = {"tiny-qwen2-Q4_K_M", "tiny-llama-Q4_K_M", "tiny-qwen2-Q8_0", "tiny-qwen3-Q8_0"};
   for (size_t i = 0; i < G_N_ELEMENTS(fit_models); i++) {
     char *path = g_strdup_printf("/vk-forward/fit-bytes/%s", fit_models[i]);

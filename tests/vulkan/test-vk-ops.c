@@ -1608,6 +1608,138 @@ static void test_attention_q8_0(gconstpointer data)
 }
 
 /* The pipeline cache is written on close and read back (validated) on the next open. */
+/* ---- the search of still_vk_tune (vk-tune.c), with made-up times ----
+ * A model with Q4_K and Q6_K matrices whose decode is 10 % faster with Q6_K on the dot
+ * products, 20 % slower with Q4_K off them, 5 % faster rounded once per layer (preround 1)
+ * and 1 % more with 2 (under the 3 % a change must win by), and whose prompts are 20 %
+ * faster on the batched dot products. */
+typedef struct {
+  still_vk *vk;
+  int calls, fail_at;
+  double gain; /* 1: the gains above; smaller: the same, shrunk */
+} tune_fake;
+
+static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still_error *err)
+{
+  tune_fake *f = ctx;
+  if (++f->calls == f->fail_at) return still_set_error(err, STILL_ERR_BACKEND, "made-up device loss");
+  g_usleep(100); /* (the time limit counts real time) */
+  double t = 1.0;
+  if (prompt) t *= still_vk_matmul_dot_on(f->vk) ? 1 - 0.2 * f->gain : 1;
+  else {
+    const uint32_t types = still_vk_dot_types(f->vk), pre = still_vk_dot_preround(f->vk);
+    if (types & 2) t *= 1 - 0.1 * f->gain;
+    if (!(types & 1)) t *= 1 + 0.2 * f->gain;
+    if (pre >= 1) t *= 1 - 0.05 * f->gain;
+    if (pre == 2) t *= 1 - 0.01 * f->gain;
+  }
+  *seconds = t;
+  return STILL_OK;
+}
+
+static const char *tune_with(still_vk **vk, double gain, int fail_at, int *calls, char *summary, size_t cap,
+                             still_status *st)
+{
+  if (*vk) still_vk_close(*vk);
+  still_vk_params p = {.no_pipeline_cache = true};
+  *vk = open_or_skip(&p);
+  g_assert_nonnull(*vk);
+  tune_fake f = {.vk = *vk, .fail_at = fail_at, .gain = gain};
+  still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = 1 | 2, .prompt = true, .model_key = 42};
+  still_error err = {0};
+  summary[0] = '\0';
+  *st = still_vk_tune(*vk, &job, summary, cap, &err);
+  *calls = f.calls;
+  g_test_message("gain %.2f, fault at %d: %d runs, %s %s", gain, fail_at, f.calls, summary, err.message);
+  return summary;
+}
+
+static void test_tune_search(void)
+{
+  static const char *const fixed[] = {"STILL_VK_DOT_TYPES", "STILL_VK_DOT_PREROUND", "STILL_VK_MATMUL",
+                                      "STILL_VK_TUNE", "STILL_VK_TUNE_SECONDS", "XDG_CACHE_HOME"};
+  char *saved[G_N_ELEMENTS(fixed)];
+  for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
+    saved[i] = g_strdup(g_getenv(fixed[i]));
+    g_unsetenv(fixed[i]);
+  }
+  char *dir = g_dir_make_tmp("still-tune-XXXXXX", NULL);
+  g_setenv("XDG_CACHE_HOME", dir, TRUE);
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
+  still_vk *vk = NULL;
+  still_vk_params p = {.no_pipeline_cache = true};
+  if (!(vk = open_or_skip(&p))) goto out;
+  if (!still_vk_dot_types(vk)) {
+    g_test_skip("no integer dot products (STILL_VK_DOT=1 takes lavapipe's)");
+    goto out;
+  }
+  char s[512];
+  int calls;
+  still_status st;
+  /* every choice where it wins, one at a time: 6 runs per decode candidate (5 of them,
+   * the defaults first) and 3 per prompt candidate (2) */
+  tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
+  g_assert_cmpint(st, ==, STILL_OK);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms, "
+                                    "defaults 1000.00 ms, prompt batch 800.00 ms on "));
+  g_assert_cmpint(calls, ==, 36);
+  g_assert_cmpuint(still_vk_dot_types(vk) & 3, ==, 3);
+  g_assert_cmpuint(still_vk_dot_preround(vk), ==, 1);
+  g_assert_true(still_vk_matmul_dot_on(vk));
+  /* read back from the cache: nothing run */
+  tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms"));
+  g_assert_cmpint(calls, ==, 0);
+  g_assert_cmpuint(still_vk_dot_preround(vk), ==, 1);
+  g_assert_true(still_vk_matmul_dot_on(vk));
+  /* gains under 3 %: the defaults stay (measured again: STILL_VK_TUNE=again) */
+  g_setenv("STILL_VK_TUNE", "again", TRUE);
+  tune_with(&vk, 0.14, 0, &calls, s, sizeof s, &st);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt default (decode 1000.00 ms"));
+  g_assert_cmpint(calls, ==, 36);
+  g_assert_false(still_vk_matmul_dot_on(vk));
+  /* a failed run: its error, the defaults set again, nothing cached over the last choice */
+  tune_with(&vk, 1, 20, &calls, s, sizeof s, &st);
+  g_assert_cmpint(st, ==, STILL_ERR_BACKEND);
+  g_assert_cmpint(calls, ==, 20);
+  g_assert_cmpuint(still_vk_dot_types(vk) & 3, ==, 1);
+  g_assert_cmpuint(still_vk_dot_preround(vk), ==, 0);
+  g_assert_false(still_vk_matmul_dot_on(vk));
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
+  tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K, preround 0, prompt default"));
+  /* the time limit: after the defaults, nothing more */
+  g_setenv("STILL_VK_TUNE", "again", TRUE);
+  g_setenv("STILL_VK_TUNE_SECONDS", "0.000001", TRUE);
+  tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
+  g_assert_nonnull(strstr(s, "stopped at the time limit"));
+  g_assert_cmpint(calls, ==, 6);
+  g_unsetenv("STILL_VK_TUNE_SECONDS");
+  /* a choice the environment sets stays as set, the others are timed */
+  g_setenv("STILL_VK_DOT_PREROUND", "2", TRUE);
+  tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 2, prompt dot"));
+  g_assert_cmpint(calls, ==, 24);
+  g_setenv("STILL_VK_DOT_TYPES", "q6_k", TRUE);
+  g_setenv("STILL_VK_MATMUL", "team", TRUE);
+  tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
+  g_assert_cmpstr(s, ==, "defaults (all set in the environment): dot Q6_K, preround 2, prompt default");
+  g_assert_cmpint(calls, ==, 0);
+out:
+  if (vk) still_vk_close(vk);
+  for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
+    if (saved[i]) g_setenv(fixed[i], saved[i], TRUE);
+    else g_unsetenv(fixed[i]);
+    g_free(saved[i]);
+  }
+  char *file = g_build_filename(dir, "distill", "vk-tune.txt", NULL);
+  char *sub = g_build_filename(dir, "distill", NULL);
+  g_remove(file);
+  g_rmdir(sub);
+  g_rmdir(dir);
+  g_free(file), g_free(sub), g_free(dir);
+}
+
 static void test_pipeline_cache(void)
 {
   char *dir = g_dir_make_tmp("still-vk-cache-XXXXXX", NULL);
@@ -2083,6 +2215,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk/out-of-memory", test_out_of_memory);
   g_test_add_func("/vk/gpu-bandwidth", test_gpu_bandwidth);
   g_test_add_func("/vk/pipeline-cache", test_pipeline_cache);
+  g_test_add_func("/vk/tune-search", test_tune_search);
   static const uint32_t types[] = {STILL_TYPE_F32,  STILL_TYPE_F16,  STILL_TYPE_BF16, STILL_TYPE_Q8_0,
                                    STILL_TYPE_Q4_0, STILL_TYPE_Q4_1, STILL_TYPE_Q5_0, STILL_TYPE_Q5_1,
                                    STILL_TYPE_IQ4_NL, STILL_TYPE_Q4_K, STILL_TYPE_Q5_K, STILL_TYPE_Q6_K,
