@@ -1013,7 +1013,16 @@ static still_status tune_run(void *ctx, bool prompt, double *seconds, still_erro
 
 /* The matrices' types and shapes, the batch and the cache type: what the fastest paths depend
  * on besides the device (the number of layers only scales the times). */
-static uint64_t model_key(const still_vk_forward *f, const vk_part *P, uint32_t *dot_types)
+static void note_type(still_vk_tune_job *job, uint32_t type)
+{
+  job->dot_types |= still_vk_dot_type_bit(type);
+  const still_type_traits *ti = still_type_get(type);
+  if (type == STILL_TYPE_F32 || type == STILL_TYPE_BF16 || !ti) return; /* matmul.comp only */
+  if (ti->block_size == 256) job->k_quants = true;
+  else job->small_blocks = true;
+}
+
+static uint64_t model_key(const still_vk_forward *f, const vk_part *P, still_vk_tune_job *job)
 {
   const still_hparams *hp = &f->m->hp;
   still_hash64 h;
@@ -1022,19 +1031,18 @@ static uint64_t model_key(const still_vk_forward *f, const vk_part *P, uint32_t 
                           hp->n_vocab, hp->n_rot, f->n_batch, (int32_t)f->kv_type, P->embeds, P->has_output,
                           f->m->arch->rope, f->m->arch->qk_norm};
   still_hash64_update(&h, dims, sizeof dims);
-  *dot_types = 0;
   for (int il = P->first; il < P->end; il++) {
     const gpu_layer *L = &P->layers[il - P->first];
     const gpu_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
     for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
       const uint32_t t[2] = {w[i]->buf.handle ? w[i]->type : UINT32_MAX, (uint32_t)L->qkv_stacked};
       still_hash64_update(&h, t, sizeof t);
-      if (w[i]->buf.handle) *dot_types |= still_vk_dot_type_bit(w[i]->type);
+      if (w[i]->buf.handle) note_type(job, w[i]->type);
     }
   }
   if (P->has_output) {
     still_hash64_update(&h, &P->output.type, sizeof P->output.type);
-    *dot_types |= still_vk_dot_type_bit(P->output.type);
+    note_type(job, P->output.type);
   }
   return still_hash64_final(&h);
 }
@@ -1052,13 +1060,13 @@ static still_status tune(still_vk_forward *f, still_error *err)
   tune_ctx c = {.f = f};
   c.n_prompt = f->n_batch < f->n_ctx ? f->n_batch : f->n_ctx;
   if (c.n_prompt > 128) c.n_prompt = 128;
-  /* prompt batches only where the rounded vectors have a batch's room (open_part) */
-  const bool prompt = (uint32_t)c.n_prompt >= STILL_VK_MATMUL_MIN_VECS &&
-                      (still_vk_matmul_dot_on(P->vk) || still_vk_tune_may_take_matmul_dot(P->vk));
+  const bool prompt = (uint32_t)c.n_prompt >= STILL_VK_MATMUL_MIN_VECS;
   const int n = prompt ? c.n_prompt : 1;
   const size_t half = (size_t)(hp->n_rot > 0 ? hp->n_rot / 2 : 0);
-  still_vk_tune_job job = {.run = tune_run, .ctx = &c, .prompt = prompt};
-  job.model_key = model_key(f, P, &job.dot_types);
+  /* the dot products for prompts only where the rounded vectors have a batch's room (open_part) */
+  still_vk_tune_job job = {.run = tune_run, .ctx = &c, .prompt = prompt,
+                           .prompt_dot = still_vk_matmul_dot_on(P->vk) || still_vk_tune_may_take_matmul_dot(P->vk)};
+  job.model_key = model_key(f, P, &job);
   c.ids = calloc((size_t)n, sizeof *c.ids);
   c.rope = calloc(2 * (size_t)n * half + 1, sizeof *c.rope);
   c.out = calloc((size_t)hp->n_vocab, sizeof *c.out);

@@ -222,6 +222,8 @@ uint32_t still_vk_dot_type_bit(uint32_t type)
 
 uint32_t still_vk_dot_types(const still_vk *vk) { return vk->int_dot ? vk->dot_types : 0; }
 
+int still_vk_matmul_mode(const still_vk *vk) { return vk->matmul_mode; }
+
 /* K-quant rows on 16 bytes are read as 16-byte vectors */
 static bool team_wide(const still_vk *vk, const still_vk_matvec_args *a, size_t up_off)
 {

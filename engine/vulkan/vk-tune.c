@@ -8,12 +8,16 @@
  * products for prompts (STILL_VK_MATMUL=dot) pay depends on the card. So
  * instead of one table of defaults, the first time a model's shapes and
  * types meet a device, the forward pass is timed with each choice and the
- * fastest kept:
- *   1. each weight type of the model that has a dot shader, on that path or
- *      off it (one at a time, from the defaults);
+ * fastest kept (matmul_team.comp made Q8_0 prompts 4.8 times faster there,
+ * Q4_K ones 3.9 times slower: vk-ops.c):
+ *   1. where the device has integer dot products, each weight type of the
+ *      model that has a dot shader, on that path or off it (one at a time,
+ *      from the defaults);
  *   2. then, where any type takes it, the rounding beforehand: 0, 1 or 2;
  *   3. then prompt batches: the default shaders (tensor cores, else
- *      matmul_team.comp / matmul.comp) or the batched dot products.
+ *      matmul_team.comp for blocks of 32 and matmul.comp for the K-quants),
+ *      STILL_VK_MATMUL=team and =generic where they differ from those for
+ *      the model's types (not on tensor cores), and the batched dot products.
  * A choice replaces the one before only when it is at least 3% faster (the
  * defaults win ties and noise). Each candidate runs once to build its
  * pipelines, then decode 5 times and prompts 2 times; the best time counts.
@@ -70,6 +74,8 @@ static void set_paths(still_vk *vk, const paths *p)
 }
 
 static const char *const type_names[5] = {"Q4_K", "Q6_K", "Q8_0", "Q5_K", "Q4_0"};
+/* STILL_VK_MATMUL's modes by number (vk->matmul_mode) */
+static const char *const prompt_names[4] = {"default", "generic", "team", "dot"};
 
 /* "dot Q4_K Q5_K, preround 1, prompt dot" (types limited to those the model has) */
 static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
@@ -86,7 +92,7 @@ static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
   if (w > 0) n += (size_t)w;
   if (n < cap)
     snprintf(buf + n, cap - n, "%s, preround %u, prompt %s", any ? "" : " none", p->preround,
-             p->matmul_mode == 3 ? "dot" : "default");
+             prompt_names[p->matmul_mode >= 0 && p->matmul_mode <= 3 ? p->matmul_mode : 0]);
 }
 
 static bool env_set(const char *name)
@@ -133,7 +139,7 @@ static bool cache_find(const char *path, uint64_t key, paths *p, char *said, siz
     unsigned types, pre;
     int mode, at = 0;
     if (sscanf(line, "%16llx %u %u %d %n", &k, &types, &pre, &mode, &at) < 4 || at == 0) continue;
-    if ((uint64_t)k != key || types > 31 || pre > 2 || (mode != 0 && mode != 3)) continue;
+    if ((uint64_t)k != key || types > 31 || pre > 2 || mode < 0 || mode > 3) continue;
     *p = (paths){.dot_types = types, .preround = pre, .matmul_mode = mode};
     snprintf(said, cap, "%s", line + at);
     said[strcspn(said, "\n")] = '\0';
@@ -238,13 +244,12 @@ static const char *why_not(const still_vk *vk)
   const bool forced = mode && strcmp(mode, "0") != 0;
   if (mode && strcmp(mode, "0") == 0) return "STILL_VK_TUNE=0";
   if (vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU && !forced) return "a CPU device";
-  if (!vk->int_dot) return "no integer dot products";
   return NULL;
 }
 
 bool still_vk_tune_may_take_matmul_dot(const still_vk *vk)
 {
-  return !why_not(vk) && vk->matmul_mode == 0 && !env_set("STILL_VK_MATMUL");
+  return !why_not(vk) && vk->int_dot && vk->matmul_mode == 0 && !env_set("STILL_VK_MATMUL");
 }
 
 still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *summary, size_t cap, still_error *err)
@@ -252,14 +257,26 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   const char *mode = tune_mode(), *mode_env = getenv("STILL_VK_TUNE");
   if (!mode && mode_env && *mode_env) fprintf(stderr, "still: STILL_VK_TUNE=%s ignored (0, 1 or again)\n", mode_env);
   const paths def = get_paths(vk);
-  const uint32_t present = job->dot_types;
+  const uint32_t present = vk->int_dot ? job->dot_types : 0;
   char d[160];
   describe(&def, present, d, sizeof d);
   const bool types_fixed = env_set("STILL_VK_DOT_TYPES"), pre_fixed = env_set("STILL_VK_DOT_PREROUND"),
              matmul_fixed = env_set("STILL_VK_MATMUL");
+  /* what there is to choose: the decode paths where a type of the model has a dot shader, and
+   * the prompt shaders that differ from the defaults for its types (matmul_team_shader,
+   * matmul_coop_shader, matmul_dot_shader in vk-ops.c): with tensor cores only the dot
+   * products; else matmul_team.comp for the K-quants (=team), matmul.comp for the other
+   * blocks (=generic) */
+  const bool decode = present && !(types_fixed && pre_fixed);
+  int modes[3], n_modes = 0;
+  if (job->prompt && !matmul_fixed && def.matmul_mode == 0) {
+    if (!vk->coopmat && job->k_quants) modes[n_modes++] = 2;
+    if (!vk->coopmat && job->small_blocks) modes[n_modes++] = 1;
+    if (present && job->prompt_dot) modes[n_modes++] = 3;
+  }
   const char *why = why_not(vk);
-  if (!why && !present) why = "no weight type with a dot path";
-  if (!why && types_fixed && pre_fixed && (matmul_fixed || !job->prompt)) why = "all set in the environment";
+  if (!why && !decode && !n_modes)
+    why = types_fixed && pre_fixed && matmul_fixed ? "all set in the environment" : "no other path for this model";
   if (why) {
     snprintf(summary, cap, "defaults (%s): %s", why, d);
     return STILL_OK;
@@ -282,30 +299,35 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
              .verbose = env_set("STILL_VK_TUNE_VERBOSE") && strcmp(getenv("STILL_VK_TUNE_VERBOSE"), "0") != 0};
   if (budget_env && *budget_env && atof(budget_env) > 0) t.budget = atof(budget_env);
   paths cur = def;
-  double t_dec = INFINITY, t_def = INFINITY, t_prompt = INFINITY;
-  still_status st = time_paths(&t, &cur, false, &t_dec, err);
-  t_def = t_dec;
+  double t_dec = INFINITY, t_dec_def = INFINITY, t_prompt = INFINITY, t_prompt_def = INFINITY;
+  still_status st = STILL_OK;
+  if (decode) {
+    st = time_paths(&t, &cur, false, &t_dec, err);
+    t_dec_def = t_dec;
+  }
   /* 1. each type's path, one at a time */
-  for (int i = 0; i < 5 && st == STILL_OK && !types_fixed; i++) {
+  for (int i = 0; i < 5 && st == STILL_OK && decode && !types_fixed; i++) {
     if (!(present >> i & 1u)) continue;
     paths cand = cur;
     cand.dot_types ^= 1u << i;
     st = try_paths(&t, &cand, false, &cur, &t_dec, err);
   }
   /* 2. the rounding beforehand, where a type of the model takes the dot path */
-  for (uint32_t pre = 0; pre <= 2 && st == STILL_OK && !pre_fixed && (cur.dot_types & present); pre++) {
+  for (uint32_t pre = 0; pre <= 2 && st == STILL_OK && decode && !pre_fixed && (cur.dot_types & present); pre++) {
     if (pre == cur.preround) continue;
     paths cand = cur;
     cand.preround = pre;
     st = try_paths(&t, &cand, false, &cur, &t_dec, err);
   }
   /* 3. prompt batches */
-  const bool prompt = job->prompt && !matmul_fixed && (cur.matmul_mode == 0 || cur.matmul_mode == 3);
-  if (prompt && st == STILL_OK && !t.out_of_time) {
+  if (n_modes && st == STILL_OK && !t.out_of_time) {
     st = time_paths(&t, &cur, true, &t_prompt, err);
-    paths cand = cur;
-    cand.matmul_mode = cur.matmul_mode == 3 ? 0 : 3;
-    if (st == STILL_OK) st = try_paths(&t, &cand, true, &cur, &t_prompt, err);
+    t_prompt_def = t_prompt;
+    for (int i = 0; i < n_modes && st == STILL_OK; i++) {
+      paths cand = cur;
+      cand.matmul_mode = modes[i];
+      st = try_paths(&t, &cand, true, &cur, &t_prompt, err);
+    }
   }
   if (st != STILL_OK) {
     set_paths(vk, &def); /* untimed: the defaults, and nothing cached */
@@ -313,10 +335,14 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   }
   set_paths(vk, &cur);
   describe(&cur, present, d, sizeof d);
-  char prompt_ms[48] = "";
-  if (isfinite(t_prompt)) snprintf(prompt_ms, sizeof prompt_ms, ", prompt batch %.2f ms", t_prompt * 1e3);
-  snprintf(said, sizeof said, "decode %.2f ms, defaults %.2f ms%s%s on %s", t_dec * 1e3, t_def * 1e3, prompt_ms,
-           t.out_of_time ? ", stopped at the time limit" : "", vk->props.deviceName);
+  char dec_ms[64] = "", prompt_ms[64] = "";
+  if (isfinite(t_dec))
+    snprintf(dec_ms, sizeof dec_ms, "decode %.2f ms (defaults %.2f), ", t_dec * 1e3, t_dec_def * 1e3);
+  if (isfinite(t_prompt))
+    snprintf(prompt_ms, sizeof prompt_ms, "prompt batch %.2f ms (defaults %.2f), ", t_prompt * 1e3,
+             t_prompt_def * 1e3);
+  snprintf(said, sizeof said, "%s%s%son %s", dec_ms, prompt_ms, t.out_of_time ? "stopped at the time limit, " : "",
+           vk->props.deviceName);
   snprintf(summary, cap, "measured: %s (%s)", d, said);
   if (cached) cache_store(path, key, &cur, said);
   return STILL_OK;

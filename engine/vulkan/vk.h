@@ -335,6 +335,8 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
 uint32_t still_vk_dot_type_bit(uint32_t type);
 /* Those bits of the types that take the dot products at decode now. */
 uint32_t still_vk_dot_types(const still_vk *vk);
+/* STILL_VK_MATMUL as it is now: 0 default, 1 generic, 2 team, 3 dot. */
+int still_vk_matmul_mode(const still_vk *vk);
 
 typedef struct {
   /* one decode token (prompt false) or one prompt batch (true) of the
@@ -343,6 +345,9 @@ typedef struct {
   void *ctx;
   uint32_t dot_types; /* the bits (still_vk_dot_type_bit) of the types among its matrices */
   bool prompt;        /* it can time a prompt batch (of STILL_VK_MATMUL_MIN_VECS tokens or more) */
+  bool prompt_dot;    /* … and its buffers have a whole batch's room for rounded vectors (STILL_VK_MATMUL=dot) */
+  bool k_quants;      /* its matrices have blocks of 256 values (the K-quants, IQ4_XS) */
+  bool small_blocks;  /* … or F16 or blocks of 32 (matmul_team.comp's other types) */
   uint64_t model_key; /* a hash of its shapes, types and batch size (the cache key's part) */
 } still_vk_tune_job;
 

@@ -1272,14 +1272,19 @@ static void test_tune(void)
   g_setenv("XDG_CACHE_HOME", dir, TRUE);
   g_setenv("STILL_VK_TUNE_SECONDS", "600", TRUE);
   char *file = g_build_filename(dir, "distill", "vk-tune.txt", NULL);
-  char *mode = g_strdup(g_getenv("STILL_VK_TUNE"));
+  char *mode = g_strdup(g_getenv("STILL_VK_TUNE")), *picked = NULL;
   still_session *s;
 
   /* the switch at 0, and lavapipe without it: the defaults, nothing timed or cached */
   g_setenv("STILL_VK_TUNE", "0", TRUE);
   char *def = tune_session(m, &s);
-  g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "defaults (STILL_VK_TUNE=0): dot Q4_K, preround 0"));
   const bool cpu_device = strstr(still_session_offload(s), "(llvmpipe") != NULL;
+  if (g_str_has_prefix(def, "dot none")) { /* (what is asserted below is for a device with them) */
+    g_test_skip("no integer dot products (STILL_VK_DOT=1 takes lavapipe's)");
+    still_session_free(s);
+    goto out;
+  }
+  g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "defaults (STILL_VK_TUNE=0): dot Q4_K, preround 0"));
   still_session_free(s);
   g_unsetenv("STILL_VK_TUNE");
   if (cpu_device) {
@@ -1291,7 +1296,7 @@ static void test_tune(void)
 
   /* timed: one line in the cache, the model's results right with what was picked */
   g_setenv("STILL_VK_TUNE", "1", TRUE);
-  char *picked = tune_session(m, &s);
+  picked = tune_session(m, &s);
   g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "measured: dot"));
   g_assert_nonnull(strstr(still_session_gpu_tuning(s), "prompt batch"));
   g_assert_null(strstr(still_session_gpu_tuning(s), "time limit"));
@@ -1352,7 +1357,7 @@ static void test_tune(void)
   g_setenv("STILL_VK_MATMUL", "team", TRUE);
   g_free(tune_session(m, &s));
   g_assert_cmpstr(still_session_gpu_tuning(s), ==,
-                  "defaults (all set in the environment): dot Q6_K, preround 1, prompt default");
+                  "defaults (all set in the environment): dot Q6_K, preround 1, prompt team");
   still_session_free(s);
   g_unsetenv("STILL_VK_DOT_PREROUND"), g_unsetenv("STILL_VK_DOT_TYPES"), g_unsetenv("STILL_VK_MATMUL");
 
@@ -1382,6 +1387,7 @@ static void test_tune(void)
   if (fallback) g_setenv("STILL_GPU_FALLBACK", fallback, TRUE);
   g_free(fallback);
 
+out:
   g_unsetenv("STILL_VK_TUNE_SECONDS");
   if (mode) g_setenv("STILL_VK_TUNE", mode, TRUE);
   else g_unsetenv("STILL_VK_TUNE");

@@ -1611,8 +1611,8 @@ static void test_attention_q8_0(gconstpointer data)
 /* ---- the search of still_vk_tune (vk-tune.c), with made-up times ----
  * A model with Q4_K and Q6_K matrices whose decode is 10 % faster with Q6_K on the dot
  * products, 20 % slower with Q4_K off them, 5 % faster rounded once per layer (preround 1)
- * and 1 % more with 2 (under the 3 % a change must win by), and whose prompts are 20 %
- * faster on the batched dot products. */
+ * and 1 % more with 2 (under the 3 % a change must win by), and whose prompts are 10 %
+ * faster on matmul_team.comp (STILL_VK_MATMUL=team) and 20 % on the batched dot products. */
 typedef struct {
   still_vk *vk;
   int calls, fail_at;
@@ -1625,7 +1625,10 @@ static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still
   if (++f->calls == f->fail_at) return still_set_error(err, STILL_ERR_BACKEND, "made-up device loss");
   g_usleep(100); /* (the time limit counts real time) */
   double t = 1.0;
-  if (prompt) t *= still_vk_matmul_dot_on(f->vk) ? 1 - 0.2 * f->gain : 1;
+  if (prompt) {
+    const int mode = still_vk_matmul_mode(f->vk);
+    t *= mode == 3 ? 1 - 0.2 * f->gain : mode == 2 ? 1 - 0.1 * f->gain : 1;
+  }
   else {
     const uint32_t types = still_vk_dot_types(f->vk), pre = still_vk_dot_preround(f->vk);
     if (types & 2) t *= 1 - 0.1 * f->gain;
@@ -1637,15 +1640,16 @@ static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still
   return STILL_OK;
 }
 
-static const char *tune_with(still_vk **vk, double gain, int fail_at, int *calls, char *summary, size_t cap,
-                             still_status *st)
+static const char *tune_types(still_vk **vk, uint32_t dot_types, double gain, int fail_at, int *calls, char *summary,
+                              size_t cap, still_status *st)
 {
   if (*vk) still_vk_close(*vk);
   still_vk_params p = {.no_pipeline_cache = true};
   *vk = open_or_skip(&p);
   g_assert_nonnull(*vk);
   tune_fake f = {.vk = *vk, .fail_at = fail_at, .gain = gain};
-  still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = 1 | 2, .prompt = true, .model_key = 42};
+  still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = dot_types, .prompt = true,
+                           .prompt_dot = true, .k_quants = true, .model_key = 42 + dot_types};
   still_error err = {0};
   summary[0] = '\0';
   *st = still_vk_tune(*vk, &job, summary, cap, &err);
@@ -1654,10 +1658,17 @@ static const char *tune_with(still_vk **vk, double gain, int fail_at, int *calls
   return summary;
 }
 
+static const char *tune_with(still_vk **vk, double gain, int fail_at, int *calls, char *summary, size_t cap,
+                             still_status *st)
+{
+  return tune_types(vk, 1 | 2, gain, fail_at, calls, summary, cap, st);
+}
+
 static void test_tune_search(void)
 {
   static const char *const fixed[] = {"STILL_VK_DOT_TYPES", "STILL_VK_DOT_PREROUND", "STILL_VK_MATMUL",
-                                      "STILL_VK_TUNE", "STILL_VK_TUNE_SECONDS", "XDG_CACHE_HOME"};
+                                      "STILL_VK_TUNE",      "STILL_VK_TUNE_SECONDS", "XDG_CACHE_HOME",
+                                      "STILL_VK_COOPMAT"};
   char *saved[G_N_ELEMENTS(fixed)];
   for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
     saved[i] = g_strdup(g_getenv(fixed[i]));
@@ -1677,12 +1688,13 @@ static void test_tune_search(void)
   int calls;
   still_status st;
   /* every choice where it wins, one at a time: 6 runs per decode candidate (5 of them,
-   * the defaults first) and 3 per prompt candidate (2) */
+   * the defaults first) and 3 per prompt candidate (3: the defaults, =team for the K-quants,
+   * =dot; not =generic, the same shaders for them) */
   tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
   g_assert_cmpint(st, ==, STILL_OK);
-  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms, "
-                                    "defaults 1000.00 ms, prompt batch 800.00 ms on "));
-  g_assert_cmpint(calls, ==, 36);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms (defaults "
+                                    "1000.00), prompt batch 800.00 ms (defaults 1000.00), on "));
+  g_assert_cmpint(calls, ==, 39);
   g_assert_cmpuint(still_vk_dot_types(vk) & 3, ==, 3);
   g_assert_cmpuint(still_vk_dot_preround(vk), ==, 1);
   g_assert_true(still_vk_matmul_dot_on(vk));
@@ -1696,7 +1708,7 @@ static void test_tune_search(void)
   g_setenv("STILL_VK_TUNE", "again", TRUE);
   tune_with(&vk, 0.14, 0, &calls, s, sizeof s, &st);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt default (decode 1000.00 ms"));
-  g_assert_cmpint(calls, ==, 36);
+  g_assert_cmpint(calls, ==, 39);
   g_assert_false(still_vk_matmul_dot_on(vk));
   /* a failed run: its error, the defaults set again, nothing cached over the last choice */
   tune_with(&vk, 1, 20, &calls, s, sizeof s, &st);
@@ -1719,12 +1731,18 @@ static void test_tune_search(void)
   g_setenv("STILL_VK_DOT_PREROUND", "2", TRUE);
   tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 2, prompt dot"));
-  g_assert_cmpint(calls, ==, 24);
+  g_assert_cmpint(calls, ==, 27);
   g_setenv("STILL_VK_DOT_TYPES", "q6_k", TRUE);
   g_setenv("STILL_VK_MATMUL", "team", TRUE);
   tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
-  g_assert_cmpstr(s, ==, "defaults (all set in the environment): dot Q6_K, preround 2, prompt default");
+  g_assert_cmpstr(s, ==, "defaults (all set in the environment): dot Q6_K, preround 2, prompt team");
   g_assert_cmpint(calls, ==, 0);
+  g_unsetenv("STILL_VK_DOT_PREROUND"), g_unsetenv("STILL_VK_DOT_TYPES"), g_unsetenv("STILL_VK_MATMUL");
+  /* a model without a type of the dot products (Q3_K_M, say): its prompt shaders only */
+  tune_types(&vk, 0, 1, 0, &calls, s, sizeof s, &st);
+  g_assert_true(g_str_has_prefix(s, "measured: dot none, preround 0, prompt team (prompt batch 900.00 ms (defaults "
+                                    "1000.00), on "));
+  g_assert_cmpint(calls, ==, 6);
 out:
   if (vk) still_vk_close(vk);
   for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
