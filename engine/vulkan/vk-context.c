@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,8 +196,10 @@ bool still_vk_write_file_atomic(const char *path, const void *data, size_t len)
       mkdir(dir, 0755);
       *s = '/';
     }
-  char tmp[1040];
-  snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+  /* (the count: two threads of one process writing at once) */
+  static atomic_uint seq;
+  char tmp[1060];
+  snprintf(tmp, sizeof tmp, "%s.tmp%d-%u", path, (int)getpid(), atomic_fetch_add(&seq, 1u));
   FILE *f = fopen(tmp, "wb");
   if (!f) return false;
   bool ok = fwrite(data, 1, len, f) == len;
@@ -799,6 +802,16 @@ fail:
 }
 
 /* STILL_VK_PROFILE: GPU time per shader over the context's life, slowest first */
+void still_vk_profile_reset(still_vk *vk)
+{
+  memset(vk->prof_ns, 0, sizeof vk->prof_ns);
+  memset(vk->prof_calls, 0, sizeof vk->prof_calls);
+  vk->prof_submits = vk->prof_gpu_ns = vk->prof_wall_ns = vk->prof_record_ns = vk->prof_idle_ns = 0;
+  memset(vk->prof_shape, 0, sizeof vk->prof_shape);
+  vk->n_prof_shapes = 0;
+  vk->prof_shapes_dropped = 0;
+}
+
 static void print_profile(const still_vk *vk)
 {
   if (vk->prof_submits == 0) return;

@@ -1022,24 +1022,40 @@ static void note_type(still_vk_tune_job *job, uint32_t type)
   else job->small_blocks = true;
 }
 
+static int cmp_tuple(const void *a, const void *b) { return memcmp(a, b, 8 * sizeof(uint32_t)); }
+
 static uint64_t model_key(const still_vk_forward *f, const vk_part *P, still_vk_tune_job *job)
 {
   const still_hparams *hp = &f->m->hp;
   still_hash64 h;
   still_hash64_init(&h);
   const int32_t dims[] = {hp->n_embd, hp->n_ff, hp->n_head, hp->n_head_kv, hp->head_dim_k, hp->head_dim_v,
-                          hp->n_vocab, hp->n_rot, f->n_batch, (int32_t)f->kv_type, P->embeds, P->has_output,
+                          hp->n_vocab, hp->n_rot, f->n_batch, (int32_t)f->kv_type, P->has_output,
                           f->m->arch->rope, f->m->arch->qk_norm};
   still_hash64_update(&h, dims, sizeof dims);
-  for (int il = P->first; il < P->end; il++) {
+  /* the layers' kinds (types of their matrices, stacking), each once and sorted: how many
+   * layers of each the device holds only scales the times */
+  const int n = P->end - P->first;
+  uint32_t(*kinds)[8] = calloc(n > 0 ? (size_t)n : 1, sizeof *kinds);
+  int n_kinds = 0;
+  for (int il = P->first; il < P->end && kinds; il++) {
     const gpu_layer *L = &P->layers[il - P->first];
     const gpu_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-    for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
-      const uint32_t t[2] = {w[i]->buf.handle ? w[i]->type : UINT32_MAX, (uint32_t)L->qkv_stacked};
-      still_hash64_update(&h, t, sizeof t);
+    uint32_t k[8];
+    for (size_t i = 0; i < 7; i++) {
+      k[i] = w[i]->buf.handle ? w[i]->type : UINT32_MAX;
       if (w[i]->buf.handle) note_type(job, w[i]->type);
     }
+    k[7] = (uint32_t)L->qkv_stacked;
+    int j = 0;
+    while (j < n_kinds && memcmp(kinds[j], k, sizeof k) != 0) j++;
+    if (j == n_kinds) memcpy(kinds[n_kinds++], k, sizeof k);
   }
+  if (kinds) {
+    qsort(kinds, (size_t)n_kinds, sizeof *kinds, cmp_tuple);
+    still_hash64_update(&h, kinds, (size_t)n_kinds * sizeof *kinds);
+  }
+  free(kinds);
   if (P->has_output) {
     still_hash64_update(&h, &P->output.type, sizeof P->output.type);
     note_type(job, P->output.type);
@@ -1060,11 +1076,10 @@ static still_status tune(still_vk_forward *f, still_error *err)
   tune_ctx c = {.f = f};
   c.n_prompt = f->n_batch < f->n_ctx ? f->n_batch : f->n_ctx;
   if (c.n_prompt > 128) c.n_prompt = 128;
-  const bool prompt = (uint32_t)c.n_prompt >= STILL_VK_MATMUL_MIN_VECS;
-  const int n = prompt ? c.n_prompt : 1;
+  const int n = c.n_prompt > 1 ? c.n_prompt : 1;
   const size_t half = (size_t)(hp->n_rot > 0 ? hp->n_rot / 2 : 0);
   /* the dot products for prompts only where the rounded vectors have a batch's room (open_part) */
-  still_vk_tune_job job = {.run = tune_run, .ctx = &c, .prompt = prompt,
+  still_vk_tune_job job = {.run = tune_run, .ctx = &c, .n_prompt = (uint32_t)c.n_prompt,
                            .prompt_dot = still_vk_matmul_dot_on(P->vk) || still_vk_tune_may_take_matmul_dot(P->vk)};
   job.model_key = model_key(f, P, &job);
   c.ids = calloc((size_t)n, sizeof *c.ids);

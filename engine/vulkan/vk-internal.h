@@ -41,6 +41,9 @@ typedef struct {
  * neither is set), and a whole-file write through a temp name. */
 bool still_vk_cache_file(const char *name, char *buf, size_t cap);
 bool still_vk_write_file_atomic(const char *path, const void *data, size_t len);
+/* Forgets the GPU times STILL_VK_PROFILE has summed so far (vk-tune.c: its
+ * candidates' runs are not the session's). */
+void still_vk_profile_reset(still_vk *vk);
 
 #define VKBUF(b) ((VkBuffer)(uintptr_t)(b)->handle)
 #define VKMEM(b) ((VkDeviceMemory)(uintptr_t)(b)->memory)

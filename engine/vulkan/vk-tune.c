@@ -3,39 +3,48 @@
  *
  * Which shaders are fastest differs between GPUs, drivers and weight mixes:
  * on an H200 the 8-bit integer dot products made R1-Llama-8B Q4_K_M decode
- * 34% faster and its Q4_0 11% slower (vk-context.c), and whether rounding
- * each vector once beforehand (STILL_VK_DOT_PREROUND) or the batched dot
- * products for prompts (STILL_VK_MATMUL=dot) pay depends on the card. So
- * instead of one table of defaults, the first time a model's shapes and
- * types meet a device, the forward pass is timed with each choice and the
- * fastest kept (matmul_team.comp made Q8_0 prompts 4.8 times faster there,
- * Q4_K ones 3.9 times slower: vk-ops.c):
+ * 34% faster and its Q4_0 11% slower (vk-context.c), matmul_team.comp made
+ * Q8_0 prompts 4.8 times faster and Q4_K ones 3.9 times slower (vk-ops.c),
+ * and whether rounding each vector once beforehand (STILL_VK_DOT_PREROUND)
+ * or the batched dot products for prompts (STILL_VK_MATMUL=dot) pay depends
+ * on the card. So instead of one table of defaults, the first time a
+ * model's shapes and types meet a device, its forward pass is timed with
+ * each choice and the fastest kept, one choice at a time from the defaults:
  *   1. where the device has integer dot products, each weight type of the
- *      model that has a dot shader, on that path or off it (one at a time,
- *      from the defaults);
+ *      model that has a dot shader, on that path or off it;
  *   2. then, where any type takes it, the rounding beforehand: 0, 1 or 2;
- *   3. then prompt batches: the default shaders (tensor cores, else
+ *   3. then prompt batches: besides the default shaders (tensor cores, else
  *      matmul_team.comp for blocks of 32 and matmul.comp for the K-quants),
  *      STILL_VK_MATMUL=team and =generic where they differ from those for
  *      the model's types (not on tensor cores), and the batched dot products.
- * A choice replaces the one before only when it is at least 3% faster (the
- * defaults win ties and noise). Each candidate runs once to build its
- * pipelines, then decode 5 times and prompts 2 times; the best time counts.
- * The search stops after STILL_VK_TUNE_SECONDS (default 6; counted from
- * when the defaults' pipelines are built, which a session does anyway) and
- * keeps the best so far.
  *
- * The result is cached in $XDG_CACHE_HOME/distill/vk-tune.txt under a hash
- * of the device (ids, driver version, pipeline cache UUID), the shaders'
- * SPIR-V, the model's shapes and types (the caller's model_key) and every
- * other STILL_VK_* setting, so it is measured once per model kind and
- * device, and again after a driver or engine update.
+ * Measuring: the device first runs the defaults for a while (at least 2
+ * runs and 0.2 s of them, at most 40), so that its clocks are up before
+ * anything is compared. Each candidate then runs once to build its
+ * pipelines, and after that the best path so far and the candidate run in
+ * turn (decode 5 times each, prompts 2 times), so that both meet the same
+ * clocks and load; each side's best time counts, and the candidate replaces
+ * the best so far only when it is at least 3% faster (ties and noise keep
+ * the defaults). A candidate whose runs fail (its shader does not build,
+ * the driver refuses it) is left out and named in the result; only when
+ * the best path so far then fails too is the device given up (the error is
+ * returned: the caller moves the layers away, as for any GPU failure). The
+ * search stops once its timed runs (not the pipeline-building ones) add up
+ * to STILL_VK_TUNE_SECONDS (default 6), and keeps the best so far.
+ *
+ * The result is kept for the process and in $XDG_CACHE_HOME/distill/
+ * vk-tune.txt, under a hash of the device (ids, driver version, pipeline
+ * cache UUID), the shaders' SPIR-V, the model's shapes and types (the
+ * caller's model_key) and the STILL_VK_* settings that change what runs, so
+ * it is measured once per model kind and device, and again after a driver
+ * or engine update. One search at a time per process (two sessions timing
+ * the same GPU at once would each slow the other).
  *
  * A choice fixed in the environment (STILL_VK_DOT_TYPES, STILL_VK_DOT_PREROUND,
  * STILL_VK_MATMUL) is not tuned. STILL_VK_TUNE=0 keeps the defaults, =1 tunes
  * on CPU devices too (lavapipe: the tests; off there by default, its times say
  * nothing of a GPU), =again measures again over the cached choice.
- * STILL_VK_TUNE_VERBOSE=1 prints every time measured on stderr. */
+ * STILL_VK_TUNE_VERBOSE=1 prints every comparison on stderr. */
 #ifdef STILL_HAVE_VULKAN
 
 #include "vulkan/vk-internal.h"
@@ -44,6 +53,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +63,12 @@ extern char **environ;
 #define TUNE_FILE "vk-tune.txt"
 #define TUNE_MARGIN 0.03
 #define TUNE_MAX_LINES 256
+#define TUNE_LINE 1024
 #define DECODE_REPS 5
 #define PROMPT_REPS 2
+#define WARM_SECONDS 0.2
+#define WARM_MAX_RUNS 40
+#define MEMO_SLOTS 32
 
 typedef struct {
   uint32_t dot_types, preround;
@@ -101,14 +115,44 @@ static bool env_set(const char *name)
   return v && *v;
 }
 
-/* The cache key: the device and driver, the shaders, the model (job->model_key), the
- * settings of the environment that change what the shaders do, and the paths
- * the environment fixed. */
+/* STILL_VK_TUNE: 0, 1 or again; NULL for anything else (the default). */
+static const char *tune_mode(void)
+{
+  const char *v = getenv("STILL_VK_TUNE");
+  if (v && (strcmp(v, "0") == 0 || strcmp(v, "1") == 0 || strcmp(v, "again") == 0)) return v;
+  return NULL;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The STILL_VK_* settings that change what runs, sorted: not this file's own, nor the
+ * diagnostics that only print (STILL_VK_PROFILE, STILL_VK_PIPELINE_STATS). */
+static void hash_settings(still_hash64 *h)
+{
+  size_t n = 0;
+  for (char **e = environ; e && *e; e++) n++;
+  char **v = malloc((n ? n : 1) * sizeof *v);
+  size_t k = 0;
+  for (char **e = environ; v && e && *e; e++)
+    if (strncmp(*e, "STILL_VK_", 9) == 0 && strncmp(*e, "STILL_VK_TUNE", 13) != 0 &&
+        strncmp(*e, "STILL_VK_PROFILE=", 17) != 0 && strncmp(*e, "STILL_VK_PIPELINE_STATS=", 24) != 0)
+      v[k++] = *e;
+  if (v) qsort(v, k, sizeof *v, cmp_str);
+  for (size_t i = 0; i < k; i++) {
+    still_hash64_update(h, v[i], strlen(v[i]));
+    still_hash64_update(h, "\n", 1);
+  }
+  free(v);
+}
+
+/* The cache key: the device and driver, the shaders, the model (job->model_key) and the
+ * prompt batch it times, the settings of the environment, and the defaults (with the
+ * paths the environment fixed). */
 static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
 {
   still_hash64 h;
   still_hash64_init(&h);
-  still_hash64_update(&h, "still-vk-tune 1", 15);
+  still_hash64_update(&h, "still-vk-tune 2", 15);
   still_hash64_update(&h, &vk->props.vendorID, 4);
   still_hash64_update(&h, &vk->props.deviceID, 4);
   still_hash64_update(&h, &vk->props.driverVersion, 4);
@@ -116,32 +160,53 @@ static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
   still_hash64_update(&h, vk->props.deviceName, strnlen(vk->props.deviceName, sizeof vk->props.deviceName));
   for (int i = 0; i < VK_SHADER_COUNT; i++)
     if (still_vk_shaders[i].code) still_hash64_update(&h, still_vk_shaders[i].code, still_vk_shaders[i].size);
-  still_hash64_update(&h, &job->model_key, sizeof job->model_key);
-  for (char **e = environ; e && *e; e++)
-    if (strncmp(*e, "STILL_VK_", 9) == 0 && strncmp(*e, "STILL_VK_TUNE", 13) != 0) {
-      still_hash64_update(&h, *e, strlen(*e));
-      still_hash64_update(&h, "\n", 1);
-    }
+  const uint64_t model[2] = {job->model_key, (uint64_t)job->n_prompt};
+  still_hash64_update(&h, model, sizeof model);
+  hash_settings(&h);
   const paths p = get_paths(vk);
-  still_hash64_update(&h, &p, sizeof p);
+  const uint32_t d[3] = {p.dot_types, p.preround, (uint32_t)p.matmul_mode};
+  still_hash64_update(&h, d, sizeof d);
   return still_hash64_final(&h);
 }
 
-/* The cached line of this key: "<16 hex> <dot_types> <preround> <matmul_mode> <what it says>". */
+/* One line of the cache file into buf; false at the end. A line longer than
+ * the buffer is read to its end and given back empty (no line of ours is). */
+static bool read_line(FILE *f, char *buf, size_t cap)
+{
+  if (!fgets(buf, (int)cap, f)) return false;
+  if (!strchr(buf, '\n') && !feof(f)) {
+    int c;
+    while ((c = fgetc(f)) != EOF && c != '\n') {}
+    buf[0] = '\0';
+  }
+  return true;
+}
+
+/* A cache line: "<16 hex> <dot_types> <preround> <matmul_mode> <what it says>". */
+static bool parse_line(const char *line, uint64_t *key, paths *p, const char **said)
+{
+  unsigned long long k;
+  unsigned types, pre;
+  int mode, at = 0;
+  if (sscanf(line, "%16llx %u %u %d %n", &k, &types, &pre, &mode, &at) < 4 || at == 0) return false;
+  if (types > 31 || pre > 2 || mode < 0 || mode > 3) return false;
+  *key = (uint64_t)k;
+  *p = (paths){.dot_types = types, .preround = pre, .matmul_mode = mode};
+  *said = line + at;
+  return true;
+}
+
 static bool cache_find(const char *path, uint64_t key, paths *p, char *said, size_t cap)
 {
   FILE *f = fopen(path, "r");
   if (!f) return false;
-  char line[512];
+  char line[TUNE_LINE];
   bool found = false;
-  while (!found && fgets(line, sizeof line, f)) {
-    unsigned long long k;
-    unsigned types, pre;
-    int mode, at = 0;
-    if (sscanf(line, "%16llx %u %u %d %n", &k, &types, &pre, &mode, &at) < 4 || at == 0) continue;
-    if ((uint64_t)k != key || types > 31 || pre > 2 || mode < 0 || mode > 3) continue;
-    *p = (paths){.dot_types = types, .preround = pre, .matmul_mode = mode};
-    snprintf(said, cap, "%s", line + at);
+  while (!found && read_line(f, line, sizeof line)) {
+    uint64_t k;
+    const char *s;
+    if (!parse_line(line, &k, p, &s) || k != key) continue;
+    snprintf(said, cap, "%s", s);
     said[strcspn(said, "\n")] = '\0';
     found = true;
   }
@@ -149,16 +214,18 @@ static bool cache_find(const char *path, uint64_t key, paths *p, char *said, siz
   return found;
 }
 
-/* Replaces this key's line (or adds it), keeping the newest TUNE_MAX_LINES. */
-static void cache_store(const char *path, uint64_t key, const paths *p, const char *said)
+/* Replaces this key's line (or adds it), keeping the newest TUNE_MAX_LINES well-formed lines. */
+static bool cache_store(const char *path, uint64_t key, const paths *p, const char *said)
 {
   char *lines[TUNE_MAX_LINES];
   int n = 0;
   FILE *f = fopen(path, "r");
-  char line[512];
-  while (f && fgets(line, sizeof line, f)) {
-    unsigned long long k;
-    if (sscanf(line, "%16llx", &k) != 1 || (uint64_t)k == key || !strchr(line, '\n')) continue;
+  char line[TUNE_LINE];
+  while (f && read_line(f, line, sizeof line)) {
+    uint64_t k;
+    paths q;
+    const char *s;
+    if (!strchr(line, '\n') || !parse_line(line, &k, &q, &s) || k == key) continue;
     if (n == TUNE_MAX_LINES - 1) {
       free(lines[0]);
       memmove(lines, lines + 1, (size_t)(n - 1) * sizeof *lines);
@@ -169,72 +236,137 @@ static void cache_store(const char *path, uint64_t key, const paths *p, const ch
   if (f) fclose(f);
   size_t len = 0;
   for (int i = 0; i < n; i++) len += strlen(lines[i]);
-  char mine[512];
-  const int w = snprintf(mine, sizeof mine, "%016llx %u %u %d %s\n", (unsigned long long)key, p->dot_types,
-                         p->preround, p->matmul_mode, said);
-  char *all = malloc(len + sizeof mine);
-  if (all && w > 0) {
+  char mine[TUNE_LINE];
+  int w = snprintf(mine, sizeof mine, "%016llx %u %u %d %.900s\n", (unsigned long long)key, p->dot_types,
+                   p->preround, p->matmul_mode, said);
+  if (w < 0 || (size_t)w >= sizeof mine) w = 0;
+  char *all = malloc(len + (size_t)w + 1);
+  bool ok = all && w > 0;
+  if (ok) {
     size_t at = 0;
     for (int i = 0; i < n; i++) {
       const size_t l = strlen(lines[i]);
       memcpy(all + at, lines[i], l);
       at += l;
     }
-    memcpy(all + at, mine, (size_t)w < sizeof mine ? (size_t)w : sizeof mine - 1);
-    at += (size_t)w < sizeof mine ? (size_t)w : sizeof mine - 1;
-    still_vk_write_file_atomic(path, all, at);
+    memcpy(all + at, mine, (size_t)w);
+    ok = still_vk_write_file_atomic(path, all, at + (size_t)w);
   }
   free(all);
   for (int i = 0; i < n; i++) free(lines[i]);
+  return ok;
 }
+
+/* ---- the choices this process could not save (no cache folder, or not writable): kept
+ * here, so that a process measures each once (the out-of-memory search of graph.c opens
+ * the device once per layer count it tries) ---- */
+
+static pthread_mutex_t tune_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  uint64_t key;
+  paths p;
+  char said[400];
+} memo[MEMO_SLOTS];
+static int memo_n, memo_next;
+
+static bool memo_find(uint64_t key, paths *p, char *said, size_t cap)
+{
+  for (int i = 0; i < memo_n; i++)
+    if (memo[i].key == key) {
+      *p = memo[i].p;
+      snprintf(said, cap, "%s", memo[i].said);
+      return true;
+    }
+  return false;
+}
+
+static void memo_store(uint64_t key, const paths *p, const char *said)
+{
+  int slot = memo_next;
+  for (int i = 0; i < memo_n; i++)
+    if (memo[i].key == key) slot = i;
+  if (slot == memo_next) {
+    memo_next = (memo_next + 1) % MEMO_SLOTS;
+    if (memo_n < MEMO_SLOTS) memo_n++;
+  }
+  memo[slot].key = key;
+  memo[slot].p = *p;
+  snprintf(memo[slot].said, sizeof memo[slot].said, "%s", said);
+}
+
+/* ---- the search ---- */
 
 typedef struct {
   still_vk *vk;
   const still_vk_tune_job *job;
-  double t0, budget;
+  double spent, budget; /* seconds of timed runs so far, and the most */
   bool verbose, out_of_time;
   uint32_t present;
+  char failed[200]; /* the first candidate that failed, and why */
 } tuner;
 
-/* The best of reps timed runs of p (after one that builds its pipelines). */
-static still_status time_paths(tuner *t, const paths *p, bool prompt, double *best, still_error *err)
+static still_status run_once(tuner *t, const paths *p, bool prompt, bool timed, double *s, still_error *err)
 {
   set_paths(t->vk, p);
-  double s = 0;
-  still_status st = t->job->run(t->job->ctx, prompt, &s, err);
-  /* the time limit counts from the defaults' pipelines built: a session builds them anyway */
-  if (t->t0 == 0) t->t0 = still_time_s();
-  *best = INFINITY;
-  for (int r = 0; r < (prompt ? PROMPT_REPS : DECODE_REPS) && st == STILL_OK; r++) {
-    st = t->job->run(t->job->ctx, prompt, &s, err);
-    if (s < *best) *best = s;
-  }
-  if (t->verbose && st == STILL_OK) {
-    char d[160];
-    describe(p, t->present, d, sizeof d);
-    fprintf(stderr, "still: tune %s: %s: %.3f ms\n", prompt ? "prompt" : "decode", d, *best * 1e3);
-  }
-  if (still_time_s() - t->t0 > t->budget) t->out_of_time = true;
+  *s = INFINITY;
+  still_status st = t->job->run(t->job->ctx, prompt, s, err);
+  if (st == STILL_OK && timed) t->spent += *s;
   return st;
 }
 
-/* Times cand against the best so far (*cur, *t_cur) and keeps the faster. */
-static still_status try_paths(tuner *t, const paths *cand, bool prompt, paths *cur, double *t_cur,
-                              still_error *err)
+/* Runs the defaults until the device's clocks are up (and their pipelines built). */
+static still_status warm_up(tuner *t, const paths *p, bool prompt, still_error *err)
 {
+  double s, sum = 0;
+  still_status st = STILL_OK;
+  for (int i = 0; st == STILL_OK && i < WARM_MAX_RUNS && (i < 2 || sum < WARM_SECONDS); i++) {
+    st = run_once(t, p, prompt, false, &s, err);
+    sum += s;
+  }
+  return st;
+}
+
+/* The incumbent *cur (best so far) against cand, run in turn after cand's pipelines are
+ * built; cand replaces it when at least TUNE_MARGIN faster. *t_cur: the incumbent's best
+ * time here (or cand's when it won); *t_inc_here: the incumbent's. A candidate that fails is
+ * left out (named in t->failed) after the incumbent is seen to work still; the error is
+ * returned only when the incumbent fails. */
+static still_status compare(tuner *t, paths *cur, const paths *cand, bool prompt, double *t_cur, double *t_inc_here,
+                            still_error *err)
+{
+  *t_inc_here = INFINITY;
   if (t->out_of_time) return STILL_OK;
-  double s;
-  still_status st = time_paths(t, cand, prompt, &s, err);
-  if (st == STILL_OK && s < *t_cur * (1 - TUNE_MARGIN)) *cur = *cand, *t_cur = s;
-  return st;
-}
-
-/* STILL_VK_TUNE: 0, 1 or again; NULL for anything else (the default). */
-static const char *tune_mode(void)
-{
-  const char *v = getenv("STILL_VK_TUNE");
-  if (v && (strcmp(v, "0") == 0 || strcmp(v, "1") == 0 || strcmp(v, "again") == 0)) return v;
-  return NULL;
+  double s, best_i = INFINITY, best_c = INFINITY;
+  still_error cerr = {0};
+  still_status cst = run_once(t, cand, prompt, false, &s, &cerr);
+  for (int r = 0; r < (prompt ? PROMPT_REPS : DECODE_REPS) && cst == STILL_OK; r++) {
+    still_status st = run_once(t, cur, prompt, true, &s, err);
+    if (st != STILL_OK) return st;
+    if (s < best_i) best_i = s;
+    cst = run_once(t, cand, prompt, true, &s, &cerr);
+    if (cst == STILL_OK && s < best_c) best_c = s;
+  }
+  char dc[160], di[160];
+  describe(cand, t->present, dc, sizeof dc);
+  describe(cur, t->present, di, sizeof di);
+  if (cst != STILL_OK) {
+    if (!t->failed[0]) snprintf(t->failed, sizeof t->failed, "%.90s failed: %.90s", dc, cerr.message);
+    if (t->verbose) fprintf(stderr, "still: tune %s: %s: failed: %s\n", prompt ? "prompt" : "decode", dc, cerr.message);
+    /* the device must still run the incumbent */
+    still_status st = run_once(t, cur, prompt, false, &s, err);
+    if (st != STILL_OK) return st;
+    set_paths(t->vk, cur);
+    return STILL_OK;
+  }
+  if (t->verbose)
+    fprintf(stderr, "still: tune %s: %s: %.3f ms against %.3f ms (%s)\n", prompt ? "prompt" : "decode", dc,
+            best_c * 1e3, best_i * 1e3, di);
+  *t_inc_here = best_i;
+  if (best_c < best_i * (1 - TUNE_MARGIN)) *cur = *cand, *t_cur = best_c;
+  else *t_cur = best_i;
+  set_paths(t->vk, cur);
+  if (t->spent > t->budget) t->out_of_time = true;
+  return STILL_OK;
 }
 
 /* Why still_vk_tune times nothing on this device, or NULL. */
@@ -250,6 +382,64 @@ static const char *why_not(const still_vk *vk)
 bool still_vk_tune_may_take_matmul_dot(const still_vk *vk)
 {
   return !why_not(vk) && vk->int_dot && vk->matmul_mode == 0 && !env_set("STILL_VK_MATMUL");
+}
+
+static still_status search(still_vk *vk, const still_vk_tune_job *job, const paths *def, uint32_t present,
+                           bool decode, const int *modes, int n_modes, char *said, size_t cap, paths *out,
+                           still_error *err)
+{
+  const bool types_fixed = env_set("STILL_VK_DOT_TYPES"), pre_fixed = env_set("STILL_VK_DOT_PREROUND");
+  const char *budget_env = getenv("STILL_VK_TUNE_SECONDS"), *verbose_env = getenv("STILL_VK_TUNE_VERBOSE");
+  tuner t = {.vk = vk, .job = job, .budget = 6, .present = present,
+             .verbose = verbose_env && *verbose_env && strcmp(verbose_env, "0") != 0};
+  if (budget_env && *budget_env && atof(budget_env) > 0) t.budget = atof(budget_env);
+  paths cur = *def;
+  double t_dec = INFINITY, t_dec_def = INFINITY, t_prompt = INFINITY, t_prompt_def = INFINITY, here = INFINITY;
+  still_status st = STILL_OK;
+  if (decode) {
+    st = warm_up(&t, &cur, false, err);
+    /* 1. each type's path, one at a time */
+    for (int i = 0; i < 5 && st == STILL_OK && !types_fixed; i++) {
+      if (!(present >> i & 1u)) continue;
+      paths cand = cur;
+      cand.dot_types ^= 1u << i;
+      st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
+      if (!isfinite(t_dec_def)) t_dec_def = here;
+    }
+    /* 2. the rounding beforehand, where a type of the model takes the dot path */
+    for (uint32_t pre = 0; pre <= 2 && st == STILL_OK && !pre_fixed && (cur.dot_types & present); pre++) {
+      if (pre == cur.preround) continue;
+      paths cand = cur;
+      cand.preround = pre;
+      st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
+      if (!isfinite(t_dec_def)) t_dec_def = here;
+    }
+  }
+  /* 3. prompt batches */
+  if (n_modes && st == STILL_OK && !t.out_of_time) {
+    double s;
+    st = run_once(&t, &cur, true, false, &s, err); /* its pipelines, and the clocks up */
+    for (int i = 0; i < n_modes && st == STILL_OK; i++) {
+      paths cand = cur;
+      cand.matmul_mode = modes[i];
+      st = compare(&t, &cur, &cand, true, &t_prompt, &here, err);
+      if (!isfinite(t_prompt_def)) t_prompt_def = here;
+    }
+  }
+  if (st != STILL_OK) return st;
+  *out = cur;
+  char dec_ms[64] = "", prompt_ms[64] = "", failed[220] = "";
+  if (isfinite(t_dec))
+    snprintf(dec_ms, sizeof dec_ms, "decode %.2f ms (defaults %.2f), ", t_dec * 1e3, t_dec_def * 1e3);
+  if (isfinite(t_prompt))
+    snprintf(prompt_ms, sizeof prompt_ms, "prompt batch %.2f ms (defaults %.2f), ", t_prompt * 1e3,
+             t_prompt_def * 1e3);
+  if (t.failed[0]) snprintf(failed, sizeof failed, "%s, ", t.failed);
+  snprintf(said, cap, "%s%s%s%son %s", dec_ms, prompt_ms, failed, t.out_of_time ? "stopped at the time limit, " : "",
+           vk->props.deviceName);
+  /* the candidates' dispatches are not the session's (STILL_VK_PROFILE) */
+  still_vk_profile_reset(vk);
+  return STILL_OK;
 }
 
 still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *summary, size_t cap, still_error *err)
@@ -269,7 +459,7 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
    * blocks (=generic) */
   const bool decode = present && !(types_fixed && pre_fixed);
   int modes[3], n_modes = 0;
-  if (job->prompt && !matmul_fixed && def.matmul_mode == 0) {
+  if (job->n_prompt >= vk->matmul_min_vecs && !matmul_fixed && def.matmul_mode == 0) {
     if (!vk->coopmat && job->k_quants) modes[n_modes++] = 2;
     if (!vk->coopmat && job->small_blocks) modes[n_modes++] = 1;
     if (present && job->prompt_dot) modes[n_modes++] = 3;
@@ -283,69 +473,29 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   }
 
   char path[1024];
-  const bool cached = still_vk_cache_file(TUNE_FILE, path, sizeof path);
+  const bool has_file = still_vk_cache_file(TUNE_FILE, path, sizeof path);
+  const bool again = mode && strcmp(mode, "again") == 0;
   const uint64_t key = tune_key(vk, job);
   paths p;
   char said[400];
-  if (cached && !(mode && strcmp(mode, "again") == 0) && cache_find(path, key, &p, said, sizeof said)) {
+  pthread_mutex_lock(&tune_lock);
+  still_status st = STILL_OK;
+  if (!again && (memo_find(key, &p, said, sizeof said) || (has_file && cache_find(path, key, &p, said, sizeof said)))) {
     set_paths(vk, &p);
     describe(&p, present, d, sizeof d);
     snprintf(summary, cap, "cached: %s (%s)", d, said);
-    return STILL_OK;
+  } else if ((st = search(vk, job, &def, present, decode, modes, n_modes, said, sizeof said, &p, err)) != STILL_OK) {
+    set_paths(vk, &def); /* the defaults, and nothing kept */
+  } else {
+    set_paths(vk, &p);
+    const bool saved = has_file && cache_store(path, key, &p, said);
+    if (!saved) memo_store(key, &p, said);
+    describe(&p, present, d, sizeof d);
+    snprintf(summary, cap, "measured: %s (%s%s)", d, said,
+             saved ? "" : has_file ? "; not saved: the cache file cannot be written" : "; not saved: no cache folder");
   }
-
-  const char *budget_env = getenv("STILL_VK_TUNE_SECONDS");
-  tuner t = {.vk = vk, .job = job, .t0 = 0, .budget = 6, .present = present,
-             .verbose = env_set("STILL_VK_TUNE_VERBOSE") && strcmp(getenv("STILL_VK_TUNE_VERBOSE"), "0") != 0};
-  if (budget_env && *budget_env && atof(budget_env) > 0) t.budget = atof(budget_env);
-  paths cur = def;
-  double t_dec = INFINITY, t_dec_def = INFINITY, t_prompt = INFINITY, t_prompt_def = INFINITY;
-  still_status st = STILL_OK;
-  if (decode) {
-    st = time_paths(&t, &cur, false, &t_dec, err);
-    t_dec_def = t_dec;
-  }
-  /* 1. each type's path, one at a time */
-  for (int i = 0; i < 5 && st == STILL_OK && decode && !types_fixed; i++) {
-    if (!(present >> i & 1u)) continue;
-    paths cand = cur;
-    cand.dot_types ^= 1u << i;
-    st = try_paths(&t, &cand, false, &cur, &t_dec, err);
-  }
-  /* 2. the rounding beforehand, where a type of the model takes the dot path */
-  for (uint32_t pre = 0; pre <= 2 && st == STILL_OK && decode && !pre_fixed && (cur.dot_types & present); pre++) {
-    if (pre == cur.preround) continue;
-    paths cand = cur;
-    cand.preround = pre;
-    st = try_paths(&t, &cand, false, &cur, &t_dec, err);
-  }
-  /* 3. prompt batches */
-  if (n_modes && st == STILL_OK && !t.out_of_time) {
-    st = time_paths(&t, &cur, true, &t_prompt, err);
-    t_prompt_def = t_prompt;
-    for (int i = 0; i < n_modes && st == STILL_OK; i++) {
-      paths cand = cur;
-      cand.matmul_mode = modes[i];
-      st = try_paths(&t, &cand, true, &cur, &t_prompt, err);
-    }
-  }
-  if (st != STILL_OK) {
-    set_paths(vk, &def); /* untimed: the defaults, and nothing cached */
-    return st;
-  }
-  set_paths(vk, &cur);
-  describe(&cur, present, d, sizeof d);
-  char dec_ms[64] = "", prompt_ms[64] = "";
-  if (isfinite(t_dec))
-    snprintf(dec_ms, sizeof dec_ms, "decode %.2f ms (defaults %.2f), ", t_dec * 1e3, t_dec_def * 1e3);
-  if (isfinite(t_prompt))
-    snprintf(prompt_ms, sizeof prompt_ms, "prompt batch %.2f ms (defaults %.2f), ", t_prompt * 1e3,
-             t_prompt_def * 1e3);
-  snprintf(said, sizeof said, "%s%s%son %s", dec_ms, prompt_ms, t.out_of_time ? "stopped at the time limit, " : "",
-           vk->props.deviceName);
-  snprintf(summary, cap, "measured: %s (%s)", d, said);
-  if (cached) cache_store(path, key, &cur, said);
-  return STILL_OK;
+  pthread_mutex_unlock(&tune_lock);
+  return st;
 }
 
 #endif /* STILL_HAVE_VULKAN */

@@ -344,8 +344,8 @@ typedef struct {
   still_status (*run)(void *ctx, bool prompt, double *seconds, still_error *err);
   void *ctx;
   uint32_t dot_types; /* the bits (still_vk_dot_type_bit) of the types among its matrices */
-  bool prompt;        /* it can time a prompt batch (of STILL_VK_MATMUL_MIN_VECS tokens or more) */
-  bool prompt_dot;    /* … and its buffers have a whole batch's room for rounded vectors (STILL_VK_MATMUL=dot) */
+  uint32_t n_prompt;  /* the tokens of its prompt batch (timed from the device's matmul_min_vecs on) */
+  bool prompt_dot;    /* its buffers have a whole batch's room for rounded vectors (STILL_VK_MATMUL=dot) */
   bool k_quants;      /* its matrices have blocks of 256 values (the K-quants, IQ4_XS) */
   bool small_blocks;  /* … or F16 or blocks of 32 (matmul_team.comp's other types) */
   uint64_t model_key; /* a hash of its shapes, types and batch size (the cache key's part) */

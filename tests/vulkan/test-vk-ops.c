@@ -1612,24 +1612,28 @@ static void test_attention_q8_0(gconstpointer data)
  * A model with Q4_K and Q6_K matrices whose decode is 10 % faster with Q6_K on the dot
  * products, 20 % slower with Q4_K off them, 5 % faster rounded once per layer (preround 1)
  * and 1 % more with 2 (under the 3 % a change must win by), and whose prompts are 10 %
- * faster on matmul_team.comp (STILL_VK_MATMUL=team) and 20 % on the batched dot products. */
+ * faster on matmul_team.comp (STILL_VK_MATMUL=team) and 20 % on the batched dot products.
+ * Runs: 2 to warm the device up; per decode candidate 1 to build it, then 5 each of it and
+ * the best so far in turn; per prompt candidate 1 + 2 × 2, after 1 of the defaults. */
 typedef struct {
   still_vk *vk;
-  int calls, fail_at;
-  double gain; /* 1: the gains above; smaller: the same, shrunk */
+  int calls, lost_from;
+  bool fail_pre2; /* runs with preround 2 fail (a shader the driver refuses) */
+  double gain;    /* 1: the gains above; smaller: the same, shrunk */
 } tune_fake;
 
 static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still_error *err)
 {
   tune_fake *f = ctx;
-  if (++f->calls == f->fail_at) return still_set_error(err, STILL_ERR_BACKEND, "made-up device loss");
-  g_usleep(100); /* (the time limit counts real time) */
+  f->calls++;
+  if (f->lost_from && f->calls >= f->lost_from) return still_set_error(err, STILL_ERR_BACKEND, "made-up device loss");
+  if (f->fail_pre2 && still_vk_dot_preround(f->vk) == 2)
+    return still_set_error(err, STILL_ERR_BACKEND, "made-up shader failure");
   double t = 1.0;
   if (prompt) {
     const int mode = still_vk_matmul_mode(f->vk);
     t *= mode == 3 ? 1 - 0.2 * f->gain : mode == 2 ? 1 - 0.1 * f->gain : 1;
-  }
-  else {
+  } else {
     const uint32_t types = still_vk_dot_types(f->vk), pre = still_vk_dot_preround(f->vk);
     if (types & 2) t *= 1 - 0.1 * f->gain;
     if (!(types & 1)) t *= 1 + 0.2 * f->gain;
@@ -1640,28 +1644,28 @@ static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still
   return STILL_OK;
 }
 
-static const char *tune_types(still_vk **vk, uint32_t dot_types, double gain, int fail_at, int *calls, char *summary,
-                              size_t cap, still_status *st)
+typedef struct {
+  uint32_t dot_types;
+  double gain;
+  int lost_from;
+  bool fail_pre2;
+} tune_case;
+
+static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char *summary, size_t cap)
 {
   if (*vk) still_vk_close(*vk);
   still_vk_params p = {.no_pipeline_cache = true};
   *vk = open_or_skip(&p);
   g_assert_nonnull(*vk);
-  tune_fake f = {.vk = *vk, .fail_at = fail_at, .gain = gain};
-  still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = dot_types, .prompt = true,
-                           .prompt_dot = true, .k_quants = true, .model_key = 42 + dot_types};
+  tune_fake f = {.vk = *vk, .lost_from = c.lost_from, .fail_pre2 = c.fail_pre2, .gain = c.gain};
+  still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = c.dot_types, .n_prompt = 64,
+                           .prompt_dot = true, .k_quants = true, .model_key = 42 + c.dot_types};
   still_error err = {0};
   summary[0] = '\0';
-  *st = still_vk_tune(*vk, &job, summary, cap, &err);
+  const still_status st = still_vk_tune(*vk, &job, summary, cap, &err);
   *calls = f.calls;
-  g_test_message("gain %.2f, fault at %d: %d runs, %s %s", gain, fail_at, f.calls, summary, err.message);
-  return summary;
-}
-
-static const char *tune_with(still_vk **vk, double gain, int fail_at, int *calls, char *summary, size_t cap,
-                             still_status *st)
-{
-  return tune_types(vk, 1 | 2, gain, fail_at, calls, summary, cap, st);
+  g_test_message("%d runs: %s %s", f.calls, summary, err.message);
+  return st;
 }
 
 static void test_tune_search(void)
@@ -1677,6 +1681,7 @@ static void test_tune_search(void)
   char *dir = g_dir_make_tmp("still-tune-XXXXXX", NULL);
   g_setenv("XDG_CACHE_HOME", dir, TRUE);
   g_setenv("STILL_VK_TUNE", "1", TRUE);
+  g_setenv("STILL_VK_TUNE_SECONDS", "10000", TRUE); /* (made-up seconds) */
   still_vk *vk = NULL;
   still_vk_params p = {.no_pipeline_cache = true};
   if (!(vk = open_or_skip(&p))) goto out;
@@ -1686,63 +1691,87 @@ static void test_tune_search(void)
   }
   char s[512];
   int calls;
-  still_status st;
-  /* every choice where it wins, one at a time: 6 runs per decode candidate (5 of them,
-   * the defaults first) and 3 per prompt candidate (3: the defaults, =team for the K-quants,
-   * =dot; not =generic, the same shaders for them) */
-  tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
-  g_assert_cmpint(st, ==, STILL_OK);
+  const tune_case full = {.dot_types = 1 | 2, .gain = 1};
+  /* every choice where it wins: 2 + 4 decode candidates × 11 + 1 + 2 prompt candidates × 5
+   * (the defaults, =team for the K-quants, =dot; not =generic, the same shaders for them) */
+  g_assert_cmpint(tune_fake_with(&vk, full, &calls, s, sizeof s), ==, STILL_OK);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms (defaults "
                                     "1000.00), prompt batch 800.00 ms (defaults 1000.00), on "));
-  g_assert_cmpint(calls, ==, 39);
+  g_assert_null(strstr(s, "not saved"));
+  g_assert_cmpint(calls, ==, 57);
   g_assert_cmpuint(still_vk_dot_types(vk) & 3, ==, 3);
   g_assert_cmpuint(still_vk_dot_preround(vk), ==, 1);
-  g_assert_true(still_vk_matmul_dot_on(vk));
+  g_assert_cmpint(still_vk_matmul_mode(vk), ==, 3);
   /* read back from the cache: nothing run */
-  tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
+  g_assert_cmpint(tune_fake_with(&vk, full, &calls, s, sizeof s), ==, STILL_OK);
   g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms"));
   g_assert_cmpint(calls, ==, 0);
   g_assert_cmpuint(still_vk_dot_preround(vk), ==, 1);
-  g_assert_true(still_vk_matmul_dot_on(vk));
+  g_assert_cmpint(still_vk_matmul_mode(vk), ==, 3);
   /* gains under 3 %: the defaults stay (measured again: STILL_VK_TUNE=again) */
   g_setenv("STILL_VK_TUNE", "again", TRUE);
-  tune_with(&vk, 0.14, 0, &calls, s, sizeof s, &st);
+  g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 3, .gain = 0.14}, &calls, s, sizeof s), ==, STILL_OK);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt default (decode 1000.00 ms"));
-  g_assert_cmpint(calls, ==, 39);
-  g_assert_false(still_vk_matmul_dot_on(vk));
-  /* a failed run: its error, the defaults set again, nothing cached over the last choice */
-  tune_with(&vk, 1, 20, &calls, s, sizeof s, &st);
-  g_assert_cmpint(st, ==, STILL_ERR_BACKEND);
-  g_assert_cmpint(calls, ==, 20);
+  g_assert_cmpint(calls, ==, 57);
+  g_assert_cmpint(still_vk_matmul_mode(vk), ==, 0);
+  /* a path that fails is left out, named, and the search goes on */
+  g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 3, .gain = 1, .fail_pre2 = true}, &calls, s, sizeof s),
+                  ==, STILL_OK);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms (defaults "
+                                    "1000.00), prompt batch 800.00 ms (defaults 1000.00), dot Q4_K Q6_K, preround 2, "
+                                    "prompt default failed: made-up shader failure, on "));
+  g_assert_cmpint(calls, ==, 48);
+  /* the device lost: its error, the defaults set again, nothing kept over the last choice */
+  g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 3, .gain = 1, .lost_from = 20}, &calls, s, sizeof s),
+                  ==, STILL_ERR_BACKEND);
+  g_assert_cmpint(calls, <=, 21);
   g_assert_cmpuint(still_vk_dot_types(vk) & 3, ==, 1);
   g_assert_cmpuint(still_vk_dot_preround(vk), ==, 0);
-  g_assert_false(still_vk_matmul_dot_on(vk));
+  g_assert_cmpint(still_vk_matmul_mode(vk), ==, 0);
   g_setenv("STILL_VK_TUNE", "1", TRUE);
-  tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
-  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K, preround 0, prompt default"));
-  /* the time limit: after the defaults, nothing more */
+  tune_fake_with(&vk, full, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, prompt dot"));
+  /* the time limit (counted in timed runs): after the first candidate, nothing more */
   g_setenv("STILL_VK_TUNE", "again", TRUE);
-  g_setenv("STILL_VK_TUNE_SECONDS", "0.000001", TRUE);
-  tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
-  g_assert_nonnull(strstr(s, "stopped at the time limit"));
-  g_assert_cmpint(calls, ==, 6);
-  g_unsetenv("STILL_VK_TUNE_SECONDS");
-  /* a choice the environment sets stays as set, the others are timed */
+  g_setenv("STILL_VK_TUNE_SECONDS", "3", TRUE);
+  tune_fake_with(&vk, full, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt default (decode 1000.00 ms (defaults "
+                                    "1000.00), stopped at the time limit, on "));
+  g_assert_cmpint(calls, ==, 13);
+  g_setenv("STILL_VK_TUNE_SECONDS", "10000", TRUE);
+  /* a choice the environment sets stays as set, the others are timed, and the result is
+   * cached under those settings */
   g_setenv("STILL_VK_DOT_PREROUND", "2", TRUE);
-  tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
+  tune_fake_with(&vk, full, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 2, prompt dot"));
-  g_assert_cmpint(calls, ==, 27);
-  g_setenv("STILL_VK_DOT_TYPES", "q6_k", TRUE);
+  g_assert_cmpint(calls, ==, 35);
+  g_unsetenv("STILL_VK_DOT_PREROUND");
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
   g_setenv("STILL_VK_MATMUL", "team", TRUE);
-  tune_with(&vk, 1, 0, &calls, s, sizeof s, &st);
+  tune_fake_with(&vk, full, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt team (decode 855.00 ms"));
+  g_assert_cmpint(calls, ==, 46);
+  tune_fake_with(&vk, full, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, prompt team"));
+  g_setenv("STILL_VK_DOT_TYPES", "q6_k", TRUE);
+  g_setenv("STILL_VK_DOT_PREROUND", "2", TRUE);
+  tune_fake_with(&vk, full, &calls, s, sizeof s);
   g_assert_cmpstr(s, ==, "defaults (all set in the environment): dot Q6_K, preround 2, prompt team");
   g_assert_cmpint(calls, ==, 0);
   g_unsetenv("STILL_VK_DOT_PREROUND"), g_unsetenv("STILL_VK_DOT_TYPES"), g_unsetenv("STILL_VK_MATMUL");
   /* a model without a type of the dot products (Q3_K_M, say): its prompt shaders only */
-  tune_types(&vk, 0, 1, 0, &calls, s, sizeof s, &st);
+  tune_fake_with(&vk, (tune_case){.dot_types = 0, .gain = 1}, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot none, preround 0, prompt team (prompt batch 900.00 ms (defaults "
                                     "1000.00), on "));
   g_assert_cmpint(calls, ==, 6);
+  /* no cache file can be written: said, and kept for the process */
+  g_setenv("XDG_CACHE_HOME", "/dev/null/cache", TRUE);
+  tune_fake_with(&vk, full, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot"));
+  g_assert_nonnull(strstr(s, "; not saved: the cache file cannot be written)"));
+  tune_fake_with(&vk, full, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, prompt dot"));
+  g_assert_cmpint(calls, ==, 0);
 out:
   if (vk) still_vk_close(vk);
   for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
