@@ -963,6 +963,12 @@ still_status still_graph_set_gpu_split(still_graph *g, int n_gpu_layers, const c
     best = 0;
   }
   if (best > 0) {
+    /* the shader paths for this model, timed on the device once the count is settled
+     * (vk-tune.c); a device that fails there is a failed device */
+    still_error e = {0};
+    if (still_vk_forward_tune(g->gpu, &e) != STILL_OK) first = e, best = 0;
+  }
+  if (best > 0) {
     g->gpu_first = n_layer - best;
     snprintf(g->offload, sizeof g->offload, "offload: %d/%d layers on %.500s%s%.200s", best, n_layer,
              still_vk_forward_device(g->gpu), best < n_gpu_layers ? " (fewer than asked: " : "",

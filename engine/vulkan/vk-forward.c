@@ -41,6 +41,11 @@ const char *still_vk_forward_tuning(const still_vk_forward *f)
   (void)f;
   return "";
 }
+still_status still_vk_forward_tune(still_vk_forward *f, still_error *err)
+{
+  (void)f, (void)err;
+  return STILL_OK;
+}
 int still_vk_forward_n_devices(const still_vk_forward *f)
 {
   (void)f;
@@ -138,6 +143,7 @@ typedef struct {
   still_vk_buffer x, xb, xb2, q, k, v, att, hb, hb2, rope, logits, ids;
   still_vk_buffer att_part; /* partial results of the split attention (decode) */
   bool stack_qkv; /* rope_store.comp takes this model's shape: q, k and v products may be stacked (qkv_stacked) */
+  bool prompt_room; /* the rounded vectors have a whole batch's room (STILL_VK_MATMUL=dot, or the tuner may take it) */
   round8_place xb_r8, att_r8, hb_r8; /* the rounded vectors of xb, att and hb */
 } vk_part;
 
@@ -151,6 +157,7 @@ struct still_vk_forward {
   float *xhost; /* [n_batch][n_embd]: the residual stream between parts */
   char device[1024];
   char tuning[512]; /* still_vk_forward_tuning */
+  bool one_part;    /* a single device: its paths may be tuned (still_vk_forward_tune) */
 };
 
 /* Decode batches of up to this many tokens take the split attention
@@ -460,6 +467,25 @@ static round8_place place_after(size_t n_batch, size_t width)
                         .stride = (still_vk_round8_words((uint32_t)width) + 3) & ~3u};
 }
 
+/* The prompt batch still_vk_forward_tune times. */
+static uint32_t tune_prompt_tokens(const still_vk_forward *f)
+{
+  const int32_t n = f->n_batch < f->n_ctx ? f->n_batch : f->n_ctx;
+  return (uint32_t)(n > 128 ? 128 : n);
+}
+
+/* Whether a matrix of layers [first, end) (and the output's) has a type with integer dot shaders. */
+static bool model_has_dot_type(const still_model *m, int first, int end, bool output)
+{
+  bool any = output && still_vk_dot_type_bit(m->output.type);
+  for (int il = first; il < end && !any; il++) {
+    const still_layer *S = &m->layers[il];
+    const still_tensor *t[] = {&S->wq, &S->wk, &S->wv, &S->wo, &S->w_gate, &S->w_up, &S->w_down};
+    for (size_t i = 0; i < sizeof t / sizeof *t && !any; i++) any = t[i]->data && still_vk_dot_type_bit(t[i]->type);
+  }
+  return any;
+}
+
 static still_status open_part(still_vk_forward *f, vk_part *P, const char *device, still_error *err)
 {
   const still_model *m = f->m;
@@ -518,8 +544,10 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
    * only where prefill takes them; the fit estimate counts a whole batch:
    * still_fit_gpu_compute_bytes) */
   const size_t att_w = (size_t)hp->n_head * hp->head_dim_v;
-  const size_t q_rows =
-    still_vk_matmul_dot_on(P->vk) || still_vk_tune_may_take_matmul_dot(P->vk) ? (size_t)f->n_batch : 1;
+  P->prompt_room = still_vk_matmul_dot_on(P->vk) ||
+                   (f->one_part && model_has_dot_type(f->m, P->first, P->end, P->has_output) &&
+                    still_vk_tune_may_take_matmul_dot(P->vk, tune_prompt_tokens(f)));
+  const size_t q_rows = P->prompt_room ? (size_t)f->n_batch : 1;
   P->xb_r8 = place_after((size_t)f->n_batch, max_in);
   P->att_r8 = place_after((size_t)f->n_batch, att_w);
   P->hb_r8 = place_after((size_t)f->n_batch, (size_t)hp->n_ff);
@@ -558,8 +586,6 @@ static uint32_t device_kv_type(const still_hparams *hp, uint32_t kv_type)
   return STILL_TYPE_F16;
 }
 
-static still_status tune(still_vk_forward *f, still_error *err);
-
 still_status still_vk_forward_new(const still_model *m, const char *device, const char *split, int first_layer,
                                   int32_t n_ctx, int32_t n_batch, uint32_t kv_type, still_vk_forward **out,
                                   still_error *err)
@@ -590,6 +616,9 @@ still_status still_vk_forward_new(const still_model *m, const char *device, cons
    * not opened; the output layer goes with the last */
   int bounds[STILL_VK_MAX_SPLIT + 1];
   const int last_used = still_gpu_split_bounds(share, n_dev, first_layer, hp->n_layer, bounds);
+  int n_used = 0;
+  for (int i = 0; i < n_dev; i++) n_used += bounds[i + 1] > bounds[i] || i == last_used;
+  f->one_part = n_used == 1;
   for (int i = 0; i < n_dev && st == STILL_OK; i++) {
     if (bounds[i + 1] == bounds[i] && i != last_used) continue;
     vk_part *P = &f->parts[f->n_parts++];
@@ -601,7 +630,6 @@ still_status still_vk_forward_new(const still_model *m, const char *device, cons
   if (st == STILL_OK && f->n_parts > 1 &&
       !(f->xhost = malloc((size_t)n_batch * hp->n_embd * sizeof *f->xhost)))
     st = still_set_error(err, STILL_ERR_NOMEM, "out of memory");
-  if (st == STILL_OK) st = tune(f, err);
   if (st != STILL_OK) {
     still_vk_forward_free(f);
     return st;
@@ -993,7 +1021,7 @@ still_status still_vk_forward_run(still_vk_forward *f, const float *x, const int
 typedef struct {
   still_vk_forward *f;
   int n_prompt;
-  float *x, *rope, *out; /* x: NULL where the device looks the tokens up */
+  float *x, *rope, *out; /* x: NULL where the device looks the tokens up; rope: cos, then sin */
   int32_t *ids;
 } tune_ctx;
 
@@ -1005,8 +1033,8 @@ static still_status tune_run(void *ctx, bool prompt, double *seconds, still_erro
   const int n = prompt ? c->n_prompt : 1;
   const size_t half = (size_t)(c->f->m->hp.n_rot > 0 ? c->f->m->hp.n_rot / 2 : 0);
   const double t0 = still_time_s();
-  still_status st = still_vk_forward_run(c->f, c->x, c->ids, n, 0, c->rope, c->rope + (size_t)n * half, n - 1,
-                                         c->out, err);
+  const size_t sin_at = (size_t)(c->n_prompt > 1 ? c->n_prompt : 1) * half;
+  still_status st = still_vk_forward_run(c->f, c->x, c->ids, n, 0, c->rope, c->rope + sin_at, n - 1, c->out, err);
   *seconds = still_time_s() - t0;
   return st;
 }
@@ -1063,9 +1091,9 @@ static uint64_t model_key(const still_vk_forward *f, const vk_part *P, still_vk_
   return still_hash64_final(&h);
 }
 
-/* Sets the device's decode and prompt paths for this model (still_vk_tune). One device only:
- * a split keeps the defaults (each device's time is not apart in the forward pass's). */
-static still_status tune(still_vk_forward *f, still_error *err)
+/* One device only: a split keeps the defaults (each device's time is not apart in the forward
+ * pass's). */
+still_status still_vk_forward_tune(still_vk_forward *f, still_error *err)
 {
   vk_part *P = &f->parts[0];
   if (f->n_parts != 1) {
@@ -1073,14 +1101,11 @@ static still_status tune(still_vk_forward *f, still_error *err)
     return STILL_OK;
   }
   const still_hparams *hp = &f->m->hp;
-  tune_ctx c = {.f = f};
-  c.n_prompt = f->n_batch < f->n_ctx ? f->n_batch : f->n_ctx;
-  if (c.n_prompt > 128) c.n_prompt = 128;
+  tune_ctx c = {.f = f, .n_prompt = (int)tune_prompt_tokens(f)};
   const int n = c.n_prompt > 1 ? c.n_prompt : 1;
   const size_t half = (size_t)(hp->n_rot > 0 ? hp->n_rot / 2 : 0);
   /* the dot products for prompts only where the rounded vectors have a batch's room (open_part) */
-  still_vk_tune_job job = {.run = tune_run, .ctx = &c, .n_prompt = (uint32_t)c.n_prompt,
-                           .prompt_dot = still_vk_matmul_dot_on(P->vk) || still_vk_tune_may_take_matmul_dot(P->vk)};
+  still_vk_tune_job job = {.run = tune_run, .ctx = &c, .n_prompt = (uint32_t)c.n_prompt, .prompt_dot = P->prompt_room};
   job.model_key = model_key(f, P, &job);
   c.ids = calloc((size_t)n, sizeof *c.ids);
   c.rope = calloc(2 * (size_t)n * half + 1, sizeof *c.rope);

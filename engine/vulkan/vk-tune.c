@@ -25,7 +25,10 @@
  * turn (decode 5 times each, prompts 2 times), so that both meet the same
  * clocks and load; each side's best time counts, and the candidate replaces
  * the best so far only when it is at least 3% faster (ties and noise keep
- * the defaults). A candidate whose runs fail (its shader does not build,
+ * the defaults). Where the steps changed something, what they add up to is
+ * compared with the defaults once more in the same way and must win there
+ * too (a step that won by noise is undone), and the times reported come
+ * from that comparison. A candidate whose runs fail (its shader does not build,
  * the driver refuses it) is left out and named in the result; only when
  * the best path so far then fails too is the device given up (the error is
  * returned: the caller moves the layers away, as for any GPU failure). The
@@ -38,7 +41,9 @@
  * caller's model_key) and the STILL_VK_* settings that change what runs, so
  * it is measured once per model kind and device, and again after a driver
  * or engine update. One search at a time per process (two sessions timing
- * the same GPU at once would each slow the other).
+ * the same GPU at once would each slow the other). graph.c asks for it once
+ * its out-of-memory search has settled the layer count
+ * (still_vk_forward_tune).
  *
  * A choice fixed in the environment (STILL_VK_DOT_TYPES, STILL_VK_DOT_PREROUND,
  * STILL_VK_MATMUL) is not tuned. STILL_VK_TUNE=0 keeps the defaults, =1 tunes
@@ -160,7 +165,9 @@ static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
   still_hash64_update(&h, vk->props.deviceName, strnlen(vk->props.deviceName, sizeof vk->props.deviceName));
   for (int i = 0; i < VK_SHADER_COUNT; i++)
     if (still_vk_shaders[i].code) still_hash64_update(&h, still_vk_shaders[i].code, still_vk_shaders[i].size);
-  const uint64_t model[2] = {job->model_key, (uint64_t)job->n_prompt};
+  /* the job as still_vk_tune reads it, and what the device offers it */
+  const uint64_t model[8] = {job->model_key, job->n_prompt, job->dot_types, job->prompt_dot,
+                             job->k_quants,  job->small_blocks, vk->int_dot, vk->coopmat};
   still_hash64_update(&h, model, sizeof model);
   hash_settings(&h);
   const paths p = get_paths(vk);
@@ -280,6 +287,12 @@ static bool memo_find(uint64_t key, paths *p, char *said, size_t cap)
   return false;
 }
 
+static void memo_drop(uint64_t key)
+{
+  for (int i = 0; i < memo_n; i++)
+    if (memo[i].key == key) memo[i].key ^= ~(uint64_t)0; /* (no key of a real line: a hash of another one) */
+}
+
 static void memo_store(uint64_t key, const paths *p, const char *said)
 {
   int slot = memo_next;
@@ -339,12 +352,16 @@ static still_status compare(tuner *t, paths *cur, const paths *cand, bool prompt
   double s, best_i = INFINITY, best_c = INFINITY;
   still_error cerr = {0};
   still_status cst = run_once(t, cand, prompt, false, &s, &cerr);
-  for (int r = 0; r < (prompt ? PROMPT_REPS : DECODE_REPS) && cst == STILL_OK; r++) {
-    still_status st = run_once(t, cur, prompt, true, &s, err);
-    if (st != STILL_OK) return st;
-    if (s < best_i) best_i = s;
-    cst = run_once(t, cand, prompt, true, &s, &cerr);
-    if (cst == STILL_OK && s < best_c) best_c = s;
+  /* in turn, each side first every other time */
+  for (int r = 0; r < 2 * (prompt ? PROMPT_REPS : DECODE_REPS) && cst == STILL_OK; r++) {
+    if ((r & 1) == (r >> 1 & 1)) {
+      still_status st = run_once(t, cur, prompt, true, &s, err);
+      if (st != STILL_OK) return st;
+      if (s < best_i) best_i = s;
+    } else {
+      cst = run_once(t, cand, prompt, true, &s, &cerr);
+      if (cst == STILL_OK && s < best_c) best_c = s;
+    }
   }
   char dc[160], di[160];
   describe(cand, t->present, dc, sizeof dc);
@@ -379,9 +396,20 @@ static const char *why_not(const still_vk *vk)
   return NULL;
 }
 
-bool still_vk_tune_may_take_matmul_dot(const still_vk *vk)
+bool still_vk_tune_may_take_matmul_dot(const still_vk *vk, uint32_t n_prompt)
 {
-  return !why_not(vk) && vk->int_dot && vk->matmul_mode == 0 && !env_set("STILL_VK_MATMUL");
+  return !why_not(vk) && vk->int_dot && vk->matmul_mode == 0 && !env_set("STILL_VK_MATMUL") &&
+         n_prompt >= vk->matmul_min_vecs;
+}
+
+/* "decode 4.71 ms (defaults 5.02), " from the paired runs of the choice and the defaults,
+ * "decode 5.02 ms (the defaults), " where the choice is the defaults; empty, untimed. */
+static void said_time(char *buf, size_t cap, const char *what, double chosen, double defaults, bool same)
+{
+  buf[0] = '\0';
+  if (!isfinite(chosen)) return;
+  if (same || !isfinite(defaults)) snprintf(buf, cap, "%s %.2f ms (the defaults), ", what, chosen * 1e3);
+  else snprintf(buf, cap, "%s %.2f ms (defaults %.2f), ", what, chosen * 1e3, defaults * 1e3);
 }
 
 static still_status search(still_vk *vk, const still_vk_tune_job *job, const paths *def, uint32_t present,
@@ -414,6 +442,15 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
       st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
       if (!isfinite(t_dec_def)) t_dec_def = here;
     }
+    /* the choice against the defaults once more, in turn: each step won against the one before,
+     * together they must still win against where they started (else the defaults) */
+    paths start = cur;
+    start.dot_types = def->dot_types, start.preround = def->preround;
+    if (st == STILL_OK && !t.out_of_time && memcmp(&start, &cur, sizeof cur) != 0) {
+      paths cand = cur;
+      cur = start;
+      st = compare(&t, &cur, &cand, false, &t_dec, &t_dec_def, err);
+    }
   }
   /* 3. prompt batches */
   if (n_modes && st == STILL_OK && !t.out_of_time) {
@@ -425,15 +462,18 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
       st = compare(&t, &cur, &cand, true, &t_prompt, &here, err);
       if (!isfinite(t_prompt_def)) t_prompt_def = here;
     }
+    if (st == STILL_OK && !t.out_of_time && cur.matmul_mode != def->matmul_mode && n_modes > 1) {
+      paths cand = cur;
+      cur.matmul_mode = def->matmul_mode;
+      st = compare(&t, &cur, &cand, true, &t_prompt, &t_prompt_def, err);
+    }
   }
   if (st != STILL_OK) return st;
   *out = cur;
-  char dec_ms[64] = "", prompt_ms[64] = "", failed[220] = "";
-  if (isfinite(t_dec))
-    snprintf(dec_ms, sizeof dec_ms, "decode %.2f ms (defaults %.2f), ", t_dec * 1e3, t_dec_def * 1e3);
-  if (isfinite(t_prompt))
-    snprintf(prompt_ms, sizeof prompt_ms, "prompt batch %.2f ms (defaults %.2f), ", t_prompt * 1e3,
-             t_prompt_def * 1e3);
+  char dec_ms[64], prompt_ms[64], failed[220] = "";
+  said_time(dec_ms, sizeof dec_ms, "decode", t_dec, t_dec_def,
+            cur.dot_types == def->dot_types && cur.preround == def->preround);
+  said_time(prompt_ms, sizeof prompt_ms, "prompt batch", t_prompt, t_prompt_def, cur.matmul_mode == def->matmul_mode);
   if (t.failed[0]) snprintf(failed, sizeof failed, "%s, ", t.failed);
   snprintf(said, cap, "%s%s%s%son %s", dec_ms, prompt_ms, failed, t.out_of_time ? "stopped at the time limit, " : "",
            vk->props.deviceName);
@@ -457,7 +497,7 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
    * matmul_coop_shader, matmul_dot_shader in vk-ops.c): with tensor cores only the dot
    * products; else matmul_team.comp for the K-quants (=team), matmul.comp for the other
    * blocks (=generic) */
-  const bool decode = present && !(types_fixed && pre_fixed);
+  const bool decode = present && (!types_fixed || (!pre_fixed && (def.dot_types & present)));
   int modes[3], n_modes = 0;
   if (job->n_prompt >= vk->matmul_min_vecs && !matmul_fixed && def.matmul_mode == 0) {
     if (!vk->coopmat && job->k_quants) modes[n_modes++] = 2;
@@ -489,7 +529,8 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   } else {
     set_paths(vk, &p);
     const bool saved = has_file && cache_store(path, key, &p, said);
-    if (!saved) memo_store(key, &p, said);
+    if (saved) memo_drop(key); /* (an older choice this process could not save) */
+    else memo_store(key, &p, said);
     describe(&p, present, d, sizeof d);
     snprintf(summary, cap, "measured: %s (%s%s)", d, said,
              saved ? "" : has_file ? "; not saved: the cache file cannot be written" : "; not saved: no cache folder");

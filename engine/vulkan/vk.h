@@ -357,9 +357,9 @@ typedef struct {
  * "defaults (why): …"). An error of a timed run is returned with the
  * defaults set again. */
 still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *summary, size_t cap, still_error *err);
-/* Whether still_vk_tune may time prompt batches on the integer dot products
- * (still_vk_matmul_dot_on): the caller then keeps room for a whole batch of
- * rounded vectors. */
-bool still_vk_tune_may_take_matmul_dot(const still_vk *vk);
+/* Whether still_vk_tune may time prompt batches of n_prompt tokens on the
+ * integer dot products (still_vk_matmul_dot_on): the caller then keeps room
+ * for a whole batch of rounded vectors (and says so in prompt_dot). */
+bool still_vk_tune_may_take_matmul_dot(const still_vk *vk, uint32_t n_prompt);
 
 #endif /* STILL_VULKAN_VK_H */

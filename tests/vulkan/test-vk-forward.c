@@ -1317,6 +1317,24 @@ static void test_tune(void)
   still_session_free(s);
   g_free(again);
 
+  /* every choice the cache can give runs right (the buffers have room for it): a line of this
+   * key written by hand, for the paths lavapipe's times would not pick */
+  static const char *const forced[] = {"31 2 3", "31 1 2", "0 0 1", "2 2 0"};
+  for (size_t i = 0; i < G_N_ELEMENTS(forced); i++) {
+    char *line = g_strdup_printf("%s %s written by the test\n", key, forced[i]);
+    g_assert_true(g_file_set_contents(file, line, -1, NULL));
+    g_free(line);
+    g_free(tune_session(m, &s));
+    g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "cached: "));
+    g_assert_true(g_str_has_suffix(still_session_gpu_tuning(s), "(written by the test)"));
+    check_tuned_logits(s, m, r, lg);
+    still_session_free(s);
+  }
+  g_setenv("STILL_VK_TUNE", "again", TRUE);
+  g_free(tune_session(m, &s));
+  still_session_free(s);
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
+
   /* fewer layers of the same kinds (tiny-qwen2-Q8_0's are all alike; in Q4_K_M the second
    * layer has Q6_K matrices): the same choice, as the graph's out-of-memory search opens the
    * device once per layer count it tries */

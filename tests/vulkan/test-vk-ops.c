@@ -1607,19 +1607,21 @@ static void test_attention_q8_0(gconstpointer data)
   still_vk_close(vk);
 }
 
-/* The pipeline cache is written on close and read back (validated) on the next open. */
 /* ---- the search of still_vk_tune (vk-tune.c), with made-up times ----
  * A model with Q4_K and Q6_K matrices whose decode is 10 % faster with Q6_K on the dot
  * products, 20 % slower with Q4_K off them, 5 % faster rounded once per layer (preround 1)
  * and 1 % more with 2 (under the 3 % a change must win by), and whose prompts are 10 %
  * faster on matmul_team.comp (STILL_VK_MATMUL=team) and 20 % on the batched dot products.
  * Runs: 2 to warm the device up; per decode candidate 1 to build it, then 5 each of it and
- * the best so far in turn; per prompt candidate 1 + 2 × 2, after 1 of the defaults. */
+ * the best so far in turn; per prompt candidate 1 + 2 × 2, after 1 of the defaults; and where
+ * the choice differs from the defaults, one more such comparison of the two (decode, and
+ * prompts where more than one candidate was timed). */
 typedef struct {
   still_vk *vk;
   int calls, lost_from;
   bool fail_pre2; /* runs with preround 2 fail (a shader the driver refuses) */
   double gain;    /* 1: the gains above; smaller: the same, shrunk */
+  int glitch_from, glitch_to; /* runs (counted from 1) that take half the time they should (noise) */
 } tune_fake;
 
 static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still_error *err)
@@ -1640,6 +1642,7 @@ static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still
     if (pre >= 1) t *= 1 - 0.05 * f->gain;
     if (pre == 2) t *= 1 - 0.01 * f->gain;
   }
+  if (f->calls >= f->glitch_from && f->calls <= f->glitch_to) t *= 0.5;
   *seconds = t;
   return STILL_OK;
 }
@@ -1649,6 +1652,7 @@ typedef struct {
   double gain;
   int lost_from;
   bool fail_pre2;
+  int glitch_from, glitch_to;
 } tune_case;
 
 static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char *summary, size_t cap)
@@ -1657,7 +1661,8 @@ static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char 
   still_vk_params p = {.no_pipeline_cache = true};
   *vk = open_or_skip(&p);
   g_assert_nonnull(*vk);
-  tune_fake f = {.vk = *vk, .lost_from = c.lost_from, .fail_pre2 = c.fail_pre2, .gain = c.gain};
+  tune_fake f = {.vk = *vk, .lost_from = c.lost_from, .fail_pre2 = c.fail_pre2, .gain = c.gain,
+                 .glitch_from = c.glitch_from, .glitch_to = c.glitch_to};
   still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = c.dot_types, .n_prompt = 64,
                            .prompt_dot = true, .k_quants = true, .model_key = 42 + c.dot_types};
   still_error err = {0};
@@ -1692,13 +1697,14 @@ static void test_tune_search(void)
   char s[512];
   int calls;
   const tune_case full = {.dot_types = 1 | 2, .gain = 1};
-  /* every choice where it wins: 2 + 4 decode candidates × 11 + 1 + 2 prompt candidates × 5
-   * (the defaults, =team for the K-quants, =dot; not =generic, the same shaders for them) */
+  /* every choice where it wins: 2 + (4 decode candidates + the check) × 11 + 1 + (2 prompt
+   * candidates + the check) × 5 (=team for the K-quants, =dot; not =generic, the same shaders
+   * for them) */
   g_assert_cmpint(tune_fake_with(&vk, full, &calls, s, sizeof s), ==, STILL_OK);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms (defaults "
                                     "1000.00), prompt batch 800.00 ms (defaults 1000.00), on "));
   g_assert_null(strstr(s, "not saved"));
-  g_assert_cmpint(calls, ==, 57);
+  g_assert_cmpint(calls, ==, 73);
   g_assert_cmpuint(still_vk_dot_types(vk) & 3, ==, 3);
   g_assert_cmpuint(still_vk_dot_preround(vk), ==, 1);
   g_assert_cmpint(still_vk_matmul_mode(vk), ==, 3);
@@ -1711,7 +1717,8 @@ static void test_tune_search(void)
   /* gains under 3 %: the defaults stay (measured again: STILL_VK_TUNE=again) */
   g_setenv("STILL_VK_TUNE", "again", TRUE);
   g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 3, .gain = 0.14}, &calls, s, sizeof s), ==, STILL_OK);
-  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt default (decode 1000.00 ms"));
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt default (decode 1000.00 ms (the "
+                                    "defaults), prompt batch 1000.00 ms (the defaults), on "));
   g_assert_cmpint(calls, ==, 57);
   g_assert_cmpint(still_vk_matmul_mode(vk), ==, 0);
   /* a path that fails is left out, named, and the search goes on */
@@ -1720,7 +1727,15 @@ static void test_tune_search(void)
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms (defaults "
                                     "1000.00), prompt batch 800.00 ms (defaults 1000.00), dot Q4_K Q6_K, preround 2, "
                                     "prompt default failed: made-up shader failure, on "));
-  g_assert_cmpint(calls, ==, 48);
+  g_assert_cmpint(calls, ==, 64);
+  /* a candidate that won by noise alone (its first two runs, calls 5 and 6, came out fast):
+   * the check against the defaults undoes it */
+  g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 1, .gain = 1, .glitch_from = 5, .glitch_to = 6}, &calls,
+                                 s, sizeof s),
+                  ==, STILL_OK);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt dot (decode 1000.00 ms (the defaults), "));
+  g_assert_cmpint(calls, ==, 40);
+  g_assert_cmpuint(still_vk_dot_types(vk) & 1, ==, 1);
   /* the device lost: its error, the defaults set again, nothing kept over the last choice */
   g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 3, .gain = 1, .lost_from = 20}, &calls, s, sizeof s),
                   ==, STILL_ERR_BACKEND);
@@ -1735,22 +1750,23 @@ static void test_tune_search(void)
   g_setenv("STILL_VK_TUNE", "again", TRUE);
   g_setenv("STILL_VK_TUNE_SECONDS", "3", TRUE);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
-  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt default (decode 1000.00 ms (defaults "
-                                    "1000.00), stopped at the time limit, on "));
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt default (decode 1000.00 ms (the "
+                                    "defaults), stopped at the time limit, on "));
   g_assert_cmpint(calls, ==, 13);
   g_setenv("STILL_VK_TUNE_SECONDS", "10000", TRUE);
   /* a choice the environment sets stays as set, the others are timed, and the result is
    * cached under those settings */
   g_setenv("STILL_VK_DOT_PREROUND", "2", TRUE);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
-  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 2, prompt dot"));
-  g_assert_cmpint(calls, ==, 35);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 2, prompt dot (decode 846.45 ms (defaults "
+                                    "940.50), "));
+  g_assert_cmpint(calls, ==, 51);
   g_unsetenv("STILL_VK_DOT_PREROUND");
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   g_setenv("STILL_VK_MATMUL", "team", TRUE);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt team (decode 855.00 ms"));
-  g_assert_cmpint(calls, ==, 46);
+  g_assert_cmpint(calls, ==, 57);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, prompt team"));
   g_setenv("STILL_VK_DOT_TYPES", "q6_k", TRUE);
@@ -1787,6 +1803,7 @@ out:
   g_free(file), g_free(sub), g_free(dir);
 }
 
+/* The pipeline cache is written on close and read back (validated) on the next open. */
 static void test_pipeline_cache(void)
 {
   char *dir = g_dir_make_tmp("still-vk-cache-XXXXXX", NULL);
