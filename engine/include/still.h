@@ -196,9 +196,9 @@ void still_session_free(still_session *s);
  * "offload: 0/28 layers on a GPU (CPU only)"; with the reason when the GPU was asked for and failed. */
 const char *still_session_offload(const still_session *s);
 /* How the GPU's decode and prompt shaders were chosen, e.g. "measured: dot Q4_K Q5_K, preround 1,
- * prompt default (decode 4.71 ms, defaults 5.02 ms, … on NAME)" the first time this model kind
+ * prompt default (decode 4.71 ms (defaults 5.02), … on NAME)" the first time this model kind
  * meets the GPU, "cached: …" after, "defaults (why): …" where nothing was timed; "" without GPU
- * layers. STILL_VK_TUNE=0 keeps the defaults, =again measures again. */
+ * layers. STILL_VK_TUNE=0 keeps the defaults, =again measures again (see README). */
 const char *still_session_gpu_tuning(const still_session *s);
 int32_t still_session_n_ctx(const still_session *s);
 int32_t still_session_n_past(const still_session *s);

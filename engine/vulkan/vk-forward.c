@@ -1039,8 +1039,8 @@ static still_status tune_run(void *ctx, bool prompt, double *seconds, still_erro
   return st;
 }
 
-/* The matrices' types and shapes, the batch and the cache type: what the fastest paths depend
- * on besides the device (the number of layers only scales the times). */
+/* What the job says of a matrix type: the dot shaders' types it has, and the prompt shader
+ * families (blocks of 256 values, or F16 and blocks of 32). */
 static void note_type(still_vk_tune_job *job, uint32_t type)
 {
   job->dot_types |= still_vk_dot_type_bit(type);
@@ -1052,6 +1052,8 @@ static void note_type(still_vk_tune_job *job, uint32_t type)
 
 static int cmp_tuple(const void *a, const void *b) { return memcmp(a, b, 8 * sizeof(uint32_t)); }
 
+/* The matrices' types and shapes, the batch and the cache type: what the fastest paths depend
+ * on besides the device (the number of layers only scales the times); the job's types too. */
 static uint64_t model_key(const still_vk_forward *f, const vk_part *P, still_vk_tune_job *job)
 {
   const still_hparams *hp = &f->m->hp;
