@@ -18,9 +18,9 @@
  *      STILL_VK_MATMUL=team and =generic where they differ from those for
  *      the model's types (not on tensor cores), and the batched dot products.
  *
- * Measuring: the device first runs the defaults for a while (at least 2
- * runs and 0.2 s of them, at most 40), so that its clocks are up before
- * anything is compared. Each candidate then runs once to build its
+ * Measuring: the device first runs the defaults once to build their
+ * pipelines and then for a while (at least 2 runs and 0.2 s of them, at
+ * most 40), so that its clocks are up before anything is compared. Each candidate then runs once to build its
  * pipelines, and after that the best path so far and the candidate run in
  * turn (decode 5 times each, prompts 2 times), so that both meet the same
  * clocks and load; each side's best time counts, and the candidate replaces
@@ -327,11 +327,12 @@ static still_status run_once(tuner *t, const paths *p, bool prompt, bool timed, 
   return st;
 }
 
-/* Runs the defaults until the device's clocks are up (and their pipelines built). */
+/* Runs the defaults once to build their pipelines, then until the device's clocks are up:
+ * at least 2 runs and WARM_SECONDS of them, at most WARM_MAX_RUNS. */
 static still_status warm_up(tuner *t, const paths *p, bool prompt, still_error *err)
 {
   double s, sum = 0;
-  still_status st = STILL_OK;
+  still_status st = run_once(t, p, prompt, false, &s, err);
   for (int i = 0; st == STILL_OK && i < WARM_MAX_RUNS && (i < 2 || sum < WARM_SECONDS); i++) {
     st = run_once(t, p, prompt, false, &s, err);
     sum += s;

@@ -1612,7 +1612,7 @@ static void test_attention_q8_0(gconstpointer data)
  * products, 20 % slower with Q4_K off them, 5 % faster rounded once per layer (preround 1)
  * and 1 % more with 2 (under the 3 % a change must win by), and whose prompts are 10 %
  * faster on matmul_team.comp (STILL_VK_MATMUL=team) and 20 % on the batched dot products.
- * Runs: 2 to warm the device up; per decode candidate 1 to build it, then 5 each of it and
+ * Runs: 3 to warm the device up (1 that builds the pipelines, then 2); per decode candidate 1 to build it, then 5 each of it and
  * the best so far in turn; per prompt candidate 1 + 2 × 2, after 1 of the defaults; and where
  * the choice differs from the defaults, one more such comparison of the two (decode, and
  * prompts where more than one candidate was timed). */
@@ -1697,14 +1697,14 @@ static void test_tune_search(void)
   char s[512];
   int calls;
   const tune_case full = {.dot_types = 1 | 2, .gain = 1};
-  /* every choice where it wins: 2 + (4 decode candidates + the check) × 11 + 1 + (2 prompt
+  /* every choice where it wins: 3 + (4 decode candidates + the check) × 11 + 1 + (2 prompt
    * candidates + the check) × 5 (=team for the K-quants, =dot; not =generic, the same shaders
    * for them) */
   g_assert_cmpint(tune_fake_with(&vk, full, &calls, s, sizeof s), ==, STILL_OK);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms (defaults "
                                     "1000.00), prompt batch 800.00 ms (defaults 1000.00), on "));
   g_assert_null(strstr(s, "not saved"));
-  g_assert_cmpint(calls, ==, 73);
+  g_assert_cmpint(calls, ==, 74);
   g_assert_cmpuint(still_vk_dot_types(vk) & 3, ==, 3);
   g_assert_cmpuint(still_vk_dot_preround(vk), ==, 1);
   g_assert_cmpint(still_vk_matmul_mode(vk), ==, 3);
@@ -1719,7 +1719,7 @@ static void test_tune_search(void)
   g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 3, .gain = 0.14}, &calls, s, sizeof s), ==, STILL_OK);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt default (decode 1000.00 ms (the "
                                     "defaults), prompt batch 1000.00 ms (the defaults), on "));
-  g_assert_cmpint(calls, ==, 57);
+  g_assert_cmpint(calls, ==, 58);
   g_assert_cmpint(still_vk_matmul_mode(vk), ==, 0);
   /* a path that fails is left out, named, and the search goes on */
   g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 3, .gain = 1, .fail_pre2 = true}, &calls, s, sizeof s),
@@ -1727,14 +1727,14 @@ static void test_tune_search(void)
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms (defaults "
                                     "1000.00), prompt batch 800.00 ms (defaults 1000.00), dot Q4_K Q6_K, preround 2, "
                                     "prompt default failed: made-up shader failure, on "));
-  g_assert_cmpint(calls, ==, 64);
-  /* a candidate that won by noise alone (its first two runs, calls 5 and 6, came out fast):
+  g_assert_cmpint(calls, ==, 65);
+  /* a candidate that won by noise alone (its first two timed runs, calls 6 and 7, came out fast):
    * the check against the defaults undoes it */
-  g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 1, .gain = 1, .glitch_from = 5, .glitch_to = 6}, &calls,
+  g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 1, .gain = 1, .glitch_from = 6, .glitch_to = 7}, &calls,
                                  s, sizeof s),
                   ==, STILL_OK);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt dot (decode 1000.00 ms (the defaults), "));
-  g_assert_cmpint(calls, ==, 40);
+  g_assert_cmpint(calls, ==, 41);
   g_assert_cmpuint(still_vk_dot_types(vk) & 1, ==, 1);
   /* the device lost: its error, the defaults set again, nothing kept over the last choice */
   g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 3, .gain = 1, .lost_from = 20}, &calls, s, sizeof s),
@@ -1752,7 +1752,7 @@ static void test_tune_search(void)
   tune_fake_with(&vk, full, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt default (decode 1000.00 ms (the "
                                     "defaults), stopped at the time limit, on "));
-  g_assert_cmpint(calls, ==, 13);
+  g_assert_cmpint(calls, ==, 14);
   g_setenv("STILL_VK_TUNE_SECONDS", "10000", TRUE);
   /* a choice the environment sets stays as set, the others are timed, and the result is
    * cached under those settings */
@@ -1760,13 +1760,13 @@ static void test_tune_search(void)
   tune_fake_with(&vk, full, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 2, prompt dot (decode 846.45 ms (defaults "
                                     "940.50), "));
-  g_assert_cmpint(calls, ==, 51);
+  g_assert_cmpint(calls, ==, 52);
   g_unsetenv("STILL_VK_DOT_PREROUND");
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   g_setenv("STILL_VK_MATMUL", "team", TRUE);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt team (decode 855.00 ms"));
-  g_assert_cmpint(calls, ==, 57);
+  g_assert_cmpint(calls, ==, 58);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, prompt team"));
   g_setenv("STILL_VK_DOT_TYPES", "q6_k", TRUE);
