@@ -471,12 +471,13 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
   }
   if (st != STILL_OK) return st;
   *out = cur;
-  char dec_ms[64], prompt_ms[64], failed[220] = "";
+  char dec_ms[64], prompt_ms[64], failed[160] = "";
   said_time(dec_ms, sizeof dec_ms, "decode", t_dec, t_dec_def,
             cur.dot_types == def->dot_types && cur.preround == def->preround);
   said_time(prompt_ms, sizeof prompt_ms, "prompt batch", t_prompt, t_prompt_def, cur.matmul_mode == def->matmul_mode);
-  if (t.failed[0]) snprintf(failed, sizeof failed, "%s, ", t.failed);
-  snprintf(said, cap, "%s%s%s%son %s", dec_ms, prompt_ms, failed, t.out_of_time ? "stopped at the time limit, " : "",
+  /* (bounded: 63 + 63 + 152 + 27 + 3 + 80 characters fit the 400 of the caller's) */
+  if (t.failed[0]) snprintf(failed, sizeof failed, "%.150s, ", t.failed);
+  snprintf(said, cap, "%s%s%s%son %.80s", dec_ms, prompt_ms, failed, t.out_of_time ? "stopped at the time limit, " : "",
            vk->props.deviceName);
   /* the candidates' dispatches are not the session's (STILL_VK_PROFILE) */
   still_vk_profile_reset(vk);
