@@ -5,6 +5,7 @@
  */
 #include "vulkan/vk-internal.h"
 
+#include "types.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -424,14 +425,13 @@ static uint32_t env_pow2(const char *name, uint32_t lo, uint32_t hi)
 }
 
 /* STILL_VK_DOT_TYPES: a comma-separated list of q4_k, q6_k, q8_0, q5_k,
- * q4_0 (any case, spaces around names allowed), or all; bits 0-4 in that
- * order. A name it does not know is named on stderr and skipped; with no
+ * q4_0 (any case, spaces around names allowed), or all; the bits of
+ * still_vk_dot_type_bit. A name it does not know is named on stderr and skipped; with no
  * known name at all the default stays (STILL_VK_DOT=0 turns the path off). */
 static uint32_t dot_types_env(uint32_t def)
 {
   const char *v = getenv("STILL_VK_DOT_TYPES");
   if (!v || !*v) return def;
-  static const char *const names[5] = {"q4_k", "q6_k", "q8_0", "q5_k", "q4_0"};
   uint32_t bits = 0;
   bool any = false;
   while (*v) {
@@ -440,9 +440,11 @@ static uint32_t dot_types_env(uint32_t def)
     size_t m = n;
     while (m > 0 && v[m - 1] == ' ') m--;
     bool known = false;
-    if (m == 3 && strncasecmp(v, "all", 3) == 0) bits = 31, known = true;
-    for (int i = 0; i < 5 && !known; i++)
-      if (m == 4 && strncasecmp(v, names[i], 4) == 0) bits |= 1u << i, known = true;
+    if (m == 3 && strncasecmp(v, "all", 3) == 0) bits = (1u << STILL_VK_DOT_BITS) - 1, known = true;
+    for (int i = 0; i < STILL_VK_DOT_BITS && !known; i++) {
+      const char *name = still_type_name(still_vk_dot_bit_type(i));
+      if (m == strlen(name) && strncasecmp(v, name, m) == 0) bits |= 1u << i, known = true;
+    }
     if (!known && m > 0)
       fprintf(stderr, "still: STILL_VK_DOT_TYPES: \"%.*s\" ignored (q4_k, q5_k, q6_k, q8_0, q4_0 or all)\n", (int)m, v);
     any = any || known;
@@ -538,7 +540,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
    * team per row, record_dot). Q6_K stays off until measured inside the Q4_K_M and Q5_K_M mixes
    * (alone there it gained nothing with several teams per row); Q8_0 and Q4_0 gain nothing: their
    * float decode does less per byte, and each workgroup rounds the whole vector again. */
-  vk->dot_types = dot_types_env(1 | 8);
+  vk->dot_types = dot_types_env(still_vk_dot_type_bit(STILL_TYPE_Q4_K) | still_vk_dot_type_bit(STILL_TYPE_Q5_K));
   /* rounding the vector once before the dot products (still_vk_dot_preround): off until measured
    * on a GPU (lavapipe says nothing of speed) */
   vk->dot_preround = env_choice("STILL_VK_DOT_PREROUND", 0x6, "0, 1 or 2");

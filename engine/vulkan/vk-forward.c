@@ -474,16 +474,27 @@ static uint32_t tune_prompt_tokens(const still_vk_forward *f)
   return (uint32_t)(n > 128 ? 128 : n);
 }
 
-/* Whether a matrix of layers [first, end) (and the output's) has a type with integer dot shaders. */
-static bool model_has_dot_type(const still_model *m, int first, int end, bool output)
+/* What the tuner's job says of a matrix type: the dot shaders' types it has, and the prompt
+ * shader families (blocks of 256 values, or F16 and blocks of 32). */
+static void note_type(still_vk_tune_job *job, uint32_t type)
 {
-  bool any = output && still_vk_dot_type_bit(m->output.type);
-  for (int il = first; il < end && !any; il++) {
+  job->dot_types |= still_vk_dot_type_bit(type);
+  const still_type_traits *ti = still_type_get(type);
+  if (type == STILL_TYPE_F32 || type == STILL_TYPE_BF16 || !ti) return; /* matmul.comp only */
+  if (ti->block_size == 256) job->k_quants = true;
+  else job->small_blocks = true;
+}
+
+/* The same for every matrix of layers [first, end), and the output matrix when the device has it. */
+static void model_types(const still_model *m, int first, int end, bool output, still_vk_tune_job *job)
+{
+  if (output) note_type(job, m->output.type);
+  for (int il = first; il < end; il++) {
     const still_layer *S = &m->layers[il];
     const still_tensor *t[] = {&S->wq, &S->wk, &S->wv, &S->wo, &S->w_gate, &S->w_up, &S->w_down};
-    for (size_t i = 0; i < sizeof t / sizeof *t && !any; i++) any = t[i]->data && still_vk_dot_type_bit(t[i]->type);
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+      if (t[i]->data) note_type(job, t[i]->type);
   }
-  return any;
 }
 
 static still_status open_part(still_vk_forward *f, vk_part *P, const char *device, still_error *err)
@@ -544,9 +555,10 @@ static still_status open_part(still_vk_forward *f, vk_part *P, const char *devic
    * only where prefill takes them; the fit estimate counts a whole batch:
    * still_fit_gpu_compute_bytes) */
   const size_t att_w = (size_t)hp->n_head * hp->head_dim_v;
-  P->prompt_room = still_vk_matmul_dot_on(P->vk) ||
-                   (f->one_part && model_has_dot_type(f->m, P->first, P->end, P->has_output) &&
-                    still_vk_tune_may_take_matmul_dot(P->vk, tune_prompt_tokens(f)));
+  still_vk_tune_job types = {0};
+  model_types(m, P->first, P->end, P->has_output, &types);
+  P->prompt_room = still_vk_matmul_dot_on(P->vk) || (f->one_part && types.dot_types &&
+                                                     still_vk_tune_may_take_matmul_dot(P->vk, tune_prompt_tokens(f)));
   const size_t q_rows = P->prompt_room ? (size_t)f->n_batch : 1;
   P->xb_r8 = place_after((size_t)f->n_batch, max_in);
   P->att_r8 = place_after((size_t)f->n_batch, att_w);
@@ -1026,35 +1038,35 @@ typedef struct {
 } tune_ctx;
 
 /* One decode token or prompt batch at position 0 (the cache rows it writes are written again
- * before a session reads them), the last row's logits fetched as a session does. */
+ * before a session reads them), the last row's logits fetched as a session does. Its host
+ * inputs and outputs are made at the first run (a search read from the cache runs none). */
 static still_status tune_run(void *ctx, bool prompt, double *seconds, still_error *err)
 {
   tune_ctx *c = ctx;
-  const int n = prompt ? c->n_prompt : 1;
-  const size_t half = (size_t)(c->f->m->hp.n_rot > 0 ? c->f->m->hp.n_rot / 2 : 0);
+  const still_hparams *hp = &c->f->m->hp;
+  const int n = prompt ? c->n_prompt : 1, most = c->n_prompt > 1 ? c->n_prompt : 1;
+  const size_t half = (size_t)(hp->n_rot > 0 ? hp->n_rot / 2 : 0);
+  if (!c->ids) {
+    const bool embeds = still_vk_forward_embeds(c->f);
+    c->ids = calloc((size_t)most, sizeof *c->ids);
+    c->rope = calloc(2 * (size_t)most * half + 1, sizeof *c->rope);
+    c->out = calloc((size_t)hp->n_vocab, sizeof *c->out);
+    if (!embeds) c->x = calloc((size_t)most * hp->n_embd, sizeof *c->x);
+    if (!c->ids || !c->rope || !c->out || (!embeds && !c->x)) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < (size_t)most * half; i++) c->rope[i] = 1.0f; /* cos 1, sin 0 */
+  }
   const double t0 = still_time_s();
-  const size_t sin_at = (size_t)(c->n_prompt > 1 ? c->n_prompt : 1) * half;
-  still_status st = still_vk_forward_run(c->f, c->x, c->ids, n, 0, c->rope, c->rope + sin_at, n - 1, c->out, err);
+  still_status st =
+    still_vk_forward_run(c->f, c->x, c->ids, n, 0, c->rope, c->rope + (size_t)most * half, n - 1, c->out, err);
   *seconds = still_time_s() - t0;
   return st;
-}
-
-/* What the job says of a matrix type: the dot shaders' types it has, and the prompt shader
- * families (blocks of 256 values, or F16 and blocks of 32). */
-static void note_type(still_vk_tune_job *job, uint32_t type)
-{
-  job->dot_types |= still_vk_dot_type_bit(type);
-  const still_type_traits *ti = still_type_get(type);
-  if (type == STILL_TYPE_F32 || type == STILL_TYPE_BF16 || !ti) return; /* matmul.comp only */
-  if (ti->block_size == 256) job->k_quants = true;
-  else job->small_blocks = true;
 }
 
 static int cmp_tuple(const void *a, const void *b) { return memcmp(a, b, 8 * sizeof(uint32_t)); }
 
 /* The matrices' types and shapes, the batch and the cache type: what the fastest paths depend
- * on besides the device (the number of layers only scales the times); the job's types too. */
-static uint64_t model_key(const still_vk_forward *f, const vk_part *P, still_vk_tune_job *job)
+ * on besides the device (the number of layers only scales the times). */
+static uint64_t model_key(const still_vk_forward *f, const vk_part *P)
 {
   const still_hparams *hp = &f->m->hp;
   still_hash64 h;
@@ -1072,10 +1084,7 @@ static uint64_t model_key(const still_vk_forward *f, const vk_part *P, still_vk_
     const gpu_layer *L = &P->layers[il - P->first];
     const gpu_weight *w[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
     uint32_t k[8];
-    for (size_t i = 0; i < 7; i++) {
-      k[i] = w[i]->buf.handle ? w[i]->type : UINT32_MAX;
-      if (w[i]->buf.handle) note_type(job, w[i]->type);
-    }
+    for (size_t i = 0; i < 7; i++) k[i] = w[i]->buf.handle ? w[i]->type : UINT32_MAX;
     k[7] = (uint32_t)L->qkv_stacked;
     int j = 0;
     while (j < n_kinds && memcmp(kinds[j], k, sizeof k) != 0) j++;
@@ -1086,10 +1095,7 @@ static uint64_t model_key(const still_vk_forward *f, const vk_part *P, still_vk_
     still_hash64_update(&h, kinds, (size_t)n_kinds * sizeof *kinds);
   }
   free(kinds);
-  if (P->has_output) {
-    still_hash64_update(&h, &P->output.type, sizeof P->output.type);
-    note_type(job, P->output.type);
-  }
+  if (P->has_output) still_hash64_update(&h, &P->output.type, sizeof P->output.type);
   return still_hash64_final(&h);
 }
 
@@ -1102,23 +1108,12 @@ still_status still_vk_forward_tune(still_vk_forward *f, still_error *err)
     snprintf(f->tuning, sizeof f->tuning, "defaults (a split over %d devices)", f->n_parts);
     return STILL_OK;
   }
-  const still_hparams *hp = &f->m->hp;
   tune_ctx c = {.f = f, .n_prompt = (int)tune_prompt_tokens(f)};
-  const int n = c.n_prompt > 1 ? c.n_prompt : 1;
-  const size_t half = (size_t)(hp->n_rot > 0 ? hp->n_rot / 2 : 0);
   /* the dot products for prompts only where the rounded vectors have a batch's room (open_part) */
-  still_vk_tune_job job = {.run = tune_run, .ctx = &c, .n_prompt = (uint32_t)c.n_prompt, .prompt_dot = P->prompt_room};
-  job.model_key = model_key(f, P, &job);
-  c.ids = calloc((size_t)n, sizeof *c.ids);
-  c.rope = calloc(2 * (size_t)n * half + 1, sizeof *c.rope);
-  c.out = calloc((size_t)hp->n_vocab, sizeof *c.out);
-  if (!P->embeds) c.x = calloc((size_t)n * hp->n_embd, sizeof *c.x);
-  still_status st;
-  if (!c.ids || !c.rope || !c.out || (!P->embeds && !c.x)) st = still_set_error(err, STILL_ERR_NOMEM, "out of memory");
-  else {
-    for (size_t i = 0; i < (size_t)n * half; i++) c.rope[i] = 1.0f; /* cos 1, sin 0 */
-    st = still_vk_tune(P->vk, &job, f->tuning, sizeof f->tuning, err);
-  }
+  still_vk_tune_job job = {.run = tune_run, .ctx = &c, .n_prompt = (uint32_t)c.n_prompt, .prompt_dot = P->prompt_room,
+                           .model_key = model_key(f, P)};
+  model_types(f->m, P->first, P->end, P->has_output, &job);
+  const still_status st = still_vk_tune(P->vk, &job, f->tuning, sizeof f->tuning, err);
   free(c.ids), free(c.rope), free(c.out), free(c.x);
   return st;
 }

@@ -70,7 +70,7 @@ struct still_vk {
   uint32_t dot_rows;   /* rows per team of matvec_dot.comp: STILL_VK_DOT_ROWS, else 4 */
   uint32_t dot_wg;     /* its workgroup: STILL_VK_DOT_WG, else wg_size */
   uint32_t dot_preround; /* inputs rounded once before the dot products (STILL_VK_DOT_PREROUND) */
-  uint32_t dot_types;  /* bits 0-4: Q4_K, Q6_K, Q8_0, Q5_K, Q4_0 take it (STILL_VK_DOT_TYPES; default Q4_K, Q5_K) */
+  uint32_t dot_types;  /* the types that take it, by still_vk_dot_type_bit (STILL_VK_DOT_TYPES; default Q4_K, Q5_K) */
   uint32_t matvec_ahead; /* STILL_VK_MATVEC_AHEAD: passes matvec_team.comp loads ahead per row (0: its default) */
   uint32_t matvec_rows; /* rows per team at decode (one input vector): STILL_VK_MATVEC_ROWS=1, 2 or 4; 0: per type */
   bool matvec_narrow;   /* STILL_VK_MATVEC=narrow: no 16-byte K-quant reads in matvec_team */

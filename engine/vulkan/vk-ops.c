@@ -198,27 +198,29 @@ static int dot_shader(const still_vk *vk, const still_vk_matvec_args *a, bool wi
   const uint32_t wg = vk->dot_wg;
   if (!vk->int_dot || a->n_vec != 1 || wg < 32 || wg % 32 != 0) return -1;
   if (still_vk_dot_shared_bytes(vk, true) > vk->props.limits.maxComputeSharedMemorySize) return -1;
+  if (!(vk->dot_types & still_vk_dot_type_bit(a->type))) return -1;
   switch (a->type) {
-  case STILL_TYPE_Q4_K: return wide && (vk->dot_types & 1) ? VK_SHADER_MATVEC_DOT_Q4_K : -1;
-  case STILL_TYPE_Q6_K: return vk->dot_types & 2 ? VK_SHADER_MATVEC_DOT_Q6_K : -1;
-  case STILL_TYPE_Q8_0: return vk->dot_types & 4 ? VK_SHADER_MATVEC_DOT_Q8_0 : -1;
-  case STILL_TYPE_Q5_K: return wide && (vk->dot_types & 8) ? VK_SHADER_MATVEC_DOT_Q5_K : -1;
-  case STILL_TYPE_Q4_0: return vk->dot_types & 16 ? VK_SHADER_MATVEC_DOT_Q4_0 : -1;
+  case STILL_TYPE_Q4_K: return wide ? VK_SHADER_MATVEC_DOT_Q4_K : -1;
+  case STILL_TYPE_Q6_K: return VK_SHADER_MATVEC_DOT_Q6_K;
+  case STILL_TYPE_Q8_0: return VK_SHADER_MATVEC_DOT_Q8_0;
+  case STILL_TYPE_Q5_K: return wide ? VK_SHADER_MATVEC_DOT_Q5_K : -1;
+  case STILL_TYPE_Q4_0: return VK_SHADER_MATVEC_DOT_Q4_0;
   default: return -1;
   }
 }
 
+/* The weight type of each bit of vk->dot_types (STILL_VK_DOT_TYPES), in bit order. */
+static const uint32_t dot_bit_types[STILL_VK_DOT_BITS] = {STILL_TYPE_Q4_K, STILL_TYPE_Q6_K, STILL_TYPE_Q8_0,
+                                                          STILL_TYPE_Q5_K, STILL_TYPE_Q4_0};
+
 uint32_t still_vk_dot_type_bit(uint32_t type)
 {
-  switch (type) {
-  case STILL_TYPE_Q4_K: return 1;
-  case STILL_TYPE_Q6_K: return 2;
-  case STILL_TYPE_Q8_0: return 4;
-  case STILL_TYPE_Q5_K: return 8;
-  case STILL_TYPE_Q4_0: return 16;
-  default: return 0;
-  }
+  for (int i = 0; i < STILL_VK_DOT_BITS; i++)
+    if (dot_bit_types[i] == type) return 1u << i;
+  return 0;
 }
+
+uint32_t still_vk_dot_bit_type(int bit) { return dot_bit_types[bit]; }
 
 uint32_t still_vk_dot_types(const still_vk *vk) { return vk->int_dot ? vk->dot_types : 0; }
 

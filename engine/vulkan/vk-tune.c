@@ -55,6 +55,7 @@
 #include "vulkan/vk-internal.h"
 
 #include "kv-cache.h" /* still_hash64 */
+#include "types.h"
 #include "util.h"
 
 #include <math.h>
@@ -92,7 +93,6 @@ static void set_paths(still_vk *vk, const paths *p)
   vk->matmul_mode = p->matmul_mode;
 }
 
-static const char *const type_names[5] = {"Q4_K", "Q6_K", "Q8_0", "Q5_K", "Q4_0"};
 /* STILL_VK_MATMUL's modes by number (vk->matmul_mode) */
 static const char *const prompt_names[4] = {"default", "generic", "team", "dot"};
 
@@ -102,10 +102,10 @@ static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
   size_t n = 0;
   int w = snprintf(buf, cap, "dot");
   bool any = false;
-  for (int i = 0; i < 5 && w > 0; i++)
+  for (int i = 0; i < STILL_VK_DOT_BITS && w > 0; i++)
     if ((p->dot_types & present) >> i & 1u) {
       n += (size_t)w;
-      w = n < cap ? snprintf(buf + n, cap - n, " %s", type_names[i]) : 0;
+      w = n < cap ? snprintf(buf + n, cap - n, " %s", still_type_name(still_vk_dot_bit_type(i))) : 0;
       any = true;
     }
   if (w > 0) n += (size_t)w;
@@ -196,7 +196,7 @@ static bool parse_line(const char *line, uint64_t *key, paths *p, const char **s
   unsigned types, pre;
   int mode, at = 0;
   if (sscanf(line, "%16llx %u %u %d %n", &k, &types, &pre, &mode, &at) < 4 || at == 0) return false;
-  if (types > 31 || pre > 2 || mode < 0 || mode > 3) return false;
+  if (types >> STILL_VK_DOT_BITS || pre > 2 || mode < 0 || mode > 3) return false;
   *key = (uint64_t)k;
   *p = (paths){.dot_types = types, .preround = pre, .matmul_mode = mode};
   *said = line + at;
@@ -428,7 +428,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
   if (decode) {
     st = warm_up(&t, &cur, false, err);
     /* 1. each type's path, one at a time */
-    for (int i = 0; i < 5 && st == STILL_OK && !types_fixed; i++) {
+    for (int i = 0; i < STILL_VK_DOT_BITS && st == STILL_OK && !types_fixed; i++) {
       if (!(present >> i & 1u)) continue;
       paths cand = cur;
       cand.dot_types ^= 1u << i;

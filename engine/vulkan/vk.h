@@ -331,8 +331,11 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
 /* ---- the decode and prompt paths, timed on the device (vk-tune.c) ---- */
 
 /* The types of STILL_VK_DOT_TYPES' bits (Q4_K, Q6_K, Q8_0, Q5_K, Q4_0: the
- * ones with integer dot shaders): the bit of a weight type, or 0. */
+ * ones with integer dot shaders): the bit of a weight type, or 0; and the
+ * type of bit i (0 <= i < STILL_VK_DOT_BITS). */
+#define STILL_VK_DOT_BITS 5
 uint32_t still_vk_dot_type_bit(uint32_t type);
+uint32_t still_vk_dot_bit_type(int bit);
 /* Those bits of the types that take the dot products at decode now. */
 uint32_t still_vk_dot_types(const still_vk *vk);
 /* STILL_VK_MATMUL as it is now: 0 default, 1 generic, 2 team, 3 dot. */
