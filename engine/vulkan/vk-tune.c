@@ -63,6 +63,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 extern char **environ;
 
@@ -313,6 +314,7 @@ typedef struct {
   still_vk *vk;
   const still_vk_tune_job *job;
   double spent, budget; /* seconds of timed runs so far, and the most */
+  int runs;              /* every run, the pipeline-building ones too */
   bool verbose, out_of_time;
   uint32_t present;
   char failed[200]; /* the first candidate that failed, and why */
@@ -323,6 +325,7 @@ static still_status run_once(tuner *t, const paths *p, bool prompt, bool timed, 
   set_paths(t->vk, p);
   *s = INFINITY;
   still_status st = t->job->run(t->job->ctx, prompt, s, err);
+  t->runs++;
   if (st == STILL_OK && timed) t->spent += *s;
   return st;
 }
@@ -422,6 +425,8 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
   tuner t = {.vk = vk, .job = job, .budget = 6, .present = present,
              .verbose = verbose_env && *verbose_env && strcmp(verbose_env, "0") != 0};
   if (budget_env && *budget_env && atof(budget_env) > 0) t.budget = atof(budget_env);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   paths cur = *def;
   double t_dec = INFINITY, t_dec_def = INFINITY, t_prompt = INFINITY, t_prompt_def = INFINITY, here = INFINITY;
   still_status st = STILL_OK;
@@ -470,6 +475,11 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
     }
   }
   if (st != STILL_OK) return st;
+  if (t.verbose) { /* what the search cost this load */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    fprintf(stderr, "still: tune: %d runs, %.2f s timed, %.2f s in all\n", t.runs, t.spent,
+            (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9);
+  }
   *out = cur;
   char dec_ms[64], prompt_ms[64], failed[160] = "";
   said_time(dec_ms, sizeof dec_ms, "decode", t_dec, t_dec_def,

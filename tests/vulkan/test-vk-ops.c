@@ -1687,6 +1687,9 @@ static void test_tune_search(void)
   g_setenv("XDG_CACHE_HOME", dir, TRUE);
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   g_setenv("STILL_VK_TUNE_SECONDS", "10000", TRUE); /* (made-up seconds) */
+  /* the run counts below are those of a device without tensor cores (prompts have =team to
+   * try); a device with them is the last case */
+  g_setenv("STILL_VK_COOPMAT", "0", TRUE);
   still_vk *vk = NULL;
   still_vk_params p = {.no_pipeline_cache = true};
   if (!(vk = open_or_skip(&p))) goto out;
@@ -1788,6 +1791,22 @@ static void test_tune_search(void)
   tune_fake_with(&vk, full, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, prompt dot"));
   g_assert_cmpint(calls, ==, 0);
+  /* tensor cores (the device's own, else emulated where it can): the prompts' only other path
+   * is the dot products, so no =team and no check of one prompt candidate against the defaults
+   * (10 runs fewer) */
+  g_setenv("XDG_CACHE_HOME", dir, TRUE);
+  g_setenv("STILL_VK_TUNE", "again", TRUE);
+  g_unsetenv("STILL_VK_COOPMAT");
+  tune_fake_with(&vk, full, &calls, s, sizeof s);
+  if (!still_vk_has_coopmat(vk)) {
+    g_setenv("STILL_VK_COOPMAT", "emulate", TRUE);
+    tune_fake_with(&vk, full, &calls, s, sizeof s);
+  }
+  if (still_vk_has_coopmat(vk)) {
+    g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms (defaults "
+                                      "1000.00), prompt batch 800.00 ms (defaults 1000.00), on "));
+    g_assert_cmpint(calls, ==, 64);
+  }
 out:
   if (vk) still_vk_close(vk);
   for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
