@@ -333,7 +333,7 @@ typedef struct {
   int32_t n_gpus;
   still_gpu gpus[STILL_MAX_GPUS];
   bool vulkan;             /* built with Vulkan and an instance could be created */
-  char gpu_note[192];      /* why no GPU is listed, or a caveat ("free memory unknown: …"); "" if none */
+  char gpu_note[512];      /* why no GPU is listed, or a caveat ("free memory unknown: …"); "" if none */
 } still_hardware;
 
 /* Probe this machine. models_dir may be NULL (disk_known false). A machine

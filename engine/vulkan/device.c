@@ -64,32 +64,181 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
  * one instance the driver is loaded once for all of them. */
 static pthread_mutex_t instance_lock = PTHREAD_MUTEX_INITIALIZER;
 static VkInstance the_instance = VK_NULL_HANDLE;
-static uint32_t the_version; /* its apiVersion */
+static uint32_t the_version;        /* its apiVersion */
+static char the_driver_note[400];   /* how NVIDIA's driver was reached, or why not (nvidia_fallback) */
+
+/* ---- NVIDIA's Vulkan driver on a machine without a display ----
+ * The driver's manifest (nvidia_icd.json) names libGLX_nvidia.so.0. On a
+ * headless machine that library can fail to start Vulkan (the loader says
+ * "Could not get 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr'", and
+ * no GPU is listed): this happened on an H200 server VM (driver 580, no
+ * nvidia_modeset module), where the same driver's libEGL_nvidia.so.0,
+ * named in a manifest of our own, listed the GPU and ran every test. So
+ * where an NVIDIA kernel driver is loaded (/proc/driver/nvidia/version)
+ * and Vulkan lists no GPU, a second instance is made with that manifest
+ * added (VK_ADD_DRIVER_FILES, read by the loader from 1.3.207 on; Debian
+ * 12's loader has no VK_LUNARG_direct_driver_loading) and kept where it
+ * lists a GPU; else the variable is taken away again and the first
+ * instance (if any) kept. Tried once per process, under instance_lock.
+ * setenv is not safe against another thread's getenv: this happens once,
+ * and only on such a machine. Where it worked the variable stays set, so
+ * programs started from this one reach the driver the same way. Not where
+ * the user chose the drivers (VK_ICD_FILENAMES, VK_DRIVER_FILES,
+ * VK_ADD_DRIVER_FILES, VK_LOADER_DRIVERS_SELECT or _DISABLE set) or with
+ * STILL_VK_NVIDIA_EGL=0. Test hooks: STILL_VK_NVIDIA_VERSION_FILE (instead
+ * of /proc/driver/nvidia/version), STILL_VK_NVIDIA_EGL (the library to
+ * name), STILL_VK_NVIDIA_EGL_CPU_OK=1 (a CPU device there counts as the
+ * GPU: lavapipe plays the EGL library). */
+
+static bool env_given(const char *name)
+{
+  const char *v = getenv(name);
+  return v && *v;
+}
+
+static bool lists_gpu(VkInstance inst, bool cpu_counts)
+{
+  uint32_t n = 0;
+  if (!inst || vkEnumeratePhysicalDevices(inst, &n, NULL) != VK_SUCCESS || n == 0) return false;
+  VkPhysicalDevice *pds = calloc(n, sizeof *pds);
+  bool gpu = false;
+  if (pds && vkEnumeratePhysicalDevices(inst, &n, pds) >= 0)
+    for (uint32_t i = 0; i < n && !gpu; i++) {
+      VkPhysicalDeviceProperties p;
+      vkGetPhysicalDeviceProperties(pds[i], &p);
+      gpu = cpu_counts || p.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU;
+    }
+  free(pds);
+  return gpu;
+}
+
+/* The kernel module's version from the file ("NVRM version: NVIDIA UNIX … Kernel Module  580.159.04
+ * Release Build …"): false where there is no such file (no NVIDIA driver loaded). */
+static bool nvidia_kernel_version(char *ver, size_t cap)
+{
+  const char *path = getenv("STILL_VK_NVIDIA_VERSION_FILE");
+  FILE *f = fopen(path && *path ? path : "/proc/driver/nvidia/version", "r");
+  if (!f) return false;
+  char line[512] = "";
+  if (!fgets(line, sizeof line, f)) line[0] = '\0';
+  fclose(f);
+  snprintf(ver, cap, "%s", "(of unknown version)");
+  char *save = NULL;
+  for (char *t = strtok_r(line, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save)) {
+    unsigned a, b;
+    if (sscanf(t, "%u.%u", &a, &b) == 2 && strspn(t, "0123456789.") == strlen(t)) {
+      snprintf(ver, cap, "%s", t);
+      break;
+    }
+  }
+  return true;
+}
+
+static bool module_loaded(const char *name)
+{
+  FILE *f = fopen("/proc/modules", "r");
+  if (!f) return true; /* unknown: nothing said */
+  char line[256];
+  bool found = false;
+  const size_t n = strlen(name);
+  while (!found && fgets(line, sizeof line, f)) found = strncmp(line, name, n) == 0 && line[n] == ' ';
+  fclose(f);
+  return found;
+}
+
+static VkResult create_instance(VkInstance *out, uint32_t *version)
+{
+  /* vkEnumerateInstanceVersion exists from loader 1.1 on; ask for it by name */
+  uint32_t loader = VK_API_VERSION_1_0;
+  PFN_vkEnumerateInstanceVersion enum_version =
+    (PFN_vkEnumerateInstanceVersion)vkGetInstanceProcAddr(NULL, "vkEnumerateInstanceVersion");
+  if (enum_version && enum_version(&loader) != VK_SUCCESS) loader = VK_API_VERSION_1_0;
+  VkApplicationInfo app = {
+    .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+    .pApplicationName = "still",
+    .applicationVersion = 1,
+    .pEngineName = "still",
+    .engineVersion = 1,
+    /* a 1.0 loader refuses any other version; 1.1 and later take 1.2 and
+     * leave what a device offers to the device's own version */
+    .apiVersion = loader < VK_API_VERSION_1_1 ? VK_API_VERSION_1_0 : VK_API_VERSION_1_2,
+  };
+  VkInstanceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
+  VkResult r = vkCreateInstance(&ci, NULL, out);
+  if (r != VK_SUCCESS) *out = VK_NULL_HANDLE;
+  *version = app.apiVersion;
+  return r;
+}
+
+/* Where Vulkan lists no GPU on a machine with an NVIDIA kernel driver, once per process: a second
+ * instance with the driver's EGL library in a manifest of our own, kept (the first destroyed) when
+ * it lists a GPU; else the first kept. What was found is said in the_driver_note. */
+static bool nvidia_tried;
+
+static VkResult nvidia_fallback(VkResult r)
+{
+  char ver[64];
+  if (nvidia_tried || lists_gpu(the_instance, false) || !nvidia_kernel_version(ver, sizeof ver)) return r;
+  nvidia_tried = true;
+  const char *egl_env = getenv("STILL_VK_NVIDIA_EGL");
+  if ((egl_env && strcmp(egl_env, "0") == 0) || env_given("VK_ICD_FILENAMES") || env_given("VK_DRIVER_FILES") ||
+      env_given("VK_ADD_DRIVER_FILES") || env_given("VK_LOADER_DRIVERS_SELECT") ||
+      env_given("VK_LOADER_DRIVERS_DISABLE"))
+    return r; /* the drivers are as chosen */
+  const char *lib = egl_env && *egl_env ? egl_env : "libEGL_nvidia.so.0";
+  const char *cpu_ok = getenv("STILL_VK_NVIDIA_EGL_CPU_OK");
+  bool tried = false, fit = true;
+  for (const char *c = lib; *c; c++) fit = fit && (unsigned char)*c >= 0x20 && *c != '"' && *c != '\\';
+  char json[1024], text[600];
+  const int len = snprintf(text, sizeof text,
+                           "{\n  \"file_format_version\": \"1.0.0\",\n  \"ICD\": {\n    \"library_path\": \"%s\",\n"
+                           "    \"api_version\": \"1.2.0\"\n  }\n}\n",
+                           lib);
+  if (fit && len > 0 && (size_t)len < sizeof text && still_vk_cache_file("nvidia-egl-icd.json", json, sizeof json) &&
+      still_vk_write_file_atomic(json, text, (size_t)len)) {
+    tried = true;
+    /* the loader reads the drivers afresh at each vkCreateInstance: the first stays until the
+     * second is known to be better */
+    VkInstance second = VK_NULL_HANDLE;
+    uint32_t v2 = 0;
+    setenv("VK_ADD_DRIVER_FILES", json, 1);
+    if (create_instance(&second, &v2) == VK_SUCCESS && lists_gpu(second, cpu_ok && strcmp(cpu_ok, "1") == 0)) {
+      if (the_instance) vkDestroyInstance(the_instance, NULL);
+      the_instance = second, the_version = v2;
+      snprintf(the_driver_note, sizeof the_driver_note,
+               "Vulkan's installed drivers listed no GPU though the NVIDIA kernel driver %s is loaded; "
+               "NVIDIA's Vulkan driver was loaded from %s instead",
+               ver, lib);
+      return VK_SUCCESS;
+    }
+    if (second) vkDestroyInstance(second, NULL);
+    unsetenv("VK_ADD_DRIVER_FILES");
+  }
+  const char *how = !tried ? "" : egl_env && *egl_env ? " (nor through the library named)"
+                                                       : " (through libGLX_nvidia.so.0 or libEGL_nvidia.so.0)";
+  snprintf(the_driver_note, sizeof the_driver_note,
+           "the NVIDIA kernel driver %s is loaded, but its Vulkan driver does not start%s: check that NVIDIA's "
+           "Vulkan driver is installed (Debian: nvidia-vulkan-icd) and that its version is the kernel module's%s",
+           ver, how, module_loaded("nvidia_modeset") ? "" : "; the nvidia_modeset kernel module is not loaded");
+  return r;
+}
+
+void still_vk_driver_note(char *buf, size_t cap)
+{
+  pthread_mutex_lock(&instance_lock);
+  snprintf(buf, cap, "%s", the_driver_note);
+  pthread_mutex_unlock(&instance_lock);
+}
 
 VkResult still_vk_instance(VkInstance *out, uint32_t *api_version)
 {
   pthread_mutex_lock(&instance_lock);
   VkResult r = VK_SUCCESS;
   if (!the_instance) {
-    /* vkEnumerateInstanceVersion exists from loader 1.1 on; ask for it by name */
-    uint32_t loader = VK_API_VERSION_1_0;
-    PFN_vkEnumerateInstanceVersion enum_version =
-      (PFN_vkEnumerateInstanceVersion)vkGetInstanceProcAddr(NULL, "vkEnumerateInstanceVersion");
-    if (enum_version && enum_version(&loader) != VK_SUCCESS) loader = VK_API_VERSION_1_0;
-    VkApplicationInfo app = {
-      .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-      .pApplicationName = "still",
-      .applicationVersion = 1,
-      .pEngineName = "still",
-      .engineVersion = 1,
-      /* a 1.0 loader refuses any other version; 1.1 and later take 1.2 and
-       * leave what a device offers to the device's own version */
-      .apiVersion = loader < VK_API_VERSION_1_1 ? VK_API_VERSION_1_0 : VK_API_VERSION_1_2,
-    };
-    VkInstanceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, .pApplicationInfo = &app};
-    r = vkCreateInstance(&ci, NULL, &the_instance);
-    if (r != VK_SUCCESS) the_instance = VK_NULL_HANDLE;
-    the_version = app.apiVersion;
+    r = create_instance(&the_instance, &the_version);
+    r = nvidia_fallback(r);
+    /* a driver that starts now (installed since the last try) has nothing left to explain */
+    if (r == VK_SUCCESS && lists_gpu(the_instance, false) && !getenv("VK_ADD_DRIVER_FILES")) the_driver_note[0] = '\0';
   }
   *out = the_instance;
   if (api_version) *api_version = the_version;
@@ -197,6 +346,9 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
   VkInstance inst = VK_NULL_HANDLE;
   uint32_t inst_version = VK_API_VERSION_1_0;
   VkResult r = still_vk_instance(&inst, &inst_version);
+  char driver_note[sizeof the_driver_note];
+  still_vk_driver_note(driver_note, sizeof driver_note);
+  if (driver_note[0]) add_note(note, note_size, "%s", driver_note);
   if (r != VK_SUCCESS) {
     add_note(note, note_size, "no GPU found through Vulkan (%s)", vk_result_name(r));
     return 0;

@@ -105,7 +105,11 @@ static still_status choose_device(still_vk *vk, const char *want, still_error *e
   uint32_t n = 0;
   VkResult r = vkEnumeratePhysicalDevices(vk->instance, &n, NULL);
   if (r != VK_SUCCESS) return still_vk_fail(err, r, "listing devices");
-  if (n == 0) return still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no device found");
+  if (n == 0) {
+    char why[400];
+    still_vk_driver_note(why, sizeof why);
+    return still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no device found%s%s", why[0] ? "; " : "", why);
+  }
   VkPhysicalDevice *pds = calloc(n, sizeof *pds);
   if (!pds) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
   r = vkEnumeratePhysicalDevices(vk->instance, &n, pds);
@@ -158,8 +162,11 @@ static still_status choose_device(still_vk *vk, const char *want, still_error *e
     /* a CPU-emulated device only when it is the only one */
     if (best_rank == 0 && n > 1) {
       free(pds);
+      char why[400];
+      still_vk_driver_note(why, sizeof why);
       return still_set_error(err, STILL_ERR_BACKEND,
-                             "Vulkan: only CPU-emulated devices found; name one with --device to use it");
+                             "Vulkan: only CPU-emulated devices found; name one with --device to use it%s%s",
+                             why[0] ? "; " : "", why);
     }
   }
   vk->physical = pds[chosen];
@@ -486,7 +493,10 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   r = still_vk_instance(&vk->instance, &inst_version);
   if (r != VK_SUCCESS) {
     vk->instance = VK_NULL_HANDLE;
-    st = still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no usable driver (%s)", result_words(r));
+    char why[400];
+    still_vk_driver_note(why, sizeof why);
+    st = still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no usable driver (%s)%s%s", result_words(r),
+                         why[0] ? "; " : "", why);
     goto fail;
   }
   if (inst_version < VK_API_VERSION_1_2) {

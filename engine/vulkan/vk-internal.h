@@ -185,6 +185,9 @@ bool still_vk_pipeline_cache_loaded(const still_vk *vk);
  * loader: *api_version, may be NULL), never destroyed. A failed
  * creation is not kept: the next call tries again. */
 VkResult still_vk_instance(VkInstance *out, uint32_t *api_version);
+/* What the instance's making found of NVIDIA's driver (reached through its EGL library, or why it
+ * does not start); empty where nothing was found to say. */
+void still_vk_driver_note(char *buf, size_t cap);
 bool still_vk_has_device_extension(VkPhysicalDevice pd, const char *name);
 void still_vk_coopmat_shapes(VkInstance inst, VkPhysicalDevice pd, bool list, bool *n16, bool *n8);
 /* 8-bit integer dot products of a device (Vulkan 1.1 or later): STILL_INT8_DOT_NONE, _EMULATED or

@@ -561,6 +561,140 @@ static cJSON *cli_json(char **argv, char **env)
   return j;
 }
 
+/* `still devices --json` with env: the number of devices, the note (g_free it) and whether a
+ * device is not a CPU one (gpu, may be NULL). */
+static int devices_with(const char *cli, char **env, char **note, bool *gpu)
+{
+  char *argv[] = {(char *)cli, "devices", "--json", NULL};
+  cJSON *j = cli_json(argv, env);
+  const cJSON *devs = cJSON_GetObjectItem(j, "devices");
+  const int n = cJSON_GetArraySize(devs);
+  if (gpu) {
+    *gpu = false;
+    for (int i = 0; i < n; i++)
+      *gpu = *gpu || strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(devs, i), "kind")->valuestring, "cpu") != 0;
+  }
+  const cJSON *nt = cJSON_GetObjectItem(j, "note");
+  *note = g_strdup(cJSON_IsString(nt) ? nt->valuestring : "");
+  cJSON_Delete(j);
+  return n;
+}
+
+/* Removes a folder and what is in it. */
+static void remove_tree(const char *path)
+{
+  GDir *d = g_dir_open(path, 0, NULL);
+  if (d) {
+    const char *name;
+    while ((name = g_dir_read_name(d))) {
+      char *p = g_build_filename(path, name, NULL);
+      if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK)) remove_tree(p);
+      else g_remove(p);
+      g_free(p);
+    }
+    g_dir_close(d);
+  }
+  g_rmdir(path);
+}
+
+/* NVIDIA's Vulkan driver through its EGL library where its manifest's GLX library lists no GPU
+ * (device.c, nvidia_fallback), with lavapipe playing that library and a made-up
+ * /proc/driver/nvidia/version: kept where it lists the device, undone where not, and never
+ * where the drivers are chosen in the environment or the switch is off. */
+static void test_nvidia_egl(void)
+{
+  const char *cli = g_getenv("STILL_CLI");
+  const char *manifest = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+  if (!cli || !g_file_test(manifest, G_FILE_TEST_EXISTS)) {
+    g_test_skip("needs STILL_CLI and lavapipe's manifest in /usr/share/vulkan/icd.d");
+    return;
+  }
+  gsize len;
+  char *text = test_read_file(manifest, &len);
+  cJSON *m = cJSON_Parse(text);
+  g_assert_nonnull(m);
+  char *lib = g_strdup(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "ICD"), "library_path")->valuestring);
+  cJSON_Delete(m), g_free(text);
+  char *dir = g_dir_make_tmp("still-nvidia-egl-XXXXXX", NULL);
+  char *ver = g_build_filename(dir, "version", NULL);
+  g_assert_true(g_file_set_contents(
+    ver, "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.14  Thu Feb 22 01:44:30 UTC 2024\nGCC version: 12\n",
+    -1, NULL));
+  char **base = g_get_environ();
+  base = g_environ_unsetenv(base, "VK_ICD_FILENAMES");
+  base = g_environ_unsetenv(base, "VK_DRIVER_FILES");
+  base = g_environ_unsetenv(base, "VK_ADD_DRIVER_FILES");
+  base = g_environ_unsetenv(base, "VK_LOADER_DRIVERS_SELECT");
+  base = g_environ_unsetenv(base, "VK_LOADER_DRIVERS_DISABLE");
+  base = g_environ_setenv(base, "XDG_CACHE_HOME", dir, TRUE);
+  char *nowhere = g_build_filename(dir, "no-such-file", NULL);
+  base = g_environ_setenv(base, "STILL_VK_NVIDIA_VERSION_FILE", nowhere, TRUE);
+  char *note;
+  bool gpu;
+  /* the machine's own drivers, no NVIDIA kernel driver: nothing said */
+  const int n0 = devices_with(cli, base, &note, &gpu);
+  g_assert_null(strstr(note, "NVIDIA kernel driver"));
+  g_free(note);
+  if (gpu) { /* (nothing to fall back from) */
+    g_test_skip("this machine's own Vulkan drivers list a GPU");
+    goto out;
+  }
+  char **env = g_environ_setenv(g_strdupv(base), "STILL_VK_NVIDIA_VERSION_FILE", ver, TRUE);
+  env = g_environ_setenv(env, "STILL_VK_NVIDIA_EGL", lib, TRUE);
+  /* the library lists no GPU (a CPU device does not count): undone, and why said */
+  g_assert_cmpint(devices_with(cli, env, &note, NULL), ==, n0);
+  g_test_message("no GPU through it: %s", note);
+  g_assert_nonnull(strstr(note, "the NVIDIA kernel driver 550.54.14 is loaded, but its Vulkan driver does not start "
+                                "(nor through the library named)"));
+  g_free(note);
+  /* it lists one: kept, one device more (lavapipe twice: the same GPU), and said */
+  char **env_ok = g_environ_setenv(g_strdupv(env), "STILL_VK_NVIDIA_EGL_CPU_OK", "1", TRUE);
+  g_assert_cmpint(devices_with(cli, env_ok, &note, NULL), ==, n0 + 1);
+  g_test_message("through it: %s", note);
+  char *said = g_strdup_printf("Vulkan's installed drivers listed no GPU though the NVIDIA kernel driver 550.54.14 "
+                               "is loaded; NVIDIA's Vulkan driver was loaded from %s instead",
+                               lib);
+  g_assert_nonnull(strstr(note, said));
+  g_free(note), g_free(said);
+  char *icd = g_build_filename(dir, "distill", "nvidia-egl-icd.json", NULL);
+  text = test_read_file(icd, &len);
+  g_assert_nonnull(strstr(text, lib));
+  g_free(text);
+  /* and a model runs on the device it added (the last; lavapipe is taken only when named) */
+  reference *r = ref_load("stories260K");
+  if (r) {
+    char *model = test_fixture_path("models/stories260K.gguf");
+    char *last = g_strdup_printf("%d", n0);
+    char *argv_run[] = {(char *)cli, "bench", "-m",   model, "-ngl", "99", "--device", last,
+                        "-p",        "8",     "-n",   "2",   "-r",   "1",  NULL};
+    char *errs = cli_run(argv_run, env_ok, true, NULL);
+    char *where = g_strdup_printf("offload: 5/5 layers on Vulkan%d (llvmpipe", n0);
+    g_assert_nonnull(strstr(errs, where));
+    g_free(where), g_free(last);
+    g_free(errs), g_free(model);
+    ref_free(r);
+  }
+  /* the drivers chosen in the environment, or the switch off: as they are, nothing said */
+  char **env_chosen = g_environ_setenv(g_strdupv(env_ok), "VK_ICD_FILENAMES", manifest, TRUE);
+  g_assert_cmpint(devices_with(cli, env_chosen, &note, NULL), ==, 1);
+  g_assert_null(strstr(note, "NVIDIA kernel driver"));
+  g_free(note);
+  char **env_off = g_environ_setenv(g_strdupv(env_ok), "STILL_VK_NVIDIA_EGL", "0", TRUE);
+  g_assert_cmpint(devices_with(cli, env_off, &note, NULL), ==, n0);
+  g_assert_null(strstr(note, "NVIDIA kernel driver"));
+  g_free(note);
+  /* the test hook only at 1 */
+  char **env_hook0 = g_environ_setenv(g_strdupv(env), "STILL_VK_NVIDIA_EGL_CPU_OK", "0", TRUE);
+  g_assert_cmpint(devices_with(cli, env_hook0, &note, NULL), ==, n0);
+  g_free(note);
+  g_strfreev(env_hook0), g_strfreev(env_chosen), g_strfreev(env_off), g_strfreev(env_ok), g_strfreev(env);
+  g_free(icd);
+out:
+  g_strfreev(base);
+  remove_tree(dir);
+  g_free(nowhere), g_free(ver), g_free(dir), g_free(lib);
+}
+
 /* The logits file path that `still logits` wrote against r's last-position reference. */
 static void assert_logits_file(const char *path, const reference *r)
 {
@@ -643,6 +777,9 @@ static void test_cli(void)
   const bool icd_lavapipe = icd && strstr(icd, "lvp_icd");
   if (icd_lavapipe) g_assert_true(lavapipe);
   const int n_devices = cJSON_GetArraySize(devs);
+  bool any_gpu = false; /* a device that is not a CPU one: the engine's default, not lavapipe */
+  for (int i = 0; i < n_devices; i++)
+    any_gpu = any_gpu || !cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(devs, i), "cpu_emulated"));
   cJSON_Delete(j);
 
   reference *r = ref_load("stories260K");
@@ -664,6 +801,7 @@ static void test_cli(void)
   const char *on = strstr(errs, "offload: 5/5 layers on ") + strlen("offload: 5/5 layers on ");
   char *first = g_strndup(on, strcspn(on, "\n"));
   const bool first_lavapipe = strstr(first, "(llvmpipe") != NULL;
+  g_assert_true(first_lavapipe == !any_gpu);
   g_free(errs);
   /* a device that does not exist: the run goes on on the CPU and says why */
   char *argv3[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--device", "nosuchgpu",
@@ -1682,6 +1820,7 @@ int main(int argc, char **argv)
   g_test_add_data_func("/vk-forward/tied-embeddings/tiny-llama-Q4_K_M", "tiny-llama-Q4_K_M", test_tied_embeddings);
   g_test_add_data_func("/vk-forward/all-logits/tiny-qwen2-Q4_K_M", "tiny-qwen2-Q4_K_M", test_all_logits);
   g_test_add_func("/vk-forward/cli", test_cli);
+  g_test_add_func("/vk-forward/nvidia-egl", test_nvidia_egl);
   g_test_add_func("/vk-forward/fallback", test_fallback);
   g_test_add_func("/vk-forward/device-uuid", test_device_uuid);
   g_test_add_func("/vk-forward/loop-limit", test_loop_limit);
