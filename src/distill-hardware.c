@@ -270,6 +270,13 @@ char *distill_hardware_cpu_features(const still_hardware *hw, const char *separa
   return g_string_free(list, FALSE);
 }
 
+int distill_hardware_usable_gpus(const still_hardware *hw)
+{
+  int n = 0;
+  for (int i = 0; i < hw->n_gpus && i < STILL_MAX_GPUS; i++) n += !hw->gpus[i].cpu_emulated && !hw->gpus[i].duplicate;
+  return n;
+}
+
 char *distill_hardware_describe(const still_hardware *hw)
 {
   GString *s = g_string_new(NULL);
@@ -287,7 +294,8 @@ char *distill_hardware_describe(const still_hardware *hw)
     else
       g_string_append_printf(s, _("GPU: %s, %s (only the total is known)\n"), g->name, total);
   }
-  if (hw->n_gpus == 0 && hw->gpu_note[0])
+  /* none but a software renderer: why (an NVIDIA driver whose Vulkan part does not start, say) */
+  if (distill_hardware_usable_gpus(hw) == 0 && hw->gpu_note[0])
     /* Translators: no GPU can run models; %s says why, e.g. "no Vulkan driver" */
     g_string_append_printf(s, _("GPU: none usable — %s\n"), hw->gpu_note);
   else if (hw->n_gpus == 0)

@@ -51,6 +51,8 @@ const char *distill_hardware_get_models_dir(DistillHardware *self);
 /* A few plain lines for the preferences page and `distill fit`: GPUs with free/total memory
  * ("only the total is known" when the driver has no budget), RAM, CPU and its flags, disk. */
 char *distill_hardware_describe(const still_hardware *hw);
+/* The GPUs models can run on: not software renderers, each GPU once. */
+int distill_hardware_usable_gpus(const still_hardware *hw);
 /* "AVX2, AVX-512, VNNI": the vector instruction sets found, joined by separator; NULL when none. */
 char *distill_hardware_cpu_features(const still_hardware *hw, const char *separator);
 

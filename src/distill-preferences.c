@@ -70,7 +70,7 @@ static void show_detected(DistillPreferences *self)
                                total);
     add_row(self, name, g->name, sub);
   }
-  if (hw->n_gpus == 0)
+  if (distill_hardware_usable_gpus(hw) == 0)
     add_row(self, "gpu-none", _("No usable GPU"), hw->gpu_note[0] ? hw->gpu_note : _("Models run on the CPU"));
   g_autofree char *ram_free = g_format_size(hw->ram_free);
   g_autofree char *ram_total = g_format_size(hw->ram_total);

@@ -85,6 +85,22 @@ static void test_describe_totals_only(void)
   g_strlcpy(sim.gpu_note, "no Vulkan driver", sizeof sim.gpu_note);
   g_autofree char *text2 = distill_hardware_describe(&sim);
   g_assert_nonnull(strstr(text2, "no Vulkan driver"));
+  /* a software renderer only: listed, and why no GPU is usable said too */
+  sim.n_gpus = 1;
+  sim.gpus[0].cpu_emulated = true;
+  g_strlcpy(sim.gpus[0].name, "llvmpipe", sizeof sim.gpus[0].name);
+  g_strlcpy(sim.gpu_note, "the NVIDIA kernel driver 580.159.04 is loaded, but its Vulkan driver does not start",
+            sizeof sim.gpu_note);
+  g_autofree char *text3 = distill_hardware_describe(&sim);
+  g_assert_nonnull(strstr(text3, "GPU: llvmpipe (software, not used)"));
+  g_assert_nonnull(strstr(text3, "GPU: none usable — the NVIDIA kernel driver 580.159.04 is loaded"));
+  /* a real GPU beside it: its caveats are not a reason */
+  sim.n_gpus = 2;
+  sim.gpus[1] = sim.gpus[0];
+  sim.gpus[1].cpu_emulated = false;
+  g_strlcpy(sim.gpus[1].name, "Test GPU", sizeof sim.gpus[1].name);
+  g_autofree char *text4 = distill_hardware_describe(&sim);
+  g_assert_null(strstr(text4, "none usable"));
 }
 
 static void probe_done(GObject *src, GAsyncResult *res, gpointer data)
