@@ -1,5 +1,7 @@
 #include "test-common.h"
 
+#include <glib/gstdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +54,22 @@ char *test_read_file(const char *path, gsize *len)
     return NULL;
   }
   return data;
+}
+
+void test_remove_tree(const char *path)
+{
+  GDir *d = g_dir_open(path, 0, NULL);
+  if (d) {
+    const char *n;
+    while ((n = g_dir_read_name(d))) {
+      char *p = g_build_filename(path, n, NULL);
+      if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK)) test_remove_tree(p);
+      else g_unlink(p);
+      g_free(p);
+    }
+    g_dir_close(d);
+  }
+  g_rmdir(path);
 }
 
 char *test_fixture_model_path(const char *name)

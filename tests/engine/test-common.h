@@ -18,6 +18,9 @@ char *test_fixture_path(const char *relative);
 /* Read a whole file (g_free the result); fails the test if it cannot be read. */
 char *test_read_file(const char *path, gsize *len);
 
+/* Remove a folder and everything in it (symbolic links as links, not followed). */
+void test_remove_tree(const char *path);
+
 /* Path of fixture model NAME (models/NAME.gguf; g_free it), or NULL after skipping/failing as above. */
 char *test_fixture_model_path(const char *name);
 

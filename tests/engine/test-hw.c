@@ -123,22 +123,6 @@ static char *fake_root(const char *name)
   return root;
 }
 
-static void remove_tree(const char *path)
-{
-  GDir *d = g_dir_open(path, 0, NULL);
-  if (d) {
-    const char *n;
-    while ((n = g_dir_read_name(d))) {
-      char *p = g_build_filename(path, n, NULL);
-      if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK)) remove_tree(p);
-      else g_unlink(p);
-      g_free(p);
-    }
-    g_dir_close(d);
-  }
-  g_rmdir(path);
-}
-
 static void test_fake_machines(void)
 {
   const uint64_t avail = 20746300ull * 1024;
@@ -151,7 +135,7 @@ static void test_fake_machines(void)
   g_assert_cmpuint(hw.ram_total, ==, 32594152ull * 1024);
   g_assert_cmpuint(hw.ram_free, ==, avail);
   g_assert_false(hw.cgroup_limited);
-  remove_tree(root);
+  test_remove_tree(root);
   g_free(root);
 
   /* cgroup v2 container (namespaced: /proc/self/cgroup says "/"), 8 GiB limit, 3 GiB used of which 1 GiB inactive cache */
@@ -166,7 +150,7 @@ static void test_fake_machines(void)
   g_assert_cmpuint(hw.cgroup_max, ==, 8589934592ull);
   g_assert_cmpuint(hw.cgroup_current, ==, 3221225472ull);
   g_assert_cmpuint(hw.ram_free, ==, 8589934592ull - 2147483648ull);
-  remove_tree(root);
+  test_remove_tree(root);
   g_free(root);
 
   /* flatpak-like: a scope deep in the tree without a limit, a parent slice with one; "max" elsewhere */
@@ -181,7 +165,7 @@ static void test_fake_machines(void)
   still_hw_probe_memory(root, &hw);
   g_assert_true(hw.cgroup_limited);
   g_assert_cmpuint(hw.ram_free, ==, 3221225472ull);
-  remove_tree(root);
+  test_remove_tree(root);
   g_free(root);
 
   /* a limit larger than what is available: MemAvailable stays the answer */
@@ -193,7 +177,7 @@ static void test_fake_machines(void)
   still_hw_probe_memory(root, &hw);
   g_assert_true(hw.cgroup_limited);
   g_assert_cmpuint(hw.ram_free, ==, avail);
-  remove_tree(root);
+  test_remove_tree(root);
   g_free(root);
 
   /* cgroup v1 (docker), usage over the limit: nothing free */
@@ -207,7 +191,7 @@ static void test_fake_machines(void)
   g_assert_true(hw.cgroup_limited);
   g_assert_cmpuint(hw.cgroup_max, ==, 2147483648ull);
   g_assert_cmpuint(hw.ram_free, ==, 0);
-  remove_tree(root);
+  test_remove_tree(root);
   g_free(root);
 
   /* garbage in every file: no crash, no limit */
@@ -218,7 +202,7 @@ static void test_fake_machines(void)
   still_hw_probe_memory(root, &hw);
   g_assert_false(hw.cgroup_limited);
   g_assert_cmpuint(hw.ram_free, ==, avail);
-  remove_tree(root);
+  test_remove_tree(root);
   g_free(root);
 
   /* CPU name from a fake cpuinfo (ARM style without "model name") */
@@ -228,7 +212,7 @@ static void test_fake_machines(void)
   still_hw_probe_cpu(root, &hw);
   g_assert_cmpstr(hw.cpu_name, ==, "Ampere Altra");
   g_assert_cmpint(hw.cpu_cores, >=, 1);
-  remove_tree(root);
+  test_remove_tree(root);
   g_free(root);
 }
 
@@ -559,7 +543,7 @@ int main(int argc, char **argv)
   g_test_add_func("/hw/cli-json", test_cli_json);
   g_test_add_func("/hw/lavapipe", test_lavapipe);
   int rc = g_test_run();
-  remove_tree(tmp_dir);
+  test_remove_tree(tmp_dir);
   g_free(tmp_dir);
   return rc;
 }

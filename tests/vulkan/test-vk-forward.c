@@ -580,23 +580,6 @@ static int devices_with(const char *cli, char **env, char **note, bool *gpu)
   return n;
 }
 
-/* Removes a folder and what is in it. */
-static void remove_tree(const char *path)
-{
-  GDir *d = g_dir_open(path, 0, NULL);
-  if (d) {
-    const char *name;
-    while ((name = g_dir_read_name(d))) {
-      char *p = g_build_filename(path, name, NULL);
-      if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK)) remove_tree(p);
-      else g_remove(p);
-      g_free(p);
-    }
-    g_dir_close(d);
-  }
-  g_rmdir(path);
-}
-
 /* NVIDIA's Vulkan driver through its EGL library where its manifest's GLX library lists no GPU
  * (device.c, nvidia_fallback), with lavapipe playing that library and a made-up
  * /proc/driver/nvidia/version: kept where it lists the device, undone where not, and never
@@ -691,7 +674,7 @@ static void test_nvidia_egl(void)
   g_free(icd);
 out:
   g_strfreev(base);
-  remove_tree(dir);
+  test_remove_tree(dir);
   g_free(nowhere), g_free(ver), g_free(dir), g_free(lib);
 }
 
