@@ -96,6 +96,13 @@ static bool env_given(const char *name)
   return v && *v;
 }
 
+static uint32_t count_devices(VkInstance inst)
+{
+  uint32_t n = 0;
+  if (!inst || vkEnumeratePhysicalDevices(inst, &n, NULL) != VK_SUCCESS) n = 0;
+  return n;
+}
+
 static bool lists_gpu(VkInstance inst, bool cpu_counts)
 {
   uint32_t n = 0;
@@ -202,7 +209,9 @@ static VkResult nvidia_fallback(VkResult r)
     VkInstance second = VK_NULL_HANDLE;
     uint32_t v2 = 0;
     setenv("VK_ADD_DRIVER_FILES", json, 1);
-    if (create_instance(&second, &v2) == VK_SUCCESS && lists_gpu(second, cpu_ok && strcmp(cpu_ok, "1") == 0)) {
+    const bool hook = cpu_ok && strcmp(cpu_ok, "1") == 0; /* (a device more, from the library named) */
+    if (create_instance(&second, &v2) == VK_SUCCESS && lists_gpu(second, hook) &&
+        (!hook || count_devices(second) > count_devices(the_instance))) {
       if (the_instance) vkDestroyInstance(the_instance, NULL);
       the_instance = second, the_version = v2;
       snprintf(the_driver_note, sizeof the_driver_note,
@@ -444,7 +453,10 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
     g->max_buffer_bytes = still_vk_max_range(&props);
     g->free_known = budget;
     g->free_bytes = budget ? free_bytes : total;
-    if (!budget) add_note(note, note_size, "free memory unknown for %s: only totals are known", g->name);
+    /* (not for a software renderer, which runs no model unless named: it would read as the reason
+     * no GPU is usable) */
+    if (!budget && !g->cpu_emulated)
+      add_note(note, note_size, "free memory unknown for %s: only totals are known", g->name);
   }
   if ((uint32_t)n < n_pd) add_note(note, note_size, "%s", "more GPUs than this build lists");
   free(pds);
