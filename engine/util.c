@@ -176,3 +176,9 @@ bool still_env_is_zero(const char *name)
   const char *v = getenv(name);
   return v && strcmp(v, "0") == 0;
 }
+
+bool still_env_set(const char *name)
+{
+  const char *v = getenv(name);
+  return v && *v;
+}

@@ -29,6 +29,8 @@ bool still_utf8_valid(const char *s, size_t n);
 
 /* True when the environment variable is set to "0" (an A/B or test switch turned off). */
 bool still_env_is_zero(const char *name);
+/* True when the environment variable is set and not empty. */
+bool still_env_set(const char *name);
 /* Length of the valid UTF-8 sequence starting at s (1..4), or 0 if it is invalid or incomplete within n. */
 size_t still_utf8_seq_len(const char *s, size_t n);
 

@@ -49,6 +49,8 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
 
 #include "vulkan/vk-internal.h"
 
+#include "util.h"
+
 #ifndef VK_API_VERSION_MAJOR
 #define VK_API_VERSION_MAJOR(v) VK_VERSION_MAJOR(v)
 #define VK_API_VERSION_MINOR(v) VK_VERSION_MINOR(v)
@@ -89,12 +91,6 @@ static char the_driver_note[400];   /* how NVIDIA's driver was reached, or why n
  * of /proc/driver/nvidia/version), STILL_VK_NVIDIA_EGL (the library to
  * name), STILL_VK_NVIDIA_EGL_CPU_OK=1 (a CPU device there counts as the
  * GPU: lavapipe plays the EGL library). */
-
-static bool env_given(const char *name)
-{
-  const char *v = getenv(name);
-  return v && *v;
-}
 
 static uint32_t count_devices(VkInstance inst)
 {
@@ -188,9 +184,9 @@ static VkResult nvidia_fallback(VkResult r)
   if (nvidia_tried || lists_gpu(the_instance, false) || !nvidia_kernel_version(ver, sizeof ver)) return r;
   nvidia_tried = true;
   const char *egl_env = getenv("STILL_VK_NVIDIA_EGL");
-  if ((egl_env && strcmp(egl_env, "0") == 0) || env_given("VK_ICD_FILENAMES") || env_given("VK_DRIVER_FILES") ||
-      env_given("VK_ADD_DRIVER_FILES") || env_given("VK_LOADER_DRIVERS_SELECT") ||
-      env_given("VK_LOADER_DRIVERS_DISABLE"))
+  if (still_env_is_zero("STILL_VK_NVIDIA_EGL") || still_env_set("VK_ICD_FILENAMES") || still_env_set("VK_DRIVER_FILES") ||
+      still_env_set("VK_ADD_DRIVER_FILES") || still_env_set("VK_LOADER_DRIVERS_SELECT") ||
+      still_env_set("VK_LOADER_DRIVERS_DISABLE"))
     return r; /* the drivers are as chosen */
   const char *lib = egl_env && *egl_env ? egl_env : "libEGL_nvidia.so.0";
   const char *cpu_ok = getenv("STILL_VK_NVIDIA_EGL_CPU_OK");

@@ -100,16 +100,23 @@ static int parse_uuid(const char *s, uint8_t out[VK_UUID_SIZE])
   return n == 2 * (int)VK_UUID_SIZE ? 1 : -1;
 }
 
+/* "; " and what the instance's making found of NVIDIA's driver (still_vk_driver_note), for the
+ * end of an error that no GPU is used; "" where it found nothing to say. */
+static const char *driver_note(char *buf, size_t cap)
+{
+  char note[400];
+  still_vk_driver_note(note, sizeof note);
+  snprintf(buf, cap, "%s%s", note[0] ? "; " : "", note);
+  return buf;
+}
+
 static still_status choose_device(still_vk *vk, const char *want, still_error *err)
 {
   uint32_t n = 0;
   VkResult r = vkEnumeratePhysicalDevices(vk->instance, &n, NULL);
   if (r != VK_SUCCESS) return still_vk_fail(err, r, "listing devices");
-  if (n == 0) {
-    char why[400];
-    still_vk_driver_note(why, sizeof why);
-    return still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no device found%s%s", why[0] ? "; " : "", why);
-  }
+  char why[404];
+  if (n == 0) return still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no device found%s", driver_note(why, sizeof why));
   VkPhysicalDevice *pds = calloc(n, sizeof *pds);
   if (!pds) return still_set_error(err, STILL_ERR_NOMEM, "out of memory");
   r = vkEnumeratePhysicalDevices(vk->instance, &n, pds);
@@ -162,11 +169,9 @@ static still_status choose_device(still_vk *vk, const char *want, still_error *e
     /* a CPU-emulated device only when it is the only one */
     if (best_rank == 0 && n > 1) {
       free(pds);
-      char why[400];
-      still_vk_driver_note(why, sizeof why);
       return still_set_error(err, STILL_ERR_BACKEND,
-                             "Vulkan: only CPU-emulated devices found; name one with --device to use it%s%s",
-                             why[0] ? "; " : "", why);
+                             "Vulkan: only CPU-emulated devices found; name one with --device to use it%s",
+                             driver_note(why, sizeof why));
     }
   }
   vk->physical = pds[chosen];
@@ -493,10 +498,9 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   r = still_vk_instance(&vk->instance, &inst_version);
   if (r != VK_SUCCESS) {
     vk->instance = VK_NULL_HANDLE;
-    char why[400];
-    still_vk_driver_note(why, sizeof why);
-    st = still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no usable driver (%s)%s%s", result_words(r),
-                         why[0] ? "; " : "", why);
+    char why[404];
+    st = still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no usable driver (%s)%s", result_words(r),
+                         driver_note(why, sizeof why));
     goto fail;
   }
   if (inst_version < VK_API_VERSION_1_2) {

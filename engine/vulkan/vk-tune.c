@@ -63,7 +63,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 extern char **environ;
 
@@ -113,12 +112,6 @@ static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
   if (n < cap)
     snprintf(buf + n, cap - n, "%s, preround %u, prompt %s", any ? "" : " none", p->preround,
              prompt_names[p->matmul_mode >= 0 && p->matmul_mode <= 3 ? p->matmul_mode : 0]);
-}
-
-static bool env_set(const char *name)
-{
-  const char *v = getenv(name);
-  return v && *v;
 }
 
 /* STILL_VK_TUNE: 0, 1 or again; NULL for anything else (the default). */
@@ -402,7 +395,7 @@ static const char *why_not(const still_vk *vk)
 
 bool still_vk_tune_may_take_matmul_dot(const still_vk *vk, uint32_t n_prompt)
 {
-  return !why_not(vk) && vk->int_dot && vk->matmul_mode == 0 && !env_set("STILL_VK_MATMUL") &&
+  return !why_not(vk) && vk->int_dot && vk->matmul_mode == 0 && !still_env_set("STILL_VK_MATMUL") &&
          n_prompt >= vk->matmul_min_vecs;
 }
 
@@ -420,13 +413,12 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
                            bool decode, const int *modes, int n_modes, char *said, size_t cap, paths *out,
                            still_error *err)
 {
-  const bool types_fixed = env_set("STILL_VK_DOT_TYPES"), pre_fixed = env_set("STILL_VK_DOT_PREROUND");
+  const bool types_fixed = still_env_set("STILL_VK_DOT_TYPES"), pre_fixed = still_env_set("STILL_VK_DOT_PREROUND");
   const char *budget_env = getenv("STILL_VK_TUNE_SECONDS"), *verbose_env = getenv("STILL_VK_TUNE_VERBOSE");
   tuner t = {.vk = vk, .job = job, .budget = 6, .present = present,
              .verbose = verbose_env && *verbose_env && strcmp(verbose_env, "0") != 0};
   if (budget_env && *budget_env && atof(budget_env) > 0) t.budget = atof(budget_env);
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  const double t0 = still_time_s();
   paths cur = *def;
   double t_dec = INFINITY, t_dec_def = INFINITY, t_prompt = INFINITY, t_prompt_def = INFINITY, here = INFINITY;
   still_status st = STILL_OK;
@@ -476,9 +468,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
   }
   if (st != STILL_OK) return st;
   if (t.verbose) { /* what the search cost this load */
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    fprintf(stderr, "still: tune: %d runs, %.2f s timed, %.2f s in all\n", t.runs, t.spent,
-            (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9);
+    fprintf(stderr, "still: tune: %d runs, %.2f s timed, %.2f s in all\n", t.runs, t.spent, still_time_s() - t0);
   }
   *out = cur;
   char dec_ms[64], prompt_ms[64], failed[160] = "";
@@ -502,8 +492,8 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   const uint32_t present = vk->int_dot ? job->dot_types : 0;
   char d[160];
   describe(&def, present, d, sizeof d);
-  const bool types_fixed = env_set("STILL_VK_DOT_TYPES"), pre_fixed = env_set("STILL_VK_DOT_PREROUND"),
-             matmul_fixed = env_set("STILL_VK_MATMUL");
+  const bool types_fixed = still_env_set("STILL_VK_DOT_TYPES"), pre_fixed = still_env_set("STILL_VK_DOT_PREROUND"),
+             matmul_fixed = still_env_set("STILL_VK_MATMUL");
   /* what there is to choose: the decode paths where a type of the model has a dot shader, and
    * the prompt shaders that differ from the defaults for its types (matmul_team_shader,
    * matmul_coop_shader, matmul_dot_shader in vk-ops.c): with tensor cores only the dot

@@ -1362,8 +1362,8 @@ static char *tune_session(still_model *m, still_session **s)
 
 static char **tune_file_lines(const char *file, int *n)
 {
-  char *text = NULL;
-  g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+  char *text = test_read_file(file, NULL);
+  g_assert_nonnull(text);
   char **lines = g_strsplit(text, "\n", -1);
   g_free(text);
   *n = 0;
