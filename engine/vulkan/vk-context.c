@@ -544,7 +544,9 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   /* tuning of matvec_team.comp: passes loaded ahead (0: the shader's
    * default), rows per team (0: per type, record_team) */
   vk->matvec_ahead = env_choice("STILL_VK_MATVEC_AHEAD", 0x1e, "1 to 4");
-  vk->matvec_rows = env_choice("STILL_VK_MATVEC_ROWS", 0x16, "1, 2 or 4");
+  const uint32_t matvec_rows = env_choice("STILL_VK_MATVEC_ROWS", 0x16, "1, 2 or 4");
+  vk->team_rows_wide = matvec_rows ? matvec_rows : 2;
+  vk->team_rows_small = matvec_rows ? matvec_rows : 4;
   /* rows per team of matvec_dot.comp (specialization constant 3) */
   vk->dot_rows = env_choice("STILL_VK_DOT_ROWS", 0x16, "1, 2 or 4");
   if (!vk->dot_rows) vk->dot_rows = 4;
@@ -907,7 +909,8 @@ void still_vk_close(still_vk *vk)
       vkDestroyQueryPool(vk->device, vk->ts_pool, NULL);
     }
     for (int i = 0; i < VK_SHADER_COUNT; i++)
-      if (vk->pipelines[i]) vkDestroyPipeline(vk->device, vk->pipelines[i], NULL);
+      for (int j = 0; j < STILL_VK_PIPE_VARIANTS; j++)
+        if (vk->pipelines[i][j]) vkDestroyPipeline(vk->device, vk->pipelines[i][j], NULL);
     for (int i = 0; i < VK_SHADER_COUNT; i++)
       if (vk->modules[i]) vkDestroyShaderModule(vk->device, vk->modules[i], NULL);
     if (vk->pipeline_cache) vkDestroyPipelineCache(vk->device, vk->pipeline_cache, NULL);
@@ -1437,10 +1440,29 @@ static void print_pipeline_stats(still_vk *vk, const char *name, uint32_t wg, Vk
   }
 }
 
+/* The dot shaders (matvec_dot.comp and its batched variant), whose rows per team are a
+ * specialization constant. */
+static bool dot_shader_id(still_vk_shader_id id)
+{
+  return (id >= VK_SHADER_MATVEC_DOT_Q4_K && id <= VK_SHADER_MATVEC_DOT_Q4_0) ||
+         (id >= VK_SHADER_MATVEC_DOT_PRE_Q4_K && id <= VK_SHADER_MATVEC_DOT_PRE_Q4_0) ||
+         (id >= VK_SHADER_MATMUL_DOT_Q4_K && id <= VK_SHADER_MATMUL_DOT_Q4_0);
+}
+
+/* Which of a shader's pipelines the settings now take: for the dot shaders one per rows per
+ * team (4, 2, 1), else the one. */
+static int pipe_variant(const still_vk *vk, still_vk_shader_id id)
+{
+  if (!dot_shader_id(id)) return 0;
+  return vk->dot_rows == 4 ? 0 : vk->dot_rows == 2 ? 1 : 2;
+}
+
 static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline *out, still_error *err)
 {
-  if (vk->pipelines[id]) {
-    *out = vk->pipelines[id];
+  const int variant = pipe_variant(vk, id);
+  VkPipeline *slot = &vk->pipelines[id][variant];
+  if (*slot) {
+    *out = *slot;
     return STILL_OK;
   }
   const still_vk_shader *sh = &still_vk_shaders[id];
@@ -1455,18 +1477,15 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
   VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                   .codeSize = sh->size,
                                   .pCode = sh->code};
-  VkResult r = vkCreateShaderModule(vk->device, &mci, NULL, &vk->modules[id]);
-  if (r != VK_SUCCESS) {
+  VkResult r = VK_SUCCESS;
+  if (!vk->modules[id] && (r = vkCreateShaderModule(vk->device, &mci, NULL, &vk->modules[id])) != VK_SUCCESS) {
     vk->modules[id] = VK_NULL_HANDLE;
     return still_vk_fail(err, r, "loading a shader");
   }
   /* RMSNorm reduces a whole row in one workgroup: more threads, fewer
    * memory latencies in turn (a per-shader size; every device allows 128,
    * most 1024) */
-  const bool dot = (id >= VK_SHADER_MATVEC_DOT_Q4_K && id <= VK_SHADER_MATVEC_DOT_Q4_0) ||
-                   (id >= VK_SHADER_MATVEC_DOT_PRE_Q4_K && id <= VK_SHADER_MATVEC_DOT_PRE_Q4_0) ||
-                   (id >= VK_SHADER_MATMUL_DOT_Q4_K && id <= VK_SHADER_MATMUL_DOT_Q4_0);
-  uint32_t wg = dot ? vk->dot_wg : vk->wg_size;
+  uint32_t wg = dot_shader_id(id) ? vk->dot_wg : vk->wg_size;
   const bool norm = id == VK_SHADER_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM || id == VK_SHADER_ADD_RMS_NORM_V4 ||
                     id == VK_SHADER_ADD_RMS_NORM_V4_ROUND8;
   if (norm && (wg < 256 || vk->norm_wg)) {
@@ -1490,15 +1509,14 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
     .layout = vk->pipe_layout,
   };
   if (vk->pipe_stats) ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
-  r = vkCreateComputePipelines(vk->device, vk->pipe_stats ? VK_NULL_HANDLE : vk->pipeline_cache, 1, &ci, NULL,
-                               &vk->pipelines[id]);
+  r = vkCreateComputePipelines(vk->device, vk->pipe_stats ? VK_NULL_HANDLE : vk->pipeline_cache, 1, &ci, NULL, slot);
   if (r != VK_SUCCESS) {
-    vk->pipelines[id] = VK_NULL_HANDLE;
+    *slot = VK_NULL_HANDLE;
     return still_vk_fail(err, r, "building a compute pipeline");
   }
-  if (vk->pipe_stats) print_pipeline_stats(vk, sh->name, wg, vk->pipelines[id]);
+  if (vk->pipe_stats) print_pipeline_stats(vk, sh->name, wg, *slot);
   else vk->cache_dirty = true; /* (statistics: built without the cache) */
-  *out = vk->pipelines[id];
+  *out = *slot;
   return STILL_OK;
 }
 

@@ -479,6 +479,7 @@ static uint32_t tune_prompt_tokens(const still_vk_forward *f)
 static void note_type(still_vk_tune_job *job, uint32_t type)
 {
   job->dot_types |= still_vk_dot_type_bit(type);
+  if (type < 64) job->types |= 1ull << type;
   const still_type_traits *ti = still_type_get(type);
   if (type == STILL_TYPE_F32 || type == STILL_TYPE_BF16 || !ti) return; /* matmul.comp only */
   if (ti->block_size == 256) job->k_quants = true;

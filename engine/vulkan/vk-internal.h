@@ -48,6 +48,9 @@ void still_vk_profile_reset(still_vk *vk);
 #define VKBUF(b) ((VkBuffer)(uintptr_t)(b)->handle)
 #define VKMEM(b) ((VkDeviceMemory)(uintptr_t)(b)->memory)
 
+/* rows per team of the dot shaders, by pipeline variant (still_vk.pipelines) */
+#define STILL_VK_PIPE_VARIANTS 3
+
 struct still_vk {
   VkInstance instance;
   VkPhysicalDevice physical;
@@ -67,12 +70,15 @@ struct still_vk {
   bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
   uint32_t loop_budget; /* loop iterations a shader invocation may run (CPU devices: lavapipe's limit; vk-ops.c) */
   bool int_dot;        /* 8-bit integer dot products enabled (matvec_dot.comp); STILL_VK_DOT=0: off */
-  uint32_t dot_rows;   /* rows per team of matvec_dot.comp: STILL_VK_DOT_ROWS, else 4 */
+  uint32_t dot_rows;   /* rows per team of matvec_dot.comp (4, 2 or 1): STILL_VK_DOT_ROWS, else 4; the tuner's */
   uint32_t dot_wg;     /* its workgroup: STILL_VK_DOT_WG, else wg_size */
   uint32_t dot_preround; /* inputs rounded once before the dot products (STILL_VK_DOT_PREROUND) */
   uint32_t dot_types;  /* the types that take it, by still_vk_dot_type_bit (STILL_VK_DOT_TYPES; default Q4_K, Q5_K) */
   uint32_t matvec_ahead; /* STILL_VK_MATVEC_AHEAD: passes matvec_team.comp loads ahead per row (0: its default) */
-  uint32_t matvec_rows; /* rows per team at decode (one input vector): STILL_VK_MATVEC_ROWS=1, 2 or 4; 0: per type */
+  /* rows per team of matvec_team.comp at decode (one input vector; F16: 1): for Q8_0 and Q6_K
+   * (team_rows_wide, default 2) and the other block types (team_rows_small, default 4);
+   * STILL_VK_MATVEC_ROWS=1, 2 or 4 sets both; the tuner's (vk-tune.c) */
+  uint32_t team_rows_wide, team_rows_small;
   bool matvec_narrow;   /* STILL_VK_MATVEC=narrow: no 16-byte K-quant reads in matvec_team */
   uint32_t matvec_sub;  /* STILL_VK_MATVEC_SUB: teams per row (0: chosen per matrix) */
   int matmul_mode; /* STILL_VK_MATMUL: 0 default, 1 generic (matmul.comp only), 2 team (matmul_team.comp too for K-quants) */ /* STILL_VK_MATVEC=generic: matvec.comp for every type */
@@ -104,7 +110,9 @@ struct still_vk {
   VkDescriptorPool desc_pool;
   VkPipelineCache pipeline_cache;
   VkShaderModule modules[VK_SHADER_COUNT];
-  VkPipeline pipelines[VK_SHADER_COUNT];
+  /* [id][still_vk_pipe_variant]: the dot shaders have one per rows-per-team value (their
+   * specialization constant), so the tuner switches between them without building again */
+  VkPipeline pipelines[VK_SHADER_COUNT][STILL_VK_PIPE_VARIANTS];
   bool recording;
   VkPipeline bound_pipe; /* what the command buffer has bound (redundant binds skipped) */
   VkDescriptorSet bound_set;

@@ -224,6 +224,13 @@ uint32_t still_vk_dot_bit_type(int bit) { return dot_bit_types[bit]; }
 
 uint32_t still_vk_dot_types(const still_vk *vk) { return vk->int_dot ? vk->dot_types : 0; }
 
+uint32_t still_vk_team_rows(const still_vk *vk, uint32_t type)
+{
+  return type == STILL_TYPE_Q8_0 || type == STILL_TYPE_Q6_K ? vk->team_rows_wide : vk->team_rows_small;
+}
+
+uint32_t still_vk_dot_rows(const still_vk *vk) { return vk->dot_rows; }
+
 int still_vk_matmul_mode(const still_vk *vk) { return vk->matmul_mode; }
 
 /* K-quant rows on 16 bytes are read as 16-byte vectors */
@@ -320,12 +327,11 @@ static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w
    * So 4 for the 4- and 5-bit types, 2 for Q8_0 and Q6_K (whose wider rows
    * need more registers per pass); STILL_VK_MATVEC_ROWS overrides. The
    * others (Q2_K, Q3_K, IQ4_XS, and Q4_1, Q5_0, Q5_1, IQ4_NL like Q4_0)
-   * read fewer bytes a pass than Q6_K: 4 too (not yet timed on a GPU). */
-  const bool small = a->type != STILL_TYPE_Q8_0 && a->type != STILL_TYPE_Q6_K;
-  const uint32_t per_team = a->n_vec != 1 || a->type == STILL_TYPE_F16 ? 1
-                            : vk->matvec_rows                          ? vk->matvec_rows
-                            : small                                    ? 4
-                                                                       : 2;
+   * read fewer bytes a pass than Q6_K: 4 too (not yet timed on a GPU).
+   * Those are the defaults of vk->team_rows_wide and team_rows_small:
+   * STILL_VK_MATVEC_ROWS overrides both, and the tuner times the others on
+   * the user's GPU (vk-tune.c). */
+  const uint32_t per_team = a->n_vec != 1 || a->type == STILL_TYPE_F16 ? 1 : still_vk_team_rows(vk, a->type);
   const bool multi = per_team > 1;
   if (per_team == 4) team += VK_SHADER_MATVEC_TEAM4_F16 - VK_SHADER_MATVEC_TEAM_F16;
   still_vk_matvec_args rows = *a;

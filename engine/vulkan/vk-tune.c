@@ -13,7 +13,13 @@
  *   1. where the device has integer dot products, each weight type of the
  *      model that has a dot shader, on that path or off it;
  *   2. then, where any type takes it, the rounding beforehand: 0, 1 or 2;
- *   3. then prompt batches: besides the default shaders (tensor cores, else
+ *   3. then the rows each team of 32 threads takes at decode (4, 2 or 1): of
+ *      the dot shaders where any type takes them, and of matvec_team.comp for
+ *      Q8_0 and Q6_K and for the other block types where the model decodes
+ *      such matrices in float (on an H200, 8B Q8_0 decoded at 162, 178 and
+ *      167 tok/s with 1, 2 and 4 rows, 1.5B Q8_0 at 383, 407 and 359: it
+ *      differs between models as well as GPUs);
+ *   4. then prompt batches: besides the default shaders (tensor cores, else
  *      matmul_team.comp for blocks of 32 and matmul.comp for the K-quants),
  *      STILL_VK_MATMUL=team and =generic where they differ from those for
  *      the model's types (not on tensor cores), and the batched dot products.
@@ -46,9 +52,10 @@
  * (still_vk_forward_tune).
  *
  * A choice fixed in the environment (STILL_VK_DOT_TYPES, STILL_VK_DOT_PREROUND,
- * STILL_VK_MATMUL) is not tuned. STILL_VK_TUNE=0 keeps the defaults, =1 tunes
- * on CPU devices too (lavapipe: the tests; off there by default, its times say
- * nothing of a GPU), =again measures again over the cached choice.
+ * STILL_VK_DOT_ROWS, STILL_VK_MATVEC_ROWS, STILL_VK_MATMUL) is not tuned.
+ * STILL_VK_TUNE=0 keeps the defaults, =1 tunes on CPU devices too (lavapipe:
+ * the tests; off there by default, its times say nothing of a GPU), =again
+ * measures again over the cached choice.
  * STILL_VK_TUNE_VERBOSE=1 prints every comparison on stderr. */
 #ifdef STILL_HAVE_VULKAN
 
@@ -79,11 +86,15 @@ extern char **environ;
 typedef struct {
   uint32_t dot_types, preround;
   int matmul_mode;
+  /* rows per team at decode: of the dot shaders, and of matvec_team.comp for Q8_0 and Q6_K
+   * (wide) and the other block types (small) */
+  uint32_t dot_rows, rows_wide, rows_small;
 } paths;
 
 static paths get_paths(const still_vk *vk)
 {
-  return (paths){.dot_types = vk->dot_types, .preround = vk->dot_preround, .matmul_mode = vk->matmul_mode};
+  return (paths){.dot_types = vk->dot_types, .preround = vk->dot_preround, .matmul_mode = vk->matmul_mode,
+                 .dot_rows = vk->dot_rows, .rows_wide = vk->team_rows_wide, .rows_small = vk->team_rows_small};
 }
 
 static void set_paths(still_vk *vk, const paths *p)
@@ -91,12 +102,40 @@ static void set_paths(still_vk *vk, const paths *p)
   vk->dot_types = p->dot_types;
   vk->dot_preround = p->preround;
   vk->matmul_mode = p->matmul_mode;
+  vk->dot_rows = p->dot_rows;
+  vk->team_rows_wide = p->rows_wide;
+  vk->team_rows_small = p->rows_small;
+}
+
+static bool rows_ok(uint32_t r) { return r == 1 || r == 2 || r == 4; }
+
+/* The decode paths of p and q are the same (the prompt's aside). */
+static bool same_decode(const paths *p, const paths *q)
+{
+  return p->dot_types == q->dot_types && p->preround == q->preround && p->dot_rows == q->dot_rows &&
+         p->rows_wide == q->rows_wide && p->rows_small == q->rows_small;
+}
+
+/* Which rows of matvec_team.comp a model's decode meets with p's dot products (bit 0: Q8_0 or
+ * Q6_K matrices in float, bit 1: other block types in float; F16 and F32 always take 1 row a
+ * team), from the types of the job (still_vk_tune_job.types). */
+static uint32_t float_rows_used(uint64_t types, const paths *p, uint32_t present)
+{
+  uint32_t used = 0;
+  for (uint32_t t = 0; t < 64; t++) {
+    if (!(types >> t & 1u) || t == STILL_TYPE_F32 || t == STILL_TYPE_F16 || t == STILL_TYPE_BF16) continue;
+    if (p->dot_types & present & still_vk_dot_type_bit(t)) continue;
+    used |= t == STILL_TYPE_Q8_0 || t == STILL_TYPE_Q6_K ? 1u : 2u;
+  }
+  return used;
 }
 
 /* STILL_VK_MATMUL's modes by number (vk->matmul_mode) */
 static const char *const prompt_names[4] = {"default", "generic", "team", "dot"};
 
-/* "dot Q4_K Q5_K, preround 1, prompt dot" (types limited to those the model has) */
+/* "dot Q4_K Q5_K, preround 1, prompt dot" (types limited to those the model has), and the
+ * rows per team where they are not the defaults: ", dot rows 2", ", float rows 1 (Q8_0, Q6_K)",
+ * ", float rows 2 (other types)" */
 static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
 {
   size_t n = 0;
@@ -109,8 +148,15 @@ static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
       any = true;
     }
   if (w > 0) n += (size_t)w;
+  char rows[96] = "";
+  int r = 0;
+  if (p->dot_rows != 4 && r >= 0) r += snprintf(rows + r, sizeof rows - (size_t)r, ", dot rows %u", p->dot_rows);
+  if (p->rows_wide != 2 && r >= 0)
+    r += snprintf(rows + r, sizeof rows - (size_t)r, ", float rows %u (Q8_0, Q6_K)", p->rows_wide);
+  if (p->rows_small != 4 && r >= 0)
+    snprintf(rows + r, sizeof rows - (size_t)r, ", float rows %u (other types)", p->rows_small);
   if (n < cap)
-    snprintf(buf + n, cap - n, "%s, preround %u, prompt %s", any ? "" : " none", p->preround,
+    snprintf(buf + n, cap - n, "%s, preround %u%s, prompt %s", any ? "" : " none", p->preround, rows,
              prompt_names[p->matmul_mode >= 0 && p->matmul_mode <= 3 ? p->matmul_mode : 0]);
 }
 
@@ -151,7 +197,7 @@ static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
 {
   still_hash64 h;
   still_hash64_init(&h);
-  still_hash64_update(&h, "still-vk-tune 2", 15);
+  still_hash64_update(&h, "still-vk-tune 3", 15);
   still_hash64_update(&h, &vk->props.vendorID, 4);
   still_hash64_update(&h, &vk->props.deviceID, 4);
   still_hash64_update(&h, &vk->props.driverVersion, 4);
@@ -160,12 +206,12 @@ static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
   for (int i = 0; i < VK_SHADER_COUNT; i++)
     if (still_vk_shaders[i].code) still_hash64_update(&h, still_vk_shaders[i].code, still_vk_shaders[i].size);
   /* the job as still_vk_tune reads it, and what the device offers it */
-  const uint64_t model[8] = {job->model_key, job->n_prompt, job->dot_types, job->prompt_dot,
-                             job->k_quants,  job->small_blocks, vk->int_dot, vk->coopmat};
+  const uint64_t model[9] = {job->model_key,    job->n_prompt, job->dot_types, job->prompt_dot, job->k_quants,
+                             job->small_blocks, job->types,    vk->int_dot,    vk->coopmat};
   still_hash64_update(&h, model, sizeof model);
   hash_settings(&h);
   const paths p = get_paths(vk);
-  const uint32_t d[3] = {p.dot_types, p.preround, (uint32_t)p.matmul_mode};
+  const uint32_t d[6] = {p.dot_types, p.preround, (uint32_t)p.matmul_mode, p.dot_rows, p.rows_wide, p.rows_small};
   still_hash64_update(&h, d, sizeof d);
   return still_hash64_final(&h);
 }
@@ -183,16 +229,20 @@ static bool read_line(FILE *f, char *buf, size_t cap)
   return true;
 }
 
-/* A cache line: "<16 hex> <dot_types> <preround> <matmul_mode> <what it says>". */
+/* A cache line: "<16 hex> <dot_types> <preround> <matmul_mode> <dot_rows> <rows_wide>
+ * <rows_small> <what it says>". */
 static bool parse_line(const char *line, uint64_t *key, paths *p, const char **said)
 {
   unsigned long long k;
-  unsigned types, pre;
+  unsigned types, pre, dr, rw, rs;
   int mode, at = 0;
-  if (sscanf(line, "%16llx %u %u %d %n", &k, &types, &pre, &mode, &at) < 4 || at == 0) return false;
-  if (types >> STILL_VK_DOT_BITS || pre > 2 || mode < 0 || mode > 3) return false;
+  if (sscanf(line, "%16llx %u %u %d %u %u %u %n", &k, &types, &pre, &mode, &dr, &rw, &rs, &at) < 7 || at == 0)
+    return false;
+  if (types >> STILL_VK_DOT_BITS || pre > 2 || mode < 0 || mode > 3 || !rows_ok(dr) || !rows_ok(rw) || !rows_ok(rs))
+    return false;
   *key = (uint64_t)k;
-  *p = (paths){.dot_types = types, .preround = pre, .matmul_mode = mode};
+  *p = (paths){.dot_types = types, .preround = pre, .matmul_mode = mode, .dot_rows = dr, .rows_wide = rw,
+               .rows_small = rs};
   *said = line + at;
   return true;
 }
@@ -238,8 +288,8 @@ static bool cache_store(const char *path, uint64_t key, const paths *p, const ch
   size_t len = 0;
   for (int i = 0; i < n; i++) len += strlen(lines[i]);
   char mine[TUNE_LINE];
-  int w = snprintf(mine, sizeof mine, "%016llx %u %u %d %.900s\n", (unsigned long long)key, p->dot_types,
-                   p->preround, p->matmul_mode, said);
+  int w = snprintf(mine, sizeof mine, "%016llx %u %u %d %u %u %u %.900s\n", (unsigned long long)key, p->dot_types,
+                   p->preround, p->matmul_mode, p->dot_rows, p->rows_wide, p->rows_small, said);
   if (w < 0 || (size_t)w >= sizeof mine) w = 0;
   char *all = malloc(len + (size_t)w + 1);
   bool ok = all && w > 0;
@@ -413,7 +463,8 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
                            bool decode, const int *modes, int n_modes, char *said, size_t cap, paths *out,
                            still_error *err)
 {
-  const bool types_fixed = still_env_set("STILL_VK_DOT_TYPES"), pre_fixed = still_env_set("STILL_VK_DOT_PREROUND");
+  const bool types_fixed = still_env_set("STILL_VK_DOT_TYPES"), pre_fixed = still_env_set("STILL_VK_DOT_PREROUND"),
+             dot_rows_fixed = still_env_set("STILL_VK_DOT_ROWS"), rows_fixed = still_env_set("STILL_VK_MATVEC_ROWS");
   const char *budget_env = getenv("STILL_VK_TUNE_SECONDS"), *verbose_env = getenv("STILL_VK_TUNE_VERBOSE");
   tuner t = {.vk = vk, .job = job, .budget = 6, .present = present,
              .verbose = verbose_env && *verbose_env && strcmp(verbose_env, "0") != 0};
@@ -440,11 +491,30 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
       st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
       if (!isfinite(t_dec_def)) t_dec_def = here;
     }
+    /* 3. rows per team: of the dot shaders where a type takes them, then of matvec_team.comp
+     * for each kind of rows (Q8_0 and Q6_K, the others) the model decodes in float */
+    static const uint32_t row_choices[3] = {4, 2, 1};
+    for (int i = 0; i < 3 && st == STILL_OK && !dot_rows_fixed && (cur.dot_types & present); i++) {
+      if (row_choices[i] == cur.dot_rows) continue;
+      paths cand = cur;
+      cand.dot_rows = row_choices[i];
+      st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
+      if (!isfinite(t_dec_def)) t_dec_def = here;
+    }
+    for (int kind = 0; kind < 2 && !rows_fixed; kind++)
+      for (int i = 0; i < 3 && st == STILL_OK && (float_rows_used(job->types, &cur, present) >> kind & 1u); i++) {
+        paths cand = cur;
+        uint32_t *r = kind == 0 ? &cand.rows_wide : &cand.rows_small;
+        if (row_choices[i] == *r) continue;
+        *r = row_choices[i];
+        st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
+        if (!isfinite(t_dec_def)) t_dec_def = here;
+      }
     /* the choice against the defaults once more, in turn: each step won against the one before,
      * together they must still win against where they started (else the defaults) */
-    paths start = cur;
-    start.dot_types = def->dot_types, start.preround = def->preround;
-    if (st == STILL_OK && !t.out_of_time && memcmp(&start, &cur, sizeof cur) != 0) {
+    paths start = *def;
+    start.matmul_mode = cur.matmul_mode;
+    if (st == STILL_OK && !t.out_of_time && !same_decode(&start, &cur)) {
       paths cand = cur;
       cur = start;
       st = compare(&t, &cur, &cand, false, &t_dec, &t_dec_def, err);
@@ -472,8 +542,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
   }
   *out = cur;
   char dec_ms[64], prompt_ms[64], failed[160] = "";
-  said_time(dec_ms, sizeof dec_ms, "decode", t_dec, t_dec_def,
-            cur.dot_types == def->dot_types && cur.preround == def->preround);
+  said_time(dec_ms, sizeof dec_ms, "decode", t_dec, t_dec_def, same_decode(&cur, def));
   said_time(prompt_ms, sizeof prompt_ms, "prompt batch", t_prompt, t_prompt_def, cur.matmul_mode == def->matmul_mode);
   /* (bounded: 63 + 63 + 152 + 27 + 3 + 80 characters fit the 400 of the caller's) */
   if (t.failed[0]) snprintf(failed, sizeof failed, "%.150s, ", t.failed);
@@ -493,13 +562,16 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   char d[160];
   describe(&def, present, d, sizeof d);
   const bool types_fixed = still_env_set("STILL_VK_DOT_TYPES"), pre_fixed = still_env_set("STILL_VK_DOT_PREROUND"),
-             matmul_fixed = still_env_set("STILL_VK_MATMUL");
+             matmul_fixed = still_env_set("STILL_VK_MATMUL"), dot_rows_fixed = still_env_set("STILL_VK_DOT_ROWS"),
+             rows_fixed = still_env_set("STILL_VK_MATVEC_ROWS");
   /* what there is to choose: the decode paths where a type of the model has a dot shader, and
    * the prompt shaders that differ from the defaults for its types (matmul_team_shader,
    * matmul_coop_shader, matmul_dot_shader in vk-ops.c): with tensor cores only the dot
    * products; else matmul_team.comp for the K-quants (=team), matmul.comp for the other
    * blocks (=generic) */
-  const bool decode = present && (!types_fixed || (!pre_fixed && (def.dot_types & present)));
+  const bool on_dot = (def.dot_types & present) != 0;
+  const bool decode = (present && !types_fixed) || (on_dot && (!pre_fixed || !dot_rows_fixed)) ||
+                      (!rows_fixed && float_rows_used(job->types, &def, present));
   int modes[3], n_modes = 0;
   if (job->n_prompt >= vk->matmul_min_vecs && !matmul_fixed && def.matmul_mode == 0) {
     if (!vk->coopmat && job->k_quants) modes[n_modes++] = 2;
@@ -508,7 +580,8 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   }
   const char *why = why_not(vk);
   if (!why && !decode && !n_modes)
-    why = types_fixed && pre_fixed && matmul_fixed ? "all set in the environment" : "no other path for this model";
+    why = types_fixed && pre_fixed && matmul_fixed && dot_rows_fixed && rows_fixed ? "all set in the environment"
+                                                                                   : "no other path for this model";
   if (why) {
     snprintf(summary, cap, "defaults (%s): %s", why, d);
     return STILL_OK;

@@ -340,6 +340,11 @@ uint32_t still_vk_dot_bit_type(int bit);
 uint32_t still_vk_dot_types(const still_vk *vk);
 /* STILL_VK_MATMUL as it is now: 0 default, 1 generic, 2 team, 3 dot. */
 int still_vk_matmul_mode(const still_vk *vk);
+/* Rows per team at decode now: of matvec_team.comp for a weight type (Q8_0
+ * and Q6_K one number, the other block types another; F16 always takes 1),
+ * and of the dot shaders (4, 2 or 1). */
+uint32_t still_vk_team_rows(const still_vk *vk, uint32_t type);
+uint32_t still_vk_dot_rows(const still_vk *vk);
 
 typedef struct {
   /* one decode token (prompt false) or one prompt batch (true) of the
@@ -347,6 +352,7 @@ typedef struct {
   still_status (*run)(void *ctx, bool prompt, double *seconds, still_error *err);
   void *ctx;
   uint32_t dot_types; /* the bits (still_vk_dot_type_bit) of the types among its matrices */
+  uint64_t types;     /* bit t: weight type t (below 64) is among its matrices */
   uint32_t n_prompt;  /* the tokens of its prompt batch (timed from the device's matmul_min_vecs on) */
   bool prompt_dot;    /* its buffers have a whole batch's room for rounded vectors (STILL_VK_MATMUL=dot) */
   bool k_quants;      /* its matrices have blocks of 256 values (the K-quants, IQ4_XS) */

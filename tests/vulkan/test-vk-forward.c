@@ -1450,8 +1450,9 @@ static void test_tune(void)
   g_free(again);
 
   /* every choice the cache can give runs right (the buffers have room for it): a line of this
-   * key written by hand, for the paths lavapipe's times would not pick */
-  static const char *const forced[] = {"31 2 3", "31 1 2", "0 0 1", "2 2 0"};
+   * key written by hand, for the paths lavapipe's times would not pick (dot types, preround,
+   * prompt mode, then rows per team: dot, Q8_0 and Q6_K in float, the others in float) */
+  static const char *const forced[] = {"31 2 3 2 1 2", "31 1 2 1 4 1", "0 0 1 4 1 2", "2 2 0 2 4 4", "1 0 0 1 2 1"};
   for (size_t i = 0; i < G_N_ELEMENTS(forced); i++) {
     char *line = g_strdup_printf("%s %s written by the test\n", key, forced[i]);
     g_assert_true(g_file_set_contents(file, line, -1, NULL));
@@ -1493,11 +1494,13 @@ static void test_tune(void)
   g_strfreev(lines);
 
   /* a damaged file: this key's line with values out of range is not taken, nor one too long
-   * to be ours; another key's line stays, the rest goes */
+   * to be ours, nor one without the rows (an older engine's); another key's line stays, the
+   * rest goes */
   char *lng = g_strnfill(2000, 'y');
-  char *bad = g_strdup_printf("not a line\n%s 99 7 5 from another build\n0123456789abcdef 1 0 0 another device\n"
-                              "%s %s 1 0 0\n%s 1 0",
-                              key, lng, key, key);
+  char *bad = g_strdup_printf("not a line\n%s 99 7 5 4 2 4 from another build\n%s 1 0 0 3 2 4 three rows\n"
+                              "%s 1 0 0 4 2 0 no rows\n%s 1 0 0 before the rows\n"
+                              "0123456789abcdef 1 0 0 4 2 4 another device\n%s %s 1 0 0 4 2 4\n%s 1 0",
+                              key, key, key, key, key, lng, key);
   g_free(lng);
   g_assert_true(g_file_set_contents(file, bad, -1, NULL));
   g_free(bad);
@@ -1507,7 +1510,7 @@ static void test_tune(void)
   still_session_free(s);
   lines = tune_file_lines(file, &n);
   g_assert_cmpint(n, ==, 2);
-  g_assert_true(g_str_has_prefix(lines[0], "0123456789abcdef 1 0 0 another device"));
+  g_assert_true(g_str_has_prefix(lines[0], "0123456789abcdef 1 0 0 4 2 4 another device"));
   g_assert_true(g_str_has_prefix(lines[1], key));
   g_strfreev(lines);
 
@@ -1523,11 +1526,16 @@ static void test_tune(void)
   g_strfreev(lines);
   g_setenv("STILL_VK_DOT_TYPES", "q6_k", TRUE);
   g_setenv("STILL_VK_MATMUL", "team", TRUE);
+  g_setenv("STILL_VK_DOT_ROWS", "2", TRUE);
+  g_setenv("STILL_VK_MATVEC_ROWS", "1", TRUE);
   g_free(tune_session(m, &s));
   g_assert_cmpstr(still_session_gpu_tuning(s), ==,
-                  "defaults (all set in the environment): dot Q6_K, preround 1, prompt team");
+                  "defaults (all set in the environment): dot Q6_K, preround 1, dot rows 2, float rows 1 (Q8_0, Q6_K), "
+                  "float rows 1 (other types), prompt team");
+  check_tuned_logits(s, m, r, lg);
   still_session_free(s);
   g_unsetenv("STILL_VK_DOT_PREROUND"), g_unsetenv("STILL_VK_DOT_TYPES"), g_unsetenv("STILL_VK_MATMUL");
+  g_unsetenv("STILL_VK_DOT_ROWS"), g_unsetenv("STILL_VK_MATVEC_ROWS");
 
   /* out of time after the first candidate: no prompt timed */
   g_setenv("STILL_VK_TUNE", "again", TRUE);

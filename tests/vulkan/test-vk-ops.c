@@ -529,6 +529,58 @@ static void test_matvec_dot_taken(void)
   still_vk_close(vk);
 }
 
+/* The rows per team that the tuner switches within one context (vk-tune.c): the dot
+ * shaders' (a specialization constant: one pipeline per value, kept side by side) and
+ * matvec_team.comp's for Q8_0/Q6_K and for the other types, each product right after each
+ * switch, there and back again. */
+static void test_matvec_rows_switch(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  if (!vk->int_dot || still_env_set("STILL_VK_MATVEC") || still_env_set("STILL_VK_WG_SIZE") ||
+      still_env_set("STILL_VK_DOT_WG")) {
+    g_test_skip("no integer dot products, or settings that keep other shaders");
+    still_vk_close(vk);
+    return;
+  }
+  static const struct {
+    uint32_t type;
+    int nc, nr;
+    bool dot;
+  } cases[] = {{STILL_TYPE_Q4_K, 1536, 67, true}, {STILL_TYPE_Q6_K, 1280, 66, true},  {STILL_TYPE_Q8_0, 544, 37, true},
+               {STILL_TYPE_Q5_K, 1536, 5, true},  {STILL_TYPE_Q4_0, 544, 34, true},  {STILL_TYPE_Q6_K, 1280, 66, false},
+               {STILL_TYPE_Q8_0, 544, 37, false}, {STILL_TYPE_Q3_K, 1280, 33, false}, {STILL_TYPE_Q4_K, 1536, 35, false}};
+  static const uint32_t rows[] = {4, 2, 1, 4, 1, 2};
+  still_error err = {0};
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    vk->dot_types = cases[i].dot ? 0x1f : 0;
+    mv_problem pb;
+    mv_problem_init(&pb, vk, cases[i].type, cases[i].nc, cases[i].nr, 1, 16, false);
+    const still_vk_matvec_args a = pb.a;
+    g_assert_true(still_vk_matvec_rounds_x(vk, &a, 0) == cases[i].dot);
+    if (cases[i].dot) mv_problem_round_x(&pb);
+    for (size_t j = 0; j < G_N_ELEMENTS(rows); j++) {
+      vk->dot_rows = vk->team_rows_wide = vk->team_rows_small = rows[j];
+      g_assert_cmpuint(cases[i].dot ? still_vk_dot_rows(vk) : still_vk_team_rows(vk, cases[i].type), ==, rows[j]);
+      mv_problem_reset_y(&pb, vk);
+      g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_matvec(vk, &pb.bw, &pb.bx, &pb.by, &a, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+      float *got = mv_problem_result(&pb, vk, 1);
+      const double e = nmse(got, pb.want, (size_t)cases[i].nr);
+      g_test_message("%s %s, %u rows a team: NMSE %.3g", still_type_name(cases[i].type),
+                     cases[i].dot ? "dot" : "float", rows[j], e);
+      g_assert_cmpfloat(e, <, cases[i].dot ? DOT_MAX_NMSE : 1e-9);
+      g_free(got);
+    }
+    mv_problem_free(&pb, vk);
+  }
+  /* each rows value of a dot shader has its own pipeline */
+  for (int v = 0; v < STILL_VK_PIPE_VARIANTS; v++) g_assert_true(vk->pipelines[VK_SHADER_MATVEC_DOT_Q4_K][v] != NULL);
+  still_vk_close(vk);
+}
+
 /* Embedding lookup: every row id picked (repeats, the last row, an id out
  * of range) must equal the CPU's scalar dequantization of that row. */
 static void test_get_rows(gconstpointer data)
@@ -1610,12 +1662,17 @@ static void test_attention_q8_0(gconstpointer data)
 /* ---- the search of still_vk_tune (vk-tune.c), with made-up times ----
  * A model with Q4_K and Q6_K matrices whose decode is 10 % faster with Q6_K on the dot
  * products, 20 % slower with Q4_K off them, 5 % faster rounded once per layer (preround 1)
- * and 1 % more with 2 (under the 3 % a change must win by), and whose prompts are 10 %
- * faster on matmul_team.comp (STILL_VK_MATMUL=team) and 20 % on the batched dot products.
+ * and 1 % more with 2 (under the 3 % a change must win by), 4 % faster with 2 rows a team
+ * of the dot shaders and 10 % slower with 1, 5 % faster with 1 row a team for Q8_0 and Q6_K
+ * in float and with 2 for the other types in float; and whose prompts are 10 % faster on
+ * matmul_team.comp (STILL_VK_MATMUL=team) and 20 % on the batched dot products.
  * Runs: 3 to warm the device up (1 that builds the pipelines, then 2); per decode candidate 1 to build it, then 5 each of it and
  * the best so far in turn; per prompt candidate 1 + 2 × 2, after 1 of the defaults; and where
  * the choice differs from the defaults, one more such comparison of the two (decode, and
- * prompts where more than one candidate was timed). */
+ * prompts where more than one candidate was timed). The decode candidates: each type with a
+ * dot shader on or off them, the prerounds where a type takes them, the dot shaders' 2 other
+ * rows per team where a type takes them, and the 2 other rows of each kind of float rows the
+ * model has (its types not on the dot products). */
 typedef struct {
   still_vk *vk;
   int calls, lost_from;
@@ -1641,6 +1698,11 @@ static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still
     if (!(types & 1)) t *= 1 + 0.2 * f->gain;
     if (pre >= 1) t *= 1 - 0.05 * f->gain;
     if (pre == 2) t *= 1 - 0.01 * f->gain;
+    const uint32_t dot_rows = still_vk_dot_rows(f->vk);
+    if (dot_rows == 2) t *= 1 - 0.04 * f->gain;
+    if (dot_rows == 1) t *= 1 + 0.1 * f->gain;
+    if (still_vk_team_rows(f->vk, STILL_TYPE_Q6_K) == 1) t *= 1 - 0.05 * f->gain;
+    if (still_vk_team_rows(f->vk, STILL_TYPE_Q3_K) == 2) t *= 1 - 0.05 * f->gain;
   }
   if (f->calls >= f->glitch_from && f->calls <= f->glitch_to) t *= 0.5;
   *seconds = t;
@@ -1649,6 +1711,7 @@ static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still
 
 typedef struct {
   uint32_t dot_types;
+  uint64_t types; /* still_vk_tune_job.types; 0: Q4_K and Q6_K, as far as dot_types has them */
   double gain;
   int lost_from;
   bool fail_pre2;
@@ -1663,8 +1726,10 @@ static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char 
   g_assert_nonnull(*vk);
   tune_fake f = {.vk = *vk, .lost_from = c.lost_from, .fail_pre2 = c.fail_pre2, .gain = c.gain,
                  .glitch_from = c.glitch_from, .glitch_to = c.glitch_to};
-  still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = c.dot_types, .n_prompt = 64,
-                           .prompt_dot = true, .k_quants = true, .model_key = 42 + c.dot_types};
+  const uint64_t types = c.types   ? c.types
+                         : (c.dot_types & 1 ? 1ull << STILL_TYPE_Q4_K : 0) | (c.dot_types & 2 ? 1ull << STILL_TYPE_Q6_K : 0);
+  still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = c.dot_types, .types = types, .n_prompt = 64,
+                           .prompt_dot = true, .k_quants = true, .model_key = 42 + c.dot_types + types};
   still_error err = {0};
   summary[0] = '\0';
   const still_status st = still_vk_tune(*vk, &job, summary, cap, &err);
@@ -1677,7 +1742,7 @@ static void test_tune_search(void)
 {
   static const char *const fixed[] = {"STILL_VK_DOT_TYPES", "STILL_VK_DOT_PREROUND", "STILL_VK_MATMUL",
                                       "STILL_VK_TUNE",      "STILL_VK_TUNE_SECONDS", "XDG_CACHE_HOME",
-                                      "STILL_VK_COOPMAT"};
+                                      "STILL_VK_COOPMAT",   "STILL_VK_DOT_ROWS",     "STILL_VK_MATVEC_ROWS"};
   char *saved[G_N_ELEMENTS(fixed)];
   for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
     saved[i] = g_strdup(g_getenv(fixed[i]));
@@ -1700,55 +1765,64 @@ static void test_tune_search(void)
   char s[512];
   int calls;
   const tune_case full = {.dot_types = 1 | 2, .gain = 1};
-  /* every choice where it wins: 3 + (4 decode candidates + the check) × 11 + 1 + (2 prompt
+  /* every choice where it wins: 3 + (6 decode candidates + the check) × 11 + 1 + (2 prompt
    * candidates + the check) × 5 (=team for the K-quants, =dot; not =generic, the same shaders
-   * for them) */
+   * for them). Both types end on the dot products: no float rows to time. */
   g_assert_cmpint(tune_fake_with(&vk, full, &calls, s, sizeof s), ==, STILL_OK);
-  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms (defaults "
-                                    "1000.00), prompt batch 800.00 ms (defaults 1000.00), on "));
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
+                                    "(defaults 1000.00), prompt batch 800.00 ms (defaults 1000.00), on "));
   g_assert_null(strstr(s, "not saved"));
-  g_assert_cmpint(calls, ==, 74);
+  g_assert_cmpint(calls, ==, 96);
   g_assert_cmpuint(still_vk_dot_types(vk) & 3, ==, 3);
   g_assert_cmpuint(still_vk_dot_preround(vk), ==, 1);
+  g_assert_cmpuint(still_vk_dot_rows(vk), ==, 2);
   g_assert_cmpint(still_vk_matmul_mode(vk), ==, 3);
   /* read back from the cache: nothing run */
   g_assert_cmpint(tune_fake_with(&vk, full, &calls, s, sizeof s), ==, STILL_OK);
-  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms"));
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms"));
   g_assert_cmpint(calls, ==, 0);
   g_assert_cmpuint(still_vk_dot_preround(vk), ==, 1);
+  g_assert_cmpuint(still_vk_dot_rows(vk), ==, 2);
   g_assert_cmpint(still_vk_matmul_mode(vk), ==, 3);
-  /* gains under 3 %: the defaults stay (measured again: STILL_VK_TUNE=again) */
+  /* gains under 3 %: the defaults stay (measured again: STILL_VK_TUNE=again); Q6_K stays in
+   * float, so its rows are timed too: 3 + 8 × 11 + 1 + 2 × 5 */
   g_setenv("STILL_VK_TUNE", "again", TRUE);
   g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 3, .gain = 0.14}, &calls, s, sizeof s), ==, STILL_OK);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt default (decode 1000.00 ms (the "
                                     "defaults), prompt batch 1000.00 ms (the defaults), on "));
-  g_assert_cmpint(calls, ==, 58);
+  g_assert_cmpint(calls, ==, 102);
   g_assert_cmpint(still_vk_matmul_mode(vk), ==, 0);
+  g_assert_cmpuint(still_vk_dot_rows(vk), ==, 4);
+  g_assert_cmpuint(still_vk_team_rows(vk, STILL_TYPE_Q6_K), ==, 2);
+  g_assert_cmpuint(still_vk_team_rows(vk, STILL_TYPE_Q4_K), ==, 4);
   /* a path that fails is left out, named, and the search goes on */
   g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 3, .gain = 1, .fail_pre2 = true}, &calls, s, sizeof s),
                   ==, STILL_OK);
-  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms (defaults "
-                                    "1000.00), prompt batch 800.00 ms (defaults 1000.00), dot Q4_K Q6_K, preround 2, "
-                                    "prompt default failed: made-up shader failure, on "));
-  g_assert_cmpint(calls, ==, 65);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
+                                    "(defaults 1000.00), prompt batch 800.00 ms (defaults 1000.00), dot Q4_K Q6_K, "
+                                    "preround 2, prompt default failed: made-up shader failure, on "));
+  g_assert_cmpint(calls, ==, 87);
   /* a candidate that won by noise alone (its first two timed runs, calls 6 and 7, came out fast):
-   * the check against the defaults undoes it */
+   * the check against the defaults undoes it, and what was chosen after it (Q4_K in float, 2
+   * rows a team for it: 2 candidates more) */
   g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 1, .gain = 1, .glitch_from = 6, .glitch_to = 7}, &calls,
                                  s, sizeof s),
                   ==, STILL_OK);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt dot (decode 1000.00 ms (the defaults), "));
-  g_assert_cmpint(calls, ==, 41);
+  g_assert_cmpint(calls, ==, 63);
   g_assert_cmpuint(still_vk_dot_types(vk) & 1, ==, 1);
+  g_assert_cmpuint(still_vk_team_rows(vk, STILL_TYPE_Q4_K), ==, 4);
   /* the device lost: its error, the defaults set again, nothing kept over the last choice */
   g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 3, .gain = 1, .lost_from = 20}, &calls, s, sizeof s),
                   ==, STILL_ERR_BACKEND);
   g_assert_cmpint(calls, <=, 21);
   g_assert_cmpuint(still_vk_dot_types(vk) & 3, ==, 1);
   g_assert_cmpuint(still_vk_dot_preround(vk), ==, 0);
+  g_assert_cmpuint(still_vk_dot_rows(vk), ==, 4);
   g_assert_cmpint(still_vk_matmul_mode(vk), ==, 0);
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
-  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, prompt dot"));
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot"));
   /* the time limit (counted in timed runs): after the first candidate, nothing more */
   g_setenv("STILL_VK_TUNE", "again", TRUE);
   g_setenv("STILL_VK_TUNE_SECONDS", "3", TRUE);
@@ -1761,35 +1835,63 @@ static void test_tune_search(void)
    * cached under those settings */
   g_setenv("STILL_VK_DOT_PREROUND", "2", TRUE);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
-  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 2, prompt dot (decode 846.45 ms (defaults "
-                                    "940.50), "));
-  g_assert_cmpint(calls, ==, 52);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 2, dot rows 2, prompt dot (decode 812.59 ms "
+                                    "(defaults 940.50), "));
+  g_assert_cmpint(calls, ==, 74);
   g_unsetenv("STILL_VK_DOT_PREROUND");
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   g_setenv("STILL_VK_MATMUL", "team", TRUE);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
-  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt team (decode 855.00 ms"));
-  g_assert_cmpint(calls, ==, 58);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt team (decode 820.80 ms"));
+  g_assert_cmpint(calls, ==, 80);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
-  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, prompt team"));
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, dot rows 2, prompt team"));
+  /* Q4_K in float (the types set): 2 rows a team for it wins, as do 2 for the dot shaders;
+   * 3 + 4 × 11 + the check */
   g_setenv("STILL_VK_DOT_TYPES", "q6_k", TRUE);
   g_setenv("STILL_VK_DOT_PREROUND", "2", TRUE);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
-  g_assert_cmpstr(s, ==, "defaults (all set in the environment): dot Q6_K, preround 2, prompt team");
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q6_K, preround 2, dot rows 2, float rows 2 (other types), prompt "
+                                    "team (decode 926.35 ms (defaults 1015.74), on "));
+  g_assert_cmpint(calls, ==, 58);
+  g_assert_cmpuint(still_vk_team_rows(vk, STILL_TYPE_Q4_K), ==, 2);
+  g_assert_cmpuint(still_vk_team_rows(vk, STILL_TYPE_Q8_0), ==, 2);
+  /* the rows set too: nothing left to time */
+  g_setenv("STILL_VK_DOT_ROWS", "1", TRUE);
+  g_setenv("STILL_VK_MATVEC_ROWS", "1", TRUE);
+  tune_fake_with(&vk, full, &calls, s, sizeof s);
+  g_assert_cmpstr(s, ==,
+                  "defaults (all set in the environment): dot Q6_K, preround 2, dot rows 1, float rows 1 (Q8_0, "
+                  "Q6_K), float rows 1 (other types), prompt team");
   g_assert_cmpint(calls, ==, 0);
   g_unsetenv("STILL_VK_DOT_PREROUND"), g_unsetenv("STILL_VK_DOT_TYPES"), g_unsetenv("STILL_VK_MATMUL");
-  /* a model without a type of the dot products (Q3_K_M, say): its prompt shaders only */
-  tune_fake_with(&vk, (tune_case){.dot_types = 0, .gain = 1}, &calls, s, sizeof s);
-  g_assert_true(g_str_has_prefix(s, "measured: dot none, preround 0, prompt team (prompt batch 900.00 ms (defaults "
-                                    "1000.00), on "));
+  g_unsetenv("STILL_VK_DOT_ROWS"), g_unsetenv("STILL_VK_MATVEC_ROWS");
+  /* a model without a type of the dot products (Q3_K and Q6_K, as Q3_K_M): the rows of its
+   * float decode, 1 for Q6_K and 2 for Q3_K winning (3 + 4 × 11 + the check), and its prompt
+   * shaders (1 + 5) */
+  tune_fake_with(&vk, (tune_case){.types = 1ull << STILL_TYPE_Q3_K | 1ull << STILL_TYPE_Q6_K, .gain = 1}, &calls, s,
+                 sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot none, preround 0, float rows 1 (Q8_0, Q6_K), float rows 2 (other "
+                                    "types), prompt team (decode 902.50 ms (defaults 1000.00), prompt batch 900.00 ms "
+                                    "(defaults 1000.00), on "));
+  g_assert_cmpint(calls, ==, 64);
+  g_assert_cmpuint(still_vk_team_rows(vk, STILL_TYPE_Q6_K), ==, 1);
+  g_assert_cmpuint(still_vk_team_rows(vk, STILL_TYPE_Q3_K), ==, 2);
+  /* the same model with STILL_VK_MATVEC_ROWS set: its prompt shaders only */
+  g_setenv("STILL_VK_MATVEC_ROWS", "2", TRUE);
+  tune_fake_with(&vk, (tune_case){.types = 1ull << STILL_TYPE_Q3_K | 1ull << STILL_TYPE_Q6_K, .gain = 1}, &calls, s,
+                 sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot none, preround 0, float rows 2 (other types), prompt team (prompt "
+                                    "batch 900.00 ms (defaults 1000.00), on "));
   g_assert_cmpint(calls, ==, 6);
+  g_unsetenv("STILL_VK_MATVEC_ROWS");
   /* no cache file can be written: said, and kept for the process */
   g_setenv("XDG_CACHE_HOME", "/dev/null/cache", TRUE);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
-  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot"));
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot"));
   g_assert_nonnull(strstr(s, "; not saved: the cache file cannot be written)"));
   tune_fake_with(&vk, full, &calls, s, sizeof s);
-  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, prompt dot"));
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot"));
   g_assert_cmpint(calls, ==, 0);
   /* tensor cores (the device's own, else emulated where it can): the prompts' only other path
    * is the dot products, so no =team and no check of one prompt candidate against the defaults
@@ -1803,9 +1905,9 @@ static void test_tune_search(void)
     tune_fake_with(&vk, full, &calls, s, sizeof s);
   }
   if (still_vk_has_coopmat(vk)) {
-    g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, prompt dot (decode 855.00 ms (defaults "
-                                      "1000.00), prompt batch 800.00 ms (defaults 1000.00), on "));
-    g_assert_cmpint(calls, ==, 64);
+    g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
+                                      "(defaults 1000.00), prompt batch 800.00 ms (defaults 1000.00), on "));
+    g_assert_cmpint(calls, ==, 86);
   } else {
     g_test_message("no tensor cores, emulated or not: the case with them is not checked here");
   }
@@ -2301,6 +2403,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk/gpu-bandwidth", test_gpu_bandwidth);
   g_test_add_func("/vk/pipeline-cache", test_pipeline_cache);
   g_test_add_func("/vk/tune-search", test_tune_search);
+  g_test_add_func("/vk/matvec/rows-switch", test_matvec_rows_switch);
   static const uint32_t types[] = {STILL_TYPE_F32,  STILL_TYPE_F16,  STILL_TYPE_BF16, STILL_TYPE_Q8_0,
                                    STILL_TYPE_Q4_0, STILL_TYPE_Q4_1, STILL_TYPE_Q5_0, STILL_TYPE_Q5_1,
                                    STILL_TYPE_IQ4_NL, STILL_TYPE_Q4_K, STILL_TYPE_Q5_K, STILL_TYPE_Q6_K,
