@@ -1089,7 +1089,11 @@ static still_status estimate_model(const still_fit_model *m, const still_hardwar
     }
     place_fixed(m, &fm, &p, g, shares, &pl);
     fill_result(m, hw, &fm, &p, &pl, out);
-    out->max_ctx_gpu = max_ctx;
+    /* the machine's limit, or that of the devices named here where it is larger (a device the
+     * estimator would not take by itself, as a CPU-emulated one: else a placement that fits
+     * whole would read "no context fits fully on the GPU") */
+    const int32_t fixed_ctx = max_ctx_on_gpu(m, &fm, &p);
+    out->max_ctx_gpu = fixed_ctx > max_ctx ? fixed_ctx : max_ctx;
     out->tight = false; /* max_ctx_gpu is the estimator's own placement's: no claim about this one */
     if (pl.fits) {
       fitting_message(m, &fm, &pl, out);

@@ -820,9 +820,13 @@ static still_status parse_shard(gguf_file *f, shard *s, int shard_no, uint64_t *
     /* Tensors packed one after the other (a cut download) vs an offset
      * pointing far away (a corrupt header). */
     uint64_t slack = n_tensors * s->alignment;
-    if (s->data_end <= sat_add(sum, slack))
-      return still_set_error(err, STILL_ERR_TRUNCATED, "this file ends early: it ends at %s of an expected %s",
-                             still_format_bytes(s->file_size, a, sizeof a), still_format_bytes(expected, b, sizeof b));
+    if (s->data_end <= sat_add(sum, slack)) {
+      still_format_bytes(s->file_size, a, sizeof a), still_format_bytes(expected, b, sizeof b);
+      if (strcmp(a, b) == 0) /* (the sizes round alike: in bytes) */
+        return still_set_error(err, STILL_ERR_TRUNCATED, "this file ends early: it has %llu bytes of an expected %llu",
+                               (unsigned long long)s->file_size, (unsigned long long)expected);
+      return still_set_error(err, STILL_ERR_TRUNCATED, "this file ends early: it ends at %s of an expected %s", a, b);
+    }
     return still_set_error(err, STILL_ERR_FORMAT,
                            "tensor %.*s lies outside the file: its data ends at %s, but the file is only %s",
                            (int)(last->name.len > 120 ? 120 : last->name.len), last->name.ptr,

@@ -21,9 +21,13 @@ still_status still_gpu_split_parse(const char *text, double *shares, int cap, in
     while (len && *p == ' ') p++, len--;
     while (len && p[len - 1] == ' ') len--;
     char item[64];
-    if (count >= cap || len == 0 || len >= sizeof item)
+    if (count >= cap || len == 0)
       return still_set_error(err, STILL_ERR_INVALID_ARG,
                              "the split \"%.60s\" is not a comma-separated list of at most %d numbers", text, cap);
+    if (len >= sizeof item)
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "the split \"%.60s\": an item of %zu characters is not a share (a number, 0 or more)",
+                             text, len);
     memcpy(item, p, len);
     item[len] = '\0';
     char *end = NULL;
@@ -40,6 +44,59 @@ still_status still_gpu_split_parse(const char *text, double *shares, int cap, in
   if (!(total > 0))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%.60s\" gives no layers to any device", text);
   *n = count;
+  return STILL_OK;
+}
+
+still_status still_gpu_device_list_parse(const char *text, char items[][STILL_GPU_DEVICE_TEXT], int cap, int *n,
+                                         still_error *err)
+{
+  *n = 0;
+  if (!text || !*text) return STILL_OK;
+  int count = 0;
+  for (const char *p = text;;) {
+    /* the next comma outside parentheses */
+    const char *e = p;
+    for (int depth = 0; *e && (*e != ',' || depth > 0); e++)
+      depth += *e == '(' ? 1 : *e == ')' && depth > 0 ? -1 : 0;
+    size_t len = (size_t)(e - p);
+    while (len && *p == ' ') p++, len--;
+    while (len && p[len - 1] == ' ') len--;
+    if (len == 0)
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "the device list \"%.80s\" has an empty item: name devices by index, name or uuid, "
+                             "separated by commas (e.g. 0,1)",
+                             text);
+    if (count >= cap)
+      return still_set_error(err, STILL_ERR_INVALID_ARG, "the device list \"%.80s\" names more than %d devices", text,
+                             cap);
+    if (len >= STILL_GPU_DEVICE_TEXT)
+      return still_set_error(err, STILL_ERR_INVALID_ARG,
+                             "the device \"%.40s…\" is %zu bytes long: no device name is longer than %d", p, len,
+                             STILL_GPU_DEVICE_TEXT - 1);
+    memcpy(items[count], p, len);
+    items[count++][len] = '\0';
+    if (!*e) break;
+    p = e + 1;
+  }
+  *n = count;
+  return STILL_OK;
+}
+
+still_status still_gpu_split_check(const char *device, const char *split, still_error *err)
+{
+  char items[STILL_GPU_SPLIT_MAX][STILL_GPU_DEVICE_TEXT];
+  double shares[STILL_GPU_SPLIT_MAX];
+  int nd = 0, ns = 0;
+  still_status st = still_gpu_device_list_parse(device, items, STILL_GPU_SPLIT_MAX, &nd, err);
+  if (st == STILL_OK) st = still_gpu_split_parse(split, shares, STILL_GPU_SPLIT_MAX, &ns, err);
+  if (st != STILL_OK) return st;
+  if (ns > 0 && nd > 1 && nd != ns)
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "%d devices but %d shares in the split \"%.60s\"", nd, ns,
+                           split);
+  if (ns > 1 && nd == 1) /* one device named, several shares */
+    return still_set_error(err, STILL_ERR_INVALID_ARG,
+                           "the split \"%.60s\" has %d shares: name as many devices with --device (e.g. 0,1)", split,
+                           ns);
   return STILL_OK;
 }
 

@@ -16,6 +16,25 @@
  * *n: how many (0 for NULL or ""). Errors in plain words, naming the text. */
 still_status still_gpu_split_parse(const char *text, double *shares, int cap, int *n, still_error *err);
 
+/* Room for one device of a --device list (an index, a name as Vulkan gives
+ * it, at most 255 bytes, or uuid:HEX), with its '\0'. */
+#define STILL_GPU_DEVICE_TEXT 256
+
+/* Parse --device's list ("0,1", "llvmpipe,1"): items separated by commas
+ * outside parentheses, so that a name as `still devices` prints it
+ * ("llvmpipe (LLVM 15.0.6, 256 bits)") is one device; spaces around items
+ * trimmed; none empty, at most cap of them. *n: how many (0 for NULL or "").
+ * Errors in plain words, naming the text. */
+still_status still_gpu_device_list_parse(const char *text, char items[][STILL_GPU_DEVICE_TEXT], int cap, int *n,
+                                         still_error *err);
+
+/* --device and --split together, before any device is opened: both lists
+ * well formed, and as many devices named as the split has shares where
+ * both have several (one device and several shares: a device per share is
+ * needed). The CLI says these at once; the session says them in its
+ * offload line. */
+still_status still_gpu_split_check(const char *device, const char *split, still_error *err);
+
 /* Cut the GPU layers [first_layer, n_layer) into consecutive runs by
  * cumulative share, like llama.cpp's --tensor-split by layers: device i
  * takes [bounds[i], bounds[i+1]) with bounds[0] = first_layer,

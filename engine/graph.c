@@ -659,6 +659,9 @@ static still_status forward_batch(still_graph *g, const int32_t *tokens, int n_t
   const still_model *m = g->m;
   const still_hparams *hp = &m->hp;
   const int32_t pos0 = g->kv->n_past;
+  /* before each batch too: with every layer on the GPU the loop below has no layer to check at */
+  if (cancel && atomic_load_explicit(cancel, memory_order_relaxed))
+    return still_set_error(err, STILL_ERR_CANCELLED, "cancelled");
   /* all layers on a device that holds the (tied) embedding table: the lookup runs there */
   const bool gpu_embd = g->gpu && g->gpu_first == 0 && still_vk_forward_embeds(g->gpu);
   if (!gpu_embd) embed_tokens(g, tokens, n_tok);

@@ -504,7 +504,7 @@ int still_cmd_bench_standard(int argc, char **argv)
   if (cli_run_i32("--threads", t_text, 1, STILL_MAX_THREADS, &sp.n_threads)) return 1;
   if (cli_run_kv_type(kv_text, &sp.kv_type)) return 1;
   if (cli_run_i32("--gpu-layers", ngl_text, -1, 1 << 20, &sp.n_gpu_layers)) return 1;
-  if (cli_check_split(split)) return 1;
+  if (cli_check_gpu_args(device, split)) return 1;
   sp.device = device;
   sp.split = split;
   if ((device || split) && !ngl_text) sp.n_gpu_layers = -1; /* naming a device means using it */

@@ -2,6 +2,8 @@
  * the `still` command line tool. See cli-common.h. */
 #include "cli-common.h"
 
+#include "gpu-split.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -122,24 +124,20 @@ static bool size_fail(char *why, size_t why_size, const char *fmt, const char *t
   return false;
 }
 
-int cli_check_split(const char *text)
+int cli_check_gpu_args(const char *device, const char *split)
 {
-  if (!text) return 0;
+  if (device && !*device) return cli_fail("option --device is empty: give an index, part of a name or uuid:HEX");
+  if (split && !*split) return cli_fail("option --split is empty: give shares separated by commas, like 3,1");
+  char items[STILL_GPU_SPLIT_MAX][STILL_GPU_DEVICE_TEXT];
+  double shares[STILL_GPU_SPLIT_MAX];
   int n = 0;
-  double total = 0;
-  const char *p = text;
-  for (;;) {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(p, &end);
-    if (end == p || errno || !(v >= 0) || v > 1e9 || (*end && *end != ','))
-      return cli_fail("option --split wants shares separated by commas, like 3,1 (not '%.60s')", text);
-    total += v;
-    if (++n > 8) return cli_fail("option --split takes at most 8 devices");
-    if (!*end) break;
-    p = end + 1;
-  }
-  if (!(total > 0)) return cli_fail("option --split '%.60s' gives no layers to any device", text);
+  still_error err = {0};
+  if (still_gpu_device_list_parse(device, items, STILL_GPU_SPLIT_MAX, &n, &err) != STILL_OK)
+    return cli_fail("option --device: %s", err.message);
+  if (still_gpu_split_parse(split, shares, STILL_GPU_SPLIT_MAX, &n, &err) != STILL_OK)
+    return cli_fail("option --split: %s", err.message);
+  if (still_gpu_split_check(device, split, &err) != STILL_OK)
+    return cli_fail("options --device and --split: %s", err.message);
   return 0;
 }
 

@@ -75,9 +75,12 @@ typedef enum {
 cli_args_result cli_parse_args(int argc, char **argv, const cli_option *opts, size_t n_opts, const char *usage,
                                char ***positional, int *n_positional);
 
-/* --split A,B[,C…]: up to 8 shares (numbers >= 0, not all 0). Returns 0, or
- * 1 with the message printed. NULL is fine (no split). */
-int cli_check_split(const char *text);
+/* --device D[,E…] and --split A,B[,C…] before any session is made: the same
+ * rules as the engine's (still_gpu_split_check: at most 8 devices and shares,
+ * shares numbers >= 0 and not all 0, as many devices as shares where both
+ * list several), and --device not empty. Returns 0, or 1 with the message
+ * printed. NULL is fine for either (not given). */
+int cli_check_gpu_args(const char *device, const char *split);
 
 /* ---- sizes ---------------------------------------------------------------- */
 

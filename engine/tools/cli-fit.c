@@ -472,7 +472,7 @@ int still_cmd_fit(int argc, char **argv)
     else if (strcmp(kv, "q8_0") == 0 || strcmp(kv, "Q8_0") == 0) p.kv_type = STILL_KV_Q8_0;
     else return cli_fail("--kv-type must be f16, f32 or q8_0, not '%s'", kv);
   }
-  if (cli_check_split(split)) return 1; /* the same check and message as `still run --split` */
+  if (cli_check_gpu_args(NULL, split)) return 1; /* the same check and message as `still run --split` */
   p.split = split;
   if (ngl) {
     char *end;

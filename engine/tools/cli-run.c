@@ -110,8 +110,11 @@ int cli_run_load_model(const char *path, bool no_vocab, still_model **out)
   still_load_params lp = still_load_params_default();
   lp.no_vocab = no_vocab;
   still_error err = {0};
-  if (still_model_load(path, &lp, NULL, NULL, out, &err) != STILL_OK)
-    return cli_fail("%s", err.message[0] ? err.message : "cannot load the model");
+  if (still_model_load(path, &lp, NULL, NULL, out, &err) != STILL_OK) {
+    const char *why = err.message[0] ? err.message : "cannot load the model";
+    /* which file, where the message does not say it already ("this file ends early") */
+    return strstr(why, path) ? cli_fail("%s", why) : cli_fail("%s: %s", path, why);
+  }
   return 0;
 }
 
@@ -227,7 +230,7 @@ static int apply_gen_opts(const gen_opts *g, const still_model *m, still_session
   if (cli_run_i32("--batch-size", g->batch, 1, 1 << 16, &sp->n_batch)) return 1;
   if (cli_run_kv_type(g->kv_type, &sp->kv_type)) return 1;
   if (cli_run_i32("--gpu-layers", g->gpu_layers, -1, 1 << 20, &sp->n_gpu_layers)) return 1;
-  if (cli_check_split(g->split)) return 1;
+  if (cli_check_gpu_args(g->device, g->split)) return 1;
   sp->device = g->device;
   sp->split = g->split;
   if ((g->device || g->split) && !g->gpu_layers) sp->n_gpu_layers = -1; /* naming a device means using it */
@@ -603,7 +606,7 @@ int still_cmd_logits(int argc, char **argv)
   if (cli_run_i32("--threads", threads, 1, 1024, &sp.n_threads)) return 1;
   if (cli_run_kv_type(kv_type, &sp.kv_type)) return 1;
   if (cli_run_i32("--gpu-layers", gpu_layers, -1, 1 << 20, &sp.n_gpu_layers)) return 1;
-  if (cli_check_split(split)) return 1;
+  if (cli_check_gpu_args(device, split)) return 1;
   sp.device = device;
   sp.split = split;
   if ((device || split) && !gpu_layers) sp.n_gpu_layers = -1;

@@ -264,6 +264,13 @@ static const char *vk_result_name(VkResult r)
   }
 }
 
+const char *still_vk_instance_error_words(VkResult r)
+{
+  if (r == VK_ERROR_OUT_OF_HOST_MEMORY)
+    return "out of memory, or a Vulkan driver manifest that is not valid JSON: VK_LOADER_DEBUG=error says which";
+  return vk_result_name(r);
+}
+
 bool still_vk_has_device_extension(VkPhysicalDevice pd, const char *name)
 {
   uint32_t n = 0;
@@ -355,7 +362,7 @@ int still_vk_enumerate(still_gpu *gpus, int cap, bool *vulkan_ok, char *note, si
   still_vk_driver_note(driver_note, sizeof driver_note);
   if (driver_note[0]) add_note(note, note_size, "%s", driver_note);
   if (r != VK_SUCCESS) {
-    add_note(note, note_size, "no GPU found through Vulkan (%s)", vk_result_name(r));
+    add_note(note, note_size, "no GPU found through Vulkan (%s)", still_vk_instance_error_words(r));
     return 0;
   }
   const bool v11 = inst_version >= VK_API_VERSION_1_1;

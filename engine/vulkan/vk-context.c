@@ -166,8 +166,22 @@ static still_status choose_device(still_vk *vk, const char *want, still_error *e
       int rank = type_rank(p.deviceType);
       if (rank > best_rank) best_rank = rank, chosen = (int)i;
     }
-    /* a CPU-emulated device only when it is the only one */
+    /* a CPU-emulated device only when it is the only one (listed more than once, by two
+     * driver manifests, it is still one: the same deviceUUID) */
+    bool several = false;
     if (best_rank == 0 && n > 1) {
+      uint8_t first[VK_UUID_SIZE];
+      for (uint32_t i = 0; i < n && !several; i++) {
+        VkPhysicalDeviceIDProperties idp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
+        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &idp};
+        vkGetPhysicalDeviceProperties2(pds[i], &p2);
+        if (p2.properties.apiVersion < VK_API_VERSION_1_1) several = true; /* (no UUID to tell) */
+        else if (i == 0) memcpy(first, idp.deviceUUID, VK_UUID_SIZE);
+        else several = memcmp(first, idp.deviceUUID, VK_UUID_SIZE) != 0;
+      }
+      if (!several) chosen = 0;
+    }
+    if (several) {
       free(pds);
       return still_set_error(err, STILL_ERR_BACKEND,
                              "Vulkan: only CPU-emulated devices found; name one with --device to use it%s",
@@ -224,7 +238,15 @@ bool still_vk_write_file_atomic(const char *path, const void *data, size_t len)
   return true;
 }
 
-static void cache_path(still_vk *vk) { still_vk_cache_file("vk-pipeline-cache.bin", vk->cache_path, sizeof vk->cache_path); }
+/* One file per kind of device (vendor and device id): a split over two different GPUs keeps
+ * both sets of pipelines (one shared file would hold the last closed device's only, and the
+ * other would build its own again at every load). */
+static void cache_path(still_vk *vk)
+{
+  char name[64];
+  snprintf(name, sizeof name, "vk-pipeline-cache-%04x-%04x.bin", vk->props.vendorID, vk->props.deviceID);
+  still_vk_cache_file(name, vk->cache_path, sizeof vk->cache_path);
+}
 
 /* The data is only given to the driver when its header names this device
  * and driver (a stale or foreign file is ignored, never trusted). */
@@ -499,7 +521,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   if (r != VK_SUCCESS) {
     vk->instance = VK_NULL_HANDLE;
     char why[404];
-    st = still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no usable driver (%s)%s", result_words(r),
+    st = still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no usable driver (%s)%s", still_vk_instance_error_words(r),
                          driver_note(why, sizeof why));
     goto fail;
   }

@@ -362,43 +362,17 @@ uint64_t still_vk_forward_device_bytes(const still_vk_forward *f, uint64_t *peak
 
 /* ---- the split: which devices, how many layers each ------------------------------ */
 
-/* Comma-separated items of s (NULL/"": none) into items[cap][64]; -1 when
- * there are more than cap or an item is empty or too long. */
-static int split_items(const char *s, char items[][64], int cap)
-{
-  if (!s || !*s) return 0;
-  int n = 0;
-  for (const char *p = s;;) {
-    const char *e = strchr(p, ',');
-    size_t len = e ? (size_t)(e - p) : strlen(p);
-    while (len && (*p == ' ')) p++, len--;
-    while (len && p[len - 1] == ' ') len--;
-    if (n >= cap || len == 0 || len >= 64) return -1;
-    memcpy(items[n], p, len);
-    items[n++][len] = '\0';
-    if (!e) break;
-    p = e + 1;
-  }
-  return n;
-}
-
 /* The devices and their shares: --device "A,B" and/or --split "a,b". */
-static still_status plan_split(const char *device, const char *split, char devs[][64], double *share, int *n_out,
-                               still_error *err)
+static still_status plan_split(const char *device, const char *split, char devs[][STILL_GPU_DEVICE_TEXT],
+                               double *share, int *n_out, still_error *err)
 {
-  int nd = split_items(device, devs, STILL_VK_MAX_SPLIT);
-  if (nd < 0)
-    return still_set_error(err, STILL_ERR_INVALID_ARG, "the device list \"%s\" is not a comma-separated list of at most %d devices",
-                           device, STILL_VK_MAX_SPLIT);
-  int ns = 0; /* the shares: parsed by the same code as the fit estimator's (gpu-split.c) */
-  still_status sst = still_gpu_split_parse(split, share, STILL_VK_MAX_SPLIT, &ns, err);
+  /* the lists and their counts, as the CLI checks them (gpu-split.c, shared with the fit estimator) */
+  still_status sst = still_gpu_split_check(device, split, err);
+  int nd = 0, ns = 0;
+  if (sst == STILL_OK) sst = still_gpu_device_list_parse(device, devs, STILL_VK_MAX_SPLIT, &nd, err);
+  if (sst == STILL_OK) sst = still_gpu_split_parse(split, share, STILL_VK_MAX_SPLIT, &ns, err);
   if (sst != STILL_OK) return sst;
-  if (ns > 0 && nd > 1 && nd != ns)
-    return still_set_error(err, STILL_ERR_INVALID_ARG, "%d devices but %d shares in the split \"%s\"", nd, ns, split);
-  if (ns > 1 && nd <= 1) {
-    if (nd == 1) /* one device named, several shares: that device is the first */
-      return still_set_error(err, STILL_ERR_INVALID_ARG,
-                             "the split \"%s\" has %d shares: name as many devices with --device (e.g. 0,1)", split, ns);
+  if (ns > 1 && nd == 0) {
     /* no device named: the usable devices in Vulkan order (GPUs; CPU-emulated
      * ones only when there is nothing else) */
     still_gpu gpus[16];
@@ -410,7 +384,7 @@ static still_status plan_split(const char *device, const char *split, char devs[
     if (nu < ns)
       return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%s\" needs %d Vulkan devices, %d found", split, ns,
                              nu);
-    for (int i = 0; i < ns; i++) snprintf(devs[i], 64, "%d", usable[i]);
+    for (int i = 0; i < ns; i++) snprintf(devs[i], STILL_GPU_DEVICE_TEXT, "%d", usable[i]);
     nd = ns;
   }
   if (nd == 0) { /* the default choice */
@@ -610,7 +584,7 @@ still_status still_vk_forward_new(const still_model *m, const char *device, cons
   if (hp->head_dim_k > 256 || hp->head_dim_v > 256)
     return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: head size %d is above the shader's 256",
                            hp->head_dim_k);
-  char devs[STILL_VK_MAX_SPLIT][64];
+  char devs[STILL_VK_MAX_SPLIT][STILL_GPU_DEVICE_TEXT];
   double share[STILL_VK_MAX_SPLIT];
   int n_dev = 0;
   still_status st = plan_split(device, split, devs, share, &n_dev, err);

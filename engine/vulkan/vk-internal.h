@@ -193,6 +193,10 @@ bool still_vk_pipeline_cache_loaded(const still_vk *vk);
  * loader: *api_version, may be NULL), never destroyed. A failed
  * creation is not kept: the next call tries again. */
 VkResult still_vk_instance(VkInstance *out, uint32_t *api_version);
+/* Why still_vk_instance failed, in plain words: the loader gives "out of host
+ * memory" also for a driver manifest it cannot parse (VK_ICD_FILENAMES naming
+ * a file that is not JSON), so that case says both. */
+const char *still_vk_instance_error_words(VkResult r);
 /* What the instance's making found of NVIDIA's driver (reached through its EGL library, or why it
  * does not start); empty where nothing was found to say. */
 void still_vk_driver_note(char *buf, size_t cap);

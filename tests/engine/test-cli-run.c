@@ -649,6 +649,16 @@ static void test_bad_input(void)
     {"run", "-m", model, "-p", "x", "extra", NULL},
     {"run", "-m", model, "-p", "x", "--bogus", NULL},
     {"run", "-m", model, "--prompt-ids", "1 2 3 4 5 6 7 8 9 10", "-c", "4", NULL},
+    /* device lists and splits that cannot be right, refused before anything runs (not a run on
+     * the CPU that looks like an answer) */
+    {"run", "-m", model, "-p", "x", "--device", "0,", NULL},
+    {"run", "-m", model, "-p", "x", "--device", "", NULL},
+    {"run", "-m", model, "-p", "x", "--device", "0,1,2,3,4,5,6,7,8", NULL},
+    {"run", "-m", model, "-p", "x", "--device", "0", "--split", "1,1", NULL},
+    {"chat", "-m", qwen, "--device", "0,1", "--split", "1,1,1", NULL},
+    {"logits", "-m", model, "--prompt-ids", "1", "--out", nowhere, "--device", ",1", NULL},
+    {"bench", "-m", model, "--device", "0,,1", NULL},
+    {"bench", "-m", model, "--standard", "--split", "", NULL},
     {"logits", "-m", model, "--prompt-ids", "1", NULL},
     {"logits", "-m", model, "--out", nowhere, NULL},
     {"logits", "-m", model, "--prompt-ids", "1 2", "--out", nowhere, NULL},

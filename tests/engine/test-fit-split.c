@@ -142,6 +142,66 @@ static void test_parse(void)
     g_assert_nonnull(strstr(err.message, "the split \""));
   }
   g_assert_cmpstr(err.message, ==, "the split \"2x\": \"2x\" is not a share (a number, 0 or more)");
+  char *lng = g_strdup_printf("1.%070d,1", 0);
+  g_assert_cmpint(still_gpu_split_parse(lng, s, STILL_GPU_SPLIT_MAX, &n, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_nonnull(strstr(err.message, ": an item of 72 characters is not a share"));
+  g_free(lng);
+}
+
+/* --device lists: commas inside parentheses belong to a name ("llvmpipe (LLVM 15.0.6, 256
+ * bits)", as `still devices` prints it); and the lists together with --split. */
+static void test_device_list(void)
+{
+  char d[STILL_GPU_SPLIT_MAX][STILL_GPU_DEVICE_TEXT];
+  int n = -1;
+  still_error err = {0};
+  g_assert_cmpint(still_gpu_device_list_parse(NULL, d, STILL_GPU_SPLIT_MAX, &n, &err), ==, STILL_OK);
+  g_assert_cmpint(n, ==, 0);
+  g_assert_cmpint(still_gpu_device_list_parse("", d, STILL_GPU_SPLIT_MAX, &n, &err), ==, STILL_OK);
+  g_assert_cmpint(n, ==, 0);
+  g_assert_cmpint(still_gpu_device_list_parse(" 0 , uuid:ab ,RTX 4090", d, STILL_GPU_SPLIT_MAX, &n, &err), ==,
+                  STILL_OK);
+  g_assert_cmpint(n, ==, 3);
+  g_assert_cmpstr(d[0], ==, "0");
+  g_assert_cmpstr(d[1], ==, "uuid:ab");
+  g_assert_cmpstr(d[2], ==, "RTX 4090");
+  g_assert_cmpint(still_gpu_device_list_parse("llvmpipe (LLVM 15.0.6, 256 bits)", d, STILL_GPU_SPLIT_MAX, &n, &err), ==,
+                  STILL_OK);
+  g_assert_cmpint(n, ==, 1);
+  g_assert_cmpstr(d[0], ==, "llvmpipe (LLVM 15.0.6, 256 bits)");
+  g_assert_cmpint(still_gpu_device_list_parse("a (b, (c, d)), 1,x)y,z", d, STILL_GPU_SPLIT_MAX, &n, &err), ==,
+                  STILL_OK);
+  g_assert_cmpint(n, ==, 4);
+  g_assert_cmpstr(d[0], ==, "a (b, (c, d))");
+  g_assert_cmpstr(d[1], ==, "1");
+  g_assert_cmpstr(d[2], ==, "x)y"); /* (a stray closing parenthesis opens nothing) */
+  g_assert_cmpstr(d[3], ==, "z");
+  static const char *const empty[] = {"0,", ",1", "0,,1", "0, ,1"};
+  for (size_t i = 0; i < G_N_ELEMENTS(empty); i++) {
+    g_assert_cmpint(still_gpu_device_list_parse(empty[i], d, STILL_GPU_SPLIT_MAX, &n, &err), ==, STILL_ERR_INVALID_ARG);
+    g_assert_nonnull(strstr(err.message, "has an empty item"));
+  }
+  g_assert_cmpint(still_gpu_device_list_parse("0,1,2,3,4,5,6,7,8", d, STILL_GPU_SPLIT_MAX, &n, &err), ==,
+                  STILL_ERR_INVALID_ARG);
+  g_assert_cmpstr(err.message, ==, "the device list \"0,1,2,3,4,5,6,7,8\" names more than 8 devices");
+  char *lng = g_strnfill(STILL_GPU_DEVICE_TEXT, 'x');
+  g_assert_cmpint(still_gpu_device_list_parse(lng, d, STILL_GPU_SPLIT_MAX, &n, &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_nonnull(strstr(err.message, "is 256 bytes long: no device name is longer than 255"));
+  lng[STILL_GPU_DEVICE_TEXT - 1] = '\0';
+  g_assert_cmpint(still_gpu_device_list_parse(lng, d, STILL_GPU_SPLIT_MAX, &n, &err), ==, STILL_OK);
+  g_free(lng);
+  /* together */
+  static const char *const ok[][2] = {{NULL, NULL}, {"0", NULL}, {NULL, "3,1"}, {"0,1", "3,1"}, {"0,1", NULL},
+                                      {"0", "1"},   {"1", "1"}};
+  for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) g_assert_cmpint(still_gpu_split_check(ok[i][0], ok[i][1], &err), ==, STILL_OK);
+  g_assert_cmpint(still_gpu_split_check("0", "1,1", &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpstr(err.message, ==, "the split \"1,1\" has 2 shares: name as many devices with --device (e.g. 0,1)");
+  g_assert_cmpint(still_gpu_split_check("0,1", "1,1,1", &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpstr(err.message, ==, "2 devices but 3 shares in the split \"1,1,1\"");
+  g_assert_cmpint(still_gpu_split_check("0,", "1,1", &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_nonnull(strstr(err.message, "empty item"));
+  g_assert_cmpint(still_gpu_split_check("0,1", "1,x", &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_nonnull(strstr(err.message, "is not a share"));
 }
 
 /* ---- placements -------------------------------------------------------------------- */
@@ -662,6 +722,7 @@ int main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/fit-split/bounds", test_bounds);
   g_test_add_func("/fit-split/parse", test_parse);
+  g_test_add_func("/fit-split/device-list", test_device_list);
   g_test_add_func("/fit-split/per-device", test_per_device);
   g_test_add_func("/fit-split/q8-cache-on-gpu", test_q8_cache_on_gpu);
   g_test_add_func("/fit-split/overflow", test_overflow);

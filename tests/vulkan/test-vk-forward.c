@@ -22,6 +22,7 @@
 #include <glib/gstdio.h>
 #include <unistd.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 typedef struct {
@@ -786,6 +787,19 @@ static void test_cli(void)
   const bool first_lavapipe = strstr(first, "(llvmpipe") != NULL;
   g_assert_true(first_lavapipe == !any_gpu);
   g_free(errs);
+  /* that device named as `still devices` prints its name: one device, even where the name has a
+   * comma ("llvmpipe (LLVM 15.0.6, 256 bits)"), not a split */
+  const char *open_paren = strchr(first, '(');
+  g_assert_nonnull(open_paren);
+  char *name = g_strndup(open_paren + 1, strlen(open_paren + 1) - 1);
+  char *argv_name[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32",
+                       "--device", name, NULL};
+  errs = cli_run(argv_name, NULL, true, NULL);
+  g_test_message("--device \"%s\": %s", name, errs);
+  char *one = g_strdup_printf("offload: 5/5 layers on %s\n", first);
+  g_assert_true(g_str_has_prefix(errs, one));
+  assert_logits_file(tmp, r);
+  g_free(errs), g_free(one), g_free(name);
   /* a device that does not exist: the run goes on on the CPU and says why */
   char *argv3[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--device", "nosuchgpu",
                    NULL};
@@ -869,6 +883,13 @@ static void test_cli(void)
     g_assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(two, 0), "same_gpu_as")));
     g_assert_cmpint(cJSON_GetObjectItem(cJSON_GetArrayItem(two, 1), "same_gpu_as")->valueint, ==, 0);
     cJSON_Delete(jd);
+    /* … so it is the only device, and taken by default */
+    char *argv_all[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32",
+                        "-ngl", "99", NULL};
+    errs = cli_run(argv_all, env, true, NULL);
+    g_test_message("two ICDs, -ngl 99: %s", errs);
+    g_assert_true(g_str_has_prefix(errs, "offload: 5/5 layers on Vulkan0 (llvmpipe"));
+    g_free(errs);
     char *argv5[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--kv-type", "f32",
                      "--split", "1,1", NULL};
     errs = cli_run(argv5, env, true, NULL);
@@ -1171,6 +1192,70 @@ static void test_loop_limit(void)
   }
   still_session_free(s);
   fallback_run_close(&f);
+}
+
+typedef struct {
+  still_session *s;
+  atomic_bool done;
+} canceller_ctx;
+
+static gpointer cancel_until_done(gpointer data)
+{
+  canceller_ctx *c = data;
+  while (!atomic_load(&c->done)) {
+    still_session_cancel(c->s);
+    g_usleep(50);
+  }
+  return NULL;
+}
+
+static bool count_tokens(int32_t token, const char *text, size_t len, void *user)
+{
+  (*(int *)user)++;
+  return true;
+}
+
+/* A cancel while a long prompt is read with every layer on the GPU stops it at the next batch
+ * (the CPU's layer loop, where the flag is also read, has no layer to run there): the batches
+ * read so far stay in the cache, and the session goes on right from there. */
+static void test_cancel_prompt(void)
+{
+  still_model *m = test_load_fixture_model("stories260K", false);
+  if (!m) return;
+  enum { N = 240, BATCH = 16 };
+  still_session *s = new_session(m, -1, BATCH);
+  g_test_message("%s", still_session_offload(s));
+  g_assert_true(g_str_has_prefix(still_session_offload(s), "offload: 5/5 layers on Vulkan"));
+  int32_t prompt[N];
+  for (int i = 0; i < N; i++) prompt[i] = 1 + (i * 37) % 500;
+  still_sampling sp = still_sampling_greedy();
+  sp.max_tokens = 4;
+  canceller_ctx c = {.s = s};
+  GThread *t = g_thread_new("cancel", cancel_until_done, &c);
+  g_usleep(2000); /* the canceller first: a call clears the flag only at its start */
+  still_stats st;
+  still_error err = {0};
+  int n_gen = 0;
+  const still_status rc = still_session_generate(s, prompt, N, &sp, count_tokens, &n_gen, &st, &err);
+  atomic_store(&c.done, true);
+  g_thread_join(t);
+  const int32_t n_past = still_session_n_past(s);
+  g_test_message("cancelled with %d of %d prompt tokens read", n_past, N);
+  g_assert_cmpint(rc, ==, STILL_ERR_CANCELLED);
+  g_assert_cmpint(st.stop, ==, STILL_STOP_CANCELLED);
+  g_assert_cmpint(n_gen, ==, 0);
+  g_assert_cmpint(n_past, <, N);
+  g_assert_cmpint(n_past % BATCH, ==, 0);
+  /* the same prompt again reuses what was read, and ends as a session that read it whole */
+  float *a = g_new(float, 512), *b = g_new(float, 512);
+  g_assert_cmpint(still_session_logits(s, prompt, N, false, a, NULL, &err), ==, STILL_OK);
+  still_session *fresh = new_session(m, -1, BATCH);
+  g_assert_cmpint(still_session_logits(fresh, prompt, N, false, b, NULL, &err), ==, STILL_OK);
+  g_assert_cmpfloat(max_abs_diff(a, b, 512), <=, 1e-4);
+  still_session_free(fresh);
+  g_free(a), g_free(b);
+  still_session_free(s);
+  still_model_free(m);
 }
 
 /* The same prompt again after the GPU failed in between: the logits the session kept from that
@@ -1816,6 +1901,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk-forward/device-uuid", test_device_uuid);
   g_test_add_func("/vk-forward/loop-limit", test_loop_limit);
   g_test_add_func("/vk-forward/repeat-after-gpu-failure", test_repeat_after_gpu_failure);
+  g_test_add_func("/vk-forward/cancel-prompt", test_cancel_prompt);
   g_test_add_func("/vk-forward/device-lost", test_device_lost);
   g_test_add_func("/vk-forward/tune", test_tune);
   static const char *fit_models[] = {"tiny-qwen2-Q4_K_M", "tiny-llama-Q4_K_M", "tiny-qwen2-Q8_0", "tiny-qwen3-Q8_0"};
