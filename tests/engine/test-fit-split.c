@@ -405,6 +405,26 @@ static void test_overflow(void)
   g_free(buf);
 }
 
+/* Layers asked for on a machine whose only Vulkan device is CPU-emulated (lavapipe): the session
+ * takes that device, the estimate places them there, and the context that fits whole on it is
+ * that device's (not "no context fits fully on the GPU" under a verdict that it runs fully there). */
+static void test_only_cpu_device(void)
+{
+  size_t len;
+  void *buf = header_of("qwen-1.5b", &len);
+  still_hardware hw;
+  gpus(&hw, 1, 8 * GiB, 64 * GB);
+  hw.gpus[0].cpu_emulated = true;
+  still_fit f = fit_ok(buf, len, &hw, NULL, 99);
+  g_assert_cmpint(f.verdict, ==, STILL_FIT_GPU);
+  g_assert_cmpint(f.max_ctx_gpu, >=, 4096);
+  /* the estimator's own choice keeps the model off it */
+  f = fit_ok(buf, len, &hw, NULL, -2);
+  g_assert_cmpint(f.gpu_layers, ==, 0);
+  g_assert_cmpint(f.max_ctx_gpu, ==, 0);
+  g_free(buf);
+}
+
 /* Which GPUs a split counts, and the errors. */
 static void test_devices_and_errors(void)
 {
@@ -727,6 +747,7 @@ int main(int argc, char **argv)
   g_test_add_func("/fit-split/q8-cache-on-gpu", test_q8_cache_on_gpu);
   g_test_add_func("/fit-split/overflow", test_overflow);
   g_test_add_func("/fit-split/devices-and-errors", test_devices_and_errors);
+  g_test_add_func("/fit-split/only-cpu-device", test_only_cpu_device);
   g_test_add_func("/fit-split/duplicate-listing", test_duplicate_listing);
   g_test_add_func("/fit-split/cli", test_cli);
   g_test_add_func("/fit-split/matches-run", test_matches_run);

@@ -1055,6 +1055,12 @@ static void test_bad_ends_early(void)
   still_format_bytes(len / 2, a, sizeof a);
   still_format_bytes(len, e, sizeof e);
   expect_bad(b, STILL_ERR_TRUNCATED, WORDS("this file ends early: it ends at", a, "of an expected", e));
+  /* one byte short: the sizes in MB would read alike, so they are said in bytes */
+  g_byte_array_set_size(b, 0);
+  g_byte_array_append(b, (const guint8 *)buf, (guint)(len - 1));
+  char *bytes = g_strdup_printf("it has %" G_GSIZE_FORMAT " bytes of an expected %" G_GSIZE_FORMAT, len - 1, len);
+  expect_bad(b, STILL_ERR_TRUNCATED, WORDS("this file ends early:", bytes));
+  g_free(bytes);
   /* cut inside the header (in the token list) */
   g_byte_array_set_size(b, 40000);
   expect_bad(b, STILL_ERR_TRUNCATED, WORDS("this file ends early", "inside its header", "tokenizer.ggml.tokens"));

@@ -800,6 +800,22 @@ static void test_cli(void)
   g_assert_true(g_str_has_prefix(errs, one));
   assert_logits_file(tmp, r);
   g_free(errs), g_free(one), g_free(name);
+  /* a driver manifest that is not JSON: the loader says "out of host memory"; the note names the
+   * manifest as a possible cause, not memory alone */
+  char *bad_icd = g_build_filename(g_get_tmp_dir(), "still-bad-icd-XXXXXX.json", NULL);
+  int bfd = g_mkstemp(bad_icd);
+  g_assert_cmpint(bfd, >=, 0);
+  g_assert_cmpint(write(bfd, "{garbage", 8), ==, 8);
+  close(bfd);
+  char **env_bad = g_environ_setenv(g_get_environ(), "VK_ICD_FILENAMES", bad_icd, TRUE);
+  char *bad_note = NULL;
+  g_assert_cmpint(devices_with(cli, env_bad, &bad_note, NULL), ==, 0);
+  g_test_message("a manifest that is not JSON: %s", bad_note);
+  g_assert_nonnull(strstr(bad_note, "a Vulkan driver manifest that is not valid JSON"));
+  g_free(bad_note);
+  g_strfreev(env_bad);
+  g_remove(bad_icd);
+  g_free(bad_icd);
   /* a device that does not exist: the run goes on on the CPU and says why */
   char *argv3[] = {(char *)cli, "logits", "-m", model, "--prompt-ids", ids->str, "-o", tmp, "--device", "nosuchgpu",
                    NULL};
