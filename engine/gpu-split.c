@@ -82,14 +82,17 @@ still_status still_gpu_device_list_parse(const char *text, char items[][STILL_GP
   return STILL_OK;
 }
 
-still_status still_gpu_split_check(const char *device, const char *split, still_error *err)
+still_status still_gpu_split_check(const char *device, const char *split, char items[][STILL_GPU_DEVICE_TEXT],
+                                   int *n_items, double *shares, int *n_shares, still_error *err)
 {
-  char items[STILL_GPU_SPLIT_MAX][STILL_GPU_DEVICE_TEXT];
-  double shares[STILL_GPU_SPLIT_MAX];
+  char own_items[STILL_GPU_SPLIT_MAX][STILL_GPU_DEVICE_TEXT];
+  double own_shares[STILL_GPU_SPLIT_MAX];
   int nd = 0, ns = 0;
-  still_status st = still_gpu_device_list_parse(device, items, STILL_GPU_SPLIT_MAX, &nd, err);
-  if (st == STILL_OK) st = still_gpu_split_parse(split, shares, STILL_GPU_SPLIT_MAX, &ns, err);
+  still_status st = still_gpu_device_list_parse(device, items ? items : own_items, STILL_GPU_SPLIT_MAX, &nd, err);
+  if (st == STILL_OK) st = still_gpu_split_parse(split, shares ? shares : own_shares, STILL_GPU_SPLIT_MAX, &ns, err);
   if (st != STILL_OK) return st;
+  if (n_items) *n_items = nd;
+  if (n_shares) *n_shares = ns;
   if (ns > 0 && nd > 1 && nd != ns)
     return still_set_error(err, STILL_ERR_INVALID_ARG, "%d devices but %d shares in the split \"%.60s\"", nd, ns,
                            split);

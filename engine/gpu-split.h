@@ -32,8 +32,10 @@ still_status still_gpu_device_list_parse(const char *text, char items[][STILL_GP
  * well formed, and as many devices named as the split has shares where
  * both have several (one device and several shares: a device per share is
  * needed). The CLI says these at once; the session says them in its
- * offload line. */
-still_status still_gpu_split_check(const char *device, const char *split, still_error *err);
+ * offload line. The parsed lists into items/n_items and shares/n_shares
+ * (room for STILL_GPU_SPLIT_MAX each), where those are not NULL. */
+still_status still_gpu_split_check(const char *device, const char *split, char items[][STILL_GPU_DEVICE_TEXT],
+                                   int *n_items, double *shares, int *n_shares, still_error *err);
 
 /* Cut the GPU layers [first_layer, n_layer) into consecutive runs by
  * cumulative share, like llama.cpp's --tensor-split by layers: device i

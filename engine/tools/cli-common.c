@@ -136,7 +136,7 @@ int cli_check_gpu_args(const char *device, const char *split)
     return cli_fail("option --device: %s", err.message);
   if (still_gpu_split_parse(split, shares, STILL_GPU_SPLIT_MAX, &n, &err) != STILL_OK)
     return cli_fail("option --split: %s", err.message);
-  if (still_gpu_split_check(device, split, &err) != STILL_OK)
+  if (still_gpu_split_check(device, split, NULL, NULL, NULL, NULL, &err) != STILL_OK)
     return cli_fail("options --device and --split: %s", err.message);
   return 0;
 }

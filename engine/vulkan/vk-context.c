@@ -110,6 +110,17 @@ static const char *driver_note(char *buf, size_t cap)
   return buf;
 }
 
+/* A device's deviceUUID into out; false where it has none to give (Vulkan 1.0). */
+static bool device_uuid(VkPhysicalDevice pd, uint8_t out[VK_UUID_SIZE])
+{
+  VkPhysicalDeviceIDProperties idp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
+  VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &idp};
+  vkGetPhysicalDeviceProperties2(pd, &p2);
+  if (p2.properties.apiVersion < VK_API_VERSION_1_1) return false;
+  memcpy(out, idp.deviceUUID, VK_UUID_SIZE);
+  return true;
+}
+
 static still_status choose_device(still_vk *vk, const char *want, still_error *err)
 {
   uint32_t n = 0;
@@ -137,11 +148,8 @@ static still_status choose_device(still_vk *vk, const char *want, still_error *e
     }
     if (is_uuid) {
       for (uint32_t i = 0; i < n && chosen < 0; i++) {
-        VkPhysicalDeviceIDProperties idp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
-        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &idp};
-        vkGetPhysicalDeviceProperties2(pds[i], &p2);
-        if (p2.properties.apiVersion >= VK_API_VERSION_1_1 && memcmp(idp.deviceUUID, uuid, VK_UUID_SIZE) == 0)
-          chosen = (int)i;
+        uint8_t have[VK_UUID_SIZE];
+        if (device_uuid(pds[i], have) && memcmp(have, uuid, VK_UUID_SIZE) == 0) chosen = (int)i;
       }
     } else if (parse_index(want, &idx)) {
       if ((uint32_t)idx < n) chosen = idx;
@@ -170,15 +178,10 @@ static still_status choose_device(still_vk *vk, const char *want, still_error *e
      * driver manifests, it is still one: the same deviceUUID) */
     bool several = false;
     if (best_rank == 0 && n > 1) {
-      uint8_t first[VK_UUID_SIZE];
-      for (uint32_t i = 0; i < n && !several; i++) {
-        VkPhysicalDeviceIDProperties idp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
-        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &idp};
-        vkGetPhysicalDeviceProperties2(pds[i], &p2);
-        if (p2.properties.apiVersion < VK_API_VERSION_1_1) several = true; /* (no UUID to tell) */
-        else if (i == 0) memcpy(first, idp.deviceUUID, VK_UUID_SIZE);
-        else several = memcmp(first, idp.deviceUUID, VK_UUID_SIZE) != 0;
-      }
+      uint8_t first[VK_UUID_SIZE], other[VK_UUID_SIZE];
+      several = !device_uuid(pds[0], first); /* (no UUID to tell) */
+      for (uint32_t i = 1; i < n && !several; i++)
+        several = !device_uuid(pds[i], other) || memcmp(first, other, VK_UUID_SIZE) != 0;
       if (!several) chosen = 0;
     }
     if (several) {

@@ -367,10 +367,9 @@ static still_status plan_split(const char *device, const char *split, char devs[
                                double *share, int *n_out, still_error *err)
 {
   /* the lists and their counts, as the CLI checks them (gpu-split.c, shared with the fit estimator) */
-  still_status sst = still_gpu_split_check(device, split, err);
+  _Static_assert(STILL_VK_MAX_SPLIT == STILL_GPU_SPLIT_MAX, "a split's devices are gpu-split.c's");
   int nd = 0, ns = 0;
-  if (sst == STILL_OK) sst = still_gpu_device_list_parse(device, devs, STILL_VK_MAX_SPLIT, &nd, err);
-  if (sst == STILL_OK) sst = still_gpu_split_parse(split, share, STILL_VK_MAX_SPLIT, &ns, err);
+  still_status sst = still_gpu_split_check(device, split, devs, &nd, share, &ns, err);
   if (sst != STILL_OK) return sst;
   if (ns > 1 && nd == 0) {
     /* no device named: the usable devices in Vulkan order (GPUs; CPU-emulated

@@ -148,13 +148,11 @@ static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
       any = true;
     }
   if (w > 0) n += (size_t)w;
-  char rows[96] = "";
-  int r = 0;
-  if (p->dot_rows != 4 && r >= 0) r += snprintf(rows + r, sizeof rows - (size_t)r, ", dot rows %u", p->dot_rows);
-  if (p->rows_wide != 2 && r >= 0)
-    r += snprintf(rows + r, sizeof rows - (size_t)r, ", float rows %u (Q8_0, Q6_K)", p->rows_wide);
-  if (p->rows_small != 4 && r >= 0)
-    snprintf(rows + r, sizeof rows - (size_t)r, ", float rows %u (other types)", p->rows_small);
+  char rows[96] = ""; /* (the three at most take 67 characters) */
+  size_t r = 0;
+  if (p->dot_rows != 4) r += (size_t)snprintf(rows + r, sizeof rows - r, ", dot rows %u", p->dot_rows);
+  if (p->rows_wide != 2) r += (size_t)snprintf(rows + r, sizeof rows - r, ", float rows %u (Q8_0, Q6_K)", p->rows_wide);
+  if (p->rows_small != 4) snprintf(rows + r, sizeof rows - r, ", float rows %u (other types)", p->rows_small);
   if (n < cap)
     snprintf(buf + n, cap - n, "%s, preround %u%s, prompt %s", any ? "" : " none", p->preround, rows,
              prompt_names[p->matmul_mode >= 0 && p->matmul_mode <= 3 ? p->matmul_mode : 0]);

@@ -193,14 +193,23 @@ static void test_device_list(void)
   /* together */
   static const char *const ok[][2] = {{NULL, NULL}, {"0", NULL}, {NULL, "3,1"}, {"0,1", "3,1"}, {"0,1", NULL},
                                       {"0", "1"},   {"1", "1"}};
-  for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) g_assert_cmpint(still_gpu_split_check(ok[i][0], ok[i][1], &err), ==, STILL_OK);
-  g_assert_cmpint(still_gpu_split_check("0", "1,1", &err), ==, STILL_ERR_INVALID_ARG);
+  for (size_t i = 0; i < G_N_ELEMENTS(ok); i++)
+    g_assert_cmpint(still_gpu_split_check(ok[i][0], ok[i][1], NULL, NULL, NULL, NULL, &err), ==, STILL_OK);
+  /* the lists as parsed, for the caller */
+  double sh[STILL_GPU_SPLIT_MAX];
+  int nd = -1, ns = -1;
+  g_assert_cmpint(still_gpu_split_check("0, llvmpipe (a, b)", "3,1", d, &nd, sh, &ns, &err), ==, STILL_OK);
+  g_assert_cmpint(nd, ==, 2);
+  g_assert_cmpstr(d[1], ==, "llvmpipe (a, b)");
+  g_assert_cmpint(ns, ==, 2);
+  g_assert_cmpfloat(sh[0], ==, 3.0);
+  g_assert_cmpint(still_gpu_split_check("0", "1,1", NULL, NULL, NULL, NULL, &err), ==, STILL_ERR_INVALID_ARG);
   g_assert_cmpstr(err.message, ==, "the split \"1,1\" has 2 shares: name as many devices with --device (e.g. 0,1)");
-  g_assert_cmpint(still_gpu_split_check("0,1", "1,1,1", &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_gpu_split_check("0,1", "1,1,1", NULL, NULL, NULL, NULL, &err), ==, STILL_ERR_INVALID_ARG);
   g_assert_cmpstr(err.message, ==, "2 devices but 3 shares in the split \"1,1,1\"");
-  g_assert_cmpint(still_gpu_split_check("0,", "1,1", &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_gpu_split_check("0,", "1,1", NULL, NULL, NULL, NULL, &err), ==, STILL_ERR_INVALID_ARG);
   g_assert_nonnull(strstr(err.message, "empty item"));
-  g_assert_cmpint(still_gpu_split_check("0,1", "1,x", &err), ==, STILL_ERR_INVALID_ARG);
+  g_assert_cmpint(still_gpu_split_check("0,1", "1,x", NULL, NULL, NULL, NULL, &err), ==, STILL_ERR_INVALID_ARG);
   g_assert_nonnull(strstr(err.message, "is not a share"));
 }
 
