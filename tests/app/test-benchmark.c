@@ -28,20 +28,6 @@ static char *temp_dir(void)
   return dir;
 }
 
-static void remove_tree(const char *dir)
-{
-  g_autoptr(GFile) f = g_file_new_for_path(dir);
-  g_autoptr(GFileEnumerator) e = g_file_enumerate_children(f, G_FILE_ATTRIBUTE_STANDARD_NAME, 0, NULL, NULL);
-  GFileInfo *info;
-  while (e && (info = g_file_enumerator_next_file(e, NULL, NULL))) {
-    g_autofree char *p = g_build_filename(dir, g_file_info_get_name(info), NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR)) remove_tree(p);
-    else g_unlink(p);
-    g_object_unref(info);
-  }
-  g_rmdir(dir);
-}
-
 /* ---- recorded runs (values as an engine might report them) ---- */
 
 static DistillBenchRun *make_run(gint64 bench, const char *model, int prompt, int run, double pts, double gts,
@@ -364,7 +350,7 @@ static void test_history(void)
   got = distill_history_list_bench_runs(h, &error);
   g_assert_cmpuint(got->len, ==, 0);
   g_object_unref(h);
-  remove_tree(dir);
+  test_remove_tree(dir);
 }
 
 /* ---- a real benchmark on the engine ---- */
@@ -511,7 +497,7 @@ static void test_full_run(void)
   g_assert_cmpuint(stored->len, ==, 2);
   g_assert_cmpstr(((DistillBenchRun *)stored->pdata[0])->model_name, ==, "stories260K");
   g_assert_cmpfloat(((DistillBenchRun *)stored->pdata[1])->gen_tok_s, >, 0);
-  remove_tree(dir);
+  test_remove_tree(dir);
 }
 
 static void test_cancel(void)
@@ -555,7 +541,7 @@ static void test_cancel(void)
   g_clear_pointer(&stored, g_ptr_array_unref);
   stored = distill_history_list_bench_runs(h, &error);
   g_assert_cmpuint(stored->len, ==, 0);
-  remove_tree(dir);
+  test_remove_tree(dir);
 }
 
 static void test_errors(void)
@@ -584,7 +570,7 @@ static void test_errors(void)
   g_assert_nonnull(e);
   g_assert_true(g_str_has_prefix(e->message, "Could not load junk: "));
   g_assert_cmpint(w.run_done, ==, 0);
-  remove_tree(dir);
+  test_remove_tree(dir);
 }
 
 /* A benchmark of stories260K on lavapipe whose device is lost at the
@@ -954,7 +940,7 @@ static void test_page(void)
   g_assert_cmpstr(gtk_stack_get_visible_child_name(stack), ==, "empty");
   g_assert_cmpuint(distill_bench_chart_get_n_bars(chart), ==, 0); /* no published bars without results */
   gtk_window_destroy(GTK_WINDOW(window));
-  remove_tree(dir);
+  test_remove_tree(dir);
 }
 
 int main(int argc, char **argv)

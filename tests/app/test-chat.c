@@ -752,18 +752,6 @@ static void test_model_files(void)
   g_assert_cmpuint(none->len, ==, 0);
 }
 
-static void remove_tree(const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name(d))) {
-    g_autofree char *p = g_build_filename(dir, name, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK)) remove_tree(p);
-    else g_remove(p);
-  }
-  g_rmdir(dir);
-}
-
 int main(int argc, char **argv)
 {
   /* everything the page writes by default (the app's history) goes to a temporary folder */
@@ -796,6 +784,6 @@ int main(int argc, char **argv)
   int rc = g_test_run();
 
   g_object_unref(engine);
-  remove_tree(tmp_dir);
+  test_remove_tree(tmp_dir);
   return rc;
 }

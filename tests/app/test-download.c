@@ -18,6 +18,7 @@
 #include "distill-download.h"
 #include "distill-hub.h"
 #include "fake-hub.h"
+#include "test-util.h"
 
 #define REPO "distill-test/tiny-GGUF"
 #define MODEL "tiny-Q4_K_M.gguf"
@@ -207,21 +208,6 @@ static void fixture_setup(Fixture *fx, gconstpointer data)
   fake_hub_set_client_probe(fx->fake, probe_client, fx);
 }
 
-static void remove_tree(const char *path)
-{
-  GDir *dir = g_dir_open(path, 0, NULL);
-  if (dir) {
-    const char *name;
-    while ((name = g_dir_read_name(dir))) {
-      g_autofree char *child = g_build_filename(path, name, NULL);
-      if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK)) remove_tree(child);
-      else g_unlink(child);
-    }
-    g_dir_close(dir);
-  }
-  g_rmdir(path);
-}
-
 static void fixture_teardown(Fixture *fx, gconstpointer data)
 {
   fake_hub_set_client_probe(fx->fake, NULL, NULL);
@@ -231,7 +217,7 @@ static void fixture_teardown(Fixture *fx, gconstpointer data)
   fake_hub_free(fx->fake);
   /* let libsoup finish closing connections before the next test */
   while (g_main_context_pending(NULL)) g_main_context_iteration(NULL, FALSE);
-  remove_tree(fx->dir);
+  test_remove_tree(fx->dir);
   g_free(fx->dir);
   g_bytes_unref(fx->model);
   g_free(fx->model_sha);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "distill-history.h"
+#include "test-util.h"
 
 typedef struct {
   char *dir;
@@ -29,23 +30,10 @@ static void fixture_setup(Fixture *f, gconstpointer data)
   g_assert_nonnull(f->history);
 }
 
-static void remove_tree(const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-  if (!d) return;
-  const char *name;
-  while ((name = g_dir_read_name(d))) {
-    g_autofree char *p = g_build_filename(dir, name, NULL);
-    if (g_file_test(p, G_FILE_TEST_IS_DIR)) remove_tree(p);
-    else g_remove(p);
-  }
-  g_rmdir(dir);
-}
-
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
   g_clear_object(&f->history);
-  remove_tree(f->dir);
+  test_remove_tree(f->dir);
   g_free(f->path);
   g_free(f->dir);
 }

@@ -1333,18 +1333,6 @@ static void test_connections_page(void)
   for (guint i = 0; i < all->len; i++) distill_prefs_connections_remove(settings, ((DistillRemoteEndpoint *)all->pdata[i])->id);
 }
 
-static void remove_tree(const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name(dir))) {
-    g_autofree char *child = g_build_filename(path, name, NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK)) remove_tree(child);
-    else g_unlink(child);
-  }
-  g_rmdir(path);
-}
-
 int main(int argc, char **argv)
 {
   tmp_dir = g_dir_make_tmp("distill-remote-XXXXXX", NULL);
@@ -1384,6 +1372,6 @@ int main(int argc, char **argv)
   g_list_free(fake.jobs);
   g_object_unref(fake.server);
   g_free(fake.base);
-  remove_tree(tmp_dir);
+  test_remove_tree(tmp_dir);
   return rc;
 }

@@ -1,5 +1,6 @@
 /* test-util.c — small helpers shared by the app tests. */
 #include "test-util.h"
+#include <glib/gstdio.h>
 
 char *test_fixture_model(const char *name)
 {
@@ -40,4 +41,16 @@ void spin(guint ms)
   guint waker = g_timeout_add(10, keep_waking, NULL);
   while (g_get_monotonic_time() < end) g_main_context_iteration(NULL, TRUE);
   g_source_remove(waker);
+}
+
+void test_remove_tree(const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name(dir))) {
+    g_autofree char *child = g_build_filename(path, name, NULL);
+    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK)) test_remove_tree(child);
+    else g_unlink(child);
+  }
+  g_rmdir(path);
 }

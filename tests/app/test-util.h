@@ -18,5 +18,9 @@ char *test_fixture_model(const char *name);
  * waking the loop, so a missing event fails the test instead of hanging it). FALSE on timeout. */
 gboolean wait_for(gboolean (*cond)(gpointer), gpointer data, guint timeout_ms);
 
+/* Remove a folder and everything in it (symbolic links as links, not followed); a missing
+ * folder is no error. */
+void test_remove_tree(const char *path);
+
 /* Iterate the default main context for ms milliseconds. */
 void spin(guint ms);

@@ -14,6 +14,7 @@
 #include "vulkan/vk-forward.h"
 #include "vulkan/vk-internal.h"
 #include "vk-coop-emulated.h"
+#include "lavapipe-cache.h"
 
 #include "../engine/test-common.h"
 
@@ -1890,6 +1891,7 @@ static void assert_coop_emulation(void)
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
+  lavapipe_cache_per_width();
   assert_coop_emulation();
   static const char *models[] = {
     "stories260K",        "tiny-qwen2-F32",  "tiny-qwen2-F16",  "tiny-qwen2-BF16",    "tiny-qwen2-Q8_0",

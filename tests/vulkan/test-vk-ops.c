@@ -12,6 +12,7 @@
 #include "vulkan/vk.h"
 #include "vulkan/vk-internal.h"
 #include "vk-coop-emulated.h"
+#include "lavapipe-cache.h"
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -2400,6 +2401,7 @@ static void bench_record(void)
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
+  lavapipe_cache_per_width();
   g_test_add_func("/vk/open", test_open);
   g_test_add_data_func("/vk/buffers/mapped", GINT_TO_POINTER(0), test_buffers);
   g_test_add_data_func("/vk/buffers/staging", GINT_TO_POINTER(1), test_buffers);
