@@ -809,8 +809,11 @@ static still_status machine_fixed(const still_hardware *hw, const double *shares
     if (n_shares > nu)
       return still_set_error(err, STILL_ERR_INVALID_ARG,
                              "the split \"%.60s\" has %d shares, but this machine has %d GPU%s: give at most one "
-                             "share per GPU",
-                             split, written, nu, nu == 1 ? "" : "s");
+                             "share per GPU%s",
+                             split, written, nu, nu == 1 ? "" : "s",
+                             still_gpu_split_listed_again(hw->gpus, n_gpus) > 0
+                               ? " (a card that two drivers list counts once)"
+                               : "");
     if (n_shares == 1) {
       const int best = still_hardware_default_gpu(hw);
       if (best >= 0) machine_add(mc, hw, best);
@@ -1100,20 +1103,6 @@ static still_status estimate_model(const still_fit_model *m, const still_hardwar
     } else {
       out->verdict = STILL_FIT_NO;
       explain_overflow(m, &fm, &p, shares, &pl, out);
-    }
-    /* a split that names one card twice (two drivers list it): say so, its memory is counted twice */
-    for (int i = 0; i < fm.n; i++) {
-      const still_gpu *again = &hw->gpus[fm.index[i]];
-      if (!again->duplicate || pl.per[i] == 0) continue;
-      for (int k = 0; k < fm.n; k++)
-        if (fm.index[k] == again->duplicate_of && pl.per[k] > 0) {
-          const size_t len = strlen(out->message);
-          snprintf(out->message + len, sizeof out->message - len,
-                   " (Vulkan%d is Vulkan%d listed again: one card, whose memory this counts twice)", fm.index[i],
-                   fm.index[k]);
-          i = fm.n;
-          break;
-        }
     }
     return STILL_OK;
   }

@@ -123,9 +123,16 @@ int still_gpu_split_devices(const still_gpu *gpus, int n, const double *shares, 
 {
   int nu = 0;
   for (int i = 0; i < n; i++)
-    if (!gpus[i].cpu_emulated) usable[nu++] = i;
+    if (!gpus[i].cpu_emulated && !gpus[i].duplicate) usable[nu++] = i; /* a card two drivers list: once */
   if (nu == 0)
     for (int i = 0; i < n; i++) usable[nu++] = i;
   while (*n_shares > nu && *n_shares > 1 && shares[*n_shares - 1] == 0) (*n_shares)--;
   return nu;
+}
+
+int still_gpu_split_listed_again(const still_gpu *gpus, int n)
+{
+  int again = 0;
+  for (int i = 0; i < n; i++) again += gpus[i].duplicate && !gpus[i].cpu_emulated;
+  return again;
 }

@@ -48,11 +48,16 @@ still_status still_gpu_split_check(const char *device, const char *split, char i
 int still_gpu_split_bounds(const double *shares, int n, int first_layer, int n_layer, int *bounds);
 
 /* The devices a split takes when none is named, as indices into gpus (n of
- * them, in Vulkan order) written to usable (room for n): the real GPUs, or the
- * CPU-emulated ones when there is nothing else. Shares of nothing at the end
+ * them, in Vulkan order) written to usable (room for n): the real GPUs, each
+ * card once where two drivers list it (the later entry is a duplicate), or
+ * else the CPU-emulated ones, every entry (the tests split over lavapipe
+ * listed twice). Shares of nothing at the end
  * beyond those devices need none of their own ("1,0" on one GPU): *n_shares
  * drops them. Returns how many devices usable lists; the split needs
  * *n_shares of them. */
 int still_gpu_split_devices(const still_gpu *gpus, int n, const double *shares, int *n_shares, int *usable);
+/* How many real GPUs of gpus[0..n) are a card listed again (a split by
+ * itself does not take them; the messages say so). */
+int still_gpu_split_listed_again(const still_gpu *gpus, int n);
 
 #endif /* STILL_GPU_SPLIT_H */

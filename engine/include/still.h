@@ -305,7 +305,8 @@ typedef struct {
   bool uuid_known;
   bool duplicate;        /* the same GPU as entry duplicate_of (an earlier one), listed again by another driver
                           * (RADV and AMDVLK, Dozen …) or ICD file: the fit estimate's placement leaves it out,
-                          * so one card's memory is not counted twice; --device/--split may still name it */
+                          * so one card's memory is not counted twice, and a --split without --device takes
+                          * the card once; --device may still name both entries */
   int32_t duplicate_of;
 } still_gpu;
 
@@ -381,8 +382,9 @@ typedef struct {
    * with these still_session_params.split / n_gpu_layers would do (exactly
    * its layer ranges, engine/gpu-split.h). */
   const char *split;     /* shares per GPU ("3,1"; NULL/"": none): one per GPU a split runs on, i.e. the
-                          * GPUs of still_hardware in order, software (lavapipe) ones only when there is
-                          * nothing else; another count is STILL_ERR_INVALID_ARG. Without gpu_layers_set:
+                          * GPUs of still_hardware in order (a duplicate entry left out), software (lavapipe)
+                          * ones only when there is nothing else; another count is STILL_ERR_INVALID_ARG.
+                          * Without gpu_layers_set:
                           * all layers (as `still run --split`) */
   bool gpu_layers_set;   /* n_gpu_layers below is the placement (false: as above) */
   int32_t n_gpu_layers;  /* the last N layers on the GPU(s), -1: all; without split on the default

@@ -294,8 +294,13 @@ static void save_cache(still_vk *vk)
   if (vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &len, NULL) != VK_SUCCESS || len == 0) return;
   void *data = malloc(len);
   if (!data) return;
-  if (vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &len, data) == VK_SUCCESS)
-    still_vk_write_file_atomic(vk->cache_path, data, len);
+  if (vkGetPipelineCacheData(vk->device, vk->pipeline_cache, &len, data) == VK_SUCCESS &&
+      still_vk_write_file_atomic(vk->cache_path, data, len)) {
+    /* the one file of every device of earlier versions, before the files per kind of
+     * device: nothing reads it any more */
+    char old[sizeof vk->cache_path];
+    if (still_vk_cache_file("vk-pipeline-cache.bin", old, sizeof old)) remove(old);
+  }
   free(data);
 }
 

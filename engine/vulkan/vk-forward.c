@@ -381,8 +381,12 @@ static still_status plan_split(const char *device, const char *split, char devs[
     int usable[16];
     const int nu = still_gpu_split_devices(gpus, n, share, &ns, usable);
     if (nu < ns)
-      return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%s\" needs %d Vulkan devices, %d found", split, ns,
-                             nu);
+      return still_set_error(err, STILL_ERR_INVALID_ARG, "the split \"%s\" needs %d Vulkan devices, %d found%s", split,
+                             ns, nu,
+                             still_gpu_split_listed_again(gpus, n) > 0
+                               ? " (a card that two drivers list counts once; name it twice with --device to "
+                                 "split over it anyway)"
+                               : "");
     for (int i = 0; i < ns; i++) snprintf(devs[i], STILL_GPU_DEVICE_TEXT, "%d", usable[i]);
     nd = ns;
   }

@@ -1935,6 +1935,11 @@ static void test_pipeline_cache(void)
   char *old = g_strdup(g_getenv("XDG_CACHE_HOME"));
   g_setenv("XDG_CACHE_HOME", dir, TRUE);
   char *path = NULL;
+  /* the single file of earlier versions: removed once the file of the device is written */
+  char *legacy = g_build_filename(dir, "distill", "vk-pipeline-cache.bin", NULL);
+  char *legacy_dir = g_path_get_dirname(legacy);
+  g_assert_cmpint(g_mkdir_with_parents(legacy_dir, 0755), ==, 0);
+  g_assert_true(g_file_set_contents(legacy, "old pipelines", -1, NULL));
 
   still_vk *vk = open_or_skip(NULL);
   if (!vk) goto out;
@@ -1951,8 +1956,10 @@ static void test_pipeline_cache(void)
   g_assert_cmpint(still_vk_binary(vk, STILL_VK_ADD, &b, 0, &b, 0, 0, &b, 0, 16, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
   still_vk_buffer_free(vk, &b);
+  g_assert_true(g_file_test(legacy, G_FILE_TEST_EXISTS));
   still_vk_close(vk);
   g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+  g_assert_false(g_file_test(legacy, G_FILE_TEST_EXISTS));
 
   vk = open_or_skip(NULL);
   g_assert_true(still_vk_pipeline_cache_loaded(vk));
@@ -1976,6 +1983,9 @@ static void test_pipeline_cache(void)
 
 out:
   if (path) g_remove(path);
+  g_remove(legacy);
+  g_free(legacy);
+  g_free(legacy_dir);
   char *sub = g_build_filename(dir, "distill", NULL);
   g_rmdir(sub);
   g_rmdir(dir);
