@@ -674,7 +674,7 @@ static still_status forward_batch(still_graph *g, const int32_t *tokens, int n_t
   }
   if (g->gpu) { /* the remaining layers and the output layer */
     still_status st = still_vk_forward_run(g->gpu, gpu_embd ? NULL : g->x, tokens, n_tok, pos0, g->rope_cos,
-                                           g->rope_sin, first_out, out, err);
+                                           g->rope_sin, first_out, out, cancel, err);
     /* a driver failure or device memory gone: on the CPU from here on
      * (STILL_GPU_FALLBACK=0, for the GPU tests: return the error) */
     if ((st == STILL_ERR_BACKEND || st == STILL_ERR_NOMEM) && !still_env_is_zero("STILL_GPU_FALLBACK"))

@@ -216,8 +216,10 @@ still_status still_session_generate(still_session *s, const int32_t *prompt, siz
                                     still_token_fn on_token, void *user, still_stats *stats, still_error *err);
 
 /* Stop a running still_session_generate/still_session_logits from any thread:
- * within one token, or between layers during a prompt. The flag is cleared when
- * the next call starts. */
+ * within one token, or between layers during a prompt (layers on a GPU: within
+ * about 0.2 s of its work, see STILL_VK_CANCEL_SLICE_MS). The tokens of the
+ * batch it stops are not kept in the cache. The flag is cleared when the next
+ * call starts. */
 void still_session_cancel(still_session *s);
 
 /* Save the cached prefix (the tokens in the KV cache and their keys/values,

@@ -58,9 +58,10 @@ bool still_vk_forward_embeds(const still_vk_forward *f)
 }
 still_status still_vk_forward_run(still_vk_forward *f, const float *x, const int32_t *tokens, int n_tok, int32_t pos0,
                                   const float *rope_cos, const float *rope_sin, int first_out, float *out,
-                                  still_error *err)
+                                  const atomic_bool *cancel, still_error *err)
 {
   (void)f, (void)x, (void)tokens, (void)n_tok, (void)pos0, (void)rope_cos, (void)rope_sin, (void)first_out, (void)out;
+  (void)cancel;
   return still_set_error(err, STILL_ERR_UNSUPPORTED, "this build has no Vulkan support");
 }
 int still_vk_forward_first_layer(const still_vk_forward *f)
@@ -89,6 +90,11 @@ still_status still_vk_forward_kv_write(still_vk_forward *f, int layer, int32_t p
 {
   (void)f, (void)layer, (void)pos0, (void)n, (void)k, (void)v;
   return still_set_error(err, STILL_ERR_UNSUPPORTED, "this build has no Vulkan support");
+}
+void still_vk_forward_set_slice_hook(still_vk_forward *f, void (*hook)(void *user, int part, int layers_done),
+                                     void *user)
+{
+  (void)f, (void)hook, (void)user;
 }
 
 #else
@@ -145,6 +151,7 @@ typedef struct {
   bool stack_qkv; /* rope_store.comp takes this model's shape: q, k and v products may be stacked (qkv_stacked) */
   bool prompt_room; /* the rounded vectors have a whole batch's room (STILL_VK_MATMUL=dot, or the tuner may take it) */
   round8_place xb_r8, att_r8, hb_r8; /* the rounded vectors of xb, att and hb */
+  double layer_tok_s; /* seconds per layer and token of the last prompt batch timed in slices (0: none yet) */
 } vk_part;
 
 struct still_vk_forward {
@@ -158,7 +165,20 @@ struct still_vk_forward {
   char device[1024];
   char tuning[512]; /* still_vk_forward_tuning */
   bool one_part;    /* a single device: its paths may be tuned (still_vk_forward_tune) */
+  double slice_s;   /* a cancellable prompt batch waits for the GPU about this often (run_part) */
+  void (*slice_hook)(void *user, int part, int layers_done); /* tests: after each such wait */
+  void *slice_user;
 };
+
+/* A prompt batch can take seconds on a slow GPU (or lavapipe), and the host
+ * records all of it long before the GPU is done, so a cancel read while
+ * recording changes nothing. Where the caller can cancel, run_part waits for
+ * the GPU about every SLICE_S seconds of work (the rate measured on the
+ * batches before; the first waits after one layer to measure it) and reads
+ * the flag there. A fast GPU's batch takes less than one slice and runs as
+ * one submit, as before. STILL_VK_CANCEL_SLICE_MS sets it (0: a wait after
+ * every layer, for the tests). */
+#define SLICE_S 0.2
 
 /* Decode batches of up to this many tokens take the split attention
  * (still_vk_attention_split: chunks of keys in parallel); larger ones (the
@@ -599,6 +619,8 @@ still_status still_vk_forward_new(const still_model *m, const char *device, cons
   f->first = first_layer;
   f->n_ctx = n_ctx;
   f->n_batch = n_batch;
+  const char *slice_env = getenv("STILL_VK_CANCEL_SLICE_MS");
+  f->slice_s = slice_env && *slice_env && atof(slice_env) >= 0 ? atof(slice_env) / 1000.0 : SLICE_S;
   f->kv_type = device_kv_type(hp, kv_type);
 
   /* layers by cumulative share, like llama.cpp's --tensor-split by layers
@@ -918,9 +940,20 @@ static still_status record_output(still_vk_forward *f, vk_part *P, uint32_t firs
  * x_out for the next part, when not NULL) are copied inside that submit
  * when the staging space holds them (on a discrete GPU a separate copy is a
  * host round trip each), else before and after it. */
+/* Layers per slice of a prompt batch of n_tok tokens (see SLICE_S): all of them where the
+ * caller cannot cancel, for a single token, or where the batch takes less than a slice. */
+static int slice_layers(const still_vk_forward *f, const vk_part *P, int n_tok, const atomic_bool *cancel)
+{
+  const int n = P->end - P->first;
+  if (!cancel || n_tok < 2 || n < 2) return n;
+  if (f->slice_s <= 0 || P->layer_tok_s <= 0) return 1; /* every layer; or the first, to time it */
+  const double per_layer = P->layer_tok_s * n_tok, k = f->slice_s / per_layer;
+  return k >= n ? n : k < 1 ? 1 : (int)k;
+}
+
 static still_status run_part(still_vk_forward *f, vk_part *P, const float *x, const int32_t *tokens, int n_tok,
                              int32_t pos0, const float *rope_cos, const float *rope_sin, int first_out, float *out,
-                             float *x_out, still_error *err)
+                             float *x_out, const atomic_bool *cancel, still_error *err)
 {
   const still_hparams *hp = &f->m->hp;
   const size_t half = (size_t)(hp->n_rot / 2);
@@ -954,13 +987,29 @@ static still_status run_part(still_vk_forward *f, vk_part *P, const float *x, co
                                  .ids_off = 0, .y_off = 0, .y_stride = (uint32_t)hp->n_embd};
     st = still_vk_get_rows(P->vk, &P->output.buf, &P->ids, &P->x, &ga, err);
   }
+  int per_slice = slice_layers(f, P, n_tok, cancel), slice_first = P->first;
+  int64_t slice_t0 = still_time_us();
   for (int il = P->first; il < P->end && st == STILL_OK; il++) {
     st = record_layer(f, P, il, n_tok, pos0, err);
-    /* the GPU starts on the first layers while the host records the rest:
-     * after 1, 2, 4, 8… layers (each run twice as long as the one before,
-     * so the host keeps ahead with few submits) */
-    const int k = il - P->first + 1;
-    if (st == STILL_OK && il + 1 < P->end && (k & (k - 1)) == 0) st = still_vk_flush(P->vk, err);
+    if (st != STILL_OK || il + 1 == P->end) break;
+    const int k = il - slice_first + 1;
+    if (k >= per_slice) {
+      /* the end of a slice: wait for the GPU, time it, and read the cancel */
+      if ((st = still_vk_submit(P->vk, err)) != STILL_OK) return st;
+      const int64_t now = still_time_us();
+      P->layer_tok_s = (double)(now - slice_t0) * 1e-6 / ((double)k * n_tok);
+      if (f->slice_hook) f->slice_hook(f->slice_user, (int)(P - f->parts), il + 1 - P->first);
+      if (atomic_load_explicit(cancel, memory_order_relaxed))
+        return still_set_error(err, STILL_ERR_CANCELLED, "cancelled");
+      if ((st = still_vk_begin(P->vk, err)) != STILL_OK) return st;
+      per_slice = slice_layers(f, P, n_tok, cancel);
+      slice_first = il + 1;
+      slice_t0 = now;
+    } else if ((k & (k - 1)) == 0)
+      /* the GPU starts on the first layers while the host records the rest:
+       * after 1, 2, 4, 8… layers (each run twice as long as the one before,
+       * so the host keeps ahead with few submits) */
+      st = still_vk_flush(P->vk, err);
   }
   if (st == STILL_OK && x_out && one) st = still_vk_download_rec(P->vk, &P->x, 0, x_out, x_bytes, err);
   uint32_t done = 0;
@@ -980,12 +1029,15 @@ static still_status run_part(still_vk_forward *f, vk_part *P, const float *x, co
     if ((st = still_vk_begin(P->vk, err)) != STILL_OK) break;
   }
   if (st == STILL_OK && x_out && !one) st = still_vk_download(P->vk, &P->x, 0, x_out, x_bytes, err);
+  /* a batch in one slice timed too (from the first record to the logits), for the next one */
+  if (st == STILL_OK && per_slice >= P->end - slice_first && cancel && n_tok > 1)
+    P->layer_tok_s = (double)(still_time_us() - slice_t0) * 1e-6 / ((double)(P->end - slice_first) * n_tok);
   return st;
 }
 
 still_status still_vk_forward_run(still_vk_forward *f, const float *x, const int32_t *tokens, int n_tok, int32_t pos0,
                                   const float *rope_cos, const float *rope_sin, int first_out, float *out,
-                                  still_error *err)
+                                  const atomic_bool *cancel, still_error *err)
 {
   const still_hparams *hp = &f->m->hp;
   if (n_tok < 1 || n_tok > f->n_batch || pos0 < 0 || pos0 + n_tok > f->n_ctx)
@@ -1001,7 +1053,7 @@ still_status still_vk_forward_run(still_vk_forward *f, const float *x, const int
     vk_part *P = &f->parts[i];
     /* the residual stream enters the next device through host memory */
     st = run_part(f, P, i == 0 ? x : f->xhost, tokens, n_tok, pos0, rope_cos, rope_sin, first_out, out,
-                  i + 1 < f->n_parts ? f->xhost : NULL, err);
+                  i + 1 < f->n_parts ? f->xhost : NULL, cancel, err);
   }
   return st;
 }
@@ -1035,7 +1087,7 @@ static still_status tune_run(void *ctx, bool prompt, double *seconds, still_erro
   }
   const double t0 = still_time_s();
   still_status st =
-    still_vk_forward_run(c->f, c->x, c->ids, n, 0, c->rope, c->rope + (size_t)most * half, n - 1, c->out, err);
+    still_vk_forward_run(c->f, c->x, c->ids, n, 0, c->rope, c->rope + (size_t)most * half, n - 1, c->out, NULL, err);
   *seconds = still_time_s() - t0;
   return st;
 }
@@ -1149,6 +1201,13 @@ still_status still_vk_forward_kv_write(still_vk_forward *f, int layer, int32_t p
   if (k) st = still_vk_upload(P->vk, &L->k_cache, (size_t)pos0 * kr, k, (size_t)n * kr, err);
   if (st == STILL_OK && v) st = still_vk_upload(P->vk, &L->v_cache, (size_t)pos0 * vr, v, (size_t)n * vr, err);
   return st;
+}
+
+void still_vk_forward_set_slice_hook(still_vk_forward *f, void (*hook)(void *user, int part, int layers_done),
+                                     void *user)
+{
+  f->slice_hook = hook;
+  f->slice_user = user;
 }
 
 #endif /* STILL_HAVE_VULKAN */

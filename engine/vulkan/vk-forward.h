@@ -11,6 +11,7 @@
 #include "model.h"
 #include "still.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 typedef struct still_vk_forward still_vk_forward;
@@ -60,9 +61,16 @@ uint64_t still_vk_forward_device_bytes(const still_vk_forward *f, uint64_t *peak
  * still_vk_forward_embeds: the lookup runs on the device.
  * rope_cos/rope_sin: [n_tok][n_rot/2] (graph.c's tables).
  * out (may be NULL): logits of tokens [first_out, n_tok), n_vocab each. */
+/* cancel (may be NULL): read during a prompt batch too, about every 0.2 s of
+ * GPU work (STILL_VK_CANCEL_SLICE_MS); a cancel leaves the device's cache rows
+ * of this batch half written, so the caller counts none of its tokens. */
 still_status still_vk_forward_run(still_vk_forward *f, const float *x, const int32_t *tokens, int n_tok, int32_t pos0,
                                   const float *rope_cos, const float *rope_sin, int first_out, float *out,
-                                  still_error *err);
+                                  const atomic_bool *cancel, still_error *err);
+/* Tests: hook runs each time a prompt batch has waited for the GPU to read the cancel
+ * (part: the device of a split; layers_done: that part's layers done so far). */
+void still_vk_forward_set_slice_hook(still_vk_forward *f, void (*hook)(void *user, int part, int layers_done),
+                                     void *user);
 
 /* ---- the device KV cache from the host (saved prompt prefixes) ----
  * Each layer on a device keeps K and V row-wise: [pos][n_head_kv * head_dim]

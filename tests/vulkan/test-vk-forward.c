@@ -1211,6 +1211,97 @@ static void test_loop_limit(void)
   fallback_run_close(&f);
 }
 
+/* The waits of a prompt batch for the GPU (still_vk_forward_set_slice_hook), and a cancel at
+ * the cancel_at-th of them. */
+typedef struct {
+  int n, parts[16], done[16];
+  int cancel_at;
+  atomic_bool *cancel;
+} slice_log;
+
+static void log_slice(void *user, int part, int layers_done)
+{
+  slice_log *l = user;
+  if (l->n < 16) l->parts[l->n] = part, l->done[l->n] = layers_done;
+  if (++l->n == l->cancel_at) atomic_store(l->cancel, true);
+}
+
+/* A prompt batch the caller can cancel waits for the GPU between layers, so a cancel stops it
+ * in the middle (the host records a batch long before the GPU has run it): here a wait after
+ * every layer (STILL_VK_CANCEL_SLICE_MS=0) on a split over two devices, and the cancel at the
+ * second wait runs no further layer. The waits change no result, and the batch runs whole
+ * right after a cancel. By default only a batch that takes longer than 0.2 s is cut: the first
+ * one waits after one layer per device to time it, and a fast one after that not at all. */
+static void test_cancel_slices(void)
+{
+  still_model *m = test_load_fixture_model("stories260K", false);
+  if (!m) return;
+  const still_hparams *hp = &m->hp;
+  enum { N = 16 };
+  const int half = hp->n_rot / 2;
+  float *x = g_new(float, (size_t)N * hp->n_embd), *cs = g_new(float, (size_t)N * half),
+        *sn = g_new(float, (size_t)N * half);
+  GRand *rng = g_rand_new_with_seed(7);
+  for (int i = 0; i < N * hp->n_embd; i++) x[i] = (float)g_rand_double_range(rng, -1, 1);
+  for (int i = 0; i < N * half; i++) cs[i] = 1.0f, sn[i] = 0.0f;
+  g_rand_free(rng);
+  float *a = g_new(float, hp->n_vocab), *b = g_new(float, hp->n_vocab);
+  still_error err = {0};
+  atomic_bool cancel;
+  atomic_init(&cancel, false);
+
+  g_setenv("STILL_VK_CANCEL_SLICE_MS", "0", TRUE);
+  still_vk_forward *f = NULL;
+  const still_status fst = still_vk_forward_new(m, "0,0", "1,1", 0, 64, N, STILL_TYPE_F32, &f, &err);
+  g_unsetenv("STILL_VK_CANCEL_SLICE_MS");
+  if (fst != STILL_OK) g_test_message("still_vk_forward_new: %s", err.message);
+  g_assert_cmpint(fst, ==, STILL_OK);
+  slice_log log = {.cancel = &cancel};
+  still_vk_forward_set_slice_hook(f, log_slice, &log);
+  /* no cancel flag: one submit per device, as before */
+  g_assert_cmpint(still_vk_forward_run(f, x, NULL, N, 0, cs, sn, N - 1, a, NULL, &err), ==, STILL_OK);
+  g_assert_cmpint(log.n, ==, 0);
+  /* layers [0, 3) and [3, 5): a wait after each layer but a device's last */
+  g_assert_cmpint(still_vk_forward_run(f, x, NULL, N, 0, cs, sn, N - 1, b, &cancel, &err), ==, STILL_OK);
+  g_assert_cmpint(log.n, ==, 3);
+  g_assert_cmpint(log.parts[0], ==, 0);
+  g_assert_cmpint(log.done[0], ==, 1);
+  g_assert_cmpint(log.parts[1], ==, 0);
+  g_assert_cmpint(log.done[1], ==, 2);
+  g_assert_cmpint(log.parts[2], ==, 1);
+  g_assert_cmpint(log.done[2], ==, 1);
+  g_assert_cmpmem(a, hp->n_vocab * sizeof *a, b, hp->n_vocab * sizeof *b);
+  /* the cancel at the second wait: nothing after it runs */
+  log = (slice_log){.cancel = &cancel, .cancel_at = 2};
+  memset(b, 0, hp->n_vocab * sizeof *b);
+  g_assert_cmpint(still_vk_forward_run(f, x, NULL, N, 0, cs, sn, N - 1, b, &cancel, &err), ==, STILL_ERR_CANCELLED);
+  g_assert_cmpint(log.n, ==, 2);
+  /* one token is never cut; then the batch again, whole */
+  atomic_store(&cancel, false);
+  log = (slice_log){.cancel = &cancel};
+  g_assert_cmpint(still_vk_forward_run(f, x, NULL, 1, 0, cs, sn, 0, b, &cancel, &err), ==, STILL_OK);
+  g_assert_cmpint(log.n, ==, 0);
+  g_assert_cmpint(still_vk_forward_run(f, x, NULL, N, 0, cs, sn, N - 1, b, &cancel, &err), ==, STILL_OK);
+  g_assert_cmpint(log.n, ==, 3);
+  g_assert_cmpmem(a, hp->n_vocab * sizeof *a, b, hp->n_vocab * sizeof *b);
+  still_vk_forward_free(f);
+
+  /* the default slice: the first batch times one layer on each device, then none is cut */
+  g_assert_cmpint(still_vk_forward_new(m, "0,0", "1,1", 0, 64, N, STILL_TYPE_F32, &f, &err), ==, STILL_OK);
+  log = (slice_log){.cancel = &cancel};
+  still_vk_forward_set_slice_hook(f, log_slice, &log);
+  g_assert_cmpint(still_vk_forward_run(f, x, NULL, N, 0, cs, sn, N - 1, b, &cancel, &err), ==, STILL_OK);
+  g_assert_cmpint(log.n, ==, 2);
+  g_assert_cmpint(log.done[0], ==, 1);
+  g_assert_cmpint(log.done[1], ==, 1);
+  g_assert_cmpint(still_vk_forward_run(f, x, NULL, N, 0, cs, sn, N - 1, b, &cancel, &err), ==, STILL_OK);
+  g_assert_cmpint(log.n, ==, 2);
+  g_assert_cmpmem(a, hp->n_vocab * sizeof *a, b, hp->n_vocab * sizeof *b);
+  still_vk_forward_free(f);
+  g_free(x), g_free(cs), g_free(sn), g_free(a), g_free(b);
+  still_model_free(m);
+}
+
 typedef struct {
   still_session *s;
   atomic_bool done;
@@ -1920,6 +2011,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk-forward/loop-limit", test_loop_limit);
   g_test_add_func("/vk-forward/repeat-after-gpu-failure", test_repeat_after_gpu_failure);
   g_test_add_func("/vk-forward/cancel-prompt", test_cancel_prompt);
+  g_test_add_func("/vk-forward/cancel-slices", test_cancel_slices);
   g_test_add_func("/vk-forward/device-lost", test_device_lost);
   g_test_add_func("/vk-forward/tune", test_tune);
   static const char *fit_models[] = {"tiny-qwen2-Q4_K_M", "tiny-llama-Q4_K_M", "tiny-qwen2-Q8_0", "tiny-qwen3-Q8_0"};
