@@ -773,6 +773,13 @@ static void add_notice(DistillChatPage *self, gint64 chat_id, const char *text, 
   if (chat_id == self->chat_id) add_row(self, m, before);
 }
 
+/* the first answer of a model on this GPU waits for the engine to time its shaders */
+static void on_gpu_tuning(DistillGeneration *gen, DistillChatPage *self)
+{
+  (void)gen;
+  toast(self, _("Measuring your graphics card for this model (first time only)…"));
+}
+
 static void on_prompt_ready(DistillGeneration *gen, int prompt_tokens, int dropped, int n_ctx, DistillChatPage *self)
 {
   self->prompt_tokens = prompt_tokens;
@@ -934,6 +941,7 @@ static void start_generation(DistillChatPage *self)
   }
   self->gen_chat_id = self->chat_id;
   g_signal_connect(self->gen, "prompt-ready", G_CALLBACK(on_prompt_ready), self);
+  g_signal_connect(self->gen, "gpu-tuning", G_CALLBACK(on_gpu_tuning), self);
   g_signal_connect(self->gen, "delta", G_CALLBACK(on_delta), self);
   g_signal_connect(self->gen, "finished", G_CALLBACK(on_finished), self);
   self->save_source = g_timeout_add(1000, save_tick, self);

@@ -126,7 +126,7 @@ struct _DistillGeneration {
 
 G_DEFINE_FINAL_TYPE(DistillGeneration, distill_generation, G_TYPE_OBJECT)
 
-enum { GEN_PROMPT_READY, GEN_DELTA, GEN_FINISHED, N_GEN_SIGNALS };
+enum { GEN_PROMPT_READY, GEN_DELTA, GEN_FINISHED, GEN_GPU_TUNING, N_GEN_SIGNALS };
 static guint gen_signals[N_GEN_SIGNALS];
 
 static void distill_generation_finalize(GObject *object)
@@ -152,6 +152,10 @@ static void distill_generation_class_init(DistillGenerationClass *klass)
                                         G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_INT);
   gen_signals[GEN_FINISHED] = g_signal_new("finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                                            NULL, G_TYPE_NONE, 0);
+  /* the engine times the GPU's shaders for this model before the answer (the first time this
+   * model meets this GPU: a few seconds more than usual) */
+  gen_signals[GEN_GPU_TUNING] = g_signal_new("gpu-tuning", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                             NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void distill_generation_init(DistillGeneration *self)
@@ -266,6 +270,12 @@ static void prompt_ready_free(gpointer data)
   PromptReady *p = data;
   g_object_unref(p->gen);
   g_free(p);
+}
+
+static gboolean gpu_tuning_cb(gpointer data)
+{
+  g_signal_emit(data, gen_signals[GEN_GPU_TUNING], 0);
+  return G_SOURCE_REMOVE;
 }
 
 /* ==== the engine ============================================================== */
@@ -761,6 +771,14 @@ static void worker_forget(Worker *w, gint64 chat)
 
 static void finish_generation(Worker *w, DistillGeneration *gen);
 
+/* worker: a step of the new session that takes seconds, told on the generation's context */
+static void on_session_step(still_step step, void *user)
+{
+  DistillGeneration *gen = user;
+  if (step == STILL_STEP_GPU_TUNE)
+    post_to_context(gen->context, G_PRIORITY_DEFAULT, gpu_tuning_cb, g_object_ref(gen), g_object_unref);
+}
+
 static gboolean ensure_session(Worker *w, DistillGeneration *gen, int n_ctx)
 {
   if (w->session && w->session_ctx == n_ctx && w->session_threads == gen->n_threads &&
@@ -778,6 +796,8 @@ static gboolean ensure_session(Worker *w, DistillGeneration *gen, int n_ctx)
   sp.kv_type = (still_kv_type)gen->kv_type;
   sp.device = gen->device;
   sp.split = gen->split;
+  sp.on_step = on_session_step;
+  sp.step_user = gen;
   still_error err = {0};
   still_status rc = still_session_new(w->model, &sp, &w->session, &err);
   if (rc == STILL_OK) {

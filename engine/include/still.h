@@ -121,6 +121,15 @@ typedef enum {
   STILL_KV_Q8_0 = 2, /* needs a head size that is a multiple of 32 */
 } still_kv_type;
 
+/* Steps of still_session_new that take seconds, so that a caller can say why
+ * it waits (still_session_params.on_step). */
+typedef enum {
+  STILL_STEP_GPU_TUNE = 1, /* timing the GPU's shaders for this model: the first time this model's shapes
+                            * meet this GPU and driver (a few seconds; remembered after, see
+                            * still_session_gpu_tuning) */
+} still_step;
+typedef void (*still_step_fn)(still_step step, void *user);
+
 typedef struct {
   int32_t n_ctx;     /* context window in tokens; 0: min(training context, 4096) */
   int32_t n_threads; /* 0: physical cores */
@@ -134,6 +143,8 @@ typedef struct {
   const char *split;    /* shares of the GPU layers per device, like llama.cpp's --tensor-split ("3,1");
                          * NULL/"": one device, or equal shares for a device list. Without a device list the
                          * Vulkan devices are taken in order. Each device holds its layers and their KV cache */
+  still_step_fn on_step; /* called on the thread of still_session_new as such a step starts; NULL: none */
+  void *step_user;
 } still_session_params;
 
 still_session_params still_session_params_default(void);

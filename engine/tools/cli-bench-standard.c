@@ -507,6 +507,7 @@ int still_cmd_bench_standard(int argc, char **argv)
   if (cli_check_gpu_args(device, split)) return 1;
   sp.device = device;
   sp.split = split;
+  sp.on_step = cli_say_step;
   if ((device || split) && !ngl_text) sp.n_gpu_layers = -1; /* naming a device means using it */
   sp.n_threads = sp.n_threads > 0 ? sp.n_threads : still_cpu_physical_cores();
   sp.n_ctx = STILL_BENCH_N_CTX;

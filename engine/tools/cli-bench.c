@@ -257,6 +257,7 @@ int still_cmd_bench(int argc, char **argv)
   if (cli_check_gpu_args(device, split)) return 1;
   sp.device = device;
   sp.split = split;
+  sp.on_step = cli_say_step;
   if ((device || split) && !ngl_text) sp.n_gpu_layers = -1; /* naming a device means using it */
   uint64_t membw_size = (uint64_t)1 << 30;
   if (membw_size_text) {

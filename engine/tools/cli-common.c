@@ -5,6 +5,8 @@
 #include "gpu-split.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -397,4 +399,54 @@ int cli_parse_ids(const char *text, int32_t n_vocab, int32_t **ids, size_t *n, s
     }
     (*ids)[(*n)++] = (int32_t)v;
   }
+}
+
+void cli_say_step(still_step step, void *user)
+{
+  (void)user;
+  if (step == STILL_STEP_GPU_TUNE)
+    fprintf(stderr, "still: the first run of this model on this GPU: timing its shaders (a few seconds, once)\n");
+}
+
+/* ---- Ctrl+C --------------------------------------------------------------- */
+
+static atomic_bool sigint_seen;
+static still_session *_Atomic sigint_target;
+
+static void on_sigint(int sig)
+{
+  (void)sig;
+  atomic_store(&sigint_seen, true);
+  still_session *s = atomic_load(&sigint_target);
+  if (s) still_session_cancel(s);
+}
+
+void cli_sigint_block(sigset_t *old_mask)
+{
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &block, old_mask);
+}
+
+void cli_sigint_watch(still_session *s, bool once, const sigset_t *old_mask, struct sigaction *old_action)
+{
+  atomic_store(&sigint_seen, false);
+  atomic_store(&sigint_target, s);
+  struct sigaction sa = {0};
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART | (once ? SA_RESETHAND : 0);
+  sigaction(SIGINT, &sa, old_action);
+  pthread_sigmask(SIG_SETMASK, old_mask, NULL);
+}
+
+void cli_sigint_session(still_session *s) { atomic_store(&sigint_target, s); }
+
+bool cli_sigint_interrupted(void) { return atomic_load(&sigint_seen); }
+
+void cli_sigint_restore(const struct sigaction *old_action)
+{
+  sigaction(SIGINT, old_action, NULL);
+  atomic_store(&sigint_target, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include <cJSON.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,6 +82,22 @@ cli_args_result cli_parse_args(int argc, char **argv, const cli_option *opts, si
  * list several), and --device not empty. Returns 0, or 1 with the message
  * printed. NULL is fine for either (not given). */
 int cli_check_gpu_args(const char *device, const char *split);
+
+/* still_session_params.on_step for the commands: one line on stderr saying why
+ * the session takes a while to start. */
+void cli_say_step(still_step step, void *user);
+
+/* Ctrl+C during a run. cli_sigint_block before the session's threads are made
+ * (they inherit the blocked mask, so the handler runs on this thread), then
+ * cli_sigint_watch: the handler cancels s (still_session_cancel; set or change
+ * it with cli_sigint_session) and cli_sigint_interrupted() says so from then on.
+ * once: a second Ctrl+C ends the process as usual. cli_sigint_restore puts the
+ * earlier action back. The handler only stores two lock-free atomics. */
+void cli_sigint_block(sigset_t *old_mask);
+void cli_sigint_watch(still_session *s, bool once, const sigset_t *old_mask, struct sigaction *old_action);
+void cli_sigint_session(still_session *s);
+bool cli_sigint_interrupted(void);
+void cli_sigint_restore(const struct sigaction *old_action);
 
 /* ---- sizes ---------------------------------------------------------------- */
 

@@ -233,6 +233,7 @@ static int apply_gen_opts(const gen_opts *g, const still_model *m, still_session
   if (cli_check_gpu_args(g->device, g->split)) return 1;
   sp->device = g->device;
   sp->split = g->split;
+  sp->on_step = cli_say_step;
   if ((g->device || g->split) && !g->gpu_layers) sp->n_gpu_layers = -1; /* naming a device means using it */
   if (!g->device && !g->split && !g->gpu_layers) cli_run_auto_gpu_layers(m, sp);
   return 0;
@@ -609,6 +610,7 @@ int still_cmd_logits(int argc, char **argv)
   if (cli_check_gpu_args(device, split)) return 1;
   sp.device = device;
   sp.split = split;
+  sp.on_step = cli_say_step;
   if ((device || split) && !gpu_layers) sp.n_gpu_layers = -1;
 
   still_model *m = NULL;

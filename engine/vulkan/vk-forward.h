@@ -46,8 +46,9 @@ int still_vk_forward_n_devices(const still_vk_forward *f);
 const char *still_vk_forward_tuning(const still_vk_forward *f);
 /* Chooses the device's decode and prompt paths for this model, timed there or read back from
  * the cache (still_vk_tune; one device only, a split keeps the defaults), and says how in
- * still_vk_forward_tuning. An error: the device failed while timing (it is then no use). */
-still_status still_vk_forward_tune(still_vk_forward *f, still_error *err);
+ * still_vk_forward_tuning. An error: the device failed while timing (it is then no use).
+ * on_step (may be NULL) hears STILL_STEP_GPU_TUNE before anything is timed. */
+still_status still_vk_forward_tune(still_vk_forward *f, still_step_fn on_step, void *step_user, still_error *err);
 /* True when the token embeddings are looked up on the device (the output
  * matrix is tied to them and the first layer is on the device that holds
  * it): then still_vk_forward_run can take token ids instead of x. */

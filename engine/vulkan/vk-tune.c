@@ -597,7 +597,11 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
     set_paths(vk, &p);
     describe(&p, present, d, sizeof d);
     snprintf(summary, cap, "cached: %s (%s)", d, said);
-  } else if ((st = search(vk, job, &def, present, decode, modes, n_modes, said, sizeof said, &p, err)) != STILL_OK) {
+    pthread_mutex_unlock(&tune_lock);
+    return STILL_OK;
+  }
+  if (job->on_search) job->on_search(job->search_user); /* seconds of timed runs follow */
+  if ((st = search(vk, job, &def, present, decode, modes, n_modes, said, sizeof said, &p, err)) != STILL_OK) {
     set_paths(vk, &def); /* the defaults, and nothing kept */
   } else {
     set_paths(vk, &p);

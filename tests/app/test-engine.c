@@ -211,6 +211,71 @@ static void test_generate(void)
   g_string_free(again.text, TRUE);
 }
 
+static void count_signal(DistillGeneration *g, int *n)
+{
+  (void)g;
+  (*n)++;
+}
+
+/* The first answer of a model on a GPU whose shaders the engine times first says so (the
+ * generation's "gpu-tuning", on the main context, before the answer); the next session of the
+ * same model and GPU reads the choice back and says nothing. On lavapipe, with the tuner and
+ * the integer dot products switched on as in the Vulkan tests. */
+static void test_gpu_tuning(void)
+{
+  NEED_FIXTURE(path, "tiny-qwen2-Q4_K_M.gguf");
+  const char *icd = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+  if (!g_file_test(icd, G_FILE_TEST_EXISTS)) {
+    g_test_skip("lavapipe (mesa-vulkan-drivers) is not installed");
+    return;
+  }
+  g_autofree char *dir = g_dir_make_tmp("distill-tune-XXXXXX", NULL);
+  g_autofree char *xdg = g_strdup(g_getenv("XDG_CACHE_HOME"));
+  g_setenv("XDG_CACHE_HOME", dir, TRUE);
+  g_setenv("VK_ICD_FILENAMES", icd, TRUE);
+  g_setenv("STILL_VK_DOT", "1", TRUE);
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
+  g_setenv("STILL_VK_TUNE_SECONDS", "1", TRUE);
+  g_autoptr(DistillEngine) e = engine_with(path);
+  int told[3] = {0};
+  const int ctx[3] = {1024, 1024, 2048}; /* another context size: a new session, the same choice */
+  gboolean skipped = FALSE;
+  for (int i = 0; i < 3 && !skipped; i++) {
+    g_object_set(e, "gpu-layers", 99, NULL);
+    Collect c;
+    collect_init(&c);
+    DistillGenerateRequest *req = ask("Hello", 2);
+    req->n_ctx = ctx[i];
+    DistillGeneration *g = distill_engine_generate(e, req);
+    g_signal_connect(g, "gpu-tuning", G_CALLBACK(count_signal), &told[i]);
+    g_signal_connect(g, "prompt-ready", G_CALLBACK(on_prompt_ready), &c);
+    g_signal_connect(g, "finished", G_CALLBACK(on_finished), &c);
+    g_assert_true(wait_for(is_finished, &c, 120000));
+    const DistillGenerationStats *st = distill_generation_get_stats(g);
+    g_test_message("%s", st->offload);
+    if (strstr(st->offload, "no Vulkan support")) {
+      g_test_skip("built without Vulkan");
+      skipped = TRUE;
+    } else {
+      g_assert_true(g_str_has_prefix(st->offload, "offload: 2/2 layers on Vulkan0 (llvmpipe"));
+      g_assert_null(distill_generation_get_error(g));
+    }
+    g_string_free(c.text, TRUE);
+    g_object_unref(g);
+  }
+  g_unsetenv("STILL_VK_TUNE_SECONDS");
+  g_unsetenv("STILL_VK_TUNE");
+  g_unsetenv("STILL_VK_DOT");
+  g_unsetenv("VK_ICD_FILENAMES");
+  if (xdg) g_setenv("XDG_CACHE_HOME", xdg, TRUE);
+  else g_unsetenv("XDG_CACHE_HOME");
+  test_remove_tree(dir);
+  if (skipped) return;
+  g_assert_cmpint(told[0], ==, 1);
+  g_assert_cmpint(told[1], ==, 0); /* the same session */
+  g_assert_cmpint(told[2], ==, 0); /* read back from the cache */
+}
+
 /* Thousands of tokens a second arrive as at most ~60 deltas a second. */
 static void test_coalesced(void)
 {
@@ -537,6 +602,7 @@ int main(int argc, char **argv)
   main_thread = g_thread_self();
   g_test_add_func("/engine/load", test_load);
   g_test_add_func("/engine/generate", test_generate);
+  g_test_add_func("/engine/gpu-tuning", test_gpu_tuning);
   g_test_add_func("/engine/coalesced", test_coalesced);
   g_test_add_func("/engine/stop", test_stop);
   g_test_add_func("/engine/prefix-reuse", test_prefix_reuse);

@@ -1540,11 +1540,30 @@ static void test_device_lost(void)
  * the CPU's next token; the choice is cached, read back, measured again when asked, rebuilt
  * from a damaged file; choices fixed in the environment stay; a failure while timing is the
  * GPU failure it is. */
+static void count_step(still_step step, void *user)
+{
+  g_assert_cmpint(step, ==, STILL_STEP_GPU_TUNE);
+  (*(int *)user)++;
+}
+
+/* (the last session's count of STILL_STEP_GPU_TUNE told: 1 where it timed, else 0) */
+static int tune_steps;
+
 static char *tune_session(still_model *m, still_session **s)
 {
-  *s = new_session(m, -1, 64);
+  still_session_params sp = still_session_params_default();
+  sp.n_threads = 2;
+  sp.kv_type = STILL_KV_F32;
+  sp.n_ctx = 256;
+  sp.n_batch = 64;
+  sp.n_gpu_layers = -1;
+  sp.on_step = count_step;
+  sp.step_user = &tune_steps;
+  tune_steps = 0;
+  *s = test_session_new(m, &sp);
   const char *t = still_session_gpu_tuning(*s);
   g_test_message("%s", t);
+  g_assert_cmpint(tune_steps, ==, g_str_has_prefix(t, "measured: ") ? 1 : 0);
   g_assert_true(g_str_has_prefix(still_session_offload(*s), "offload: 2/2 layers on Vulkan"));
   /* the paths chosen: "KIND: PATHS (…)" or "defaults (why): PATHS" */
   const char *colon = strstr(t, ": ");
@@ -1623,6 +1642,7 @@ static void test_tune(void)
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   picked = tune_session(m, &s);
   g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "measured: dot"));
+  g_assert_cmpint(tune_steps, ==, 1); /* the caller was told before the timed runs */
   g_assert_nonnull(strstr(still_session_gpu_tuning(s), "prompt batch"));
   g_assert_null(strstr(still_session_gpu_tuning(s), "time limit"));
   check_tuned_logits(s, m, r, lg);
@@ -1637,6 +1657,7 @@ static void test_tune(void)
   /* read back */
   char *again = tune_session(m, &s);
   g_assert_true(g_str_has_prefix(still_session_gpu_tuning(s), "cached: "));
+  g_assert_cmpint(tune_steps, ==, 0);
   g_assert_cmpstr(again, ==, picked);
   check_tuned_logits(s, m, r, lg);
   still_session_free(s);
