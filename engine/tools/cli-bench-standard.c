@@ -68,23 +68,6 @@ static const char standard_usage[] =
   "\n"
   "Progress goes to standard error; Ctrl+C stops the benchmark.\n";
 
-/* ---- Ctrl+C --------------------------------------------------------------- */
-
-/* The handler stores two lock-free atomics (async-signal-safe): the flag the
- * run loop and the token callback look at, and the session's cancel flag. The
- * callback check also covers a signal that lands between two runs, where the
- * session clears its cancel flag when the next call starts. */
-static atomic_bool bench_interrupted;
-static still_session *_Atomic bench_session;
-
-static void bench_on_sigint(int sig)
-{
-  (void)sig;
-  atomic_store(&bench_interrupted, true);
-  still_session *s = atomic_load(&bench_session);
-  if (s) still_session_cancel(s);
-}
-
 /* ---- one run ---------------------------------------------------------------- */
 
 typedef struct {
@@ -114,7 +97,7 @@ static bool collect_token(int32_t token, const char *text, size_t len, void *use
       b->text[b->len] = '\0';
     }
   }
-  return !atomic_load(&bench_interrupted);
+  return !cli_sigint_interrupted();
 }
 
 typedef struct {
@@ -194,12 +177,12 @@ static int generate_once(still_session *s, const still_model *m, const int32_t *
   still_stats st;
   still_error err = {0};
   still_session_reset(s); /* an empty cache: the whole prompt is evaluated */
-  if (atomic_load(&bench_interrupted)) return 1;
+  if (cli_sigint_interrupted()) return 1;
   if (r) still_peak_rss_reset();
   double t0 = still_time_s();
   still_status gs = still_session_generate(s, ids, n, &smp, collect_token, &tb, &st, &err);
   double total = still_time_s() - t0;
-  if (atomic_load(&bench_interrupted) || gs == STILL_ERR_CANCELLED) {
+  if (cli_sigint_interrupted() || gs == STILL_ERR_CANCELLED) {
     free(tb.text);
     return 1;
   }
@@ -537,24 +520,16 @@ int still_cmd_bench_standard(int argc, char **argv)
 
   /* Worker threads (thread pool, GPU driver) start with SIGINT blocked so
    * that the handler runs on this thread. */
-  sigset_t block, old_mask;
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+  sigset_t old_mask;
+  cli_sigint_block(&old_mask);
   still_session *s = NULL;
   if (rc == 0) {
     still_error err = {0};
     if (still_session_new(m, &sp, &s, &err) != STILL_OK)
       rc = cli_fail("cannot start a session: %s", err.message[0] ? err.message : "unknown error");
   }
-  atomic_store(&bench_interrupted, false);
-  atomic_store(&bench_session, s);
-  struct sigaction sa = {0}, sa_old;
-  sa.sa_handler = bench_on_sigint;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &sa, &sa_old);
-  pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+  struct sigaction sa_old;
+  cli_sigint_watch(s, false, &old_mask, &sa_old);
 
   char device_name[256] = "", offload_start[1024] = "";
   const char *backend = "cpu";
@@ -579,10 +554,9 @@ int still_cmd_bench_standard(int argc, char **argv)
       if (rc == 0) done++;
       if (rc == 0) rc = cli_run_bench_gpu_intact(offload_start, s);
     }
-  sigaction(SIGINT, &sa_old, NULL);
-  atomic_store(&bench_session, NULL);
+  cli_sigint_restore(&sa_old);
   if (rc == 0) rc = cli_run_bench_gpu_intact(offload_start, s);
-  if (atomic_load(&bench_interrupted)) {
+  if (cli_sigint_interrupted()) {
     /* the message of an interrupted run may already be out; one line says why */
     rc = cli_fail("the benchmark was interrupted (Ctrl+C) after %d of %d runs", done, total_runs);
   }

@@ -419,7 +419,8 @@ static const char run_usage[] =
   "\n"
   "Generate text after a prompt and stream it to standard output. A timing\n"
   "line (prompt and generation speed, time to first token) goes to standard\n"
-  "error at the end.\n"
+  "error at the end. Ctrl+C stops the answer there (the timing line follows,\n"
+  "--save-prefix still saves, exit status 130); a second Ctrl+C quits at once.\n"
   "\n"
   "Prompt:\n"
   "  -m, --model FILE       the GGUF model\n"
@@ -526,8 +527,14 @@ int still_cmd_run(int argc, char **argv)
     rc = cli_fail(prompt_ids ? "the prompt has no token ids" : "the prompt is empty and the model adds no BOS token");
   if (rc == 0 && verbose_prompt) print_ids(stderr, "prompt ids: ", ids, n);
 
+  /* Ctrl+C stops the answer (the text so far stays, the statistics follow) and a second one
+   * ends the process at once; the session's threads start with it blocked */
+  sigset_t old_mask;
+  struct sigaction sa_old;
+  cli_sigint_block(&old_mask);
   still_session *s = NULL;
   if (rc == 0) rc = new_session(m, &sp, &s);
+  cli_sigint_watch(s, true, &old_mask, &sa_old);
   if (rc == 0 && load_prefix) {
     still_error err = {0};
     if (still_session_load_prefix(s, load_prefix, &err) != STILL_OK)
@@ -539,19 +546,27 @@ int still_cmd_run(int argc, char **argv)
     still_error err = {0};
     still_status gs = still_session_generate(s, ids, n, &smp, run_on_token, &out, &st, &err);
     if (out.n_printed > 0 && (ids_out || (isatty(STDOUT_FILENO) && !out.ends_newline))) putchar('\n');
+    const bool stopped = gs == STILL_ERR_CANCELLED && cli_sigint_interrupted();
     if (out.write_failed || ferror(stdout)) rc = cli_fail("cannot write the output: %s", strerror(errno));
     else if (gs == STILL_ERR_CONTEXT_FULL && st.gen_tokens == 0 && st.prompt_tokens == 0)
       rc = cli_fail("%s", err.message);
-    else if (gs != STILL_OK && gs != STILL_ERR_CONTEXT_FULL)
+    else if (gs != STILL_OK && gs != STILL_ERR_CONTEXT_FULL && !stopped)
       rc = cli_fail("generation failed: %s", err.message[0] ? err.message : still_status_name(gs));
     else {
       if (gs == STILL_ERR_CONTEXT_FULL) cli_warn("%s", err.message);
+      if (stopped && st.gen_tokens > 0)
+        fprintf(stderr, "still: stopped (Ctrl+C) after %d token%s\n", (int)st.gen_tokens, st.gen_tokens == 1 ? "" : "s");
+      else if (stopped)
+        fprintf(stderr, "still: stopped (Ctrl+C) while reading the prompt\n");
       if (!quiet) print_cpu_offload(&sp, s);
       if (!quiet) cli_run_print_stats(NULL, &st);
+      if (stopped) rc = 130; /* as a shell reports a process that Ctrl+C ended */
     }
-    if (rc == 0 && save_prefix && still_session_save_prefix(s, save_prefix, &err) != STILL_OK)
+    /* the cache holds what was read, also when stopped: its prefix is as good as any */
+    if ((rc == 0 || rc == 130) && save_prefix && still_session_save_prefix(s, save_prefix, &err) != STILL_OK)
       rc = cli_fail("%s", err.message);
   }
+  cli_sigint_restore(&sa_old);
   still_session_free(s);
   free(ids);
   still_model_free(m);

@@ -161,3 +161,10 @@ void assert_same_ids(GArray *got, GArray *want, const char *what)
   }
   g_assert_true(same);
 }
+
+void cli_read_rest(int fd, GString *acc)
+{
+  char buf[4096];
+  ssize_t got;
+  while ((got = read(fd, buf, sizeof buf)) > 0) g_string_append_len(acc, buf, got);
+}

@@ -28,6 +28,9 @@ gboolean run_cli_v(cli_result *r, const char *stdin_data, gssize len, const char
 #define run_cli(r, ...) run_cli_v((r), NULL, 0, (const char *const[]){__VA_ARGS__, NULL})
 #define run_cli_stdin(r, data, len, ...) run_cli_v((r), (data), (len), (const char *const[]){__VA_ARGS__, NULL})
 
+/* Everything left to read from fd (a pipe of a process that has ended) onto acc. */
+void cli_read_rest(int fd, GString *acc);
+
 /* A fixture JSON file (relative to the fixtures folder), NULL after a skip. */
 cJSON *fixture_json(const char *relative);
 /* obj[key] as a number / string; the test errors out when it is not one. */

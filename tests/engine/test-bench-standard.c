@@ -391,13 +391,6 @@ static gboolean wait_for(int fd, GString *acc, const char *needle, int timeout_m
   return TRUE;
 }
 
-static void read_rest(int fd, GString *acc)
-{
-  char buf[4096];
-  ssize_t got;
-  while ((got = read(fd, buf, sizeof buf)) > 0) g_string_append_len(acc, buf, got);
-}
-
 static void test_cli_sigint(void)
 {
   char *model = test_fixture_path("models/stories260K.gguf");
@@ -435,8 +428,8 @@ static void test_cli_sigint(void)
     waitpid(pid, NULL, 0);
   }
   double secs = (g_get_monotonic_time() - t0) / 1e6;
-  read_rest(err_fd, err);
-  read_rest(out_fd, out);
+  cli_read_rest(err_fd, err);
+  cli_read_rest(out_fd, out);
   g_test_message("exit %d after %.2f s; stderr: %s", code, secs, err->str);
   g_assert_cmpint(code, ==, 1); /* an exit, not death by the signal */
   g_assert_cmpfloat(secs, <, 5.0);

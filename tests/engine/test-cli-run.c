@@ -431,6 +431,51 @@ static void test_chat_sigint(void)
   g_free(model);
 }
 
+/* Ctrl+C stops `still run`: the text so far stays on stdout, the statistics and a line saying
+ * so follow on stderr, the prefix asked for is saved, and the exit status is 130. */
+static void test_run_sigint(void)
+{
+  char *model = test_fixture_path("models/stories260K.gguf");
+  const char *cli = cli_path();
+  if (!model || !cli) {
+    g_free(model);
+    return;
+  }
+  char *dir = g_dir_make_tmp("still-run-sigint-XXXXXX", NULL);
+  char *prefix = g_build_filename(dir, "prefix.bin", NULL);
+  /* with --ignore-eos it would run until the context of 2048 is full */
+  const char *argv[] = {cli,    "run", "-m", model, "-p", "Once", "--ignore-eos", "-c", "2048", "-t", "1",
+                        "--save-prefix", prefix, NULL};
+  GPid pid;
+  int out_fd, err_fd;
+  GError *error = NULL;
+  g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                                         NULL, &out_fd, &err_fd, &error));
+  g_assert_no_error(error);
+  GString *out = g_string_new(NULL), *err = g_string_new(NULL);
+  g_assert_true(wait_for(out_fd, out, " upon a time", 60000));
+  kill(pid, SIGINT);
+  int code = wait_exit(pid, 20000);
+  cli_read_rest(out_fd, out);
+  cli_read_rest(err_fd, err);
+  g_test_message("exit %d; stderr: %s", code, err->str);
+  g_assert_cmpint(code, ==, 130);
+  g_assert_nonnull(strstr(err->str, "still: stopped (Ctrl+C) after "));
+  g_assert_nonnull(strstr(err->str, "stop: cancelled"));
+  g_assert_true(g_str_has_prefix(out->str, " upon a time") || strstr(out->str, " upon a time"));
+  g_assert_true(g_file_test(prefix, G_FILE_TEST_IS_REGULAR));
+  g_spawn_close_pid(pid);
+  close(out_fd);
+  close(err_fd);
+  g_remove(prefix);
+  g_rmdir(dir);
+  g_string_free(out, TRUE);
+  g_string_free(err, TRUE);
+  g_free(prefix);
+  g_free(dir);
+  g_free(model);
+}
+
 /* ---- bench -------------------------------------------------------------------- */
 
 static void test_bench(void)
@@ -781,6 +826,7 @@ int main(int argc, char **argv)
   g_test_add_func("/cli-run/logits", test_logits);
   g_test_add_func("/cli-run/chat/pipe", test_chat_pipe);
   g_test_add_func("/cli-run/chat/sigint", test_chat_sigint);
+  g_test_add_func("/cli-run/run/sigint", test_run_sigint);
   g_test_add_func("/cli-run/bench", test_bench);
   g_test_add_func("/cli-run/make-model", test_make_model);
   g_test_add_func("/cli-run/bad-input", test_bad_input);
