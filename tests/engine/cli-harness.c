@@ -2,7 +2,10 @@
 
 #include "test-common.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,4 +170,44 @@ void cli_read_rest(int fd, GString *acc)
   char buf[4096];
   ssize_t got;
   while ((got = read(fd, buf, sizeof buf)) > 0) g_string_append_len(acc, buf, got);
+}
+
+GPid cli_spawn_piped(const char *const *argv, int *in_fd, int *out_fd, int *err_fd)
+{
+  GPid pid;
+  GError *error = NULL;
+  g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                                         in_fd, out_fd, err_fd, &error));
+  g_assert_no_error(error);
+  return pid;
+}
+
+gboolean cli_wait_for_text(int fd, GString *acc, const char *needle, int timeout_ms)
+{
+  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  while (!strstr(acc->str, needle)) {
+    gint64 left = (end - g_get_monotonic_time()) / 1000;
+    if (left <= 0) return FALSE;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int k = poll(&p, 1, (int)left);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return FALSE;
+    char buf[4096];
+    ssize_t got = read(fd, buf, sizeof buf);
+    if (got <= 0) return FALSE;
+    g_string_append_len(acc, buf, got);
+  }
+  return TRUE;
+}
+
+int cli_wait_exit(GPid pid, int timeout_ms)
+{
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    g_usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  return -2;
 }

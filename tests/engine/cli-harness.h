@@ -28,6 +28,13 @@ gboolean run_cli_v(cli_result *r, const char *stdin_data, gssize len, const char
 #define run_cli(r, ...) run_cli_v((r), NULL, 0, (const char *const[]){__VA_ARGS__, NULL})
 #define run_cli_stdin(r, data, len, ...) run_cli_v((r), (data), (len), (const char *const[]){__VA_ARGS__, NULL})
 
+/* A process of argv (not reaped by GLib) with pipes to its standard input
+ * (in_fd NULL: none), output and error; failing to start it fails the test. */
+GPid cli_spawn_piped(const char *const *argv, int *in_fd, int *out_fd, int *err_fd);
+/* Read fd onto acc until needle is in acc; FALSE after timeout_ms or at the end of the pipe. */
+gboolean cli_wait_for_text(int fd, GString *acc, const char *needle, int timeout_ms);
+/* The exit status of pid within timeout_ms; -1 when a signal ended it, -2 when it had to be killed. */
+int cli_wait_exit(GPid pid, int timeout_ms);
 /* Everything left to read from fd (a pipe of a process that has ended) onto acc. */
 void cli_read_rest(int fd, GString *acc);
 

@@ -373,24 +373,6 @@ static void test_cli_bad_input(void)
 
 /* ---- Ctrl+C ------------------------------------------------------------------------------ */
 
-static gboolean wait_for(int fd, GString *acc, const char *needle, int timeout_ms)
-{
-  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  while (!strstr(acc->str, needle)) {
-    gint64 left = (end - g_get_monotonic_time()) / 1000;
-    if (left <= 0) return FALSE;
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int k = poll(&p, 1, (int)left);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return FALSE;
-    char buf[4096];
-    ssize_t got = read(fd, buf, sizeof buf);
-    if (got <= 0) return FALSE;
-    g_string_append_len(acc, buf, got);
-  }
-  return TRUE;
-}
-
 static void test_cli_sigint(void)
 {
   char *model = test_fixture_path("models/stories260K.gguf");
@@ -402,31 +384,16 @@ static void test_cli_sigint(void)
   }
   /* 1000 runs per prompt would take minutes: only Ctrl+C ends it soon */
   const char *argv[] = {cli, "bench", "--standard", "-m", model, "--runs", "1000", "--json", "-t", "1", NULL};
-  GPid pid;
   int out_fd, err_fd;
-  GError *error = NULL;
-  g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
-                                         NULL, &out_fd, &err_fd, &error));
-  g_assert_no_error(error);
+  GPid pid = cli_spawn_piped(argv, NULL, &out_fd, &err_fd);
   GString *out = g_string_new(NULL), *err = g_string_new(NULL);
   /* after the warm-up, during the timed runs */
-  gboolean running = wait_for(err_fd, err, "run 2/1000 of average-speed", 60000);
+  gboolean running = cli_wait_for_text(err_fd, err, "run 2/1000 of average-speed", 60000);
   if (!running) g_test_message("stderr: %s", err->str);
   g_assert_true(running);
   gint64 t0 = g_get_monotonic_time();
   kill(pid, SIGINT);
-  int status = 0, code = -2;
-  for (int waited = 0; waited < 10000; waited += 10) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      break;
-    }
-    g_usleep(10000);
-  }
-  if (code == -2) {
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-  }
+  const int code = cli_wait_exit(pid, 10000);
   double secs = (g_get_monotonic_time() - t0) / 1e6;
   cli_read_rest(err_fd, err);
   cli_read_rest(out_fd, out);

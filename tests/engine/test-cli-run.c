@@ -355,38 +355,6 @@ static void test_chat_pipe(void)
   g_free(model);
 }
 
-/* Read from fd (non-blocking poll) until needle appears in acc or timeout. */
-static gboolean wait_for(int fd, GString *acc, const char *needle, int timeout_ms)
-{
-  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  while (!strstr(acc->str, needle)) {
-    gint64 left = (end - g_get_monotonic_time()) / 1000;
-    if (left <= 0) return FALSE;
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int k = poll(&p, 1, (int)left);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return FALSE;
-    char buf[4096];
-    ssize_t got = read(fd, buf, sizeof buf);
-    if (got <= 0) return FALSE;
-    g_string_append_len(acc, buf, got);
-  }
-  return TRUE;
-}
-
-static int wait_exit(GPid pid, int timeout_ms)
-{
-  for (int waited = 0; waited < timeout_ms; waited += 20) {
-    int status;
-    pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    g_usleep(20000);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
-  return -2;
-}
-
 /* Ctrl+C stops a reply; two at the prompt quit. */
 static void test_chat_sigint(void)
 {
@@ -397,30 +365,26 @@ static void test_chat_sigint(void)
     return;
   }
   const char *argv[] = {cli, "chat", "-m", model, "--ignore-eos", "-c", "4096", "-t", "1", "--stats", NULL};
-  GPid pid;
   int in_fd, out_fd, err_fd;
-  GError *error = NULL;
-  g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
-                                         &in_fd, &out_fd, &err_fd, &error));
-  g_assert_no_error(error);
+  GPid pid = cli_spawn_piped(argv, &in_fd, &out_fd, &err_fd);
   GString *out = g_string_new(NULL), *err = g_string_new(NULL);
   g_assert_cmpint(write(in_fd, "Tell me a long story\n", 21), ==, 21);
   /* the reply is streaming (it would run until the context is full) */
-  gboolean streaming = wait_for(out_fd, out, "<think>\n", 60000);
+  gboolean streaming = cli_wait_for_text(out_fd, out, "<think>\n", 60000);
   g_assert_true(streaming);
   g_usleep(100000);
   kill(pid, SIGINT);
-  gboolean stopped = wait_for(err_fd, err, "turn 1: ", 60000);
+  gboolean stopped = cli_wait_for_text(err_fd, err, "turn 1: ", 60000);
   if (!stopped) g_test_message("stderr: %s", err->str);
   g_assert_true(stopped);
   g_assert_nonnull(strstr(err->str, "(stopped)"));
-  g_assert_true(wait_for(err_fd, err, "stop: cancelled", 5000));
+  g_assert_true(cli_wait_for_text(err_fd, err, "stop: cancelled", 5000));
   /* at the prompt: the first Ctrl+C only warns, the second quits */
   g_usleep(100000);
   kill(pid, SIGINT);
-  g_assert_true(wait_for(err_fd, err, "Ctrl+C again", 10000));
+  g_assert_true(cli_wait_for_text(err_fd, err, "Ctrl+C again", 10000));
   kill(pid, SIGINT);
-  int code = wait_exit(pid, 20000);
+  int code = cli_wait_exit(pid, 20000);
   g_assert_cmpint(code, ==, 0);
   g_spawn_close_pid(pid);
   close(in_fd);
@@ -446,16 +410,12 @@ static void test_run_sigint(void)
   /* with --ignore-eos it would run until the context of 2048 is full */
   const char *argv[] = {cli,    "run", "-m", model, "-p", "Once", "--ignore-eos", "-c", "2048", "-t", "1",
                         "--save-prefix", prefix, NULL};
-  GPid pid;
   int out_fd, err_fd;
-  GError *error = NULL;
-  g_assert_true(g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
-                                         NULL, &out_fd, &err_fd, &error));
-  g_assert_no_error(error);
+  GPid pid = cli_spawn_piped(argv, NULL, &out_fd, &err_fd);
   GString *out = g_string_new(NULL), *err = g_string_new(NULL);
-  g_assert_true(wait_for(out_fd, out, " upon a time", 60000));
+  g_assert_true(cli_wait_for_text(out_fd, out, " upon a time", 60000));
   kill(pid, SIGINT);
-  int code = wait_exit(pid, 20000);
+  int code = cli_wait_exit(pid, 20000);
   cli_read_rest(out_fd, out);
   cli_read_rest(err_fd, err);
   g_test_message("exit %d; stderr: %s", code, err->str);
