@@ -206,6 +206,7 @@ static still_status eval_prompt(still_session *s, const int32_t *ids, int32_t n,
   }
   st->prompt_s = still_time_s() - t0;
   st->n_past = s->kv.n_past;
+  if (rc != STILL_OK) st->prompt_tokens = s->kv.n_past > keep ? s->kv.n_past - keep : 0; /* those read */
   return rc;
 }
 

@@ -143,7 +143,8 @@ typedef struct {
   const char *split;    /* shares of the GPU layers per device, like llama.cpp's --tensor-split ("3,1");
                          * NULL/"": one device, or equal shares for a device list. Without a device list the
                          * Vulkan devices are taken in order. Each device holds its layers and their KV cache */
-  still_step_fn on_step; /* called on the thread of still_session_new as such a step starts; NULL: none */
+  still_step_fn on_step; /* called on the thread of still_session_new as such a step starts (it must not call
+                          * into this library: the tuner holds a lock then); NULL: none */
   void *step_user;
 } still_session_params;
 
@@ -228,7 +229,8 @@ still_status still_session_generate(still_session *s, const int32_t *prompt, siz
 
 /* Stop a running still_session_generate/still_session_logits from any thread:
  * within one token, or between layers during a prompt (layers on a GPU: within
- * about 0.2 s of its work, see STILL_VK_CANCEL_SLICE_MS). The tokens of the
+ * about 0.2 s of its work or one layer, whichever is longer; see
+ * STILL_VK_CANCEL_SLICE_MS). The tokens of the
  * batch it stops are not kept in the cache. The flag is cleared when the next
  * call starts. */
 void still_session_cancel(still_session *s);

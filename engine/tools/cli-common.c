@@ -432,6 +432,11 @@ void cli_sigint_block(sigset_t *old_mask)
 void cli_sigint_watch(still_session *s, bool once, const sigset_t *old_mask, struct sigaction *old_action)
 {
   atomic_store(&sigint_seen, false);
+  /* a process started to ignore Ctrl+C (a shell's background job) goes on ignoring it */
+  if (sigaction(SIGINT, NULL, old_action) == 0 && old_action->sa_handler == SIG_IGN) {
+    pthread_sigmask(SIG_SETMASK, old_mask, NULL);
+    return;
+  }
   atomic_store(&sigint_target, s);
   struct sigaction sa = {0};
   sa.sa_handler = on_sigint;
@@ -447,6 +452,6 @@ bool cli_sigint_interrupted(void) { return atomic_load(&sigint_seen); }
 
 void cli_sigint_restore(const struct sigaction *old_action)
 {
+  atomic_store(&sigint_target, NULL); /* first: the session may be freed next */
   sigaction(SIGINT, old_action, NULL);
-  atomic_store(&sigint_target, NULL);
 }

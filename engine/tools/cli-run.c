@@ -464,7 +464,8 @@ static bool run_on_token(int32_t token, const char *text, size_t len, void *user
     o->n_printed++;
   }
   if (fflush(stdout) != 0) o->write_failed = true;
-  return !o->write_failed;
+  /* (a Ctrl+C before the call started, whose cancel the call cleared) */
+  return !o->write_failed && !cli_sigint_interrupted();
 }
 
 int still_cmd_run(int argc, char **argv)
@@ -528,7 +529,7 @@ int still_cmd_run(int argc, char **argv)
   if (rc == 0 && verbose_prompt) print_ids(stderr, "prompt ids: ", ids, n);
 
   /* Ctrl+C stops the answer (the text so far stays, the statistics follow) and a second one
-   * ends the process at once; the session's threads start with it blocked */
+   * ends the process at once; the session's threads start with it blocked (cli-common.h) */
   sigset_t old_mask;
   struct sigaction sa_old;
   cli_sigint_block(&old_mask);
@@ -542,11 +543,13 @@ int still_cmd_run(int argc, char **argv)
   }
   if (rc == 0) {
     run_out out = {.ids = ids_out};
-    still_stats st;
+    still_stats st = {.stop = STILL_STOP_CANCELLED};
     still_error err = {0};
-    still_status gs = still_session_generate(s, ids, n, &smp, run_on_token, &out, &st, &err);
+    /* (a Ctrl+C while loading the prefix: nothing to generate) */
+    still_status gs = cli_sigint_interrupted() ? STILL_ERR_CANCELLED
+                                               : still_session_generate(s, ids, n, &smp, run_on_token, &out, &st, &err);
     if (out.n_printed > 0 && (ids_out || (isatty(STDOUT_FILENO) && !out.ends_newline))) putchar('\n');
-    const bool stopped = gs == STILL_ERR_CANCELLED && cli_sigint_interrupted();
+    const bool stopped = cli_sigint_interrupted() && (gs == STILL_ERR_CANCELLED || st.stop == STILL_STOP_CALLBACK);
     if (out.write_failed || ferror(stdout)) rc = cli_fail("cannot write the output: %s", strerror(errno));
     else if (gs == STILL_ERR_CONTEXT_FULL && st.gen_tokens == 0 && st.prompt_tokens == 0)
       rc = cli_fail("%s", err.message);
@@ -562,14 +565,18 @@ int still_cmd_run(int argc, char **argv)
       if (!quiet) cli_run_print_stats(NULL, &st);
       if (stopped) rc = 130; /* as a shell reports a process that Ctrl+C ended */
     }
-    /* the cache holds what was read, also when stopped: its prefix is as good as any */
-    if ((rc == 0 || rc == 130) && save_prefix && still_session_save_prefix(s, save_prefix, &err) != STILL_OK)
+    /* the cache holds what was read, also when stopped: its prefix is as good as any (but an
+     * empty one does not replace a file) */
+    if (rc == 130 && save_prefix && still_session_n_past(s) == 0)
+      cli_warn("nothing was read before Ctrl+C: %s is left as it was", save_prefix);
+    else if ((rc == 0 || rc == 130) && save_prefix && still_session_save_prefix(s, save_prefix, &err) != STILL_OK)
       rc = cli_fail("%s", err.message);
   }
   cli_sigint_restore(&sa_old);
   still_session_free(s);
   free(ids);
   still_model_free(m);
+  if (rc == 130) return cli_finish_output() ? 1 : 130;
   return rc ? rc : cli_finish_output();
 }
 

@@ -299,7 +299,10 @@ static void save_cache(still_vk *vk)
     /* the one file of every device of earlier versions, before the files per kind of
      * device: nothing reads it any more */
     char old[sizeof vk->cache_path];
-    if (still_vk_cache_file("vk-pipeline-cache.bin", old, sizeof old)) remove(old);
+    const char *slash = strrchr(vk->cache_path, '/');
+    const int dir_len = slash ? (int)(slash - vk->cache_path) : -1;
+    if (dir_len >= 0 && snprintf(old, sizeof old, "%.*s/vk-pipeline-cache.bin", dir_len, vk->cache_path) < (int)sizeof old)
+      remove(old);
   }
   free(data);
 }

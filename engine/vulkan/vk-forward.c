@@ -177,8 +177,25 @@ struct still_vk_forward {
  * batches before; the first waits after one layer to measure it) and reads
  * the flag there. A fast GPU's batch takes less than one slice and runs as
  * one submit, as before. STILL_VK_CANCEL_SLICE_MS sets it (0: a wait after
- * every layer, for the tests). */
+ * every layer, for the tests; below 0: no waits). The fault hooks count
+ * submits, so with STILL_VK_FAULT_SUBMIT set there are no waits unless
+ * STILL_VK_CANCEL_SLICE_MS is set too (the waits' count depends on timing). */
 #define SLICE_S 0.2
+
+/* The slice (SLICE_S) as STILL_VK_CANCEL_SLICE_MS and the fault hooks have it; below 0: none. */
+static double slice_seconds(void)
+{
+  const char *v = getenv("STILL_VK_CANCEL_SLICE_MS");
+  if (!v || !*v) return still_env_set("STILL_VK_FAULT_SUBMIT") ? -1 : SLICE_S;
+  char *end = NULL;
+  const double ms = strtod(v, &end);
+  if (end == v || *end || !isfinite(ms)) {
+    fprintf(stderr, "still: STILL_VK_CANCEL_SLICE_MS=%.40s ignored (milliseconds; 0: every layer; below 0: "
+                    "none)\n", v);
+    return SLICE_S;
+  }
+  return ms / 1000.0;
+}
 
 /* Decode batches of up to this many tokens take the split attention
  * (still_vk_attention_split: chunks of keys in parallel); larger ones (the
@@ -619,8 +636,7 @@ still_status still_vk_forward_new(const still_model *m, const char *device, cons
   f->first = first_layer;
   f->n_ctx = n_ctx;
   f->n_batch = n_batch;
-  const char *slice_env = getenv("STILL_VK_CANCEL_SLICE_MS");
-  f->slice_s = slice_env && *slice_env && atof(slice_env) >= 0 ? atof(slice_env) / 1000.0 : SLICE_S;
+  f->slice_s = slice_seconds();
   f->kv_type = device_kv_type(hp, kv_type);
 
   /* layers by cumulative share, like llama.cpp's --tensor-split by layers
@@ -934,23 +950,27 @@ static still_status record_output(still_vk_forward *f, vk_part *P, uint32_t firs
   return st == STILL_OK ? mv(P, &P->output, &P->xb, &P->logits, (int)n, 0, err) : st;
 }
 
-/* One part's layers (and the output layer on the last): one submit, and
+
+/* Layers per slice of a prompt batch of n_tok tokens (see SLICE_S): all of them where the
+ * caller cannot cancel, for a single token, or where the batch takes less than a slice. The
+ * rate is that of the last wait (layers only; a first one includes building the pipelines,
+ * so the next batch may wait once more than it needs to, and measures again). */
+static int slice_layers(const still_vk_forward *f, const vk_part *P, int n_tok, const atomic_bool *cancel)
+{
+  const int n = P->end - P->first;
+  if (!cancel || n_tok < 2 || n < 2 || f->slice_s < 0) return n;
+  if (f->slice_s == 0 || P->layer_tok_s <= 0) return 1; /* every layer; or the first, to time it */
+  const double per_layer = P->layer_tok_s * n_tok, k = f->slice_s / per_layer;
+  return k >= n ? n : k < 1 ? 1 : (int)k;
+}
+
+/* One part's layers (and the output layer on the last): one submit (one
+ * per slice of a prompt batch that can be cancelled, see SLICE_S), and
  * one more per LOGITS_ROWS further rows of logits. The inputs (x or token
  * ids, the rope tables) and the outputs (logits; the residual stream into
  * x_out for the next part, when not NULL) are copied inside that submit
  * when the staging space holds them (on a discrete GPU a separate copy is a
  * host round trip each), else before and after it. */
-/* Layers per slice of a prompt batch of n_tok tokens (see SLICE_S): all of them where the
- * caller cannot cancel, for a single token, or where the batch takes less than a slice. */
-static int slice_layers(const still_vk_forward *f, const vk_part *P, int n_tok, const atomic_bool *cancel)
-{
-  const int n = P->end - P->first;
-  if (!cancel || n_tok < 2 || n < 2) return n;
-  if (f->slice_s <= 0 || P->layer_tok_s <= 0) return 1; /* every layer; or the first, to time it */
-  const double per_layer = P->layer_tok_s * n_tok, k = f->slice_s / per_layer;
-  return k >= n ? n : k < 1 ? 1 : (int)k;
-}
-
 static still_status run_part(still_vk_forward *f, vk_part *P, const float *x, const int32_t *tokens, int n_tok,
                              int32_t pos0, const float *rope_cos, const float *rope_sin, int first_out, float *out,
                              float *x_out, const atomic_bool *cancel, still_error *err)
@@ -1029,9 +1049,6 @@ static still_status run_part(still_vk_forward *f, vk_part *P, const float *x, co
     if ((st = still_vk_begin(P->vk, err)) != STILL_OK) break;
   }
   if (st == STILL_OK && x_out && !one) st = still_vk_download(P->vk, &P->x, 0, x_out, x_bytes, err);
-  /* a batch in one slice timed too (from the first record to the logits), for the next one */
-  if (st == STILL_OK && per_slice >= P->end - slice_first && cancel && n_tok > 1)
-    P->layer_tok_s = (double)(still_time_us() - slice_t0) * 1e-6 / ((double)(P->end - slice_first) * n_tok);
   return st;
 }
 

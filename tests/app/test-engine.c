@@ -230,13 +230,15 @@ static void test_gpu_tuning(void)
     return;
   }
   g_autofree char *dir = g_dir_make_tmp("distill-tune-XXXXXX", NULL);
-  g_autofree char *xdg = g_strdup(g_getenv("XDG_CACHE_HOME"));
-  g_setenv("XDG_CACHE_HOME", dir, TRUE);
-  g_setenv("VK_ICD_FILENAMES", icd, TRUE);
-  g_setenv("STILL_VK_DOT", "1", TRUE);
-  g_setenv("STILL_VK_TUNE", "1", TRUE);
-  g_setenv("STILL_VK_TUNE_SECONDS", "1", TRUE);
-  g_autoptr(DistillEngine) e = engine_with(path);
+  /* (set before the engine's worker thread starts, put back after it is gone) */
+  const char *vars[][2] = {{"XDG_CACHE_HOME", dir}, {"VK_ICD_FILENAMES", icd}, {"STILL_VK_DOT", "1"},
+                           {"STILL_VK_TUNE", "1"}, {"STILL_VK_TUNE_SECONDS", "1"}};
+  char *was[G_N_ELEMENTS(vars)];
+  for (guint k = 0; k < G_N_ELEMENTS(vars); k++) {
+    was[k] = g_strdup(g_getenv(vars[k][0]));
+    g_setenv(vars[k][0], vars[k][1], TRUE);
+  }
+  DistillEngine *e = engine_with(path);
   int told[3] = {0};
   const int ctx[3] = {1024, 1024, 2048}; /* another context size: a new session, the same choice */
   gboolean skipped = FALSE;
@@ -263,13 +265,14 @@ static void test_gpu_tuning(void)
     g_string_free(c.text, TRUE);
     g_object_unref(g);
   }
-  g_unsetenv("STILL_VK_TUNE_SECONDS");
-  g_unsetenv("STILL_VK_TUNE");
-  g_unsetenv("STILL_VK_DOT");
-  g_unsetenv("VK_ICD_FILENAMES");
-  if (xdg) g_setenv("XDG_CACHE_HOME", xdg, TRUE);
-  else g_unsetenv("XDG_CACHE_HOME");
+  g_object_unref(e); /* its session writes the pipeline cache as it closes */
+  for (guint k = 0; k < G_N_ELEMENTS(vars); k++) {
+    if (was[k]) g_setenv(vars[k][0], was[k], TRUE);
+    else g_unsetenv(vars[k][0]);
+    g_free(was[k]);
+  }
   test_remove_tree(dir);
+  g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
   if (skipped) return;
   g_assert_cmpint(told[0], ==, 1);
   g_assert_cmpint(told[1], ==, 0); /* the same session */

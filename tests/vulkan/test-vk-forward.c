@@ -1230,8 +1230,10 @@ static void log_slice(void *user, int part, int layers_done)
  * in the middle (the host records a batch long before the GPU has run it): here a wait after
  * every layer (STILL_VK_CANCEL_SLICE_MS=0) on a split over two devices, and the cancel at the
  * second wait runs no further layer. The waits change no result, and the batch runs whole
- * right after a cancel. By default only a batch that takes longer than 0.2 s is cut: the first
- * one waits after one layer per device to time it, and a fast one after that not at all. */
+ * right after a cancel. Otherwise only a batch that takes longer than a slice is cut: the first
+ * one waits after one layer per device to time it, and a fast one after that not at all (a
+ * slice of a minute here, so that no timing decides). Below 0, and by default under the fault
+ * hooks (which count submits), no batch waits. */
 static void test_cancel_slices(void)
 {
   still_model *m = test_load_fixture_model("stories260K", false);
@@ -1286,8 +1288,11 @@ static void test_cancel_slices(void)
   g_assert_cmpmem(a, hp->n_vocab * sizeof *a, b, hp->n_vocab * sizeof *b);
   still_vk_forward_free(f);
 
-  /* the default slice: the first batch times one layer on each device, then none is cut */
+  /* a slice of a minute (the default's rule, with no timing in the test): the first batch times one
+   * layer on each device, then no batch is cut */
+  g_setenv("STILL_VK_CANCEL_SLICE_MS", "60000", TRUE);
   g_assert_cmpint(still_vk_forward_new(m, "0,0", "1,1", 0, 64, N, STILL_TYPE_F32, &f, &err), ==, STILL_OK);
+  g_unsetenv("STILL_VK_CANCEL_SLICE_MS");
   log = (slice_log){.cancel = &cancel};
   still_vk_forward_set_slice_hook(f, log_slice, &log);
   g_assert_cmpint(still_vk_forward_run(f, x, NULL, N, 0, cs, sn, N - 1, b, &cancel, &err), ==, STILL_OK);
@@ -1298,6 +1303,18 @@ static void test_cancel_slices(void)
   g_assert_cmpint(log.n, ==, 2);
   g_assert_cmpmem(a, hp->n_vocab * sizeof *a, b, hp->n_vocab * sizeof *b);
   still_vk_forward_free(f);
+  /* below 0: never; and by default none where the fault hooks count submits */
+  const char *never[][2] = {{"STILL_VK_CANCEL_SLICE_MS", "-1"}, {"STILL_VK_FAULT_SUBMIT", "1000000"}};
+  for (int k = 0; k < 2; k++) {
+    g_setenv(never[k][0], never[k][1], TRUE);
+    g_assert_cmpint(still_vk_forward_new(m, "0,0", "1,1", 0, 64, N, STILL_TYPE_F32, &f, &err), ==, STILL_OK);
+    g_unsetenv(never[k][0]);
+    log = (slice_log){.cancel = &cancel};
+    still_vk_forward_set_slice_hook(f, log_slice, &log);
+    g_assert_cmpint(still_vk_forward_run(f, x, NULL, N, 0, cs, sn, N - 1, b, &cancel, &err), ==, STILL_OK);
+    g_assert_cmpint(log.n, ==, 0);
+    still_vk_forward_free(f);
+  }
   g_free(x), g_free(cs), g_free(sn), g_free(a), g_free(b);
   still_model_free(m);
 }
