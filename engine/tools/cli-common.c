@@ -446,8 +446,6 @@ void cli_sigint_watch(still_session *s, bool once, const sigset_t *old_mask, str
   pthread_sigmask(SIG_SETMASK, old_mask, NULL);
 }
 
-void cli_sigint_session(still_session *s) { atomic_store(&sigint_target, s); }
-
 bool cli_sigint_interrupted(void) { return atomic_load(&sigint_seen); }
 
 void cli_sigint_restore(const struct sigaction *old_action)

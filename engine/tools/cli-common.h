@@ -89,15 +89,13 @@ void cli_say_step(still_step step, void *user);
 
 /* Ctrl+C during a run. cli_sigint_block before the session's threads are made
  * (they inherit the blocked mask), then cli_sigint_watch: the handler cancels s
- * (still_session_cancel; set or change it with cli_sigint_session) and
- * cli_sigint_interrupted() says so from then on. once: a second Ctrl+C ends the
- * process as usual. A process that ignores SIGINT (a background job) keeps
- * ignoring it. cli_sigint_restore puts the earlier action back. The handler
- * only stores lock-free atomics, so it may run on any thread (OpenBLAS starts
- * its own before the block). */
+ * (still_session_cancel) and cli_sigint_interrupted() says so from then on.
+ * once: a second Ctrl+C ends the process as usual. A process that ignores
+ * SIGINT (a background job) keeps ignoring it. cli_sigint_restore puts the
+ * earlier action back. The handler only stores lock-free atomics, so it may
+ * run on any thread (OpenBLAS starts its own before the block). */
 void cli_sigint_block(sigset_t *old_mask);
 void cli_sigint_watch(still_session *s, bool once, const sigset_t *old_mask, struct sigaction *old_action);
-void cli_sigint_session(still_session *s);
 bool cli_sigint_interrupted(void);
 void cli_sigint_restore(const struct sigaction *old_action);
 

@@ -151,7 +151,7 @@ typedef struct {
   bool stack_qkv; /* rope_store.comp takes this model's shape: q, k and v products may be stacked (qkv_stacked) */
   bool prompt_room; /* the rounded vectors have a whole batch's room (STILL_VK_MATMUL=dot, or the tuner may take it) */
   round8_place xb_r8, att_r8, hb_r8; /* the rounded vectors of xb, att and hb */
-  double layer_tok_s; /* seconds per layer and token of the last prompt batch timed in slices (0: none yet) */
+  double layer_tok_s; /* seconds per layer and token at the last wait of a prompt batch (0: none yet) */
 } vk_part;
 
 struct still_vk_forward {
@@ -950,7 +950,6 @@ static still_status record_output(still_vk_forward *f, vk_part *P, uint32_t firs
   return st == STILL_OK ? mv(P, &P->output, &P->xb, &P->logits, (int)n, 0, err) : st;
 }
 
-
 /* Layers per slice of a prompt batch of n_tok tokens (see SLICE_S): all of them where the
  * caller cannot cancel, for a single token, or where the batch takes less than a slice. The
  * rate is that of the last wait (layers only; a first one includes building the pipelines,
@@ -1146,8 +1145,7 @@ static uint64_t model_key(const still_vk_forward *f, const vk_part *P)
   return still_hash64_final(&h);
 }
 
-/* One device only: a split keeps the defaults (each device's time is not apart in the forward
- * pass's). */
+/* The caller's step callback, told when the tuner starts timing (still_vk_tune_job.on_search). */
 typedef struct {
   still_step_fn fn;
   void *user;
@@ -1159,6 +1157,8 @@ static void tune_searching(void *user)
   if (t->fn) t->fn(STILL_STEP_GPU_TUNE, t->user);
 }
 
+/* One device only: a split keeps the defaults (each device's time is not apart in the forward
+ * pass's). */
 still_status still_vk_forward_tune(still_vk_forward *f, still_step_fn on_step, void *step_user, still_error *err)
 {
   vk_part *P = &f->parts[0];
