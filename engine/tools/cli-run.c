@@ -550,6 +550,7 @@ int still_cmd_run(int argc, char **argv)
                                                : still_session_generate(s, ids, n, &smp, run_on_token, &out, &st, &err);
     if (out.n_printed > 0 && (ids_out || (isatty(STDOUT_FILENO) && !out.ends_newline))) putchar('\n');
     const bool stopped = cli_sigint_interrupted() && (gs == STILL_ERR_CANCELLED || st.stop == STILL_STOP_CALLBACK);
+    if (stopped) st.stop = STILL_STOP_CANCELLED; /* (whether the callback or the session saw it first) */
     if (out.write_failed || ferror(stdout)) rc = cli_fail("cannot write the output: %s", strerror(errno));
     else if (gs == STILL_ERR_CONTEXT_FULL && st.gen_tokens == 0 && st.prompt_tokens == 0)
       rc = cli_fail("%s", err.message);
