@@ -441,7 +441,8 @@ static const char run_usage[] =
   "Output:\n"
   "  --ids                  print the generated token ids on one line instead\n"
   "  --verbose-prompt       print the prompt's token ids to standard error\n"
-  "  --quiet                no timing line (nor the CPU-only offload line)\n"
+  "  --quiet                no timing line (nor the CPU-only offload line, nor\n"
+  "                         the note that the GPU's shaders are being timed)\n"
   "  -h, --help             show this help\n";
 
 typedef struct {
@@ -508,6 +509,7 @@ int still_cmd_run(int argc, char **argv)
   int32_t *ids = NULL;
   size_t n = 0;
   int rc = apply_gen_opts(&g, m, &sp, &smp);
+  if (quiet) sp.on_step = NULL; /* (--quiet: only the answer and errors) */
   if (rc == 0 && prompt && !info->has_vocab)
     rc = cli_fail("this model has no tokenizer: pass the prompt as --prompt-ids");
   if (rc == 0) {
