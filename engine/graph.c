@@ -91,8 +91,6 @@ struct still_graph {
   int gpu_first;
   char offload[768];
   int gpu_failures; /* times the GPU failed and its layers moved to the CPU (gpu_failed) */
-  still_step_fn on_step; /* still_graph_set_step_fn */
-  void *step_user;
 };
 
 /* ---- small ops (calling thread) ------------------------------------------------ */
@@ -910,17 +908,11 @@ int still_graph_n_threads(const still_graph *g)
 
 still_status still_graph_set_gpu_layers(still_graph *g, int n_gpu_layers, const char *device, still_error *err)
 {
-  return still_graph_set_gpu_split(g, n_gpu_layers, device, NULL, err);
-}
-
-void still_graph_set_step_fn(still_graph *g, still_step_fn fn, void *user)
-{
-  g->on_step = fn;
-  g->step_user = user;
+  return still_graph_set_gpu_split(g, n_gpu_layers, device, NULL, NULL, NULL, err);
 }
 
 still_status still_graph_set_gpu_split(still_graph *g, int n_gpu_layers, const char *device, const char *split,
-                                       still_error *err)
+                                       still_step_fn on_step, void *step_user, still_error *err)
 {
   const int n_layer = g->m->hp.n_layer;
   still_vk_forward_free(g->gpu);
@@ -977,7 +969,7 @@ still_status still_graph_set_gpu_split(still_graph *g, int n_gpu_layers, const c
     /* the shader paths for this model, timed on the device once the count is settled
      * (vk-tune.c); a device that fails there is a failed device */
     still_error e = {0};
-    if (still_vk_forward_tune(g->gpu, g->on_step, g->step_user, &e) != STILL_OK) first = e, best = 0;
+    if (still_vk_forward_tune(g->gpu, on_step, step_user, &e) != STILL_OK) first = e, best = 0;
   }
   if (best > 0) {
     g->gpu_first = n_layer - best;

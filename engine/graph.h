@@ -57,13 +57,12 @@ still_status still_graph_eval(still_graph *g, const int32_t *tokens, int32_t n, 
  * stays on the CPU and the error is returned (the graph still works).
  * 0 layers: CPU only. */
 still_status still_graph_set_gpu_layers(still_graph *g, int n_gpu_layers, const char *device, still_error *err);
-/* Told as the placement below starts a step that takes seconds (still_step). */
-void still_graph_set_step_fn(still_graph *g, still_step_fn fn, void *user);
 /* The same across several devices: device a comma-separated list and/or
  * split their shares ("1,1"), see still_vk_forward_new. A bad list is an
- * error like a missing device (the graph stays on the CPU). */
+ * error like a missing device (the graph stays on the CPU). on_step (may be
+ * NULL) hears the steps that take seconds (still_step) as they start. */
 still_status still_graph_set_gpu_split(still_graph *g, int n_gpu_layers, const char *device, const char *split,
-                                       still_error *err);
+                                       still_step_fn on_step, void *step_user, still_error *err);
 /* One line saying where the layers went: "offload: 28/28 layers on Vulkan0 (…)". */
 const char *still_graph_offload(const still_graph *g);
 /* still_session_gpu_tuning */

@@ -80,9 +80,7 @@ still_status still_session_new(still_model *m, const still_session_params *p, st
   if (st == STILL_OK && p->n_gpu_layers != 0) {
     /* a GPU failure is not fatal: the graph falls back and says so in its offload line */
     still_error gpu_err = {0};
-    still_graph_set_step_fn(s->g, p->on_step, p->step_user);
-    (void)still_graph_set_gpu_split(s->g, p->n_gpu_layers, p->device, p->split, &gpu_err);
-    still_graph_set_step_fn(s->g, NULL, NULL); /* (the caller's pointer is not kept) */
+    (void)still_graph_set_gpu_split(s->g, p->n_gpu_layers, p->device, p->split, p->on_step, p->step_user, &gpu_err);
   }
   if (st == STILL_OK && (!(s->logits = malloc((size_t)hp->n_vocab * sizeof(float))) ||
                          !(s->prompt_logits = malloc((size_t)hp->n_vocab * sizeof(float)))))

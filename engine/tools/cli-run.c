@@ -545,7 +545,7 @@ int still_cmd_run(int argc, char **argv)
   }
   if (rc == 0) {
     run_out out = {.ids = ids_out};
-    still_stats st = {.stop = STILL_STOP_CANCELLED};
+    still_stats st = {0};
     still_error err = {0};
     /* (a Ctrl+C while loading the prefix: nothing to generate) */
     still_status gs = cli_sigint_interrupted() ? STILL_ERR_CANCELLED
@@ -934,10 +934,8 @@ int still_cmd_chat(int argc, char **argv)
   /* SIGINT is blocked while the engine's worker threads and the watcher are
    * created, so that the handler only ever runs on the main thread (it would
    * work anywhere, but a worker spinning in a barrier is no place for it). */
-  sigset_t block, old;
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &block, &old);
+  sigset_t old;
+  cli_sigint_block(&old);
   still_session *s = NULL;
   rc = new_session(m, &sp, &s);
   if (rc == 0) print_cpu_offload(&sp, s);

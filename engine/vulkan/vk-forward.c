@@ -1145,24 +1145,11 @@ static uint64_t model_key(const still_vk_forward *f, const vk_part *P)
   return still_hash64_final(&h);
 }
 
-/* The caller's step callback, told when the tuner starts timing (still_vk_tune_job.on_search). */
-typedef struct {
-  still_step_fn fn;
-  void *user;
-} tune_step;
-
-static void tune_searching(void *user)
-{
-  const tune_step *t = user;
-  if (t->fn) t->fn(STILL_STEP_GPU_TUNE, t->user);
-}
-
 /* One device only: a split keeps the defaults (each device's time is not apart in the forward
  * pass's). */
 still_status still_vk_forward_tune(still_vk_forward *f, still_step_fn on_step, void *step_user, still_error *err)
 {
   vk_part *P = &f->parts[0];
-  tune_step step = {on_step, step_user};
   if (f->n_parts != 1) {
     snprintf(f->tuning, sizeof f->tuning, "defaults (a split over %d devices)", f->n_parts);
     return STILL_OK;
@@ -1170,7 +1157,7 @@ still_status still_vk_forward_tune(still_vk_forward *f, still_step_fn on_step, v
   tune_ctx c = {.f = f, .n_prompt = (int)tune_prompt_tokens(f)};
   /* the dot products for prompts only where the rounded vectors have a batch's room (open_part) */
   still_vk_tune_job job = {.run = tune_run, .ctx = &c, .n_prompt = (uint32_t)c.n_prompt, .prompt_dot = P->prompt_room,
-                           .model_key = model_key(f, P), .on_search = tune_searching, .search_user = &step};
+                           .model_key = model_key(f, P), .on_step = on_step, .step_user = step_user};
   model_types(f->m, P->first, P->end, P->has_output, &job);
   const still_status st = still_vk_tune(P->vk, &job, f->tuning, sizeof f->tuning, err);
   free(c.ids), free(c.rope), free(c.out), free(c.x);

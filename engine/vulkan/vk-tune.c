@@ -600,7 +600,7 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
     pthread_mutex_unlock(&tune_lock);
     return STILL_OK;
   }
-  if (job->on_search) job->on_search(job->search_user); /* seconds of timed runs follow */
+  if (job->on_step) job->on_step(STILL_STEP_GPU_TUNE, job->step_user); /* seconds of timed runs follow */
   if ((st = search(vk, job, &def, present, decode, modes, n_modes, said, sizeof said, &p, err)) != STILL_OK) {
     set_paths(vk, &def); /* the defaults, and nothing kept */
   } else {

@@ -358,8 +358,8 @@ typedef struct {
   bool k_quants;      /* its matrices have blocks of 256 values (the K-quants, IQ4_XS) */
   bool small_blocks;  /* … or F16 or blocks of 32 (matmul_team.comp's other types) */
   uint64_t model_key; /* a hash of its shapes, types and batch size (the cache key's part) */
-  void (*on_search)(void *user); /* (may be NULL) before the first timed run: there is no cached choice */
-  void *search_user;
+  still_step_fn on_step; /* (may be NULL) STILL_STEP_GPU_TUNE before the first timed run: no cached choice */
+  void *step_user;
 } still_vk_tune_job;
 
 /* Chooses the paths of vk for the job's model by timing its forward pass

@@ -1226,6 +1226,21 @@ static void log_slice(void *user, int part, int layers_done)
   if (++l->n == l->cancel_at) atomic_store(l->cancel, true);
 }
 
+/* m split over lavapipe twice (batches of n_batch), opened while var=value holds (read when it
+ * opens), its waits going to log. */
+static still_vk_forward *split_with(still_model *m, int n_batch, const char *var, const char *value, slice_log *log)
+{
+  still_vk_forward *f = NULL;
+  still_error err = {0};
+  g_setenv(var, value, TRUE);
+  const still_status st = still_vk_forward_new(m, "0,0", "1,1", 0, 64, n_batch, STILL_TYPE_F32, &f, &err);
+  g_unsetenv(var);
+  if (st != STILL_OK) g_test_message("still_vk_forward_new: %s", err.message);
+  g_assert_cmpint(st, ==, STILL_OK);
+  still_vk_forward_set_slice_hook(f, log_slice, log);
+  return f;
+}
+
 /* A prompt batch the caller can cancel waits for the GPU between layers, so a cancel stops it
  * in the middle (the host records a batch long before the GPU has run it): here a wait after
  * every layer (STILL_VK_CANCEL_SLICE_MS=0) on a split over two devices, and the cancel at the
@@ -1252,14 +1267,8 @@ static void test_cancel_slices(void)
   atomic_bool cancel;
   atomic_init(&cancel, false);
 
-  g_setenv("STILL_VK_CANCEL_SLICE_MS", "0", TRUE);
-  still_vk_forward *f = NULL;
-  const still_status fst = still_vk_forward_new(m, "0,0", "1,1", 0, 64, N, STILL_TYPE_F32, &f, &err);
-  g_unsetenv("STILL_VK_CANCEL_SLICE_MS");
-  if (fst != STILL_OK) g_test_message("still_vk_forward_new: %s", err.message);
-  g_assert_cmpint(fst, ==, STILL_OK);
   slice_log log = {.cancel = &cancel};
-  still_vk_forward_set_slice_hook(f, log_slice, &log);
+  still_vk_forward *f = split_with(m, N, "STILL_VK_CANCEL_SLICE_MS", "0", &log);
   /* no cancel flag: one submit per device, as before */
   g_assert_cmpint(still_vk_forward_run(f, x, NULL, N, 0, cs, sn, N - 1, a, NULL, &err), ==, STILL_OK);
   g_assert_cmpint(log.n, ==, 0);
@@ -1290,11 +1299,8 @@ static void test_cancel_slices(void)
 
   /* a slice of a minute (the default's rule, with no timing in the test): the first batch times one
    * layer on each device, then no batch is cut */
-  g_setenv("STILL_VK_CANCEL_SLICE_MS", "60000", TRUE);
-  g_assert_cmpint(still_vk_forward_new(m, "0,0", "1,1", 0, 64, N, STILL_TYPE_F32, &f, &err), ==, STILL_OK);
-  g_unsetenv("STILL_VK_CANCEL_SLICE_MS");
   log = (slice_log){.cancel = &cancel};
-  still_vk_forward_set_slice_hook(f, log_slice, &log);
+  f = split_with(m, N, "STILL_VK_CANCEL_SLICE_MS", "60000", &log);
   g_assert_cmpint(still_vk_forward_run(f, x, NULL, N, 0, cs, sn, N - 1, b, &cancel, &err), ==, STILL_OK);
   g_assert_cmpint(log.n, ==, 2);
   g_assert_cmpint(log.done[0], ==, 1);
@@ -1306,11 +1312,8 @@ static void test_cancel_slices(void)
   /* below 0: never; and by default none where the fault hooks count submits */
   const char *never[][2] = {{"STILL_VK_CANCEL_SLICE_MS", "-1"}, {"STILL_VK_FAULT_SUBMIT", "1000000"}};
   for (int k = 0; k < 2; k++) {
-    g_setenv(never[k][0], never[k][1], TRUE);
-    g_assert_cmpint(still_vk_forward_new(m, "0,0", "1,1", 0, 64, N, STILL_TYPE_F32, &f, &err), ==, STILL_OK);
-    g_unsetenv(never[k][0]);
     log = (slice_log){.cancel = &cancel};
-    still_vk_forward_set_slice_hook(f, log_slice, &log);
+    f = split_with(m, N, never[k][0], never[k][1], &log);
     g_assert_cmpint(still_vk_forward_run(f, x, NULL, N, 0, cs, sn, N - 1, b, &cancel, &err), ==, STILL_OK);
     g_assert_cmpint(log.n, ==, 0);
     still_vk_forward_free(f);
