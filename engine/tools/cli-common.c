@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -412,13 +413,18 @@ void cli_say_step(still_step step, void *user)
 
 static atomic_bool sigint_seen;
 static still_session *_Atomic sigint_target;
+/* handlers between reading sigint_target and their last use of the session */
+static atomic_int sigint_busy;
 
+/* (may run on any thread: only atomics and still_session_cancel, which stores one) */
 static void on_sigint(int sig)
 {
   (void)sig;
+  atomic_fetch_add(&sigint_busy, 1);
   atomic_store(&sigint_seen, true);
   still_session *s = atomic_load(&sigint_target);
   if (s) still_session_cancel(s);
+  atomic_fetch_sub(&sigint_busy, 1);
 }
 
 void cli_sigint_block(sigset_t *old_mask)
@@ -451,5 +457,9 @@ bool cli_sigint_interrupted(void) { return atomic_load(&sigint_seen); }
 void cli_sigint_restore(const struct sigaction *old_action)
 {
   atomic_store(&sigint_target, NULL); /* first: the session may be freed next */
+  /* a handler already running on another thread may still hold the session: wait for it (a
+   * few instructions; one that starts now reads NULL, and one that interrupts this thread
+   * ends before the loop goes on) */
+  while (atomic_load(&sigint_busy) > 0) sched_yield();
   sigaction(SIGINT, old_action, NULL);
 }
