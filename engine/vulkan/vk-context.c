@@ -595,6 +595,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   vk->dot_preround = env_choice("STILL_VK_DOT_PREROUND", 0x6, "0, 1 or 2");
   vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
   vk->rope_store_off = env_is("STILL_VK_ROPE_STORE", "0");
+  vk->attn_fold_off = env_is("STILL_VK_ATTN_FOLD", "0");
   const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");
   vk->fault_submit = fault_env && *fault_env ? (uint32_t)strtoul(fault_env, NULL, 10) : 0;
   vk->attn_tile_off = env_is("STILL_VK_ATTN_TILE", "0");

@@ -838,7 +838,8 @@ static still_status round8_alone(vk_part *P, const gpu_weight *w, still_vk_buffe
  * product writes [token][q | k | v] and rope_store.comp does the rest: two
  * dispatches. Else up to three products and six small ops. */
 static still_status attention_inputs(still_vk_forward *f, vk_part *P, gpu_layer *L, uint32_t nt, int32_t pos0,
-                                     uint32_t *q_stride, still_error *err)
+                                     uint32_t *q_stride, const still_vk_attention_args *fold_into,
+                                     still_vk_rope_store_args *folded, still_error *err)
 {
   const still_model *m = f->m;
   const still_hparams *hp = &m->hp;
@@ -866,6 +867,11 @@ static still_status attention_inputs(still_vk_forward *f, vk_part *P, gpu_layer 
     .neox = m->arch->rope == STILL_ROPE_NEOX, .eps = hp->rms_eps, .q_off = 0, .q_stride = stride,
     .k_off = s >= 2 ? n_q : 0, .k_stride = s >= 2 ? stride : n_k, .v_off = s == 3 ? n_q + n_k : 0,
     .v_stride = s == 3 ? stride : n_v, .cs_off = 0, .kc_off = (uint32_t)pos0 * n_k, .vc_off = (uint32_t)pos0 * n_v};
+  /* decode: where the split attention can take rope_store's work (q and k in one buffer), it does */
+  if (fold_into && s >= 2 && still_vk_attention_fold_ok(vk, fold_into, &rs)) {
+    *folded = rs;
+    return STILL_OK;
+  }
   if (s > 0 || still_vk_rope_store_ok(vk, &rs)) { /* stacked only where it is ok (open_part) */
     const bool qk = m->arch->qk_norm;
     return still_vk_rope_store(vk, &P->q, s >= 2 ? &P->q : &P->k, s == 3 ? &P->q : &P->v, &P->rope, &L->k_cache,
@@ -909,16 +915,25 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
   TRY(norm_rows(f, P, &L->attn_norm, still_vk_fuse(vk) && il > P->first, 0, nt, attention_inputs_round8(P, L, n_tok),
                 err));
   uint32_t q_stride = 0;
-  TRY(attention_inputs(f, P, L, nt, pos0, &q_stride, err));
   still_vk_attention_args aa = attention_args(f, nt, pos0);
+  const bool split = nt <= SPLIT_ATTENTION_TOKENS && P->att_part.size > 4 && still_vk_attention_split_ok(vk, &aa);
+  still_vk_rope_store_args folded = {0}; /* n_tok 1: the attention does rope_store's work */
+  TRY(attention_inputs(f, P, L, nt, pos0, &q_stride, split && nt == 1 ? &aa : NULL, &folded, err));
   aa.q_stride = q_stride;
   const uint32_t n_att = (uint32_t)(hp->n_head * hp->head_dim_v);
-  if (nt <= SPLIT_ATTENTION_TOKENS && P->att_part.size > 4 && still_vk_attention_split_ok(vk, &aa)) {
+  if (split) {
     /* fused: the merge rounds the output for wo (whole blocks per head) */
     P->att_r8.made = still_vk_fuse(vk) && still_vk_attention_split_rounds(vk, &aa) &&
                      rounds_after(P, &L->wo, n_att, n_tok);
     aa.round8 = P->att_r8.made, aa.r8_off = P->att_r8.off, aa.r8_stride = P->att_r8.stride;
-    TRY(still_vk_attention_split(vk, &P->q, &L->k_cache, &L->v_cache, &P->att_part, &P->att, &aa, err));
+    if (folded.n_tok) {
+      const bool qk = f->m->arch->qk_norm;
+      TRY(still_vk_attention_fold(vk, &P->q, L->qkv_stacked == 3 ? &P->q : &P->v, &P->rope, &L->k_cache,
+                                  &L->v_cache, qk ? &L->q_norm.buf : NULL, qk ? &L->k_norm.buf : NULL, &P->att_part,
+                                  &P->att, &aa, &folded, err));
+    } else {
+      TRY(still_vk_attention_split(vk, &P->q, &L->k_cache, &L->v_cache, &P->att_part, &P->att, &aa, err));
+    }
   } else {
     TRY(still_vk_attention(vk, &P->q, &L->k_cache, &L->v_cache, &P->att, &aa, err));
   }

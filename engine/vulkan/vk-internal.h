@@ -67,6 +67,7 @@ struct still_vk {
   uint32_t fault_submit; /* STILL_VK_FAULT_SUBMIT=N (tests): compute submit N and every later one fail as a lost device would */
   uint32_t n_submits;
   bool rope_store_off;  /* STILL_VK_ROPE_STORE=0: separate norm, rope and store dispatches (no rope_store.comp) */
+  bool attn_fold_off;   /* STILL_VK_ATTN_FOLD=0: decode ropes and stores q/k/v in a dispatch of its own (rope_store.comp) */
   bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
   uint32_t loop_budget; /* loop iterations a shader invocation may run (CPU devices: lavapipe's limit; vk-ops.c) */
   bool int_dot;        /* 8-bit integer dot products enabled (matvec_dot.comp); STILL_VK_DOT=0: off */

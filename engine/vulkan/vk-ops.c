@@ -6,6 +6,7 @@
 #include "types.h"
 #include "util.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* rows over a 2D grid: at most 65535 workgroups per axis */
@@ -890,6 +891,26 @@ uint64_t still_vk_attention_part_floats(const still_vk *vk, uint32_t n_tok, uint
   return (uint64_t)n_tok * n_head * split_alloc_chunks(vk, n_kv) * (2 + head_dim_v);
 }
 
+/* The rest of a folded decode step (still_vk_attention_fold): rope_store.comp's inputs. */
+typedef struct {
+  const still_vk_rope_store_args *rs;
+  const still_vk_buffer *v_src, *cs, *q_norm, *k_norm;
+} fold_inputs;
+
+static still_status split_run(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
+                              const still_vk_buffer *v, still_vk_buffer *part, still_vk_buffer *out,
+                              const still_vk_attention_args *a, const fold_inputs *fold, still_error *err);
+
+/* attention_split.comp's push constants (the last seven: -DFOLD only) */
+typedef struct {
+  uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, pos0, q_off, q_stride, k_off, v_off, n_chunks;
+  float scale;
+  uint32_t chunk;
+  uint32_t n_rot, flags;
+  float eps;
+  uint32_t k_src, v_src, cs_off, sin_off;
+} split_push;
+
 still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
                                       const still_vk_buffer *v, still_vk_buffer *part, still_vk_buffer *out,
                                       const still_vk_attention_args *a, still_error *err)
@@ -897,6 +918,43 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
   if (a->n_tok == 0) return STILL_OK;
   if (!still_vk_attention_split_ok(vk, a))
     return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no split attention for this shape");
+  return split_run(vk, q, k, v, part, out, a, NULL, err);
+}
+
+bool still_vk_attention_fold_ok(const still_vk *vk, const still_vk_attention_args *a,
+                                const still_vk_rope_store_args *rs)
+{
+  const uint64_t pos = a->pos0;
+  return !vk->attn_fold_off && a->n_tok == 1 && rs->n_tok == 1 && a->kv_type == rs->kv_type &&
+         a->n_head == rs->n_head && a->n_head_kv == rs->n_head_kv && a->head_dim_k == rs->head_dim_k &&
+         a->head_dim_v == rs->head_dim_v && rs->kc_off == a->k_off + pos * a->n_head_kv * a->head_dim_k &&
+         rs->vc_off == a->v_off + pos * a->n_head_kv * a->head_dim_v && still_vk_rope_store_ok(vk, rs) &&
+         still_vk_attention_split_ok(vk, a);
+}
+
+still_status still_vk_attention_fold(still_vk *vk, const still_vk_buffer *qk, const still_vk_buffer *v_src,
+                                     const still_vk_buffer *cs, still_vk_buffer *kc, still_vk_buffer *vc,
+                                     const still_vk_buffer *q_norm, const still_vk_buffer *k_norm,
+                                     still_vk_buffer *part, still_vk_buffer *out, const still_vk_attention_args *a,
+                                     const still_vk_rope_store_args *rs, still_error *err)
+{
+  if (!still_vk_attention_fold_ok(vk, a, rs))
+    return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no folded attention for this shape");
+  const uint64_t half = rs->n_rot / 2;
+  if (!fits(qk, 4 * ((uint64_t)rs->q_off + (uint64_t)rs->n_head * rs->head_dim_k)) ||
+      !fits(qk, 4 * ((uint64_t)rs->k_off + (uint64_t)rs->n_head_kv * rs->head_dim_k)) ||
+      !fits(v_src, 4 * ((uint64_t)rs->v_off + (uint64_t)rs->n_head_kv * rs->head_dim_v)) ||
+      (half > 0 && !fits(cs, 4 * (rs->cs_off + 2 * half))) || (q_norm && !fits(q_norm, 4ull * rs->head_dim_k)) ||
+      (k_norm && !fits(k_norm, 4ull * rs->head_dim_k)))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: rope and attention inputs outside their buffers");
+  const fold_inputs fold = {rs, v_src, cs, q_norm, k_norm};
+  return split_run(vk, qk, kc, vc, part, out, a, &fold, err);
+}
+
+static still_status split_run(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
+                              const still_vk_buffer *v, still_vk_buffer *part, still_vk_buffer *out,
+                              const still_vk_attention_args *a, const fold_inputs *fold, still_error *err)
+{
   const bool f16 = a->kv_type == STILL_TYPE_F16, q8 = a->kv_type == STILL_TYPE_Q8_0;
   const uint64_t n_kv = (uint64_t)a->pos0 + a->n_tok;
   /* the chunks the part buffer holds for this batch decide how small they may get */
@@ -906,7 +964,8 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
   const uint64_t part_floats = per_chunk * n_chunks;
   const uint64_t o_end = 4 * ((uint64_t)a->o_off + (uint64_t)a->o_stride * (a->n_tok - 1) +
                               (uint64_t)a->n_head * a->head_dim_v);
-  if (!fits(q, 4 * ((uint64_t)a->q_off + (uint64_t)a->q_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_k)) ||
+  if ((!fold &&
+       !fits(q, 4 * ((uint64_t)a->q_off + (uint64_t)a->q_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_k))) ||
       !fits(out, o_end) ||
       !fits(k, still_vk_kv_cache_bytes(a->kv_type, a->k_off + n_kv * a->n_head_kv * a->head_dim_k)) ||
       !fits(v, still_vk_kv_cache_bytes(a->kv_type, a->v_off + n_kv * a->n_head_kv * a->head_dim_v)) ||
@@ -928,16 +987,30 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
       return still_set_error(err, STILL_ERR_INVALID_ARG,
                              "Vulkan: the rounded attention output outside its buffer or onto the floats");
   }
-  struct {
-    uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, pos0, q_off, q_stride, k_off, v_off, n_chunks;
-    float scale;
-    uint32_t chunk;
-  } push = {a->n_tok, a->n_head, a->n_head_kv, a->head_dim_k, a->head_dim_v, a->pos0, a->q_off, a->q_stride,
-            a->k_off, a->v_off, n_chunks, a->scale, chunk};
-  const still_vk_buffer *bufs[4] = {q, k, v, part};
-  const still_vk_shader_id sh =
+  split_push push = {a->n_tok, a->n_head,  a->n_head_kv, a->head_dim_k, a->head_dim_v, a->pos0, a->q_off,
+                     a->q_stride, a->k_off, a->v_off,   n_chunks,      a->scale,      chunk};
+  still_vk_shader_id sh =
     q8 ? VK_SHADER_ATTENTION_SPLIT_Q8_0 : f16 ? VK_SHADER_ATTENTION_SPLIT_F16 : VK_SHADER_ATTENTION_SPLIT_F32;
-  still_status st = still_vk_dispatch(vk, sh, bufs, 4, &push, sizeof push, n_chunks, a->n_head_kv, a->n_tok, err);
+  const still_vk_buffer *bufs[8] = {q, k, v, part};
+  int n_bufs = 4;
+  size_t push_size = offsetof(split_push, n_rot);
+  if (fold) {
+    const still_vk_rope_store_args *rs = fold->rs;
+    push.q_off = rs->q_off, push.q_stride = rs->q_stride;
+    push.n_rot = rs->n_rot;
+    push.flags = (rs->neox ? 1u : 0u) | (fold->q_norm ? 2u : 0u) | (fold->k_norm ? 4u : 0u);
+    push.eps = rs->eps;
+    push.k_src = rs->k_off, push.v_src = rs->v_off, push.cs_off = rs->cs_off, push.sin_off = rs->n_rot / 2;
+    sh = q8 ? VK_SHADER_ATTENTION_FOLD_Q8_0 : f16 ? VK_SHADER_ATTENTION_FOLD_F16 : VK_SHADER_ATTENTION_FOLD_F32;
+    /* absent inputs are bound to q, which the shader then does not read as them */
+    bufs[4] = rs->n_rot > 0 ? fold->cs : q;
+    bufs[5] = fold->q_norm ? fold->q_norm : q;
+    bufs[6] = fold->k_norm ? fold->k_norm : q;
+    bufs[7] = fold->v_src;
+    n_bufs = 8;
+    push_size = sizeof push;
+  }
+  still_status st = still_vk_dispatch(vk, sh, bufs, n_bufs, &push, push_size, n_chunks, a->n_head_kv, a->n_tok, err);
   if (st != STILL_OK) return st;
   const uint32_t mpush[10] = {a->n_tok,  a->n_head,   a->head_dim_v, a->pos0,      n_chunks,
                               chunk,     a->o_off,    a->o_stride,   a->r8_off,    a->r8_stride};

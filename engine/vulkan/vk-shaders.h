@@ -202,6 +202,10 @@ typedef enum {
   VK_SHADER_MATMUL_DOT_Q8_0,
   VK_SHADER_MATMUL_DOT_Q5_K,
   VK_SHADER_MATMUL_DOT_Q4_0,
+  /* attention_split.comp -DFOLD: decode's rope, norms and KV store done in the attention (same order as SPLIT) */
+  VK_SHADER_ATTENTION_FOLD_F32,
+  VK_SHADER_ATTENTION_FOLD_F16,
+  VK_SHADER_ATTENTION_FOLD_Q8_0,
   VK_SHADER_COUNT
 } still_vk_shader_id;
 

@@ -327,6 +327,22 @@ uint64_t still_vk_attention_part_floats(const still_vk *vk, uint32_t n_tok, uint
 still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
                                       const still_vk_buffer *v, still_vk_buffer *part, still_vk_buffer *out,
                                       const still_vk_attention_args *a, still_error *err);
+/* Decode (one token, at a->pos0) with still_vk_rope_store's work done in
+ * the split attention's first dispatch (attention_split.comp -DFOLD): one
+ * launch and one barrier fewer per layer. rs describes the q/k/v products
+ * as still_vk_rope_store takes them (n_tok 1; q and k in qk, v in v_src,
+ * which may be qk; kc_off / vc_off the row of pos0), a the attention (its
+ * q_off / q_stride are rs's). The cache gets rope_store's bytes and the
+ * output is still_vk_attention_split's within float rounding.
+ * still_vk_attention_fold_ok says whether both suit (and agree);
+ * STILL_VK_ATTN_FOLD=0 turns it off. */
+bool still_vk_attention_fold_ok(const still_vk *vk, const still_vk_attention_args *a,
+                                const still_vk_rope_store_args *rs);
+still_status still_vk_attention_fold(still_vk *vk, const still_vk_buffer *qk, const still_vk_buffer *v_src,
+                                     const still_vk_buffer *cs, still_vk_buffer *kc, still_vk_buffer *vc,
+                                     const still_vk_buffer *q_norm, const still_vk_buffer *k_norm,
+                                     still_vk_buffer *part, still_vk_buffer *out, const still_vk_attention_args *a,
+                                     const still_vk_rope_store_args *rs, still_error *err);
 
 /* ---- the decode and prompt paths, timed on the device (vk-tune.c) ---- */
 

@@ -722,6 +722,45 @@ static uint64_t smallest_card_for_all(const char *model, int n_ctx, still_kv_typ
   return hi;
 }
 
+/* Decode takes rope_store.comp's work into the split attention's dispatch
+ * (still_vk_attention_fold), prompt batches keep it apart, and
+ * STILL_VK_ATTN_FOLD=0 gives decode the separate dispatch back: seen in the
+ * shaders `still bench` ran (STILL_VK_PROFILE=1 names them), on Qwen3 (q/k
+ * norms) and Llama (normal rope, q/k stacked, v apart in the Q4_K_M mix). */
+static void test_decode_fold(void)
+{
+  const char *cli = g_getenv("STILL_CLI");
+  if (!cli) {
+    g_test_skip("STILL_CLI not set");
+    return;
+  }
+  const char *models[] = {"tiny-qwen3-Q8_0", "tiny-llama-Q4_K_M"};
+  for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
+    char *rel = g_strdup_printf("models/%s.gguf", models[i]);
+    char *path = test_fixture_path(rel);
+    g_free(rel);
+    if (!path) return;
+    for (int fold_off = 0; fold_off < 2; fold_off++)
+      for (int decode = 0; decode < 2; decode++) {
+        char **env = g_environ_setenv(g_get_environ(), "STILL_VK_PROFILE", "1", TRUE);
+        env = fold_off ? g_environ_setenv(env, "STILL_VK_ATTN_FOLD", "0", TRUE) : g_environ_unsetenv(env, "STILL_VK_ATTN_FOLD");
+        char *argv[] = {(char *)cli, "bench", "-m", path, "-ngl", "99", "-r", "1", "-p", decode ? "0" : "16",
+                        "-n", decode ? "3" : "0", "--kv-type", "f16", NULL};
+        char *errs = cli_run(argv, env, true, NULL);
+        const bool folded = strstr(errs, "spv_attention_fold_f16") != NULL;
+        const bool apart = strstr(errs, "spv_rope_store_f16") != NULL;
+        g_test_message("%s, %s, STILL_VK_ATTN_FOLD%s: fold %d, rope_store %d", models[i], decode ? "tg3" : "pp16",
+                       fold_off ? "=0" : " unset", folded, apart);
+        if (!strstr(errs, "vk profile")) g_error("no profile from still bench: %s", errs);
+        g_assert_true(folded == (decode && !fold_off));
+        g_assert_true(apart == !folded);
+        g_free(errs);
+        g_strfreev(env);
+      }
+    g_free(path);
+  }
+}
+
 static void test_cli(void)
 {
   const char *cli = g_getenv("STILL_CLI");
@@ -2046,6 +2085,7 @@ int main(int argc, char **argv)
   g_test_add_data_func("/vk-forward/tied-embeddings/tiny-llama-Q4_K_M", "tiny-llama-Q4_K_M", test_tied_embeddings);
   g_test_add_data_func("/vk-forward/all-logits/tiny-qwen2-Q4_K_M", "tiny-qwen2-Q4_K_M", test_all_logits);
   g_test_add_func("/vk-forward/cli", test_cli);
+  g_test_add_func("/vk-forward/decode-fold", test_decode_fold);
   g_test_add_func("/vk-forward/nvidia-egl", test_nvidia_egl);
   g_test_add_func("/vk-forward/fallback", test_fallback);
   g_test_add_func("/vk-forward/device-uuid", test_device_uuid);

@@ -2408,6 +2408,152 @@ static void bench_record(void)
   printf("# recording 560 dispatches: %.0f us without the set cache, %.0f us with it\n", us[0], us[1]);
 }
 
+/* still_vk_attention_fold (decode: rope_store.comp's work done in the split
+ * attention's dispatch) against still_vk_rope_store + still_vk_attention_split
+ * on the same inputs: the same cache bytes in every row, the same output
+ * within float rounding (only the new key's score is summed in another
+ * order), the q/k/v products left as they were. data: {kv_type, pos0,
+ * head_dim, n_head, n_head_kv, norm, neox, rot (0: none, 1: part of the head,
+ * 2: all), stacked (2: v apart, 3: q, k and v in one buffer)}. */
+typedef struct {
+  uint32_t kv_type;
+  int pos0, head_dim, n_head, n_head_kv, norm, neox, rot, stacked;
+} fold_case;
+
+static void test_attention_fold(gconstpointer data)
+{
+  const fold_case *c = data;
+  still_vk *vk = open_or_skip(NULL);
+  if (!vk) return;
+  const int hd = c->head_dim, n_head = c->n_head, n_kv = c->n_head_kv, pos0 = c->pos0;
+  const int n_rot = c->rot == 0 ? 0 : c->rot == 1 ? hd - 16 : hd, half = n_rot / 2;
+  const int n_q = n_head * hd, n_k = n_kv * hd, n_ctx = pos0 + 1 + 5;
+  const int stride = n_q + n_k + (c->stacked == 3 ? n_k : 0); /* floats of the q/k(/v) product */
+  const float eps = 1e-6f;
+  still_vk_rope_store_args rs = {.kv_type = c->kv_type, .n_tok = 1, .n_head = n_head, .n_head_kv = n_kv,
+                                 .head_dim_k = hd, .head_dim_v = hd, .n_rot = n_rot, .neox = c->neox, .eps = eps,
+                                 .q_off = 0, .q_stride = stride, .k_off = n_q, .k_stride = stride,
+                                 .v_off = c->stacked == 3 ? n_q + n_k : 0, .v_stride = c->stacked == 3 ? stride : n_k,
+                                 .cs_off = 0, .kc_off = (uint32_t)(pos0 * n_k), .vc_off = (uint32_t)(pos0 * n_k)};
+  still_vk_attention_args aa = {.kv_type = c->kv_type, .n_tok = 1, .n_head = n_head, .n_head_kv = n_kv,
+                                .head_dim_k = hd, .head_dim_v = hd, .pos0 = pos0, .q_off = 0, .q_stride = stride,
+                                .k_off = 0, .v_off = 0, .o_off = 0, .o_stride = n_q, .scale = 1.0f / sqrtf((float)hd)};
+  g_assert_true(still_vk_rope_store_ok(vk, &rs));
+  if (!still_vk_attention_split_ok(vk, &aa)) { /* (a workgroup too large for this group of heads) */
+    g_assert_false(still_vk_attention_fold_ok(vk, &aa, &rs));
+    g_test_skip("no split attention for this shape with this workgroup size");
+    still_vk_close(vk);
+    return;
+  }
+  g_assert_true(still_vk_attention_fold_ok(vk, &aa, &rs));
+  rng_state = 0x9e3779b97f4a7c15ull ^ (uint64_t)(pos0 * 131 + hd * 7 + n_head);
+  float *qk = g_new(float, stride), *vs = g_new(float, n_k), *tab = g_new(float, 2 * (size_t)(half ? half : 1));
+  float *qn = g_new(float, hd), *kn = g_new(float, hd);
+  for (int i = 0; i < stride; i++) qk[i] = 3 * frand();
+  for (int i = 0; i < n_k; i++) vs[i] = 3 * frand();
+  for (int i = 0; i < hd; i++) qn[i] = 1 + 0.5f * frand(), kn[i] = 1 + 0.5f * frand();
+  for (int i = 0; i < half; i++) {
+    const double f = pow(10000.0, -2.0 * i / n_rot);
+    tab[i] = (float)cos(pos0 * f), tab[half + i] = (float)sin(pos0 * f);
+  }
+  /* the cache rows before pos0: values as the type holds them */
+  const size_t rb =
+    c->kv_type == STILL_TYPE_Q8_0 ? (size_t)n_k / 32 * 34 : (size_t)n_k * (c->kv_type == STILL_TYPE_F32 ? 4 : 2);
+  const size_t cache_bytes = (size_t)still_vk_kv_cache_bytes(c->kv_type, (uint64_t)n_ctx * n_k);
+  unsigned char *kc0 = g_malloc0(cache_bytes), *vc0 = g_malloc0(cache_bytes);
+  float *row = g_new(float, n_k);
+  for (int r = 0; r < n_ctx; r++)
+    for (int which = 0; which < 2; which++) {
+      unsigned char *dst = (which ? vc0 : kc0) + (size_t)r * rb;
+      for (int i = 0; i < n_k; i++) row[i] = r == pos0 ? 0 : 2 * frand();
+      if (c->kv_type == STILL_TYPE_F32) memcpy(dst, row, rb);
+      else if (c->kv_type == STILL_TYPE_F16)
+        for (int i = 0; i < n_k; i++) {
+          const uint16_t h = still_fp32_to_fp16(row[i]);
+          memcpy(dst + 2 * i, &h, 2);
+        }
+      else still_type_get(STILL_TYPE_Q8_0)->from_float(row, dst, n_k);
+    }
+
+  still_error err = {0};
+  still_vk_buffer bqk, bvs, bc, bqn, bkn, bkc[2], bvc[2], bpart, bo[2];
+  const uint64_t pf = still_vk_attention_part_floats(vk, 1, n_head, hd, pos0 + 1);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)stride, &bqk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_k, &bvs, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 8 * (size_t)(half ? half : 1), &bc, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)hd, &bqn, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)hd, &bkn, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * pf, &bpart, &err), ==, STILL_OK);
+  for (int i = 0; i < 2; i++) {
+    g_assert_cmpint(still_vk_buffer_new(vk, cache_bytes, &bkc[i], &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_buffer_new(vk, cache_bytes, &bvc[i], &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_q, &bo[i], &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_upload(vk, &bkc[i], 0, kc0, cache_bytes, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_upload(vk, &bvc[i], 0, vc0, cache_bytes, &err), ==, STILL_OK);
+  }
+  /* stacked 3: v in the product's rows, after k; else in a buffer of its own */
+  if (c->stacked == 3) memcpy(qk + n_q + n_k, vs, 4 * (size_t)n_k);
+  g_assert_cmpint(still_vk_upload(vk, &bqk, 0, qk, 4 * (size_t)stride, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bvs, 0, vs, 4 * (size_t)n_k, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bc, 0, tab, 8 * (size_t)(half ? half : 1), &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bqn, 0, qn, 4 * (size_t)hd, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bkn, 0, kn, 4 * (size_t)hd, &err), ==, STILL_OK);
+  const still_vk_buffer *vsrc = c->stacked == 3 ? &bqk : &bvs;
+
+  const still_vk_buffer *qnb = c->norm ? &bqn : NULL, *knb = c->norm ? &bkn : NULL;
+
+  /* the fold first (the q/k product must be as uploaded), then the two dispatches it replaces */
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_attention_fold(vk, &bqk, vsrc, &bc, &bkc[0], &bvc[0], qnb, knb, &bpart, &bo[0], &aa, &rs,
+                                          &err),
+                  ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  float *got_qk = g_new(float, stride);
+  g_assert_cmpint(still_vk_download(vk, &bqk, 0, got_qk, 4 * (size_t)stride, &err), ==, STILL_OK);
+  g_assert_cmpmem(got_qk, 4 * (size_t)stride, qk, 4 * (size_t)stride);
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_rope_store(vk, &bqk, &bqk, vsrc, &bc, &bkc[1], &bvc[1], qnb, knb, &rs, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_attention_split(vk, &bqk, &bkc[1], &bvc[1], &bpart, &bo[1], &aa, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+
+  unsigned char *ck[2], *cv[2];
+  float *out[2];
+  for (int i = 0; i < 2; i++) {
+    ck[i] = g_malloc(cache_bytes), cv[i] = g_malloc(cache_bytes), out[i] = g_new(float, n_q);
+    g_assert_cmpint(still_vk_download(vk, &bkc[i], 0, ck[i], cache_bytes, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_download(vk, &bvc[i], 0, cv[i], cache_bytes, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_download(vk, &bo[i], 0, out[i], 4 * (size_t)n_q, &err), ==, STILL_OK);
+  }
+  /* every cache row the same (the new one written, the others untouched) */
+  g_assert_cmpmem(ck[0], cache_bytes, ck[1], cache_bytes);
+  g_assert_cmpmem(cv[0], cache_bytes, cv[1], cache_bytes);
+  g_assert_true(memcmp(ck[0] + (size_t)pos0 * rb, kc0 + (size_t)pos0 * rb, rb) != 0);
+  double *want = g_new(double, n_q);
+  for (int i = 0; i < n_q; i++) want[i] = out[1][i];
+  const double e = nmse(out[0], want, (size_t)n_q);
+  g_test_message("fold %s pos0 %d hd %d heads %d/%d: output NMSE against rope_store + split %.3g",
+                 still_type_name(c->kv_type), pos0, hd, n_head, n_kv, e);
+  g_assert_cmpfloat(e, <, 1e-10);
+
+  /* refused: two tokens; a cache row that is not pos0's; the switch off by rope_store's rules */
+  still_vk_rope_store_args bad = rs;
+  bad.kc_off += (uint32_t)n_k;
+  g_assert_false(still_vk_attention_fold_ok(vk, &aa, &bad));
+  g_assert_cmpint(still_vk_attention_fold(vk, &bqk, vsrc, &bc, &bkc[0], &bvc[0], qnb, knb, &bpart, &bo[0], &aa, &bad,
+                                          &err),
+                  ==, STILL_ERR_UNSUPPORTED);
+  still_vk_attention_args two = aa;
+  two.n_tok = 2;
+  g_assert_false(still_vk_attention_fold_ok(vk, &two, &rs));
+
+  still_vk_buffer *bs[] = {&bqk, &bvs, &bc, &bqn, &bkn, &bpart, &bkc[0], &bkc[1], &bvc[0], &bvc[1], &bo[0], &bo[1]};
+  for (size_t i = 0; i < G_N_ELEMENTS(bs); i++) still_vk_buffer_free(vk, bs[i]);
+  for (int i = 0; i < 2; i++) g_free(ck[i]), g_free(cv[i]), g_free(out[i]);
+  g_free(qk), g_free(vs), g_free(tab), g_free(qn), g_free(kn), g_free(kc0), g_free(vc0), g_free(row);
+  g_free(got_qk), g_free(want);
+  still_vk_close(vk);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -2717,6 +2863,22 @@ int main(int argc, char **argv)
     g_free(path);
   }
   g_test_add_func("/vk/kv-store/Q8_0", test_kv_store_q8_0);
+  /* kv type, pos0, head dim, heads, KV heads, norm, neox, rope (0 none, 1 part, 2 all), stacked */
+  static const fold_case fold[] = {
+    {STILL_TYPE_F32, 0, 64, 4, 2, 0, 1, 1, 3},     {STILL_TYPE_F32, 17, 128, 6, 1, 1, 0, 2, 2},
+    {STILL_TYPE_F32, 300, 64, 8, 8, 0, 0, 0, 3},   {STILL_TYPE_F16, 15, 128, 12, 2, 0, 1, 2, 3},
+    {STILL_TYPE_F16, 16, 64, 16, 2, 1, 1, 1, 2},   {STILL_TYPE_F16, 1000, 128, 8, 4, 0, 0, 2, 3},
+    {STILL_TYPE_Q8_0, 0, 128, 4, 1, 1, 1, 2, 3},   {STILL_TYPE_Q8_0, 127, 64, 6, 2, 0, 0, 1, 2},
+    {STILL_TYPE_Q8_0, 128, 256, 8, 1, 1, 1, 2, 3}, {STILL_TYPE_Q8_0, 700, 128, 28, 4, 0, 1, 2, 2},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(fold); i++) {
+    char *path = g_strdup_printf("/vk/attention-fold/%s/at-%d-hd%d-%dx%d%s%s-rot%d-stack%d",
+                                 still_type_name(fold[i].kv_type), fold[i].pos0, fold[i].head_dim, fold[i].n_head,
+                                 fold[i].n_head_kv, fold[i].norm ? "-norm" : "", fold[i].neox ? "-neox" : "",
+                                 fold[i].rot, fold[i].stacked);
+    g_test_add_data_func(path, &fold[i], test_attention_fold);
+    g_free(path);
+  }
   static const rope_store_case rs[] = {
     {STILL_TYPE_F32, 1, 0, 64, 0, 1, 1},   {STILL_TYPE_F32, 7, 5, 128, 1, 0, 0},
     {STILL_TYPE_F16, 1, 9, 128, 0, 1, 0},  {STILL_TYPE_F16, 5, 3, 64, 1, 1, 1},

@@ -20,7 +20,17 @@
  * the key groups' sums meet in shared memory.
  * Cache layout as attention.comp: K [pos][n_head_kv][head_dim_k], V
  * [pos][n_head_kv][head_dim_v], F32, F16 (-DKV_F16) or Q8_0 (-DKV_Q8_0, 34-byte
- * blocks); the host checks that rows start on 16 bytes (Q8_0: on a block). Part layout: [t][h][chunk][2 + head_dim_v]. */
+ * blocks); the host checks that rows start on 16 bytes (Q8_0: on a block). Part layout: [t][h][chunk][2 + head_dim_v].
+ *
+ * -DFOLD (one token, position pos0): rope_store.comp's work is done here
+ * instead of in a dispatch of its own before (one launch and one barrier
+ * fewer per layer and token). Binding 0 holds the q/k/v products as they
+ * come (q, then k from k_src, v from v_src of binding 7); every workgroup
+ * normalises (Qwen3) and ropes its group's queries itself (head_prep.glsl),
+ * and the one whose chunk holds pos0 also makes the new key and value, writes
+ * them into the cache (the bytes rope_store.comp writes) and takes them from
+ * shared memory, as the cache holds them, for that key: nothing in this
+ * dispatch reads the cache row it writes. */
 #include "common.glsl"
 
 #define MAX_G 8u         /* query heads per KV head */
@@ -55,10 +65,50 @@ layout(push_constant) uniform Params {
   uint n_chunks;        /* chunks per (token, head) in part: of the last token */
   float scale;
   uint chunk;           /* keys per workgroup: a power of two, WG_SIZE at most */
+#ifdef FOLD
+  /* rope_store.comp's, for the one token */
+  uint n_rot, flags;
+  float eps;
+  uint k_src, v_src;    /* floats: the new key heads in binding 0, the value heads in binding 7 */
+  uint cs_off, sin_off; /* cos at cs_off, sin at cs_off + sin_off */
+#endif
 } p;
 
+#ifdef FOLD
+/* the group's queries (scaled), later the key groups' partial outputs
+ * (2 · G · WG_SIZE floats at most: below KX); the new key at KX, its value at VX */
+#define KX (MAX_G * MAX_HEAD_DIM)
+#define VX (KX + MAX_HEAD_DIM)
+shared float sq[MAX_G * MAX_HEAD_DIM + 2u * MAX_HEAD_DIM];
+shared float s_new[MAX_G]; /* the new key's score against each query of the group */
+layout(std430, binding = 4) readonly buffer CS { float cs[]; };
+layout(std430, binding = 5) readonly buffer QN { float qn[]; };
+layout(std430, binding = 6) readonly buffer KN { float kn[]; };
+layout(std430, binding = 7) readonly buffer VS { float vsrc[]; };
+/* the cache, written at pos0 */
+#if defined(KV_F32)
+layout(std430, binding = 1) writeonly buffer KCW { float kcw[]; };
+layout(std430, binding = 2) writeonly buffer VCW { float vcw[]; };
+void put_f(bool key, uint i, float x)
+{
+  if (key) kcw[i] = x;
+  else vcw[i] = x;
+}
+#else
+layout(std430, binding = 1) writeonly buffer KCW { uint kcw[]; };
+layout(std430, binding = 2) writeonly buffer VCW { uint vcw[]; };
+void put_w(bool key, uint i, uint w)
+{
+  if (key) kcw[i] = w;
+  else vcw[i] = w;
+}
+#endif
+#define SX sq
+#include "head_prep.glsl"
+#else
 /* the group's queries (scaled), later the key groups' partial outputs */
 shared float sq[MAX_G * MAX_HEAD_DIM];
+#endif
 /* scores, then weights: [head of the group][key of the chunk] */
 shared float ss[MAX_G * WG_SIZE];
 shared float sm[MAX_G];
@@ -92,11 +142,61 @@ void main()
    * K_PER_LOAD). Short contexts get small chunks, so more workgroups. */
   const uint S = WG_SIZE / chunk, per = hdk / S;
 
+#ifdef FOLD
+  /* the queries of the group (and, where this chunk holds it, the new key and
+   * value) as rope_store.comp makes them; n_tok is 1 */
+  const uint pos = p.pos0;
+  const bool holds = pos >= j0 && pos - j0 < chunk; /* the same for the whole workgroup */
+  for (uint i = tid; i < G * hdk; i += WG_SIZE) sq[i] = q[p.q_off + g * G * hdk + i];
+  if (holds) {
+    for (uint i = tid; i < hdk; i += WG_SIZE) sq[KX + i] = q[p.k_src + g * hdk + i];
+    for (uint i = tid; i < hdv; i += WG_SIZE) sq[VX + i] = vsrc[p.v_src + g * hdv + i];
+  }
+  barrier();
+  if ((p.flags & FLAG_QNORM) != 0u)
+    for (uint gi = 0u; gi < G; gi++) head_norm(gi * hdk, hdk, true, p.eps);
+  if (holds && (p.flags & FLAG_KNORM) != 0u) head_norm(KX, hdk, false, p.eps);
+  barrier();
+  if (p.n_rot > 0u) {
+    const uint half_rot = p.n_rot / 2u, heads = holds ? G + 1u : G;
+    for (uint i = tid; i < heads * half_rot; i += WG_SIZE) {
+      const uint h = i / half_rot;
+      head_rope_pair(h < G ? h * hdk : KX, i % half_rot, p.n_rot, (p.flags & FLAG_NEOX) != 0u, p.cs_off,
+                     p.cs_off + p.sin_off);
+    }
+    barrier();
+  }
+  if (holds) {
+    head_put(true, p.k_off + pos * p.n_head_kv * hdk + g * hdk, hdk, KX, true);
+    barrier();
+    head_put(false, p.v_off + pos * p.n_head_kv * hdv + g * hdv, hdv, VX, true);
+  }
+  for (uint i = tid; i < G * hdk; i += WG_SIZE) sq[i] *= p.scale;
+  barrier();
+  if (holds) {
+    /* the new key's scores: each thread's share of the dims, summed in its
+     * subgroup, then the subgroups' sums (in ss) by one thread per query */
+    for (uint gi = 0u; gi < G; gi++) {
+      float s = 0.0;
+      for (uint d = tid; d < hdk; d += WG_SIZE) s += sq[KX + d] * sq[gi * hdk + d];
+      s = subgroupAdd(s);
+      if (subgroupElect()) ss[gi * WG_SIZE + gl_SubgroupID] = s;
+    }
+    barrier();
+    if (tid < G) {
+      float s = 0.0;
+      for (uint i = 0u; i < gl_NumSubgroups; i++) s += ss[tid * WG_SIZE + i];
+      s_new[tid] = s;
+    }
+    barrier();
+  }
+#else
   for (uint i = tid; i < G * hdk; i += WG_SIZE) {
     const uint gi = i / hdk, d = i % hdk;
     sq[i] = q[p.q_off + t * p.q_stride + (g * G + gi) * hdk + d] * p.scale;
   }
   barrier();
+#endif
 
   /* phase 1: the score of key j (this thread's share of its dims) against
    * each query of the group */
@@ -104,6 +204,12 @@ void main()
   {
     float s[MAX_G];
     for (uint gi = 0u; gi < MAX_G; gi++) s[gi] = 0.0;
+#ifdef FOLD
+    if (j == pos) { /* the new key, from shared memory: its whole score in slice 0 */
+      if (slice == 0u)
+        for (uint gi = 0u; gi < G; gi++) s[gi] = s_new[gi];
+    } else
+#endif
     if (j < n_kv) {
       const uint kb = (p.k_off + j * p.n_head_kv * hdk + g * hdk) / K_PER_LOAD;
       for (uint d0 = slice * per; d0 < (slice + 1u) * per; d0 += K_PER_LOAD) {
@@ -195,7 +301,11 @@ void main()
     for (uint gi = 0u; gi < MAX_G; gi++) acc[gi] = vec2(0.0);
     if (w < hw && kg < kgs)
       for (uint i = kg; i < n_in; i += kgs) {
+#ifdef FOLD
+        const vec2 v = j0 + i == pos ? vec2(sq[VX + 2u * w], sq[VX + 2u * w + 1u]) : vpair(vb + (j0 + i) * vrow + 2u * w);
+#else
         const vec2 v = vpair(vb + (j0 + i) * vrow + 2u * w);
+#endif
         for (uint gi = 0u; gi < MAX_G; gi++) {
           if (gi >= G) break;
           acc[gi] += ss[gi * WG_SIZE + i] * v;

@@ -21,10 +21,7 @@
  * dims and offsets multiples of 64), so no two workgroups share a word. */
 #include "common.glsl"
 
-#define MAX_HEAD_DIM 256
-#define FLAG_NEOX 1u
-#define FLAG_QNORM 2u
-#define FLAG_KNORM 4u
+#define MAX_HEAD_DIM 256u
 
 layout(std430, binding = 0) buffer Q { float q[]; };
 layout(std430, binding = 1) readonly buffer K { float k[]; };
@@ -49,27 +46,24 @@ layout(push_constant) uniform Params {
   uint kc_off, vc_off;  /* cache elements: the row of token 0 */
 } p;
 
-#if defined(KV_Q8_0)
-#include "q8_round.glsl"
-shared uint s_dh[MAX_HEAD_DIM / 32];
-shared float s_id[MAX_HEAD_DIM / 32];
-#endif
-
 shared float s_x[MAX_HEAD_DIM];
+#define SX s_x
 
 #if defined(KV_F32)
-void put(bool key, uint i, float x)
+void put_f(bool key, uint i, float x)
 {
   if (key) kc[i] = x;
   else vc[i] = x;
 }
 #else
-void put_word(bool key, uint i, uint w)
+void put_w(bool key, uint i, uint w)
 {
   if (key) kc[i] = w;
   else vc[i] = w;
 }
 #endif
+
+#include "head_prep.glsl"
 
 void main()
 {
@@ -88,26 +82,15 @@ void main()
   else
     for (uint i = tid; i < hd; i += WG_SIZE) s_x[i] = v[p.v_off + t * p.v_stride + hh * hd + i];
 
-  const bool norm = (kind == 0u && (p.flags & FLAG_QNORM) != 0u) || (kind == 1u && (p.flags & FLAG_KNORM) != 0u);
-  if (norm) {
-    /* each thread reads and rescales only its own elements */
-    float ss = 0.0;
-    for (uint i = tid; i < hd; i += WG_SIZE) ss += s_x[i] * s_x[i];
-    const float scale = inversesqrt(wg_sum(ss) / float(hd) + p.eps);
-    for (uint i = tid; i < hd; i += WG_SIZE) s_x[i] = s_x[i] * scale * (kind == 0u ? qn[i] : kn[i]);
-  }
+  /* (each thread loaded the elements it rescales) */
+  if ((kind == 0u && (p.flags & FLAG_QNORM) != 0u) || (kind == 1u && (p.flags & FLAG_KNORM) != 0u))
+    head_norm(0u, hd, kind == 0u, p.eps);
   barrier();
 
   if (kind != 2u && p.n_rot > 0u) {
-    const uint half_rot = p.n_rot / 2u;
-    const bool neox = (p.flags & FLAG_NEOX) != 0u;
-    for (uint i = tid; i < half_rot; i += WG_SIZE) {
-      const uint a = neox ? i : 2u * i, b = neox ? i + half_rot : 2u * i + 1u;
-      const float c = cs[p.cs_off + t * half_rot + i], s = cs[p.cs_off + p.sin_off + t * half_rot + i];
-      const float x0 = s_x[a], x1 = s_x[b];
-      s_x[a] = x0 * c - x1 * s;
-      s_x[b] = x0 * s + x1 * c;
-    }
+    const uint half_rot = p.n_rot / 2u, c0 = p.cs_off + t * half_rot;
+    for (uint i = tid; i < half_rot; i += WG_SIZE)
+      head_rope_pair(0u, i, p.n_rot, (p.flags & FLAG_NEOX) != 0u, c0, c0 + p.sin_off);
     barrier();
   }
 
@@ -118,35 +101,5 @@ void main()
   const bool key = kind == 1u;
   const uint e0 = (key ? p.kc_off + t * p.n_head_kv * p.head_dim_k : p.vc_off + t * p.n_head_kv * p.head_dim_v) +
                   hh * hd; /* the head's first cache element */
-#if defined(KV_F32)
-  for (uint i = tid; i < hd; i += WG_SIZE) put(key, e0 + i, s_x[i]);
-#elif defined(KV_F16)
-  for (uint i = tid; i < hd / 2u; i += WG_SIZE) put_word(key, e0 / 2u + i, packHalf2x16(vec2(s_x[2u * i], s_x[2u * i + 1u])));
-#else
-  /* block scales first (one thread per block), then the words of the
-   * head's pairs of blocks, one thread per word */
-  for (uint b = tid; b < hd / 32u; b += WG_SIZE) {
-    float amax = 0.0;
-    for (uint j = 0u; j < 32u; j++) amax = max(amax, abs(s_x[32u * b + j]));
-    uint dh;
-    float id;
-    q8_block_params(amax, dh, id);
-    s_dh[b] = dh;
-    s_id[b] = id;
-  }
-  barrier();
-  const uint w0 = e0 / 64u * 17u, n_words = hd / 64u * 17u;
-  for (uint w = tid; w < n_words; w += WG_SIZE) {
-    const uint pair = w / 17u, wp = w % 17u;
-    uint word = 0u;
-    for (uint c = 0u; c < 4u; c++) {
-      const uint byte_in_pair = 4u * wp + c;
-      const uint blk = 2u * pair + (byte_in_pair >= 34u ? 1u : 0u);
-      const uint off = byte_in_pair >= 34u ? byte_in_pair - 34u : byte_in_pair;
-      const uint bv = off < 2u ? (s_dh[blk] >> (8u * off)) & 0xFFu : q8_code(s_x[32u * blk + off - 2u], s_id[blk]);
-      word |= bv << (8u * c);
-    }
-    put_word(key, w0 + w, word);
-  }
-#endif
+  head_put(key, e0, hd, 0u, false);
 }
