@@ -837,6 +837,35 @@ static still_status round8_alone(vk_part *P, const gpu_weight *w, still_vk_buffe
  * P->q, q_stride floats per token. Stacked (gpu_layer.qkv_stacked), one
  * product writes [token][q | k | v] and rope_store.comp does the rest: two
  * dispatches. Else up to three products and six small ops. */
+/* rope_store.comp's arguments for layer L's q/k/v products of nt tokens at pos0 (stacked as
+ * L->qkv_stacked says: [token][q | k | v], [token][q | k] or apart). */
+static still_vk_rope_store_args rope_args(const still_vk_forward *f, const gpu_layer *L, uint32_t nt, int32_t pos0)
+{
+  const still_model *m = f->m;
+  const still_hparams *hp = &m->hp;
+  const uint32_t hdk = (uint32_t)hp->head_dim_k, hdv = (uint32_t)hp->head_dim_v;
+  const uint32_t n_q = (uint32_t)hp->n_head * hdk, n_k = (uint32_t)hp->n_head_kv * hdk,
+                 n_v = (uint32_t)hp->n_head_kv * hdv;
+  const int s = L->qkv_stacked;
+  const uint32_t stride = n_q + (s >= 2 ? n_k : 0) + (s == 3 ? n_v : 0);
+  return (still_vk_rope_store_args){
+    .kv_type = f->kv_type, .n_tok = nt, .n_head = (uint32_t)hp->n_head, .n_head_kv = (uint32_t)hp->n_head_kv,
+    .head_dim_k = hdk, .head_dim_v = hdv, .n_rot = hp->n_rot > 0 ? (uint32_t)hp->n_rot : 0,
+    .neox = m->arch->rope == STILL_ROPE_NEOX, .eps = hp->rms_eps, .q_off = 0, .q_stride = stride,
+    .k_off = s >= 2 ? n_q : 0, .k_stride = s >= 2 ? stride : n_k, .v_off = s == 3 ? n_q + n_k : 0,
+    .v_stride = s == 3 ? stride : n_v, .cs_off = 0, .kc_off = (uint32_t)pos0 * n_k, .vc_off = (uint32_t)pos0 * n_v};
+}
+
+/* Whether a decode token (at position 0) takes the split attention and with it rope_store's
+ * work for layer L (as record_layer decides: q and k in one buffer, still_vk_attention_fold_ok). */
+static bool decode_folds(const still_vk_forward *f, const vk_part *P, const gpu_layer *L)
+{
+  const still_vk_attention_args aa = attention_args(f, 1, 0);
+  const still_vk_rope_store_args rs = rope_args(f, L, 1, 0);
+  return P->att_part.size > 4 && still_vk_attention_split_ok(P->vk, &aa) && L->qkv_stacked >= 2 &&
+         still_vk_attention_fold_ok(P->vk, &aa, &rs);
+}
+
 static still_status attention_inputs(still_vk_forward *f, vk_part *P, gpu_layer *L, uint32_t nt, int32_t pos0,
                                      uint32_t *q_stride, const still_vk_attention_args *fold_into,
                                      still_vk_rope_store_args *folded, still_error *err)
@@ -848,7 +877,8 @@ static still_status attention_inputs(still_vk_forward *f, vk_part *P, gpu_layer 
   const uint32_t n_q = (uint32_t)hp->n_head * hdk, n_k = (uint32_t)hp->n_head_kv * hdk,
                  n_v = (uint32_t)hp->n_head_kv * hdv;
   const int s = L->qkv_stacked;
-  const uint32_t stride = n_q + (s >= 2 ? n_k : 0) + (s == 3 ? n_v : 0);
+  const still_vk_rope_store_args rs = rope_args(f, L, nt, pos0);
+  const uint32_t stride = rs.q_stride;
   still_status st = STILL_OK;
   /* the products read the same input and write apart: no barrier between them */
   TRY(mv_bias(P, &L->wq, &L->bq, &P->xb, &P->q, (int)nt, err));
@@ -861,12 +891,6 @@ static still_status attention_inputs(still_vk_forward *f, vk_part *P, gpu_layer 
     TRY(mv_bias(P, &L->wv, &L->bv, &P->xb, &P->v, (int)nt, err));
   }
   *q_stride = stride;
-  const still_vk_rope_store_args rs = {
-    .kv_type = f->kv_type, .n_tok = nt, .n_head = (uint32_t)hp->n_head, .n_head_kv = (uint32_t)hp->n_head_kv,
-    .head_dim_k = hdk, .head_dim_v = hdv, .n_rot = hp->n_rot > 0 ? (uint32_t)hp->n_rot : 0,
-    .neox = m->arch->rope == STILL_ROPE_NEOX, .eps = hp->rms_eps, .q_off = 0, .q_stride = stride,
-    .k_off = s >= 2 ? n_q : 0, .k_stride = s >= 2 ? stride : n_k, .v_off = s == 3 ? n_q + n_k : 0,
-    .v_stride = s == 3 ? stride : n_v, .cs_off = 0, .kc_off = (uint32_t)pos0 * n_k, .vc_off = (uint32_t)pos0 * n_v};
   /* decode: where the split attention can take rope_store's work (q and k in one buffer), it does */
   if (fold_into && s >= 2 && still_vk_attention_fold_ok(vk, fold_into, &rs)) {
     *folded = rs;
@@ -1174,6 +1198,7 @@ still_status still_vk_forward_tune(still_vk_forward *f, still_step_fn on_step, v
   still_vk_tune_job job = {.run = tune_run, .ctx = &c, .n_prompt = (uint32_t)c.n_prompt, .prompt_dot = P->prompt_room,
                            .model_key = model_key(f, P), .on_step = on_step, .step_user = step_user};
   model_types(f->m, P->first, P->end, P->has_output, &job);
+  for (int il = P->first; il < P->end && !job.folds; il++) job.folds = decode_folds(f, P, &P->layers[il - P->first]);
   const still_status st = still_vk_tune(P->vk, &job, f->tuning, sizeof f->tuning, err);
   free(c.ids), free(c.rope), free(c.out), free(c.x);
   return st;

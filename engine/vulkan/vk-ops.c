@@ -932,6 +932,8 @@ bool still_vk_attention_fold_ok(const still_vk *vk, const still_vk_attention_arg
          still_vk_attention_split_ok(vk, a);
 }
 
+bool still_vk_attention_folds(const still_vk *vk) { return !vk->attn_fold_off; }
+
 still_status still_vk_attention_fold(still_vk *vk, const still_vk_buffer *qk, const still_vk_buffer *v_src,
                                      const still_vk_buffer *cs, still_vk_buffer *kc, still_vk_buffer *vc,
                                      const still_vk_buffer *q_norm, const still_vk_buffer *k_norm,

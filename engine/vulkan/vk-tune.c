@@ -19,7 +19,12 @@
  *      such matrices in float (on an H200, 8B Q8_0 decoded at 162, 178 and
  *      167 tok/s with 1, 2 and 4 rows, 1.5B Q8_0 at 383, 407 and 359: it
  *      differs between models as well as GPUs);
- *   4. then prompt batches: besides the default shaders (tensor cores, else
+ *   4. where the model's decode folds them (job->folds), the q/k norms,
+ *      rope and KV store inside the attention's first dispatch
+ *      (still_vk_attention_fold: one launch and barrier fewer per layer, a
+ *      little more work in the attention's workgroups) or in one of their
+ *      own;
+ *   5. then prompt batches: besides the default shaders (tensor cores, else
  *      matmul_team.comp for blocks of 32 and matmul.comp for the K-quants),
  *      STILL_VK_MATMUL=team and =generic where they differ from those for
  *      the model's types (not on tensor cores), and the batched dot products.
@@ -52,7 +57,7 @@
  * (still_vk_forward_tune).
  *
  * A choice fixed in the environment (STILL_VK_DOT_TYPES, STILL_VK_DOT_PREROUND,
- * STILL_VK_DOT_ROWS, STILL_VK_MATVEC_ROWS, STILL_VK_MATMUL) is not tuned.
+ * STILL_VK_DOT_ROWS, STILL_VK_MATVEC_ROWS, STILL_VK_ATTN_FOLD, STILL_VK_MATMUL) is not tuned.
  * STILL_VK_TUNE=0 keeps the defaults, =1 tunes on CPU devices too (lavapipe:
  * the tests; off there by default, its times say nothing of a GPU), =again
  * measures again over the cached choice.
@@ -89,12 +94,14 @@ typedef struct {
   /* rows per team at decode: of the dot shaders, and of matvec_team.comp for Q8_0 and Q6_K
    * (wide) and the other block types (small) */
   uint32_t dot_rows, rows_wide, rows_small;
+  uint32_t fold; /* 1: decode ropes and stores q/k/v inside the attention (STILL_VK_ATTN_FOLD), 0: apart */
 } paths;
 
 static paths get_paths(const still_vk *vk)
 {
   return (paths){.dot_types = vk->dot_types, .preround = vk->dot_preround, .matmul_mode = vk->matmul_mode,
-                 .dot_rows = vk->dot_rows, .rows_wide = vk->team_rows_wide, .rows_small = vk->team_rows_small};
+                 .dot_rows = vk->dot_rows, .rows_wide = vk->team_rows_wide, .rows_small = vk->team_rows_small,
+                 .fold = vk->attn_fold_off ? 0u : 1u};
 }
 
 static void set_paths(still_vk *vk, const paths *p)
@@ -105,6 +112,7 @@ static void set_paths(still_vk *vk, const paths *p)
   vk->dot_rows = p->dot_rows;
   vk->team_rows_wide = p->rows_wide;
   vk->team_rows_small = p->rows_small;
+  vk->attn_fold_off = !p->fold;
 }
 
 static bool rows_ok(uint32_t r) { return r == 1 || r == 2 || r == 4; }
@@ -113,7 +121,7 @@ static bool rows_ok(uint32_t r) { return r == 1 || r == 2 || r == 4; }
 static bool same_decode(const paths *p, const paths *q)
 {
   return p->dot_types == q->dot_types && p->preround == q->preround && p->dot_rows == q->dot_rows &&
-         p->rows_wide == q->rows_wide && p->rows_small == q->rows_small;
+         p->rows_wide == q->rows_wide && p->rows_small == q->rows_small && p->fold == q->fold;
 }
 
 /* Which rows of matvec_team.comp a model's decode meets with p's dot products (bit 0: Q8_0 or
@@ -135,7 +143,8 @@ static const char *const prompt_names[4] = {"default", "generic", "team", "dot"}
 
 /* "dot Q4_K Q5_K, preround 1, prompt dot" (types limited to those the model has), and the
  * rows per team where they are not the defaults: ", dot rows 2", ", float rows 1 (Q8_0, Q6_K)",
- * ", float rows 2 (other types)" */
+ * ", float rows 2 (other types)"; ", rope apart" where decode does not fold rope and the KV
+ * store into the attention */
 static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
 {
   size_t n = 0;
@@ -148,11 +157,12 @@ static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
       any = true;
     }
   if (w > 0) n += (size_t)w;
-  char rows[96] = ""; /* (the three at most take 67 characters) */
+  char rows[96] = ""; /* (the four at most take 80 characters) */
   size_t r = 0;
   if (p->dot_rows != 4) r += (size_t)snprintf(rows + r, sizeof rows - r, ", dot rows %u", p->dot_rows);
   if (p->rows_wide != 2) r += (size_t)snprintf(rows + r, sizeof rows - r, ", float rows %u (Q8_0, Q6_K)", p->rows_wide);
-  if (p->rows_small != 4) snprintf(rows + r, sizeof rows - r, ", float rows %u (other types)", p->rows_small);
+  if (p->rows_small != 4) r += (size_t)snprintf(rows + r, sizeof rows - r, ", float rows %u (other types)", p->rows_small);
+  if (!p->fold) snprintf(rows + r, sizeof rows - r, ", rope apart");
   if (n < cap)
     snprintf(buf + n, cap - n, "%s, preround %u%s, prompt %s", any ? "" : " none", p->preround, rows,
              prompt_names[p->matmul_mode >= 0 && p->matmul_mode <= 3 ? p->matmul_mode : 0]);
@@ -195,7 +205,7 @@ static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
 {
   still_hash64 h;
   still_hash64_init(&h);
-  still_hash64_update(&h, "still-vk-tune 3", 15);
+  still_hash64_update(&h, "still-vk-tune 4", 15);
   still_hash64_update(&h, &vk->props.vendorID, 4);
   still_hash64_update(&h, &vk->props.deviceID, 4);
   still_hash64_update(&h, &vk->props.driverVersion, 4);
@@ -204,12 +214,13 @@ static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
   for (int i = 0; i < VK_SHADER_COUNT; i++)
     if (still_vk_shaders[i].code) still_hash64_update(&h, still_vk_shaders[i].code, still_vk_shaders[i].size);
   /* the job as still_vk_tune reads it, and what the device offers it */
-  const uint64_t model[9] = {job->model_key,    job->n_prompt, job->dot_types, job->prompt_dot, job->k_quants,
-                             job->small_blocks, job->types,    vk->int_dot,    vk->coopmat};
+  const uint64_t model[10] = {job->model_key,    job->n_prompt, job->dot_types, job->prompt_dot, job->k_quants,
+                              job->small_blocks, job->types,    vk->int_dot,    vk->coopmat,    job->folds};
   still_hash64_update(&h, model, sizeof model);
   hash_settings(&h);
   const paths p = get_paths(vk);
-  const uint32_t d[6] = {p.dot_types, p.preround, (uint32_t)p.matmul_mode, p.dot_rows, p.rows_wide, p.rows_small};
+  const uint32_t d[7] = {p.dot_types,  p.preround,   (uint32_t)p.matmul_mode, p.dot_rows,
+                         p.rows_wide, p.rows_small, p.fold};
   still_hash64_update(&h, d, sizeof d);
   return still_hash64_final(&h);
 }
@@ -228,19 +239,21 @@ static bool read_line(FILE *f, char *buf, size_t cap)
 }
 
 /* A cache line: "<16 hex> <dot_types> <preround> <matmul_mode> <dot_rows> <rows_wide>
- * <rows_small> <what it says>". */
+ * <rows_small> <fold> <what it says>". */
 static bool parse_line(const char *line, uint64_t *key, paths *p, const char **said)
 {
   unsigned long long k;
-  unsigned types, pre, dr, rw, rs;
+  unsigned types, pre, dr, rw, rs, fold;
   int mode, at = 0;
-  if (sscanf(line, "%16llx %u %u %d %u %u %u %n", &k, &types, &pre, &mode, &dr, &rw, &rs, &at) < 7 || at == 0)
+  if (sscanf(line, "%16llx %u %u %d %u %u %u %u %n", &k, &types, &pre, &mode, &dr, &rw, &rs, &fold, &at) < 8 ||
+      at == 0)
     return false;
-  if (types >> STILL_VK_DOT_BITS || pre > 2 || mode < 0 || mode > 3 || !rows_ok(dr) || !rows_ok(rw) || !rows_ok(rs))
+  if (types >> STILL_VK_DOT_BITS || pre > 2 || mode < 0 || mode > 3 || !rows_ok(dr) || !rows_ok(rw) ||
+      !rows_ok(rs) || fold > 1)
     return false;
   *key = (uint64_t)k;
   *p = (paths){.dot_types = types, .preround = pre, .matmul_mode = mode, .dot_rows = dr, .rows_wide = rw,
-               .rows_small = rs};
+               .rows_small = rs, .fold = fold};
   *said = line + at;
   return true;
 }
@@ -286,8 +299,9 @@ static bool cache_store(const char *path, uint64_t key, const paths *p, const ch
   size_t len = 0;
   for (int i = 0; i < n; i++) len += strlen(lines[i]);
   char mine[TUNE_LINE];
-  int w = snprintf(mine, sizeof mine, "%016llx %u %u %d %u %u %u %.900s\n", (unsigned long long)key, p->dot_types,
-                   p->preround, p->matmul_mode, p->dot_rows, p->rows_wide, p->rows_small, said);
+  int w = snprintf(mine, sizeof mine, "%016llx %u %u %d %u %u %u %u %.900s\n", (unsigned long long)key,
+                   p->dot_types, p->preround, p->matmul_mode, p->dot_rows, p->rows_wide, p->rows_small, p->fold,
+                   said);
   if (w < 0 || (size_t)w >= sizeof mine) w = 0;
   char *all = malloc(len + (size_t)w + 1);
   bool ok = all && w > 0;
@@ -462,7 +476,8 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
                            still_error *err)
 {
   const bool types_fixed = still_env_set("STILL_VK_DOT_TYPES"), pre_fixed = still_env_set("STILL_VK_DOT_PREROUND"),
-             dot_rows_fixed = still_env_set("STILL_VK_DOT_ROWS"), rows_fixed = still_env_set("STILL_VK_MATVEC_ROWS");
+             dot_rows_fixed = still_env_set("STILL_VK_DOT_ROWS"), rows_fixed = still_env_set("STILL_VK_MATVEC_ROWS"),
+             fold_fixed = still_env_set("STILL_VK_ATTN_FOLD");
   const char *budget_env = getenv("STILL_VK_TUNE_SECONDS"), *verbose_env = getenv("STILL_VK_TUNE_VERBOSE");
   tuner t = {.vk = vk, .job = job, .budget = 6, .present = present,
              .verbose = verbose_env && *verbose_env && strcmp(verbose_env, "0") != 0};
@@ -508,6 +523,13 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
         st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
         if (!isfinite(t_dec_def)) t_dec_def = here;
       }
+    /* 4. rope and the KV store inside the attention or in a dispatch of their own */
+    if (st == STILL_OK && job->folds && !fold_fixed) {
+      paths cand = cur;
+      cand.fold = !cand.fold;
+      st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
+      if (!isfinite(t_dec_def)) t_dec_def = here;
+    }
     /* the choice against the defaults once more, in turn: each step won against the one before,
      * together they must still win against where they started (else the defaults) */
     paths start = *def;
@@ -561,7 +583,7 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   describe(&def, present, d, sizeof d);
   const bool types_fixed = still_env_set("STILL_VK_DOT_TYPES"), pre_fixed = still_env_set("STILL_VK_DOT_PREROUND"),
              matmul_fixed = still_env_set("STILL_VK_MATMUL"), dot_rows_fixed = still_env_set("STILL_VK_DOT_ROWS"),
-             rows_fixed = still_env_set("STILL_VK_MATVEC_ROWS");
+             rows_fixed = still_env_set("STILL_VK_MATVEC_ROWS"), fold_fixed = still_env_set("STILL_VK_ATTN_FOLD");
   /* what there is to choose: the decode paths where a type of the model has a dot shader, and
    * the prompt shaders that differ from the defaults for its types (matmul_team_shader,
    * matmul_coop_shader, matmul_dot_shader in vk-ops.c): with tensor cores only the dot
@@ -569,7 +591,7 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
    * blocks (=generic) */
   const bool on_dot = (def.dot_types & present) != 0;
   const bool decode = (present && !types_fixed) || (on_dot && (!pre_fixed || !dot_rows_fixed)) ||
-                      (!rows_fixed && float_rows_used(job->types, &def, present));
+                      (!rows_fixed && float_rows_used(job->types, &def, present)) || (job->folds && !fold_fixed);
   int modes[3], n_modes = 0;
   if (job->n_prompt >= vk->matmul_min_vecs && !matmul_fixed && def.matmul_mode == 0) {
     if (!vk->coopmat && job->k_quants) modes[n_modes++] = 2;
@@ -578,8 +600,9 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   }
   const char *why = why_not(vk);
   if (!why && !decode && !n_modes)
-    why = types_fixed && pre_fixed && matmul_fixed && dot_rows_fixed && rows_fixed ? "all set in the environment"
-                                                                                   : "no other path for this model";
+    why = types_fixed && pre_fixed && matmul_fixed && dot_rows_fixed && rows_fixed && (fold_fixed || !job->folds)
+            ? "all set in the environment"
+            : "no other path for this model";
   if (why) {
     snprintf(summary, cap, "defaults (%s): %s", why, d);
     return STILL_OK;

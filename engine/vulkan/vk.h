@@ -338,6 +338,8 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
  * STILL_VK_ATTN_FOLD=0 turns it off. */
 bool still_vk_attention_fold_ok(const still_vk *vk, const still_vk_attention_args *a,
                                 const still_vk_rope_store_args *rs);
+/* Whether decode folds where it can now (STILL_VK_ATTN_FOLD, or the tuner's choice). */
+bool still_vk_attention_folds(const still_vk *vk);
 still_status still_vk_attention_fold(still_vk *vk, const still_vk_buffer *qk, const still_vk_buffer *v_src,
                                      const still_vk_buffer *cs, still_vk_buffer *kc, still_vk_buffer *vc,
                                      const still_vk_buffer *q_norm, const still_vk_buffer *k_norm,
@@ -373,6 +375,7 @@ typedef struct {
   bool prompt_dot;    /* its buffers have a whole batch's room for rounded vectors (STILL_VK_MATMUL=dot) */
   bool k_quants;      /* its matrices have blocks of 256 values (the K-quants, IQ4_XS) */
   bool small_blocks;  /* … or F16 or blocks of 32 (matmul_team.comp's other types) */
+  bool folds;         /* its decode takes still_vk_attention_fold (so the search times it against apart) */
   uint64_t model_key; /* a hash of its shapes, types and batch size (the cache key's part) */
   still_step_fn on_step; /* (may be NULL) STILL_STEP_GPU_TUNE before the first timed run: no cached choice */
   void *step_user;

@@ -1672,14 +1672,16 @@ static void test_attention_q8_0(gconstpointer data)
  * the choice differs from the defaults, one more such comparison of the two (decode, and
  * prompts where more than one candidate was timed). The decode candidates: each type with a
  * dot shader on or off them, the prerounds where a type takes them, the dot shaders' 2 other
- * rows per team where a type takes them, and the 2 other rows of each kind of float rows the
- * model has (its types not on the dot products). */
+ * rows per team where a type takes them, the 2 other rows of each kind of float rows the
+ * model has (its types not on the dot products), and, where its decode folds rope and the KV
+ * store into the attention (job.folds), those apart. */
 typedef struct {
   still_vk *vk;
   int calls, lost_from;
   bool fail_pre2; /* runs with preround 2 fail (a shader the driver refuses) */
   double gain;    /* 1: the gains above; smaller: the same, shrunk */
   int glitch_from, glitch_to; /* runs (counted from 1) that take half the time they should (noise) */
+  double apart; /* decode with rope and the KV store apart from the attention: this much slower */
 } tune_fake;
 
 static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still_error *err)
@@ -1704,6 +1706,7 @@ static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still
     if (dot_rows == 1) t *= 1 + 0.1 * f->gain;
     if (still_vk_team_rows(f->vk, STILL_TYPE_Q6_K) == 1) t *= 1 - 0.05 * f->gain;
     if (still_vk_team_rows(f->vk, STILL_TYPE_Q3_K) == 2) t *= 1 - 0.05 * f->gain;
+    if (!still_vk_attention_folds(f->vk)) t *= 1 + f->apart;
   }
   if (f->calls >= f->glitch_from && f->calls <= f->glitch_to) t *= 0.5;
   *seconds = t;
@@ -1717,6 +1720,8 @@ typedef struct {
   int lost_from;
   bool fail_pre2;
   int glitch_from, glitch_to;
+  bool folds;   /* still_vk_tune_job.folds */
+  double apart; /* tune_fake.apart */
 } tune_case;
 
 static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char *summary, size_t cap)
@@ -1726,11 +1731,12 @@ static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char 
   *vk = open_or_skip(&p);
   g_assert_nonnull(*vk);
   tune_fake f = {.vk = *vk, .lost_from = c.lost_from, .fail_pre2 = c.fail_pre2, .gain = c.gain,
-                 .glitch_from = c.glitch_from, .glitch_to = c.glitch_to};
+                 .glitch_from = c.glitch_from, .glitch_to = c.glitch_to, .apart = c.apart};
   const uint64_t types = c.types   ? c.types
                          : (c.dot_types & 1 ? 1ull << STILL_TYPE_Q4_K : 0) | (c.dot_types & 2 ? 1ull << STILL_TYPE_Q6_K : 0);
   still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = c.dot_types, .types = types, .n_prompt = 64,
-                           .prompt_dot = true, .k_quants = true, .model_key = 42 + c.dot_types + types};
+                           .prompt_dot = true, .k_quants = true, .model_key = 42 + c.dot_types + types,
+                           .folds = c.folds};
   still_error err = {0};
   summary[0] = '\0';
   const still_status st = still_vk_tune(*vk, &job, summary, cap, &err);
@@ -1743,7 +1749,8 @@ static void test_tune_search(void)
 {
   static const char *const fixed[] = {"STILL_VK_DOT_TYPES", "STILL_VK_DOT_PREROUND", "STILL_VK_MATMUL",
                                       "STILL_VK_TUNE",      "STILL_VK_TUNE_SECONDS", "XDG_CACHE_HOME",
-                                      "STILL_VK_COOPMAT",   "STILL_VK_DOT_ROWS",     "STILL_VK_MATVEC_ROWS"};
+                                      "STILL_VK_COOPMAT",   "STILL_VK_DOT_ROWS",     "STILL_VK_MATVEC_ROWS",
+                                      "STILL_VK_ATTN_FOLD"};
   char *saved[G_N_ELEMENTS(fixed)];
   for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
     saved[i] = g_strdup(g_getenv(fixed[i]));
@@ -1886,6 +1893,34 @@ static void test_tune_search(void)
                                     "batch 900.00 ms (defaults 1000.00), on "));
   g_assert_cmpint(calls, ==, 6);
   g_unsetenv("STILL_VK_MATVEC_ROWS");
+  /* a model whose decode folds rope and the KV store into the attention: apart is timed too
+   * (11 runs more than `full`); kept folded where apart is slower, apart where it is faster
+   * (and so cached), not timed where the environment sets it */
+  g_setenv("STILL_VK_TUNE", "again", TRUE);
+  tune_case folds = full;
+  folds.folds = true, folds.apart = 0.05;
+  tune_fake_with(&vk, folds, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
+                                    "(defaults 1000.00), "));
+  g_assert_cmpint(calls, ==, 107);
+  g_assert_true(still_vk_attention_folds(vk));
+  folds.apart = -0.05;
+  tune_fake_with(&vk, folds, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, rope apart, prompt dot (decode "
+                                    "779.76 ms (defaults 1000.00), "));
+  g_assert_cmpint(calls, ==, 107);
+  g_assert_false(still_vk_attention_folds(vk));
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
+  tune_fake_with(&vk, folds, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, dot rows 2, rope apart, prompt dot"));
+  g_assert_cmpint(calls, ==, 0);
+  g_assert_false(still_vk_attention_folds(vk));
+  g_setenv("STILL_VK_ATTN_FOLD", "0", TRUE);
+  folds.apart = 0.05;
+  tune_fake_with(&vk, folds, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, rope apart, prompt dot"));
+  g_assert_cmpint(calls, ==, 96);
+  g_unsetenv("STILL_VK_ATTN_FOLD");
   /* no cache file can be written: said, and kept for the process */
   g_setenv("XDG_CACHE_HOME", "/dev/null/cache", TRUE);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
