@@ -856,14 +856,15 @@ static still_vk_rope_store_args rope_args(const still_vk_forward *f, const gpu_l
     .v_stride = s == 3 ? stride : n_v, .cs_off = 0, .kc_off = (uint32_t)pos0 * n_k, .vc_off = (uint32_t)pos0 * n_v};
 }
 
-/* Whether a decode token (at position 0) takes the split attention and with it rope_store's
- * work for layer L (as record_layer decides: q and k in one buffer, still_vk_attention_fold_ok). */
+/* Whether a decode token (at position 0) can take the split attention and with it rope_store's
+ * work for layer L (as record_layer decides: q and k in one buffer, the shapes of
+ * still_vk_attention_fold_ok), whatever the switch says now (the tuner sets it). */
 static bool decode_folds(const still_vk_forward *f, const vk_part *P, const gpu_layer *L)
 {
   const still_vk_attention_args aa = attention_args(f, 1, 0);
   const still_vk_rope_store_args rs = rope_args(f, L, 1, 0);
   return P->att_part.size > 4 && still_vk_attention_split_ok(P->vk, &aa) && L->qkv_stacked >= 2 &&
-         still_vk_attention_fold_ok(P->vk, &aa, &rs);
+         still_vk_attention_fold_fits(P->vk, &aa, &rs);
 }
 
 static still_status attention_inputs(still_vk_forward *f, vk_part *P, gpu_layer *L, uint32_t nt, int32_t pos0,

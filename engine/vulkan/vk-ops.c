@@ -866,6 +866,14 @@ static uint32_t split_chunk_for(const still_vk *vk, const still_vk_attention_arg
   }
 }
 
+/* attention_split.comp's shared memory: the queries (8 heads of 256 floats; the fold also the
+ * new key and value), the scores (8 · WG_SIZE), the maxima, common.glsl's scratch, and the
+ * fold's new scores and Q8_0 block scales. */
+static uint32_t split_shared_bytes(const still_vk *vk, bool fold)
+{
+  return 4 * (8 * 256 + 8 * vk->wg_size + 8 + vk->wg_size / 4 + 1) + (fold ? 4 * (2 * 256 + 8 + 2 * 8) : 0);
+}
+
 bool still_vk_attention_split_ok(const still_vk *vk, const still_vk_attention_args *a)
 {
   const uint32_t g = a->n_head_kv ? a->n_head / a->n_head_kv : 0;
@@ -876,7 +884,8 @@ bool still_vk_attention_split_ok(const still_vk *vk, const still_vk_attention_ar
   return !vk->attn_split_off && (f16 || q8 || a->kv_type == STILL_TYPE_F32) && a->n_tok > 0 && a->n_head_kv > 0 &&
          a->n_head % a->n_head_kv == 0 && g >= 1 && g <= 8 && a->head_dim_k % 8 == 0 && a->head_dim_k <= 256 &&
          a->head_dim_v % 2 == 0 && a->head_dim_v <= 256 && a->k_off % align == 0 && a->v_off % 2 == 0 &&
-         2 * g * vk->wg_size <= 8 * 256 && g * a->head_dim_k <= 8 * 256;
+         2 * g * vk->wg_size <= 8 * 256 && g * a->head_dim_k <= 8 * 256 &&
+         split_shared_bytes(vk, false) <= vk->props.limits.maxComputeSharedMemorySize;
 }
 
 bool still_vk_attention_split_rounds(const still_vk *vk, const still_vk_attention_args *a)
@@ -924,8 +933,15 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
 bool still_vk_attention_fold_ok(const still_vk *vk, const still_vk_attention_args *a,
                                 const still_vk_rope_store_args *rs)
 {
+  return !vk->attn_fold_off && still_vk_attention_fold_fits(vk, a, rs);
+}
+
+bool still_vk_attention_fold_fits(const still_vk *vk, const still_vk_attention_args *a,
+                                  const still_vk_rope_store_args *rs)
+{
   const uint64_t pos = a->pos0;
-  return !vk->attn_fold_off && a->n_tok == 1 && rs->n_tok == 1 && a->kv_type == rs->kv_type &&
+  return split_shared_bytes(vk, true) <= vk->props.limits.maxComputeSharedMemorySize && a->n_tok == 1 &&
+         rs->n_tok == 1 && a->kv_type == rs->kv_type &&
          a->n_head == rs->n_head && a->n_head_kv == rs->n_head_kv && a->head_dim_k == rs->head_dim_k &&
          a->head_dim_v == rs->head_dim_v && rs->kc_off == a->k_off + pos * a->n_head_kv * a->head_dim_k &&
          rs->vc_off == a->v_off + pos * a->n_head_kv * a->head_dim_v && still_vk_rope_store_ok(vk, rs) &&
@@ -966,8 +982,9 @@ static still_status split_run(still_vk *vk, const still_vk_buffer *q, const stil
   const uint64_t part_floats = per_chunk * n_chunks;
   const uint64_t o_end = 4 * ((uint64_t)a->o_off + (uint64_t)a->o_stride * (a->n_tok - 1) +
                               (uint64_t)a->n_head * a->head_dim_v);
-  if ((!fold &&
-       !fits(q, 4 * ((uint64_t)a->q_off + (uint64_t)a->q_stride * (a->n_tok - 1) + (uint64_t)a->n_head * a->head_dim_k))) ||
+  const uint64_t q_end = 4 * ((uint64_t)a->q_off + (uint64_t)a->q_stride * (a->n_tok - 1) +
+                              (uint64_t)a->n_head * a->head_dim_k);
+  if ((!fold && !fits(q, q_end)) || /* (the fold's inputs are checked by still_vk_attention_fold) */
       !fits(out, o_end) ||
       !fits(k, still_vk_kv_cache_bytes(a->kv_type, a->k_off + n_kv * a->n_head_kv * a->head_dim_k)) ||
       !fits(v, still_vk_kv_cache_bytes(a->kv_type, a->v_off + n_kv * a->n_head_kv * a->head_dim_v)) ||

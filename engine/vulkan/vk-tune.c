@@ -161,7 +161,8 @@ static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
   size_t r = 0;
   if (p->dot_rows != 4) r += (size_t)snprintf(rows + r, sizeof rows - r, ", dot rows %u", p->dot_rows);
   if (p->rows_wide != 2) r += (size_t)snprintf(rows + r, sizeof rows - r, ", float rows %u (Q8_0, Q6_K)", p->rows_wide);
-  if (p->rows_small != 4) r += (size_t)snprintf(rows + r, sizeof rows - r, ", float rows %u (other types)", p->rows_small);
+  if (p->rows_small != 4)
+    r += (size_t)snprintf(rows + r, sizeof rows - r, ", float rows %u (other types)", p->rows_small);
   if (!p->fold) snprintf(rows + r, sizeof rows - r, ", rope apart");
   if (n < cap)
     snprintf(buf + n, cap - n, "%s, preround %u%s, prompt %s", any ? "" : " none", p->preround, rows,

@@ -332,12 +332,16 @@ still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, co
  * launch and one barrier fewer per layer. rs describes the q/k/v products
  * as still_vk_rope_store takes them (n_tok 1; q and k in qk, v in v_src,
  * which may be qk; kc_off / vc_off the row of pos0), a the attention (its
- * q_off / q_stride are rs's). The cache gets rope_store's bytes and the
- * output is still_vk_attention_split's within float rounding.
+ * q_off / q_stride are rs's). The cache row and the output are those of
+ * still_vk_rope_store + still_vk_attention_split within float rounding (the
+ * same code: the same bytes where the driver compiles both alike).
  * still_vk_attention_fold_ok says whether both suit (and agree);
  * STILL_VK_ATTN_FOLD=0 turns it off. */
 bool still_vk_attention_fold_ok(const still_vk *vk, const still_vk_attention_args *a,
                                 const still_vk_rope_store_args *rs);
+/* The same but for the switch (STILL_VK_ATTN_FOLD, or the tuner's choice): whether the shapes suit. */
+bool still_vk_attention_fold_fits(const still_vk *vk, const still_vk_attention_args *a,
+                                  const still_vk_rope_store_args *rs);
 /* Whether decode folds where it can now (STILL_VK_ATTN_FOLD, or the tuner's choice). */
 bool still_vk_attention_folds(const still_vk *vk);
 still_status still_vk_attention_fold(still_vk *vk, const still_vk_buffer *qk, const still_vk_buffer *v_src,

@@ -734,30 +734,38 @@ static void test_decode_fold(void)
     g_test_skip("STILL_CLI not set");
     return;
   }
-  const char *models[] = {"tiny-qwen3-Q8_0", "tiny-llama-Q4_K_M"};
+  /* (tiny-qwen3 also with a Q8_0 cache: its shader variant) */
+  const char *models[] = {"tiny-qwen3-Q8_0", "tiny-llama-Q4_K_M", "tiny-qwen3-Q8_0"};
   for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
+    const char *kv = i == 2 ? "q8_0" : "f16";
+    char *fold_shader = g_strdup_printf("spv_attention_fold_%s", kv);
+    char *apart_shader = g_strdup_printf("spv_rope_store_%s", kv);
     char *rel = g_strdup_printf("models/%s.gguf", models[i]);
     char *path = test_fixture_path(rel);
     g_free(rel);
-    if (!path) return;
+    if (!path) {
+      g_free(fold_shader), g_free(apart_shader);
+      return;
+    }
     for (int fold_off = 0; fold_off < 2; fold_off++)
       for (int decode = 0; decode < 2; decode++) {
         char **env = g_environ_setenv(g_get_environ(), "STILL_VK_PROFILE", "1", TRUE);
-        env = fold_off ? g_environ_setenv(env, "STILL_VK_ATTN_FOLD", "0", TRUE) : g_environ_unsetenv(env, "STILL_VK_ATTN_FOLD");
+        env = fold_off ? g_environ_setenv(env, "STILL_VK_ATTN_FOLD", "0", TRUE)
+                       : g_environ_unsetenv(env, "STILL_VK_ATTN_FOLD");
         char *argv[] = {(char *)cli, "bench", "-m", path, "-ngl", "99", "-r", "1", "-p", decode ? "0" : "16",
-                        "-n", decode ? "3" : "0", "--kv-type", "f16", NULL};
+                        "-n", decode ? "3" : "0", "--kv-type", (char *)kv, NULL};
         char *errs = cli_run(argv, env, true, NULL);
-        const bool folded = strstr(errs, "spv_attention_fold_f16") != NULL;
-        const bool apart = strstr(errs, "spv_rope_store_f16") != NULL;
-        g_test_message("%s, %s, STILL_VK_ATTN_FOLD%s: fold %d, rope_store %d", models[i], decode ? "tg3" : "pp16",
-                       fold_off ? "=0" : " unset", folded, apart);
+        const bool folded = strstr(errs, fold_shader) != NULL;
+        const bool apart = strstr(errs, apart_shader) != NULL;
+        g_test_message("%s, %s cache, %s, STILL_VK_ATTN_FOLD%s: fold %d, rope_store %d", models[i], kv,
+                       decode ? "tg3" : "pp16", fold_off ? "=0" : " unset", folded, apart);
         if (!strstr(errs, "vk profile")) g_error("no profile from still bench: %s", errs);
         g_assert_true(folded == (decode && !fold_off));
         g_assert_true(apart == !folded);
         g_free(errs);
         g_strfreev(env);
       }
-    g_free(path);
+    g_free(path), g_free(fold_shader), g_free(apart_shader);
   }
 }
 

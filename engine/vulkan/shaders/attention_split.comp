@@ -28,9 +28,9 @@
  * come (q, then k from k_src, v from v_src of binding 7); every workgroup
  * normalises (Qwen3) and ropes its group's queries itself (head_prep.glsl),
  * and the one whose chunk holds pos0 also makes the new key and value, writes
- * them into the cache (the bytes rope_store.comp writes) and takes them from
- * shared memory, as the cache holds them, for that key: nothing in this
- * dispatch reads the cache row it writes. */
+ * them into the cache (as rope_store.comp does, with the same code) and takes
+ * them from shared memory, as the cache holds them, for that key: nothing in
+ * this dispatch reads the cache row it writes. */
 #include "common.glsl"
 
 #define MAX_G 8u         /* query heads per KV head */

@@ -3,9 +3,10 @@
  * (decode: the heads of one KV group, without a dispatch of their own):
  * RMSNorm with q_norm / k_norm (Qwen3), rope with the CPU's cos/sin tables,
  * and a key or value head written into the cache as F32, F16 (-DKV_F16) or
- * Q8_0 (-DKV_Q8_0, the CPU quantizer's bytes). The two shaders do the same
- * arithmetic in the same order here, so a folded decode step writes the
- * cache rows the separate dispatch would.
+ * Q8_0 (-DKV_Q8_0, the CPU quantizer's bytes). The two shaders run the same
+ * code here, so a folded decode step writes the cache rows the separate
+ * dispatch would, up to how the driver compiles each (the subgroup size it
+ * gives the norm's sum, fused multiply-adds).
  *
  * Needs before inclusion: common.glsl; SX, the shared float array the heads
  * are in; buffers cs (cos/sin), qn, kn (norm weights); and the cache
