@@ -832,11 +832,6 @@ static still_status round8_alone(vk_part *P, const gpu_weight *w, still_vk_buffe
     if ((st = (expr)) != STILL_OK) goto done;                                                                         \
   } while (0)
 
-/* q, k and v of the batch (with their biases: Qwen), the norms of q and k
- * (Qwen3), rope, and k and v into the layer's cache at pos0: q ends up in
- * P->q, q_stride floats per token. Stacked (gpu_layer.qkv_stacked), one
- * product writes [token][q | k | v] and rope_store.comp does the rest: two
- * dispatches. Else up to three products and six small ops. */
 /* rope_store.comp's arguments for layer L's q/k/v products of nt tokens at pos0 (stacked as
  * L->qkv_stacked says: [token][q | k | v], [token][q | k] or apart). */
 static still_vk_rope_store_args rope_args(const still_vk_forward *f, const gpu_layer *L, uint32_t nt, int32_t pos0)
@@ -856,6 +851,12 @@ static still_vk_rope_store_args rope_args(const still_vk_forward *f, const gpu_l
     .v_stride = s == 3 ? stride : n_v, .cs_off = 0, .kc_off = (uint32_t)pos0 * n_k, .vc_off = (uint32_t)pos0 * n_v};
 }
 
+/* Whether the batch of aa takes the split attention (a few tokens, its scratch made, a shape it takes). */
+static bool takes_split(const vk_part *P, const still_vk_attention_args *aa)
+{
+  return aa->n_tok <= SPLIT_ATTENTION_TOKENS && P->att_part.size > 4 && still_vk_attention_split_ok(P->vk, aa);
+}
+
 /* Whether a decode token (at position 0) can take the split attention and with it rope_store's
  * work for layer L (as record_layer decides: q and k in one buffer, the shapes of
  * still_vk_attention_fold_ok), whatever the switch says now (the tuner sets it). */
@@ -863,10 +864,17 @@ static bool decode_folds(const still_vk_forward *f, const vk_part *P, const gpu_
 {
   const still_vk_attention_args aa = attention_args(f, 1, 0);
   const still_vk_rope_store_args rs = rope_args(f, L, 1, 0);
-  return P->att_part.size > 4 && still_vk_attention_split_ok(P->vk, &aa) && L->qkv_stacked >= 2 &&
-         still_vk_attention_fold_fits(P->vk, &aa, &rs);
+  return takes_split(P, &aa) && L->qkv_stacked >= 2 && still_vk_attention_fold_fits(P->vk, &aa, &rs);
 }
 
+/* q, k and v of the batch (with their biases: Qwen), the norms of q and k
+ * (Qwen3), rope, and k and v into the layer's cache at pos0: q ends up in
+ * P->q, q_stride floats per token. Stacked (gpu_layer.qkv_stacked), one
+ * product writes [token][q | k | v] and rope_store.comp does the rest: two
+ * dispatches. Else up to three products and six small ops. A decode token
+ * whose split attention can do rope_store's work (fold_into, the attention's
+ * arguments) leaves it to it: *folded gets rope_store's arguments, and
+ * nothing after the products is recorded here. */
 static still_status attention_inputs(still_vk_forward *f, vk_part *P, gpu_layer *L, uint32_t nt, int32_t pos0,
                                      uint32_t *q_stride, const still_vk_attention_args *fold_into,
                                      still_vk_rope_store_args *folded, still_error *err)
@@ -941,7 +949,7 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
                 err));
   uint32_t q_stride = 0;
   still_vk_attention_args aa = attention_args(f, nt, pos0);
-  const bool split = nt <= SPLIT_ATTENTION_TOKENS && P->att_part.size > 4 && still_vk_attention_split_ok(vk, &aa);
+  const bool split = takes_split(P, &aa);
   still_vk_rope_store_args folded = {0}; /* n_tok 1: the attention does rope_store's work */
   TRY(attention_inputs(f, P, L, nt, pos0, &q_stride, split && nt == 1 ? &aa : NULL, &folded, err));
   aa.q_stride = q_stride;

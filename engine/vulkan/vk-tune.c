@@ -472,13 +472,22 @@ static void said_time(char *buf, size_t cap, const char *what, double chosen, do
   else snprintf(buf, cap, "%s %.2f ms (defaults %.2f), ", what, chosen * 1e3, defaults * 1e3);
 }
 
-static still_status search(still_vk *vk, const still_vk_tune_job *job, const paths *def, uint32_t present,
-                           bool decode, const int *modes, int n_modes, char *said, size_t cap, paths *out,
-                           still_error *err)
+/* The choices the environment sets (not tuned). */
+typedef struct {
+  bool types, pre, matmul, dot_rows, rows, fold;
+} fixed_paths;
+
+static fixed_paths env_fixed(void)
 {
-  const bool types_fixed = still_env_set("STILL_VK_DOT_TYPES"), pre_fixed = still_env_set("STILL_VK_DOT_PREROUND"),
-             dot_rows_fixed = still_env_set("STILL_VK_DOT_ROWS"), rows_fixed = still_env_set("STILL_VK_MATVEC_ROWS"),
-             fold_fixed = still_env_set("STILL_VK_ATTN_FOLD");
+  return (fixed_paths){.types = still_env_set("STILL_VK_DOT_TYPES"), .pre = still_env_set("STILL_VK_DOT_PREROUND"),
+                       .matmul = still_env_set("STILL_VK_MATMUL"), .dot_rows = still_env_set("STILL_VK_DOT_ROWS"),
+                       .rows = still_env_set("STILL_VK_MATVEC_ROWS"), .fold = still_env_set("STILL_VK_ATTN_FOLD")};
+}
+
+static still_status search(still_vk *vk, const still_vk_tune_job *job, const paths *def, const fixed_paths *fixed,
+                           uint32_t present, bool decode, const int *modes, int n_modes, char *said, size_t cap,
+                           paths *out, still_error *err)
+{
   const char *budget_env = getenv("STILL_VK_TUNE_SECONDS"), *verbose_env = getenv("STILL_VK_TUNE_VERBOSE");
   tuner t = {.vk = vk, .job = job, .budget = 6, .present = present,
              .verbose = verbose_env && *verbose_env && strcmp(verbose_env, "0") != 0};
@@ -490,7 +499,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
   if (decode) {
     st = warm_up(&t, &cur, false, err);
     /* 1. each type's path, one at a time */
-    for (int i = 0; i < STILL_VK_DOT_BITS && st == STILL_OK && !types_fixed; i++) {
+    for (int i = 0; i < STILL_VK_DOT_BITS && st == STILL_OK && !fixed->types; i++) {
       if (!(present >> i & 1u)) continue;
       paths cand = cur;
       cand.dot_types ^= 1u << i;
@@ -498,7 +507,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
       if (!isfinite(t_dec_def)) t_dec_def = here;
     }
     /* 2. the rounding beforehand, where a type of the model takes the dot path */
-    for (uint32_t pre = 0; pre <= 2 && st == STILL_OK && !pre_fixed && (cur.dot_types & present); pre++) {
+    for (uint32_t pre = 0; pre <= 2 && st == STILL_OK && !fixed->pre && (cur.dot_types & present); pre++) {
       if (pre == cur.preround) continue;
       paths cand = cur;
       cand.preround = pre;
@@ -508,14 +517,14 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
     /* 3. rows per team: of the dot shaders where a type takes them, then of matvec_team.comp
      * for each kind of rows (Q8_0 and Q6_K, the others) the model decodes in float */
     static const uint32_t row_choices[3] = {4, 2, 1};
-    for (int i = 0; i < 3 && st == STILL_OK && !dot_rows_fixed && (cur.dot_types & present); i++) {
+    for (int i = 0; i < 3 && st == STILL_OK && !fixed->dot_rows && (cur.dot_types & present); i++) {
       if (row_choices[i] == cur.dot_rows) continue;
       paths cand = cur;
       cand.dot_rows = row_choices[i];
       st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
       if (!isfinite(t_dec_def)) t_dec_def = here;
     }
-    for (int kind = 0; kind < 2 && !rows_fixed; kind++)
+    for (int kind = 0; kind < 2 && !fixed->rows; kind++)
       for (int i = 0; i < 3 && st == STILL_OK && (float_rows_used(job->types, &cur, present) >> kind & 1u); i++) {
         paths cand = cur;
         uint32_t *r = kind == 0 ? &cand.rows_wide : &cand.rows_small;
@@ -525,7 +534,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
         if (!isfinite(t_dec_def)) t_dec_def = here;
       }
     /* 4. rope and the KV store inside the attention or in a dispatch of their own */
-    if (st == STILL_OK && job->folds && !fold_fixed) {
+    if (st == STILL_OK && job->folds && !fixed->fold) {
       paths cand = cur;
       cand.fold = !cand.fold;
       st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
@@ -582,26 +591,24 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   const uint32_t present = vk->int_dot ? job->dot_types : 0;
   char d[160];
   describe(&def, present, d, sizeof d);
-  const bool types_fixed = still_env_set("STILL_VK_DOT_TYPES"), pre_fixed = still_env_set("STILL_VK_DOT_PREROUND"),
-             matmul_fixed = still_env_set("STILL_VK_MATMUL"), dot_rows_fixed = still_env_set("STILL_VK_DOT_ROWS"),
-             rows_fixed = still_env_set("STILL_VK_MATVEC_ROWS"), fold_fixed = still_env_set("STILL_VK_ATTN_FOLD");
+  const fixed_paths fixed = env_fixed();
   /* what there is to choose: the decode paths where a type of the model has a dot shader, and
    * the prompt shaders that differ from the defaults for its types (matmul_team_shader,
    * matmul_coop_shader, matmul_dot_shader in vk-ops.c): with tensor cores only the dot
    * products; else matmul_team.comp for the K-quants (=team), matmul.comp for the other
    * blocks (=generic) */
   const bool on_dot = (def.dot_types & present) != 0;
-  const bool decode = (present && !types_fixed) || (on_dot && (!pre_fixed || !dot_rows_fixed)) ||
-                      (!rows_fixed && float_rows_used(job->types, &def, present)) || (job->folds && !fold_fixed);
+  const bool decode = (present && !fixed.types) || (on_dot && (!fixed.pre || !fixed.dot_rows)) ||
+                      (!fixed.rows && float_rows_used(job->types, &def, present)) || (job->folds && !fixed.fold);
   int modes[3], n_modes = 0;
-  if (job->n_prompt >= vk->matmul_min_vecs && !matmul_fixed && def.matmul_mode == 0) {
+  if (job->n_prompt >= vk->matmul_min_vecs && !fixed.matmul && def.matmul_mode == 0) {
     if (!vk->coopmat && job->k_quants) modes[n_modes++] = 2;
     if (!vk->coopmat && job->small_blocks) modes[n_modes++] = 1;
     if (present && job->prompt_dot) modes[n_modes++] = 3;
   }
   const char *why = why_not(vk);
   if (!why && !decode && !n_modes)
-    why = types_fixed && pre_fixed && matmul_fixed && dot_rows_fixed && rows_fixed && (fold_fixed || !job->folds)
+    why = fixed.types && fixed.pre && fixed.matmul && fixed.dot_rows && fixed.rows && (fixed.fold || !job->folds)
             ? "all set in the environment"
             : "no other path for this model";
   if (why) {
@@ -625,7 +632,7 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
     return STILL_OK;
   }
   if (job->on_step) job->on_step(STILL_STEP_GPU_TUNE, job->step_user); /* seconds of timed runs follow */
-  if ((st = search(vk, job, &def, present, decode, modes, n_modes, said, sizeof said, &p, err)) != STILL_OK) {
+  if ((st = search(vk, job, &def, &fixed, present, decode, modes, n_modes, said, sizeof said, &p, err)) != STILL_OK) {
     set_paths(vk, &def); /* the defaults, and nothing kept */
   } else {
     set_paths(vk, &p);
