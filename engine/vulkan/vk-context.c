@@ -596,6 +596,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   vk->attn_split_off = env_is("STILL_VK_ATTN_SPLIT", "0");
   vk->rope_store_off = env_is("STILL_VK_ROPE_STORE", "0");
   vk->attn_fold_off = env_is("STILL_VK_ATTN_FOLD", "0");
+  vk->attn_merge_fold = env_is("STILL_VK_ATTN_FOLD", "2");
   const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");
   vk->fault_submit = fault_env && *fault_env ? (uint32_t)strtoul(fault_env, NULL, 10) : 0;
   vk->attn_tile_off = env_is("STILL_VK_ATTN_TILE", "0");
@@ -768,14 +769,17 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
 
   /* every buffer is bound whole: none may be larger than one binding may see */
   vk->max_range = still_vk_max_range(&vk->props);
-  /* one layout for every shader: 8 storage buffers (4 where the device
+  /* one layout for every shader: 10 storage buffers (8 or 4 where the device
    * allows fewer; ops that need more are then not used) + 128 bytes of push
    * constants */
-  vk->n_bindings = vk->props.limits.maxPerStageDescriptorStorageBuffers >= STILL_VK_BINDINGS &&
-                       vk->props.limits.maxDescriptorSetStorageBuffers >= STILL_VK_BINDINGS &&
-                       !env_is("STILL_VK_MAX_BINDINGS", "4") /* tests: such a device */
-                     ? STILL_VK_BINDINGS
-                     : 4;
+  const uint32_t most_bindings = vk->props.limits.maxPerStageDescriptorStorageBuffers <
+                                     vk->props.limits.maxDescriptorSetStorageBuffers
+                                   ? vk->props.limits.maxPerStageDescriptorStorageBuffers
+                                   : vk->props.limits.maxDescriptorSetStorageBuffers;
+  vk->n_bindings = most_bindings >= STILL_VK_BINDINGS ? STILL_VK_BINDINGS : most_bindings >= 8 ? 8 : 4;
+  /* tests: such a device */
+  if (env_is("STILL_VK_MAX_BINDINGS", "4")) vk->n_bindings = 4;
+  if (env_is("STILL_VK_MAX_BINDINGS", "8") && vk->n_bindings > 8) vk->n_bindings = 8;
   VkDescriptorSetLayoutBinding binds[STILL_VK_BINDINGS];
   for (uint32_t i = 0; i < vk->n_bindings; i++)
     binds[i] = (VkDescriptorSetLayoutBinding){.binding = i,
@@ -953,6 +957,7 @@ void still_vk_close(still_vk *vk)
     if (vk->pipe_layout) vkDestroyPipelineLayout(vk->device, vk->pipe_layout, NULL);
     if (vk->set_layout) vkDestroyDescriptorSetLayout(vk->device, vk->set_layout, NULL);
     if (vk->staging.handle) still_vk_buffer_free(vk, &vk->staging);
+    if (vk->counts.handle) still_vk_buffer_free(vk, &vk->counts);
     if (vk->fence) vkDestroyFence(vk->device, vk->fence, NULL);
     if (vk->cmd_pool) vkDestroyCommandPool(vk->device, vk->cmd_pool, NULL);
     vkDestroyDevice(vk->device, NULL);
@@ -1239,6 +1244,25 @@ static still_status rec_take(still_vk *vk, size_t n, size_t *off, still_error *e
   if (st != STILL_OK) return st;
   *off = vk->rec_used;
   vk->rec_used += rec_round(n);
+  return STILL_OK;
+}
+
+still_status still_vk_counts(still_vk *vk, still_vk_buffer **out, still_error *err)
+{
+  *out = NULL;
+  if (!vk->recording) return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: counters outside begin/submit");
+  if (!vk->counts.handle) {
+    still_status st = still_vk_buffer_new(vk, STILL_VK_COUNTS_BYTES, &vk->counts, err);
+    if (st != STILL_OK) return st;
+    if (vk->counts.map) {
+      memset(vk->counts.map, 0, STILL_VK_COUNTS_BYTES); /* (no command has used it yet) */
+    } else {
+      barrier_before_copy(vk);
+      vkCmdFillBuffer(vk->cmd, VKBUF(&vk->counts), 0, STILL_VK_COUNTS_BYTES, 0);
+      vk->after_copy = true; /* the next dispatch waits for it */
+    }
+  }
+  *out = &vk->counts;
   return STILL_OK;
 }
 

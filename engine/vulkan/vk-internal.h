@@ -8,8 +8,10 @@
 #include <vulkan/vulkan.h>
 
 /* storage buffers per op at most; devices that allow fewer per shader stage
- * (the Vulkan minimum is 4) get n_bindings = 4 and no op that needs more */
-#define STILL_VK_BINDINGS 8
+ * (the Vulkan minimum is 4) get n_bindings = 8 or 4 and no op that needs more */
+#define STILL_VK_BINDINGS 10
+/* bytes of still_vk.counts: one counter per KV head (still_vk_attention_fold's merge) */
+#define STILL_VK_COUNTS_BYTES 1024
 #define STILL_VK_PUSH_MAX 128 /* the minimum every device guarantees */
 /* most ops in one submit (timestamps, descriptor sets outside the cache) */
 #define STILL_VK_MAX_SETS 4096
@@ -45,6 +47,10 @@ bool still_vk_write_file_atomic(const char *path, const void *data, size_t len);
  * candidates' runs are not the session's). */
 void still_vk_profile_reset(still_vk *vk);
 
+/* The context's counters (STILL_VK_COUNTS_BYTES, every one 0 between ops), made and zeroed in
+ * the command buffer being recorded at the first call. */
+still_status still_vk_counts(still_vk *vk, still_vk_buffer **out, still_error *err);
+
 #define VKBUF(b) ((VkBuffer)(uintptr_t)(b)->handle)
 #define VKMEM(b) ((VkDeviceMemory)(uintptr_t)(b)->memory)
 
@@ -58,7 +64,7 @@ struct still_vk {
   VkPhysicalDeviceMemoryProperties mem;
   int device_index;
   uint32_t subgroup_size, wg_size;
-  uint32_t n_bindings; /* storage buffers of the descriptor set layout: STILL_VK_BINDINGS, or 4 where the device allows fewer */
+  uint32_t n_bindings; /* storage buffers of the descriptor set layout: STILL_VK_BINDINGS, or 8 or 4 where the device allows fewer */
   uint32_t norm_wg; /* STILL_VK_NORM_WG (0: 256, the default of the RMSNorm shaders) */
   uint32_t matmul_min_vecs; /* STILL_VK_MATMUL_MIN_VECS (default STILL_VK_MATMUL_MIN_VECS) */
   bool matvec_generic;
@@ -68,6 +74,11 @@ struct still_vk {
   uint32_t n_submits;
   bool rope_store_off;  /* STILL_VK_ROPE_STORE=0: separate norm, rope and store dispatches (no rope_store.comp) */
   bool attn_fold_off;   /* STILL_VK_ATTN_FOLD=0: decode ropes and stores q/k/v in a dispatch of its own (rope_store.comp) */
+  bool attn_merge_fold; /* STILL_VK_ATTN_FOLD=2 (or the tuner's): the fold also merges the chunks (no attention_merge.comp) */
+  int merge_checked;    /* still_vk_attention_merge_check: 0 not yet, 1 passed, -1 failed */
+  char merge_failed[160];
+  /* counters the fold's merge leaves at 0 (zeroed when made: still_vk_counts) */
+  still_vk_buffer counts;
   bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
   uint32_t loop_budget; /* loop iterations a shader invocation may run (CPU devices: lavapipe's limit; vk-ops.c) */
   bool int_dot;        /* 8-bit integer dot products enabled (matvec_dot.comp); STILL_VK_DOT=0: off */

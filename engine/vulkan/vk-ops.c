@@ -6,7 +6,10 @@
 #include "types.h"
 #include "util.h"
 
+#include <math.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* rows over a 2D grid: at most 65535 workgroups per axis */
@@ -868,10 +871,10 @@ static uint32_t split_chunk_for(const still_vk *vk, const still_vk_attention_arg
 
 /* attention_split.comp's shared memory: the queries (8 heads of 256 floats; the fold also the
  * new key and value), the scores (8 · WG_SIZE), the maxima, common.glsl's scratch, and the
- * fold's new scores and Q8_0 block scales. */
+ * fold's new scores, Q8_0 block scales and the merge's flag. */
 static uint32_t split_shared_bytes(const still_vk *vk, bool fold)
 {
-  return 4 * (8 * 256 + 8 * vk->wg_size + 8 + vk->wg_size / 4 + 1) + (fold ? 4 * (2 * 256 + 8 + 2 * 8) : 0);
+  return 4 * (8 * 256 + 8 * vk->wg_size + 8 + vk->wg_size / 4 + 1) + (fold ? 4 * (2 * 256 + 8 + 2 * 8 + 1) : 0);
 }
 
 bool still_vk_attention_split_ok(const still_vk *vk, const still_vk_attention_args *a)
@@ -910,7 +913,7 @@ static still_status split_run(still_vk *vk, const still_vk_buffer *q, const stil
                               const still_vk_buffer *v, still_vk_buffer *part, still_vk_buffer *out,
                               const still_vk_attention_args *a, const fold_inputs *fold, still_error *err);
 
-/* attention_split.comp's push constants (the last seven: -DFOLD only) */
+/* attention_split.comp's push constants (from n_rot: -DFOLD only; the last two: -DMERGE only) */
 typedef struct {
   uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, pos0, q_off, q_stride, k_off, v_off, n_chunks;
   float scale;
@@ -918,6 +921,7 @@ typedef struct {
   uint32_t n_rot, flags;
   float eps;
   uint32_t k_src, v_src, cs_off, sin_off;
+  uint32_t o_off, r8_off;
 } split_push;
 
 still_status still_vk_attention_split(still_vk *vk, const still_vk_buffer *q, const still_vk_buffer *k,
@@ -949,6 +953,13 @@ bool still_vk_attention_fold_fits(const still_vk *vk, const still_vk_attention_a
 }
 
 bool still_vk_attention_folds(const still_vk *vk) { return !vk->attn_fold_off; }
+
+bool still_vk_attention_merge_fold_possible(const still_vk *vk) { return vk->n_bindings >= 10; }
+
+bool still_vk_attention_fold_merges(const still_vk *vk)
+{
+  return !vk->attn_fold_off && vk->attn_merge_fold && still_vk_attention_merge_fold_possible(vk);
+}
 
 still_status still_vk_attention_fold(still_vk *vk, const still_vk_buffer *qk, const still_vk_buffer *v_src,
                                      const still_vk_buffer *cs, still_vk_buffer *kc, still_vk_buffer *vc,
@@ -1010,7 +1021,7 @@ static still_status split_run(still_vk *vk, const still_vk_buffer *q, const stil
                      a->q_stride, a->k_off, a->v_off,   n_chunks,      a->scale,      chunk};
   still_vk_shader_id sh =
     q8 ? VK_SHADER_ATTENTION_SPLIT_Q8_0 : f16 ? VK_SHADER_ATTENTION_SPLIT_F16 : VK_SHADER_ATTENTION_SPLIT_F32;
-  const still_vk_buffer *bufs[8] = {q, k, v, part};
+  const still_vk_buffer *bufs[10] = {q, k, v, part};
   int n_bufs = 4;
   size_t push_size = offsetof(split_push, n_rot);
   if (fold) {
@@ -1027,7 +1038,24 @@ static still_status split_run(still_vk *vk, const still_vk_buffer *q, const stil
     bufs[6] = fold->k_norm ? fold->k_norm : q;
     bufs[7] = fold->v_src;
     n_bufs = 8;
-    push_size = sizeof push;
+    push_size = offsetof(split_push, o_off);
+    /* the merge too, by the last workgroup of each KV head (a counter per head; without
+     * them, as below) */
+    still_vk_buffer *counts = NULL;
+    still_error cerr = {0};
+    if (still_vk_attention_fold_merges(vk) && a->n_head_kv <= STILL_VK_COUNTS_BYTES / 4 &&
+        still_vk_counts(vk, &counts, &cerr) == STILL_OK) {
+      sh = q8 ? VK_SHADER_ATTENTION_FOLD_MERGE_Q8_0
+           : f16 ? VK_SHADER_ATTENTION_FOLD_MERGE_F16
+                 : VK_SHADER_ATTENTION_FOLD_MERGE_F32;
+      push.flags |= a->round8 ? 8u : 0u;
+      push.o_off = a->o_off, push.r8_off = a->r8_off;
+      bufs[8] = counts;
+      bufs[9] = out;
+      n_bufs = 10;
+      push_size = sizeof push;
+      return still_vk_dispatch(vk, sh, bufs, n_bufs, &push, push_size, n_chunks, a->n_head_kv, a->n_tok, err);
+    }
   }
   still_status st = still_vk_dispatch(vk, sh, bufs, n_bufs, &push, push_size, n_chunks, a->n_head_kv, a->n_tok, err);
   if (st != STILL_OK) return st;
@@ -1038,4 +1066,102 @@ static still_status split_run(still_vk *vk, const still_vk_buffer *q, const stil
   grid_2d(a->n_tok * a->n_head, &gx, &gy);
   return still_vk_dispatch(vk, a->round8 ? VK_SHADER_ATTENTION_MERGE_ROUND8 : VK_SHADER_ATTENTION_MERGE, mbufs, 2,
                            mpush, sizeof mpush, gx, gy, 1, err);
+}
+
+/* ---- the fold's merge, checked on the device ---------------------------- */
+
+/* One folded decode step at pos0 of the check below, into out (floats, then the 8-bit form from
+ * word r8), with the merge folded or not. */
+static still_status merge_check_run(still_vk *vk, bool merge, uint32_t pos0, still_vk_buffer *qkv,
+                                    still_vk_buffer *kc, still_vk_buffer *vc, still_vk_buffer *part,
+                                    still_vk_buffer *out, uint32_t n_head, uint32_t n_head_kv, uint32_t hd,
+                                    uint32_t r8, float *got, still_error *err)
+{
+  const bool was = vk->attn_merge_fold, off = vk->attn_fold_off; /* (the tuner's choice of the moment) */
+  vk->attn_merge_fold = merge, vk->attn_fold_off = false;
+  const uint32_t n_q = n_head * hd, n_k = n_head_kv * hd;
+  const still_vk_attention_args a = {.kv_type = STILL_TYPE_F32, .n_tok = 1, .n_head = n_head, .n_head_kv = n_head_kv,
+                                     .head_dim_k = hd, .head_dim_v = hd, .pos0 = pos0, .q_off = 0,
+                                     .q_stride = n_q + 2 * n_k, .k_off = 0, .v_off = 0, .o_off = 0, .o_stride = n_q,
+                                     .scale = 1.0f / sqrtf((float)hd), .round8 = true, .r8_off = r8, .r8_stride = 0};
+  const still_vk_rope_store_args rs = {.kv_type = STILL_TYPE_F32, .n_tok = 1, .n_head = n_head,
+                                       .n_head_kv = n_head_kv, .head_dim_k = hd, .head_dim_v = hd, .n_rot = 0,
+                                       .eps = 1e-6f, .q_off = 0, .q_stride = n_q + 2 * n_k, .k_off = n_q,
+                                       .k_stride = n_q + 2 * n_k, .v_off = n_q + n_k, .v_stride = n_q + 2 * n_k,
+                                       .kc_off = pos0 * n_k, .vc_off = pos0 * n_k};
+  still_status st = still_vk_begin(vk, err);
+  if (st == STILL_OK) {
+    st = still_vk_attention_fold(vk, qkv, qkv, qkv, kc, vc, NULL, NULL, part, out, &a, &rs, err);
+    still_error e2 = {0};
+    const still_status st2 = still_vk_submit(vk, st == STILL_OK ? err : &e2);
+    if (st == STILL_OK) st = st2;
+  }
+  vk->attn_merge_fold = was, vk->attn_fold_off = off;
+  return st == STILL_OK ? still_vk_download(vk, out, 0, got, (size_t)n_q * 4, err) : st;
+}
+
+bool still_vk_attention_merge_check(still_vk *vk, char *why, size_t cap)
+{
+  if (vk->merge_checked) {
+    snprintf(why, cap, "%s", vk->merge_failed);
+    return vk->merge_checked > 0;
+  }
+  /* Qwen 1.5B's heads (12 query heads on 2 KV heads of 128) over 1001 and 301 keys: tens of
+   * workgroups per head at once, the last one merging what the others wrote */
+  const uint32_t n_head = 12, n_head_kv = 2, hd = 128, n_ctx = 1001, n_q = n_head * hd, n_k = n_head_kv * hd;
+  const uint32_t r8 = (n_q + 3) / 4 * 4;
+  const size_t n_out = r8 + still_vk_round8_words(n_q), n_qkv = n_q + 2 * n_k, n_cache = (size_t)n_ctx * n_k;
+  still_vk_buffer qkv = {0}, kc = {0}, vc = {0}, part = {0}, out = {0};
+  float *host = malloc((n_qkv + 2 * n_cache + 2 * (size_t)n_q) * sizeof *host);
+  still_error err = {0};
+  still_status st = host ? STILL_OK : still_set_error(&err, STILL_ERR_NOMEM, "out of memory");
+  bool ok = false;
+  if (st == STILL_OK) {
+    uint32_t seed = 0x9e3779b9u; /* values in [-1, 1) */
+    for (size_t i = 0; i < n_qkv + 2 * n_cache; i++) {
+      seed = seed * 1664525u + 1013904223u;
+      host[i] = (float)(seed >> 8) / (float)(1u << 23) - 1.0f;
+    }
+    const size_t part_bytes = 4 * still_vk_attention_part_floats(vk, 1, n_head, hd, n_ctx);
+    st = still_vk_buffer_new(vk, n_qkv * 4, &qkv, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, n_cache * 4, &kc, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, n_cache * 4, &vc, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, part_bytes, &part, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, n_out * 4, &out, &err);
+    if (st == STILL_OK) st = still_vk_upload(vk, &qkv, 0, host, n_qkv * 4, &err);
+    if (st == STILL_OK) st = still_vk_upload(vk, &kc, 0, host + n_qkv, n_cache * 4, &err);
+    if (st == STILL_OK) st = still_vk_upload(vk, &vc, 0, host + n_qkv + n_cache, n_cache * 4, &err);
+  }
+  float *ref = host ? host + n_qkv + 2 * n_cache : NULL, *got = ref ? ref + n_q : NULL;
+  static const uint32_t positions[4] = {1000, 300, 1000, 1000};
+  const size_t part_n = part.size / 4;
+  float *nans = host ? malloc(part_n * sizeof *nans) : NULL;
+  if (st == STILL_OK && !nans) st = still_set_error(&err, STILL_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; nans && i < part_n; i++) nans[i] = NAN;
+  double worst = 0;
+  for (int r = 0; r < 4 && st == STILL_OK; r++) {
+    st = merge_check_run(vk, false, positions[r], &qkv, &kc, &vc, &part, &out, n_head, n_head_kv, hd, r8, ref, &err);
+    /* the partials of that run replaced by NaNs: a merge that reads a chunk before its
+     * workgroup wrote it gives NaN */
+    if (st == STILL_OK) st = still_vk_upload(vk, &part, 0, nans, part_n * 4, &err);
+    if (st == STILL_OK)
+      st = merge_check_run(vk, true, positions[r], &qkv, &kc, &vc, &part, &out, n_head, n_head_kv, hd, r8, got, &err);
+    for (uint32_t i = 0; i < n_q && st == STILL_OK; i++) {
+      const double d = fabs((double)got[i] - (double)ref[i]) / (1.0 + fabs((double)ref[i]));
+      if (!(d <= worst)) worst = d; /* (NaN too) */
+    }
+  }
+  if (st != STILL_OK) snprintf(vk->merge_failed, sizeof vk->merge_failed, "its check failed: %.120s", err.message);
+  else if (!(worst <= 1e-5))
+    snprintf(vk->merge_failed, sizeof vk->merge_failed,
+             "its output differed from the merge apart (by %.3g): the device's memory ordering is not as assumed",
+             worst);
+  else ok = true;
+  still_vk_buffer_free(vk, &qkv), still_vk_buffer_free(vk, &kc), still_vk_buffer_free(vk, &vc);
+  still_vk_buffer_free(vk, &part), still_vk_buffer_free(vk, &out);
+  free(host), free(nans);
+  vk->merge_checked = ok ? 1 : -1;
+  if (ok) vk->merge_failed[0] = '\0';
+  snprintf(why, cap, "%s", vk->merge_failed);
+  return ok;
 }

@@ -85,6 +85,15 @@ static const uint32_t spv_attention_fold_f16[] =
 static const uint32_t spv_attention_fold_q8_0[] =
 #include "vulkan/attention_fold_q8_0.spv.h"
 ;
+static const uint32_t spv_attention_fold_merge_f32[] =
+#include "vulkan/attention_fold_merge_f32.spv.h"
+;
+static const uint32_t spv_attention_fold_merge_f16[] =
+#include "vulkan/attention_fold_merge_f16.spv.h"
+;
+static const uint32_t spv_attention_fold_merge_q8_0[] =
+#include "vulkan/attention_fold_merge_q8_0.spv.h"
+;
 static const uint32_t spv_attention_merge[] =
 #include "vulkan/attention_merge.spv.h"
 ;
@@ -669,6 +678,9 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_ATTENTION_FOLD_F32, spv_attention_fold_f32, 80),
   ENTRY(VK_SHADER_ATTENTION_FOLD_F16, spv_attention_fold_f16, 80),
   ENTRY(VK_SHADER_ATTENTION_FOLD_Q8_0, spv_attention_fold_q8_0, 80),
+  ENTRY(VK_SHADER_ATTENTION_FOLD_MERGE_F32, spv_attention_fold_merge_f32, 88),
+  ENTRY(VK_SHADER_ATTENTION_FOLD_MERGE_F16, spv_attention_fold_merge_f16, 88),
+  ENTRY(VK_SHADER_ATTENTION_FOLD_MERGE_Q8_0, spv_attention_fold_merge_q8_0, 88),
   ENTRY(VK_SHADER_MATMUL_TEAM_F16, spv_matmul_team_f16, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q8_0, spv_matmul_team_q8_0, 36),
   ENTRY(VK_SHADER_MATMUL_TEAM_Q4_0, spv_matmul_team_q4_0, 36),

@@ -206,6 +206,10 @@ typedef enum {
   VK_SHADER_ATTENTION_FOLD_F32,
   VK_SHADER_ATTENTION_FOLD_F16,
   VK_SHADER_ATTENTION_FOLD_Q8_0,
+  /* attention_split.comp -DFOLD -DMERGE: the fold with attention_merge.comp's work in its last workgroups */
+  VK_SHADER_ATTENTION_FOLD_MERGE_F32,
+  VK_SHADER_ATTENTION_FOLD_MERGE_F16,
+  VK_SHADER_ATTENTION_FOLD_MERGE_Q8_0,
   VK_SHADER_COUNT
 } still_vk_shader_id;
 

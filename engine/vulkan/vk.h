@@ -344,6 +344,16 @@ bool still_vk_attention_fold_fits(const still_vk *vk, const still_vk_attention_a
                                   const still_vk_rope_store_args *rs);
 /* Whether decode folds where it can now (STILL_VK_ATTN_FOLD, or the tuner's choice). */
 bool still_vk_attention_folds(const still_vk *vk);
+/* Whether the fold also merges the chunks' partial results, in the last workgroup of each KV
+ * head to finish (STILL_VK_ATTN_FOLD=2, or the tuner's choice): attention_merge.comp's
+ * dispatch is then left out. _possible: whether the device can (10 bindings an op). */
+bool still_vk_attention_fold_merges(const still_vk *vk);
+bool still_vk_attention_merge_fold_possible(const still_vk *vk);
+/* Runs the fold with and without the merge on the same random inputs (12 heads on 2, dims 128,
+ * 1001 and 301 keys, F32 cache, 8-bit rounding on) a few times and compares the outputs: a
+ * device whose memory ordering the merge's counting does not suit fails. Once per context
+ * (the answer is kept); false with why filled when it fails. Outside begin/submit. */
+bool still_vk_attention_merge_check(still_vk *vk, char *why, size_t cap);
 still_status still_vk_attention_fold(still_vk *vk, const still_vk_buffer *qk, const still_vk_buffer *v_src,
                                      const still_vk_buffer *cs, still_vk_buffer *kc, still_vk_buffer *vc,
                                      const still_vk_buffer *q_norm, const still_vk_buffer *k_norm,

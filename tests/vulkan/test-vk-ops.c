@@ -2443,13 +2443,56 @@ static void bench_record(void)
   printf("# recording 560 dispatches: %.0f us without the set cache, %.0f us with it\n", us[0], us[1]);
 }
 
+/* still_vk_attention_merge_check: passes on this device, keeps its answer, leaves the switches
+ * and the counters as they were; a device without 10 bindings an op (STILL_VK_MAX_BINDINGS=8)
+ * never merges in the fold, whatever the switch says. */
+static void test_attention_merge_check(void)
+{
+  still_vk *vk = open_or_skip(NULL);
+  if (!vk) return;
+  char why[160] = "unset";
+  g_assert_true(still_vk_attention_merge_fold_possible(vk));
+  vk->attn_fold_off = true; /* (as the tuner may have it when it asks) */
+  g_assert_true(still_vk_attention_merge_check(vk, why, sizeof why));
+  g_assert_cmpstr(why, ==, "");
+  g_assert_cmpint(vk->merge_checked, ==, 1);
+  g_assert_true(vk->attn_fold_off);
+  g_assert_false(vk->attn_merge_fold);
+  still_error err = {0};
+  uint32_t counts[STILL_VK_COUNTS_BYTES / 4];
+  g_assert_cmpint(still_vk_download(vk, &vk->counts, 0, counts, sizeof counts, &err), ==, STILL_OK);
+  for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) g_assert_cmpuint(counts[i], ==, 0);
+  /* kept: a second call runs nothing (its answer even where the device would say otherwise now) */
+  vk->merge_checked = -1;
+  g_strlcpy(vk->merge_failed, "kept", sizeof vk->merge_failed);
+  g_assert_false(still_vk_attention_merge_check(vk, why, sizeof why));
+  g_assert_cmpstr(why, ==, "kept");
+  still_vk_close(vk);
+
+  g_setenv("STILL_VK_MAX_BINDINGS", "8", TRUE);
+  g_setenv("STILL_VK_ATTN_FOLD", "2", TRUE);
+  vk = open_or_skip(NULL);
+  g_unsetenv("STILL_VK_MAX_BINDINGS");
+  g_unsetenv("STILL_VK_ATTN_FOLD");
+  g_assert_nonnull(vk);
+  g_assert_cmpuint(vk->n_bindings, ==, 8);
+  g_assert_true(vk->attn_merge_fold);
+  g_assert_false(still_vk_attention_merge_fold_possible(vk));
+  g_assert_false(still_vk_attention_fold_merges(vk));
+  g_assert_true(still_vk_attention_folds(vk));
+  still_vk_close(vk);
+}
+
 /* still_vk_attention_fold (decode: rope_store.comp's work done in the split
  * attention's dispatch) against still_vk_rope_store + still_vk_attention_split
  * on the same inputs: the other cache rows untouched, the new one as
  * rope_store writes it, the same output within float rounding (the new key's
  * score is summed in another order), the q/k/v products left as they were. data: {kv_type, pos0,
  * head_dim, n_head, n_head_kv, norm, neox, rot (0: none, 1: part of the head,
- * 2: all), stacked (2: v apart, 3: q, k and v in one buffer)}. */
+ * 2: all), stacked (2: v apart, 3: q, k and v in one buffer)}. The stacked ones also round the
+ * output to 8 bits (the product after it reads that). Where the device can, the fold with the
+ * merge in its last workgroups (still_vk_attention_fold_merges) runs a third time: the same
+ * cache bytes, the same output within float rounding, one dispatch, and its counters left at 0. */
 typedef struct {
   uint32_t kv_type;
   int pos0, head_dim, n_head, n_head_kv, norm, neox, rot, stacked;
@@ -2470,9 +2513,13 @@ static void test_attention_fold(gconstpointer data)
                                  .q_off = 0, .q_stride = stride, .k_off = n_q, .k_stride = stride,
                                  .v_off = c->stacked == 3 ? n_q + n_k : 0, .v_stride = c->stacked == 3 ? stride : n_k,
                                  .cs_off = 0, .kc_off = (uint32_t)(pos0 * n_k), .vc_off = (uint32_t)(pos0 * n_k)};
+  /* the 8-bit form after the floats, from word r8 */
+  const bool round8 = c->stacked == 3;
+  const int r8 = (n_q + 3) / 4 * 4, n_out = round8 ? r8 + (int)still_vk_round8_words((uint32_t)n_q) : n_q;
   still_vk_attention_args aa = {.kv_type = c->kv_type, .n_tok = 1, .n_head = n_head, .n_head_kv = n_kv,
                                 .head_dim_k = hd, .head_dim_v = hd, .pos0 = pos0, .q_off = 0, .q_stride = stride,
-                                .k_off = 0, .v_off = 0, .o_off = 0, .o_stride = n_q, .scale = 1.0f / sqrtf((float)hd)};
+                                .k_off = 0, .v_off = 0, .o_off = 0, .o_stride = n_q, .scale = 1.0f / sqrtf((float)hd),
+                                .round8 = round8, .r8_off = round8 ? (uint32_t)r8 : 0};
   g_assert_true(still_vk_rope_store_ok(vk, &rs));
   if (!still_vk_attention_split_ok(vk, &aa)) { /* (a workgroup too large for this group of heads) */
     g_assert_false(still_vk_attention_fold_ok(vk, &aa, &rs));
@@ -2511,7 +2558,9 @@ static void test_attention_fold(gconstpointer data)
     }
 
   still_error err = {0};
-  still_vk_buffer bqk, bvs, bc, bqn, bkn, bkc[2], bvc[2], bpart, bo[2];
+  still_vk_buffer bqk, bvs, bc, bqn, bkn, bkc[3], bvc[3], bpart, bo[3];
+  const bool merges = still_vk_attention_merge_fold_possible(vk);
+  const int runs = merges ? 3 : 2;
   const uint64_t pf = still_vk_attention_part_floats(vk, 1, n_head, hd, pos0 + 1);
   g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)stride, &bqk, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_k, &bvs, &err), ==, STILL_OK);
@@ -2519,10 +2568,10 @@ static void test_attention_fold(gconstpointer data)
   g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)hd, &bqn, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)hd, &bkn, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_buffer_new(vk, 4 * pf, &bpart, &err), ==, STILL_OK);
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < runs; i++) {
     g_assert_cmpint(still_vk_buffer_new(vk, cache_bytes, &bkc[i], &err), ==, STILL_OK);
     g_assert_cmpint(still_vk_buffer_new(vk, cache_bytes, &bvc[i], &err), ==, STILL_OK);
-    g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_q, &bo[i], &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_buffer_new(vk, 4 * (size_t)n_out, &bo[i], &err), ==, STILL_OK);
     g_assert_cmpint(still_vk_upload(vk, &bkc[i], 0, kc0, cache_bytes, &err), ==, STILL_OK);
     g_assert_cmpint(still_vk_upload(vk, &bvc[i], 0, vc0, cache_bytes, &err), ==, STILL_OK);
   }
@@ -2537,7 +2586,7 @@ static void test_attention_fold(gconstpointer data)
 
   const still_vk_buffer *qnb = c->norm ? &bqn : NULL, *knb = c->norm ? &bkn : NULL;
 
-  /* the fold first (the q/k product must be as uploaded), then the two dispatches it replaces */
+  /* the folds first (the q/k product must be as uploaded), then the two dispatches they replace */
   g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_attention_fold(vk, &bqk, vsrc, &bc, &bkc[0], &bvc[0], qnb, knb, &bpart, &bo[0], &aa, &rs,
                                           &err),
@@ -2546,18 +2595,37 @@ static void test_attention_fold(gconstpointer data)
   float *got_qk = g_new(float, stride);
   g_assert_cmpint(still_vk_download(vk, &bqk, 0, got_qk, 4 * (size_t)stride, &err), ==, STILL_OK);
   g_assert_cmpmem(got_qk, 4 * (size_t)stride, qk, 4 * (size_t)stride);
+  if (merges) { /* the fold with the merge in it, one dispatch (before rope_store changes q in place) */
+    /* the scratch full of NaNs: a merge that reads a chunk before it is written shows */
+    float *nan_part = g_new(float, pf);
+    for (uint64_t i = 0; i < pf; i++) nan_part[i] = NAN;
+    g_assert_cmpint(still_vk_upload(vk, &bpart, 0, nan_part, 4 * pf, &err), ==, STILL_OK);
+    g_free(nan_part);
+    vk->attn_merge_fold = true;
+    g_assert_true(still_vk_attention_fold_merges(vk));
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_attention_fold(vk, &bqk, vsrc, &bc, &bkc[2], &bvc[2], qnb, knb, &bpart, &bo[2], &aa,
+                                            &rs, &err),
+                    ==, STILL_OK);
+    g_assert_cmpint(vk->n_dispatch, ==, 1); /* (the first use of the counters zeroes them by a copy) */
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    vk->attn_merge_fold = false;
+    uint32_t counts[STILL_VK_COUNTS_BYTES / 4];
+    g_assert_cmpint(still_vk_download(vk, &vk->counts, 0, counts, sizeof counts, &err), ==, STILL_OK);
+    for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) g_assert_cmpuint(counts[i], ==, 0);
+  }
+
   g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_rope_store(vk, &bqk, &bqk, vsrc, &bc, &bkc[1], &bvc[1], qnb, knb, &rs, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_attention_split(vk, &bqk, &bkc[1], &bvc[1], &bpart, &bo[1], &aa, &err), ==, STILL_OK);
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
-
-  unsigned char *ck[2], *cv[2];
-  float *out[2];
-  for (int i = 0; i < 2; i++) {
-    ck[i] = g_malloc(cache_bytes), cv[i] = g_malloc(cache_bytes), out[i] = g_new(float, n_q);
+  unsigned char *ck[3], *cv[3];
+  float *out[3];
+  for (int i = 0; i < runs; i++) {
+    ck[i] = g_malloc(cache_bytes), cv[i] = g_malloc(cache_bytes), out[i] = g_new(float, n_out);
     g_assert_cmpint(still_vk_download(vk, &bkc[i], 0, ck[i], cache_bytes, &err), ==, STILL_OK);
     g_assert_cmpint(still_vk_download(vk, &bvc[i], 0, cv[i], cache_bytes, &err), ==, STILL_OK);
-    g_assert_cmpint(still_vk_download(vk, &bo[i], 0, out[i], 4 * (size_t)n_q, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_download(vk, &bo[i], 0, out[i], 4 * (size_t)n_out, &err), ==, STILL_OK);
   }
   /* the other cache rows untouched; the new one written, as rope_store writes it: the same
    * code, so the same bytes where the driver compiles both shaders alike (lavapipe), else
@@ -2592,6 +2660,17 @@ static void test_attention_fold(gconstpointer data)
                  "V row %.3g (%d bytes apart)",
                  still_type_name(c->kv_type), pos0, hd, n_head, n_kv, e, e_row[0], e_row[1], bytes_apart);
   g_assert_cmpfloat(e, <, 1e-10);
+  /* the 8-bit form of each run: its own floats, rounded */
+  for (int i = 0; i < runs && round8; i++) check_round8(out[i], (const uint32_t *)(out[i] + r8), n_q);
+  if (merges) {
+    /* the fold's own cache row and every other one as the fold without the merge wrote them */
+    g_assert_cmpmem(ck[2], cache_bytes, ck[0], cache_bytes);
+    g_assert_cmpmem(cv[2], cache_bytes, cv[0], cache_bytes);
+    for (int j = 0; j < n_q; j++) want[j] = out[0][j];
+    const double em = nmse(out[2], want, (size_t)n_q);
+    g_test_message("with the merge folded: output NMSE against the fold alone %.3g", em);
+    g_assert_cmpfloat(em, <, 1e-12);
+  }
 
   /* refused: two tokens; a cache row that is not pos0's; the switch off by rope_store's rules */
   still_vk_rope_store_args bad = rs;
@@ -2604,9 +2683,12 @@ static void test_attention_fold(gconstpointer data)
   two.n_tok = 2;
   g_assert_false(still_vk_attention_fold_ok(vk, &two, &rs));
 
-  still_vk_buffer *bs[] = {&bqk, &bvs, &bc, &bqn, &bkn, &bpart, &bkc[0], &bkc[1], &bvc[0], &bvc[1], &bo[0], &bo[1]};
+  still_vk_buffer *bs[] = {&bqk, &bvs, &bc, &bqn, &bkn, &bpart};
   for (size_t i = 0; i < G_N_ELEMENTS(bs); i++) still_vk_buffer_free(vk, bs[i]);
-  for (int i = 0; i < 2; i++) g_free(ck[i]), g_free(cv[i]), g_free(out[i]);
+  for (int i = 0; i < runs; i++) {
+    still_vk_buffer_free(vk, &bkc[i]), still_vk_buffer_free(vk, &bvc[i]), still_vk_buffer_free(vk, &bo[i]);
+    g_free(ck[i]), g_free(cv[i]), g_free(out[i]);
+  }
   g_free(qk), g_free(vs), g_free(tab), g_free(qn), g_free(kn), g_free(kc0), g_free(vc0), g_free(row);
   g_free(got_qk), g_free(want), g_free(got_row);
   still_vk_close(vk);
@@ -2921,6 +3003,7 @@ int main(int argc, char **argv)
     g_free(path);
   }
   g_test_add_func("/vk/kv-store/Q8_0", test_kv_store_q8_0);
+  g_test_add_func("/vk/attention-merge-check", test_attention_merge_check);
   /* kv type, pos0, head dim, heads, KV heads, norm, neox, rope (0 none, 1 part, 2 all), stacked */
   static const fold_case fold[] = {
     {STILL_TYPE_F32, 0, 64, 4, 2, 0, 1, 1, 3},     {STILL_TYPE_F32, 17, 128, 6, 1, 1, 0, 2, 2},

@@ -30,7 +30,18 @@
  * and the one whose chunk holds pos0 also makes the new key and value, writes
  * them into the cache (as rope_store.comp does, with the same code) and takes
  * them from shared memory, as the cache holds them, for that key: nothing in
- * this dispatch reads the cache row it writes. */
+ * this dispatch reads the cache row it writes.
+ *
+ * -DMERGE (with FOLD): attention_merge.comp's work is done here too, by the
+ * last of a KV head's workgroups to finish (one more launch and barrier
+ * fewer). Each workgroup writes its partial results, makes them visible to
+ * the device (memoryBarrierBuffer; part is coherent) and counts itself in
+ * on the head's counter (binding 8, atomicAdd); the one that brings the
+ * count to the head's number of chunks reads every chunk's partials back and
+ * merges them for its group's query heads (the same arithmetic as
+ * attention_merge.comp) into binding 9, rounded to 8 bits as well with flag
+ * 8 (act8.glsl's layout from word r8_off), and sets the counter back to 0
+ * for the next dispatch. No workgroup waits for another. */
 #include "common.glsl"
 
 #define MAX_G 8u         /* query heads per KV head */
@@ -55,7 +66,17 @@ layout(std430, binding = 1) readonly buffer K { vec4 k4[]; };
 layout(std430, binding = 2) readonly buffer V { vec2 vw[]; };  /* read as pairs, like the halves */
 #define K_PER_LOAD 4u
 #endif
+#ifdef MERGE
+/* read back by the head's last workgroup: coherent (no stale per-unit cache) */
+layout(std430, binding = 3) coherent buffer Part { float part[]; };
+layout(std430, binding = 8) coherent buffer Count { uint cnt[]; }; /* per KV head, 0 between dispatches */
+layout(std430, binding = 9) writeonly buffer O { float o[]; };
+layout(std430, binding = 9) writeonly buffer OQ { uint oq[]; };
+layout(std430, binding = 9) writeonly buffer OD { vec2 od[]; };
+shared uint s_last;
+#else
 layout(std430, binding = 3) writeonly buffer Part { float part[]; };
+#endif
 
 layout(push_constant) uniform Params {
   uint n_tok, n_head, n_head_kv, head_dim_k, head_dim_v;
@@ -71,6 +92,10 @@ layout(push_constant) uniform Params {
   float eps;
   uint k_src, v_src;    /* floats: the new key heads in binding 0, the value heads in binding 7 */
   uint cs_off, sin_off; /* cos at cs_off, sin at cs_off + sin_off */
+#endif
+#ifdef MERGE
+  uint o_off;           /* floats: the output row in binding 9 */
+  uint r8_off;          /* words: its 8-bit form (flag 8) */
 #endif
 } p;
 
@@ -105,6 +130,10 @@ void put_w(bool key, uint i, uint w)
 #endif
 #define SX sq
 #include "head_prep.glsl"
+#ifdef MERGE
+#include "act8.glsl"
+#define FLAG_ROUND8 8u
+#endif
 #else
 /* the group's queries (scaled), later the key groups' partial outputs */
 shared float sq[MAX_G * MAX_HEAD_DIM];
@@ -339,4 +368,49 @@ void main()
     part[base] = sm[tid];
     part[base + 1u] = l;
   }
+#ifdef MERGE
+  /* this workgroup's partials out to the device, then counted in; the head's last one merges */
+  memoryBarrierBuffer();
+  barrier();
+  const uint n_c = (n_kv + chunk - 1u) / chunk; /* the head's workgroups (the others left at the top) */
+  if (tid == 0u) s_last = atomicAdd(cnt[g], 1u) == n_c - 1u ? 1u : 0u;
+  barrier();
+  if (s_last == 0u) return; /* the whole workgroup */
+  memoryBarrierBuffer();     /* (the other workgroups' partials are read after the count) */
+  const uint ps = 2u + hdv;
+  for (uint i = tid; i < G * hdv; i += WG_SIZE) {
+    const uint gi = i / hdv, d = i % hdv, base = (g * G + gi) * p.n_chunks * ps;
+    float mx = -1.0 / 0.0;
+    for (uint k = 0u; k < n_c; k++) mx = max(mx, part[base + k * ps]);
+    float a = 0.0, l = 0.0;
+    for (uint k = 0u; k < n_c; k++) {
+      const float w = exp(part[base + k * ps] - mx);
+      a += w * part[base + k * ps + 2u + d];
+      l += w * part[base + k * ps + 1u];
+    }
+    const float v = a / l;
+    o[p.o_off + g * G * hdv + i] = v;
+    sq[i] = v; /* (free since phase 3's last barrier) */
+  }
+  if (tid == 0u) cnt[g] = 0u;
+  if ((p.flags & FLAG_ROUND8) != 0u) {
+    barrier();
+    /* block b of the group's G · hdv values (hdv a multiple of 32: whole blocks per head) */
+    const uint n = p.n_head * hdv, blk0 = g * G * (hdv / 32u);
+    for (uint b = tid; b < G * hdv / 32u; b += WG_SIZE) {
+      vec4 v[8];
+      float amax = 0.0;
+      for (uint i = 0u; i < 8u; i++) {
+        const uint d = 32u * b + 4u * i;
+        v[i] = vec4(sq[d], sq[d + 1u], sq[d + 2u], sq[d + 3u]);
+        amax = max(amax, act8_amax(v[i]));
+      }
+      const float id = act8_inv(amax);
+      int s = 0;
+      for (uint i = 0u; i < 8u; i++) oq[p.r8_off + 8u * (blk0 + b) + i] = act8_pack(v[i], id, s);
+      const float dd = act8_scale(amax);
+      od[(p.r8_off + n / 4u) / 2u + blk0 + b] = vec2(dd, dd * float(s));
+    }
+  }
+#endif
 }
