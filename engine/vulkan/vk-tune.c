@@ -23,7 +23,12 @@
  *      rope and KV store inside the attention's first dispatch
  *      (still_vk_attention_fold: one launch and barrier fewer per layer, a
  *      little more work in the attention's workgroups) or in one of their
- *      own;
+ *      own; and where the device has the bindings, the fold with the chunks'
+ *      merge in it too (still_vk_attention_fold_merges: one launch fewer
+ *      again), after still_vk_attention_merge_check has seen it give the
+ *      merge's results on this device (its counting relies on the device's
+ *      memory ordering: a device it fails on never takes it, and the result
+ *      says why);
  *   5. then prompt batches: besides the default shaders (tensor cores, else
  *      matmul_team.comp for blocks of 32 and matmul.comp for the K-quants),
  *      STILL_VK_MATMUL=team and =generic where they differ from those for
@@ -94,14 +99,15 @@ typedef struct {
   /* rows per team at decode: of the dot shaders, and of matvec_team.comp for Q8_0 and Q6_K
    * (wide) and the other block types (small) */
   uint32_t dot_rows, rows_wide, rows_small;
-  uint32_t fold; /* 1: decode ropes and stores q/k/v inside the attention (STILL_VK_ATTN_FOLD), 0: apart */
+  uint32_t fold; /* STILL_VK_ATTN_FOLD: 1 decode ropes and stores q/k/v inside the attention, 2 and merges
+                  * there too, 0 apart */
 } paths;
 
 static paths get_paths(const still_vk *vk)
 {
   return (paths){.dot_types = vk->dot_types, .preround = vk->dot_preround, .matmul_mode = vk->matmul_mode,
                  .dot_rows = vk->dot_rows, .rows_wide = vk->team_rows_wide, .rows_small = vk->team_rows_small,
-                 .fold = vk->attn_fold_off ? 0u : 1u};
+                 .fold = vk->attn_fold_off ? 0u : vk->attn_merge_fold ? 2u : 1u};
 }
 
 static void set_paths(still_vk *vk, const paths *p)
@@ -112,7 +118,8 @@ static void set_paths(still_vk *vk, const paths *p)
   vk->dot_rows = p->dot_rows;
   vk->team_rows_wide = p->rows_wide;
   vk->team_rows_small = p->rows_small;
-  vk->attn_fold_off = !p->fold;
+  vk->attn_fold_off = p->fold == 0;
+  vk->attn_merge_fold = p->fold == 2;
 }
 
 static bool rows_ok(uint32_t r) { return r == 1 || r == 2 || r == 4; }
@@ -144,7 +151,7 @@ static const char *const prompt_names[4] = {"default", "generic", "team", "dot"}
 /* "dot Q4_K Q5_K, preround 1, prompt dot" (types limited to those the model has), and the
  * rows per team where they are not the defaults: ", dot rows 2", ", float rows 1 (Q8_0, Q6_K)",
  * ", float rows 2 (other types)"; ", rope apart" where decode does not fold rope and the KV
- * store into the attention */
+ * store into the attention, ", merge in the attention" where it folds the merge too */
 static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
 {
   size_t n = 0;
@@ -157,13 +164,13 @@ static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
       any = true;
     }
   if (w > 0) n += (size_t)w;
-  char rows[96] = ""; /* (the four at most take 80 characters) */
+  char rows[112] = ""; /* (the four at most take 96 characters) */
   size_t r = 0;
   if (p->dot_rows != 4) r += (size_t)snprintf(rows + r, sizeof rows - r, ", dot rows %u", p->dot_rows);
   if (p->rows_wide != 2) r += (size_t)snprintf(rows + r, sizeof rows - r, ", float rows %u (Q8_0, Q6_K)", p->rows_wide);
   if (p->rows_small != 4)
     r += (size_t)snprintf(rows + r, sizeof rows - r, ", float rows %u (other types)", p->rows_small);
-  if (!p->fold) snprintf(rows + r, sizeof rows - r, ", rope apart");
+  if (p->fold != 1) snprintf(rows + r, sizeof rows - r, p->fold ? ", merge in the attention" : ", rope apart");
   if (n < cap)
     snprintf(buf + n, cap - n, "%s, preround %u%s, prompt %s", any ? "" : " none", p->preround, rows,
              prompt_names[p->matmul_mode >= 0 && p->matmul_mode <= 3 ? p->matmul_mode : 0]);
@@ -206,7 +213,7 @@ static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
 {
   still_hash64 h;
   still_hash64_init(&h);
-  still_hash64_update(&h, "still-vk-tune 4", 15);
+  still_hash64_update(&h, "still-vk-tune 5", 15);
   still_hash64_update(&h, &vk->props.vendorID, 4);
   still_hash64_update(&h, &vk->props.deviceID, 4);
   still_hash64_update(&h, &vk->props.driverVersion, 4);
@@ -215,8 +222,9 @@ static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
   for (int i = 0; i < VK_SHADER_COUNT; i++)
     if (still_vk_shaders[i].code) still_hash64_update(&h, still_vk_shaders[i].code, still_vk_shaders[i].size);
   /* the job as still_vk_tune reads it, and what the device offers it */
-  const uint64_t model[10] = {job->model_key,    job->n_prompt, job->dot_types, job->prompt_dot, job->k_quants,
-                              job->small_blocks, job->types,    vk->int_dot,    vk->coopmat,    job->folds};
+  const uint64_t model[11] = {job->model_key,    job->n_prompt, job->dot_types, job->prompt_dot, job->k_quants,
+                              job->small_blocks, job->types,    vk->int_dot,    vk->coopmat,    job->folds,
+                              still_vk_attention_merge_fold_possible(vk)};
   still_hash64_update(&h, model, sizeof model);
   hash_settings(&h);
   const paths p = get_paths(vk);
@@ -250,7 +258,7 @@ static bool parse_line(const char *line, uint64_t *key, paths *p, const char **s
       at == 0)
     return false;
   if (types >> STILL_VK_DOT_BITS || pre > 2 || mode < 0 || mode > 3 || !rows_ok(dr) || !rows_ok(rw) ||
-      !rows_ok(rs) || fold > 1)
+      !rows_ok(rs) || fold > 2)
     return false;
   *key = (uint64_t)k;
   *p = (paths){.dot_types = types, .preround = pre, .matmul_mode = mode, .dot_rows = dr, .rows_wide = rw,
@@ -446,6 +454,18 @@ static still_status compare(tuner *t, paths *cur, const paths *cand, bool prompt
   return STILL_OK;
 }
 
+/* Whether the fold with the merge may be a candidate here: the device has the bindings and
+ * still_vk_attention_merge_check passes on it (else named in t->failed). */
+static bool merge_checked(tuner *t)
+{
+  if (!still_vk_attention_merge_fold_possible(t->vk)) return false;
+  char why[160];
+  if (still_vk_attention_merge_check(t->vk, why, sizeof why)) return true;
+  if (!t->failed[0]) snprintf(t->failed, sizeof t->failed, "the merge in the attention: %.150s", why);
+  if (t->verbose) fprintf(stderr, "still: tune decode: the merge in the attention: %s\n", why);
+  return false;
+}
+
 /* Why still_vk_tune times nothing on this device, or NULL. */
 static const char *why_not(const still_vk *vk)
 {
@@ -533,10 +553,12 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
         st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
         if (!isfinite(t_dec_def)) t_dec_def = here;
       }
-    /* 4. rope and the KV store inside the attention or in a dispatch of their own */
-    if (st == STILL_OK && job->folds && !fixed->fold) {
+    /* 4. rope and the KV store inside the attention or in a dispatch of their own, and the
+     * merge inside it too where this device gives it the merge's results */
+    for (uint32_t fold = 0; fold <= 2 && st == STILL_OK && job->folds && !fixed->fold; fold++) {
+      if (fold == cur.fold || (fold == 2 && !merge_checked(&t))) continue;
       paths cand = cur;
-      cand.fold = !cand.fold;
+      cand.fold = fold;
       st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
       if (!isfinite(t_dec_def)) t_dec_def = here;
     }

@@ -1733,9 +1733,9 @@ static void test_tune(void)
   /* every choice the cache can give runs right (the buffers have room for it): a line of this
    * key written by hand, for the paths lavapipe's times would not pick (dot types, preround,
    * prompt mode, then rows per team: dot, Q8_0 and Q6_K in float, the others in float; then
-   * decode's rope and KV store in the attention (1) or apart (0)) */
+   * decode's rope and KV store in the attention (1), apart (0), or in it with the merge (2)) */
   static const char *const forced[] = {"31 2 3 2 1 2 0", "31 1 2 1 4 1 1", "0 0 1 4 1 2 0", "2 2 0 2 4 4 1",
-                                       "1 0 0 1 2 1 0"};
+                                       "1 0 0 1 2 1 0", "3 2 0 2 2 4 2", "0 0 2 4 1 4 2"};
   for (size_t i = 0; i < G_N_ELEMENTS(forced); i++) {
     char *line = g_strdup_printf("%s %s written by the test\n", key, forced[i]);
     g_assert_true(g_file_set_contents(file, line, -1, NULL));
@@ -1781,7 +1781,7 @@ static void test_tune(void)
    * stays, the rest goes */
   char *lng = g_strnfill(2000, 'y');
   char *bad = g_strdup_printf("not a line\n%s 99 7 5 4 2 4 1 from another build\n%s 1 0 0 3 2 4 1 three rows\n"
-                              "%s 1 0 0 4 2 0 1 no rows\n%s 1 0 0 4 2 4 2 fold 2\n%s 1 0 0 4 2 4 without the fold\n"
+                              "%s 1 0 0 4 2 0 1 no rows\n%s 1 0 0 4 2 4 3 fold 3\n%s 1 0 0 4 2 4 without the fold\n"
                               "%s 1 0 0 before the rows\n0123456789abcdef 1 0 0 4 2 4 1 another device\n"
                               "%s %s 1 0 0 4 2 4 1\n%s 1 0",
                               key, key, key, key, key, key, key, lng, key);

@@ -1674,7 +1674,8 @@ static void test_attention_q8_0(gconstpointer data)
  * dot shader on or off them, the prerounds where a type takes them, the dot shaders' 2 other
  * rows per team where a type takes them, the 2 other rows of each kind of float rows the
  * model has (its types not on the dot products), and, where its decode folds rope and the KV
- * store into the attention (job.folds), those apart. */
+ * store into the attention (job.folds), those apart and (where the device has the bindings and
+ * passes still_vk_attention_merge_check) the merge folded too. */
 typedef struct {
   still_vk *vk;
   int calls, lost_from;
@@ -1682,6 +1683,7 @@ typedef struct {
   double gain;    /* 1: the gains above; smaller: the same, shrunk */
   int glitch_from, glitch_to; /* runs (counted from 1) that take half the time they should (noise) */
   double apart; /* decode with rope and the KV store apart from the attention: this much slower */
+  double merged; /* decode with the merge in the attention too: this much slower */
 } tune_fake;
 
 static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still_error *err)
@@ -1707,6 +1709,7 @@ static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still
     if (still_vk_team_rows(f->vk, STILL_TYPE_Q6_K) == 1) t *= 1 - 0.05 * f->gain;
     if (still_vk_team_rows(f->vk, STILL_TYPE_Q3_K) == 2) t *= 1 - 0.05 * f->gain;
     if (!still_vk_attention_folds(f->vk)) t *= 1 + f->apart;
+    if (still_vk_attention_fold_merges(f->vk)) t *= 1 + f->merged;
   }
   if (f->calls >= f->glitch_from && f->calls <= f->glitch_to) t *= 0.5;
   *seconds = t;
@@ -1722,6 +1725,8 @@ typedef struct {
   int glitch_from, glitch_to;
   bool folds;   /* still_vk_tune_job.folds */
   double apart; /* tune_fake.apart */
+  double merged; /* tune_fake.merged */
+  const char *merge_fails; /* the device fails still_vk_attention_merge_check, saying this */
 } tune_case;
 
 static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char *summary, size_t cap)
@@ -1730,8 +1735,12 @@ static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char 
   still_vk_params p = {.no_pipeline_cache = true};
   *vk = open_or_skip(&p);
   g_assert_nonnull(*vk);
+  if (c.merge_fails) { /* (its answer, as if it had run) */
+    (*vk)->merge_checked = -1;
+    g_strlcpy((*vk)->merge_failed, c.merge_fails, sizeof (*vk)->merge_failed);
+  }
   tune_fake f = {.vk = *vk, .lost_from = c.lost_from, .fail_pre2 = c.fail_pre2, .gain = c.gain,
-                 .glitch_from = c.glitch_from, .glitch_to = c.glitch_to, .apart = c.apart};
+                 .glitch_from = c.glitch_from, .glitch_to = c.glitch_to, .apart = c.apart, .merged = c.merged};
   const uint64_t types = c.types   ? c.types
                          : (c.dot_types & 1 ? 1ull << STILL_TYPE_Q4_K : 0) | (c.dot_types & 2 ? 1ull << STILL_TYPE_Q6_K : 0);
   still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = c.dot_types, .types = types, .n_prompt = 64,
@@ -1893,22 +1902,42 @@ static void test_tune_search(void)
                                     "batch 900.00 ms (defaults 1000.00), on "));
   g_assert_cmpint(calls, ==, 6);
   g_unsetenv("STILL_VK_MATVEC_ROWS");
-  /* a model whose decode folds rope and the KV store into the attention: apart is timed too
-   * (11 runs more than `full`); kept folded where apart is slower, apart where it is faster
+  /* a model whose decode folds rope and the KV store into the attention: apart and with the
+   * merge folded too are timed (11 runs each more than `full`, the merge after its check
+   * passed on the device); kept folded where both are slower, apart or merged where faster
    * (and so cached), not timed where the environment sets it */
   g_setenv("STILL_VK_TUNE", "again", TRUE);
   tune_case folds = full;
   folds.folds = true, folds.apart = 0.05;
+  g_assert_true(still_vk_attention_merge_fold_possible(vk)); /* (lavapipe has the bindings) */
   tune_fake_with(&vk, folds, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
                                     "(defaults 1000.00), "));
-  g_assert_cmpint(calls, ==, 107);
+  g_assert_cmpint(calls, ==, 118);
+  g_assert_cmpint(vk->merge_checked, ==, 1);
   g_assert_true(still_vk_attention_folds(vk));
+  g_assert_false(still_vk_attention_fold_merges(vk));
+  folds.merged = -0.05;
+  tune_fake_with(&vk, folds, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, merge in the attention, prompt "
+                                    "dot (decode 779.76 ms (defaults 1000.00), "));
+  g_assert_cmpint(calls, ==, 118);
+  g_assert_true(still_vk_attention_fold_merges(vk));
+  /* a device the merge's check fails on: not timed, and said */
+  folds.merge_fails = "made-up: the device's memory ordering is not as assumed";
+  tune_fake_with(&vk, folds, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
+                                    "(defaults 1000.00), "));
+  g_assert_nonnull(strstr(s, "the merge in the attention: made-up: the device's memory ordering is not as assumed, on "));
+  g_assert_cmpint(calls, ==, 107);
+  g_assert_false(still_vk_attention_fold_merges(vk));
+  folds.merge_fails = NULL, folds.merged = 0;
   folds.apart = -0.05;
   tune_fake_with(&vk, folds, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, rope apart, prompt dot (decode "
                                     "779.76 ms (defaults 1000.00), "));
-  g_assert_cmpint(calls, ==, 107);
+  g_assert_null(strstr(s, "failed")); /* (the merge's check runs with the fold on, whatever the tuner tries) */
+  g_assert_cmpint(calls, ==, 129);
   g_assert_false(still_vk_attention_folds(vk));
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   tune_fake_with(&vk, folds, &calls, s, sizeof s);
@@ -1920,6 +1949,12 @@ static void test_tune_search(void)
   tune_fake_with(&vk, folds, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, rope apart, prompt dot"));
   g_assert_cmpint(calls, ==, 96);
+  g_setenv("STILL_VK_ATTN_FOLD", "2", TRUE);
+  tune_fake_with(&vk, folds, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, merge in the attention, prompt dot"));
+  g_assert_cmpint(calls, ==, 96);
+  g_assert_true(still_vk_attention_fold_merges(vk));
+  g_assert_cmpint(vk->merge_checked, ==, 0); /* (set in the environment: not checked) */
   g_unsetenv("STILL_VK_ATTN_FOLD");
   /* no cache file can be written: said, and kept for the process */
   g_setenv("XDG_CACHE_HOME", "/dev/null/cache", TRUE);
