@@ -738,34 +738,43 @@ static void test_decode_fold(void)
   const char *models[] = {"tiny-qwen3-Q8_0", "tiny-llama-Q4_K_M", "tiny-qwen3-Q8_0"};
   for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
     const char *kv = i == 2 ? "q8_0" : "f16";
-    char *fold_shader = g_strdup_printf("spv_attention_fold_%s", kv);
-    char *apart_shader = g_strdup_printf("spv_rope_store_%s", kv);
+    char *fold_shader = g_strdup_printf("spv_attention_fold_%s ", kv);
+    char *merged_shader = g_strdup_printf("spv_attention_fold_merge_%s ", kv);
+    char *apart_shader = g_strdup_printf("spv_rope_store_%s ", kv);
     char *rel = g_strdup_printf("models/%s.gguf", models[i]);
     char *path = test_fixture_path(rel);
     g_free(rel);
     if (!path) {
-      g_free(fold_shader), g_free(apart_shader);
+      g_free(fold_shader), g_free(merged_shader), g_free(apart_shader);
       return;
     }
-    for (int fold_off = 0; fold_off < 2; fold_off++)
+    /* STILL_VK_ATTN_FOLD unset, =0 and =2 (the merge folded too) */
+    static const char *const modes[] = {NULL, "0", "2"};
+    for (size_t m = 0; m < G_N_ELEMENTS(modes); m++)
       for (int decode = 0; decode < 2; decode++) {
         char **env = g_environ_setenv(g_get_environ(), "STILL_VK_PROFILE", "1", TRUE);
-        env = fold_off ? g_environ_setenv(env, "STILL_VK_ATTN_FOLD", "0", TRUE)
+        env = modes[m] ? g_environ_setenv(env, "STILL_VK_ATTN_FOLD", modes[m], TRUE)
                        : g_environ_unsetenv(env, "STILL_VK_ATTN_FOLD");
         char *argv[] = {(char *)cli, "bench", "-m", path, "-ngl", "99", "-r", "1", "-p", decode ? "0" : "16",
                         "-n", decode ? "3" : "0", "--kv-type", (char *)kv, NULL};
         char *errs = cli_run(argv, env, true, NULL);
-        const bool folded = strstr(errs, fold_shader) != NULL;
-        const bool apart = strstr(errs, apart_shader) != NULL;
-        g_test_message("%s, %s cache, %s, STILL_VK_ATTN_FOLD%s: fold %d, rope_store %d", models[i], kv,
-                       decode ? "tg3" : "pp16", fold_off ? "=0" : " unset", folded, apart);
+        const bool folded = strstr(errs, fold_shader) != NULL, merged = strstr(errs, merged_shader) != NULL;
+        const bool apart = strstr(errs, apart_shader) != NULL, merge = strstr(errs, "spv_attention_merge ") != NULL;
+        g_test_message("%s, %s cache, %s, STILL_VK_ATTN_FOLD=%s: fold %d, fold with the merge %d, rope_store %d, "
+                       "merge %d",
+                       models[i], kv, decode ? "tg3" : "pp16", modes[m] ? modes[m] : "(unset)", folded, merged, apart,
+                       merge);
         if (!strstr(errs, "vk profile")) g_error("no profile from still bench: %s", errs);
-        g_assert_true(folded == (decode && !fold_off));
-        g_assert_true(apart == !folded);
+        const bool fold_on = !modes[m] || strcmp(modes[m], "0") != 0, merge_on = modes[m] && !strcmp(modes[m], "2");
+        g_assert_true(folded == (decode && fold_on && !merge_on));
+        g_assert_true(merged == (decode && merge_on));
+        g_assert_true(apart == !(folded || merged));
+        /* at decode the split attention's merge, in a dispatch of its own unless folded */
+        if (decode) g_assert_true(merge == !merged);
         g_free(errs);
         g_strfreev(env);
       }
-    g_free(path), g_free(fold_shader), g_free(apart_shader);
+    g_free(path), g_free(fold_shader), g_free(merged_shader), g_free(apart_shader);
   }
 }
 
