@@ -712,6 +712,33 @@ bool still_vk_rope_store_ok(const still_vk *vk, const still_vk_rope_store_args *
   return true;
 }
 
+/* Whether the cache rows a rope and KV store of a writes (kc, vc) meet each other or what it
+ * reads: the q, k and v products, the rope table, the norms (the engine never lays them out so;
+ * a caller that did would read what the op is writing). */
+static bool kv_rows_meet(const still_vk_rope_store_args *a, const still_vk_buffer *q, const still_vk_buffer *k,
+                         const still_vk_buffer *v, const still_vk_buffer *cs, const still_vk_buffer *q_norm,
+                         const still_vk_buffer *k_norm, const still_vk_buffer *kc, const still_vk_buffer *vc)
+{
+  const uint64_t last = a->n_tok - 1, half = a->n_rot / 2;
+  const uint64_t kend = a->kc_off + (uint64_t)a->n_tok * a->n_head_kv * a->head_dim_k,
+                 vend = a->vc_off + (uint64_t)a->n_tok * a->n_head_kv * a->head_dim_v;
+  const uint64_t w[2][2] = {{still_vk_kv_cache_bytes(a->kv_type, a->kc_off), still_vk_kv_cache_bytes(a->kv_type, kend)},
+                            {still_vk_kv_cache_bytes(a->kv_type, a->vc_off), still_vk_kv_cache_bytes(a->kv_type, vend)}};
+  const still_vk_buffer *out[2] = {kc, vc};
+  const still_vk_buffer *in[6] = {q, k, v, half > 0 ? cs : NULL, q_norm, k_norm};
+  const uint64_t r[6][2] = {{4 * a->q_off, 4 * (a->q_off + a->q_stride * last + (uint64_t)a->n_head * a->head_dim_k)},
+                            {4 * a->k_off, 4 * (a->k_off + a->k_stride * last + (uint64_t)a->n_head_kv * a->head_dim_k)},
+                            {4 * a->v_off, 4 * (a->v_off + a->v_stride * last + (uint64_t)a->n_head_kv * a->head_dim_v)},
+                            {4 * a->cs_off, 4 * (a->cs_off + 2 * a->n_tok * half)},
+                            {0, 4ull * a->head_dim_k},
+                            {0, 4ull * a->head_dim_k}};
+  if (meets(kc, w[0][0], w[0][1], vc, w[1][0], w[1][1])) return true;
+  for (int o = 0; o < 2; o++)
+    for (int i = 0; i < 6; i++)
+      if (meets(out[o], w[o][0], w[o][1], in[i], r[i][0], r[i][1])) return true;
+  return false;
+}
+
 still_status still_vk_rope_store(still_vk *vk, still_vk_buffer *q, const still_vk_buffer *k, const still_vk_buffer *v,
                                  const still_vk_buffer *cs, still_vk_buffer *kc, still_vk_buffer *vc,
                                  const still_vk_buffer *q_norm, const still_vk_buffer *k_norm,
@@ -732,6 +759,8 @@ still_status still_vk_rope_store(still_vk *vk, still_vk_buffer *q, const still_v
       (q_norm && !fits(q_norm, 4ull * a->head_dim_k)) ||
       (k_norm && !fits(k_norm, 4ull * a->head_dim_k)))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: rope and KV store outside their buffers");
+  if (kv_rows_meet(a, q, k, v, cs, q_norm, k_norm, kc, vc))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: KV cache rows onto the rope and store's inputs");
   struct {
     uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, n_rot, flags;
     float eps;
@@ -976,6 +1005,8 @@ still_status still_vk_attention_fold(still_vk *vk, const still_vk_buffer *qk, co
       (half > 0 && !fits(cs, 4 * (rs->cs_off + 2 * half))) || (q_norm && !fits(q_norm, 4ull * rs->head_dim_k)) ||
       (k_norm && !fits(k_norm, 4ull * rs->head_dim_k)))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: rope and attention inputs outside their buffers");
+  if (kv_rows_meet(rs, qk, qk, v_src, cs, q_norm, k_norm, kc, vc))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: KV cache rows onto the rope and attention inputs");
   const fold_inputs fold = {rs, v_src, cs, q_norm, k_norm};
   return split_run(vk, qk, kc, vc, part, out, a, &fold, err);
 }

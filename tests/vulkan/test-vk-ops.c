@@ -2717,6 +2717,21 @@ static void test_attention_fold(gconstpointer data)
   still_vk_attention_args two = aa;
   two.n_tok = 2;
   g_assert_false(still_vk_attention_fold_ok(vk, &two, &rs));
+  /* refused: a cache row written onto the q/k product the op reads (rope_store, and the fold
+   * where the new row is row 0) */
+  still_vk_rope_store_args onto = rs;
+  onto.kc_off = 0;
+  g_assert_cmpint(still_vk_rope_store(vk, &bqk, &bqk, vsrc, &bc, &bqk, &bvc[1], qnb, knb, &onto, &err), ==,
+                  STILL_ERR_INVALID_ARG);
+  g_assert_nonnull(strstr(err.message, "onto"));
+  if (pos0 == 0) {
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_attention_fold(vk, &bqk, vsrc, &bc, &bkc[0], &bqk, qnb, knb, &bpart, &bo[0], &aa, &rs,
+                                            &err),
+                    ==, STILL_ERR_INVALID_ARG);
+    g_assert_nonnull(strstr(err.message, "onto"));
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  }
 
   still_vk_buffer *bs[] = {&bqk, &bvs, &bc, &bqn, &bkn, &bpart};
   for (size_t i = 0; i < G_N_ELEMENTS(bs); i++) still_vk_buffer_free(vk, bs[i]);
@@ -3002,6 +3017,9 @@ int main(int argc, char **argv)
     {STILL_TYPE_F32, 2, 300, true, 16, 2, 128, 128},
     {STILL_TYPE_F16, 1, 64, true, 8, 8, 64, 64},
     {STILL_TYPE_F16, 4, 40, true, 8, 2, 256, 256},
+    /* K and V heads of other sizes (no R1 model has them; the shaders keep them apart) */
+    {STILL_TYPE_F16, 1, 300, true, 8, 2, 128, 64},
+    {STILL_TYPE_F32, 2, 100, true, 6, 2, 64, 128},
     /* the tiled prompt attention (attention_tile.comp: 16 query rows ×
      * 32 keys per tile, dims in slices of 64): GQA groups 6 (a token's
      * rows split across row tiles), 4, 7 and 1; a prompt continuing a
