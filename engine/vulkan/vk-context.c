@@ -1251,9 +1251,13 @@ still_status still_vk_counts(still_vk *vk, still_vk_buffer **out, still_error *e
 {
   *out = NULL;
   if (!vk->recording) return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: counters outside begin/submit");
+  if (vk->counts_failed) return still_set_error(err, STILL_ERR_NOMEM, "Vulkan: no memory for the counters");
   if (!vk->counts.handle) {
     still_status st = still_vk_buffer_new(vk, STILL_VK_COUNTS_BYTES, &vk->counts, err);
-    if (st != STILL_OK) return st;
+    if (st != STILL_OK) {
+      vk->counts_failed = true;
+      return st;
+    }
     if (vk->counts.map) {
       memset(vk->counts.map, 0, STILL_VK_COUNTS_BYTES); /* (no command has used it yet) */
     } else {

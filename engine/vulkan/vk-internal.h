@@ -77,8 +77,10 @@ struct still_vk {
   bool attn_merge_fold; /* STILL_VK_ATTN_FOLD=2 (or the tuner's): the fold also merges the chunks (no attention_merge.comp) */
   int merge_checked;    /* still_vk_attention_merge_check: 0 not yet, 1 passed, -1 failed */
   char merge_failed[160];
-  /* counters the fold's merge leaves at 0 (zeroed when made: still_vk_counts) */
+  /* counters the fold's merge leaves at 0 (zeroed when made: still_vk_counts); counts_failed:
+   * it could not be made (not tried again) */
   still_vk_buffer counts;
+  bool counts_failed;
   bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
   uint32_t loop_budget; /* loop iterations a shader invocation may run (CPU devices: lavapipe's limit; vk-ops.c) */
   bool int_dot;        /* 8-bit integer dot products enabled (matvec_dot.comp); STILL_VK_DOT=0: off */

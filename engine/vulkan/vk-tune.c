@@ -107,7 +107,7 @@ static paths get_paths(const still_vk *vk)
 {
   return (paths){.dot_types = vk->dot_types, .preround = vk->dot_preround, .matmul_mode = vk->matmul_mode,
                  .dot_rows = vk->dot_rows, .rows_wide = vk->team_rows_wide, .rows_small = vk->team_rows_small,
-                 .fold = vk->attn_fold_off ? 0u : vk->attn_merge_fold ? 2u : 1u};
+                 .fold = vk->attn_fold_off ? 0u : still_vk_attention_fold_merges(vk) ? 2u : 1u};
 }
 
 static void set_paths(still_vk *vk, const paths *p)
@@ -461,7 +461,7 @@ static bool merge_checked(tuner *t)
   if (!still_vk_attention_merge_fold_possible(t->vk)) return false;
   char why[160];
   if (still_vk_attention_merge_check(t->vk, why, sizeof why)) return true;
-  if (!t->failed[0]) snprintf(t->failed, sizeof t->failed, "the merge in the attention: %.150s", why);
+  if (!t->failed[0]) snprintf(t->failed, sizeof t->failed, "the merge in the attention: %.120s", why);
   if (t->verbose) fprintf(stderr, "still: tune decode: the merge in the attention: %s\n", why);
   return false;
 }
@@ -555,8 +555,9 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
       }
     /* 4. rope and the KV store inside the attention or in a dispatch of their own, and the
      * merge inside it too where this device gives it the merge's results */
+    const uint32_t fold0 = cur.fold; /* (each other choice is compared once, with the best so far) */
     for (uint32_t fold = 0; fold <= 2 && st == STILL_OK && job->folds && !fixed->fold; fold++) {
-      if (fold == cur.fold || (fold == 2 && !merge_checked(&t))) continue;
+      if (fold == fold0 || fold == cur.fold || (fold == 2 && !merge_checked(&t))) continue;
       paths cand = cur;
       cand.fold = fold;
       st = compare(&t, &cur, &cand, false, &t_dec, &here, err);

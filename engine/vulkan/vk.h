@@ -349,10 +349,13 @@ bool still_vk_attention_folds(const still_vk *vk);
  * dispatch is then left out. _possible: whether the device can (10 bindings an op). */
 bool still_vk_attention_fold_merges(const still_vk *vk);
 bool still_vk_attention_merge_fold_possible(const still_vk *vk);
-/* Runs the fold with and without the merge on the same random inputs (12 heads on 2, dims 128,
- * 1001 and 301 keys, F32 cache, 8-bit rounding on) a few times and compares the outputs: a
- * device whose memory ordering the merge's counting does not suit fails. Once per context
- * (the answer is kept); false with why filled when it fails. Outside begin/submit. */
+/* Runs the fold with and without the merge on the same random inputs (6 or 4 query heads on
+ * each of 2 KV heads of 128, 1001 and 301 keys, F32 cache, 8-bit rounding on) a few times, the
+ * scratch and the output filled with NaNs before each merged run, and compares the outputs (the
+ * floats and their 8-bit forms, within float rounding) and the counters (back at 0): a device
+ * whose memory ordering the merge's counting does not suit fails, as does one without the
+ * bindings. Once per context (a pass or a fail is kept; a check that could not run, out of
+ * memory say, is not); false with why filled when it fails. Outside begin/submit. */
 bool still_vk_attention_merge_check(still_vk *vk, char *why, size_t cap);
 still_status still_vk_attention_fold(still_vk *vk, const still_vk_buffer *qk, const still_vk_buffer *v_src,
                                      const still_vk_buffer *cs, still_vk_buffer *kc, still_vk_buffer *vc,

@@ -1937,7 +1937,7 @@ static void test_tune_search(void)
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, rope apart, prompt dot (decode "
                                     "779.76 ms (defaults 1000.00), "));
   g_assert_null(strstr(s, "failed")); /* (the merge's check runs with the fold on, whatever the tuner tries) */
-  g_assert_cmpint(calls, ==, 129);
+  g_assert_cmpint(calls, ==, 118); /* (the fold without the merge is not timed again against apart) */
   g_assert_false(still_vk_attention_folds(vk));
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   tune_fake_with(&vk, folds, &calls, s, sizeof s);
@@ -2479,8 +2479,9 @@ static void bench_record(void)
 }
 
 /* still_vk_attention_merge_check: passes on this device, keeps its answer, leaves the switches
- * and the counters as they were; a device without 10 bindings an op (STILL_VK_MAX_BINDINGS=8)
- * never merges in the fold, whatever the switch says. */
+ * and the counters as they were; where it cannot run (no counters) it fails without keeping
+ * that; a device without 10 bindings an op (STILL_VK_MAX_BINDINGS=8) never merges in the fold,
+ * whatever the switch says, and fails the check. */
 static void test_attention_merge_check(void)
 {
   still_vk *vk = open_or_skip(NULL);
@@ -2504,6 +2505,18 @@ static void test_attention_merge_check(void)
   g_assert_cmpstr(why, ==, "kept");
   still_vk_close(vk);
 
+  /* no counters (their memory could not be had): the merged runs take the merge apart, and the
+   * check says it could not run, and may run again */
+  vk = open_or_skip(NULL);
+  vk->counts_failed = true;
+  g_assert_false(still_vk_attention_merge_check(vk, why, sizeof why));
+  g_assert_true(g_str_has_prefix(why, "its check could not run: "));
+  g_assert_cmpint(vk->merge_checked, ==, 0);
+  vk->counts_failed = false;
+  g_assert_true(still_vk_attention_merge_check(vk, why, sizeof why));
+  g_assert_cmpint(vk->merge_checked, ==, 1);
+  still_vk_close(vk);
+
   g_setenv("STILL_VK_MAX_BINDINGS", "8", TRUE);
   g_setenv("STILL_VK_ATTN_FOLD", "2", TRUE);
   vk = open_or_skip(NULL);
@@ -2515,6 +2528,8 @@ static void test_attention_merge_check(void)
   g_assert_false(still_vk_attention_merge_fold_possible(vk));
   g_assert_false(still_vk_attention_fold_merges(vk));
   g_assert_true(still_vk_attention_folds(vk));
+  g_assert_false(still_vk_attention_merge_check(vk, why, sizeof why));
+  g_assert_cmpstr(why, ==, "the device allows fewer than 10 storage buffers a shader");
   still_vk_close(vk);
 }
 
@@ -2642,7 +2657,7 @@ static void test_attention_fold(gconstpointer data)
     g_assert_cmpint(still_vk_attention_fold(vk, &bqk, vsrc, &bc, &bkc[2], &bvc[2], qnb, knb, &bpart, &bo[2], &aa,
                                             &rs, &err),
                     ==, STILL_OK);
-    g_assert_cmpint(vk->n_dispatch, ==, 1); /* (the first use of the counters zeroes them by a copy) */
+    g_assert_cmpint(vk->n_dispatch, ==, 1); /* (the counters are zeroed at their first use by a fill, not a dispatch) */
     g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
     vk->attn_merge_fold = false;
     uint32_t counts[STILL_VK_COUNTS_BYTES / 4];

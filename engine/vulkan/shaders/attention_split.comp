@@ -34,15 +34,22 @@
  *
  * -DMERGE (with FOLD): attention_merge.comp's work is done here too, by the
  * last of a KV head's workgroups to finish (one more launch and barrier
- * fewer). Each workgroup writes its partial results, makes them visible to
- * the device (memoryBarrierBuffer; part is coherent) and counts itself in
- * on the head's counter (binding 8, atomicAdd); the one that brings the
- * count to the head's number of chunks reads every chunk's partials back and
- * merges them for its group's query heads (the same arithmetic as
- * attention_merge.comp) into binding 9, rounded to 8 bits as well with flag
- * 8 (act8.glsl's layout from word r8_off), and sets the counter back to 0
- * for the next dispatch. No workgroup waits for another. */
+ * fewer). Each workgroup writes its partial results and counts itself in on
+ * the head's counter (binding 8): a workgroup barrier that orders buffer
+ * memory at device scope, then one atomicAdd with acquire-release semantics
+ * at device scope (GL_KHR_memory_scope_semantics; no Vulkan memory model
+ * needed), so the workgroup that brings the count to the head's number of
+ * chunks sees every other one's partials (part is coherent: no stale
+ * per-unit cache). That one merges them for its group's query heads (the
+ * same arithmetic as attention_merge.comp) into binding 9, rounded to 8 bits
+ * as well with flag 8 (act8.glsl's layout from word r8_off), and sets the
+ * counter back to 0 (atomically) for the next dispatch, which the host's
+ * barrier between dispatches orders after this one. No workgroup waits for
+ * another. */
 #include "common.glsl"
+#ifdef MERGE
+#extension GL_KHR_memory_scope_semantics : require
+#endif
 
 #define MAX_G 8u         /* query heads per KV head */
 #define MAX_HEAD_DIM 256u
@@ -369,14 +376,19 @@ void main()
     part[base + 1u] = l;
   }
 #ifdef MERGE
-  /* this workgroup's partials out to the device, then counted in; the head's last one merges */
-  memoryBarrierBuffer();
-  barrier();
+  /* this workgroup's partials out to the device, then counted in; the head's last one merges
+   * (the release of the count covers every thread's writes through the barrier before it,
+   * its acquire every thread's reads through the barrier after it) */
+  controlBarrier(gl_ScopeWorkgroup, gl_ScopeDevice, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared,
+                 gl_SemanticsAcquireRelease);
   const uint n_c = (n_kv + chunk - 1u) / chunk; /* the head's workgroups (the others left at the top) */
-  if (tid == 0u) s_last = atomicAdd(cnt[g], 1u) == n_c - 1u ? 1u : 0u;
-  barrier();
+  if (tid == 0u)
+    s_last = atomicAdd(cnt[g], 1u, gl_ScopeDevice, gl_StorageSemanticsBuffer, gl_SemanticsAcquireRelease) == n_c - 1u
+               ? 1u
+               : 0u;
+  controlBarrier(gl_ScopeWorkgroup, gl_ScopeDevice, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared,
+                 gl_SemanticsAcquireRelease);
   if (s_last == 0u) return; /* the whole workgroup */
-  memoryBarrierBuffer();     /* (the other workgroups' partials are read after the count) */
   const uint ps = 2u + hdv;
   for (uint i = tid; i < G * hdv; i += WG_SIZE) {
     const uint gi = i / hdv, d = i % hdv, base = (g * G + gi) * p.n_chunks * ps;
@@ -392,7 +404,7 @@ void main()
     o[p.o_off + g * G * hdv + i] = v;
     sq[i] = v; /* (free since phase 3's last barrier) */
   }
-  if (tid == 0u) cnt[g] = 0u;
+  if (tid == 0u) atomicExchange(cnt[g], 0u);
   if ((p.flags & FLAG_ROUND8) != 0u) {
     barrier();
     /* block b of the group's G · hdv values (hdv a multiple of 32: whole blocks per head) */
