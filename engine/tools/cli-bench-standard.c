@@ -522,12 +522,15 @@ int still_cmd_bench_standard(int argc, char **argv)
    * that the handler runs on this thread. */
   sigset_t old_mask;
   cli_sigint_block(&old_mask);
+  cli_start_watch start;
+  cli_sigint_start_begin(&start);
   still_session *s = NULL;
   if (rc == 0) {
     still_error err = {0};
     if (still_session_new(m, &sp, &s, &err) != STILL_OK)
       rc = cli_fail("cannot start a session: %s", err.message[0] ? err.message : "unknown error");
   }
+  cli_sigint_start_end(&start);
   struct sigaction sa_old;
   cli_sigint_watch(s, false, &old_mask, &sa_old);
 

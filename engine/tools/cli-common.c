@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -453,6 +454,53 @@ void cli_sigint_watch(still_session *s, bool once, const sigset_t *old_mask, str
 }
 
 bool cli_sigint_interrupted(void) { return atomic_load(&sigint_seen); }
+
+/* (async-signal-safe: a write and _exit) */
+static void stopped_starting(int sig)
+{
+  (void)sig;
+  static const char msg[] = "\nstill: stopped (Ctrl+C) while the session was starting\n";
+  ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+  (void)w;
+  _exit(130);
+}
+
+static void *start_watch_main(void *arg)
+{
+  (void)arg;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  /* (a cancellation point: cli_sigint_start_end ends the wait) */
+  if (sigwait(&set, &sig) == 0 && sig == SIGINT) stopped_starting(sig);
+  return NULL;
+}
+
+void cli_sigint_start_begin(cli_start_watch *w)
+{
+  w->on = w->thread_on = false;
+  /* a background job started to ignore Ctrl+C goes on ignoring it */
+  if (sigaction(SIGINT, NULL, &w->old) != 0 || w->old.sa_handler == SIG_IGN) return;
+  struct sigaction sa = {0};
+  sa.sa_handler = stopped_starting;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGINT, &sa, NULL) != 0) return;
+  w->on = true;
+  /* (made with SIGINT blocked, as sigwait wants; without the thread, Ctrl+C waits for the start) */
+  w->thread_on = pthread_create(&w->thread, NULL, start_watch_main, NULL) == 0;
+}
+
+void cli_sigint_start_end(cli_start_watch *w)
+{
+  if (!w->on) return;
+  if (w->thread_on) {
+    pthread_cancel(w->thread);
+    pthread_join(w->thread, NULL);
+  }
+  sigaction(SIGINT, &w->old, NULL);
+  w->on = w->thread_on = false;
+}
 
 void cli_sigint_restore(const struct sigaction *old_action)
 {

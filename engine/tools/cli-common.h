@@ -14,6 +14,7 @@
 
 #include <cJSON.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -95,6 +96,20 @@ void cli_say_step(still_step step, void *user);
  * earlier action back. The handler only stores lock-free atomics, so it may
  * run on any thread (OpenBLAS starts its own before the block). */
 void cli_sigint_block(sigset_t *old_mask);
+/* Ctrl+C while the session starts (between cli_sigint_block and cli_sigint_watch: loading the
+ * weights, uploading them to a GPU, timing its shaders the first time, seconds in all) ends the
+ * process at once, status 130, with a line saying so (nothing has been written yet that this
+ * would cut short). SIGINT is blocked on this thread then, so a thread of its own waits for it
+ * (sigwait); a thread that has it unblocked (OpenBLAS starts its own earlier) runs a handler
+ * that does the same. cli_sigint_start_end stops the thread and puts the earlier action back;
+ * a Ctrl+C after it is cli_sigint_watch's. A process that ignores SIGINT keeps ignoring it. */
+typedef struct {
+  pthread_t thread;
+  bool on, thread_on;
+  struct sigaction old;
+} cli_start_watch;
+void cli_sigint_start_begin(cli_start_watch *w);
+void cli_sigint_start_end(cli_start_watch *w);
 void cli_sigint_watch(still_session *s, bool once, const sigset_t *old_mask, struct sigaction *old_action);
 bool cli_sigint_interrupted(void);
 void cli_sigint_restore(const struct sigaction *old_action);

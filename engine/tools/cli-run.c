@@ -535,8 +535,11 @@ int still_cmd_run(int argc, char **argv)
   sigset_t old_mask;
   struct sigaction sa_old;
   cli_sigint_block(&old_mask);
+  cli_start_watch start;
+  cli_sigint_start_begin(&start);
   still_session *s = NULL;
   if (rc == 0) rc = new_session(m, &sp, &s);
+  cli_sigint_start_end(&start);
   cli_sigint_watch(s, true, &old_mask, &sa_old);
   if (rc == 0 && load_prefix) {
     still_error err = {0};
@@ -936,8 +939,11 @@ int still_cmd_chat(int argc, char **argv)
    * work anywhere, but a worker spinning in a barrier is no place for it). */
   sigset_t old;
   cli_sigint_block(&old);
+  cli_start_watch start;
+  cli_sigint_start_begin(&start);
   still_session *s = NULL;
   rc = new_session(m, &sp, &s);
+  cli_sigint_start_end(&start);
   if (rc == 0) print_cpu_offload(&sp, s);
   chat_watch watch = {.s = s};
   atomic_init(&watch.generating, false);

@@ -17,12 +17,14 @@
 #include "lavapipe-cache.h"
 
 #include "../engine/test-common.h"
+#include "../engine/cli-harness.h"
 
 #include <cjson/cJSON.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
 #include <math.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -777,6 +779,55 @@ static void test_decode_fold(void)
       }
     g_free(path), g_free(fold_shader), g_free(merged_shader), g_free(apart_shader);
   }
+}
+
+/* Ctrl+C while `still run` starts (here: the tuner timing lavapipe's shaders, forced on, which
+ * takes seconds) ends it at once with status 130 and a line saying so, instead of after the
+ * start (and the answer's first token). */
+static void test_cli_sigint_starting(void)
+{
+  const char *cli = g_getenv("STILL_CLI");
+  if (!cli) {
+    g_test_skip("STILL_CLI not set");
+    return;
+  }
+  char *path = test_fixture_path("models/tiny-qwen2-Q4_K_M.gguf");
+  if (!path) return;
+  static const char *const vars[] = {"XDG_CACHE_HOME", "STILL_VK_TUNE", "STILL_VK_TUNE_SECONDS"};
+  char *saved[G_N_ELEMENTS(vars)];
+  for (size_t i = 0; i < G_N_ELEMENTS(vars); i++) saved[i] = g_strdup(g_getenv(vars[i]));
+  char *dir = g_dir_make_tmp("still-sigint-XXXXXX", NULL);
+  g_setenv("XDG_CACHE_HOME", dir, TRUE); /* (nothing cached: the tuner times) */
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
+  g_setenv("STILL_VK_TUNE_SECONDS", "600", TRUE);
+  const char *argv[] = {cli, "run", "-m", path, "-p", "Once upon", "-n", "8", "-ngl", "99", NULL};
+  int out_fd, err_fd;
+  GPid pid = cli_spawn_piped(argv, NULL, &out_fd, &err_fd);
+  GString *out = g_string_new(NULL), *err = g_string_new(NULL);
+  g_assert_true(cli_wait_for_text(err_fd, err, "timing its shaders", 120000));
+  kill(pid, SIGINT);
+  const gint64 t0 = g_get_monotonic_time();
+  const int code = cli_wait_exit(pid, 60000);
+  const double waited = (double)(g_get_monotonic_time() - t0) / 1e6;
+  cli_read_rest(out_fd, out);
+  cli_read_rest(err_fd, err);
+  g_test_message("exit %d after %.2f s; stderr: %s", code, waited, err->str);
+  g_assert_cmpint(code, ==, 130);
+  g_assert_nonnull(strstr(err->str, "still: stopped (Ctrl+C) while the session was starting"));
+  g_assert_null(strstr(err->str, "offload:")); /* (the session never started) */
+  g_assert_cmpuint(out->len, ==, 0);
+  g_spawn_close_pid(pid);
+  close(out_fd), close(err_fd);
+  g_string_free(out, TRUE), g_string_free(err, TRUE);
+  for (size_t i = 0; i < G_N_ELEMENTS(vars); i++) {
+    if (saved[i]) g_setenv(vars[i], saved[i], TRUE);
+    else g_unsetenv(vars[i]);
+    g_free(saved[i]);
+  }
+  char *cache = g_build_filename(dir, "distill", NULL);
+  char *file = g_build_filename(cache, "vk-tune.txt", NULL);
+  g_remove(file), g_rmdir(cache), g_rmdir(dir);
+  g_free(file), g_free(cache), g_free(dir), g_free(path);
 }
 
 static void test_cli(void)
@@ -2108,6 +2159,7 @@ int main(int argc, char **argv)
   g_test_add_data_func("/vk-forward/all-logits/tiny-qwen2-Q4_K_M", "tiny-qwen2-Q4_K_M", test_all_logits);
   g_test_add_func("/vk-forward/cli", test_cli);
   g_test_add_func("/vk-forward/decode-fold", test_decode_fold);
+  g_test_add_func("/vk-forward/cli-sigint-starting", test_cli_sigint_starting);
   g_test_add_func("/vk-forward/nvidia-egl", test_nvidia_egl);
   g_test_add_func("/vk-forward/fallback", test_fallback);
   g_test_add_func("/vk-forward/device-uuid", test_device_uuid);
