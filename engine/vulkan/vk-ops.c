@@ -1007,6 +1007,18 @@ still_status still_vk_attention_fold(still_vk *vk, const still_vk_buffer *qk, co
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: rope and attention inputs outside their buffers");
   if (kv_rows_meet(rs, qk, qk, v_src, cs, q_norm, k_norm, kc, vc))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: KV cache rows onto the rope and attention inputs");
+  /* the output (and its 8-bit form) apart from the q/k/v products: with the merge folded, a
+   * head's output is written while other workgroups still read the products */
+  const uint64_t o0 = 4ull * a->o_off, o1 = 4 * ((uint64_t)a->o_off + (uint64_t)a->n_head * a->head_dim_v);
+  const uint64_t r0 = 4ull * a->r8_off, r1 = r0 + 4ull * still_vk_round8_words(a->n_head * a->head_dim_v);
+  const uint64_t q0 = 4ull * rs->q_off, q1 = 4 * ((uint64_t)rs->q_off + (uint64_t)rs->n_head * rs->head_dim_k);
+  const uint64_t k0 = 4ull * rs->k_off, k1 = 4 * ((uint64_t)rs->k_off + (uint64_t)rs->n_head_kv * rs->head_dim_k);
+  const uint64_t v0 = 4ull * rs->v_off, v1 = 4 * ((uint64_t)rs->v_off + (uint64_t)rs->n_head_kv * rs->head_dim_v);
+  for (int w = 0; w < (a->round8 ? 2 : 1); w++) {
+    const uint64_t w0 = w ? r0 : o0, w1 = w ? r1 : o1;
+    if (meets(out, w0, w1, qk, q0, q1) || meets(out, w0, w1, qk, k0, k1) || meets(out, w0, w1, v_src, v0, v1))
+      return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention output onto its q/k/v inputs");
+  }
   const fold_inputs fold = {rs, v_src, cs, q_norm, k_norm};
   return split_run(vk, qk, kc, vc, part, out, a, &fold, err);
 }

@@ -2739,6 +2739,16 @@ static void test_attention_fold(gconstpointer data)
   g_assert_cmpint(still_vk_rope_store(vk, &bqk, &bqk, vsrc, &bc, &bqk, &bvc[1], qnb, knb, &onto, &err), ==,
                   STILL_ERR_INVALID_ARG);
   g_assert_nonnull(strstr(err.message, "onto"));
+  /* refused: the output written onto the q/k/v product (the merge writes it while other
+   * workgroups read that) */
+  still_vk_attention_args over = aa;
+  over.o_off = 0, over.round8 = false;
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_attention_fold(vk, &bqk, vsrc, &bc, &bkc[0], &bvc[0], qnb, knb, &bpart, &bqk, &over, &rs,
+                                          &err),
+                  ==, STILL_ERR_INVALID_ARG);
+  g_assert_nonnull(strstr(err.message, "output onto"));
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
   if (pos0 == 0) {
     g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
     g_assert_cmpint(still_vk_attention_fold(vk, &bqk, vsrc, &bc, &bkc[0], &bqk, qnb, knb, &bpart, &bo[0], &aa, &rs,
