@@ -2,8 +2,9 @@
  * dot products, per block of 32 values: scale d = max|x| / 127, codes
  * round-half-even(x · 127 / max|x|) clamped to ±127, and d · Σcodes (the
  * K-quants' minimum term), as llama.cpp's q8_1 keeps them. Every producer
- * (matvec_dot.comp itself, quantize_q8.comp, add_rms_norm.comp) rounds with
- * these functions, so a vector comes out the same whoever rounds it.
+ * (matvec_dot.comp itself, quantize_q8.comp, add_rms_norm.comp, the
+ * attention's merge) rounds with these functions, so a vector comes out the
+ * same whoever rounds it; act8_block where one thread rounds a whole block.
  *
  * A rounded vector of n values (n a multiple of 32) kept in a buffer, from
  * word q (a multiple of 4): n / 4 words of four codes (value 4i + j in byte
@@ -28,4 +29,17 @@ float act8_amax(vec4 v)
 {
   const vec4 a = abs(v);
   return max(max(a.x, a.y), max(a.z, a.w));
+}
+
+/* One block of 32 values (v: 8 × 4, in order) rounded by one thread: its 8 words of codes into
+ * w, and (d, d · Σcodes) returned. */
+vec2 act8_block(in vec4 v[8], out uint w[8])
+{
+  float amax = 0.0;
+  for (uint i = 0u; i < 8u; i++) amax = max(amax, act8_amax(v[i]));
+  const float id = act8_inv(amax);
+  int s = 0;
+  for (uint i = 0u; i < 8u; i++) w[i] = act8_pack(v[i], id, s);
+  const float d = act8_scale(amax);
+  return vec2(d, d * float(s));
 }

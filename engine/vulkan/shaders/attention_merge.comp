@@ -56,18 +56,15 @@ void main()
   const uint b = gl_LocalInvocationID.x;
   if (b < p.head_dim_v / 32u) {
     vec4 v[8];
-    float amax = 0.0;
     for (uint i = 0u; i < 8u; i++) {
       const uint d = 32u * b + 4u * i;
       v[i] = vec4(head_out[d], head_out[d + 1u], head_out[d + 2u], head_out[d + 3u]);
-      amax = max(amax, act8_amax(v[i]));
     }
-    const float id = act8_inv(amax);
+    uint w[8];
+    const vec2 ds = act8_block(v, w);
     const uint n = p.n_head * p.head_dim_v, qb = p.q_off + t * p.q_stride, blk = h * (p.head_dim_v / 32u) + b;
-    int s = 0;
-    for (uint i = 0u; i < 8u; i++) oq[qb + 8u * blk + i] = act8_pack(v[i], id, s);
-    const float d = act8_scale(amax);
-    od[(qb + n / 4u) / 2u + blk] = vec2(d, d * float(s));
+    for (uint i = 0u; i < 8u; i++) oq[qb + 8u * blk + i] = w[i];
+    od[(qb + n / 4u) / 2u + blk] = ds;
   }
 #endif
 }

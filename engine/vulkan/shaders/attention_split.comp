@@ -411,17 +411,14 @@ void main()
     const uint n = p.n_head * hdv, blk0 = g * G * (hdv / 32u);
     for (uint b = tid; b < G * hdv / 32u; b += WG_SIZE) {
       vec4 v[8];
-      float amax = 0.0;
       for (uint i = 0u; i < 8u; i++) {
         const uint d = 32u * b + 4u * i;
         v[i] = vec4(sq[d], sq[d + 1u], sq[d + 2u], sq[d + 3u]);
-        amax = max(amax, act8_amax(v[i]));
       }
-      const float id = act8_inv(amax);
-      int s = 0;
-      for (uint i = 0u; i < 8u; i++) oq[p.r8_off + 8u * (blk0 + b) + i] = act8_pack(v[i], id, s);
-      const float dd = act8_scale(amax);
-      od[(p.r8_off + n / 4u) / 2u + blk0 + b] = vec2(dd, dd * float(s));
+      uint w[8];
+      const vec2 ds = act8_block(v, w);
+      for (uint i = 0u; i < 8u; i++) oq[p.r8_off + 8u * (blk0 + b) + i] = w[i];
+      od[(p.r8_off + n / 4u) / 2u + blk0 + b] = ds;
     }
   }
 #endif

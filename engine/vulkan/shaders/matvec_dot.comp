@@ -137,17 +137,15 @@ void quantize(uint c0, uint len)
   for (uint b = gl_LocalInvocationID.x; b < len / 32u; b += WG_SIZE) {
     const uint o = p.x_off + c0 + 32u * b;
     vec4 v[8];
-    float amax = 0.0;
     for (uint i = 0u; i < 8u; i++) {
       const uint oi = o + 4u * i;
       v[i] = v4 ? x4[oi >> 2] : vec4(x[oi], x[oi + 1u], x[oi + 2u], x[oi + 3u]);
-      amax = max(amax, act8_amax(v[i]));
     }
-    const float id = act8_inv(amax), d = act8_scale(amax);
-    int s = 0;
-    for (uint i = 0u; i < 8u; i++) xq[8u * b + i] = act8_pack(v[i], id, s);
-    xd[b] = d;
-    xsum[b] = d * float(s);
+    uint w[8];
+    const vec2 ds = act8_block(v, w);
+    for (uint i = 0u; i < 8u; i++) xq[8u * b + i] = w[i];
+    xd[b] = ds.x;
+    xsum[b] = ds.y;
   }
 }
 #endif

@@ -30,16 +30,13 @@ void main()
   const uint xo = p.x_off + row * p.x_stride + 32u * b;
   const bool v4 = (xo % 4u) == 0u;
   vec4 v[8];
-  float amax = 0.0;
   for (uint i = 0u; i < 8u; i++) {
     const uint o = xo + 4u * i;
     v[i] = v4 ? x4[o >> 2] : vec4(x[o], x[o + 1u], x[o + 2u], x[o + 3u]);
-    amax = max(amax, act8_amax(v[i]));
   }
-  const float id = act8_inv(amax);
+  uint w[8];
+  const vec2 ds = act8_block(v, w);
   const uint qb = p.q_off + row * p.q_stride;
-  int s = 0;
-  for (uint i = 0u; i < 8u; i++) q[qb + 8u * b + i] = act8_pack(v[i], id, s);
-  const float d = act8_scale(amax);
-  qd[(qb + p.n / 4u) / 2u + b] = vec2(d, d * float(s));
+  for (uint i = 0u; i < 8u; i++) q[qb + 8u * b + i] = w[i];
+  qd[(qb + p.n / 4u) / 2u + b] = ds;
 }
