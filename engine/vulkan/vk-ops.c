@@ -712,30 +712,52 @@ bool still_vk_rope_store_ok(const still_vk *vk, const still_vk_rope_store_args *
   return true;
 }
 
-/* Whether the cache rows a rope and KV store of a writes (kc, vc) meet each other or what it
- * reads: the q, k and v products, the rope table, the norms (the engine never lays them out so;
- * a caller that did would read what the op is writing). */
-static bool kv_rows_meet(const still_vk_rope_store_args *a, const still_vk_buffer *q, const still_vk_buffer *k,
-                         const still_vk_buffer *v, const still_vk_buffer *cs, const still_vk_buffer *q_norm,
-                         const still_vk_buffer *k_norm, const still_vk_buffer *kc, const still_vk_buffer *vc)
+/* What a rope and KV store of a (rope_store.comp, or the fold) reads: in = {q, k, v products,
+ * rope table, q norm, k norm} (the table NULL without rope, the norms NULL where absent), and
+ * the bytes [r[i][0], r[i][1]) of each. */
+typedef struct {
+  const still_vk_buffer *in[6];
+  uint64_t r[6][2];
+} rope_store_reads;
+
+static rope_store_reads reads_of(const still_vk_rope_store_args *a, const still_vk_buffer *q, const still_vk_buffer *k,
+                                 const still_vk_buffer *v, const still_vk_buffer *cs, const still_vk_buffer *q_norm,
+                                 const still_vk_buffer *k_norm)
 {
   const uint64_t last = a->n_tok - 1, half = a->n_rot / 2;
+  return (rope_store_reads){
+    .in = {q, k, v, half > 0 ? cs : NULL, q_norm, k_norm},
+    .r = {{4 * a->q_off, 4 * (a->q_off + a->q_stride * last + (uint64_t)a->n_head * a->head_dim_k)},
+          {4 * a->k_off, 4 * (a->k_off + a->k_stride * last + (uint64_t)a->n_head_kv * a->head_dim_k)},
+          {4 * a->v_off, 4 * (a->v_off + a->v_stride * last + (uint64_t)a->n_head_kv * a->head_dim_v)},
+          {4 * a->cs_off, 4 * (a->cs_off + 2 * a->n_tok * half)},
+          {0, 4ull * a->head_dim_k},
+          {0, 4ull * a->head_dim_k}}};
+}
+
+/* Whether each input there is lies in its buffer. */
+static bool reads_fit(const rope_store_reads *rd)
+{
+  for (int i = 0; i < 6; i++)
+    if (rd->in[i] && !fits(rd->in[i], rd->r[i][1])) return false;
+  return true;
+}
+
+/* Whether the cache rows a rope and KV store of a writes (kc, vc) meet each other or what it
+ * reads (the engine never lays them out so; a caller that did would read what the op is
+ * writing). */
+static bool kv_rows_meet(const still_vk_rope_store_args *a, const rope_store_reads *rd, const still_vk_buffer *kc,
+                         const still_vk_buffer *vc)
+{
   const uint64_t kend = a->kc_off + (uint64_t)a->n_tok * a->n_head_kv * a->head_dim_k,
                  vend = a->vc_off + (uint64_t)a->n_tok * a->n_head_kv * a->head_dim_v;
   const uint64_t w[2][2] = {{still_vk_kv_cache_bytes(a->kv_type, a->kc_off), still_vk_kv_cache_bytes(a->kv_type, kend)},
                             {still_vk_kv_cache_bytes(a->kv_type, a->vc_off), still_vk_kv_cache_bytes(a->kv_type, vend)}};
   const still_vk_buffer *out[2] = {kc, vc};
-  const still_vk_buffer *in[6] = {q, k, v, half > 0 ? cs : NULL, q_norm, k_norm};
-  const uint64_t r[6][2] = {{4 * a->q_off, 4 * (a->q_off + a->q_stride * last + (uint64_t)a->n_head * a->head_dim_k)},
-                            {4 * a->k_off, 4 * (a->k_off + a->k_stride * last + (uint64_t)a->n_head_kv * a->head_dim_k)},
-                            {4 * a->v_off, 4 * (a->v_off + a->v_stride * last + (uint64_t)a->n_head_kv * a->head_dim_v)},
-                            {4 * a->cs_off, 4 * (a->cs_off + 2 * a->n_tok * half)},
-                            {0, 4ull * a->head_dim_k},
-                            {0, 4ull * a->head_dim_k}};
   if (meets(kc, w[0][0], w[0][1], vc, w[1][0], w[1][1])) return true;
   for (int o = 0; o < 2; o++)
     for (int i = 0; i < 6; i++)
-      if (meets(out[o], w[o][0], w[o][1], in[i], r[i][0], r[i][1])) return true;
+      if (meets(out[o], w[o][0], w[o][1], rd->in[i], rd->r[i][0], rd->r[i][1])) return true;
   return false;
 }
 
@@ -748,18 +770,14 @@ still_status still_vk_rope_store(still_vk *vk, still_vk_buffer *q, const still_v
   if (!still_vk_rope_store_ok(vk, a))
     return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no fused rope and KV store for this shape");
   const bool f16 = a->kv_type == STILL_TYPE_F16, q8 = a->kv_type == STILL_TYPE_Q8_0;
-  const uint64_t last = a->n_tok - 1, half = a->n_rot / 2;
+  const uint64_t half = a->n_rot / 2;
   const uint64_t kend = a->kc_off + (uint64_t)a->n_tok * a->n_head_kv * a->head_dim_k,
                  vend = a->vc_off + (uint64_t)a->n_tok * a->n_head_kv * a->head_dim_v;
-  if (!fits(q, 4 * (a->q_off + a->q_stride * last + (uint64_t)a->n_head * a->head_dim_k)) ||
-      !fits(k, 4 * (a->k_off + a->k_stride * last + (uint64_t)a->n_head_kv * a->head_dim_k)) ||
-      !fits(v, 4 * (a->v_off + a->v_stride * last + (uint64_t)a->n_head_kv * a->head_dim_v)) ||
-      (half > 0 && !fits(cs, 4 * (a->cs_off + 2 * a->n_tok * half))) ||
-      !fits(kc, still_vk_kv_cache_bytes(a->kv_type, kend)) || !fits(vc, still_vk_kv_cache_bytes(a->kv_type, vend)) ||
-      (q_norm && !fits(q_norm, 4ull * a->head_dim_k)) ||
-      (k_norm && !fits(k_norm, 4ull * a->head_dim_k)))
+  const rope_store_reads rd = reads_of(a, q, k, v, cs, q_norm, k_norm);
+  if (!reads_fit(&rd) || !fits(kc, still_vk_kv_cache_bytes(a->kv_type, kend)) ||
+      !fits(vc, still_vk_kv_cache_bytes(a->kv_type, vend)))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: rope and KV store outside their buffers");
-  if (kv_rows_meet(a, q, k, v, cs, q_norm, k_norm, kc, vc))
+  if (kv_rows_meet(a, &rd, kc, vc))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: KV cache rows onto the rope and store's inputs");
   struct {
     uint32_t n_tok, n_head, n_head_kv, head_dim_k, head_dim_v, n_rot, flags;
@@ -998,27 +1016,21 @@ still_status still_vk_attention_fold(still_vk *vk, const still_vk_buffer *qk, co
 {
   if (!still_vk_attention_fold_ok(vk, a, rs))
     return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: no folded attention for this shape");
-  const uint64_t half = rs->n_rot / 2;
-  if (!fits(qk, 4 * ((uint64_t)rs->q_off + (uint64_t)rs->n_head * rs->head_dim_k)) ||
-      !fits(qk, 4 * ((uint64_t)rs->k_off + (uint64_t)rs->n_head_kv * rs->head_dim_k)) ||
-      !fits(v_src, 4 * ((uint64_t)rs->v_off + (uint64_t)rs->n_head_kv * rs->head_dim_v)) ||
-      (half > 0 && !fits(cs, 4 * (rs->cs_off + 2 * half))) || (q_norm && !fits(q_norm, 4ull * rs->head_dim_k)) ||
-      (k_norm && !fits(k_norm, 4ull * rs->head_dim_k)))
+  /* (rs is of one token: fold_ok) */
+  const rope_store_reads rd = reads_of(rs, qk, qk, v_src, cs, q_norm, k_norm);
+  if (!reads_fit(&rd))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: rope and attention inputs outside their buffers");
-  if (kv_rows_meet(rs, qk, qk, v_src, cs, q_norm, k_norm, kc, vc))
+  if (kv_rows_meet(rs, &rd, kc, vc))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: KV cache rows onto the rope and attention inputs");
   /* the output (and its 8-bit form) apart from the q/k/v products: with the merge folded, a
    * head's output is written while other workgroups still read the products */
-  const uint64_t o0 = 4ull * a->o_off, o1 = 4 * ((uint64_t)a->o_off + (uint64_t)a->n_head * a->head_dim_v);
-  const uint64_t r0 = 4ull * a->r8_off, r1 = r0 + 4ull * still_vk_round8_words(a->n_head * a->head_dim_v);
-  const uint64_t q0 = 4ull * rs->q_off, q1 = 4 * ((uint64_t)rs->q_off + (uint64_t)rs->n_head * rs->head_dim_k);
-  const uint64_t k0 = 4ull * rs->k_off, k1 = 4 * ((uint64_t)rs->k_off + (uint64_t)rs->n_head_kv * rs->head_dim_k);
-  const uint64_t v0 = 4ull * rs->v_off, v1 = 4 * ((uint64_t)rs->v_off + (uint64_t)rs->n_head_kv * rs->head_dim_v);
-  for (int w = 0; w < (a->round8 ? 2 : 1); w++) {
-    const uint64_t w0 = w ? r0 : o0, w1 = w ? r1 : o1;
-    if (meets(out, w0, w1, qk, q0, q1) || meets(out, w0, w1, qk, k0, k1) || meets(out, w0, w1, v_src, v0, v1))
-      return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention output onto its q/k/v inputs");
-  }
+  const uint64_t o[2][2] = {
+    {4ull * a->o_off, 4 * ((uint64_t)a->o_off + (uint64_t)a->n_head * a->head_dim_v)},
+    {4ull * a->r8_off, 4ull * a->r8_off + 4ull * still_vk_round8_words(a->n_head * a->head_dim_v)}};
+  for (int w = 0; w < (a->round8 ? 2 : 1); w++)
+    for (int i = 0; i < 3; i++)
+      if (meets(out, o[w][0], o[w][1], rd.in[i], rd.r[i][0], rd.r[i][1]))
+        return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: attention output onto its q/k/v inputs");
   const fold_inputs fold = {rs, v_src, cs, q_norm, k_norm};
   return split_run(vk, qk, kc, vc, part, out, a, &fold, err);
 }
@@ -1067,6 +1079,7 @@ static still_status split_run(still_vk *vk, const still_vk_buffer *q, const stil
   const still_vk_buffer *bufs[10] = {q, k, v, part};
   int n_bufs = 4;
   size_t push_size = offsetof(split_push, n_rot);
+  bool merged = false; /* the fold with attention_merge.comp's work in it: one dispatch */
   if (fold) {
     const still_vk_rope_store_args *rs = fold->rs;
     push.q_off = rs->q_off, push.q_stride = rs->q_stride;
@@ -1086,8 +1099,9 @@ static still_status split_run(still_vk *vk, const still_vk_buffer *q, const stil
      * them, as below) */
     still_vk_buffer *counts = NULL;
     still_error cerr = {0};
-    if (still_vk_attention_fold_merges(vk) && a->n_head_kv <= STILL_VK_COUNTS_BYTES / 4 &&
-        still_vk_counts(vk, &counts, &cerr) == STILL_OK) {
+    merged = still_vk_attention_fold_merges(vk) && a->n_head_kv <= STILL_VK_COUNTS_BYTES / 4 &&
+             still_vk_counts(vk, &counts, &cerr) == STILL_OK;
+    if (merged) {
       sh = q8 ? VK_SHADER_ATTENTION_FOLD_MERGE_Q8_0
            : f16 ? VK_SHADER_ATTENTION_FOLD_MERGE_F16
                  : VK_SHADER_ATTENTION_FOLD_MERGE_F32;
@@ -1097,11 +1111,10 @@ static still_status split_run(still_vk *vk, const still_vk_buffer *q, const stil
       bufs[9] = out;
       n_bufs = 10;
       push_size = sizeof push;
-      return still_vk_dispatch(vk, sh, bufs, n_bufs, &push, push_size, n_chunks, a->n_head_kv, a->n_tok, err);
     }
   }
   still_status st = still_vk_dispatch(vk, sh, bufs, n_bufs, &push, push_size, n_chunks, a->n_head_kv, a->n_tok, err);
-  if (st != STILL_OK) return st;
+  if (st != STILL_OK || merged) return st;
   const uint32_t mpush[10] = {a->n_tok,  a->n_head,   a->head_dim_v, a->pos0,      n_chunks,
                               chunk,     a->o_off,    a->o_stride,   a->r8_off,    a->r8_stride};
   const still_vk_buffer *mbufs[2] = {part, out};
