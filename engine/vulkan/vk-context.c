@@ -597,6 +597,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   vk->rope_store_off = env_is("STILL_VK_ROPE_STORE", "0");
   vk->attn_fold_off = env_is("STILL_VK_ATTN_FOLD", "0");
   vk->attn_merge_fold = env_is("STILL_VK_ATTN_FOLD", "2");
+  vk->norm_fold = env_is("STILL_VK_NORM_FOLD", "1");
   const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");
   vk->fault_submit = fault_env && *fault_env ? (uint32_t)strtoul(fault_env, NULL, 10) : 0;
   vk->attn_tile_off = env_is("STILL_VK_ATTN_TILE", "0");

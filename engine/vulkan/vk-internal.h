@@ -10,7 +10,8 @@
 /* storage buffers per op at most; devices that allow fewer per shader stage
  * (the Vulkan minimum is 4) get n_bindings = 8 or 4 and no op that needs more */
 #define STILL_VK_BINDINGS 10
-/* bytes of still_vk.counts: one counter per KV head (still_vk_attention_fold's merge) */
+/* bytes of still_vk.counts: one counter per KV head (still_vk_attention_fold's merge) from the
+ * first, and the last for the norm in a product's tail (still_vk_matvec_norm) */
 #define STILL_VK_COUNTS_BYTES 1024
 #define STILL_VK_PUSH_MAX 128 /* the minimum every device guarantees */
 /* most ops in one submit (timestamps, descriptor sets outside the cache) */
@@ -75,6 +76,8 @@ struct still_vk {
   bool rope_store_off;  /* STILL_VK_ROPE_STORE=0: separate norm, rope and store dispatches (no rope_store.comp) */
   bool attn_fold_off;   /* STILL_VK_ATTN_FOLD=0: decode ropes and stores q/k/v in a dispatch of its own (rope_store.comp) */
   bool attn_merge_fold; /* STILL_VK_ATTN_FOLD=2 (or the tuner's): the fold also merges the chunks (no attention_merge.comp) */
+  bool norm_fold;       /* STILL_VK_NORM_FOLD=1 (or the tuner's): decode's residual add and RMSNorm in the last
+                         * workgroup of the product before them (still_vk_matvec_norm) */
   int merge_checked;    /* still_vk_attention_merge_check: 0 not yet, 1 passed, -1 failed */
   char merge_failed[160];
   /* counters the fold's merge leaves at 0 (zeroed when made: still_vk_counts); counts_failed:

@@ -248,9 +248,67 @@ bool still_vk_matvec_rounds_x(const still_vk *vk, const still_vk_matvec_args *a,
   return team_shader(vk, a) >= 0 && dot_shader(vk, a, team_wide(vk, a, up_off)) >= 0;
 }
 
+/* ---- the residual add and RMSNorm in the product's last workgroup ------ */
+
+/* The counter of norm_tail.glsl: the last of the context's (the fold's merge takes one per KV
+ * head from the first). */
+#define TAIL_COUNTER (STILL_VK_COUNTS_BYTES / 4 - 1)
+
+/* What a product with norm_tail.glsl adds (still_vk_matvec_norm): the residual stream res, the
+ * norm weight g, the normed row h (and its 8-bit form in h's buffer) and the counters. */
+typedef struct {
+  still_vk_buffer *res, *h, *counts;
+  const still_vk_buffer *g;
+  const still_vk_add_rms_norm_args *n;
+} norm_tail;
+
+/* The norm_tail.glsl variant of a product shader (matvec_team.comp with 2 or 4 rows per team
+ * for F16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K; matvec_dot.comp, rounding or pre-rounded), or -1. */
+static int tail_shader(int sh)
+{
+  if (sh >= VK_SHADER_MATVEC_TEAM_F16 && sh <= VK_SHADER_MATVEC_TEAM_Q6_K)
+    return VK_SHADER_MATVEC_TAIL_TEAM_F16 + (sh - VK_SHADER_MATVEC_TEAM_F16);
+  if (sh >= VK_SHADER_MATVEC_TEAM4_F16 && sh <= VK_SHADER_MATVEC_TEAM4_Q6_K)
+    return VK_SHADER_MATVEC_TAIL_TEAM4_F16 + (sh - VK_SHADER_MATVEC_TEAM4_F16);
+  if (sh >= VK_SHADER_MATVEC_DOT_Q4_K && sh <= VK_SHADER_MATVEC_DOT_Q4_0)
+    return VK_SHADER_MATVEC_TAIL_DOT_Q4_K + (sh - VK_SHADER_MATVEC_DOT_Q4_K);
+  if (sh >= VK_SHADER_MATVEC_DOT_PRE_Q4_K && sh <= VK_SHADER_MATVEC_DOT_PRE_Q4_0)
+    return VK_SHADER_MATVEC_TAIL_DOT_PRE_Q4_K + (sh - VK_SHADER_MATVEC_DOT_PRE_Q4_K);
+  return -1;
+}
+
+_Static_assert(VK_SHADER_MATVEC_TEAM_Q4_0 - VK_SHADER_MATVEC_TEAM_F16 == 2 &&
+                 VK_SHADER_MATVEC_TEAM_Q6_K - VK_SHADER_MATVEC_TEAM_F16 == 5 &&
+                 VK_SHADER_MATVEC_TEAM4_Q6_K - VK_SHADER_MATVEC_TEAM4_F16 == 5 &&
+                 VK_SHADER_MATVEC_TAIL_TEAM_Q6_K - VK_SHADER_MATVEC_TAIL_TEAM_F16 == 5 &&
+                 VK_SHADER_MATVEC_TAIL_TEAM4_Q6_K - VK_SHADER_MATVEC_TAIL_TEAM4_F16 == 5 &&
+                 VK_SHADER_MATVEC_DOT_Q4_0 - VK_SHADER_MATVEC_DOT_Q4_K == 4 &&
+                 VK_SHADER_MATVEC_TAIL_DOT_Q4_0 - VK_SHADER_MATVEC_TAIL_DOT_Q4_K == 4 &&
+                 VK_SHADER_MATVEC_TAIL_DOT_PRE_Q4_0 - VK_SHADER_MATVEC_TAIL_DOT_PRE_Q4_K == 4,
+               "the norm_tail variants are in the order of the products they extend");
+
+/* A product's dispatch (4 buffers, 12 push words), or with tail its norm_tail.glsl variant:
+ * 8 buffers and the tail's 7 words. */
+static still_status dispatch_product(still_vk *vk, int sh, const still_vk_buffer *const bufs[4],
+                                     const uint32_t push[12], uint32_t gx, uint32_t gy, uint32_t gz,
+                                     const norm_tail *tail, still_error *err)
+{
+  if (!tail) return still_vk_dispatch(vk, (still_vk_shader_id)sh, bufs, 4, push, 12 * 4, gx, gy, gz, err);
+  const int id = tail_shader(sh);
+  if (id < 0) return still_set_error(err, STILL_ERR_UNSUPPORTED, "Vulkan: this product has no norm in its tail");
+  const still_vk_add_rms_norm_args *n = tail->n;
+  uint32_t tp[19];
+  memcpy(tp, push, 12 * 4);
+  tp[12] = n->x_off / 4, tp[13] = n->g_off / 4, tp[14] = n->y_off / 4, tp[15] = n->round8 ? n->q_off : 0;
+  tp[16] = TAIL_COUNTER, tp[17] = n->round8 ? 1u : 0u;
+  memcpy(&tp[18], &n->eps, 4);
+  const still_vk_buffer *tb[8] = {bufs[0], bufs[1], bufs[2], bufs[3], tail->res, tail->g, tail->h, tail->counts};
+  return still_vk_dispatch(vk, (still_vk_shader_id)id, tb, 8, tp, sizeof tp, gx, gy, gz, err);
+}
+
 static still_status record_dot(still_vk *vk, int dot, const still_vk_buffer *w, const still_vk_buffer *x,
                                still_vk_buffer *y, const still_vk_buffer *bias, size_t up_off,
-                               const still_vk_matvec_args *a, still_error *err)
+                               const still_vk_matvec_args *a, const norm_tail *tail, still_error *err)
 {
   const uint32_t per_team = vk->dot_rows, blocks = a->ncols / 256;
   const uint32_t passes = a->type == STILL_TYPE_Q4_K   ? (blocks + 7) / 8
@@ -283,7 +341,7 @@ static still_status record_dot(still_vk *vk, int dot, const still_vk_buffer *w, 
   const uint32_t rows_per_group = vk->dot_wg / (32 * subs) * per_team;
   uint32_t gx, gy;
   grid_2d((a->nrows + rows_per_group - 1) / rows_per_group, &gx, &gy);
-  return still_vk_dispatch(vk, (still_vk_shader_id)dot, bufs, 4, push, sizeof push, gx, gy, 1, err);
+  return dispatch_product(vk, dot, bufs, push, gx, gy, 1, tail, err);
 }
 
 _Static_assert(VK_SHADER_MATVEC_DOT_PRE_Q4_0 - VK_SHADER_MATVEC_DOT_PRE_Q4_K ==
@@ -314,15 +372,21 @@ still_status still_vk_round8(still_vk *vk, const still_vk_buffer *x, uint32_t x_
                            (blocks + vk->wg_size - 1) / vk->wg_size, nrows, 1, err);
 }
 
+/* rows per team of matvec_team.comp for a (record_team) */
+static uint32_t team_rows_for(const still_vk *vk, const still_vk_matvec_args *a)
+{
+  return a->n_vec != 1 || a->type == STILL_TYPE_F16 ? 1 : still_vk_team_rows(vk, a->type);
+}
+
 /* matvec_team.comp with its epilogue (bias NULL, up_off 0: plain W·x), or
  * matvec_dot.comp where it applies. */
 static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w, const still_vk_buffer *x,
                                 still_vk_buffer *y, const still_vk_buffer *bias, size_t up_off,
-                                const still_vk_matvec_args *a, still_error *err)
+                                const still_vk_matvec_args *a, const norm_tail *tail, still_error *err)
 {
   const bool wide = team_wide(vk, a, up_off);
   const int dot = dot_shader(vk, a, wide);
-  if (dot >= 0) return record_dot(vk, dot, w, x, y, bias, up_off, a, err);
+  if (dot >= 0) return record_dot(vk, dot, w, x, y, bias, up_off, a, tail, err);
   /* one input vector: each team takes 2 or 4 rows (4: the matvec_team4
    * variants) and reads the activations once for all of them (not F16,
    * whose rows may end inside a pass). Measured on an H200, tg128, rows per
@@ -335,7 +399,7 @@ static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w
    * Those are the defaults of vk->team_rows_wide and team_rows_small:
    * STILL_VK_MATVEC_ROWS overrides both, and the tuner times the others on
    * the user's GPU (vk-tune.c). */
-  const uint32_t per_team = a->n_vec != 1 || a->type == STILL_TYPE_F16 ? 1 : still_vk_team_rows(vk, a->type);
+  const uint32_t per_team = team_rows_for(vk, a);
   const bool multi = per_team > 1;
   if (per_team == 4) team += VK_SHADER_MATVEC_TEAM4_F16 - VK_SHADER_MATVEC_TEAM_F16;
   still_vk_matvec_args rows = *a;
@@ -349,8 +413,7 @@ static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w
   const uint32_t rows_per_group = vk->wg_size / (32 * subs) * per_team;
   uint32_t gx, gy;
   grid_2d((a->nrows + rows_per_group - 1) / rows_per_group, &gx, &gy);
-  return still_vk_dispatch(vk, (still_vk_shader_id)team, bufs, 4, push, sizeof push, gx, gy, (a->n_vec + 3) / 4,
-                           err);
+  return dispatch_product(vk, team, bufs, push, gx, gy, (a->n_vec + 3) / 4, tail, err);
 }
 
 still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
@@ -359,7 +422,7 @@ still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still
   still_status st = check_matvec(w, x, y, a, "matrix×vector", err);
   if (st != STILL_OK) return st;
   const int team = team_shader(vk, a);
-  if (team >= 0) return record_team(vk, team, w, x, y, NULL, 0, a, err);
+  if (team >= 0) return record_team(vk, team, w, x, y, NULL, 0, a, NULL, err);
   const uint32_t push[9] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes,
                             a->x_off, a->x_stride, a->y_off, a->y_stride, a->n_vec};
   const still_vk_buffer *bufs[3] = {w, x, y};
@@ -392,7 +455,71 @@ still_status still_vk_matvec_fused(still_vk *vk, const still_vk_buffer *w, const
   }
   if (bias && !fits(bias, 4 * (uint64_t)a->nrows))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bias shorter than the matrix's rows");
-  return record_team(vk, team_shader(vk, a), w, x, y, bias, up_off, a, err);
+  return record_team(vk, team_shader(vk, a), w, x, y, bias, up_off, a, NULL, err);
+}
+
+/* The shader still_vk_matvec records for a (record_team's choice; NULL bias, no SwiGLU), or -1
+ * where it takes matvec.comp. */
+static int product_shader(const still_vk *vk, const still_vk_matvec_args *a)
+{
+  const int team = team_shader(vk, a);
+  if (team < 0) return -1;
+  const int dot = dot_shader(vk, a, team_wide(vk, a, 0));
+  if (dot >= 0) return a->x_rounded ? dot + (VK_SHADER_MATVEC_DOT_PRE_Q4_K - VK_SHADER_MATVEC_DOT_Q4_K) : dot;
+  return team_rows_for(vk, a) == 4 ? team + (VK_SHADER_MATVEC_TEAM4_F16 - VK_SHADER_MATVEC_TEAM_F16) : team;
+}
+
+bool still_vk_norm_fold_possible(const still_vk *vk) { return vk->n_bindings >= 8 && !vk->fuse_off; }
+
+bool still_vk_norm_folds(const still_vk *vk) { return vk->norm_fold && still_vk_norm_fold_possible(vk); }
+
+bool still_vk_matvec_norm_fits(const still_vk *vk, const still_vk_matvec_args *a, const still_vk_add_rms_norm_args *n)
+{
+  return still_vk_norm_fold_possible(vk) && !vk->counts_failed && a->n_vec == 1 && n->nrows == 1 &&
+         n->n == a->nrows && ((a->nrows | a->y_off | n->x_off | n->g_off | n->y_off) & 3) == 0 &&
+         (!n->round8 || (a->nrows % 32 == 0 && (n->q_off & 3) == 0)) && tail_shader(product_shader(vk, a)) >= 0;
+}
+
+bool still_vk_matvec_norm_ok(const still_vk *vk, const still_vk_matvec_args *a, const still_vk_add_rms_norm_args *n)
+{
+  return vk->norm_fold && still_vk_matvec_norm_fits(vk, a, n);
+}
+
+still_status still_vk_matvec_norm(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x,
+                                  still_vk_buffer *y, const still_vk_matvec_args *a, still_vk_buffer *res,
+                                  const still_vk_buffer *g, still_vk_buffer *h, const still_vk_add_rms_norm_args *n,
+                                  still_error *err)
+{
+  if (!still_vk_matvec_norm_fits(vk, a, n) || !g)
+    return still_set_error(err, STILL_ERR_UNSUPPORTED,
+                           "Vulkan: no residual add and RMSNorm in the tail of this product (%s weights, %u rows)",
+                           still_type_name(a->type), a->nrows);
+  still_status st = check_matvec(w, x, y, a, "matrix×vector", err);
+  if (st != STILL_OK) return st;
+  /* byte ranges: the product's output, the residual row, the normed row, its 8-bit form, the weight */
+  const uint64_t y0 = 4ull * a->y_off, y1 = y0 + 4ull * a->nrows, r0 = 4ull * n->x_off, r1 = r0 + 4ull * n->n,
+                 h0 = 4ull * n->y_off, h1 = h0 + 4ull * n->n, g0 = 4ull * n->g_off, g1 = g0 + 4ull * n->n;
+  const uint64_t q0 = n->round8 ? 4ull * n->q_off : 0, q1 = n->round8 ? q0 + 4ull * still_vk_round8_words(n->n) : 0;
+  if (!fits(res, r1) || !fits(h, h1) || !fits(g, g1) || (n->round8 && !fits(h, q1)))
+    return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: the product's residual add and RMSNorm outside its buffers");
+  /* the last workgroup reads y and res and writes res, h (and q): no two may meet but res with itself */
+  if (meets(y, y0, y1, res, r0, r1) || meets(y, y0, y1, h, h0, h1) || meets(res, r0, r1, h, h0, h1) ||
+      meets(g, g0, g1, res, r0, r1) || meets(g, g0, g1, h, h0, h1) ||
+      (n->round8 && (meets(h, q0, q1, y, y0, y1) || meets(h, q0, q1, res, r0, r1) || meets(h, q0, q1, h, h0, h1) ||
+                     meets(h, q0, q1, g, g0, g1))))
+    return still_set_error(err, STILL_ERR_INVALID_ARG,
+                           "Vulkan: the product's residual add and RMSNorm would write onto what it reads");
+  still_vk_buffer *counts = NULL;
+  still_error cerr = {0};
+  if (still_vk_counts(vk, &counts, &cerr) != STILL_OK) {
+    /* no counters (out of memory): the product and the norm apart, as without the tail */
+    still_vk_add_rms_norm_args apart = *n;
+    apart.r_off = a->y_off, apart.r_stride = a->nrows;
+    st = still_vk_matvec(vk, w, x, y, a, err);
+    return st == STILL_OK ? still_vk_add_rms_norm(vk, res, y, g, h, &apart, err) : st;
+  }
+  const norm_tail tail = {.res = res, .h = h, .counts = counts, .g = g, .n = n};
+  return record_team(vk, team_shader(vk, a), w, x, y, NULL, 0, a, &tail, err);
 }
 
 /* matmul_coop.comp (or matmul_coop8.comp, vk->coopmat_n): the team layouts
@@ -1099,7 +1226,7 @@ static still_status split_run(still_vk *vk, const still_vk_buffer *q, const stil
      * them, as below) */
     still_vk_buffer *counts = NULL;
     still_error cerr = {0};
-    merged = still_vk_attention_fold_merges(vk) && a->n_head_kv <= STILL_VK_COUNTS_BYTES / 4 &&
+    merged = still_vk_attention_fold_merges(vk) && a->n_head_kv < TAIL_COUNTER &&
              still_vk_counts(vk, &counts, &cerr) == STILL_OK;
     if (merged) {
       sh = q8 ? VK_SHADER_ATTENTION_FOLD_MERGE_Q8_0

@@ -362,6 +362,72 @@ static const uint32_t spv_matmul_dot_q5_k[] =
 static const uint32_t spv_matmul_dot_q4_0[] =
 #include "vulkan/matmul_dot_q4_0.spv.h"
 ;
+static const uint32_t spv_matvec_tail_team_f16[] =
+#include "vulkan/matvec_tail_team_f16.spv.h"
+;
+static const uint32_t spv_matvec_tail_team_q8_0[] =
+#include "vulkan/matvec_tail_team_q8_0.spv.h"
+;
+static const uint32_t spv_matvec_tail_team_q4_0[] =
+#include "vulkan/matvec_tail_team_q4_0.spv.h"
+;
+static const uint32_t spv_matvec_tail_team_q4_k[] =
+#include "vulkan/matvec_tail_team_q4_k.spv.h"
+;
+static const uint32_t spv_matvec_tail_team_q5_k[] =
+#include "vulkan/matvec_tail_team_q5_k.spv.h"
+;
+static const uint32_t spv_matvec_tail_team_q6_k[] =
+#include "vulkan/matvec_tail_team_q6_k.spv.h"
+;
+static const uint32_t spv_matvec_tail_team4_f16[] =
+#include "vulkan/matvec_tail_team4_f16.spv.h"
+;
+static const uint32_t spv_matvec_tail_team4_q8_0[] =
+#include "vulkan/matvec_tail_team4_q8_0.spv.h"
+;
+static const uint32_t spv_matvec_tail_team4_q4_0[] =
+#include "vulkan/matvec_tail_team4_q4_0.spv.h"
+;
+static const uint32_t spv_matvec_tail_team4_q4_k[] =
+#include "vulkan/matvec_tail_team4_q4_k.spv.h"
+;
+static const uint32_t spv_matvec_tail_team4_q5_k[] =
+#include "vulkan/matvec_tail_team4_q5_k.spv.h"
+;
+static const uint32_t spv_matvec_tail_team4_q6_k[] =
+#include "vulkan/matvec_tail_team4_q6_k.spv.h"
+;
+static const uint32_t spv_matvec_tail_dot_q4_k[] =
+#include "vulkan/matvec_tail_dot_q4_k.spv.h"
+;
+static const uint32_t spv_matvec_tail_dot_q6_k[] =
+#include "vulkan/matvec_tail_dot_q6_k.spv.h"
+;
+static const uint32_t spv_matvec_tail_dot_q8_0[] =
+#include "vulkan/matvec_tail_dot_q8_0.spv.h"
+;
+static const uint32_t spv_matvec_tail_dot_q5_k[] =
+#include "vulkan/matvec_tail_dot_q5_k.spv.h"
+;
+static const uint32_t spv_matvec_tail_dot_q4_0[] =
+#include "vulkan/matvec_tail_dot_q4_0.spv.h"
+;
+static const uint32_t spv_matvec_tail_dot_pre_q4_k[] =
+#include "vulkan/matvec_tail_dot_pre_q4_k.spv.h"
+;
+static const uint32_t spv_matvec_tail_dot_pre_q6_k[] =
+#include "vulkan/matvec_tail_dot_pre_q6_k.spv.h"
+;
+static const uint32_t spv_matvec_tail_dot_pre_q8_0[] =
+#include "vulkan/matvec_tail_dot_pre_q8_0.spv.h"
+;
+static const uint32_t spv_matvec_tail_dot_pre_q5_k[] =
+#include "vulkan/matvec_tail_dot_pre_q5_k.spv.h"
+;
+static const uint32_t spv_matvec_tail_dot_pre_q4_0[] =
+#include "vulkan/matvec_tail_dot_pre_q4_0.spv.h"
+;
 static const uint32_t spv_matmul_team_f16[] =
 #include "vulkan/matmul_team_f16.spv.h"
 ;
@@ -746,6 +812,28 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATMUL_COOP_N128_Q5_0, spv_matmul_coop_n128_q5_0, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_N128_Q5_1, spv_matmul_coop_n128_q5_1, 36),
   ENTRY(VK_SHADER_MATMUL_COOP_N128_IQ4_NL, spv_matmul_coop_n128_iq4_nl, 36),
+  ENTRY(VK_SHADER_MATVEC_TAIL_TEAM_F16, spv_matvec_tail_team_f16, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_TEAM_Q8_0, spv_matvec_tail_team_q8_0, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_TEAM_Q4_0, spv_matvec_tail_team_q4_0, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_TEAM_Q4_K, spv_matvec_tail_team_q4_k, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_TEAM_Q5_K, spv_matvec_tail_team_q5_k, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_TEAM_Q6_K, spv_matvec_tail_team_q6_k, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_TEAM4_F16, spv_matvec_tail_team4_f16, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_TEAM4_Q8_0, spv_matvec_tail_team4_q8_0, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_TEAM4_Q4_0, spv_matvec_tail_team4_q4_0, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_TEAM4_Q4_K, spv_matvec_tail_team4_q4_k, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_TEAM4_Q5_K, spv_matvec_tail_team4_q5_k, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_TEAM4_Q6_K, spv_matvec_tail_team4_q6_k, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_DOT_Q4_K, spv_matvec_tail_dot_q4_k, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_DOT_Q6_K, spv_matvec_tail_dot_q6_k, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_DOT_Q8_0, spv_matvec_tail_dot_q8_0, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_DOT_Q5_K, spv_matvec_tail_dot_q5_k, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_DOT_Q4_0, spv_matvec_tail_dot_q4_0, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_DOT_PRE_Q4_K, spv_matvec_tail_dot_pre_q4_k, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_DOT_PRE_Q6_K, spv_matvec_tail_dot_pre_q6_k, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_DOT_PRE_Q8_0, spv_matvec_tail_dot_pre_q8_0, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_DOT_PRE_Q5_K, spv_matvec_tail_dot_pre_q5_k, 76),
+  ENTRY(VK_SHADER_MATVEC_TAIL_DOT_PRE_Q4_0, spv_matvec_tail_dot_pre_q4_0, 76),
 };
 
 const still_vk_shader *still_vk_coop_emulated = NULL;

@@ -196,6 +196,28 @@ still_status still_vk_add_rms_norm(still_vk *vk, still_vk_buffer *x, const still
                                    const still_vk_buffer *g, still_vk_buffer *y, const still_vk_add_rms_norm_args *a,
                                    still_error *err);
 
+/* A decode product with the residual add and RMSNorm after it in one dispatch: y = W·x as
+ * still_vk_matvec (one vector, a->n_vec 1), then, by the product's last workgroup to finish,
+ * still_vk_add_rms_norm(res, y, g, h, n) for one row (n->n = a->nrows, n->nrows 1, the added
+ * row is y's: n's r_off and r_stride are not read). Offsets and rows in whole vec4s; g required.
+ * The workgroups count themselves in on a counter of the context (as the attention fold's
+ * merge), so the last one sees every row of y. Where the product takes matvec.comp or a type
+ * without such a variant (matvec_team.comp for F16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K, and the
+ * dot shaders), _fits is false and the op answers STILL_ERR_UNSUPPORTED; without memory for the
+ * counters it records the two dispatches instead. y must meet neither res nor h (nor h's 8-bit
+ * form); g neither res nor h. still_vk_matvec_norm_ok: _fits and the switch is on
+ * (STILL_VK_NORM_FOLD=1, or the tuner's choice: still_vk_norm_folds); _possible: the device has
+ * the bindings (8) and fused ops are on. The floats agree with the two dispatches within float
+ * rounding (the sum of squares is added in another order). */
+bool still_vk_norm_fold_possible(const still_vk *vk);
+bool still_vk_norm_folds(const still_vk *vk);
+bool still_vk_matvec_norm_fits(const still_vk *vk, const still_vk_matvec_args *a, const still_vk_add_rms_norm_args *n);
+bool still_vk_matvec_norm_ok(const still_vk *vk, const still_vk_matvec_args *a, const still_vk_add_rms_norm_args *n);
+still_status still_vk_matvec_norm(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x,
+                                  still_vk_buffer *y, const still_vk_matvec_args *a, still_vk_buffer *res,
+                                  const still_vk_buffer *g, still_vk_buffer *h, const still_vk_add_rms_norm_args *n,
+                                  still_error *err);
+
 /* Activations rounded to 8 bits for the integer dot products of the
  * matrix × vector path (matvec_dot.comp), per block of 32 values: the
  * codes (n / 4 words of four signed bytes), then per block its scale and

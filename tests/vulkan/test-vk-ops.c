@@ -875,6 +875,202 @@ static void test_matvec_fused(gconstpointer data)
   g_free(wf), g_free(wdq), g_free(wq), g_free(x), g_free(b), g_free(want);
 }
 
+/* ---- the residual add and RMSNorm in a product's last workgroup ---- */
+
+typedef struct {
+  uint32_t type;
+  int ncols, nrows;
+  bool round8; /* the normed row rounded to 8 bits too */
+  bool pre;    /* the product reads its vector rounded beforehand, where it takes the dot products */
+} norm_tail_case;
+
+static const float NORM_MARK = -7.5f;
+
+/* still_vk_matvec_norm against still_vk_matvec + still_vk_add_rms_norm on the same device and
+ * against the host: the product's rows as the product alone writes them, the residual row the
+ * float sum of the old one and those rows, the normed row that of the sum, its 8-bit form that
+ * of the normed floats, nothing written past any range, the counters back at 0. The outputs are
+ * filled with NaNs before each run (a last workgroup that merges nothing, or too early, shows),
+ * and it runs three times (the counter must be set back each time for the next run to norm). */
+static void test_matvec_norm(gconstpointer data)
+{
+  const norm_tail_case *c = data;
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const still_type_traits *tt = still_type_get(c->type);
+  const int nc = c->ncols, nr = c->nrows;
+  uint64_t row_bytes;
+  g_assert_true(still_type_bytes(c->type, (uint64_t)nc, &row_bytes));
+  uint8_t *wq = g_malloc0(row_bytes * nr);
+  float *wf = g_new(float, (size_t)nc);
+  for (int r = 0; r < nr; r++) {
+    for (int i = 0; i < nc; i++) wf[i] = frand() * 0.2f;
+    tt->from_float(wf, wq + row_bytes * r, nc);
+  }
+  const float eps = 1e-6f;
+  float *x = g_new(float, (size_t)nc), *res0 = g_new(float, (size_t)nr + 8), *g = g_new(float, (size_t)nr + 4);
+  for (int i = 0; i < nc; i++) x[i] = frand();
+  /* the residual row from float 4, marks after it */
+  for (int i = 0; i < nr + 8; i++) res0[i] = i < 4 || i >= nr + 4 ? NORM_MARK : frand() * 4;
+  for (int i = 0; i < nr + 4; i++) g[i] = frand() + 0.5f;
+  /* h: the normed row from float 4, then its 8-bit form from q_off, marks around both */
+  const uint32_t q_off = (uint32_t)((4 + nr + 4 + 3) & ~3), q_words = still_vk_round8_words((uint32_t)nr);
+  const size_t h_len = q_off + (size_t)q_words + 4;
+  const uint32_t xq_off = (uint32_t)((nc + 3) & ~3);
+  still_error err = {0};
+  still_vk_buffer bw, bx, by, bres, bg, bh;
+  g_assert_cmpint(still_vk_buffer_new(vk, row_bytes * nr, &bw, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * ((size_t)xq_off + still_vk_round8_words((uint32_t)nc)), &bx, &err), ==,
+                  STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * ((size_t)nr + 8), &by, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * ((size_t)nr + 8), &bres, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * ((size_t)nr + 4), &bg, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, 4 * h_len, &bh, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bw, 0, wq, row_bytes * nr, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bx, 0, x, 4 * (size_t)nc, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bg, 0, g, 4 * ((size_t)nr + 4), &err), ==, STILL_OK);
+  still_vk_matvec_args a = {.type = c->type, .ncols = (uint32_t)nc, .nrows = (uint32_t)nr, .n_vec = 1,
+                            .w_off = 0, .row_bytes = row_bytes, .x_off = 0, .x_stride = (uint32_t)nc,
+                            .y_off = 0, .y_stride = (uint32_t)nr};
+  const bool pre = c->pre && still_vk_matvec_rounds_x(vk, &a, 0) && nc % 32 == 0;
+  if (pre) a.x_rounded = true, a.xq_off = xq_off;
+  still_vk_add_rms_norm_args n = {.n = (uint32_t)nr, .nrows = 1, .x_off = 4, .x_stride = (uint32_t)nr,
+                                  .r_off = 0, .r_stride = (uint32_t)nr, .g_off = 4, .y_off = 4,
+                                  .y_stride = (uint32_t)nr, .eps = eps, .round8 = c->round8, .q_off = q_off};
+  if (!still_vk_matvec_norm_fits(vk, &a, &n)) {
+    g_test_skip("no norm in a product's tail here (matvec.comp, or fewer than 8 bindings)");
+  } else {
+    float *fill = g_new(float, h_len), *y_ref = g_new(float, (size_t)nr + 8), *res_ref = g_new(float, (size_t)nr + 8);
+    float *h_ref = g_new(float, h_len), *y = g_new(float, (size_t)nr + 8), *res = g_new(float, (size_t)nr + 8);
+    float *h = g_new(float, h_len);
+    /* the two dispatches */
+    for (size_t i = 0; i < h_len; i++) fill[i] = i < (size_t)nr ? 1234.5f : NORM_MARK;
+    g_assert_cmpint(still_vk_upload(vk, &by, 0, fill, 4 * ((size_t)nr + 8), &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_upload(vk, &bres, 0, res0, 4 * ((size_t)nr + 8), &err), ==, STILL_OK);
+    for (size_t i = 0; i < h_len; i++) fill[i] = NORM_MARK;
+    g_assert_cmpint(still_vk_upload(vk, &bh, 0, fill, 4 * h_len, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    if (pre) g_assert_cmpint(still_vk_round8(vk, &bx, 0, (uint32_t)nc, &bx, xq_off, 0, (uint32_t)nc, 1, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_matvec(vk, &bw, &bx, &by, &a, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_add_rms_norm(vk, &bres, &by, &bg, &bh, &n, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_download(vk, &by, 0, y_ref, 4 * ((size_t)nr + 8), &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_download(vk, &bres, 0, res_ref, 4 * ((size_t)nr + 8), &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_download(vk, &bh, 0, h_ref, 4 * h_len, &err), ==, STILL_OK);
+    for (int run = 0; run < 3; run++) {
+      /* NaNs where the op writes, marks around */
+      for (size_t i = 0; i < h_len; i++) fill[i] = i < (size_t)nr ? NAN : NORM_MARK;
+      g_assert_cmpint(still_vk_upload(vk, &by, 0, fill, 4 * ((size_t)nr + 8), &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_upload(vk, &bres, 0, res0, 4 * ((size_t)nr + 8), &err), ==, STILL_OK);
+      for (size_t i = 0; i < h_len; i++)
+        fill[i] = (i >= 4 && i < 4 + (size_t)nr) || (c->round8 && i >= q_off && i < q_off + q_words) ? NAN : NORM_MARK;
+      g_assert_cmpint(still_vk_upload(vk, &bh, 0, fill, 4 * h_len, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+      if (pre) g_assert_cmpint(still_vk_round8(vk, &bx, 0, (uint32_t)nc, &bx, xq_off, 0, (uint32_t)nc, 1, &err), ==, STILL_OK);
+      const int before = vk->n_dispatch;
+      g_assert_cmpint(still_vk_matvec_norm(vk, &bw, &bx, &by, &a, &bres, &bg, &bh, &n, &err), ==, STILL_OK);
+      g_assert_cmpint(vk->n_dispatch - before, ==, 1);
+      g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_download(vk, &by, 0, y, 4 * ((size_t)nr + 8), &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_download(vk, &bres, 0, res, 4 * ((size_t)nr + 8), &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_download(vk, &bh, 0, h, 4 * h_len, &err), ==, STILL_OK);
+      for (int i = 0; i < 8; i++) g_assert_cmpfloat(y[nr + i], ==, NORM_MARK);
+      for (int i = 0; i < 4; i++) {
+        g_assert_cmpfloat(res[i], ==, NORM_MARK);
+        g_assert_cmpfloat(res[nr + 4 + i], ==, NORM_MARK);
+      }
+      for (size_t i = 0; i < h_len; i++)
+        if (!((i >= 4 && i < 4 + (size_t)nr) || (c->round8 && i >= q_off && i < q_off + q_words)))
+          g_assert_cmpfloat(h[i], ==, NORM_MARK);
+      /* the product: as alone */
+      double *want = g_new(double, (size_t)nr);
+      for (int i = 0; i < nr; i++) want[i] = y_ref[i];
+      const double ey = nmse(y, want, (size_t)nr);
+      /* the residual: the float sum, exactly */
+      double ss = 0;
+      for (int i = 0; i < nr; i++) {
+        g_assert_cmpfloat(res[4 + i], ==, res0[4 + i] + y[i]);
+        ss += (double)res[4 + i] * res[4 + i];
+      }
+      /* the norm: as the host computes it from that sum, and as add_rms_norm.comp did */
+      const double scale = 1.0 / sqrt(ss / nr + eps);
+      for (int i = 0; i < nr; i++) want[i] = (double)res[4 + i] * scale * g[4 + i];
+      const double eh = nmse(h + 4, want, (size_t)nr);
+      for (int i = 0; i < nr; i++) want[i] = h_ref[4 + i];
+      const double eh2 = nmse(h + 4, want, (size_t)nr);
+      g_free(want);
+      if (run == 0)
+        g_test_message("%s %dx%d%s%s: product NMSE %.3g, norm %.3g (host) %.3g (apart)", tt->name, nr, nc,
+                       pre ? " pre-rounded" : "", c->round8 ? " round8" : "", ey, eh, eh2);
+      g_assert_cmpfloat(ey, <, 1e-12);
+      g_assert_cmpfloat(eh, <, 1e-11);
+      g_assert_cmpfloat(eh2, <, 1e-11);
+      if (c->round8) check_round8(h + 4, (const uint32_t *)(h + q_off), nr);
+      uint32_t counts[STILL_VK_COUNTS_BYTES / 4];
+      g_assert_cmpint(still_vk_download(vk, &vk->counts, 0, counts, sizeof counts, &err), ==, STILL_OK);
+      for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) g_assert_cmpuint(counts[i], ==, 0);
+    }
+    /* refused: the normed row onto the product's, the residual onto it, the 8-bit form onto
+     * the normed floats; and without a weight */
+    still_vk_add_rms_norm_args bad = n;
+    bad.y_off = 0;
+    g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+    g_assert_cmpint(still_vk_matvec_norm(vk, &bw, &bx, &by, &a, &bres, &bg, &by, &bad, &err), ==, STILL_ERR_INVALID_ARG);
+    bad = n, bad.x_off = 4;
+    g_assert_cmpint(still_vk_matvec_norm(vk, &bw, &bx, &by, &a, &by, &bg, &bh, &bad, &err), ==, STILL_ERR_INVALID_ARG);
+    g_assert_cmpint(still_vk_matvec_norm(vk, &bw, &bx, &by, &a, &bres, NULL, &bh, &n, &err), ==, STILL_ERR_UNSUPPORTED);
+    if (c->round8) {
+      bad = n, bad.q_off = 8;
+      g_assert_cmpint(still_vk_matvec_norm(vk, &bw, &bx, &by, &a, &bres, &bg, &bh, &bad, &err), ==,
+                      STILL_ERR_INVALID_ARG);
+    }
+    /* a row past the residual buffer */
+    bad = n, bad.x_off = 12;
+    g_assert_cmpint(still_vk_matvec_norm(vk, &bw, &bx, &by, &a, &bres, &bg, &bh, &bad, &err), ==, STILL_ERR_INVALID_ARG);
+    g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+    g_free(fill), g_free(y_ref), g_free(res_ref), g_free(h_ref), g_free(y), g_free(res), g_free(h);
+  }
+  still_vk_buffer_free(vk, &bw), still_vk_buffer_free(vk, &bx), still_vk_buffer_free(vk, &by);
+  still_vk_buffer_free(vk, &bres), still_vk_buffer_free(vk, &bg), still_vk_buffer_free(vk, &bh);
+  still_vk_close(vk);
+  g_free(wq), g_free(wf), g_free(x), g_free(res0), g_free(g);
+}
+
+/* Types and shapes without the tail: said plainly, nothing recorded. */
+static void test_matvec_norm_unsupported(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  still_error err = {0};
+  still_vk_buffer b;
+  g_assert_cmpint(still_vk_buffer_new(vk, 1 << 20, &b, &err), ==, STILL_OK);
+  uint64_t rb;
+  g_assert_true(still_type_bytes(STILL_TYPE_Q2_K, 256, &rb));
+  still_vk_matvec_args a = {.type = STILL_TYPE_Q2_K, .ncols = 256, .nrows = 64, .n_vec = 1, .row_bytes = rb,
+                            .x_stride = 256, .y_stride = 64};
+  still_vk_add_rms_norm_args n = {.n = 64, .nrows = 1, .x_off = 0, .g_off = 0, .y_off = 0, .eps = 1e-6f};
+  g_assert_false(still_vk_matvec_norm_fits(vk, &a, &n)); /* Q2_K: no such variant */
+  a.type = STILL_TYPE_Q8_0;
+  g_assert_true(still_type_bytes(STILL_TYPE_Q8_0, 256, &a.row_bytes));
+  a.n_vec = 2;
+  g_assert_false(still_vk_matvec_norm_fits(vk, &a, &n)); /* decode only */
+  a.n_vec = 1, a.nrows = 62, n.n = 62;
+  g_assert_false(still_vk_matvec_norm_fits(vk, &a, &n)); /* whole vec4s */
+  a.nrows = 64, n.n = 64, n.round8 = true, n.q_off = 2;
+  g_assert_false(still_vk_matvec_norm_fits(vk, &a, &n)); /* the 8-bit form on a word of 4 */
+  n.n = 32;
+  g_assert_false(still_vk_matvec_norm_fits(vk, &a, &n)); /* the norm over the product's rows */
+  g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_matvec_norm(vk, &b, &b, &b, &a, &b, &b, &b, &n, &err), ==, STILL_ERR_UNSUPPORTED);
+  g_assert_cmpint(vk->n_dispatch, ==, 0);
+  g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+  g_assert_nonnull(strstr(err.message, "tail"));
+  still_vk_buffer_free(vk, &b);
+  still_vk_close(vk);
+}
+
 /* Many contexts opened and closed in turn, as the app does when the user
  * switches models: each must open (a leak of driver objects per context
  * would make a later open fail), and use its device once. */
@@ -2980,6 +3176,25 @@ int main(int argc, char **argv)
     g_test_add_data_func(path, c, test_matvec_fused);
     g_free(path);
   }
+  static const norm_tail_case norm_cases[] = {
+    /* R1-Qwen-1.5B's wo and down widths (1536 rows), 8B's (4096) */
+    {STILL_TYPE_Q4_K, 1536, 1536, false, false}, {STILL_TYPE_Q4_K, 1536, 1536, true, true},
+    {STILL_TYPE_Q6_K, 8960, 1536, true, false},  {STILL_TYPE_Q6_K, 1536, 1536, false, true},
+    {STILL_TYPE_Q8_0, 1088, 4096, true, false},  {STILL_TYPE_Q8_0, 896, 896, false, true},
+    {STILL_TYPE_Q5_K, 2304, 1536, true, true},   {STILL_TYPE_Q4_0, 1024, 1024, false, false},
+    {STILL_TYPE_F16, 512, 896, true, false},
+    /* rows left over for the last workgroup's teams, one workgroup only, and many */
+    {STILL_TYPE_Q4_K, 512, 1540, false, false},  {STILL_TYPE_Q8_0, 256, 12, false, false},
+    {STILL_TYPE_Q4_0, 256, 8192, true, true},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(norm_cases); i++) {
+    const norm_tail_case *c = &norm_cases[i];
+    char *path = g_strdup_printf("/vk/matvec-norm/%s/%dx%d%s%s", still_type_name(c->type), c->nrows, c->ncols,
+                                 c->round8 ? "-round8" : "", c->pre ? "-pre" : "");
+    g_test_add_data_func(path, c, test_matvec_norm);
+    g_free(path);
+  }
+  g_test_add_func("/vk/matvec-norm/unsupported", test_matvec_norm_unsupported);
   g_test_add_func("/vk/matvec/unsupported", test_matvec_unsupported);
   g_test_add_func("/vk/matvec-dot/taken", test_matvec_dot_taken);
   g_test_add_func("/vk/reopen", test_reopen);

@@ -56,7 +56,12 @@ layout(std430, binding = 1) readonly buffer XDS { vec2 xds[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
 #endif
+#ifdef NORM_TAIL
+/* read back by the last workgroup (norm_tail.glsl) */
+layout(std430, binding = 2) coherent buffer Y { float y[]; };
+#else
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+#endif
 layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
 
 #include "words.glsl"
@@ -74,7 +79,18 @@ layout(push_constant) uniform Params {
   uint n_sub;     /* teams per row */
   uint flags;     /* bit 1: bias; 2: SwiGLU (up rows up_off bytes after the gate rows) */
   uint up_off;
+#ifdef NORM_TAIL
+  /* norm_tail.glsl: the residual add and RMSNorm by the last workgroup */
+  uint t_res, t_g, t_h; /* vec4s: the residual row, the norm weight, the normed row */
+  uint t_q;             /* words: the normed row rounded to 8 bits (t_flags bit 0) */
+  uint t_cnt;           /* the counter */
+  uint t_flags;
+  float t_eps;
+#endif
 } p;
+#ifdef NORM_TAIL
+#include "norm_tail.glsl"
+#endif
 
 /* OpSDot on 4 packed signed bytes */
 spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4450)
@@ -466,4 +482,7 @@ void main()
       }
     }
   }
+#ifdef NORM_TAIL
+  norm_tail();
+#endif
 }

@@ -46,7 +46,12 @@ layout(std430, binding = 0) readonly buffer W4 { uvec4 w4[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 /* the same activations as vec4: four floats per load when the offsets allow */
 layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
+#ifdef NORM_TAIL
+/* read back by the last workgroup (norm_tail.glsl) */
+layout(std430, binding = 2) coherent buffer Y { float y[]; };
+#else
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+#endif
 layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
 
 #include "words.glsl"
@@ -64,7 +69,19 @@ layout(push_constant) uniform Params {
   uint n_sub;      /* teams per row: 1, 2, 4 … (WG_SIZE / 32 at most) */
   uint flags;      /* bit 0: w_off and row_bytes are multiples of 16; 1: bias; 2: SwiGLU; 3: ROWS rows */
   uint up_off;     /* SwiGLU: bytes from a gate row to its up row */
+#ifdef NORM_TAIL
+  /* norm_tail.glsl: the residual add and RMSNorm by the last workgroup */
+  uint t_res, t_g, t_h; /* vec4s: the residual row, the norm weight, the normed row */
+  uint t_q;             /* words: the normed row rounded to 8 bits (t_flags bit 0) */
+  uint t_cnt;           /* the counter */
+  uint t_flags;
+  float t_eps;
+#endif
 } p;
+#ifdef NORM_TAIL
+#include "act8.glsl"
+#include "norm_tail.glsl"
+#endif
 
 #define NV 4u
 #define TEAM 32u
@@ -635,4 +652,7 @@ void main()
       if (swiglu) out_v = s[0] / (1.0 + exp(-s[0])) * s[1];
       y[p.y_off + vec * p.y_stride + r] = out_v;
     }
+#ifdef NORM_TAIL
+  norm_tail();
+#endif
 }
