@@ -151,6 +151,7 @@ typedef struct {
   bool stack_qkv; /* rope_store.comp takes this model's shape: q, k and v products may be stacked (qkv_stacked) */
   bool prompt_room; /* the rounded vectors have a whole batch's room (STILL_VK_MATMUL=dot, or the tuner may take it) */
   round8_place xb_r8, att_r8, hb_r8; /* the rounded vectors of xb, att and hb */
+  bool normed_ahead; /* record_layer: the layer before did this one's attention norm (mv_norm) */
   double layer_tok_s; /* seconds per layer and token at the last wait of a prompt batch (0: none yet) */
 } vk_part;
 
@@ -791,6 +792,45 @@ static still_status norm_rows(still_vk_forward *f, vk_part *P, const gpu_vector 
   return still_vk_add_rms_norm(P->vk, &P->x, add ? &P->xb2 : NULL, &g->buf, &P->xb, &a, err);
 }
 
+/* norm_rows' arguments for decode's row (add_rms_norm.comp, one row of n_embd) */
+static still_vk_add_rms_norm_args norm_args(const still_vk_forward *f, const vk_part *P, bool round8)
+{
+  const uint32_t n_embd = (uint32_t)f->m->hp.n_embd;
+  return (still_vk_add_rms_norm_args){.n = n_embd, .nrows = 1, .x_off = 0, .x_stride = n_embd, .r_off = 0,
+                                      .r_stride = n_embd, .g_off = 0, .y_off = 0, .y_stride = n_embd,
+                                      .eps = f->m->hp.rms_eps, .round8 = round8 && n_embd % 32 == 0,
+                                      .q_off = P->xb_r8.off, .q_stride = P->xb_r8.stride};
+}
+
+/* Decode: w's product of x_in into xb2 with the residual add and the RMSNorm of g after it
+ * (norm_rows' work: x += xb2, xb = norm(x) · g, and its rounded form where round8) in the
+ * product's last workgroup (still_vk_matvec_norm), where the switch (STILL_VK_NORM_FOLD or the
+ * tuner's) and the product's shader allow it. *done: whether it was recorded; else nothing is,
+ * and the caller records them apart. */
+static still_status mv_norm(still_vk_forward *f, vk_part *P, const gpu_weight *w, const still_vk_buffer *x_in,
+                            const gpu_vector *g, bool round8, int n_tok, bool *done, still_error *err)
+{
+  *done = false;
+  if (n_tok != 1 || !still_vk_fuse(P->vk) || !still_vk_norm_folds(P->vk)) return STILL_OK;
+  still_vk_matvec_args a = mv_args(w, 1, 0);
+  use_round8(P, x_in, &a);
+  const still_vk_add_rms_norm_args n = norm_args(f, P, round8);
+  if (!still_vk_matvec_norm_ok(P->vk, &a, &n)) return STILL_OK;
+  P->xb_r8.made = n.round8;
+  *done = true;
+  return still_vk_matvec_norm(P->vk, &w->buf, x_in, &P->xb2, &a, &P->x, &g->buf, &P->xb, &n, err);
+}
+
+/* Whether decode's wo or down product of layer L takes a shader with the norm in its tail
+ * (still_vk_matvec_norm_fits), whatever the switch says now (the tuner sets it). */
+static bool decode_norms(const still_vk_forward *f, const vk_part *P, const gpu_layer *L)
+{
+  const still_vk_add_rms_norm_args n = norm_args(f, P, false);
+  const still_vk_matvec_args wo = mv_args(&L->wo, 1, 0), down = mv_args(&L->w_down, 1, 0);
+  return still_vk_fuse(P->vk) &&
+         (still_vk_matvec_norm_fits(P->vk, &wo, &n) || still_vk_matvec_norm_fits(P->vk, &down, &n));
+}
+
 /* Whether a product of the attention inputs (xb) reads the vector rounded. */
 static bool attention_inputs_round8(vk_part *P, const gpu_layer *L, int n_tok)
 {
@@ -944,9 +984,12 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
   still_status st = STILL_OK;
 
   P->att_r8.made = P->hb_r8.made = false;
-  /* fused: the previous layer's FFN output (xb2) is added to x here */
-  TRY(norm_rows(f, P, &L->attn_norm, still_vk_fuse(vk) && il > P->first, 0, nt, attention_inputs_round8(P, L, n_tok),
-                err));
+  /* fused: the previous layer's FFN output (xb2) is added to x here (or was, with its down
+   * product: normed_ahead) */
+  if (!P->normed_ahead)
+    TRY(norm_rows(f, P, &L->attn_norm, still_vk_fuse(vk) && il > P->first, 0, nt, attention_inputs_round8(P, L, n_tok),
+                  err));
+  P->normed_ahead = false;
   uint32_t q_stride = 0;
   still_vk_attention_args aa = attention_args(f, nt, pos0);
   const bool split = takes_split(P, &aa);
@@ -971,18 +1014,31 @@ static still_status record_layer(still_vk_forward *f, vk_part *P, int il, int n_
     TRY(still_vk_attention(vk, &P->q, &L->k_cache, &L->v_cache, &P->att, &aa, err));
   }
   if (!P->att_r8.made) TRY(round8_alone(P, &L->wo, &P->att, &P->att_r8, n_att, n_tok, err));
-  TRY(mv(P, &L->wo, &P->att, &P->xb2, n_tok, 0, err));
-  if (!still_vk_fuse(vk)) TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
-
-  TRY(norm_rows(f, P, &L->ffn_norm, still_vk_fuse(vk), 0, nt, ffn_inputs_round8(P, L, n_tok), err));
+  /* decode: the FFN's norm in the last workgroup of wo's product where it can be (mv_norm) */
+  bool normed = false;
+  TRY(mv_norm(f, P, &L->wo, &P->att, &L->ffn_norm, ffn_inputs_round8(P, L, n_tok), n_tok, &normed, err));
+  if (!normed) {
+    TRY(mv(P, &L->wo, &P->att, &P->xb2, n_tok, 0, err));
+    if (!still_vk_fuse(vk)) TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
+    TRY(norm_rows(f, P, &L->ffn_norm, still_vk_fuse(vk), 0, nt, ffn_inputs_round8(P, L, n_tok), err));
+  }
   TRY(ffn_gate_up(P, L, n_tok, (uint32_t)hp->n_ff, err));
   TRY(round8_alone(P, &L->w_down, &P->hb, &P->hb_r8, (uint32_t)hp->n_ff, n_tok, err));
-  TRY(mv(P, &L->w_down, &P->hb, &P->xb2, n_tok, 0, err));
-  /* fused, the add goes with the next norm (the next layer's or the output
-   * norm); the last layer of a part whose stream goes on to the next
-   * device finishes it here */
-  if (!still_vk_fuse(vk) || (il + 1 == P->end && !P->has_output))
-    TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
+  /* decode: the next layer's attention norm in the last workgroup of the down product, where
+   * that layer is on this device too */
+  if (il + 1 < P->end) {
+    gpu_layer *N = L + 1;
+    TRY(mv_norm(f, P, &L->w_down, &P->hb, &N->attn_norm, attention_inputs_round8(P, N, n_tok), n_tok,
+                &P->normed_ahead, err));
+  }
+  if (!P->normed_ahead) {
+    TRY(mv(P, &L->w_down, &P->hb, &P->xb2, n_tok, 0, err));
+    /* fused, the add goes with the next norm (the next layer's or the output
+     * norm); the last layer of a part whose stream goes on to the next
+     * device finishes it here */
+    if (!still_vk_fuse(vk) || (il + 1 == P->end && !P->has_output))
+      TRY(still_vk_binary(vk, STILL_VK_ADD, &P->x, 0, &P->xb2, 0, 0, &P->x, 0, nt * n_embd, err));
+  }
 done:
   return st;
 }
@@ -1054,6 +1110,7 @@ static still_status run_part(still_vk_forward *f, vk_part *P, const float *x, co
                                  .ids_off = 0, .y_off = 0, .y_stride = (uint32_t)hp->n_embd};
     st = still_vk_get_rows(P->vk, &P->output.buf, &P->ids, &P->x, &ga, err);
   }
+  P->normed_ahead = false;
   int per_slice = slice_layers(f, P, n_tok, cancel), slice_first = P->first;
   int64_t slice_t0 = still_time_us();
   for (int il = P->first; il < P->end && st == STILL_OK; il++) {
@@ -1208,6 +1265,7 @@ still_status still_vk_forward_tune(still_vk_forward *f, still_step_fn on_step, v
                            .model_key = model_key(f, P), .on_step = on_step, .step_user = step_user};
   model_types(f->m, P->first, P->end, P->has_output, &job);
   for (int il = P->first; il < P->end && !job.folds; il++) job.folds = decode_folds(f, P, &P->layers[il - P->first]);
+  for (int il = P->first; il < P->end && !job.norms; il++) job.norms = decode_norms(f, P, &P->layers[il - P->first]);
   const still_status st = still_vk_tune(P->vk, &job, f->tuning, sizeof f->tuning, err);
   free(c.ids), free(c.rope), free(c.out), free(c.x);
   return st;

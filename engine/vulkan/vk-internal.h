@@ -78,6 +78,8 @@ struct still_vk {
   bool attn_merge_fold; /* STILL_VK_ATTN_FOLD=2 (or the tuner's): the fold also merges the chunks (no attention_merge.comp) */
   bool norm_fold;       /* STILL_VK_NORM_FOLD=1 (or the tuner's): decode's residual add and RMSNorm in the last
                          * workgroup of the product before them (still_vk_matvec_norm) */
+  int norm_checked;     /* still_vk_norm_fold_check: 0 not yet, 1 passed, -1 failed */
+  char norm_failed[160];
   int merge_checked;    /* still_vk_attention_merge_check: 0 not yet, 1 passed, -1 failed */
   char merge_failed[160];
   /* counters the fold's merge leaves at 0 (zeroed when made: still_vk_counts); counts_failed:

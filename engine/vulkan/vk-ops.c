@@ -1401,3 +1401,117 @@ bool still_vk_attention_merge_check(still_vk *vk, char *why, size_t cap)
   snprintf(why, cap, "%s", vk->merge_failed);
   return ok;
 }
+
+/* ---- the norm in a product's tail, checked on the device ------------------ */
+
+bool still_vk_norm_fold_check(still_vk *vk, char *why, size_t cap)
+{
+  if (!vk->norm_checked && !still_vk_norm_fold_possible(vk)) {
+    vk->norm_checked = -1;
+    snprintf(vk->norm_failed, sizeof vk->norm_failed, "the device allows fewer than 8 storage buffers a shader");
+  }
+  if (vk->norm_checked) {
+    snprintf(why, cap, "%s", vk->norm_failed);
+    return vk->norm_checked > 0;
+  }
+  /* R1-Llama-8B's wo (4096 rows of Q8_0; its workgroups in the hundreds), the normed row
+   * rounded to 8 bits: the product, the norm and its residual in one dispatch and in two,
+   * compared; the outputs NaNs before each run with the tail */
+  const uint32_t nr = 4096, nc = 1024, q = nr + 4; /* out: h's floats, 4 spare, its 8-bit form */
+  const size_t n_out = q + still_vk_round8_words(nr);
+  uint64_t rb = 0;
+  still_type_bytes(STILL_TYPE_Q8_0, nc, &rb);
+  const still_type_traits *tt = still_type_get(STILL_TYPE_Q8_0);
+  still_vk_buffer w = {0}, x = {0}, y = {0}, res = {0}, g = {0}, out = {0};
+  float *host = malloc((nc + 2 * (size_t)nr + n_out) * sizeof *host);
+  uint8_t *wq = malloc(rb * nr);
+  uint32_t *got = malloc(2 * (n_out + 2 * (size_t)nr) * sizeof *got), counts[STILL_VK_COUNTS_BYTES / 4];
+  still_error err = {0};
+  still_status st = host && wq && got ? STILL_OK : still_set_error(&err, STILL_ERR_NOMEM, "out of memory");
+  const still_vk_matvec_args a = {.type = STILL_TYPE_Q8_0, .ncols = nc, .nrows = nr, .n_vec = 1, .row_bytes = rb,
+                                  .x_stride = nc, .y_stride = nr};
+  const still_vk_add_rms_norm_args n = {.n = nr, .nrows = 1, .x_stride = nr, .r_stride = nr, .y_stride = nr,
+                                        .eps = 1e-6f, .round8 = true, .q_off = q};
+  if (st == STILL_OK && !still_vk_matvec_norm_fits(vk, &a, &n))
+    st = still_set_error(&err, STILL_ERR_UNSUPPORTED, "no Q8_0 product with the norm in its tail on this device");
+  float *nans = host ? host + nc + 2 * (size_t)nr : NULL;
+  if (st == STILL_OK) {
+    uint32_t seed = 0x9e3779b9u; /* values in [-1, 1): the weights (a row at a time), x, res, g */
+    for (uint32_t r = 0; r < nr; r++) {
+      for (uint32_t i = 0; i < nc; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        host[i] = ((float)(seed >> 8) / (float)(1u << 23) - 1.0f) * 0.1f;
+      }
+      tt->from_float(host, wq + rb * r, nc);
+    }
+    for (size_t i = 0; i < nc + 2 * (size_t)nr; i++) {
+      seed = seed * 1664525u + 1013904223u;
+      host[i] = (float)(seed >> 8) / (float)(1u << 23) - 1.0f;
+    }
+    for (size_t i = nc + nr; i < nc + 2 * (size_t)nr; i++) host[i] += 1.5f; /* g: no weight near 0 */
+    for (size_t i = 0; i < n_out; i++) nans[i] = NAN;
+    st = still_vk_buffer_new(vk, rb * nr, &w, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, 4 * (size_t)nc, &x, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, 4 * (size_t)nr, &y, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, 4 * (size_t)nr, &res, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, 4 * (size_t)nr, &g, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, 4 * n_out, &out, &err);
+    if (st == STILL_OK) st = still_vk_upload(vk, &w, 0, wq, rb * nr, &err);
+    if (st == STILL_OK) st = still_vk_upload(vk, &x, 0, host, 4 * (size_t)nc, &err);
+    if (st == STILL_OK) st = still_vk_upload(vk, &g, 0, host + nc + nr, 4 * (size_t)nr, &err);
+  }
+  double worst = 0;
+  bool counted = true;
+  for (int r = 0; r < 4 && st == STILL_OK; r++) {
+    /* each side from the same residual; got: out's words, then y's and res's */
+    for (int tail = 0; tail < 2 && st == STILL_OK; tail++) {
+      uint32_t *dst = got + (size_t)tail * (n_out + 2 * (size_t)nr);
+      st = still_vk_upload(vk, &res, 0, host + nc, 4 * (size_t)nr, &err);
+      if (st == STILL_OK && tail) st = still_vk_upload(vk, &out, 0, nans, 4 * n_out, &err);
+      if (st == STILL_OK && tail) st = still_vk_upload(vk, &y, 0, nans, 4 * (size_t)nr, &err);
+      if (st == STILL_OK) st = still_vk_begin(vk, &err);
+      if (st == STILL_OK) {
+        if (tail) st = still_vk_matvec_norm(vk, &w, &x, &y, &a, &res, &g, &out, &n, &err);
+        else {
+          st = still_vk_matvec(vk, &w, &x, &y, &a, &err);
+          if (st == STILL_OK) st = still_vk_add_rms_norm(vk, &res, &y, &g, &out, &n, &err);
+        }
+        still_error e2 = {0};
+        const still_status st2 = still_vk_submit(vk, st == STILL_OK ? &err : &e2);
+        if (st == STILL_OK) st = st2;
+      }
+      if (st == STILL_OK) st = still_vk_download(vk, &out, 0, dst, 4 * n_out, &err);
+      if (st == STILL_OK) st = still_vk_download(vk, &y, 0, dst + n_out, 4 * (size_t)nr, &err);
+      if (st == STILL_OK) st = still_vk_download(vk, &res, 0, dst + n_out + nr, 4 * (size_t)nr, &err);
+    }
+    if (st == STILL_OK) st = still_vk_download(vk, &vk->counts, 0, counts, sizeof counts, &err);
+    if (st != STILL_OK) break;
+    for (size_t i = 0; i < STILL_VK_COUNTS_BYTES / 4; i++) counted = counted && counts[i] == 0;
+    const uint32_t *ref = got, *tl = got + n_out + 2 * (size_t)nr;
+    double d = merge_check_distance(ref, tl, nr, q); /* h and its 8-bit form */
+    for (size_t i = n_out; i < n_out + 2 * (size_t)nr && d <= 1e-5; i++) { /* y and res */
+      float u, v;
+      memcpy(&u, ref + i, 4), memcpy(&v, tl + i, 4);
+      const double e = fabs((double)v - (double)u) / (1.0 + fabs((double)u));
+      if (!(e <= d)) d = isnan(e) ? INFINITY : e;
+    }
+    if (!(d <= worst)) worst = d;
+  }
+  bool ok = false;
+  if (st != STILL_OK) /* (not kept: it may run another time) */
+    snprintf(vk->norm_failed, sizeof vk->norm_failed, "its check could not run: %.90s", err.message);
+  else if (!counted)
+    snprintf(vk->norm_failed, sizeof vk->norm_failed, "its counter was not left at 0");
+  else if (!(worst <= 1e-5))
+    snprintf(vk->norm_failed, sizeof vk->norm_failed,
+             "its output differed from the norm apart (by %.3g): the device's memory ordering is not as assumed",
+             worst);
+  else ok = true;
+  still_vk_buffer_free(vk, &w), still_vk_buffer_free(vk, &x), still_vk_buffer_free(vk, &y);
+  still_vk_buffer_free(vk, &res), still_vk_buffer_free(vk, &g), still_vk_buffer_free(vk, &out);
+  free(host), free(wq), free(got);
+  vk->norm_checked = ok ? 1 : st != STILL_OK ? 0 : -1;
+  if (ok) vk->norm_failed[0] = '\0';
+  snprintf(why, cap, "%s", vk->norm_failed);
+  return ok;
+}

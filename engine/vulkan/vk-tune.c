@@ -29,7 +29,12 @@
  *      merge's results on this device (its counting relies on the device's
  *      memory ordering: a device it fails on never takes it, and the result
  *      says why);
- *   5. then prompt batches: besides the default shaders (tensor cores, else
+ *   5. where the model's decode can take them (job->norms), the residual adds
+ *      and RMSNorms done by the last workgroup of the products before them
+ *      (still_vk_matvec_norm: two launches and barriers fewer per layer), after
+ *      still_vk_norm_fold_check has seen them give the two dispatches' results
+ *      on this device (the same counting as the merge's);
+ *   6. then prompt batches: besides the default shaders (tensor cores, else
  *      matmul_team.comp for blocks of 32 and matmul.comp for the K-quants),
  *      STILL_VK_MATMUL=team and =generic where they differ from those for
  *      the model's types (not on tensor cores), and the batched dot products.
@@ -62,7 +67,8 @@
  * (still_vk_forward_tune).
  *
  * A choice fixed in the environment (STILL_VK_DOT_TYPES, STILL_VK_DOT_PREROUND,
- * STILL_VK_DOT_ROWS, STILL_VK_MATVEC_ROWS, STILL_VK_ATTN_FOLD, STILL_VK_MATMUL) is not tuned.
+ * STILL_VK_DOT_ROWS, STILL_VK_MATVEC_ROWS, STILL_VK_ATTN_FOLD, STILL_VK_NORM_FOLD, STILL_VK_MATMUL) is not
+ * tuned.
  * STILL_VK_TUNE=0 keeps the defaults, =1 tunes on CPU devices too (lavapipe:
  * the tests; off there by default, its times say nothing of a GPU), =again
  * measures again over the cached choice.
@@ -101,13 +107,15 @@ typedef struct {
   uint32_t dot_rows, rows_wide, rows_small;
   uint32_t fold; /* STILL_VK_ATTN_FOLD: 1 decode ropes and stores q/k/v inside the attention, 2 and merges
                   * there too, 0 apart */
+  uint32_t norm; /* STILL_VK_NORM_FOLD: 1 decode's residual adds and norms in the products before them */
 } paths;
 
 static paths get_paths(const still_vk *vk)
 {
   return (paths){.dot_types = vk->dot_types, .preround = vk->dot_preround, .matmul_mode = vk->matmul_mode,
                  .dot_rows = vk->dot_rows, .rows_wide = vk->team_rows_wide, .rows_small = vk->team_rows_small,
-                 .fold = vk->attn_fold_off ? 0u : still_vk_attention_fold_merges(vk) ? 2u : 1u};
+                 .fold = vk->attn_fold_off ? 0u : still_vk_attention_fold_merges(vk) ? 2u : 1u,
+                 .norm = vk->norm_fold ? 1u : 0u};
 }
 
 static void set_paths(still_vk *vk, const paths *p)
@@ -120,6 +128,7 @@ static void set_paths(still_vk *vk, const paths *p)
   vk->team_rows_small = p->rows_small;
   vk->attn_fold_off = p->fold == 0;
   vk->attn_merge_fold = p->fold == 2;
+  vk->norm_fold = p->norm == 1;
 }
 
 static bool rows_ok(uint32_t r) { return r == 1 || r == 2 || r == 4; }
@@ -128,7 +137,7 @@ static bool rows_ok(uint32_t r) { return r == 1 || r == 2 || r == 4; }
 static bool same_decode(const paths *p, const paths *q)
 {
   return p->dot_types == q->dot_types && p->preround == q->preround && p->dot_rows == q->dot_rows &&
-         p->rows_wide == q->rows_wide && p->rows_small == q->rows_small && p->fold == q->fold;
+         p->rows_wide == q->rows_wide && p->rows_small == q->rows_small && p->fold == q->fold && p->norm == q->norm;
 }
 
 /* Which rows of matvec_team.comp a model's decode meets with p's dot products (bit 0: Q8_0 or
@@ -151,7 +160,8 @@ static const char *const prompt_names[4] = {"default", "generic", "team", "dot"}
 /* "dot Q4_K Q5_K, preround 1, prompt dot" (types limited to those the model has), and the
  * rows per team where they are not the defaults: ", dot rows 2", ", float rows 1 (Q8_0, Q6_K)",
  * ", float rows 2 (other types)"; ", rope apart" where decode does not fold rope and the KV
- * store into the attention, ", merge in the attention" where it folds the merge too */
+ * store into the attention, ", merge in the attention" where it folds the merge too, ", norms in
+ * the products" where the residual adds and norms are done by the products before them */
 static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
 {
   size_t n = 0;
@@ -164,13 +174,14 @@ static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
       any = true;
     }
   if (w > 0) n += (size_t)w;
-  char rows[112] = ""; /* (the four at most take 96 characters) */
+  char rows[160] = ""; /* (the six at most take 142 characters) */
   size_t r = 0;
   if (p->dot_rows != 4) r += (size_t)snprintf(rows + r, sizeof rows - r, ", dot rows %u", p->dot_rows);
   if (p->rows_wide != 2) r += (size_t)snprintf(rows + r, sizeof rows - r, ", float rows %u (Q8_0, Q6_K)", p->rows_wide);
   if (p->rows_small != 4)
     r += (size_t)snprintf(rows + r, sizeof rows - r, ", float rows %u (other types)", p->rows_small);
-  if (p->fold != 1) snprintf(rows + r, sizeof rows - r, p->fold ? ", merge in the attention" : ", rope apart");
+  if (p->fold != 1) r += (size_t)snprintf(rows + r, sizeof rows - r, p->fold ? ", merge in the attention" : ", rope apart");
+  if (p->norm && r < sizeof rows) snprintf(rows + r, sizeof rows - r, ", norms in the products");
   if (n < cap)
     snprintf(buf + n, cap - n, "%s, preround %u%s, prompt %s", any ? "" : " none", p->preround, rows,
              prompt_names[p->matmul_mode >= 0 && p->matmul_mode <= 3 ? p->matmul_mode : 0]);
@@ -213,7 +224,7 @@ static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
 {
   still_hash64 h;
   still_hash64_init(&h);
-  still_hash64_update(&h, "still-vk-tune 5", 15);
+  still_hash64_update(&h, "still-vk-tune 6", 15);
   still_hash64_update(&h, &vk->props.vendorID, 4);
   still_hash64_update(&h, &vk->props.deviceID, 4);
   still_hash64_update(&h, &vk->props.driverVersion, 4);
@@ -222,14 +233,15 @@ static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
   for (int i = 0; i < VK_SHADER_COUNT; i++)
     if (still_vk_shaders[i].code) still_hash64_update(&h, still_vk_shaders[i].code, still_vk_shaders[i].size);
   /* the job as still_vk_tune reads it, and what the device offers it */
-  const uint64_t model[11] = {job->model_key,    job->n_prompt, job->dot_types, job->prompt_dot, job->k_quants,
+  const uint64_t model[13] = {job->model_key,    job->n_prompt, job->dot_types, job->prompt_dot, job->k_quants,
                               job->small_blocks, job->types,    vk->int_dot,    vk->coopmat,    job->folds,
-                              still_vk_attention_merge_fold_possible(vk)};
+                              still_vk_attention_merge_fold_possible(vk), job->norms,
+                              still_vk_norm_fold_possible(vk)};
   still_hash64_update(&h, model, sizeof model);
   hash_settings(&h);
   const paths p = get_paths(vk);
-  const uint32_t d[7] = {p.dot_types,  p.preround,   (uint32_t)p.matmul_mode, p.dot_rows,
-                         p.rows_wide, p.rows_small, p.fold};
+  const uint32_t d[8] = {p.dot_types,  p.preround,   (uint32_t)p.matmul_mode, p.dot_rows,
+                         p.rows_wide, p.rows_small, p.fold,                    p.norm};
   still_hash64_update(&h, d, sizeof d);
   return still_hash64_final(&h);
 }
@@ -248,21 +260,22 @@ static bool read_line(FILE *f, char *buf, size_t cap)
 }
 
 /* A cache line: "<16 hex> <dot_types> <preround> <matmul_mode> <dot_rows> <rows_wide>
- * <rows_small> <fold> <what it says>". */
+ * <rows_small> <fold> <norm> <what it says>". */
 static bool parse_line(const char *line, uint64_t *key, paths *p, const char **said)
 {
   unsigned long long k;
-  unsigned types, pre, dr, rw, rs, fold;
+  unsigned types, pre, dr, rw, rs, fold, norm;
   int mode, at = 0;
-  if (sscanf(line, "%16llx %u %u %d %u %u %u %u %n", &k, &types, &pre, &mode, &dr, &rw, &rs, &fold, &at) < 8 ||
+  if (sscanf(line, "%16llx %u %u %d %u %u %u %u %u %n", &k, &types, &pre, &mode, &dr, &rw, &rs, &fold, &norm, &at) <
+        9 ||
       at == 0)
     return false;
   if (types >> STILL_VK_DOT_BITS || pre > 2 || mode < 0 || mode > 3 || !rows_ok(dr) || !rows_ok(rw) ||
-      !rows_ok(rs) || fold > 2)
+      !rows_ok(rs) || fold > 2 || norm > 1)
     return false;
   *key = (uint64_t)k;
   *p = (paths){.dot_types = types, .preround = pre, .matmul_mode = mode, .dot_rows = dr, .rows_wide = rw,
-               .rows_small = rs, .fold = fold};
+               .rows_small = rs, .fold = fold, .norm = norm};
   *said = line + at;
   return true;
 }
@@ -308,9 +321,9 @@ static bool cache_store(const char *path, uint64_t key, const paths *p, const ch
   size_t len = 0;
   for (int i = 0; i < n; i++) len += strlen(lines[i]);
   char mine[TUNE_LINE];
-  int w = snprintf(mine, sizeof mine, "%016llx %u %u %d %u %u %u %u %.900s\n", (unsigned long long)key,
+  int w = snprintf(mine, sizeof mine, "%016llx %u %u %d %u %u %u %u %u %.900s\n", (unsigned long long)key,
                    p->dot_types, p->preround, p->matmul_mode, p->dot_rows, p->rows_wide, p->rows_small, p->fold,
-                   said);
+                   p->norm, said);
   if (w < 0 || (size_t)w >= sizeof mine) w = 0;
   char *all = malloc(len + (size_t)w + 1);
   bool ok = all && w > 0;
@@ -466,6 +479,18 @@ static bool merge_checked(tuner *t)
   return false;
 }
 
+/* Whether the norms in the products may be a candidate here: the device has the bindings and
+ * still_vk_norm_fold_check passes on it (else named in t->failed). */
+static bool norm_checked(tuner *t)
+{
+  if (!still_vk_norm_fold_possible(t->vk)) return false;
+  char why[160];
+  if (still_vk_norm_fold_check(t->vk, why, sizeof why)) return true;
+  if (!t->failed[0]) snprintf(t->failed, sizeof t->failed, "the norms in the products: %.120s", why);
+  if (t->verbose) fprintf(stderr, "still: tune decode: the norms in the products: %s\n", why);
+  return false;
+}
+
 /* Why still_vk_tune times nothing on this device, or NULL. */
 static const char *why_not(const still_vk *vk)
 {
@@ -494,14 +519,15 @@ static void said_time(char *buf, size_t cap, const char *what, double chosen, do
 
 /* The choices the environment sets (not tuned). */
 typedef struct {
-  bool types, pre, matmul, dot_rows, rows, fold;
+  bool types, pre, matmul, dot_rows, rows, fold, norm;
 } fixed_paths;
 
 static fixed_paths env_fixed(void)
 {
   return (fixed_paths){.types = still_env_set("STILL_VK_DOT_TYPES"), .pre = still_env_set("STILL_VK_DOT_PREROUND"),
                        .matmul = still_env_set("STILL_VK_MATMUL"), .dot_rows = still_env_set("STILL_VK_DOT_ROWS"),
-                       .rows = still_env_set("STILL_VK_MATVEC_ROWS"), .fold = still_env_set("STILL_VK_ATTN_FOLD")};
+                       .rows = still_env_set("STILL_VK_MATVEC_ROWS"), .fold = still_env_set("STILL_VK_ATTN_FOLD"),
+                       .norm = still_env_set("STILL_VK_NORM_FOLD")};
 }
 
 static still_status search(still_vk *vk, const still_vk_tune_job *job, const paths *def, const fixed_paths *fixed,
@@ -563,6 +589,14 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
       st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
       if (!isfinite(t_dec_def)) t_dec_def = here;
     }
+    /* 5. the residual adds and norms in the last workgroup of the products before them, where
+     * this device gives them the two dispatches' results */
+    if (st == STILL_OK && job->norms && !fixed->norm && norm_checked(&t)) {
+      paths cand = cur;
+      cand.norm = !cur.norm;
+      st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
+      if (!isfinite(t_dec_def)) t_dec_def = here;
+    }
     /* the choice against the defaults once more, in turn: each step won against the one before,
      * together they must still win against where they started (else the defaults) */
     paths start = *def;
@@ -573,7 +607,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
       st = compare(&t, &cur, &cand, false, &t_dec, &t_dec_def, err);
     }
   }
-  /* 3. prompt batches */
+  /* 6. prompt batches */
   if (n_modes && st == STILL_OK && !t.out_of_time) {
     double s;
     st = run_once(&t, &cur, true, false, &s, err); /* its pipelines, and the clocks up */
@@ -622,7 +656,8 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
    * blocks (=generic) */
   const bool on_dot = (def.dot_types & present) != 0;
   const bool decode = (present && !fixed.types) || (on_dot && (!fixed.pre || !fixed.dot_rows)) ||
-                      (!fixed.rows && float_rows_used(job->types, &def, present)) || (job->folds && !fixed.fold);
+                      (!fixed.rows && float_rows_used(job->types, &def, present)) || (job->folds && !fixed.fold) ||
+                      (job->norms && !fixed.norm);
   int modes[3], n_modes = 0;
   if (job->n_prompt >= vk->matmul_min_vecs && !fixed.matmul && def.matmul_mode == 0) {
     if (!vk->coopmat && job->k_quants) modes[n_modes++] = 2;
@@ -631,7 +666,8 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   }
   const char *why = why_not(vk);
   if (!why && !decode && !n_modes)
-    why = fixed.types && fixed.pre && fixed.matmul && fixed.dot_rows && fixed.rows && (fixed.fold || !job->folds)
+    why = fixed.types && fixed.pre && fixed.matmul && fixed.dot_rows && fixed.rows && (fixed.fold || !job->folds) &&
+              (fixed.norm || !job->norms)
             ? "all set in the environment"
             : "no other path for this model";
   if (why) {

@@ -217,6 +217,14 @@ still_status still_vk_matvec_norm(still_vk *vk, const still_vk_buffer *w, const 
                                   still_vk_buffer *y, const still_vk_matvec_args *a, still_vk_buffer *res,
                                   const still_vk_buffer *g, still_vk_buffer *h, const still_vk_add_rms_norm_args *n,
                                   still_error *err);
+/* Runs a product with the norm in its tail and the two dispatches on the same random inputs
+ * (4096 rows of Q8_0 over 1024 columns, the normed row rounded to 8 bits) four times, the
+ * outputs filled with NaNs before each run with the tail, and compares the products, the
+ * residual rows, the normed rows and their 8-bit forms (within float rounding) and the counter
+ * (back at 0): a device whose memory ordering the counting does not suit fails, as does one
+ * without the bindings. Once per context, as still_vk_attention_merge_check (a check that could
+ * not run is not kept); false with why filled when it fails. Outside begin/submit. */
+bool still_vk_norm_fold_check(still_vk *vk, char *why, size_t cap);
 
 /* Activations rounded to 8 bits for the integer dot products of the
  * matrix × vector path (matvec_dot.comp), per block of 32 values: the
@@ -415,6 +423,7 @@ typedef struct {
   bool k_quants;      /* its matrices have blocks of 256 values (the K-quants, IQ4_XS) */
   bool small_blocks;  /* … or F16 or blocks of 32 (matmul_team.comp's other types) */
   bool folds;         /* its decode takes still_vk_attention_fold (so the search times it against apart) */
+  bool norms;         /* its decode can take still_vk_matvec_norm (timed against the norms apart) */
   uint64_t model_key; /* a hash of its shapes, types and batch size (the cache key's part) */
   still_step_fn on_step; /* (may be NULL) STILL_STEP_GPU_TUNE before the first timed run: no cached choice */
   void *step_user;

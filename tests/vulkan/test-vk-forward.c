@@ -781,6 +781,60 @@ static void test_decode_fold(void)
   }
 }
 
+/* The calls of a shader in a STILL_VK_PROFILE=1 table ("  spv_name   N calls ..."), 0 where absent. */
+static int profile_calls(const char *errs, const char *shader)
+{
+  char *key = g_strdup_printf("  %s ", shader);
+  const char *at = strstr(errs, key);
+  g_free(key);
+  return at ? atoi(at + strlen(shader) + 2) : 0;
+}
+
+/* `still bench` with STILL_VK_NORM_FOLD unset and =1, prompt and decode: the norms in the products'
+ * tails (the matvec_tail shaders) at decode only with the switch, and then add_rms_norm.comp only
+ * for the first layer's attention norm and the output norm (2 a token instead of 2 a layer). */
+static void test_decode_norm_fold(void)
+{
+  const char *cli = g_getenv("STILL_CLI");
+  if (!cli) {
+    g_test_skip("STILL_CLI not set");
+    return;
+  }
+  const char *models[] = {"tiny-qwen3-Q8_0", "tiny-llama-Q4_K_M"};
+  for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
+    char *rel = g_strdup_printf("models/%s.gguf", models[i]);
+    char *path = test_fixture_path(rel);
+    g_free(rel);
+    if (!path) return;
+    int tokens = 0; /* decode's tokens in bench's runs, from the first of them */
+    for (int on = 0; on < 2; on++)
+      for (int decode = 0; decode < 2; decode++) {
+        char **env = g_environ_setenv(g_get_environ(), "STILL_VK_PROFILE", "1", TRUE);
+        env = on ? g_environ_setenv(env, "STILL_VK_NORM_FOLD", "1", TRUE) : g_environ_unsetenv(env, "STILL_VK_NORM_FOLD");
+        char *argv[] = {(char *)cli, "bench", "-m", path, "-ngl", "99", "-r", "1", "-p", decode ? "0" : "16",
+                        "-n", decode ? "3" : "0", NULL};
+        char *errs = cli_run(argv, env, true, NULL);
+        if (!strstr(errs, "vk profile")) g_error("no profile from still bench: %s", errs);
+        const bool tail = strstr(errs, "spv_matvec_tail_") != NULL;
+        const int norms = profile_calls(errs, "spv_add_rms_norm_v4") + profile_calls(errs, "spv_add_rms_norm_v4_round8");
+        /* per token: apart, two norms a layer and the output norm (2 layers); with the tails,
+         * the first layer's attention norm and the output norm */
+        g_test_message("%s, %s, STILL_VK_NORM_FOLD=%s: tail shaders %d, add_rms_norm %d calls", models[i],
+                       decode ? "tg3" : "pp16", on ? "1" : "(unset)", tail, norms);
+        g_assert_true(tail == (decode && on));
+        if (decode && !on) {
+          g_assert_cmpint(norms % 5, ==, 0);
+          tokens = norms / 5;
+          g_assert_cmpint(tokens, >=, 3);
+        }
+        if (decode && on) g_assert_cmpint(norms, ==, 2 * tokens);
+        g_free(errs);
+        g_strfreev(env);
+      }
+    g_free(path);
+  }
+}
+
 /* Ctrl+C while `still run` starts (here: the tuner timing lavapipe's shaders, forced on, which
  * takes seconds) ends it at once with status 130 and a line saying so, instead of after the
  * start (and the answer's first token). */
@@ -2159,6 +2213,7 @@ int main(int argc, char **argv)
   g_test_add_data_func("/vk-forward/all-logits/tiny-qwen2-Q4_K_M", "tiny-qwen2-Q4_K_M", test_all_logits);
   g_test_add_func("/vk-forward/cli", test_cli);
   g_test_add_func("/vk-forward/decode-fold", test_decode_fold);
+  g_test_add_func("/vk-forward/decode-norm-fold", test_decode_norm_fold);
   g_test_add_func("/vk-forward/cli-sigint-starting", test_cli_sigint_starting);
   g_test_add_func("/vk-forward/nvidia-egl", test_nvidia_egl);
   g_test_add_func("/vk-forward/fallback", test_fallback);

@@ -1037,6 +1037,54 @@ static void test_matvec_norm(gconstpointer data)
   g_free(wq), g_free(wf), g_free(x), g_free(res0), g_free(g);
 }
 
+/* still_vk_norm_fold_check: passes here and keeps its answer, leaves the switch as it was and the
+ * counters at 0; without counters it could not run (not kept); without the bindings it fails
+ * and says why. */
+static void test_norm_fold_check(void)
+{
+  still_vk *vk = open_or_skip(NULL);
+  if (!vk) return;
+  char why[160] = "unset";
+  g_assert_true(still_vk_norm_fold_possible(vk));
+  g_assert_false(vk->norm_fold);
+  g_assert_true(still_vk_norm_fold_check(vk, why, sizeof why));
+  g_assert_cmpstr(why, ==, "");
+  g_assert_cmpint(vk->norm_checked, ==, 1);
+  g_assert_false(vk->norm_fold);
+  still_error err = {0};
+  uint32_t counts[STILL_VK_COUNTS_BYTES / 4];
+  g_assert_cmpint(still_vk_download(vk, &vk->counts, 0, counts, sizeof counts, &err), ==, STILL_OK);
+  for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) g_assert_cmpuint(counts[i], ==, 0);
+  /* kept: a second call runs nothing */
+  vk->norm_checked = -1;
+  g_strlcpy(vk->norm_failed, "kept", sizeof vk->norm_failed);
+  g_assert_false(still_vk_norm_fold_check(vk, why, sizeof why));
+  g_assert_cmpstr(why, ==, "kept");
+  still_vk_close(vk);
+
+  vk = open_or_skip(NULL);
+  vk->counts_failed = true;
+  g_assert_false(still_vk_norm_fold_check(vk, why, sizeof why));
+  g_assert_true(g_str_has_prefix(why, "its check could not run: "));
+  g_assert_cmpint(vk->norm_checked, ==, 0);
+  vk->counts_failed = false;
+  g_assert_true(still_vk_norm_fold_check(vk, why, sizeof why));
+  still_vk_close(vk);
+
+  g_setenv("STILL_VK_MAX_BINDINGS", "4", TRUE);
+  g_setenv("STILL_VK_NORM_FOLD", "1", TRUE);
+  vk = open_or_skip(NULL);
+  g_unsetenv("STILL_VK_MAX_BINDINGS");
+  g_unsetenv("STILL_VK_NORM_FOLD");
+  g_assert_nonnull(vk);
+  g_assert_true(vk->norm_fold);
+  g_assert_false(still_vk_norm_fold_possible(vk));
+  g_assert_false(still_vk_norm_folds(vk));
+  g_assert_false(still_vk_norm_fold_check(vk, why, sizeof why));
+  g_assert_cmpstr(why, ==, "the device allows fewer than 8 storage buffers a shader");
+  still_vk_close(vk);
+}
+
 /* Types and shapes without the tail: said plainly, nothing recorded. */
 static void test_matvec_norm_unsupported(void)
 {
@@ -1880,6 +1928,7 @@ typedef struct {
   int glitch_from, glitch_to; /* runs (counted from 1) that take half the time they should (noise) */
   double apart; /* decode with rope and the KV store apart from the attention: this much slower */
   double merged; /* decode with the merge in the attention too: this much slower */
+  double normed; /* decode with the norms in the products: this much slower */
 } tune_fake;
 
 static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still_error *err)
@@ -1906,6 +1955,7 @@ static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still
     if (still_vk_team_rows(f->vk, STILL_TYPE_Q3_K) == 2) t *= 1 - 0.05 * f->gain;
     if (!still_vk_attention_folds(f->vk)) t *= 1 + f->apart;
     if (still_vk_attention_fold_merges(f->vk)) t *= 1 + f->merged;
+    if (still_vk_norm_folds(f->vk)) t *= 1 + f->normed;
   }
   if (f->calls >= f->glitch_from && f->calls <= f->glitch_to) t *= 0.5;
   *seconds = t;
@@ -1923,6 +1973,9 @@ typedef struct {
   double apart; /* tune_fake.apart */
   double merged; /* tune_fake.merged */
   const char *merge_fails; /* the device fails still_vk_attention_merge_check, saying this */
+  bool norms;     /* still_vk_tune_job.norms */
+  double normed;  /* tune_fake.normed */
+  const char *norm_fails; /* the device fails still_vk_norm_fold_check, saying this */
 } tune_case;
 
 static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char *summary, size_t cap)
@@ -1935,13 +1988,18 @@ static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char 
     (*vk)->merge_checked = -1;
     g_strlcpy((*vk)->merge_failed, c.merge_fails, sizeof (*vk)->merge_failed);
   }
+  if (c.norm_fails) {
+    (*vk)->norm_checked = -1;
+    g_strlcpy((*vk)->norm_failed, c.norm_fails, sizeof (*vk)->norm_failed);
+  }
   tune_fake f = {.vk = *vk, .lost_from = c.lost_from, .fail_pre2 = c.fail_pre2, .gain = c.gain,
-                 .glitch_from = c.glitch_from, .glitch_to = c.glitch_to, .apart = c.apart, .merged = c.merged};
+                 .glitch_from = c.glitch_from, .glitch_to = c.glitch_to, .apart = c.apart, .merged = c.merged,
+                 .normed = c.normed};
   const uint64_t types = c.types   ? c.types
                          : (c.dot_types & 1 ? 1ull << STILL_TYPE_Q4_K : 0) | (c.dot_types & 2 ? 1ull << STILL_TYPE_Q6_K : 0);
   still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = c.dot_types, .types = types, .n_prompt = 64,
                            .prompt_dot = true, .k_quants = true, .model_key = 42 + c.dot_types + types,
-                           .folds = c.folds};
+                           .folds = c.folds, .norms = c.norms};
   still_error err = {0};
   summary[0] = '\0';
   const still_status st = still_vk_tune(*vk, &job, summary, cap, &err);
@@ -1955,7 +2013,7 @@ static void test_tune_search(void)
   static const char *const fixed[] = {"STILL_VK_DOT_TYPES", "STILL_VK_DOT_PREROUND", "STILL_VK_MATMUL",
                                       "STILL_VK_TUNE",      "STILL_VK_TUNE_SECONDS", "XDG_CACHE_HOME",
                                       "STILL_VK_COOPMAT",   "STILL_VK_DOT_ROWS",     "STILL_VK_MATVEC_ROWS",
-                                      "STILL_VK_ATTN_FOLD"};
+                                      "STILL_VK_ATTN_FOLD", "STILL_VK_NORM_FOLD"};
   char *saved[G_N_ELEMENTS(fixed)];
   for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
     saved[i] = g_strdup(g_getenv(fixed[i]));
@@ -2152,6 +2210,46 @@ static void test_tune_search(void)
   g_assert_true(still_vk_attention_fold_merges(vk));
   g_assert_cmpint(vk->merge_checked, ==, 0); /* (set in the environment: not checked) */
   g_unsetenv("STILL_VK_ATTN_FOLD");
+  /* a model whose decode can take the norms in its products: timed after their check passed on
+   * the device (11 runs more than `full`), kept where faster (and cached), not where slower; a
+   * device the check fails on: not timed, and said; set in the environment: not timed */
+  g_setenv("STILL_VK_TUNE", "again", TRUE);
+  tune_case norms = full;
+  norms.norms = true, norms.normed = -0.05;
+  g_assert_true(still_vk_norm_fold_possible(vk));
+  tune_fake_with(&vk, norms, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, norms in the products, prompt "
+                                    "dot (decode 779.76 ms (defaults 1000.00), "));
+  g_assert_cmpint(calls, ==, 107);
+  g_assert_cmpint(vk->norm_checked, ==, 1);
+  g_assert_true(still_vk_norm_folds(vk));
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
+  tune_fake_with(&vk, norms, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, dot rows 2, norms in the products, prompt dot"));
+  g_assert_cmpint(calls, ==, 0);
+  g_assert_true(still_vk_norm_folds(vk));
+  g_setenv("STILL_VK_TUNE", "again", TRUE);
+  norms.normed = 0.05;
+  tune_fake_with(&vk, norms, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
+                                    "(defaults 1000.00), "));
+  g_assert_cmpint(calls, ==, 107);
+  g_assert_false(still_vk_norm_folds(vk));
+  norms.normed = -0.05, norms.norm_fails = "made-up: the device's memory ordering is not as assumed";
+  tune_fake_with(&vk, norms, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "));
+  g_assert_nonnull(strstr(s, "the norms in the products: made-up: the device's memory ordering is not as assumed, on "));
+  g_assert_cmpint(calls, ==, 96);
+  g_assert_false(still_vk_norm_folds(vk));
+  norms.norm_fails = NULL;
+  g_setenv("STILL_VK_NORM_FOLD", "1", TRUE);
+  tune_fake_with(&vk, norms, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, norms in the products, prompt dot"));
+  g_assert_cmpint(calls, ==, 96);
+  g_assert_cmpint(vk->norm_checked, ==, 0); /* (set in the environment: not checked) */
+  g_assert_true(still_vk_norm_folds(vk));
+  g_unsetenv("STILL_VK_NORM_FOLD");
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
   /* no cache file can be written: said, and kept for the process */
   g_setenv("XDG_CACHE_HOME", "/dev/null/cache", TRUE);
   tune_fake_with(&vk, full, &calls, s, sizeof s);
@@ -3195,6 +3293,7 @@ int main(int argc, char **argv)
     g_free(path);
   }
   g_test_add_func("/vk/matvec-norm/unsupported", test_matvec_norm_unsupported);
+  g_test_add_func("/vk/norm-fold-check", test_norm_fold_check);
   g_test_add_func("/vk/matvec/unsupported", test_matvec_unsupported);
   g_test_add_func("/vk/matvec-dot/taken", test_matvec_dot_taken);
   g_test_add_func("/vk/reopen", test_reopen);
