@@ -37,7 +37,10 @@
  * cores, n vectors per workgroup (gl_WorkGroupID.z: which n of the batch),
  * vector j rounded from word x_off + j · x_stride: each team loads a pass of
  * its rows' weights once and multiplies it with every vector of the group.
- * Plain products only (no bias, no SwiGLU). */
+ * Plain products only (no bias, no SwiGLU).
+ *
+ * -DNORM_TAIL (one vector, plain products): the residual add and RMSNorm
+ * after the product, by its last workgroup (norm_tail.glsl). */
 #extension GL_EXT_spirv_intrinsics : require
 #extension GL_EXT_control_flow_attributes : require
 #ifdef NVEC

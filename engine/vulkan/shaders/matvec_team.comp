@@ -37,7 +37,9 @@
  * gate and up matrices of the FFN uploaded as one buffer): SwiGLU.
  * flags bit 3 (one input vector): a team takes ROWS neighbouring rows (2;
  * the matvec_team4_* variants are built with ROWS=4) and reads the
- * activations once for all of them (rows_passes). */
+ * activations once for all of them (rows_passes).
+ * -DNORM_TAIL (one vector, plain products): the residual add and RMSNorm
+ * after the product, by its last workgroup (norm_tail.glsl). */
 #include "common.glsl"
 
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
