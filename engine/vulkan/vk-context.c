@@ -1503,13 +1503,14 @@ static void print_pipeline_stats(still_vk *vk, const char *name, uint32_t wg, Vk
   }
 }
 
-/* The dot shaders (matvec_dot.comp and its batched variant), whose rows per team are a
- * specialization constant. */
+/* The dot shaders (matvec_dot.comp, its batched variant and its norm_tail.glsl variants), whose
+ * rows per team are a specialization constant and whose workgroup is vk->dot_wg. */
 static bool dot_shader_id(still_vk_shader_id id)
 {
   return (id >= VK_SHADER_MATVEC_DOT_Q4_K && id <= VK_SHADER_MATVEC_DOT_Q4_0) ||
          (id >= VK_SHADER_MATVEC_DOT_PRE_Q4_K && id <= VK_SHADER_MATVEC_DOT_PRE_Q4_0) ||
-         (id >= VK_SHADER_MATMUL_DOT_Q4_K && id <= VK_SHADER_MATMUL_DOT_Q4_0);
+         (id >= VK_SHADER_MATMUL_DOT_Q4_K && id <= VK_SHADER_MATMUL_DOT_Q4_0) ||
+         (id >= VK_SHADER_MATVEC_TAIL_DOT_Q4_K && id <= VK_SHADER_MATVEC_TAIL_DOT_PRE_Q4_0);
 }
 
 /* Which of a shader's pipelines the settings now take: for the dot shaders one per rows per

@@ -444,7 +444,7 @@ static still_status compare(tuner *t, paths *cur, const paths *cand, bool prompt
       if (cst == STILL_OK && s < best_c) best_c = s;
     }
   }
-  char dc[160], di[160];
+  char dc[256], di[256];
   describe(cand, t->present, dc, sizeof dc);
   describe(cur, t->present, di, sizeof di);
   if (cst != STILL_OK) {
@@ -646,7 +646,7 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   if (!mode && mode_env && *mode_env) fprintf(stderr, "still: STILL_VK_TUNE=%s ignored (0, 1 or again)\n", mode_env);
   const paths def = get_paths(vk);
   const uint32_t present = vk->int_dot ? job->dot_types : 0;
-  char d[160];
+  char d[256];
   describe(&def, present, d, sizeof d);
   const fixed_paths fixed = env_fixed();
   /* what there is to choose: the decode paths where a type of the model has a dot shader, and

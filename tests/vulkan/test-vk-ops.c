@@ -1063,6 +1063,7 @@ static void test_norm_fold_check(void)
   still_vk_close(vk);
 
   vk = open_or_skip(NULL);
+  g_assert_nonnull(vk);
   vk->counts_failed = true;
   g_assert_false(still_vk_norm_fold_check(vk, why, sizeof why));
   g_assert_true(g_str_has_prefix(why, "its check could not run: "));
@@ -1108,6 +1109,8 @@ static void test_matvec_norm_unsupported(void)
   g_assert_false(still_vk_matvec_norm_fits(vk, &a, &n)); /* whole vec4s */
   a.nrows = 64, n.n = 64, n.round8 = true, n.q_off = 2;
   g_assert_false(still_vk_matvec_norm_fits(vk, &a, &n)); /* the 8-bit form on a word of 4 */
+  n.q_off = 4;
+  g_assert_true(still_vk_matvec_norm_fits(vk, &a, &n));
   n.n = 32;
   g_assert_false(still_vk_matvec_norm_fits(vk, &a, &n)); /* the norm over the product's rows */
   g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);

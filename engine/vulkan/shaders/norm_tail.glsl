@@ -21,7 +21,8 @@
 #extension GL_KHR_memory_scope_semantics : require
 
 layout(std430, binding = 2) coherent buffer Y4 { vec4 tail_y4[]; };
-layout(std430, binding = 4) buffer Res { vec4 tail_res[]; };
+/* (coherent: the 8-bit rounding reads rows other threads of the workgroup wrote) */
+layout(std430, binding = 4) coherent buffer Res { vec4 tail_res[]; };
 layout(std430, binding = 5) readonly buffer NormW { vec4 tail_g[]; };
 layout(std430, binding = 6) writeonly buffer H { vec4 tail_h[]; };
 layout(std430, binding = 6) writeonly buffer HQ { uint tail_hq[]; };
