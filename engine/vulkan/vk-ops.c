@@ -475,7 +475,7 @@ bool still_vk_norm_folds(const still_vk *vk) { return vk->norm_fold && still_vk_
 
 bool still_vk_matvec_norm_fits(const still_vk *vk, const still_vk_matvec_args *a, const still_vk_add_rms_norm_args *n)
 {
-  return still_vk_norm_fold_possible(vk) && !vk->counts_failed && a->n_vec == 1 && n->nrows == 1 &&
+  return still_vk_norm_fold_possible(vk) && a->n_vec == 1 && n->nrows == 1 &&
          n->n == a->nrows && ((a->nrows | a->y_off | n->x_off | n->g_off | n->y_off) & 3) == 0 &&
          (!n->round8 || (a->nrows % 32 == 0 && (n->q_off & 3) == 0)) && tail_shader(product_shader(vk, a)) >= 0;
 }
@@ -1251,6 +1251,44 @@ static still_status split_run(still_vk *vk, const still_vk_buffer *q, const stil
                            mpush, sizeof mpush, gx, gy, 1, err);
 }
 
+/* ---- the devices checks of the counting ops (the fold's merge, the norm in a product's tail) ---- */
+
+/* A check's kept answer (*checked: 0 not yet, 1 passed, -1 failed, why in failed), or -1 where
+ * it is to run now. A device without what it needs (possible false) fails at once, saying lacks. */
+static int check_known(int *checked, char *failed, size_t fcap, bool possible, const char *lacks, char *why,
+                       size_t cap)
+{
+  if (!*checked && !possible) {
+    *checked = -1;
+    snprintf(failed, fcap, "%s", lacks);
+  }
+  if (!*checked) return -1;
+  snprintf(why, cap, "%s", failed);
+  return *checked > 0;
+}
+
+/* A check's verdict from its runs (st, err: whether they ran; counted: the counters back at 0;
+ * worst: the largest difference from the op apart, what), kept in *checked and failed unless it
+ * could not run, and said in why. */
+static bool check_verdict(int *checked, char *failed, size_t fcap, still_status st, const still_error *err,
+                          bool counted, double worst, const char *what, char *why, size_t cap)
+{
+  bool ok = false;
+  if (st != STILL_OK) /* (not kept: it may run another time) */
+    snprintf(failed, fcap, "its check could not run: %.90s", err->message);
+  else if (!counted)
+    snprintf(failed, fcap, "its counters were not left at 0");
+  else if (!(worst <= 1e-5))
+    snprintf(failed, fcap,
+             "its output differed from the %s apart (by %.3g): the device's memory ordering is not as assumed", what,
+             worst);
+  else ok = true;
+  *checked = ok ? 1 : st != STILL_OK ? 0 : -1;
+  if (ok) failed[0] = '\0';
+  snprintf(why, cap, "%s", failed);
+  return ok;
+}
+
 /* ---- the fold's merge, checked on the device ---------------------------- */
 
 /* One folded decode step at pos0 of the check below, into out (floats, then the 8-bit form from
@@ -1321,14 +1359,10 @@ static double merge_check_distance(const uint32_t *ref, const uint32_t *got, uin
 
 bool still_vk_attention_merge_check(still_vk *vk, char *why, size_t cap)
 {
-  if (!vk->merge_checked && !still_vk_attention_merge_fold_possible(vk)) {
-    vk->merge_checked = -1;
-    snprintf(vk->merge_failed, sizeof vk->merge_failed, "the device allows fewer than 10 storage buffers a shader");
-  }
-  if (vk->merge_checked) {
-    snprintf(why, cap, "%s", vk->merge_failed);
-    return vk->merge_checked > 0;
-  }
+  const int known = check_known(&vk->merge_checked, vk->merge_failed, sizeof vk->merge_failed,
+                                still_vk_attention_merge_fold_possible(vk),
+                                "the device allows fewer than 10 storage buffers a shader", why, cap);
+  if (known >= 0) return known > 0;
   /* Qwen 1.5B's heads (6 query heads to a KV head, 4 where the workgroups are too wide for 6;
    * 2 KV heads of 128) over 1001 and 301 keys: tens of workgroups per head at once, the last
    * one merging what the others wrote */
@@ -1383,37 +1417,21 @@ bool still_vk_attention_merge_check(still_vk *vk, char *why, size_t cap)
     const double d = merge_check_distance(res, res + n_out, n_q, r8);
     if (!(d <= worst)) worst = d;
   }
-  bool ok = false;
-  if (st != STILL_OK) /* (not kept: it may run another time) */
-    snprintf(vk->merge_failed, sizeof vk->merge_failed, "its check could not run: %.90s", err.message);
-  else if (!counted)
-    snprintf(vk->merge_failed, sizeof vk->merge_failed, "its counters were not left at 0");
-  else if (!(worst <= 1e-5))
-    snprintf(vk->merge_failed, sizeof vk->merge_failed,
-             "its output differed from the merge apart (by %.3g): the device's memory ordering is not as assumed",
-             worst);
-  else ok = true;
   still_vk_buffer_free(vk, &qkv), still_vk_buffer_free(vk, &kc), still_vk_buffer_free(vk, &vc);
   still_vk_buffer_free(vk, &part), still_vk_buffer_free(vk, &out);
   free(host), free(res);
-  vk->merge_checked = ok ? 1 : st != STILL_OK ? 0 : -1;
-  if (ok) vk->merge_failed[0] = '\0';
-  snprintf(why, cap, "%s", vk->merge_failed);
-  return ok;
+  return check_verdict(&vk->merge_checked, vk->merge_failed, sizeof vk->merge_failed, st, &err, counted, worst,
+                       "merge", why, cap);
 }
 
 /* ---- the norm in a product's tail, checked on the device ------------------ */
 
 bool still_vk_norm_fold_check(still_vk *vk, char *why, size_t cap)
 {
-  if (!vk->norm_checked && !still_vk_norm_fold_possible(vk)) {
-    vk->norm_checked = -1;
-    snprintf(vk->norm_failed, sizeof vk->norm_failed, "the device allows fewer than 8 storage buffers a shader");
-  }
-  if (vk->norm_checked) {
-    snprintf(why, cap, "%s", vk->norm_failed);
-    return vk->norm_checked > 0;
-  }
+  const int known = check_known(&vk->norm_checked, vk->norm_failed, sizeof vk->norm_failed,
+                                still_vk_norm_fold_possible(vk), "the device allows fewer than 8 storage buffers a shader",
+                                why, cap);
+  if (known >= 0) return known > 0;
   /* R1-Llama-8B's wo (4096 rows of Q8_0; its workgroups in the hundreds), the normed row
    * rounded to 8 bits: the product, the norm and its residual in one dispatch and in two,
    * compared; the outputs NaNs before each run with the tail */
@@ -1434,6 +1452,8 @@ bool still_vk_norm_fold_check(still_vk *vk, char *why, size_t cap)
                                         .eps = 1e-6f, .round8 = true, .q_off = q};
   if (st == STILL_OK && !still_vk_matvec_norm_fits(vk, &a, &n))
     st = still_set_error(&err, STILL_ERR_UNSUPPORTED, "no Q8_0 product with the norm in its tail on this device");
+  /* (without counters the op records the two dispatches: nothing of the tail would be checked) */
+  if (st == STILL_OK && vk->counts_failed) st = still_set_error(&err, STILL_ERR_NOMEM, "no memory for the counters");
   float *nans = host ? host + nc + 2 * (size_t)nr : NULL;
   if (st == STILL_OK) {
     uint32_t seed = 0x9e3779b9u; /* values in [-1, 1): the weights (a row at a time), x, res, g */
@@ -1497,21 +1517,9 @@ bool still_vk_norm_fold_check(still_vk *vk, char *why, size_t cap)
     }
     if (!(d <= worst)) worst = d;
   }
-  bool ok = false;
-  if (st != STILL_OK) /* (not kept: it may run another time) */
-    snprintf(vk->norm_failed, sizeof vk->norm_failed, "its check could not run: %.90s", err.message);
-  else if (!counted)
-    snprintf(vk->norm_failed, sizeof vk->norm_failed, "its counter was not left at 0");
-  else if (!(worst <= 1e-5))
-    snprintf(vk->norm_failed, sizeof vk->norm_failed,
-             "its output differed from the norm apart (by %.3g): the device's memory ordering is not as assumed",
-             worst);
-  else ok = true;
   still_vk_buffer_free(vk, &w), still_vk_buffer_free(vk, &x), still_vk_buffer_free(vk, &y);
   still_vk_buffer_free(vk, &res), still_vk_buffer_free(vk, &g), still_vk_buffer_free(vk, &out);
   free(host), free(wq), free(got);
-  vk->norm_checked = ok ? 1 : st != STILL_OK ? 0 : -1;
-  if (ok) vk->norm_failed[0] = '\0';
-  snprintf(why, cap, "%s", vk->norm_failed);
-  return ok;
+  return check_verdict(&vk->norm_checked, vk->norm_failed, sizeof vk->norm_failed, st, &err, counted, worst,
+                       "norm", why, cap);
 }

@@ -467,28 +467,28 @@ static still_status compare(tuner *t, paths *cur, const paths *cand, bool prompt
   return STILL_OK;
 }
 
-/* Whether the fold with the merge may be a candidate here: the device has the bindings and
- * still_vk_attention_merge_check passes on it (else named in t->failed). */
-static bool merge_checked(tuner *t)
+/* Whether a counting op may be a candidate here (what: "the merge in the attention", "the norms in
+ * the products"): the device has the bindings (possible) and its device check passes on it (else
+ * named in t->failed). */
+static bool checked(tuner *t, bool possible, bool (*check)(still_vk *, char *, size_t), const char *what)
 {
-  if (!still_vk_attention_merge_fold_possible(t->vk)) return false;
+  if (!possible) return false;
   char why[160];
-  if (still_vk_attention_merge_check(t->vk, why, sizeof why)) return true;
-  if (!t->failed[0]) snprintf(t->failed, sizeof t->failed, "the merge in the attention: %.120s", why);
-  if (t->verbose) fprintf(stderr, "still: tune decode: the merge in the attention: %s\n", why);
+  if (check(t->vk, why, sizeof why)) return true;
+  if (!t->failed[0]) snprintf(t->failed, sizeof t->failed, "%s: %.120s", what, why);
+  if (t->verbose) fprintf(stderr, "still: tune decode: %s: %s\n", what, why);
   return false;
 }
 
-/* Whether the norms in the products may be a candidate here: the device has the bindings and
- * still_vk_norm_fold_check passes on it (else named in t->failed). */
+static bool merge_checked(tuner *t)
+{
+  return checked(t, still_vk_attention_merge_fold_possible(t->vk), still_vk_attention_merge_check,
+                 "the merge in the attention");
+}
+
 static bool norm_checked(tuner *t)
 {
-  if (!still_vk_norm_fold_possible(t->vk)) return false;
-  char why[160];
-  if (still_vk_norm_fold_check(t->vk, why, sizeof why)) return true;
-  if (!t->failed[0]) snprintf(t->failed, sizeof t->failed, "the norms in the products: %.120s", why);
-  if (t->verbose) fprintf(stderr, "still: tune decode: the norms in the products: %s\n", why);
-  return false;
+  return checked(t, still_vk_norm_fold_possible(t->vk), still_vk_norm_fold_check, "the norms in the products");
 }
 
 /* Why still_vk_tune times nothing on this device, or NULL. */
