@@ -1866,9 +1866,10 @@ static void test_tune(void)
   /* every choice the cache can give runs right (the buffers have room for it): a line of this
    * key written by hand, for the paths lavapipe's times would not pick (dot types, preround,
    * prompt mode, then rows per team: dot, Q8_0 and Q6_K in float, the others in float; then
-   * decode's rope and KV store in the attention (1), apart (0), or in it with the merge (2)) */
-  static const char *const forced[] = {"31 2 3 2 1 2 0", "31 1 2 1 4 1 1", "0 0 1 4 1 2 0", "2 2 0 2 4 4 1",
-                                       "1 0 0 1 2 1 0", "3 2 0 2 2 4 2", "0 0 2 4 1 4 2"};
+   * decode's rope and KV store in the attention (1), apart (0), or in it with the merge (2); then
+   * the residual adds and norms apart (0) or in the products' tails (1)) */
+  static const char *const forced[] = {"31 2 3 2 1 2 0 1", "31 1 2 1 4 1 1 0", "0 0 1 4 1 2 0 1", "2 2 0 2 4 4 1 1",
+                                       "1 0 0 1 2 1 0 0", "3 2 0 2 2 4 2 1", "0 0 2 4 1 4 2 0", "3 1 0 4 2 4 1 1"};
   for (size_t i = 0; i < G_N_ELEMENTS(forced); i++) {
     char *line = g_strdup_printf("%s %s written by the test\n", key, forced[i]);
     g_assert_true(g_file_set_contents(file, line, -1, NULL));
@@ -1910,14 +1911,15 @@ static void test_tune(void)
   g_strfreev(lines);
 
   /* a damaged file: this key's line with values out of range is not taken, nor one too long
-   * to be ours, nor one without the rows or the fold (an older engine's); another key's line
-   * stays, the rest goes */
+   * to be ours, nor one without the rows, the fold or the norms (an older engine's); another
+   * key's line stays, the rest goes */
   char *lng = g_strnfill(2000, 'y');
-  char *bad = g_strdup_printf("not a line\n%s 99 7 5 4 2 4 1 from another build\n%s 1 0 0 3 2 4 1 three rows\n"
-                              "%s 1 0 0 4 2 0 1 no rows\n%s 1 0 0 4 2 4 3 fold 3\n%s 1 0 0 4 2 4 without the fold\n"
-                              "%s 1 0 0 before the rows\n0123456789abcdef 1 0 0 4 2 4 1 another device\n"
-                              "%s %s 1 0 0 4 2 4 1\n%s 1 0",
-                              key, key, key, key, key, key, key, lng, key);
+  char *bad = g_strdup_printf("not a line\n%s 99 7 5 4 2 4 1 0 from another build\n%s 1 0 0 3 2 4 1 0 three rows\n"
+                              "%s 1 0 0 4 2 0 1 0 no rows\n%s 1 0 0 4 2 4 3 0 fold 3\n%s 1 0 0 4 2 4 1 2 norm 2\n"
+                              "%s 1 0 0 4 2 4 1 without the norms\n%s 1 0 0 4 2 4 without the fold\n"
+                              "%s 1 0 0 before the rows\n0123456789abcdef 1 0 0 4 2 4 1 0 another device\n"
+                              "%s %s 1 0 0 4 2 4 1 0\n%s 1 0",
+                              key, key, key, key, key, key, key, key, key, lng, key);
   g_free(lng);
   g_assert_true(g_file_set_contents(file, bad, -1, NULL));
   g_free(bad);
@@ -1927,7 +1929,7 @@ static void test_tune(void)
   still_session_free(s);
   lines = tune_file_lines(file, &n);
   g_assert_cmpint(n, ==, 2);
-  g_assert_true(g_str_has_prefix(lines[0], "0123456789abcdef 1 0 0 4 2 4 1 another device"));
+  g_assert_true(g_str_has_prefix(lines[0], "0123456789abcdef 1 0 0 4 2 4 1 0 another device"));
   g_assert_true(g_str_has_prefix(lines[1], key));
   g_strfreev(lines);
 
@@ -1946,6 +1948,7 @@ static void test_tune(void)
   g_setenv("STILL_VK_DOT_ROWS", "2", TRUE);
   g_setenv("STILL_VK_MATVEC_ROWS", "1", TRUE);
   g_setenv("STILL_VK_ATTN_FOLD", "1", TRUE);
+  g_setenv("STILL_VK_NORM_FOLD", "0", TRUE);
   g_free(tune_session(m, &s));
   g_assert_cmpstr(still_session_gpu_tuning(s), ==,
                   "defaults (all set in the environment): dot Q6_K, preround 1, dot rows 2, float rows 1 (Q8_0, Q6_K), "
@@ -1954,6 +1957,7 @@ static void test_tune(void)
   still_session_free(s);
   g_unsetenv("STILL_VK_DOT_PREROUND"), g_unsetenv("STILL_VK_DOT_TYPES"), g_unsetenv("STILL_VK_MATMUL");
   g_unsetenv("STILL_VK_DOT_ROWS"), g_unsetenv("STILL_VK_MATVEC_ROWS"), g_unsetenv("STILL_VK_ATTN_FOLD");
+  g_unsetenv("STILL_VK_NORM_FOLD");
 
   /* out of time after the first candidate: no prompt timed */
   g_setenv("STILL_VK_TUNE", "again", TRUE);
