@@ -766,6 +766,20 @@ static still_status ffn_gate_up(vk_part *P, const gpu_layer *L, int n_tok, uint3
   return st;
 }
 
+/* add_rms_norm.comp's arguments for rows [row0, row0 + n) of the residual stream x (and of the
+ * pending residual xb2) into xb's rows from 0, rounded to 8 bits into xb's place for them too
+ * where round8 and the rows take it (whole blocks of 32) */
+static still_vk_add_rms_norm_args norm_args(const still_vk_forward *f, const vk_part *P, uint32_t row0, uint32_t n,
+                                            bool round8)
+{
+  const uint32_t n_embd = (uint32_t)f->m->hp.n_embd;
+  return (still_vk_add_rms_norm_args){.n = n_embd, .nrows = n, .x_off = row0 * n_embd, .x_stride = n_embd,
+                                      .r_off = row0 * n_embd, .r_stride = n_embd, .g_off = 0, .y_off = 0,
+                                      .y_stride = n_embd, .eps = f->m->hp.rms_eps,
+                                      .round8 = round8 && n_embd % 32 == 0, .q_off = P->xb_r8.off,
+                                      .q_stride = P->xb_r8.stride};
+}
+
 /* RMSNorm of rows [row0, row0 + n) of the residual stream x into xb, with
  * weight g. Fused (still_vk_fuse) by add_rms_norm.comp, which first adds the
  * pending residual xb2 to those rows of x when add is set. round8 (products
@@ -774,32 +788,17 @@ static still_status ffn_gate_up(vk_part *P, const gpu_layer *L, int n_tok, uint3
 static still_status norm_rows(still_vk_forward *f, vk_part *P, const gpu_vector *g, bool add, uint32_t row0,
                               uint32_t n, bool round8, still_error *err)
 {
-  const still_hparams *hp = &f->m->hp;
-  const uint32_t n_embd = (uint32_t)hp->n_embd;
-  round8 = round8 && n_embd % 32 == 0;
-  P->xb_r8.made = round8;
+  const uint32_t n_embd = (uint32_t)f->m->hp.n_embd;
+  const still_vk_add_rms_norm_args a = norm_args(f, P, row0, n, round8);
+  P->xb_r8.made = a.round8;
   if (!still_vk_fuse(P->vk)) {
-    still_status st = still_vk_rms_norm(P->vk, &P->x, row0 * n_embd, n_embd, &g->buf, 0, &P->xb, 0, n_embd, n_embd,
-                                        n, hp->rms_eps, err);
-    if (st == STILL_OK && round8)
+    still_status st = still_vk_rms_norm(P->vk, &P->x, a.x_off, n_embd, &g->buf, 0, &P->xb, 0, n_embd, n_embd, n,
+                                        a.eps, err);
+    if (st == STILL_OK && a.round8)
       st = still_vk_round8(P->vk, &P->xb, 0, n_embd, &P->xb, P->xb_r8.off, P->xb_r8.stride, n_embd, n, err);
     return st;
   }
-  still_vk_add_rms_norm_args a = {.n = n_embd, .nrows = n, .x_off = row0 * n_embd, .x_stride = n_embd,
-                                  .r_off = row0 * n_embd, .r_stride = n_embd, .g_off = 0, .y_off = 0,
-                                  .y_stride = n_embd, .eps = hp->rms_eps, .round8 = round8,
-                                  .q_off = P->xb_r8.off, .q_stride = P->xb_r8.stride};
   return still_vk_add_rms_norm(P->vk, &P->x, add ? &P->xb2 : NULL, &g->buf, &P->xb, &a, err);
-}
-
-/* norm_rows' arguments for decode's row (add_rms_norm.comp, one row of n_embd) */
-static still_vk_add_rms_norm_args norm_args(const still_vk_forward *f, const vk_part *P, bool round8)
-{
-  const uint32_t n_embd = (uint32_t)f->m->hp.n_embd;
-  return (still_vk_add_rms_norm_args){.n = n_embd, .nrows = 1, .x_off = 0, .x_stride = n_embd, .r_off = 0,
-                                      .r_stride = n_embd, .g_off = 0, .y_off = 0, .y_stride = n_embd,
-                                      .eps = f->m->hp.rms_eps, .round8 = round8 && n_embd % 32 == 0,
-                                      .q_off = P->xb_r8.off, .q_stride = P->xb_r8.stride};
 }
 
 /* Decode: w's product of x_in into xb2 with the residual add and the RMSNorm of g after it
@@ -814,7 +813,7 @@ static still_status mv_norm(still_vk_forward *f, vk_part *P, const gpu_weight *w
   if (n_tok != 1 || !still_vk_fuse(P->vk) || !still_vk_norm_folds(P->vk)) return STILL_OK;
   still_vk_matvec_args a = mv_args(w, 1, 0);
   use_round8(P, x_in, &a);
-  const still_vk_add_rms_norm_args n = norm_args(f, P, round8);
+  const still_vk_add_rms_norm_args n = norm_args(f, P, 0, 1, round8);
   if (!still_vk_matvec_norm_ok(P->vk, &a, &n)) return STILL_OK;
   P->xb_r8.made = n.round8;
   *done = true;
@@ -825,7 +824,7 @@ static still_status mv_norm(still_vk_forward *f, vk_part *P, const gpu_weight *w
  * (still_vk_matvec_norm_fits), whatever the switch says now (the tuner sets it). */
 static bool decode_norms(const still_vk_forward *f, const vk_part *P, const gpu_layer *L)
 {
-  const still_vk_add_rms_norm_args n = norm_args(f, P, false);
+  const still_vk_add_rms_norm_args n = norm_args(f, P, 0, 1, false);
   const still_vk_matvec_args wo = mv_args(&L->wo, 1, 0), down = mv_args(&L->w_down, 1, 0);
   return still_vk_fuse(P->vk) &&
          (still_vk_matvec_norm_fits(P->vk, &wo, &n) || still_vk_matvec_norm_fits(P->vk, &down, &n));

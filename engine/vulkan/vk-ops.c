@@ -306,6 +306,25 @@ static still_status dispatch_product(still_vk *vk, int sh, const still_vk_buffer
   return still_vk_dispatch(vk, (still_vk_shader_id)id, tb, 8, tp, sizeof tp, gx, gy, gz, err);
 }
 
+/* rows per team of matvec_team.comp for a (record_team) */
+static uint32_t team_rows_for(const still_vk *vk, const still_vk_matvec_args *a)
+{
+  return a->n_vec != 1 || a->type == STILL_TYPE_F16 ? 1 : still_vk_team_rows(vk, a->type);
+}
+
+/* The shader of a product that matvec_team.comp's layouts take (team_shader; up_off: the SwiGLU
+ * rows' offset, 0 without): matvec_dot.comp where it applies (its -DPREROUNDED variant for a
+ * vector rounded beforehand), else matvec_team.comp with the rows per team of team_rows_for;
+ * -1 where team_shader says no. record_team records it; the norm's tail variant is its own. */
+static int product_shader(const still_vk *vk, const still_vk_matvec_args *a, size_t up_off)
+{
+  const int team = team_shader(vk, a);
+  if (team < 0) return -1;
+  const int dot = dot_shader(vk, a, team_wide(vk, a, up_off));
+  if (dot >= 0) return a->x_rounded ? dot + (VK_SHADER_MATVEC_DOT_PRE_Q4_K - VK_SHADER_MATVEC_DOT_Q4_K) : dot;
+  return team_rows_for(vk, a) == 4 ? team + (VK_SHADER_MATVEC_TEAM4_F16 - VK_SHADER_MATVEC_TEAM_F16) : team;
+}
+
 static still_status record_dot(still_vk *vk, int dot, const still_vk_buffer *w, const still_vk_buffer *x,
                                still_vk_buffer *y, const still_vk_buffer *bias, size_t up_off,
                                const still_vk_matvec_args *a, const norm_tail *tail, still_error *err)
@@ -336,7 +355,6 @@ static still_status record_dot(still_vk *vk, int dot, const still_vk_buffer *w, 
   const uint32_t x_at = pre ? a->xq_off : a->x_off;
   const uint32_t push[12] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes, x_at, a->x_stride,
                              a->y_off, a->y_stride, 1, subs, flags, (uint32_t)up_off};
-  if (pre) dot += VK_SHADER_MATVEC_DOT_PRE_Q4_K - VK_SHADER_MATVEC_DOT_Q4_K;
   const still_vk_buffer *bufs[4] = {w, x, y, bias ? bias : w};
   const uint32_t rows_per_group = vk->dot_wg / (32 * subs) * per_team;
   uint32_t gx, gy;
@@ -372,21 +390,17 @@ still_status still_vk_round8(still_vk *vk, const still_vk_buffer *x, uint32_t x_
                            (blocks + vk->wg_size - 1) / vk->wg_size, nrows, 1, err);
 }
 
-/* rows per team of matvec_team.comp for a (record_team) */
-static uint32_t team_rows_for(const still_vk *vk, const still_vk_matvec_args *a)
-{
-  return a->n_vec != 1 || a->type == STILL_TYPE_F16 ? 1 : still_vk_team_rows(vk, a->type);
-}
-
 /* matvec_team.comp with its epilogue (bias NULL, up_off 0: plain W·x), or
- * matvec_dot.comp where it applies. */
-static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w, const still_vk_buffer *x,
+ * matvec_dot.comp where it applies: product_shader's choice, for rows team_shader takes. */
+static still_status record_team(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x,
                                 still_vk_buffer *y, const still_vk_buffer *bias, size_t up_off,
                                 const still_vk_matvec_args *a, const norm_tail *tail, still_error *err)
 {
+  const int sh = product_shader(vk, a, up_off);
+  if ((sh >= VK_SHADER_MATVEC_DOT_Q4_K && sh <= VK_SHADER_MATVEC_DOT_Q4_0) ||
+      (sh >= VK_SHADER_MATVEC_DOT_PRE_Q4_K && sh <= VK_SHADER_MATVEC_DOT_PRE_Q4_0))
+    return record_dot(vk, sh, w, x, y, bias, up_off, a, tail, err);
   const bool wide = team_wide(vk, a, up_off);
-  const int dot = dot_shader(vk, a, wide);
-  if (dot >= 0) return record_dot(vk, dot, w, x, y, bias, up_off, a, tail, err);
   /* one input vector: each team takes 2 or 4 rows (4: the matvec_team4
    * variants) and reads the activations once for all of them (not F16,
    * whose rows may end inside a pass). Measured on an H200, tg128, rows per
@@ -401,7 +415,6 @@ static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w
    * the user's GPU (vk-tune.c). */
   const uint32_t per_team = team_rows_for(vk, a);
   const bool multi = per_team > 1;
-  if (per_team == 4) team += VK_SHADER_MATVEC_TEAM4_F16 - VK_SHADER_MATVEC_TEAM_F16;
   still_vk_matvec_args rows = *a;
   rows.nrows = (a->nrows + per_team - 1) / per_team; /* teams count groups of rows */
   const uint32_t subs = team_subs(vk, &rows, team_passes(a, wide), vk->wg_size);
@@ -413,7 +426,7 @@ static still_status record_team(still_vk *vk, int team, const still_vk_buffer *w
   const uint32_t rows_per_group = vk->wg_size / (32 * subs) * per_team;
   uint32_t gx, gy;
   grid_2d((a->nrows + rows_per_group - 1) / rows_per_group, &gx, &gy);
-  return dispatch_product(vk, team, bufs, push, gx, gy, (a->n_vec + 3) / 4, tail, err);
+  return dispatch_product(vk, sh, bufs, push, gx, gy, (a->n_vec + 3) / 4, tail, err);
 }
 
 still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
@@ -421,8 +434,7 @@ still_status still_vk_matvec(still_vk *vk, const still_vk_buffer *w, const still
 {
   still_status st = check_matvec(w, x, y, a, "matrix×vector", err);
   if (st != STILL_OK) return st;
-  const int team = team_shader(vk, a);
-  if (team >= 0) return record_team(vk, team, w, x, y, NULL, 0, a, NULL, err);
+  if (team_shader(vk, a) >= 0) return record_team(vk, w, x, y, NULL, 0, a, NULL, err);
   const uint32_t push[9] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes,
                             a->x_off, a->x_stride, a->y_off, a->y_stride, a->n_vec};
   const still_vk_buffer *bufs[3] = {w, x, y};
@@ -455,18 +467,7 @@ still_status still_vk_matvec_fused(still_vk *vk, const still_vk_buffer *w, const
   }
   if (bias && !fits(bias, 4 * (uint64_t)a->nrows))
     return still_set_error(err, STILL_ERR_INVALID_ARG, "Vulkan: bias shorter than the matrix's rows");
-  return record_team(vk, team_shader(vk, a), w, x, y, bias, up_off, a, NULL, err);
-}
-
-/* The shader still_vk_matvec records for a (record_team's choice; NULL bias, no SwiGLU), or -1
- * where it takes matvec.comp. */
-static int product_shader(const still_vk *vk, const still_vk_matvec_args *a)
-{
-  const int team = team_shader(vk, a);
-  if (team < 0) return -1;
-  const int dot = dot_shader(vk, a, team_wide(vk, a, 0));
-  if (dot >= 0) return a->x_rounded ? dot + (VK_SHADER_MATVEC_DOT_PRE_Q4_K - VK_SHADER_MATVEC_DOT_Q4_K) : dot;
-  return team_rows_for(vk, a) == 4 ? team + (VK_SHADER_MATVEC_TEAM4_F16 - VK_SHADER_MATVEC_TEAM_F16) : team;
+  return record_team(vk, w, x, y, bias, up_off, a, NULL, err);
 }
 
 bool still_vk_norm_fold_possible(const still_vk *vk) { return vk->n_bindings >= 8 && !vk->fuse_off; }
@@ -477,7 +478,7 @@ bool still_vk_matvec_norm_fits(const still_vk *vk, const still_vk_matvec_args *a
 {
   return still_vk_norm_fold_possible(vk) && a->n_vec == 1 && n->nrows == 1 &&
          n->n == a->nrows && ((a->nrows | a->y_off | n->x_off | n->g_off | n->y_off) & 3) == 0 &&
-         (!n->round8 || (a->nrows % 32 == 0 && (n->q_off & 3) == 0)) && tail_shader(product_shader(vk, a)) >= 0;
+         (!n->round8 || (a->nrows % 32 == 0 && (n->q_off & 3) == 0)) && tail_shader(product_shader(vk, a, 0)) >= 0;
 }
 
 bool still_vk_matvec_norm_ok(const still_vk *vk, const still_vk_matvec_args *a, const still_vk_add_rms_norm_args *n)
@@ -519,7 +520,7 @@ still_status still_vk_matvec_norm(still_vk *vk, const still_vk_buffer *w, const 
     return st == STILL_OK ? still_vk_add_rms_norm(vk, res, y, g, h, &apart, err) : st;
   }
   const norm_tail tail = {.res = res, .h = h, .counts = counts, .g = g, .n = n};
-  return record_team(vk, team_shader(vk, a), w, x, y, NULL, 0, a, &tail, err);
+  return record_team(vk, w, x, y, NULL, 0, a, &tail, err);
 }
 
 /* matmul_coop.comp (or matmul_coop8.comp, vk->coopmat_n): the team layouts
@@ -1267,6 +1268,13 @@ static int check_known(int *checked, char *failed, size_t fcap, bool possible, c
   return *checked > 0;
 }
 
+/* The checks' random values: uniform in [-1, 1), from *seed (a linear congruential step). */
+static float check_rand(uint32_t *seed)
+{
+  *seed = *seed * 1664525u + 1013904223u;
+  return (float)(*seed >> 8) / (float)(1u << 23) - 1.0f;
+}
+
 /* A check's verdict from its runs (st, err: whether they ran; counted: the counters back at 0;
  * worst: the largest difference from the op apart, what), kept in *checked and failed unless it
  * could not run, and said in why. */
@@ -1383,11 +1391,8 @@ bool still_vk_attention_merge_check(still_vk *vk, char *why, size_t cap)
     st = still_set_error(&err, STILL_ERR_UNSUPPORTED, "no split attention for its heads on this device");
   float *nans = host ? host + n_qkv + 2 * n_cache : NULL;
   if (st == STILL_OK) {
-    uint32_t seed = 0x9e3779b9u; /* values in [-1, 1) */
-    for (size_t i = 0; i < n_qkv + 2 * n_cache; i++) {
-      seed = seed * 1664525u + 1013904223u;
-      host[i] = (float)(seed >> 8) / (float)(1u << 23) - 1.0f;
-    }
+    uint32_t seed = 0x9e3779b9u;
+    for (size_t i = 0; i < n_qkv + 2 * n_cache; i++) host[i] = check_rand(&seed);
     for (size_t i = 0; i < n_nan; i++) nans[i] = NAN;
     st = still_vk_buffer_new(vk, n_qkv * 4, &qkv, &err);
     if (st == STILL_OK) st = still_vk_buffer_new(vk, n_cache * 4, &kc, &err);
@@ -1456,18 +1461,12 @@ bool still_vk_norm_fold_check(still_vk *vk, char *why, size_t cap)
   if (st == STILL_OK && vk->counts_failed) st = still_set_error(&err, STILL_ERR_NOMEM, "no memory for the counters");
   float *nans = host ? host + nc + 2 * (size_t)nr : NULL;
   if (st == STILL_OK) {
-    uint32_t seed = 0x9e3779b9u; /* values in [-1, 1): the weights (a row at a time), x, res, g */
+    uint32_t seed = 0x9e3779b9u; /* the weights (a row at a time), x, res, g */
     for (uint32_t r = 0; r < nr; r++) {
-      for (uint32_t i = 0; i < nc; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        host[i] = ((float)(seed >> 8) / (float)(1u << 23) - 1.0f) * 0.1f;
-      }
+      for (uint32_t i = 0; i < nc; i++) host[i] = check_rand(&seed) * 0.1f;
       tt->from_float(host, wq + rb * r, nc);
     }
-    for (size_t i = 0; i < nc + 2 * (size_t)nr; i++) {
-      seed = seed * 1664525u + 1013904223u;
-      host[i] = (float)(seed >> 8) / (float)(1u << 23) - 1.0f;
-    }
+    for (size_t i = 0; i < nc + 2 * (size_t)nr; i++) host[i] = check_rand(&seed);
     for (size_t i = nc + nr; i < nc + 2 * (size_t)nr; i++) host[i] += 1.5f; /* g: no weight near 0 */
     for (size_t i = 0; i < n_out; i++) nans[i] = NAN;
     st = still_vk_buffer_new(vk, rb * nr, &w, &err);

@@ -781,16 +781,8 @@ static void test_decode_fold(void)
   }
 }
 
-/* The calls of a shader in a STILL_VK_PROFILE=1 table ("  spv_name   N calls ..."), 0 where absent. */
-static int profile_calls(const char *errs, const char *shader)
-{
-  char *key = g_strdup_printf("  %s ", shader);
-  const char *at = strstr(errs, key);
-  g_free(key);
-  return at ? atoi(at + strlen(shader) + 2) : 0;
-}
-
-/* The calls of every shader whose name starts with prefix in such a table. */
+/* The calls of every shader whose name starts with prefix in a STILL_VK_PROFILE=1 table
+ * ("  spv_name   N calls ..."), 0 where there is none. */
 static int profile_calls_from(const char *errs, const char *prefix)
 {
   char *key = g_strdup_printf("  %s", prefix);
@@ -830,7 +822,7 @@ static void test_decode_norm_fold(void)
         if (!strstr(errs, "vk profile")) g_error("no profile from still bench: %s", errs);
         const int tails = profile_calls_from(errs, "spv_matvec_tail_");
         const bool tail = tails > 0;
-        const int norms = profile_calls(errs, "spv_add_rms_norm_v4") + profile_calls(errs, "spv_add_rms_norm_v4_round8");
+        const int norms = profile_calls_from(errs, "spv_add_rms_norm_v4"); /* (and its _round8 variant) */
         /* per token: apart, two norms a layer and the output norm (2 layers); with the tails,
          * the first layer's attention norm and the output norm */
         g_test_message("%s, %s, STILL_VK_NORM_FOLD=%s: tail shaders %d calls, add_rms_norm %d calls", models[i],

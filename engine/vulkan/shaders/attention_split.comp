@@ -35,20 +35,17 @@
  * -DMERGE (with FOLD): attention_merge.comp's work is done here too, by the
  * last of a KV head's workgroups to finish (one more launch and barrier
  * fewer). Each workgroup writes its partial results and counts itself in on
- * the head's counter (binding 8): a workgroup barrier that orders buffer
- * memory at device scope, then one atomicAdd with acquire-release semantics
- * at device scope (GL_KHR_memory_scope_semantics; no Vulkan memory model
- * needed), so the workgroup that brings the count to the head's number of
- * chunks sees every other one's partials (part is coherent: no stale
- * per-unit cache). That one merges them for its group's query heads (the
- * same arithmetic as attention_merge.comp) into binding 9, rounded to 8 bits
- * as well with flag 8 (act8.glsl's layout from word r8_off), and sets the
- * counter back to 0 (atomically) for the next dispatch, which the host's
- * barrier between dispatches orders after this one. No workgroup waits for
- * another. */
+ * the head's counter (binding 8, count_in.glsl), so the workgroup that brings
+ * the count to the head's number of chunks sees every other one's partials
+ * (part is coherent: no stale per-unit cache). That one merges them for its
+ * group's query heads (the same arithmetic as attention_merge.comp) into
+ * binding 9, rounded to 8 bits as well with flag 8 (act8.glsl's layout from
+ * word r8_off), and sets the counter back to 0 for the next dispatch. No
+ * workgroup waits for another. */
 #include "common.glsl"
 #ifdef MERGE
-#extension GL_KHR_memory_scope_semantics : require
+#define COUNT_BINDING 8 /* per KV head */
+#include "count_in.glsl"
 #endif
 
 #define MAX_G 8u         /* query heads per KV head */
@@ -76,11 +73,9 @@ layout(std430, binding = 2) readonly buffer V { vec2 vw[]; };  /* read as pairs,
 #ifdef MERGE
 /* read back by the head's last workgroup: coherent (no stale per-unit cache) */
 layout(std430, binding = 3) coherent buffer Part { float part[]; };
-layout(std430, binding = 8) coherent buffer Count { uint cnt[]; }; /* per KV head, 0 between dispatches */
 layout(std430, binding = 9) writeonly buffer O { float o[]; };
 layout(std430, binding = 9) writeonly buffer OQ { uint oq[]; };
 layout(std430, binding = 9) writeonly buffer OD { vec2 od[]; };
-shared uint s_last;
 #else
 layout(std430, binding = 3) writeonly buffer Part { float part[]; };
 #endif
@@ -376,19 +371,9 @@ void main()
     part[base + 1u] = l;
   }
 #ifdef MERGE
-  /* this workgroup's partials out to the device, then counted in; the head's last one merges
-   * (the release of the count covers every thread's writes through the barrier before it,
-   * its acquire every thread's reads through the barrier after it) */
-  controlBarrier(gl_ScopeWorkgroup, gl_ScopeDevice, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared,
-                 gl_SemanticsAcquireRelease);
+  /* this workgroup's partials out to the device, then counted in; the head's last one merges */
   const uint n_c = (n_kv + chunk - 1u) / chunk; /* the head's workgroups (the others left at the top) */
-  if (tid == 0u)
-    s_last = atomicAdd(cnt[g], 1u, gl_ScopeDevice, gl_StorageSemanticsBuffer, gl_SemanticsAcquireRelease) == n_c - 1u
-               ? 1u
-               : 0u;
-  controlBarrier(gl_ScopeWorkgroup, gl_ScopeDevice, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared,
-                 gl_SemanticsAcquireRelease);
-  if (s_last == 0u) return; /* the whole workgroup */
+  if (!count_in(g, n_c)) return; /* the whole workgroup */
   const uint ps = 2u + hdv;
   for (uint i = tid; i < G * hdv; i += WG_SIZE) {
     const uint gi = i / hdv, d = i % hdv, base = (g * G + gi) * p.n_chunks * ps;
@@ -404,7 +389,7 @@ void main()
     o[p.o_off + g * G * hdv + i] = v;
     sq[i] = v; /* (free since phase 3's last barrier) */
   }
-  if (tid == 0u) atomicExchange(cnt[g], 0u);
+  count_reset(g);
   if ((p.flags & FLAG_ROUND8) != 0u) {
     barrier();
     /* block b of the group's G · hdv values (hdv a multiple of 32: whole blocks per head) */

@@ -8,17 +8,17 @@
  * from word t_q of binding 6). y is the product's whole output (nrows
  * values from y_off); offsets t_res, t_g and t_h count vec4s.
  *
- * Counting, as attention_split.comp -DMERGE does: each workgroup, after its
- * rows of y are written, meets a workgroup barrier that orders buffer memory
- * at device scope, then its first thread adds 1 to counter t_cnt (binding 7)
- * with acquire-release semantics at device scope. The workgroup that brings
- * it to the number of workgroups in the grid (every one counts, those
- * without rows too) sees every row of y (y is coherent), does the norm and
- * sets the counter back to 0 for the next dispatch. No workgroup waits for
- * another. The includer declares Params (with the t_* fields), Y as
- * coherent, common.glsl and act8.glsl, and calls norm_tail() at the end of
- * main() from every thread, with no thread returned before. */
-#extension GL_KHR_memory_scope_semantics : require
+ * Counting, as attention_split.comp -DMERGE does (count_in.glsl): each
+ * workgroup, after its rows of y are written, counts itself in on counter
+ * t_cnt (binding 7). The workgroup that brings it to the number of
+ * workgroups in the grid (every one counts, those without rows too) sees
+ * every row of y (y is coherent), does the norm and sets the counter back to
+ * 0 for the next dispatch. No workgroup waits for another. The includer
+ * declares Params (with the t_* fields), Y as coherent, common.glsl and
+ * act8.glsl, and calls norm_tail() at the end of main() from every thread,
+ * with no thread returned before. */
+#define COUNT_BINDING 7
+#include "count_in.glsl"
 
 layout(std430, binding = 2) coherent buffer Y4 { vec4 tail_y4[]; };
 /* (coherent: the 8-bit rounding reads rows other threads of the workgroup wrote) */
@@ -27,29 +27,12 @@ layout(std430, binding = 5) readonly buffer NormW { vec4 tail_g[]; };
 layout(std430, binding = 6) writeonly buffer H { vec4 tail_h[]; };
 layout(std430, binding = 6) writeonly buffer HQ { uint tail_hq[]; };
 layout(std430, binding = 6) writeonly buffer HD { vec2 tail_hd[]; };
-layout(std430, binding = 7) coherent buffer Count { uint tail_cnt[]; };
-
-shared uint tail_last;
-
 void norm_tail()
 {
   const uint tid = gl_LocalInvocationID.x;
-  /* this workgroup's rows out to the device, then counted in (the release of the count covers
-   * every thread's writes through the barrier before it, its acquire every thread's reads
-   * through the barrier after it) */
-  controlBarrier(gl_ScopeWorkgroup, gl_ScopeDevice, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared,
-                 gl_SemanticsAcquireRelease);
-  const uint groups = gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_NumWorkGroups.z;
-  if (tid == 0u)
-    tail_last =
-      atomicAdd(tail_cnt[p.t_cnt], 1u, gl_ScopeDevice, gl_StorageSemanticsBuffer, gl_SemanticsAcquireRelease) ==
-          groups - 1u
-        ? 1u
-        : 0u;
-  controlBarrier(gl_ScopeWorkgroup, gl_ScopeDevice, gl_StorageSemanticsBuffer | gl_StorageSemanticsShared,
-                 gl_SemanticsAcquireRelease);
-  if (tail_last == 0u) return; /* the whole workgroup */
-  if (tid == 0u) atomicExchange(tail_cnt[p.t_cnt], 0u);
+  /* this workgroup's rows out to the device, then counted in; the last one norms */
+  if (!count_in(p.t_cnt, gl_NumWorkGroups.x * gl_NumWorkGroups.y * gl_NumWorkGroups.z)) return; /* the whole workgroup */
+  count_reset(p.t_cnt);
   const uint n4 = p.nrows / 4u, yb = p.y_off / 4u;
   float ss = 0.0;
   for (uint i = tid; i < n4; i += WG_SIZE) {
