@@ -301,7 +301,7 @@ int still_cmd_bench(int argc, char **argv)
   }
   still_session *s = NULL;
   char offload[1024] = ""; /* where the layers went, kept past the session (--membw frees it) */
-  char gpu_paths[512] = ""; /* how the GPU's shaders were chosen (still_session_gpu_tuning) */
+  char gpu_paths[1024] = ""; /* how the GPU's shaders were chosen (still_session_gpu_tuning) */
   if (rc == 0) {
     still_error err = {0};
     if (still_session_new(m, &sp, &s, &err) != STILL_OK) rc = cli_fail("cannot start a session: %s", err.message);

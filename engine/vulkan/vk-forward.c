@@ -164,7 +164,7 @@ struct still_vk_forward {
   vk_part parts[STILL_VK_MAX_SPLIT];
   float *xhost; /* [n_batch][n_embd]: the residual stream between parts */
   char device[1024];
-  char tuning[512]; /* still_vk_forward_tuning */
+  char tuning[1024]; /* still_vk_forward_tuning */
   bool one_part;    /* a single device: its paths may be tuned (still_vk_forward_tune) */
   double slice_s;   /* a cancellable prompt batch waits for the GPU about this often (run_part) */
   void (*slice_hook)(void *user, int part, int layers_done); /* tests: after each such wait */
@@ -481,6 +481,9 @@ static round8_place place_after(size_t n_batch, size_t width)
   return (round8_place){.off = (uint32_t)((n_batch * width + 3) & ~(size_t)3),
                         .stride = (still_vk_round8_words((uint32_t)width) + 3) & ~3u};
 }
+
+/* the position of the tuner's batch deep in the context (vk-tune.c, step 7) */
+#define TUNE_DEEP_POS 2048
 
 /* The prompt batch still_vk_forward_tune times. */
 static uint32_t tune_prompt_tokens(const still_vk_forward *f)
@@ -1187,10 +1190,11 @@ typedef struct {
   int32_t *ids;
 } tune_ctx;
 
-/* One decode token or prompt batch at position 0 (the cache rows it writes are written again
- * before a session reads them), the last row's logits fetched as a session does. Its host
+/* One decode token or prompt batch at position pos0 (the cache rows it writes are written again
+ * before a session reads them; a batch deep in the context attends to rows no session wrote,
+ * which only its time is taken from), the last row's logits fetched as a session does. Its host
  * inputs and outputs are made at the first run (a search read from the cache runs none). */
-static still_status tune_run(void *ctx, bool prompt, double *seconds, still_error *err)
+static still_status tune_run(void *ctx, bool prompt, uint32_t pos0, double *seconds, still_error *err)
 {
   tune_ctx *c = ctx;
   const still_hparams *hp = &c->f->m->hp;
@@ -1207,7 +1211,8 @@ static still_status tune_run(void *ctx, bool prompt, double *seconds, still_erro
   }
   const double t0 = still_time_s();
   still_status st =
-    still_vk_forward_run(c->f, c->x, c->ids, n, 0, c->rope, c->rope + (size_t)most * half, n - 1, c->out, NULL, err);
+    still_vk_forward_run(c->f, c->x, c->ids, n, (int32_t)pos0, c->rope, c->rope + (size_t)most * half, n - 1, c->out,
+                         NULL, err);
   *seconds = still_time_s() - t0;
   return st;
 }
@@ -1265,6 +1270,14 @@ still_status still_vk_forward_tune(still_vk_forward *f, still_step_fn on_step, v
   model_types(f->m, P->first, P->end, P->has_output, &job);
   for (int il = P->first; il < P->end && !job.folds; il++) job.folds = decode_folds(f, P, &P->layers[il - P->first]);
   for (int il = P->first; il < P->end && !job.norms; il++) job.norms = decode_norms(f, P, &P->layers[il - P->first]);
+  /* the prompt's attention timed on a batch at TUNE_DEEP_POS (or as deep as the context allows,
+   * from half the batch on) */
+  const int32_t room = f->n_ctx - c.n_prompt;
+  job.deep_pos = room >= c.n_prompt / 2 ? (uint32_t)(room < TUNE_DEEP_POS ? room : TUNE_DEEP_POS) : 0;
+  const still_vk_attention_args deep = attention_args(f, (uint32_t)c.n_prompt, (int32_t)job.deep_pos);
+  /* (a batch short enough for the split attention never meets still_vk_attention) */
+  job.attn_coop = P->end > P->first && job.deep_pos > 0 && !takes_split(P, &deep) &&
+                  still_vk_attention_coop_fits(P->vk, &deep);
   const still_status st = still_vk_tune(P->vk, &job, f->tuning, sizeof f->tuning, err);
   free(c.ids), free(c.rope), free(c.out), free(c.x);
   return st;

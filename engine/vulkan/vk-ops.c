@@ -946,6 +946,45 @@ bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_arg
          tiles <= 65535 && a->n_head_kv <= 65535;
 }
 
+/* attention_coop.comp: 64 query rows per workgroup (16 per subgroup of 32), its shared
+ * memory as its header counts it */
+#define ATTN_COOP_ROWS 64u
+#define ATTN_COOP_SHARED_BYTES (2u * 32u * 136u * 2u + 4u * 512u * 4u + 4u * 16u * 40u * 2u + (2u * 128u + 64u) * 4u + 4u)
+
+bool still_vk_attention_coop_possible(const still_vk *vk)
+{
+  /* (vk->coopmat: subgroups of 32, or their emulation) */
+  return vk->coopmat && vk->coopmat_n == 16 && vk->props.limits.maxComputeSharedMemorySize >= ATTN_COOP_SHARED_BYTES;
+}
+
+bool still_vk_attention_coop_ok(const still_vk *vk, const still_vk_attention_args *a)
+{
+  return vk->attn_coop && still_vk_attention_coop_fits(vk, a);
+}
+
+/* Loop iterations of attention_coop.comp per thread, for lavapipe's limit (loops_cut; it runs
+ * only emulated there, its matrix products as loops): per tile of 32 keys about 17 for each 16
+ * dims of K and 50 for each 16 of V (26 of them where the running max moves), the loads and
+ * the softmax; the queries and the output once. Counted with room to spare. */
+static uint64_t coop_loops(const still_vk_attention_args *a)
+{
+  const uint64_t n_kv = (uint64_t)a->pos0 + a->n_tok;
+  return (n_kv + 31) / 32 * (18 * (a->head_dim_k / 16) + 50 * (a->head_dim_v / 16) + 60) + 450;
+}
+
+bool still_vk_attention_coop_fits(const still_vk *vk, const still_vk_attention_args *a)
+{
+  /* an F32 cache keeps the float32 tiles: its user asked for full precision; the tiled
+   * attention's conditions are its too (the workgroup's size aside: its own is 128); where
+   * lavapipe's loop limit would cut it short, the tiles may still fit */
+  if (a->kv_type == STILL_TYPE_F32 || !still_vk_attention_coop_possible(vk) || !still_vk_attention_tile_ok(vk, a) ||
+      loops_cut(vk, coop_loops(a)))
+    return false;
+  const uint64_t tiles = ((uint64_t)a->n_tok * (a->n_head / a->n_head_kv) + ATTN_COOP_ROWS - 1) / ATTN_COOP_ROWS;
+  return a->head_dim_k % 16 == 0 && a->head_dim_k <= 128 && a->head_dim_v % 16 == 0 && a->head_dim_v <= 128 &&
+         tiles <= 65535;
+}
+
 /* Attention over a long context on lavapipe (loops_cut): attention_tile.comp runs about
  * hdk + hdv / 4 loop iterations per tile of 32 keys with 64 threads (measured: head dims 128 went
  * wrong between 12000 and 14500 keys), attention.comp per block of WG_SIZE keys its query dot,
@@ -954,6 +993,7 @@ bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_arg
 bool still_vk_attention_loops_cut(const still_vk *vk, const still_vk_attention_args *a)
 {
   const uint64_t n_kv = (uint64_t)a->pos0 + a->n_tok, wg = vk->wg_size ? vk->wg_size : 64;
+  /* (attention_coop.comp is not taken where it would be cut: still_vk_attention_coop_fits) */
   if (still_vk_attention_tile_ok(vk, a))
     return loops_cut(vk, (n_kv + 31) / 32 * (a->head_dim_k + a->head_dim_v / 4 + 16));
   const uint64_t dot = a->kv_type == STILL_TYPE_Q8_0 ? a->head_dim_k / 4 : a->head_dim_k;
@@ -994,6 +1034,12 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
   } push = {a->n_tok, a->n_head, a->n_head_kv, a->head_dim_k, a->head_dim_v, a->pos0, a->q_off, a->q_stride,
             a->k_off, a->v_off, a->o_off, a->o_stride, a->scale};
   const still_vk_buffer *bufs[4] = {q, k, v, out};
+  if (still_vk_attention_coop_ok(vk, a)) {
+    /* row tiles of 64 × KV heads; the same push constants */
+    const uint64_t tiles = ((uint64_t)a->n_tok * (a->n_head / a->n_head_kv) + ATTN_COOP_ROWS - 1) / ATTN_COOP_ROWS;
+    const still_vk_shader_id csh = q8 ? VK_SHADER_ATTENTION_COOP_Q8_0 : VK_SHADER_ATTENTION_COOP_F16;
+    return still_vk_dispatch(vk, csh, bufs, 4, &push, sizeof push, (uint32_t)tiles, a->n_head_kv, 1, err);
+  }
   if (still_vk_attention_tile_ok(vk, a)) {
     /* row tiles × KV heads; same push constants as attention.comp */
     const uint64_t tiles = ((uint64_t)a->n_tok * (a->n_head / a->n_head_kv) + ATTN_TILE_ROWS - 1) / ATTN_TILE_ROWS;
@@ -1276,26 +1322,27 @@ static float check_rand(uint32_t *seed)
 }
 
 /* A check's verdict from its runs (st, err: whether they ran; counted: the counters back at 0;
- * worst: the largest difference from the op apart, what), kept in *checked and failed unless it
- * could not run, and said in why. */
+ * worst: the largest difference from the op apart, what, which may be limit at most, else the
+ * cause is named), kept in *checked and failed unless it could not run, and said in why. */
 static bool check_verdict(int *checked, char *failed, size_t fcap, still_status st, const still_error *err,
-                          bool counted, double worst, const char *what, char *why, size_t cap)
+                          bool counted, double worst, double limit, const char *what, const char *cause, char *why,
+                          size_t cap)
 {
   bool ok = false;
   if (st != STILL_OK) /* (not kept: it may run another time) */
     snprintf(failed, fcap, "its check could not run: %.90s", err->message);
   else if (!counted)
     snprintf(failed, fcap, "its counters were not left at 0");
-  else if (!(worst <= 1e-5))
-    snprintf(failed, fcap,
-             "its output differed from the %s apart (by %.3g): the device's memory ordering is not as assumed", what,
-             worst);
+  else if (!(worst <= limit))
+    snprintf(failed, fcap, "its output differed from the %s (by %.3g): %s", what, worst, cause);
   else ok = true;
   *checked = ok ? 1 : st != STILL_OK ? 0 : -1;
   if (ok) failed[0] = '\0';
   snprintf(why, cap, "%s", failed);
   return ok;
 }
+
+#define ORDERING "the device's memory ordering is not as assumed"
 
 /* ---- the fold's merge, checked on the device ---------------------------- */
 
@@ -1425,8 +1472,8 @@ bool still_vk_attention_merge_check(still_vk *vk, char *why, size_t cap)
   still_vk_buffer_free(vk, &qkv), still_vk_buffer_free(vk, &kc), still_vk_buffer_free(vk, &vc);
   still_vk_buffer_free(vk, &part), still_vk_buffer_free(vk, &out);
   free(host), free(res);
-  return check_verdict(&vk->merge_checked, vk->merge_failed, sizeof vk->merge_failed, st, &err, counted, worst,
-                       "merge", why, cap);
+  return check_verdict(&vk->merge_checked, vk->merge_failed, sizeof vk->merge_failed, st, &err, counted, worst, 1e-5,
+                       "merge apart", ORDERING, why, cap);
 }
 
 /* ---- the norm in a product's tail, checked on the device ------------------ */
@@ -1519,6 +1566,81 @@ bool still_vk_norm_fold_check(still_vk *vk, char *why, size_t cap)
   still_vk_buffer_free(vk, &w), still_vk_buffer_free(vk, &x), still_vk_buffer_free(vk, &y);
   still_vk_buffer_free(vk, &res), still_vk_buffer_free(vk, &g), still_vk_buffer_free(vk, &out);
   free(host), free(wq), free(got);
-  return check_verdict(&vk->norm_checked, vk->norm_failed, sizeof vk->norm_failed, st, &err, counted, worst,
-                       "norm", why, cap);
+  return check_verdict(&vk->norm_checked, vk->norm_failed, sizeof vk->norm_failed, st, &err, counted, worst, 1e-5,
+                       "norm apart", ORDERING, why, cap);
+}
+
+/* ---- the prompt attention on the tensor cores, checked on the device ---------------------- */
+
+bool still_vk_attention_coop_check(still_vk *vk, char *why, size_t cap)
+{
+  const int known = check_known(&vk->coop_checked, vk->coop_failed, sizeof vk->coop_failed,
+                                still_vk_attention_coop_possible(vk), "the device has no 16x16x16 tensor cores", why,
+                                cap);
+  if (known >= 0) return known > 0;
+  /* R1-Qwen-1.5B's heads, a 40-token batch at position 300 of an F16 cache */
+  const uint32_t n_head_kv = 2, n_head = 12, hd = 128, n_tok = 40, pos0 = 300, n_kv = pos0 + n_tok;
+  const uint32_t n_q = n_head * hd, n_k = n_head_kv * hd;
+  const size_t nq = (size_t)n_tok * n_q, nc = (size_t)n_kv * n_k;
+  still_vk_buffer q = {0}, src = {0}, kc = {0}, vc = {0}, out = {0};
+  float *host = malloc((nq + 2 * nc) * sizeof *host), *res = malloc(3 * nq * sizeof *res);
+  still_error err = {0};
+  still_status st = host && res ? STILL_OK : still_set_error(&err, STILL_ERR_NOMEM, "out of memory");
+  const still_vk_attention_args a = {.kv_type = STILL_TYPE_F16, .n_tok = n_tok, .n_head = n_head,
+                                     .n_head_kv = n_head_kv, .head_dim_k = hd, .head_dim_v = hd, .pos0 = pos0,
+                                     .q_stride = n_q, .o_stride = n_q, .scale = 1.0f / sqrtf((float)hd)};
+  const bool was = vk->attn_coop; /* (the tuner's choice of the moment) */
+  vk->attn_coop = true;
+  if (st == STILL_OK && !still_vk_attention_coop_ok(vk, &a))
+    st = still_set_error(&err, STILL_ERR_UNSUPPORTED, "no attention on the tensor cores for its shape on this device");
+  if (st == STILL_OK) {
+    /* keys 40 times larger at the end of the context than at its start: scores whose max moves
+     * from tile to tile by more than the shader's margin, so that it rescales */
+    uint32_t seed = 0x85ebca6bu;
+    for (size_t i = 0; i < nq; i++) host[i] = check_rand(&seed);
+    for (size_t i = 0; i < nc; i++) host[nq + i] = check_rand(&seed) * (1.0f + 40.0f * (float)(i / n_k) / n_kv);
+    for (size_t i = 0; i < nc; i++) host[nq + nc + i] = check_rand(&seed);
+    for (size_t i = 0; i < nq; i++) res[2 * nq + i] = NAN;
+    const uint64_t cache = still_vk_kv_cache_bytes(STILL_TYPE_F16, nc);
+    st = still_vk_buffer_new(vk, nq * 4, &q, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, 2 * nc * 4, &src, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, cache, &kc, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, cache, &vc, &err);
+    if (st == STILL_OK) st = still_vk_buffer_new(vk, nq * 4, &out, &err);
+    if (st == STILL_OK) st = still_vk_upload(vk, &q, 0, host, nq * 4, &err);
+    if (st == STILL_OK) st = still_vk_upload(vk, &src, 0, host + nq, 2 * nc * 4, &err);
+    if (st == STILL_OK) st = still_vk_begin(vk, &err);
+    if (st == STILL_OK) {
+      st = still_vk_kv_store(vk, STILL_TYPE_F16, &src, 0, &kc, 0, (uint32_t)nc, &err);
+      if (st == STILL_OK) st = still_vk_kv_store(vk, STILL_TYPE_F16, &src, (uint32_t)nc, &vc, 0, (uint32_t)nc, &err);
+      still_error e2 = {0};
+      const still_status st2 = still_vk_submit(vk, st == STILL_OK ? &err : &e2);
+      if (st == STILL_OK) st = st2;
+    }
+  }
+  /* in float32 (attention_tile.comp), then on the tensor cores into an output of NaNs */
+  for (int r = 0; r < 2 && st == STILL_OK; r++) {
+    vk->attn_coop = r == 1;
+    if (r == 1) st = still_vk_upload(vk, &out, 0, res + 2 * nq, nq * 4, &err);
+    if (st == STILL_OK) st = still_vk_begin(vk, &err);
+    if (st == STILL_OK) {
+      st = still_vk_attention(vk, &q, &kc, &vc, &out, &a, &err);
+      still_error e2 = {0};
+      const still_status st2 = still_vk_submit(vk, st == STILL_OK ? &err : &e2);
+      if (st == STILL_OK) st = st2;
+    }
+    if (st == STILL_OK) st = still_vk_download(vk, &out, 0, res + r * nq, nq * 4, &err);
+  }
+  vk->attn_coop = was;
+  double worst = 0;
+  for (size_t i = 0; i < nq && st == STILL_OK; i++) {
+    const double d = fabs((double)res[nq + i] - (double)res[i]) / (1.0 + fabs((double)res[i]));
+    if (!(d <= worst)) worst = isnan(d) ? INFINITY : d;
+  }
+  still_vk_buffer_free(vk, &q), still_vk_buffer_free(vk, &src), still_vk_buffer_free(vk, &kc);
+  still_vk_buffer_free(vk, &vc), still_vk_buffer_free(vk, &out);
+  free(host), free(res);
+  /* (float16 queries and weights: differences of a few 1e-3 at most) */
+  return check_verdict(&vk->coop_checked, vk->coop_failed, sizeof vk->coop_failed, st, &err, true, worst, 0.02,
+                       "float32 attention", "the driver does not run its shader as written", why, cap);
 }

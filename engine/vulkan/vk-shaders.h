@@ -234,6 +234,9 @@ typedef enum {
   VK_SHADER_MATVEC_TAIL_DOT_PRE_Q8_0,
   VK_SHADER_MATVEC_TAIL_DOT_PRE_Q5_K,
   VK_SHADER_MATVEC_TAIL_DOT_PRE_Q4_0,
+  /* attention of prompt batches on tensor cores (attention_coop.comp: F16 and Q8_0 caches) */
+  VK_SHADER_ATTENTION_COOP_F16,
+  VK_SHADER_ATTENTION_COOP_Q8_0,
   VK_SHADER_COUNT
 } still_vk_shader_id;
 
@@ -247,7 +250,7 @@ typedef struct {
 extern const still_vk_shader still_vk_shaders[VK_SHADER_COUNT];
 
 /* A test hook, NULL in the library: the tensor-core shaders
- * (VK_SHADER_MATMUL_COOP_*) built with -DCOOP_EMULATE, their matrix
+ * (VK_SHADER_MATMUL_COOP_*, VK_SHADER_ATTENTION_COOP_*) built with -DCOOP_EMULATE, their matrix
  * operations done by hand, named as in still_vk_shaders and ended by a NULL
  * name (only their code is taken). tests/vulkan sets it (vk-coop-emulated.c.in); with
  * STILL_VK_COOPMAT=emulate (or emulate8) a device without cooperative

@@ -37,7 +37,14 @@
  *   6. then prompt batches: besides the default shaders (tensor cores, else
  *      matmul_team.comp for blocks of 32 and matmul.comp for the K-quants),
  *      STILL_VK_MATMUL=team and =generic where they differ from those for
- *      the model's types (not on tensor cores), and the batched dot products.
+ *      the model's types (not on tensor cores), and the batched dot products;
+ *   7. where the device has tensor cores and the model's prompt attention can
+ *      take them (job->attn_coop: an F16 or Q8_0 cache, head dims multiples
+ *      of 16 up to 128), that attention on them (attention_coop.comp) or in
+ *      float32 (attention_tile.comp), timed on a batch at job->deep_pos: the
+ *      two differ only in the keys before the batch; after
+ *      still_vk_attention_coop_check has seen it give the float32 results
+ *      (within float16 rounding) on this device.
  *
  * Measuring: the device first runs the defaults once to build their
  * pipelines and then for a while (at least 2 runs and 0.2 s of them, at
@@ -67,8 +74,8 @@
  * (still_vk_forward_tune).
  *
  * A choice fixed in the environment (STILL_VK_DOT_TYPES, STILL_VK_DOT_PREROUND,
- * STILL_VK_DOT_ROWS, STILL_VK_MATVEC_ROWS, STILL_VK_ATTN_FOLD, STILL_VK_NORM_FOLD, STILL_VK_MATMUL) is not
- * tuned.
+ * STILL_VK_DOT_ROWS, STILL_VK_MATVEC_ROWS, STILL_VK_ATTN_FOLD, STILL_VK_NORM_FOLD, STILL_VK_MATMUL,
+ * STILL_VK_ATTN_COOP) is not tuned.
  * STILL_VK_TUNE=0 keeps the defaults, =1 tunes on CPU devices too (lavapipe:
  * the tests; off there by default, its times say nothing of a GPU), =again
  * measures again over the cached choice.
@@ -108,6 +115,7 @@ typedef struct {
   uint32_t fold; /* STILL_VK_ATTN_FOLD: 1 decode ropes and stores q/k/v inside the attention, 2 and merges
                   * there too, 0 apart */
   uint32_t norm; /* STILL_VK_NORM_FOLD: 1 decode's residual adds and norms in the products before them */
+  uint32_t attn_coop; /* STILL_VK_ATTN_COOP: 1 prompt attention on the tensor cores */
 } paths;
 
 static paths get_paths(const still_vk *vk)
@@ -115,7 +123,7 @@ static paths get_paths(const still_vk *vk)
   return (paths){.dot_types = vk->dot_types, .preround = vk->dot_preround, .matmul_mode = vk->matmul_mode,
                  .dot_rows = vk->dot_rows, .rows_wide = vk->team_rows_wide, .rows_small = vk->team_rows_small,
                  .fold = vk->attn_fold_off ? 0u : still_vk_attention_fold_merges(vk) ? 2u : 1u,
-                 .norm = vk->norm_fold ? 1u : 0u};
+                 .norm = vk->norm_fold ? 1u : 0u, .attn_coop = vk->attn_coop ? 1u : 0u};
 }
 
 static void set_paths(still_vk *vk, const paths *p)
@@ -129,6 +137,7 @@ static void set_paths(still_vk *vk, const paths *p)
   vk->attn_fold_off = p->fold == 0;
   vk->attn_merge_fold = p->fold == 2;
   vk->norm_fold = p->norm == 1;
+  vk->attn_coop = p->attn_coop == 1;
 }
 
 static bool rows_ok(uint32_t r) { return r == 1 || r == 2 || r == 4; }
@@ -161,8 +170,10 @@ static const char *const prompt_names[4] = {"default", "generic", "team", "dot"}
  * rows per team where they are not the defaults: ", dot rows 2", ", float rows 1 (Q8_0, Q6_K)",
  * ", float rows 2 (other types)"; ", rope apart" where decode does not fold rope and the KV
  * store into the attention, ", merge in the attention" where it folds the merge too, ", norms in
- * the products" where the residual adds and norms are done by the products before them */
-static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
+ * the products" where the residual adds and norms are done by the products before them; after
+ * the prompt's shaders ", attention on the tensor cores" where the prompt's attention is (and
+ * can be: attn, the job's attn_coop) */
+static void describe(const paths *p, uint32_t present, bool attn, char *buf, size_t cap)
 {
   size_t n = 0;
   int w = snprintf(buf, cap, "dot");
@@ -183,8 +194,9 @@ static void describe(const paths *p, uint32_t present, char *buf, size_t cap)
   if (p->fold != 1) r += (size_t)snprintf(rows + r, sizeof rows - r, p->fold ? ", merge in the attention" : ", rope apart");
   if (p->norm && r < sizeof rows) snprintf(rows + r, sizeof rows - r, ", norms in the products");
   if (n < cap)
-    snprintf(buf + n, cap - n, "%s, preround %u%s, prompt %s", any ? "" : " none", p->preround, rows,
-             prompt_names[p->matmul_mode >= 0 && p->matmul_mode <= 3 ? p->matmul_mode : 0]);
+    snprintf(buf + n, cap - n, "%s, preround %u%s, prompt %s%s", any ? "" : " none", p->preround, rows,
+             prompt_names[p->matmul_mode >= 0 && p->matmul_mode <= 3 ? p->matmul_mode : 0],
+             p->attn_coop && attn ? ", attention on the tensor cores" : "");
 }
 
 /* STILL_VK_TUNE: 0, 1 or again; NULL for anything else (the default). */
@@ -224,7 +236,7 @@ static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
 {
   still_hash64 h;
   still_hash64_init(&h);
-  still_hash64_update(&h, "still-vk-tune 6", 15);
+  still_hash64_update(&h, "still-vk-tune 7", 15);
   still_hash64_update(&h, &vk->props.vendorID, 4);
   still_hash64_update(&h, &vk->props.deviceID, 4);
   still_hash64_update(&h, &vk->props.driverVersion, 4);
@@ -233,15 +245,16 @@ static uint64_t tune_key(const still_vk *vk, const still_vk_tune_job *job)
   for (int i = 0; i < VK_SHADER_COUNT; i++)
     if (still_vk_shaders[i].code) still_hash64_update(&h, still_vk_shaders[i].code, still_vk_shaders[i].size);
   /* the job as still_vk_tune reads it, and what the device offers it */
-  const uint64_t model[13] = {job->model_key,    job->n_prompt, job->dot_types, job->prompt_dot, job->k_quants,
+  const uint64_t model[15] = {job->model_key,    job->n_prompt, job->dot_types, job->prompt_dot, job->k_quants,
                               job->small_blocks, job->types,    vk->int_dot,    vk->coopmat,    job->folds,
                               still_vk_attention_merge_fold_possible(vk), job->norms,
-                              still_vk_norm_fold_possible(vk)};
+                              still_vk_norm_fold_possible(vk), job->attn_coop,
+                              job->attn_coop ? job->deep_pos : 0 /* (the context's size, only where timed) */};
   still_hash64_update(&h, model, sizeof model);
   hash_settings(&h);
   const paths p = get_paths(vk);
-  const uint32_t d[8] = {p.dot_types,  p.preround,   (uint32_t)p.matmul_mode, p.dot_rows,
-                         p.rows_wide, p.rows_small, p.fold,                    p.norm};
+  const uint32_t d[9] = {p.dot_types,  p.preround,   (uint32_t)p.matmul_mode, p.dot_rows, p.rows_wide,
+                         p.rows_small, p.fold,        p.norm,                   p.attn_coop};
   still_hash64_update(&h, d, sizeof d);
   return still_hash64_final(&h);
 }
@@ -260,22 +273,22 @@ static bool read_line(FILE *f, char *buf, size_t cap)
 }
 
 /* A cache line: "<16 hex> <dot_types> <preround> <matmul_mode> <dot_rows> <rows_wide>
- * <rows_small> <fold> <norm> <what it says>". */
+ * <rows_small> <fold> <norm> <attn_coop> <what it says>". */
 static bool parse_line(const char *line, uint64_t *key, paths *p, const char **said)
 {
   unsigned long long k;
-  unsigned types, pre, dr, rw, rs, fold, norm;
+  unsigned types, pre, dr, rw, rs, fold, norm, coop;
   int mode, at = 0;
-  if (sscanf(line, "%16llx %u %u %d %u %u %u %u %u %n", &k, &types, &pre, &mode, &dr, &rw, &rs, &fold, &norm, &at) <
-        9 ||
+  if (sscanf(line, "%16llx %u %u %d %u %u %u %u %u %u %n", &k, &types, &pre, &mode, &dr, &rw, &rs, &fold, &norm,
+             &coop, &at) < 10 ||
       at == 0)
     return false;
   if (types >> STILL_VK_DOT_BITS || pre > 2 || mode < 0 || mode > 3 || !rows_ok(dr) || !rows_ok(rw) ||
-      !rows_ok(rs) || fold > 2 || norm > 1)
+      !rows_ok(rs) || fold > 2 || norm > 1 || coop > 1)
     return false;
   *key = (uint64_t)k;
   *p = (paths){.dot_types = types, .preround = pre, .matmul_mode = mode, .dot_rows = dr, .rows_wide = rw,
-               .rows_small = rs, .fold = fold, .norm = norm};
+               .rows_small = rs, .fold = fold, .norm = norm, .attn_coop = coop};
   *said = line + at;
   return true;
 }
@@ -321,9 +334,9 @@ static bool cache_store(const char *path, uint64_t key, const paths *p, const ch
   size_t len = 0;
   for (int i = 0; i < n; i++) len += strlen(lines[i]);
   char mine[TUNE_LINE];
-  int w = snprintf(mine, sizeof mine, "%016llx %u %u %d %u %u %u %u %u %.900s\n", (unsigned long long)key,
+  int w = snprintf(mine, sizeof mine, "%016llx %u %u %d %u %u %u %u %u %u %.900s\n", (unsigned long long)key,
                    p->dot_types, p->preround, p->matmul_mode, p->dot_rows, p->rows_wide, p->rows_small, p->fold,
-                   p->norm, said);
+                   p->norm, p->attn_coop, said);
   if (w < 0 || (size_t)w >= sizeof mine) w = 0;
   char *all = malloc(len + (size_t)w + 1);
   bool ok = all && w > 0;
@@ -350,7 +363,7 @@ static pthread_mutex_t tune_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   uint64_t key;
   paths p;
-  char said[400];
+  char said[480];
 } memo[MEMO_SLOTS];
 static int memo_n, memo_next;
 
@@ -397,11 +410,16 @@ typedef struct {
   char failed[200]; /* the first candidate that failed, and why */
 } tuner;
 
-static still_status run_once(tuner *t, const paths *p, bool prompt, bool timed, double *s, still_error *err)
+/* What a run times: a decode token, a prompt batch at the start of the context, or one deep
+ * in it (at job->deep_pos: the prompt's attention over that many keys) */
+enum { RUN_DECODE, RUN_PROMPT, RUN_DEEP };
+static const char *const run_names[3] = {"decode", "prompt", "prompt deep"};
+
+static still_status run_once(tuner *t, const paths *p, int kind, bool timed, double *s, still_error *err)
 {
   set_paths(t->vk, p);
   *s = INFINITY;
-  still_status st = t->job->run(t->job->ctx, prompt, s, err);
+  still_status st = t->job->run(t->job->ctx, kind != RUN_DECODE, kind == RUN_DEEP ? t->job->deep_pos : 0, s, err);
   t->runs++;
   if (st == STILL_OK && timed) t->spent += *s;
   return st;
@@ -409,12 +427,12 @@ static still_status run_once(tuner *t, const paths *p, bool prompt, bool timed, 
 
 /* Runs the defaults once to build their pipelines, then until the device's clocks are up:
  * at least 2 runs and WARM_SECONDS of them, at most WARM_MAX_RUNS. */
-static still_status warm_up(tuner *t, const paths *p, bool prompt, still_error *err)
+static still_status warm_up(tuner *t, const paths *p, int kind, still_error *err)
 {
   double s, sum = 0;
-  still_status st = run_once(t, p, prompt, false, &s, err);
+  still_status st = run_once(t, p, kind, false, &s, err);
   for (int i = 0; st == STILL_OK && i < WARM_MAX_RUNS && (i < 2 || sum < WARM_SECONDS); i++) {
-    st = run_once(t, p, prompt, false, &s, err);
+    st = run_once(t, p, kind, false, &s, err);
     sum += s;
   }
   return st;
@@ -425,40 +443,40 @@ static still_status warm_up(tuner *t, const paths *p, bool prompt, still_error *
  * time here (or cand's when it won); *t_inc_here: the incumbent's. A candidate that fails is
  * left out (named in t->failed) after the incumbent is seen to work still; the error is
  * returned only when the incumbent fails. */
-static still_status compare(tuner *t, paths *cur, const paths *cand, bool prompt, double *t_cur, double *t_inc_here,
+static still_status compare(tuner *t, paths *cur, const paths *cand, int kind, double *t_cur, double *t_inc_here,
                             still_error *err)
 {
   *t_inc_here = INFINITY;
   if (t->out_of_time) return STILL_OK;
   double s, best_i = INFINITY, best_c = INFINITY;
   still_error cerr = {0};
-  still_status cst = run_once(t, cand, prompt, false, &s, &cerr);
+  still_status cst = run_once(t, cand, kind, false, &s, &cerr);
   /* in turn, each side first every other time */
-  for (int r = 0; r < 2 * (prompt ? PROMPT_REPS : DECODE_REPS) && cst == STILL_OK; r++) {
+  for (int r = 0; r < 2 * (kind != RUN_DECODE ? PROMPT_REPS : DECODE_REPS) && cst == STILL_OK; r++) {
     if ((r & 1) == (r >> 1 & 1)) {
-      still_status st = run_once(t, cur, prompt, true, &s, err);
+      still_status st = run_once(t, cur, kind, true, &s, err);
       if (st != STILL_OK) return st;
       if (s < best_i) best_i = s;
     } else {
-      cst = run_once(t, cand, prompt, true, &s, &cerr);
+      cst = run_once(t, cand, kind, true, &s, &cerr);
       if (cst == STILL_OK && s < best_c) best_c = s;
     }
   }
   char dc[256], di[256];
-  describe(cand, t->present, dc, sizeof dc);
-  describe(cur, t->present, di, sizeof di);
+  describe(cand, t->present, t->job->attn_coop, dc, sizeof dc);
+  describe(cur, t->present, t->job->attn_coop, di, sizeof di);
   if (cst != STILL_OK) {
     if (!t->failed[0]) snprintf(t->failed, sizeof t->failed, "%.90s failed: %.90s", dc, cerr.message);
-    if (t->verbose) fprintf(stderr, "still: tune %s: %s: failed: %s\n", prompt ? "prompt" : "decode", dc, cerr.message);
+    if (t->verbose) fprintf(stderr, "still: tune %s: %s: failed: %s\n", run_names[kind], dc, cerr.message);
     /* the device must still run the incumbent */
-    still_status st = run_once(t, cur, prompt, false, &s, err);
+    still_status st = run_once(t, cur, kind, false, &s, err);
     if (st != STILL_OK) return st;
     set_paths(t->vk, cur);
     return STILL_OK;
   }
   if (t->verbose)
-    fprintf(stderr, "still: tune %s: %s: %.3f ms against %.3f ms (%s)\n", prompt ? "prompt" : "decode", dc,
-            best_c * 1e3, best_i * 1e3, di);
+    fprintf(stderr, "still: tune %s: %s: %.3f ms against %.3f ms (%s)\n", run_names[kind], dc, best_c * 1e3,
+            best_i * 1e3, di);
   *t_inc_here = best_i;
   if (best_c < best_i * (1 - TUNE_MARGIN)) *cur = *cand, *t_cur = best_c;
   else *t_cur = best_i;
@@ -467,16 +485,16 @@ static still_status compare(tuner *t, paths *cur, const paths *cand, bool prompt
   return STILL_OK;
 }
 
-/* Whether a counting op may be a candidate here (what: "the merge in the attention", "the norms in
- * the products"): the device has the bindings (possible) and its device check passes on it (else
- * named in t->failed). */
+/* Whether an op checked on the device may be a candidate here (what: "the merge in the
+ * attention", "the norms in the products", "the attention on the tensor cores"): the device has
+ * what it needs (possible) and its device check passes on it (else named in t->failed). */
 static bool checked(tuner *t, bool possible, bool (*check)(still_vk *, char *, size_t), const char *what)
 {
   if (!possible) return false;
   char why[160];
   if (check(t->vk, why, sizeof why)) return true;
   if (!t->failed[0]) snprintf(t->failed, sizeof t->failed, "%s: %.120s", what, why);
-  if (t->verbose) fprintf(stderr, "still: tune decode: %s: %s\n", what, why);
+  if (t->verbose) fprintf(stderr, "still: tune: %s: %s\n", what, why);
   return false;
 }
 
@@ -489,6 +507,13 @@ static bool merge_checked(tuner *t)
 static bool norm_checked(tuner *t)
 {
   return checked(t, still_vk_norm_fold_possible(t->vk), still_vk_norm_fold_check, "the norms in the products");
+}
+
+static bool coop_checked(tuner *t)
+{
+  /* (asked where job->attn_coop, which the device's tensor cores are part of; the check says
+   * where they are missing) */
+  return checked(t, true, still_vk_attention_coop_check, "the attention on the tensor cores");
 }
 
 /* Why still_vk_tune times nothing on this device, or NULL. */
@@ -519,7 +544,7 @@ static void said_time(char *buf, size_t cap, const char *what, double chosen, do
 
 /* The choices the environment sets (not tuned). */
 typedef struct {
-  bool types, pre, matmul, dot_rows, rows, fold, norm;
+  bool types, pre, matmul, dot_rows, rows, fold, norm, attn;
 } fixed_paths;
 
 static fixed_paths env_fixed(void)
@@ -527,12 +552,12 @@ static fixed_paths env_fixed(void)
   return (fixed_paths){.types = still_env_set("STILL_VK_DOT_TYPES"), .pre = still_env_set("STILL_VK_DOT_PREROUND"),
                        .matmul = still_env_set("STILL_VK_MATMUL"), .dot_rows = still_env_set("STILL_VK_DOT_ROWS"),
                        .rows = still_env_set("STILL_VK_MATVEC_ROWS"), .fold = still_env_set("STILL_VK_ATTN_FOLD"),
-                       .norm = still_env_set("STILL_VK_NORM_FOLD")};
+                       .norm = still_env_set("STILL_VK_NORM_FOLD"), .attn = still_env_set("STILL_VK_ATTN_COOP")};
 }
 
 static still_status search(still_vk *vk, const still_vk_tune_job *job, const paths *def, const fixed_paths *fixed,
-                           uint32_t present, bool decode, const int *modes, int n_modes, char *said, size_t cap,
-                           paths *out, still_error *err)
+                           uint32_t present, bool decode, const int *modes, int n_modes, bool deep, char *said,
+                           size_t cap, paths *out, still_error *err)
 {
   const char *budget_env = getenv("STILL_VK_TUNE_SECONDS"), *verbose_env = getenv("STILL_VK_TUNE_VERBOSE");
   tuner t = {.vk = vk, .job = job, .budget = 6, .present = present,
@@ -541,15 +566,16 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
   const double t0 = still_time_s();
   paths cur = *def;
   double t_dec = INFINITY, t_dec_def = INFINITY, t_prompt = INFINITY, t_prompt_def = INFINITY, here = INFINITY;
+  double t_deep = INFINITY, t_deep_def = INFINITY;
   still_status st = STILL_OK;
   if (decode) {
-    st = warm_up(&t, &cur, false, err);
+    st = warm_up(&t, &cur, RUN_DECODE, err);
     /* 1. each type's path, one at a time */
     for (int i = 0; i < STILL_VK_DOT_BITS && st == STILL_OK && !fixed->types; i++) {
       if (!(present >> i & 1u)) continue;
       paths cand = cur;
       cand.dot_types ^= 1u << i;
-      st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
+      st = compare(&t, &cur, &cand, RUN_DECODE, &t_dec, &here, err);
       if (!isfinite(t_dec_def)) t_dec_def = here;
     }
     /* 2. the rounding beforehand, where a type of the model takes the dot path */
@@ -557,7 +583,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
       if (pre == cur.preround) continue;
       paths cand = cur;
       cand.preround = pre;
-      st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
+      st = compare(&t, &cur, &cand, RUN_DECODE, &t_dec, &here, err);
       if (!isfinite(t_dec_def)) t_dec_def = here;
     }
     /* 3. rows per team: of the dot shaders where a type takes them, then of matvec_team.comp
@@ -567,7 +593,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
       if (row_choices[i] == cur.dot_rows) continue;
       paths cand = cur;
       cand.dot_rows = row_choices[i];
-      st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
+      st = compare(&t, &cur, &cand, RUN_DECODE, &t_dec, &here, err);
       if (!isfinite(t_dec_def)) t_dec_def = here;
     }
     for (int kind = 0; kind < 2 && !fixed->rows; kind++)
@@ -576,7 +602,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
         uint32_t *r = kind == 0 ? &cand.rows_wide : &cand.rows_small;
         if (row_choices[i] == *r) continue;
         *r = row_choices[i];
-        st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
+        st = compare(&t, &cur, &cand, RUN_DECODE, &t_dec, &here, err);
         if (!isfinite(t_dec_def)) t_dec_def = here;
       }
     /* 4. rope and the KV store inside the attention or in a dispatch of their own, and the
@@ -586,7 +612,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
       if (fold == fold0 || fold == cur.fold || (fold == 2 && !merge_checked(&t))) continue;
       paths cand = cur;
       cand.fold = fold;
-      st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
+      st = compare(&t, &cur, &cand, RUN_DECODE, &t_dec, &here, err);
       if (!isfinite(t_dec_def)) t_dec_def = here;
     }
     /* 5. the residual adds and norms in the last workgroup of the products before them, where
@@ -594,7 +620,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
     if (st == STILL_OK && job->norms && !fixed->norm && norm_checked(&t)) {
       paths cand = cur;
       cand.norm = !cur.norm;
-      st = compare(&t, &cur, &cand, false, &t_dec, &here, err);
+      st = compare(&t, &cur, &cand, RUN_DECODE, &t_dec, &here, err);
       if (!isfinite(t_dec_def)) t_dec_def = here;
     }
     /* the choice against the defaults once more, in turn: each step won against the one before,
@@ -604,37 +630,49 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
     if (st == STILL_OK && !t.out_of_time && !same_decode(&start, &cur)) {
       paths cand = cur;
       cur = start;
-      st = compare(&t, &cur, &cand, false, &t_dec, &t_dec_def, err);
+      st = compare(&t, &cur, &cand, RUN_DECODE, &t_dec, &t_dec_def, err);
     }
   }
   /* 6. prompt batches */
   if (n_modes && st == STILL_OK && !t.out_of_time) {
     double s;
-    st = run_once(&t, &cur, true, false, &s, err); /* its pipelines, and the clocks up */
+    st = run_once(&t, &cur, RUN_PROMPT, false, &s, err); /* its pipelines, and the clocks up */
     for (int i = 0; i < n_modes && st == STILL_OK; i++) {
       paths cand = cur;
       cand.matmul_mode = modes[i];
-      st = compare(&t, &cur, &cand, true, &t_prompt, &here, err);
+      st = compare(&t, &cur, &cand, RUN_PROMPT, &t_prompt, &here, err);
       if (!isfinite(t_prompt_def)) t_prompt_def = here;
     }
     if (st == STILL_OK && !t.out_of_time && cur.matmul_mode != def->matmul_mode && n_modes > 1) {
       paths cand = cur;
       cur.matmul_mode = def->matmul_mode;
-      st = compare(&t, &cur, &cand, true, &t_prompt, &t_prompt_def, err);
+      st = compare(&t, &cur, &cand, RUN_PROMPT, &t_prompt, &t_prompt_def, err);
     }
+  }
+  /* 7. the prompt's attention on the tensor cores or in float32, timed on a batch deep in the
+   * context (the keys before it are what the two differ in) */
+  if (deep && st == STILL_OK && !t.out_of_time && coop_checked(&t)) {
+    double s;
+    /* its pipelines (and, where nothing ran before it, the device's clocks up) */
+    st = decode || n_modes ? run_once(&t, &cur, RUN_DEEP, false, &s, err) : warm_up(&t, &cur, RUN_DEEP, err);
+    paths cand = cur;
+    cand.attn_coop = !cur.attn_coop;
+    if (st == STILL_OK) st = compare(&t, &cur, &cand, RUN_DEEP, &t_deep, &t_deep_def, err);
   }
   if (st != STILL_OK) return st;
   if (t.verbose) { /* what the search cost this load */
     fprintf(stderr, "still: tune: %d runs, %.2f s timed, %.2f s in all\n", t.runs, t.spent, still_time_s() - t0);
   }
   *out = cur;
-  char dec_ms[64], prompt_ms[64], failed[160] = "";
+  char dec_ms[64], prompt_ms[64], deep_ms[80], deep_what[48], failed[160] = "";
   said_time(dec_ms, sizeof dec_ms, "decode", t_dec, t_dec_def, same_decode(&cur, def));
   said_time(prompt_ms, sizeof prompt_ms, "prompt batch", t_prompt, t_prompt_def, cur.matmul_mode == def->matmul_mode);
-  /* (bounded: 63 + 63 + 152 + 27 + 3 + 80 characters fit the 400 of the caller's) */
+  snprintf(deep_what, sizeof deep_what, "prompt batch at %u", job->deep_pos);
+  said_time(deep_ms, sizeof deep_ms, deep_what, t_deep, t_deep_def, cur.attn_coop == def->attn_coop);
+  /* (bounded: 63 + 63 + 79 + 152 + 27 + 3 + 80 characters fit the 480 of the caller's) */
   if (t.failed[0]) snprintf(failed, sizeof failed, "%.150s, ", t.failed);
-  snprintf(said, cap, "%s%s%s%son %.80s", dec_ms, prompt_ms, failed, t.out_of_time ? "stopped at the time limit, " : "",
-           vk->props.deviceName);
+  snprintf(said, cap, "%s%s%s%s%son %.80s", dec_ms, prompt_ms, deep_ms, failed,
+           t.out_of_time ? "stopped at the time limit, " : "", vk->props.deviceName);
   /* the candidates' dispatches are not the session's (STILL_VK_PROFILE) */
   still_vk_profile_reset(vk);
   return STILL_OK;
@@ -647,7 +685,7 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   const paths def = get_paths(vk);
   const uint32_t present = vk->int_dot ? job->dot_types : 0;
   char d[256];
-  describe(&def, present, d, sizeof d);
+  describe(&def, present, job->attn_coop, d, sizeof d);
   const fixed_paths fixed = env_fixed();
   /* what there is to choose: the decode paths where a type of the model has a dot shader, and
    * the prompt shaders that differ from the defaults for its types (matmul_team_shader,
@@ -658,6 +696,9 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   const bool decode = (present && !fixed.types) || (on_dot && (!fixed.pre || !fixed.dot_rows)) ||
                       (!fixed.rows && float_rows_used(job->types, &def, present)) || (job->folds && !fixed.fold) ||
                       (job->norms && !fixed.norm);
+  /* the prompt's attention: on the tensor cores or not, where it can be and a batch fits deep in
+   * the context */
+  const bool deep = job->attn_coop && job->deep_pos > 0 && !fixed.attn;
   int modes[3], n_modes = 0;
   if (job->n_prompt >= vk->matmul_min_vecs && !fixed.matmul && def.matmul_mode == 0) {
     if (!vk->coopmat && job->k_quants) modes[n_modes++] = 2;
@@ -665,9 +706,9 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
     if (present && job->prompt_dot) modes[n_modes++] = 3;
   }
   const char *why = why_not(vk);
-  if (!why && !decode && !n_modes)
+  if (!why && !decode && !n_modes && !deep)
     why = fixed.types && fixed.pre && fixed.matmul && fixed.dot_rows && fixed.rows && (fixed.fold || !job->folds) &&
-              (fixed.norm || !job->norms)
+              (fixed.norm || !job->norms) && (fixed.attn || !job->attn_coop)
             ? "all set in the environment"
             : "no other path for this model";
   if (why) {
@@ -680,25 +721,26 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   const bool again = mode && strcmp(mode, "again") == 0;
   const uint64_t key = tune_key(vk, job);
   paths p;
-  char said[400];
+  char said[480];
   pthread_mutex_lock(&tune_lock);
   still_status st = STILL_OK;
   if (!again && (memo_find(key, &p, said, sizeof said) || (has_file && cache_find(path, key, &p, said, sizeof said)))) {
     set_paths(vk, &p);
-    describe(&p, present, d, sizeof d);
+    describe(&p, present, job->attn_coop, d, sizeof d);
     snprintf(summary, cap, "cached: %s (%s)", d, said);
     pthread_mutex_unlock(&tune_lock);
     return STILL_OK;
   }
   if (job->on_step) job->on_step(STILL_STEP_GPU_TUNE, job->step_user); /* seconds of timed runs follow */
-  if ((st = search(vk, job, &def, &fixed, present, decode, modes, n_modes, said, sizeof said, &p, err)) != STILL_OK) {
+  if ((st = search(vk, job, &def, &fixed, present, decode, modes, n_modes, deep, said, sizeof said, &p, err)) !=
+      STILL_OK) {
     set_paths(vk, &def); /* the defaults, and nothing kept */
   } else {
     set_paths(vk, &p);
     const bool saved = has_file && cache_store(path, key, &p, said);
     if (saved) memo_drop(key); /* (an older choice this process could not save) */
     else memo_store(key, &p, said);
-    describe(&p, present, d, sizeof d);
+    describe(&p, present, job->attn_coop, d, sizeof d);
     snprintf(summary, cap, "measured: %s (%s%s)", d, said,
              saved ? "" : has_file ? "; not saved: the cache file cannot be written" : "; not saved: no cache folder");
   }

@@ -337,6 +337,26 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
  * it off. */
 #define STILL_VK_ATTN_TILE_MIN_TOKENS 2
 bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_args *a);
+/* Whether still_vk_attention takes the tensor cores instead (attention_coop.comp:
+ * 64 query rows per workgroup, both products of each 32-key tile as 16x16x16
+ * float16 matrix products with float32 sums): where the tiled kernel would run
+ * over an F16 or Q8_0 cache (an F32 one keeps float32), the device has 16x16x16
+ * cooperative matrices (still_vk_has_coopmat, not 16x8x16 only) and 31.3 KiB of
+ * shared memory, and the head dims are multiples of 16 up to 128 (every R1
+ * model's 128). Off by default: STILL_VK_ATTN_COOP=1, or the tuner. */
+bool still_vk_attention_coop_ok(const still_vk *vk, const still_vk_attention_args *a);
+/* … were STILL_VK_ATTN_COOP=1 (the tuner's question; on lavapipe, which runs it only emulated,
+ * not where its loop limit would cut it short), and whether the device has what it needs */
+bool still_vk_attention_coop_fits(const still_vk *vk, const still_vk_attention_args *a);
+bool still_vk_attention_coop_possible(const still_vk *vk);
+/* Runs a prompt's attention on the tensor cores and in float32 on the same random inputs (40
+ * tokens of R1-Qwen-1.5B's heads, 6 query heads on each of 2 KV heads of 128, at position 300 of
+ * an F16 cache whose keys grow along the context, so that the running max moves), the output
+ * filled with NaNs before the first, and compares them (within float16 rounding): a driver that
+ * does not run the shader as written fails, as does a device without 16x16x16 tensor cores.
+ * Once per context, kept as still_vk_attention_merge_check's; false with why filled when it
+ * fails. Outside begin/submit. */
+bool still_vk_attention_coop_check(still_vk *vk, char *why, size_t cap);
 /* Whether still_vk_attention would refuse a's context on this device: lavapipe ends a shader's
  * loops after 65535 iterations, which attention over a long context needs more of. */
 bool still_vk_attention_loops_cut(const still_vk *vk, const still_vk_attention_args *a);
@@ -413,8 +433,9 @@ uint32_t still_vk_dot_rows(const still_vk *vk);
 
 typedef struct {
   /* one decode token (prompt false) or one prompt batch (true) of the
-   * caller's model with the device's current paths; *seconds: its wall time */
-  still_status (*run)(void *ctx, bool prompt, double *seconds, still_error *err);
+   * caller's model with the device's current paths, at position pos0 (0, or
+   * deep_pos); *seconds: its wall time */
+  still_status (*run)(void *ctx, bool prompt, uint32_t pos0, double *seconds, still_error *err);
   void *ctx;
   uint32_t dot_types; /* the bits (still_vk_dot_type_bit) of the types among its matrices */
   uint64_t types;     /* bit t: weight type t (below 64) is among its matrices */
@@ -424,6 +445,9 @@ typedef struct {
   bool small_blocks;  /* … or F16 or blocks of 32 (matmul_team.comp's other types) */
   bool folds;         /* its decode takes still_vk_attention_fold (so the search times it against apart) */
   bool norms;         /* its decode can take still_vk_matvec_norm (timed against the norms apart) */
+  bool attn_coop;     /* its prompt batch deep in the context could take the tensor cores'
+                       * attention (still_vk_attention_coop_fits) */
+  uint32_t deep_pos;  /* where that batch is timed (0: no room in the context) */
   uint64_t model_key; /* a hash of its shapes, types and batch size (the cache key's part) */
   still_step_fn on_step; /* (may be NULL) STILL_STEP_GPU_TUNE before the first timed run: no cached choice */
   void *step_user;

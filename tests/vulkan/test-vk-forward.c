@@ -1741,11 +1741,11 @@ static void count_step(still_step step, void *user)
 /* (the last session's count of STILL_STEP_GPU_TUNE told: 1 where it timed, else 0) */
 static int tune_steps;
 
-static char *tune_session(still_model *m, still_session **s)
+static char *tune_session_kv(still_model *m, still_session **s, still_kv_type kv)
 {
   still_session_params sp = still_session_params_default();
   sp.n_threads = 2;
-  sp.kv_type = STILL_KV_F32;
+  sp.kv_type = kv;
   sp.n_ctx = 256;
   sp.n_batch = 64;
   sp.n_gpu_layers = -1;
@@ -1764,6 +1764,8 @@ static char *tune_session(still_model *m, still_session **s)
   return end ? g_strndup(colon + 2, (gsize)(end - colon - 2)) : g_strdup(colon + 2);
 }
 
+static char *tune_session(still_model *m, still_session **s) { return tune_session_kv(m, s, STILL_KV_F32); }
+
 static char **tune_file_lines(const char *file, int *n)
 {
   char *text = test_read_file(file, NULL);
@@ -1774,6 +1776,16 @@ static char **tune_file_lines(const char *file, int *n)
   while (lines[*n] && lines[*n][0]) (*n)++;
   g_assert_null(lines[*n] ? lines[*n + 1] : NULL); /* whole lines only, the last one ended */
   return lines;
+}
+
+/* The key of the cache's one line. */
+static void tune_file_key(const char *file, char key[17])
+{
+  int n;
+  char **lines = tune_file_lines(file, &n);
+  g_assert_cmpint(n, ==, 1);
+  g_strlcpy(key, lines[0], 17);
+  g_strfreev(lines);
 }
 
 static void check_tuned_logits(still_session *s, still_model *m, const reference *r, float *lg)
@@ -1839,12 +1851,10 @@ static void test_tune(void)
   g_assert_null(strstr(still_session_gpu_tuning(s), "time limit"));
   check_tuned_logits(s, m, r, lg);
   still_session_free(s);
-  int n;
-  char **lines = tune_file_lines(file, &n);
-  g_assert_cmpint(n, ==, 1);
   char key[17];
-  g_strlcpy(key, lines[0], sizeof key);
-  g_strfreev(lines);
+  tune_file_key(file, key);
+  int n;
+  char **lines;
 
   /* read back */
   char *again = tune_session(m, &s);
@@ -1859,9 +1869,12 @@ static void test_tune(void)
    * key written by hand, for the paths lavapipe's times would not pick (dot types, preround,
    * prompt mode, then rows per team: dot, Q8_0 and Q6_K in float, the others in float; then
    * decode's rope and KV store in the attention (1), apart (0), or in it with the merge (2); then
-   * the residual adds and norms apart (0) or in the products' tails (1)) */
-  static const char *const forced[] = {"31 2 3 2 1 2 0 1", "31 1 2 1 4 1 1 0", "0 0 1 4 1 2 0 1", "2 2 0 2 4 4 1 1",
-                                       "1 0 0 1 2 1 0 0", "3 2 0 2 2 4 2 1", "0 0 2 4 1 4 2 0", "3 1 0 4 2 4 1 1"};
+   * the residual adds and norms apart (0) or in the products' tails (1); then the prompt's
+   * attention on the tensor cores or not, read but of no effect here: the cache is F32, which keeps
+   * float32; /vk-forward/tune-deep runs both) */
+  static const char *const forced[] = {"31 2 3 2 1 2 0 1 1", "31 1 2 1 4 1 1 0 0", "0 0 1 4 1 2 0 1 1",
+                                       "2 2 0 2 4 4 1 1 0",  "1 0 0 1 2 1 0 0 1",  "3 2 0 2 2 4 2 1 0",
+                                       "0 0 2 4 1 4 2 0 1",  "3 1 0 4 2 4 1 1 0"};
   for (size_t i = 0; i < G_N_ELEMENTS(forced); i++) {
     char *line = g_strdup_printf("%s %s written by the test\n", key, forced[i]);
     g_assert_true(g_file_set_contents(file, line, -1, NULL));
@@ -1903,15 +1916,16 @@ static void test_tune(void)
   g_strfreev(lines);
 
   /* a damaged file: this key's line with values out of range is not taken, nor one too long
-   * to be ours, nor one without the rows, the fold or the norms (an older engine's); another
-   * key's line stays, the rest goes */
+   * to be ours, nor one without the rows, the fold, the norms or the attention's choice (an
+   * older engine's); another key's line stays, the rest goes */
   char *lng = g_strnfill(2000, 'y');
-  char *bad = g_strdup_printf("not a line\n%s 99 7 5 4 2 4 1 0 from another build\n%s 1 0 0 3 2 4 1 0 three rows\n"
-                              "%s 1 0 0 4 2 0 1 0 no rows\n%s 1 0 0 4 2 4 3 0 fold 3\n%s 1 0 0 4 2 4 1 2 norm 2\n"
+  char *bad = g_strdup_printf("not a line\n%s 99 7 5 4 2 4 1 0 0 from another build\n%s 1 0 0 3 2 4 1 0 0 three rows\n"
+                              "%s 1 0 0 4 2 0 1 0 0 no rows\n%s 1 0 0 4 2 4 3 0 0 fold 3\n%s 1 0 0 4 2 4 1 2 0 norm 2\n"
+                              "%s 1 0 0 4 2 4 1 0 2 attention 2\n%s 1 0 0 4 2 4 1 0 without the attention\n"
                               "%s 1 0 0 4 2 4 1 without the norms\n%s 1 0 0 4 2 4 without the fold\n"
-                              "%s 1 0 0 before the rows\n0123456789abcdef 1 0 0 4 2 4 1 0 another device\n"
-                              "%s %s 1 0 0 4 2 4 1 0\n%s 1 0",
-                              key, key, key, key, key, key, key, key, key, lng, key);
+                              "%s 1 0 0 before the rows\n0123456789abcdef 1 0 0 4 2 4 1 0 0 another device\n"
+                              "%s %s 1 0 0 4 2 4 1 0 0\n%s 1 0",
+                              key, key, key, key, key, key, key, key, key, key, key, lng, key);
   g_free(lng);
   g_assert_true(g_file_set_contents(file, bad, -1, NULL));
   g_free(bad);
@@ -1921,7 +1935,7 @@ static void test_tune(void)
   still_session_free(s);
   lines = tune_file_lines(file, &n);
   g_assert_cmpint(n, ==, 2);
-  g_assert_true(g_str_has_prefix(lines[0], "0123456789abcdef 1 0 0 4 2 4 1 0 another device"));
+  g_assert_true(g_str_has_prefix(lines[0], "0123456789abcdef 1 0 0 4 2 4 1 0 0 another device"));
   g_assert_true(g_str_has_prefix(lines[1], key));
   g_strfreev(lines);
 
@@ -1941,6 +1955,7 @@ static void test_tune(void)
   g_setenv("STILL_VK_MATVEC_ROWS", "1", TRUE);
   g_setenv("STILL_VK_ATTN_FOLD", "1", TRUE);
   g_setenv("STILL_VK_NORM_FOLD", "0", TRUE);
+  g_setenv("STILL_VK_ATTN_COOP", "0", TRUE);
   g_free(tune_session(m, &s));
   g_assert_cmpstr(still_session_gpu_tuning(s), ==,
                   "defaults (all set in the environment): dot Q6_K, preround 1, dot rows 2, float rows 1 (Q8_0, Q6_K), "
@@ -1949,7 +1964,7 @@ static void test_tune(void)
   still_session_free(s);
   g_unsetenv("STILL_VK_DOT_PREROUND"), g_unsetenv("STILL_VK_DOT_TYPES"), g_unsetenv("STILL_VK_MATMUL");
   g_unsetenv("STILL_VK_DOT_ROWS"), g_unsetenv("STILL_VK_MATVEC_ROWS"), g_unsetenv("STILL_VK_ATTN_FOLD");
-  g_unsetenv("STILL_VK_NORM_FOLD");
+  g_unsetenv("STILL_VK_NORM_FOLD"), g_unsetenv("STILL_VK_ATTN_COOP");
 
   /* out of time after the first candidate: no prompt timed */
   g_setenv("STILL_VK_TUNE", "again", TRUE);
@@ -1987,6 +2002,72 @@ out:
   g_rmdir(sub);
   g_rmdir(dir);
   g_free(sub), g_free(file), g_free(dir), g_free(xdg), g_free(def), g_free(picked), g_free(lg), g_free(mode);
+  still_model_free(m);
+  ref_free(r);
+}
+
+/* The tuner's prompt attention on a device with tensor cores (lavapipe's emulated ones with
+ * STILL_VK_COOPMAT=emulate): with an F16 cache, which it can take, the search times it on a
+ * batch deep in the context (at 192: the 256 positions less the 64-token batch), says so, and
+ * the model's results are right with what it picked; both choices, written into the cache by
+ * hand, run right too. */
+static void test_tune_deep(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = NULL;
+  still_error verr = {0};
+  const bool coop = still_vk_open(&p, &vk, &verr) == STILL_OK && still_vk_attention_coop_possible(vk);
+  if (vk) still_vk_close(vk);
+  if (!coop) {
+    g_test_skip("no 16x16x16 tensor cores (lavapipe: STILL_VK_COOPMAT=emulate)");
+    return;
+  }
+  reference *r;
+  still_model *m;
+  if (!load_case("tiny-qwen2-Q4_K_M", &r, &m)) return;
+  static const char *const env[] = {"XDG_CACHE_HOME", "STILL_VK_TUNE", "STILL_VK_TUNE_SECONDS", "STILL_VK_ATTN_COOP"};
+  char *saved[G_N_ELEMENTS(env)];
+  for (size_t i = 0; i < G_N_ELEMENTS(env); i++) saved[i] = g_strdup(g_getenv(env[i]));
+  char *dir = g_dir_make_tmp("still-tune-XXXXXX", NULL);
+  g_setenv("XDG_CACHE_HOME", dir, TRUE);
+  g_setenv("STILL_VK_TUNE", "1", TRUE); /* (lavapipe too) */
+  g_setenv("STILL_VK_TUNE_SECONDS", "600", TRUE);
+  g_unsetenv("STILL_VK_ATTN_COOP");
+  char *file = g_build_filename(dir, "distill", "vk-tune.txt", NULL);
+  float *lg = g_new(float, r->n_vocab);
+  still_session *s;
+
+  g_free(tune_session_kv(m, &s, STILL_KV_F16));
+  const char *t = still_session_gpu_tuning(s);
+  g_assert_true(g_str_has_prefix(t, "measured: "));
+  g_assert_nonnull(strstr(t, "prompt batch at 192 "));
+  g_assert_null(strstr(t, "failed"));
+  check_tuned_logits(s, m, r, lg);
+  still_session_free(s);
+  char key[17];
+  tune_file_key(file, key);
+  for (int on = 0; on < 2; on++) {
+    char *line = g_strdup_printf("%s 1 0 0 4 2 4 1 0 %d written by the test\n", key, on);
+    g_assert_true(g_file_set_contents(file, line, -1, NULL));
+    g_free(line);
+    g_free(tune_session_kv(m, &s, STILL_KV_F16));
+    t = still_session_gpu_tuning(s);
+    g_assert_true(g_str_has_prefix(t, "cached: "));
+    g_assert_cmpint(strstr(t, ", attention on the tensor cores (") != NULL, ==, on);
+    check_tuned_logits(s, m, r, lg);
+    still_session_free(s);
+  }
+
+  for (size_t i = 0; i < G_N_ELEMENTS(env); i++) {
+    if (saved[i]) g_setenv(env[i], saved[i], TRUE);
+    else g_unsetenv(env[i]);
+    g_free(saved[i]);
+  }
+  g_remove(file);
+  char *sub = g_build_filename(dir, "distill", NULL);
+  g_rmdir(sub);
+  g_rmdir(dir);
+  g_free(sub), g_free(file), g_free(dir), g_free(lg);
   still_model_free(m);
   ref_free(r);
 }
@@ -2238,6 +2319,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk-forward/cancel-slices", test_cancel_slices);
   g_test_add_func("/vk-forward/device-lost", test_device_lost);
   g_test_add_func("/vk-forward/tune", test_tune);
+  g_test_add_func("/vk-forward/tune-deep", test_tune_deep);
   static const char *fit_models[] = {"tiny-qwen2-Q4_K_M", "tiny-llama-Q4_K_M", "tiny-qwen2-Q8_0", "tiny-qwen3-Q8_0"};
   for (size_t i = 0; i < G_N_ELEMENTS(fit_models); i++) {
     char *path = g_strdup_printf("/vk-forward/fit-bytes/%s", fit_models[i]);

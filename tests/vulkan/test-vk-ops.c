@@ -1334,6 +1334,8 @@ typedef struct {
   int n_head, n_head_kv; /* 0: 6 and 2 */
   int hd_k, hd_v;        /* 0: 64 and 48 */
   bool tile_off;         /* opened with STILL_VK_ATTN_TILE=0: attention.comp for every batch */
+  int ramp;              /* K rows grow along the keys (row j times 1 + ramp·j / n_kv): scores whose max
+                          * moves up by more than attention_coop.comp's lazy margin from tile to tile */
 } att_case;
 
 /* Whether still_vk_attention should take attention_tile.comp for this
@@ -1346,7 +1348,54 @@ static bool tile_expected(const still_vk *vk, uint32_t kv_type, int n_tok, int h
          hd_k % align == 0 && hd_v % align == 0 && hd_k <= 256 && hd_v <= 256;
 }
 
+/* Whether it should take attention_coop.comp (the tensor cores; emulated on lavapipe with
+ * STILL_VK_COOPMAT=emulate) instead, asked for with STILL_VK_ATTN_COOP=1: over F16 and Q8_0
+ * caches, head dims multiples of 16 up to 128; emulated, not over the 16000 keys of the long
+ * cases (past lavapipe's loop limit for it: the tiles are asked instead). */
+static bool coop_expected(const still_vk *vk, uint32_t kv_type, int n_tok, int pos0, int hd_k, int hd_v,
+                          bool tile_off)
+{
+  const char *env = g_getenv("STILL_VK_ATTN_COOP");
+  return tile_expected(vk, kv_type, n_tok, hd_k, hd_v, tile_off) && kv_type != STILL_TYPE_F32 && env &&
+         strcmp(env, "1") == 0 && still_vk_has_coopmat(vk) && vk->coopmat_n == 16 && hd_k % 16 == 0 &&
+         hd_v % 16 == 0 && hd_k <= 128 && hd_v <= 128 &&
+         !(vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU && pos0 + n_tok > 8000);
+}
+
+/* The bound on the attention's NMSE against the exact sums: float rounding, or on the
+ * tensor cores float16 queries, keys, values and weights (measured up to about 1e-7) */
+static double attention_bound(bool coop) { return coop ? 2e-6 : 1e-10; }
+
 static float round_f16(float v) { return still_fp16_to_fp32(still_fp32_to_fp16(v)); }
+
+/* Causal attention with GQA in double precision (want: zeroed, n_tok × n_head × hd_v): q
+ * [t][n_head][hd_k], k [j][n_head_kv][hd_k], v [j][n_head_kv][hd_v]; half_q: the scaled
+ * queries rounded to float16 first, as the tensor cores take them. */
+static void attention_reference(const float *q, const float *k, const float *v, double *want, int n_tok, int pos0,
+                                int n_head, int n_head_kv, int hd_k, int hd_v, float scale, bool half_q)
+{
+  const int kw = n_head_kv * hd_k, vw = n_head_kv * hd_v, qw = n_head * hd_k, ow = n_head * hd_v;
+  double *sc = g_new(double, pos0 + n_tok);
+  for (int t = 0; t < n_tok; t++)
+    for (int h = 0; h < n_head; h++) {
+      const int kvh = h / (n_head / n_head_kv), nk = pos0 + t + 1;
+      double mx = -INFINITY, sum = 0;
+      for (int j = 0; j < nk; j++) {
+        double s = 0;
+        for (int d = 0; d < hd_k; d++) {
+          const float qd = q[(size_t)t * qw + h * hd_k + d];
+          s += (half_q ? round_f16(qd * scale) : (double)qd * scale) * k[(size_t)j * kw + kvh * hd_k + d];
+        }
+        sc[j] = s;
+        if (sc[j] > mx) mx = sc[j];
+      }
+      for (int j = 0; j < nk; j++) sum += (sc[j] = exp(sc[j] - mx));
+      for (int j = 0; j < nk; j++)
+        for (int d = 0; d < hd_v; d++)
+          want[(size_t)t * ow + h * hd_v + d] += sc[j] / sum * v[(size_t)j * vw + kvh * hd_v + d];
+    }
+  g_free(sc);
+}
 
 /* The split attention again with the merge rounding its output to 8 bits
  * (a->round8), into a buffer that keeps the floats first and the rounded
@@ -1445,7 +1494,7 @@ static void test_attention(gconstpointer data)
   const uint32_t layer_off = 64; /* the cache of "layer 1" starts after some other data */
   float *q = g_new(float, (size_t)n_tok * qw), *k = g_new(float, (size_t)n_kv * kw), *v = g_new(float, (size_t)n_kv * vw);
   for (size_t i = 0; i < (size_t)n_tok * qw; i++) q[i] = frand() * 2;
-  for (size_t i = 0; i < (size_t)n_kv * kw; i++) k[i] = frand() * 2;
+  for (size_t i = 0; i < (size_t)n_kv * kw; i++) k[i] = frand() * 2 * (1 + (float)c->ramp * (float)(i / kw) / n_kv);
   for (size_t i = 0; i < (size_t)n_kv * vw; i++) v[i] = frand();
   const float scale = 1.0f / sqrtf((float)hd_k);
 
@@ -1479,6 +1528,8 @@ static void test_attention(gconstpointer data)
   } else {
     g_assert_cmpint(still_vk_attention_tile_ok(vk, &a), ==,
                     tile_expected(vk, c->kv_type, n_tok, hd_k, hd_v, c->tile_off));
+    g_assert_cmpint(still_vk_attention_coop_ok(vk, &a), ==,
+                    coop_expected(vk, c->kv_type, n_tok, pos0, hd_k, hd_v, c->tile_off));
     if (still_vk_attention_loops_cut(vk, &a)) {
       /* lavapipe over a long context: refused in plain words rather than cut short */
       g_assert_cmpint(vk->props.deviceType, ==, VK_PHYSICAL_DEVICE_TYPE_CPU);
@@ -1498,32 +1549,18 @@ static void test_attention(gconstpointer data)
   float *o = g_new(float, (size_t)n_tok * ow);
   g_assert_cmpint(still_vk_download(vk, &bo, 0, o, 4 * (size_t)n_tok * ow, &err), ==, STILL_OK);
 
-  double *want = g_new0(double, (size_t)n_tok * ow), *sc = g_new(double, n_kv);
-  for (int t = 0; t < n_tok; t++)
-    for (int h = 0; h < n_head; h++) {
-      const int kvh = h / (n_head / n_head_kv), nk = pos0 + t + 1;
-      double mx = -INFINITY, sum = 0;
-      for (int j = 0; j < nk; j++) {
-        double s = 0;
-        for (int d = 0; d < hd_k; d++) {
-          float kk = k[(size_t)j * kw + kvh * hd_k + d];
-          s += (double)q[(size_t)t * qw + h * hd_k + d] * (f16 ? round_f16(kk) : kk);
-        }
-        sc[j] = s * scale;
-        if (sc[j] > mx) mx = sc[j];
-      }
-      for (int j = 0; j < nk; j++) sum += (sc[j] = exp(sc[j] - mx));
-      for (int j = 0; j < nk; j++)
-        for (int d = 0; d < hd_v; d++) {
-          float vv = v[(size_t)j * vw + kvh * hd_v + d];
-          want[(size_t)t * ow + h * hd_v + d] += sc[j] / sum * (f16 ? round_f16(vv) : vv);
-        }
-    }
+  /* the exact sums of what the shaders read: the cache's values (F16: rounded), and on the
+   * tensor cores the scaled queries and every K and V value as float16 */
+  const bool coop = !split && still_vk_attention_coop_ok(vk, &a);
+  for (size_t i = 0; i < (size_t)n_kv * kw; i++) k[i] = f16 || coop ? round_f16(k[i]) : k[i];
+  for (size_t i = 0; i < (size_t)n_kv * vw; i++) v[i] = f16 || coop ? round_f16(v[i]) : v[i];
+  double *want = g_new0(double, (size_t)n_tok * ow);
+  attention_reference(q, k, v, want, n_tok, pos0, n_head, n_head_kv, hd_k, hd_v, scale, coop);
   double e = nmse(o, want, (size_t)n_tok * ow);
   g_test_message("attention%s %s n_tok %d pos0 %d heads %d/%d dims %d/%d%s NMSE %.3g", split ? " (split)" : "",
                  f16 ? "F16" : "F32", n_tok, pos0, n_head, n_head_kv, hd_k, hd_v,
-                 !split && still_vk_attention_tile_ok(vk, &a) ? " (tiled)" : "", e);
-  g_assert_cmpfloat(e, <, 1e-10);
+                 coop ? " (tensor cores)" : !split && still_vk_attention_tile_ok(vk, &a) ? " (tiled)" : "", e);
+  g_assert_cmpfloat(e, <, attention_bound(coop));
   if (split) check_split_round8(vk, &bq, &bk, &bv, &bpart, &a, o);
 
   /* a query that would read past the cache is refused */
@@ -1537,7 +1574,7 @@ static void test_attention(gconstpointer data)
   if (split) still_vk_buffer_free(vk, &bpart);
   still_vk_buffer_free(vk, &bq), still_vk_buffer_free(vk, &bk), still_vk_buffer_free(vk, &bv);
   still_vk_buffer_free(vk, &bo), still_vk_buffer_free(vk, &bsrc);
-  g_free(q), g_free(k), g_free(v), g_free(o), g_free(want), g_free(sc);
+  g_free(q), g_free(k), g_free(v), g_free(o), g_free(want);
   still_vk_close(vk);
 }
 
@@ -1871,6 +1908,8 @@ static void test_attention_q8_0(gconstpointer data)
   } else {
     g_assert_cmpint(still_vk_attention_tile_ok(vk, &aa), ==,
                     tile_expected(vk, STILL_TYPE_Q8_0, n_tok, hd_k, hd_v, c[6]));
+    g_assert_cmpint(still_vk_attention_coop_ok(vk, &aa), ==,
+                    coop_expected(vk, STILL_TYPE_Q8_0, n_tok, pos0, hd_k, hd_v, c[6]));
     g_assert_cmpint(still_vk_attention(vk, &bq, &bk, &bv, &bo, &aa, &err), ==, STILL_OK);
   }
   g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
@@ -1879,32 +1918,23 @@ static void test_attention_q8_0(gconstpointer data)
   if (c[2]) check_split_round8(vk, &bq, &bk, &bv, &bpart, &aa, o);
   if (c[2]) still_vk_buffer_free(vk, &bpart);
 
+  /* on the tensor cores, the dequantized values as float16 */
+  const bool coop = !c[2] && still_vk_attention_coop_ok(vk, &aa);
+  if (coop) {
+    for (size_t i = 0; i < (size_t)n_kv * kw; i++) kq[i] = round_f16(kq[i]);
+    for (size_t i = 0; i < (size_t)n_kv * vw; i++) vq[i] = round_f16(vq[i]);
+  }
   for (int pass = 0; pass < 2; pass++) {
-    const float *kk = pass == 0 ? kq : k, *vv = pass == 0 ? vq : v;
-    double *want = g_new0(double, (size_t)n_tok * ow), *sc = g_new(double, n_kv);
-    for (int t = 0; t < n_tok; t++)
-      for (int h = 0; h < n_head; h++) {
-        const int kvh = h / (n_head / n_head_kv), nk = pos0 + t + 1;
-        double mx = -INFINITY, sum = 0;
-        for (int j = 0; j < nk; j++) {
-          double s = 0;
-          for (int d = 0; d < hd_k; d++)
-            s += (double)q[(size_t)t * qw + h * hd_k + d] * kk[(size_t)j * kw + kvh * hd_k + d];
-          sc[j] = s * scale;
-          if (sc[j] > mx) mx = sc[j];
-        }
-        for (int j = 0; j < nk; j++) sum += (sc[j] = exp(sc[j] - mx));
-        for (int j = 0; j < nk; j++)
-          for (int d = 0; d < hd_v; d++)
-            want[(size_t)t * ow + h * hd_v + d] += sc[j] / sum * vv[(size_t)j * vw + kvh * hd_v + d];
-      }
+    double *want = g_new0(double, (size_t)n_tok * ow);
+    attention_reference(q, pass == 0 ? kq : k, pass == 0 ? vq : v, want, n_tok, pos0, n_head, n_head_kv, hd_k, hd_v,
+                        scale, coop && pass == 0);
     double e = nmse(o, want, (size_t)n_tok * ow);
     g_test_message("attention%s Q8_0 n_tok %d pos0 %d heads %d/%d dims %d/%d%s: NMSE %.3g vs the %s values",
                    c[2] ? " (split)" : "", n_tok, pos0, n_head, n_head_kv, hd_k, hd_v,
-                   !c[2] && still_vk_attention_tile_ok(vk, &aa) ? " (tiled)" : "", e,
+                   coop ? " (tensor cores)" : !c[2] && still_vk_attention_tile_ok(vk, &aa) ? " (tiled)" : "", e,
                    pass == 0 ? "dequantized" : "unquantized");
-    g_assert_cmpfloat(e, <, pass == 0 ? 1e-10 : 1e-3);
-    g_free(want), g_free(sc);
+    g_assert_cmpfloat(e, <, pass == 0 ? attention_bound(coop) : 1e-3);
+    g_free(want);
   }
 
   /* refused: offsets or head sizes that are not whole blocks, a read past the cache */
@@ -1950,12 +1980,18 @@ typedef struct {
   double apart; /* decode with rope and the KV store apart from the attention: this much slower */
   double merged; /* decode with the merge in the attention too: this much slower */
   double normed; /* decode with the norms in the products: this much slower */
+  uint32_t deep_pos; /* the job's: where its deep prompt batch runs (twice a batch's time) */
+  double deep_coop;  /* that batch with the prompt attention on the tensor cores: this much slower */
+  int deep_runs;
 } tune_fake;
 
-static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still_error *err)
+static still_status tune_fake_run(void *ctx, bool prompt, uint32_t pos0, double *seconds, still_error *err)
 {
   tune_fake *f = ctx;
   f->calls++;
+  /* a batch at the start, or at the job's position deep in the context */
+  g_assert_true(pos0 == 0 || (prompt && pos0 == f->deep_pos));
+  if (pos0) f->deep_runs++;
   if (f->lost_from && f->calls >= f->lost_from) return still_set_error(err, STILL_ERR_BACKEND, "made-up device loss");
   if (f->fail_pre2 && still_vk_dot_preround(f->vk) == 2)
     return still_set_error(err, STILL_ERR_BACKEND, "made-up shader failure");
@@ -1963,6 +1999,7 @@ static still_status tune_fake_run(void *ctx, bool prompt, double *seconds, still
   if (prompt) {
     const int mode = still_vk_matmul_mode(f->vk);
     t *= mode == 3 ? 1 - 0.2 * f->gain : mode == 2 ? 1 - 0.1 * f->gain : 1;
+    if (pos0) t *= 2 * (f->vk->attn_coop ? 1 + f->deep_coop : 1);
   } else {
     const uint32_t types = still_vk_dot_types(f->vk), pre = still_vk_dot_preround(f->vk);
     if (types & 2) t *= 1 - 0.1 * f->gain;
@@ -1997,6 +2034,10 @@ typedef struct {
   bool norms;     /* still_vk_tune_job.norms */
   double normed;  /* tune_fake.normed */
   const char *norm_fails; /* the device fails still_vk_norm_fold_check, saying this */
+  bool attn_coop;     /* still_vk_tune_job.attn_coop */
+  uint32_t deep_pos;  /* … and deep_pos */
+  double deep_coop;   /* tune_fake.deep_coop */
+  const char *coop_fails; /* the device fails still_vk_attention_coop_check, saying this (else it passes) */
 } tune_case;
 
 static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char *summary, size_t cap)
@@ -2013,18 +2054,24 @@ static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char 
     (*vk)->norm_checked = -1;
     g_strlcpy((*vk)->norm_failed, c.norm_fails, sizeof (*vk)->norm_failed);
   }
+  if (c.attn_coop) { /* (lavapipe runs the tensor cores only emulated: the check's answer as if it had run) */
+    (*vk)->coop_checked = c.coop_fails ? -1 : 1;
+    g_strlcpy((*vk)->coop_failed, c.coop_fails ? c.coop_fails : "", sizeof (*vk)->coop_failed);
+  }
   tune_fake f = {.vk = *vk, .lost_from = c.lost_from, .fail_pre2 = c.fail_pre2, .gain = c.gain,
                  .glitch_from = c.glitch_from, .glitch_to = c.glitch_to, .apart = c.apart, .merged = c.merged,
-                 .normed = c.normed};
+                 .normed = c.normed, .deep_pos = c.deep_pos, .deep_coop = c.deep_coop};
   const uint64_t types = c.types   ? c.types
                          : (c.dot_types & 1 ? 1ull << STILL_TYPE_Q4_K : 0) | (c.dot_types & 2 ? 1ull << STILL_TYPE_Q6_K : 0);
   still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = c.dot_types, .types = types, .n_prompt = 64,
                            .prompt_dot = true, .k_quants = true, .model_key = 42 + c.dot_types + types,
-                           .folds = c.folds, .norms = c.norms};
+                           .folds = c.folds, .norms = c.norms, .attn_coop = c.attn_coop, .deep_pos = c.deep_pos};
   still_error err = {0};
   summary[0] = '\0';
   const still_status st = still_vk_tune(*vk, &job, summary, cap, &err);
   *calls = f.calls;
+  /* the deep batch only where the job has one, and its attention can change */
+  if (!c.attn_coop || !c.deep_pos || g_getenv("STILL_VK_ATTN_COOP")) g_assert_cmpint(f.deep_runs, ==, 0);
   g_test_message("%d runs: %s %s", f.calls, summary, err.message);
   return st;
 }
@@ -2034,7 +2081,7 @@ static void test_tune_search(void)
   static const char *const fixed[] = {"STILL_VK_DOT_TYPES", "STILL_VK_DOT_PREROUND", "STILL_VK_MATMUL",
                                       "STILL_VK_TUNE",      "STILL_VK_TUNE_SECONDS", "XDG_CACHE_HOME",
                                       "STILL_VK_COOPMAT",   "STILL_VK_DOT_ROWS",     "STILL_VK_MATVEC_ROWS",
-                                      "STILL_VK_ATTN_FOLD", "STILL_VK_NORM_FOLD"};
+                                      "STILL_VK_ATTN_FOLD", "STILL_VK_NORM_FOLD",   "STILL_VK_ATTN_COOP"};
   char *saved[G_N_ELEMENTS(fixed)];
   for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
     saved[i] = g_strdup(g_getenv(fixed[i]));
@@ -2054,7 +2101,7 @@ static void test_tune_search(void)
     g_test_skip("no integer dot products (STILL_VK_DOT=1 takes lavapipe's)");
     goto out;
   }
-  char s[512];
+  char s[1024];
   int calls;
   const tune_case full = {.dot_types = 1 | 2, .gain = 1};
   /* every choice where it wins: 3 + (6 decode candidates + the check) × 11 + 1 + (2 prompt
@@ -2270,6 +2317,76 @@ static void test_tune_search(void)
   g_assert_cmpint(vk->norm_checked, ==, 0); /* (set in the environment: not checked) */
   g_assert_true(still_vk_norm_folds(vk));
   g_unsetenv("STILL_VK_NORM_FOLD");
+  /* a model whose prompt attention can take the tensor cores: timed on a batch deep in the
+   * context after the prompt's shaders (1 run that builds its pipelines, then 1 + 2 × 2: 6 more
+   * than `full`), kept where faster (and cached), not where slower; not timed where the
+   * environment sets it or the context has no room for the batch */
+  g_setenv("STILL_VK_TUNE", "again", TRUE);
+  tune_case deep = full;
+  deep.attn_coop = true, deep.deep_pos = 2048, deep.deep_coop = -0.3;
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot, attention on the "
+                                    "tensor cores (decode 820.80 ms (defaults 1000.00), prompt batch 800.00 ms "
+                                    "(defaults 1000.00), prompt batch at 2048 1120.00 ms (defaults 1600.00), on "));
+  g_assert_cmpint(calls, ==, 102);
+  g_assert_true(vk->attn_coop);
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot, attention on the tensor "
+                                    "cores (decode"));
+  g_assert_cmpint(calls, ==, 0);
+  g_assert_true(vk->attn_coop);
+  g_setenv("STILL_VK_TUNE", "again", TRUE);
+  deep.deep_coop = 0.1;
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
+                                    "(defaults 1000.00), prompt batch 800.00 ms (defaults 1000.00), prompt batch at 2048 "
+                                    "1600.00 ms (the defaults), on "));
+  g_assert_cmpint(calls, ==, 102);
+  g_assert_false(vk->attn_coop);
+  deep.deep_coop = -0.3, deep.deep_pos = 0;
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_cmpint(calls, ==, 96);
+  g_assert_false(vk->attn_coop);
+  /* a device the check fails on: not timed, and said */
+  deep.deep_pos = 2048, deep.coop_fails = "made-up: its output differed";
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_cmpint(calls, ==, 96);
+  g_assert_false(vk->attn_coop);
+  g_assert_nonnull(strstr(s, "the attention on the tensor cores: made-up: its output differed, on "));
+  deep.coop_fails = NULL;
+  deep.deep_pos = 2048;
+  g_setenv("STILL_VK_ATTN_COOP", "0", TRUE);
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_cmpint(calls, ==, 96);
+  g_assert_null(strstr(s, "tensor cores"));
+  g_setenv("STILL_VK_ATTN_COOP", "1", TRUE);
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_cmpint(calls, ==, 96);
+  g_assert_nonnull(strstr(s, "prompt dot, attention on the tensor cores ("));
+  g_assert_true(vk->attn_coop);
+  /* … and not said for a model whose attention cannot take them */
+  tune_fake_with(&vk, full, &calls, s, sizeof s);
+  g_assert_cmpint(calls, ==, 96);
+  g_assert_null(strstr(s, "tensor cores"));
+  /* every other choice set: the attention's alone is timed, after the device's warm-up (3 runs:
+   * 1 that builds the pipelines, then 2) and 1 + 2 × 2; then that one set too: nothing */
+  g_unsetenv("STILL_VK_ATTN_COOP");
+  g_setenv("STILL_VK_DOT_TYPES", "q4_k", TRUE), g_setenv("STILL_VK_DOT_PREROUND", "0", TRUE);
+  g_setenv("STILL_VK_MATMUL", "team", TRUE), g_setenv("STILL_VK_DOT_ROWS", "4", TRUE);
+  g_setenv("STILL_VK_MATVEC_ROWS", "2", TRUE);
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, float rows 2 (other types), prompt team, attention "
+                                    "on the tensor cores (prompt batch at 2048 1260.00 ms (defaults 1800.00), on "));
+  g_assert_cmpint(calls, ==, 8);
+  g_setenv("STILL_VK_ATTN_COOP", "0", TRUE);
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_cmpstr(s, ==,
+                  "defaults (all set in the environment): dot Q4_K, preround 0, float rows 2 (other types), prompt "
+                  "team");
+  g_assert_cmpint(calls, ==, 0);
+  g_unsetenv("STILL_VK_DOT_TYPES"), g_unsetenv("STILL_VK_DOT_PREROUND"), g_unsetenv("STILL_VK_MATMUL");
+  g_unsetenv("STILL_VK_DOT_ROWS"), g_unsetenv("STILL_VK_MATVEC_ROWS"), g_unsetenv("STILL_VK_ATTN_COOP");
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   /* no cache file can be written: said, and kept for the process */
   g_setenv("XDG_CACHE_HOME", "/dev/null/cache", TRUE);
@@ -2797,6 +2914,41 @@ static void bench_record(void)
  * and the counters as they were; where it cannot run (no counters) it fails without keeping
  * that; a device without 10 bindings an op (STILL_VK_MAX_BINDINGS=8) never merges in the fold,
  * whatever the switch says, and fails the check. */
+/* still_vk_attention_coop_check: on a device with 16x16x16 tensor cores (lavapipe: emulated,
+ * STILL_VK_COOPMAT=emulate) it passes, is kept, and leaves the switch as it found it; without
+ * them it fails at once, saying so, and is kept too; a check that cannot run (the tiled
+ * attention it compares with switched off) says so and is not kept. */
+static void test_attention_coop_check(void)
+{
+  still_vk *vk = open_or_skip(NULL);
+  if (!vk) return;
+  char why[160] = "unset";
+  if (!still_vk_attention_coop_possible(vk)) {
+    g_assert_false(still_vk_attention_coop_check(vk, why, sizeof why));
+    g_assert_cmpstr(why, ==, "the device has no 16x16x16 tensor cores");
+    g_assert_cmpint(vk->coop_checked, ==, -1);
+    still_vk_close(vk);
+    return;
+  }
+  const bool was = vk->attn_coop; /* (STILL_VK_ATTN_COOP, as the test runs) */
+  g_assert_true(still_vk_attention_coop_check(vk, why, sizeof why));
+  g_assert_cmpstr(why, ==, "");
+  g_assert_cmpint(vk->coop_checked, ==, 1);
+  g_assert_cmpint(vk->attn_coop, ==, was);
+  vk->coop_checked = -1; /* kept: a second call runs nothing */
+  g_strlcpy(vk->coop_failed, "kept", sizeof vk->coop_failed);
+  g_assert_false(still_vk_attention_coop_check(vk, why, sizeof why));
+  g_assert_cmpstr(why, ==, "kept");
+  still_vk_close(vk);
+  g_setenv("STILL_VK_ATTN_TILE", "0", TRUE);
+  vk = open_or_skip(NULL);
+  g_unsetenv("STILL_VK_ATTN_TILE");
+  g_assert_false(still_vk_attention_coop_check(vk, why, sizeof why));
+  g_assert_true(g_str_has_prefix(why, "its check could not run: "));
+  g_assert_cmpint(vk->coop_checked, ==, 0);
+  still_vk_close(vk);
+}
+
 static void test_attention_merge_check(void)
 {
   still_vk *vk = open_or_skip(NULL);
@@ -3395,6 +3547,14 @@ int main(int argc, char **argv)
     {STILL_TYPE_F16, 9, 40, false, 4, 2, 256, 256},
     {STILL_TYPE_F32, 19, 5, false, 6, 2, 80, 48},
     {STILL_TYPE_F32, 2, 0, false, 6, 2, 64, 64},
+    /* scores that grow along the keys (the tensor cores' lazy rescale of what came before):
+     * from position 0, and continuing a context with GQA groups of 4 and 7 */
+    {STILL_TYPE_F16, 40, 0, false, 8, 2, 128, 128, false, 30},
+    {STILL_TYPE_F16, 23, 200, false, 14, 2, 64, 48, false, 60},
+    {STILL_TYPE_F32, 40, 0, false, 8, 2, 128, 128, false, 30},
+    {STILL_TYPE_F16, 70, 90, false, 8, 2, 128, 128, false, -1},
+    /* a few tokens over 1500 keys, a GQA group of 8 (Qwen3-8B's, R1-Llama-70B's) */
+    {STILL_TYPE_F16, 9, 1500, false, 8, 1, 128, 128},
     /* attention.comp for batches too: switched off, a shape it does not take */
     {STILL_TYPE_F32, 37, 300, false, 12, 2, 64, 64, true},
     {STILL_TYPE_F16, 45, 0, false, 8, 2, 64, 64, true},
@@ -3409,14 +3569,17 @@ int main(int argc, char **argv)
   for (size_t i = 0; i < G_N_ELEMENTS(att); i++) {
     char dims[16] = "";
     if (att[i].hd_k) g_snprintf(dims, sizeof dims, "-d%d", att[i].hd_k);
-    char *path = g_strdup_printf("/vk/attention/%s/%d-at-%d%s-h%d%s%s", still_type_name(att[i].kv_type), att[i].n_tok,
-                                 att[i].pos0, att[i].split ? "-split" : "", att[i].n_head ? att[i].n_head : 6, dims,
-                                 att[i].tile_off ? "-tile-off" : "");
+    char ramp[16] = "";
+    if (att[i].ramp) g_snprintf(ramp, sizeof ramp, "-ramp%d", att[i].ramp);
+    char *path = g_strdup_printf("/vk/attention/%s/%d-at-%d%s-h%d%s%s%s", still_type_name(att[i].kv_type),
+                                 att[i].n_tok, att[i].pos0, att[i].split ? "-split" : "",
+                                 att[i].n_head ? att[i].n_head : 6, dims, att[i].tile_off ? "-tile-off" : "", ramp);
     g_test_add_data_func(path, &att[i], test_attention);
     g_free(path);
   }
   g_test_add_func("/vk/kv-store/Q8_0", test_kv_store_q8_0);
   g_test_add_func("/vk/attention-merge-check", test_attention_merge_check);
+  g_test_add_func("/vk/attention-coop-check", test_attention_coop_check);
   /* kv type, pos0, head dim, heads, KV heads, norm, neox, rope (0 none, 1 part, 2 all), stacked */
   static const fold_case fold[] = {
     {STILL_TYPE_F32, 0, 64, 4, 2, 0, 1, 1, 3},     {STILL_TYPE_F32, 17, 128, 6, 1, 1, 0, 2, 2},

@@ -1,0 +1,301 @@
+#version 450
+/* attention_coop.comp — causal attention with GQA for prompt batches on
+ * tensor cores (VK_NV_cooperative_matrix): attention_tile.comp's work, with
+ * the two products of each tile, S = Q·Kᵀ and O += P·V, done as 16 × 16 ×
+ * 16 float16 × float16 + float32 matrix products.
+ *
+ * Rows as in attention_tile.comp: with g = n_head / n_head_kv, row r of KV
+ * head kvh is (token r / g, query head kvh·g + r % g), so the rows of all g
+ * heads of a group and of several tokens share each K and V tile. A
+ * workgroup (128 threads, four subgroups of 32) takes BR = 64 rows; each
+ * subgroup owns 16 of them, their queries (scaled, as float16) as A
+ * matrices and their outputs as float32 accumulators, for the whole key
+ * loop. Per tile of BC = 32 keys:
+ * - the K and V tiles are converted to float16 in shared memory (keys past
+ *   the tile's last causal limit as zeros);
+ * - each subgroup computes its 16 × 32 scores (two accumulators over the
+ *   head dim in steps of 16) and stores them in its scratch;
+ * - its lanes take a row and 16 keys each: the causal mask (row r sees keys
+ *   up to pos0 + r / g), the tile's max and the weights exp(s − m_ref) as
+ *   float16 (P), with the row sum over those same rounded weights;
+ * - O += P·V (two 16-key steps for each 16 dims of V).
+ * The running max m_ref is moved only when a tile's max exceeds it by more
+ * than LAZY (8: weights stay below e⁸ ≈ 2981, far inside float16); then
+ * the outputs so far are multiplied by exp(m_old − m_new) through the
+ * subgroup's scratch (stored, scaled per row, loaded back). The first keys
+ * need no such step (nothing is accumulated yet), so it is rare: cooperative
+ * matrices have no per-row scaling of their own, and binary operations
+ * between two of them crash the SPIR-V optimizer of Debian 12's glslc.
+ * At the end each output is divided by its row sum on its way out through
+ * the scratch.
+ *
+ * Needs (host, vk-ops.c: still_vk_attention_coop_ok): the device's 16 × 16 ×
+ * 16 configuration (vk->coopmat_n 16), subgroups of 32, 31.3 KiB of shared
+ * memory, head dims multiples of 16 up to 128; an F16 (-DKV_F16) or Q8_0
+ * (-DKV_Q8_0) cache in attention_tile.comp's layout (kv_quads.glsl: an F32
+ * cache keeps that shader's float32, the precision its user asked for); the
+ * same push constants. Shared memory:
+ * the K and V tiles 2 × 32 × 136 halves (17 KiB; the 64 rows of queries
+ * pass through the same space first), scores and scratch 4 × 512 floats
+ * (8 KiB), weights 4 × 16 × 40 halves (5 KiB), row values 2 × 128 + 64 floats:
+ * 31.3 KiB. Strides and offsets of the matrix loads and stores are
+ * multiples of 16 bytes. */
+#ifndef COOP_EMULATE
+#extension GL_NV_cooperative_matrix : require
+#endif
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_control_flow_attributes : require
+
+layout(local_size_x = 128) in;
+
+layout(std430, binding = 0) readonly buffer Q { float q[]; };
+#include "kv_quads.glsl"
+layout(std430, binding = 3) writeonly buffer O { float o[]; };
+
+layout(push_constant) uniform Params {
+  uint n_tok, n_head, n_head_kv, head_dim_k, head_dim_v;
+  uint pos0;            /* position of token 0; token t sees keys 0..pos0+t */
+  uint q_off, q_stride; /* floats */
+  uint k_off, v_off;    /* elements: start of this layer's cache */
+  uint o_off, o_stride;
+  float scale;
+} p;
+
+#define BR 64u          /* rows per workgroup: 16 per subgroup */
+#define BC 32u          /* keys per tile */
+#define DMAX 128u       /* head dims, multiples of 16 */
+#define NB (DMAX / 16u) /* 16-wide blocks of a head */
+#define DS (DMAX + 8u)  /* row stride of the Q, K and V tiles (halves) */
+#define PS (BC + 8u)    /* row stride of the weights (halves) */
+#define SCR 512u        /* floats of scratch per subgroup: 16 × BC scores, or a 16 × 16 block */
+#define LAZY 8.0
+#define NTHREADS 128u
+
+/* K at 0, V at BC·DS; before the key loop the BR rows of queries (BR·DS = 2·BC·DS) */
+shared float16_t kv_[2u * BC * DS];
+shared float ss_[4u * SCR];
+shared float16_t ps_[4u * 16u * PS];
+shared float pm_[NTHREADS], pl_[NTHREADS]; /* per lane of each subgroup: its half row's max, its sum */
+shared float sl_[BR];                      /* the rows' sums, at the end */
+shared uint rescale_;                      /* a row of the workgroup moves its running max */
+
+#ifdef COOP_EMULATE
+/* the tests' copy (tests/vulkan/vk-coop-emulated.c.in): the three matrix
+ * operations by hand, as matmul_coop.glsl emulates them; subgroups are then
+ * 32 consecutive threads, and lane l holds elements l + 32·t (t < 8) of an
+ * accumulator, (m, n) = (e % 16, e / 16): its row is l % 16 */
+#define SG_ID (gl_LocalInvocationID.x / 32u)
+#define SG_LANE (gl_LocalInvocationID.x % 32u)
+uint coop_at(uint off, uint stride, bool col_major, uint r, uint c)
+{
+  return off + (col_major ? c * stride + r : r * stride + c);
+}
+#else
+#define SG_ID gl_SubgroupID
+#define SG_LANE gl_SubgroupInvocationID
+#define ACC fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
+#define HALF fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
+#endif
+
+/* Where the matrix operations find their matrices (offset, stride, column-major), for
+ * subgroup sg: the queries (A: row, dim), a K block (B: dim, key: each key's dims
+ * contiguous), the scores (C: row, key), the weights (A: row, key), a V block (B: key,
+ * dim) and the scratch block (C: row, dim). */
+#define Q_AT(i) (sg * 16u) * DS + 16u * (i), DS, false
+#define K_AT(c, i) (16u * (c)) * DS + 16u * (i), DS, true
+#define S_AT(c) sg * SCR + 16u * (c), BC, false
+#define P_AT(c) sg * 16u * PS + 16u * (c), PS, false
+#define V_AT(c, j) BC * DS + (16u * (c)) * DS + 16u * (j), DS, false
+#define B_AT sg * SCR, 16u, false
+
+/* float16 saturates at 65504: clamp, so that a huge value stays finite */
+float16_t to_half(float v) { return float16_t(clamp(v, -65504.0, 65504.0)); }
+
+/* Keys j0 … j0 + BC − 1 of the K and V caches into the tiles as float16; keys at or
+ * past kv_end as zeros. */
+void load_tiles(uint j0, uint kv_end, uint kvh)
+{
+  const uint hdk4 = p.head_dim_k / 4u, hdv4 = p.head_dim_v / 4u;
+  const uint kb = p.k_off + kvh * p.head_dim_k, krow = p.n_head_kv * p.head_dim_k;
+  const uint vb = p.v_off + kvh * p.head_dim_v, vrow = p.n_head_kv * p.head_dim_v;
+  for (uint i = gl_LocalInvocationID.x; i < BC * (hdk4 + hdv4); i += NTHREADS) {
+    const bool is_k = i < BC * hdk4;
+    const uint ii = is_k ? i : i - BC * hdk4, w4 = is_k ? hdk4 : hdv4;
+    const uint c = ii / w4, d = 4u * (ii % w4), j = j0 + c;
+    vec4 x = vec4(0.0);
+    if (j < kv_end) {
+      /* a branch, not a select: only the buffer asked for is read */
+      if (is_k) x = kquad(kb + j * krow + d);
+      else x = vquad(vb + j * vrow + d);
+    }
+    const uint at = (is_k ? 0u : BC * DS) + c * DS + d;
+    kv_[at] = to_half(x.x), kv_[at + 1u] = to_half(x.y), kv_[at + 2u] = to_half(x.z), kv_[at + 3u] = to_half(x.w);
+  }
+}
+
+void main()
+{
+  const uint tid = gl_LocalInvocationID.x, kvh = gl_WorkGroupID.y;
+  const uint g = p.n_head / p.n_head_kv, n_rows = p.n_tok * g;
+  const uint row0 = gl_WorkGroupID.x * BR;
+  const uint hdk = p.head_dim_k, nk = hdk / 16u, nv = p.head_dim_v / 16u;
+  /* the keys this workgroup needs: up to the causal limit of its last row */
+  const uint kv_end = p.pos0 + (min(row0 + BR, n_rows) - 1u) / g + 1u;
+  const uint sg = SG_ID, lane = SG_LANE;
+  /* this lane's row (of its subgroup's 16) and half of the tile's keys in the softmax */
+  const uint r = lane % 16u, half_ = lane / 16u, row = row0 + sg * 16u + r;
+  const uint row_end = row < n_rows ? p.pos0 + row / g + 1u : 0u; /* keys j < row_end are seen */
+
+  /* the rows' queries times scale, as float16 */
+  for (uint i = tid; i < BR * hdk; i += NTHREADS) {
+    const uint rr = i / hdk, d = i % hdk, qrow = row0 + rr;
+    float x = 0.0;
+    if (qrow < n_rows) x = q[p.q_off + (qrow / g) * p.q_stride + (kvh * g + qrow % g) * hdk + d] * p.scale;
+    kv_[rr * DS + d] = to_half(x);
+  }
+  if (tid == 0u) rescale_ = 0u;
+  barrier();
+#ifdef COOP_EMULATE
+  float qa[DMAX]; /* the lane's row of queries: what the A matrices hold */
+  for (uint i = 0u; i < nk; i++)
+    for (uint k = 0u; k < 16u; k++) qa[16u * i + k] = float(kv_[coop_at(Q_AT(i), r, k)]);
+  float acc[NB][8];
+  for (uint j = 0u; j < NB; j++)
+    for (uint t = 0u; t < 8u; t++) acc[j][t] = 0.0;
+#else
+  HALF qa[NB];
+  ACC acc[NB];
+  [[unroll]] for (uint i = 0u; i < NB; i++) {
+    if (i < nk) coopMatLoadNV(qa[i], kv_, Q_AT(i));
+    acc[i] = ACC(0.0);
+  }
+#endif
+  float m_ref = -1.0 / 0.0, l_run = 0.0;
+
+  for (uint j0 = 0u; j0 < kv_end; j0 += BC) {
+    barrier(); /* the queries (first tile), or the previous tiles, are no longer read */
+    load_tiles(j0, kv_end, kvh);
+    barrier();
+    /* S = Q·Kᵀ, 16 keys at a time, into the subgroup's scratch */
+#ifdef COOP_EMULATE
+    for (uint c = 0u; c < BC / 16u; c++)
+      for (uint t = 0u; t < 8u; t++) {
+        const uint n = half_ + 2u * t;
+        float s = 0.0;
+        for (uint i = 0u; i < nk; i++)
+          [[unroll]] for (uint k = 0u; k < 16u; k++) s += qa[16u * i + k] * float(kv_[coop_at(K_AT(c, i), k, n)]);
+        ss_[coop_at(S_AT(c), r, n)] = s;
+      }
+#else
+    [[unroll]] for (uint c = 0u; c < BC / 16u; c++) {
+      ACC s = ACC(0.0);
+      [[unroll]] for (uint i = 0u; i < NB; i++)
+        if (i < nk) {
+          HALF kb;
+          coopMatLoadNV(kb, kv_, K_AT(c, i));
+          s = coopMatMulAddNV(qa[i], kb, s);
+        }
+      coopMatStoreNV(s, ss_, S_AT(c));
+    }
+#endif
+    barrier();
+    /* the lane's 16 scores, masked, and their max */
+    float sv[16];
+    float mx = -1.0 / 0.0;
+    for (uint i = 0u; i < 16u; i++) {
+      const uint key = 16u * half_ + i;
+      const float s = ss_[sg * SCR + r * BC + key];
+      sv[i] = j0 + key < row_end ? s : -1.0 / 0.0;
+      mx = max(mx, sv[i]);
+    }
+    pm_[sg * 32u + lane] = mx;
+    barrier();
+    /* the row's max over the tile (both halves of it compute the same); a running max
+     * below it by more than LAZY moves to it, and the outputs so far follow below */
+    const float m_tile = max(mx, pm_[sg * 32u + (lane ^ 16u)]);
+    float alpha = 1.0;
+    if (m_tile > m_ref + LAZY) {
+      if (m_ref != -1.0 / 0.0) {
+        alpha = exp(m_ref - m_tile);
+        atomicOr(rescale_, 1u);
+      }
+      m_ref = m_tile;
+    }
+    float sum = 0.0;
+    for (uint i = 0u; i < 16u; i++) {
+      const float16_t w = sv[i] == -1.0 / 0.0 ? float16_t(0.0) : float16_t(exp(sv[i] - m_ref));
+      ps_[sg * 16u * PS + r * PS + 16u * half_ + i] = w;
+      sum += float(w);
+    }
+    pl_[sg * 32u + lane] = sum;
+    barrier();
+    l_run = l_run * alpha + (pl_[sg * 32u + lane] + pl_[sg * 32u + (lane ^ 16u)]);
+    if (rescale_ != 0u) {
+      /* the outputs so far times alpha, per row, through the scratch (the scores in it are
+       * read); uniform: every thread reads the same flag after the barrier */
+      [[unroll]] for (uint j = 0u; j < NB; j++)
+        if (j < nv) {
+#ifdef COOP_EMULATE
+          for (uint t = 0u; t < 8u; t++) ss_[coop_at(B_AT, r, half_ + 2u * t)] = acc[j][t];
+#else
+          coopMatStoreNV(acc[j], ss_, B_AT);
+#endif
+          barrier();
+          for (uint i = 0u; i < 8u; i++) ss_[sg * SCR + r * 16u + 8u * half_ + i] *= alpha;
+          barrier();
+#ifdef COOP_EMULATE
+          for (uint t = 0u; t < 8u; t++) acc[j][t] = ss_[coop_at(B_AT, r, half_ + 2u * t)];
+#else
+          coopMatLoadNV(acc[j], ss_, B_AT);
+#endif
+          barrier();
+        }
+      barrier();
+      if (tid == 0u) rescale_ = 0u;
+    }
+    /* O += P·V */
+#ifdef COOP_EMULATE
+    for (uint j = 0u; j < nv; j++)
+      for (uint t = 0u; t < 8u; t++) {
+        const uint n = half_ + 2u * t;
+        float s = 0.0;
+        for (uint c = 0u; c < BC / 16u; c++)
+          [[unroll]] for (uint k = 0u; k < 16u; k++)
+            s += float(ps_[coop_at(P_AT(c), r, k)]) * float(kv_[coop_at(V_AT(c, j), k, n)]);
+        acc[j][t] += s;
+      }
+#else
+    [[unroll]] for (uint c = 0u; c < BC / 16u; c++) {
+      HALF pa;
+      coopMatLoadNV(pa, ps_, P_AT(c));
+      [[unroll]] for (uint j = 0u; j < NB; j++)
+        if (j < nv) {
+          HALF vb;
+          coopMatLoadNV(vb, kv_, V_AT(c, j));
+          acc[j] = coopMatMulAddNV(pa, vb, acc[j]);
+        }
+    }
+#endif
+  }
+
+  /* out: each 16 × 16 block through the scratch, divided by its rows' sums */
+  if (half_ == 0u) sl_[sg * 16u + r] = l_run;
+  [[unroll]] for (uint j = 0u; j < NB; j++)
+    if (j < nv) {
+      barrier();
+#ifdef COOP_EMULATE
+      for (uint t = 0u; t < 8u; t++) ss_[coop_at(B_AT, r, half_ + 2u * t)] = acc[j][t];
+#else
+      coopMatStoreNV(acc[j], ss_, B_AT);
+#endif
+      barrier();
+      for (uint e = lane; e < 256u; e += 32u) {
+        const uint m = e / 16u, orow = row0 + sg * 16u + m;
+        if (orow < n_rows)
+          o[p.o_off + (orow / g) * p.o_stride + (kvh * g + orow % g) * p.head_dim_v + 16u * j + e % 16u] =
+            ss_[sg * SCR + e] / sl_[sg * 16u + m];
+      }
+    }
+}
