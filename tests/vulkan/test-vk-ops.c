@@ -1363,7 +1363,7 @@ static bool coop_expected(const still_vk *vk, uint32_t kv_type, int n_tok, int p
 }
 
 /* The bound on the attention's NMSE against the exact sums: float rounding, or on the
- * tensor cores float16 queries, keys, values and weights (measured up to about 1e-7) */
+ * tensor cores float16 queries, keys, values and weights (measured: up to 4e-8 on lavapipe) */
 static double attention_bound(bool coop) { return coop ? 2e-6 : 1e-10; }
 
 static float round_f16(float v) { return still_fp16_to_fp32(still_fp32_to_fp16(v)); }
