@@ -1314,6 +1314,15 @@ static int check_known(int *checked, char *failed, size_t fcap, bool possible, c
   return *checked > 0;
 }
 
+/* Submits what the checks recorded since still_vk_begin; st: how the recording went. Its
+ * error, else the submit's (a failed recording is still submitted, which ends it). */
+static still_status submit_after(still_vk *vk, still_status st, still_error *err)
+{
+  still_error e2 = {0};
+  const still_status st2 = still_vk_submit(vk, st == STILL_OK ? err : &e2);
+  return st == STILL_OK ? st2 : st;
+}
+
 /* The checks' random values: uniform in [-1, 1), from *seed (a linear congruential step). */
 static float check_rand(uint32_t *seed)
 {
@@ -1368,9 +1377,7 @@ static still_status merge_check_run(still_vk *vk, bool merge, uint32_t pos0, sti
   still_status st = still_vk_begin(vk, err);
   if (st == STILL_OK) {
     st = still_vk_attention_fold(vk, qkv, qkv, qkv, kc, vc, NULL, NULL, part, out, &a, &rs, err);
-    still_error e2 = {0};
-    const still_status st2 = still_vk_submit(vk, st == STILL_OK ? err : &e2);
-    if (st == STILL_OK) st = st2;
+    st = submit_after(vk, st, err);
   }
   vk->attn_merge_fold = was, vk->attn_fold_off = off;
   return st == STILL_OK ? still_vk_download(vk, out, 0, got, n_out * 4, err) : st;
@@ -1542,9 +1549,7 @@ bool still_vk_norm_fold_check(still_vk *vk, char *why, size_t cap)
           st = still_vk_matvec(vk, &w, &x, &y, &a, &err);
           if (st == STILL_OK) st = still_vk_add_rms_norm(vk, &res, &y, &g, &out, &n, &err);
         }
-        still_error e2 = {0};
-        const still_status st2 = still_vk_submit(vk, st == STILL_OK ? &err : &e2);
-        if (st == STILL_OK) st = st2;
+        st = submit_after(vk, st, &err);
       }
       if (st == STILL_OK) st = still_vk_download(vk, &out, 0, dst, 4 * n_out, &err);
       if (st == STILL_OK) st = still_vk_download(vk, &y, 0, dst + n_out, 4 * (size_t)nr, &err);
@@ -1613,9 +1618,7 @@ bool still_vk_attention_coop_check(still_vk *vk, char *why, size_t cap)
     if (st == STILL_OK) {
       st = still_vk_kv_store(vk, STILL_TYPE_F16, &src, 0, &kc, 0, (uint32_t)nc, &err);
       if (st == STILL_OK) st = still_vk_kv_store(vk, STILL_TYPE_F16, &src, (uint32_t)nc, &vc, 0, (uint32_t)nc, &err);
-      still_error e2 = {0};
-      const still_status st2 = still_vk_submit(vk, st == STILL_OK ? &err : &e2);
-      if (st == STILL_OK) st = st2;
+      st = submit_after(vk, st, &err);
     }
   }
   /* in float32 (attention_tile.comp), then on the tensor cores into an output of NaNs */
@@ -1625,9 +1628,7 @@ bool still_vk_attention_coop_check(still_vk *vk, char *why, size_t cap)
     if (st == STILL_OK) st = still_vk_begin(vk, &err);
     if (st == STILL_OK) {
       st = still_vk_attention(vk, &q, &kc, &vc, &out, &a, &err);
-      still_error e2 = {0};
-      const still_status st2 = still_vk_submit(vk, st == STILL_OK ? &err : &e2);
-      if (st == STILL_OK) st = st2;
+      st = submit_after(vk, st, &err);
     }
     if (st == STILL_OK) st = still_vk_download(vk, &out, 0, res + r * nq, nq * 4, &err);
   }
