@@ -109,6 +109,15 @@ uint coop_at(uint off, uint stride, bool col_major, uint r, uint c)
 #define P_AT(c) sg * 16u * PS + 16u * (c), PS, false
 #define V_AT(c, j) BC * DS + (16u * (c)) * DS + 16u * (j), DS, false
 #define B_AT sg * SCR, 16u, false
+/* an accumulator to the scratch block and back (the emulation: lane l's elements l + 32·t are
+ * (row l % 16 = r, column l / 16 + 2t)) */
+#ifdef COOP_EMULATE
+#define TO_SCRATCH(m) for (uint t = 0u; t < 8u; t++) ss_[coop_at(B_AT, r, half_ + 2u * t)] = m[t]
+#define FROM_SCRATCH(m) for (uint t = 0u; t < 8u; t++) m[t] = ss_[coop_at(B_AT, r, half_ + 2u * t)]
+#else
+#define TO_SCRATCH(m) coopMatStoreNV(m, ss_, B_AT)
+#define FROM_SCRATCH(m) coopMatLoadNV(m, ss_, B_AT)
+#endif
 
 /* float16 saturates at 65504: clamp, so that a huge value stays finite */
 float16_t to_half(float v) { return float16_t(clamp(v, -65504.0, 65504.0)); }
@@ -237,22 +246,14 @@ void main()
        * read); uniform: every thread reads the same flag after the barrier */
       [[unroll]] for (uint j = 0u; j < NB; j++)
         if (j < nv) {
-#ifdef COOP_EMULATE
-          for (uint t = 0u; t < 8u; t++) ss_[coop_at(B_AT, r, half_ + 2u * t)] = acc[j][t];
-#else
-          coopMatStoreNV(acc[j], ss_, B_AT);
-#endif
+          TO_SCRATCH(acc[j]);
           barrier();
           for (uint i = 0u; i < 8u; i++) ss_[sg * SCR + r * 16u + 8u * half_ + i] *= alpha;
           barrier();
-#ifdef COOP_EMULATE
-          for (uint t = 0u; t < 8u; t++) acc[j][t] = ss_[coop_at(B_AT, r, half_ + 2u * t)];
-#else
-          coopMatLoadNV(acc[j], ss_, B_AT);
-#endif
+          FROM_SCRATCH(acc[j]);
           barrier();
         }
-      barrier();
+      /* (every thread read the flag before the first of those barriers) */
       if (tid == 0u) rescale_ = 0u;
     }
     /* O += P·V */
@@ -285,11 +286,7 @@ void main()
   [[unroll]] for (uint j = 0u; j < NB; j++)
     if (j < nv) {
       barrier();
-#ifdef COOP_EMULATE
-      for (uint t = 0u; t < 8u; t++) ss_[coop_at(B_AT, r, half_ + 2u * t)] = acc[j][t];
-#else
-      coopMatStoreNV(acc[j], ss_, B_AT);
-#endif
+      TO_SCRATCH(acc[j]);
       barrier();
       for (uint e = lane; e < 256u; e += 32u) {
         const uint m = e / 16u, orow = row0 + sg * 16u + m;
