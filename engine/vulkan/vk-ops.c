@@ -947,14 +947,17 @@ bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_arg
 }
 
 /* attention_coop.comp: 64 query rows per workgroup (16 per subgroup of 32), its shared
- * memory as its header counts it */
+ * memory as its header counts it: the K or V tile, scores and scratch, weights, row values;
+ * the queries too but in the emulation (which holds them in registers) */
 #define ATTN_COOP_ROWS 64u
-#define ATTN_COOP_SHARED_BYTES (2u * 32u * 136u * 2u + 4u * 512u * 4u + 4u * 16u * 40u * 2u + (2u * 128u + 64u) * 4u + 4u)
+#define ATTN_COOP_SHARED_EMULATED (32u * 136u * 2u + 4u * 512u * 4u + 4u * 16u * 40u * 2u + (2u * 128u + 64u) * 4u + 4u)
+#define ATTN_COOP_SHARED_BYTES (ATTN_COOP_SHARED_EMULATED + 64u * 136u * 2u)
 
 bool still_vk_attention_coop_possible(const still_vk *vk)
 {
   /* (vk->coopmat: subgroups of 32, or their emulation) */
-  return vk->coopmat && vk->coopmat_n == 16 && vk->props.limits.maxComputeSharedMemorySize >= ATTN_COOP_SHARED_BYTES;
+  const uint32_t shared = vk->coopmat_emulated ? ATTN_COOP_SHARED_EMULATED : ATTN_COOP_SHARED_BYTES;
+  return vk->coopmat && vk->coopmat_n == 16 && vk->props.limits.maxComputeSharedMemorySize >= shared;
 }
 
 bool still_vk_attention_coop_ok(const still_vk *vk, const still_vk_attention_args *a)

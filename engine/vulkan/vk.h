@@ -341,7 +341,7 @@ bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_arg
  * 64 query rows per workgroup, both products of each 32-key tile as 16x16x16
  * float16 matrix products with float32 sums): where the tiled kernel would run
  * over an F16 or Q8_0 cache (an F32 one keeps float32), the device has 16x16x16
- * cooperative matrices (still_vk_has_coopmat, not 16x8x16 only) and 31.3 KiB of
+ * cooperative matrices (still_vk_has_coopmat, not 16x8x16 only) and 39.8 KiB of
  * shared memory, and the head dims are multiples of 16 up to 128 (every R1
  * model's 128). Off by default: STILL_VK_ATTN_COOP=1, or the tuner. */
 bool still_vk_attention_coop_ok(const still_vk *vk, const still_vk_attention_args *a);

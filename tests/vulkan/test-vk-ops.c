@@ -1336,6 +1336,8 @@ typedef struct {
   bool tile_off;         /* opened with STILL_VK_ATTN_TILE=0: attention.comp for every batch */
   int ramp;              /* K rows grow along the keys (row j times 1 + ramp·j / n_kv): scores whose max
                           * moves up by more than attention_coop.comp's lazy margin from tile to tile */
+  int zero;              /* 1: queries all 0, 2: keys all 0: every score 0, every row the mean of the values
+                          * it sees (on a GPU that fails the random cases, says which product goes wrong) */
 } att_case;
 
 /* Whether still_vk_attention should take attention_tile.comp for this
@@ -1493,8 +1495,9 @@ static void test_attention(gconstpointer data)
   const int n_kv = pos0 + n_tok, kw = n_head_kv * hd_k, vw = n_head_kv * hd_v, qw = n_head * hd_k, ow = n_head * hd_v;
   const uint32_t layer_off = 64; /* the cache of "layer 1" starts after some other data */
   float *q = g_new(float, (size_t)n_tok * qw), *k = g_new(float, (size_t)n_kv * kw), *v = g_new(float, (size_t)n_kv * vw);
-  for (size_t i = 0; i < (size_t)n_tok * qw; i++) q[i] = frand() * 2;
-  for (size_t i = 0; i < (size_t)n_kv * kw; i++) k[i] = frand() * 2 * (1 + (float)c->ramp * (float)(i / kw) / n_kv);
+  for (size_t i = 0; i < (size_t)n_tok * qw; i++) q[i] = c->zero == 1 ? 0.0f : frand() * 2;
+  for (size_t i = 0; i < (size_t)n_kv * kw; i++)
+    k[i] = c->zero == 2 ? 0.0f : frand() * 2 * (1 + (float)c->ramp * (float)(i / kw) / n_kv);
   for (size_t i = 0; i < (size_t)n_kv * vw; i++) v[i] = frand();
   const float scale = 1.0f / sqrtf((float)hd_k);
 
@@ -2429,6 +2432,109 @@ out:
   g_free(file), g_free(sub), g_free(dir);
 }
 
+/* SPIR-V opcodes the check below reads (the SPIR-V specification's numbers) */
+enum {
+  SPV_CONSTANT = 43, SPV_CONSTANT_NULL = 46, SPV_SPEC_CONSTANT = 50, SPV_TYPE_ARRAY = 28, SPV_TYPE_POINTER = 32,
+  SPV_VARIABLE = 59, SPV_ACCESS_CHAIN = 65, SPV_IN_BOUNDS_ACCESS_CHAIN = 66, SPV_PTR_ACCESS_CHAIN = 67,
+  SPV_TYPE_COOP_MATRIX_NV = 5358, SPV_TYPE_COOP_MATRIX_KHR = 4456,
+};
+
+/* Whether a shader indexes an array of cooperative matrices with anything but a constant:
+ * NVIDIA's driver gives wrong results for that (seen on an H200: the tensor-core attention
+ * stored its outputs from a loop that glslc had left rolled), and the extension only promises
+ * arrays indexed by constants. Writes what was found into why; false when the code is not
+ * SPIR-V. Follows types (arrays of them, pointers to those), the variables and the access
+ * chains into them. */
+static bool spirv_indexes_coop_by_variable(const uint32_t *code, size_t words, char *why, size_t why_size)
+{
+  /* (ids below the header's bound: at most one per word of the module) */
+  if (words < 5 || code[0] != 0x07230203u || code[3] > words) {
+    g_snprintf(why, why_size, "not SPIR-V");
+    return false;
+  }
+  const uint32_t bound = code[3];
+  /* per id: 1 a type holding cooperative matrices, 2 a pointer to one or a pointer into one
+   * (variables and access chains), 4 a constant */
+  guint8 *kind = g_new0(guint8, bound);
+  bool found = false;
+  for (size_t at = 5; at < words && !found;) {
+    const uint32_t op = code[at] & 0xffffu, n = code[at] >> 16;
+    if (n == 0 || at + n > words) break;
+    const uint32_t *w = code + at;
+#define ID_OK(i) ((i) < bound)
+    if ((op == SPV_TYPE_COOP_MATRIX_NV || op == SPV_TYPE_COOP_MATRIX_KHR) && n >= 2 && ID_OK(w[1]))
+      kind[w[1]] |= 1;
+    else if (op == SPV_TYPE_ARRAY && n >= 3 && ID_OK(w[1]) && ID_OK(w[2]) && (kind[w[2]] & 1))
+      kind[w[1]] |= 1;
+    else if (op == SPV_TYPE_POINTER && n >= 4 && ID_OK(w[1]) && ID_OK(w[3]) && (kind[w[3]] & 1))
+      kind[w[1]] |= 2;
+    else if ((op == SPV_CONSTANT || op == SPV_CONSTANT_NULL || op == SPV_SPEC_CONSTANT) && n >= 3 && ID_OK(w[2]))
+      kind[w[2]] |= 4;
+    else if (op == SPV_VARIABLE && n >= 3 && ID_OK(w[1]) && ID_OK(w[2]) && (kind[w[1]] & 2))
+      kind[w[2]] |= 2;
+    else if ((op == SPV_ACCESS_CHAIN || op == SPV_IN_BOUNDS_ACCESS_CHAIN || op == SPV_PTR_ACCESS_CHAIN) && n >= 4 &&
+             ID_OK(w[2]) && ID_OK(w[3]) && (kind[w[3]] & 2)) {
+      for (uint32_t i = 4; i < n && !found; i++)
+        if (!ID_OK(w[i]) || !(kind[w[i]] & 4)) {
+          g_snprintf(why, why_size, "access chain %%%u into %%%u: index %%%u is not a constant", w[2], w[3], w[i]);
+          found = true;
+        }
+      if (ID_OK(w[1]) && (kind[w[1]] & 2)) kind[w[2]] |= 2;
+    }
+#undef ID_OK
+    at += n;
+  }
+  g_free(kind);
+  return found;
+}
+
+/* Every embedded shader indexes its arrays of cooperative matrices by constants only (no
+ * device needed); the check itself finds a variable index in a module made by hand. */
+static void test_shaders_coop_constant_index(void)
+{
+  char why[160];
+  int coop = 0;
+  for (int i = 0; i < VK_SHADER_COUNT; i++) {
+    const still_vk_shader *sh = &still_vk_shaders[i];
+    g_assert_nonnull(sh->code);
+    g_assert_cmpuint(sh->size, >=, 20);
+    g_assert_cmpuint(sh->code[0], ==, 0x07230203u); /* (else the check below passes it unread) */
+    why[0] = 0;
+    const bool bad = spirv_indexes_coop_by_variable(sh->code, sh->size / 4, why, sizeof why);
+    if (bad) g_test_message("%s: %s", sh->name, why);
+    g_assert_false(bad);
+    if (strstr(sh->name, "coop")) coop++;
+  }
+  g_test_message("%d shaders, %d of them on tensor cores", (int)VK_SHADER_COUNT, coop);
+  g_assert_cmpint(coop, >=, 4);
+  /* %1 uint, %2 constant 0, %3 float, %4 a 16 × 16 matrix, %5 array of 2, %6 pointer to it,
+   * %7 pointer to a matrix, %8 the variable, %9 a loaded uint, then %10 = %8[%2] (fine) and
+   * %11 = %8[%9] (not) */
+  const uint32_t mod[] = {
+    0x07230203u, 0x00010500u, 0, 12, 0,
+    (3u << 16) | 21, 1, 32, /* OpTypeInt %1 32 (the signedness word dropped: not read) */
+    (4u << 16) | SPV_CONSTANT, 1, 2, 0,
+    (3u << 16) | 22, 3, 32,
+    (6u << 16) | SPV_TYPE_COOP_MATRIX_NV, 4, 3, 2, 2, 2,
+    (4u << 16) | SPV_TYPE_ARRAY, 5, 4, 2,
+    (4u << 16) | SPV_TYPE_POINTER, 6, 7, 5,
+    (4u << 16) | SPV_TYPE_POINTER, 7, 7, 4,
+    (4u << 16) | SPV_VARIABLE, 6, 8, 7,
+    (4u << 16) | 61, 1, 9, 8, /* OpLoad (stands for any value) */
+    (5u << 16) | SPV_ACCESS_CHAIN, 7, 10, 8, 2,
+  };
+  const size_t fine = G_N_ELEMENTS(mod);
+  g_assert_false(spirv_indexes_coop_by_variable(mod, fine, why, sizeof why));
+  uint32_t bad[G_N_ELEMENTS(mod) + 5];
+  memcpy(bad, mod, sizeof mod);
+  const uint32_t chain[] = {(5u << 16) | SPV_ACCESS_CHAIN, 7, 11, 8, 9};
+  memcpy(bad + fine, chain, sizeof chain);
+  g_assert_true(spirv_indexes_coop_by_variable(bad, G_N_ELEMENTS(bad), why, sizeof why));
+  g_assert_nonnull(strstr(why, "index %9"));
+  g_assert_false(spirv_indexes_coop_by_variable(bad + 1, G_N_ELEMENTS(bad) - 1, why, sizeof why));
+  g_assert_cmpstr(why, ==, "not SPIR-V");
+}
+
 /* The pipeline cache is written on close and read back (validated) on the next open. */
 static void test_pipeline_cache(void)
 {
@@ -3246,6 +3352,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk/out-of-memory", test_out_of_memory);
   g_test_add_func("/vk/gpu-bandwidth", test_gpu_bandwidth);
   g_test_add_func("/vk/pipeline-cache", test_pipeline_cache);
+  g_test_add_func("/vk/shaders/coop-constant-index", test_shaders_coop_constant_index);
   g_test_add_func("/vk/tune-search", test_tune_search);
   g_test_add_func("/vk/matvec/rows-switch", test_matvec_rows_switch);
   static const uint32_t types[] = {STILL_TYPE_F32,  STILL_TYPE_F16,  STILL_TYPE_BF16, STILL_TYPE_Q8_0,
@@ -3555,6 +3662,9 @@ int main(int argc, char **argv)
     {STILL_TYPE_F16, 70, 90, false, 8, 2, 128, 128, false, -1},
     /* a few tokens over 1500 keys, a GQA group of 8 (Qwen3-8B's, R1-Llama-70B's) */
     {STILL_TYPE_F16, 9, 1500, false, 8, 1, 128, 128},
+    /* every score 0: the queries, or the keys, all 0 */
+    {STILL_TYPE_F16, 40, 60, false, 8, 2, 128, 128, false, 0, 1},
+    {STILL_TYPE_F16, 40, 60, false, 8, 2, 128, 128, false, 0, 2},
     /* attention.comp for batches too: switched off, a shape it does not take */
     {STILL_TYPE_F32, 37, 300, false, 12, 2, 64, 64, true},
     {STILL_TYPE_F16, 45, 0, false, 8, 2, 64, 64, true},
@@ -3571,9 +3681,10 @@ int main(int argc, char **argv)
     if (att[i].hd_k) g_snprintf(dims, sizeof dims, "-d%d", att[i].hd_k);
     char ramp[16] = "";
     if (att[i].ramp) g_snprintf(ramp, sizeof ramp, "-ramp%d", att[i].ramp);
-    char *path = g_strdup_printf("/vk/attention/%s/%d-at-%d%s-h%d%s%s%s", still_type_name(att[i].kv_type),
+    char *path = g_strdup_printf("/vk/attention/%s/%d-at-%d%s-h%d%s%s%s%s", still_type_name(att[i].kv_type),
                                  att[i].n_tok, att[i].pos0, att[i].split ? "-split" : "",
-                                 att[i].n_head ? att[i].n_head : 6, dims, att[i].tile_off ? "-tile-off" : "", ramp);
+                                 att[i].n_head ? att[i].n_head : 6, dims, att[i].tile_off ? "-tile-off" : "", ramp,
+                                 att[i].zero == 1 ? "-zero-q" : att[i].zero == 2 ? "-zero-k" : "");
     g_test_add_data_func(path, &att[i], test_attention);
     g_free(path);
   }

@@ -8,16 +8,26 @@
  * head kvh is (token r / g, query head kvh·g + r % g), so the rows of all g
  * heads of a group and of several tokens share each K and V tile. A
  * workgroup (128 threads, four subgroups of 32) takes BR = 64 rows; each
- * subgroup owns 16 of them, their queries (scaled, as float16) as A
- * matrices and their outputs as float32 accumulators, for the whole key
- * loop. Per tile of BC = 32 keys:
- * - the K and V tiles are converted to float16 in shared memory (keys past
- *   the tile's last causal limit as zeros);
+ * subgroup owns 16 of them and their outputs as float32 accumulators for
+ * the whole key loop. The queries (scaled, as float16) stay in shared
+ * memory of their own, and each product loads the matrices it multiplies
+ * right before it, from memory that nothing writes over in between, as the
+ * tensor-core prefill (matmul_coop.glsl), which runs right on NVIDIA's
+ * driver, does. The first version of this shader did not: it held the
+ * queries as matrices across the key loop (loaded once, under a condition,
+ * from space the K and V tiles then took over) and indexed its outputs'
+ * blocks with a loop's variable. On an H200 its results were wrong, and
+ * changed from run to run; they stayed the same once the blocks were
+ * indexed by constants only, so the cause is not known. This version waits
+ * for a GPU to check it. Per tile of BC = 32 keys:
+ * - the K tile is converted to float16 in shared memory (keys past the
+ *   tile's last causal limit as zeros);
  * - each subgroup computes its 16 × 32 scores (two accumulators over the
  *   head dim in steps of 16) and stores them in its scratch;
- * - its lanes take a row and 16 keys each: the causal mask (row r sees keys
- *   up to pos0 + r / g), the tile's max and the weights exp(s − m_ref) as
- *   float16 (P), with the row sum over those same rounded weights;
+ * - the V tile takes the K tile's place; meanwhile the lanes take a row and
+ *   16 keys each: the causal mask (row r sees keys up to pos0 + r / g), the
+ *   tile's max and the weights exp(s − m_ref) as float16 (P), with the row
+ *   sum over those same rounded weights;
  * - O += P·V (two 16-key steps for each 16 dims of V).
  * The running max m_ref is moved only when a tile's max exceeds it by more
  * than LAZY (8: weights stay below e⁸ ≈ 2981, far inside float16); then
@@ -30,16 +40,16 @@
  * the scratch.
  *
  * Needs (host, vk-ops.c: still_vk_attention_coop_ok): the device's 16 × 16 ×
- * 16 configuration (vk->coopmat_n 16), subgroups of 32, 31.3 KiB of shared
+ * 16 configuration (vk->coopmat_n 16), subgroups of 32, 39.8 KiB of shared
  * memory, head dims multiples of 16 up to 128; an F16 (-DKV_F16) or Q8_0
  * (-DKV_Q8_0) cache in attention_tile.comp's layout (kv_quads.glsl: an F32
  * cache keeps that shader's float32, the precision its user asked for); the
- * same push constants. Shared memory:
- * the K and V tiles 2 × 32 × 136 halves (17 KiB; the 64 rows of queries
- * pass through the same space first), scores and scratch 4 × 512 floats
- * (8 KiB), weights 4 × 16 × 40 halves (5 KiB), row values 2 × 128 + 64 floats:
- * 31.3 KiB. Strides and offsets of the matrix loads and stores are
- * multiples of 16 bytes. */
+ * same push constants. Shared memory: the queries 64 × 136 halves (17 KiB),
+ * the K or V tile 32 × 136 halves (8.5 KiB), scores and scratch 4 × 512
+ * floats (8 KiB), weights 4 × 16 × 40 halves (5 KiB), row values 2 × 128 +
+ * 64 floats: 39.8 KiB (the emulation keeps the queries in registers: 22.8
+ * KiB, within lavapipe's 32). Strides and offsets of the matrix loads and
+ * stores are multiples of 16 bytes. */
 #ifndef COOP_EMULATE
 #extension GL_NV_cooperative_matrix : require
 #endif
@@ -65,7 +75,8 @@ layout(push_constant) uniform Params {
 
 #define BR 64u          /* rows per workgroup: 16 per subgroup */
 #define BC 32u          /* keys per tile */
-#define DMAX 128u       /* head dims, multiples of 16 */
+#define HEAD_MAX 128    /* head dims, multiples of 16 (a plain number: the preprocessor reads it) */
+#define DMAX uint(HEAD_MAX)
 #define NB (DMAX / 16u) /* 16-wide blocks of a head */
 #define DS (DMAX + 8u)  /* row stride of the Q, K and V tiles (halves) */
 #define PS (BC + 8u)    /* row stride of the weights (halves) */
@@ -73,8 +84,12 @@ layout(push_constant) uniform Params {
 #define LAZY 8.0
 #define NTHREADS 128u
 
-/* K at 0, V at BC·DS; before the key loop the BR rows of queries (BR·DS = 2·BC·DS) */
-shared float16_t kv_[2u * BC * DS];
+/* the K tile, then the V tile (key c's dims at c·DS) */
+shared float16_t kv_[BC * DS];
+#ifndef COOP_EMULATE
+/* the BR rows' queries times scale (row r's dims at r·DS), written once */
+shared float16_t qs_[BR * DS];
+#endif
 shared float ss_[4u * SCR];
 shared float16_t ps_[4u * 16u * PS];
 shared float pm_[NTHREADS], pl_[NTHREADS]; /* per lane of each subgroup: its half row's max, its sum */
@@ -107,7 +122,7 @@ uint coop_at(uint off, uint stride, bool col_major, uint r, uint c)
 #define K_AT(c, i) (16u * (c)) * DS + 16u * (i), DS, true
 #define S_AT(c) sg * SCR + 16u * (c), BC, false
 #define P_AT(c) sg * 16u * PS + 16u * (c), PS, false
-#define V_AT(c, j) BC * DS + (16u * (c)) * DS + 16u * (j), DS, false
+#define V_AT(c, j) (16u * (c)) * DS + 16u * (j), DS, false
 #define B_AT sg * SCR, 16u, false
 /* an accumulator to the scratch block and back (the emulation: lane l's elements l + 32·t are
  * (row l % 16 = r, column l / 16 + 2t)) */
@@ -119,27 +134,33 @@ uint coop_at(uint off, uint stride, bool col_major, uint r, uint c)
 #define FROM_SCRATCH(m) coopMatLoadNV(m, ss_, B_AT)
 #endif
 
+/* A step for each 16-wide block j of the outputs, written out by name: an array of
+ * cooperative matrices may only be indexed by constants, and glslc leaves a loop with
+ * barriers inside rolled (its index would then be a variable: wrong results on NVIDIA's
+ * driver, found on an H200; tests/vulkan checks the SPIR-V for it). NB blocks. */
+#if HEAD_MAX != 128
+#error "ALL_BLOCKS names DMAX / 16 blocks"
+#endif
+#define ALL_BLOCKS(STEP) STEP(0u) STEP(1u) STEP(2u) STEP(3u) STEP(4u) STEP(5u) STEP(6u) STEP(7u)
+
 /* float16 saturates at 65504: clamp, so that a huge value stays finite */
 float16_t to_half(float v) { return float16_t(clamp(v, -65504.0, 65504.0)); }
 
-/* Keys j0 … j0 + BC − 1 of the K and V caches into the tiles as float16; keys at or
- * past kv_end as zeros. */
-void load_tiles(uint j0, uint kv_end, uint kvh)
+/* Keys j0 … j0 + BC − 1 of the K cache (or of the V cache) into the tile as float16;
+ * keys at or past kv_end as zeros. */
+void load_tile(uint j0, uint kv_end, uint kvh, bool is_v)
 {
-  const uint hdk4 = p.head_dim_k / 4u, hdv4 = p.head_dim_v / 4u;
-  const uint kb = p.k_off + kvh * p.head_dim_k, krow = p.n_head_kv * p.head_dim_k;
-  const uint vb = p.v_off + kvh * p.head_dim_v, vrow = p.n_head_kv * p.head_dim_v;
-  for (uint i = gl_LocalInvocationID.x; i < BC * (hdk4 + hdv4); i += NTHREADS) {
-    const bool is_k = i < BC * hdk4;
-    const uint ii = is_k ? i : i - BC * hdk4, w4 = is_k ? hdk4 : hdv4;
-    const uint c = ii / w4, d = 4u * (ii % w4), j = j0 + c;
+  const uint hd = is_v ? p.head_dim_v : p.head_dim_k, w4 = hd / 4u;
+  const uint base = (is_v ? p.v_off : p.k_off) + kvh * hd, row = p.n_head_kv * hd;
+  for (uint i = gl_LocalInvocationID.x; i < BC * w4; i += NTHREADS) {
+    const uint c = i / w4, d = 4u * (i % w4), j = j0 + c;
     vec4 x = vec4(0.0);
     if (j < kv_end) {
       /* a branch, not a select: only the buffer asked for is read */
-      if (is_k) x = kquad(kb + j * krow + d);
-      else x = vquad(vb + j * vrow + d);
+      if (is_v) x = vquad(base + j * row + d);
+      else x = kquad(base + j * row + d);
     }
-    const uint at = (is_k ? 0u : BC * DS) + c * DS + d;
+    const uint at = c * DS + d;
     kv_[at] = to_half(x.x), kv_[at + 1u] = to_half(x.y), kv_[at + 2u] = to_half(x.z), kv_[at + 3u] = to_half(x.w);
   }
 }
@@ -157,35 +178,31 @@ void main()
   const uint r = lane % 16u, half_ = lane / 16u, row = row0 + sg * 16u + r;
   const uint row_end = row < n_rows ? p.pos0 + row / g + 1u : 0u; /* keys j < row_end are seen */
 
-  /* the rows' queries times scale, as float16 */
-  for (uint i = tid; i < BR * hdk; i += NTHREADS) {
-    const uint rr = i / hdk, d = i % hdk, qrow = row0 + rr;
-    float x = 0.0;
-    if (qrow < n_rows) x = q[p.q_off + (qrow / g) * p.q_stride + (kvh * g + qrow % g) * hdk + d] * p.scale;
-    kv_[rr * DS + d] = to_half(x);
-  }
-  if (tid == 0u) rescale_ = 0u;
-  barrier();
+  /* the rows' queries times scale, as float16 (the emulation: the lane's row, in registers) */
 #ifdef COOP_EMULATE
-  float qa[DMAX]; /* the lane's row of queries: what the A matrices hold */
-  for (uint i = 0u; i < nk; i++)
-    for (uint k = 0u; k < 16u; k++) qa[16u * i + k] = float(kv_[coop_at(Q_AT(i), r, k)]);
+  float qa[DMAX];
+  for (uint d = 0u; d < hdk; d++)
+    qa[d] = row < n_rows ? float(to_half(q[p.q_off + (row / g) * p.q_stride + (kvh * g + row % g) * hdk + d] * p.scale))
+                         : 0.0;
   float acc[NB][8];
   for (uint j = 0u; j < NB; j++)
     for (uint t = 0u; t < 8u; t++) acc[j][t] = 0.0;
 #else
-  HALF qa[NB];
-  ACC acc[NB];
-  [[unroll]] for (uint i = 0u; i < NB; i++) {
-    if (i < nk) coopMatLoadNV(qa[i], kv_, Q_AT(i));
-    acc[i] = ACC(0.0);
+  for (uint i = tid; i < BR * hdk; i += NTHREADS) {
+    const uint rr = i / hdk, d = i % hdk, qrow = row0 + rr;
+    float x = 0.0;
+    if (qrow < n_rows) x = q[p.q_off + (qrow / g) * p.q_stride + (kvh * g + qrow % g) * hdk + d] * p.scale;
+    qs_[rr * DS + d] = to_half(x);
   }
+  ACC acc[NB];
+  [[unroll]] for (uint j = 0u; j < NB; j++) acc[j] = ACC(0.0);
 #endif
+  if (tid == 0u) rescale_ = 0u;
   float m_ref = -1.0 / 0.0, l_run = 0.0;
 
   for (uint j0 = 0u; j0 < kv_end; j0 += BC) {
-    barrier(); /* the queries (first tile), or the previous tiles, are no longer read */
-    load_tiles(j0, kv_end, kvh);
+    barrier(); /* the queries are written (first tile); the V tile is no longer read */
+    load_tile(j0, kv_end, kvh, false);
     barrier();
     /* S = Q·Kᵀ, 16 keys at a time, into the subgroup's scratch */
 #ifdef COOP_EMULATE
@@ -198,18 +215,23 @@ void main()
         ss_[coop_at(S_AT(c), r, n)] = s;
       }
 #else
-    [[unroll]] for (uint c = 0u; c < BC / 16u; c++) {
-      ACC s = ACC(0.0);
+    {
+      ACC s0 = ACC(0.0), s1 = ACC(0.0);
       [[unroll]] for (uint i = 0u; i < NB; i++)
         if (i < nk) {
-          HALF kb;
-          coopMatLoadNV(kb, kv_, K_AT(c, i));
-          s = coopMatMulAddNV(qa[i], kb, s);
+          HALF qm, k0, k1;
+          coopMatLoadNV(qm, qs_, Q_AT(i));
+          coopMatLoadNV(k0, kv_, K_AT(0u, i));
+          coopMatLoadNV(k1, kv_, K_AT(1u, i));
+          s0 = coopMatMulAddNV(qm, k0, s0);
+          s1 = coopMatMulAddNV(qm, k1, s1);
         }
-      coopMatStoreNV(s, ss_, S_AT(c));
+      coopMatStoreNV(s0, ss_, S_AT(0u));
+      coopMatStoreNV(s1, ss_, S_AT(1u));
     }
 #endif
-    barrier();
+    barrier(); /* the scores are stored; the K tile is no longer read */
+    load_tile(j0, kv_end, kvh, true);
     /* the lane's 16 scores, masked, and their max */
     float sv[16];
     float mx = -1.0 / 0.0;
@@ -244,15 +266,16 @@ void main()
     if (rescale_ != 0u) {
       /* the outputs so far times alpha, per row, through the scratch (the scores in it are
        * read); uniform: every thread reads the same flag after the barrier */
-      [[unroll]] for (uint j = 0u; j < NB; j++)
-        if (j < nv) {
-          TO_SCRATCH(acc[j]);
-          barrier();
-          for (uint i = 0u; i < 8u; i++) ss_[sg * SCR + r * 16u + 8u * half_ + i] *= alpha;
-          barrier();
-          FROM_SCRATCH(acc[j]);
-          barrier();
-        }
+#define RESCALE(j)                                                                      \
+  if ((j) < nv) {                                                                       \
+    TO_SCRATCH(acc[j]);                                                                 \
+    barrier();                                                                          \
+    for (uint i = 0u; i < 8u; i++) ss_[sg * SCR + r * 16u + 8u * half_ + i] *= alpha;   \
+    barrier();                                                                          \
+    FROM_SCRATCH(acc[j]);                                                               \
+    barrier();                                                                          \
+  }
+      ALL_BLOCKS(RESCALE)
       /* (every thread read the flag before the first of those barriers) */
       if (tid == 0u) rescale_ = 0u;
     }
@@ -283,16 +306,17 @@ void main()
 
   /* out: each 16 × 16 block through the scratch, divided by its rows' sums */
   if (half_ == 0u) sl_[sg * 16u + r] = l_run;
-  [[unroll]] for (uint j = 0u; j < NB; j++)
-    if (j < nv) {
-      barrier();
-      TO_SCRATCH(acc[j]);
-      barrier();
-      for (uint e = lane; e < 256u; e += 32u) {
-        const uint m = e / 16u, orow = row0 + sg * 16u + m;
-        if (orow < n_rows)
-          o[p.o_off + (orow / g) * p.o_stride + (kvh * g + orow % g) * p.head_dim_v + 16u * j + e % 16u] =
-            ss_[sg * SCR + e] / sl_[sg * 16u + m];
-      }
-    }
+#define OUT(j)                                                                                        \
+  if ((j) < nv) {                                                                                     \
+    barrier();                                                                                        \
+    TO_SCRATCH(acc[j]);                                                                               \
+    barrier();                                                                                        \
+    for (uint e = lane; e < 256u; e += 32u) {                                                         \
+      const uint m = e / 16u, orow = row0 + sg * 16u + m;                                             \
+      if (orow < n_rows)                                                                              \
+        o[p.o_off + (orow / g) * p.o_stride + (kvh * g + orow % g) * p.head_dim_v + 16u * (j) + e % 16u] = \
+          ss_[sg * SCR + e] / sl_[sg * 16u + m];                                                      \
+    }                                                                                                 \
+  }
+  ALL_BLOCKS(OUT)
 }
