@@ -485,11 +485,16 @@ static round8_place place_after(size_t n_batch, size_t width)
 /* the position of the tuner's batch deep in the context (vk-tune.c, step 7) */
 #define TUNE_DEEP_POS 2048
 
-/* The prompt batch still_vk_forward_tune times. */
+/* The prompt batch still_vk_forward_tune times: a whole one, as a long prompt fills them (up to
+ * 512 tokens, the default batch). Not fewer tokens: the prompt shaders' order can change with the
+ * batch's size (on an H200, R1-Qwen-1.5B Q8_0's batched dot products beat the tensor cores on
+ * 128 tokens, 25 ms against 35, and lost on 512: 5391 tok/s against 9620), and a long prompt is
+ * where the time goes. */
+#define TUNE_PROMPT_MAX 512
 static uint32_t tune_prompt_tokens(const still_vk_forward *f)
 {
   const int32_t n = f->n_batch < f->n_ctx ? f->n_batch : f->n_ctx;
-  return (uint32_t)(n > 128 ? 128 : n);
+  return (uint32_t)(n > TUNE_PROMPT_MAX ? TUNE_PROMPT_MAX : n);
 }
 
 /* What the tuner's job says of a matrix type: the dot shaders' types it has, and the prompt
