@@ -601,7 +601,8 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");
   vk->fault_submit = fault_env && *fault_env ? (uint32_t)strtoul(fault_env, NULL, 10) : 0;
   vk->attn_tile_off = env_is("STILL_VK_ATTN_TILE", "0");
-  vk->attn_coop = env_is("STILL_VK_ATTN_COOP", "1");
+  vk->attn_coop_lanes = env_is("STILL_VK_ATTN_COOP", "2");
+  vk->attn_coop = env_is("STILL_VK_ATTN_COOP", "1") || vk->attn_coop_lanes;
   /* llvmpipe's limit, a little under it (vk-ops.c, loops_cut); STILL_VK_LOOP_BUDGET: a test hook */
   const char *lb_env = getenv("STILL_VK_LOOP_BUDGET");
   vk->loop_budget = lb_env && *lb_env ? (uint32_t)strtoul(lb_env, NULL, 10) : 60000u;
@@ -1532,7 +1533,7 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
   }
   const still_vk_shader *sh = &still_vk_shaders[id];
   if (vk->coopmat_emulated && ((id >= VK_SHADER_MATMUL_COOP_F16 && id <= VK_SHADER_MATMUL_COOP_N128_IQ4_NL) ||
-                               (id >= VK_SHADER_ATTENTION_COOP_F16 && id <= VK_SHADER_ATTENTION_COOP_Q8_0))) {
+                               (id >= VK_SHADER_ATTENTION_COOP_F16 && id <= VK_SHADER_ATTENTION_COOP_LANES_Q8_0))) {
     const still_vk_shader *e = still_vk_coop_emulated;
     while (e && e->name && strcmp(e->name, sh->name) != 0) e++;
     if (!e || !e->name)

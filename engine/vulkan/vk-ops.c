@@ -1040,7 +1040,10 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
   if (still_vk_attention_coop_ok(vk, a)) {
     /* row tiles of 64 × KV heads; the same push constants */
     const uint64_t tiles = ((uint64_t)a->n_tok * (a->n_head / a->n_head_kv) + ATTN_COOP_ROWS - 1) / ATTN_COOP_ROWS;
-    const still_vk_shader_id csh = q8 ? VK_SHADER_ATTENTION_COOP_Q8_0 : VK_SHADER_ATTENTION_COOP_F16;
+    const still_vk_shader_id csh = vk->attn_coop_lanes ? (q8 ? VK_SHADER_ATTENTION_COOP_LANES_Q8_0
+                                                               : VK_SHADER_ATTENTION_COOP_LANES_F16)
+                                   : q8                ? VK_SHADER_ATTENTION_COOP_Q8_0
+                                                       : VK_SHADER_ATTENTION_COOP_F16;
     return still_vk_dispatch(vk, csh, bufs, 4, &push, sizeof push, (uint32_t)tiles, a->n_head_kv, 1, err);
   }
   if (still_vk_attention_tile_ok(vk, a)) {

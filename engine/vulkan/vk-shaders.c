@@ -112,6 +112,12 @@ static const uint32_t spv_attention_coop_f16[] =
 static const uint32_t spv_attention_coop_q8_0[] =
 #include "vulkan/attention_coop_q8_0.spv.h"
 ;
+static const uint32_t spv_attention_coop_lanes_f16[] =
+#include "vulkan/attention_coop_lanes_f16.spv.h"
+;
+static const uint32_t spv_attention_coop_lanes_q8_0[] =
+#include "vulkan/attention_coop_lanes_q8_0.spv.h"
+;
 static const uint32_t spv_kv_store_f16[] =
 #include "vulkan/kv_store_f16.spv.h"
 ;
@@ -842,6 +848,8 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_MATVEC_TAIL_DOT_PRE_Q4_0, spv_matvec_tail_dot_pre_q4_0, 76),
   ENTRY(VK_SHADER_ATTENTION_COOP_F16, spv_attention_coop_f16, 52),
   ENTRY(VK_SHADER_ATTENTION_COOP_Q8_0, spv_attention_coop_q8_0, 52),
+  ENTRY(VK_SHADER_ATTENTION_COOP_LANES_F16, spv_attention_coop_lanes_f16, 52),
+  ENTRY(VK_SHADER_ATTENTION_COOP_LANES_Q8_0, spv_attention_coop_lanes_q8_0, 52),
 };
 
 const still_vk_shader *still_vk_coop_emulated = NULL;

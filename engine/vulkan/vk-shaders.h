@@ -237,6 +237,10 @@ typedef enum {
   /* attention of prompt batches on tensor cores (attention_coop.comp: F16 and Q8_0 caches) */
   VK_SHADER_ATTENTION_COOP_F16,
   VK_SHADER_ATTENTION_COOP_Q8_0,
+  /* the same with only the scores on tensor cores, the values' products per lane in float32
+   * (attention_coop.comp -DPV_LANES; STILL_VK_ATTN_COOP=2) */
+  VK_SHADER_ATTENTION_COOP_LANES_F16,
+  VK_SHADER_ATTENTION_COOP_LANES_Q8_0,
   VK_SHADER_COUNT
 } still_vk_shader_id;
 

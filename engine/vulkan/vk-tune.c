@@ -115,7 +115,7 @@ typedef struct {
   uint32_t fold; /* STILL_VK_ATTN_FOLD: 1 decode ropes and stores q/k/v inside the attention, 2 and merges
                   * there too, 0 apart */
   uint32_t norm; /* STILL_VK_NORM_FOLD: 1 decode's residual adds and norms in the products before them */
-  uint32_t attn_coop; /* STILL_VK_ATTN_COOP: 1 prompt attention on the tensor cores */
+  uint32_t attn_coop; /* STILL_VK_ATTN_COOP: 1 prompt attention on the tensor cores, 2 only its scores */
 } paths;
 
 static paths get_paths(const still_vk *vk)
@@ -123,7 +123,7 @@ static paths get_paths(const still_vk *vk)
   return (paths){.dot_types = vk->dot_types, .preround = vk->dot_preround, .matmul_mode = vk->matmul_mode,
                  .dot_rows = vk->dot_rows, .rows_wide = vk->team_rows_wide, .rows_small = vk->team_rows_small,
                  .fold = vk->attn_fold_off ? 0u : still_vk_attention_fold_merges(vk) ? 2u : 1u,
-                 .norm = vk->norm_fold ? 1u : 0u, .attn_coop = vk->attn_coop ? 1u : 0u};
+                 .norm = vk->norm_fold ? 1u : 0u, .attn_coop = vk->attn_coop ? vk->attn_coop_lanes ? 2u : 1u : 0u};
 }
 
 static void set_paths(still_vk *vk, const paths *p)
@@ -137,7 +137,8 @@ static void set_paths(still_vk *vk, const paths *p)
   vk->attn_fold_off = p->fold == 0;
   vk->attn_merge_fold = p->fold == 2;
   vk->norm_fold = p->norm == 1;
-  vk->attn_coop = p->attn_coop == 1;
+  vk->attn_coop = p->attn_coop != 0;
+  vk->attn_coop_lanes = p->attn_coop == 2;
 }
 
 static bool rows_ok(uint32_t r) { return r == 1 || r == 2 || r == 4; }
@@ -172,7 +173,8 @@ static const char *const prompt_names[4] = {"default", "generic", "team", "dot"}
  * store into the attention, ", merge in the attention" where it folds the merge too, ", norms in
  * the products" where the residual adds and norms are done by the products before them; after
  * the prompt's shaders ", attention on the tensor cores" where the prompt's attention is (and
- * can be: attn, the job's attn_coop) */
+ * can be: attn, the job's attn_coop), ", the attention's scores on the tensor cores" where only
+ * they are (STILL_VK_ATTN_COOP=2) */
 static void describe(const paths *p, uint32_t present, bool attn, char *buf, size_t cap)
 {
   size_t n = 0;
@@ -196,7 +198,10 @@ static void describe(const paths *p, uint32_t present, bool attn, char *buf, siz
   if (n < cap)
     snprintf(buf + n, cap - n, "%s, preround %u%s, prompt %s%s", any ? "" : " none", p->preround, rows,
              prompt_names[p->matmul_mode >= 0 && p->matmul_mode <= 3 ? p->matmul_mode : 0],
-             p->attn_coop && attn ? ", attention on the tensor cores" : "");
+             !attn                ? ""
+             : p->attn_coop == 1 ? ", attention on the tensor cores"
+             : p->attn_coop == 2 ? ", the attention's scores on the tensor cores"
+                                 : "");
 }
 
 /* STILL_VK_TUNE: 0, 1 or again; NULL for anything else (the default). */
@@ -284,7 +289,7 @@ static bool parse_line(const char *line, uint64_t *key, paths *p, const char **s
       at == 0)
     return false;
   if (types >> STILL_VK_DOT_BITS || pre > 2 || mode < 0 || mode > 3 || !rows_ok(dr) || !rows_ok(rw) ||
-      !rows_ok(rs) || fold > 2 || norm > 1 || coop > 1)
+      !rows_ok(rs) || fold > 2 || norm > 1 || coop > 2)
     return false;
   *key = (uint64_t)k;
   *p = (paths){.dot_types = types, .preround = pre, .matmul_mode = mode, .dot_rows = dr, .rows_wide = rw,

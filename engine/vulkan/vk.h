@@ -343,7 +343,8 @@ bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_arg
  * over an F16 or Q8_0 cache (an F32 one keeps float32), the device has 16x16x16
  * cooperative matrices (still_vk_has_coopmat, not 16x8x16 only) and 39.8 KiB of
  * shared memory, and the head dims are multiples of 16 up to 128 (every R1
- * model's 128). Off by default: STILL_VK_ATTN_COOP=1, or the tuner. */
+ * model's 128). Off by default: STILL_VK_ATTN_COOP=1, or the tuner; =2 takes the same with only
+ * the scores on the tensor cores (-DPV_LANES). */
 bool still_vk_attention_coop_ok(const still_vk *vk, const still_vk_attention_args *a);
 /* … were STILL_VK_ATTN_COOP=1 (the tuner's question; on lavapipe, which runs it only emulated,
  * not where its loop limit would cut it short), and whether the device has what it needs */

@@ -1921,7 +1921,7 @@ static void test_tune(void)
   char *lng = g_strnfill(2000, 'y');
   char *bad = g_strdup_printf("not a line\n%s 99 7 5 4 2 4 1 0 0 from another build\n%s 1 0 0 3 2 4 1 0 0 three rows\n"
                               "%s 1 0 0 4 2 0 1 0 0 no rows\n%s 1 0 0 4 2 4 3 0 0 fold 3\n%s 1 0 0 4 2 4 1 2 0 norm 2\n"
-                              "%s 1 0 0 4 2 4 1 0 2 attention 2\n%s 1 0 0 4 2 4 1 0 without the attention\n"
+                              "%s 1 0 0 4 2 4 1 0 3 attention 3\n%s 1 0 0 4 2 4 1 0 without the attention\n"
                               "%s 1 0 0 4 2 4 1 without the norms\n%s 1 0 0 4 2 4 without the fold\n"
                               "%s 1 0 0 before the rows\n0123456789abcdef 1 0 0 4 2 4 1 0 0 another device\n"
                               "%s %s 1 0 0 4 2 4 1 0 0\n%s 1 0",
@@ -2009,8 +2009,8 @@ out:
 /* The tuner's prompt attention on a device with tensor cores (lavapipe's emulated ones with
  * STILL_VK_COOPMAT=emulate): with an F16 cache, which it can take, the search times it on a
  * batch deep in the context (at 192: the 256 positions less the 64-token batch), says so, and
- * the model's results are right with what it picked; both choices, written into the cache by
- * hand, run right too. */
+ * the model's results are right with what it picked; the choices written into the cache by hand
+ * (off, on, and only the scores on them: 2, as STILL_VK_ATTN_COOP=2) run right too. */
 static void test_tune_deep(void)
 {
   still_vk_params p = {.no_pipeline_cache = true};
@@ -2046,14 +2046,15 @@ static void test_tune_deep(void)
   still_session_free(s);
   char key[17];
   tune_file_key(file, key);
-  for (int on = 0; on < 2; on++) {
+  for (int on = 0; on < 3; on++) { /* (2: only the scores on them, as STILL_VK_ATTN_COOP=2) */
     char *line = g_strdup_printf("%s 1 0 0 4 2 4 1 0 %d written by the test\n", key, on);
     g_assert_true(g_file_set_contents(file, line, -1, NULL));
     g_free(line);
     g_free(tune_session_kv(m, &s, STILL_KV_F16));
     t = still_session_gpu_tuning(s);
     g_assert_true(g_str_has_prefix(t, "cached: "));
-    g_assert_cmpint(strstr(t, ", attention on the tensor cores (") != NULL, ==, on);
+    g_assert_cmpint(strstr(t, ", attention on the tensor cores (") != NULL, ==, on == 1);
+    g_assert_cmpint(strstr(t, ", the attention's scores on the tensor cores (") != NULL, ==, on == 2);
     check_tuned_logits(s, m, r, lg);
     still_session_free(s);
   }

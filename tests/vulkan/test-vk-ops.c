@@ -1359,7 +1359,7 @@ static bool coop_expected(const still_vk *vk, uint32_t kv_type, int n_tok, int p
 {
   const char *env = g_getenv("STILL_VK_ATTN_COOP");
   return tile_expected(vk, kv_type, n_tok, hd_k, hd_v, tile_off) && kv_type != STILL_TYPE_F32 && env &&
-         strcmp(env, "1") == 0 && still_vk_has_coopmat(vk) && vk->coopmat_n == 16 && hd_k % 16 == 0 &&
+         (strcmp(env, "1") == 0 || strcmp(env, "2") == 0) && still_vk_has_coopmat(vk) && vk->coopmat_n == 16 && hd_k % 16 == 0 &&
          hd_v % 16 == 0 && hd_k <= 128 && hd_v <= 128 &&
          !(vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU && pos0 + n_tok > 8000);
 }

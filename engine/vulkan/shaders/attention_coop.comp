@@ -39,6 +39,13 @@
  * At the end each output is divided by its row sum on its way out through
  * the scratch.
  *
+ * -DPV_LANES (STILL_VK_ATTN_COOP=2) keeps only the scores on the tensor
+ * cores: each lane sums P·V for its row and half of the value dims in
+ * float32 registers (the same float16 weights and values), so no
+ * accumulator matrix is kept, stored or loaded back, and the running max's
+ * rescale is a multiplication per lane. Half the products off the tensor
+ * cores; a second design for the GPU that failed the first.
+ *
  * Needs (host, vk-ops.c: still_vk_attention_coop_ok): the device's 16 × 16 ×
  * 16 configuration (vk->coopmat_n 16), subgroups of 32, 39.8 KiB of shared
  * memory, head dims multiples of 16 up to 128; an F16 (-DKV_F16) or Q8_0
@@ -184,9 +191,11 @@ void main()
   for (uint d = 0u; d < hdk; d++)
     qa[d] = row < n_rows ? float(to_half(q[p.q_off + (row / g) * p.q_stride + (kvh * g + row % g) * hdk + d] * p.scale))
                          : 0.0;
+#ifndef PV_LANES
   float acc[NB][8];
   for (uint j = 0u; j < NB; j++)
     for (uint t = 0u; t < 8u; t++) acc[j][t] = 0.0;
+#endif
 #else
   for (uint i = tid; i < BR * hdk; i += NTHREADS) {
     const uint rr = i / hdk, d = i % hdk, qrow = row0 + rr;
@@ -194,8 +203,16 @@ void main()
     if (qrow < n_rows) x = q[p.q_off + (qrow / g) * p.q_stride + (kvh * g + qrow % g) * hdk + d] * p.scale;
     qs_[rr * DS + d] = to_half(x);
   }
+#ifndef PV_LANES
   ACC acc[NB];
   [[unroll]] for (uint j = 0u; j < NB; j++) acc[j] = ACC(0.0);
+#endif
+#endif
+#ifdef PV_LANES
+  /* the lane's half of its row's outputs, dims d0 … d0 + hv − 1, in float32 */
+  const uint hv = p.head_dim_v / 2u, d0 = half_ * hv;
+  float ov[DMAX / 2u];
+  [[unroll]] for (uint t = 0u; t < DMAX / 2u; t++) ov[t] = 0.0;
 #endif
   if (tid == 0u) rescale_ = 0u;
   float m_ref = -1.0 / 0.0, l_run = 0.0;
@@ -250,7 +267,9 @@ void main()
     if (m_tile > m_ref + LAZY) {
       if (m_ref != -1.0 / 0.0) {
         alpha = exp(m_ref - m_tile);
+#ifndef PV_LANES
         atomicOr(rescale_, 1u);
+#endif
       }
       m_ref = m_tile;
     }
@@ -263,6 +282,20 @@ void main()
     pl_[sg * 32u + lane] = sum;
     barrier();
     l_run = l_run * alpha + (pl_[sg * 32u + lane] + pl_[sg * 32u + (lane ^ 16u)]);
+#ifdef PV_LANES
+    /* O = O·alpha + P·V for the lane's row and half of the dims, in float32 (the same float16
+     * weights and values as the matrix products; no matrix of them) */
+    if (alpha != 1.0)
+      [[unroll]] for (uint t = 0u; t < DMAX / 2u; t++) ov[t] *= alpha;
+    for (uint k = 0u; k < BC; k++) {
+      const float w = float(ps_[sg * 16u * PS + r * PS + k]);
+      const uint at = k * DS + d0;
+      /* 8 values at a time: 16 bytes on a 16-byte boundary (DS, d0 and t multiples of 8) */
+      [[unroll]] for (uint t = 0u; t < DMAX / 2u; t += 8u)
+        if (t < hv)
+          [[unroll]] for (uint u = 0u; u < 8u; u++) ov[t + u] += w * float(kv_[at + t + u]);
+    }
+#else
     if (rescale_ != 0u) {
       /* the outputs so far times alpha, per row, through the scratch (the scores in it are
        * read); uniform: every thread reads the same flag after the barrier */
@@ -302,8 +335,15 @@ void main()
         }
     }
 #endif
+#endif
   }
 
+#ifdef PV_LANES
+  /* out: the lane's outputs divided by its row's sum */
+  if (row < n_rows)
+    [[unroll]] for (uint t = 0u; t < DMAX / 2u; t++)
+      if (t < hv) o[p.o_off + (row / g) * p.o_stride + (kvh * g + row % g) * p.head_dim_v + d0 + t] = ov[t] / l_run;
+#else
   /* out: each 16 × 16 block through the scratch, divided by its rows' sums */
   if (half_ == 0u) sl_[sg * 16u + r] = l_run;
 #define OUT(j)                                                                                        \
@@ -319,4 +359,5 @@ void main()
     }                                                                                                 \
   }
   ALL_BLOCKS(OUT)
+#endif
 }
