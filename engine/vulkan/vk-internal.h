@@ -89,7 +89,7 @@ struct still_vk {
   still_vk_buffer counts;
   bool counts_failed;
   bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
-  bool attn_coop;       /* STILL_VK_ATTN_COOP=1: prompt attention on tensor cores where it fits
+  bool attn_coop;       /* STILL_VK_ATTN_COOP=1 (or 2): prompt attention on tensor cores where it fits
                          * (attention_coop.comp, still_vk_attention_coop_ok); the tuner's */
   bool attn_coop_lanes; /* STILL_VK_ATTN_COOP=2: the same with only the scores on them (-DPV_LANES) */
   uint32_t loop_budget; /* loop iterations a shader invocation may run (CPU devices: lavapipe's limit; vk-ops.c) */

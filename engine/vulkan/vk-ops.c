@@ -968,7 +968,8 @@ bool still_vk_attention_coop_ok(const still_vk *vk, const still_vk_attention_arg
 /* Loop iterations of attention_coop.comp per thread, for lavapipe's limit (loops_cut; it runs
  * only emulated there, its matrix products as loops): per tile of 32 keys about 17 for each 16
  * dims of K and 50 for each 16 of V (26 of them where the running max moves), the loads and
- * the softmax; the queries and the output once. Counted with room to spare. */
+ * the softmax; the queries and the output once. Counted with room to spare (-DPV_LANES: its
+ * values' products are 32 iterations a tile, fewer). */
 static uint64_t coop_loops(const still_vk_attention_args *a)
 {
   const uint64_t n_kv = (uint64_t)a->pos0 + a->n_tok;

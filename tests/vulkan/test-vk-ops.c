@@ -1358,8 +1358,9 @@ static bool coop_expected(const still_vk *vk, uint32_t kv_type, int n_tok, int p
                           bool tile_off)
 {
   const char *env = g_getenv("STILL_VK_ATTN_COOP");
-  return tile_expected(vk, kv_type, n_tok, hd_k, hd_v, tile_off) && kv_type != STILL_TYPE_F32 && env &&
-         (strcmp(env, "1") == 0 || strcmp(env, "2") == 0) && still_vk_has_coopmat(vk) && vk->coopmat_n == 16 && hd_k % 16 == 0 &&
+  const bool asked = env && (strcmp(env, "1") == 0 || strcmp(env, "2") == 0);
+  return tile_expected(vk, kv_type, n_tok, hd_k, hd_v, tile_off) && kv_type != STILL_TYPE_F32 && asked &&
+         still_vk_has_coopmat(vk) && vk->coopmat_n == 16 && hd_k % 16 == 0 &&
          hd_v % 16 == 0 && hd_k <= 128 && hd_v <= 128 &&
          !(vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU && pos0 + n_tok > 8000);
 }
@@ -1555,6 +1556,14 @@ static void test_attention(gconstpointer data)
   /* the exact sums of what the shaders read: the cache's values (F16: rounded), and on the
    * tensor cores the scaled queries and every K and V value as float16 */
   const bool coop = !split && still_vk_attention_coop_ok(vk, &a);
+  if (coop) {
+    /* the design asked for ran, not the other (STILL_VK_ATTN_COOP=2: only the scores on them) */
+    const bool lanes = g_strcmp0(g_getenv("STILL_VK_ATTN_COOP"), "2") == 0;
+    g_assert_cmpint(vk->attn_coop_lanes, ==, lanes);
+    const still_vk_shader_id first = VK_SHADER_ATTENTION_COOP_F16, second = VK_SHADER_ATTENTION_COOP_LANES_F16;
+    g_assert_true(vk->modules[lanes ? second : first] != VK_NULL_HANDLE);
+    g_assert_true(vk->modules[lanes ? first : second] == VK_NULL_HANDLE);
+  }
   for (size_t i = 0; i < (size_t)n_kv * kw; i++) k[i] = f16 || coop ? round_f16(k[i]) : k[i];
   for (size_t i = 0; i < (size_t)n_kv * vw; i++) v[i] = f16 || coop ? round_f16(v[i]) : v[i];
   double *want = g_new0(double, (size_t)n_tok * ow);

@@ -100,8 +100,10 @@ shared float16_t qs_[BR * DS];
 shared float ss_[4u * SCR];
 shared float16_t ps_[4u * 16u * PS];
 shared float pm_[NTHREADS], pl_[NTHREADS]; /* per lane of each subgroup: its half row's max, its sum */
+#ifndef PV_LANES
 shared float sl_[BR];                      /* the rows' sums, at the end */
 shared uint rescale_;                      /* a row of the workgroup moves its running max */
+#endif
 
 #ifdef COOP_EMULATE
 /* the tests' copy (tests/vulkan/vk-coop-emulated.c.in): the three matrix
@@ -214,7 +216,9 @@ void main()
   float ov[DMAX / 2u];
   [[unroll]] for (uint t = 0u; t < DMAX / 2u; t++) ov[t] = 0.0;
 #endif
+#ifndef PV_LANES
   if (tid == 0u) rescale_ = 0u;
+#endif
   float m_ref = -1.0 / 0.0, l_run = 0.0;
 
   for (uint j0 = 0u; j0 < kv_end; j0 += BC) {
@@ -290,10 +294,9 @@ void main()
     for (uint k = 0u; k < BC; k++) {
       const float w = float(ps_[sg * 16u * PS + r * PS + k]);
       const uint at = k * DS + d0;
-      /* 8 values at a time: 16 bytes on a 16-byte boundary (DS, d0 and t multiples of 8) */
-      [[unroll]] for (uint t = 0u; t < DMAX / 2u; t += 8u)
-        if (t < hv)
-          [[unroll]] for (uint u = 0u; u < 8u; u++) ov[t + u] += w * float(kv_[at + t + u]);
+      /* (one flat loop: glslc unrolls it whole, and ov stays in registers) */
+      [[unroll]] for (uint t = 0u; t < DMAX / 2u; t++)
+        if (t < hv) ov[t] += w * float(kv_[at + t]);
     }
 #else
     if (rescale_ != 0u) {
