@@ -2448,12 +2448,12 @@ enum {
   SPV_TYPE_COOP_MATRIX_NV = 5358, SPV_TYPE_COOP_MATRIX_KHR = 4456,
 };
 
-/* Whether a shader indexes an array of cooperative matrices with anything but a constant:
- * NVIDIA's driver gives wrong results for that (seen on an H200: the tensor-core attention
- * stored its outputs from a loop that glslc had left rolled), and the extension only promises
- * arrays indexed by constants. Writes what was found into why; false when the code is not
- * SPIR-V. Follows types (arrays of them, pointers to those), the variables and the access
- * chains into them. */
+/* Whether a shader indexes an array of cooperative matrices with anything but a constant: the
+ * tensor-core prefill, which runs right on NVIDIA's driver, never does, and the first tensor-core
+ * attention did (its outputs stored from a loop that glslc had left rolled) and went wrong on an
+ * H200 (for a cause not found: the same results came out with constants). Writes what was found
+ * into why; false when the code is not SPIR-V. Follows types (arrays of them, pointers to
+ * those), the variables and the access chains into them. */
 static bool spirv_indexes_coop_by_variable(const uint32_t *code, size_t words, char *why, size_t why_size)
 {
   /* (ids below the header's bound: at most one per word of the module) */

@@ -143,10 +143,11 @@ uint coop_at(uint off, uint stride, bool col_major, uint r, uint c)
 #define FROM_SCRATCH(m) coopMatLoadNV(m, ss_, B_AT)
 #endif
 
-/* A step for each 16-wide block j of the outputs, written out by name: an array of
- * cooperative matrices may only be indexed by constants, and glslc leaves a loop with
- * barriers inside rolled (its index would then be a variable: wrong results on NVIDIA's
- * driver, found on an H200; tests/vulkan checks the SPIR-V for it). NB blocks. */
+/* A step for each 16-wide block j of the outputs, written out by name: glslc leaves a loop
+ * with barriers inside rolled, and its index into the array of cooperative matrices would
+ * then be a variable (the first version did that, matmul_coop.glsl never does; the same
+ * results came out wrong on an H200 without it; tests/vulkan checks the SPIR-V for it).
+ * NB blocks. */
 #if HEAD_MAX != 128
 #error "ALL_BLOCKS names DMAX / 16 blocks"
 #endif
