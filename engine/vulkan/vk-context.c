@@ -601,8 +601,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
   const char *fault_env = getenv("STILL_VK_FAULT_SUBMIT");
   vk->fault_submit = fault_env && *fault_env ? (uint32_t)strtoul(fault_env, NULL, 10) : 0;
   vk->attn_tile_off = env_is("STILL_VK_ATTN_TILE", "0");
-  vk->attn_coop_lanes = env_is("STILL_VK_ATTN_COOP", "2");
-  vk->attn_coop = env_is("STILL_VK_ATTN_COOP", "1") || vk->attn_coop_lanes;
+  vk->attn_coop = env_choice("STILL_VK_ATTN_COOP", 0x6, "0, 1 or 2");
   /* llvmpipe's limit, a little under it (vk-ops.c, loops_cut); STILL_VK_LOOP_BUDGET: a test hook */
   const char *lb_env = getenv("STILL_VK_LOOP_BUDGET");
   vk->loop_budget = lb_env && *lb_env ? (uint32_t)strtoul(lb_env, NULL, 10) : 60000u;

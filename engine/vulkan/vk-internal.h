@@ -82,16 +82,16 @@ struct still_vk {
   char norm_failed[160];
   int merge_checked;    /* still_vk_attention_merge_check: 0 not yet, 1 passed, -1 failed */
   char merge_failed[160];
-  int coop_checked;     /* still_vk_attention_coop_check: the same */
-  char coop_failed[160];
+  int coop_checked[2]; /* still_vk_attention_coop_check: the same, for designs 1 and 2 */
+  char coop_failed[2][160];
   /* counters the fold's merge leaves at 0 (zeroed when made: still_vk_counts); counts_failed:
    * it could not be made (not tried again) */
   still_vk_buffer counts;
   bool counts_failed;
   bool attn_tile_off;   /* STILL_VK_ATTN_TILE=0: attention.comp for prompt batches too */
-  bool attn_coop;       /* STILL_VK_ATTN_COOP=1 (or 2): prompt attention on tensor cores where it fits
-                         * (attention_coop.comp, still_vk_attention_coop_ok); the tuner's */
-  bool attn_coop_lanes; /* STILL_VK_ATTN_COOP=2: the same with only the scores on them (-DPV_LANES) */
+  uint32_t attn_coop;   /* STILL_VK_ATTN_COOP: prompt attention on tensor cores where it fits
+                         * (attention_coop.comp, still_vk_attention_coop_ok): 1 both its products,
+                         * 2 only the scores (-DPV_LANES); 0 the float32 tiles; the tuner's */
   uint32_t loop_budget; /* loop iterations a shader invocation may run (CPU devices: lavapipe's limit; vk-ops.c) */
   bool int_dot;        /* 8-bit integer dot products enabled (matvec_dot.comp); STILL_VK_DOT=0: off */
   uint32_t dot_rows;   /* rows per team of matvec_dot.comp (4, 2 or 1): STILL_VK_DOT_ROWS, else 4; the tuner's */

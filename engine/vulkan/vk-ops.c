@@ -950,7 +950,7 @@ bool still_vk_attention_tile_ok(const still_vk *vk, const still_vk_attention_arg
  * memory as its header counts it: the K or V tile, scores and scratch, weights, row values;
  * the queries too but in the emulation (which holds them in registers) */
 #define ATTN_COOP_ROWS 64u
-#define ATTN_COOP_SHARED_EMULATED (32u * 136u * 2u + 4u * 512u * 4u + 4u * 16u * 40u * 2u + (2u * 128u + 64u) * 4u + 4u)
+#define ATTN_COOP_SHARED_EMULATED (32u * 136u * 2u + 4u * 512u * 4u + 4u * 16u * 40u * 2u + (2u * 128u + 64u) * 4u + 16u)
 #define ATTN_COOP_SHARED_BYTES (ATTN_COOP_SHARED_EMULATED + 64u * 136u * 2u)
 
 bool still_vk_attention_coop_possible(const still_vk *vk)
@@ -1041,7 +1041,7 @@ still_status still_vk_attention(still_vk *vk, const still_vk_buffer *q, const st
   if (still_vk_attention_coop_ok(vk, a)) {
     /* row tiles of 64 × KV heads; the same push constants */
     const uint64_t tiles = ((uint64_t)a->n_tok * (a->n_head / a->n_head_kv) + ATTN_COOP_ROWS - 1) / ATTN_COOP_ROWS;
-    const still_vk_shader_id csh = vk->attn_coop_lanes ? (q8 ? VK_SHADER_ATTENTION_COOP_LANES_Q8_0
+    const still_vk_shader_id csh = vk->attn_coop == 2 ? (q8 ? VK_SHADER_ATTENTION_COOP_LANES_Q8_0
                                                                : VK_SHADER_ATTENTION_COOP_LANES_F16)
                                    : q8                ? VK_SHADER_ATTENTION_COOP_Q8_0
                                                        : VK_SHADER_ATTENTION_COOP_F16;
@@ -1584,11 +1584,16 @@ bool still_vk_norm_fold_check(still_vk *vk, char *why, size_t cap)
 
 /* ---- the prompt attention on the tensor cores, checked on the device ---------------------- */
 
-bool still_vk_attention_coop_check(still_vk *vk, char *why, size_t cap)
+bool still_vk_attention_coop_check(still_vk *vk, uint32_t design, char *why, size_t cap)
 {
-  const int known = check_known(&vk->coop_checked, vk->coop_failed, sizeof vk->coop_failed,
-                                still_vk_attention_coop_possible(vk), "the device has no 16x16x16 tensor cores", why,
-                                cap);
+  if (design != 1 && design != 2) {
+    snprintf(why, cap, "no design %u of the attention on the tensor cores (1 or 2)", design);
+    return false;
+  }
+  int *checked = &vk->coop_checked[design - 1];
+  char *failed = vk->coop_failed[design - 1];
+  const int known = check_known(checked, failed, sizeof vk->coop_failed[0], still_vk_attention_coop_possible(vk),
+                                "the device has no 16x16x16 tensor cores", why, cap);
   if (known >= 0) return known > 0;
   /* R1-Qwen-1.5B's heads, a 40-token batch at position 300 of an F16 cache */
   const uint32_t n_head_kv = 2, n_head = 12, hd = 128, n_tok = 40, pos0 = 300, n_kv = pos0 + n_tok;
@@ -1601,8 +1606,8 @@ bool still_vk_attention_coop_check(still_vk *vk, char *why, size_t cap)
   const still_vk_attention_args a = {.kv_type = STILL_TYPE_F16, .n_tok = n_tok, .n_head = n_head,
                                      .n_head_kv = n_head_kv, .head_dim_k = hd, .head_dim_v = hd, .pos0 = pos0,
                                      .q_stride = n_q, .o_stride = n_q, .scale = 1.0f / sqrtf((float)hd)};
-  const bool was = vk->attn_coop; /* (the tuner's choice of the moment) */
-  vk->attn_coop = true;
+  const uint32_t was = vk->attn_coop; /* (the tuner's choice of the moment) */
+  vk->attn_coop = design;
   if (st == STILL_OK && !still_vk_attention_coop_ok(vk, &a))
     st = still_set_error(&err, STILL_ERR_UNSUPPORTED, "no attention on the tensor cores for its shape on this device");
   if (st == STILL_OK) {
@@ -1630,7 +1635,7 @@ bool still_vk_attention_coop_check(still_vk *vk, char *why, size_t cap)
   }
   /* in float32 (attention_tile.comp), then on the tensor cores into an output of NaNs */
   for (int r = 0; r < 2 && st == STILL_OK; r++) {
-    vk->attn_coop = r == 1;
+    vk->attn_coop = r == 1 ? design : 0;
     if (r == 1) st = still_vk_upload(vk, &out, 0, res + 2 * nq, nq * 4, &err);
     if (st == STILL_OK) st = still_vk_begin(vk, &err);
     if (st == STILL_OK) {
@@ -1649,6 +1654,6 @@ bool still_vk_attention_coop_check(still_vk *vk, char *why, size_t cap)
   still_vk_buffer_free(vk, &vc), still_vk_buffer_free(vk, &out);
   free(host), free(res);
   /* (float16 queries and weights: differences of a few 1e-3 at most) */
-  return check_verdict(&vk->coop_checked, vk->coop_failed, sizeof vk->coop_failed, st, &err, true, worst, 0.02,
+  return check_verdict(checked, failed, sizeof vk->coop_failed[0], st, &err, true, worst, 0.02,
                        "float32 attention", "the driver does not run its shader as written", why, cap);
 }

@@ -40,11 +40,14 @@
  *      the model's types (not on tensor cores), and the batched dot products;
  *   7. where the device has tensor cores and the model's prompt attention can
  *      take them (job->attn_coop: an F16 or Q8_0 cache, head dims multiples
- *      of 16 up to 128), that attention on them (attention_coop.comp) or in
- *      float32 (attention_tile.comp), timed on a batch at job->deep_pos: the
- *      two differ only in the keys before the batch; after
+ *      of 16 up to 128), that attention in float32 (attention_tile.comp), on
+ *      them (attention_coop.comp, design 1) or only its scores on them
+ *      (design 2, -DPV_LANES), timed on a batch at job->deep_pos: they differ
+ *      only in the keys before the batch; each design after
  *      still_vk_attention_coop_check has seen it give the float32 results
- *      (within float16 rounding) on this device.
+ *      (within float16 rounding) on this device (each its own verdict: the
+ *      first failed on an H200, the second is built from fewer of the
+ *      tensor cores' operations).
  *
  * Measuring: the device first runs the defaults once to build their
  * pipelines and then for a while (at least 2 runs and 0.2 s of them, at
@@ -123,7 +126,7 @@ static paths get_paths(const still_vk *vk)
   return (paths){.dot_types = vk->dot_types, .preround = vk->dot_preround, .matmul_mode = vk->matmul_mode,
                  .dot_rows = vk->dot_rows, .rows_wide = vk->team_rows_wide, .rows_small = vk->team_rows_small,
                  .fold = vk->attn_fold_off ? 0u : still_vk_attention_fold_merges(vk) ? 2u : 1u,
-                 .norm = vk->norm_fold ? 1u : 0u, .attn_coop = vk->attn_coop ? vk->attn_coop_lanes ? 2u : 1u : 0u};
+                 .norm = vk->norm_fold ? 1u : 0u, .attn_coop = vk->attn_coop};
 }
 
 static void set_paths(still_vk *vk, const paths *p)
@@ -137,8 +140,7 @@ static void set_paths(still_vk *vk, const paths *p)
   vk->attn_fold_off = p->fold == 0;
   vk->attn_merge_fold = p->fold == 2;
   vk->norm_fold = p->norm == 1;
-  vk->attn_coop = p->attn_coop != 0;
-  vk->attn_coop_lanes = p->attn_coop == 2;
+  vk->attn_coop = p->attn_coop;
 }
 
 static bool rows_ok(uint32_t r) { return r == 1 || r == 2 || r == 4; }
@@ -490,17 +492,24 @@ static still_status compare(tuner *t, paths *cur, const paths *cand, int kind, d
   return STILL_OK;
 }
 
-/* Whether an op checked on the device may be a candidate here (what: "the merge in the
- * attention", "the norms in the products", "the attention on the tensor cores"): the device has
- * what it needs (possible) and its device check passes on it (else named in t->failed). */
+/* A device check's verdict on an op (what: "the merge in the attention", "the norms in the
+ * products", "the attention on the tensor cores"): where it failed, named in t->failed (the
+ * first such) and said when verbose. */
+static bool verdict(tuner *t, bool passed, const char *what, const char *why)
+{
+  if (passed) return true;
+  if (!t->failed[0]) snprintf(t->failed, sizeof t->failed, "%s: %.120s", what, why);
+  if (t->verbose) fprintf(stderr, "still: tune: %s: %s\n", what, why);
+  return false;
+}
+
+/* Whether an op checked on the device may be a candidate here: the device has what it needs
+ * (possible) and its device check passes on it. */
 static bool checked(tuner *t, bool possible, bool (*check)(still_vk *, char *, size_t), const char *what)
 {
   if (!possible) return false;
   char why[160];
-  if (check(t->vk, why, sizeof why)) return true;
-  if (!t->failed[0]) snprintf(t->failed, sizeof t->failed, "%s: %.120s", what, why);
-  if (t->verbose) fprintf(stderr, "still: tune: %s: %s\n", what, why);
-  return false;
+  return verdict(t, check(t->vk, why, sizeof why), what, why);
 }
 
 static bool merge_checked(tuner *t)
@@ -514,11 +523,14 @@ static bool norm_checked(tuner *t)
   return checked(t, still_vk_norm_fold_possible(t->vk), still_vk_norm_fold_check, "the norms in the products");
 }
 
-static bool coop_checked(tuner *t)
+static bool coop_checked(tuner *t, uint32_t design)
 {
   /* (asked where job->attn_coop, which the device's tensor cores are part of; the check says
    * where they are missing) */
-  return checked(t, true, still_vk_attention_coop_check, "the attention on the tensor cores");
+  char why[160];
+  return verdict(t, still_vk_attention_coop_check(t->vk, design, why, sizeof why),
+                 design == 1 ? "the attention on the tensor cores" : "the attention's scores on the tensor cores",
+                 why);
 }
 
 /* Why still_vk_tune times nothing on this device, or NULL. */
@@ -654,15 +666,24 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
       st = compare(&t, &cur, &cand, RUN_PROMPT, &t_prompt, &t_prompt_def, err);
     }
   }
-  /* 7. the prompt's attention on the tensor cores or in float32, timed on a batch deep in the
-   * context (the keys before it are what the two differ in) */
-  if (deep && st == STILL_OK && !t.out_of_time && coop_checked(&t)) {
-    double s;
-    /* its pipelines (and, where nothing ran before it, the device's clocks up) */
-    st = decode || n_modes ? run_once(&t, &cur, RUN_DEEP, false, &s, err) : warm_up(&t, &cur, RUN_DEEP, err);
+  /* 7. the prompt's attention in float32, on the tensor cores (design 1) or only its scores on
+   * them (2), each design after its device check; timed on a batch deep in the context (the
+   * keys before it are what they differ in) */
+  bool deep_ran = false;
+  const uint32_t coop0 = cur.attn_coop; /* (each other choice is compared once, with the best so far) */
+  for (uint32_t design = 0; design <= 2 && deep && st == STILL_OK && !t.out_of_time; design++) {
+    if (design == coop0 || design == cur.attn_coop || (design && !coop_checked(&t, design))) continue;
+    if (!deep_ran) {
+      double s;
+      /* its pipelines (and, where nothing ran before it, the device's clocks up) */
+      st = decode || n_modes ? run_once(&t, &cur, RUN_DEEP, false, &s, err) : warm_up(&t, &cur, RUN_DEEP, err);
+      deep_ran = true;
+      if (st != STILL_OK) break;
+    }
     paths cand = cur;
-    cand.attn_coop = !cur.attn_coop;
-    if (st == STILL_OK) st = compare(&t, &cur, &cand, RUN_DEEP, &t_deep, &t_deep_def, err);
+    cand.attn_coop = design;
+    st = compare(&t, &cur, &cand, RUN_DEEP, &t_deep, &here, err);
+    if (!isfinite(t_deep_def)) t_deep_def = here;
   }
   if (st != STILL_OK) return st;
   if (t.verbose) { /* what the search cost this load */

@@ -350,14 +350,15 @@ bool still_vk_attention_coop_ok(const still_vk *vk, const still_vk_attention_arg
  * not where its loop limit would cut it short), and whether the device has what it needs */
 bool still_vk_attention_coop_fits(const still_vk *vk, const still_vk_attention_args *a);
 bool still_vk_attention_coop_possible(const still_vk *vk);
-/* Runs a prompt's attention on the tensor cores and in float32 on the same random inputs (40
- * tokens of R1-Qwen-1.5B's heads, 6 query heads on each of 2 KV heads of 128, at position 300 of
- * an F16 cache whose keys grow along the context, so that the running max moves), the output
- * filled with NaNs before the first, and compares them (within float16 rounding): a driver that
- * does not run the shader as written fails, as does a device without 16x16x16 tensor cores.
- * Once per context, kept as still_vk_attention_merge_check's; false with why filled when it
- * fails. Outside begin/submit. */
-bool still_vk_attention_coop_check(still_vk *vk, char *why, size_t cap);
+/* Runs a prompt's attention on the tensor cores in design 1 (both products on them) or 2 (only
+ * the scores: STILL_VK_ATTN_COOP's numbers) and in float32 on the same random inputs (40 tokens
+ * of R1-Qwen-1.5B's heads, 6 query heads on each of 2 KV heads of 128, at position 300 of an F16
+ * cache whose keys grow along the context, so that the running max moves), the output filled
+ * with NaNs before the first, and compares them (within float16 rounding): a driver that does
+ * not run the shader as written fails, as does a device without 16x16x16 tensor cores. Once per
+ * context and design, kept as still_vk_attention_merge_check's; false with why filled when it
+ * fails. Leaves vk->attn_coop as it found it. Outside begin/submit. */
+bool still_vk_attention_coop_check(still_vk *vk, uint32_t design, char *why, size_t cap);
 /* Whether still_vk_attention would refuse a's context on this device: lavapipe ends a shader's
  * loops after 65535 iterations, which attention over a long context needs more of. */
 bool still_vk_attention_loops_cut(const still_vk *vk, const still_vk_attention_args *a);

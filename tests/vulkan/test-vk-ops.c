@@ -1559,7 +1559,7 @@ static void test_attention(gconstpointer data)
   if (coop) {
     /* the design asked for ran, not the other (STILL_VK_ATTN_COOP=2: only the scores on them) */
     const bool lanes = g_strcmp0(g_getenv("STILL_VK_ATTN_COOP"), "2") == 0;
-    g_assert_cmpint(vk->attn_coop_lanes, ==, lanes);
+    g_assert_cmpint(vk->attn_coop, ==, lanes ? 2 : 1);
     const still_vk_shader_id first = VK_SHADER_ATTENTION_COOP_F16, second = VK_SHADER_ATTENTION_COOP_LANES_F16;
     g_assert_true(vk->modules[lanes ? second : first] != VK_NULL_HANDLE);
     g_assert_true(vk->modules[lanes ? first : second] == VK_NULL_HANDLE);
@@ -1994,6 +1994,7 @@ typedef struct {
   double normed; /* decode with the norms in the products: this much slower */
   uint32_t deep_pos; /* the job's: where its deep prompt batch runs (twice a batch's time) */
   double deep_coop;  /* that batch with the prompt attention on the tensor cores: this much slower */
+  double deep_lanes; /* … with only its scores on them (STILL_VK_ATTN_COOP=2): this much slower */
   int deep_runs;
 } tune_fake;
 
@@ -2011,7 +2012,7 @@ static still_status tune_fake_run(void *ctx, bool prompt, uint32_t pos0, double 
   if (prompt) {
     const int mode = still_vk_matmul_mode(f->vk);
     t *= mode == 3 ? 1 - 0.2 * f->gain : mode == 2 ? 1 - 0.1 * f->gain : 1;
-    if (pos0) t *= 2 * (f->vk->attn_coop ? 1 + f->deep_coop : 1);
+    if (pos0) t *= 2 * (f->vk->attn_coop == 1 ? 1 + f->deep_coop : f->vk->attn_coop == 2 ? 1 + f->deep_lanes : 1);
   } else {
     const uint32_t types = still_vk_dot_types(f->vk), pre = still_vk_dot_preround(f->vk);
     if (types & 2) t *= 1 - 0.1 * f->gain;
@@ -2049,7 +2050,10 @@ typedef struct {
   bool attn_coop;     /* still_vk_tune_job.attn_coop */
   uint32_t deep_pos;  /* … and deep_pos */
   double deep_coop;   /* tune_fake.deep_coop */
-  const char *coop_fails; /* the device fails still_vk_attention_coop_check, saying this (else it passes) */
+  double deep_lanes;  /* tune_fake.deep_lanes */
+  /* the device fails still_vk_attention_coop_check for design 1, for design 2, saying this
+   * (else it passes) */
+  const char *coop_fails, *lanes_fails;
 } tune_case;
 
 static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char *summary, size_t cap)
@@ -2067,12 +2071,15 @@ static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char 
     g_strlcpy((*vk)->norm_failed, c.norm_fails, sizeof (*vk)->norm_failed);
   }
   if (c.attn_coop) { /* (lavapipe runs the tensor cores only emulated: the check's answer as if it had run) */
-    (*vk)->coop_checked = c.coop_fails ? -1 : 1;
-    g_strlcpy((*vk)->coop_failed, c.coop_fails ? c.coop_fails : "", sizeof (*vk)->coop_failed);
+    for (int d = 0; d < 2; d++) {
+      const char *fails = d ? c.lanes_fails : c.coop_fails;
+      (*vk)->coop_checked[d] = fails ? -1 : 1;
+      g_strlcpy((*vk)->coop_failed[d], fails ? fails : "", sizeof (*vk)->coop_failed[d]);
+    }
   }
   tune_fake f = {.vk = *vk, .lost_from = c.lost_from, .fail_pre2 = c.fail_pre2, .gain = c.gain,
                  .glitch_from = c.glitch_from, .glitch_to = c.glitch_to, .apart = c.apart, .merged = c.merged,
-                 .normed = c.normed, .deep_pos = c.deep_pos, .deep_coop = c.deep_coop};
+                 .normed = c.normed, .deep_pos = c.deep_pos, .deep_coop = c.deep_coop, .deep_lanes = c.deep_lanes};
   const uint64_t types = c.types   ? c.types
                          : (c.dot_types & 1 ? 1ull << STILL_TYPE_Q4_K : 0) | (c.dot_types & 2 ? 1ull << STILL_TYPE_Q6_K : 0);
   still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = c.dot_types, .types = types, .n_prompt = 64,
@@ -2330,44 +2337,65 @@ static void test_tune_search(void)
   g_assert_true(still_vk_norm_folds(vk));
   g_unsetenv("STILL_VK_NORM_FOLD");
   /* a model whose prompt attention can take the tensor cores: timed on a batch deep in the
-   * context after the prompt's shaders (1 run that builds its pipelines, then 1 + 2 × 2: 6 more
-   * than `full`), kept where faster (and cached), not where slower; not timed where the
-   * environment sets it or the context has no room for the batch */
+   * context after the prompt's shaders (1 run that builds its pipelines, then for each of the two
+   * designs 1 + 2 × 2: 11 more than `full`), the faster kept where faster (and cached), neither
+   * where slower; not timed where the environment sets it or the context has no room for the
+   * batch */
   g_setenv("STILL_VK_TUNE", "again", TRUE);
   tune_case deep = full;
-  deep.attn_coop = true, deep.deep_pos = 2048, deep.deep_coop = -0.3;
+  deep.attn_coop = true, deep.deep_pos = 2048, deep.deep_coop = -0.3, deep.deep_lanes = -0.1;
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot, attention on the "
                                     "tensor cores (decode 820.80 ms (defaults 1000.00), prompt batch 800.00 ms "
                                     "(defaults 1000.00), prompt batch at 2048 1120.00 ms (defaults 1600.00), on "));
-  g_assert_cmpint(calls, ==, 102);
-  g_assert_true(vk->attn_coop);
+  g_assert_cmpint(calls, ==, 107);
+  g_assert_cmpint(vk->attn_coop, ==, 1);
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot, attention on the tensor "
                                     "cores (decode"));
   g_assert_cmpint(calls, ==, 0);
-  g_assert_true(vk->attn_coop);
+  g_assert_cmpint(vk->attn_coop, ==, 1);
   g_setenv("STILL_VK_TUNE", "again", TRUE);
-  deep.deep_coop = 0.1;
+  deep.deep_coop = 0.1, deep.deep_lanes = 0.05;
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
                                     "(defaults 1000.00), prompt batch 800.00 ms (defaults 1000.00), prompt batch at 2048 "
                                     "1600.00 ms (the defaults), on "));
-  g_assert_cmpint(calls, ==, 102);
-  g_assert_false(vk->attn_coop);
-  deep.deep_coop = -0.3, deep.deep_pos = 0;
+  g_assert_cmpint(calls, ==, 107);
+  g_assert_cmpint(vk->attn_coop, ==, 0);
+  /* the second design faster than the first: it is kept, compared with the first's time (the
+   * defaults' said as the float32 tiles') */
+  deep.deep_coop = -0.1, deep.deep_lanes = -0.25;
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot, the attention's "
+                                    "scores on the tensor cores (decode 820.80 ms (defaults 1000.00), prompt batch "
+                                    "800.00 ms (defaults 1000.00), prompt batch at 2048 1200.00 ms (defaults 1600.00), on "));
+  g_assert_cmpint(calls, ==, 107);
+  g_assert_cmpint(vk->attn_coop, ==, 2);
+  deep.deep_coop = -0.3, deep.deep_lanes = -0.1, deep.deep_pos = 0;
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
   g_assert_cmpint(calls, ==, 96);
-  g_assert_false(vk->attn_coop);
-  /* a device the check fails on: not timed, and said */
+  g_assert_cmpint(vk->attn_coop, ==, 0);
+  /* a device the check fails on for design 1: only design 2 timed (and kept, faster), the
+   * failure said; for both: nothing timed, the first failure said */
   deep.deep_pos = 2048, deep.coop_fails = "made-up: its output differed";
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_cmpint(calls, ==, 102);
+  g_assert_cmpint(vk->attn_coop, ==, 2);
+  g_assert_nonnull(strstr(s, "prompt dot, the attention's scores on the tensor cores ("));
+  g_assert_nonnull(strstr(s, "the attention on the tensor cores: made-up: its output differed, on "));
+  deep.lanes_fails = "made-up: its lanes differed";
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
   g_assert_cmpint(calls, ==, 96);
-  g_assert_false(vk->attn_coop);
+  g_assert_cmpint(vk->attn_coop, ==, 0);
   g_assert_nonnull(strstr(s, "the attention on the tensor cores: made-up: its output differed, on "));
   deep.coop_fails = NULL;
-  deep.deep_pos = 2048;
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_cmpint(calls, ==, 102);
+  g_assert_cmpint(vk->attn_coop, ==, 1);
+  g_assert_nonnull(strstr(s, "the attention's scores on the tensor cores: made-up: its lanes differed, on "));
+  deep.lanes_fails = NULL;
   g_setenv("STILL_VK_ATTN_COOP", "0", TRUE);
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
   g_assert_cmpint(calls, ==, 96);
@@ -2376,7 +2404,12 @@ static void test_tune_search(void)
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
   g_assert_cmpint(calls, ==, 96);
   g_assert_nonnull(strstr(s, "prompt dot, attention on the tensor cores ("));
-  g_assert_true(vk->attn_coop);
+  g_assert_cmpint(vk->attn_coop, ==, 1);
+  g_setenv("STILL_VK_ATTN_COOP", "2", TRUE);
+  tune_fake_with(&vk, deep, &calls, s, sizeof s);
+  g_assert_cmpint(calls, ==, 96);
+  g_assert_nonnull(strstr(s, "prompt dot, the attention's scores on the tensor cores ("));
+  g_assert_cmpint(vk->attn_coop, ==, 2);
   /* … and not said for a model whose attention cannot take them */
   tune_fake_with(&vk, full, &calls, s, sizeof s);
   g_assert_cmpint(calls, ==, 96);
@@ -2390,7 +2423,7 @@ static void test_tune_search(void)
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, float rows 2 (other types), prompt team, attention "
                                     "on the tensor cores (prompt batch at 2048 1260.00 ms (defaults 1800.00), on "));
-  g_assert_cmpint(calls, ==, 8);
+  g_assert_cmpint(calls, ==, 13);
   g_setenv("STILL_VK_ATTN_COOP", "0", TRUE);
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
   g_assert_cmpstr(s, ==,
@@ -2497,6 +2530,71 @@ static bool spirv_indexes_coop_by_variable(const uint32_t *code, size_t words, c
   return found;
 }
 
+/* Whether a shader with cooperative matrices declares a shared (Workgroup) variable whose size
+ * is not a multiple of 16 bytes (or one whose size this cannot tell: a type other than
+ * scalars, vectors, arrays and structs of them). The driver places shared variables, not the
+ * shader, and a matrix's load or store needs its pointer 16-byte aligned
+ * (VUID-RuntimeSpirv-OpCooperativeMatrixLoadNV-06324): with every variable a multiple of 16
+ * bytes, its arrays start aligned in any order. Writes what was found into why. */
+enum { SPV_TYPE_BOOL = 20, SPV_TYPE_INT = 21, SPV_TYPE_FLOAT = 22, SPV_TYPE_VECTOR = 23, SPV_TYPE_STRUCT = 30 };
+#define SPV_WORKGROUP 4u
+
+static bool spirv_coop_shared_misfit(const uint32_t *code, size_t words, char *why, size_t why_size)
+{
+  if (words < 5 || code[0] != 0x07230203u || code[3] > words) {
+    g_snprintf(why, why_size, "not SPIR-V");
+    return false;
+  }
+  const uint32_t bound = code[3];
+  /* per id: the size in bytes of a type (0: not known), a 32-bit constant's value, the
+   * pointee of a Workgroup pointer type (+1; 0: not one) */
+  guint64 *size = g_new0(guint64, bound);
+  guint32 *value = g_new0(guint32, bound), *pointee = g_new0(guint32, bound);
+  bool coop = false, found = false;
+  char first[160] = "";
+#define ID_OK(i) ((i) < bound)
+  for (size_t at = 5; at < words;) {
+    const uint32_t op = code[at] & 0xffffu, n = code[at] >> 16;
+    if (n == 0 || at + n > words) break;
+    const uint32_t *w = code + at;
+    if ((op == SPV_TYPE_COOP_MATRIX_NV || op == SPV_TYPE_COOP_MATRIX_KHR) && n >= 2) coop = true;
+    else if ((op == SPV_TYPE_INT || op == SPV_TYPE_FLOAT) && n >= 3 && ID_OK(w[1]) && w[2] % 8 == 0)
+      size[w[1]] = w[2] / 8;
+    else if (op == SPV_TYPE_VECTOR && n >= 4 && ID_OK(w[1]) && ID_OK(w[2]))
+      size[w[1]] = size[w[2]] * w[3];
+    else if (op == SPV_TYPE_ARRAY && n >= 4 && ID_OK(w[1]) && ID_OK(w[2]) && ID_OK(w[3]))
+      size[w[1]] = size[w[2]] * value[w[3]];
+    else if (op == SPV_TYPE_STRUCT && n >= 2 && ID_OK(w[1])) {
+      /* (no padding counted: a size that is a multiple of 16 without it stays one with it only
+       * where the members are; the shaders here declare no shared structs) */
+      guint64 s = 0;
+      bool known = true;
+      for (uint32_t i = 2; i < n; i++) {
+        known = known && ID_OK(w[i]) && size[w[i]];
+        if (known) s += size[w[i]];
+      }
+      size[w[1]] = known ? s : 0;
+    } else if (op == SPV_CONSTANT && n >= 4 && ID_OK(w[2]))
+      value[w[2]] = w[3];
+    else if (op == SPV_TYPE_POINTER && n >= 4 && ID_OK(w[1]) && ID_OK(w[3]) && w[2] == SPV_WORKGROUP)
+      pointee[w[1]] = w[3] + 1;
+    else if (op == SPV_VARIABLE && n >= 4 && ID_OK(w[1]) && w[3] == SPV_WORKGROUP && pointee[w[1]] && !found) {
+      const guint64 s = size[pointee[w[1]] - 1];
+      if (s == 0 || s % 16) {
+        g_snprintf(first, sizeof first, "shared variable %%%u: %s", w[2],
+                   s ? "its size is not a multiple of 16 bytes" : "its size is not known here");
+        if (s) g_snprintf(first + strlen(first), sizeof first - strlen(first), " (%" G_GUINT64_FORMAT ")", s);
+        found = true;
+      }
+    }
+    at += n;
+  }
+#undef ID_OK
+  g_free(size), g_free(value), g_free(pointee);
+  if (found && coop) g_snprintf(why, why_size, "%s", first);
+  return found && coop;
+}
+
 /* Every embedded shader indexes its arrays of cooperative matrices by constants only (no
  * device needed); the check itself finds a variable index in a module made by hand. */
 static void test_shaders_coop_constant_index(void)
@@ -2512,6 +2610,7 @@ static void test_shaders_coop_constant_index(void)
     const bool bad = spirv_indexes_coop_by_variable(sh->code, sh->size / 4, why, sizeof why);
     if (bad) g_test_message("%s: %s", sh->name, why);
     g_assert_false(bad);
+
     if (strstr(sh->name, "coop")) coop++;
   }
   g_test_message("%d shaders, %d of them on tensor cores", (int)VK_SHADER_COUNT, coop);
@@ -2542,6 +2641,51 @@ static void test_shaders_coop_constant_index(void)
   g_assert_nonnull(strstr(why, "index %9"));
   g_assert_false(spirv_indexes_coop_by_variable(bad + 1, G_N_ELEMENTS(bad) - 1, why, sizeof why));
   g_assert_cmpstr(why, ==, "not SPIR-V");
+}
+
+/* Every embedded shader with cooperative matrices declares shared variables of multiples of 16
+ * bytes only (no device needed); the check itself finds a 4-byte one in a module made by hand. */
+static void test_shaders_coop_shared_sizes(void)
+{
+  char why[160];
+  int coop = 0;
+  for (int i = 0; i < VK_SHADER_COUNT; i++) {
+    const still_vk_shader *sh = &still_vk_shaders[i];
+    g_assert_cmpuint(sh->code[0], ==, 0x07230203u); /* (else the check below passes it unread) */
+    why[0] = 0;
+    const bool misfit = spirv_coop_shared_misfit(sh->code, sh->size / 4, why, sizeof why);
+    if (misfit) g_test_message("%s: %s", sh->name, why);
+    g_assert_false(misfit);
+    if (strstr(sh->name, "coop")) coop++;
+  }
+  g_assert_cmpint(coop, >=, 4);
+  /* %1 uint, %2 constant 4, %3 float, %4 a 16 × 16 matrix, %5 uint[4], %6 a Workgroup pointer
+   * to it, %7 the variable (16 bytes: fine); then %8 a Workgroup pointer to a uint and %9 its
+   * variable (4 bytes: not) */
+  const uint32_t mod[] = {
+    0x07230203u, 0x00010500u, 0, 12, 0,
+    (4u << 16) | SPV_TYPE_INT, 1, 32, 0,
+    (4u << 16) | SPV_CONSTANT, 1, 2, 4,
+    (3u << 16) | SPV_TYPE_FLOAT, 3, 32,
+    (6u << 16) | SPV_TYPE_COOP_MATRIX_NV, 4, 3, 2, 2, 2,
+    (4u << 16) | SPV_TYPE_ARRAY, 5, 1, 2,
+    (4u << 16) | SPV_TYPE_POINTER, 6, SPV_WORKGROUP, 5,
+    (4u << 16) | SPV_VARIABLE, 6, 7, SPV_WORKGROUP,
+  };
+  const size_t fine = G_N_ELEMENTS(mod);
+  g_assert_false(spirv_coop_shared_misfit(mod, fine, why, sizeof why));
+  uint32_t bad[G_N_ELEMENTS(mod) + 8];
+  memcpy(bad, mod, sizeof mod);
+  const uint32_t lone[] = {(4u << 16) | SPV_TYPE_POINTER, 8, SPV_WORKGROUP, 1, (4u << 16) | SPV_VARIABLE, 8, 9,
+                           SPV_WORKGROUP};
+  memcpy(bad + fine, lone, sizeof lone);
+  g_assert_true(spirv_coop_shared_misfit(bad, G_N_ELEMENTS(bad), why, sizeof why));
+  g_assert_cmpstr(why, ==, "shared variable %9: its size is not a multiple of 16 bytes (4)");
+  /* the same without the matrix type: a shader without cooperative matrices may */
+  const size_t type_at = 5 + 4 + 4 + 3;
+  g_assert_cmpuint(bad[type_at], ==, (6u << 16) | SPV_TYPE_COOP_MATRIX_NV);
+  bad[type_at] = (6u << 16) | 5359u; /* (OpCooperativeMatrixLoadNV's number: an instruction read as any other) */
+  g_assert_false(spirv_coop_shared_misfit(bad, G_N_ELEMENTS(bad), why, sizeof why));
 }
 
 /* The pipeline cache is written on close and read back (validated) on the next open. */
@@ -3029,38 +3173,57 @@ static void bench_record(void)
  * and the counters as they were; where it cannot run (no counters) it fails without keeping
  * that; a device without 10 bindings an op (STILL_VK_MAX_BINDINGS=8) never merges in the fold,
  * whatever the switch says, and fails the check. */
-/* still_vk_attention_coop_check: on a device with 16x16x16 tensor cores (lavapipe: emulated,
- * STILL_VK_COOPMAT=emulate) it passes, is kept, and leaves the switch as it found it; without
- * them it fails at once, saying so, and is kept too; a check that cannot run (the tiled
- * attention it compares with switched off) says so and is not kept. */
+/* still_vk_attention_coop_check, for each of the two designs: on a device with 16x16x16 tensor
+ * cores (lavapipe: emulated, STILL_VK_COOPMAT=emulate) it passes, runs that design's shader
+ * (the other's module is not made by it), is kept apart from the other design's verdict, and
+ * leaves the switch as it found it; without them it fails at once, saying so, and is kept too;
+ * a check that cannot run (the tiled attention it compares with switched off) says so and is
+ * not kept; a design that does not exist is refused. With STILL_VK_ATTN_COOP=1 or 2 only that
+ * design is checked (gpu-check runs each apart: one failing would end the run before the
+ * other's). */
 static void test_attention_coop_check(void)
 {
   still_vk *vk = open_or_skip(NULL);
   if (!vk) return;
   char why[160] = "unset";
+  g_assert_false(still_vk_attention_coop_check(vk, 3, why, sizeof why));
+  g_assert_cmpstr(why, ==, "no design 3 of the attention on the tensor cores (1 or 2)");
+  g_assert_false(still_vk_attention_coop_check(vk, 0, why, sizeof why));
   if (!still_vk_attention_coop_possible(vk)) {
-    g_assert_false(still_vk_attention_coop_check(vk, why, sizeof why));
-    g_assert_cmpstr(why, ==, "the device has no 16x16x16 tensor cores");
-    g_assert_cmpint(vk->coop_checked, ==, -1);
+    for (uint32_t d = 1; d <= 2; d++) {
+      g_assert_false(still_vk_attention_coop_check(vk, d, why, sizeof why));
+      g_assert_cmpstr(why, ==, "the device has no 16x16x16 tensor cores");
+      g_assert_cmpint(vk->coop_checked[d - 1], ==, -1);
+    }
     still_vk_close(vk);
     return;
   }
-  const bool was = vk->attn_coop; /* (STILL_VK_ATTN_COOP, as the test runs) */
-  g_assert_true(still_vk_attention_coop_check(vk, why, sizeof why));
-  g_assert_cmpstr(why, ==, "");
-  g_assert_cmpint(vk->coop_checked, ==, 1);
-  g_assert_cmpint(vk->attn_coop, ==, was);
-  vk->coop_checked = -1; /* kept: a second call runs nothing */
-  g_strlcpy(vk->coop_failed, "kept", sizeof vk->coop_failed);
-  g_assert_false(still_vk_attention_coop_check(vk, why, sizeof why));
+  const uint32_t was = vk->attn_coop; /* (STILL_VK_ATTN_COOP, as the test runs) */
+  static const still_vk_shader_id shader[2] = {VK_SHADER_ATTENTION_COOP_F16, VK_SHADER_ATTENTION_COOP_LANES_F16};
+  for (uint32_t d = was ? was : 1; d <= (was ? was : 2); d++) {
+    const bool other_made = vk->modules[shader[2 - d]] != VK_NULL_HANDLE;
+    g_assert_true(still_vk_attention_coop_check(vk, d, why, sizeof why));
+    g_assert_cmpstr(why, ==, "");
+    g_assert_cmpint(vk->coop_checked[d - 1], ==, 1);
+    g_assert_true(vk->modules[shader[d - 1]] != VK_NULL_HANDLE);
+    g_assert_cmpint(vk->modules[shader[2 - d]] != VK_NULL_HANDLE, ==, other_made);
+    g_assert_cmpint(vk->attn_coop, ==, was);
+  }
+  /* kept, for each design: a second call runs nothing */
+  const uint32_t d = was ? was : 2, other = 3 - d;
+  vk->coop_checked[d - 1] = -1;
+  g_strlcpy(vk->coop_failed[d - 1], "kept", sizeof vk->coop_failed[d - 1]);
+  g_assert_false(still_vk_attention_coop_check(vk, d, why, sizeof why));
   g_assert_cmpstr(why, ==, "kept");
+  vk->coop_checked[other - 1] = 1;
+  g_assert_true(still_vk_attention_coop_check(vk, other, why, sizeof why));
   still_vk_close(vk);
   g_setenv("STILL_VK_ATTN_TILE", "0", TRUE);
   vk = open_or_skip(NULL);
   g_unsetenv("STILL_VK_ATTN_TILE");
-  g_assert_false(still_vk_attention_coop_check(vk, why, sizeof why));
+  g_assert_false(still_vk_attention_coop_check(vk, 1, why, sizeof why));
   g_assert_true(g_str_has_prefix(why, "its check could not run: "));
-  g_assert_cmpint(vk->coop_checked, ==, 0);
+  g_assert_cmpint(vk->coop_checked[0], ==, 0);
   still_vk_close(vk);
 }
 
@@ -3362,6 +3525,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk/gpu-bandwidth", test_gpu_bandwidth);
   g_test_add_func("/vk/pipeline-cache", test_pipeline_cache);
   g_test_add_func("/vk/shaders/coop-constant-index", test_shaders_coop_constant_index);
+  g_test_add_func("/vk/shaders/coop-shared-sizes", test_shaders_coop_shared_sizes);
   g_test_add_func("/vk/tune-search", test_tune_search);
   g_test_add_func("/vk/matvec/rows-switch", test_matvec_rows_switch);
   static const uint32_t types[] = {STILL_TYPE_F32,  STILL_TYPE_F16,  STILL_TYPE_BF16, STILL_TYPE_Q8_0,

@@ -54,9 +54,10 @@
  * same push constants. Shared memory: the queries 64 × 136 halves (17 KiB),
  * the K or V tile 32 × 136 halves (8.5 KiB), scores and scratch 4 × 512
  * floats (8 KiB), weights 4 × 16 × 40 halves (5 KiB), row values 2 × 128 +
- * 64 floats: 39.8 KiB (the emulation keeps the queries in registers: 22.8
- * KiB, within lavapipe's 32). Strides and offsets of the matrix loads and
- * stores are multiples of 16 bytes. */
+ * 64 floats and a flag of 4 words: 39.8 KiB (the emulation keeps the queries
+ * in registers: 22.8 KiB, within lavapipe's 32). Each shared variable is a
+ * multiple of 16 bytes, and so are the strides and offsets of the matrix
+ * loads and stores. */
 #ifndef COOP_EMULATE
 #extension GL_NV_cooperative_matrix : require
 #endif
@@ -102,7 +103,14 @@ shared float16_t ps_[4u * 16u * PS];
 shared float pm_[NTHREADS], pl_[NTHREADS]; /* per lane of each subgroup: its half row's max, its sum */
 #ifndef PV_LANES
 shared float sl_[BR];                      /* the rows' sums, at the end */
-shared uint rescale_;                      /* a row of the workgroup moves its running max */
+/* [0]: a row of the workgroup moves its running max. Four words, not one: every shared
+ * variable here is a multiple of 16 bytes, so that wherever the driver places them (the
+ * shader cannot say where), the matrices' rows start 16-byte aligned as the cooperative
+ * loads and stores require (VUID-RuntimeSpirv-OpCooperativeMatrixLoadNV-06324). A single
+ * 4-byte word placed first would shift every array after it by 4 bytes; the first version
+ * declared one, and its results on an H200 were wrong (not known to be why; tests/vulkan
+ * checks the sizes in the SPIR-V). */
+shared uint rescale_[4];
 #endif
 
 #ifdef COOP_EMULATE
@@ -218,7 +226,7 @@ void main()
   [[unroll]] for (uint t = 0u; t < DMAX / 2u; t++) ov[t] = 0.0;
 #endif
 #ifndef PV_LANES
-  if (tid == 0u) rescale_ = 0u;
+  if (tid == 0u) rescale_[0] = 0u;
 #endif
   float m_ref = -1.0 / 0.0, l_run = 0.0;
 
@@ -273,7 +281,7 @@ void main()
       if (m_ref != -1.0 / 0.0) {
         alpha = exp(m_ref - m_tile);
 #ifndef PV_LANES
-        atomicOr(rescale_, 1u);
+        atomicOr(rescale_[0], 1u);
 #endif
       }
       m_ref = m_tile;
@@ -300,7 +308,7 @@ void main()
         if (t < hv) ov[t] += w * float(kv_[at + t]);
     }
 #else
-    if (rescale_ != 0u) {
+    if (rescale_[0] != 0u) {
       /* the outputs so far times alpha, per row, through the scratch (the scores in it are
        * read); uniform: every thread reads the same flag after the barrier */
 #define RESCALE(j)                                                                      \
@@ -314,7 +322,7 @@ void main()
   }
       ALL_BLOCKS(RESCALE)
       /* (every thread read the flag before the first of those barriers) */
-      if (tid == 0u) rescale_ = 0u;
+      if (tid == 0u) rescale_[0] = 0u;
     }
     /* O += P·V */
 #ifdef COOP_EMULATE
