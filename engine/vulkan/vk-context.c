@@ -1532,7 +1532,7 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
   }
   const still_vk_shader *sh = &still_vk_shaders[id];
   if (vk->coopmat_emulated && ((id >= VK_SHADER_MATMUL_COOP_F16 && id <= VK_SHADER_MATMUL_COOP_N128_IQ4_NL) ||
-                               (id >= VK_SHADER_ATTENTION_COOP_F16 && id <= VK_SHADER_ATTENTION_COOP_LANES_Q8_0))) {
+                               (id >= VK_SHADER_ATTENTION_COOP_F16 && id <= VK_SHADER_COOP_PROBE_LONE))) {
     const still_vk_shader *e = still_vk_coop_emulated;
     while (e && e->name && strcmp(e->name, sh->name) != 0) e++;
     if (!e || !e->name)

@@ -118,6 +118,27 @@ static const uint32_t spv_attention_coop_lanes_f16[] =
 static const uint32_t spv_attention_coop_lanes_q8_0[] =
 #include "vulkan/attention_coop_lanes_q8_0.spv.h"
 ;
+static const uint32_t spv_coop_probe_prefill[] =
+#include "vulkan/coop_probe_prefill.spv.h"
+;
+static const uint32_t spv_coop_probe_scores[] =
+#include "vulkan/coop_probe_scores.spv.h"
+;
+static const uint32_t spv_coop_probe_values[] =
+#include "vulkan/coop_probe_values.spv.h"
+;
+static const uint32_t spv_coop_probe_a_col[] =
+#include "vulkan/coop_probe_a_col.spv.h"
+;
+static const uint32_t spv_coop_probe_c_row[] =
+#include "vulkan/coop_probe_c_row.spv.h"
+;
+static const uint32_t spv_coop_probe_c_col[] =
+#include "vulkan/coop_probe_c_col.spv.h"
+;
+static const uint32_t spv_coop_probe_lone[] =
+#include "vulkan/coop_probe_lone.spv.h"
+;
 static const uint32_t spv_kv_store_f16[] =
 #include "vulkan/kv_store_f16.spv.h"
 ;
@@ -850,6 +871,13 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_ATTENTION_COOP_Q8_0, spv_attention_coop_q8_0, 52),
   ENTRY(VK_SHADER_ATTENTION_COOP_LANES_F16, spv_attention_coop_lanes_f16, 52),
   ENTRY(VK_SHADER_ATTENTION_COOP_LANES_Q8_0, spv_attention_coop_lanes_q8_0, 52),
+  ENTRY(VK_SHADER_COOP_PROBE_PREFILL, spv_coop_probe_prefill, 16),
+  ENTRY(VK_SHADER_COOP_PROBE_SCORES, spv_coop_probe_scores, 16),
+  ENTRY(VK_SHADER_COOP_PROBE_VALUES, spv_coop_probe_values, 16),
+  ENTRY(VK_SHADER_COOP_PROBE_A_COL, spv_coop_probe_a_col, 16),
+  ENTRY(VK_SHADER_COOP_PROBE_C_ROW, spv_coop_probe_c_row, 16),
+  ENTRY(VK_SHADER_COOP_PROBE_C_COL, spv_coop_probe_c_col, 16),
+  ENTRY(VK_SHADER_COOP_PROBE_LONE, spv_coop_probe_lone, 16),
 };
 
 const still_vk_shader *still_vk_coop_emulated = NULL;

@@ -241,6 +241,15 @@ typedef enum {
    * (attention_coop.comp -DPV_LANES; STILL_VK_ATTN_COOP=2) */
   VK_SHADER_ATTENTION_COOP_LANES_F16,
   VK_SHADER_ATTENTION_COOP_LANES_Q8_0,
+  /* one tensor-core product in each layout the shaders above use (coop_probe.comp): run by
+   * the tests only (/vk/coop-probe), to tell which a driver gets wrong */
+  VK_SHADER_COOP_PROBE_PREFILL,
+  VK_SHADER_COOP_PROBE_SCORES,
+  VK_SHADER_COOP_PROBE_VALUES,
+  VK_SHADER_COOP_PROBE_A_COL,
+  VK_SHADER_COOP_PROBE_C_ROW,
+  VK_SHADER_COOP_PROBE_C_COL,
+  VK_SHADER_COOP_PROBE_LONE,
   VK_SHADER_COUNT
 } still_vk_shader_id;
 
@@ -254,9 +263,9 @@ typedef struct {
 extern const still_vk_shader still_vk_shaders[VK_SHADER_COUNT];
 
 /* A test hook, NULL in the library: the tensor-core shaders
- * (VK_SHADER_MATMUL_COOP_*, VK_SHADER_ATTENTION_COOP_*) built with -DCOOP_EMULATE, their matrix
- * operations done by hand, named as in still_vk_shaders and ended by a NULL
- * name (only their code is taken). tests/vulkan sets it (vk-coop-emulated.c.in); with
+ * (VK_SHADER_MATMUL_COOP_*, VK_SHADER_ATTENTION_COOP_*, VK_SHADER_COOP_PROBE_*) built
+ * with -DCOOP_EMULATE, their matrix operations done by hand, named as in
+ * still_vk_shaders and ended by a NULL name (only their code is taken). tests/vulkan sets it (vk-coop-emulated.c.in); with
  * STILL_VK_COOPMAT=emulate (or emulate8) a device without cooperative
  * matrices then runs them in place of the real ones (vk-context.c), so that
  * lavapipe checks the tiles and indexing of the tensor-core prefill. */

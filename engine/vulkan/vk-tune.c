@@ -493,8 +493,8 @@ static still_status compare(tuner *t, paths *cur, const paths *cand, int kind, d
 }
 
 /* A device check's verdict on an op (what: "the merge in the attention", "the norms in the
- * products", "the attention on the tensor cores"): where it failed, named in t->failed (the
- * first such) and said when verbose. */
+ * products", "the attention on the tensor cores", "the attention's scores on the tensor cores"):
+ * where it failed, named in t->failed (the first such) and said when verbose. */
 static bool verdict(tuner *t, bool passed, const char *what, const char *why)
 {
   if (passed) return true;
@@ -670,6 +670,7 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
    * them (2), each design after its device check; timed on a batch deep in the context (the
    * keys before it are what they differ in) */
   bool deep_ran = false;
+  int n_deep = 0; /* designs compared */
   const uint32_t coop0 = cur.attn_coop; /* (each other choice is compared once, with the best so far) */
   for (uint32_t design = 0; design <= 2 && deep && st == STILL_OK && !t.out_of_time; design++) {
     if (design == coop0 || design == cur.attn_coop || (design && !coop_checked(&t, design))) continue;
@@ -684,6 +685,13 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
     cand.attn_coop = design;
     st = compare(&t, &cur, &cand, RUN_DEEP, &t_deep, &here, err);
     if (!isfinite(t_deep_def)) t_deep_def = here;
+    n_deep++;
+  }
+  /* the choice reached through two comparisons against the defaults once more, in turn */
+  if (n_deep > 1 && st == STILL_OK && !t.out_of_time && cur.attn_coop != def->attn_coop) {
+    paths cand = cur;
+    cur.attn_coop = def->attn_coop;
+    st = compare(&t, &cur, &cand, RUN_DEEP, &t_deep, &t_deep_def, err);
   }
   if (st != STILL_OK) return st;
   if (t.verbose) { /* what the search cost this load */

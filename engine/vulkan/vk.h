@@ -357,7 +357,8 @@ bool still_vk_attention_coop_possible(const still_vk *vk);
  * with NaNs before the first, and compares them (within float16 rounding): a driver that does
  * not run the shader as written fails, as does a device without 16x16x16 tensor cores. Once per
  * context and design, kept as still_vk_attention_merge_check's; false with why filled when it
- * fails. Leaves vk->attn_coop as it found it. Outside begin/submit. */
+ * fails (a design other than 1 or 2 too, and nothing kept). Leaves vk->attn_coop as it found
+ * it. Outside begin/submit. */
 bool still_vk_attention_coop_check(still_vk *vk, uint32_t design, char *why, size_t cap);
 /* Whether still_vk_attention would refuse a's context on this device: lavapipe ends a shader's
  * loops after 65535 iterations, which attention over a long context needs more of. */

@@ -2338,9 +2338,9 @@ static void test_tune_search(void)
   g_unsetenv("STILL_VK_NORM_FOLD");
   /* a model whose prompt attention can take the tensor cores: timed on a batch deep in the
    * context after the prompt's shaders (1 run that builds its pipelines, then for each of the two
-   * designs 1 + 2 × 2: 11 more than `full`), the faster kept where faster (and cached), neither
-   * where slower; not timed where the environment sets it or the context has no room for the
-   * batch */
+   * designs 1 + 2 × 2: 11 more than `full`; where one was kept, it against the defaults once more:
+   * 5 more), the faster kept where faster (and cached), neither where slower; not timed where the
+   * environment sets it or the context has no room for the batch */
   g_setenv("STILL_VK_TUNE", "again", TRUE);
   tune_case deep = full;
   deep.attn_coop = true, deep.deep_pos = 2048, deep.deep_coop = -0.3, deep.deep_lanes = -0.1;
@@ -2348,7 +2348,7 @@ static void test_tune_search(void)
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot, attention on the "
                                     "tensor cores (decode 820.80 ms (defaults 1000.00), prompt batch 800.00 ms "
                                     "(defaults 1000.00), prompt batch at 2048 1120.00 ms (defaults 1600.00), on "));
-  g_assert_cmpint(calls, ==, 107);
+  g_assert_cmpint(calls, ==, 112);
   g_assert_cmpint(vk->attn_coop, ==, 1);
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
@@ -2364,14 +2364,14 @@ static void test_tune_search(void)
                                     "1600.00 ms (the defaults), on "));
   g_assert_cmpint(calls, ==, 107);
   g_assert_cmpint(vk->attn_coop, ==, 0);
-  /* the second design faster than the first: it is kept, compared with the first's time (the
-   * defaults' said as the float32 tiles') */
+  /* the second design faster than the first: it is kept (its time and the defaults' from its
+   * last comparison, with the float32 tiles) */
   deep.deep_coop = -0.1, deep.deep_lanes = -0.25;
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot, the attention's "
                                     "scores on the tensor cores (decode 820.80 ms (defaults 1000.00), prompt batch "
                                     "800.00 ms (defaults 1000.00), prompt batch at 2048 1200.00 ms (defaults 1600.00), on "));
-  g_assert_cmpint(calls, ==, 107);
+  g_assert_cmpint(calls, ==, 112);
   g_assert_cmpint(vk->attn_coop, ==, 2);
   deep.deep_coop = -0.3, deep.deep_lanes = -0.1, deep.deep_pos = 0;
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
@@ -2415,7 +2415,8 @@ static void test_tune_search(void)
   g_assert_cmpint(calls, ==, 96);
   g_assert_null(strstr(s, "tensor cores"));
   /* every other choice set: the attention's alone is timed, after the device's warm-up (3 runs:
-   * 1 that builds the pipelines, then 2) and 1 + 2 × 2; then that one set too: nothing */
+   * 1 that builds the pipelines, then 2), 1 + 2 × 2 for each design and as many for the one kept
+   * against the defaults: 18; then that one set too: nothing */
   g_unsetenv("STILL_VK_ATTN_COOP");
   g_setenv("STILL_VK_DOT_TYPES", "q4_k", TRUE), g_setenv("STILL_VK_DOT_PREROUND", "0", TRUE);
   g_setenv("STILL_VK_MATMUL", "team", TRUE), g_setenv("STILL_VK_DOT_ROWS", "4", TRUE);
@@ -2423,7 +2424,7 @@ static void test_tune_search(void)
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, float rows 2 (other types), prompt team, attention "
                                     "on the tensor cores (prompt batch at 2048 1260.00 ms (defaults 1800.00), on "));
-  g_assert_cmpint(calls, ==, 13);
+  g_assert_cmpint(calls, ==, 18);
   g_setenv("STILL_VK_ATTN_COOP", "0", TRUE);
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
   g_assert_cmpstr(s, ==,
@@ -2474,7 +2475,7 @@ out:
   g_free(file), g_free(sub), g_free(dir);
 }
 
-/* SPIR-V opcodes the check below reads (the SPIR-V specification's numbers) */
+/* SPIR-V opcodes the checks below read (the SPIR-V specification's numbers) */
 enum {
   SPV_CONSTANT = 43, SPV_CONSTANT_NULL = 46, SPV_SPEC_CONSTANT = 50, SPV_TYPE_ARRAY = 28, SPV_TYPE_POINTER = 32,
   SPV_VARIABLE = 59, SPV_ACCESS_CHAIN = 65, SPV_IN_BOUNDS_ACCESS_CHAIN = 66, SPV_PTR_ACCESS_CHAIN = 67,
@@ -2532,15 +2533,19 @@ static bool spirv_indexes_coop_by_variable(const uint32_t *code, size_t words, c
 
 /* Whether a shader with cooperative matrices declares a shared (Workgroup) variable whose size
  * is not a multiple of 16 bytes (or one whose size this cannot tell: a type other than
- * scalars, vectors, arrays and structs of them). The driver places shared variables, not the
- * shader, and a matrix's load or store needs its pointer 16-byte aligned
- * (VUID-RuntimeSpirv-OpCooperativeMatrixLoadNV-06324): with every variable a multiple of 16
- * bytes, its arrays start aligned in any order. Writes what was found into why. */
-enum { SPV_TYPE_BOOL = 20, SPV_TYPE_INT = 21, SPV_TYPE_FLOAT = 22, SPV_TYPE_VECTOR = 23, SPV_TYPE_STRUCT = 30 };
+ * scalars, vectors and arrays of them; a struct's padding is the driver's). The driver places
+ * shared variables, not the shader, and a matrix's load or store needs its pointer 16-byte
+ * aligned (VUID-RuntimeSpirv-OpCooperativeMatrixLoadNV-06324): with every variable a multiple
+ * of 16 bytes, its arrays start aligned in any order. Writes what was found into why; *coop:
+ * whether the module has cooperative-matrix types, *sized: how many shared variables it
+ * sized (so that a test can tell the check read something). */
+enum { SPV_TYPE_INT = 21, SPV_TYPE_FLOAT = 22, SPV_TYPE_VECTOR = 23 };
 #define SPV_WORKGROUP 4u
 
-static bool spirv_coop_shared_misfit(const uint32_t *code, size_t words, char *why, size_t why_size)
+static bool spirv_coop_shared_misfit(const uint32_t *code, size_t words, char *why, size_t why_size, bool *coop_out,
+                                     int *sized)
 {
+  *coop_out = false, *sized = 0;
   if (words < 5 || code[0] != 0x07230203u || code[3] > words) {
     g_snprintf(why, why_size, "not SPIR-V");
     return false;
@@ -2564,22 +2569,13 @@ static bool spirv_coop_shared_misfit(const uint32_t *code, size_t words, char *w
       size[w[1]] = size[w[2]] * w[3];
     else if (op == SPV_TYPE_ARRAY && n >= 4 && ID_OK(w[1]) && ID_OK(w[2]) && ID_OK(w[3]))
       size[w[1]] = size[w[2]] * value[w[3]];
-    else if (op == SPV_TYPE_STRUCT && n >= 2 && ID_OK(w[1])) {
-      /* (no padding counted: a size that is a multiple of 16 without it stays one with it only
-       * where the members are; the shaders here declare no shared structs) */
-      guint64 s = 0;
-      bool known = true;
-      for (uint32_t i = 2; i < n; i++) {
-        known = known && ID_OK(w[i]) && size[w[i]];
-        if (known) s += size[w[i]];
-      }
-      size[w[1]] = known ? s : 0;
-    } else if (op == SPV_CONSTANT && n >= 4 && ID_OK(w[2]))
+    else if (op == SPV_CONSTANT && n >= 4 && ID_OK(w[2]))
       value[w[2]] = w[3];
     else if (op == SPV_TYPE_POINTER && n >= 4 && ID_OK(w[1]) && ID_OK(w[3]) && w[2] == SPV_WORKGROUP)
       pointee[w[1]] = w[3] + 1;
     else if (op == SPV_VARIABLE && n >= 4 && ID_OK(w[1]) && w[3] == SPV_WORKGROUP && pointee[w[1]] && !found) {
       const guint64 s = size[pointee[w[1]] - 1];
+      if (s) (*sized)++;
       if (s == 0 || s % 16) {
         g_snprintf(first, sizeof first, "shared variable %%%u: %s", w[2],
                    s ? "its size is not a multiple of 16 bytes" : "its size is not known here");
@@ -2591,6 +2587,7 @@ static bool spirv_coop_shared_misfit(const uint32_t *code, size_t words, char *w
   }
 #undef ID_OK
   g_free(size), g_free(value), g_free(pointee);
+  *coop_out = coop;
   if (found && coop) g_snprintf(why, why_size, "%s", first);
   return found && coop;
 }
@@ -2644,24 +2641,39 @@ static void test_shaders_coop_constant_index(void)
 }
 
 /* Every embedded shader with cooperative matrices declares shared variables of multiples of 16
- * bytes only (no device needed); the check itself finds a 4-byte one in a module made by hand. */
+ * bytes only (no device needed): each shader named for tensor cores is seen to have matrix types
+ * and shared variables the check sized, so that it cannot pass by reading nothing; the one probe
+ * that declares a 4-byte variable on purpose is caught, as is one in a module made by hand. */
 static void test_shaders_coop_shared_sizes(void)
 {
   char why[160];
   int coop = 0;
   for (int i = 0; i < VK_SHADER_COUNT; i++) {
     const still_vk_shader *sh = &still_vk_shaders[i];
+    g_assert_nonnull(sh->code);
+    g_assert_cmpuint(sh->size, >=, 20);
     g_assert_cmpuint(sh->code[0], ==, 0x07230203u); /* (else the check below passes it unread) */
     why[0] = 0;
-    const bool misfit = spirv_coop_shared_misfit(sh->code, sh->size / 4, why, sizeof why);
+    bool has_coop;
+    int sized;
+    const bool misfit = spirv_coop_shared_misfit(sh->code, sh->size / 4, why, sizeof why, &has_coop, &sized);
+    if (strstr(sh->name, "coop")) {
+      g_assert_true(has_coop);
+      g_assert_cmpint(sized, >=, 1);
+      coop++;
+    }
+    if (i == VK_SHADER_COOP_PROBE_LONE) { /* (on purpose: to see what a driver does with it) */
+      g_assert_true(misfit);
+      g_assert_nonnull(strstr(why, "(4)"));
+      continue;
+    }
     if (misfit) g_test_message("%s: %s", sh->name, why);
     g_assert_false(misfit);
-    if (strstr(sh->name, "coop")) coop++;
   }
   g_assert_cmpint(coop, >=, 4);
-  /* %1 uint, %2 constant 4, %3 float, %4 a 16 × 16 matrix, %5 uint[4], %6 a Workgroup pointer
-   * to it, %7 the variable (16 bytes: fine); then %8 a Workgroup pointer to a uint and %9 its
-   * variable (4 bytes: not) */
+  /* %1 uint, %2 constant 4, %3 float, %4 a matrix type (its operands are not read), %5 uint[4],
+   * %6 a Workgroup pointer to it, %7 the variable (16 bytes: fine); then %8 a Workgroup pointer
+   * to a uint and %9 its variable (4 bytes: not) */
   const uint32_t mod[] = {
     0x07230203u, 0x00010500u, 0, 12, 0,
     (4u << 16) | SPV_TYPE_INT, 1, 32, 0,
@@ -2673,19 +2685,24 @@ static void test_shaders_coop_shared_sizes(void)
     (4u << 16) | SPV_VARIABLE, 6, 7, SPV_WORKGROUP,
   };
   const size_t fine = G_N_ELEMENTS(mod);
-  g_assert_false(spirv_coop_shared_misfit(mod, fine, why, sizeof why));
+  bool has_coop;
+  int sized;
+  g_assert_false(spirv_coop_shared_misfit(mod, fine, why, sizeof why, &has_coop, &sized));
+  g_assert_true(has_coop);
+  g_assert_cmpint(sized, ==, 1);
   uint32_t bad[G_N_ELEMENTS(mod) + 8];
   memcpy(bad, mod, sizeof mod);
   const uint32_t lone[] = {(4u << 16) | SPV_TYPE_POINTER, 8, SPV_WORKGROUP, 1, (4u << 16) | SPV_VARIABLE, 8, 9,
                            SPV_WORKGROUP};
   memcpy(bad + fine, lone, sizeof lone);
-  g_assert_true(spirv_coop_shared_misfit(bad, G_N_ELEMENTS(bad), why, sizeof why));
+  g_assert_true(spirv_coop_shared_misfit(bad, G_N_ELEMENTS(bad), why, sizeof why, &has_coop, &sized));
   g_assert_cmpstr(why, ==, "shared variable %9: its size is not a multiple of 16 bytes (4)");
   /* the same without the matrix type: a shader without cooperative matrices may */
   const size_t type_at = 5 + 4 + 4 + 3;
   g_assert_cmpuint(bad[type_at], ==, (6u << 16) | SPV_TYPE_COOP_MATRIX_NV);
   bad[type_at] = (6u << 16) | 5359u; /* (OpCooperativeMatrixLoadNV's number: an instruction read as any other) */
-  g_assert_false(spirv_coop_shared_misfit(bad, G_N_ELEMENTS(bad), why, sizeof why));
+  g_assert_false(spirv_coop_shared_misfit(bad, G_N_ELEMENTS(bad), why, sizeof why, &has_coop, &sized));
+  g_assert_false(has_coop);
 }
 
 /* The pipeline cache is written on close and read back (validated) on the next open. */
@@ -3169,6 +3186,105 @@ static void bench_record(void)
   printf("# recording 560 dispatches: %.0f us without the set cache, %.0f us with it\n", us[0], us[1]);
 }
 
+/* The cooperative-matrix operations one layout at a time (coop_probe.comp): each that the
+ * tensor-core shaders use, at their strides and at others, against the exact product (inputs
+ * in halves and quarters: float16 and float32 hold them and every sum here exactly). On a GPU
+ * whose driver runs the tensor-core attention wrong, it says which operation it gets wrong;
+ * on lavapipe (STILL_VK_COOPMAT=emulate) it checks the probe and its indexing. Every wrong
+ * probe is said before the test fails. */
+static void test_coop_probe(void)
+{
+  still_vk *vk = open_or_skip(NULL);
+  if (!vk) return;
+  if (!still_vk_has_coopmat(vk) || vk->coopmat_n != 16) {
+    g_test_skip("no 16x16x16 tensor cores (lavapipe: STILL_VK_COOPMAT=emulate)");
+    still_vk_close(vk);
+    return;
+  }
+  static const struct {
+    still_vk_shader_id id;
+    bool c_load;
+    const char *what;
+  } probes[] = {
+    {VK_SHADER_COOP_PROBE_PREFILL, false, "A row-major, B column-major, D stored column-major (the prefill's)"},
+    {VK_SHADER_COOP_PROBE_SCORES, false, "D stored row-major (the attention's scores and scratch)"},
+    {VK_SHADER_COOP_PROBE_VALUES, false, "B row-major (the attention's values)"},
+    {VK_SHADER_COOP_PROBE_A_COL, false, "A column-major"},
+    {VK_SHADER_COOP_PROBE_C_ROW, true, "C loaded row-major (the attention's rescale)"},
+    {VK_SHADER_COOP_PROBE_C_COL, true, "C loaded and D stored column-major"},
+    {VK_SHADER_COOP_PROBE_LONE, false, "the prefill's with a 4-byte shared variable declared first"},
+  };
+  /* A, B (halves), C, D (floats): the prefill's, the attention's queries and keys with its
+   * scores, its weights and values with its scratch, dense, and odd ones */
+  static const uint32_t strides[][4] = {{72, 72, 16, 16}, {136, 136, 32, 32}, {40, 136, 16, 16},
+                                        {16, 16, 16, 16}, {24, 40, 20, 36}};
+  for (size_t s = 0; s < G_N_ELEMENTS(strides); s++)
+    for (int i = 0; i < 4; i++) { /* (the blocks, band after band, inside the shader's arrays) */
+      const uint32_t st = strides[s][i], blocks = i < 2 ? 8 : 4, per = st / 16;
+      g_assert_cmpuint(st % (i < 2 ? 8 : 4), ==, 0);
+      g_assert_cmpuint(per, >=, 1);
+      g_assert_cmpuint((blocks + per - 1) / per * 16 * st, <=, i < 2 ? 4096 : 1536);
+    }
+  float in[4096 + 1024], out[1025], nan_out[1025];
+  uint32_t seed = 0x9e3779b9u;
+  for (int i = 0; i < 4096; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    in[i] = (float)((int)(seed >> 24) % 9 - 4) * 0.5f;
+  }
+  for (int i = 4096; i < 4096 + 1024; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    in[i] = (float)((int)(seed >> 24) % 17 - 8) * 0.25f;
+  }
+  for (int i = 0; i < 1025; i++) nan_out[i] = NAN;
+  still_error err = {0};
+  still_vk_buffer bin = {0}, bout = {0};
+  g_assert_cmpint(still_vk_buffer_new(vk, sizeof in, &bin, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_buffer_new(vk, sizeof out, &bout, &err), ==, STILL_OK);
+  g_assert_cmpint(still_vk_upload(vk, &bin, 0, in, sizeof in, &err), ==, STILL_OK);
+  int wrong_runs = 0;
+  for (size_t p = 0; p < G_N_ELEMENTS(probes); p++)
+    for (size_t s = 0; s < G_N_ELEMENTS(strides); s++) {
+      g_assert_cmpint(still_vk_upload(vk, &bout, 0, nan_out, sizeof nan_out, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+      const still_vk_buffer *bufs[2] = {&bin, &bout};
+      g_assert_cmpint(still_vk_dispatch(vk, probes[p].id, bufs, 2, strides[s], 16, 1, 1, 1, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_download(vk, &bout, 0, out, sizeof out, &err), ==, STILL_OK);
+      int wrong = 0, transposed = 0; /* (the latter: values found where their transposes belong) */
+      char first[160] = "";
+      float want[1024];
+      for (int sg = 0; sg < 4; sg++)
+        for (int m = 0; m < 16; m++)
+          for (int n = 0; n < 16; n++) {
+            double w = probes[p].c_load ? in[4096 + 256 * sg + 16 * m + n] : 0.0;
+            for (int step = 0; step < 2; step++)
+              for (int k = 0; k < 16; k++)
+                w += (double)in[256 * (2 * sg + step) + 16 * m + k] * in[2048 + 256 * (2 * sg + step) + 16 * k + n];
+            want[256 * sg + 16 * m + n] = (float)w;
+          }
+      for (int i = 0; i < 1024; i++) {
+        const int sg = i / 256, m = (i % 256) / 16, n = i % 16;
+        if (out[i] == want[256 * sg + 16 * n + m]) transposed++;
+        if (out[i] != want[i] && !wrong++)
+          g_snprintf(first, sizeof first, "subgroup %d (%d, %d): %g, not %g", sg, m, n, out[i], want[i]);
+      }
+      if (out[1024] != 12345.0f) {
+        if (!wrong++) g_snprintf(first, sizeof first, "the lone variable read back %g, not 12345", out[1024]);
+      }
+      if (wrong) {
+        g_test_message("coop probe %s, strides %u %u %u %u: %d of 1025 values wrong, first %s%s", probes[p].what,
+                       strides[s][0], strides[s][1], strides[s][2], strides[s][3], wrong, first,
+                       transposed == 1024 ? " (each block transposed)" : "");
+        wrong_runs++;
+      }
+    }
+  g_test_message("coop probe: %d of %d runs wrong on %s", wrong_runs,
+                 (int)(G_N_ELEMENTS(probes) * G_N_ELEMENTS(strides)), vk->props.deviceName);
+  still_vk_buffer_free(vk, &bin), still_vk_buffer_free(vk, &bout);
+  still_vk_close(vk);
+  g_assert_cmpint(wrong_runs, ==, 0);
+}
+
 /* still_vk_attention_merge_check: passes on this device, keeps its answer, leaves the switches
  * and the counters as they were; where it cannot run (no counters) it fails without keeping
  * that; a device without 10 bindings an op (STILL_VK_MAX_BINDINGS=8) never merges in the fold,
@@ -3189,6 +3305,7 @@ static void test_attention_coop_check(void)
   g_assert_false(still_vk_attention_coop_check(vk, 3, why, sizeof why));
   g_assert_cmpstr(why, ==, "no design 3 of the attention on the tensor cores (1 or 2)");
   g_assert_false(still_vk_attention_coop_check(vk, 0, why, sizeof why));
+  g_assert_cmpstr(why, ==, "no design 0 of the attention on the tensor cores (1 or 2)");
   if (!still_vk_attention_coop_possible(vk)) {
     for (uint32_t d = 1; d <= 2; d++) {
       g_assert_false(still_vk_attention_coop_check(vk, d, why, sizeof why));
@@ -3864,6 +3981,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk/kv-store/Q8_0", test_kv_store_q8_0);
   g_test_add_func("/vk/attention-merge-check", test_attention_merge_check);
   g_test_add_func("/vk/attention-coop-check", test_attention_coop_check);
+  g_test_add_func("/vk/coop-probe", test_coop_probe);
   /* kv type, pos0, head dim, heads, KV heads, norm, neox, rope (0 none, 1 part, 2 all), stacked */
   static const fold_case fold[] = {
     {STILL_TYPE_F32, 0, 64, 4, 2, 0, 1, 1, 3},     {STILL_TYPE_F32, 17, 128, 6, 1, 1, 0, 2, 2},
