@@ -265,10 +265,11 @@ extern const still_vk_shader still_vk_shaders[VK_SHADER_COUNT];
 /* A test hook, NULL in the library: the tensor-core shaders
  * (VK_SHADER_MATMUL_COOP_*, VK_SHADER_ATTENTION_COOP_*, VK_SHADER_COOP_PROBE_*) built
  * with -DCOOP_EMULATE, their matrix operations done by hand, named as in
- * still_vk_shaders and ended by a NULL name (only their code is taken). tests/vulkan sets it (vk-coop-emulated.c.in); with
- * STILL_VK_COOPMAT=emulate (or emulate8) a device without cooperative
- * matrices then runs them in place of the real ones (vk-context.c), so that
- * lavapipe checks the tiles and indexing of the tensor-core prefill. */
+ * still_vk_shaders and ended by a NULL name (only their code is taken).
+ * tests/vulkan sets it (vk-coop-emulated.c.in); with STILL_VK_COOPMAT=emulate
+ * (or emulate8) a device without cooperative matrices then runs them in place
+ * of the real ones (vk-context.c), so that lavapipe checks the tiles and
+ * indexing of the tensor-core shaders. */
 extern const still_vk_shader *still_vk_coop_emulated;
 
 #endif

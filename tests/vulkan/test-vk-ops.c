@@ -2592,6 +2592,16 @@ static bool spirv_coop_shared_misfit(const uint32_t *code, size_t words, char *w
   return found && coop;
 }
 
+/* Embedded shader i, seen to be SPIR-V (else the checks below would pass it unread). */
+static const still_vk_shader *embedded_shader(int i)
+{
+  const still_vk_shader *sh = &still_vk_shaders[i];
+  g_assert_nonnull(sh->code);
+  g_assert_cmpuint(sh->size, >=, 20);
+  g_assert_cmpuint(sh->code[0], ==, 0x07230203u);
+  return sh;
+}
+
 /* Every embedded shader indexes its arrays of cooperative matrices by constants only (no
  * device needed); the check itself finds a variable index in a module made by hand. */
 static void test_shaders_coop_constant_index(void)
@@ -2599,15 +2609,11 @@ static void test_shaders_coop_constant_index(void)
   char why[160];
   int coop = 0;
   for (int i = 0; i < VK_SHADER_COUNT; i++) {
-    const still_vk_shader *sh = &still_vk_shaders[i];
-    g_assert_nonnull(sh->code);
-    g_assert_cmpuint(sh->size, >=, 20);
-    g_assert_cmpuint(sh->code[0], ==, 0x07230203u); /* (else the check below passes it unread) */
+    const still_vk_shader *sh = embedded_shader(i);
     why[0] = 0;
     const bool bad = spirv_indexes_coop_by_variable(sh->code, sh->size / 4, why, sizeof why);
     if (bad) g_test_message("%s: %s", sh->name, why);
     g_assert_false(bad);
-
     if (strstr(sh->name, "coop")) coop++;
   }
   g_test_message("%d shaders, %d of them on tensor cores", (int)VK_SHADER_COUNT, coop);
@@ -2649,10 +2655,7 @@ static void test_shaders_coop_shared_sizes(void)
   char why[160];
   int coop = 0;
   for (int i = 0; i < VK_SHADER_COUNT; i++) {
-    const still_vk_shader *sh = &still_vk_shaders[i];
-    g_assert_nonnull(sh->code);
-    g_assert_cmpuint(sh->size, >=, 20);
-    g_assert_cmpuint(sh->code[0], ==, 0x07230203u); /* (else the check below passes it unread) */
+    const still_vk_shader *sh = embedded_shader(i);
     why[0] = 0;
     bool has_coop;
     int sized;
