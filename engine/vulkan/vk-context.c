@@ -1522,6 +1522,18 @@ static int pipe_variant(const still_vk *vk, still_vk_shader_id id)
   return vk->dot_rows == 4 ? 0 : vk->dot_rows == 2 ? 1 : 2;
 }
 
+const still_vk_shader *still_vk_shader_source(const still_vk *vk, still_vk_shader_id id)
+{
+  const still_vk_shader *sh = &still_vk_shaders[id];
+  if (vk->coopmat_emulated && ((id >= VK_SHADER_MATMUL_COOP_F16 && id <= VK_SHADER_MATMUL_COOP_N128_IQ4_NL) ||
+                               (id >= VK_SHADER_ATTENTION_COOP_F16 && id <= VK_SHADER_COOP_PROBE_LONE))) {
+    const still_vk_shader *e = still_vk_coop_emulated;
+    while (e && e->name && strcmp(e->name, sh->name) != 0) e++;
+    return e && e->name ? e : NULL;
+  }
+  return sh;
+}
+
 static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline *out, still_error *err)
 {
   const int variant = pipe_variant(vk, id);
@@ -1530,16 +1542,10 @@ static still_status get_pipeline(still_vk *vk, still_vk_shader_id id, VkPipeline
     *out = *slot;
     return STILL_OK;
   }
-  const still_vk_shader *sh = &still_vk_shaders[id];
-  if (vk->coopmat_emulated && ((id >= VK_SHADER_MATMUL_COOP_F16 && id <= VK_SHADER_MATMUL_COOP_N128_IQ4_NL) ||
-                               (id >= VK_SHADER_ATTENTION_COOP_F16 && id <= VK_SHADER_COOP_PROBE_LONE))) {
-    const still_vk_shader *e = still_vk_coop_emulated;
-    while (e && e->name && strcmp(e->name, sh->name) != 0) e++;
-    if (!e || !e->name)
-      return still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no emulated version of %s (STILL_VK_COOPMAT=emulate)",
-                             sh->name);
-    sh = e;
-  }
+  const still_vk_shader *sh = still_vk_shader_source(vk, id);
+  if (!sh)
+    return still_set_error(err, STILL_ERR_BACKEND, "Vulkan: no emulated version of %s (STILL_VK_COOPMAT=emulate)",
+                           still_vk_shaders[id].name);
   VkShaderModuleCreateInfo mci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                   .codeSize = sh->size,
                                   .pCode = sh->code};

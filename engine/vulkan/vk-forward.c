@@ -1259,13 +1259,24 @@ static uint64_t model_key(const still_vk_forward *f, const vk_part *P)
   return still_hash64_final(&h);
 }
 
-/* One device only: a split keeps the defaults (each device's time is not apart in the forward
+/* First, each device's tensor cores checked (still_vk_coop_verify: a driver that gets the
+ * prompt products wrong loses them, said on stderr and at the head of the tuning line). Then
+ * one device only: a split keeps the defaults (each device's time is not apart in the forward
  * pass's). */
 still_status still_vk_forward_tune(still_vk_forward *f, still_step_fn on_step, void *step_user, still_error *err)
 {
   vk_part *P = &f->parts[0];
+  char off[400] = ""; /* the devices whose tensor cores failed, and why */
+  for (int i = 0; i < f->n_parts; i++) {
+    char why[160];
+    if (still_vk_coop_verify(f->parts[i].vk, why, sizeof why)) continue;
+    const char *name = still_vk_device_name(f->parts[i].vk);
+    fprintf(stderr, "still: %s: prompts leave the tensor cores: %s\n", name, why);
+    const size_t n = strlen(off);
+    snprintf(off + n, sizeof off - n, "tensor cores off on %.60s (%.150s); ", name, why);
+  }
   if (f->n_parts != 1) {
-    snprintf(f->tuning, sizeof f->tuning, "defaults (a split over %d devices)", f->n_parts);
+    snprintf(f->tuning, sizeof f->tuning, "%sdefaults (a split over %d devices)", off, f->n_parts);
     return STILL_OK;
   }
   tune_ctx c = {.f = f, .n_prompt = (int)tune_prompt_tokens(f)};
@@ -1283,7 +1294,9 @@ still_status still_vk_forward_tune(still_vk_forward *f, still_step_fn on_step, v
   /* (a batch short enough for the split attention never meets still_vk_attention) */
   job.attn_coop = P->end > P->first && job.deep_pos > 0 && !takes_split(P, &deep) &&
                   still_vk_attention_coop_fits(P->vk, &deep);
-  const still_status st = still_vk_tune(P->vk, &job, f->tuning, sizeof f->tuning, err);
+  char tuned[sizeof f->tuning - sizeof off];
+  const still_status st = still_vk_tune(P->vk, &job, tuned, sizeof tuned, err);
+  snprintf(f->tuning, sizeof f->tuning, "%s%s", off, tuned);
   free(c.ids), free(c.rope), free(c.out), free(c.x);
   return st;
 }

@@ -84,6 +84,8 @@ struct still_vk {
   char merge_failed[160];
   int coop_checked[2]; /* still_vk_attention_coop_check: the same, for designs 1 and 2 */
   char coop_failed[2][160];
+  int mm_coop_checked;  /* still_vk_matmul_coop_check: the same */
+  char mm_coop_failed[160];
   /* counters the fold's merge leaves at 0 (zeroed when made: still_vk_counts); counts_failed:
    * it could not be made (not tried again) */
   still_vk_buffer counts;
@@ -201,6 +203,9 @@ still_status still_vk_fail(still_error *err, VkResult r, const char *what);
 /* The shared memory one workgroup of matvec_dot.comp declares (bytes), at vk's rows and workgroup:
  * rounds, the variant that rounds the vector itself; else -DPREROUNDED or -DNVEC. */
 uint64_t still_vk_dot_shared_bytes(const still_vk *vk, bool rounds);
+/* The SPIR-V that shader id runs as on this device: still_vk_shaders' own, or its emulated copy
+ * (STILL_VK_COOPMAT=emulate; NULL where the test program has none). */
+const still_vk_shader *still_vk_shader_source(const still_vk *vk, still_vk_shader_id id);
 /* Record one dispatch of shader id over gx×gy×gz workgroups. */
 still_status still_vk_dispatch(still_vk *vk, still_vk_shader_id id, const still_vk_buffer *const *bufs, int n_bufs,
                                const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz,

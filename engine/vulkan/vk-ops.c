@@ -3,10 +3,12 @@
  * message, not a GPU fault. */
 #include "vulkan/vk-internal.h"
 
+#include "kv-cache.h" /* still_hash64 */
 #include "types.h"
 #include "util.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -525,11 +527,12 @@ still_status still_vk_matvec_norm(still_vk *vk, const still_vk_buffer *w, const 
 
 /* matmul_coop.comp (or matmul_coop8.comp, vk->coopmat_n): the team layouts
  * on tensor cores, in tiles of 64 rows × 64 vectors, where the device has VK_NV_cooperative_matrix (vk->coopmat,
- * probed in vk-context.c; STILL_VK_COOPMAT=0 turns it off). STILL_VK_MATMUL=
- * generic or team also keep it off, so that they still measure those shaders. */
-static int matmul_coop_shader(const still_vk *vk, const still_vk_matvec_args *a)
+ * probed in vk-context.c; STILL_VK_COOPMAT=0 turns it off, and so does a failed
+ * still_vk_coop_verify). STILL_VK_MATMUL=generic or team also keep it off
+ * (matmul_coop_shader), so that they still measure those shaders. */
+static int coop_shader_of(const still_vk *vk, const still_vk_matvec_args *a)
 {
-  if (!vk->coopmat || vk->matmul_mode != 0) return -1;
+  if (!vk->coopmat) return -1;
   if ((a->nrows + 63) / 64 > 65535 || (a->n_vec + 63) / 64 > 65535) return -1; /* the grid's limit */
   const int k = team_layout_ok(a);
   if (k < 0) return -1;
@@ -538,6 +541,11 @@ static int matmul_coop_shader(const still_vk *vk, const still_vk_matvec_args *a)
                    : vk->coopmat_vecs == 128 ? VK_SHADER_MATMUL_COOP_N128_F16
                                              : VK_SHADER_MATMUL_COOP_F16;
   return base + k;
+}
+
+static int matmul_coop_shader(const still_vk *vk, const still_vk_matvec_args *a)
+{
+  return vk->matmul_mode != 0 ? -1 : coop_shader_of(vk, a);
 }
 
 /* matvec_dot.comp -DNVEC (matmul_dot_*): vectors per workgroup, the
@@ -1580,6 +1588,144 @@ bool still_vk_norm_fold_check(still_vk *vk, char *why, size_t cap)
   free(host), free(wq), free(got);
   return check_verdict(&vk->norm_checked, vk->norm_failed, sizeof vk->norm_failed, st, &err, counted, worst, 1e-5,
                        "norm apart", ORDERING, why, cap);
+}
+
+/* ---- the prompt products on the tensor cores, checked on the device ------------------------ */
+
+/* 100 rows × 72 vectors: edges in both of a tile's directions; Q8_0 rows of 96 values (a tile
+ * and a half along the row), Q4_K rows of 256 (the model files' commonest type) */
+static const uint32_t mm_check_types[2] = {STILL_TYPE_Q8_0, STILL_TYPE_Q4_K}, mm_check_cols[2] = {96, 256};
+#define MM_CHECK_ROWS 100u
+#define MM_CHECK_VECS 72u
+
+/* The check's verdicts in this process (a model loaded again, or another session, on the same
+ * device and driver does not run it again): keyed by the device, its driver, and the SPIR-V of
+ * the tensor-core shaders the check runs (so that the tests' broken emulation is its own). */
+#define MM_MEMO_SLOTS 8
+static struct {
+  uint64_t key;
+  int verdict; /* 1 passed, -1 failed */
+  char why[160];
+} mm_memo[MM_MEMO_SLOTS];
+static int mm_memo_n;
+static pthread_mutex_t mm_memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t mm_check_key(const still_vk *vk)
+{
+  still_hash64 h;
+  still_hash64_init(&h);
+  still_hash64_update(&h, &vk->props.vendorID, 4);
+  still_hash64_update(&h, &vk->props.deviceID, 4);
+  still_hash64_update(&h, &vk->props.driverVersion, 4);
+  still_hash64_update(&h, vk->props.pipelineCacheUUID, VK_UUID_SIZE);
+  const uint32_t shape[3] = {vk->coopmat_n, vk->coopmat_rows, vk->coopmat_vecs};
+  still_hash64_update(&h, shape, sizeof shape);
+  for (int t = 0; t < 2; t++) {
+    uint64_t rb = 0;
+    still_type_bytes(mm_check_types[t], mm_check_cols[t], &rb);
+    const still_vk_matvec_args a = {.type = mm_check_types[t], .ncols = mm_check_cols[t], .nrows = MM_CHECK_ROWS,
+                                    .n_vec = MM_CHECK_VECS, .row_bytes = rb};
+    const int sh = coop_shader_of(vk, &a); /* (whatever STILL_VK_MATMUL says: the check sets it aside) */
+    const still_vk_shader *src = sh >= 0 ? still_vk_shader_source(vk, (still_vk_shader_id)sh) : NULL;
+    if (src) still_hash64_update(&h, src->code, src->size);
+  }
+  return still_hash64_final(&h);
+}
+
+static bool mm_check_run(still_vk *vk, char *why, size_t cap);
+
+bool still_vk_matmul_coop_check(still_vk *vk, char *why, size_t cap)
+{
+  const int known = check_known(&vk->mm_coop_checked, vk->mm_coop_failed, sizeof vk->mm_coop_failed, vk->coopmat,
+                                "the device has no tensor cores", why, cap);
+  if (known >= 0) return known > 0;
+  const uint64_t key = mm_check_key(vk);
+  pthread_mutex_lock(&mm_memo_lock);
+  for (int i = 0; i < mm_memo_n; i++)
+    if (mm_memo[i].key == key) {
+      vk->mm_coop_checked = mm_memo[i].verdict;
+      snprintf(vk->mm_coop_failed, sizeof vk->mm_coop_failed, "%s", mm_memo[i].why);
+      pthread_mutex_unlock(&mm_memo_lock);
+      snprintf(why, cap, "%s", vk->mm_coop_failed);
+      return vk->mm_coop_checked > 0;
+    }
+  pthread_mutex_unlock(&mm_memo_lock);
+  const bool ok = mm_check_run(vk, why, cap);
+  if (vk->mm_coop_checked != 0) { /* (a check that could not run is not kept) */
+    pthread_mutex_lock(&mm_memo_lock);
+    const int slot = mm_memo_n < MM_MEMO_SLOTS ? mm_memo_n++ : (int)(key % MM_MEMO_SLOTS);
+    mm_memo[slot].key = key, mm_memo[slot].verdict = vk->mm_coop_checked;
+    snprintf(mm_memo[slot].why, sizeof mm_memo[slot].why, "%s", vk->mm_coop_failed);
+    pthread_mutex_unlock(&mm_memo_lock);
+  }
+  return ok;
+}
+
+static bool mm_check_run(still_vk *vk, char *why, size_t cap)
+{
+  const uint32_t *types = mm_check_types, *cols = mm_check_cols;
+  const uint32_t nr = MM_CHECK_ROWS, nv = MM_CHECK_VECS, nc_most = 256;
+  float *host = malloc(((size_t)nc_most * (nr > nv ? nr : nv) + 3 * (size_t)nr * nv) * sizeof *host);
+  uint64_t rb_most = 0;
+  still_type_bytes(STILL_TYPE_Q8_0, nc_most, &rb_most); /* (the larger of the two per row) */
+  uint8_t *wq = malloc(rb_most * nr);
+  float *res = host ? host + (size_t)nc_most * (nr > nv ? nr : nv) : NULL; /* float path, tensor cores, NaNs */
+  still_error err = {0};
+  still_status st = host && wq ? STILL_OK : still_set_error(&err, STILL_ERR_NOMEM, "out of memory");
+  still_vk_buffer w = {0}, x = {0}, y = {0};
+  if (st == STILL_OK) st = still_vk_buffer_new(vk, rb_most * nr, &w, &err);
+  if (st == STILL_OK) st = still_vk_buffer_new(vk, (uint64_t)nc_most * nv * 4, &x, &err);
+  if (st == STILL_OK) st = still_vk_buffer_new(vk, (uint64_t)nr * nv * 4, &y, &err);
+  const int mode = vk->matmul_mode; /* (STILL_VK_MATMUL=team or generic would keep the tensor cores off) */
+  double worst = 0;
+  uint32_t seed = 0x27d4eb2fu;
+  for (int t = 0; t < 2 && st == STILL_OK; t++) {
+    const uint32_t nc = cols[t];
+    uint64_t rb = 0;
+    still_type_bytes(types[t], nc, &rb);
+    const still_type_traits *tt = still_type_get(types[t]);
+    for (uint32_t r = 0; r < nr; r++) {
+      for (uint32_t i = 0; i < nc; i++) host[i] = check_rand(&seed);
+      tt->from_float(host, wq + rb * r, nc);
+    }
+    for (size_t i = 0; i < (size_t)nc * nv; i++) host[i] = check_rand(&seed);
+    for (size_t i = 0; i < (size_t)nr * nv; i++) res[2 * (size_t)nr * nv + i] = NAN;
+    st = still_vk_upload(vk, &w, 0, wq, rb * nr, &err);
+    if (st == STILL_OK) st = still_vk_upload(vk, &x, 0, host, (size_t)nc * nv * 4, &err);
+    const still_vk_matvec_args a = {.type = types[t], .ncols = nc, .nrows = nr, .n_vec = nv, .row_bytes = rb,
+                                    .x_stride = nc, .y_stride = nr};
+    /* the float path, then the tensor cores into an output of NaNs */
+    for (int r = 0; r < 2 && st == STILL_OK; r++) {
+      vk->coopmat = r == 1;
+      vk->matmul_mode = r == 1 ? 0 : mode;
+      if (r == 1) st = still_vk_upload(vk, &y, 0, res + 2 * (size_t)nr * nv, (size_t)nr * nv * 4, &err);
+      if (st == STILL_OK) st = still_vk_begin(vk, &err);
+      if (st == STILL_OK) {
+        st = still_vk_matmul(vk, &w, &x, &y, &a, &err);
+        st = submit_after(vk, st, &err);
+      }
+      if (st == STILL_OK) st = still_vk_download(vk, &y, 0, res + (size_t)r * nr * nv, (size_t)nr * nv * 4, &err);
+    }
+    vk->coopmat = true, vk->matmul_mode = mode;
+    for (size_t i = 0; i < (size_t)nr * nv && st == STILL_OK; i++) {
+      const double d = fabs((double)res[(size_t)nr * nv + i] - (double)res[i]) / (1.0 + fabs((double)res[i]));
+      if (!(d <= worst)) worst = isnan(d) ? INFINITY : d;
+    }
+  }
+  still_vk_buffer_free(vk, &w), still_vk_buffer_free(vk, &x), still_vk_buffer_free(vk, &y);
+  free(host), free(wq);
+  /* (float16 activations on the tensor cores: differences of a few 1e-3 at most) */
+  return check_verdict(&vk->mm_coop_checked, vk->mm_coop_failed, sizeof vk->mm_coop_failed, st, &err, true, worst,
+                       0.02, "products in float32", "the driver does not run its shader as written", why, cap);
+}
+
+bool still_vk_coop_verify(still_vk *vk, char *why, size_t cap)
+{
+  why[0] = '\0';
+  if (!vk->coopmat || still_vk_matmul_coop_check(vk, why, cap)) return true;
+  if (vk->mm_coop_checked == 0) return true; /* (it could not run: kept on, as before the check) */
+  vk->coopmat = false; /* prompts on the other shaders, the attention's tiles in float32 */
+  return false;
 }
 
 /* ---- the prompt attention on the tensor cores, checked on the device ---------------------- */

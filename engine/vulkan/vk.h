@@ -350,6 +350,18 @@ bool still_vk_attention_coop_ok(const still_vk *vk, const still_vk_attention_arg
  * not where its loop limit would cut it short), and whether the device has what it needs */
 bool still_vk_attention_coop_fits(const still_vk *vk, const still_vk_attention_args *a);
 bool still_vk_attention_coop_possible(const still_vk *vk);
+/* Runs a prompt's products (100 rows × 72 vectors of Q8_0 rows of 96 values and of Q4_K rows of
+ * 256) on the tensor cores and on the float path on the same random inputs, the output filled
+ * with NaNs before the first, and compares them (within float16 rounding): a driver that does
+ * not run the tensor-core prefill as written fails, as does a device without tensor cores. Once
+ * per context, kept as still_vk_attention_merge_check's; false with why filled when it fails.
+ * Outside begin/submit. */
+bool still_vk_matmul_coop_check(still_vk *vk, char *why, size_t cap);
+/* The tensor cores checked before a model's prompts use them (still_vk_matmul_coop_check):
+ * where the check fails, this context stops using them (prompts on the other shaders, the
+ * attention's tiles in float32), and false returns with why filled. True where they passed,
+ * where the device has none, or where the check could not run (why says so then). */
+bool still_vk_coop_verify(still_vk *vk, char *why, size_t cap);
 /* Runs a prompt's attention on the tensor cores in design 1 (both products on them) or 2 (only
  * the scores: STILL_VK_ATTN_COOP's numbers) and in float32 on the same random inputs (40 tokens
  * of R1-Qwen-1.5B's heads, 6 query heads on each of 2 KV heads of 128, at position 300 of an F16

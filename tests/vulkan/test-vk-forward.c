@@ -2006,6 +2006,44 @@ out:
   ref_free(r);
 }
 
+/* A driver that runs the tensor-core prefill wrong (lavapipe's emulation with Q8_0's prefill
+ * running Q4_0's code, vk_coop_emulation_broken): the session's device fails the check before
+ * any timing, says so on the tuning line, and the model's logits stay right (its prompt of 24
+ * tokens a batch: off the tensor cores now). */
+static void test_coop_broken(void)
+{
+  const char *env = g_getenv("STILL_VK_COOPMAT");
+  if (!env || strcmp(env, "emulate") != 0) {
+    g_test_skip("needs the emulated tensor cores (STILL_VK_COOPMAT=emulate)");
+    return;
+  }
+  reference *r;
+  still_model *m;
+  if (!load_case("tiny-llama-Q8_0", &r, &m)) return;
+  const still_vk_shader *saved = still_vk_coop_emulated;
+  still_vk_shader *broken = vk_coop_emulation_broken();
+  still_vk_coop_emulated = broken;
+  still_session_params sp = still_session_params_default();
+  sp.n_threads = 2;
+  sp.kv_type = STILL_KV_F32;
+  sp.n_ctx = 256;
+  sp.n_gpu_layers = -1;
+  still_session *s = test_session_new(m, &sp);
+  const char *t = still_session_gpu_tuning(s);
+  g_test_message("%s", t);
+  g_assert_true(g_str_has_prefix(t, "tensor cores off on "));
+  g_assert_nonnull(strstr(t, "its output differed from the products in float32"));
+  g_assert_true(g_str_has_prefix(still_session_offload(s), "offload: 2/2 layers on Vulkan"));
+  float *lg = g_new(float, r->n_vocab);
+  check_tuned_logits(s, m, r, lg);
+  still_session_free(s);
+  still_vk_coop_emulated = saved;
+  free(broken);
+  g_free(lg);
+  still_model_free(m);
+  ref_free(r);
+}
+
 /* The tuner's prompt attention on a device with tensor cores (lavapipe's emulated ones with
  * STILL_VK_COOPMAT=emulate): with an F16 cache, which it can take, the search times it on a
  * batch deep in the context (at 192: the 256 positions less the 64-token batch), says so, and
@@ -2321,6 +2359,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk-forward/device-lost", test_device_lost);
   g_test_add_func("/vk-forward/tune", test_tune);
   g_test_add_func("/vk-forward/tune-deep", test_tune_deep);
+  g_test_add_func("/vk-forward/coop-broken", test_coop_broken);
   static const char *fit_models[] = {"tiny-qwen2-Q4_K_M", "tiny-llama-Q4_K_M", "tiny-qwen2-Q8_0", "tiny-qwen3-Q8_0"};
   for (size_t i = 0; i < G_N_ELEMENTS(fit_models); i++) {
     char *path = g_strdup_printf("/vk-forward/fit-bytes/%s", fit_models[i]);

@@ -3189,6 +3189,71 @@ static void bench_record(void)
   printf("# recording 560 dispatches: %.0f us without the set cache, %.0f us with it\n", us[0], us[1]);
 }
 
+/* still_vk_matmul_coop_check: on a device with tensor cores (lavapipe: emulated) it passes, is
+ * kept (for the context, and for the process: another context runs nothing), and leaves the
+ * switches as it found it; without them it fails at once, saying so
+ * (still_vk_coop_verify then has nothing to turn off); on a "driver" that runs the Q8_0
+ * prefill as another type's, it fails, and still_vk_coop_verify turns the context's tensor
+ * cores off (prompts, and the attention with them), saying why. */
+static void test_matmul_coop_check(void)
+{
+  still_vk *vk = open_or_skip(NULL);
+  if (!vk) return;
+  char why[160] = "unset";
+  if (!still_vk_has_coopmat(vk)) {
+    g_assert_false(still_vk_matmul_coop_check(vk, why, sizeof why));
+    g_assert_cmpstr(why, ==, "the device has no tensor cores");
+    g_assert_cmpint(vk->mm_coop_checked, ==, -1);
+    g_assert_true(still_vk_coop_verify(vk, why, sizeof why));
+    g_assert_cmpstr(why, ==, "");
+    still_vk_close(vk);
+    return;
+  }
+  const int mode = vk->matmul_mode;
+  g_assert_true(still_vk_matmul_coop_check(vk, why, sizeof why));
+  g_assert_cmpstr(why, ==, "");
+  g_assert_cmpint(vk->mm_coop_checked, ==, 1);
+  g_assert_true(still_vk_has_coopmat(vk));
+  g_assert_cmpint(vk->matmul_mode, ==, mode);
+  g_assert_true(still_vk_coop_verify(vk, why, sizeof why));
+  vk->mm_coop_checked = -1; /* kept: a second call runs nothing */
+  g_strlcpy(vk->mm_coop_failed, "kept", sizeof vk->mm_coop_failed);
+  g_assert_false(still_vk_matmul_coop_check(vk, why, sizeof why));
+  g_assert_cmpstr(why, ==, "kept");
+  still_vk_close(vk);
+  /* another context on the same device takes the process's verdict: nothing runs (no
+   * tensor-core prefill module made) */
+  vk = open_or_skip(NULL);
+  g_assert_true(still_vk_matmul_coop_check(vk, why, sizeof why));
+  for (int id = VK_SHADER_MATMUL_COOP_F16; id <= VK_SHADER_MATMUL_COOP_N128_IQ4_NL; id++)
+    g_assert_true(vk->modules[id] == VK_NULL_HANDLE);
+  still_vk_close(vk);
+  /* the broken "driver" (emulated only: a real GPU's driver is what it is) */
+  const char *env = g_getenv("STILL_VK_COOPMAT");
+  if (!env || strcmp(env, "emulate") != 0) {
+    g_test_message("the failing case needs STILL_VK_COOPMAT=emulate");
+    return;
+  }
+  const still_vk_shader *saved = still_vk_coop_emulated;
+  still_vk_shader *broken = vk_coop_emulation_broken();
+  still_vk_coop_emulated = broken;
+  vk = open_or_skip(NULL);
+  g_assert_true(still_vk_has_coopmat(vk));
+  g_assert_false(still_vk_matmul_coop_check(vk, why, sizeof why));
+  g_test_message("%s", why);
+  g_assert_true(g_str_has_prefix(why, "its output differed from the products in float32 (by "));
+  g_assert_cmpint(vk->mm_coop_checked, ==, -1);
+  g_assert_true(still_vk_has_coopmat(vk)); /* (the check alone turns nothing off) */
+  g_assert_false(still_vk_coop_verify(vk, why, sizeof why));
+  g_assert_true(g_str_has_prefix(why, "its output differed"));
+  g_assert_false(still_vk_has_coopmat(vk));
+  g_assert_false(still_vk_attention_coop_possible(vk));
+  g_assert_true(still_vk_coop_verify(vk, why, sizeof why)); /* (nothing left to turn off) */
+  still_vk_close(vk);
+  still_vk_coop_emulated = saved;
+  free(broken);
+}
+
 /* The cooperative-matrix operations one layout at a time (coop_probe.comp): each that the
  * tensor-core shaders use, at their strides and at others, against the exact product (inputs
  * in halves and quarters: float16 and float32 hold them and every sum here exactly). On a GPU
@@ -3985,6 +4050,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk/attention-merge-check", test_attention_merge_check);
   g_test_add_func("/vk/attention-coop-check", test_attention_coop_check);
   g_test_add_func("/vk/coop-probe", test_coop_probe);
+  g_test_add_func("/vk/matmul-coop-check", test_matmul_coop_check);
   /* kv type, pos0, head dim, heads, KV heads, norm, neox, rope (0 none, 1 part, 2 all), stacked */
   static const fold_case fold[] = {
     {STILL_TYPE_F32, 0, 64, 4, 2, 0, 1, 1, 3},     {STILL_TYPE_F32, 17, 128, 6, 1, 1, 0, 2, 2},

@@ -11,4 +11,10 @@
  * on the ordinary prefill, passing without testing it. */
 const char *vk_coop_emulation_wrong(const still_vk *vk);
 
+/* A copy of the emulated shaders in which matmul_coop_q8_0 runs Q4_0's code: a driver that
+ * runs the tensor-core prefill wrong, as still_vk_matmul_coop_check must catch. Put it in
+ * still_vk_coop_emulated before opening a device with STILL_VK_COOPMAT=emulate; free it
+ * once that is closed and the table put back. */
+still_vk_shader *vk_coop_emulation_broken(void);
+
 #endif
