@@ -164,7 +164,9 @@ struct still_vk_forward {
   vk_part parts[STILL_VK_MAX_SPLIT];
   float *xhost; /* [n_batch][n_embd]: the residual stream between parts */
   char device[1024];
-  char tuning[1024]; /* still_vk_forward_tuning */
+  /* still_vk_forward_tuning: what still_vk_forward_tune said (the devices without their tensor
+   * cores, two at most, then the tuner's 800 characters at most) */
+  char tuning[1536];
   bool one_part;    /* a single device: its paths may be tuned (still_vk_forward_tune) */
   double slice_s;   /* a cancellable prompt batch waits for the GPU about this often (run_part) */
   void (*slice_hook)(void *user, int part, int layers_done); /* tests: after each such wait */
@@ -1266,17 +1268,27 @@ static uint64_t model_key(const still_vk_forward *f, const vk_part *P)
 still_status still_vk_forward_tune(still_vk_forward *f, still_step_fn on_step, void *step_user, still_error *err)
 {
   vk_part *P = &f->parts[0];
-  char off[400] = ""; /* the devices whose tensor cores failed, and why */
+  /* the devices whose tensor cores failed, and why (a split over cards of one kind says it once),
+   * at the head of the tuning line */
+  f->tuning[0] = '\0';
+  size_t n = 0;
   for (int i = 0; i < f->n_parts; i++) {
-    char why[160];
-    if (still_vk_coop_verify(f->parts[i].vk, why, sizeof why)) continue;
+    char why[160], entry[280];
+    const bool kept = still_vk_coop_verify(f->parts[i].vk, why, sizeof why);
     const char *name = still_vk_device_name(f->parts[i].vk);
+    if (kept) {
+      if (why[0]) fprintf(stderr, "still: %s: the tensor cores' check could not run, kept: %s\n", name, why);
+      continue;
+    }
     fprintf(stderr, "still: %s: prompts leave the tensor cores: %s\n", name, why);
-    const size_t n = strlen(off);
-    snprintf(off + n, sizeof off - n, "tensor cores off on %.60s (%.150s); ", name, why);
+    snprintf(entry, sizeof entry, "tensor cores off on %.80s (%.160s); ", name, why);
+    if (!strstr(f->tuning, entry) && n + strlen(entry) < sizeof f->tuning - 900) {
+      memcpy(f->tuning + n, entry, strlen(entry) + 1);
+      n += strlen(entry);
+    }
   }
   if (f->n_parts != 1) {
-    snprintf(f->tuning, sizeof f->tuning, "%sdefaults (a split over %d devices)", off, f->n_parts);
+    snprintf(f->tuning + n, sizeof f->tuning - n, "defaults (a split over %d devices)", f->n_parts);
     return STILL_OK;
   }
   tune_ctx c = {.f = f, .n_prompt = (int)tune_prompt_tokens(f)};
@@ -1294,9 +1306,8 @@ still_status still_vk_forward_tune(still_vk_forward *f, still_step_fn on_step, v
   /* (a batch short enough for the split attention never meets still_vk_attention) */
   job.attn_coop = P->end > P->first && job.deep_pos > 0 && !takes_split(P, &deep) &&
                   still_vk_attention_coop_fits(P->vk, &deep);
-  char tuned[sizeof f->tuning - sizeof off];
-  const still_status st = still_vk_tune(P->vk, &job, tuned, sizeof tuned, err);
-  snprintf(f->tuning, sizeof f->tuning, "%s%s", off, tuned);
+  f->tuning[n] = '\0'; /* (what still_vk_tune leaves unsaid where it fails) */
+  const still_status st = still_vk_tune(P->vk, &job, f->tuning + n, sizeof f->tuning - n, err);
   free(c.ids), free(c.rope), free(c.out), free(c.x);
   return st;
 }

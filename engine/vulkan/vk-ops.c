@@ -1599,8 +1599,9 @@ static const uint32_t mm_check_types[2] = {STILL_TYPE_Q8_0, STILL_TYPE_Q4_K}, mm
 #define MM_CHECK_VECS 72u
 
 /* The check's verdicts in this process (a model loaded again, or another session, on the same
- * device and driver does not run it again): keyed by the device, its driver, and the SPIR-V of
- * the tensor-core shaders the check runs (so that the tests' broken emulation is its own). */
+ * kind of device and driver does not run it again; two cards of one model share it): keyed by
+ * the device's ids, its driver, and the SPIR-V of the tensor-core shaders the check runs (so
+ * that the tests' broken emulations are their own). */
 #define MM_MEMO_SLOTS 8
 static struct {
   uint64_t key;
@@ -1637,7 +1638,7 @@ static bool mm_check_run(still_vk *vk, char *why, size_t cap);
 bool still_vk_matmul_coop_check(still_vk *vk, char *why, size_t cap)
 {
   const int known = check_known(&vk->mm_coop_checked, vk->mm_coop_failed, sizeof vk->mm_coop_failed, vk->coopmat,
-                                "the device has no tensor cores", why, cap);
+                                "no tensor cores in use on this device", why, cap);
   if (known >= 0) return known > 0;
   const uint64_t key = mm_check_key(vk);
   pthread_mutex_lock(&mm_memo_lock);
@@ -1663,57 +1664,82 @@ bool still_vk_matmul_coop_check(still_vk *vk, char *why, size_t cap)
 
 static bool mm_check_run(still_vk *vk, char *why, size_t cap)
 {
-  const uint32_t *types = mm_check_types, *cols = mm_check_cols;
-  const uint32_t nr = MM_CHECK_ROWS, nv = MM_CHECK_VECS, nc_most = 256;
-  float *host = malloc(((size_t)nc_most * (nr > nv ? nr : nv) + 3 * (size_t)nr * nv) * sizeof *host);
+  const uint32_t nr = MM_CHECK_ROWS, nv = MM_CHECK_VECS, n_out = MM_CHECK_ROWS * MM_CHECK_VECS;
+  uint32_t nc_most = 0;
   uint64_t rb_most = 0;
-  still_type_bytes(STILL_TYPE_Q8_0, nc_most, &rb_most); /* (the larger of the two per row) */
+  for (int t = 0; t < 2; t++) {
+    uint64_t rb = 0;
+    still_type_bytes(mm_check_types[t], mm_check_cols[t], &rb);
+    if (rb > rb_most) rb_most = rb;
+    if (mm_check_cols[t] > nc_most) nc_most = mm_check_cols[t];
+  }
+  /* host: a weight row, then the vectors (nc_most × nv), then the outputs (float path, tensor
+   * cores) and the NaNs they start from */
+  const size_t n_in = (size_t)nc_most * nv, n_host = n_in + 3 * (size_t)n_out;
+  float *host = malloc(n_host * sizeof *host);
   uint8_t *wq = malloc(rb_most * nr);
-  float *res = host ? host + (size_t)nc_most * (nr > nv ? nr : nv) : NULL; /* float path, tensor cores, NaNs */
-  still_error err = {0};
+  float *res = host ? host + n_in : NULL, *nans = host ? res + 2 * (size_t)n_out : NULL;
+  still_error err = {0}, coop_err = {0};
   still_status st = host && wq ? STILL_OK : still_set_error(&err, STILL_ERR_NOMEM, "out of memory");
   still_vk_buffer w = {0}, x = {0}, y = {0};
   if (st == STILL_OK) st = still_vk_buffer_new(vk, rb_most * nr, &w, &err);
-  if (st == STILL_OK) st = still_vk_buffer_new(vk, (uint64_t)nc_most * nv * 4, &x, &err);
-  if (st == STILL_OK) st = still_vk_buffer_new(vk, (uint64_t)nr * nv * 4, &y, &err);
+  if (st == STILL_OK) st = still_vk_buffer_new(vk, (uint64_t)n_in * 4, &x, &err);
+  if (st == STILL_OK) st = still_vk_buffer_new(vk, (uint64_t)n_out * 4, &y, &err);
+  if (nans)
+    for (size_t i = 0; i < n_out; i++) nans[i] = NAN;
   const int mode = vk->matmul_mode; /* (STILL_VK_MATMUL=team or generic would keep the tensor cores off) */
   double worst = 0;
+  bool coop_ran = true;
   uint32_t seed = 0x27d4eb2fu;
-  for (int t = 0; t < 2 && st == STILL_OK; t++) {
-    const uint32_t nc = cols[t];
+  for (int t = 0; t < 2 && st == STILL_OK && coop_ran; t++) {
+    const uint32_t nc = mm_check_cols[t];
     uint64_t rb = 0;
-    still_type_bytes(types[t], nc, &rb);
-    const still_type_traits *tt = still_type_get(types[t]);
+    still_type_bytes(mm_check_types[t], nc, &rb);
+    const still_type_traits *tt = still_type_get(mm_check_types[t]);
     for (uint32_t r = 0; r < nr; r++) {
       for (uint32_t i = 0; i < nc; i++) host[i] = check_rand(&seed);
       tt->from_float(host, wq + rb * r, nc);
     }
     for (size_t i = 0; i < (size_t)nc * nv; i++) host[i] = check_rand(&seed);
-    for (size_t i = 0; i < (size_t)nr * nv; i++) res[2 * (size_t)nr * nv + i] = NAN;
     st = still_vk_upload(vk, &w, 0, wq, rb * nr, &err);
     if (st == STILL_OK) st = still_vk_upload(vk, &x, 0, host, (size_t)nc * nv * 4, &err);
-    const still_vk_matvec_args a = {.type = types[t], .ncols = nc, .nrows = nr, .n_vec = nv, .row_bytes = rb,
-                                    .x_stride = nc, .y_stride = nr};
-    /* the float path, then the tensor cores into an output of NaNs */
+    const still_vk_matvec_args a = {.type = mm_check_types[t], .ncols = nc, .nrows = nr, .n_vec = nv,
+                                    .row_bytes = rb, .x_stride = nc, .y_stride = nr};
+    /* the float path, then the tensor cores, each into an output of NaNs; where the second does
+     * not run, that is the verdict (the float path did) */
     for (int r = 0; r < 2 && st == STILL_OK; r++) {
       vk->coopmat = r == 1;
       vk->matmul_mode = r == 1 ? 0 : mode;
-      if (r == 1) st = still_vk_upload(vk, &y, 0, res + 2 * (size_t)nr * nv, (size_t)nr * nv * 4, &err);
-      if (st == STILL_OK) st = still_vk_begin(vk, &err);
-      if (st == STILL_OK) {
-        st = still_vk_matmul(vk, &w, &x, &y, &a, &err);
-        st = submit_after(vk, st, &err);
+      still_error *e = r == 1 ? &coop_err : &err;
+      still_status rs = still_vk_upload(vk, &y, 0, nans, (size_t)n_out * 4, e);
+      if (rs == STILL_OK) rs = still_vk_begin(vk, e);
+      if (rs == STILL_OK) {
+        rs = still_vk_matmul(vk, &w, &x, &y, &a, e);
+        rs = submit_after(vk, rs, e);
       }
-      if (st == STILL_OK) st = still_vk_download(vk, &y, 0, res + (size_t)r * nr * nv, (size_t)nr * nv * 4, &err);
+      if (rs == STILL_OK) rs = still_vk_download(vk, &y, 0, res + (size_t)r * n_out, (size_t)n_out * 4, e);
+      if (r == 1 && rs != STILL_OK) coop_ran = false;
+      else st = rs;
     }
     vk->coopmat = true, vk->matmul_mode = mode;
-    for (size_t i = 0; i < (size_t)nr * nv && st == STILL_OK; i++) {
-      const double d = fabs((double)res[(size_t)nr * nv + i] - (double)res[i]) / (1.0 + fabs((double)res[i]));
+    for (size_t i = 0; i < n_out && st == STILL_OK && coop_ran; i++) {
+      if (!isfinite(res[i])) {
+        st = still_set_error(&err, STILL_ERR_BACKEND, "the float path's output was not finite");
+        break;
+      }
+      const double d = fabs((double)res[n_out + i] - (double)res[i]) / (1.0 + fabs((double)res[i]));
       if (!(d <= worst)) worst = isnan(d) ? INFINITY : d;
     }
   }
   still_vk_buffer_free(vk, &w), still_vk_buffer_free(vk, &x), still_vk_buffer_free(vk, &y);
   free(host), free(wq);
+  if (st == STILL_OK && !coop_ran) { /* (kept: the same shader will not run the next time either) */
+    vk->mm_coop_checked = -1;
+    snprintf(vk->mm_coop_failed, sizeof vk->mm_coop_failed, "its tensor-core shader did not run: %.120s",
+             coop_err.message);
+    snprintf(why, cap, "%s", vk->mm_coop_failed);
+    return false;
+  }
   /* (float16 activations on the tensor cores: differences of a few 1e-3 at most) */
   return check_verdict(&vk->mm_coop_checked, vk->mm_coop_failed, sizeof vk->mm_coop_failed, st, &err, true, worst,
                        0.02, "products in float32", "the driver does not run its shader as written", why, cap);

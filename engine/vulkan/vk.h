@@ -353,9 +353,11 @@ bool still_vk_attention_coop_possible(const still_vk *vk);
 /* Runs a prompt's products (100 rows × 72 vectors of Q8_0 rows of 96 values and of Q4_K rows of
  * 256) on the tensor cores and on the float path on the same random inputs, the output filled
  * with NaNs before the first, and compares them (within float16 rounding): a driver that does
- * not run the tensor-core prefill as written fails, as does a device without tensor cores. Once
- * per context, kept as still_vk_attention_merge_check's; false with why filled when it fails.
- * Outside begin/submit. */
+ * not run the tensor-core prefill as written fails, as does one whose tensor-core shader does not
+ * run, or a device without tensor cores in use. Once per context, kept as
+ * still_vk_attention_merge_check's, and once per process for a device, driver and shader code
+ * (another context takes that verdict); false with why filled when it fails. Outside
+ * begin/submit. */
 bool still_vk_matmul_coop_check(still_vk *vk, char *why, size_t cap);
 /* The tensor cores checked before a model's prompts use them (still_vk_matmul_coop_check):
  * where the check fails, this context stops using them (prompts on the other shaders, the

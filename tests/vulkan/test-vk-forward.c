@@ -2013,7 +2013,7 @@ out:
 static void test_coop_broken(void)
 {
   const char *env = g_getenv("STILL_VK_COOPMAT");
-  if (!env || strcmp(env, "emulate") != 0) {
+  if (!env || strncmp(env, "emulate", 7) != 0) {
     g_test_skip("needs the emulated tensor cores (STILL_VK_COOPMAT=emulate)");
     return;
   }
@@ -2021,7 +2021,7 @@ static void test_coop_broken(void)
   still_model *m;
   if (!load_case("tiny-llama-Q8_0", &r, &m)) return;
   const still_vk_shader *saved = still_vk_coop_emulated;
-  still_vk_shader *broken = vk_coop_emulation_broken();
+  still_vk_shader *broken = vk_coop_emulation_broken(false);
   still_vk_coop_emulated = broken;
   still_session_params sp = still_session_params_default();
   sp.n_threads = 2;

@@ -3202,7 +3202,7 @@ static void test_matmul_coop_check(void)
   char why[160] = "unset";
   if (!still_vk_has_coopmat(vk)) {
     g_assert_false(still_vk_matmul_coop_check(vk, why, sizeof why));
-    g_assert_cmpstr(why, ==, "the device has no tensor cores");
+    g_assert_cmpstr(why, ==, "no tensor cores in use on this device");
     g_assert_cmpint(vk->mm_coop_checked, ==, -1);
     g_assert_true(still_vk_coop_verify(vk, why, sizeof why));
     g_assert_cmpstr(why, ==, "");
@@ -3224,34 +3224,41 @@ static void test_matmul_coop_check(void)
   /* another context on the same device takes the process's verdict: nothing runs (no
    * tensor-core prefill module made) */
   vk = open_or_skip(NULL);
+  g_assert_nonnull(vk);
   g_assert_true(still_vk_matmul_coop_check(vk, why, sizeof why));
   for (int id = VK_SHADER_MATMUL_COOP_F16; id <= VK_SHADER_MATMUL_COOP_N128_IQ4_NL; id++)
     g_assert_true(vk->modules[id] == VK_NULL_HANDLE);
   still_vk_close(vk);
-  /* the broken "driver" (emulated only: a real GPU's driver is what it is) */
+  /* the broken "drivers" (emulated only: a real GPU's driver is what it is): one that runs the
+   * Q8_0 prefill as Q4_0's, one that cannot run it */
   const char *env = g_getenv("STILL_VK_COOPMAT");
-  if (!env || strcmp(env, "emulate") != 0) {
-    g_test_message("the failing case needs STILL_VK_COOPMAT=emulate");
+  if (!env || strncmp(env, "emulate", 7) != 0) {
+    g_test_message("the failing cases need STILL_VK_COOPMAT=emulate");
     return;
   }
   const still_vk_shader *saved = still_vk_coop_emulated;
-  still_vk_shader *broken = vk_coop_emulation_broken();
-  still_vk_coop_emulated = broken;
-  vk = open_or_skip(NULL);
-  g_assert_true(still_vk_has_coopmat(vk));
-  g_assert_false(still_vk_matmul_coop_check(vk, why, sizeof why));
-  g_test_message("%s", why);
-  g_assert_true(g_str_has_prefix(why, "its output differed from the products in float32 (by "));
-  g_assert_cmpint(vk->mm_coop_checked, ==, -1);
-  g_assert_true(still_vk_has_coopmat(vk)); /* (the check alone turns nothing off) */
-  g_assert_false(still_vk_coop_verify(vk, why, sizeof why));
-  g_assert_true(g_str_has_prefix(why, "its output differed"));
-  g_assert_false(still_vk_has_coopmat(vk));
-  g_assert_false(still_vk_attention_coop_possible(vk));
-  g_assert_true(still_vk_coop_verify(vk, why, sizeof why)); /* (nothing left to turn off) */
-  still_vk_close(vk);
-  still_vk_coop_emulated = saved;
-  free(broken);
+  for (int missing = 0; missing < 2; missing++) {
+    still_vk_shader *broken = vk_coop_emulation_broken(missing);
+    still_vk_coop_emulated = broken;
+    vk = open_or_skip(NULL);
+    g_assert_nonnull(vk);
+    g_assert_true(still_vk_has_coopmat(vk));
+    g_assert_false(still_vk_matmul_coop_check(vk, why, sizeof why));
+    g_test_message("%s", why);
+    g_assert_true(g_str_has_prefix(why, missing ? "its tensor-core shader did not run: Vulkan: no emulated version of "
+                                                : "its output differed from the products in float32 (by "));
+    g_assert_cmpint(vk->mm_coop_checked, ==, -1);
+    g_assert_true(still_vk_has_coopmat(vk)); /* (the check alone turns nothing off) */
+    char why2[160];
+    g_assert_false(still_vk_coop_verify(vk, why2, sizeof why2));
+    g_assert_cmpstr(why2, ==, why);
+    g_assert_false(still_vk_has_coopmat(vk));
+    g_assert_false(still_vk_attention_coop_possible(vk));
+    g_assert_true(still_vk_coop_verify(vk, why, sizeof why)); /* (nothing left to turn off) */
+    still_vk_close(vk);
+    still_vk_coop_emulated = saved;
+    free(broken);
+  }
 }
 
 /* The cooperative-matrix operations one layout at a time (coop_probe.comp): each that the

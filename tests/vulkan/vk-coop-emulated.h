@@ -5,16 +5,20 @@
 
 #include "vulkan/vk-internal.h"
 
+#include <stdbool.h>
+
 /* Asked for the emulated tensor-core prefill (STILL_VK_COOPMAT=emulate or
  * emulate8, STILL_VK_COOPMAT_TILE), what vk took instead, in words; NULL when
  * it took what was asked, or nothing was asked. A refusal would leave a test
  * on the ordinary prefill, passing without testing it. */
 const char *vk_coop_emulation_wrong(const still_vk *vk);
 
-/* A copy of the emulated shaders in which matmul_coop_q8_0 runs Q4_0's code: a driver that
- * runs the tensor-core prefill wrong, as still_vk_matmul_coop_check must catch. Put it in
- * still_vk_coop_emulated before opening a device with STILL_VK_COOPMAT=emulate; free it
- * once that is closed and the table put back. */
-still_vk_shader *vk_coop_emulation_broken(void);
+/* A copy of the emulated shaders in which the Q8_0 prefill of every tile family
+ * (matmul_coop*_q8_0) runs Q4_0's code: a driver that runs the tensor-core prefill wrong, as
+ * still_vk_matmul_coop_check must catch; with missing, one that cannot run it (the entries
+ * renamed: the device finds no such shader). Put it in still_vk_coop_emulated before opening a
+ * device with STILL_VK_COOPMAT=emulate (or emulate8); free it once that is closed and the table
+ * put back. */
+still_vk_shader *vk_coop_emulation_broken(bool missing);
 
 #endif
