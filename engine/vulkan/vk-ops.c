@@ -1345,6 +1345,17 @@ static float check_rand(uint32_t *seed)
   return (float)(*seed >> 8) / (float)(1u << 23) - 1.0f;
 }
 
+/* The largest difference |got − ref| / (1 + |ref|) over n values (a NaN: infinite). */
+static double worst_difference(const float *ref, const float *got, size_t n)
+{
+  double worst = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double d = fabs((double)got[i] - (double)ref[i]) / (1.0 + fabs((double)ref[i]));
+    if (!(d <= worst)) worst = isnan(d) ? INFINITY : d;
+  }
+  return worst;
+}
+
 /* A check's verdict from its runs (st, err: whether they ran; counted: the counters back at 0;
  * worst: the largest difference from the op apart, what, which may be limit at most, else the
  * cause is named), kept in *checked and failed unless it could not run, and said in why. */
@@ -1722,13 +1733,11 @@ static bool mm_check_run(still_vk *vk, char *why, size_t cap)
       else st = rs;
     }
     vk->coopmat = true, vk->matmul_mode = mode;
-    for (size_t i = 0; i < n_out && st == STILL_OK && coop_ran; i++) {
-      if (!isfinite(res[i])) {
-        st = still_set_error(&err, STILL_ERR_BACKEND, "the float path's output was not finite");
-        break;
-      }
-      const double d = fabs((double)res[n_out + i] - (double)res[i]) / (1.0 + fabs((double)res[i]));
-      if (!(d <= worst)) worst = isnan(d) ? INFINITY : d;
+    for (size_t i = 0; i < n_out && st == STILL_OK && coop_ran; i++)
+      if (!isfinite(res[i])) st = still_set_error(&err, STILL_ERR_BACKEND, "the float path's output was not finite");
+    if (st == STILL_OK && coop_ran) {
+      const double d = worst_difference(res, res + n_out, n_out);
+      if (!(d <= worst)) worst = d;
     }
   }
   still_vk_buffer_free(vk, &w), still_vk_buffer_free(vk, &x), still_vk_buffer_free(vk, &y);
@@ -1817,11 +1826,7 @@ bool still_vk_attention_coop_check(still_vk *vk, uint32_t design, char *why, siz
     if (st == STILL_OK) st = still_vk_download(vk, &out, 0, res + r * nq, nq * 4, &err);
   }
   vk->attn_coop = was;
-  double worst = 0;
-  for (size_t i = 0; i < nq && st == STILL_OK; i++) {
-    const double d = fabs((double)res[nq + i] - (double)res[i]) / (1.0 + fabs((double)res[i]));
-    if (!(d <= worst)) worst = isnan(d) ? INFINITY : d;
-  }
+  const double worst = st == STILL_OK ? worst_difference(res, res + nq, nq) : 0;
   still_vk_buffer_free(vk, &q), still_vk_buffer_free(vk, &src), still_vk_buffer_free(vk, &kc);
   still_vk_buffer_free(vk, &vc), still_vk_buffer_free(vk, &out);
   free(host), free(res);

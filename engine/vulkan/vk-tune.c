@@ -669,16 +669,14 @@ static still_status search(still_vk *vk, const still_vk_tune_job *job, const pat
   /* 7. the prompt's attention in float32, on the tensor cores (design 1) or only its scores on
    * them (2), each design after its device check; timed on a batch deep in the context (the
    * keys before it are what they differ in) */
-  bool deep_ran = false;
   int n_deep = 0; /* designs compared */
   const uint32_t coop0 = cur.attn_coop; /* (each other choice is compared once, with the best so far) */
   for (uint32_t design = 0; design <= 2 && deep && st == STILL_OK && !t.out_of_time; design++) {
     if (design == coop0 || design == cur.attn_coop || (design && !coop_checked(&t, design))) continue;
-    if (!deep_ran) {
+    if (n_deep == 0) {
       double s;
       /* its pipelines (and, where nothing ran before it, the device's clocks up) */
       st = decode || n_modes ? run_once(&t, &cur, RUN_DEEP, false, &s, err) : warm_up(&t, &cur, RUN_DEEP, err);
-      deep_ran = true;
       if (st != STILL_OK) break;
     }
     paths cand = cur;

@@ -2482,6 +2482,15 @@ enum {
   SPV_TYPE_COOP_MATRIX_NV = 5358, SPV_TYPE_COOP_MATRIX_KHR = 4456,
 };
 
+/* Whether code is a SPIR-V module whose id bound the checks below may size their tables by (at
+ * most one id per word of the module); else why says "not SPIR-V". */
+static bool spirv_header_ok(const uint32_t *code, size_t words, char *why, size_t why_size)
+{
+  if (words >= 5 && code[0] == 0x07230203u && code[3] <= words) return true;
+  g_snprintf(why, why_size, "not SPIR-V");
+  return false;
+}
+
 /* Whether a shader indexes an array of cooperative matrices with anything but a constant: the
  * tensor-core prefill, which runs right on NVIDIA's driver, never does, and the first tensor-core
  * attention did (its outputs stored from a loop that glslc had left rolled) and went wrong on an
@@ -2490,11 +2499,7 @@ enum {
  * those), the variables and the access chains into them. */
 static bool spirv_indexes_coop_by_variable(const uint32_t *code, size_t words, char *why, size_t why_size)
 {
-  /* (ids below the header's bound: at most one per word of the module) */
-  if (words < 5 || code[0] != 0x07230203u || code[3] > words) {
-    g_snprintf(why, why_size, "not SPIR-V");
-    return false;
-  }
+  if (!spirv_header_ok(code, words, why, why_size)) return false;
   const uint32_t bound = code[3];
   /* per id: 1 a type holding cooperative matrices, 2 a pointer to one or a pointer into one
    * (variables and access chains), 4 a constant */
@@ -2546,10 +2551,7 @@ static bool spirv_coop_shared_misfit(const uint32_t *code, size_t words, char *w
                                      int *sized)
 {
   *coop_out = false, *sized = 0;
-  if (words < 5 || code[0] != 0x07230203u || code[3] > words) {
-    g_snprintf(why, why_size, "not SPIR-V");
-    return false;
-  }
+  if (!spirv_header_ok(code, words, why, why_size)) return false;
   const uint32_t bound = code[3];
   /* per id: the size in bytes of a type (0: not known), a 32-bit constant's value, the
    * pointee of a Workgroup pointer type (+1; 0: not one) */
