@@ -613,6 +613,7 @@ still_status still_vk_open(const still_vk_params *p, still_vk **out, still_error
                     : strcmp(mt_env, "generic") == 0 ? 1
                     : strcmp(mt_env, "team") == 0    ? 2
                     : strcmp(mt_env, "dot") == 0     ? 3
+                    : strcmp(mt_env, "wide") == 0    ? 4
                                                      : 0;
   /* STILL_VK_WG_SIZE: tuning override (a power of two from the subgroup size to 1024) */
   const uint32_t wg_env = env_pow2("STILL_VK_WG_SIZE", vk->subgroup_size, 1024);

@@ -107,7 +107,7 @@ struct still_vk {
   uint32_t team_rows_wide, team_rows_small;
   bool matvec_narrow;   /* STILL_VK_MATVEC=narrow: no 16-byte K-quant reads in matvec_team */
   uint32_t matvec_sub;  /* STILL_VK_MATVEC_SUB: teams per row (0: chosen per matrix) */
-  int matmul_mode; /* STILL_VK_MATMUL: 0 default, 1 generic (matmul.comp only), 2 team (matmul_team.comp too for K-quants) */ /* STILL_VK_MATVEC=generic: matvec.comp for every type */
+  int matmul_mode; /* STILL_VK_MATMUL: 0 default, 1 generic (matmul.comp only), 2 team (matmul_team.comp too for K-quants), 3 dot, 4 wide (matmul_wide.comp) */ /* STILL_VK_MATVEC=generic: matvec.comp for every type */
   /* VK_NV_cooperative_matrix (tensor cores) for the prefill matmul: the
    * extension, 16x16x16 (or 16x8x16) fp16·fp16+fp32 subgroup matrices, shaderFloat16 and
    * the Vulkan memory model all present and enabled, subgroups of 32;

@@ -83,8 +83,8 @@ static still_status check_matvec(const still_vk_buffer *w, const still_vk_buffer
 }
 
 /* The types with the team layouts, in the order of each family of their
- * shaders (matvec_team, matvec_team4, matmul_team and the four matmul_coop
- * ones; checked below): a type's shader is the family's first plus
+ * shaders (matvec_team, matvec_team4, matmul_team, the four matmul_coop ones
+ * and matmul_wide; checked below): a type's shader is the family's first plus
  * TEAM_INDEX. */
 #define TEAM_TYPES(X) X(F16) X(Q8_0) X(Q4_0) X(Q4_K) X(Q5_K) X(Q6_K) X(Q2_K) X(Q3_K) X(IQ4_XS) X(Q4_1) X(Q5_0) X(Q5_1) X(IQ4_NL)
 #define TEAM_INDEX(T) (VK_SHADER_MATVEC_TEAM_##T - VK_SHADER_MATVEC_TEAM_F16)
@@ -94,7 +94,8 @@ static still_status check_matvec(const still_vk_buffer *w, const still_vk_buffer
                    VK_SHADER_MATMUL_COOP_##T - VK_SHADER_MATMUL_COOP_F16 == TEAM_INDEX(T) &&                         \
                    VK_SHADER_MATMUL_COOP8_##T - VK_SHADER_MATMUL_COOP8_F16 == TEAM_INDEX(T) &&                       \
                    VK_SHADER_MATMUL_COOP_M128_##T - VK_SHADER_MATMUL_COOP_M128_F16 == TEAM_INDEX(T) &&               \
-                   VK_SHADER_MATMUL_COOP_N128_##T - VK_SHADER_MATMUL_COOP_N128_F16 == TEAM_INDEX(T),                 \
+                   VK_SHADER_MATMUL_COOP_N128_##T - VK_SHADER_MATMUL_COOP_N128_F16 == TEAM_INDEX(T) &&               \
+                   VK_SHADER_MATMUL_WIDE_##T - VK_SHADER_MATMUL_WIDE_F16 == TEAM_INDEX(T),                           \
                  "the team-layout shaders of " #T " are in the same place in every family");
 TEAM_TYPES(TEAM_ORDER)
 /* and TEAM_TYPES lists every matvec_team shader, so no type reaches past the end of a family */
@@ -150,6 +151,24 @@ static int matmul_team_shader(const still_vk *vk, const still_vk_matvec_args *a)
   const bool k_quant = still_type_get(a->type)->block_size == 256;
   if (k_quant && vk->matmul_mode != 2) return -1;
   return VK_SHADER_MATMUL_TEAM_F16 + k;
+}
+
+/* The shared memory of matmul_wide.comp: its weight and activation tiles, 64 × 64 floats each. */
+#define MATMUL_WIDE_SHARED (2u * 64u * 64u * 4u)
+
+/* matmul_wide.comp (STILL_VK_MATMUL=wide): the team layouts' types, on a device with the 32 KiB
+ * of shared memory its tiles take (every desktop GPU; Vulkan promises only 16) and the
+ * workgroup of 128 threads every device allows; -1 elsewhere (the default shaders then). */
+bool still_vk_matmul_wide_possible(const still_vk *vk)
+{
+  return vk->props.limits.maxComputeSharedMemorySize >= MATMUL_WIDE_SHARED;
+}
+
+static int matmul_wide_shader(const still_vk *vk, const still_vk_matvec_args *a)
+{
+  if (vk->matmul_mode != 4 || !still_vk_matmul_wide_possible(vk)) return -1;
+  const int k = team_layout_ok(a);
+  return k < 0 ? -1 : VK_SHADER_MATMUL_WIDE_F16 + k;
 }
 
 /* Passes of matvec_team.comp's loop over a row (the values one team of 32
@@ -619,7 +638,8 @@ static bool matmul_loops_cut(const still_vk *vk, const still_vk_matvec_args *a)
 }
 
 /* Tiles of 64 rows × 32 vectors (TILE_M, TILE_N in matmul.comp); on tensor
- * cores 64 × 64 (matmul_coop_shader); a batch rounded beforehand on the
+ * cores 64 × 64 (matmul_coop_shader); with STILL_VK_MATMUL=wide 64 × 64 on
+ * every thread of 128 (matmul_wide_shader); a batch rounded beforehand on the
  * integer dot products where still_vk_matmul_dot_on. */
 still_status still_vk_matmul(still_vk *vk, const still_vk_buffer *w, const still_vk_buffer *x, still_vk_buffer *y,
                              const still_vk_matvec_args *a, still_error *err)
@@ -640,12 +660,19 @@ still_status still_vk_matmul(still_vk *vk, const still_vk_buffer *w, const still
     return still_vk_dispatch(vk, (still_vk_shader_id)coop, cbufs, 3, cpush, sizeof cpush, (a->nrows + tm - 1) / tm,
                              (a->n_vec + tn - 1) / tn, 1, err);
   }
-  /* the tile needs 64 threads (4 × 8 outputs each); every device allows
-   * 128, but a smaller workgroup would leave outputs unwritten */
-  if (vk->wg_size < 64 || matmul_loops_cut(vk, a)) return still_vk_matvec(vk, w, x, y, a, err);
   const uint32_t push[9] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes,
                             a->x_off, a->x_stride, a->y_off, a->y_stride, a->n_vec};
   const still_vk_buffer *bufs[3] = {w, x, y};
+  /* its own 128 threads, whatever wg_size is; on lavapipe (loops_cut) each step of 64 values
+   * runs 65 to 69 loop iterations (the products' 64 and the step; its other loops are written
+   * out), counted as 72: rows of up to 53312 values */
+  const int wide = matmul_wide_shader(vk, a);
+  if (wide >= 0 && a->nrows > 0 && !loops_cut(vk, ((uint64_t)a->ncols + 63) / 64 * 72))
+    return still_vk_dispatch(vk, (still_vk_shader_id)wide, bufs, 3, push, sizeof push, (a->nrows + 63) / 64,
+                             (a->n_vec + 63) / 64, 1, err);
+  /* the tile needs 64 threads (4 × 8 outputs each); every device allows
+   * 128, but a smaller workgroup would leave outputs unwritten */
+  if (vk->wg_size < 64 || matmul_loops_cut(vk, a)) return still_vk_matvec(vk, w, x, y, a, err);
   const int team = matmul_team_shader(vk, a);
   const int sh = team >= 0 ? team : family_shader(a->type, VK_SHADER_MATMUL_F32);
   return still_vk_dispatch(vk, (still_vk_shader_id)sh, bufs, 3, push, sizeof push, (a->nrows + 63) / 64,

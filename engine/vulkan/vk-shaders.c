@@ -139,6 +139,45 @@ static const uint32_t spv_coop_probe_c_col[] =
 static const uint32_t spv_coop_probe_lone[] =
 #include "vulkan/coop_probe_lone.spv.h"
 ;
+static const uint32_t spv_matmul_wide_f16[] =
+#include "vulkan/matmul_wide_f16.spv.h"
+;
+static const uint32_t spv_matmul_wide_q8_0[] =
+#include "vulkan/matmul_wide_q8_0.spv.h"
+;
+static const uint32_t spv_matmul_wide_q4_0[] =
+#include "vulkan/matmul_wide_q4_0.spv.h"
+;
+static const uint32_t spv_matmul_wide_q4_k[] =
+#include "vulkan/matmul_wide_q4_k.spv.h"
+;
+static const uint32_t spv_matmul_wide_q5_k[] =
+#include "vulkan/matmul_wide_q5_k.spv.h"
+;
+static const uint32_t spv_matmul_wide_q6_k[] =
+#include "vulkan/matmul_wide_q6_k.spv.h"
+;
+static const uint32_t spv_matmul_wide_q2_k[] =
+#include "vulkan/matmul_wide_q2_k.spv.h"
+;
+static const uint32_t spv_matmul_wide_q3_k[] =
+#include "vulkan/matmul_wide_q3_k.spv.h"
+;
+static const uint32_t spv_matmul_wide_iq4_xs[] =
+#include "vulkan/matmul_wide_iq4_xs.spv.h"
+;
+static const uint32_t spv_matmul_wide_q4_1[] =
+#include "vulkan/matmul_wide_q4_1.spv.h"
+;
+static const uint32_t spv_matmul_wide_q5_0[] =
+#include "vulkan/matmul_wide_q5_0.spv.h"
+;
+static const uint32_t spv_matmul_wide_q5_1[] =
+#include "vulkan/matmul_wide_q5_1.spv.h"
+;
+static const uint32_t spv_matmul_wide_iq4_nl[] =
+#include "vulkan/matmul_wide_iq4_nl.spv.h"
+;
 static const uint32_t spv_kv_store_f16[] =
 #include "vulkan/kv_store_f16.spv.h"
 ;
@@ -878,6 +917,19 @@ const still_vk_shader still_vk_shaders[VK_SHADER_COUNT] = {
   ENTRY(VK_SHADER_COOP_PROBE_C_ROW, spv_coop_probe_c_row, 16),
   ENTRY(VK_SHADER_COOP_PROBE_C_COL, spv_coop_probe_c_col, 16),
   ENTRY(VK_SHADER_COOP_PROBE_LONE, spv_coop_probe_lone, 16),
+  ENTRY(VK_SHADER_MATMUL_WIDE_F16, spv_matmul_wide_f16, 36),
+  ENTRY(VK_SHADER_MATMUL_WIDE_Q8_0, spv_matmul_wide_q8_0, 36),
+  ENTRY(VK_SHADER_MATMUL_WIDE_Q4_0, spv_matmul_wide_q4_0, 36),
+  ENTRY(VK_SHADER_MATMUL_WIDE_Q4_K, spv_matmul_wide_q4_k, 36),
+  ENTRY(VK_SHADER_MATMUL_WIDE_Q5_K, spv_matmul_wide_q5_k, 36),
+  ENTRY(VK_SHADER_MATMUL_WIDE_Q6_K, spv_matmul_wide_q6_k, 36),
+  ENTRY(VK_SHADER_MATMUL_WIDE_Q2_K, spv_matmul_wide_q2_k, 36),
+  ENTRY(VK_SHADER_MATMUL_WIDE_Q3_K, spv_matmul_wide_q3_k, 36),
+  ENTRY(VK_SHADER_MATMUL_WIDE_IQ4_XS, spv_matmul_wide_iq4_xs, 36),
+  ENTRY(VK_SHADER_MATMUL_WIDE_Q4_1, spv_matmul_wide_q4_1, 36),
+  ENTRY(VK_SHADER_MATMUL_WIDE_Q5_0, spv_matmul_wide_q5_0, 36),
+  ENTRY(VK_SHADER_MATMUL_WIDE_Q5_1, spv_matmul_wide_q5_1, 36),
+  ENTRY(VK_SHADER_MATMUL_WIDE_IQ4_NL, spv_matmul_wide_iq4_nl, 36),
 };
 
 const still_vk_shader *still_vk_coop_emulated = NULL;

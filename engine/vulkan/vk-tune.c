@@ -37,7 +37,11 @@
  *   6. then prompt batches: besides the default shaders (tensor cores, else
  *      matmul_team.comp for blocks of 32 and matmul.comp for the K-quants),
  *      STILL_VK_MATMUL=team and =generic where they differ from those for
- *      the model's types (not on tensor cores), and the batched dot products;
+ *      the model's types, =wide (matmul_wide.comp, every thread of a
+ *      workgroup on a 64 × 64 tile; on lavapipe 2.2 to 3.5 times as fast as
+ *      the defaults, untimed on a GPU) where the device has its 32 KiB of
+ *      shared memory (these three not on tensor cores), and the batched dot
+ *      products;
  *   7. where the device has tensor cores and the model's prompt attention can
  *      take them (job->attn_coop: an F16 or Q8_0 cache, head dims multiples
  *      of 16 up to 128), that attention in float32 (attention_tile.comp), on
@@ -167,7 +171,7 @@ static uint32_t float_rows_used(uint64_t types, const paths *p, uint32_t present
 }
 
 /* STILL_VK_MATMUL's modes by number (vk->matmul_mode) */
-static const char *const prompt_names[4] = {"default", "generic", "team", "dot"};
+static const char *const prompt_names[5] = {"default", "generic", "team", "dot", "wide"};
 
 /* "dot Q4_K Q5_K, preround 1, prompt dot" (types limited to those the model has), and the
  * rows per team where they are not the defaults: ", dot rows 2", ", float rows 1 (Q8_0, Q6_K)",
@@ -199,7 +203,7 @@ static void describe(const paths *p, uint32_t present, bool attn, char *buf, siz
   if (p->norm && r < sizeof rows) snprintf(rows + r, sizeof rows - r, ", norms in the products");
   if (n < cap)
     snprintf(buf + n, cap - n, "%s, preround %u%s, prompt %s%s", any ? "" : " none", p->preround, rows,
-             prompt_names[p->matmul_mode >= 0 && p->matmul_mode <= 3 ? p->matmul_mode : 0],
+             prompt_names[p->matmul_mode >= 0 && p->matmul_mode <= 4 ? p->matmul_mode : 0],
              !attn                ? ""
              : p->attn_coop == 1 ? ", attention on the tensor cores"
              : p->attn_coop == 2 ? ", the attention's scores on the tensor cores"
@@ -290,7 +294,7 @@ static bool parse_line(const char *line, uint64_t *key, paths *p, const char **s
              &coop, &at) < 10 ||
       at == 0)
     return false;
-  if (types >> STILL_VK_DOT_BITS || pre > 2 || mode < 0 || mode > 3 || !rows_ok(dr) || !rows_ok(rw) ||
+  if (types >> STILL_VK_DOT_BITS || pre > 2 || mode < 0 || mode > 4 || !rows_ok(dr) || !rows_ok(rw) ||
       !rows_ok(rs) || fold > 2 || norm > 1 || coop > 2)
     return false;
   *key = (uint64_t)k;
@@ -723,7 +727,7 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
    * the prompt shaders that differ from the defaults for its types (matmul_team_shader,
    * matmul_coop_shader, matmul_dot_shader in vk-ops.c): with tensor cores only the dot
    * products; else matmul_team.comp for the K-quants (=team), matmul.comp for the other
-   * blocks (=generic) */
+   * blocks (=generic), and matmul_wide.comp for both (=wide) */
   const bool on_dot = (def.dot_types & present) != 0;
   const bool decode = (present && !fixed.types) || (on_dot && (!fixed.pre || !fixed.dot_rows)) ||
                       (!fixed.rows && float_rows_used(job->types, &def, present)) || (job->folds && !fixed.fold) ||
@@ -731,10 +735,12 @@ still_status still_vk_tune(still_vk *vk, const still_vk_tune_job *job, char *sum
   /* the prompt's attention: on the tensor cores or not, where it can be and a batch fits deep in
    * the context */
   const bool deep = job->attn_coop && job->deep_pos > 0 && !fixed.attn;
-  int modes[3], n_modes = 0;
+  int modes[4], n_modes = 0;
   if (job->n_prompt >= vk->matmul_min_vecs && !fixed.matmul && def.matmul_mode == 0) {
     if (!vk->coopmat && job->k_quants) modes[n_modes++] = 2;
     if (!vk->coopmat && job->small_blocks) modes[n_modes++] = 1;
+    if (!vk->coopmat && (job->k_quants || job->small_blocks) && still_vk_matmul_wide_possible(vk))
+      modes[n_modes++] = 4;
     if (present && job->prompt_dot) modes[n_modes++] = 3;
   }
   const char *why = why_not(vk);

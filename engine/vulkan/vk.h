@@ -251,6 +251,10 @@ uint32_t still_vk_dot_preround(const still_vk *vk);
  * (still_vk_matmul_dot_on; not yet timed against matmul.comp). */
 bool still_vk_matmul_dot_on(const still_vk *vk);
 bool still_vk_matmul_dot(const still_vk *vk, const still_vk_matvec_args *a);
+/* Whether this device can take STILL_VK_MATMUL=wide (matmul_wide.comp: the tiles of prompt
+ * batches without tensor cores in 64 × 64 outputs, every thread on 32 of them): the 32 KiB of
+ * shared memory it needs. */
+bool still_vk_matmul_wide_possible(const still_vk *vk);
 /* Whether the matrix × vector of these arguments (up_off: a fused SwiGLU's)
  * takes that path, rounding the activations to 8 bits (matvec_dot.comp):
  * the forward pass asks it before rounding a vector once for its products;
@@ -440,7 +444,7 @@ uint32_t still_vk_dot_type_bit(uint32_t type);
 uint32_t still_vk_dot_bit_type(int bit);
 /* Those bits of the types that take the dot products at decode now. */
 uint32_t still_vk_dot_types(const still_vk *vk);
-/* STILL_VK_MATMUL as it is now: 0 default, 1 generic, 2 team, 3 dot. */
+/* STILL_VK_MATMUL as it is now: 0 default, 1 generic, 2 team, 3 dot, 4 wide. */
 int still_vk_matmul_mode(const still_vk *vk);
 /* Rows per team at decode now: of matvec_team.comp for a weight type (Q8_0
  * and Q6_K one number, the other block types another; F16 always takes 1),

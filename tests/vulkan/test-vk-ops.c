@@ -411,8 +411,16 @@ static void test_matvec(gconstpointer data)
   g_test_message("%s %s %dx%d x%d%s: NMSE %.3g", c->matmul ? "matmul" : "matvec", still_type_name(c->type), nr, nc,
                  nv, rounded ? " (8-bit activations)" : "", e);
   /* on a device with tensor cores these types go through matmul_coop.comp,
-   * in float16: its bound (test_matmul_coop) */
-  const bool coop = c->matmul && still_vk_has_coopmat(vk) && coop_type(c->type);
+   * in float16: its bound (test_matmul_coop); STILL_VK_MATMUL=team, =wide … keep them off */
+  const bool coop = c->matmul && still_vk_has_coopmat(vk) && coop_type(c->type) && still_vk_matmul_mode(vk) == 0;
+  /* STILL_VK_MATMUL=wide: matmul_wide.comp made the product, for each of its types, where the
+   * device has its shared memory (the rows here are all within lavapipe's loop limit for it) */
+  if (c->matmul && still_vk_matmul_mode(vk) == 4 && still_vk_matmul_wide_possible(vk) && coop_type(c->type)) {
+    bool made = false;
+    for (int id = VK_SHADER_MATMUL_WIDE_F16; id <= VK_SHADER_MATMUL_WIDE_IQ4_NL; id++)
+      made = made || vk->modules[id] != VK_NULL_HANDLE;
+    g_assert_true(made);
+  }
   g_assert_cmpfloat(e, <, coop ? COOP_MAX_NMSE : rounded ? DOT_MAX_NMSE : 1e-9);
 
   /* the same product reading the vector rounded beforehand
@@ -476,6 +484,50 @@ static void test_matvec(gconstpointer data)
   mv_problem_free(&pb, vk);
   g_free(got);
   still_vk_close(vk);
+}
+
+/* STILL_VK_MATMUL=wide: matmul_wide.comp makes the product (its module is made; the
+ * /vk/matmul cases under that setting check its results for every type), and a device
+ * without the 32 KiB of shared memory its tiles take keeps the default shaders (matmul.comp
+ * for the K-quants, matmul_team.comp for blocks of 32), with the same result. */
+static void test_matmul_wide(void)
+{
+  char *saved = g_strdup(g_getenv("STILL_VK_MATMUL"));
+  g_setenv("STILL_VK_MATMUL", "wide", TRUE);
+  for (int small = 0; small < 2; small++) {
+    still_vk_params p = {.no_pipeline_cache = true, .force_staging = true};
+    still_vk *vk = open_or_skip(&p);
+    if (!vk) break;
+    g_assert_cmpint(still_vk_matmul_mode(vk), ==, 4);
+    if (small) vk->props.limits.maxComputeSharedMemorySize = 16384; /* Vulkan's least */
+    g_assert_true(still_vk_matmul_wide_possible(vk) == !small);
+    /* a K-quant (matmul.comp by default) and a block of 32 (matmul_team.comp by default) */
+    static const uint32_t types[2] = {STILL_TYPE_Q6_K, STILL_TYPE_Q8_0};
+    static const still_vk_shader_id wide[2] = {VK_SHADER_MATMUL_WIDE_Q6_K, VK_SHADER_MATMUL_WIDE_Q8_0};
+    static const still_vk_shader_id def[2] = {VK_SHADER_MATMUL_Q6_K, VK_SHADER_MATMUL_TEAM_Q8_0};
+    for (int i = 0; i < 2; i++) {
+      mv_problem pb;
+      /* rows and vectors past a 64 × 64 tile in both directions, activations off 4 floats */
+      mv_problem_init(&pb, vk, types[i], 512, 70, 67, 8, false);
+      still_error err = {0};
+      g_assert_cmpint(still_vk_begin(vk, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_matmul(vk, &pb.bw, &pb.bx, &pb.by, &pb.a, &err), ==, STILL_OK);
+      g_assert_cmpint(still_vk_submit(vk, &err), ==, STILL_OK);
+      float *got = mv_problem_result(&pb, vk, 1);
+      const double e = nmse(got, pb.want, (size_t)70 * 67);
+      g_test_message("%s, %s: NMSE %.3g", small ? "16 KiB of shared memory" : "matmul_wide.comp",
+                     still_type_name(types[i]), e);
+      g_assert_cmpfloat(e, <, 1e-9);
+      g_assert_true((vk->modules[wide[i]] != VK_NULL_HANDLE) == !small);
+      g_assert_true((vk->modules[def[i]] != VK_NULL_HANDLE) == small);
+      g_free(got);
+      mv_problem_free(&pb, vk);
+    }
+    still_vk_close(vk);
+  }
+  if (saved) g_setenv("STILL_VK_MATMUL", saved, TRUE);
+  else g_unsetenv("STILL_VK_MATMUL");
+  g_free(saved);
 }
 
 /* The tests above reach matvec_dot.comp only where the library says it is
@@ -666,7 +718,12 @@ static void bench_matmul(void)
   still_vk_params p = {.no_pipeline_cache = true};
   still_vk *vk = open_or_skip(&p);
   if (!vk) return;
-  const uint32_t type = STILL_TYPE_Q4_K, nc = 1536, nr = 8960, nv = 128;
+  /* STILL_VK_BENCH_TYPE: another weight type than Q4_K (by its name: Q8_0, Q6_K …) */
+  uint32_t type = STILL_TYPE_Q4_K;
+  const char *tname = g_getenv("STILL_VK_BENCH_TYPE");
+  for (uint32_t t = 0; tname && t < 64; t++)
+    if (still_type_get(t) && g_ascii_strcasecmp(still_type_get(t)->name, tname) == 0) type = t;
+  const uint32_t nc = 1536, nr = 8960, nv = 128;
   const still_type_traits *tt = still_type_get(type);
   uint64_t row_bytes;
   g_assert_true(still_type_bytes(type, nc, &row_bytes));
@@ -1973,7 +2030,9 @@ static void test_attention_q8_0(gconstpointer data)
  * and 1 % more with 2 (under the 3 % a change must win by), 4 % faster with 2 rows a team
  * of the dot shaders and 10 % slower with 1, 5 % faster with 1 row a team for Q8_0 and Q6_K
  * in float and with 2 for the other types in float; and whose prompts are 10 % faster on
- * matmul_team.comp (STILL_VK_MATMUL=team) and 20 % on the batched dot products.
+ * matmul_team.comp (STILL_VK_MATMUL=team), 20 % on the batched dot products, and on
+ * matmul_wide.comp (=wide, a candidate where the device has its shared memory) as fast as on
+ * the defaults unless the case says otherwise.
  * Runs: 3 to warm the device up (1 that builds the pipelines, then 2); per decode candidate 1 to build it, then 5 each of it and
  * the best so far in turn; per prompt candidate 1 + 2 × 2, after 1 of the defaults; and where
  * the choice differs from the defaults, one more such comparison of the two (decode, and
@@ -1995,6 +2054,7 @@ typedef struct {
   uint32_t deep_pos; /* the job's: where its deep prompt batch runs (twice a batch's time) */
   double deep_coop;  /* that batch with the prompt attention on the tensor cores: this much slower */
   double deep_lanes; /* … with only its scores on them (STILL_VK_ATTN_COOP=2): this much slower */
+  double wide;       /* prompts on matmul_wide.comp: this much faster */
   int deep_runs;
 } tune_fake;
 
@@ -2011,7 +2071,7 @@ static still_status tune_fake_run(void *ctx, bool prompt, uint32_t pos0, double 
   double t = 1.0;
   if (prompt) {
     const int mode = still_vk_matmul_mode(f->vk);
-    t *= mode == 3 ? 1 - 0.2 * f->gain : mode == 2 ? 1 - 0.1 * f->gain : 1;
+    t *= mode == 3 ? 1 - 0.2 * f->gain : mode == 2 ? 1 - 0.1 * f->gain : mode == 4 ? 1 - f->wide : 1;
     if (pos0) t *= 2 * (f->vk->attn_coop == 1 ? 1 + f->deep_coop : f->vk->attn_coop == 2 ? 1 + f->deep_lanes : 1);
   } else {
     const uint32_t types = still_vk_dot_types(f->vk), pre = still_vk_dot_preround(f->vk);
@@ -2054,6 +2114,7 @@ typedef struct {
   /* the device fails still_vk_attention_coop_check for design 1, for design 2, saying this
    * (else it passes) */
   const char *coop_fails, *lanes_fails;
+  double wide; /* tune_fake.wide */
 } tune_case;
 
 static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char *summary, size_t cap)
@@ -2079,7 +2140,8 @@ static still_status tune_fake_with(still_vk **vk, tune_case c, int *calls, char 
   }
   tune_fake f = {.vk = *vk, .lost_from = c.lost_from, .fail_pre2 = c.fail_pre2, .gain = c.gain,
                  .glitch_from = c.glitch_from, .glitch_to = c.glitch_to, .apart = c.apart, .merged = c.merged,
-                 .normed = c.normed, .deep_pos = c.deep_pos, .deep_coop = c.deep_coop, .deep_lanes = c.deep_lanes};
+                 .normed = c.normed, .deep_pos = c.deep_pos, .deep_coop = c.deep_coop, .deep_lanes = c.deep_lanes,
+                 .wide = c.wide};
   const uint64_t types = c.types   ? c.types
                          : (c.dot_types & 1 ? 1ull << STILL_TYPE_Q4_K : 0) | (c.dot_types & 2 ? 1ull << STILL_TYPE_Q6_K : 0);
   still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = c.dot_types, .types = types, .n_prompt = 64,
@@ -2123,14 +2185,14 @@ static void test_tune_search(void)
   char s[1024];
   int calls;
   const tune_case full = {.dot_types = 1 | 2, .gain = 1};
-  /* every choice where it wins: 3 + (6 decode candidates + the check) × 11 + 1 + (2 prompt
-   * candidates + the check) × 5 (=team for the K-quants, =dot; not =generic, the same shaders
-   * for them). Both types end on the dot products: no float rows to time. */
+  /* every choice where it wins: 3 + (6 decode candidates + the check) × 11 + 1 + (3 prompt
+   * candidates + the check) × 5 (=team for the K-quants, =wide, =dot; not =generic, the same
+   * shaders for them). Both types end on the dot products: no float rows to time. */
   g_assert_cmpint(tune_fake_with(&vk, full, &calls, s, sizeof s), ==, STILL_OK);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
                                     "(defaults 1000.00), prompt batch 800.00 ms (defaults 1000.00), on "));
   g_assert_null(strstr(s, "not saved"));
-  g_assert_cmpint(calls, ==, 96);
+  g_assert_cmpint(calls, ==, 101);
   g_assert_cmpuint(still_vk_dot_types(vk) & 3, ==, 3);
   g_assert_cmpuint(still_vk_dot_preround(vk), ==, 1);
   g_assert_cmpuint(still_vk_dot_rows(vk), ==, 2);
@@ -2142,13 +2204,48 @@ static void test_tune_search(void)
   g_assert_cmpuint(still_vk_dot_preround(vk), ==, 1);
   g_assert_cmpuint(still_vk_dot_rows(vk), ==, 2);
   g_assert_cmpint(still_vk_matmul_mode(vk), ==, 3);
+  /* prompts 30 % faster on matmul_wide.comp: it beats =team and then =dot, and is kept (and
+   * cached); on a device without its 32 KiB of shared memory it is not timed (5 runs fewer) */
+  g_setenv("STILL_VK_TUNE", "again", TRUE);
+  tune_case wide = full;
+  wide.wide = 0.3;
+  g_assert_cmpint(tune_fake_with(&vk, wide, &calls, s, sizeof s), ==, STILL_OK);
+  g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt wide (decode 820.80 ms "
+                                    "(defaults 1000.00), prompt batch 700.00 ms (defaults 1000.00), on "));
+  g_assert_cmpint(calls, ==, 101);
+  g_assert_cmpint(still_vk_matmul_mode(vk), ==, 4);
+  g_setenv("STILL_VK_TUNE", "1", TRUE);
+  g_assert_cmpint(tune_fake_with(&vk, wide, &calls, s, sizeof s), ==, STILL_OK);
+  g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, dot rows 2, prompt wide (decode"));
+  g_assert_cmpint(calls, ==, 0);
+  g_assert_cmpint(still_vk_matmul_mode(vk), ==, 4);
+  g_assert_true(still_vk_matmul_wide_possible(vk)); /* (lavapipe has 32 KiB) */
+  {
+    still_vk_params sp = {.no_pipeline_cache = true};
+    still_vk *small = open_or_skip(&sp);
+    g_assert_nonnull(small);
+    small->props.limits.maxComputeSharedMemorySize = 16384; /* Vulkan's least */
+    g_assert_false(still_vk_matmul_wide_possible(small));
+    tune_fake f = {.vk = small, .gain = 1, .wide = 0.3};
+    still_vk_tune_job job = {.run = tune_fake_run, .ctx = &f, .dot_types = 3,
+                             .types = 1ull << STILL_TYPE_Q4_K | 1ull << STILL_TYPE_Q6_K, .n_prompt = 64,
+                             .prompt_dot = true, .k_quants = true, .model_key = 4242};
+    still_error err = {0};
+    g_setenv("STILL_VK_TUNE", "again", TRUE);
+    g_assert_cmpint(still_vk_tune(small, &job, s, sizeof s, &err), ==, STILL_OK);
+    g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot ("));
+    g_assert_cmpint(f.calls, ==, 96);
+    /* (and STILL_VK_MATMUL=wide there keeps the default shaders: /vk/matmul-wide) */
+    still_vk_close(small);
+    g_setenv("STILL_VK_TUNE", "1", TRUE);
+  }
   /* gains under 3 %: the defaults stay (measured again: STILL_VK_TUNE=again); Q6_K stays in
-   * float, so its rows are timed too: 3 + 8 × 11 + 1 + 2 × 5 */
+   * float, so its rows are timed too: 3 + 8 × 11 + 1 + 3 × 5 */
   g_setenv("STILL_VK_TUNE", "again", TRUE);
   g_assert_cmpint(tune_fake_with(&vk, (tune_case){.dot_types = 3, .gain = 0.14}, &calls, s, sizeof s), ==, STILL_OK);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt default (decode 1000.00 ms (the "
                                     "defaults), prompt batch 1000.00 ms (the defaults), on "));
-  g_assert_cmpint(calls, ==, 102);
+  g_assert_cmpint(calls, ==, 107);
   g_assert_cmpint(still_vk_matmul_mode(vk), ==, 0);
   g_assert_cmpuint(still_vk_dot_rows(vk), ==, 4);
   g_assert_cmpuint(still_vk_team_rows(vk, STILL_TYPE_Q6_K), ==, 2);
@@ -2159,7 +2256,7 @@ static void test_tune_search(void)
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
                                     "(defaults 1000.00), prompt batch 800.00 ms (defaults 1000.00), dot Q4_K Q6_K, "
                                     "preround 2, prompt default failed: made-up shader failure, on "));
-  g_assert_cmpint(calls, ==, 87);
+  g_assert_cmpint(calls, ==, 92);
   /* a candidate that won by noise alone (its first two timed runs, calls 6 and 7, came out fast):
    * the check against the defaults undoes it, and what was chosen after it (Q4_K in float, 2
    * rows a team for it: 2 candidates more) */
@@ -2167,7 +2264,7 @@ static void test_tune_search(void)
                                  s, sizeof s),
                   ==, STILL_OK);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K, preround 0, prompt dot (decode 1000.00 ms (the defaults), "));
-  g_assert_cmpint(calls, ==, 63);
+  g_assert_cmpint(calls, ==, 68);
   g_assert_cmpuint(still_vk_dot_types(vk) & 1, ==, 1);
   g_assert_cmpuint(still_vk_team_rows(vk, STILL_TYPE_Q4_K), ==, 4);
   /* the device lost: its error, the defaults set again, nothing kept over the last choice */
@@ -2195,7 +2292,7 @@ static void test_tune_search(void)
   tune_fake_with(&vk, full, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 2, dot rows 2, prompt dot (decode 812.59 ms "
                                     "(defaults 940.50), "));
-  g_assert_cmpint(calls, ==, 74);
+  g_assert_cmpint(calls, ==, 79);
   g_unsetenv("STILL_VK_DOT_PREROUND");
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   g_setenv("STILL_VK_MATMUL", "team", TRUE);
@@ -2226,13 +2323,13 @@ static void test_tune_search(void)
   g_unsetenv("STILL_VK_DOT_ROWS"), g_unsetenv("STILL_VK_MATVEC_ROWS");
   /* a model without a type of the dot products (Q3_K and Q6_K, as Q3_K_M): the rows of its
    * float decode, 1 for Q6_K and 2 for Q3_K winning (3 + 4 × 11 + the check), and its prompt
-   * shaders (1 + 5) */
+   * shaders (1 + 3 × 5: =team, =wide, and =team against the defaults once more) */
   tune_fake_with(&vk, (tune_case){.types = 1ull << STILL_TYPE_Q3_K | 1ull << STILL_TYPE_Q6_K, .gain = 1}, &calls, s,
                  sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot none, preround 0, float rows 1 (Q8_0, Q6_K), float rows 2 (other "
                                     "types), prompt team (decode 902.50 ms (defaults 1000.00), prompt batch 900.00 ms "
                                     "(defaults 1000.00), on "));
-  g_assert_cmpint(calls, ==, 64);
+  g_assert_cmpint(calls, ==, 74);
   g_assert_cmpuint(still_vk_team_rows(vk, STILL_TYPE_Q6_K), ==, 1);
   g_assert_cmpuint(still_vk_team_rows(vk, STILL_TYPE_Q3_K), ==, 2);
   /* the same model with STILL_VK_MATVEC_ROWS set: its prompt shaders only */
@@ -2241,7 +2338,7 @@ static void test_tune_search(void)
                  sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot none, preround 0, float rows 2 (other types), prompt team (prompt "
                                     "batch 900.00 ms (defaults 1000.00), on "));
-  g_assert_cmpint(calls, ==, 6);
+  g_assert_cmpint(calls, ==, 16);
   g_unsetenv("STILL_VK_MATVEC_ROWS");
   /* a model whose decode folds rope and the KV store into the attention: apart and with the
    * merge folded too are timed (11 runs each more than `full`, the merge after its check
@@ -2254,7 +2351,7 @@ static void test_tune_search(void)
   tune_fake_with(&vk, folds, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
                                     "(defaults 1000.00), "));
-  g_assert_cmpint(calls, ==, 118);
+  g_assert_cmpint(calls, ==, 123);
   g_assert_cmpint(vk->merge_checked, ==, 1);
   g_assert_true(still_vk_attention_folds(vk));
   g_assert_false(still_vk_attention_fold_merges(vk));
@@ -2262,7 +2359,7 @@ static void test_tune_search(void)
   tune_fake_with(&vk, folds, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, merge in the attention, prompt "
                                     "dot (decode 779.76 ms (defaults 1000.00), "));
-  g_assert_cmpint(calls, ==, 118);
+  g_assert_cmpint(calls, ==, 123);
   g_assert_true(still_vk_attention_fold_merges(vk));
   /* a device the merge's check fails on: not timed, and said */
   folds.merge_fails = "made-up: the device's memory ordering is not as assumed";
@@ -2270,7 +2367,7 @@ static void test_tune_search(void)
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
                                     "(defaults 1000.00), "));
   g_assert_nonnull(strstr(s, "the merge in the attention: made-up: the device's memory ordering is not as assumed, on "));
-  g_assert_cmpint(calls, ==, 107);
+  g_assert_cmpint(calls, ==, 112);
   g_assert_false(still_vk_attention_fold_merges(vk));
   folds.merge_fails = NULL, folds.merged = 0;
   folds.apart = -0.05;
@@ -2278,7 +2375,7 @@ static void test_tune_search(void)
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, rope apart, prompt dot (decode "
                                     "779.76 ms (defaults 1000.00), "));
   g_assert_null(strstr(s, "failed")); /* (the merge's check runs with the fold on, whatever the tuner tries) */
-  g_assert_cmpint(calls, ==, 118); /* (the fold without the merge is not timed again against apart) */
+  g_assert_cmpint(calls, ==, 123); /* (the fold without the merge is not timed again against apart) */
   g_assert_false(still_vk_attention_folds(vk));
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   tune_fake_with(&vk, folds, &calls, s, sizeof s);
@@ -2289,11 +2386,11 @@ static void test_tune_search(void)
   folds.apart = 0.05;
   tune_fake_with(&vk, folds, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, rope apart, prompt dot"));
-  g_assert_cmpint(calls, ==, 96);
+  g_assert_cmpint(calls, ==, 101);
   g_setenv("STILL_VK_ATTN_FOLD", "2", TRUE);
   tune_fake_with(&vk, folds, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, merge in the attention, prompt dot"));
-  g_assert_cmpint(calls, ==, 96);
+  g_assert_cmpint(calls, ==, 101);
   g_assert_true(still_vk_attention_fold_merges(vk));
   g_assert_cmpint(vk->merge_checked, ==, 0); /* (set in the environment: not checked) */
   g_unsetenv("STILL_VK_ATTN_FOLD");
@@ -2307,7 +2404,7 @@ static void test_tune_search(void)
   tune_fake_with(&vk, norms, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, norms in the products, prompt "
                                     "dot (decode 779.76 ms (defaults 1000.00), "));
-  g_assert_cmpint(calls, ==, 107);
+  g_assert_cmpint(calls, ==, 112);
   g_assert_cmpint(vk->norm_checked, ==, 1);
   g_assert_true(still_vk_norm_folds(vk));
   g_setenv("STILL_VK_TUNE", "1", TRUE);
@@ -2320,19 +2417,19 @@ static void test_tune_search(void)
   tune_fake_with(&vk, norms, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
                                     "(defaults 1000.00), "));
-  g_assert_cmpint(calls, ==, 107);
+  g_assert_cmpint(calls, ==, 112);
   g_assert_false(still_vk_norm_folds(vk));
   norms.normed = -0.05, norms.norm_fails = "made-up: the device's memory ordering is not as assumed";
   tune_fake_with(&vk, norms, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "));
   g_assert_nonnull(strstr(s, "the norms in the products: made-up: the device's memory ordering is not as assumed, on "));
-  g_assert_cmpint(calls, ==, 96);
+  g_assert_cmpint(calls, ==, 101);
   g_assert_false(still_vk_norm_folds(vk));
   norms.norm_fails = NULL;
   g_setenv("STILL_VK_NORM_FOLD", "1", TRUE);
   tune_fake_with(&vk, norms, &calls, s, sizeof s);
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, norms in the products, prompt dot"));
-  g_assert_cmpint(calls, ==, 96);
+  g_assert_cmpint(calls, ==, 101);
   g_assert_cmpint(vk->norm_checked, ==, 0); /* (set in the environment: not checked) */
   g_assert_true(still_vk_norm_folds(vk));
   g_unsetenv("STILL_VK_NORM_FOLD");
@@ -2348,7 +2445,7 @@ static void test_tune_search(void)
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot, attention on the "
                                     "tensor cores (decode 820.80 ms (defaults 1000.00), prompt batch 800.00 ms "
                                     "(defaults 1000.00), prompt batch at 2048 1120.00 ms (defaults 1600.00), on "));
-  g_assert_cmpint(calls, ==, 112);
+  g_assert_cmpint(calls, ==, 117);
   g_assert_cmpint(vk->attn_coop, ==, 1);
   g_setenv("STILL_VK_TUNE", "1", TRUE);
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
@@ -2362,7 +2459,7 @@ static void test_tune_search(void)
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot (decode 820.80 ms "
                                     "(defaults 1000.00), prompt batch 800.00 ms (defaults 1000.00), prompt batch at 2048 "
                                     "1600.00 ms (the defaults), on "));
-  g_assert_cmpint(calls, ==, 107);
+  g_assert_cmpint(calls, ==, 112);
   g_assert_cmpint(vk->attn_coop, ==, 0);
   /* the second design faster than the first: it is kept (its time and the defaults' from its
    * last comparison, with the float32 tiles) */
@@ -2371,48 +2468,48 @@ static void test_tune_search(void)
   g_assert_true(g_str_has_prefix(s, "measured: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot, the attention's "
                                     "scores on the tensor cores (decode 820.80 ms (defaults 1000.00), prompt batch "
                                     "800.00 ms (defaults 1000.00), prompt batch at 2048 1200.00 ms (defaults 1600.00), on "));
-  g_assert_cmpint(calls, ==, 112);
+  g_assert_cmpint(calls, ==, 117);
   g_assert_cmpint(vk->attn_coop, ==, 2);
   deep.deep_coop = -0.3, deep.deep_lanes = -0.1, deep.deep_pos = 0;
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
-  g_assert_cmpint(calls, ==, 96);
+  g_assert_cmpint(calls, ==, 101);
   g_assert_cmpint(vk->attn_coop, ==, 0);
   /* a device the check fails on for design 1: only design 2 timed (and kept, faster), the
    * failure said; for both: nothing timed, the first failure said */
   deep.deep_pos = 2048, deep.coop_fails = "made-up: its output differed";
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
-  g_assert_cmpint(calls, ==, 102);
+  g_assert_cmpint(calls, ==, 107);
   g_assert_cmpint(vk->attn_coop, ==, 2);
   g_assert_nonnull(strstr(s, "prompt dot, the attention's scores on the tensor cores ("));
   g_assert_nonnull(strstr(s, "the attention on the tensor cores: made-up: its output differed, on "));
   deep.lanes_fails = "made-up: its lanes differed";
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
-  g_assert_cmpint(calls, ==, 96);
+  g_assert_cmpint(calls, ==, 101);
   g_assert_cmpint(vk->attn_coop, ==, 0);
   g_assert_nonnull(strstr(s, "the attention on the tensor cores: made-up: its output differed, on "));
   deep.coop_fails = NULL;
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
-  g_assert_cmpint(calls, ==, 102);
+  g_assert_cmpint(calls, ==, 107);
   g_assert_cmpint(vk->attn_coop, ==, 1);
   g_assert_nonnull(strstr(s, "the attention's scores on the tensor cores: made-up: its lanes differed, on "));
   deep.lanes_fails = NULL;
   g_setenv("STILL_VK_ATTN_COOP", "0", TRUE);
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
-  g_assert_cmpint(calls, ==, 96);
+  g_assert_cmpint(calls, ==, 101);
   g_assert_null(strstr(s, "tensor cores"));
   g_setenv("STILL_VK_ATTN_COOP", "1", TRUE);
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
-  g_assert_cmpint(calls, ==, 96);
+  g_assert_cmpint(calls, ==, 101);
   g_assert_nonnull(strstr(s, "prompt dot, attention on the tensor cores ("));
   g_assert_cmpint(vk->attn_coop, ==, 1);
   g_setenv("STILL_VK_ATTN_COOP", "2", TRUE);
   tune_fake_with(&vk, deep, &calls, s, sizeof s);
-  g_assert_cmpint(calls, ==, 96);
+  g_assert_cmpint(calls, ==, 101);
   g_assert_nonnull(strstr(s, "prompt dot, the attention's scores on the tensor cores ("));
   g_assert_cmpint(vk->attn_coop, ==, 2);
   /* … and not said for a model whose attention cannot take them */
   tune_fake_with(&vk, full, &calls, s, sizeof s);
-  g_assert_cmpint(calls, ==, 96);
+  g_assert_cmpint(calls, ==, 101);
   g_assert_null(strstr(s, "tensor cores"));
   /* every other choice set: the attention's alone is timed, after the device's warm-up (3 runs:
    * 1 that builds the pipelines, then 2), 1 + 2 × 2 for each design and as many for the one kept
@@ -2443,8 +2540,8 @@ static void test_tune_search(void)
   g_assert_true(g_str_has_prefix(s, "cached: dot Q4_K Q6_K, preround 1, dot rows 2, prompt dot"));
   g_assert_cmpint(calls, ==, 0);
   /* tensor cores (the device's own, else emulated where it can): the prompts' only other path
-   * is the dot products, so no =team and no check of one prompt candidate against the defaults
-   * (10 runs fewer) */
+   * is the dot products, so no =team, no =wide and no check of one prompt candidate against
+   * the defaults (15 runs fewer) */
   g_setenv("XDG_CACHE_HOME", dir, TRUE);
   g_setenv("STILL_VK_TUNE", "again", TRUE);
   g_unsetenv("STILL_VK_COOPMAT");
@@ -3721,6 +3818,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk/shaders/coop-constant-index", test_shaders_coop_constant_index);
   g_test_add_func("/vk/shaders/coop-shared-sizes", test_shaders_coop_shared_sizes);
   g_test_add_func("/vk/tune-search", test_tune_search);
+  g_test_add_func("/vk/matmul-wide", test_matmul_wide);
   g_test_add_func("/vk/matvec/rows-switch", test_matvec_rows_switch);
   static const uint32_t types[] = {STILL_TYPE_F32,  STILL_TYPE_F16,  STILL_TYPE_BF16, STILL_TYPE_Q8_0,
                                    STILL_TYPE_Q4_0, STILL_TYPE_Q4_1, STILL_TYPE_Q5_0, STILL_TYPE_Q5_1,
@@ -3839,7 +3937,10 @@ int main(int argc, char **argv)
                                         {STILL_TYPE_F16, 28672, 33, 9, true, true, false},
                                         {STILL_TYPE_Q8_0, 28672, 70, 33, true, true, false},
                                         {STILL_TYPE_Q5_0, 28672, 37, 20, true, true, false},
-                                        {STILL_TYPE_IQ4_NL, 28672, 33, 9, true, false, false}};
+                                        {STILL_TYPE_IQ4_NL, 28672, 33, 9, true, false, false},
+                                        /* 832 steps of 64 values: just inside the loop budget that
+                                         * keeps matmul_wide.comp on lavapipe (vk-ops.c) */
+                                        {STILL_TYPE_F16, 53248, 33, 9, true, true, false}};
   for (size_t i = 0; i < G_N_ELEMENTS(mm_long); i++) {
     char *path = g_strdup_printf("/vk/matmul/%s/%dx%d-x%d-long-rows", still_type_name(mm_long[i].type),
                                  mm_long[i].nrows, mm_long[i].ncols, mm_long[i].n_vec);
@@ -3858,6 +3959,9 @@ int main(int argc, char **argv)
   static const matvec_case mm_odd[] = {{STILL_TYPE_F32, 100, 65, 40, true}, {STILL_TYPE_F16, 46, 3, 9, true},
                                        {STILL_TYPE_Q8_0, 544, 70, 40, true}, {STILL_TYPE_Q4_0, 544, 65, 33, true},
                                        {STILL_TYPE_F16, 202, 66, 35, true},
+                                       /* the same on activations whose offsets allow 16-byte loads (the
+                                        * last values of a row one at a time) */
+                                       {STILL_TYPE_F16, 206, 66, 35, true, true},
                                        /* the other blocks of 32 (Q5_0, IQ4_NL rows on 2 bytes) */
                                        {STILL_TYPE_Q4_1, 544, 65, 33, true}, {STILL_TYPE_Q5_0, 544, 70, 40, true},
                                        {STILL_TYPE_Q5_1, 544, 37, 9, true}, {STILL_TYPE_IQ4_NL, 544, 65, 33, true}};

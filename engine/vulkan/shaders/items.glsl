@@ -2,7 +2,8 @@
  * matmul_coop.glsl): item(), 8 values of one row per call, for every
  * block type of matvec_team.comp.
  *
- * Needs: words.glsl, and the push constants `p` (ncols). */
+ * Needs: words.glsl, the push constants `p` (ncols) and
+ * GL_EXT_control_flow_attributes. */
 
 #if defined(TYPE_Q3_K)
 /* scale k (0…15) of the Q3_K block at byte blk: 4 low bits from bytes 96…103,
@@ -28,9 +29,12 @@ void item(uint rb, uint k0, uint part, out vec4 a, out vec4 b, out uint ka, out 
     a = vec4(unpackHalf2x16(w[wi]), unpackHalf2x16(w[wi + 1u]));
     b = vec4(unpackHalf2x16(w[wi + 2u]), unpackHalf2x16(w[wi + 3u]));
   } else {
-    for (uint j = 0u; j < 8u && k + j < p.ncols; j++) {
-      const float v = unpackHalf2x16(w[(rb >> 2) + ((k + j) >> 1)] >> (((k + j) & 1u) * 16u)).x;
-      if (j < 4u) a[j] = v; else b[j - 4u] = v;
+    /* (a loop of 8 written out: a and b stay registers, not arrays indexed at run time) */
+    [[unroll]] for (uint j = 0u; j < 8u; j++) {
+      if (k + j < p.ncols) {
+        const float v = unpackHalf2x16(w[(rb >> 2) + ((k + j) >> 1)] >> (((k + j) & 1u) * 16u)).x;
+        if (j < 4u) a[j] = v; else b[j - 4u] = v;
+      }
     }
   }
 #elif defined(TYPE_Q8_0)

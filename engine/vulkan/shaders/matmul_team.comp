@@ -11,6 +11,7 @@
  * A step of 64 values is a quarter of a block of 256 (the K-quants,
  * IQ4_XS), two blocks of 32 or 64 F16 values: 8 items of 8 values per row.
  * Shared memory: 64 × 65 + 64 × 33 floats = 24.5 KiB. */
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
