@@ -154,10 +154,14 @@ static still_status choose_device(still_vk *vk, const char *want, still_error *e
     } else if (parse_index(want, &idx)) {
       if ((uint32_t)idx < n) chosen = idx;
     } else {
-      for (uint32_t i = 0; i < n && chosen < 0; i++) {
+      /* of the devices whose name matches (`--device radeon` on a machine with an integrated
+       * and a discrete Radeon), the first of the best kind, as without a name */
+      int best_rank = -1;
+      for (uint32_t i = 0; i < n; i++) {
         VkPhysicalDeviceProperties p;
         vkGetPhysicalDeviceProperties(pds[i], &p);
-        if (name_matches(want, p.deviceName)) chosen = (int)i;
+        const int rank = type_rank(p.deviceType);
+        if (name_matches(want, p.deviceName) && rank > best_rank) best_rank = rank, chosen = (int)i;
       }
     }
     if (chosen < 0) {
@@ -987,6 +991,33 @@ uint64_t still_vk_memory_usage(const still_vk *vk, uint64_t *peak)
 
 /* ---- buffers ------------------------------------------------------------ */
 
+/* The memory types a buffer may take, in order (still_vk_buffer_new): n of flags and whether
+ * the buffer is then mapped. Unified memory (integrated GPUs, lavapipe) is device-local and
+ * host-visible: mapped and written directly; when it runs out, plain device-local memory, then
+ * host memory the device reads (it is system memory there anyway). A discrete card's
+ * host-visible device memory is the PCI BAR (often only 256 MiB without resizable BAR), so there
+ * plain device-local memory comes first and copies go through the staging buffer, then the BAR;
+ * never system memory: a layer read from it over PCIe runs slower than on the CPU, and the RAM
+ * is the CPU layers' (its device memory full, the caller puts fewer layers there). Host buffers
+ * (staging): host-visible memory. */
+int still_vk_mem_candidates(const still_vk *vk, bool host, VkMemoryPropertyFlags flags[3], bool mapped[3])
+{
+  const VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  const VkMemoryPropertyFlags dl = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  const bool discrete = vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+  int n = 0;
+#define CAND(f, m) (flags[n] = (f), mapped[n] = (m), n++)
+  if (host) CAND(hv, true);
+  else {
+    if (!vk->force_staging && !discrete) CAND(dl | hv, true);
+    CAND(dl, false);
+    if (!vk->force_staging && discrete) CAND(dl | hv, true);
+    if (!discrete) CAND(hv, !vk->force_staging);
+  }
+#undef CAND
+  return n;
+}
+
 /* The largest memory heap of the device, bytes. */
 static uint64_t largest_heap(const still_vk *vk)
 {
@@ -1011,34 +1042,15 @@ static still_status buffer_alloc(still_vk *vk, size_t size, bool host, still_vk_
   if (r != VK_SUCCESS) return still_vk_fail(err, r, "creating a buffer");
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(vk->device, buf, &req);
-  const VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-  const VkMemoryPropertyFlags dl = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-  /* Candidates in order. Unified memory (integrated GPUs, lavapipe) is
-   * device-local and host-visible: mapped and written directly. A discrete
-   * card's host-visible device memory is the PCI BAR (often only 256 MiB
-   * without resizable BAR), so there plain device-local memory comes first
-   * and copies go through the staging buffer; when one kind runs out the
-   * next is tried. */
-  typedef struct {
-    VkMemoryPropertyFlags flags;
-    bool mapped;
-  } mem_choice;
-  mem_choice cand[3];
-  int n_cand = 0;
-  const bool discrete = vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
-  if (host) cand[n_cand++] = (mem_choice){hv, true};
-  else {
-    if (!vk->force_staging && !discrete) cand[n_cand++] = (mem_choice){dl | hv, true};
-    cand[n_cand++] = (mem_choice){dl, false};
-    if (!vk->force_staging && discrete) cand[n_cand++] = (mem_choice){dl | hv, true};
-    if (n_cand < 3) cand[n_cand++] = (mem_choice){hv, !vk->force_staging}; /* no device-local type at all */
-  }
+  VkMemoryPropertyFlags cand_flags[3];
+  bool cand_mapped[3];
+  const int n_cand = still_vk_mem_candidates(vk, host, cand_flags, cand_mapped);
   int32_t type = -1;
   bool mapped = false;
   int ci = 0;
   for (; ci < n_cand && type < 0; ci++) {
-    type = find_memory_type(vk, req.memoryTypeBits, cand[ci].flags);
-    mapped = cand[ci].mapped;
+    type = find_memory_type(vk, req.memoryTypeBits, cand_flags[ci]);
+    mapped = cand_mapped[ci];
   }
   if (type < 0) {
     vkDestroyBuffer(vk->device, buf, NULL);
@@ -1073,8 +1085,8 @@ static still_status buffer_alloc(still_vk *vk, size_t size, bool host, still_vk_
   VkDeviceMemory mem;
   r = vkAllocateMemory(vk->device, &mai, NULL, &mem);
   while (r == VK_ERROR_OUT_OF_DEVICE_MEMORY && ci < n_cand) { /* this kind is full: the next one */
-    int32_t t = find_memory_type(vk, req.memoryTypeBits, cand[ci].flags);
-    mapped = cand[ci++].mapped;
+    int32_t t = find_memory_type(vk, req.memoryTypeBits, cand_flags[ci]);
+    mapped = cand_mapped[ci++];
     if (t < 0 || t == (int32_t)mai.memoryTypeIndex) continue;
     mai.memoryTypeIndex = (uint32_t)t;
     r = vkAllocateMemory(vk->device, &mai, NULL, &mem);

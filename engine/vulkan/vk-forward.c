@@ -261,11 +261,13 @@ static still_status upload_weight(still_vk *vk, const still_tensor *t, gpu_weigh
 /* Matrices that can share one buffer, one after another, and be read as
  * one matrix of all their rows: same type and row size, word-aligned rows
  * (no padding on upload), and the whole within the shaders' 32-bit byte
- * offsets. */
-static bool can_stack(const still_tensor *a, const still_tensor *b, int n_total)
+ * offsets and what the device lets a shader see of one buffer (a device
+ * with less than 4 GiB of that takes them apart rather than refuse them). */
+static bool can_stack(const still_vk *vk, const still_tensor *a, const still_tensor *b, int n_total)
 {
+  const uint64_t most = still_vk_max_buffer_bytes(vk) < UINT32_MAX ? still_vk_max_buffer_bytes(vk) : UINT32_MAX;
   return a->type == b->type && a->n_in == b->n_in && a->row_bytes == b->row_bytes && (a->row_bytes % 4) == 0 &&
-         still_vk_matvec_supported(a->type) && a->row_bytes * (size_t)a->n_out * (size_t)n_total <= UINT32_MAX;
+         still_vk_matvec_supported(a->type) && (uint64_t)a->row_bytes * (uint64_t)a->n_out * (uint64_t)n_total <= most;
 }
 
 /* Upload n matrices into one buffer, rows of t[0] first, as one gpu_weight
@@ -296,9 +298,9 @@ static still_status upload_stacked(still_vk *vk, const still_tensor *const *t, i
  * decode then computes silu(gate·x) · (up·x) (still_vk_matvec_fused). *up
  * gets no buffer of its own (handle 0); it is read at gate_up_offset, and
  * gate keeps its own row count (the fused shader takes the halves). */
-static bool pair_gate_up(const still_tensor *g, const still_tensor *u)
+static bool pair_gate_up(const still_vk *vk, const still_tensor *g, const still_tensor *u)
 {
-  return g->n_out == u->n_out && (g->row_bytes % 16) == 0 && can_stack(g, u, 2);
+  return g->n_out == u->n_out && (g->row_bytes % 16) == 0 && can_stack(vk, g, u, 2);
 }
 
 static still_status upload_gate_up(still_vk *vk, const still_tensor *g, const still_tensor *u, gpu_weight *wg,
@@ -313,11 +315,11 @@ static still_status upload_gate_up(still_vk *vk, const still_tensor *g, const st
 
 /* How many of q, k and v to stack (gpu_layer.qkv_stacked): biases on all
  * stacked ones or on none. */
-static int qkv_stack_count(const still_layer *S)
+static int qkv_stack_count(const still_vk *vk, const still_layer *S)
 {
   const bool bq = S->bq.data != NULL;
-  if (!can_stack(&S->wq, &S->wk, 3) || bq != (S->bk.data != NULL)) return 0;
-  if (can_stack(&S->wq, &S->wv, 3) && bq == (S->bv.data != NULL)) return 3;
+  if (!can_stack(vk, &S->wq, &S->wk, 3) || bq != (S->bk.data != NULL)) return 0;
+  if (can_stack(vk, &S->wq, &S->wv, 3) && bq == (S->bv.data != NULL)) return 3;
   return 2;
 }
 
@@ -453,7 +455,7 @@ static still_status upload_layer(vk_part *P, const still_layer *S, gpu_layer *L,
 {
   still_vk *vk = P->vk;
   still_status st;
-  L->qkv_stacked = P->stack_qkv ? qkv_stack_count(S) : 0;
+  L->qkv_stacked = P->stack_qkv ? qkv_stack_count(vk, S) : 0;
   if (L->qkv_stacked) {
     const still_tensor *t[3] = {&S->wq, &S->wk, &S->wv};
     gpu_weight *w[3] = {&L->wq, &L->wk, &L->wv};
@@ -472,7 +474,7 @@ static still_status upload_layer(vk_part *P, const still_layer *S, gpu_layer *L,
       (st = upload_vector(vk, &S->ffn_norm, &L->ffn_norm, err)) || (st = upload_weight(vk, &S->wo, &L->wo, err)) ||
       (st = upload_weight(vk, &S->w_down, &L->w_down, err)))
     return st;
-  if (pair_gate_up(&S->w_gate, &S->w_up)) return upload_gate_up(vk, &S->w_gate, &S->w_up, &L->w_gate, &L->w_up, err);
+  if (pair_gate_up(vk, &S->w_gate, &S->w_up)) return upload_gate_up(vk, &S->w_gate, &S->w_up, &L->w_gate, &L->w_up, err);
   if ((st = upload_weight(vk, &S->w_gate, &L->w_gate, err))) return st;
   return upload_weight(vk, &S->w_up, &L->w_up, err);
 }

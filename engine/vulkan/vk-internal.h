@@ -239,5 +239,8 @@ uint8_t still_vk_int8_dot(VkInstance inst, VkPhysicalDevice pd);
  * 4 GiB - 1 the shaders' 32-bit offsets reach. Test hook: STILL_VK_MAX_RANGE=BYTES on any device.
  * The context's limit and the device listing's (still_gpu.max_buffer_bytes) both come from here. */
 uint64_t still_vk_max_range(const VkPhysicalDeviceProperties *props);
+/* The memory types a buffer may take, in the order still_vk_buffer_new tries them (flags, and
+ * whether it is then mapped): 1 to 3 of them. */
+int still_vk_mem_candidates(const still_vk *vk, bool host, VkMemoryPropertyFlags flags[3], bool mapped[3]);
 
 #endif

@@ -530,6 +530,41 @@ static void test_matmul_wide(void)
   g_free(saved);
 }
 
+/* The memory a buffer may take (still_vk_mem_candidates): on unified memory the mapped kind,
+ * then device-local, then host memory; on a discrete card device-local, then its PCI BAR, and
+ * never system memory, where a layer would run slower than on the CPU (its device memory
+ * full, the layer goes to the CPU: out of memory, fewer layers); staging buffers host memory. */
+static void test_memory_candidates(void)
+{
+  still_vk_params p = {.no_pipeline_cache = true};
+  still_vk *vk = open_or_skip(&p);
+  if (!vk) return;
+  const VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  const VkMemoryPropertyFlags dl = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  VkMemoryPropertyFlags f[3];
+  bool m[3];
+  const VkPhysicalDeviceType kind = vk->props.deviceType;
+  const bool staging = vk->force_staging;
+  vk->force_staging = false;
+  vk->props.deviceType = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+  g_assert_cmpint(still_vk_mem_candidates(vk, false, f, m), ==, 2);
+  g_assert_true(f[0] == dl && !m[0] && f[1] == (dl | hv) && m[1]);
+  vk->force_staging = true;
+  g_assert_cmpint(still_vk_mem_candidates(vk, false, f, m), ==, 1);
+  g_assert_true(f[0] == dl && !m[0]);
+  g_assert_cmpint(still_vk_mem_candidates(vk, true, f, m), ==, 1);
+  g_assert_true(f[0] == hv && m[0]);
+  vk->force_staging = false;
+  vk->props.deviceType = VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU;
+  g_assert_cmpint(still_vk_mem_candidates(vk, false, f, m), ==, 3);
+  g_assert_true(f[0] == (dl | hv) && m[0] && f[1] == dl && !m[1] && f[2] == hv && m[2]);
+  vk->force_staging = true;
+  g_assert_cmpint(still_vk_mem_candidates(vk, false, f, m), ==, 2);
+  g_assert_true(f[0] == dl && !m[0] && f[1] == hv && !m[1]);
+  vk->props.deviceType = kind, vk->force_staging = staging;
+  still_vk_close(vk);
+}
+
 /* The tests above reach matvec_dot.comp only where the library says it is
  * taken (still_vk_matvec_rounds_x): check that it is, where it should be.
  * Lavapipe emulates 8-bit integer dot products: with STILL_VK_DOT=1 (the
@@ -3819,6 +3854,7 @@ int main(int argc, char **argv)
   g_test_add_func("/vk/shaders/coop-shared-sizes", test_shaders_coop_shared_sizes);
   g_test_add_func("/vk/tune-search", test_tune_search);
   g_test_add_func("/vk/matmul-wide", test_matmul_wide);
+  g_test_add_func("/vk/memory-candidates", test_memory_candidates);
   g_test_add_func("/vk/matvec/rows-switch", test_matvec_rows_switch);
   static const uint32_t types[] = {STILL_TYPE_F32,  STILL_TYPE_F16,  STILL_TYPE_BF16, STILL_TYPE_Q8_0,
                                    STILL_TYPE_Q4_0, STILL_TYPE_Q4_1, STILL_TYPE_Q5_0, STILL_TYPE_Q5_1,
