@@ -156,14 +156,15 @@ static int matmul_team_shader(const still_vk *vk, const still_vk_matvec_args *a)
 /* The shared memory of matmul_wide.comp: its weight and activation tiles, 64 × 64 floats each. */
 #define MATMUL_WIDE_SHARED (2u * 64u * 64u * 4u)
 
-/* matmul_wide.comp (STILL_VK_MATMUL=wide): the team layouts' types, on a device with the 32 KiB
- * of shared memory its tiles take (every desktop GPU; Vulkan promises only 16) and the
- * workgroup of 128 threads every device allows; -1 elsewhere (the default shaders then). */
+/* (every desktop GPU; Vulkan promises only 16 KiB) */
 bool still_vk_matmul_wide_possible(const still_vk *vk)
 {
   return vk->props.limits.maxComputeSharedMemorySize >= MATMUL_WIDE_SHARED;
 }
 
+/* matmul_wide.comp (STILL_VK_MATMUL=wide): the team layouts' types, on a device with the 32 KiB
+ * of shared memory its tiles take and the workgroup of 128 threads every device allows; -1
+ * elsewhere (the default shaders then). */
 static int matmul_wide_shader(const still_vk *vk, const still_vk_matvec_args *a)
 {
   if (vk->matmul_mode != 4 || !still_vk_matmul_wide_possible(vk)) return -1;
@@ -637,6 +638,14 @@ static bool matmul_loops_cut(const still_vk *vk, const still_vk_matvec_args *a)
   return loops_cut(vk, ((uint64_t)a->ncols + 31) / 32 * per_step);
 }
 
+/* matmul_wide.comp on lavapipe: each step of 64 values runs 65 to 69 loop iterations (the
+ * products' 64 and the step; its other loops are written out), counted as 72: rows of up to
+ * 53312 values. */
+static bool matmul_wide_loops_cut(const still_vk *vk, const still_vk_matvec_args *a)
+{
+  return loops_cut(vk, ((uint64_t)a->ncols + 63) / 64 * 72);
+}
+
 /* Tiles of 64 rows × 32 vectors (TILE_M, TILE_N in matmul.comp); on tensor
  * cores 64 × 64 (matmul_coop_shader); with STILL_VK_MATMUL=wide 64 × 64 on
  * every thread of 128 (matmul_wide_shader); a batch rounded beforehand on the
@@ -663,11 +672,9 @@ still_status still_vk_matmul(still_vk *vk, const still_vk_buffer *w, const still
   const uint32_t push[9] = {a->ncols, a->nrows, (uint32_t)a->w_off, (uint32_t)a->row_bytes,
                             a->x_off, a->x_stride, a->y_off, a->y_stride, a->n_vec};
   const still_vk_buffer *bufs[3] = {w, x, y};
-  /* its own 128 threads, whatever wg_size is; on lavapipe (loops_cut) each step of 64 values
-   * runs 65 to 69 loop iterations (the products' 64 and the step; its other loops are written
-   * out), counted as 72: rows of up to 53312 values */
+  /* its own 128 threads, whatever wg_size is */
   const int wide = matmul_wide_shader(vk, a);
-  if (wide >= 0 && a->nrows > 0 && !loops_cut(vk, ((uint64_t)a->ncols + 63) / 64 * 72))
+  if (wide >= 0 && a->nrows > 0 && !matmul_wide_loops_cut(vk, a))
     return still_vk_dispatch(vk, (still_vk_shader_id)wide, bufs, 3, push, sizeof push, (a->nrows + 63) / 64,
                              (a->n_vec + 63) / 64, 1, err);
   /* the tile needs 64 threads (4 × 8 outputs each); every device allows
